@@ -1,0 +1,56 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "alveo",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "alveo", targets: ["alveo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // System C libraries: linked from Debian's packages, never vendored.
+        .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
+        .systemLibrary(name: "CSerialPort", pkgConfig: "libserialport", providers: [.apt(["libserialport-dev"])]),
+
+        // Pure clinical core: no I/O, no clock, no threads, no C.
+        .target(name: "AlveoCore", swiftSettings: strictSettings),
+        // Scenario CSV (and later raw trace) formats.
+        .target(name: "AlveoTrace", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
+        // The only module that calls the C libraries.
+        .target(name: "AlveoIO", dependencies: ["CModbus", "CSerialPort"], swiftSettings: strictSettings),
+        // Wiring: configuration, replay runner, output sinks.
+        .target(
+            name: "AlveoAgent",
+            dependencies: ["AlveoCore", "AlveoTrace", "AlveoIO", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "alveo",
+            dependencies: ["AlveoAgent", "AlveoCore", "AlveoIO", "AlveoTrace", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "alveo-bench",
+            dependencies: ["AlveoAgent", "AlveoTrace", "AlveoCore"],
+            swiftSettings: strictSettings
+        ),
+
+        .testTarget(name: "AlveoCoreTests", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "AlveoAgentTests",
+            dependencies: ["AlveoAgent", "AlveoTrace", "AlveoCore", "AlveoIO", "alveo"],
+            resources: [.copy("Scenarios")],
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,144 @@
+import AlveoCore
+import Foundation
+import Yams
+
+/// An agent configuration: the patient and rule settings (devices and outputs come with the live agent).
+public struct AgentConfig: Sendable, Equatable {
+    public var patient: Patient
+    public var rules: RuleSettings
+    /// The file it was read from, for messages.
+    public var file: String
+
+    public init(patient: Patient, rules: RuleSettings = RuleSettings(), file: String = "<built-in>") {
+        self.patient = patient
+        self.rules = rules
+        self.file = file
+    }
+
+    /// Top-level keys this version understands.
+    static let topLevelKeys = ["patient", "rules"]
+
+    /// Reads and validates a YAML configuration file.
+    public static func load(path: String) throws(ConfigError) -> AgentConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(file: path, line: 0, key: "", message: "cannot read the configuration file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: path, line: 0, key: "", message: "the configuration file is not UTF-8 text")
+        }
+        return try parse(yaml: text, file: path)
+    }
+
+    /// Parses YAML text; `file` names it in errors.
+    public static func parse(yaml: String, file: String) throws(ConfigError) -> AgentConfig {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw ConfigError(file: file, line: 1, key: "", message: "the configuration is empty (expected at least 'patient:')")
+            }
+            root = node
+        } catch let error as ConfigError {
+            throw error
+        } catch let error as YamlError {
+            throw ConfigError(file: file, line: yamlLine(error), key: "", message: "not valid YAML: \(yamlProblem(error))")
+        } catch {
+            throw ConfigError(file: file, line: 0, key: "", message: "not valid YAML: \(error)")
+        }
+        let top = ConfigNode(node: root, path: "", file: file)
+        var patient: Patient?
+        var rules = RuleSettings()
+        for (key, value) in try top.mapping(allowed: topLevelKeys) {
+            switch key {
+            case "patient": patient = try parsePatient(value)
+            case "rules": rules = try parseRules(value)
+            default: break
+            }
+        }
+        guard let patient else {
+            throw ConfigError(file: file, line: top.line, key: "patient",
+                              message: "missing: give sex (male|female), height_cm and conditions")
+        }
+        return AgentConfig(patient: patient, rules: rules, file: file)
+    }
+
+    private static func parsePatient(_ node: ConfigNode) throws(ConfigError) -> Patient {
+        var sex: Sex?
+        var height: Double?
+        var conditions: Set<Condition> = []
+        for (key, value) in try node.mapping(allowed: ["sex", "height_cm", "conditions"]) {
+            switch key {
+            case "sex": sex = try value.oneOf(Sex.self)
+            case "height_cm": height = try value.number(in: Patient.heightRangeCm, unit: "cm")
+            case "conditions":
+                for item in try value.sequence() { conditions.insert(try item.oneOf(Condition.self)) }
+            default: break
+            }
+        }
+        guard let sex else { throw node.error("missing 'sex' (male | female): predicted body weight needs it") }
+        guard let height else { throw node.error("missing 'height_cm': predicted body weight needs it") }
+        return Patient(sex: sex, heightCm: height, conditions: conditions)
+    }
+
+    private static func parseRules(_ node: ConfigNode) throws(ConfigError) -> RuleSettings {
+        var settings = RuleSettings()
+        let allowedRules = RuleID.allCases.map(\.id) + ["alarm_system"]
+        for (ruleName, ruleNode) in try node.mapping(allowed: allowedRules) {
+            guard let rule = RuleID(rawValue: ruleName) else {
+                for (key, value) in try ruleNode.mapping(allowed: RuleSettings.alarmSystemKeys.map(\.name)) {
+                    try set(key, value, keys: RuleSettings.alarmSystemKeys, in: &settings)
+                }
+                continue
+            }
+            let keys = RuleSettings.keys(for: rule)
+            var allowed = ["enabled"] + keys.map(\.name)
+            if rule == .deviceSilent { allowed.append("per_source_timeout_s") }
+            for (key, value) in try ruleNode.mapping(allowed: allowed) {
+                switch key {
+                case "enabled":
+                    if try value.bool() { settings.disabled.remove(rule) } else { settings.disabled.insert(rule) }
+                case "per_source_timeout_s":
+                    for (source, timeout) in try value.mapping() {
+                        settings.silentAfterBySource[source] = try timeout.number(in: 1...3600, unit: "s")
+                    }
+                default:
+                    try set(key, value, keys: keys, in: &settings)
+                }
+            }
+        }
+        try checkConsistency(settings, node: node)
+        return settings
+    }
+
+    private static func set(_ name: String, _ value: ConfigNode, keys: [RuleSettings.Key], in settings: inout RuleSettings) throws(ConfigError) {
+        guard let key = keys.first(where: { $0.name == name }) else { return }
+        key.set(&settings, try value.number(in: key.allowed, unit: key.unit))
+    }
+
+    /// Cross-field checks: an end threshold must sit on the safe side of its start threshold.
+    private static func checkConsistency(_ s: RuleSettings, node: ConfigNode) throws(ConfigError) {
+        func require(_ ok: Bool, _ rule: RuleID, _ message: String) throws(ConfigError) {
+            if !ok { throw ConfigError(file: node.file, line: node.line, key: "rules.\(rule.id)", message: message) }
+        }
+        try require(s.vtHighEndMlPerKg <= s.vtHighMlPerKg && s.vtHighMlPerKg <= s.vtHighHighTierMlPerKg, .tidalVolumeHigh,
+                    "need end_ml_per_kg <= threshold_ml_per_kg <= high_threshold_ml_per_kg")
+        try require(s.pplatEnd <= s.pplatHigh, .plateauHigh, "need end_cmh2o <= threshold_cmh2o")
+        try require(s.drivingPressureEnd <= s.drivingPressureHigh, .drivingPressureHigh, "need end_cmh2o <= threshold_cmh2o")
+        try require(s.spo2LowHighTier <= s.spo2Low && s.spo2Low <= s.spo2LowEnd, .spo2Low,
+                    "need high_threshold_pct <= threshold_pct <= end_pct")
+        try require(s.pfSevere < s.pfModerate && s.pfModerate < s.pfMild, .pfSeverity, "need severe_mmhg < moderate_mmhg < mild_mmhg")
+    }
+
+    private static func yamlLine(_ error: YamlError) -> Int {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
+        default: 0
+        }
+    }
+
+    private static func yamlProblem(_ error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): problem
+        default: "\(error)"
+        }
+    }
+}

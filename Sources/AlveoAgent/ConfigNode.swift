@@ -1,0 +1,65 @@
+import Yams
+
+/// A YAML node with its dotted key path and file, so every error can say where it is.
+struct ConfigNode {
+    let node: Node
+    let path: String
+    let file: String
+
+    var line: Int { node.mark?.line ?? 0 }
+
+    func error(_ message: String) -> ConfigError {
+        ConfigError(file: file, line: line, key: path, message: message)
+    }
+
+    /// The entries of a mapping, refusing keys not in `allowed`.
+    func mapping(allowed: [String]? = nil) throws(ConfigError) -> [(key: String, value: ConfigNode)] {
+        guard case .mapping(let mapping) = node else { throw error("expected a mapping of keys to values") }
+        var entries: [(key: String, value: ConfigNode)] = []
+        for (keyNode, valueNode) in mapping {
+            guard let key = keyNode.string else {
+                throw ConfigError(file: file, line: keyNode.mark?.line ?? line, key: path, message: "keys must be strings")
+            }
+            let childPath = path.isEmpty ? key : "\(path).\(key)"
+            if let allowed, !allowed.contains(key) {
+                throw ConfigError(file: file, line: keyNode.mark?.line ?? line, key: childPath,
+                                  message: "unknown key (allowed here: \(allowed.joined(separator: ", ")))")
+            }
+            entries.append((key, ConfigNode(node: valueNode, path: childPath, file: file)))
+        }
+        return entries
+    }
+
+    func sequence() throws(ConfigError) -> [ConfigNode] {
+        guard case .sequence(let sequence) = node else { throw error("expected a list") }
+        return sequence.enumerated().map { ConfigNode(node: $1, path: "\(path)[\($0)]", file: file) }
+    }
+
+    func string() throws(ConfigError) -> String {
+        guard case .scalar(let scalar) = node else { throw error("expected a single value") }
+        return scalar.string
+    }
+
+    func number(in range: ClosedRange<Double>? = nil, unit: String = "") throws(ConfigError) -> Double {
+        guard case .scalar = node, let value = node.float ?? node.int.map(Double.init), value.isFinite else {
+            throw error("expected a number\(unit.isEmpty ? "" : " (\(unit))"), found '\(node.string ?? "?")'")
+        }
+        if let range, !range.contains(value) {
+            throw error("\(value) is out of the allowed range \(range.lowerBound)...\(range.upperBound)\(unit.isEmpty ? "" : " \(unit)")")
+        }
+        return value
+    }
+
+    func bool() throws(ConfigError) -> Bool {
+        guard case .scalar = node, let value = node.bool else { throw error("expected true or false") }
+        return value
+    }
+
+    func oneOf<T: RawRepresentable<String> & CaseIterable>(_ type: T.Type) throws(ConfigError) -> T {
+        let text = try string()
+        guard let value = T(rawValue: text) else {
+            throw error("'\(text)' is not one of: \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+}

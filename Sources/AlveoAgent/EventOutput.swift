@@ -1,0 +1,61 @@
+import AlveoCore
+import Foundation
+
+/// How alarm events are written.
+public enum EventFormat: String, Sendable, CaseIterable {
+    /// One JSON object per line: the contract other tools read.
+    case jsonl
+    /// Aligned lines for people at a terminal.
+    case text
+}
+
+/// Writes events to a file descriptor through a buffer, so replay is not bound by one write per event.
+public final class EventWriter {
+    private let handle: FileHandle
+    private let format: EventFormat
+    private var buffer: [UInt8] = []
+    private let flushEach: Bool
+
+    /// `flushEach`: write every event at once (live use); otherwise buffer (replay).
+    public init(handle: FileHandle = .standardOutput, format: EventFormat = .jsonl, flushEach: Bool = false) {
+        self.handle = handle
+        self.format = format
+        self.flushEach = flushEach
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    public func write(_ event: AlarmEvent) {
+        let line = format == .jsonl ? event.jsonLine() : EventWriter.text(event)
+        buffer.append(contentsOf: line.utf8)
+        buffer.append(UInt8(ascii: "\n"))
+        if flushEach || buffer.count >= 1 << 16 { flush() }
+    }
+
+    public func flush() {
+        guard !buffer.isEmpty else { return }
+        handle.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    deinit { flush() }
+
+    /// "  0:05:00  START     MEDIUM  lpv.tidal_volume_high  Tidal volume ..."
+    public static func text(_ event: AlarmEvent) -> String {
+        let seconds = Int64(event.t.rounded(.down))
+        let clock = "\(seconds / 3600):" + pad(seconds / 60 % 60) + ":" + pad(seconds % 60)
+        var phase = event.phase.rawValue.uppercased()
+        if event.state == .latched { phase = "LATCHED" }
+        if event.reason == "acknowledged" && event.phase == .update { phase = "ACK" }
+        if event.reason == "reannounce" { phase = "REPEAT" }
+        let rule = event.rule.id + (event.source.map { "[\($0)\(event.parameter.map { ".\($0.name)" } ?? "")]" } ?? "")
+        return [String(repeating: " ", count: max(0, 9 - clock.count)) + clock,
+                phase.padding(8), event.priority.name.uppercased().padding(6), rule.padding(30), event.text]
+            .joined(separator: "  ")
+    }
+
+    private static func pad(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+}
+
+extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+}

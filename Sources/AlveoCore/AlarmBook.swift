@@ -1,0 +1,167 @@
+/// Identifies one alarm instance: a rule, and for per-source rules the source (and parameter).
+struct AlarmKey: Hashable, Comparable {
+    var rule: RuleID
+    /// Index into the core's source table, or -1.
+    var source: Int = -1
+    /// Parameter raw value (technical.value_rejected), or -1.
+    var parameter: Int = -1
+
+    static func < (a: AlarmKey, b: AlarmKey) -> Bool {
+        (a.source, a.parameter) < (b.source, b.parameter)
+    }
+}
+
+/// What a rule concludes about its alarm at one evaluation.
+enum Assessment: Equatable {
+    /// The alarm condition exists at this priority.
+    case active(Priority)
+    /// The condition does not exist.
+    case inactive
+    /// Not enough data, or within hysteresis of a state that is not active: keep the state as it is.
+    case hold
+}
+
+/// A state change to announce.
+struct Transition {
+    var phase: AlarmPhase
+    var priority: Priority
+    var state: AlarmState
+    var acknowledged: Bool
+    var reason: String?
+}
+
+/// The alarm system's state machine (IEC 60601-1-8): priority tiers, latching of high-priority alarms
+/// until acknowledged, acknowledgement, re-announcement of unacknowledged medium and high alarms.
+struct AlarmBook {
+    struct Instance {
+        var state: AlarmState
+        var priority: Priority
+        var acknowledged = false
+        /// Reached high priority since the last acknowledgement: ending then latches.
+        var latchOnEnd: Bool
+        var lastAnnounced: Double
+        var since: Double
+    }
+
+    private(set) var instances: [AlarmKey: Instance] = [:]
+    let reannounceAfter: Double
+
+    init(reannounceAfter: Double) {
+        self.reannounceAfter = reannounceAfter
+    }
+
+    /// Priority of an instance whose condition is present (not latched), if any.
+    func activePriority(_ key: AlarmKey) -> Priority? {
+        guard let instance = instances[key], instance.state == .active else { return nil }
+        return instance.priority
+    }
+
+    func instance(_ key: AlarmKey) -> Instance? { instances[key] }
+
+    /// Keys of one rule's instances, in a stable order.
+    func keys(of rule: RuleID) -> [AlarmKey] {
+        instances.keys.filter { $0.rule == rule }.sorted()
+    }
+
+    /// Applies one assessment at time `t` and returns the state change to announce, if any.
+    mutating func step(_ key: AlarmKey, _ assessment: Assessment, at t: Double) -> Transition? {
+        guard var instance = instances[key] else {
+            guard case .active(let priority) = assessment else { return nil }
+            instances[key] = Instance(state: .active, priority: priority, latchOnEnd: priority == .high,
+                                      lastAnnounced: t, since: t)
+            return Transition(phase: .start, priority: priority, state: .active, acknowledged: false)
+        }
+        defer { if instances[key] != nil { instances[key] = instance } }
+        switch (instance.state, assessment) {
+        case (.active, .active(let priority)):
+            if priority > instance.priority {
+                instance.priority = priority
+                instance.acknowledged = false
+                instance.latchOnEnd = instance.latchOnEnd || priority == .high
+                instance.lastAnnounced = t
+                return Transition(phase: .escalate, priority: priority, state: .active, acknowledged: false, reason: "tier")
+            }
+            if priority < instance.priority {
+                instance.priority = priority
+                instance.lastAnnounced = t
+                return Transition(phase: .update, priority: priority, state: .active,
+                                  acknowledged: instance.acknowledged, reason: "tier")
+            }
+            return reannounce(&instance, at: t)
+        case (.active, .inactive):
+            if instance.latchOnEnd && !instance.acknowledged {
+                instance.state = .latched
+                instance.priority = .high
+                instance.lastAnnounced = t
+                return Transition(phase: .update, priority: .high, state: .latched, acknowledged: false, reason: "latched")
+            }
+            instances[key] = nil
+            return Transition(phase: .end, priority: instance.priority, state: .inactive,
+                              acknowledged: instance.acknowledged)
+        case (.latched, .active(let priority)):
+            instance.state = .active
+            instance.priority = priority
+            instance.latchOnEnd = instance.latchOnEnd || priority == .high
+            instance.lastAnnounced = t
+            return Transition(phase: .update, priority: priority, state: .active, acknowledged: false, reason: "recurred")
+        case (.active, .hold), (.latched, .hold), (.latched, .inactive):
+            return reannounce(&instance, at: t)
+        case (.inactive, _):
+            return nil
+        }
+    }
+
+    private func reannounce(_ instance: inout Instance, at t: Double) -> Transition? {
+        guard !instance.acknowledged, instance.priority >= .medium,
+              t - instance.lastAnnounced >= reannounceAfter - Tolerance.epsilon
+        else { return nil }
+        instance.lastAnnounced = t
+        return Transition(phase: .escalate, priority: instance.priority, state: instance.state,
+                          acknowledged: false, reason: "reannounce")
+    }
+
+    /// A clinician acknowledges the alarm: a latched alarm ends; an active one stops re-announcing
+    /// and will not latch.
+    mutating func acknowledge(_ key: AlarmKey, at t: Double) -> Transition? {
+        guard var instance = instances[key] else { return nil }
+        if instance.state == .latched {
+            instances[key] = nil
+            return Transition(phase: .end, priority: instance.priority, state: .inactive, acknowledged: true,
+                              reason: "acknowledged")
+        }
+        guard !instance.acknowledged else { return nil }
+        instance.acknowledged = true
+        instance.latchOnEnd = false
+        instances[key] = instance
+        return Transition(phase: .update, priority: instance.priority, state: .active, acknowledged: true,
+                          reason: "acknowledged")
+    }
+}
+
+/// Threshold comparisons on unrounded values, with the contract's tolerance of 1e-9.
+enum Tolerance {
+    static let epsilon = 1e-9
+    static func gt(_ a: Double, _ b: Double) -> Bool { a > b + epsilon }
+    static func ge(_ a: Double, _ b: Double) -> Bool { a >= b - epsilon }
+    static func lt(_ a: Double, _ b: Double) -> Bool { a < b - epsilon }
+    static func le(_ a: Double, _ b: Double) -> Bool { a <= b + epsilon }
+}
+
+/// When a condition started being continuously true (for alarm condition delays).
+struct Onset {
+    private(set) var since: Double?
+
+    /// Unknown (nil) resets the onset: a delay counts only over groups where the condition was seen true.
+    mutating func update(_ condition: Bool?, at t: Double) {
+        if condition == true {
+            if since == nil { since = t }
+        } else {
+            since = nil
+        }
+    }
+
+    func held(at t: Double, for delay: Double) -> Bool {
+        guard let since else { return false }
+        return t - since >= delay - Tolerance.epsilon
+    }
+}

@@ -1,0 +1,58 @@
+/// Phase of an alarm event (a subset of the IHE PCD-04 event phases).
+public enum AlarmPhase: String, Sendable {
+    case start, update, escalate, end
+}
+
+/// Alarm state after the event (IHE PCD-04 MDC_ATTR_ALERT_STATE).
+public enum AlarmState: String, Sendable {
+    /// The condition is present.
+    case active
+    /// The condition has ended but a high-priority alarm stays until acknowledged.
+    case latched
+    /// The alarm is over.
+    case inactive
+}
+
+/// One alarm state change: what the journal records and the central station receives.
+public struct AlarmEvent: Sendable, Equatable {
+    /// Seconds since the scenario or run start (the time of the observation group that caused it).
+    public var t: Double
+    public var rule: RuleID
+    /// The device or channel, for per-source rules.
+    public var source: String?
+    /// The parameter, for technical.value_rejected.
+    public var parameter: Parameter?
+    public var phase: AlarmPhase
+    public var priority: Priority
+    public var state: AlarmState
+    public var acknowledged: Bool
+    /// Why an update or escalate happened: tier, reannounce, latched, acknowledged, recurred.
+    public var reason: String?
+    public var text: String
+    public var evidence: [(String, JSONValue)]
+
+    public var type: AlarmType { rule.type }
+    public var reference: String { rule.reference }
+
+    public static func == (lhs: AlarmEvent, rhs: AlarmEvent) -> Bool { lhs.jsonLine() == rhs.jsonLine() }
+
+    /// The event as one line of JSON (no trailing newline). Key order is fixed.
+    public func jsonLine() -> String {
+        var members: [(String, JSONValue)] = [("t", .number(t)), ("rule", .string(rule.id))]
+        if let source { members.append(("source", .string(source))) }
+        if let parameter { members.append(("parameter", .string(parameter.name))) }
+        members.append(("phase", .string(phase.rawValue)))
+        members.append(("priority", .string(priority.name)))
+        members.append(("type", .string(type.rawValue)))
+        members.append(("state", .string(state.rawValue)))
+        members.append(("acknowledged", .bool(acknowledged)))
+        if let reason { members.append(("reason", .string(reason))) }
+        members.append(("text", .string(text)))
+        members.append(("evidence", .object(evidence)))
+        members.append(("reference", .string(reference)))
+        var out = ""
+        out.reserveCapacity(512)
+        JSONValue.object(members).write(to: &out)
+        return out
+    }
+}

@@ -1,0 +1,390 @@
+/// Alarm texts and evidence: a sentence a nurse can act on, with the numbers and where they came from.
+extension ClinicalCore {
+    struct Description {
+        /// While the condition is present.
+        var active: String
+        /// When it has ended.
+        var cleared: String
+        var evidence: [(String, JSONValue)]
+    }
+
+    func makeEvent(_ key: AlarmKey, _ transition: Transition, at t: Double) -> AlarmEvent {
+        let description = describe(key, at: t)
+        let text: String
+        switch (transition.phase, transition.reason) {
+        case (.end, "acknowledged"?): text = "Acknowledged. " + description.cleared
+        case (.end, _): text = description.cleared
+        case (.update, "latched"?): text = description.cleared + " Alarm latched until acknowledged."
+        case (.update, "acknowledged"?): text = "Acknowledged. " + description.active
+        case (.escalate, "reannounce"?):
+            let since = alarms.instance(key)?.since ?? t
+            text = (transition.state == .latched
+                ? "Latched alarm still unacknowledged. " + description.cleared
+                : "Unacknowledged, active for \(Fmt.duration(t - since)). " + description.active)
+        default: text = description.active
+        }
+        return AlarmEvent(
+            t: t, rule: key.rule,
+            source: key.source >= 0 ? sources[key.source].name : nil,
+            parameter: key.parameter >= 0 ? Parameter(rawValue: key.parameter) : nil,
+            phase: transition.phase, priority: transition.priority, state: transition.state,
+            acknowledged: transition.acknowledged, reason: transition.reason,
+            text: text, evidence: description.evidence)
+    }
+
+    // MARK: - Per rule
+
+    func describe(_ key: AlarmKey, at t: Double) -> Description {
+        switch key.rule {
+        case .tidalVolumeHigh: return describeTidalVolume(high: true, at: t)
+        case .tidalVolumeLow: return describeTidalVolume(high: false, at: t)
+        case .plateauHigh: return describePlateau()
+        case .drivingPressureHigh: return describeDrivingPressure()
+        case .plateauOverdue: return describePlateauOverdue(at: t)
+        case .spo2Low: return describeSpO2(at: t)
+        case .pfSeverity: return describePFBand()
+        case .pfFalling: return describePFFalling(at: t)
+        case .pronePositioning: return describeProne(at: t)
+        case .proneStop: return describeProneStop(at: t)
+        case .plasmaExchange: return describePlasmaExchange(at: t)
+        case .hemoglobinDrop: return describeLab(hbFinding, name: "Haemoglobin", unit: "g/dL", rising: false,
+                                                 threshold: settings.hbDrop, window: settings.hbWindow, key: "hb_g_dl")
+        case .hemoptysisVolume: return describeHemoptysis()
+        case .renalFunction: return describeLab(creatinineFinding, name: "Creatinine", unit: "mg/dL", rising: true,
+                                                threshold: settings.creatinineRise, window: settings.creatinineWindow,
+                                                key: "creatinine_mg_dl")
+        case .deviceSilent: return describeSilence(source: key.source, at: t)
+        case .sensorOff: return describeSensor(source: key.source)
+        case .valueRejected: return describeRejection(source: key.source, parameter: Parameter(rawValue: key.parameter)!)
+        }
+    }
+
+    private func readingEvidence(_ parameter: Parameter, _ name: String, decimals: Int = 2) -> [(String, JSONValue)] {
+        guard let reading = reading(parameter) else { return [(name, .null)] }
+        return [(name, .number(Fmt.round(reading.value, decimals))), (name.prefixUpToUnit + "_t", .number(reading.t))]
+    }
+
+    private var patientEvidence: [(String, JSONValue)] {
+        [("pbw_kg", .number(Fmt.round(pbw, 1))), ("sex", .string(patient.sex.rawValue)),
+         ("height_cm", .number(patient.heightCm))]
+    }
+
+    private func describeTidalVolume(high: Bool, at t: Double) -> Description {
+        let atTarget = settings.vtTargetMlPerKg * pbw
+        let pbwText = "PBW \(Fmt.fixed(pbw, 1)) kg (\(patient.sex.rawValue), \(Fmt.fixed(patient.heightCm, 0)) cm)"
+        let onset = high ? vtHighOnset.since : vtLowOnset.since
+        var evidence = patientEvidence
+        evidence += readingEvidence(.vt, "vt_ml", decimals: 1)
+        guard let vt = reading(.vt)?.value else {
+            evidence.append(("vt_at_target_ml", .number(Fmt.round(atTarget, 0))))
+            return Description(active: "Tidal volume not currently reported; \(pbwText).",
+                               cleared: "Tidal volume no longer reported.", evidence: evidence)
+        }
+        let mlPerKg = vt / pbw
+        evidence += [("vt_ml_per_kg", .number(Fmt.round(mlPerKg, 2))),
+                     ("target_ml_per_kg", .number(settings.vtTargetMlPerKg)),
+                     ("vt_at_target_ml", .number(Fmt.round(atTarget, 0)))]
+        if let onset { evidence.append(("condition_since_t", .number(onset))) }
+        let now = "Tidal volume \(Fmt.fixed(vt, 0)) ml is \(Fmt.fixed(mlPerKg, 1)) ml/kg PBW"
+        let duration = onset.map { " for \(Fmt.duration(t - $0))" } ?? ""
+        let target = "\(Fmt.fixed(settings.vtTargetMlPerKg, 0)) ml/kg is \(Fmt.fixed(atTarget, 0)) ml"
+        if high {
+            return Description(
+                active: "\(now)\(duration) (\(pbwText)); lung-protective target \(target): consider reducing Vt.",
+                cleared: "\(now), back at or below \(Fmt.fixed(settings.vtHighEndMlPerKg, 1)) ml/kg (target \(target)).",
+                evidence: evidence)
+        }
+        let floor = settings.vtLowMlPerKg * pbw
+        return Description(
+            active: "\(now)\(duration), below \(Fmt.fixed(settings.vtLowMlPerKg, 0)) ml/kg = \(Fmt.fixed(floor, 0)) ml (\(pbwText)): check for leak, disconnection or hypoventilation.",
+            cleared: "\(now), back at or above \(Fmt.fixed(settings.vtLowMlPerKg, 0)) ml/kg.",
+            evidence: evidence)
+    }
+
+    private func describePlateau() -> Description {
+        var evidence = readingEvidence(.pplat, "pplat_cmh2o", decimals: 1)
+        evidence += patientEvidence
+        evidence += readingEvidence(.vt, "vt_ml", decimals: 1)
+        let pplatText = reading(.pplat).map { "Plateau pressure \(Fmt.fixed($0.value, 1)) cmH2O" } ?? "Plateau pressure"
+        var advice = "lower Vt by \(Fmt.fixed(settings.pplatVtStepMlPerKg, 0)) ml/kg PBW steps, not below \(Fmt.fixed(settings.pplatVtFloorMlPerKg, 0)) ml/kg (\(Fmt.fixed(settings.pplatVtFloorMlPerKg * pbw, 0)) ml)."
+        if let vt = reading(.vt)?.value {
+            let mlPerKg = vt / pbw
+            let proposed = max(mlPerKg - settings.pplatVtStepMlPerKg, settings.pplatVtFloorMlPerKg)
+            evidence += [("vt_ml_per_kg", .number(Fmt.round(mlPerKg, 2))),
+                         ("proposed_vt_ml", .number(Fmt.round(proposed * pbw, 0))),
+                         ("proposed_vt_ml_per_kg", .number(Fmt.round(proposed, 2)))]
+            if Tolerance.le(mlPerKg, settings.pplatVtFloorMlPerKg) {
+                advice = "Vt \(Fmt.fixed(vt, 0)) ml is already at \(Fmt.fixed(mlPerKg, 1)) ml/kg PBW, the \(Fmt.fixed(settings.pplatVtFloorMlPerKg, 0)) ml/kg floor: review PEEP, compliance and sedation."
+            } else {
+                advice = "consider lowering Vt from \(Fmt.fixed(vt, 0)) ml (\(Fmt.fixed(mlPerKg, 1)) ml/kg) to \(Fmt.fixed(proposed * pbw, 0)) ml (\(Fmt.fixed(proposed, 1)) ml/kg PBW, PBW \(Fmt.fixed(pbw, 1)) kg)."
+            }
+        }
+        return Description(
+            active: "\(pplatText) is above \(Fmt.fixed(settings.pplatHigh, 0)) cmH2O: \(advice)",
+            cleared: "\(pplatText), back at or below \(Fmt.fixed(settings.pplatEnd, 0)) cmH2O.",
+            evidence: evidence)
+    }
+
+    private func describeDrivingPressure() -> Description {
+        var evidence = readingEvidence(.pplat, "pplat_cmh2o", decimals: 1) + readingEvidence(.peep, "peep_cmh2o", decimals: 1)
+        guard let dp = drivingPressureNow, let pplat = reading(.pplat), let peep = reading(.peep) else {
+            return Description(active: "Driving pressure not currently available.",
+                               cleared: "Driving pressure not currently available.", evidence: evidence)
+        }
+        evidence.append(("driving_pressure_cmh2o", .number(Fmt.round(dp, 1))))
+        let now = "Driving pressure \(Fmt.fixed(dp, 1)) cmH2O (Pplat \(Fmt.fixed(pplat.value, 1)) - PEEP \(Fmt.fixed(peep.value, 1)))"
+        return Description(
+            active: "\(now) is above \(Fmt.fixed(settings.drivingPressureHigh, 0)) cmH2O: review tidal volume and PEEP.",
+            cleared: "\(now), back at or below \(Fmt.fixed(settings.drivingPressureEnd, 0)) cmH2O.",
+            evidence: evidence)
+    }
+
+    private func describePlateauOverdue(at t: Double) -> Description {
+        let evidence: [(String, JSONValue)] = [
+            ("last_plateau_t", lastPlateauT.map { .number($0) } ?? .null),
+            ("ventilated_since_t", ventilatedSince.map { .number($0) } ?? .null),
+            ("limit_s", .number(settings.plateauOverdueAfter)),
+        ]
+        let since = plateauOverdueFor(at: t).map { Fmt.duration($0) } ?? "unknown"
+        let what = lastPlateauT == nil ? "No plateau pressure measured since ventilation data began \(since) ago"
+                                       : "Last plateau pressure measured \(since) ago"
+        return Description(
+            active: "\(what): measure Pplat with a 0.5 s inspiratory pause (due every \(Fmt.duration(settings.plateauOverdueAfter))).",
+            cleared: lastPlateauT == nil ? "Ventilation data no longer current." : "Plateau pressure measured.",
+            evidence: evidence)
+    }
+
+    private func describeSpO2(at t: Double) -> Description {
+        var evidence = readingEvidence(.spo2, "spo2_pct", decimals: 1)
+        if let src = reading(.spo2)?.source { evidence.append(("spo2_source", .string(sources[src].name))) }
+        if let since = spo2LowOnset.since { evidence.append(("below_threshold_since_t", .number(since))) }
+        guard let spo2 = reading(.spo2) else {
+            return Description(active: "SpO2 not currently available.", cleared: "SpO2 not currently available.", evidence: evidence)
+        }
+        let duration = spo2LowOnset.since.map { " for \(Fmt.duration(t - $0))" } ?? ""
+        let threshold = Tolerance.lt(spo2.value, settings.spo2LowHighTier) ? settings.spo2LowHighTier : settings.spo2Low
+        let fio2 = reading(.fio2).map { " on FiO2 \(Fmt.fixed($0.value, 2))" } ?? ""
+        return Description(
+            active: "SpO2 \(Fmt.fixed(spo2.value, 0)) %\(fio2) below \(Fmt.fixed(threshold, 0)) %\(duration): check the patient, airway and ventilator; goal SpO2 88-95 %.",
+            cleared: "SpO2 \(Fmt.fixed(spo2.value, 0)) %, back at or above \(Fmt.fixed(settings.spo2LowEnd, 0)) %.",
+            evidence: evidence)
+    }
+
+    func pfEvidence(_ pf: PFRatio) -> JSONValue {
+        var members: [(String, JSONValue)] = [("value", .number(Fmt.round(pf.value, 1))), ("kind", .string(pf.kind.rawValue))]
+        switch pf.kind {
+        case .measured:
+            members += [("pao2_mmhg", .number(pf.pao2)), ("pao2_t", .number(pf.pao2Time))]
+        case .imputed:
+            members += [("spo2_pct", .number(pf.spo2 ?? 0)), ("spo2_t", .number(pf.pao2Time)),
+                        ("pao2_imputed_mmhg", .number(Fmt.round(pf.pao2, 1))), ("method", .string("Brown 2016"))]
+        }
+        members += [("fio2_fraction", .number(Fmt.round(pf.fio2, 3))), ("fio2_t", .number(pf.fio2Time))]
+        return .object(members)
+    }
+
+    func pfPhrase(_ pf: PFRatio) -> String {
+        switch pf.kind {
+        case .measured:
+            "P/F \(Fmt.fixed(pf.value, 0)) (measured: PaO2 \(Fmt.fixed(pf.pao2, 0)) mmHg on FiO2 \(Fmt.fixed(pf.fio2, 2)))"
+        case .imputed:
+            "P/F \(Fmt.fixed(pf.value, 0)) (imputed from SpO2 \(Fmt.fixed(pf.spo2 ?? 0, 0)) %, PaO2 ~\(Fmt.fixed(pf.pao2, 0)) mmHg by Brown 2016, on FiO2 \(Fmt.fixed(pf.fio2, 2)))"
+        }
+    }
+
+    private func describePFBand() -> Description {
+        let names = ["none", "mild", "moderate", "severe"]
+        let edges = [0, settings.pfMild, settings.pfModerate, settings.pfSevere]
+        guard let pf else {
+            return Description(active: "P/F not currently available.", cleared: "P/F not currently available.",
+                               evidence: [("pf", .null), ("band", .string(names[pfBand]))])
+        }
+        let evidence: [(String, JSONValue)] = [("pf", pfEvidence(pf)), ("band", .string(names[pfBand]))]
+        let band = names[pfBand]
+        return Description(
+            active: "\(pfPhrase(pf)): \(band) ARDS range (Berlin, P/F <= \(Fmt.fixed(edges[pfBand], 0))); review oxygenation and PEEP.",
+            cleared: "\(pfPhrase(pf)), above the Berlin ARDS bands.",
+            evidence: evidence)
+    }
+
+    private func describePFFalling(at t: Double) -> Description {
+        var evidence: [(String, JSONValue)] = [("pf", pf.map(pfEvidence) ?? .null)]
+        var reference = ""
+        if let ref = pfFallReference {
+            evidence += [("highest_pf", pfEvidence(ref.payload)), ("highest_pf_t", .number(ref.t))]
+            if let pf {
+                let fall = (ref.value - pf.value) / ref.value
+                evidence.append(("fall_fraction", .number(Fmt.round(fall, 3))))
+                reference = ", down \(Fmt.fixed(fall * 100, 0)) % from \(Fmt.fixed(ref.value, 0)) (\(ref.payload.kind.rawValue)) \(Fmt.duration(t - ref.t)) ago"
+            }
+        }
+        evidence.append(("window_s", .number(settings.pfFallWindow)))
+        let now = pf.map(pfPhrase) ?? "P/F not currently available"
+        return Description(
+            active: "\(now)\(reference): oxygenation is worsening; reassess the patient and consider a blood gas.",
+            cleared: "\(now)\(reference): no longer \(Fmt.fixed(settings.pfFallFraction * 100, 0)) % below the \(Fmt.duration(settings.pfFallWindow)) high.",
+            evidence: evidence)
+    }
+
+    private func hemoptysisWarning(at t: Double) -> (String, [(String, JSONValue)]) {
+        guard let charted = lastHemoptysisCharted, Tolerance.le(t - charted.t, settings.proneHemoptysisLookback) else {
+            return ("", [("hemoptysis_charted_t", lastHemoptysisCharted.map { .number($0.t) } ?? .null)])
+        }
+        let total = hemoptysis.filter { Tolerance.le(t - $0.t, settings.proneHemoptysisLookback) }.reduce(0) { $0 + $1.ml }
+        return (" Caution: haemoptysis charted in the last \(Fmt.duration(settings.proneHemoptysisLookback)) (\(Fmt.fixed(total, 0)) ml, last \(Fmt.fixed(charted.ml, 0)) ml \(Fmt.duration(t - charted.t)) ago); in PROSEVA haemoptysis was a reason to stop a session.",
+                [("hemoptysis_charted_t", .number(charted.t)), ("hemoptysis_lookback_ml", .number(total))])
+    }
+
+    private func describeProne(at t: Double) -> Description {
+        let (warning, hemoptysisEvidence) = hemoptysisWarning(at: t)
+        var evidence: [(String, JSONValue)] = [("pf", pf.map(pfEvidence) ?? .null)]
+        evidence += readingEvidence(.fio2, "fio2_fraction", decimals: 3) + readingEvidence(.peep, "peep_cmh2o", decimals: 1)
+        evidence += [("position", .string(position.rawValue)),
+                     ("criteria_since_t", proneOnset.since.map { .number($0) } ?? .null)]
+        evidence += hemoptysisEvidence
+        let held = proneOnset.since.map { " for \(Fmt.duration(t - $0))" } ?? ""
+        let fio2 = reading(.fio2).map { Fmt.fixed($0.value, 2) } ?? "?"
+        let peep = reading(.peep).map { Fmt.fixed($0.value, 0) } ?? "?"
+        let now = pf.map(pfPhrase) ?? "P/F not available"
+        return Description(
+            active: "\(now) below \(Fmt.fixed(settings.proneMaxPF, 0)) with FiO2 \(fio2) and PEEP \(peep) cmH2O\(held) while supine: consider prone positioning (PROSEVA), sessions of at least \(Fmt.fixed(settings.proneSessionHours, 0)) h.\(warning)",
+            cleared: position == .prone ? "Patient charted prone." : "Prone positioning criteria no longer met (\(now), FiO2 \(fio2), PEEP \(peep)).",
+            evidence: evidence)
+    }
+
+    private func describeProneStop(at t: Double) -> Description {
+        var evidence: [(String, JSONValue)] = [("pf", pf.map(pfEvidence) ?? .null)]
+        evidence += readingEvidence(.fio2, "fio2_fraction", decimals: 3) + readingEvidence(.peep, "peep_cmh2o", decimals: 1)
+        evidence += [("supine_since_t", .number(positionSince)),
+                     ("last_prone_t", lastProneT.map { .number($0) } ?? .null),
+                     ("criteria_since_t", proneStopOnset.since.map { .number($0) } ?? .null)]
+        let held = proneStopOnset.since.map { Fmt.duration(t - $0) } ?? "?"
+        let fio2 = reading(.fio2).map { Fmt.fixed($0.value, 2) } ?? "?"
+        let peep = reading(.peep).map { Fmt.fixed($0.value, 0) } ?? "?"
+        let now = pf.map(pfPhrase) ?? "P/F not available"
+        return Description(
+            active: "Supine \(now) at or above \(Fmt.fixed(settings.proneStopMinPF, 0)) with PEEP \(peep) cmH2O and FiO2 \(fio2) for \(held) after proning: PROSEVA criteria to stop prone sessions are met.",
+            cleared: "Criteria to stop prone sessions no longer met (\(now), FiO2 \(fio2), PEEP \(peep), \(position.rawValue)).",
+            evidence: evidence)
+    }
+
+    private func describePlasmaExchange(at t: Double) -> Description {
+        var evidence: [(String, JSONValue)] = [
+            ("conditions", .array(Condition.allCases.filter { patient.conditions.contains($0) }.map { .string($0.rawValue) })),
+        ]
+        evidence += readingEvidence(.spo2, "spo2_pct", decimals: 1)
+        evidence += [("spo2_below_threshold_since_t", plexSpO2Onset.since.map { .number($0) } ?? .null),
+                     ("pf", pf.map(pfEvidence) ?? .null)]
+        var findings: [String] = []
+        if plexSpO2Onset.held(at: t, for: settings.plexSpO2Delay), let spo2 = reading(.spo2), let since = plexSpO2Onset.since {
+            findings.append("SpO2 \(Fmt.fixed(spo2.value, 0)) % below \(Fmt.fixed(settings.plexSpO2, 0)) % for \(Fmt.duration(t - since))")
+        }
+        if let pf, Tolerance.lt(pf.value, settings.plexMaxPF) {
+            findings.append("\(pfPhrase(pf)) below \(Fmt.fixed(settings.plexMaxPF, 0))")
+        }
+        let regimen = "typically \(Fmt.fixed(settings.plexExchanges, 0)) exchanges over \(Fmt.fixed(settings.plexDays, 0)) days"
+        let antiGBM = patient.conditions.contains(.antiGBM)
+            ? " This patient has anti-GBM disease, where plasma exchange is recommended with pulmonary haemorrhage (KDIGO 2021)."
+            : " It matters most in anti-GBM disease."
+        let why = findings.isEmpty ? "" : " (" + findings.joined(separator: "; ") + ")"
+        return Description(
+            active: "Diffuse alveolar haemorrhage with hypoxaemia\(why): consider plasma exchange (KDIGO 2024), \(regimen).\(antiGBM)",
+            cleared: "Hypoxaemia criteria for plasma exchange no longer met.",
+            evidence: evidence)
+    }
+
+    private func describeLab(_ finding: LabFinding?, name: String, unit: String, rising: Bool, threshold: Double,
+                             window: Double, key: String) -> Description
+    {
+        guard let finding else {
+            return Description(active: "\(name): no result.", cleared: "\(name): no result.", evidence: [(key, .null)])
+        }
+        var evidence: [(String, JSONValue)] = [(key, .number(finding.value)), (key.prefixUpToUnit + "_t", .number(finding.t))]
+        var change = ""
+        if let reference = finding.reference {
+            let delta = rising ? finding.value - reference.value : reference.value - finding.value
+            evidence += [("reference_" + key, .number(reference.value)), ("reference_t", .number(reference.t)),
+                         (rising ? "rise" : "drop", .number(Fmt.round(delta, 2))), ("window_s", .number(window))]
+            change = " from \(Fmt.fixed(reference.value, 1)) \(Fmt.duration(finding.t - reference.t)) earlier"
+        }
+        let action = rising
+            ? "possible acute kidney injury (KDIGO) in vasculitis: review fluids, nephrotoxins and renal involvement."
+            : "possible ongoing alveolar bleeding: review haemoptysis, transfusion threshold and coagulation."
+        let direction = rising ? "rose" : "fell"
+        return Description(
+            active: "\(name) \(direction) to \(Fmt.fixed(finding.value, 1)) \(unit)\(change) (\(rising ? "+" : "-")\(Fmt.fixed(threshold, 1)) \(unit) within \(Fmt.duration(window)) or more): \(action)",
+            cleared: "\(name) \(Fmt.fixed(finding.value, 1)) \(unit)\(change): no longer a \(Fmt.fixed(threshold, 1)) \(unit) \(rising ? "rise" : "fall") within \(Fmt.duration(window)).",
+            evidence: evidence)
+    }
+
+    private func describeHemoptysis() -> Description {
+        let evidence: [(String, JSONValue)] = [
+            ("total_ml", .number(Fmt.round(hemoptysisTotal, 1))), ("window_s", .number(settings.hemoptysisWindow)),
+            ("entries", .number(Double(hemoptysis.count))),
+            ("first_entry_t", hemoptysis.first.map { .number($0.t) } ?? .null),
+            ("last_entry_t", hemoptysis.last.map { .number($0.t) } ?? .null),
+        ]
+        let window = Fmt.duration(settings.hemoptysisWindow)
+        return Description(
+            active: "Haemoptysis \(Fmt.fixed(hemoptysisTotal, 0)) ml charted in the last \(window) (limit \(Fmt.fixed(settings.hemoptysisVolume, 0)) ml): call the physician; secure the airway, check Hb and coagulation.",
+            cleared: "Haemoptysis in the last \(window) now \(Fmt.fixed(hemoptysisTotal, 0)) ml, below \(Fmt.fixed(settings.hemoptysisVolume, 0)) ml.",
+            evidence: evidence)
+    }
+
+    private func describeSilence(source src: Int, at t: Double) -> Description {
+        let state = sources[src]
+        let timeout = settings.silentAfter(source: state.name)
+        let evidence: [(String, JSONValue)] = [("last_valid_t", .number(state.lastValid)),
+                                                ("silent_s", .number(Fmt.round(t - state.lastValid, 3))),
+                                                ("timeout_s", .number(timeout))]
+        return Description(
+            active: "No valid data from \(state.name) for \(Fmt.duration(t - state.lastValid)) (limit \(Fmt.duration(timeout))): check the device, its cable and power; its values are not being monitored.",
+            cleared: "Data from \(state.name) resumed.",
+            evidence: evidence)
+    }
+
+    private func describeSensor(source src: Int) -> Description {
+        let state = sources[src]
+        let evidence: [(String, JSONValue)] = [("sensor", .string(state.sensor.rawValue)), ("since_t", .number(state.sensorSince))]
+        let what = state.sensor == .disconnected ? "is disconnected" : "is off the patient"
+        return Description(
+            active: "Oximeter probe on \(state.name) \(what): SpO2 is not being monitored; check the probe and its site.",
+            cleared: "Oximeter probe on \(state.name) reporting again.",
+            evidence: evidence)
+    }
+
+    private func describeRejection(source src: Int, parameter: Parameter) -> Description {
+        let rejection = sources[src].rejections[parameter.rawValue]
+        var evidence: [(String, JSONValue)] = [("parameter", .string(parameter.name)), ("unit", .string(parameter.unit))]
+        if let range = parameter.acceptedRange {
+            evidence.append(("accepted", .array([.number(range.lowerBound), .number(range.upperBound)])))
+        }
+        if let rejection {
+            evidence += [("value", .number(rejection.value)), ("value_t", .number(rejection.t)),
+                         ("rejected_count", .number(Double(rejection.count)))]
+        }
+        let value = rejection.map { Fmt.fixed($0.value, 2).trimmingTrailingZeros } ?? "?"
+        let range = parameter.acceptedRange.map { " (accepted \(Fmt.fixed($0.lowerBound, 1).trimmingTrailingZeros)-\(Fmt.fixed($0.upperBound, 1).trimmingTrailingZeros))" } ?? ""
+        return Description(
+            active: "Impossible \(parameter.name) value \(value) \(parameter.unit) from \(sources[src].name) rejected\(range); it is not used by the clinical rules. Check the device and its interface.",
+            cleared: "Valid \(parameter.name) values from \(sources[src].name) again.",
+            evidence: evidence)
+    }
+}
+
+extension String {
+    /// "vt_ml" -> "vt", "fio2_fraction" -> "fio2": the stem used for the matching `_t` key.
+    var prefixUpToUnit: String {
+        guard let index = firstIndex(of: "_") else { return self }
+        return String(self[..<index])
+    }
+
+    /// "2.50" -> "2.5", "3.00" -> "3".
+    var trimmingTrailingZeros: String {
+        guard contains(".") else { return self }
+        var text = self
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
+    }
+}

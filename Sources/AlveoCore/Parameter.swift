@@ -1,0 +1,100 @@
+/// A quantity a scenario row or a device can report, with its unit and accepted range.
+///
+/// Units are part of the contract: FiO2 arrives as a percentage and is stored as a fraction;
+/// pressures are cmH2O; volumes are millilitres.
+public enum Parameter: Int, Sendable, CaseIterable, Hashable {
+    case spo2, pulseRate, fio2, vt, pplat, peep, ppeak, rr
+    case pao2, hb, hemoptysis, creatinine
+    case position, sensor, ack
+
+    /// The name used in scenario files and configuration.
+    public var name: String {
+        switch self {
+        case .spo2: "spo2"
+        case .pulseRate: "pulse_rate"
+        case .fio2: "fio2"
+        case .vt: "vt"
+        case .pplat: "pplat"
+        case .peep: "peep"
+        case .ppeak: "ppeak"
+        case .rr: "rr"
+        case .pao2: "pao2"
+        case .hb: "hb"
+        case .hemoptysis: "hemoptysis"
+        case .creatinine: "creatinine"
+        case .position: "position"
+        case .sensor: "sensor"
+        case .ack: "ack"
+        }
+    }
+
+    /// Looks a parameter up by its scenario-file name.
+    public init?(name: some StringProtocol) {
+        guard let match = Parameter.allCases.first(where: { $0.name == name }) else { return nil }
+        self = match
+    }
+
+    /// The unit a scenario value is written in.
+    public var unit: String {
+        switch self {
+        case .spo2: "%"
+        case .pulseRate, .rr: "/min"
+        case .fio2: "% (21-100)"
+        case .vt: "ml"
+        case .pplat, .peep, .ppeak: "cmH2O"
+        case .pao2: "mmHg"
+        case .hb: "g/dL"
+        case .hemoptysis: "ml"
+        case .creatinine: "mg/dL"
+        case .position: "supine|prone"
+        case .sensor: "ok|off|disconnected"
+        case .ack: "rule id"
+        }
+    }
+
+    /// Whether the value is a number (as opposed to a word such as a position).
+    public var isNumeric: Bool {
+        switch self {
+        case .position, .sensor, .ack: false
+        default: true
+        }
+    }
+
+    /// Device parameters stream continuously; a source sending them can fall silent.
+    /// Lab results and charted entries are never "silent".
+    public var isStreamed: Bool {
+        switch self {
+        case .spo2, .pulseRate, .fio2, .vt, .pplat, .peep, .ppeak, .rr, .sensor: true
+        default: false
+        }
+    }
+
+    /// Physiologically possible range, in the scenario unit; outside it a value is rejected.
+    public var acceptedRange: ClosedRange<Double>? {
+        switch self {
+        case .spo2: 0...100
+        case .pulseRate: 0...300
+        case .fio2: 21...100
+        case .vt: 0...3000
+        case .pplat: 0...80
+        case .peep: 0...40
+        case .ppeak: 0...100
+        case .rr: 0...100
+        case .pao2: 10...800
+        case .hb: 1...25
+        case .hemoptysis: 0...5000
+        case .creatinine: 0.1...30
+        case .position, .sensor, .ack: nil
+        }
+    }
+}
+
+/// Patient position as charted.
+public enum Position: String, Sendable, Hashable {
+    case supine, prone
+}
+
+/// Oximeter probe state as the device reports it.
+public enum SensorState: String, Sendable, Hashable {
+    case ok, off, disconnected
+}

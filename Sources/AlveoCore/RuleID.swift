@@ -1,0 +1,111 @@
+/// Alarm priority (IEC 60601-1-8).
+public enum Priority: Int, Sendable, Comparable, CaseIterable {
+    case low = 1, medium, high
+
+    public var name: String {
+        switch self {
+        case .low: "low"
+        case .medium: "medium"
+        case .high: "high"
+        }
+    }
+
+    public static func < (lhs: Priority, rhs: Priority) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// Alarm condition type (IEC 60601-1-8), plus advisory prompts.
+public enum AlarmType: String, Sendable {
+    case physiological, technical, advisory
+}
+
+/// The rule catalogue. Identifiers are a contract with scenario files, configs and receivers.
+public enum RuleID: String, Sendable, CaseIterable, Hashable {
+    case tidalVolumeHigh = "lpv.tidal_volume_high"
+    case tidalVolumeLow = "lpv.tidal_volume_low"
+    case plateauHigh = "lpv.plateau_high"
+    case drivingPressureHigh = "lpv.driving_pressure_high"
+    case plateauOverdue = "lpv.plateau_overdue"
+    case spo2Low = "oxygenation.spo2_low"
+    case pfSeverity = "oxygenation.pf_severity"
+    case pfFalling = "oxygenation.pf_falling"
+    case pronePositioning = "escalation.prone_positioning"
+    case proneStop = "escalation.prone_stop"
+    case plasmaExchange = "escalation.plasma_exchange"
+    case hemoglobinDrop = "dah.hemoglobin_drop"
+    case hemoptysisVolume = "dah.hemoptysis_volume"
+    case renalFunction = "dah.renal_function"
+    case deviceSilent = "technical.device_silent"
+    case sensorOff = "technical.sensor_off"
+    case valueRejected = "technical.value_rejected"
+
+    /// The identifier as written in files and events.
+    public var id: String { rawValue }
+
+    public var type: AlarmType {
+        switch self {
+        case .deviceSilent, .sensorOff, .valueRejected: .technical
+        case .pronePositioning, .proneStop, .plasmaExchange, .plateauOverdue: .advisory
+        default: .physiological
+        }
+    }
+
+    /// Whether instances of this rule are kept per source (their events carry `source`).
+    public var isPerSource: Bool { type == .technical }
+
+    /// A short title for reports.
+    public var title: String {
+        switch self {
+        case .tidalVolumeHigh: "Tidal volume above lung-protective target"
+        case .tidalVolumeLow: "Tidal volume very low"
+        case .plateauHigh: "Plateau pressure above 30 cmH2O"
+        case .drivingPressureHigh: "Driving pressure high"
+        case .plateauOverdue: "Plateau pressure measurement overdue"
+        case .spo2Low: "SpO2 low"
+        case .pfSeverity: "P/F ratio in an ARDS severity band"
+        case .pfFalling: "P/F ratio falling"
+        case .pronePositioning: "Prone positioning criteria met"
+        case .proneStop: "Criteria to stop prone sessions met"
+        case .plasmaExchange: "Plasma exchange criteria met (DAH with hypoxaemia)"
+        case .hemoglobinDrop: "Haemoglobin falling"
+        case .hemoptysisVolume: "Large haemoptysis volume"
+        case .renalFunction: "Creatinine rising (AKI)"
+        case .deviceSilent: "Device silent"
+        case .sensorOff: "Oximeter probe off"
+        case .valueRejected: "Impossible value rejected"
+        }
+    }
+
+    /// Where the rule and its default numbers come from.
+    public var reference: String {
+        switch self {
+        case .tidalVolumeHigh, .tidalVolumeLow:
+            "NIH NHLBI ARDS Network protocol card (6 ml/kg PBW); ATS/ESICM/SCCM 2017 (4-8 ml/kg)"
+        case .plateauHigh:
+            "NIH NHLBI ARDS Network protocol card (Pplat <= 30 cmH2O, lower Vt by 1 ml/kg to 4 ml/kg)"
+        case .drivingPressureHigh:
+            "Amato, NEJM 2015;372:747 (driving pressure); 15 cmH2O threshold from later cohorts (configurable)"
+        case .plateauOverdue:
+            "NIH NHLBI ARDS Network protocol card (Pplat at least every 4 h)"
+        case .spo2Low:
+            "NIH NHLBI ARDS Network oxygenation goal SpO2 88-95 %"
+        case .pfSeverity:
+            "ARDS Definition Task Force, JAMA 2012 (Berlin); Brown, Chest 2016;150:307 (SpO2 imputation)"
+        case .pfFalling:
+            "Alveo heuristic (20 % fall in 6 h, configurable); Brown, Chest 2016;150:307 (SpO2 imputation)"
+        case .pronePositioning:
+            "Guerin, NEJM 2013;368:2159 (PROSEVA); ESICM 2023 (Grasselli)"
+        case .proneStop:
+            "Guerin, NEJM 2013;368:2159 (PROSEVA stopping criteria)"
+        case .plasmaExchange:
+            "KDIGO 2024 ANCA vasculitis guideline; Walsh, NEJM 2020;382:622 (PEXIVAS); KDIGO 2021 (anti-GBM)"
+        case .hemoglobinDrop:
+            "Alveo heuristic for diffuse alveolar haemorrhage (2 g/dL in 24 h, configurable)"
+        case .hemoptysisVolume:
+            "Alveo heuristic (200 ml in 24 h, configurable; massive haemoptysis is 100-1000 ml/24 h in the literature)"
+        case .renalFunction:
+            "KDIGO 2012 AKI definition (creatinine rise >= 0.3 mg/dL within 48 h)"
+        case .deviceSilent, .sensorOff, .valueRejected:
+            "IEC 60601-1-8 technical alarm condition"
+        }
+    }
+}

@@ -1,0 +1,204 @@
+/// Every threshold, delay and window the rules use. Defaults are in docs/clinical-rules.md with sources;
+/// each can be overridden in the agent configuration under `rules:`, keyed by rule id.
+public struct RuleSettings: Sendable, Equatable {
+    // lpv.tidal_volume_high
+    public var vtHighMlPerKg = 6.5
+    public var vtHighDelay = 300.0
+    public var vtHighHighTierMlPerKg = 8.0
+    public var vtHighHighTierDelay = 60.0
+    public var vtHighEndMlPerKg = 6.0
+    public var vtTargetMlPerKg = 6.0
+    // lpv.tidal_volume_low
+    public var vtLowMlPerKg = 4.0
+    public var vtLowDelay = 300.0
+    // lpv.plateau_high
+    public var pplatHigh = 30.0
+    public var pplatEnd = 28.0
+    public var pplatVtStepMlPerKg = 1.0
+    public var pplatVtFloorMlPerKg = 4.0
+    // lpv.driving_pressure_high
+    public var drivingPressureHigh = 15.0
+    public var drivingPressureEnd = 13.0
+    // lpv.plateau_overdue
+    public var plateauOverdueAfter = 4 * 3600.0
+    // oxygenation.spo2_low
+    public var spo2Low = 88.0
+    public var spo2LowDelay = 60.0
+    public var spo2LowHighTier = 85.0
+    public var spo2LowHighTierDelay = 30.0
+    public var spo2LowEnd = 90.0
+    // oxygenation.pf_severity (and P/F in general)
+    public var pfMild = 300.0
+    public var pfModerate = 200.0
+    public var pfSevere = 100.0
+    public var pfBandHysteresis = 10.0
+    public var gasValidFor = 3600.0
+    // oxygenation.pf_falling
+    public var pfFallFraction = 0.20
+    public var pfFallWindow = 6 * 3600.0
+    // escalation.prone_positioning
+    public var proneMaxPF = 150.0
+    public var proneMinFiO2 = 0.6
+    public var proneMinPEEP = 5.0
+    public var proneDelay = 12 * 3600.0
+    public var proneSessionHours = 16.0
+    public var proneHemoptysisLookback = 24 * 3600.0
+    // escalation.prone_stop
+    public var proneStopMinPF = 150.0
+    public var proneStopMaxPEEP = 10.0
+    public var proneStopMaxFiO2 = 0.6
+    public var proneStopDelay = 4 * 3600.0
+    // escalation.plasma_exchange
+    public var plexSpO2 = 90.0
+    public var plexSpO2Delay = 300.0
+    public var plexMaxPF = 300.0
+    public var plexExchanges = 7.0
+    public var plexDays = 14.0
+    // dah.hemoglobin_drop
+    public var hbDrop = 2.0
+    public var hbWindow = 24 * 3600.0
+    // dah.hemoptysis_volume
+    public var hemoptysisVolume = 200.0
+    public var hemoptysisWindow = 24 * 3600.0
+    // dah.renal_function
+    public var creatinineRise = 0.3
+    public var creatinineWindow = 48 * 3600.0
+    // technical.device_silent
+    public var silentAfter = 10.0
+    public var silentAfterBySource: [String: Double] = [:]
+    // alarm system
+    public var reannounceAfter = 600.0
+
+    /// Rules switched off in the configuration.
+    public var disabled: Set<RuleID> = []
+
+    public init() {}
+
+    /// Silence timeout for one source, seconds.
+    public func silentAfter(source: String) -> Double {
+        silentAfterBySource[source] ?? silentAfter
+    }
+
+    /// One configurable number.
+    public struct Key: Sendable {
+        public let name: String
+        public let unit: String
+        public let help: String
+        public let get: @Sendable (RuleSettings) -> Double
+        public let set: @Sendable (inout RuleSettings, Double) -> Void
+        /// Values outside this range are refused at configuration time.
+        public let allowed: ClosedRange<Double>
+    }
+
+    private static func key(
+        _ name: String, _ unit: String, _ path: any WritableKeyPath<RuleSettings, Double> & Sendable,
+        _ allowed: ClosedRange<Double>, _ help: String
+    ) -> Key {
+        Key(name: name, unit: unit, help: help, get: { $0[keyPath: path] },
+            set: { $0[keyPath: path] = $1 }, allowed: allowed)
+    }
+
+    /// The keys each rule accepts under `rules: <rule id>:` (besides `enabled`).
+    public static func keys(for rule: RuleID) -> [Key] {
+        let seconds = 0.0...(30 * 86400.0)
+        switch rule {
+        case .tidalVolumeHigh:
+            return [
+                key("threshold_ml_per_kg", "ml/kg PBW", \.vtHighMlPerKg, 4...12, "medium when Vt is above this"),
+                key("delay_s", "s", \.vtHighDelay, seconds, "for at least this long"),
+                key("high_threshold_ml_per_kg", "ml/kg PBW", \.vtHighHighTierMlPerKg, 4...15, "high when Vt is above this"),
+                key("high_delay_s", "s", \.vtHighHighTierDelay, seconds, "for at least this long"),
+                key("end_ml_per_kg", "ml/kg PBW", \.vtHighEndMlPerKg, 3...12, "ends when Vt is at or below this"),
+                key("target_ml_per_kg", "ml/kg PBW", \.vtTargetMlPerKg, 4...8, "the lung-protective target named in the text"),
+            ]
+        case .tidalVolumeLow:
+            return [
+                key("threshold_ml_per_kg", "ml/kg PBW", \.vtLowMlPerKg, 1...8, "fires when Vt is below this"),
+                key("delay_s", "s", \.vtLowDelay, seconds, "for at least this long"),
+            ]
+        case .plateauHigh:
+            return [
+                key("threshold_cmh2o", "cmH2O", \.pplatHigh, 15...60, "fires on a plateau measurement above this"),
+                key("end_cmh2o", "cmH2O", \.pplatEnd, 10...60, "ends on a plateau measurement at or below this"),
+                key("vt_step_ml_per_kg", "ml/kg PBW", \.pplatVtStepMlPerKg, 0.5...3, "proposed Vt reduction"),
+                key("vt_floor_ml_per_kg", "ml/kg PBW", \.pplatVtFloorMlPerKg, 2...8, "never propose Vt below this"),
+            ]
+        case .drivingPressureHigh:
+            return [
+                key("threshold_cmh2o", "cmH2O", \.drivingPressureHigh, 5...40, "fires when Pplat - PEEP is above this"),
+                key("end_cmh2o", "cmH2O", \.drivingPressureEnd, 5...40, "ends when Pplat - PEEP is at or below this"),
+            ]
+        case .plateauOverdue:
+            return [key("after_s", "s", \.plateauOverdueAfter, 600...(7 * 86400.0), "fires when ventilated with no plateau measurement for longer than this")]
+        case .spo2Low:
+            return [
+                key("threshold_pct", "%", \.spo2Low, 50...100, "medium when SpO2 is below this"),
+                key("delay_s", "s", \.spo2LowDelay, seconds, "for at least this long"),
+                key("high_threshold_pct", "%", \.spo2LowHighTier, 50...100, "high when SpO2 is below this"),
+                key("high_delay_s", "s", \.spo2LowHighTierDelay, seconds, "for at least this long"),
+                key("end_pct", "%", \.spo2LowEnd, 50...100, "ends when SpO2 is at or above this"),
+            ]
+        case .pfSeverity:
+            return [
+                key("mild_mmhg", "mmHg", \.pfMild, 50...600, "mild band: P/F at or below this (low priority)"),
+                key("moderate_mmhg", "mmHg", \.pfModerate, 50...600, "moderate band: P/F at or below this (medium)"),
+                key("severe_mmhg", "mmHg", \.pfSevere, 20...600, "severe band: P/F at or below this (high)"),
+                key("hysteresis_mmhg", "mmHg", \.pfBandHysteresis, 0...100, "a band is left for a better one only this far past its edge"),
+                key("gas_valid_s", "s", \.gasValidFor, 60...(24 * 3600.0), "a blood gas gives the measured P/F for this long; after it P/F is imputed from SpO2"),
+            ]
+        case .pfFalling:
+            return [
+                key("fall_fraction", "fraction", \.pfFallFraction, 0.01...0.9, "fires when P/F is this fraction below the highest P/F of the window"),
+                key("window_s", "s", \.pfFallWindow, 600...(48 * 3600.0), "look-back window"),
+            ]
+        case .pronePositioning:
+            return [
+                key("max_pf_mmhg", "mmHg", \.proneMaxPF, 50...300, "P/F below this"),
+                key("min_fio2_fraction", "fraction", \.proneMinFiO2, 0.21...1, "with FiO2 at or above this"),
+                key("min_peep_cmh2o", "cmH2O", \.proneMinPEEP, 0...30, "and PEEP at or above this"),
+                key("delay_s", "s", \.proneDelay, seconds, "held this long while supine"),
+                key("session_h", "h", \.proneSessionHours, 1...24, "recommended session length named in the text"),
+                key("hemoptysis_lookback_s", "s", \.proneHemoptysisLookback, seconds, "warn when haemoptysis was charted this recently"),
+            ]
+        case .proneStop:
+            return [
+                key("min_pf_mmhg", "mmHg", \.proneStopMinPF, 50...400, "supine P/F at or above this"),
+                key("max_peep_cmh2o", "cmH2O", \.proneStopMaxPEEP, 0...30, "with PEEP at or below this"),
+                key("max_fio2_fraction", "fraction", \.proneStopMaxFiO2, 0.21...1, "and FiO2 at or below this"),
+                key("delay_s", "s", \.proneStopDelay, seconds, "held this long"),
+            ]
+        case .plasmaExchange:
+            return [
+                key("spo2_pct", "%", \.plexSpO2, 50...100, "hypoxaemia: SpO2 below this"),
+                key("spo2_delay_s", "s", \.plexSpO2Delay, seconds, "for at least this long"),
+                key("max_pf_mmhg", "mmHg", \.plexMaxPF, 50...600, "or P/F below this"),
+                key("exchanges", "count", \.plexExchanges, 1...20, "regimen named in the text"),
+                key("days", "days", \.plexDays, 1...60, "regimen named in the text"),
+            ]
+        case .hemoglobinDrop:
+            return [
+                key("drop_g_dl", "g/dL", \.hbDrop, 0.5...10, "fires when Hb is this far below the highest Hb of the window"),
+                key("window_s", "s", \.hbWindow, 3600...(7 * 86400.0), "look-back window"),
+            ]
+        case .hemoptysisVolume:
+            return [
+                key("volume_ml", "ml", \.hemoptysisVolume, 10...5000, "fires when charted haemoptysis in the window reaches this"),
+                key("window_s", "s", \.hemoptysisWindow, 3600...(7 * 86400.0), "window"),
+            ]
+        case .renalFunction:
+            return [
+                key("rise_mg_dl", "mg/dL", \.creatinineRise, 0.1...5, "fires when creatinine is this far above the lowest of the window"),
+                key("window_s", "s", \.creatinineWindow, 3600...(14 * 86400.0), "look-back window"),
+            ]
+        case .deviceSilent:
+            return [key("timeout_s", "s", \.silentAfter, 1...3600, "a streaming source silent longer than this (per-source overrides under per_source_timeout_s)")]
+        case .sensorOff, .valueRejected:
+            return []
+        }
+    }
+
+    /// Settings shared by all rules, under `rules: alarm_system:`.
+    public static var alarmSystemKeys: [Key] {
+        [key("reannounce_s", "s", \.reannounceAfter, 30...7200, "an unacknowledged medium or high alarm is re-announced after this")]
+    }
+}

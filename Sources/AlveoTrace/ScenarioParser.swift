@@ -1,0 +1,195 @@
+import AlveoCore
+
+/// Parses the scenario CSV contract (`t,source,parameter,value`, `#` comments) one line at a time,
+/// from raw bytes, without building intermediate strings: replay must run at millions of rows a second.
+public struct ScenarioParser {
+    public static let header = "t,source,parameter,value"
+
+    public let file: String
+    private var sawHeader = false
+    private var lastTime = -Double.infinity
+    private var sourceCache: [(bytes: [UInt8], name: String)] = []
+
+    public init(file: String) {
+        self.file = file
+    }
+
+    /// One data row.
+    public struct Row: Sendable, Equatable {
+        public var t: Double
+        public var observation: Observation
+    }
+
+    /// Parses one line (without its newline). Returns nil for the header, comments and blank lines.
+    public mutating func parse(line raw: UnsafeBufferPointer<UInt8>, number: Int) throws(ScenarioError) -> Row? {
+        var line = raw
+        if let last = line.last, last == UInt8(ascii: "\r") { line = UnsafeBufferPointer(rebasing: line.dropLast()) }
+        let trimmed = ScenarioParser.trim(UnsafeBufferPointer(rebasing: line[...]))
+        if trimmed.isEmpty || trimmed[trimmed.startIndex] == UInt8(ascii: "#") { return nil }
+        if !sawHeader {
+            let text = String(decoding: trimmed, as: UTF8.self)
+            guard text.replacingSpaces == ScenarioParser.header else {
+                throw error(number, "missing header: the first line must be '\(ScenarioParser.header)', found '\(text.prefix(60))'")
+            }
+            sawHeader = true
+            return nil
+        }
+
+        // Split into exactly four fields.
+        var fields: [UnsafeBufferPointer<UInt8>] = []
+        fields.reserveCapacity(4)
+        var start = line.startIndex
+        for index in line.indices where line[index] == UInt8(ascii: ",") {
+            fields.append(UnsafeBufferPointer(rebasing: line[start..<index]))
+            start = index + 1
+        }
+        fields.append(UnsafeBufferPointer(rebasing: line[start..<line.endIndex]))
+        guard fields.count == 4 else {
+            throw error(number, "expected 4 fields (t,source,parameter,value), found \(fields.count)")
+        }
+        let tField = ScenarioParser.trim(fields[0])
+        let sourceField = ScenarioParser.trim(fields[1])
+        let parameterField = ScenarioParser.trim(fields[2])
+        let valueField = ScenarioParser.trim(fields[3])
+
+        guard let t = ScenarioParser.parseNumber(tField) else {
+            throw error(number, "time '\(String(decoding: tField, as: UTF8.self))' is not a number of seconds")
+        }
+        guard t >= 0 else { throw error(number, "time \(t) is negative") }
+        guard t >= lastTime else {
+            throw error(number, "time goes backwards: \(String(decoding: tField, as: UTF8.self)) after \(lastTime)")
+        }
+        lastTime = t
+        guard !sourceField.isEmpty else { throw error(number, "source is empty") }
+        guard let parameter = ScenarioParser.parameter(parameterField) else {
+            let allowed = Parameter.allCases.map(\.name).joined(separator: ", ")
+            throw error(number, "unknown parameter '\(String(decoding: parameterField, as: UTF8.self))' (allowed: \(allowed))")
+        }
+        let value = try parseValue(valueField, parameter: parameter, line: number)
+        return Row(t: t, observation: Observation(source: sourceName(sourceField), parameter: parameter, value: value))
+    }
+
+    /// Call at end of input: a file with no header is an error.
+    public func finish(lines: Int) throws(ScenarioError) {
+        guard sawHeader else {
+            throw error(max(lines, 1), "missing header: the file has no '\(ScenarioParser.header)' line")
+        }
+    }
+
+    private func parseValue(_ field: UnsafeBufferPointer<UInt8>, parameter: Parameter, line: Int) throws(ScenarioError) -> ObservedValue {
+        if parameter.isNumeric {
+            if field.isEmpty { return .noData }
+            guard let number = ScenarioParser.parseNumber(field) else {
+                throw error(line, "\(parameter.name) value '\(String(decoding: field, as: UTF8.self))' is not a number (\(parameter.unit))")
+            }
+            return .number(number)
+        }
+        let text = String(decoding: field, as: UTF8.self)
+        switch parameter {
+        case .position:
+            guard let position = Position(rawValue: text) else {
+                throw error(line, "position '\(text)' is not one of: supine, prone")
+            }
+            return .position(position)
+        case .sensor:
+            if text.isEmpty { return .noData }
+            guard let state = SensorState(rawValue: text) else {
+                throw error(line, "sensor '\(text)' is not one of: ok, off, disconnected")
+            }
+            return .sensor(state)
+        default:
+            guard let rule = RuleID(rawValue: text) else {
+                throw error(line, "ack '\(text)' is not a rule id (one of: \(RuleID.allCases.map(\.id).joined(separator: ", ")))")
+            }
+            return .ack(rule)
+        }
+    }
+
+    private func error(_ line: Int, _ message: String) -> ScenarioError {
+        ScenarioError(file: file, line: line, message: message)
+    }
+
+    private mutating func sourceName(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        for entry in sourceCache where entry.bytes.elementsEqual(bytes) { return entry.name }
+        let name = String(decoding: bytes, as: UTF8.self)
+        if sourceCache.count < 64 { sourceCache.append((Array(bytes), name)) }
+        return name
+    }
+
+    private static let parameterNames: [(bytes: [UInt8], parameter: Parameter)] =
+        Parameter.allCases.map { (Array($0.name.utf8), $0) }
+
+    private static func parameter(_ bytes: UnsafeBufferPointer<UInt8>) -> Parameter? {
+        for entry in parameterNames where entry.bytes.elementsEqual(bytes) { return entry.parameter }
+        return nil
+    }
+
+    static func trim(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        var lower = bytes.startIndex, upper = bytes.endIndex
+        while lower < upper, bytes[lower] == UInt8(ascii: " ") || bytes[lower] == UInt8(ascii: "\t") { lower += 1 }
+        while upper > lower, bytes[upper - 1] == UInt8(ascii: " ") || bytes[upper - 1] == UInt8(ascii: "\t") { upper -= 1 }
+        return UnsafeBufferPointer(rebasing: bytes[lower..<upper])
+    }
+
+    private static let powersOfTen: [Double] = (0...22).map { exponent in
+        var value = 1.0
+        for _ in 0..<exponent { value *= 10 }
+        return value
+    }
+
+    /// A strict decimal number: optional sign, digits, optional fraction, optional exponent.
+    /// "nan", "inf", hex and empty strings are refused. Exact for up to 15 significant digits
+    /// (integer mantissa divided by an exact power of ten is correctly rounded).
+    public static func parseNumber(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        var index = bytes.startIndex
+        let end = bytes.endIndex
+        guard index < end else { return nil }
+        var negative = false
+        if bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
+            negative = bytes[index] == UInt8(ascii: "-")
+            index += 1
+        }
+        var mantissa: UInt64 = 0
+        var significant = 0, fractionDigits = 0
+        var sawPoint = false, sawDigit = false
+        while index < end {
+            let byte = bytes[index]
+            if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                sawDigit = true
+                let digit = UInt64(byte - UInt8(ascii: "0"))
+                if significant == 0 && digit == 0 {
+                    if sawPoint { fractionDigits += 1 }
+                } else {
+                    guard significant < 15 else { return slowParse(bytes) }
+                    mantissa = mantissa * 10 + digit
+                    significant += 1
+                    if sawPoint { fractionDigits += 1 }
+                }
+            } else if byte == UInt8(ascii: "."), !sawPoint {
+                sawPoint = true
+            } else {
+                break
+            }
+            index += 1
+        }
+        guard sawDigit else { return nil }
+        if index < end {
+            guard bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") else { return nil }
+            return slowParse(bytes)
+        }
+        guard fractionDigits <= 22 else { return slowParse(bytes) }
+        var value = Double(mantissa) / powersOfTen[fractionDigits]
+        if negative { value = -value }
+        return value
+    }
+
+    private static func slowParse(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard text.allSatisfy({ "0123456789+-.eE".contains($0) }), let value = Double(text), value.isFinite else { return nil }
+        return value
+    }
+}
+
+extension String {
+    var replacingSpaces: String { String(filter { $0 != " " && $0 != "\t" }) }
+}

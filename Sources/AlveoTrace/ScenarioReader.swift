@@ -1,0 +1,83 @@
+import AlveoCore
+import Foundation
+
+/// Reads a scenario file in chunks and yields its rows grouped by time (rows with the same `t` are
+/// one group). Memory stays flat however long the file is.
+public struct ScenarioReader {
+    public let path: String
+    private let handle: FileHandle
+    private var parser: ScenarioParser
+    private var buffer: [UInt8] = []
+    private var position = 0
+    private var atEOF = false
+    private var lineNumber = 0
+    private var pending: ScenarioParser.Row?
+    /// Rows read so far.
+    public private(set) var rowCount = 0
+
+    public init(path: String) throws(ScenarioError) {
+        self.path = path
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ScenarioError(file: path, line: 0, message: "cannot open the scenario file (does it exist and is it readable?)")
+        }
+        self.handle = handle
+        self.parser = ScenarioParser(file: path)
+    }
+
+    /// Fills `rows` with the next group and returns its time, or nil at the end of the file.
+    public mutating func nextGroup(into rows: inout [Observation]) throws(ScenarioError) -> Double? {
+        rows.removeAll(keepingCapacity: true)
+        var groupTime: Double?
+        if let pending {
+            groupTime = pending.t
+            rows.append(pending.observation)
+            self.pending = nil
+        }
+        while let row = try nextRow() {
+            rowCount += 1
+            if let time = groupTime, row.t != time {
+                pending = row
+                return time
+            }
+            groupTime = row.t
+            rows.append(row.observation)
+        }
+        return groupTime
+    }
+
+    private mutating func nextRow() throws(ScenarioError) -> ScenarioParser.Row? {
+        while true {
+            guard let (start, end) = nextLine() else {
+                try parser.finish(lines: lineNumber)
+                return nil
+            }
+            lineNumber += 1
+            let number = lineNumber
+            let row = try buffer.withUnsafeBufferPointer { all throws(ScenarioError) in
+                try parser.parse(line: UnsafeBufferPointer(rebasing: all[start..<end]), number: number)
+            }
+            if let row { return row }
+        }
+    }
+
+    /// The next line's byte range in `buffer`, reading more of the file as needed.
+    private mutating func nextLine() -> (Int, Int)? {
+        while true {
+            if let newline = buffer[position...].firstIndex(of: UInt8(ascii: "\n")) {
+                defer { position = newline + 1 }
+                return (position, newline)
+            }
+            if atEOF {
+                guard position < buffer.count else { return nil }
+                defer { position = buffer.count }
+                return (position, buffer.count)
+            }
+            if position > 0 {
+                buffer.removeFirst(position)
+                position = 0
+            }
+            let chunk = handle.readData(ofLength: 1 << 20)
+            if chunk.isEmpty { atEOF = true } else { buffer.append(contentsOf: chunk) }
+        }
+    }
+}

@@ -1,0 +1,4 @@
+#ifndef ALVEO_CSERIALPORT_SHIM_H
+#define ALVEO_CSERIALPORT_SHIM_H
+#include <libserialport.h>
+#endif
