@@ -48,7 +48,6 @@ let package = Package(
         .testTarget(
             name: "AlveoAgentTests",
             dependencies: ["AlveoAgent", "AlveoTrace", "AlveoCore", "AlveoIO", "alveo"],
-            resources: [.copy("Scenarios")],
             swiftSettings: strictSettings
         ),
     ],

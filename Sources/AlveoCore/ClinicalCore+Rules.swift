@@ -59,6 +59,7 @@ extension ClinicalCore {
         let spo2 = reading(.spo2)?.value
         spo2LowOnset.update(spo2.map { Tolerance.lt($0, settings.spo2Low) }, at: t)
         spo2LowHighOnset.update(spo2.map { Tolerance.lt($0, settings.spo2LowHighTier) }, at: t)
+        spo2BelowEndOnset.update(spo2.map { Tolerance.lt($0, settings.spo2LowEnd) }, at: t)
         drive(.spo2Low, tiered([
             Tier(condition: spo2.map { Tolerance.lt($0, settings.spo2Low) }, onset: spo2LowOnset,
                  delay: settings.spo2LowDelay, priority: .medium),

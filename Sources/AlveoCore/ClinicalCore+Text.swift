@@ -65,39 +65,44 @@ extension ClinicalCore {
     }
 
     private var patientEvidence: [(String, JSONValue)] {
-        [("pbw_kg", .number(Fmt.round(pbw, 1))), ("sex", .string(patient.sex.rawValue)),
+        [("pbw_kg", .number(Fmt.round(pbw, 2))), ("sex", .string(patient.sex.rawValue)),
          ("height_cm", .number(patient.heightCm))]
     }
 
     private func describeTidalVolume(high: Bool, at t: Double) -> Description {
         let atTarget = settings.vtTargetMlPerKg * pbw
-        let pbwText = "PBW \(Fmt.fixed(pbw, 1)) kg (\(patient.sex.rawValue), \(Fmt.fixed(patient.heightCm, 0)) cm)"
-        let onset = high ? vtHighOnset.since : vtLowOnset.since
+        let pbwText = "PBW \(Fmt.fixed(pbw, 1)) kg, \(patient.sex.rawValue) \(Fmt.fixed(patient.heightCm, 0)) cm"
         var evidence = patientEvidence
         evidence += readingEvidence(.vt, "vt_ml", decimals: 1)
         guard let vt = reading(.vt)?.value else {
             evidence.append(("vt_at_target_ml", .number(Fmt.round(atTarget, 0))))
-            return Description(active: "Tidal volume not currently reported; \(pbwText).",
+            return Description(active: "Tidal volume not currently reported (\(pbwText)).",
                                cleared: "Tidal volume no longer reported.", evidence: evidence)
         }
         let mlPerKg = vt / pbw
+        // The duration shown is that of the tier the value is in now.
+        let inHighTier = high && Tolerance.gt(mlPerKg, settings.vtHighHighTierMlPerKg)
+        let threshold = high ? (inHighTier ? settings.vtHighHighTierMlPerKg : settings.vtHighMlPerKg) : settings.vtLowMlPerKg
+        let onset = high ? (inHighTier ? vtHighHighOnset.since : vtHighOnset.since) : vtLowOnset.since
         evidence += [("vt_ml_per_kg", .number(Fmt.round(mlPerKg, 2))),
+                     ("threshold_ml_per_kg", .number(threshold)),
                      ("target_ml_per_kg", .number(settings.vtTargetMlPerKg)),
-                     ("vt_at_target_ml", .number(Fmt.round(atTarget, 0)))]
-        if let onset { evidence.append(("condition_since_t", .number(onset))) }
+                     ("vt_at_target_ml", .number(Fmt.round(atTarget, 0))),
+                     ("condition_since_t", onset.map { .number($0) } ?? .null)]
         let now = "Tidal volume \(Fmt.fixed(vt, 0)) ml is \(Fmt.fixed(mlPerKg, 1)) ml/kg PBW"
-        let duration = onset.map { " for \(Fmt.duration(t - $0))" } ?? ""
-        let target = "\(Fmt.fixed(settings.vtTargetMlPerKg, 0)) ml/kg is \(Fmt.fixed(atTarget, 0)) ml"
+        let side = high ? "above" : "below"
+        let duration = onset.map { " (\(side) \(Fmt.fixed(threshold, 1).trimmingTrailingZeros) ml/kg for \(Fmt.duration(t - $0)))" } ?? ""
+        let target = "\(Fmt.fixed(settings.vtTargetMlPerKg, 1).trimmingTrailingZeros) ml/kg is \(Fmt.fixed(atTarget, 0)) ml"
         if high {
             return Description(
-                active: "\(now)\(duration) (\(pbwText)); lung-protective target \(target): consider reducing Vt.",
+                active: "\(now)\(duration); lung-protective target \(target) (\(pbwText)): consider reducing Vt.",
                 cleared: "\(now), back at or below \(Fmt.fixed(settings.vtHighEndMlPerKg, 1)) ml/kg (target \(target)).",
                 evidence: evidence)
         }
         let floor = settings.vtLowMlPerKg * pbw
         return Description(
-            active: "\(now)\(duration), below \(Fmt.fixed(settings.vtLowMlPerKg, 0)) ml/kg = \(Fmt.fixed(floor, 0)) ml (\(pbwText)): check for leak, disconnection or hypoventilation.",
-            cleared: "\(now), back at or above \(Fmt.fixed(settings.vtLowMlPerKg, 0)) ml/kg.",
+            active: "\(now)\(duration); \(Fmt.fixed(settings.vtLowMlPerKg, 1).trimmingTrailingZeros) ml/kg is \(Fmt.fixed(floor, 0)) ml (\(pbwText)): check for leak, disconnection or hypoventilation.",
+            cleared: "\(now), back at or above \(Fmt.fixed(settings.vtLowMlPerKg, 1).trimmingTrailingZeros) ml/kg.",
             evidence: evidence)
     }
 
@@ -157,15 +162,20 @@ extension ClinicalCore {
     private func describeSpO2(at t: Double) -> Description {
         var evidence = readingEvidence(.spo2, "spo2_pct", decimals: 1)
         if let src = reading(.spo2)?.source { evidence.append(("spo2_source", .string(sources[src].name))) }
-        if let since = spo2LowOnset.since { evidence.append(("below_threshold_since_t", .number(since))) }
+        evidence += readingEvidence(.fio2, "fio2_fraction", decimals: 3)
         guard let spo2 = reading(.spo2) else {
             return Description(active: "SpO2 not currently available.", cleared: "SpO2 not currently available.", evidence: evidence)
         }
-        let duration = spo2LowOnset.since.map { " for \(Fmt.duration(t - $0))" } ?? ""
-        let threshold = Tolerance.lt(spo2.value, settings.spo2LowHighTier) ? settings.spo2LowHighTier : settings.spo2Low
+        let inHighTier = Tolerance.lt(spo2.value, settings.spo2LowHighTier)
+        let inTier = Tolerance.lt(spo2.value, settings.spo2Low)
+        let threshold = inHighTier ? settings.spo2LowHighTier : (inTier ? settings.spo2Low : settings.spo2LowEnd)
+        let onset = inHighTier ? spo2LowHighOnset.since : (inTier ? spo2LowOnset.since : spo2BelowEndOnset.since)
+        evidence += [("threshold_pct", .number(threshold)), ("below_threshold_since_t", onset.map { .number($0) } ?? .null)]
+        let duration = onset.map { " for \(Fmt.duration(t - $0))" } ?? ""
         let fio2 = reading(.fio2).map { " on FiO2 \(Fmt.fixed($0.value, 2))" } ?? ""
+        let where_ = inTier ? "below \(Fmt.fixed(threshold, 0)) %\(duration)" : "not yet back to \(Fmt.fixed(settings.spo2LowEnd, 0)) % (below it\(duration))"
         return Description(
-            active: "SpO2 \(Fmt.fixed(spo2.value, 0)) %\(fio2) below \(Fmt.fixed(threshold, 0)) %\(duration): check the patient, airway and ventilator; goal SpO2 88-95 %.",
+            active: "SpO2 \(Fmt.fixed(spo2.value, 0)) %\(fio2) \(where_): check the patient, airway and ventilator; goal SpO2 88-95 %.",
             cleared: "SpO2 \(Fmt.fixed(spo2.value, 0)) %, back at or above \(Fmt.fixed(settings.spo2LowEnd, 0)) %.",
             evidence: evidence)
     }
@@ -209,20 +219,21 @@ extension ClinicalCore {
 
     private func describePFFalling(at t: Double) -> Description {
         var evidence: [(String, JSONValue)] = [("pf", pf.map(pfEvidence) ?? .null)]
-        var reference = ""
+        var change = "", high = ""
         if let ref = pfFallReference {
             evidence += [("highest_pf", pfEvidence(ref.payload)), ("highest_pf_t", .number(ref.t))]
+            high = " of \(Fmt.fixed(ref.value, 0)) (\(ref.payload.kind.rawValue), \(Fmt.duration(t - ref.t)) ago)"
             if let pf {
                 let fall = (ref.value - pf.value) / ref.value
                 evidence.append(("fall_fraction", .number(Fmt.round(fall, 3))))
-                reference = ", down \(Fmt.fixed(fall * 100, 0)) % from \(Fmt.fixed(ref.value, 0)) (\(ref.payload.kind.rawValue)) \(Fmt.duration(t - ref.t)) ago"
+                change = ", down \(Fmt.fixed(fall * 100, 0)) % from \(Fmt.fixed(ref.value, 0)) (\(ref.payload.kind.rawValue)) \(Fmt.duration(t - ref.t)) ago"
             }
         }
-        evidence.append(("window_s", .number(settings.pfFallWindow)))
+        evidence += [("fall_fraction_limit", .number(settings.pfFallFraction)), ("window_s", .number(settings.pfFallWindow))]
         let now = pf.map(pfPhrase) ?? "P/F not currently available"
         return Description(
-            active: "\(now)\(reference): oxygenation is worsening; reassess the patient and consider a blood gas.",
-            cleared: "\(now)\(reference): no longer \(Fmt.fixed(settings.pfFallFraction * 100, 0)) % below the \(Fmt.duration(settings.pfFallWindow)) high.",
+            active: "\(now)\(change): oxygenation is worsening; reassess the patient and consider a blood gas.",
+            cleared: "\(now): no longer \(Fmt.fixed(settings.pfFallFraction * 100, 0)) % below the \(Fmt.duration(settings.pfFallWindow)) high\(high).",
             evidence: evidence)
     }
 
@@ -312,7 +323,7 @@ extension ClinicalCore {
             : "possible ongoing alveolar bleeding: review haemoptysis, transfusion threshold and coagulation."
         let direction = rising ? "rose" : "fell"
         return Description(
-            active: "\(name) \(direction) to \(Fmt.fixed(finding.value, 1)) \(unit)\(change) (\(rising ? "+" : "-")\(Fmt.fixed(threshold, 1)) \(unit) within \(Fmt.duration(window)) or more): \(action)",
+            active: "\(name) \(direction) to \(Fmt.fixed(finding.value, 1)) \(unit)\(change) (limit \(Fmt.fixed(threshold, 1)) \(unit) within \(Fmt.duration(window))): \(action)",
             cleared: "\(name) \(Fmt.fixed(finding.value, 1)) \(unit)\(change): no longer a \(Fmt.fixed(threshold, 1)) \(unit) \(rising ? "rise" : "fall") within \(Fmt.duration(window)).",
             evidence: evidence)
     }

@@ -74,7 +74,7 @@ public struct ClinicalCore {
     var ventilatedSince: Double?
 
     var vtHighOnset = Onset(), vtHighHighOnset = Onset(), vtLowOnset = Onset()
-    var spo2LowOnset = Onset(), spo2LowHighOnset = Onset()
+    var spo2LowOnset = Onset(), spo2LowHighOnset = Onset(), spo2BelowEndOnset = Onset()
     var proneOnset = Onset(), proneStopOnset = Onset(), plexSpO2Onset = Onset()
 
     var alarms: AlarmBook

@@ -39,7 +39,7 @@ public enum Parameter: Int, Sendable, CaseIterable, Hashable {
         switch self {
         case .spo2: "%"
         case .pulseRate, .rr: "/min"
-        case .fio2: "% (21-100)"
+        case .fio2: "%"
         case .vt: "ml"
         case .pplat, .peep, .ppeak: "cmH2O"
         case .pao2: "mmHg"
