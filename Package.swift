@@ -48,6 +48,7 @@ let package = Package(
         .testTarget(
             name: "AlveoAgentTests",
             dependencies: ["AlveoAgent", "AlveoTrace", "AlveoCore", "AlveoIO", "alveo"],
+            exclude: ["Scenarios"],
             swiftSettings: strictSettings
         ),
     ],

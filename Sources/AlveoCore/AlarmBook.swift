@@ -71,44 +71,42 @@ struct AlarmBook {
                                       lastAnnounced: t, since: t)
             return Transition(phase: .start, priority: priority, state: .active, acknowledged: false)
         }
-        defer { if instances[key] != nil { instances[key] = instance } }
+        let transition: Transition?
         switch (instance.state, assessment) {
-        case (.active, .active(let priority)):
-            if priority > instance.priority {
-                instance.priority = priority
-                instance.acknowledged = false
-                instance.latchOnEnd = instance.latchOnEnd || priority == .high
-                instance.lastAnnounced = t
-                return Transition(phase: .escalate, priority: priority, state: .active, acknowledged: false, reason: "tier")
-            }
-            if priority < instance.priority {
-                instance.priority = priority
-                instance.lastAnnounced = t
-                return Transition(phase: .update, priority: priority, state: .active,
-                                  acknowledged: instance.acknowledged, reason: "tier")
-            }
-            return reannounce(&instance, at: t)
+        case (.active, .active(let priority)) where priority > instance.priority:
+            instance.priority = priority
+            instance.acknowledged = false
+            instance.latchOnEnd = instance.latchOnEnd || priority == .high
+            instance.lastAnnounced = t
+            transition = Transition(phase: .escalate, priority: priority, state: .active, acknowledged: false, reason: "tier")
+        case (.active, .active(let priority)) where priority < instance.priority:
+            instance.priority = priority
+            instance.lastAnnounced = t
+            transition = Transition(phase: .update, priority: priority, state: .active,
+                                    acknowledged: instance.acknowledged, reason: "tier")
         case (.active, .inactive):
             if instance.latchOnEnd && !instance.acknowledged {
                 instance.state = .latched
                 instance.priority = .high
                 instance.lastAnnounced = t
-                return Transition(phase: .update, priority: .high, state: .latched, acknowledged: false, reason: "latched")
+                transition = Transition(phase: .update, priority: .high, state: .latched, acknowledged: false, reason: "latched")
+            } else {
+                instances[key] = nil
+                return Transition(phase: .end, priority: instance.priority, state: .inactive,
+                                  acknowledged: instance.acknowledged)
             }
-            instances[key] = nil
-            return Transition(phase: .end, priority: instance.priority, state: .inactive,
-                              acknowledged: instance.acknowledged)
         case (.latched, .active(let priority)):
             instance.state = .active
             instance.priority = priority
             instance.latchOnEnd = instance.latchOnEnd || priority == .high
             instance.lastAnnounced = t
-            return Transition(phase: .update, priority: priority, state: .active, acknowledged: false, reason: "recurred")
-        case (.active, .hold), (.latched, .hold), (.latched, .inactive):
-            return reannounce(&instance, at: t)
-        case (.inactive, _):
-            return nil
+            transition = Transition(phase: .update, priority: priority, state: .active, acknowledged: false, reason: "recurred")
+        default:
+            // Same tier, hold, or latched without the condition: only re-announcement can happen.
+            transition = reannounce(&instance, at: t)
         }
+        instances[key] = instance
+        return transition
     }
 
     private func reannounce(_ instance: inout Instance, at t: Double) -> Transition? {

@@ -105,7 +105,9 @@ extension ClinicalCore {
             plexSpO2Onset.update(lowSpO2, at: t)
             let lowPF = pf.map { Tolerance.lt($0.value, settings.plexMaxPF) }
             let met = plexSpO2Onset.held(at: t, for: settings.plexSpO2Delay) || lowPF == true
-            let assessment: Assessment = met ? .active(.medium) : (lowSpO2 == nil || lowPF == nil ? .hold : .inactive)
+            // SpO2 at or above the threshold is evidence enough that hypoxaemia has resolved when no P/F says
+            // otherwise (P/F cannot be imputed above SpO2 96 %); unknown SpO2 holds the prompt.
+            let assessment: Assessment = met ? .active(.medium) : (lowSpO2 == nil && lowPF != false ? .hold : .inactive)
             drive(.plasmaExchange, assessment, at: t, into: &events)
         }
 
