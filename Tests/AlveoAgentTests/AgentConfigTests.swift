@@ -1,0 +1,66 @@
+import AlveoAgent
+import Foundation
+import AlveoCore
+import Testing
+
+@Suite struct AgentConfigTests {
+    @Test func patientOnlyConfigIsEnough() throws {
+        let config = try AgentConfig.parse(yaml: """
+            patient:
+              sex: female
+              height_cm: 160
+              conditions: [diffuse_alveolar_hemorrhage, anca_vasculitis]
+            """, file: "bed.yaml")
+        #expect(config.patient.sex == .female)
+        #expect(config.patient.conditions == [.diffuseAlveolarHemorrhage, .ancaVasculitis])
+        #expect(config.rules == RuleSettings())
+    }
+
+    @Test func everyRuleNumberIsOverridable() throws {
+        let config = try AgentConfig.parse(yaml: """
+            patient: {sex: male, height_cm: 180}
+            rules:
+              lpv.tidal_volume_high: {threshold_ml_per_kg: 7, delay_s: 120}
+              oxygenation.spo2_low: {enabled: false}
+              technical.device_silent:
+                timeout_s: 15
+                per_source_timeout_s: {oxi: 30}
+              alarm_system: {reannounce_s: 300}
+            """, file: "bed.yaml")
+        #expect(config.rules.vtHighMlPerKg == 7)
+        #expect(config.rules.vtHighDelay == 120)
+        #expect(config.rules.disabled == [.spo2Low])
+        #expect(config.rules.silentAfter(source: "oxi") == 30)
+        #expect(config.rules.silentAfter(source: "vent") == 15)
+        #expect(config.rules.reannounceAfter == 300)
+    }
+
+    @Test(arguments: [
+        ("patient: {sex: other, height_cm: 170}", "bed.yaml:1: patient.sex: 'other' is not one of: male, female"),
+        ("patient: {sex: male, height_cm: 17}", "bed.yaml:1: patient.height_cm: 17.0 is out of the allowed range"),
+        ("patient:\n  sex: male\n  height_cm: tall", "bed.yaml:3: patient.height_cm: expected a number (cm)"),
+        ("patient: {sex: male}", "bed.yaml:1: patient: missing 'height_cm'"),
+        ("rules: {}", "bed.yaml:1: patient: missing"),
+        ("patient: {sex: male, height_cm: 170}\nrule: {}", "bed.yaml:2: rule: unknown key (allowed here: patient, rules)"),
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  lpv.tidal_volume_high: {threshold_ml_per_kg: 20}", "bed.yaml:3: rules.lpv.tidal_volume_high.threshold_ml_per_kg: 20.0 is out of the allowed range"),
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  lpv.plateau_high: {end_cmh2o: 35}", "rules.lpv.plateau_high: need end_cmh2o <= threshold_cmh2o"),
+        ("patient: [", "bed.yaml:1: not valid YAML"),
+    ])
+    func badConfigsSayWhatAndWhere(yaml: String, message: String) {
+        #expect {
+            try AgentConfig.parse(yaml: yaml, file: "bed.yaml")
+        } throws: { error in
+            "\(error)".contains(message)
+        }
+    }
+
+    @Test func everyConfigurableKeyIsDocumented() throws {
+        let doc = try String(contentsOf: Paths.repository.appendingPathComponent("docs/clinical-rules.md"), encoding: .utf8)
+        for rule in RuleID.allCases {
+            #expect(doc.contains("`\(rule.id)`"), "docs/clinical-rules.md does not describe \(rule.id)")
+            for key in RuleSettings.keys(for: rule) {
+                #expect(doc.contains("`\(key.name)`"), "\(rule.id).\(key.name) is not documented")
+            }
+        }
+    }
+}

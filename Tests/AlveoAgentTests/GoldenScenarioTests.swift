@@ -1,0 +1,92 @@
+import AlveoAgent
+import AlveoCore
+import Foundation
+import Testing
+
+/// Golden tests: each clinical scenario replayed through the core must give exactly its expected events.
+/// To accept a deliberate change, run with ALVEO_UPDATE_GOLDEN=1 and review the diff of the .jsonl files.
+@Suite struct GoldenScenarioTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var name: String
+        var scenario: URL
+        var config: URL
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = {
+        var cases = ["lpv_violations", "spo2_tiers_ack", "technical_faults", "labs_renal_hemoptysis", "well_ventilated"].map {
+            Case(name: $0, scenario: Paths.scenarios.appendingPathComponent("\($0).csv"),
+                 config: Paths.scenarios.appendingPathComponent("\($0).yaml"))
+        }
+        cases.append(Case(name: "dah_escalation",
+                          scenario: Paths.repository.appendingPathComponent("devices/scenarios/dah_escalation.csv"),
+                          config: Paths.repository.appendingPathComponent("config/dah-demo.yaml")))
+        return cases
+    }()
+
+    static func replay(_ testCase: Case) throws -> [AlarmEvent] {
+        let config = try AgentConfig.load(path: testCase.config.path)
+        var events: [AlarmEvent] = []
+        try ScenarioReplay.run(config: config, scenarioPath: testCase.scenario.path) { events.append($0) }
+        return events
+    }
+
+    @Test(arguments: cases)
+    func replayMatchesExpectedEvents(_ testCase: Case) throws {
+        let output = try Self.replay(testCase).map { $0.jsonLine() + "\n" }.joined()
+        let expectedURL = Paths.scenarios.appendingPathComponent("\(testCase.name).expected.jsonl")
+        if ProcessInfo.processInfo.environment["ALVEO_UPDATE_GOLDEN"] == "1" {
+            try output.write(to: expectedURL, atomically: true, encoding: .utf8)
+        }
+        let expected = try String(contentsOf: expectedURL, encoding: .utf8)
+        let got = output.split(separator: "\n", omittingEmptySubsequences: false)
+        let want = expected.split(separator: "\n", omittingEmptySubsequences: false)
+        for (index, (g, w)) in zip(got, want).enumerated() where g != w {
+            Issue.record("\(testCase.name): first difference at event \(index + 1)\n got: \(g)\nwant: \(w)")
+            break
+        }
+        #expect(got.count == want.count, "\(testCase.name): \(got.count - 1) events, expected \(want.count - 1)")
+    }
+
+    @Test func replayingTwiceIsByteIdentical() throws {
+        for testCase in Self.cases {
+            let first = try Self.replay(testCase).map { $0.jsonLine() }
+            let second = try Self.replay(testCase).map { $0.jsonLine() }
+            #expect(!first.isEmpty)
+            #expect(first == second, "\(testCase.name)")
+        }
+    }
+
+    /// The DAH demo meets both escalation criteria; asserted directly, not only through the golden file.
+    @Test func dahPatientMeetsPlasmaExchangeAndProneCriteria() throws {
+        let events = try Self.replay(Self.cases.first { $0.name == "dah_escalation" }!)
+        func first(_ rule: RuleID, _ phase: AlarmPhase) -> AlarmEvent? {
+            events.first { $0.rule == rule && $0.phase == phase }
+        }
+        let plex = try #require(first(.plasmaExchange, .start))
+        #expect(plex.t == 0)
+        #expect(plex.text.contains("7 exchanges over 14 days"))
+        let prone = try #require(first(.pronePositioning, .start))
+        #expect(prone.t == 14 * 3600, "P/F < 150 on FiO2 0.70 and PEEP 14 from 2 h, held 12 h supine")
+        #expect(prone.text.contains("Caution: haemoptysis"))
+        #expect(first(.pronePositioning, .end)?.t == 14.5 * 3600, "ends when the patient is charted prone")
+        #expect(first(.proneStop, .start)?.t == 34.5 * 3600, "4 h supine with P/F >= 150 after the session")
+        #expect(first(.hemoptysisVolume, .start)?.t == 36000.0)
+        #expect(first(.hemoglobinDrop, .start)?.t == 43200.0)
+        #expect(first(.renalFunction, .start)?.t == 86400.0)
+        #expect(first(.pfSeverity, .escalate)?.priority == .high)
+        #expect(events.filter { $0.rule == .deviceSilent }.isEmpty)
+    }
+
+    @Test func wellVentilatedPatientTriggersOnlyOxygenationBands() throws {
+        let events = try Self.replay(Self.cases.first { $0.name == "well_ventilated" }!)
+        #expect(!events.isEmpty)
+        #expect(Set(events.map(\.rule)) == [.pfSeverity])
+    }
+
+    @Test func everyRuleIsExercisedByTheGoldenScenarios() throws {
+        var seen = Set<RuleID>()
+        for testCase in Self.cases { seen.formUnion(try Self.replay(testCase).map(\.rule)) }
+        #expect(seen == Set(RuleID.allCases), "missing: \(Set(RuleID.allCases).subtracting(seen).map(\.id).sorted())")
+    }
+}
