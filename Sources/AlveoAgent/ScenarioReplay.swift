@@ -7,6 +7,8 @@ public enum ScenarioReplay {
         public var rows = 0
         public var groups = 0
         public var events = 0
+
+        public init() {}
     }
 
     /// Feeds every group of the scenario to a fresh core and hands each event to `sink`, in order.

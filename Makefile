@@ -1,0 +1,40 @@
+# Alveo: the README's two commands are `make demo` and `make test`.
+# Both install what a fresh Debian machine with Swift is missing, then build.
+
+SWIFT ?= swift
+APT_PACKAGES := libmodbus-dev libserialport-dev pkg-config
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps test-deps build demo test bench clean
+
+## deps: install the C libraries Alveo links (Debian packages), only if missing.
+deps:
+	@if ! pkg-config --exists libmodbus libserialport 2>/dev/null; then \
+		echo "Installing $(APT_PACKAGES) from Debian's packages"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+
+## test-deps: what the test suite needs beyond deps (real peers arrive with the live-agent issues).
+test-deps: deps
+
+build: deps
+	$(SWIFT) build
+
+## demo: replay the bundled 37-hour case of a patient with diffuse alveolar haemorrhage.
+demo: deps
+	$(SWIFT) build --product alveo
+	$$($(SWIFT) build --show-bin-path)/alveo replay --format text --config config/dah-demo.yaml devices/scenarios/dah_escalation.csv
+
+## test: build everything with no warnings in our own code, then run the whole suite.
+test: test-deps
+	$(SWIFT) build --build-tests 2>&1 | tee .build-warnings.log
+	@if grep -E "^/.*/(Sources|Tests)/.*warning:" .build-warnings.log; then \
+		echo "error: warnings in Alveo's own code (see above)"; exit 1; fi
+	$(SWIFT) test
+
+## bench: release-build benchmarks; figures go in docs/performance.md.
+bench: deps
+	$(SWIFT) run -c release alveo-bench
+
+clean:
+	rm -rf .build .build-warnings.log
