@@ -50,10 +50,12 @@ extension ClinicalCore {
               at: t, into: &events)
 
         // lpv.plateau_overdue
-        let ventilated = reading(.vt) != nil || reading(.peep) != nil
-        if ventilated { if ventilatedSince == nil { ventilatedSince = t } } else { ventilatedSince = nil }
+        // Ventilated from the first Vt or PEEP reading on; while neither is current (silent ventilator,
+        // no data) the rule holds rather than ending, and the 4 h count goes on.
+        let ventilatorCurrent = reading(.vt) != nil || reading(.peep) != nil
+        if ventilatorCurrent, ventilatedSince == nil { ventilatedSince = t }
         let overdue = plateauOverdueFor(at: t).map { Tolerance.gt($0, settings.plateauOverdueAfter) } ?? false
-        drive(.plateauOverdue, overdue ? .active(.low) : .inactive, at: t, into: &events)
+        drive(.plateauOverdue, overdue ? (ventilatorCurrent ? .active(.low) : .hold) : .inactive, at: t, into: &events)
 
         // oxygenation.spo2_low
         let spo2 = reading(.spo2)?.value

@@ -111,7 +111,7 @@ extension ClinicalCore {
         evidence += patientEvidence
         evidence += readingEvidence(.vt, "vt_ml", decimals: 1)
         let pplatText = reading(.pplat).map { "Plateau pressure \(Fmt.fixed($0.value, 1)) cmH2O" } ?? "Plateau pressure"
-        var advice = "lower Vt by \(Fmt.fixed(settings.pplatVtStepMlPerKg, 0)) ml/kg PBW steps, not below \(Fmt.fixed(settings.pplatVtFloorMlPerKg, 0)) ml/kg (\(Fmt.fixed(settings.pplatVtFloorMlPerKg * pbw, 0)) ml)."
+        var advice = "lower Vt by \(Fmt.fixed(settings.pplatVtStepMlPerKg, 1).trimmingTrailingZeros) ml/kg PBW steps, not below \(Fmt.fixed(settings.pplatVtFloorMlPerKg, 1).trimmingTrailingZeros) ml/kg (\(Fmt.fixed(settings.pplatVtFloorMlPerKg * pbw, 0)) ml)."
         if let vt = reading(.vt)?.value {
             let mlPerKg = vt / pbw
             let proposed = max(mlPerKg - settings.pplatVtStepMlPerKg, settings.pplatVtFloorMlPerKg)
@@ -119,14 +119,14 @@ extension ClinicalCore {
                          ("proposed_vt_ml", .number(Fmt.round(proposed * pbw, 0))),
                          ("proposed_vt_ml_per_kg", .number(Fmt.round(proposed, 2)))]
             if Tolerance.le(mlPerKg, settings.pplatVtFloorMlPerKg) {
-                advice = "Vt \(Fmt.fixed(vt, 0)) ml is already at \(Fmt.fixed(mlPerKg, 1)) ml/kg PBW, the \(Fmt.fixed(settings.pplatVtFloorMlPerKg, 0)) ml/kg floor: review PEEP, compliance and sedation."
+                advice = "Vt \(Fmt.fixed(vt, 0)) ml is already at \(Fmt.fixed(mlPerKg, 1)) ml/kg PBW, the \(Fmt.fixed(settings.pplatVtFloorMlPerKg, 1).trimmingTrailingZeros) ml/kg floor: review PEEP, compliance and sedation."
             } else {
                 advice = "consider lowering Vt from \(Fmt.fixed(vt, 0)) ml (\(Fmt.fixed(mlPerKg, 1)) ml/kg) to \(Fmt.fixed(proposed * pbw, 0)) ml (\(Fmt.fixed(proposed, 1)) ml/kg PBW, PBW \(Fmt.fixed(pbw, 1)) kg)."
             }
         }
         return Description(
-            active: "\(pplatText) is above \(Fmt.fixed(settings.pplatHigh, 0)) cmH2O: \(advice)",
-            cleared: "\(pplatText), back at or below \(Fmt.fixed(settings.pplatEnd, 0)) cmH2O.",
+            active: "\(pplatText) is above \(Fmt.fixed(settings.pplatHigh, 1).trimmingTrailingZeros) cmH2O: \(advice)",
+            cleared: "\(pplatText), back at or below \(Fmt.fixed(settings.pplatEnd, 1).trimmingTrailingZeros) cmH2O.",
             evidence: evidence)
     }
 
@@ -139,8 +139,8 @@ extension ClinicalCore {
         evidence.append(("driving_pressure_cmh2o", .number(Fmt.round(dp, 1))))
         let now = "Driving pressure \(Fmt.fixed(dp, 1)) cmH2O (Pplat \(Fmt.fixed(pplat.value, 1)) - PEEP \(Fmt.fixed(peep.value, 1)))"
         return Description(
-            active: "\(now) is above \(Fmt.fixed(settings.drivingPressureHigh, 0)) cmH2O: review tidal volume and PEEP.",
-            cleared: "\(now), back at or below \(Fmt.fixed(settings.drivingPressureEnd, 0)) cmH2O.",
+            active: "\(now) is above \(Fmt.fixed(settings.drivingPressureHigh, 1).trimmingTrailingZeros) cmH2O: review tidal volume and PEEP.",
+            cleared: "\(now), back at or below \(Fmt.fixed(settings.drivingPressureEnd, 1).trimmingTrailingZeros) cmH2O.",
             evidence: evidence)
     }
 
@@ -155,7 +155,7 @@ extension ClinicalCore {
                                        : "Last plateau pressure measured \(since) ago"
         return Description(
             active: "\(what): measure Pplat with a 0.5 s inspiratory pause (due every \(Fmt.duration(settings.plateauOverdueAfter))).",
-            cleared: lastPlateauT == nil ? "Ventilation data no longer current." : "Plateau pressure measured.",
+            cleared: "Plateau pressure measured.",
             evidence: evidence)
     }
 

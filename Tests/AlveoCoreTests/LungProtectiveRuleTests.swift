@@ -136,3 +136,16 @@ import Testing
         #expect(h.trail(.tidalVolumeHigh) == ["start@300:medium", "end@401:medium"])
     }
 }
+
+@Suite struct PlateauOverdueHoldTests {
+    @Test func silentVentilatorHoldsTheOverduePromptInsteadOfEndingIt() {
+        var h = Harness()
+        h.hold(from: 0, to: 14401, step: 60, [("vent", .vt, 400)])
+        h.feed(14401, [("vent", .vt, 400)])
+        #expect(h.trail(.plateauOverdue) == ["start@14401:low"])
+        h.feed(14500, [("oxi", .spo2, 97)])  // the ventilator is silent now
+        #expect(h.trail(.plateauOverdue) == ["start@14401:low"], "silence is not a plateau measurement")
+        h.feed(14600, [("vent", .pplat, 24), ("vent", .vt, 400)])
+        #expect(h.trail(.plateauOverdue) == ["start@14401:low", "end@14600:low"])
+    }
+}
