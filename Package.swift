@@ -15,6 +15,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // System C libraries: linked from Debian's packages, never vendored.
@@ -23,6 +25,8 @@ let package = Package(
 
         // Pure clinical core: no I/O, no clock, no threads, no C.
         .target(name: "AlveoCore", swiftSettings: strictSettings),
+        // Protocol decoders and poll plans; no C, transports injected so replay drives them too.
+        .target(name: "AlveoDevices", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
         // Scenario CSV (and later raw trace) formats.
         .target(name: "AlveoTrace", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
         // The only module that calls the C libraries.
@@ -30,7 +34,12 @@ let package = Package(
         // Wiring: configuration, replay runner, output sinks.
         .target(
             name: "AlveoAgent",
-            dependencies: ["AlveoCore", "AlveoTrace", "AlveoIO", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "AlveoCore", "AlveoTrace", "AlveoIO", "AlveoDevices",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -45,9 +54,10 @@ let package = Package(
         ),
 
         .testTarget(name: "AlveoCoreTests", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
+        .testTarget(name: "AlveoDevicesTests", dependencies: ["AlveoDevices", "AlveoCore"], exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
             name: "AlveoAgentTests",
-            dependencies: ["AlveoAgent", "AlveoTrace", "AlveoCore", "AlveoIO", "alveo"],
+            dependencies: ["AlveoAgent", "AlveoTrace", "AlveoCore", "AlveoIO", "AlveoDevices", "alveo"],
             exclude: ["Scenarios"],
             swiftSettings: strictSettings
         ),

@@ -6,17 +6,20 @@ import Yams
 public struct AgentConfig: Sendable, Equatable {
     public var patient: Patient
     public var rules: RuleSettings
+    /// The bed's devices, polled by `alveo run` (replay ignores them).
+    public var devices: [DeviceConfig]
     /// The file it was read from, for messages.
     public var file: String
 
-    public init(patient: Patient, rules: RuleSettings = RuleSettings(), file: String = "<built-in>") {
+    public init(patient: Patient, rules: RuleSettings = RuleSettings(), devices: [DeviceConfig] = [], file: String = "<built-in>") {
         self.patient = patient
         self.rules = rules
+        self.devices = devices
         self.file = file
     }
 
     /// Top-level keys this version understands.
-    static let topLevelKeys = ["patient", "rules"]
+    static let topLevelKeys = ["patient", "rules", "devices"]
 
     /// Reads and validates a YAML configuration file.
     public static func load(path: String) throws(ConfigError) -> AgentConfig {
@@ -29,28 +32,17 @@ public struct AgentConfig: Sendable, Equatable {
         return try parse(yaml: text, file: path)
     }
 
-    /// Parses YAML text; `file` names it in errors.
+    /// Parses YAML text; `file` names it in errors (and relative profile paths start from its folder).
     public static func parse(yaml: String, file: String) throws(ConfigError) -> AgentConfig {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else {
-                throw ConfigError(file: file, line: 1, key: "", message: "the configuration is empty (expected at least 'patient:')")
-            }
-            root = node
-        } catch let error as ConfigError {
-            throw error
-        } catch let error as YamlError {
-            throw ConfigError(file: file, line: yamlLine(error), key: "", message: "not valid YAML: \(yamlProblem(error))")
-        } catch {
-            throw ConfigError(file: file, line: 0, key: "", message: "not valid YAML: \(error)")
-        }
-        let top = ConfigNode(node: root, path: "", file: file)
+        let top = try YAMLFile.root(yaml: yaml, file: file)
         var patient: Patient?
         var rules = RuleSettings()
+        var devices: [DeviceConfig] = []
         for (key, value) in try top.mapping(allowed: topLevelKeys) {
             switch key {
             case "patient": patient = try parsePatient(value)
             case "rules": rules = try parseRules(value)
+            case "devices": devices = try DeviceConfig.parseList(value)
             default: break
             }
         }
@@ -58,7 +50,7 @@ public struct AgentConfig: Sendable, Equatable {
             throw ConfigError(file: file, line: top.line, key: "patient",
                               message: "missing: give sex (male|female), height_cm and conditions")
         }
-        return AgentConfig(patient: patient, rules: rules, file: file)
+        return AgentConfig(patient: patient, rules: rules, devices: devices, file: file)
     }
 
     private static func parsePatient(_ node: ConfigNode) throws(ConfigError) -> Patient {
@@ -126,19 +118,5 @@ public struct AgentConfig: Sendable, Equatable {
         try require(s.spo2LowHighTier <= s.spo2Low && s.spo2Low <= s.spo2LowEnd, .spo2Low,
                     "need high_threshold_pct <= threshold_pct <= end_pct")
         try require(s.pfSevere < s.pfModerate && s.pfModerate < s.pfMild, .pfSeverity, "need severe_mmhg < moderate_mmhg < mild_mmhg")
-    }
-
-    private static func yamlLine(_ error: YamlError) -> Int {
-        switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
-        default: 0
-        }
-    }
-
-    private static func yamlProblem(_ error: YamlError) -> String {
-        switch error {
-        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): problem
-        default: "\(error)"
-        }
     }
 }

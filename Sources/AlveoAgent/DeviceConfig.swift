@@ -1,0 +1,110 @@
+import AlveoDevices
+import AlveoIO
+import Foundation
+
+/// One device at the bed: how to reach it, which profile decodes it, how often to poll.
+public struct DeviceConfig: Sendable, Equatable {
+    /// The source name its observations and technical alarms carry.
+    public var id: String
+    public var endpoint: ModbusEndpoint
+    public var unitID: Int
+    public var profilePath: String
+    public var profile: ModbusProfile
+    public var pollInterval: Duration
+    public var responseTimeout: Duration
+    public var byteTimeout: Duration
+    /// Reconnection backoff doubles from `reconnectMin` up to this.
+    public var reconnectMax: Duration
+    public var reconnectMin: Duration
+
+    static let keys = ["id", "profile", "poll_interval_s", "transport", "reconnect_max_s"]
+    static let transportKeys = ["kind", "host", "port", "path", "baud", "parity", "data_bits", "stop_bits", "unit_id",
+                                "response_timeout_ms", "byte_timeout_ms"]
+
+    static func parseList(_ node: ConfigNode) throws(ConfigError) -> [DeviceConfig] {
+        var devices: [DeviceConfig] = []
+        for item in try node.sequence() {
+            let device = try parse(item)
+            if devices.contains(where: { $0.id == device.id }) {
+                throw item.error("device id '\(device.id)' is used twice: each device needs its own id")
+            }
+            devices.append(device)
+        }
+        return devices
+    }
+
+    static func parse(_ node: ConfigNode) throws(ConfigError) -> DeviceConfig {
+        var id: String?, profilePath: String?, profileNode: ConfigNode?, poll = 1.0, reconnectMax = 5.0
+        var transport: ConfigNode?
+        for (key, value) in try node.mapping(allowed: keys) {
+            switch key {
+            case "id":
+                let text = try value.string()
+                guard !text.isEmpty, text.allSatisfy({ $0.isLetter || $0.isNumber || "_-.".contains($0) }) else {
+                    throw value.error("'\(text)' is not a usable id (letters, digits, _ - . only)")
+                }
+                id = text
+            case "profile": profilePath = try value.string(); profileNode = value
+            case "poll_interval_s": poll = try value.number(in: 0.05...3600, unit: "s")
+            case "reconnect_max_s": reconnectMax = try value.number(in: 0.1...3600, unit: "s")
+            case "transport": transport = value
+            default: break
+            }
+        }
+        guard let id else { throw node.error("missing 'id' (the source name, e.g. vent or oxi)") }
+        guard let profilePath, let profileNode else { throw node.error("missing 'profile' (a file under devices/)") }
+        guard let transport else { throw node.error("missing 'transport' (kind: modbus_tcp or modbus_rtu)") }
+
+        var kind: String?, host = "127.0.0.1", port = 502, path: String?, baud = 19200, parity = Parity.none
+        var dataBits = 8, stopBits = 1, unit = 1, response = 500.0, byte = 100.0
+        for (key, value) in try transport.mapping(allowed: transportKeys) {
+            switch key {
+            case "kind":
+                kind = try value.string()
+                guard kind == "modbus_tcp" || kind == "modbus_rtu" else {
+                    throw value.error("'\(kind!)' is not a transport kind (allowed: modbus_tcp, modbus_rtu)")
+                }
+            case "host": host = try value.string()
+            case "port": port = Int(try value.number(in: 1...65535))
+            case "path": path = try value.string()
+            case "baud": baud = Int(try value.number(in: 300...921_600, unit: "baud"))
+            case "parity": parity = try value.oneOf(Parity.self)
+            case "data_bits": dataBits = Int(try value.number(in: 5...8))
+            case "stop_bits": stopBits = Int(try value.number(in: 1...2))
+            case "unit_id": unit = Int(try value.number(in: 0...247))
+            case "response_timeout_ms": response = try value.number(in: 10...60000, unit: "ms")
+            case "byte_timeout_ms": byte = try value.number(in: 1...10000, unit: "ms")
+            default: break
+            }
+        }
+        let endpoint: ModbusEndpoint
+        switch kind {
+        case "modbus_tcp"?: endpoint = .tcp(host: host, port: port)
+        case "modbus_rtu"?:
+            guard let path else { throw transport.error("missing 'path' (the serial device, e.g. /dev/ttyUSB0)") }
+            endpoint = .rtu(path: path, baud: baud, parity: parity, dataBits: dataBits, stopBits: stopBits)
+        default: throw transport.error("missing 'kind' (modbus_tcp or modbus_rtu)")
+        }
+        let resolved = resolve(profilePath, relativeTo: node.file)
+        let profile: ModbusProfile
+        do {
+            profile = try ProfileLoader.load(path: resolved)
+        } catch {
+            throw ConfigError(file: node.file, line: profileNode.line, key: profileNode.path,
+                              message: "cannot use profile \(resolved): \(error)")
+        }
+        func duration(_ seconds: Double) -> Duration { .nanoseconds(Int64((seconds * 1e9).rounded())) }
+        return DeviceConfig(id: id, endpoint: endpoint, unitID: unit, profilePath: resolved, profile: profile,
+                            pollInterval: duration(poll), responseTimeout: duration(response / 1000),
+                            byteTimeout: duration(byte / 1000), reconnectMax: duration(reconnectMax),
+                            reconnectMin: duration(min(0.25, reconnectMax)))
+    }
+
+    /// A relative profile path is looked up beside the config file first, then from the working directory.
+    static func resolve(_ path: String, relativeTo configFile: String) -> String {
+        guard !path.hasPrefix("/") else { return path }
+        let besideConfig = URL(fileURLWithPath: configFile).deletingLastPathComponent().appendingPathComponent(path).path
+        if FileManager.default.fileExists(atPath: besideConfig) { return besideConfig }
+        return path
+    }
+}

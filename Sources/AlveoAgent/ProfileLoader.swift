@@ -1,0 +1,128 @@
+import AlveoCore
+import AlveoDevices
+import Foundation
+import Yams
+
+/// Reads a Modbus device profile (YAML) from `devices/`; errors name the file, line and key.
+public enum ProfileLoader {
+    public static func load(path: String) throws(ConfigError) -> ModbusProfile {
+        let root = try YAMLFile.root(path: path)
+        var name: String?
+        var fields: [ModbusProfile.Field] = []
+        var status: ModbusProfile.Status?
+        for (key, value) in try root.mapping(allowed: ["name", "description", "registers", "status"]) {
+            switch key {
+            case "name": name = try value.string()
+            case "registers":
+                for item in try value.sequence() { fields.append(try field(item)) }
+            case "status": status = try parseStatus(value)
+            default: break
+            }
+        }
+        guard let name else { throw root.error("missing 'name'") }
+        guard !fields.isEmpty else { throw root.error("missing 'registers': a profile maps at least one register") }
+        var used: [String: Int] = [:]
+        for field in fields {
+            for register in field.address..<(field.address + field.type.registerCount) {
+                let key = "\(field.table.rawValue)\(register)"
+                if let other = used[key], other != field.parameter.rawValue {
+                    throw ConfigError(file: path, line: root.line, key: "registers",
+                                      message: "\(field.table.rawValue) register \(register) is mapped twice")
+                }
+                used[key] = field.parameter.rawValue
+            }
+        }
+        return ModbusProfile(name: name, fields: fields, status: status)
+    }
+
+    private static func field(_ node: ConfigNode) throws(ConfigError) -> ModbusProfile.Field {
+        let allowed = ["parameter", "address", "table", "type", "scale", "unit", "no_data", "on_change"]
+        var parameter: Parameter?, address: Int?, table = ModbusTable.input, type = ModbusValueType.int16
+        var scale = 1.0, unit: DeviceUnit?, noData: UInt16?, onChange = false
+        for (key, value) in try node.mapping(allowed: allowed) {
+            switch key {
+            case "parameter":
+                let text = try value.string()
+                guard let found = Parameter(name: text), found.isNumeric else {
+                    throw value.error("'\(text)' is not a numeric parameter (one of: \(Parameter.allCases.filter(\.isNumeric).map(\.name).joined(separator: ", ")))")
+                }
+                parameter = found
+            case "address": address = Int(try value.number(in: 0...65535, unit: "0-based register address"))
+            case "table": table = try value.oneOf(ModbusTable.self)
+            case "type": type = try value.oneOf(ModbusValueType.self)
+            case "scale": scale = try value.number(in: -1e6...1e6)
+            case "unit": unit = try value.oneOf(DeviceUnit.self)
+            case "no_data": noData = UInt16(try value.number(in: 0...65535, unit: "raw register value"))
+            case "on_change": onChange = try value.bool()
+            default: break
+            }
+        }
+        guard let parameter else { throw node.error("missing 'parameter'") }
+        guard let address else { throw node.error("missing 'address' (0-based PDU address; label 30005 is address 4)") }
+        guard let unit else {
+            throw node.error("missing 'unit' (for \(parameter.name): \(DeviceUnit.allowed(for: parameter).map(\.rawValue).joined(separator: ", ")))")
+        }
+        guard DeviceUnit.allowed(for: parameter).contains(unit) else {
+            throw node.error("unit '\(unit.rawValue)' cannot be converted for \(parameter.name) (allowed: \(DeviceUnit.allowed(for: parameter).map(\.rawValue).joined(separator: ", ")))")
+        }
+        return ModbusProfile.Field(address: address, table: table, type: type, scale: scale, unit: unit,
+                                   parameter: parameter, noData: noData, onChange: onChange)
+    }
+
+    private static func parseStatus(_ node: ConfigNode) throws(ConfigError) -> ModbusProfile.Status {
+        var address: Int?, table = ModbusTable.input, validBit: Int?
+        var off: [Int] = [], none: [Int] = [], lost: [Int] = []
+        func bits(_ value: ConfigNode) throws(ConfigError) -> [Int] {
+            var result: [Int] = []
+            for item in try value.sequence() { result.append(Int(try item.number(in: 0...15, unit: "bit"))) }
+            return result
+        }
+        for (key, value) in try node.mapping(allowed: ["address", "table", "valid_bit", "sensor_off_bits", "no_sensor_bits", "comms_lost_bits"]) {
+            switch key {
+            case "address": address = Int(try value.number(in: 0...65535))
+            case "table": table = try value.oneOf(ModbusTable.self)
+            case "valid_bit": validBit = Int(try value.number(in: 0...15, unit: "bit"))
+            case "sensor_off_bits": off = try bits(value)
+            case "no_sensor_bits": none = try bits(value)
+            case "comms_lost_bits": lost = try bits(value)
+            default: break
+            }
+        }
+        guard let address else { throw node.error("missing 'address'") }
+        return ModbusProfile.Status(address: address, table: table, validBit: validBit, sensorOffBits: off,
+                                    noSensorBits: none, commsLostBits: lost)
+    }
+}
+
+/// Reading a YAML file into a ConfigNode, with parse errors as ConfigError.
+enum YAMLFile {
+    static func root(path: String) throws(ConfigError) -> ConfigNode {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(file: path, line: 0, key: "", message: "cannot read the file (does it exist?)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: path, line: 0, key: "", message: "not UTF-8 text")
+        }
+        return try root(yaml: text, file: path)
+    }
+
+    static func root(yaml: String, file: String) throws(ConfigError) -> ConfigNode {
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw ConfigError(file: file, line: 1, key: "", message: "the file is empty")
+            }
+            return ConfigNode(node: node, path: "", file: file)
+        } catch let error as ConfigError {
+            throw error
+        } catch let error as YamlError {
+            switch error {
+            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+                throw ConfigError(file: file, line: mark.line, key: "", message: "not valid YAML: \(problem)")
+            default:
+                throw ConfigError(file: file, line: 0, key: "", message: "not valid YAML: \(error)")
+            }
+        } catch {
+            throw ConfigError(file: file, line: 0, key: "", message: "not valid YAML: \(error)")
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import AlveoCore
+
+/// Turns the registers of one poll into observations, following a profile. Pure: the transport (a live
+/// libmodbus connection, a recorded trace, a test) hands it the blocks the poll plan asked for.
+public struct ModbusDecoder: Sendable {
+    public let profile: ModbusProfile
+    public let plan: ModbusPollPlan
+    public let source: String
+    private var lastRaw: [Int: [UInt16]] = [:]
+
+    /// What one poll gave.
+    public struct Result: Sendable, Equatable {
+        public var observations: [Observation]
+        /// The gateway says its device is lost: treat the poll as unanswered.
+        public var deviceLost: Bool
+    }
+
+    public init(profile: ModbusProfile, source: String) {
+        self.profile = profile
+        self.plan = ModbusPollPlan(profile: profile)
+        self.source = source
+    }
+
+    /// Decodes one poll. `blocks[i]` holds the registers of `plan.blocks[i]`.
+    public mutating func decode(_ blocks: [[UInt16]]) -> Result {
+        precondition(blocks.count == plan.blocks.count, "one register array per planned block")
+        func registers(_ table: ModbusTable, _ address: Int, _ width: Int) -> [UInt16]? {
+            for (index, block) in plan.blocks.enumerated() where block.table == table && block.contains(address, width: width) {
+                let offset = address - block.address
+                guard blocks[index].count >= offset + width else { return nil }
+                return Array(blocks[index][offset..<(offset + width)])
+            }
+            return nil
+        }
+
+        var observations: [Observation] = []
+        var valid = true
+        if let status = profile.status, let word = registers(status.table, status.address, 1)?.first {
+            func bit(_ n: Int) -> Bool { word & (1 << UInt16(n)) != 0 }
+            if status.commsLostBits.contains(where: bit) { return Result(observations: [], deviceLost: true) }
+            if let validBit = status.validBit { valid = bit(validBit) }
+            if status.reportsSensor {
+                let state: SensorState = status.noSensorBits.contains(where: bit) ? .disconnected
+                    : (status.sensorOffBits.contains(where: bit) ? .off : .ok)
+                observations.append(Observation(source: source, parameter: .sensor, value: .sensor(state)))
+            }
+        }
+        for (index, field) in profile.fields.enumerated() {
+            guard let raw = registers(field.table, field.address, field.type.registerCount) else { continue }
+            if field.onChange {
+                if lastRaw[index] == raw { continue }
+                lastRaw[index] = raw
+            }
+            let value: ObservedValue
+            if !valid || (field.noData != nil && field.type.registerCount == 1 && raw[0] == field.noData) {
+                value = .noData
+            } else {
+                // NaN and out-of-range values go on to the core, which rejects and reports them.
+                value = .number(field.unit.toScenarioUnit(ModbusDecoder.engineering(raw, field.type) * field.scale))
+            }
+            observations.append(Observation(source: source, parameter: field.parameter, value: value))
+        }
+        return Result(observations: observations, deviceLost: false)
+    }
+
+    /// The raw number held by the registers, before scaling.
+    public static func engineering(_ raw: [UInt16], _ type: ModbusValueType) -> Double {
+        switch type {
+        case .int16: Double(Int16(bitPattern: raw[0]))
+        case .uint16: Double(raw[0])
+        case .float32ABCD: Double(Float(bitPattern: UInt32(raw[0]) << 16 | UInt32(raw[1])))
+        case .float32CDAB: Double(Float(bitPattern: UInt32(raw[1]) << 16 | UInt32(raw[0])))
+        }
+    }
+}

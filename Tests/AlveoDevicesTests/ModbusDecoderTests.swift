@@ -1,0 +1,168 @@
+import AlveoCore
+import AlveoDevices
+import Foundation
+import Testing
+
+/// The alveo-gateway-v1 profile as shipped in devices/ (the YAML loader is tested in AlveoAgentTests).
+let gatewayV1 = ModbusProfile(
+    name: "alveo-gateway-v1",
+    fields: [
+        .init(address: 4, table: .input, type: .int16, scale: 1, unit: .percent, parameter: .spo2, noData: 0x8000),
+        .init(address: 5, table: .input, type: .int16, scale: 1, unit: .perMinute, parameter: .pulseRate, noData: 0x8000),
+        .init(address: 6, table: .input, type: .int16, scale: 0.1, unit: .percent, parameter: .fio2, noData: 0x8000),
+        .init(address: 7, table: .input, type: .int16, scale: 1, unit: .millilitre, parameter: .vt, noData: 0x8000),
+        .init(address: 8, table: .input, type: .int16, scale: 0.1, unit: .cmH2O, parameter: .pplat, noData: 0x8000, onChange: true),
+        .init(address: 9, table: .input, type: .int16, scale: 0.1, unit: .cmH2O, parameter: .peep, noData: 0x8000),
+        .init(address: 10, table: .input, type: .int16, scale: 0.1, unit: .perMinute, parameter: .rr, noData: 0x8000),
+        .init(address: 11, table: .input, type: .int16, scale: 0.1, unit: .cmH2O, parameter: .ppeak, noData: 0x8000),
+    ],
+    status: .init(address: 1, table: .input, validBit: 0, sensorOffBits: [1], noSensorBits: [2], commsLostBits: [8]))
+
+enum Frames {
+    static let all: [String: [UInt8]] = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/alveo-gateway-v1-frames.txt")
+        let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+        var frames: [String: [UInt8]] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ")
+            frames[String(parts[0])] = parts.dropFirst().map { UInt8($0, radix: 16)! }
+        }
+        return frames
+    }()
+
+    /// Modbus RTU CRC-16: polynomial 0xA001 reflected, initial 0xFFFF, low byte first on the wire.
+    static func crc16(_ bytes: some Sequence<UInt8>) -> UInt16 {
+        var crc: UInt16 = 0xFFFF
+        for byte in bytes {
+            crc ^= UInt16(byte)
+            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xA001 : crc >> 1 }
+        }
+        return crc
+    }
+
+    static func registers(ofRTUResponse frame: [UInt8]) -> [UInt16] {
+        let count = Int(frame[2]) / 2
+        return (0..<count).map { UInt16(frame[3 + 2 * $0]) << 8 | UInt16(frame[4 + 2 * $0]) }
+    }
+}
+
+@Suite struct ModbusDecoderTests {
+    @Test(arguments: ["rtu_request", "rtu_response", "rtu_exception_gateway_target", "crc_reference"])
+    func fixtureFramesCarryAValidCRC(_ name: String) throws {
+        let frame = try #require(Frames.all[name])
+        let crc = Frames.crc16(frame.dropLast(2))
+        #expect(frame[frame.count - 2] == UInt8(crc & 0xFF) && frame[frame.count - 1] == UInt8(crc >> 8))
+    }
+
+    @Test func gatewayMapIsReadInOneRequestMatchingTheReferenceFrame() throws {
+        let plan = ModbusPollPlan(profile: gatewayV1)
+        #expect(plan.blocks.count == 1)
+        let request = try #require(Frames.all["rtu_request"])
+        #expect(request[1] == 0x04, "input registers, function 04")
+        let block = plan.blocks[0]
+        #expect(block.address >= 0 && block.address + block.count <= 12, "inside the 12 registers of the reference request")
+    }
+
+    @Test func referenceResponseDecodesToEveryValue() throws {
+        let registers = Frames.registers(ofRTUResponse: try #require(Frames.all["rtu_response"]))
+        #expect(registers.count == 12)
+        var decoder = ModbusDecoder(profile: gatewayV1, source: "gw")
+        let block = decoder.plan.blocks[0]
+        let result = decoder.decode([Array(registers[block.address..<(block.address + block.count)])])
+        #expect(!result.deviceLost)
+        let values = Dictionary(uniqueKeysWithValues: result.observations.map { ($0.parameter, $0.value) })
+        #expect(values[.sensor] == .sensor(.ok))
+        #expect(values[.spo2] == .number(97))
+        #expect(values[.pulseRate] == .number(72))
+        #expect(values[.fio2] == .number(40))
+        #expect(values[.vt] == .number(450))
+        #expect(values[.pplat] == .number(22))
+        #expect(values[.peep] == .number(5))
+        #expect(values[.rr] == .number(14))
+        #expect(values[.ppeak] == .number(28))
+        #expect(result.observations.allSatisfy { $0.source == "gw" })
+    }
+
+    func poll(_ decoder: inout ModbusDecoder, _ registers: [UInt16]) -> ModbusDecoder.Result {
+        let block = decoder.plan.blocks[0]
+        return decoder.decode([Array(registers[block.address..<(block.address + block.count)])])
+    }
+
+    @Test func noDataSentinelAndStatusBits() {
+        var decoder = ModbusDecoder(profile: gatewayV1, source: "gw")
+        var registers: [UInt16] = [1, 0b011, 0, 1, 0x8000, 72, 400, 450, 220, 50, 140, 280]
+        var result = poll(&decoder, registers)
+        var values = Dictionary(uniqueKeysWithValues: result.observations.map { ($0.parameter, $0.value) })
+        #expect(values[.sensor] == .sensor(.off))
+        #expect(values[.spo2] == .noData)
+        #expect(values[.pulseRate] == .number(72))
+
+        registers[1] = 0b101  // valid, no sensor
+        values = Dictionary(uniqueKeysWithValues: poll(&decoder, registers).observations.map { ($0.parameter, $0.value) })
+        #expect(values[.sensor] == .sensor(.disconnected))
+
+        registers[1] = 0  // not valid: every value is no data
+        values = Dictionary(uniqueKeysWithValues: poll(&decoder, registers).observations.map { ($0.parameter, $0.value) })
+        #expect(values[.vt] == .noData)
+        #expect(values[.fio2] == .noData)
+
+        registers[1] = 1 | 1 << 8  // device behind the gateway lost
+        result = poll(&decoder, registers)
+        #expect(result.deviceLost)
+        #expect(result.observations.isEmpty)
+    }
+
+    @Test func plateauIsReportedOnlyWhenItChanges() {
+        var decoder = ModbusDecoder(profile: gatewayV1, source: "gw")
+        var registers: [UInt16] = [1, 1, 0, 1, 97, 72, 400, 450, 220, 50, 140, 280]
+        #expect(poll(&decoder, registers).observations.contains { $0.parameter == .pplat })
+        #expect(!poll(&decoder, registers).observations.contains { $0.parameter == .pplat })
+        registers[8] = 250
+        #expect(poll(&decoder, registers).observations.contains { $0.parameter == .pplat && $0.value == .number(25) })
+    }
+
+    @Test func negativeInt16IsSigned() {
+        var decoder = ModbusDecoder(profile: gatewayV1, source: "gw")
+        let registers: [UInt16] = [1, 1, 0, 1, 97, 72, 400, UInt16(bitPattern: -5), 220, 50, 140, 280]
+        let vt = poll(&decoder, registers).observations.first { $0.parameter == .vt }
+        #expect(vt?.value == .number(-5), "passed on, so that the core rejects and reports it")
+    }
+
+    @Test func float32WordOrders() {
+        // 40.0f is 0x42200000: ABCD registers [0x4220, 0x0000], CDAB [0x0000, 0x4220].
+        #expect(ModbusDecoder.engineering([0x4220, 0x0000], .float32ABCD) == 40)
+        #expect(ModbusDecoder.engineering([0x0000, 0x4220], .float32CDAB) == 40)
+        #expect(ModbusDecoder.engineering([0xFFFB], .int16) == -5)
+        #expect(ModbusDecoder.engineering([0xFFFB], .uint16) == 65531)
+    }
+
+    @Test func float32CDABProfileConvertsDeviceUnits() throws {
+        let profile = ModbusProfile(name: "f", fields: [
+            .init(address: 0, table: .holding, type: .float32CDAB, scale: 1, unit: .fraction, parameter: .fio2),
+            .init(address: 2, table: .holding, type: .float32CDAB, scale: 1, unit: .litre, parameter: .vt),
+            .init(address: 4, table: .holding, type: .float32CDAB, scale: 1, unit: .mbar, parameter: .peep),
+        ])
+        var decoder = ModbusDecoder(profile: profile, source: "v")
+        #expect(decoder.plan.blocks == [.init(table: .holding, address: 0, count: 6)])
+        func cdab(_ value: Float) -> [UInt16] { [UInt16(value.bitPattern & 0xFFFF), UInt16(value.bitPattern >> 16)] }
+        let result = decoder.decode([cdab(0.5) + cdab(0.45) + cdab(10)])
+        let values = Dictionary(uniqueKeysWithValues: result.observations.map { ($0.parameter, $0.value) })
+        #expect(values[.fio2] == .number(50))
+        if case .number(let vt)? = values[.vt] { #expect(abs(vt - 450) < 1e-3) } else { Issue.record("no Vt") }
+        if case .number(let peep)? = values[.peep] { #expect(abs(peep - 10.19716) < 1e-5) } else { Issue.record("no PEEP") }
+    }
+
+    @Test func pollPlanMergesNearbyRegistersAndSplitsFarOnes() {
+        let profile = ModbusProfile(name: "p", fields: [
+            .init(address: 0, table: .input, type: .int16, scale: 1, unit: .percent, parameter: .spo2),
+            .init(address: 3, table: .input, type: .int16, scale: 1, unit: .perMinute, parameter: .pulseRate),
+            .init(address: 200, table: .input, type: .int16, scale: 1, unit: .millilitre, parameter: .vt),
+            .init(address: 0, table: .holding, type: .float32ABCD, scale: 1, unit: .percent, parameter: .fio2),
+        ])
+        #expect(ModbusPollPlan(profile: profile).blocks == [
+            .init(table: .holding, address: 0, count: 2),
+            .init(table: .input, address: 0, count: 4),
+            .init(table: .input, address: 200, count: 1),
+        ])
+    }
+}
