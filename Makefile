@@ -14,8 +14,19 @@ deps:
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
 	fi
 
-## test-deps: what the test suite needs beyond deps (real peers arrive with the live-agent issues).
+## test-deps: real peers the tests start: socat (pty pairs), pymodbus and pyserial (Modbus server).
+TEST_APT_PACKAGES := socat python3 python3-pip
+PIP_PACKAGES := "pymodbus>=3.16,<4" "pyserial>=3.5"
 test-deps: deps
+	@if ! command -v socat >/dev/null || ! command -v python3 >/dev/null; then \
+		echo "Installing $(TEST_APT_PACKAGES) from Debian's packages"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_APT_PACKAGES); \
+	fi
+	@if ! python3 -c "import pymodbus, serial" 2>/dev/null; then \
+		echo "Installing pymodbus and pyserial from PyPI"; \
+		python3 -m pip install --quiet --disable-pip-version-check $(PIP_PACKAGES) 2>/dev/null \
+			|| python3 -m pip install --quiet --disable-pip-version-check --break-system-packages $(PIP_PACKAGES); \
+	fi
 
 build: deps
 	$(SWIFT) build

@@ -44,7 +44,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "alveo",
-            dependencies: ["AlveoAgent", "AlveoCore", "AlveoIO", "AlveoTrace", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "AlveoAgent", "AlveoCore", "AlveoDevices", "AlveoIO", "AlveoTrace",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -103,6 +103,16 @@ public struct ClinicalCore {
         evaluate(at: t, into: &events)
     }
 
+    /// Declares a streaming source (a configured device) before it sends anything, so that a device
+    /// that never answers raises `technical.device_silent` after its timeout from `t`.
+    public mutating func expectSource(_ name: String, at t: Double) {
+        let src = source(named: name)
+        if !sources[src].streams {
+            sources[src].streams = true
+            sources[src].lastValid = t
+        }
+    }
+
     /// The P/F ratio the rules currently use, if any.
     public var currentPF: PFRatio? { pf }
 

@@ -35,6 +35,7 @@ public struct ModbusDecoder: Sendable {
 
         var observations: [Observation] = []
         var valid = true
+        var sensorOK = true
         if let status = profile.status, let word = registers(status.table, status.address, 1)?.first {
             func bit(_ n: Int) -> Bool { word & (1 << UInt16(n)) != 0 }
             if status.commsLostBits.contains(where: bit) { return Result(observations: [], deviceLost: true) }
@@ -43,6 +44,7 @@ public struct ModbusDecoder: Sendable {
                 let state: SensorState = status.noSensorBits.contains(where: bit) ? .disconnected
                     : (status.sensorOffBits.contains(where: bit) ? .off : .ok)
                 observations.append(Observation(source: source, parameter: .sensor, value: .sensor(state)))
+                sensorOK = state == .ok
             }
         }
         for (index, field) in profile.fields.enumerated() {
@@ -52,7 +54,9 @@ public struct ModbusDecoder: Sendable {
                 lastRaw[index] = raw
             }
             let value: ObservedValue
-            if !valid || (field.noData != nil && field.type.registerCount == 1 && raw[0] == field.noData) {
+            // With the probe off, whatever SpO2 and pulse the registers still hold are not measurements.
+            let probeValue = field.parameter == .spo2 || field.parameter == .pulseRate
+            if !valid || (probeValue && !sensorOK) || (field.noData != nil && field.type.registerCount == 1 && raw[0] == field.noData) {
                 value = .noData
             } else {
                 // NaN and out-of-range values go on to the core, which rejects and reports them.

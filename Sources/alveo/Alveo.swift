@@ -1,18 +1,22 @@
 import AlveoAgent
 import AlveoCore
+import AlveoDevices
 import AlveoIO
 import AlveoTrace
 import ArgumentParser
 import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
 
 @main
-struct Alveo: ParsableCommand {
+struct Alveo: AsyncParsableCommand {
     static let version = "0.1.0"
 
     static let configuration = CommandConfiguration(
         abstract: "Alveo: ventilation and oxygenation decision support beside an ICU bed.",
         discussion: "Alveo supports decisions; it never changes a device setting.",
-        subcommands: [Replay.self, CheckConfig.self, Version.self]
+        subcommands: [Run.self, Replay.self, CheckConfig.self, Version.self]
     )
 }
 
@@ -35,7 +39,11 @@ struct CheckConfig: ParsableCommand {
 
     func run() throws {
         let config = try loadConfig(file)
-        print("\(file): ok (patient \(config.patient.sex.rawValue), \(config.patient.heightCm) cm, PBW \(Fmt.fixed(config.patient.predictedBodyWeightKg, 1)) kg)")
+        print("\(file): ok (patient \(config.patient.sex.rawValue), \(Fmt.fixed(config.patient.heightCm, 0)) cm, PBW \(Fmt.fixed(config.patient.predictedBodyWeightKg, 1)) kg)")
+        for device in config.devices {
+            let reads = device.profile.fields.count
+            print("  device \(device.id): \(device.endpoint) unit \(device.unitID), profile \(device.profile.name) (\(reads) values), every \(device.pollInterval)")
+        }
     }
 }
 
@@ -69,6 +77,49 @@ struct Replay: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(65)
         }
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Poll the bed's devices and write alarm events to stdout until SIGTERM or SIGINT.")
+
+    @Option(name: .long, help: "Agent configuration (YAML): patient, devices, rules.")
+    var config: String
+
+    @Option(name: .long, help: "Output format: jsonl (one JSON event per line) or text (for people).")
+    var format: String = "jsonl"
+
+    func validate() throws {
+        guard EventFormat(rawValue: format) != nil else {
+            throw ValidationError("--format must be one of: \(EventFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    func run() async throws {
+        let agentConfig = try loadConfig(config)
+        guard !agentConfig.devices.isEmpty else {
+            printError("error: \(config): no devices: add a 'devices:' list (see config/ for examples)")
+            throw ExitCode(78)
+        }
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "alveo")
+        let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: true))
+        let agent = LiveAgent(config: agentConfig, logger: logger) { events in writer.write(events) }
+        let group = ServiceGroup(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+}
+
+/// The event writer shared with the agent's emit callback (called from one task at a time).
+final class SharedWriter: @unchecked Sendable {
+    private let lock = NSLock()
+    private let writer: EventWriter
+
+    init(_ writer: EventWriter) { self.writer = writer }
+
+    func write(_ events: [AlarmEvent]) {
+        lock.withLock { events.forEach(writer.write) }
     }
 }
 

@@ -95,7 +95,8 @@ enum Frames {
         var values = Dictionary(uniqueKeysWithValues: result.observations.map { ($0.parameter, $0.value) })
         #expect(values[.sensor] == .sensor(.off))
         #expect(values[.spo2] == .noData)
-        #expect(values[.pulseRate] == .number(72))
+        #expect(values[.pulseRate] == .noData, "probe off: the pulse register is not a measurement")
+        #expect(values[.vt] == .number(450), "ventilator values are unaffected")
 
         registers[1] = 0b101  // valid, no sensor
         values = Dictionary(uniqueKeysWithValues: poll(&decoder, registers).observations.map { ($0.parameter, $0.value) })

@@ -1,0 +1,67 @@
+import AlveoCore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The live agent as one service: pollers on their own threads feed a single clinical core, which
+/// also ticks once a second so that silence and delays are noticed without new data. Runs until
+/// graceful shutdown (SIGTERM/SIGINT through the ServiceGroup).
+public struct LiveAgent: Service {
+    public let config: AgentConfig
+    private let logger: Logger
+    private let emit: @Sendable ([AlarmEvent]) -> Void
+    private let tick: Duration
+
+    public init(config: AgentConfig, logger: Logger, tick: Duration = .seconds(1), emit: @escaping @Sendable ([AlarmEvent]) -> Void) {
+        self.config = config
+        self.logger = logger
+        self.tick = tick
+        self.emit = emit
+    }
+
+    public func run() async throws {
+        let clock = AgentClock()
+        let (stream, continuation) = AsyncStream.makeStream(of: Delivery.self, bufferingPolicy: .unbounded)
+        var core = ClinicalCore(patient: config.patient, settings: config.rules)
+        for device in config.devices { core.expectSource(device.id, at: 0) }
+
+        let pollers = config.devices.map { device in
+            DevicePoller(device: device, clock: clock, logger: logger) { continuation.yield($0) }
+        }
+        logger.info("starting", metadata: ["devices": "\(config.devices.map(\.id).joined(separator: ","))",
+                                           "pbw_kg": "\(Fmt.fixed(config.patient.predictedBodyWeightKg, 1))"])
+        pollers.forEach { $0.start() }
+        let interval = tick
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                continuation.yield(Delivery(t: clock.seconds(), observations: []))
+            }
+        }
+
+        var last = 0.0
+        var events: [AlarmEvent] = []
+        for await delivery in stream.cancelOnGracefulShutdown() {
+            // Deliveries from different threads can arrive a hair out of order: time never goes back.
+            last = max(last, delivery.t)
+            events.removeAll(keepingCapacity: true)
+            core.process(delivery.observations, at: last, into: &events)
+            if !events.isEmpty { emit(events) }
+        }
+
+        ticker.cancel()
+        continuation.finish()
+        // Joining the poller threads blocks for up to one response timeout: not on the cooperative pool.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                pollers.forEach { $0.stop() }
+                done.resume()
+            }
+        }
+        for poller in pollers {
+            let health = poller.health
+            logger.info("stopped", metadata: ["device": "\(poller.device.id)", "polls": "\(health.polls)",
+                                              "failures": "\(health.failures)", "reconnects": "\(health.reconnects)"])
+        }
+    }
+}

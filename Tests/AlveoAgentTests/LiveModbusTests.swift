@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+
+/// `alveo run` as a process against pymodbus, a real and independent Modbus stack, over TCP and over
+/// RTU on a socat pty pair; peers are started and stopped by the tests.
+@Suite(.serialized) struct LiveModbusTests {
+    static let peerScript = Paths.repository.appendingPathComponent("Tests/Peers/modbus_peer.py").path
+    static let gatewayProfile = Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path
+    /// STATUS valid + probe off; SpO2 80, PR 72, FiO2 40.0 %, Vt 450, Pplat 22.0, PEEP 5.0, RR 14.0, Ppeak 28.0.
+    static let probeOffRegisters = "1,3,0,42,80,72,400,450,220,50,140,280"
+    static let normalRegisters = "1,1,0,42,97,72,400,450,220,50,140,280"
+
+    let directory: URL
+
+    init() throws {
+        directory = try Paths.temporaryDirectory()
+    }
+
+    func startPeer(_ arguments: [String], name: String = "peer") throws -> RunningProcess {
+        let ready = directory.appendingPathComponent("\(name).ready").path
+        try? FileManager.default.removeItem(atPath: ready)
+        let peer = try RunningProcess(["python3", Self.peerScript, "--ready", ready] + arguments, directory: directory, name: name)
+        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: ready) || peer.poll() != nil },
+                "the Modbus peer did not start: \(peer.stderr)")
+        #expect(peer.poll() == nil, "the Modbus peer exited (is pymodbus installed? make test-deps): \(peer.stderr)")
+        return peer
+    }
+
+    func writeConfig(transport: String, unitID: Int = 1, profile: String = LiveModbusTests.gatewayProfile) throws -> String {
+        let path = directory.appendingPathComponent("bed.yaml").path
+        try """
+            patient: {sex: female, height_cm: 160, conditions: [diffuse_alveolar_hemorrhage]}
+            devices:
+              - id: gw
+                profile: \(profile)
+                poll_interval_s: 0.2
+                reconnect_max_s: 0.5
+                transport: {\(transport), unit_id: \(unitID), response_timeout_ms: 300}
+            rules:
+              technical.device_silent: {timeout_s: 2}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func startAgent(config: String) throws -> RunningProcess {
+        try RunningProcess([Paths.alveo, "run", "--config", config], directory: directory, name: "alveo")
+    }
+
+    func events(_ agent: RunningProcess) -> [[String: Any]] {
+        agent.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    func hasEvent(_ agent: RunningProcess, rule: String, phase: String, source: String? = nil) -> Bool {
+        events(agent).contains {
+            $0["rule"] as? String == rule && $0["phase"] as? String == phase && (source == nil || $0["source"] as? String == source)
+        }
+    }
+
+    @Test func tcpPollsDecodeIntoAlarmsAndSIGTERMShutsDownCleanly() throws {
+        let port = freePort()
+        let peer = try startPeer(["--tcp", "\(port)", "--ir", Self.probeOffRegisters])
+        defer { peer.kill() }
+        let agent = try startAgent(config: try writeConfig(transport: "kind: modbus_tcp, host: 127.0.0.1, port: \(port)"))
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) { hasEvent(agent, rule: "technical.sensor_off", phase: "start", source: "gw") },
+                "stdout: \(agent.stdout)\nstderr: \(agent.stderr)")
+        // Pplat 22.0 - PEEP 5.0 = 17 cmH2O: the decoded values reach the clinical rules.
+        #expect(waitUntil(timeout: 10) { hasEvent(agent, rule: "lpv.driving_pressure_high", phase: "start") })
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 15) == 0, "stderr: \(agent.stderr)")
+        #expect(agent.stderr.contains("stopped"))
+    }
+
+    @Test func peerKilledRaisesDeviceSilentAndItsReturnEndsIt() throws {
+        let port = freePort()
+        var peer = try startPeer(["--tcp", "\(port)", "--ir", Self.normalRegisters])
+        let agent = try startAgent(config: try writeConfig(transport: "kind: modbus_tcp, host: 127.0.0.1, port: \(port)"))
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) { agent.stderr.contains("connected") }, "stderr: \(agent.stderr)")
+        peer.kill()
+        let killed = Date()
+        #expect(waitUntil(timeout: 15) { hasEvent(agent, rule: "technical.device_silent", phase: "start", source: "gw") },
+                "stderr: \(agent.stderr)")
+        // Timeout 2 s, plus at most one 1 s tick and the reconnect backoff; generous for a loaded CI machine.
+        #expect(Date().timeIntervalSince(killed) < 10)
+
+        peer = try startPeer(["--tcp", "\(port)", "--ir", Self.normalRegisters], name: "peer2")
+        defer { peer.kill() }
+        #expect(waitUntil(timeout: 30) { hasEvent(agent, rule: "technical.device_silent", phase: "end", source: "gw") },
+                "the agent reconnects by itself; stderr: \(agent.stderr)")
+        #expect(agent.poll() == nil, "the agent was never restarted")
+    }
+
+    @Test func exceptionResponseIsATypedErrorAndATechnicalAlarm() throws {
+        let port = freePort()
+        let peer = try startPeer(["--tcp", "\(port)", "--ir", Self.normalRegisters])
+        defer { peer.kill() }
+        // The peer serves unit 1 only: a request for unit 2 gets an exception response.
+        let agent = try startAgent(config: try writeConfig(transport: "kind: modbus_tcp, host: 127.0.0.1, port: \(port)", unitID: 2))
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) { hasEvent(agent, rule: "technical.device_silent", phase: "start", source: "gw") })
+        #expect(agent.stderr.contains("from unit 2"), "stderr: \(agent.stderr)")
+        #expect(agent.stderr.contains("Modbus exception 0x"), "stderr: \(agent.stderr)")
+    }
+
+    @Test func wrongRegisterIsNamedInTheError() throws {
+        let profile = directory.appendingPathComponent("far.yaml").path
+        try """
+            name: far-register
+            registers:
+              - {parameter: spo2, address: 1000, table: input, type: int16, unit: "%"}
+            """.write(toFile: profile, atomically: true, encoding: .utf8)
+        let port = freePort()
+        let peer = try startPeer(["--tcp", "\(port)", "--ir", Self.normalRegisters])
+        defer { peer.kill() }
+        let agent = try startAgent(config: try writeConfig(transport: "kind: modbus_tcp, host: 127.0.0.1, port: \(port)", profile: profile))
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) { agent.stderr.contains("Modbus exception 0x02") }, "stderr: \(agent.stderr)")
+        #expect(agent.stderr.contains("at 1000"), "names the register")
+        #expect(waitUntil(timeout: 15) { hasEvent(agent, rule: "technical.device_silent", phase: "start", source: "gw") })
+    }
+
+    @Test func missingSerialPathIsAClearErrorAndTheDeviceIsSilent() throws {
+        let path = directory.appendingPathComponent("ttyNOPE").path
+        let agent = try startAgent(config: try writeConfig(transport: "kind: modbus_rtu, path: \(path), baud: 19200"))
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) { agent.stderr.contains("No such file or directory") }, "stderr: \(agent.stderr)")
+        #expect(agent.stderr.contains(path))
+        #expect(waitUntil(timeout: 15) { hasEvent(agent, rule: "technical.device_silent", phase: "start", source: "gw") })
+        agent.signal(SIGINT)
+        #expect(agent.waitForExit(timeout: 15) == 0)
+    }
+
+    @Test func rtuOverASocatPtyPair() throws {
+        let a = directory.appendingPathComponent("ttyA").path, b = directory.appendingPathComponent("ttyB").path
+        let socat = try RunningProcess(["socat", "pty,raw,echo=0,link=\(a)", "pty,raw,echo=0,link=\(b)"], directory: directory, name: "socat")
+        defer { socat.kill() }
+        #expect(waitUntil(timeout: 15) { FileManager.default.fileExists(atPath: a) && FileManager.default.fileExists(atPath: b) },
+                "socat did not create the pty pair (is socat installed? make test-deps): \(socat.stderr)")
+        let peer = try startPeer(["--rtu", a, "--ir", Self.probeOffRegisters])
+        defer { peer.kill() }
+        let agent = try startAgent(config: try writeConfig(transport: "kind: modbus_rtu, path: \(b), baud: 19200, parity: none"))
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) { hasEvent(agent, rule: "technical.sensor_off", phase: "start", source: "gw") },
+                "stdout: \(agent.stdout)\nstderr: \(agent.stderr)")
+        #expect(waitUntil(timeout: 10) { hasEvent(agent, rule: "lpv.driving_pressure_high", phase: "start") })
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 15) == 0)
+    }
+}
