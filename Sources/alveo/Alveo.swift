@@ -16,7 +16,7 @@ struct Alveo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Alveo: ventilation and oxygenation decision support beside an ICU bed.",
         discussion: "Alveo supports decisions; it never changes a device setting.",
-        subcommands: [Run.self, Replay.self, CheckConfig.self, Version.self]
+        subcommands: [Run.self, Simulate.self, Replay.self, CheckConfig.self, Version.self]
     )
 }
 
@@ -108,6 +108,46 @@ struct Run: AsyncParsableCommand {
         let agent = LiveAgent(config: agentConfig, logger: logger) { events in writer.write(events) }
         let group = ServiceGroup(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
+    }
+}
+
+struct Simulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Play a scenario as simulated devices: a Modbus TCP ventilator and a Modbus RTU oximeter on a pseudo-terminal.",
+        discussion: "Both follow the alveo-gateway-v1 map. Runs until SIGTERM or SIGINT. Point `alveo run` at them with config/simulated-bed.yaml.")
+
+    @Option(name: .long, help: "Scenario CSV whose device rows to play (t,source,parameter,value).")
+    var scenario: String
+
+    @Option(name: .long, help: "TCP port of the simulated ventilator (127.0.0.1).")
+    var ventPort: Int = 5020
+
+    @Option(name: .long, help: "Path of the link to the simulated oximeter's serial port.")
+    var oxiLink: String = "/tmp/alveo-oxi"
+
+    @Option(name: .long, help: "Scenario seconds per real second.")
+    var speed: Double = 1
+
+    func validate() throws {
+        guard speed > 0, speed <= 10_000 else { throw ValidationError("--speed must be in (0, 10000]") }
+        guard (1...65535).contains(ventPort) else { throw ValidationError("--vent-port must be 1...65535") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "alveo-simulate")
+        var options = Simulator.Options(scenario: scenario)
+        options.ventilatorPort = ventPort
+        options.oximeterLink = oxiLink
+        options.speed = speed
+        let group = ServiceGroup(services: [Simulator(options: options, logger: logger)],
+                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        do {
+            try await group.run()
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
     }
 }
 

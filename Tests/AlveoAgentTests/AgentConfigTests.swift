@@ -1,6 +1,7 @@
 import AlveoAgent
 import Foundation
 import AlveoCore
+import AlveoDevices
 import Testing
 
 @Suite struct AgentConfigTests {
@@ -61,6 +62,29 @@ import Testing
             for key in RuleSettings.keys(for: rule) {
                 #expect(doc.contains("`\(key.name)`"), "\(rule.id).\(key.name) is not documented")
             }
+        }
+    }
+}
+
+@Suite struct ProfileFileTests {
+    @Test func shippedGatewayProfileEqualsTheBuiltInMap() throws {
+        let path = Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path
+        #expect(try ProfileLoader.load(path: path) == ModbusProfile.gatewayV1)
+    }
+
+    @Test func shippedFloatProfileLoads() throws {
+        let profile = try ProfileLoader.load(path: Paths.repository.appendingPathComponent("devices/generic-float32-cdab/profile.yaml").path)
+        #expect(profile.fields.allSatisfy { $0.type == .float32CDAB && $0.table == .holding })
+        #expect(profile.fields.first { $0.parameter == .vt }?.unit == .litre)
+    }
+
+    @Test func badProfileSaysWhatAndWhere() throws {
+        let path = try Paths.temporaryDirectory().appendingPathComponent("p.yaml").path
+        try "name: x\nregisters:\n  - {parameter: vt, address: 3, unit: mbar}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect {
+            try ProfileLoader.load(path: path)
+        } throws: { error in
+            "\(error)".contains("\(path):3: registers[0]: unit 'mbar' cannot be converted for vt (allowed: ml, l)")
         }
     }
 }

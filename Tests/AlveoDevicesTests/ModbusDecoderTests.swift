@@ -3,20 +3,7 @@ import AlveoDevices
 import Foundation
 import Testing
 
-/// The alveo-gateway-v1 profile as shipped in devices/ (the YAML loader is tested in AlveoAgentTests).
-let gatewayV1 = ModbusProfile(
-    name: "alveo-gateway-v1",
-    fields: [
-        .init(address: 4, table: .input, type: .int16, scale: 1, unit: .percent, parameter: .spo2, noData: 0x8000),
-        .init(address: 5, table: .input, type: .int16, scale: 1, unit: .perMinute, parameter: .pulseRate, noData: 0x8000),
-        .init(address: 6, table: .input, type: .int16, scale: 0.1, unit: .percent, parameter: .fio2, noData: 0x8000),
-        .init(address: 7, table: .input, type: .int16, scale: 1, unit: .millilitre, parameter: .vt, noData: 0x8000),
-        .init(address: 8, table: .input, type: .int16, scale: 0.1, unit: .cmH2O, parameter: .pplat, noData: 0x8000, onChange: true),
-        .init(address: 9, table: .input, type: .int16, scale: 0.1, unit: .cmH2O, parameter: .peep, noData: 0x8000),
-        .init(address: 10, table: .input, type: .int16, scale: 0.1, unit: .perMinute, parameter: .rr, noData: 0x8000),
-        .init(address: 11, table: .input, type: .int16, scale: 0.1, unit: .cmH2O, parameter: .ppeak, noData: 0x8000),
-    ],
-    status: .init(address: 1, table: .input, validBit: 0, sensorOffBits: [1], noSensorBits: [2], commsLostBits: [8]))
+let gatewayV1 = ModbusProfile.gatewayV1
 
 enum Frames {
     static let all: [String: [UInt8]] = {
@@ -165,5 +152,34 @@ enum Frames {
             .init(table: .input, address: 0, count: 4),
             .init(table: .input, address: 200, count: 1),
         ])
+    }
+}
+
+@Suite struct ModbusEncoderTests {
+    @Test func encodingThenDecodingGivesTheScenarioValuesBack() {
+        var decoder = ModbusDecoder(profile: gatewayV1, source: "sim")
+        var registers = [UInt16](repeating: 0, count: 12)
+        registers[0] = 1
+        registers[1] = ModbusEncoder.statusWord(gatewayV1.status!, sensor: .ok)
+        let values: [Parameter: Double?] = [.spo2: 93, .pulseRate: 101, .fio2: 45, .vt: 330, .pplat: 27.5, .peep: 12, .rr: 22, .ppeak: nil]
+        for field in gatewayV1.fields {
+            registers[field.address] = ModbusEncoder.registers(for: values[field.parameter] ?? nil, field: field)[0]
+        }
+        let block = decoder.plan.blocks[0]
+        let decoded = decoder.decode([Array(registers[block.address..<(block.address + block.count)])])
+        for observation in decoded.observations where observation.parameter != .sensor {
+            let expected = values[observation.parameter] ?? nil
+            #expect(observation.value == (expected.map { .number($0) } ?? .noData), "\(observation.parameter)")
+        }
+    }
+
+    @Test func float32RoundTripsInBothWordOrders() {
+        for type in [ModbusValueType.float32ABCD, .float32CDAB] {
+            let field = ModbusProfile.Field(address: 0, table: .holding, type: type, scale: 1, unit: .fraction, parameter: .fio2)
+            let raw = ModbusEncoder.registers(for: 40, field: field)
+            #expect(ModbusDecoder.engineering(raw, type) == Double(Float(0.4)))
+        }
+        #expect(ModbusEncoder.registers(for: 40, field: .init(address: 0, table: .holding, type: .float32ABCD, scale: 1, unit: .percent, parameter: .fio2)) == [0x4220, 0x0000])
+        #expect(ModbusEncoder.registers(for: 40, field: .init(address: 0, table: .holding, type: .float32CDAB, scale: 1, unit: .percent, parameter: .fio2)) == [0x0000, 0x4220])
     }
 }

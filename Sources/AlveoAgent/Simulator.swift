@@ -1,0 +1,131 @@
+import AlveoCore
+import AlveoDevices
+import AlveoIO
+import AlveoTrace
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// `alveo simulate`: plays a scenario file as real devices, for people with no hardware. The
+/// ventilator is a Modbus TCP server and the oximeter a Modbus RTU server on a pseudo-terminal pair,
+/// both following the alveo-gateway-v1 map. Values are held between scenario rows, on real time.
+public struct Simulator: Service {
+    public struct Options: Sendable {
+        public var scenario: String
+        public var host = "127.0.0.1"
+        public var ventilatorPort = 5020
+        public var oximeterLink = "/tmp/alveo-oxi"
+        public var ventilatorSource = "vent"
+        public var oximeterSource = "oxi"
+        /// Scenario seconds per real second.
+        public var speed = 1.0
+
+        public init(scenario: String) {
+            self.scenario = scenario
+        }
+    }
+
+    public let options: Options
+    private let logger: Logger
+
+    public init(options: Options, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// One simulated device: a server and its register image.
+    final class Device: Sendable {
+        let server: ModbusServer
+        let image: Mutex<DeviceImage>
+
+        init(server: ModbusServer) {
+            self.server = server
+            image = Mutex(DeviceImage())
+        }
+
+        func apply(_ observation: Observation) {
+            let profile = ModbusProfile.gatewayV1
+            let registers: [UInt16] = image.withLock { image in
+                switch observation.value {
+                case .number(let value): image.values[observation.parameter] = value
+                case .noData: image.values[observation.parameter] = Double?.none
+                case .sensor(let state): image.sensor = state
+                default: break
+                }
+                image.sequence &+= 1
+                var words = [UInt16](repeating: 0, count: 12)
+                words[0] = 1
+                words[1] = ModbusEncoder.statusWord(profile.status!, sensor: image.sensor)
+                words[3] = image.sequence
+                for field in profile.fields {
+                    let value = image.values[field.parameter] ?? nil
+                    words[field.address] = ModbusEncoder.registers(for: value, field: field)[0]
+                }
+                return words
+            }
+            server.set(.input, address: 0, registers)
+        }
+    }
+
+    struct DeviceImage {
+        var values: [Parameter: Double?] = [:]
+        var sensor: SensorState = .ok
+        var sequence: UInt16 = 0
+    }
+
+    public func run() async throws {
+        // Read the whole scenario first so that a malformed file fails before anything is served.
+        var reader = try ScenarioReader(path: options.scenario)
+        var groups: [(t: Double, rows: [Observation])] = []
+        var rows: [Observation] = []
+        while let t = try reader.nextGroup(into: &rows) { groups.append((t, rows)) }
+
+        let ventilator = Device(server: try ModbusServer(endpoint: .tcp(host: options.host, port: options.ventilatorPort), unitID: 1))
+        let bridge = try PseudoTerminalBridge(deviceEnd: options.oximeterLink + ".device", agentEnd: options.oximeterLink)
+        let oximeter = Device(server: try ModbusServer(
+            endpoint: .rtu(path: bridge.deviceEnd, baud: 19200, parity: .none, dataBits: 8, stopBits: 1), unitID: 1))
+        defer {
+            unlink(bridge.deviceEnd)
+            unlink(bridge.agentEnd)
+        }
+        // Before the first row every value is "no data".
+        ventilator.apply(Observation(source: options.ventilatorSource, parameter: .sensor, value: .sensor(.ok)))
+        oximeter.apply(Observation(source: options.oximeterSource, parameter: .sensor, value: .sensor(.ok)))
+        try ventilator.server.start()
+        try oximeter.server.start()
+        logger.info("ventilator (source \(options.ventilatorSource)): modbus_tcp \(options.host):\(options.ventilatorPort) unit 1")
+        logger.info("oximeter (source \(options.oximeterSource)): modbus_rtu \(options.oximeterLink) unit 1 (19200 8N1, pseudo-terminal)")
+
+        let schedule = groups
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await play(schedule, ventilator: ventilator, oximeter: oximeter)
+                try await gracefulShutdown()
+            }
+        } catch is CancellationError {
+            // SIGTERM/SIGINT: stop serving.
+        }
+        logger.info("simulator stopped")
+    }
+
+    private func play(_ groups: [(t: Double, rows: [Observation])], ventilator: Device, oximeter: Device) async throws {
+        var ignored = Set<String>()
+        let clock = ContinuousClock()
+        let start = clock.now
+        for group in groups {
+            let due = start.advanced(by: .nanoseconds(Int64(group.t / options.speed * 1e9)))
+            try await clock.sleep(until: due)
+            for observation in group.rows {
+                if observation.source == options.ventilatorSource {
+                    ventilator.apply(observation)
+                } else if observation.source == options.oximeterSource {
+                    oximeter.apply(observation)
+                } else if ignored.insert(observation.source).inserted {
+                    logger.notice("rows from source '\(observation.source)' are not device data: not simulated")
+                }
+            }
+        }
+        logger.info("scenario finished at t=\(groups.last?.t ?? 0) s; holding the last values until stopped")
+    }
+}
