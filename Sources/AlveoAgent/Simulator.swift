@@ -48,7 +48,10 @@ public struct Simulator: Service {
             let profile = ModbusProfile.gatewayV1
             let registers: [UInt16] = image.withLock { image in
                 switch observation.value {
-                case .number(let value): image.values[observation.parameter] = value
+                case .number(let value):
+                    image.values[observation.parameter] = value
+                    // As in the core, a valid SpO2 means the probe is on again.
+                    if observation.parameter == .spo2 { image.sensor = .ok }
                 case .noData: image.values[observation.parameter] = Double?.none
                 case .sensor(let state): image.sensor = state
                 default: break
