@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libmodbus-dev libserialport-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps test-deps build demo test bench clean
+.PHONY: deps test-deps build demo demo-replay test bench clean
 
 ## deps: install the C libraries Alveo links (Debian packages), only if missing.
 deps:
@@ -31,8 +31,22 @@ test-deps: deps
 build: deps
 	$(SWIFT) build
 
-## demo: replay the bundled 37-hour case of a patient with diffuse alveolar haemorrhage.
+## demo: the live path with no hardware: `alveo simulate` plays devices/scenarios/live_demo.csv as a
+## Modbus TCP ventilator and a Modbus RTU oximeter; `alveo run` polls them and prints alarms as they
+## happen (about 90 s), then both stop.
+DEMO_SECONDS ?= 90
 demo: deps
+	$(SWIFT) build --product alveo
+	@bin=$$($(SWIFT) build --show-bin-path); \
+	rm -f /tmp/alveo-oxi; \
+	$$bin/alveo simulate --scenario devices/scenarios/live_demo.csv 2>/tmp/alveo-simulate.log & sim=$$!; \
+	trap 'kill -INT $$sim 2>/dev/null; wait $$sim 2>/dev/null' EXIT INT TERM; \
+	for i in $$(seq 100); do [ -e /tmp/alveo-oxi ] && break; sleep 0.1; done; \
+	echo "Simulated devices up (log: /tmp/alveo-simulate.log); alarms for $(DEMO_SECONDS) s:"; \
+	timeout -s INT $(DEMO_SECONDS) $$bin/alveo run --config config/simulated-bed.yaml --format text; true
+
+## demo-replay: replay the bundled 37-hour course of a patient with diffuse alveolar haemorrhage.
+demo-replay: deps
 	$(SWIFT) build --product alveo
 	$$($(SWIFT) build --show-bin-path)/alveo replay --format text --config config/dah-demo.yaml devices/scenarios/dah_escalation.csv
 
