@@ -57,9 +57,12 @@ test: test-deps
 		echo "error: warnings in Alveo's own code (see above)"; exit 1; fi
 	$(SWIFT) test
 
-## bench: release-build benchmarks; figures go in docs/performance.md.
-bench: deps
-	$(SWIFT) run -c release alveo-bench
+## bench: release-build benchmarks (replay, Modbus poll cost, 5 min of `alveo run`); figures go in
+## docs/performance.md. `make bench BENCH=poll` runs one.
+BENCH ?= all
+bench: test-deps
+	$(SWIFT) build -c release
+	$$($(SWIFT) build -c release --show-bin-path)/alveo-bench $(BENCH)
 
 clean:
 	rm -rf .build .build-warnings.log

@@ -55,7 +55,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "alveo-bench",
-            dependencies: ["AlveoAgent", "AlveoTrace", "AlveoCore"],
+            dependencies: ["AlveoAgent", "AlveoTrace", "AlveoCore", "AlveoDevices", "AlveoIO"],
             swiftSettings: strictSettings
         ),
 

@@ -4,7 +4,12 @@
 //   swift run -c release alveo-bench replay     # scenario replay only
 import AlveoAgent
 import AlveoCore
+import AlveoDevices
+import AlveoIO
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Resident set size now, in bytes (from /proc/self/statm).
 func residentBytes() -> Int {
@@ -105,5 +110,165 @@ func benchmarkReplay() throws {
     }
 }
 
-let which = CommandLine.arguments.dropFirst().first ?? "all"
+/// The same poll as Alveo's Modbus adapter makes, as a plain C program over libmodbus: the floor.
+let plainPollSource = #"""
+#include <modbus/modbus.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+int main(int argc, char **argv) {
+    int port = atoi(argv[1]), polls = atoi(argv[2]), address = atoi(argv[3]), count = atoi(argv[4]);
+    modbus_t *ctx = modbus_new_tcp("127.0.0.1", port);
+    modbus_set_slave(ctx, 1);
+    if (modbus_connect(ctx) != 0) { perror("connect"); return 1; }
+    uint16_t regs[125];
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (int i = 0; i < polls; i++) {
+        if (modbus_read_input_registers(ctx, address, count, regs) != count) { perror("read"); return 1; }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    printf("%.9f\n", (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
+    modbus_close(ctx); modbus_free(ctx);
+    return 0;
+}
+"""#
+
+/// Runs a command to completion and returns its stdout.
+func capture(_ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw NSError(domain: "bench", code: Int(process.terminationStatus)) }
+    return String(decoding: data, as: UTF8.self)
+}
+
+func benchmarkPollCost() throws {
+    let polls = 20_000
+    let port = 15_800 + Int(getpid() % 100)
+    let profile = ModbusProfile.gatewayV1
+    let block = ModbusPollPlan(profile: profile).blocks[0]
+    // One libmodbus server (in this process, its own thread) answers both clients, one after the other.
+    let server = try ModbusServer(endpoint: .tcp(host: "127.0.0.1", port: port), unitID: 1)
+    server.set(.input, address: 0, [1, 1, 0, 42, 97, 72, 400, 450, 220, 50, 140, 280])
+    try server.start()
+
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("alveo-bench-c-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let source = directory.appendingPathComponent("plain_poll.c").path
+    let binary = directory.appendingPathComponent("plain_poll").path
+    try plainPollSource.write(toFile: source, atomically: true, encoding: .utf8)
+    _ = try capture(["cc", "-O2", "-o", binary, source, "-lmodbus"])
+
+    print("Modbus poll cost (\(polls) polls of \(block.count) input registers over TCP loopback, best of 5)")
+    var plainBest = Double.infinity, alveoBest = Double.infinity
+    for _ in 0..<5 {
+        let plain = Double(try capture([binary, "\(port)", "\(polls)", "\(block.address)", "\(block.count)"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? .infinity
+        plainBest = min(plainBest, plain)
+
+        let connection = try ModbusConnection(endpoint: .tcp(host: "127.0.0.1", port: port), unitID: 1)
+        try connection.connect()
+        var decoder = ModbusDecoder(profile: profile, source: "bench")
+        var observations = 0
+        let clock = ContinuousClock()
+        let start = clock.now
+        for _ in 0..<polls {
+            let registers = try connection.read(.input, address: block.address, count: block.count)
+            observations += decoder.decode([registers]).observations.count
+        }
+        let elapsed = clock.now - start
+        connection.close()
+        alveoBest = min(alveoBest, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        precondition(observations >= polls * 8)
+    }
+    print(String(format: "  plain C libmodbus loop: %.1f us/poll", plainBest / Double(polls) * 1e6))
+    print(String(format: "  Alveo ModbusConnection + ModbusDecoder: %.1f us/poll", alveoBest / Double(polls) * 1e6))
+    print(String(format: "  ratio Alveo / plain C: %.3f (target <= 1.1)", alveoBest / plainBest))
+}
+
+/// CPU time and peak RSS of `alveo run` with 3 devices polled at 1 Hz: a simulated ventilator
+/// (Modbus TCP) and oximeter (Modbus RTU on a pseudo-terminal) from `alveo simulate`, and a third
+/// gateway served by pymodbus (Tests/Peers/modbus_peer.py).
+func benchmarkRunCost(seconds: Int) throws {
+    let binDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    let alveo = binDirectory.appendingPathComponent("alveo").path
+    guard FileManager.default.isExecutableFile(atPath: alveo) else {
+        print("run cost: \(alveo) not built; run `swift build -c release` first (make bench does)")
+        return
+    }
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("alveo-bench-run-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let base = 16_000 + Int(getpid() % 500) * 2
+    let link = directory.appendingPathComponent("oxi").path
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let profile = repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path
+    let scenario = repository.appendingPathComponent("devices/scenarios/live_demo.csv").path
+    let config = directory.appendingPathComponent("bed.yaml").path
+    try """
+        patient: {sex: female, height_cm: 160, conditions: [diffuse_alveolar_hemorrhage]}
+        devices:
+          - {id: vent, profile: \(profile), poll_interval_s: 1, transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(base)}}
+          - {id: oxi, profile: \(profile), poll_interval_s: 1, transport: {kind: modbus_rtu, path: \(link), baud: 19200}}
+          - {id: gw2, profile: \(profile), poll_interval_s: 1, transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(base + 1)}}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+
+    func start(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        return process
+    }
+    let simulator = try start([alveo, "simulate", "--scenario", scenario, "--vent-port", "\(base)", "--oxi-link", link])
+    let peer = try start(["python3", repository.appendingPathComponent("Tests/Peers/modbus_peer.py").path, "--tcp", "\(base + 1)",
+                          "--ir", "1,1,0,42,97,72,400,450,220,50,140,280"])
+    defer {
+        simulator.interrupt()
+        peer.terminate()
+        simulator.waitUntilExit()
+        peer.waitUntilExit()
+    }
+    var waited = 0
+    while !FileManager.default.fileExists(atPath: link), waited < 100 { usleep(100_000); waited += 1 }
+    usleep(1_500_000)  // let pymodbus import and listen; the agent would reconnect anyway
+
+    // Spawned with fork/exec so that wait4 returns the agent's own rusage.
+    var pid: pid_t = 0
+    var argv: [UnsafeMutablePointer<CChar>?] = [strdup(alveo), strdup("run"), strdup("--config"), strdup(config), nil]
+    defer { argv.forEach { free($0) } }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_addopen(&actions, 1, directory.appendingPathComponent("events.jsonl").path, O_WRONLY | O_CREAT, 0o644)
+    posix_spawn_file_actions_addopen(&actions, 2, directory.appendingPathComponent("agent.log").path, O_WRONLY | O_CREAT, 0o644)
+    guard posix_spawn(&pid, alveo, &actions, nil, &argv, environ) == 0 else { print("cannot start alveo run"); return }
+    posix_spawn_file_actions_destroy(&actions)
+    print("alveo run, 3 devices at 1 Hz for \(seconds) s ...")
+    sleep(UInt32(seconds))
+    kill(pid, SIGTERM)
+    var status: Int32 = 0
+    var usage = rusage()
+    wait4(pid, &status, 0, &usage)
+    let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    let log = (try? String(contentsOfFile: directory.appendingPathComponent("agent.log").path, encoding: .utf8)) ?? ""
+    let polls = log.split(separator: "\n").filter { $0.contains("stopped") }.map { line in
+        line.split(separator: " ").first { $0.hasPrefix("polls=") }.map(String.init) ?? "?"
+    }
+    print(String(format: "  CPU %.2f s in %d s = %.3f %% of one core; peak RSS %.1f MB; exit status %d; %@",
+                 cpu, seconds, cpu / Double(seconds) * 100, Double(usage.ru_maxrss) / 1024, status >> 8, polls.joined(separator: " ")))
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let which = arguments.first ?? "all"
 if which == "all" || which == "replay" { try benchmarkReplay() }
+if which == "all" || which == "poll" { try benchmarkPollCost() }
+if which == "all" || which == "run" { try benchmarkRunCost(seconds: arguments.count > 1 ? Int(arguments[1]) ?? 300 : 300) }
