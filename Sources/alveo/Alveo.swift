@@ -16,7 +16,7 @@ struct Alveo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Alveo: ventilation and oxygenation decision support beside an ICU bed.",
         discussion: "Alveo supports decisions; it never changes a device setting.",
-        subcommands: [Run.self, Simulate.self, Replay.self, CheckConfig.self, Version.self]
+        subcommands: [Run.self, Simulate.self, Replay.self, CheckConfig.self, SerialCheck.self, Version.self]
     )
 }
 
@@ -149,6 +149,70 @@ struct Simulate: AsyncParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+struct SerialCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serial-check",
+        abstract: "Open a serial port with libserialport, optionally send bytes, and print what arrives.",
+        discussion: "For clinical engineers wiring a device: proves the port opens with these settings and that bytes flow.")
+
+    @Option(help: "Serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/... (symlinks are followed).")
+    var path: String
+    @Option(help: "Baud rate.") var baud: Int = 9600
+    @Option(help: "Data bits (5-8).") var dataBits: Int = 8
+    @Option(help: "Parity: none, even, odd.") var parity: String = "none"
+    @Option(help: "Stop bits (1 or 2).") var stopBits: Int = 1
+    @Option(help: "Flow control: none, xonxoff, rtscts.") var flow: String = "none"
+    @Option(help: "Bytes to send first, as hex (e.g. '1B 51 36 43 0D').") var send: String?
+    @Option(help: "How long to listen, seconds.") var seconds: Double = 2
+
+    func validate() throws {
+        guard Parity(rawValue: parity) != nil else { throw ValidationError("--parity must be none, even or odd") }
+        guard FlowControl(rawValue: flow) != nil else { throw ValidationError("--flow must be none, xonxoff or rtscts") }
+        if let send, hexBytes(send) == nil { throw ValidationError("--send must be hex bytes, e.g. '1B 51 36 43 0D'") }
+    }
+
+    func run() throws {
+        let settings = SerialSettings(baud: baud, dataBits: dataBits, parity: Parity(rawValue: parity)!, stopBits: stopBits,
+                                      flowControl: FlowControl(rawValue: flow)!)
+        do {
+            let port = try SerialPort(path: path, settings: settings)
+            print("opened \(path) at \(baud) \(dataBits)\(parity.prefix(1).uppercased())\(stopBits), flow \(flow)")
+            if let send, let bytes = hexBytes(send) {
+                let written = try port.write(bytes, timeout: .seconds(2))
+                print("sent \(written) bytes")
+            }
+            var received: [UInt8] = []
+            let clock = ContinuousClock()
+            let deadline = clock.now.advanced(by: .milliseconds(Int64(seconds * 1000)))
+            while clock.now < deadline {
+                received += try port.read(maxCount: 4096, timeout: .milliseconds(100))
+            }
+            print("received \(received.count) bytes\(received.isEmpty ? "" : ": " + received.map { String($0, radix: 16, uppercase: true).leftPadded(2) }.joined(separator: " "))")
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(74)
+        }
+    }
+}
+
+func hexBytes(_ text: String) -> [UInt8]? {
+    let compact = text.filter { !$0.isWhitespace }
+    guard compact.count % 2 == 0 else { return nil }
+    var bytes: [UInt8] = []
+    var index = compact.startIndex
+    while index < compact.endIndex {
+        let next = compact.index(index, offsetBy: 2)
+        guard let byte = UInt8(compact[index..<next], radix: 16) else { return nil }
+        bytes.append(byte)
+        index = next
+    }
+    return bytes
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }
 
 /// The event writer shared with the agent's emit callback (called from one task at a time).

@@ -1,0 +1,165 @@
+import CSerialPort
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Serial flow control.
+public enum FlowControl: String, Sendable, CaseIterable {
+    case none, xonxoff, rtscts
+}
+
+/// Line settings of a serial port, all from configuration (devices set theirs in their own menus).
+public struct SerialSettings: Sendable, Equatable {
+    public var baud: Int
+    public var dataBits: Int
+    public var parity: Parity
+    public var stopBits: Int
+    public var flowControl: FlowControl
+
+    public init(baud: Int, dataBits: Int = 8, parity: Parity = .none, stopBits: Int = 1, flowControl: FlowControl = .none) {
+        self.baud = baud
+        self.dataBits = dataBits
+        self.parity = parity
+        self.stopBits = stopBits
+        self.flowControl = flowControl
+    }
+}
+
+/// A libserialport failure as a value: the operation, the port, the sp_return code and the OS message.
+public struct SerialPortError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var operation: String
+    public var path: String
+    /// The `sp_return` value: −1 SP_ERR_ARG, −2 SP_ERR_FAIL, −3 SP_ERR_MEM, −4 SP_ERR_SUPP.
+    public var code: Int32
+    /// For SP_ERR_FAIL: the operating system's error code and message.
+    public var osCode: Int32?
+    public var osMessage: String?
+
+    public var description: String {
+        let what: String
+        switch code {
+        case -1: what = "invalid argument (SP_ERR_ARG)\(operation == "find port" ? ": no such serial port" : "")"
+        case -2: what = "system error (SP_ERR_FAIL): \(osMessage ?? "?") (errno \(osCode ?? 0))"
+        case -3: what = "out of memory (SP_ERR_MEM)"
+        case -4: what = "not supported on this port (SP_ERR_SUPP)"
+        default: what = "error \(code)"
+        }
+        return "\(path): \(operation) failed: \(what)"
+    }
+
+    /// Reads libserialport's last error for this thread.
+    static func check(_ result: sp_return, _ operation: String, _ path: String) throws(SerialPortError) {
+        guard result.rawValue < 0 else { return }
+        throw make(result.rawValue, operation, path)
+    }
+
+    static func make(_ code: Int32, _ operation: String, _ path: String) -> SerialPortError {
+        var error = SerialPortError(operation: operation, path: path, code: code)
+        if code == SP_ERR_FAIL.rawValue {
+            error.osCode = sp_last_error_code()
+            if let message = sp_last_error_message() {
+                error.osMessage = String(cString: message).trimmingTrailingNewlines
+                sp_free_error_message(message)
+            }
+        }
+        return error
+    }
+}
+
+/// One open serial port over libserialport. The `sp_port` is owned here alone, every call runs under
+/// the lock, and `deinit` closes and frees it. Blocking reads belong on a bus's own thread.
+public final class SerialPort: Sendable {
+    private let port: Mutex<OpaquePointer>
+    public let path: String
+    public let settings: SerialSettings
+
+    /// Finds, opens and configures the port (`sp_get_port_by_name`, `sp_open`, `sp_set_*`).
+    public init(path: String, settings: SerialSettings) throws(SerialPortError) {
+        self.path = path
+        self.settings = settings
+        // libserialport does not follow symlinks such as /dev/serial/by-id/...: resolve them first.
+        var target = path
+        if let resolved = realpath(path, nil) {
+            target = String(cString: resolved)
+            free(resolved)
+        } else {
+            throw SerialPortError(operation: "find port", path: path, code: -2, osCode: errno,
+                                  osMessage: String(cString: strerror(errno)))
+        }
+        var found: OpaquePointer?
+        try SerialPortError.check(sp_get_port_by_name(target, &found), "find port", path)
+        guard let handle = found else { throw SerialPortError(operation: "find port", path: path, code: -1) }
+        let opened = sp_open(handle, SP_MODE_READ_WRITE)
+        if opened.rawValue < 0 {
+            let error = SerialPortError.make(opened.rawValue, "open", path)
+            sp_free_port(handle)
+            throw error
+        }
+        let parity: sp_parity = switch settings.parity {
+        case .none: SP_PARITY_NONE
+        case .even: SP_PARITY_EVEN
+        case .odd: SP_PARITY_ODD
+        }
+        let flow: sp_flowcontrol = switch settings.flowControl {
+        case .none: SP_FLOWCONTROL_NONE
+        case .xonxoff: SP_FLOWCONTROL_XONXOFF
+        case .rtscts: SP_FLOWCONTROL_RTSCTS
+        }
+        let steps: [(String, () -> sp_return)] = [
+            ("set baud rate \(settings.baud)", { sp_set_baudrate(handle, Int32(settings.baud)) }),
+            ("set \(settings.dataBits) data bits", { sp_set_bits(handle, Int32(settings.dataBits)) }),
+            ("set parity \(settings.parity.rawValue)", { sp_set_parity(handle, parity) }),
+            ("set \(settings.stopBits) stop bits", { sp_set_stopbits(handle, Int32(settings.stopBits)) }),
+            ("set flow control \(settings.flowControl.rawValue)", { sp_set_flowcontrol(handle, flow) }),
+        ]
+        for (operation, step) in steps {
+            let result = step()
+            if result.rawValue < 0 {
+                let error = SerialPortError.make(result.rawValue, operation, path)
+                sp_close(handle)
+                sp_free_port(handle)
+                throw error
+            }
+        }
+        port = Mutex(handle)
+    }
+
+    deinit {
+        port.withLock { handle in
+            sp_close(handle)
+            sp_free_port(handle)
+        }
+    }
+
+    /// Reads up to `maxCount` bytes, returning what arrived within `timeout` (possibly nothing)
+    /// (`sp_blocking_read`).
+    public func read(maxCount: Int, timeout: Duration) throws(SerialPortError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: maxCount)
+        let milliseconds = UInt32(max(0, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        let result: Int32 = port.withLock { handle in
+            buffer.withUnsafeMutableBytes { sp_blocking_read(handle, $0.baseAddress, maxCount, milliseconds).rawValue }
+        }
+        if result < 0 { throw SerialPortError.make(result, "read", path) }
+        return Array(buffer.prefix(Int(result)))
+    }
+
+    /// Writes all of `bytes` or fails after `timeout` (`sp_blocking_write`); returns the count written.
+    @discardableResult
+    public func write(_ bytes: [UInt8], timeout: Duration) throws(SerialPortError) -> Int {
+        let milliseconds = UInt32(max(0, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        let result: Int32 = port.withLock { handle in
+            bytes.withUnsafeBytes { sp_blocking_write(handle, $0.baseAddress, bytes.count, milliseconds).rawValue }
+        }
+        if result < 0 { throw SerialPortError.make(result, "write", path) }
+        return Int(result)
+    }
+}
+
+extension String {
+    var trimmingTrailingNewlines: String {
+        var text = self
+        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+        return text
+    }
+}
