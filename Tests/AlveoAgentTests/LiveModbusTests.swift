@@ -93,6 +93,29 @@ import Testing
         #expect(agent.poll() == nil, "the agent was never restarted")
     }
 
+    @Test func oneDeadDeviceDoesNotStallTheOthers() throws {
+        let port = freePort(), deadPort = freePort()
+        let peer = try startPeer(["--tcp", "\(port)", "--ir", Self.probeOffRegisters])
+        defer { peer.kill() }
+        let config = directory.appendingPathComponent("two.yaml").path
+        try """
+            patient: {sex: male, height_cm: 180}
+            devices:
+              - {id: dead, profile: \(Self.gatewayProfile), poll_interval_s: 0.2,
+                 transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(deadPort), response_timeout_ms: 2000}}
+              - {id: gw, profile: \(Self.gatewayProfile), poll_interval_s: 0.2,
+                 transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(port)}}
+            rules:
+              technical.device_silent: {timeout_s: 2}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let agent = try startAgent(config: config)
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) { hasEvent(agent, rule: "technical.sensor_off", phase: "start", source: "gw") },
+                "the live device is decoded while the other is dead: \(agent.stderr)")
+        #expect(waitUntil(timeout: 15) { hasEvent(agent, rule: "technical.device_silent", phase: "start", source: "dead") })
+        #expect(!hasEvent(agent, rule: "technical.device_silent", phase: "start", source: "gw"))
+    }
+
     @Test func exceptionResponseIsATypedErrorAndATechnicalAlarm() throws {
         let port = freePort()
         let peer = try startPeer(["--tcp", "\(port)", "--ir", Self.normalRegisters])
