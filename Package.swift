@@ -60,6 +60,7 @@ let package = Package(
         ),
 
         .testTarget(name: "AlveoCoreTests", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
+        .testTarget(name: "AlveoIOTests", dependencies: ["AlveoIO", "CModbus"], swiftSettings: strictSettings),
         .testTarget(name: "AlveoDevicesTests", dependencies: ["AlveoDevices", "AlveoCore"], exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
             name: "AlveoAgentTests",

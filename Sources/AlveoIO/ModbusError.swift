@@ -45,6 +45,11 @@ public struct ModbusError: Error, CustomStringConvertible, Sendable, Equatable {
         return ModbusError(operation: operation, peer: peer, cause: cause)
     }
 
+    /// The mapping from a libmodbus errno value, for tests.
+    public static func fromErrnoForTesting(_ code: Int32) -> ModbusError {
+        fromErrno(code, operation: "test", peer: "test")
+    }
+
     /// True when the peer did not answer in time (a silent device, a wrong unit id on RTU).
     public var isTimeout: Bool { cause == .system(ETIMEDOUT) }
 
