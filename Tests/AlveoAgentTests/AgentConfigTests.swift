@@ -88,3 +88,43 @@ import Testing
         }
     }
 }
+
+@Suite struct ShippedConfigTests {
+    @Test func everyConfigUnderConfigIsValid() throws {
+        let directory = Paths.repository.appendingPathComponent("config")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }
+        #expect(files.count >= 3)
+        for file in files {
+            let config = try AgentConfig.load(path: directory.appendingPathComponent(file).path)
+            for device in config.devices {
+                #expect(FileManager.default.fileExists(atPath: device.profilePath), "\(file): \(device.profilePath)")
+            }
+        }
+    }
+
+    @Test func duplicateDeviceIdsAndMissingTransportAreRefused() {
+        let profile = Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path
+        #expect {
+            try AgentConfig.parse(yaml: """
+                patient: {sex: male, height_cm: 170}
+                devices:
+                  - {id: a, profile: \(profile), transport: {kind: modbus_tcp, port: 502}}
+                  - {id: a, profile: \(profile), transport: {kind: modbus_tcp, port: 503}}
+                """, file: "bed.yaml")
+        } throws: { "\($0)".contains("device id 'a' is used twice") }
+        #expect {
+            try AgentConfig.parse(yaml: """
+                patient: {sex: male, height_cm: 170}
+                devices:
+                  - {id: a, profile: \(profile), transport: {kind: modbus_rtu}}
+                """, file: "bed.yaml")
+        } throws: { "\($0)".contains("bed.yaml:3: devices[0].transport: missing 'path'") }
+        #expect {
+            try AgentConfig.parse(yaml: """
+                patient: {sex: male, height_cm: 170}
+                devices:
+                  - {id: a, profile: nowhere.yaml, transport: {kind: modbus_tcp}}
+                """, file: "bed.yaml")
+        } throws: { "\($0)".contains("bed.yaml:3: devices[0].profile: cannot use profile nowhere.yaml") }
+    }
+}
