@@ -50,6 +50,13 @@ struct ConfigNode {
         return value
     }
 
+    /// A whole number (a port, a register address, a unit id): 502.9 is refused, not truncated.
+    func integer(in range: ClosedRange<Int>, unit: String = "") throws(ConfigError) -> Int {
+        let value = try number(in: Double(range.lowerBound)...Double(range.upperBound), unit: unit)
+        guard value == value.rounded() else { throw error("expected a whole number, found \(value)") }
+        return Int(value)
+    }
+
     func bool() throws(ConfigError) -> Bool {
         guard case .scalar = node, let value = node.bool else { throw error("expected true or false") }
         return value

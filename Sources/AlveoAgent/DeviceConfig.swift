@@ -28,6 +28,16 @@ public struct DeviceConfig: Sendable, Equatable {
             if devices.contains(where: { $0.id == device.id }) {
                 throw item.error("device id '\(device.id)' is used twice: each device needs its own id")
             }
+            for other in devices {
+                if case .rtu(let path, _, _, _, _) = device.endpoint, case .rtu(let otherPath, _, _, _, _) = other.endpoint,
+                   path == otherPath, device.endpoint != other.endpoint
+                {
+                    throw item.error("'\(device.id)' and '\(other.id)' share \(path) with different line settings: devices on one serial line need the same baud, parity, data and stop bits")
+                }
+                if device.endpoint == other.endpoint, device.unitID == other.unitID {
+                    throw item.error("'\(device.id)' and '\(other.id)' are both unit \(device.unitID) on \(device.endpoint): give each device on a bus its own unit_id")
+                }
+            }
             devices.append(device)
         }
         return devices
@@ -65,13 +75,13 @@ public struct DeviceConfig: Sendable, Equatable {
                     throw value.error("'\(kind!)' is not a transport kind (allowed: modbus_tcp, modbus_rtu)")
                 }
             case "host": host = try value.string()
-            case "port": port = Int(try value.number(in: 1...65535))
+            case "port": port = try value.integer(in: 1...65535)
             case "path": path = try value.string()
-            case "baud": baud = Int(try value.number(in: 300...921_600, unit: "baud"))
+            case "baud": baud = try value.integer(in: 300...921_600, unit: "baud")
             case "parity": parity = try value.oneOf(Parity.self)
-            case "data_bits": dataBits = Int(try value.number(in: 5...8))
-            case "stop_bits": stopBits = Int(try value.number(in: 1...2))
-            case "unit_id": unit = Int(try value.number(in: 0...247))
+            case "data_bits": dataBits = try value.integer(in: 5...8)
+            case "stop_bits": stopBits = try value.integer(in: 1...2)
+            case "unit_id": unit = try value.integer(in: 0...255)
             case "response_timeout_ms": response = try value.number(in: 10...60000, unit: "ms")
             case "byte_timeout_ms": byte = try value.number(in: 1...10000, unit: "ms")
             default: break

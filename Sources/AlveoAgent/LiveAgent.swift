@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// The live agent as one service: pollers on their own threads feed a single clinical core, which
+/// The live agent as one service: bus pollers on their own threads feed a single clinical core, which
 /// also ticks once a second so that silence and delays are noticed without new data. Runs until
 /// graceful shutdown (SIGTERM/SIGINT through the ServiceGroup).
 public struct LiveAgent: Service {
@@ -25,8 +25,8 @@ public struct LiveAgent: Service {
         var core = ClinicalCore(patient: config.patient, settings: config.rules)
         for device in config.devices { core.expectSource(device.id, at: 0) }
 
-        let pollers = config.devices.map { device in
-            DevicePoller(device: device, clock: clock, logger: logger) { continuation.yield($0) }
+        let pollers = BusPoller.buses(for: config.devices).map { devices in
+            BusPoller(devices: devices, clock: clock, logger: logger) { continuation.yield($0) }
         }
         logger.info("starting", metadata: ["devices": "\(config.devices.map(\.id).joined(separator: ","))",
                                            "pbw_kg": "\(Fmt.fixed(config.patient.predictedBodyWeightKg, 1))"])
@@ -59,9 +59,11 @@ public struct LiveAgent: Service {
             }
         }
         for poller in pollers {
-            let health = poller.health
-            logger.info("stopped", metadata: ["device": "\(poller.device.id)", "polls": "\(health.polls)",
-                                              "failures": "\(health.failures)", "reconnects": "\(health.reconnects)"])
+            for device in poller.devices {
+                let health = poller.health(of: device.id)
+                logger.info("stopped", metadata: ["device": "\(device.id)", "polls": "\(health.polls)", "failures": "\(health.failures)",
+                                                  "connects": "\(health.connects)", "device_lost": "\(health.deviceLost)"])
+            }
         }
     }
 }

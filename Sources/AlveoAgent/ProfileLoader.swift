@@ -43,16 +43,19 @@ public enum ProfileLoader {
             switch key {
             case "parameter":
                 let text = try value.string()
-                guard let found = Parameter(name: text), found.isNumeric else {
-                    throw value.error("'\(text)' is not a numeric parameter (one of: \(Parameter.allCases.filter(\.isNumeric).map(\.name).joined(separator: ", ")))")
+                // Device values only: lab results and charted entries do not come from polled registers.
+                guard let found = Parameter(name: text), found.isNumeric, found.isStreamed else {
+                    throw value.error("'\(text)' is not a device parameter (one of: \(Parameter.allCases.filter { $0.isNumeric && $0.isStreamed }.map(\.name).joined(separator: ", ")))")
                 }
                 parameter = found
-            case "address": address = Int(try value.number(in: 0...65535, unit: "0-based register address"))
+            case "address": address = try value.integer(in: 0...65535, unit: "0-based register address")
             case "table": table = try value.oneOf(ModbusTable.self)
             case "type": type = try value.oneOf(ModbusValueType.self)
-            case "scale": scale = try value.number(in: -1e6...1e6)
+            case "scale":
+                scale = try value.number(in: -1e6...1e6)
+                guard scale != 0 else { throw value.error("scale must not be 0") }
             case "unit": unit = try value.oneOf(DeviceUnit.self)
-            case "no_data": noData = UInt16(try value.number(in: 0...65535, unit: "raw register value"))
+            case "no_data": noData = UInt16(try value.integer(in: 0...65535, unit: "raw register value"))
             case "on_change": onChange = try value.bool()
             default: break
             }
@@ -74,14 +77,14 @@ public enum ProfileLoader {
         var off: [Int] = [], none: [Int] = [], lost: [Int] = []
         func bits(_ value: ConfigNode) throws(ConfigError) -> [Int] {
             var result: [Int] = []
-            for item in try value.sequence() { result.append(Int(try item.number(in: 0...15, unit: "bit"))) }
+            for item in try value.sequence() { result.append(try item.integer(in: 0...15, unit: "bit")) }
             return result
         }
         for (key, value) in try node.mapping(allowed: ["address", "table", "valid_bit", "sensor_off_bits", "no_sensor_bits", "comms_lost_bits"]) {
             switch key {
-            case "address": address = Int(try value.number(in: 0...65535))
+            case "address": address = try value.integer(in: 0...65535)
             case "table": table = try value.oneOf(ModbusTable.self)
-            case "valid_bit": validBit = Int(try value.number(in: 0...15, unit: "bit"))
+            case "valid_bit": validBit = try value.integer(in: 0...15, unit: "bit")
             case "sensor_off_bits": off = try bits(value)
             case "no_sensor_bits": none = try bits(value)
             case "comms_lost_bits": lost = try bits(value)

@@ -51,7 +51,7 @@ public struct Simulator: Service {
                 case .number(let value):
                     image.values[observation.parameter] = value
                     // As in the core, a valid SpO2 means the probe is on again.
-                    if observation.parameter == .spo2 { image.sensor = .ok }
+                    if observation.parameter == .spo2, Parameter.spo2.acceptedRange!.contains(value) { image.sensor = .ok }
                 case .noData: image.values[observation.parameter] = Double?.none
                 case .sensor(let state): image.sensor = state
                 default: break

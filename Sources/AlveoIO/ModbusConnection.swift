@@ -45,7 +45,10 @@ public enum RegisterFunction: String, Sendable, CaseIterable {
 public final class ModbusConnection: Sendable {
     private let context: Mutex<OpaquePointer>
     public let endpoint: ModbusEndpoint
-    public let unitID: Int
+    private let unit: Mutex<Int>
+
+    /// The unit id requests go to now.
+    public var unitID: Int { unit.withLock { $0 } }
 
     /// Creates the context and sets the unit id and timeouts (`modbus_new_tcp` / `modbus_new_rtu`,
     /// `modbus_set_slave`, `modbus_set_response_timeout`, `modbus_set_byte_timeout`). Does not connect.
@@ -53,15 +56,16 @@ public final class ModbusConnection: Sendable {
                 byteTimeout: Duration = .milliseconds(100)) throws(ModbusError)
     {
         self.endpoint = endpoint
-        self.unitID = unitID
+        self.unit = Mutex(unitID)
         let peer = endpoint.description
-        guard (0...247).contains(unitID) else {
-            throw ModbusError(operation: "configure", peer: peer, cause: .invalidRequest("unit id \(unitID) is outside 0...247"))
+        guard (0...255).contains(unitID) else {
+            throw ModbusError(operation: "configure", peer: peer, cause: .invalidRequest("unit id \(unitID) is outside 0...255"))
         }
         let created: OpaquePointer?
         switch endpoint {
         case .tcp(let host, let port):
-            created = modbus_new_tcp(host, Int32(port))
+            // libmodbus takes a numeric IPv4 address only: resolve names such as "localhost" here.
+            created = modbus_new_tcp(ModbusConnection.numericIPv4(host) ?? host, Int32(port))
         case .rtu(let path, let baud, let parity, let dataBits, let stopBits):
             created = modbus_new_rtu(path, Int32(baud), parity.libmodbusCode, Int32(dataBits), Int32(stopBits))
         }
@@ -84,11 +88,44 @@ public final class ModbusConnection: Sendable {
         context = Mutex(created)
     }
 
+    /// The first IPv4 address of `host`, via getaddrinfo.
+    static func numericIPv4(_ host: String) -> String? {
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else { return nil }
+        defer { freeaddrinfo(result) }
+        guard let address = first.pointee.ai_addr else { return nil }
+        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        let ok = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { inet4 in
+            var raw = inet4.pointee.sin_addr
+            return inet_ntop(AF_INET, &raw, &text, socklen_t(text.count)) != nil
+        }
+        return ok ? String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
+    }
+
     deinit {
         context.withLock { ctx in
             modbus_close(ctx)
             modbus_free(ctx)
         }
+    }
+
+    /// Addresses the next requests to another unit on the same bus (`modbus_set_slave`): several
+    /// devices on one RS-485 line, or behind one TCP gateway, share one connection.
+    public func setUnit(_ unitID: Int) throws(ModbusError) {
+        guard (0...255).contains(unitID) else {
+            throw ModbusError(operation: "set unit", peer: endpoint.description, cause: .invalidRequest("unit id \(unitID) is outside 0...255"))
+        }
+        let failure: Int32? = context.withLock { ctx in modbus_set_slave(ctx, Int32(unitID)) == 0 ? nil : alveo_errno() }
+        if let failure { throw ModbusError.fromErrno(failure, operation: "set unit \(unitID)", peer: endpoint.description) }
+        unit.withLock { $0 = unitID }
+    }
+
+    /// Discards bytes still in the receive buffer, e.g. a late reply after a timeout (`modbus_flush`).
+    public func flush() {
+        context.withLock { ctx in _ = modbus_flush(ctx) }
     }
 
     /// Opens the TCP connection or the serial device (`modbus_connect`).
@@ -130,4 +167,9 @@ public final class ModbusConnection: Sendable {
         }
         return values
     }
+}
+
+/// Internal helpers exposed for tests.
+public enum ModbusConnectionTestHooks {
+    public static func resolve(_ host: String) -> String? { ModbusConnection.numericIPv4(host) }
 }

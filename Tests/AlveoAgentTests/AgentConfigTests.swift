@@ -126,5 +126,28 @@ import Testing
                   - {id: a, profile: nowhere.yaml, transport: {kind: modbus_tcp}}
                 """, file: "bed.yaml")
         } throws: { "\($0)".contains("bed.yaml:3: devices[0].profile: cannot use profile nowhere.yaml") }
+        #expect {
+            try AgentConfig.parse(yaml: """
+                patient: {sex: male, height_cm: 170}
+                devices:
+                  - {id: a, profile: \(profile), transport: {kind: modbus_rtu, path: /dev/ttyUSB0, baud: 9600, unit_id: 1}}
+                  - {id: b, profile: \(profile), transport: {kind: modbus_rtu, path: /dev/ttyUSB0, baud: 19200, unit_id: 2}}
+                """, file: "bed.yaml")
+        } throws: { "\($0)".contains("share /dev/ttyUSB0 with different line settings") }
+        #expect {
+            try AgentConfig.parse(yaml: """
+                patient: {sex: male, height_cm: 170}
+                devices:
+                  - {id: a, profile: \(profile), transport: {kind: modbus_tcp, port: 502}}
+                  - {id: b, profile: \(profile), transport: {kind: modbus_tcp, port: 502}}
+                """, file: "bed.yaml")
+        } throws: { "\($0)".contains("are both unit 1") }
+        #expect {
+            try AgentConfig.parse(yaml: """
+                patient: {sex: male, height_cm: 170}
+                devices:
+                  - {id: a, profile: \(profile), transport: {kind: modbus_tcp, port: 502.5}}
+                """, file: "bed.yaml")
+        } throws: { "\($0)".contains("expected a whole number") }
     }
 }

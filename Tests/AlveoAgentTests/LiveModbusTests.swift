@@ -156,6 +156,35 @@ import Testing
         #expect(agent.waitForExit(timeout: 15) == 0)
     }
 
+    @Test func devicesSharingOneSerialLineArePolledInTurn() throws {
+        let a = directory.appendingPathComponent("ttyA").path, b = directory.appendingPathComponent("ttyB").path
+        let socat = try RunningProcess(["socat", "pty,raw,echo=0,link=\(a)", "pty,raw,echo=0,link=\(b)"], directory: directory, name: "socat")
+        defer { socat.kill() }
+        #expect(waitUntil(timeout: 15) { FileManager.default.fileExists(atPath: a) && FileManager.default.fileExists(atPath: b) })
+        let peer = try startPeer(["--rtu", a, "--unit", "1", "--unit", "2", "--ir", Self.probeOffRegisters])
+        defer { peer.kill() }
+        let config = directory.appendingPathComponent("multidrop.yaml").path
+        let transport = "kind: modbus_rtu, path: \(b), baud: 19200, response_timeout_ms: 300"
+        try """
+            patient: {sex: male, height_cm: 180}
+            devices:
+              - {id: bed1, profile: \(Self.gatewayProfile), poll_interval_s: 0.3, transport: {\(transport), unit_id: 1}}
+              - {id: bed2, profile: \(Self.gatewayProfile), poll_interval_s: 0.3, transport: {\(transport), unit_id: 2}}
+              - {id: absent, profile: \(Self.gatewayProfile), poll_interval_s: 0.3, transport: {\(transport), unit_id: 3}}
+            rules:
+              technical.device_silent: {timeout_s: 2}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let agent = try startAgent(config: config)
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) {
+            hasEvent(agent, rule: "technical.sensor_off", phase: "start", source: "bed1")
+                && hasEvent(agent, rule: "technical.sensor_off", phase: "start", source: "bed2")
+        }, "stdout: \(agent.stdout)\nstderr: \(agent.stderr)")
+        #expect(waitUntil(timeout: 15) { hasEvent(agent, rule: "technical.device_silent", phase: "start", source: "absent") })
+        #expect(!hasEvent(agent, rule: "technical.device_silent", phase: "start", source: "bed1"), "a silent unit does not take the line down")
+        #expect(agent.stderr.components(separatedBy: "connected").count == 2, "one connection for the whole line: \(agent.stderr)")
+    }
+
     @Test func rtuOverASocatPtyPair() throws {
         let a = directory.appendingPathComponent("ttyA").path, b = directory.appendingPathComponent("ttyB").path
         let socat = try RunningProcess(["socat", "pty,raw,echo=0,link=\(a)", "pty,raw,echo=0,link=\(b)"], directory: directory, name: "socat")

@@ -65,5 +65,6 @@ import Glibc
 
     @Test func unitIDOutOfRangeIsRefused() {
         #expect(throws: ModbusError.self) { try ModbusConnection(endpoint: .tcp(host: "127.0.0.1", port: 502), unitID: 300) }
+        #expect(ModbusConnectionTestHooks.resolve("localhost") == "127.0.0.1")
     }
 }

@@ -1,0 +1,204 @@
+import AlveoCore
+import AlveoDevices
+import AlveoIO
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// Seconds since the agent started, from the monotonic clock: the time observations enter the core with.
+public struct AgentClock: Sendable {
+    private let start = ContinuousClock.now
+
+    public init() {}
+
+    public func seconds() -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+}
+
+/// What a poller hands to the core: the observations of one poll and when they were received.
+public struct Delivery: Sendable {
+    public var t: Double
+    public var observations: [Observation]
+}
+
+/// Counters a clinical engineer can read in the logs.
+public struct DeviceHealth: Sendable, Equatable {
+    public var polls = 0
+    public var failures = 0
+    public var connects = 0
+    public var deviceLost = 0
+}
+
+/// Polls the devices of one bus (one serial line, or one TCP gateway address) on the bus's own
+/// thread: libmodbus calls block, so they never run on Swift's cooperative pool, and one bus cannot
+/// stall another. Devices on the bus share its one libmodbus context (RS-485 multi-drop: requests
+/// must not collide) and are addressed by unit id in turn, each on its own poll interval.
+/// The bus connects with capped exponential backoff. A poll that fails delivers nothing: the core's
+/// silence timeout turns that into `technical.device_silent`, and the first good poll ends it.
+public final class BusPoller: Sendable {
+    public let endpoint: ModbusEndpoint
+    public let devices: [DeviceConfig]
+    private let clock: AgentClock
+    private let deliver: @Sendable (Delivery) -> Void
+    private let logger: Logger
+    private let wake = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+    private let stopping = Mutex(false)
+    private let counters: Mutex<[String: DeviceHealth]>
+
+    /// Groups configured devices into buses: same endpoint, one bus.
+    public static func buses(for devices: [DeviceConfig]) -> [[DeviceConfig]] {
+        var buses: [[DeviceConfig]] = []
+        for device in devices {
+            if let index = buses.firstIndex(where: { $0[0].endpoint == device.endpoint }) {
+                buses[index].append(device)
+            } else {
+                buses.append([device])
+            }
+        }
+        return buses
+    }
+
+    public init(devices: [DeviceConfig], clock: AgentClock, logger: Logger, deliver: @escaping @Sendable (Delivery) -> Void) {
+        precondition(!devices.isEmpty && devices.allSatisfy { $0.endpoint == devices[0].endpoint }, "one bus, one endpoint")
+        self.endpoint = devices[0].endpoint
+        self.devices = devices
+        self.clock = clock
+        self.deliver = deliver
+        var logger = logger
+        logger[metadataKey: "bus"] = "\(endpoint)"
+        self.logger = logger
+        self.counters = Mutex(Dictionary(uniqueKeysWithValues: devices.map { ($0.id, DeviceHealth()) }))
+    }
+
+    public func health(of device: String) -> DeviceHealth { counters.withLock { $0[device] ?? DeviceHealth() } }
+
+    public func start() {
+        let thread = Thread { [self] in
+            run()
+            done.signal()
+        }
+        thread.name = "alveo-bus-\(devices[0].id)"
+        thread.start()
+    }
+
+    /// Stops the loop and waits for its thread to finish (at most one response timeout).
+    public func stop() {
+        stopping.withLock { $0 = true }
+        wake.signal()
+        done.wait()
+    }
+
+    private var isStopping: Bool { stopping.withLock { $0 } }
+
+    /// Sleeps, waking early on stop. Returns false when stopping.
+    private func pause(_ duration: Duration) -> Bool {
+        let nanos = max(0, duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        _ = wake.wait(timeout: .now() + .nanoseconds(Int(nanos)))
+        return !isStopping
+    }
+
+    /// Per-device state on the bus thread.
+    private struct Slot {
+        var device: DeviceConfig
+        var decoder: ModbusDecoder
+        var nextPoll: ContinuousClock.Instant
+        var lastProblem: String?
+    }
+
+    private func run() {
+        let monotonic = ContinuousClock()
+        var slots = devices.map { Slot(device: $0, decoder: ModbusDecoder(profile: $0.profile, source: $0.id), nextPoll: monotonic.now) }
+        var connection: ModbusConnection?
+        let reconnectMin = devices.map(\.reconnectMin).min()!, reconnectMax = devices.map(\.reconnectMax).max()!
+        let responseTimeout = devices.map(\.responseTimeout).max()!, byteTimeout = devices.map(\.byteTimeout).max()!
+        var backoff = reconnectMin
+        var busProblem: String?
+        let isSerial = if case .rtu = endpoint { true } else { false }
+
+        func report(_ slot: inout Slot, _ problem: String, level: Logger.Level) {
+            // Log each new problem once, not once per poll; say when it clears.
+            if problem != slot.lastProblem { logger.log(level: level, "\(problem)", metadata: ["device": "\(slot.device.id)"]) }
+            slot.lastProblem = problem
+        }
+
+        bus: while !isStopping {
+            if connection == nil {
+                do {
+                    let candidate = try ModbusConnection(endpoint: endpoint, unitID: devices[0].unitID,
+                                                         responseTimeout: responseTimeout, byteTimeout: byteTimeout)
+                    try candidate.connect()
+                    connection = candidate
+                    counters.withLock { all in for device in devices { all[device.id]?.connects += 1 } }
+                    busProblem = nil
+                    logger.info("connected", metadata: ["devices": "\(devices.map(\.id).joined(separator: ","))"])
+                } catch {
+                    let problem = "cannot connect: \(error.causeText)"
+                    if problem != busProblem {
+                        logger.error("\(problem); retrying with backoff up to \(reconnectMax)",
+                                     metadata: ["devices": "\(devices.map(\.id).joined(separator: ","))"])
+                    }
+                    busProblem = problem
+                    guard pause(backoff) else { break }
+                    backoff = min(backoff * 2, reconnectMax)
+                    continue
+                }
+            }
+            guard let link = connection else { continue }
+
+            // The device due first; wait for it.
+            let index = slots.indices.min { slots[$0].nextPoll < slots[$1].nextPoll }!
+            let now = monotonic.now
+            if slots[index].nextPoll > now {
+                guard pause(now.duration(to: slots[index].nextPoll)) else { break }
+            }
+            var slot = slots[index]
+            slot.nextPoll = slot.nextPoll.advanced(by: slot.device.pollInterval)
+            if slot.nextPoll < monotonic.now { slot.nextPoll = monotonic.now }  // behind: skip, don't burst
+            defer { slots[index] = slot }
+
+            do {
+                if devices.count > 1 { try link.setUnit(slot.device.unitID) }
+                var blocks: [[UInt16]] = []
+                blocks.reserveCapacity(slot.decoder.plan.blocks.count)
+                for block in slot.decoder.plan.blocks {
+                    blocks.append(try link.read(block.table == .input ? .input : .holding, address: block.address, count: block.count))
+                }
+                let receivedAt = clock.seconds()
+                let result = slot.decoder.decode(blocks)
+                counters.withLock { $0[slot.device.id]?.polls += 1 }
+                if result.deviceLost {
+                    counters.withLock { $0[slot.device.id]?.deviceLost += 1 }
+                    report(&slot, "the gateway reports its device lost (status comms-lost bit)", level: .warning)
+                } else {
+                    if slot.lastProblem != nil { logger.info("data resumed", metadata: ["device": "\(slot.device.id)"]) }
+                    slot.lastProblem = nil
+                    backoff = reconnectMin
+                    deliver(Delivery(t: receivedAt, observations: result.observations))
+                }
+            } catch {
+                counters.withLock { $0[slot.device.id]?.failures += 1 }
+                switch error.cause {
+                case .exception, .protocolViolation, .invalidRequest:
+                    // The bus works; this request, or the device behind a gateway, does not.
+                    report(&slot, "\(error.operation): \(error.causeText)", level: .error)
+                    if isSerial { link.flush() }
+                case .system(let code) where isSerial && code == ETIMEDOUT:
+                    // One silent unit on a serial line must not take the line down for the others.
+                    report(&slot, "\(error.operation): \(error.causeText)", level: .error)
+                    link.flush()
+                case .system:
+                    report(&slot, "\(error.operation): \(error.causeText); reconnecting", level: .error)
+                    link.close()
+                    connection = nil
+                    guard pause(backoff) else { break bus }
+                    backoff = min(backoff * 2, reconnectMax)
+                }
+            }
+        }
+        connection?.close()
+    }
+}
