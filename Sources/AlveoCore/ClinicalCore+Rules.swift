@@ -108,8 +108,10 @@ extension ClinicalCore {
             let lowPF = pf.map { Tolerance.lt($0.value, settings.plexMaxPF) }
             let met = plexSpO2Onset.held(at: t, for: settings.plexSpO2Delay) || lowPF == true
             // SpO2 at or above the threshold is evidence enough that hypoxaemia has resolved when no P/F says
-            // otherwise (P/F cannot be imputed above SpO2 96 %); unknown SpO2 holds the prompt.
-            let assessment: Assessment = met ? .active(.medium) : (lowSpO2 == nil && lowPF != false ? .hold : .inactive)
+            // otherwise (P/F cannot be imputed above SpO2 96 %). SpO2 still below it (its delay not yet
+            // elapsed again), or unknown SpO2 with no P/F to say otherwise, holds the prompt.
+            let holds = lowSpO2 == true || (lowSpO2 == nil && lowPF != false)
+            let assessment: Assessment = met ? .active(.medium) : (holds ? .hold : .inactive)
             drive(.plasmaExchange, assessment, at: t, into: &events)
         }
 

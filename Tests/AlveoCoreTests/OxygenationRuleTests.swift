@@ -155,6 +155,19 @@ import Testing
         #expect(h.events(.plasmaExchange)[0].text.contains("This patient has anti-GBM disease"))
     }
 
+    @Test func plasmaExchangeHoldsWhileSpO2IsStillLow() {
+        var h = Harness(Patient(sex: .female, heightCm: 160, conditions: [.diffuseAlveolarHemorrhage]))
+        h.feed(0, [("vent", .fio2, 60), ("oxi", .spo2, 93), ("lab", .pao2, 100)])  // P/F 167 measured
+        #expect(h.trail(.plasmaExchange) == ["start@0:medium"])
+        h.feed(11, [("oxi", .spo2, 85)])  // the ventilator is silent: no FiO2, no P/F; SpO2 low for 0 s
+        h.feed(20, [("oxi", .spo2, 85)])
+        #expect(h.trail(.plasmaExchange) == ["start@0:medium"], "SpO2 85 % is no reason to end the prompt")
+        h.feed(30, [("oxi", .spo2, 95)])
+        #expect(h.trail(.plasmaExchange) == ["start@0:medium"], "the 30 s old gas still gives P/F 167")
+        h.feed(3601, [("oxi", .spo2, 95)])  // gas expired, no FiO2 to impute with: SpO2 95 % decides
+        #expect(h.trail(.plasmaExchange) == ["start@0:medium", "end@3601:medium"])
+    }
+
     @Test func noPlasmaExchangePromptWithoutDAH() {
         var h = Harness(Patient(sex: .female, heightCm: 160, conditions: [.ancaVasculitis]))
         h.feed(0, [("vent", .fio2, 90), ("lab", .pao2, 60)])
