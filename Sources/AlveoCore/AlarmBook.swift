@@ -23,6 +23,8 @@ enum Assessment: Equatable {
 
 /// A state change to announce.
 struct Transition {
+    /// The alarm instance's id (set by AlarmBook).
+    var alarmID = 0
     var phase: AlarmPhase
     var priority: Priority
     var state: AlarmState
@@ -41,9 +43,12 @@ struct AlarmBook {
         var latchOnEnd: Bool
         var lastAnnounced: Double
         var since: Double
+        /// Numbers alarm instances in order of start, 1, 2, …: every event of one alarm carries it.
+        var id: Int
     }
 
     private(set) var instances: [AlarmKey: Instance] = [:]
+    private var nextID = 1
     let reannounceAfter: Double
 
     init(reannounceAfter: Double) {
@@ -65,10 +70,18 @@ struct AlarmBook {
 
     /// Applies one assessment at time `t` and returns the state change to announce, if any.
     mutating func step(_ key: AlarmKey, _ assessment: Assessment, at t: Double) -> Transition? {
+        let id = instances[key]?.id ?? nextID
+        guard var transition = transit(key, assessment, at: t) else { return nil }
+        transition.alarmID = id
+        return transition
+    }
+
+    private mutating func transit(_ key: AlarmKey, _ assessment: Assessment, at t: Double) -> Transition? {
         guard var instance = instances[key] else {
             guard case .active(let priority) = assessment else { return nil }
             instances[key] = Instance(state: .active, priority: priority, latchOnEnd: priority == .high,
-                                      lastAnnounced: t, since: t)
+                                      lastAnnounced: t, since: t, id: nextID)
+            nextID += 1
             return Transition(phase: .start, priority: priority, state: .active, acknowledged: false)
         }
         let transition: Transition?
@@ -121,6 +134,12 @@ struct AlarmBook {
     /// A clinician acknowledges the alarm: a latched alarm ends; an active one stops re-announcing
     /// and will not latch.
     mutating func acknowledge(_ key: AlarmKey, at t: Double) -> Transition? {
+        guard let id = instances[key]?.id, var transition = acknowledgeInstance(key) else { return nil }
+        transition.alarmID = id
+        return transition
+    }
+
+    private mutating func acknowledgeInstance(_ key: AlarmKey) -> Transition? {
         guard var instance = instances[key] else { return nil }
         if instance.state == .latched {
             instances[key] = nil

@@ -17,6 +17,8 @@ public enum AlarmState: String, Sendable {
 public struct AlarmEvent: Sendable, Equatable {
     /// Seconds since the scenario or run start (the time of the observation group that caused it).
     public var t: Double
+    /// Identifies the alarm instance across its events (start … end): 1, 2, … in order of start.
+    public var alarmID: Int
     public var rule: RuleID
     /// The device or channel, for per-source rules.
     public var source: String?
@@ -38,7 +40,7 @@ public struct AlarmEvent: Sendable, Equatable {
 
     /// The event as one line of JSON (no trailing newline). Key order is fixed.
     public func jsonLine() -> String {
-        var members: [(String, JSONValue)] = [("t", .number(t)), ("rule", .string(rule.id))]
+        var members: [(String, JSONValue)] = [("t", .number(t)), ("alarm_id", .number(Double(alarmID))), ("rule", .string(rule.id))]
         if let source { members.append(("source", .string(source))) }
         if let parameter { members.append(("parameter", .string(parameter.name))) }
         members.append(("phase", .string(phase.rawValue)))

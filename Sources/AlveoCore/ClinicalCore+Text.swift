@@ -24,7 +24,7 @@ extension ClinicalCore {
         default: text = description.active
         }
         return AlarmEvent(
-            t: t, rule: key.rule,
+            t: t, alarmID: transition.alarmID, rule: key.rule,
             source: key.source >= 0 ? sources[key.source].name : nil,
             parameter: key.parameter >= 0 ? Parameter(rawValue: key.parameter) : nil,
             phase: transition.phase, priority: transition.priority, state: transition.state,
