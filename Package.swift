@@ -27,6 +27,8 @@ let package = Package(
         .target(name: "AlveoCore", swiftSettings: strictSettings),
         // Protocol decoders and poll plans; no C, transports injected so replay drives them too.
         .target(name: "AlveoDevices", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
+        // Outputs: the alarm journal and the forwarders to the central station.
+        .target(name: "AlveoOutput", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
         // Scenario CSV (and later raw trace) formats.
         .target(name: "AlveoTrace", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
         // The only module that calls the C libraries.
@@ -35,7 +37,7 @@ let package = Package(
         .target(
             name: "AlveoAgent",
             dependencies: [
-                "AlveoCore", "AlveoTrace", "AlveoIO", "AlveoDevices",
+                "AlveoCore", "AlveoTrace", "AlveoIO", "AlveoDevices", "AlveoOutput",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -60,6 +62,7 @@ let package = Package(
         ),
 
         .testTarget(name: "AlveoCoreTests", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
+        .testTarget(name: "AlveoOutputTests", dependencies: ["AlveoOutput", "AlveoCore"], swiftSettings: strictSettings),
         .testTarget(name: "AlveoIOTests", dependencies: ["AlveoIO", "CModbus"], swiftSettings: strictSettings),
         .testTarget(name: "AlveoDevicesTests", dependencies: ["AlveoDevices", "AlveoCore"], exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(

@@ -36,6 +36,24 @@ public struct AlarmEvent: Sendable, Equatable {
     public var type: AlarmType { rule.type }
     public var reference: String { rule.reference }
 
+    public init(t: Double, alarmID: Int, rule: RuleID, source: String?, parameter: Parameter?, phase: AlarmPhase,
+                priority: Priority, state: AlarmState, acknowledged: Bool, reason: String?, text: String,
+                evidence: [(String, JSONValue)])
+    {
+        self.t = t
+        self.alarmID = alarmID
+        self.rule = rule
+        self.source = source
+        self.parameter = parameter
+        self.phase = phase
+        self.priority = priority
+        self.state = state
+        self.acknowledged = acknowledged
+        self.reason = reason
+        self.text = text
+        self.evidence = evidence
+    }
+
     public static func == (lhs: AlarmEvent, rhs: AlarmEvent) -> Bool { lhs.jsonLine() == rhs.jsonLine() }
 
     /// The event as one line of JSON (no trailing newline). Key order is fixed.

@@ -1,0 +1,258 @@
+import AlveoCore
+import Foundation
+
+/// A problem with the journal, naming the file.
+public struct JournalError: Error, CustomStringConvertible {
+    public var path: String
+    public var message: String
+    public var description: String { "\(path): \(message)" }
+}
+
+/// The alarm journal: every event appended as one JSON line and fsync'ed before it counts as recorded.
+/// It is the source of truth the forwarders read from. Segments are named by their first sequence
+/// number (`journal-000000000001.jsonl`); a new one starts when the current one exceeds
+/// `segmentMaxBytes`. Old segments are removed only once every forwarder has delivered them.
+public final class Journal {
+    public let directory: String
+    public let segmentMaxBytes: Int
+    /// What recovery found at open: torn or unreadable trailing bytes set aside.
+    public private(set) var recovery: [String] = []
+    public private(set) var lastSeq: Int64 = 0
+    private var handle: FileHandle?
+    private var segmentPath: String?
+    private var segmentSize = 0
+
+    public init(directory: String, segmentMaxBytes: Int = 16 << 20) throws(JournalError) {
+        self.directory = directory
+        self.segmentMaxBytes = segmentMaxBytes
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw JournalError(path: directory, message: "cannot create the journal directory: \(error.localizedDescription)")
+        }
+        try recover()
+    }
+
+    deinit { try? handle?.close() }
+
+    /// Segment files in order.
+    public static func segments(in directory: String) -> [(firstSeq: Int64, path: String)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.compactMap { name -> (Int64, String)? in
+            guard name.hasPrefix("journal-"), name.hasSuffix(".jsonl"),
+                  let seq = Int64(name.dropFirst("journal-".count).dropLast(".jsonl".count)) else { return nil }
+            return (seq, directory + "/" + name)
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    /// Finds the last sequence number; sets aside a torn last line (power cut mid-write) or an
+    /// unreadable one, reporting it, never failing because of it.
+    private func recover() throws(JournalError) {
+        guard let last = Journal.segments(in: directory).last else { return }
+        guard let data = FileManager.default.contents(atPath: last.path) else {
+            throw JournalError(path: last.path, message: "cannot read the journal segment")
+        }
+        var keep = data.count
+        if let lastByte = data.last, lastByte != UInt8(ascii: "\n") {
+            keep = (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
+        }
+        // The last complete line must parse; a half-flushed block can leave garbage that ends in "\n".
+        while keep > 0 {
+            let start = data[..<(keep - 1)].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+            let line = data[start..<(keep - 1)]
+            if let seq = Journal.sequence(of: Data(line)) {
+                lastSeq = seq
+                break
+            }
+            keep = start
+        }
+        if keep < data.count {
+            let aside = last.path + ".torn-\(data.count - keep)b-at-\(keep)"
+            guard FileManager.default.createFile(atPath: aside, contents: data[keep...]) else {
+                throw JournalError(path: aside, message: "cannot set the torn bytes aside")
+            }
+            do {
+                let file = try FileHandle(forWritingTo: URL(fileURLWithPath: last.path))
+                try file.truncate(atOffset: UInt64(keep))
+                try file.synchronize()
+                try file.close()
+            } catch {
+                throw JournalError(path: last.path, message: "cannot truncate the torn last line: \(error.localizedDescription)")
+            }
+            recovery.append("\(last.path): \(data.count - keep) bytes after offset \(keep) were torn or unreadable; set aside in \(aside)")
+        }
+        if lastSeq == 0, keep == 0, last.firstSeq > 1 { lastSeq = last.firstSeq - 1 }
+        segmentPath = last.path
+        segmentSize = keep
+    }
+
+    static func sequence(of line: Data) -> Int64? {
+        guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any],
+              let seq = object["seq"] as? NSNumber else { return nil }
+        return seq.int64Value
+    }
+
+    /// Appends one event and fsyncs; returns its sequence number. `wallTime` is when it was recorded
+    /// (RFC 3339), nil in replay so that replays stay byte-identical.
+    @discardableResult
+    public func append(_ event: AlarmEvent, wallTime: String?) throws(JournalError) -> Int64 {
+        let seq = lastSeq + 1
+        var line = "{\"seq\":\(seq)"
+        if let wallTime { line += ",\"wall_time\":\"\(wallTime)\"" }
+        line += ",\"event\":" + event.jsonLine() + "}\n"
+        let bytes = Data(line.utf8)
+        if segmentSize > 0, segmentSize + bytes.count > segmentMaxBytes {
+            segmentSize = segmentMaxBytes  // full: the next segment starts at this entry
+            try openSegment(startingAt: seq)
+        } else if handle == nil {
+            try openSegment(startingAt: seq)
+        }
+        guard let handle, let segmentPath else { throw JournalError(path: directory, message: "no open segment") }
+        do {
+            try handle.write(contentsOf: bytes)
+            try handle.synchronize()  // fsync: only now does the event count as recorded
+        } catch {
+            throw JournalError(path: segmentPath, message: "cannot append (disk full?): \(error.localizedDescription)")
+        }
+        segmentSize += bytes.count
+        lastSeq = seq
+        return seq
+    }
+
+    /// Reopens the current segment for appending, or starts a new one named by `seq` when there is
+    /// none or it is full.
+    private func openSegment(startingAt seq: Int64) throws(JournalError) {
+        try? handle?.close()
+        handle = nil
+        if segmentPath == nil || segmentSize >= segmentMaxBytes || segmentSize + 1 > segmentMaxBytes {
+            segmentPath = directory + "/" + String(format: "journal-%012lld.jsonl", seq)
+            segmentSize = 0
+            guard FileManager.default.createFile(atPath: segmentPath!, contents: nil) else {
+                throw JournalError(path: segmentPath!, message: "cannot create the journal segment")
+            }
+        }
+        guard let path = segmentPath, let opened = FileHandle(forWritingAtPath: path) else {
+            throw JournalError(path: segmentPath ?? directory, message: "cannot open the journal segment for writing")
+        }
+        do { try opened.seekToEnd() } catch {
+            throw JournalError(path: path, message: "cannot seek: \(error.localizedDescription)")
+        }
+        handle = opened
+    }
+
+    /// Removes whole segments whose every entry is at or below `deliveredUpTo` (the lowest position of
+    /// all forwarders), never the segment being written.
+    public func prune(deliveredUpTo: Int64) {
+        let segments = Journal.segments(in: directory)
+        for (index, segment) in segments.enumerated() where index + 1 < segments.count {
+            let lastInSegment = segments[index + 1].firstSeq - 1
+            if lastInSegment <= deliveredUpTo, segment.path != segmentPath {
+                try? FileManager.default.removeItem(atPath: segment.path)
+            }
+        }
+    }
+}
+
+/// One journal line as read back.
+public struct JournalEntry: Sendable {
+    public var seq: Int64
+    public var wallTime: String?
+    /// The event as written (`AlarmEvent.jsonLine()`).
+    public var eventJSON: String
+
+    /// The event's fields, parsed.
+    public var event: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(eventJSON.utf8)) as? [String: Any]) ?? [:]
+    }
+}
+
+/// Reads journal entries in order after a position, following appends.
+public struct JournalReader {
+    public let directory: String
+    private var segmentPath: String?
+    private var offset = 0
+    private var buffer = Data()
+    private var position: Int64
+
+    public init(directory: String, after position: Int64) {
+        self.directory = directory
+        self.position = position
+    }
+
+    /// The next entry after the last one returned, or nil if none has been written yet.
+    public mutating func next() -> JournalEntry? {
+        while true {
+            if segmentPath == nil {
+                // The segment holding position + 1: the last one whose first seq is ≤ it.
+                let segments = Journal.segments(in: directory)
+                guard let segment = segments.last(where: { $0.firstSeq <= position + 1 }) ?? segments.first else { return nil }
+                segmentPath = segment.path
+                offset = 0
+                buffer = Data()
+            }
+            guard let path = segmentPath else { return nil }
+            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = buffer[buffer.startIndex..<newline]
+                buffer = Data(buffer[(newline + 1)...])
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                      let seq = (object["seq"] as? NSNumber)?.int64Value,
+                      let text = String(data: Data(line), encoding: .utf8),
+                      let start = text.range(of: "\"event\":") else { continue }
+                if seq <= position { continue }
+                position = seq
+                return JournalEntry(seq: seq, wallTime: object["wall_time"] as? String,
+                                    eventJSON: String(text[start.upperBound...].dropLast()))
+            }
+            // Read more of this segment, or move to the next one.
+            if let file = FileHandle(forReadingAtPath: path) {
+                defer { try? file.close() }
+                try? file.seek(toOffset: UInt64(offset))
+                let more = file.readDataToEndOfFile()
+                if !more.isEmpty {
+                    offset += more.count
+                    buffer.append(more)
+                    continue
+                }
+            }
+            let segments = Journal.segments(in: directory)
+            if let next = segments.first(where: { $0.path > path }), buffer.isEmpty {
+                segmentPath = next.path
+                offset = 0
+                continue
+            }
+            return nil
+        }
+    }
+}
+
+/// A forwarder's delivery position (the last journal sequence number delivered), persisted
+/// atomically (write, fsync, rename) so that a restart resumes exactly where delivery stopped.
+public struct DeliveryPosition {
+    public let path: String
+
+    public init(directory: String, name: String) {
+        path = directory + "/\(name).position"
+    }
+
+    public func load() -> Int64 {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }
+        return Int64(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
+    public func save(_ seq: Int64) throws(JournalError) {
+        let temporary = path + ".tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data("\(seq)\n".utf8)) else {
+            throw JournalError(path: temporary, message: "cannot write the delivery position")
+        }
+        do {
+            let file = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+            try file.synchronize()
+            try file.close()
+            if rename(temporary, path) != 0 { throw JournalError(path: path, message: "rename failed") }
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw JournalError(path: path, message: "cannot save the delivery position: \(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import AlveoCore
+import AlveoOutput
+import Foundation
+import Testing
+
+func sampleEvent(_ n: Int) -> AlarmEvent {
+    AlarmEvent(t: Double(n), alarmID: n, rule: .spo2Low, source: nil, parameter: nil, phase: .start, priority: .medium,
+               state: .active, acknowledged: false, reason: nil, text: "SpO2 87 % below 88 % for 60 s (\(n))",
+               evidence: [("spo2_pct", .number(87))])
+}
+
+func temporaryDirectory() throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("alveo-journal-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+@Suite struct JournalTests {
+    @Test func appendedEventsAreReadBackInOrderAfterAPosition() throws {
+        let directory = try temporaryDirectory()
+        let journal = try Journal(directory: directory)
+        for n in 1...5 { #expect(try journal.append(sampleEvent(n), wallTime: nil) == Int64(n)) }
+        var reader = JournalReader(directory: directory, after: 2)
+        var seen: [Int64] = []
+        while let entry = reader.next() { seen.append(entry.seq) }
+        #expect(seen == [3, 4, 5])
+        #expect(reader.next() == nil)
+        try journal.append(sampleEvent(6), wallTime: "2026-11-25T16:00:00.000Z")
+        let following = reader.next()
+        let next = try #require(following, "the reader follows appends")
+        #expect(next.seq == 6)
+        #expect(next.wallTime == "2026-11-25T16:00:00.000Z")
+        #expect(next.eventJSON == sampleEvent(6).jsonLine())
+        #expect(next.event["rule"] as? String == "oxygenation.spo2_low")
+    }
+
+    @Test func aTornLastLineIsSetAsideAndNumberingContinues() throws {
+        let directory = try temporaryDirectory()
+        do {
+            let journal = try Journal(directory: directory)
+            for n in 1...3 { try journal.append(sampleEvent(n), wallTime: nil) }
+        }
+        // A power cut in the middle of the fourth line.
+        let segment = try #require(Journal.segments(in: directory).last).path
+        let file = try #require(FileHandle(forWritingAtPath: segment))
+        try file.seekToEnd()
+        try file.write(contentsOf: Data("{\"seq\":4,\"event\":{\"t\":4,\"ru".utf8))
+        try file.close()
+
+        let reopened = try Journal(directory: directory)
+        #expect(reopened.lastSeq == 3, "nothing accepted before the cut is lost")
+        #expect(reopened.recovery.count == 1)
+        #expect(reopened.recovery[0].contains("torn or unreadable"))
+        let aside = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains(".torn-") }
+        #expect(aside.count == 1, "the torn bytes are kept for inspection")
+        #expect(try reopened.append(sampleEvent(4), wallTime: nil) == 4)
+        var reader = JournalReader(directory: directory, after: 0)
+        var seen: [Int64] = []
+        while let entry = reader.next() { seen.append(entry.seq) }
+        #expect(seen == [1, 2, 3, 4])
+    }
+
+    @Test func rotationAndPruningNeverDropUndeliveredEvents() throws {
+        let directory = try temporaryDirectory()
+        let journal = try Journal(directory: directory, segmentMaxBytes: 2000)
+        for n in 1...40 { try journal.append(sampleEvent(n), wallTime: nil) }
+        let segments = Journal.segments(in: directory)
+        #expect(segments.count > 3, "size-based rotation")
+        journal.prune(deliveredUpTo: 12)
+        var reader = JournalReader(directory: directory, after: 12)
+        var seen: [Int64] = []
+        while let entry = reader.next() { seen.append(entry.seq) }
+        #expect(seen == Array(13...40), "everything after the delivery position is still there")
+        #expect(Journal.segments(in: directory).count < segments.count, "delivered segments are removed")
+        let reopened = try Journal(directory: directory, segmentMaxBytes: 2000)
+        #expect(reopened.lastSeq == 40)
+    }
+
+    @Test func deliveryPositionSurvivesARestart() throws {
+        let directory = try temporaryDirectory()
+        let position = DeliveryPosition(directory: directory, name: "hl7")
+        #expect(position.load() == 0)
+        try position.save(41)
+        #expect(DeliveryPosition(directory: directory, name: "hl7").load() == 41)
+    }
+}
