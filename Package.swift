@@ -28,7 +28,11 @@ let package = Package(
         // Protocol decoders and poll plans; no C, transports injected so replay drives them too.
         .target(name: "AlveoDevices", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
         // Outputs: the alarm journal and the forwarders to the central station.
-        .target(name: "AlveoOutput", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
+        .target(
+            name: "AlveoOutput",
+            dependencies: ["AlveoCore", "AlveoIO", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
         // Scenario CSV (and later raw trace) formats.
         .target(name: "AlveoTrace", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
         // The only module that calls the C libraries.
@@ -47,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "alveo",
             dependencies: [
-                "AlveoAgent", "AlveoCore", "AlveoDevices", "AlveoIO", "AlveoTrace",
+                "AlveoAgent", "AlveoCore", "AlveoDevices", "AlveoIO", "AlveoOutput", "AlveoTrace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

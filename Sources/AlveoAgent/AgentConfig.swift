@@ -8,6 +8,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var rules: RuleSettings
     /// The bed's devices, polled by `alveo run` (replay ignores them).
     public var devices: [DeviceConfig]
+    /// The journal and the central-station forwarders (run and replay).
+    public var outputs = OutputConfig()
     /// The file it was read from, for messages.
     public var file: String
 
@@ -19,7 +21,7 @@ public struct AgentConfig: Sendable, Equatable {
     }
 
     /// Top-level keys this version understands.
-    static let topLevelKeys = ["patient", "rules", "devices"]
+    static let topLevelKeys = ["patient", "rules", "devices", "outputs"]
 
     /// Reads and validates a YAML configuration file.
     public static func load(path: String) throws(ConfigError) -> AgentConfig {
@@ -38,11 +40,13 @@ public struct AgentConfig: Sendable, Equatable {
         var patient: Patient?
         var rules = RuleSettings()
         var devices: [DeviceConfig] = []
+        var outputs = OutputConfig()
         for (key, value) in try top.mapping(allowed: topLevelKeys) {
             switch key {
             case "patient": patient = try parsePatient(value)
             case "rules": rules = try parseRules(value)
             case "devices": devices = try DeviceConfig.parseList(value)
+            case "outputs": outputs = try OutputConfig.parse(value)
             default: break
             }
         }
@@ -50,7 +54,9 @@ public struct AgentConfig: Sendable, Equatable {
             throw ConfigError(file: file, line: top.line, key: "patient",
                               message: "missing: give sex (male|female), height_cm and conditions")
         }
-        return AgentConfig(patient: patient, rules: rules, devices: devices, file: file)
+        var config = AgentConfig(patient: patient, rules: rules, devices: devices, file: file)
+        config.outputs = outputs
+        return config
     }
 
     private static func parsePatient(_ node: ConfigNode) throws(ConfigError) -> Patient {

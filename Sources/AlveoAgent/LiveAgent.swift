@@ -1,4 +1,5 @@
 import AlveoCore
+import AlveoOutput
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -20,6 +21,9 @@ public struct LiveAgent: Service {
     }
 
     public func run() async throws {
+        let outputs = try OutputPipeline(config: config.outputs, logger: logger)
+        outputs.start()
+        defer { outputs.stop() }
         let clock = AgentClock()
         let (stream, continuation) = AsyncStream.makeStream(of: Delivery.self, bufferingPolicy: .unbounded)
         var core = ClinicalCore(patient: config.patient, settings: config.rules)
@@ -46,7 +50,11 @@ public struct LiveAgent: Service {
             last = max(last, delivery.t)
             events.removeAll(keepingCapacity: true)
             core.process(delivery.observations, at: last, into: &events)
-            if !events.isEmpty { emit(events) }
+            if !events.isEmpty {
+                // Journaled (fsync) first: only then does an event count as recorded.
+                outputs.record(events, wallTime: PCD04Message.rfc3339(Date()))
+                emit(events)
+            }
         }
 
         ticker.cancel()

@@ -227,7 +227,7 @@ public struct JournalReader {
 
 /// A forwarder's delivery position (the last journal sequence number delivered), persisted
 /// atomically (write, fsync, rename) so that a restart resumes exactly where delivery stopped.
-public struct DeliveryPosition {
+public struct DeliveryPosition: Sendable {
     public let path: String
 
     public init(directory: String, name: String) {

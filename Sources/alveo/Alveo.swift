@@ -2,6 +2,7 @@ import AlveoAgent
 import AlveoCore
 import AlveoDevices
 import AlveoIO
+import AlveoOutput
 import AlveoTrace
 import ArgumentParser
 import Foundation
@@ -66,16 +67,37 @@ struct Replay: ParsableCommand {
         }
     }
 
+    @Option(name: .long, help: "With outputs configured: seconds to wait at the end for every journaled event to be delivered.")
+    var drainTimeout: Double = 60
+
     func run() throws {
         let agentConfig = try loadConfig(config)
         let writer = EventWriter(format: EventFormat(rawValue: format)!)
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let outputs: OutputPipeline
         do {
-            try ScenarioReplay.run(config: agentConfig, scenarioPath: scenario) { writer.write($0) }
+            outputs = try OutputPipeline(config: agentConfig.outputs, logger: Logger(label: "alveo"))
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(74)
+        }
+        outputs.start()
+        defer { outputs.stop() }
+        do {
+            // Journal entries from replay carry no wall time, so that replays stay byte-identical.
+            try ScenarioReplay.run(config: agentConfig, scenarioPath: scenario) { event in
+                outputs.record([event], wallTime: nil)
+                writer.write(event)
+            }
             writer.flush()
         } catch {
             writer.flush()
             printError("error: \(error)")
             throw ExitCode(65)
+        }
+        if !outputs.drain(timeout: .milliseconds(Int64(drainTimeout * 1000))) {
+            printError("error: \(outputs.undelivered) journaled events not delivered within \(drainTimeout) s; they stay in the journal and are delivered on the next start")
+            throw ExitCode(75)
         }
     }
 }

@@ -1,0 +1,78 @@
+import AlveoOutput
+import Foundation
+
+/// Where alarm events go besides stdout: the journal and the forwarders that read it.
+public struct OutputConfig: Sendable, Equatable {
+    public var journalDirectory: String?
+    public var segmentMaxBytes = 16 << 20
+    public var hl7: HL7Settings?
+
+    public init() {}
+
+    static func parse(_ node: ConfigNode) throws(ConfigError) -> OutputConfig {
+        var config = OutputConfig()
+        var hl7Node: ConfigNode?
+        for (key, value) in try node.mapping(allowed: ["journal", "hl7"]) {
+            switch key {
+            case "journal":
+                for (journalKey, journalValue) in try value.mapping(allowed: ["directory", "segment_max_mb"]) {
+                    switch journalKey {
+                    case "directory": config.journalDirectory = DeviceConfig.resolveDirectory(try journalValue.string(), relativeTo: node.file)
+                    case "segment_max_mb": config.segmentMaxBytes = Int(try journalValue.number(in: 0.01...4096, unit: "MB") * 1_048_576)
+                    default: break
+                    }
+                }
+            case "hl7":
+                hl7Node = value
+                config.hl7 = try parseHL7(value)
+            default: break
+            }
+        }
+        if let hl7Node, config.journalDirectory == nil {
+            throw hl7Node.error("the HL7 forwarder delivers from the journal: add outputs.journal.directory")
+        }
+        return config
+    }
+
+    private static func parseHL7(_ node: ConfigNode) throws(ConfigError) -> HL7Settings {
+        var settings = HL7Settings()
+        let keys = ["host", "port", "ack_timeout_ms", "connect_timeout_ms", "reconnect_max_s", "retry_after_error_ms",
+                    "sending_application", "sending_facility", "receiving_application", "receiving_facility",
+                    "patient_id", "patient_id_authority", "patient_name", "bed_location", "bed_id"]
+        func milliseconds(_ value: Double) -> Duration { .milliseconds(Int64(value)) }
+        for (key, value) in try node.mapping(allowed: keys) {
+            switch key {
+            case "host": settings.host = try value.string()
+            case "port": settings.port = try value.integer(in: 1...65535)
+            case "ack_timeout_ms": settings.ackTimeout = milliseconds(try value.number(in: 50...600_000, unit: "ms"))
+            case "connect_timeout_ms": settings.connectTimeout = milliseconds(try value.number(in: 50...600_000, unit: "ms"))
+            case "reconnect_max_s": settings.reconnectMax = milliseconds(try value.number(in: 0.1...3600, unit: "s") * 1000)
+            case "retry_after_error_ms": settings.retryAfterError = milliseconds(try value.number(in: 0...600_000, unit: "ms"))
+            case "sending_application": settings.identity.sendingApplication = try value.string()
+            case "sending_facility": settings.identity.sendingFacility = try value.string()
+            case "receiving_application": settings.identity.receivingApplication = try value.string()
+            case "receiving_facility": settings.identity.receivingFacility = try value.string()
+            case "patient_id": settings.identity.patientID = try value.string()
+            case "patient_id_authority": settings.identity.patientIDAuthority = try value.string()
+            case "patient_name": settings.identity.patientName = try value.string()
+            case "bed_location": settings.identity.bedLocation = try value.string()
+            case "bed_id":
+                let id = try value.string()
+                guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+                    throw value.error("'\(id)' is not a usable bed id (letters, digits, - _ . only; it prefixes MSH-10)")
+                }
+                settings.identity.bedID = id
+            default: break
+            }
+        }
+        return settings
+    }
+}
+
+extension DeviceConfig {
+    /// A relative directory is taken from the config file's folder.
+    static func resolveDirectory(_ path: String, relativeTo configFile: String) -> String {
+        guard !path.hasPrefix("/") else { return path }
+        return URL(fileURLWithPath: configFile).deletingLastPathComponent().appendingPathComponent(path).path
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed socket operation: which, with whom, and the errno.
+public struct SocketError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var operation: String
+    public var peer: String
+    public var code: Int32
+
+    public init(operation: String, peer: String, code: Int32) {
+        self.operation = operation
+        self.peer = peer
+        self.code = code
+    }
+
+    public var isTimeout: Bool { code == ETIMEDOUT || code == EAGAIN || code == EWOULDBLOCK }
+
+    public var description: String {
+        let cause = code == ETIMEDOUT ? "timed out" : "\(String(cString: strerror(code))) (errno \(code))"
+        return "\(peer): \(operation) failed: \(cause)"
+    }
+}
+
+/// A blocking TCP client connection with explicit timeouts, for a forwarder's own thread.
+/// The file descriptor is owned here alone and closed in `deinit`.
+public final class TCPConnection: @unchecked Sendable {
+    // @unchecked: the descriptor is used by one forwarder thread; `close` may come from another to
+    // interrupt it, which is what shutdown(2) is for.
+    private let fd: Int32
+    public let peer: String
+
+    /// Resolves `host`, connects within `timeout`.
+    public init(host: String, port: Int, timeout: Duration) throws(SocketError) {
+        peer = "\(host):\(port)"
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var results: UnsafeMutablePointer<addrinfo>?
+        let lookup = getaddrinfo(host, String(port), &hints, &results)
+        guard lookup == 0, let first = results else {
+            throw SocketError(operation: "resolve", peer: peer, code: lookup == EAI_SYSTEM ? errno : EHOSTUNREACH)
+        }
+        defer { freeaddrinfo(results) }
+        let descriptor = socket(first.pointee.ai_family, first.pointee.ai_socktype, first.pointee.ai_protocol)
+        guard descriptor >= 0 else { throw SocketError(operation: "socket", peer: peer, code: errno) }
+        // Connect without blocking, then wait for writability up to the timeout.
+        let flags = fcntl(descriptor, F_GETFL, 0)
+        _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK)
+        if connect(descriptor, first.pointee.ai_addr, first.pointee.ai_addrlen) != 0 {
+            guard errno == EINPROGRESS else {
+                let code = errno
+                Glibc.close(descriptor)
+                throw SocketError(operation: "connect", peer: peer, code: code)
+            }
+            var poller = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+            let ready = poll(&poller, 1, TCPConnection.milliseconds(timeout))
+            var soError: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &soError, &length)
+            if ready <= 0 || soError != 0 {
+                Glibc.close(descriptor)
+                throw SocketError(operation: "connect", peer: peer, code: ready == 0 ? ETIMEDOUT : (soError != 0 ? soError : errno))
+            }
+        }
+        _ = fcntl(descriptor, F_SETFL, flags)
+        var one: Int32 = 1
+        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        fd = descriptor
+    }
+
+    deinit { Glibc.close(fd) }
+
+    static func milliseconds(_ duration: Duration) -> Int32 {
+        Int32(clamping: duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    /// Sends every byte (MSG_NOSIGNAL: a closed peer is an error, not a SIGPIPE).
+    public func send(_ bytes: [UInt8]) throws(SocketError) {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SocketError(operation: "send", peer: peer, code: errno)
+            }
+            sent += n
+        }
+    }
+
+    /// Receives what is available, waiting up to `timeout`; an empty result means the peer closed.
+    public func receive(maxCount: Int = 4096, timeout: Duration) throws(SocketError) -> [UInt8] {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&poller, 1, TCPConnection.milliseconds(timeout))
+        if ready == 0 { throw SocketError(operation: "receive", peer: peer, code: ETIMEDOUT) }
+        if ready < 0 { throw SocketError(operation: "receive", peer: peer, code: errno) }
+        var buffer = [UInt8](repeating: 0, count: maxCount)
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, maxCount, 0) }
+        if n < 0 { throw SocketError(operation: "receive", peer: peer, code: errno) }
+        return Array(buffer.prefix(n))
+    }
+
+    /// Whether the peer's TCP stack has acknowledged every byte sent (Linux TCP_INFO, tcpi_unacked),
+    /// so that a forwarder without an application-level ACK (syslog) knows what reached the receiver.
+    public func allSentBytesAcknowledged() -> Bool {
+        var info = tcp_info()
+        var length = socklen_t(MemoryLayout<tcp_info>.size)
+        guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0 else { return false }
+        return info.tcpi_unacked == 0
+    }
+
+    /// Interrupts a blocked send or receive from another thread.
+    public func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+}

@@ -1,0 +1,144 @@
+import Foundation
+
+/// Who and where a message is about: the bed this agent serves.
+public struct HL7Identity: Sendable, Equatable {
+    public var sendingApplication = "ALVEO"
+    public var sendingFacility = ""
+    public var receivingApplication = ""
+    public var receivingFacility = ""
+    /// PID-3: the patient identifier (with its assigning authority, if any).
+    public var patientID = ""
+    public var patientIDAuthority = ""
+    /// PID-5 (required in v2.6): family^given, or a placeholder when the agent is not told the name.
+    public var patientName = "UNKNOWN"
+    /// PV1-3: point of care ^ room ^ bed ^ facility, e.g. ICU^B1^B1^HOSP.
+    public var bedLocation = ""
+    /// Prefix of MSH-10 and of the alarm identifiers: unique per bed across the hospital.
+    public var bedID = "BED"
+
+    public init() {}
+}
+
+/// Builds IHE PCD-04 (Report Alarm, ORU^R40) messages from journal entries, in the layout of
+/// shared/clinical-reference.md. MSH-10 is "<bedID>-<journal seq>": unique and stable per event, so a
+/// resent message keeps its id and the receiver can de-duplicate.
+public enum PCD04Message {
+    public static func controlID(bedID: String, seq: Int64) -> String { "\(bedID)-\(seq)" }
+
+    /// The message, segments separated by CR.
+    public static func build(entry: JournalEntry, identity: HL7Identity, now: Date) -> String {
+        let event = entry.event
+        let time = timestamp(entry.wallTime.flatMap(parseRFC3339) ?? now)
+        let rule = event["rule"] as? String ?? "unknown"
+        let source = event["source"] as? String
+        let alarmID = (event["alarm_id"] as? NSNumber)?.intValue ?? 0
+        let phase = event["phase"] as? String ?? "update"
+        let state = event["state"] as? String ?? "active"
+        let acknowledged = (event["acknowledged"] as? NSNumber)?.boolValue ?? false
+        let priority = event["priority"] as? String ?? "low"
+        let type = event["type"] as? String ?? "physiological"
+        let text = event["text"] as? String ?? ""
+
+        let priorityCode = ["high": "PH", "medium": "PM", "low": "PL"][priority] ?? "PN"
+        let typeCode = ["physiological": "SP", "technical": "ST", "advisory": "SA"][type] ?? "SA"
+        let flag = "\(abnormalFlag(rule))~\(priorityCode)~\(typeCode)"
+        let alarmRef = "\(identity.bedID)-A\(alarmID)^\(e(identity.sendingApplication))"
+        let sourceName = source.map { "\(identity.sendingApplication)-\($0)" } ?? identity.sendingApplication
+        let inactivation = acknowledged ? "alert-acknowledged" : "enabled"
+
+        var segments: [String] = []
+        segments.append([
+            "MSH", "^~\\&", e(identity.sendingApplication), e(identity.sendingFacility), e(identity.receivingApplication),
+            e(identity.receivingFacility), time, "", "ORU^R40^ORU_R40", controlID(bedID: identity.bedID, seq: entry.seq),
+            "P", "2.6", "", "", "AL", "NE", "", "UNICODE UTF-8", "", "",
+            "IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.4.1^ISO",
+        ].joined(separator: "|"))
+        let pid = identity.patientIDAuthority.isEmpty ? e(identity.patientID) : "\(e(identity.patientID))^^^\(e(identity.patientIDAuthority))"
+        segments.append("PID|||\(pid)||\(identity.patientName)")
+        segments.append("PV1||I|\(identity.bedLocation)")
+        segments.append("OBR|1|\(alarmRef)|\(alarmRef)|196616^MDC_EVT_ALARM^MDC|||\(time)")
+        segments.append("OBX|1||69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|1.0.0.0|||||||X")
+        segments.append("OBX|2|ST|\(eventCode(rule))|1.0.0.0.1|\(e(text))|||\(flag)|||R|||\(time)||||\(e(sourceName))")
+        let facets: [(String, String)] = [
+            ("68164^MDC_ATTR_ALERT_SOURCE^MDC", source ?? rule),
+            ("68165^MDC_ATTR_EVENT_PHASE^MDC", phase),
+            ("68166^MDC_ATTR_ALERT_STATE^MDC", state),
+            ("68167^MDC_ATTR_ALARM_INACTIVATION_STATE^MDC", inactivation),
+            ("68484^MDC_ATTR_ALARM_PRIORITY^MDC", priorityCode),
+            ("68485^MDC_ATTR_ALERT_TYPE^MDC", typeCode),
+        ]
+        for (index, facet) in facets.enumerated() {
+            segments.append("OBX|\(index + 3)|ST|\(facet.0)|1.0.0.0.\(index + 2)|\(e(facet.1))|||\(flag)|||R")
+        }
+        return segments.joined(separator: "\r") + "\r"
+    }
+
+    /// OBX-3 of the alarm: the MDC code of the metric it is about where one exists, else the rule id in
+    /// Alveo's own coding system.
+    static func eventCode(_ rule: String) -> String {
+        switch rule {
+        case "oxygenation.spo2_low": "150456^MDC_PULS_OXIM_SAT_O2^MDC"
+        case "lpv.tidal_volume_high", "lpv.tidal_volume_low": "151980^MDC_VENT_VOL_TIDAL^MDC"
+        case "lpv.plateau_high": "152424^MDC_VENT_PRESS_RESP_PLAT^MDC"
+        case "oxygenation.pf_severity", "oxygenation.pf_falling": "150656^MDC_O2_OXYGENATION_RATIO^MDC"
+        default: "\(rule)^\(rule)^ALVEO"
+        }
+    }
+
+    /// OBX-8's first component: H or L for a value above or below its limit, A otherwise.
+    static func abnormalFlag(_ rule: String) -> String {
+        switch rule {
+        case "lpv.tidal_volume_high", "lpv.plateau_high", "lpv.driving_pressure_high": "H"
+        case "lpv.tidal_volume_low", "oxygenation.spo2_low", "oxygenation.pf_severity", "oxygenation.pf_falling": "L"
+        default: "A"
+        }
+    }
+
+    /// HL7 escaping of the delimiters in free text.
+    static func e(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            switch character {
+            case "\\": out += "\\E\\"
+            case "|": out += "\\F\\"
+            case "^": out += "\\S\\"
+            case "~": out += "\\R\\"
+            case "&": out += "\\T\\"
+            case "\r", "\n": out += " "
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMddHHmmss.SSS"
+        return formatter.string(from: date) + "+0000"
+    }
+
+    static func parseRFC3339(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
+    /// An RFC 3339 UTC timestamp with milliseconds, for journal entries.
+    public static func rfc3339(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    /// MSA-1 and MSA-2 of an ACK, or nil if it is not a well-formed ACK.
+    public static func parseACK(_ message: String) -> (code: String, controlID: String)? {
+        for segment in message.split(whereSeparator: { $0 == "\r" || $0 == "\n" }) where segment.hasPrefix("MSA|") {
+            let fields = segment.split(separator: "|", omittingEmptySubsequences: false)
+            guard fields.count >= 3 else { return nil }
+            return (String(fields[1]), String(fields[2]))
+        }
+        return nil
+    }
+}
