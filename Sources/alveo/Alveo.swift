@@ -17,7 +17,7 @@ struct Alveo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Alveo: ventilation and oxygenation decision support beside an ICU bed.",
         discussion: "Alveo supports decisions; it never changes a device setting.",
-        subcommands: [Run.self, Simulate.self, Replay.self, CheckConfig.self, SerialCheck.self, Version.self]
+        subcommands: [Run.self, Simulate.self, Replay.self, Deliver.self, CheckConfig.self, SerialCheck.self, Version.self]
     )
 }
 
@@ -99,6 +99,41 @@ struct Replay: ParsableCommand {
             printError("error: \(outputs.undelivered) journaled events not delivered within \(drainTimeout) s; they stay in the journal and are delivered on the next start")
             throw ExitCode(75)
         }
+    }
+}
+
+struct Deliver: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Deliver what the journal holds and the central station has not acknowledged, then exit.",
+        discussion: "Resumes from the persisted delivery position; exits 0 when everything is delivered, 75 if not within --timeout.")
+
+    @Option(name: .long, help: "Agent configuration (YAML) with outputs.journal and a forwarder.")
+    var config: String
+
+    @Option(name: .long, help: "Seconds to keep trying.")
+    var timeout: Double = 60
+
+    func run() throws {
+        let agentConfig = try loadConfig(config)
+        guard agentConfig.outputs.journalDirectory != nil, agentConfig.outputs.hl7 != nil else {
+            printError("error: \(config): nothing to deliver: configure outputs.journal and outputs.hl7")
+            throw ExitCode(78)
+        }
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let outputs: OutputPipeline
+        do {
+            outputs = try OutputPipeline(config: agentConfig.outputs, logger: Logger(label: "alveo"))
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(74)
+        }
+        outputs.start()
+        defer { outputs.stop() }
+        guard outputs.drain(timeout: .milliseconds(Int64(timeout * 1000))) else {
+            printError("error: \(outputs.undelivered) journaled events not delivered within \(timeout) s")
+            throw ExitCode(75)
+        }
+        print("delivered: journal up to \(outputs.journal?.lastSeq ?? 0)")
     }
 }
 

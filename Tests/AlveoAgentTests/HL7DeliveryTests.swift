@@ -1,0 +1,180 @@
+import Foundation
+import Testing
+
+/// Delivery to a real HL7 MLLP receiver (python-hl7), with messages validated by hl7apy: order,
+/// at-least-once, AE/AR/no-ACK handling, outages and a SIGKILL in the middle of delivery.
+@Suite(.serialized) struct HL7DeliveryTests {
+    static let receiverScript = Paths.repository.appendingPathComponent("Tests/Peers/hl7_receiver.py").path
+    let directory: URL
+
+    init() throws {
+        directory = try Paths.temporaryDirectory()
+    }
+
+    /// A scenario whose every group toggles the oximeter probe: `events` alarm events (starts and ends).
+    func togglingScenario(events: Int) throws -> String {
+        var text = "t,source,parameter,value\n"
+        for n in 0..<events { text += "\(2 * n),oxi,sensor,\(n % 2 == 0 ? "off" : "ok")\n" }
+        let path = directory.appendingPathComponent("toggle.csv").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func config(port: Int, ackTimeoutMS: Int = 2000) throws -> String {
+        let path = directory.appendingPathComponent("bed.yaml").path
+        try """
+            patient: {sex: female, height_cm: 160, conditions: []}
+            outputs:
+              journal: {directory: journal}
+              hl7:
+                host: 127.0.0.1
+                port: \(port)
+                ack_timeout_ms: \(ackTimeoutMS)
+                reconnect_max_s: 0.5
+                retry_after_error_ms: 50
+                patient_id: "12345"
+                patient_id_authority: HOSP
+                patient_name: DOE^JANE
+                bed_location: ICU^B1^B1^HOSP
+                bed_id: ICU-B1
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func startReceiver(port: Int, mode: String = "aa", n: Int = 0, name: String = "receiver") throws -> RunningProcess {
+        let ready = directory.appendingPathComponent("\(name).ready").path
+        let receiver = try RunningProcess(["python3", Self.receiverScript, "--port", "\(port)", "--log", receivedLog,
+                                           "--mode", mode, "--n", "\(n)", "--ready", ready], directory: directory, name: name)
+        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: ready) || receiver.poll() != nil },
+                "receiver did not start (python-hl7 and hl7apy installed? make test-deps): \(receiver.stderr)")
+        return receiver
+    }
+
+    var receivedLog: String { directory.appendingPathComponent("received.jsonl").path }
+
+    func received() -> [[String: Any]] {
+        ((try? String(contentsOfFile: receivedLog, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    /// Control ids in arrival order with consecutive resends folded: must be ICU-B1-1, -2, … in order.
+    func deliveredInOrder(_ count: Int) -> Bool {
+        var folded: [String] = []
+        for message in received() {
+            guard let id = message["control_id"] as? String else { continue }
+            if folded.last != id { folded.append(id) }
+        }
+        return folded == (1...count).map { "ICU-B1-\($0)" }
+    }
+
+    @Test func everyEventArrivesInOrderAsAValidPCD04() throws {
+        let port = freePort()
+        let receiver = try startReceiver(port: port)
+        defer { receiver.kill() }
+        let result = try ChildProcess.run([Paths.alveo, "replay", "--config", try config(port: port), try togglingScenario(events: 20)])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(deliveredInOrder(20))
+        let messages = received()
+        #expect(messages.allSatisfy { $0["valid"] as? Bool == true }, "hl7apy: \(messages.compactMap { $0["errors"] })")
+        let first = try #require(messages.first?["segments"] as? [String])
+        #expect(first[0].contains("|ORU^R40^ORU_R40|ICU-B1-1|P|2.6|||AL|NE|"))
+        #expect(first[1] == "PID|||12345^^^HOSP||DOE^JANE")
+        #expect(first[2] == "PV1||I|ICU^B1^B1^HOSP")
+        #expect(first.contains("OBX|4|ST|68165^MDC_ATTR_EVENT_PHASE^MDC|1.0.0.0.3|start|||A~PM~ST|||R"))
+        #expect(first.contains("OBX|8|ST|68485^MDC_ATTR_ALERT_TYPE^MDC|1.0.0.0.7|ST|||A~PM~ST|||R"))
+        let second = try #require(messages[1]["segments"] as? [String])
+        #expect(second[3].hasPrefix("OBR|1|ICU-B1-A1^ALVEO|"), "start and end of one alarm share its OBR id")
+        #expect(second.contains { $0.contains("MDC_ATTR_EVENT_PHASE") && $0.contains("|end|") })
+    }
+
+    @Test func receiverDownWhileAThousandEventsAreProducedThenAllDelivered() throws {
+        let port = freePort()
+        let config = try config(port: port)
+        // No receiver: replay journals all 1000 events and gives up waiting after 1 s.
+        let first = try ChildProcess.run([Paths.alveo, "replay", "--config", config, "--drain-timeout", "1",
+                                          try togglingScenario(events: 1000)])
+        #expect(first.status == 75, "\(first.stderr)")
+        #expect(first.stderr.contains("1000 journaled events not delivered"))
+        let receiver = try startReceiver(port: port)
+        defer { receiver.kill() }
+        let deliver = try ChildProcess.run([Paths.alveo, "deliver", "--config", config, "--timeout", "120"])
+        #expect(deliver.status == 0, "\(deliver.stderr)")
+        #expect(deliveredInOrder(1000))
+    }
+
+    @Test func applicationErrorIsRetriedUntilAccepted() throws {
+        let port = freePort()
+        let receiver = try startReceiver(port: port, mode: "ae-first", n: 3)
+        defer { receiver.kill() }
+        let result = try ChildProcess.run([Paths.alveo, "replay", "--config", try config(port: port), try togglingScenario(events: 5)])
+        #expect(result.status == 0, "\(result.stderr)")
+        let acks = received().map { "\($0["control_id"] ?? "")/\($0["ack"] as? String ?? "-")" }
+        #expect(acks.prefix(4) == ["ICU-B1-1/AE", "ICU-B1-1/AE", "ICU-B1-1/AE", "ICU-B1-1/AA"])
+        #expect(deliveredInOrder(5))
+    }
+
+    @Test func rejectedMessageIsParkedAndDeliveryGoesOn() throws {
+        let port = freePort()
+        let receiver = try startReceiver(port: port, mode: "ar-seq", n: 2)
+        defer { receiver.kill() }
+        let result = try ChildProcess.run([Paths.alveo, "replay", "--config", try config(port: port), try togglingScenario(events: 4)])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(deliveredInOrder(4), "message 2 is sent once, rejected, and the rest follow")
+        let parked = try String(contentsOfFile: directory.appendingPathComponent("journal/hl7-parked.jsonl").path, encoding: .utf8)
+        #expect(parked.contains("\"control_id\":\"ICU-B1-2\""))
+        #expect(parked.contains("answered AR"))
+        #expect(result.stderr.contains("ICU-B1-2 parked"))
+    }
+
+    @Test func noACKMeansReconnectAndResend() throws {
+        let port = freePort()
+        let receiver = try startReceiver(port: port, mode: "noack-first", n: 2)
+        defer { receiver.kill() }
+        let result = try ChildProcess.run([Paths.alveo, "replay", "--config", try config(port: port, ackTimeoutMS: 300),
+                                           try togglingScenario(events: 3)])
+        #expect(result.status == 0, "\(result.stderr)")
+        let ids = received().map { $0["control_id"] as? String ?? "" }
+        #expect(ids.prefix(3) == ["ICU-B1-1", "ICU-B1-1", "ICU-B1-1"], "sent, no ACK, resent, no ACK, resent")
+        #expect(deliveredInOrder(3))
+    }
+
+    @Test func killedInTheMiddleOfDeliveryResumesWithNothingLost() throws {
+        let port = freePort()
+        let config = try config(port: port)
+        let replay = try ChildProcess.run([Paths.alveo, "replay", "--config", config, "--drain-timeout", "0.5",
+                                           try togglingScenario(events: 1000)])
+        #expect(replay.status == 75)
+        let receiver = try startReceiver(port: port)
+        defer { receiver.kill() }
+        let deliver = try RunningProcess([Paths.alveo, "deliver", "--config", config, "--timeout", "120"], directory: directory, name: "deliver")
+        #expect(waitUntil(timeout: 60) { received().count >= 200 })
+        deliver.signal(SIGKILL)
+        _ = deliver.waitForExit(timeout: 10)
+        let beforeRestart = received().count
+        #expect(beforeRestart < 1000, "killed in the middle")
+        let again = try ChildProcess.run([Paths.alveo, "deliver", "--config", config, "--timeout", "120"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(deliveredInOrder(1000), "resumed from the persisted position: every MSH-10 at least once, in order")
+        #expect(received().count <= 1002, "at most the in-flight message is sent twice")
+    }
+
+    @Test func tornJournalLineIsRecoveredWithAWarning() throws {
+        let port = freePort()
+        let config = try config(port: port)
+        let replay = try ChildProcess.run([Paths.alveo, "replay", "--config", config, "--drain-timeout", "0.2", try togglingScenario(events: 3)])
+        #expect(replay.status == 75)
+        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("journal").path)
+            .first { $0.hasPrefix("journal-") && $0.hasSuffix(".jsonl") })
+        let file = try #require(FileHandle(forWritingAtPath: directory.appendingPathComponent("journal/\(segment)").path))
+        try file.seekToEnd()
+        try file.write(contentsOf: Data("{\"seq\":4,\"event\":{\"t\":".utf8))
+        try file.close()
+        let receiver = try startReceiver(port: port)
+        defer { receiver.kill() }
+        let deliver = try ChildProcess.run([Paths.alveo, "deliver", "--config", config, "--timeout", "60"])
+        #expect(deliver.status == 0, "\(deliver.stderr)")
+        #expect(deliver.stderr.contains("journal recovered"), "\(deliver.stderr)")
+        #expect(deliveredInOrder(3))
+    }
+}
