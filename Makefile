@@ -15,10 +15,10 @@ deps:
 	fi
 
 ## test-deps: real peers the tests start: socat (pty pairs), pymodbus and pyserial (Modbus server).
-TEST_APT_PACKAGES := socat python3 python3-pip gcc libc6-dev
+TEST_APT_PACKAGES := socat python3 python3-pip gcc libc6-dev rsyslog
 PIP_PACKAGES := "pymodbus>=3.16,<4" "pyserial>=3.5" "hl7>=0.4.5" "hl7apy>=1.3"
 test-deps: deps
-	@if ! command -v socat >/dev/null || ! command -v python3 >/dev/null || ! command -v cc >/dev/null; then \
+	@if ! command -v socat >/dev/null || ! command -v python3 >/dev/null || ! command -v cc >/dev/null || ! command -v rsyslogd >/dev/null; then \
 		echo "Installing $(TEST_APT_PACKAGES) from Debian's packages"; \
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_APT_PACKAGES); \
 	fi

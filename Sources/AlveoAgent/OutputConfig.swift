@@ -6,13 +6,14 @@ public struct OutputConfig: Sendable, Equatable {
     public var journalDirectory: String?
     public var segmentMaxBytes = 16 << 20
     public var hl7: HL7Settings?
+    public var syslog: SyslogSettings?
 
     public init() {}
 
     static func parse(_ node: ConfigNode) throws(ConfigError) -> OutputConfig {
         var config = OutputConfig()
-        var hl7Node: ConfigNode?
-        for (key, value) in try node.mapping(allowed: ["journal", "hl7"]) {
+        var forwarderNode: ConfigNode?
+        for (key, value) in try node.mapping(allowed: ["journal", "hl7", "syslog"]) {
             switch key {
             case "journal":
                 for (journalKey, journalValue) in try value.mapping(allowed: ["directory", "segment_max_mb"]) {
@@ -23,15 +24,45 @@ public struct OutputConfig: Sendable, Equatable {
                     }
                 }
             case "hl7":
-                hl7Node = value
+                forwarderNode = value
                 config.hl7 = try parseHL7(value)
+            case "syslog":
+                forwarderNode = value
+                config.syslog = try parseSyslog(value)
             default: break
             }
         }
-        if let hl7Node, config.journalDirectory == nil {
-            throw hl7Node.error("the HL7 forwarder delivers from the journal: add outputs.journal.directory")
+        if let forwarderNode, config.journalDirectory == nil {
+            throw forwarderNode.error("forwarders deliver from the journal: add outputs.journal.directory")
         }
         return config
+    }
+
+    private static func parseSyslog(_ node: ConfigNode) throws(ConfigError) -> SyslogSettings {
+        var settings = SyslogSettings()
+        let keys = ["host", "port", "facility", "hostname", "app_name", "bed_id", "ack_timeout_ms", "connect_timeout_ms",
+                    "reconnect_max_s", "resend_window_s"]
+        for (key, value) in try node.mapping(allowed: keys) {
+            switch key {
+            case "host": settings.host = try value.string()
+            case "port": settings.port = try value.integer(in: 1...65535)
+            case "facility":
+                let name = try value.string()
+                guard let number = SyslogSettings.facilities[name] else {
+                    throw value.error("'\(name)' is not a facility (one of: \(SyslogSettings.facilities.keys.sorted().joined(separator: ", ")))")
+                }
+                settings.facility = number
+            case "hostname": settings.hostname = try value.string()
+            case "app_name": settings.appName = try value.string()
+            case "bed_id": settings.bedID = try value.string()
+            case "ack_timeout_ms": settings.ackTimeout = .milliseconds(Int64(try value.number(in: 50...600_000, unit: "ms")))
+            case "connect_timeout_ms": settings.connectTimeout = .milliseconds(Int64(try value.number(in: 50...600_000, unit: "ms")))
+            case "reconnect_max_s": settings.reconnectMax = .milliseconds(Int64(try value.number(in: 0.1...3600, unit: "s") * 1000))
+            case "resend_window_s": settings.resendWindow = .milliseconds(Int64(try value.number(in: 0...3600, unit: "s") * 1000))
+            default: break
+            }
+        }
+        return settings
     }
 
     private static func parseHL7(_ node: ConfigNode) throws(ConfigError) -> HL7Settings {

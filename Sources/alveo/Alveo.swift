@@ -115,8 +115,8 @@ struct Deliver: ParsableCommand {
 
     func run() throws {
         let agentConfig = try loadConfig(config)
-        guard agentConfig.outputs.journalDirectory != nil, agentConfig.outputs.hl7 != nil else {
-            printError("error: \(config): nothing to deliver: configure outputs.journal and outputs.hl7")
+        guard agentConfig.outputs.journalDirectory != nil, agentConfig.outputs.hl7 != nil || agentConfig.outputs.syslog != nil else {
+            printError("error: \(config): nothing to deliver: configure outputs.journal and outputs.hl7 or outputs.syslog")
             throw ExitCode(78)
         }
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }

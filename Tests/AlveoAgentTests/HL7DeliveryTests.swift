@@ -122,9 +122,9 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(deliveredInOrder(4), "message 2 is sent once, rejected, and the rest follow")
         let parked = try String(contentsOfFile: directory.appendingPathComponent("journal/hl7-parked.jsonl").path, encoding: .utf8)
-        #expect(parked.contains("\"control_id\":\"ICU-B1-2\""))
-        #expect(parked.contains("answered AR"))
-        #expect(result.stderr.contains("ICU-B1-2 parked"))
+        #expect(parked.contains("\"seq\":2,"))
+        #expect(parked.contains("message ICU-B1-2 answered AR"))
+        #expect(result.stderr.contains("journal entry 2 parked: message ICU-B1-2 answered AR"), "\(result.stderr)")
     }
 
     @Test func noACKMeansReconnectAndResend() throws {

@@ -1,0 +1,197 @@
+import AlveoIO
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// What delivering one journal entry came to.
+public enum DeliveryOutcome: Sendable, Equatable {
+    /// The receiver has it: advance.
+    case delivered
+    /// The receiver refused it for now: send it again after a pause.
+    case retry(String)
+    /// The receiver will never take it: set it aside with the reason and go on with the next.
+    case park(String)
+}
+
+/// A wire protocol to a central-station receiver, over one TCP connection.
+public protocol ForwardingProtocol: Sendable {
+    /// Short name: names the position file, the parked file and log lines.
+    var name: String { get }
+    var host: String { get }
+    var port: Int { get }
+    var connectTimeout: Duration { get }
+    var reconnectMax: Duration { get }
+    var retryAfterError: Duration { get }
+    /// Entries delivered within this long before a broken link are sent again after reconnecting:
+    /// for protocols whose only acknowledgement is TCP's (syslog), bytes acknowledged by the
+    /// receiver's kernel can still die with a receiver that is being restarted. Zero for HL7.
+    var resendWindow: Duration { get }
+    /// Sends one entry and waits for the receiver's verdict. A thrown error means the link is broken:
+    /// the forwarder reconnects and sends the same entry again.
+    func deliver(_ entry: JournalEntry, over link: TCPConnection) throws -> DeliveryOutcome
+}
+
+/// Delivers the journal through one protocol, in journal order, one entry at a time, each only once
+/// the previous one is settled: at-least-once, order kept. The position (the last settled sequence
+/// number) is persisted after every entry, so a restart resumes exactly where it stopped. Runs on its
+/// own thread with blocking sockets and capped exponential reconnection backoff.
+public final class JournalForwarder: Sendable {
+    public let wire: any ForwardingProtocol
+    private let journalDirectory: String
+    private let logger: Logger
+    private let onParked: @Sendable (Int64, String) -> Void
+    private let positionStore: DeliveryPosition
+    private let settled: Mutex<Int64>
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+    private let stopping = Mutex(false)
+
+    public init(wire: any ForwardingProtocol, journalDirectory: String, logger: Logger,
+                onParked: @escaping @Sendable (Int64, String) -> Void = { _, _ in })
+    {
+        self.wire = wire
+        self.journalDirectory = journalDirectory
+        var logger = logger
+        logger[metadataKey: "output"] = "\(wire.name) \(wire.host):\(wire.port)"
+        self.logger = logger
+        self.onParked = onParked
+        positionStore = DeliveryPosition(directory: journalDirectory, name: wire.name)
+        settled = Mutex(positionStore.load())
+    }
+
+    /// The last journal sequence number delivered (or parked).
+    public var position: Int64 { settled.withLock { $0 } }
+
+    public func start() {
+        let thread = Thread { [self] in
+            run()
+            done.signal()
+        }
+        thread.name = "alveo-\(wire.name)"
+        thread.start()
+    }
+
+    /// New entries were appended: look now rather than at the next idle check.
+    public func wake() { wakeup.signal() }
+
+    public func stop() {
+        stopping.withLock { $0 = true }
+        wakeup.signal()
+        done.wait()
+    }
+
+    private var isStopping: Bool { stopping.withLock { $0 } }
+
+    private func pause(_ duration: Duration) -> Bool {
+        let nanos = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+        _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(max(0, nanos))))
+        return !isStopping
+    }
+
+    private func run() {
+        var reader = JournalReader(directory: journalDirectory, after: position)
+        var pending: JournalEntry?
+        var connection: TCPConnection?
+        var backoff: Duration = .milliseconds(250)
+        var lastProblem: String?
+        var recent: [(seq: Int64, at: ContinuousClock.Instant)] = []
+        let clock = ContinuousClock()
+
+        func problem(_ text: String) {
+            if text != lastProblem { logger.error("\(text)") }
+            lastProblem = text
+        }
+
+        while !isStopping {
+            if pending == nil { pending = reader.next() }
+            guard let entry = pending else {
+                _ = pause(.milliseconds(500))
+                continue
+            }
+            if connection == nil {
+                do {
+                    connection = try TCPConnection(host: wire.host, port: wire.port, timeout: wire.connectTimeout)
+                    logger.info("connected")
+                } catch {
+                    problem("cannot connect: \(error); retrying")
+                    guard pause(backoff) else { break }
+                    backoff = min(backoff * 2, wire.reconnectMax)
+                    continue
+                }
+            }
+            guard let link = connection else { continue }
+            do {
+                switch try wire.deliver(entry, over: link) {
+                case .delivered:
+                    try commit(entry.seq)
+                    pending = nil
+                    if wire.resendWindow > .zero {
+                        recent.append((entry.seq, clock.now))
+                        recent.removeAll { clock.now - $0.at > wire.resendWindow }
+                    }
+                    backoff = .milliseconds(250)
+                    if lastProblem != nil { logger.info("delivering again") }
+                    lastProblem = nil
+                case .retry(let reason):
+                    problem("journal entry \(entry.seq): \(reason): resending")
+                    guard pause(wire.retryAfterError) else { break }
+                case .park(let reason):
+                    park(entry, reason: reason)
+                    try commit(entry.seq)
+                    pending = nil
+                }
+            } catch {
+                problem("journal entry \(entry.seq): \(error); reconnecting and resending")
+                link.shutdown()
+                connection = nil
+                if let first = recent.first(where: { clock.now - $0.at <= wire.resendWindow }) {
+                    logger.warning("resending entries \(first.seq)...\(entry.seq - 1) too: delivered just before the link broke")
+                    reader = JournalReader(directory: journalDirectory, after: first.seq - 1)
+                    pending = nil
+                }
+                recent.removeAll()
+                guard pause(backoff) else { break }
+                backoff = min(backoff * 2, wire.reconnectMax)
+            }
+        }
+    }
+
+    private func commit(_ seq: Int64) throws {
+        try positionStore.save(seq)
+        settled.withLock { $0 = seq }
+    }
+
+    private func park(_ entry: JournalEntry, reason: String) {
+        logger.error("journal entry \(entry.seq) parked: \(reason); continuing with the next")
+        let reasonJSON = String(decoding: (try? JSONSerialization.data(withJSONObject: [reason])) ?? Data("[\"\"]".utf8), as: UTF8.self)
+        let line = "{\"seq\":\(entry.seq),\"reason\":\(reasonJSON.dropFirst().dropLast()),\"event\":\(entry.eventJSON)}\n"
+        let path = journalDirectory + "/\(wire.name)-parked.jsonl"
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        if let file = FileHandle(forWritingAtPath: path) {
+            _ = try? file.seekToEnd()
+            try? file.write(contentsOf: Data(line.utf8))
+            try? file.synchronize()
+            try? file.close()
+        }
+        onParked(entry.seq, reason)
+    }
+}
+
+/// Reads one MLLP frame (0x0B … 0x1C 0x0D) within `timeout`.
+func readMLLPFrame(_ link: TCPConnection, timeout: Duration) throws -> String {
+    var bytes: [UInt8] = []
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: timeout)
+    while true {
+        if let end = bytes.firstIndex(of: 0x1C), end + 1 < bytes.count, bytes[end + 1] == 0x0D {
+            let start = (bytes.firstIndex(of: 0x0B) ?? -1) + 1
+            return String(decoding: bytes[start..<end], as: UTF8.self)
+        }
+        let left = clock.now.duration(to: deadline)
+        guard left > .zero else { throw SocketError(operation: "wait for ACK", peer: link.peer, code: ETIMEDOUT) }
+        let chunk = try link.receive(timeout: left)
+        if chunk.isEmpty { throw SocketError(operation: "wait for ACK", peer: link.peer, code: ECONNRESET) }
+        bytes += chunk
+    }
+}

@@ -1,0 +1,124 @@
+import AlveoIO
+import Foundation
+
+/// Where and how to send RFC 5424 syslog messages.
+public struct SyslogSettings: Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port = 514
+    /// Facility number (local0 = 16).
+    public var facility = 16
+    /// HOSTNAME field; the machine's name by default.
+    public var hostname = ProcessInfo.processInfo.hostName
+    public var appName = "alveo"
+    /// The bed, carried in the structured data.
+    public var bedID = "BED"
+    public var connectTimeout: Duration = .seconds(5)
+    /// How long to wait for the receiver's TCP stack to acknowledge a message.
+    public var ackTimeout: Duration = .seconds(5)
+    public var reconnectMax: Duration = .seconds(30)
+    public var resendWindow: Duration = .seconds(5)
+
+    public init() {}
+
+    /// Facility names (RFC 5424 table 1) accepted in configuration.
+    public static let facilities: [String: Int] = [
+        "kern": 0, "user": 1, "daemon": 3, "auth": 4, "syslog": 5, "local0": 16, "local1": 17, "local2": 18,
+        "local3": 19, "local4": 20, "local5": 21, "local6": 22, "local7": 23,
+    ]
+}
+
+/// RFC 5424 messages over TCP with octet-counting framing (RFC 6587). Syslog has no application
+/// acknowledgement: a message counts as delivered once the receiver's TCP stack has acknowledged every
+/// byte (TCP_INFO), and entries delivered shortly before a broken link are sent again after
+/// reconnecting (`resendWindow`), so nothing is lost when the receiver restarts; duplicates carry the
+/// same `seq` in their structured data.
+public struct SyslogProtocol: ForwardingProtocol {
+    public let settings: SyslogSettings
+
+    public init(settings: SyslogSettings) {
+        self.settings = settings
+    }
+
+    public var name: String { "syslog" }
+    public var host: String { settings.host }
+    public var port: Int { settings.port }
+    public var connectTimeout: Duration { settings.connectTimeout }
+    public var reconnectMax: Duration { settings.reconnectMax }
+    public var retryAfterError: Duration { .seconds(1) }
+    public var resendWindow: Duration { settings.resendWindow }
+
+    public func deliver(_ entry: JournalEntry, over link: TCPConnection) throws -> DeliveryOutcome {
+        let message = SyslogMessage.build(entry: entry, settings: settings, now: Date())
+        let bytes = Array(message.utf8)
+        try link.send(Array("\(bytes.count) ".utf8) + bytes)
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: settings.ackTimeout)
+        while !link.allSentBytesAcknowledged() {
+            guard clock.now < deadline else { throw SocketError(operation: "wait for TCP acknowledgement", peer: link.peer, code: ETIMEDOUT) }
+            usleep(200)
+        }
+        return .delivered
+    }
+}
+
+/// Builds one RFC 5424 message: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG`.
+public enum SyslogMessage {
+    /// high → crit (2), medium → warning (4), low → notice (5).
+    public static func severity(_ priority: String) -> Int {
+        ["high": 2, "medium": 4, "low": 5][priority] ?? 5
+    }
+
+    public static func build(entry: JournalEntry, settings: SyslogSettings, now: Date) -> String {
+        let event = entry.event
+        let priority = event["priority"] as? String ?? "low"
+        let pri = settings.facility * 8 + severity(priority)
+        let timestamp = entry.wallTime ?? PCD04Message.rfc3339(now)
+        let rule = event["rule"] as? String ?? "-"
+        var alarm: [(String, String)] = [("bed", settings.bedID), ("seq", "\(entry.seq)")]
+        for key in ["alarm_id", "rule", "source", "parameter", "phase", "priority", "type", "state", "acknowledged", "reason", "t"] {
+            if let value = event[key] { alarm.append((key, text(value))) }
+        }
+        var evidence: [(String, String)] = []
+        if let object = event["evidence"] as? [String: Any] {
+            for key in object.keys.sorted() {
+                let value = object[key]!
+                if value is [String: Any] || value is [Any] || value is NSNull { continue }
+                evidence.append((key, text(value)))
+            }
+        }
+        var sd = "[alarm@32473" + alarm.map { " \(name($0.0))=\"\(escape($0.1))\"" }.joined() + "]"
+        if !evidence.isEmpty { sd += "[evidence@32473" + evidence.map { " \(name($0.0))=\"\(escape($0.1))\"" }.joined() + "]" }
+        let header = "<\(pri)>1 \(timestamp) \(field(settings.hostname, 255)) \(field(settings.appName, 48)) \(getpid()) \(field(rule, 32))"
+        return "\(header) \(sd) \(event["text"] as? String ?? "")"
+    }
+
+    static func text(_ value: Any) -> String {
+        if let number = value as? NSNumber {
+            if String(cString: number.objCType) == "c" { return number.boolValue ? "true" : "false" }
+            let double = number.doubleValue
+            return double == double.rounded() && abs(double) < 1e15 ? String(Int64(double)) : String(double)
+        }
+        return "\(value)"
+    }
+
+    /// SD-PARAM values escape `"`, `\` and `]` (RFC 5424 6.3.3).
+    static func escape(_ value: String) -> String {
+        var out = ""
+        for character in value {
+            if character == "\"" || character == "\\" || character == "]" { out.append("\\") }
+            out.append(character)
+        }
+        return out
+    }
+
+    /// PARAM-NAME: printable US-ASCII except `=`, space, `]` and `"`, at most 32 characters.
+    static func name(_ key: String) -> String {
+        String(key.filter { $0.isASCII && $0 != "=" && $0 != " " && $0 != "]" && $0 != "\"" }.prefix(32))
+    }
+
+    /// A header field: printable US-ASCII without spaces, "-" when empty.
+    static func field(_ value: String, _ limit: Int) -> String {
+        let cleaned = String(value.filter { $0.isASCII && $0 != " " && $0.asciiValue! > 32 && $0.asciiValue! < 127 }.prefix(limit))
+        return cleaned.isEmpty ? "-" : cleaned
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+
+/// Delivery to a real rsyslog (Debian's package, started by the test with an imtcp input and a file
+/// output in RFC 5424 form), messages read back and checked field by field.
+@Suite(.serialized) struct SyslogDeliveryTests {
+    let directory: URL
+
+    init() throws {
+        directory = try Paths.temporaryDirectory()
+    }
+
+    var logFile: String { directory.appendingPathComponent("messages.log").path }
+
+    func startRsyslog(port: Int, name: String = "rsyslog") throws -> RunningProcess {
+        let work = directory.appendingPathComponent("rsyslog-work").path
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let conf = directory.appendingPathComponent("rsyslog.conf").path
+        try """
+            global(workDirectory="\(work)")
+            module(load="imtcp")
+            input(type="imtcp" address="127.0.0.1" port="\(port)")
+            action(type="omfile" file="\(logFile)" template="RSYSLOG_SyslogProtocol23Format")
+            """.write(toFile: conf, atomically: true, encoding: .utf8)
+        let rsyslog = try RunningProcess(["rsyslogd", "-n", "-f", conf, "-i", directory.appendingPathComponent("\(name).pid").path],
+                                         directory: directory, name: name)
+        #expect(waitUntil(timeout: 30) { isListening(port) || rsyslog.poll() != nil },
+                "rsyslogd did not start (installed? make test-deps): \(rsyslog.stderr)")
+        return rsyslog
+    }
+
+    func config(port: Int) throws -> String {
+        let path = directory.appendingPathComponent("bed.yaml").path
+        try """
+            patient: {sex: male, height_cm: 170}
+            rules:
+              technical.device_silent: {timeout_s: 60}
+            outputs:
+              journal: {directory: journal}
+              syslog: {host: 127.0.0.1, port: \(port), facility: local0, hostname: bed-b1, bed_id: ICU-B1, reconnect_max_s: 0.5}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func lines() -> [String] {
+        ((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// The `seq` values seen in the structured data.
+    func sequenceNumbers() -> Set<Int> {
+        Set(lines().compactMap { line in
+            guard let range = line.range(of: #"seq="(\d+)""#, options: .regularExpression) else { return nil }
+            return Int(line[range].dropFirst(5).dropLast())
+        })
+    }
+
+    @Test func messagesArriveAsRFC5424WithStructuredData() throws {
+        let port = freePort()
+        let rsyslog = try startRsyslog(port: port)
+        defer { rsyslog.kill() }
+        let scenario = Paths.scenarios.appendingPathComponent("lpv_violations.csv").path
+        let result = try ChildProcess.run([Paths.alveo, "replay", "--config", try config(port: port), scenario])
+        #expect(result.status == 0, "\(result.stderr)")
+        let expected = result.stdout.split(separator: "\n").count
+        #expect(waitUntil(timeout: 15) { lines().count >= expected }, "\(lines())")
+        let all = lines()
+        #expect(all.count == expected)
+        // <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG
+        let pattern = #"^<(\d+)>1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) bed-b1 alveo \d+ ([a-z_.]+) \[alarm@32473 bed="ICU-B1" seq="(\d+)" alarm_id="\d+" rule="([a-z_.]+)""#
+        for (index, line) in all.enumerated() {
+            #expect(line.range(of: pattern, options: .regularExpression) != nil, "\(line)")
+            #expect(line.contains("seq=\"\(index + 1)\""), "journal order: \(line)")
+            let severity = line.contains("priority=\"high\"") ? 2 : (line.contains("priority=\"medium\"") ? 4 : 5)
+            #expect(line.hasPrefix("<\(16 * 8 + severity)>1 "), "local0 and the priority mapping: \(line)")
+        }
+        let plateau = try #require(all.first { $0.contains("rule=\"lpv.plateau_high\"") && $0.contains("phase=\"start\"") })
+        #expect(plateau.hasPrefix("<130>1 "), "high -> crit")
+        #expect(plateau.contains("lpv.plateau_high [alarm@32473"), "MSGID is the rule id")
+        #expect(plateau.contains("[evidence@32473 "))
+        #expect(plateau.contains("pplat_cmh2o=\"32\""))
+        #expect(plateau.hasSuffix("to 494 ml (7.5 ml/kg PBW, PBW 66.0 kg)."), "MSG is the alarm text")
+    }
+
+    @Test func receiverRestartedMidStreamLosesNothing() throws {
+        let port = freePort()
+        let config = try config(port: port)
+        var text = "t,source,parameter,value\n"
+        for n in 0..<300 { text += "\(2 * n),oxi,sensor,\(n % 2 == 0 ? "off" : "ok")\n" }
+        let scenario = directory.appendingPathComponent("toggle.csv").path
+        try text.write(toFile: scenario, atomically: true, encoding: .utf8)
+        let replay = try ChildProcess.run([Paths.alveo, "replay", "--config", config, "--drain-timeout", "0.2", scenario])
+        #expect(replay.status == 75, "no receiver yet: \(replay.stderr)")
+
+        var rsyslog = try startRsyslog(port: port)
+        let deliver = try RunningProcess([Paths.alveo, "deliver", "--config", config, "--timeout", "120"], directory: directory, name: "deliver")
+        defer { deliver.kill() }
+        #expect(waitUntil(timeout: 60) { lines().count >= 60 })
+        rsyslog.signal(SIGTERM)
+        #expect(rsyslog.waitForExit(timeout: 30) != nil)
+        rsyslog = try startRsyslog(port: port, name: "rsyslog2")
+        defer { rsyslog.kill() }
+        #expect(deliver.waitForExit(timeout: 120) == 0, "\(deliver.stderr)")
+        #expect(waitUntil(timeout: 15) { sequenceNumbers() == Set(1...300) },
+                "missing: \(Set(1...300).subtracting(sequenceNumbers()).sorted().prefix(20))")
+    }
+}
