@@ -21,10 +21,11 @@ public struct LiveAgent: Service {
     }
 
     public func run() async throws {
-        let outputs = try OutputPipeline(config: config.outputs, logger: logger)
+        let clock = AgentClock()
+        let outputs = try OutputPipeline(config: config.outputs, logger: logger, clock: { clock.seconds() },
+                                         wallTime: { PCD04Message.rfc3339(Date()) }, emit: emit)
         outputs.start()
         defer { outputs.stop() }
-        let clock = AgentClock()
         let (stream, continuation) = AsyncStream.makeStream(of: Delivery.self, bufferingPolicy: .unbounded)
         var core = ClinicalCore(patient: config.patient, settings: config.rules)
         for device in config.devices { core.expectSource(device.id, at: 0) }

@@ -3,43 +3,34 @@ import AlveoOutput
 import Foundation
 import Logging
 
-/// The journal and the forwarders reading it. Every event is appended (and fsync'ed) before anything
-/// else happens to it; forwarders deliver from the journal on their own threads.
-public final class OutputPipeline {
-    public let journal: Journal?
-    public let forwarders: [JournalForwarder]
+/// Appends to the journal from the agent and from forwarder threads (under one lock), and raises the
+/// agent's own technical alarm when a receiver refuses a message (`technical.delivery_failed`, one per
+/// forwarder, ended by that forwarder's next delivery).
+final class JournalWriter: @unchecked Sendable {
+    // @unchecked: every access to `journal`, `failing` and `nextAlarmID` is under `lock`.
+    private let lock = NSLock()
+    let journal: Journal
     private let logger: Logger
+    private var failing: [String: Int] = [:]
+    /// Agent alarms are numbered apart from the core's (1, 2, …) so the two never collide.
+    private var nextAlarmID = 1_000_001
+    var emit: @Sendable ([AlarmEvent]) -> Void = { _ in }
+    var clock: @Sendable () -> Double = { 0 }
+    var wallTime: @Sendable () -> String? = { nil }
 
-    public init(config: OutputConfig, logger: Logger) throws(JournalError) {
-        self.logger = logger
-        guard let directory = config.journalDirectory else {
-            journal = nil
-            forwarders = []
-            return
-        }
-        let journal = try Journal(directory: directory, segmentMaxBytes: config.segmentMaxBytes)
-        for warning in journal.recovery { logger.warning("journal recovered: \(warning)") }
+    init(journal: Journal, logger: Logger) {
         self.journal = journal
-        var wires: [any ForwardingProtocol] = []
-        if let hl7 = config.hl7 { wires.append(HL7Protocol(settings: hl7)) }
-        if let syslog = config.syslog { wires.append(SyslogProtocol(settings: syslog)) }
-        forwarders = wires.map { JournalForwarder(wire: $0, journalDirectory: directory, logger: logger) }
+        self.logger = logger
     }
 
-    public func start() { forwarders.forEach { $0.start() } }
+    var lastSeq: Int64 { lock.withLock { journal.lastSeq } }
 
-    public func stop() { forwarders.forEach { $0.stop() } }
-
-    /// The lowest delivery position of all forwarders: everything up to it reached every receiver.
-    private var deliveredEverywhere: Int64 {
-        forwarders.map(\.position).min() ?? (journal?.lastSeq ?? 0)
-    }
-
-    /// Appends the events to the journal and wakes the forwarders. A journal failure is logged as
-    /// critical and reported to the caller; the events still go to stdout.
     @discardableResult
-    public func record(_ events: [AlarmEvent], wallTime: String?) -> Bool {
-        guard let journal else { return true }
+    func append(_ events: [AlarmEvent], wallTime: String?) -> Bool {
+        lock.withLock { appendLocked(events, wallTime: wallTime) }
+    }
+
+    private func appendLocked(_ events: [AlarmEvent], wallTime: String?) -> Bool {
         var ok = true
         for event in events {
             do {
@@ -49,15 +40,108 @@ public final class OutputPipeline {
                 logger.critical("alarm event NOT journaled: \(error)", metadata: ["rule": "\(event.rule.id)", "alarm_id": "\(event.alarmID)"])
             }
         }
+        return ok
+    }
+
+    func prune(deliveredUpTo seq: Int64) {
+        lock.withLock { journal.prune(deliveredUpTo: seq) }
+    }
+
+    func parked(forwarder: String, seq: Int64, reason: String) {
+        let event: AlarmEvent? = lock.withLock {
+            guard failing[forwarder] == nil else { return nil }
+            let id = nextAlarmID
+            nextAlarmID += 1
+            failing[forwarder] = id
+            let event = AlarmEvent(
+                t: clock(), alarmID: id, rule: .deliveryFailed, source: forwarder, parameter: nil, phase: .start,
+                priority: .medium, state: .active, acknowledged: false, reason: nil,
+                text: "The central station (\(forwarder)) refused alarm message \(seq): \(reason). It is kept in the journal's \(forwarder)-parked.jsonl; check the receiving interface, alarms may not reach the station.",
+                evidence: [("journal_seq", .number(Double(seq))), ("reason", .string(reason))])
+            _ = appendLocked([event], wallTime: wallTime())
+            return event
+        }
+        if let event { emit([event]) }
+    }
+
+    func delivered(forwarder: String, seq: Int64) {
+        let event: AlarmEvent? = lock.withLock {
+            guard let id = failing[forwarder] else { return nil }
+            failing[forwarder] = nil
+            let event = AlarmEvent(
+                t: clock(), alarmID: id, rule: .deliveryFailed, source: forwarder, parameter: nil, phase: .end,
+                priority: .medium, state: .inactive, acknowledged: false, reason: nil,
+                text: "The central station (\(forwarder)) accepts alarm messages again (journal entry \(seq) delivered).",
+                evidence: [("journal_seq", .number(Double(seq)))])
+            _ = appendLocked([event], wallTime: wallTime())
+            return event
+        }
+        if let event { emit([event]) }
+    }
+}
+
+/// The journal and the forwarders reading it. Every event is appended (and fsync'ed) before anything
+/// else happens to it; forwarders deliver from the journal on their own threads.
+public final class OutputPipeline {
+    let writer: JournalWriter?
+    public let forwarders: [JournalForwarder]
+
+    /// `emit` receives the agent's own alarms (delivery failures) for stdout; `clock` gives their t;
+    /// `wallTime` stamps their journal entries (nil in replay).
+    public init(config: OutputConfig, logger: Logger, clock: @escaping @Sendable () -> Double = { 0 },
+                wallTime: @escaping @Sendable () -> String? = { nil },
+                emit: @escaping @Sendable ([AlarmEvent]) -> Void = { _ in }) throws(JournalError)
+    {
+        guard let directory = config.journalDirectory else {
+            writer = nil
+            forwarders = []
+            return
+        }
+        let journal = try Journal(directory: directory, segmentMaxBytes: config.segmentMaxBytes)
+        for warning in journal.recovery { logger.warning("journal recovered: \(warning)") }
+        let writer = JournalWriter(journal: journal, logger: logger)
+        writer.emit = emit
+        writer.clock = clock
+        writer.wallTime = wallTime
+        self.writer = writer
+        var wires: [any ForwardingProtocol] = []
+        if let hl7 = config.hl7 { wires.append(HL7Protocol(settings: hl7)) }
+        if let syslog = config.syslog { wires.append(SyslogProtocol(settings: syslog)) }
+        forwarders = wires.map { wire in
+            let name = wire.name
+            return JournalForwarder(wire: wire, journalDirectory: directory, logger: logger,
+                                    onParked: { seq, reason in writer.parked(forwarder: name, seq: seq, reason: reason) },
+                                    onDelivered: { seq in writer.delivered(forwarder: name, seq: seq) })
+        }
+    }
+
+    /// The journal's last sequence number (0 without a journal).
+    public var lastSeq: Int64 { writer?.lastSeq ?? 0 }
+
+    public func start() { forwarders.forEach { $0.start() } }
+
+    public func stop() { forwarders.forEach { $0.stop() } }
+
+    /// The lowest delivery position of all forwarders: everything up to it reached every receiver.
+    private var deliveredEverywhere: Int64 {
+        forwarders.map(\.position).min() ?? (writer?.lastSeq ?? 0)
+    }
+
+    /// Appends the events to the journal and wakes the forwarders. A journal failure is logged as
+    /// critical and reported to the caller; the events still go to stdout.
+    @discardableResult
+    public func record(_ events: [AlarmEvent], wallTime: String?) -> Bool {
+        guard let writer else { return true }
+        let ok = writer.append(events, wallTime: wallTime)
         forwarders.forEach { $0.wake() }
-        if !forwarders.isEmpty { journal.prune(deliveredUpTo: deliveredEverywhere) }
+        if !forwarders.isEmpty { writer.prune(deliveredUpTo: deliveredEverywhere) }
         return ok
     }
 
     /// Entries journaled but not yet delivered by every forwarder.
     public var undelivered: Int64 {
-        guard let journal else { return 0 }
-        return journal.lastSeq - deliveredEverywhere
+        guard let writer else { return 0 }
+        return writer.lastSeq - deliveredEverywhere
     }
 
     /// Waits until every forwarder has delivered the whole journal, up to `timeout`.

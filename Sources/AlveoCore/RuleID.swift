@@ -37,17 +37,22 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     case deviceSilent = "technical.device_silent"
     case sensorOff = "technical.sensor_off"
     case valueRejected = "technical.value_rejected"
+    /// Raised by the agent's output pipeline, not by the core: the central station refused a message.
+    case deliveryFailed = "technical.delivery_failed"
 
     /// The identifier as written in files and events.
     public var id: String { rawValue }
 
     public var type: AlarmType {
         switch self {
-        case .deviceSilent, .sensorOff, .valueRejected: .technical
+        case .deviceSilent, .sensorOff, .valueRejected, .deliveryFailed: .technical
         case .pronePositioning, .proneStop, .plasmaExchange, .plateauOverdue: .advisory
         default: .physiological
         }
     }
+
+    /// Conditions the agent raises itself (outputs), rather than the clinical core's rules.
+    public var isAgentCondition: Bool { self == .deliveryFailed }
 
     /// Whether instances of this rule are kept per source (their events carry `source`).
     public var isPerSource: Bool { type == .technical }
@@ -72,6 +77,7 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
         case .deviceSilent: "Device silent"
         case .sensorOff: "Oximeter probe off"
         case .valueRejected: "Impossible value rejected"
+        case .deliveryFailed: "Central station refused an alarm message"
         }
     }
 
@@ -106,6 +112,8 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
             "KDIGO 2012 AKI definition (creatinine rise >= 0.3 mg/dL within 48 h)"
         case .deviceSilent, .sensorOff, .valueRejected:
             "IEC 60601-1-8 technical alarm condition"
+        case .deliveryFailed:
+            "IEC 60601-1-8 technical alarm condition; IHE PCD-04 acknowledgement (HL7 v2 MSA-1)"
         }
     }
 }

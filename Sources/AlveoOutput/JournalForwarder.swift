@@ -41,6 +41,7 @@ public final class JournalForwarder: Sendable {
     private let journalDirectory: String
     private let logger: Logger
     private let onParked: @Sendable (Int64, String) -> Void
+    private let onDelivered: @Sendable (Int64) -> Void
     private let positionStore: DeliveryPosition
     private let settled: Mutex<Int64>
     private let wakeup = DispatchSemaphore(value: 0)
@@ -48,8 +49,10 @@ public final class JournalForwarder: Sendable {
     private let stopping = Mutex(false)
 
     public init(wire: any ForwardingProtocol, journalDirectory: String, logger: Logger,
-                onParked: @escaping @Sendable (Int64, String) -> Void = { _, _ in })
+                onParked: @escaping @Sendable (Int64, String) -> Void = { _, _ in },
+                onDelivered: @escaping @Sendable (Int64) -> Void = { _ in })
     {
+        self.onDelivered = onDelivered
         self.wire = wire
         self.journalDirectory = journalDirectory
         var logger = logger
@@ -126,6 +129,7 @@ public final class JournalForwarder: Sendable {
                 case .delivered:
                     try commit(entry.seq)
                     pending = nil
+                    onDelivered(entry.seq)
                     if wire.resendWindow > .zero {
                         recent.append((entry.seq, clock.now))
                         recent.removeAll { clock.now - $0.at > wire.resendWindow }

@@ -8,6 +8,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 @main
@@ -72,11 +73,13 @@ struct Replay: ParsableCommand {
 
     func run() throws {
         let agentConfig = try loadConfig(config)
-        let writer = EventWriter(format: EventFormat(rawValue: format)!)
+        let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!))
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let scenarioTime = Mutex(0.0)
         let outputs: OutputPipeline
         do {
-            outputs = try OutputPipeline(config: agentConfig.outputs, logger: Logger(label: "alveo"))
+            outputs = try OutputPipeline(config: agentConfig.outputs, logger: Logger(label: "alveo"),
+                                         clock: { scenarioTime.withLock { $0 } }, emit: { writer.write($0) })
         } catch {
             printError("error: \(error)")
             throw ExitCode(74)
@@ -86,8 +89,9 @@ struct Replay: ParsableCommand {
         do {
             // Journal entries from replay carry no wall time, so that replays stay byte-identical.
             try ScenarioReplay.run(config: agentConfig, scenarioPath: scenario) { event in
+                scenarioTime.withLock { $0 = event.t }
                 outputs.record([event], wallTime: nil)
-                writer.write(event)
+                writer.write([event])
             }
             writer.flush()
         } catch {
@@ -95,7 +99,9 @@ struct Replay: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(65)
         }
-        if !outputs.drain(timeout: .milliseconds(Int64(drainTimeout * 1000))) {
+        let drained = outputs.drain(timeout: .milliseconds(Int64(drainTimeout * 1000)))
+        writer.flush()
+        if !drained {
             printError("error: \(outputs.undelivered) journaled events not delivered within \(drainTimeout) s; they stay in the journal and are delivered on the next start")
             throw ExitCode(75)
         }
@@ -133,7 +139,7 @@ struct Deliver: ParsableCommand {
             printError("error: \(outputs.undelivered) journaled events not delivered within \(timeout) s")
             throw ExitCode(75)
         }
-        print("delivered: journal up to \(outputs.journal?.lastSeq ?? 0)")
+        print("delivered: journal up to \(outputs.lastSeq)")
     }
 }
 
@@ -274,6 +280,7 @@ extension String {
 
 /// The event writer shared with the agent's emit callback (called from one task at a time).
 final class SharedWriter: @unchecked Sendable {
+    // @unchecked: the writer is only touched under `lock`.
     private let lock = NSLock()
     private let writer: EventWriter
 
@@ -281,6 +288,10 @@ final class SharedWriter: @unchecked Sendable {
 
     func write(_ events: [AlarmEvent]) {
         lock.withLock { events.forEach(writer.write) }
+    }
+
+    func flush() {
+        lock.withLock { writer.flush() }
     }
 }
 

@@ -42,7 +42,7 @@ import Testing
         ("patient:\n  sex: male\n  height_cm: tall", "bed.yaml:3: patient.height_cm: expected a number (cm)"),
         ("patient: {sex: male}", "bed.yaml:1: patient: missing 'height_cm'"),
         ("rules: {}", "bed.yaml:1: patient: missing"),
-        ("patient: {sex: male, height_cm: 170}\nrule: {}", "bed.yaml:2: rule: unknown key (allowed here: patient, rules, devices)"),
+        ("patient: {sex: male, height_cm: 170}\nrule: {}", "bed.yaml:2: rule: unknown key (allowed here: patient, rules, devices, outputs)"),
         ("patient: {sex: male, height_cm: 170}\nrules:\n  lpv.tidal_volume_high: {threshold_ml_per_kg: 20}", "bed.yaml:3: rules.lpv.tidal_volume_high.threshold_ml_per_kg: 20.0 is out of the allowed range"),
         ("patient: {sex: male, height_cm: 170}\nrules:\n  lpv.plateau_high: {end_cmh2o: 35}", "rules.lpv.plateau_high: need end_cmh2o <= threshold_cmh2o"),
         ("patient: [", "bed.yaml:2: not valid YAML: did not find expected node content"),
