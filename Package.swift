@@ -61,7 +61,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "alveo-bench",
-            dependencies: ["AlveoAgent", "AlveoTrace", "AlveoCore", "AlveoDevices", "AlveoIO"],
+            dependencies: [
+                "AlveoAgent", "AlveoTrace", "AlveoCore", "AlveoDevices", "AlveoIO", "AlveoOutput",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
 

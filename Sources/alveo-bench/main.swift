@@ -6,7 +6,9 @@ import AlveoAgent
 import AlveoCore
 import AlveoDevices
 import AlveoIO
+import AlveoOutput
 import Foundation
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -267,8 +269,86 @@ func benchmarkRunCost(seconds: Int) throws {
                  cpu, seconds, cpu / Double(seconds) * 100, Double(usage.ru_maxrss) / 1024, status >> 8, polls.joined(separator: " ")))
 }
 
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
+}
+
+/// Journal append throughput with an fsync per event, and the latency from an observation entering
+/// the core to the PCD-04 ACK received from a real MLLP receiver (python-hl7) on loopback.
+func benchmarkDelivery(events: Int) throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("alveo-bench-out-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let event = AlarmEvent(t: 1, alarmID: 1, rule: .sensorOff, source: "oxi", parameter: nil, phase: .start, priority: .medium,
+                           state: .active, acknowledged: false, reason: nil,
+                           text: "Oximeter probe on oxi is off the patient: SpO2 is not being monitored; check the probe and its site.",
+                           evidence: [("sensor", .string("off")), ("since_t", .number(1))])
+
+    // 1. Journal appends, fsync each.
+    let journal = try Journal(directory: directory.appendingPathComponent("append-only").path)
+    var appendTimes: [Double] = []
+    let clock = ContinuousClock()
+    let start = clock.now
+    for _ in 0..<events {
+        let before = clock.now
+        try journal.append(event, wallTime: "2026-11-25T16:00:00.000Z")
+        appendTimes.append(Double((clock.now - before).components.attoseconds) / 1e12 + Double((clock.now - before).components.seconds) * 1e6)
+    }
+    let total = clock.now - start
+    let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
+    appendTimes.sort()
+    print("journal append with fsync per event (\(events) events)")
+    print(String(format: "  %.0f events/s; per append p50 %.0f us, p99 %.0f us", Double(events) / seconds,
+                 percentile(appendTimes, 0.5), percentile(appendTimes, 0.99)))
+
+    // 2. Observation -> core -> journal (fsync) -> forwarder -> MLLP -> ACK -> position (fsync).
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let port = 17_000 + Int(getpid() % 500)
+    let ready = directory.appendingPathComponent("ready").path
+    let receiver = Process()
+    receiver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    receiver.arguments = ["python3", repository.appendingPathComponent("Tests/Peers/hl7_receiver.py").path, "--port", "\(port)",
+                          "--log", directory.appendingPathComponent("log").path, "--fast", "--ready", ready]
+    try receiver.run()
+    defer { receiver.terminate(); receiver.waitUntilExit() }
+    var waited = 0
+    while !FileManager.default.fileExists(atPath: ready), waited < 300 { usleep(100_000); waited += 1 }
+
+    var outputs = OutputConfig()
+    outputs.journalDirectory = directory.appendingPathComponent("journal").path
+    var hl7 = HL7Settings()
+    hl7.port = port
+    hl7.identity.bedID = "BENCH"
+    outputs.hl7 = hl7
+    var logger = Logger(label: "bench")
+    logger.logLevel = .critical
+    let pipeline = try OutputPipeline(config: outputs, logger: logger)
+    pipeline.start()
+    defer { pipeline.stop() }
+    var core = ClinicalCore(patient: Patient(sex: .male, heightCm: 170))
+    var latencies: [Double] = []
+    var buffer: [AlarmEvent] = []
+    for n in 0..<events {
+        let observation = Observation(source: "oxi", parameter: .sensor, value: .sensor(n % 2 == 0 ? .off : .ok))
+        let before = clock.now
+        buffer.removeAll(keepingCapacity: true)
+        core.process(CollectionOfOne(observation), at: Double(n), into: &buffer)
+        precondition(buffer.count == 1)
+        pipeline.record(buffer, wallTime: nil)
+        let target = pipeline.lastSeq
+        while pipeline.forwarders[0].position < target { usleep(20) }
+        let elapsed = clock.now - before
+        latencies.append(Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
+    }
+    latencies.sort()
+    print("observation -> core -> journal (fsync) -> PCD-04 over MLLP -> ACK -> position (fsync), \(events) events, one at a time")
+    print(String(format: "  p50 %.2f ms, p99 %.2f ms, max %.2f ms (target p99 < 5 ms)", percentile(latencies, 0.5),
+                 percentile(latencies, 0.99), latencies.last ?? 0))
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 let which = arguments.first ?? "all"
 if which == "all" || which == "replay" { try benchmarkReplay() }
 if which == "all" || which == "poll" { try benchmarkPollCost() }
+if which == "all" || which == "delivery" { try benchmarkDelivery(events: arguments.count > 1 ? Int(arguments[1]) ?? 10_000 : 10_000) }
 if which == "all" || which == "run" { try benchmarkRunCost(seconds: arguments.count > 1 ? Int(arguments[1]) ?? 300 : 300) }

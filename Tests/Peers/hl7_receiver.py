@@ -41,6 +41,7 @@ async def main():
     parser.add_argument("--mode", default="aa")
     parser.add_argument("--n", type=int, default=0)
     parser.add_argument("--ready")
+    parser.add_argument("--fast", action="store_true", help="benchmarks: answer AA without validating or logging")
     args = parser.parse_args()
     counter = {"n": 0}
 
@@ -48,6 +49,10 @@ async def main():
         try:
             while not writer.is_closing():
                 message = await reader.readmessage()
+                if args.fast:
+                    writer.writemessage(message.create_ack(ack_code="AA"))
+                    await writer.drain()
+                    continue
                 counter["n"] += 1
                 n = counter["n"]
                 text = str(message)
