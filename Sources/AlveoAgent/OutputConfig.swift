@@ -67,7 +67,7 @@ public struct OutputConfig: Sendable, Equatable {
 
     private static func parseHL7(_ node: ConfigNode) throws(ConfigError) -> HL7Settings {
         var settings = HL7Settings()
-        let keys = ["host", "port", "ack_timeout_ms", "connect_timeout_ms", "reconnect_max_s", "retry_after_error_ms",
+        let keys = ["host", "port", "ack_timeout_ms", "connect_timeout_ms", "reconnect_max_s", "retry_after_error_ms", "heartbeat_s",
                     "sending_application", "sending_facility", "receiving_application", "receiving_facility",
                     "patient_id", "patient_id_authority", "patient_name", "bed_location", "bed_id"]
         func milliseconds(_ value: Double) -> Duration { .milliseconds(Int64(value)) }
@@ -79,6 +79,9 @@ public struct OutputConfig: Sendable, Equatable {
             case "connect_timeout_ms": settings.connectTimeout = milliseconds(try value.number(in: 50...600_000, unit: "ms"))
             case "reconnect_max_s": settings.reconnectMax = milliseconds(try value.number(in: 0.1...3600, unit: "s") * 1000)
             case "retry_after_error_ms": settings.retryAfterError = milliseconds(try value.number(in: 0...600_000, unit: "ms"))
+            case "heartbeat_s":
+                let seconds = try value.number(in: 0...86400, unit: "s (0: no heartbeat)")
+                settings.heartbeat = seconds == 0 ? nil : milliseconds(seconds * 1000)
             case "sending_application": settings.identity.sendingApplication = try value.string()
             case "sending_facility": settings.identity.sendingFacility = try value.string()
             case "receiving_application": settings.identity.receivingApplication = try value.string()

@@ -11,6 +11,8 @@ public struct HL7Settings: Sendable, Equatable {
     public var reconnectMax: Duration = .seconds(30)
     /// Wait before resending after an AE (application error) answer.
     public var retryAfterError: Duration = .seconds(1)
+    /// A heartbeat (ORU^R01 "bed alive") after this long without a message; nil: none.
+    public var heartbeat: Duration? = .seconds(60)
 
     public init() {}
 }
@@ -32,6 +34,18 @@ public struct HL7Protocol: ForwardingProtocol {
     public var reconnectMax: Duration { settings.reconnectMax }
     public var retryAfterError: Duration { settings.retryAfterError }
     public var resendWindow: Duration { .zero }
+    public var heartbeatInterval: Duration? { settings.heartbeat }
+
+    /// An ORU^R01 saying the bed's agent is alive, acknowledged like any message (not journaled).
+    public func heartbeat(number: Int, over link: TCPConnection) throws {
+        let controlID = "\(settings.identity.bedID)-HB-\(number)"
+        let message = PCD04Message.heartbeat(identity: settings.identity, controlID: controlID, now: Date())
+        try link.send([0x0B] + Array(message.utf8) + [0x1C, 0x0D])
+        let reply = try readMLLPFrame(link, timeout: settings.ackTimeout)
+        guard let ack = PCD04Message.parseACK(reply), ack.controlID == controlID, ack.code == "AA" || ack.code == "CA" else {
+            throw SocketError(operation: "heartbeat \(controlID) not acknowledged", peer: link.peer, code: EPROTO)
+        }
+    }
 
     public func deliver(_ entry: JournalEntry, over link: TCPConnection) throws -> DeliveryOutcome {
         let controlID = PCD04Message.controlID(bedID: settings.identity.bedID, seq: entry.seq)

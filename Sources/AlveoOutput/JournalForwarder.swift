@@ -27,6 +27,10 @@ public protocol ForwardingProtocol: Sendable {
     /// for protocols whose only acknowledgement is TCP's (syslog), bytes acknowledged by the
     /// receiver's kernel can still die with a receiver that is being restarted. Zero for HL7.
     var resendWindow: Duration { get }
+    /// When idle this long with a connection, send a heartbeat (nil: no heartbeats).
+    var heartbeatInterval: Duration? { get }
+    /// Sends a "bed alive" message; a thrown error means the link is broken.
+    func heartbeat(number: Int, over link: TCPConnection) throws
     /// Sends one entry and waits for the receiver's verdict. A thrown error means the link is broken:
     /// the forwarder reconnects and sends the same entry again.
     func deliver(_ entry: JournalEntry, over link: TCPConnection) throws -> DeliveryOutcome
@@ -100,6 +104,8 @@ public final class JournalForwarder: Sendable {
         var lastProblem: String?
         var recent: [(seq: Int64, at: ContinuousClock.Instant)] = []
         let clock = ContinuousClock()
+        var lastSent = clock.now
+        var heartbeats = 0
 
         func problem(_ text: String) {
             if text != lastProblem { logger.error("\(text)") }
@@ -109,7 +115,22 @@ public final class JournalForwarder: Sendable {
         while !isStopping {
             if pending == nil { pending = reader.next() }
             guard let entry = pending else {
-                _ = pause(.milliseconds(500))
+                if let interval = wire.heartbeatInterval, clock.now - lastSent >= interval {
+                    heartbeats += 1
+                    lastSent = clock.now
+                    do {
+                        if connection == nil {
+                            connection = try TCPConnection(host: wire.host, port: wire.port, timeout: wire.connectTimeout)
+                            logger.info("connected")
+                        }
+                        try wire.heartbeat(number: heartbeats, over: connection!)
+                    } catch {
+                        problem("heartbeat: \(error); reconnecting")
+                        connection?.shutdown()
+                        connection = nil
+                    }
+                }
+                _ = pause(.milliseconds(wire.heartbeatInterval.map { min(500, Int($0.components.seconds * 1000) / 2 + 1) } ?? 500))
                 continue
             }
             if connection == nil {
@@ -124,6 +145,7 @@ public final class JournalForwarder: Sendable {
                 }
             }
             guard let link = connection else { continue }
+            lastSent = clock.now
             do {
                 switch try wire.deliver(entry, over: link) {
                 case .delivered:

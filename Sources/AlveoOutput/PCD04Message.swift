@@ -73,6 +73,21 @@ public enum PCD04Message {
         return segments.joined(separator: "\r") + "\r"
     }
 
+    /// The periodic "bed alive" message: an ORU^R01 with the monitoring system as its only observation.
+    public static func heartbeat(identity: HL7Identity, controlID: String, now: Date) -> String {
+        let time = timestamp(now)
+        let pid = identity.patientIDAuthority.isEmpty ? e(identity.patientID) : "\(e(identity.patientID))^^^\(e(identity.patientIDAuthority))"
+        return [
+            ["MSH", "^~\\&", e(identity.sendingApplication), e(identity.sendingFacility), e(identity.receivingApplication),
+             e(identity.receivingFacility), time, "", "ORU^R01^ORU_R01", controlID, "P", "2.6", "", "", "AL", "NE", "",
+             "UNICODE UTF-8"].joined(separator: "|"),
+            "PID|||\(pid)||\(identity.patientName)",
+            "PV1||I|\(identity.bedLocation)",
+            "OBR|1|\(controlID)^\(e(identity.sendingApplication))|\(controlID)^\(e(identity.sendingApplication))|69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|||\(time)",
+            "OBX|1|ST|heartbeat^Alveo agent alive^ALVEO|1.0.0.0|alive|||N|||R|||\(time)",
+        ].joined(separator: "\r") + "\r"
+    }
+
     /// OBX-3 of the alarm: the MDC code of the metric it is about where one exists, else the rule id in
     /// Alveo's own coding system.
     static func eventCode(_ rule: String) -> String {

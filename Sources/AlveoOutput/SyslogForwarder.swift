@@ -46,6 +46,8 @@ public struct SyslogProtocol: ForwardingProtocol {
     public var reconnectMax: Duration { settings.reconnectMax }
     public var retryAfterError: Duration { .seconds(1) }
     public var resendWindow: Duration { settings.resendWindow }
+    public var heartbeatInterval: Duration? { nil }
+    public func heartbeat(number: Int, over link: TCPConnection) throws {}
 
     public func deliver(_ entry: JournalEntry, over link: TCPConnection) throws -> DeliveryOutcome {
         let message = SyslogMessage.build(entry: entry, settings: settings, now: Date())

@@ -168,6 +168,31 @@ import Testing
         #expect(received().count <= 1002, "at most the in-flight message is sent twice")
     }
 
+    @Test func idleAgentSendsHeartbeats() throws {
+        let port = freePort()
+        let receiver = try startReceiver(port: port)
+        defer { receiver.kill() }
+        let profile = Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path
+        let config = directory.appendingPathComponent("heartbeat.yaml").path
+        try """
+            patient: {sex: male, height_cm: 170}
+            devices:
+              - {id: vent, profile: \(profile), transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(freePort())}}
+            outputs:
+              journal: {directory: journal-hb}
+              hl7: {host: 127.0.0.1, port: \(port), bed_id: ICU-B1, heartbeat_s: 0.3, patient_id: "1", bed_location: ICU^B1^B1^HOSP}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let agent = try RunningProcess([Paths.alveo, "run", "--config", config], directory: directory, name: "agent")
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) { received().filter { ($0["type"] as? String)?.hasPrefix("ORU^R01") == true }.count >= 3 },
+                "\(agent.stderr)")
+        let heartbeats = received().filter { ($0["type"] as? String)?.hasPrefix("ORU^R01") == true }
+        #expect(heartbeats.prefix(3).map { $0["control_id"] as? String ?? "" } == ["ICU-B1-HB-1", "ICU-B1-HB-2", "ICU-B1-HB-3"])
+        #expect(heartbeats.allSatisfy { $0["valid"] as? Bool == true }, "hl7apy: \(heartbeats.compactMap { $0["errors"] })")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 15) == 0)
+    }
+
     @Test func tornJournalLineIsRecoveredWithAWarning() throws {
         let port = freePort()
         let config = try config(port: port)
