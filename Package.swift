@@ -22,6 +22,7 @@ let package = Package(
         // System C libraries: linked from Debian's packages, never vendored.
         .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
         .systemLibrary(name: "CSerialPort", pkgConfig: "libserialport", providers: [.apt(["libserialport-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
 
         // Pure clinical core: no I/O, no clock, no threads, no C.
         .target(name: "AlveoCore", swiftSettings: strictSettings),
@@ -36,7 +37,7 @@ let package = Package(
         // Scenario CSV (and later raw trace) formats.
         .target(name: "AlveoTrace", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
         // The only module that calls the C libraries.
-        .target(name: "AlveoIO", dependencies: ["CModbus", "CSerialPort"], swiftSettings: strictSettings),
+        .target(name: "AlveoIO", dependencies: ["CModbus", "CSerialPort", "COpenSSL"], swiftSettings: strictSettings),
         // Wiring: configuration, replay runner, output sinks.
         .target(
             name: "AlveoAgent",

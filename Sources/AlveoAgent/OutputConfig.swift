@@ -1,3 +1,4 @@
+import AlveoIO
 import AlveoOutput
 import Foundation
 
@@ -38,10 +39,33 @@ public struct OutputConfig: Sendable, Equatable {
         return config
     }
 
+    /// `tls: {ca_file, cert_file, key_file, server_name}`; `tls: {}` uses the system's trust store.
+    private static func parseTLS(_ node: ConfigNode) throws(ConfigError) -> TLSSettings {
+        var settings = TLSSettings()
+        func file(_ value: ConfigNode) throws(ConfigError) -> String {
+            let path = DeviceConfig.resolveDirectory(try value.string(), relativeTo: node.file)
+            guard FileManager.default.isReadableFile(atPath: path) else { throw value.error("cannot read \(path)") }
+            return path
+        }
+        for (key, value) in try node.mapping(allowed: ["ca_file", "cert_file", "key_file", "server_name"]) {
+            switch key {
+            case "ca_file": settings.caFile = try file(value)
+            case "cert_file": settings.certificateFile = try file(value)
+            case "key_file": settings.keyFile = try file(value)
+            case "server_name": settings.serverName = try value.string()
+            default: break
+            }
+        }
+        if (settings.certificateFile == nil) != (settings.keyFile == nil) {
+            throw node.error("give both cert_file and key_file for a client certificate, or neither")
+        }
+        return settings
+    }
+
     private static func parseSyslog(_ node: ConfigNode) throws(ConfigError) -> SyslogSettings {
         var settings = SyslogSettings()
         let keys = ["host", "port", "facility", "hostname", "app_name", "bed_id", "ack_timeout_ms", "connect_timeout_ms",
-                    "reconnect_max_s", "resend_window_s"]
+                    "reconnect_max_s", "resend_window_s", "tls"]
         for (key, value) in try node.mapping(allowed: keys) {
             switch key {
             case "host": settings.host = try value.string()
@@ -59,6 +83,7 @@ public struct OutputConfig: Sendable, Equatable {
             case "connect_timeout_ms": settings.connectTimeout = .milliseconds(Int64(try value.number(in: 50...600_000, unit: "ms")))
             case "reconnect_max_s": settings.reconnectMax = .milliseconds(Int64(try value.number(in: 0.1...3600, unit: "s") * 1000))
             case "resend_window_s": settings.resendWindow = .milliseconds(Int64(try value.number(in: 0...3600, unit: "s") * 1000))
+            case "tls": settings.tls = try parseTLS(value)
             default: break
             }
         }
@@ -67,7 +92,7 @@ public struct OutputConfig: Sendable, Equatable {
 
     private static func parseHL7(_ node: ConfigNode) throws(ConfigError) -> HL7Settings {
         var settings = HL7Settings()
-        let keys = ["host", "port", "ack_timeout_ms", "connect_timeout_ms", "reconnect_max_s", "retry_after_error_ms", "heartbeat_s",
+        let keys = ["host", "port", "ack_timeout_ms", "connect_timeout_ms", "reconnect_max_s", "retry_after_error_ms", "heartbeat_s", "tls",
                     "sending_application", "sending_facility", "receiving_application", "receiving_facility",
                     "patient_id", "patient_id_authority", "patient_name", "bed_location", "bed_id"]
         func milliseconds(_ value: Double) -> Duration { .milliseconds(Int64(value)) }
@@ -79,6 +104,7 @@ public struct OutputConfig: Sendable, Equatable {
             case "connect_timeout_ms": settings.connectTimeout = milliseconds(try value.number(in: 50...600_000, unit: "ms"))
             case "reconnect_max_s": settings.reconnectMax = milliseconds(try value.number(in: 0.1...3600, unit: "s") * 1000)
             case "retry_after_error_ms": settings.retryAfterError = milliseconds(try value.number(in: 0...600_000, unit: "ms"))
+            case "tls": settings.tls = try parseTLS(value)
             case "heartbeat_s":
                 let seconds = try value.number(in: 0...86400, unit: "s (0: no heartbeat)")
                 settings.heartbeat = seconds == 0 ? nil : milliseconds(seconds * 1000)

@@ -3,32 +3,54 @@ import Foundation
 import Glibc
 #endif
 
-/// A failed socket operation: which, with whom, and the errno.
+/// A failed socket or TLS operation: which, with whom, and the errno (or the TLS library's reason).
 public struct SocketError: Error, CustomStringConvertible, Sendable, Equatable {
     public var operation: String
     public var peer: String
     public var code: Int32
+    /// For TLS failures: OpenSSL's reason (certificate verify failed, …).
+    public var detail: String?
 
-    public init(operation: String, peer: String, code: Int32) {
+    public init(operation: String, peer: String, code: Int32, detail: String? = nil) {
         self.operation = operation
         self.peer = peer
         self.code = code
+        self.detail = detail
     }
 
     public var isTimeout: Bool { code == ETIMEDOUT || code == EAGAIN || code == EWOULDBLOCK }
 
     public var description: String {
+        if let detail { return "\(peer): \(operation) failed: \(detail)" }
         let cause = code == ETIMEDOUT ? "timed out" : "\(String(cString: strerror(code))) (errno \(code))"
         return "\(peer): \(operation) failed: \(cause)"
     }
 }
 
+/// A connected byte stream to a receiver: plain TCP or TLS over TCP.
+public protocol ByteLink: Sendable {
+    var peer: String { get }
+    func send(_ bytes: [UInt8]) throws(SocketError)
+    /// Receives what is available, waiting up to `timeout`; an empty result means the peer closed.
+    func receive(maxCount: Int, timeout: Duration) throws(SocketError) -> [UInt8]
+    /// Whether the peer's TCP stack has acknowledged every byte sent.
+    func allSentBytesAcknowledged() -> Bool
+    /// Interrupts and closes the link from another thread.
+    func shutdown()
+}
+
+extension ByteLink {
+    public func receive(timeout: Duration) throws(SocketError) -> [UInt8] {
+        try receive(maxCount: 4096, timeout: timeout)
+    }
+}
+
 /// A blocking TCP client connection with explicit timeouts, for a forwarder's own thread.
 /// The file descriptor is owned here alone and closed in `deinit`.
-public final class TCPConnection: @unchecked Sendable {
+public final class TCPConnection: ByteLink, @unchecked Sendable {
     // @unchecked: the descriptor is used by one forwarder thread; `close` may come from another to
     // interrupt it, which is what shutdown(2) is for.
-    private let fd: Int32
+    let fd: Int32
     public let peer: String
 
     /// Resolves `host`, connects within `timeout`.
@@ -90,7 +112,7 @@ public final class TCPConnection: @unchecked Sendable {
     }
 
     /// Receives what is available, waiting up to `timeout`; an empty result means the peer closed.
-    public func receive(maxCount: Int = 4096, timeout: Duration) throws(SocketError) -> [UInt8] {
+    public func receive(maxCount: Int, timeout: Duration) throws(SocketError) -> [UInt8] {
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let ready = poll(&poller, 1, TCPConnection.milliseconds(timeout))
         if ready == 0 { throw SocketError(operation: "receive", peer: peer, code: ETIMEDOUT) }

@@ -13,6 +13,8 @@ public struct HL7Settings: Sendable, Equatable {
     public var retryAfterError: Duration = .seconds(1)
     /// A heartbeat (ORU^R01 "bed alive") after this long without a message; nil: none.
     public var heartbeat: Duration? = .seconds(60)
+    /// MLLP over TLS, or nil for plain TCP.
+    public var tls: TLSSettings?
 
     public init() {}
 }
@@ -35,9 +37,10 @@ public struct HL7Protocol: ForwardingProtocol {
     public var retryAfterError: Duration { settings.retryAfterError }
     public var resendWindow: Duration { .zero }
     public var heartbeatInterval: Duration? { settings.heartbeat }
+    public var tls: TLSSettings? { settings.tls }
 
     /// An ORU^R01 saying the bed's agent is alive, acknowledged like any message (not journaled).
-    public func heartbeat(number: Int, over link: TCPConnection) throws {
+    public func heartbeat(number: Int, over link: any ByteLink) throws {
         let controlID = "\(settings.identity.bedID)-HB-\(number)"
         let message = PCD04Message.heartbeat(identity: settings.identity, controlID: controlID, now: Date())
         try link.send([0x0B] + Array(message.utf8) + [0x1C, 0x0D])
@@ -47,7 +50,7 @@ public struct HL7Protocol: ForwardingProtocol {
         }
     }
 
-    public func deliver(_ entry: JournalEntry, over link: TCPConnection) throws -> DeliveryOutcome {
+    public func deliver(_ entry: JournalEntry, over link: any ByteLink) throws -> DeliveryOutcome {
         let controlID = PCD04Message.controlID(bedID: settings.identity.bedID, seq: entry.seq)
         let message = PCD04Message.build(entry: entry, identity: settings.identity, now: Date())
         try link.send([0x0B] + Array(message.utf8) + [0x1C, 0x0D])

@@ -23,6 +23,8 @@ public protocol ForwardingProtocol: Sendable {
     var connectTimeout: Duration { get }
     var reconnectMax: Duration { get }
     var retryAfterError: Duration { get }
+    /// TLS to the receiver, or nil for plain TCP.
+    var tls: TLSSettings? { get }
     /// Entries delivered within this long before a broken link are sent again after reconnecting:
     /// for protocols whose only acknowledgement is TCP's (syslog), bytes acknowledged by the
     /// receiver's kernel can still die with a receiver that is being restarted. Zero for HL7.
@@ -30,10 +32,10 @@ public protocol ForwardingProtocol: Sendable {
     /// When idle this long with a connection, send a heartbeat (nil: no heartbeats).
     var heartbeatInterval: Duration? { get }
     /// Sends a "bed alive" message; a thrown error means the link is broken.
-    func heartbeat(number: Int, over link: TCPConnection) throws
+    func heartbeat(number: Int, over link: any ByteLink) throws
     /// Sends one entry and waits for the receiver's verdict. A thrown error means the link is broken:
     /// the forwarder reconnects and sends the same entry again.
-    func deliver(_ entry: JournalEntry, over link: TCPConnection) throws -> DeliveryOutcome
+    func deliver(_ entry: JournalEntry, over link: any ByteLink) throws -> DeliveryOutcome
 }
 
 /// Delivers the journal through one protocol, in journal order, one entry at a time, each only once
@@ -99,7 +101,7 @@ public final class JournalForwarder: Sendable {
     private func run() {
         var reader = JournalReader(directory: journalDirectory, after: position)
         var pending: JournalEntry?
-        var connection: TCPConnection?
+        var connection: (any ByteLink)?
         var backoff: Duration = .milliseconds(250)
         var lastProblem: String?
         var recent: [(seq: Int64, at: ContinuousClock.Instant)] = []
@@ -120,7 +122,7 @@ public final class JournalForwarder: Sendable {
                     lastSent = clock.now
                     do {
                         if connection == nil {
-                            connection = try TCPConnection(host: wire.host, port: wire.port, timeout: wire.connectTimeout)
+                            connection = try connect()
                             logger.info("connected")
                         }
                         try wire.heartbeat(number: heartbeats, over: connection!)
@@ -135,7 +137,7 @@ public final class JournalForwarder: Sendable {
             }
             if connection == nil {
                 do {
-                    connection = try TCPConnection(host: wire.host, port: wire.port, timeout: wire.connectTimeout)
+                    connection = try connect()
                     logger.info("connected")
                 } catch {
                     problem("cannot connect: \(error); retrying")
@@ -183,6 +185,13 @@ public final class JournalForwarder: Sendable {
         }
     }
 
+    private func connect() throws(SocketError) -> any ByteLink {
+        if let tls = wire.tls {
+            return try TLSConnection(host: wire.host, port: wire.port, timeout: wire.connectTimeout, settings: tls)
+        }
+        return try TCPConnection(host: wire.host, port: wire.port, timeout: wire.connectTimeout)
+    }
+
     private func commit(_ seq: Int64) throws {
         try positionStore.save(seq)
         settled.withLock { $0 = seq }
@@ -205,7 +214,7 @@ public final class JournalForwarder: Sendable {
 }
 
 /// Reads one MLLP frame (0x0B … 0x1C 0x0D) within `timeout`.
-func readMLLPFrame(_ link: TCPConnection, timeout: Duration) throws -> String {
+func readMLLPFrame(_ link: any ByteLink, timeout: Duration) throws -> String {
     var bytes: [UInt8] = []
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: timeout)

@@ -17,6 +17,8 @@ public struct SyslogSettings: Sendable, Equatable {
     public var ackTimeout: Duration = .seconds(5)
     public var reconnectMax: Duration = .seconds(30)
     public var resendWindow: Duration = .seconds(5)
+    /// RFC 5425 (syslog over TLS), or nil for plain TCP.
+    public var tls: TLSSettings?
 
     public init() {}
 
@@ -47,9 +49,10 @@ public struct SyslogProtocol: ForwardingProtocol {
     public var retryAfterError: Duration { .seconds(1) }
     public var resendWindow: Duration { settings.resendWindow }
     public var heartbeatInterval: Duration? { nil }
-    public func heartbeat(number: Int, over link: TCPConnection) throws {}
+    public var tls: TLSSettings? { settings.tls }
+    public func heartbeat(number: Int, over link: any ByteLink) throws {}
 
-    public func deliver(_ entry: JournalEntry, over link: TCPConnection) throws -> DeliveryOutcome {
+    public func deliver(_ entry: JournalEntry, over link: any ByteLink) throws -> DeliveryOutcome {
         let message = SyslogMessage.build(entry: entry, settings: settings, now: Date())
         let bytes = Array(message.utf8)
         try link.send(Array("\(bytes.count) ".utf8) + bytes)

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import ssl
 
 import hl7
 from hl7.mllp import start_hl7_server
@@ -42,6 +43,8 @@ async def main():
     parser.add_argument("--n", type=int, default=0)
     parser.add_argument("--ready")
     parser.add_argument("--fast", action="store_true", help="benchmarks: answer AA without validating or logging")
+    parser.add_argument("--tls-cert", help="serve MLLP over TLS with this certificate (PEM)")
+    parser.add_argument("--tls-key", help="and this key (PEM)")
     args = parser.parse_args()
     counter = {"n": 0}
 
@@ -74,7 +77,11 @@ async def main():
         except asyncio.IncompleteReadError:
             pass
 
-    async with await start_hl7_server(handle, host="127.0.0.1", port=args.port) as server:
+    tls = None
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
+    async with await start_hl7_server(handle, host="127.0.0.1", port=args.port, ssl=tls) as server:
         if args.ready:
             with open(args.ready + ".tmp", "w") as f:
                 f.write(str(os.getpid()))

@@ -1,0 +1,10 @@
+#ifndef ALVEO_COPENSSL_SHIM_H
+#define ALVEO_COPENSSL_SHIM_H
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+// Macros Swift cannot call.
+static inline long alveo_ssl_set_sni(SSL *ssl, const char *name) { return SSL_set_tlsext_host_name(ssl, name); }
+static inline int alveo_ssl_ctx_min_tls12(SSL_CTX *ctx) { return (int)SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION); }
+#endif

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+/// The outputs over TLS, against the same real receivers: python-hl7 with an ssl context (MLLP over
+/// TLS) and rsyslog with its GnuTLS driver (RFC 5425). Certificates are made by the test with openssl.
+@Suite(.serialized) struct TLSOutputTests {
+    let directory: URL
+
+    init() throws {
+        directory = try Paths.temporaryDirectory()
+    }
+
+    /// A CA and a server certificate for 127.0.0.1 signed by it; a second, unrelated CA.
+    func makeCertificates() throws -> (ca: String, cert: String, key: String, otherCA: String) {
+        let d = directory.path
+        let steps: [[String]] = [
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Alveo Test CA",
+             "-keyout", "\(d)/ca.key", "-out", "\(d)/ca.pem"],
+            ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "\(d)/server.key", "-out", "\(d)/server.csr"],
+            ["sh", "-c", "printf 'subjectAltName=IP:127.0.0.1\\n' > \(d)/san.ext"],
+            ["openssl", "x509", "-req", "-in", "\(d)/server.csr", "-CA", "\(d)/ca.pem", "-CAkey", "\(d)/ca.key", "-CAcreateserial",
+             "-days", "2", "-extfile", "\(d)/san.ext", "-out", "\(d)/server.pem"],
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Other CA",
+             "-keyout", "\(d)/other.key", "-out", "\(d)/other.pem"],
+        ]
+        for step in steps {
+            let result = try ChildProcess.run(step)
+            #expect(result.status == 0, "\(step.joined(separator: " ")): \(result.stderr)")
+        }
+        return ("\(d)/ca.pem", "\(d)/server.pem", "\(d)/server.key", "\(d)/other.pem")
+    }
+
+    func scenario(events: Int) throws -> String {
+        var text = "t,source,parameter,value\n"
+        for n in 0..<events { text += "\(2 * n),oxi,sensor,\(n % 2 == 0 ? "off" : "ok")\n" }
+        let path = directory.appendingPathComponent("toggle.csv").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func hl7OverTLSIsDeliveredAndAnUntrustedReceiverIsRefused() throws {
+        let certificates = try makeCertificates()
+        let port = freePort()
+        let log = directory.appendingPathComponent("received.jsonl").path
+        let ready = directory.appendingPathComponent("ready").path
+        let receiver = try RunningProcess(["python3", Paths.repository.appendingPathComponent("Tests/Peers/hl7_receiver.py").path,
+                                           "--port", "\(port)", "--log", log, "--ready", ready,
+                                           "--tls-cert", certificates.cert, "--tls-key", certificates.key],
+                                          directory: directory, name: "receiver")
+        defer { receiver.kill() }
+        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: ready) }, "\(receiver.stderr)")
+
+        func config(ca: String, journal: String) throws -> String {
+            let path = directory.appendingPathComponent("\(journal).yaml").path
+            try """
+                patient: {sex: female, height_cm: 160}
+                outputs:
+                  journal: {directory: \(journal)}
+                  hl7: {host: 127.0.0.1, port: \(port), bed_id: ICU-B1, tls: {ca_file: \(ca)}}
+                """.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let trusted = try ChildProcess.run([Paths.alveo, "replay", "--config", try config(ca: certificates.ca, journal: "j1"),
+                                            try scenario(events: 4)])
+        #expect(trusted.status == 0, "\(trusted.stderr)")
+        let received = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
+        #expect(received.count == 4)
+        #expect(received.first?.contains("\"control_id\": \"ICU-B1-1\"") == true)
+
+        let untrusted = try ChildProcess.run([Paths.alveo, "replay", "--config", try config(ca: certificates.otherCA, journal: "j2"),
+                                              "--drain-timeout", "2", try scenario(events: 2)])
+        #expect(untrusted.status == 75, "nothing is delivered to a receiver whose certificate is not trusted")
+        #expect(untrusted.stderr.contains("TLS handshake failed: certificate not accepted"), "\(untrusted.stderr)")
+    }
+
+    @Test func syslogOverTLSToRsyslog() throws {
+        let certificates = try makeCertificates()
+        let port = freePort()
+        let work = directory.appendingPathComponent("rsyslog-work").path
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let logFile = directory.appendingPathComponent("messages.log").path
+        let conf = directory.appendingPathComponent("rsyslog.conf").path
+        try """
+            global(workDirectory="\(work)" DefaultNetstreamDriver="gtls"
+                   DefaultNetstreamDriverCAFile="\(certificates.ca)"
+                   DefaultNetstreamDriverCertFile="\(certificates.cert)"
+                   DefaultNetstreamDriverKeyFile="\(certificates.key)")
+            module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
+            input(type="imtcp" address="127.0.0.1" port="\(port)")
+            action(type="omfile" file="\(logFile)" template="RSYSLOG_SyslogProtocol23Format")
+            """.write(toFile: conf, atomically: true, encoding: .utf8)
+        let rsyslog = try RunningProcess(["rsyslogd", "-n", "-f", conf, "-i", directory.appendingPathComponent("pid").path],
+                                         directory: directory, name: "rsyslog")
+        defer { rsyslog.kill() }
+        #expect(waitUntil(timeout: 30) { isListening(port) || rsyslog.poll() != nil }, "\(rsyslog.stderr)")
+        let config = directory.appendingPathComponent("bed.yaml").path
+        try """
+            patient: {sex: female, height_cm: 160}
+            outputs:
+              journal: {directory: journal}
+              syslog: {host: 127.0.0.1, port: \(port), bed_id: ICU-B1, hostname: bed-b1, tls: {ca_file: \(certificates.ca)}}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try ChildProcess.run([Paths.alveo, "replay", "--config", config, try scenario(events: 6)])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(waitUntil(timeout: 15) {
+            ((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "").split(separator: "\n").count == 6
+        }, "\(rsyslog.stderr)")
+        let first = ((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "").split(separator: "\n").first ?? ""
+        #expect(first.hasPrefix("<132>1 "))
+        #expect(first.contains("[alarm@32473 bed=\"ICU-B1\" seq=\"1\""))
+    }
+}
