@@ -37,6 +37,10 @@ public protocol ByteLink: Sendable {
     func allSentBytesAcknowledged() -> Bool
     /// Interrupts and closes the link from another thread.
     func shutdown()
+    /// Whether the peer has closed or reset the connection (checked without blocking or reading).
+    func peerHasClosed() -> Bool
+    /// Whether the TCP connection is still established (Linux TCP_INFO).
+    func isEstablished() -> Bool
 }
 
 extension ByteLink {
@@ -134,4 +138,25 @@ public final class TCPConnection: ByteLink, @unchecked Sendable {
 
     /// Interrupts a blocked send or receive from another thread.
     public func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+
+    /// A receiver that restarted while the link was idle has sent FIN or RST: without this check the
+    /// next message would be written into a dead connection, reset, and look acknowledged.
+    /// POLLRDHUP (Linux, 0x2000): declared only under _GNU_SOURCE, which Swift's Glibc module lacks.
+    static let pollReadHangUp: Int16 = 0x2000
+
+    public func peerHasClosed() -> Bool {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN) | TCPConnection.pollReadHangUp, revents: 0)
+        guard poll(&poller, 1, 0) > 0 else { return false }
+        if poller.revents & (TCPConnection.pollReadHangUp | Int16(POLLHUP) | Int16(POLLERR)) != 0 { return true }
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+        return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
+    public func isEstablished() -> Bool {
+        var info = tcp_info()
+        var length = socklen_t(MemoryLayout<tcp_info>.size)
+        guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0 else { return false }
+        return info.tcpi_state == 1  // TCP_ESTABLISHED
+    }
 }

@@ -129,4 +129,8 @@ public final class TLSConnection: ByteLink, @unchecked Sendable {
     public func allSentBytesAcknowledged() -> Bool { tcp.allSentBytesAcknowledged() }
 
     public func shutdown() { tcp.shutdown() }
+
+    public func peerHasClosed() -> Bool { tcp.peerHasClosed() }
+
+    public func isEstablished() -> Bool { tcp.isEstablished() }
 }

@@ -55,12 +55,18 @@ public struct SyslogProtocol: ForwardingProtocol {
     public func deliver(_ entry: JournalEntry, over link: any ByteLink) throws -> DeliveryOutcome {
         let message = SyslogMessage.build(entry: entry, settings: settings, now: Date())
         let bytes = Array(message.utf8)
+        // A receiver restarted while the link was idle: reconnect first, or this message would be lost.
+        if link.peerHasClosed() { throw SocketError(operation: "send", peer: link.peer, code: ECONNRESET) }
         try link.send(Array("\(bytes.count) ".utf8) + bytes)
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: settings.ackTimeout)
         while !link.allSentBytesAcknowledged() {
             guard clock.now < deadline else { throw SocketError(operation: "wait for TCP acknowledgement", peer: link.peer, code: ETIMEDOUT) }
             usleep(200)
+        }
+        // A reset also empties the unacknowledged count: only an established connection means delivered.
+        guard link.isEstablished(), !link.peerHasClosed() else {
+            throw SocketError(operation: "send", peer: link.peer, code: ECONNRESET)
         }
         return .delivered
     }

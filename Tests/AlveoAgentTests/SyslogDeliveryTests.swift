@@ -81,6 +81,42 @@ import Testing
         #expect(plateau.hasSuffix("to 494 ml (7.5 ml/kg PBW, PBW 66.0 kg)."), "MSG is the alarm text")
     }
 
+    /// The receiver restarts while the agent's link is idle: the next message must not go into the dead
+    /// connection (found by a review: TCP's unacknowledged count is also zero after a reset).
+    @Test func receiverRestartedWhileIdleLosesNothing() throws {
+        let port = freePort(), modbusPort = freePort()
+        var rsyslog = try startRsyslog(port: port)
+        let profile = Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path
+        let config = directory.appendingPathComponent("live.yaml").path
+        try """
+            patient: {sex: male, height_cm: 180}
+            devices:
+              - {id: gw, profile: \(profile), poll_interval_s: 0.2, reconnect_max_s: 0.3, transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(modbusPort)}}
+            rules:
+              technical.device_silent: {timeout_s: 1}
+            outputs:
+              journal: {directory: journal-live}
+              syslog: {host: 127.0.0.1, port: \(port), bed_id: ICU-B1, resend_window_s: 0}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let agent = try RunningProcess([Paths.alveo, "run", "--config", config], directory: directory, name: "agent")
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) { sequenceNumbers().contains(1) }, "device_silent start delivered: \(agent.stderr)")
+        rsyslog.signal(SIGTERM)
+        #expect(rsyslog.waitForExit(timeout: 30) != nil)
+        rsyslog = try startRsyslog(port: port, name: "rsyslog2")
+        defer { rsyslog.kill() }
+        // Now the device comes up: device_silent ends and driving pressure (22.0 - 5.0) starts.
+        let peer = try RunningProcess(["python3", Paths.repository.appendingPathComponent("Tests/Peers/modbus_peer.py").path,
+                                       "--tcp", "\(modbusPort)", "--ir", "1,1,0,42,97,72,400,450,220,50,140,280"],
+                                      directory: directory, name: "peer")
+        defer { peer.kill() }
+        let position = directory.appendingPathComponent("journal-live/syslog.position").path
+        #expect(waitUntil(timeout: 60) {
+            let delivered = Int((try? String(contentsOfFile: position, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+            return delivered >= 3 && sequenceNumbers().isSuperset(of: Set(1...delivered))
+        }, "every delivered entry reached a receiver: got \(sequenceNumbers().sorted()); \(agent.stderr)")
+    }
+
     @Test func receiverRestartedMidStreamLosesNothing() throws {
         let port = freePort()
         let config = try config(port: port)
