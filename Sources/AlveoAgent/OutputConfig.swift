@@ -64,6 +64,7 @@ public struct OutputConfig: Sendable, Equatable {
 
     private static func parseSyslog(_ node: ConfigNode) throws(ConfigError) -> SyslogSettings {
         var settings = SyslogSettings()
+        var sawBed = false
         let keys = ["host", "port", "facility", "hostname", "app_name", "bed_id", "ack_timeout_ms", "connect_timeout_ms",
                     "reconnect_max_s", "resend_window_s", "tls"]
         for (key, value) in try node.mapping(allowed: keys) {
@@ -78,7 +79,13 @@ public struct OutputConfig: Sendable, Equatable {
                 settings.facility = number
             case "hostname": settings.hostname = try value.string()
             case "app_name": settings.appName = try value.string()
-            case "bed_id": settings.bedID = try value.string()
+            case "bed_id":
+                let id = try value.string()
+                guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+                    throw value.error("'\(id)' is not a usable bed id (letters, digits, - _ . only)")
+                }
+                settings.bedID = id
+                sawBed = true
             case "ack_timeout_ms": settings.ackTimeout = .milliseconds(Int64(try value.number(in: 50...600_000, unit: "ms")))
             case "connect_timeout_ms": settings.connectTimeout = .milliseconds(Int64(try value.number(in: 50...600_000, unit: "ms")))
             case "reconnect_max_s": settings.reconnectMax = .milliseconds(Int64(try value.number(in: 0.1...3600, unit: "s") * 1000))
@@ -87,11 +94,13 @@ public struct OutputConfig: Sendable, Equatable {
             default: break
             }
         }
+        guard sawBed else { throw node.error("missing 'bed_id': it tells the receiver which bed a message is from") }
         return settings
     }
 
     private static func parseHL7(_ node: ConfigNode) throws(ConfigError) -> HL7Settings {
         var settings = HL7Settings()
+        var sawBed = false, sawPatient = false
         let keys = ["host", "port", "ack_timeout_ms", "connect_timeout_ms", "reconnect_max_s", "retry_after_error_ms", "heartbeat_s", "tls",
                     "sending_application", "sending_facility", "receiving_application", "receiving_facility",
                     "patient_id", "patient_id_authority", "patient_name", "bed_location", "bed_id"]
@@ -112,7 +121,9 @@ public struct OutputConfig: Sendable, Equatable {
             case "sending_facility": settings.identity.sendingFacility = try value.string()
             case "receiving_application": settings.identity.receivingApplication = try value.string()
             case "receiving_facility": settings.identity.receivingFacility = try value.string()
-            case "patient_id": settings.identity.patientID = try value.string()
+            case "patient_id":
+                settings.identity.patientID = try value.string()
+                sawPatient = !settings.identity.patientID.isEmpty
             case "patient_id_authority": settings.identity.patientIDAuthority = try value.string()
             case "patient_name": settings.identity.patientName = try value.string()
             case "bed_location": settings.identity.bedLocation = try value.string()
@@ -122,9 +133,13 @@ public struct OutputConfig: Sendable, Equatable {
                     throw value.error("'\(id)' is not a usable bed id (letters, digits, - _ . only; it prefixes MSH-10)")
                 }
                 settings.identity.bedID = id
+                sawBed = true
             default: break
             }
         }
+        // Both identify the bed and the patient to the station: a default would let two beds collide.
+        guard sawBed else { throw node.error("missing 'bed_id': unique per bed across the hospital, it prefixes MSH-10") }
+        guard sawPatient else { throw node.error("missing 'patient_id' (PID-3): the station files alarms by patient") }
         return settings
     }
 }

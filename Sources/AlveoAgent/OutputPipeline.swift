@@ -105,7 +105,7 @@ public final class OutputPipeline {
         writer.wallTime = wallTime
         self.writer = writer
         var wires: [any ForwardingProtocol] = []
-        if let hl7 = config.hl7 { wires.append(HL7Protocol(settings: hl7)) }
+        if let hl7 = config.hl7 { wires.append(HL7Protocol(settings: hl7, runID: journal.runID)) }
         if let syslog = config.syslog { wires.append(SyslogProtocol(settings: syslog)) }
         forwarders = wires.map { wire in
             let name = wire.name

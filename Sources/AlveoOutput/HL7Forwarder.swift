@@ -24,9 +24,12 @@ public struct HL7Settings: Sendable, Equatable {
 /// resends (at-least-once; MSH-10 is stable so the receiver can de-duplicate).
 public struct HL7Protocol: ForwardingProtocol {
     public let settings: HL7Settings
+    /// Makes heartbeat control ids unique across runs.
+    public let runID: String
 
-    public init(settings: HL7Settings) {
+    public init(settings: HL7Settings, runID: String = Journal.newRunID()) {
         self.settings = settings
+        self.runID = runID
     }
 
     public var name: String { "hl7" }
@@ -41,7 +44,7 @@ public struct HL7Protocol: ForwardingProtocol {
 
     /// An ORU^R01 saying the bed's agent is alive, acknowledged like any message (not journaled).
     public func heartbeat(number: Int, over link: any ByteLink) throws {
-        let controlID = "\(settings.identity.bedID)-HB-\(number)"
+        let controlID = "\(settings.identity.bedID)-HB-\(runID)-\(number)"
         let message = PCD04Message.heartbeat(identity: settings.identity, controlID: controlID, now: Date())
         try link.send([0x0B] + Array(message.utf8) + [0x1C, 0x0D])
         let reply = try readMLLPFrame(link, timeout: settings.ackTimeout)

@@ -1,5 +1,16 @@
 import AlveoCore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// fsync of a directory, so that a new or renamed file in it survives a power cut.
+func syncDirectory(_ path: String) {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return }
+    fsync(fd)
+    close(fd)
+}
 
 /// A problem with the journal, naming the file.
 public struct JournalError: Error, CustomStringConvertible {
@@ -18,22 +29,51 @@ public final class Journal {
     /// What recovery found at open: torn or unreadable trailing bytes set aside.
     public private(set) var recovery: [String] = []
     public private(set) var lastSeq: Int64 = 0
+    /// Identifies this run of the agent in every entry it writes (identifiers such as HL7 alarm
+    /// references restart with each run; with the run id they stay unique).
+    public let runID: String
     private var handle: FileHandle?
+    private let lockDescriptor: Int32
     private var segmentPath: String?
     private var segmentSize = 0
 
-    public init(directory: String, segmentMaxBytes: Int = 16 << 20) throws(JournalError) {
+    public init(directory: String, segmentMaxBytes: Int = 16 << 20, runID: String = Journal.newRunID()) throws(JournalError) {
         self.directory = directory
         self.segmentMaxBytes = segmentMaxBytes
+        self.runID = runID
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw JournalError(path: directory, message: "cannot create the journal directory: \(error.localizedDescription)")
         }
+        // One writer per journal: a second process (say `alveo deliver` beside a running agent) would
+        // "recover" a line the agent is still writing.
+        let lockPath = directory + "/.lock"
+        let descriptor = open(lockPath, O_RDWR | O_CREAT, 0o644)
+        guard descriptor >= 0 else {
+            throw JournalError(path: lockPath, message: "cannot open the journal lock: \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw JournalError(path: directory, message: "the journal is in use by another Alveo process (stop it first)")
+        }
+        lockDescriptor = descriptor
         try recover()
     }
 
-    deinit { try? handle?.close() }
+    deinit {
+        try? handle?.close()
+        close(lockDescriptor)  // releases the lock
+    }
+
+    /// A run id from the wall clock, e.g. "20261125T164100Z".
+    public static func newRunID() -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter.string(from: Date())
+    }
 
     /// Segment files in order.
     public static func segments(in directory: String) -> [(firstSeq: Int64, path: String)] {
@@ -97,7 +137,7 @@ public final class Journal {
     @discardableResult
     public func append(_ event: AlarmEvent, wallTime: String?) throws(JournalError) -> Int64 {
         let seq = lastSeq + 1
-        var line = "{\"seq\":\(seq)"
+        var line = "{\"seq\":\(seq),\"run\":\"\(runID)\""
         if let wallTime { line += ",\"wall_time\":\"\(wallTime)\"" }
         line += ",\"event\":" + event.jsonLine() + "}\n"
         let bytes = Data(line.utf8)
@@ -112,6 +152,9 @@ public final class Journal {
             try handle.write(contentsOf: bytes)
             try handle.synchronize()  // fsync: only now does the event count as recorded
         } catch {
+            // Take back a partial line, so that the next append does not glue onto it.
+            try? handle.truncate(atOffset: UInt64(segmentSize))
+            _ = try? handle.seekToEnd()
             throw JournalError(path: segmentPath, message: "cannot append (disk full?): \(error.localizedDescription)")
         }
         segmentSize += bytes.count
@@ -130,6 +173,7 @@ public final class Journal {
             guard FileManager.default.createFile(atPath: segmentPath!, contents: nil) else {
                 throw JournalError(path: segmentPath!, message: "cannot create the journal segment")
             }
+            syncDirectory(directory)
         }
         guard let path = segmentPath, let opened = FileHandle(forWritingAtPath: path) else {
             throw JournalError(path: segmentPath ?? directory, message: "cannot open the journal segment for writing")
@@ -156,6 +200,8 @@ public final class Journal {
 /// One journal line as read back.
 public struct JournalEntry: Sendable {
     public var seq: Int64
+    /// The agent run that wrote it (see Journal.runID).
+    public var run: String?
     public var wallTime: String?
     /// The event as written (`AlarmEvent.jsonLine()`).
     public var eventJSON: String
@@ -200,7 +246,7 @@ public struct JournalReader {
                       let start = text.range(of: "\"event\":") else { continue }
                 if seq <= position { continue }
                 position = seq
-                return JournalEntry(seq: seq, wallTime: object["wall_time"] as? String,
+                return JournalEntry(seq: seq, run: object["run"] as? String, wallTime: object["wall_time"] as? String,
                                     eventJSON: String(text[start.upperBound...].dropLast()))
             }
             // Read more of this segment, or move to the next one.
@@ -249,6 +295,7 @@ public struct DeliveryPosition: Sendable {
             try file.synchronize()
             try file.close()
             if rename(temporary, path) != 0 { throw JournalError(path: path, message: "rename failed") }
+            syncDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         } catch let error as JournalError {
             throw error
         } catch {

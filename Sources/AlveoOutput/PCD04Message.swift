@@ -42,7 +42,8 @@ public enum PCD04Message {
         let priorityCode = ["high": "PH", "medium": "PM", "low": "PL"][priority] ?? "PN"
         let typeCode = ["physiological": "SP", "technical": "ST", "advisory": "SA"][type] ?? "SA"
         let flag = "\(abnormalFlag(rule))~\(priorityCode)~\(typeCode)"
-        let alarmRef = "\(identity.bedID)-A\(alarmID)^\(e(identity.sendingApplication))"
+        // Alarm ids restart with each run of the agent: the run id keeps the reference unique.
+        let alarmRef = "\(identity.bedID)-\(entry.run.map { "\($0)-" } ?? "")A\(alarmID)^\(e(identity.sendingApplication))"
         let sourceName = source.map { "\(identity.sendingApplication)-\($0)" } ?? identity.sendingApplication
         let inactivation = acknowledged ? "alert-acknowledged" : "enabled"
 

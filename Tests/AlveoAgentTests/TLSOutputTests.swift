@@ -56,7 +56,7 @@ import Testing
                 patient: {sex: female, height_cm: 160}
                 outputs:
                   journal: {directory: \(journal)}
-                  hl7: {host: 127.0.0.1, port: \(port), bed_id: ICU-B1, tls: {ca_file: \(ca)}}
+                  hl7: {host: 127.0.0.1, port: \(port), bed_id: ICU-B1, patient_id: "1", tls: {ca_file: \(ca)}}
                 """.write(toFile: path, atomically: true, encoding: .utf8)
             return path
         }

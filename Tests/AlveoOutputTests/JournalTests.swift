@@ -62,16 +62,20 @@ func temporaryDirectory() throws -> String {
 
     @Test func rotationAndPruningNeverDropUndeliveredEvents() throws {
         let directory = try temporaryDirectory()
-        let journal = try Journal(directory: directory, segmentMaxBytes: 2000)
-        for n in 1...40 { try journal.append(sampleEvent(n), wallTime: nil) }
-        let segments = Journal.segments(in: directory)
-        #expect(segments.count > 3, "size-based rotation")
-        journal.prune(deliveredUpTo: 12)
-        var reader = JournalReader(directory: directory, after: 12)
-        var seen: [Int64] = []
-        while let entry = reader.next() { seen.append(entry.seq) }
-        #expect(seen == Array(13...40), "everything after the delivery position is still there")
-        #expect(Journal.segments(in: directory).count < segments.count, "delivered segments are removed")
+        var segmentsBefore = 0
+        do {
+            let journal = try Journal(directory: directory, segmentMaxBytes: 2000)
+            for n in 1...40 { try journal.append(sampleEvent(n), wallTime: nil) }
+            segmentsBefore = Journal.segments(in: directory).count
+            #expect(segmentsBefore > 3, "size-based rotation")
+            journal.prune(deliveredUpTo: 12)
+            var reader = JournalReader(directory: directory, after: 12)
+            var seen: [Int64] = []
+            while let entry = reader.next() { seen.append(entry.seq) }
+            #expect(seen == Array(13...40), "everything after the delivery position is still there")
+            #expect(Journal.segments(in: directory).count < segmentsBefore, "delivered segments are removed")
+            #expect(throws: JournalError.self, "one writer per journal") { try Journal(directory: directory) }
+        }
         let reopened = try Journal(directory: directory, segmentMaxBytes: 2000)
         #expect(reopened.lastSeq == 40)
     }
