@@ -47,7 +47,7 @@ final class JournalWriter: @unchecked Sendable {
         lock.withLock { journal.prune(deliveredUpTo: seq) }
     }
 
-    func parked(forwarder: String, seq: Int64, reason: String) {
+    func refused(forwarder: String, seq: Int64, reason: String, parked: Bool) {
         let event: AlarmEvent? = lock.withLock {
             guard failing[forwarder] == nil else { return nil }
             let id = nextAlarmID
@@ -56,7 +56,9 @@ final class JournalWriter: @unchecked Sendable {
             let event = AlarmEvent(
                 t: clock(), alarmID: id, rule: .deliveryFailed, source: forwarder, parameter: nil, phase: .start,
                 priority: .medium, state: .active, acknowledged: false, reason: nil,
-                text: "The central station (\(forwarder)) refused alarm message \(seq): \(reason). It is kept in the journal's \(forwarder)-parked.jsonl; check the receiving interface, alarms may not reach the station.",
+                text: parked
+                    ? "The central station (\(forwarder)) refused alarm message \(seq): \(reason). It is kept in the journal's \(forwarder)-parked.jsonl; check the receiving interface, alarms may not reach the station."
+                    : "The central station (\(forwarder)) keeps refusing alarm message \(seq): \(reason). Later alarms wait behind it; check the receiving interface now.",
                 evidence: [("journal_seq", .number(Double(seq))), ("reason", .string(reason))])
             _ = appendLocked([event], wallTime: wallTime())
             return event
@@ -110,7 +112,8 @@ public final class OutputPipeline {
         forwarders = wires.map { wire in
             let name = wire.name
             return JournalForwarder(wire: wire, journalDirectory: directory, logger: logger,
-                                    onParked: { seq, reason in writer.parked(forwarder: name, seq: seq, reason: reason) },
+                                    onParked: { seq, reason in writer.refused(forwarder: name, seq: seq, reason: reason, parked: true) },
+                                    onStuck: { seq, reason in writer.refused(forwarder: name, seq: seq, reason: reason, parked: false) },
                                     onDelivered: { seq in writer.delivered(forwarder: name, seq: seq) })
         }
     }

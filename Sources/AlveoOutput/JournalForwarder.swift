@@ -46,7 +46,9 @@ public final class JournalForwarder: Sendable {
     public let wire: any ForwardingProtocol
     private let journalDirectory: String
     private let logger: Logger
+    /// The receiver refused an entry: parked (true), or still refusing it after repeated resends (false).
     private let onParked: @Sendable (Int64, String) -> Void
+    private let onStuck: @Sendable (Int64, String) -> Void
     private let onDelivered: @Sendable (Int64) -> Void
     private let positionStore: DeliveryPosition
     private let settled: Mutex<Int64>
@@ -56,8 +58,10 @@ public final class JournalForwarder: Sendable {
 
     public init(wire: any ForwardingProtocol, journalDirectory: String, logger: Logger,
                 onParked: @escaping @Sendable (Int64, String) -> Void = { _, _ in },
+                onStuck: @escaping @Sendable (Int64, String) -> Void = { _, _ in },
                 onDelivered: @escaping @Sendable (Int64) -> Void = { _ in })
     {
+        self.onStuck = onStuck
         self.onDelivered = onDelivered
         self.wire = wire
         self.journalDirectory = journalDirectory
@@ -108,6 +112,7 @@ public final class JournalForwarder: Sendable {
         let clock = ContinuousClock()
         var lastSent = clock.now
         var heartbeats = 0
+        var refusals = 0
 
         func problem(_ text: String) {
             if text != lastProblem { logger.error("\(text)") }
@@ -153,6 +158,7 @@ public final class JournalForwarder: Sendable {
                 case .delivered:
                     try commit(entry.seq)
                     pending = nil
+                    refusals = 0
                     onDelivered(entry.seq)
                     if wire.resendWindow > .zero {
                         recent.append((entry.seq, clock.now))
@@ -163,8 +169,12 @@ public final class JournalForwarder: Sendable {
                     lastProblem = nil
                 case .retry(let reason):
                     problem("journal entry \(entry.seq): \(reason): resending")
+                    refusals += 1
+                    // A receiver that keeps refusing blocks every later alarm of this bed: say so.
+                    if refusals == 3 { onStuck(entry.seq, "\(reason), 3 times in a row; still resending") }
                     guard pause(wire.retryAfterError) else { break }
                 case .park(let reason):
+                    refusals = 0
                     park(entry, reason: reason)
                     try commit(entry.seq)
                     pending = nil

@@ -170,7 +170,12 @@ struct Run: AsyncParsableCommand {
         let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: true))
         let agent = LiveAgent(config: agentConfig, logger: logger) { events in writer.write(events) }
         let group = ServiceGroup(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(74)
+        }
     }
 }
 

@@ -113,7 +113,11 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let acks = received().map { "\($0["control_id"] ?? "")/\($0["ack"] as? String ?? "-")" }
         #expect(acks.prefix(4) == ["ICU-B1-1/AE", "ICU-B1-1/AE", "ICU-B1-1/AE", "ICU-B1-1/AA"])
-        #expect(deliveredInOrder(5))
+        // Three refusals in a row raise the agent's technical alarm; the acceptance ends it.
+        let agentAlarms = result.stdout.split(separator: "\n").filter { $0.contains("\"rule\":\"technical.delivery_failed\"") }
+        #expect(agentAlarms.count == 2, "\(result.stdout)")
+        #expect(agentAlarms.first?.contains("keeps refusing alarm message 1") == true)
+        #expect(deliveredInOrder(7), "5 events and the agent's start and end")
     }
 
     @Test func rejectedMessageIsParkedAndDeliveryGoesOn() throws {
