@@ -1,0 +1,77 @@
+import AlveoCore
+
+/// A serial device protocol as a conversation: what to send when the line opens, what to answer,
+/// what to send as time passes (polls, keep-alives), and the observations of each complete frame.
+/// Pure: the transport (libserialport live, a recorded trace, a test) is injected, and time comes in
+/// as data (seconds).
+public protocol SerialSession: Sendable {
+    var source: String { get }
+    var counters: StreamCounters { get }
+    var lastRejection: String? { get }
+    /// Bytes to send when the line opens (handshake, format selection, first poll).
+    mutating func start(at t: Double) -> [UInt8]
+    /// Handles received bytes: the observations of each frame they complete, and bytes to answer with.
+    mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8])
+    /// Bytes due now: polls, keep-alives, retries after silence.
+    mutating func tick(at t: Double) -> [UInt8]
+}
+
+/// A device that streams on its own (Masimo ASCII 1, Nonin): nothing to send but an optional opener.
+public struct StreamingSession<Decoder: StreamDecoder>: SerialSession {
+    public private(set) var decoder: Decoder
+    private let opener: [UInt8]
+
+    public init(decoder: Decoder, opener: [UInt8] = []) {
+        self.decoder = decoder
+        self.opener = opener
+    }
+
+    public var source: String { decoder.source }
+    public var counters: StreamCounters { decoder.counters }
+    public var lastRejection: String? { decoder.lastRejection }
+    public mutating func start(at t: Double) -> [UInt8] { opener }
+    public mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
+        (decoder.feed(bytes), [])
+    }
+    public mutating func tick(at t: Double) -> [UInt8] { [] }
+}
+
+/// Puritan Bennett 840/980: send SNDF, decode the MISCF reply, send SNDF again at the next poll;
+/// without a reply for `retryAfter` seconds, send it again.
+public struct PB840Session: SerialSession {
+    public private(set) var decoder: PB840Decoder
+    public let pollInterval: Double
+    public let retryAfter: Double
+    private var lastSent = -Double.infinity
+    private var awaiting = false
+
+    public init(source: String, pollInterval: Double = 1, retryAfter: Double = 2) {
+        decoder = PB840Decoder(source: source)
+        self.pollInterval = pollInterval
+        self.retryAfter = retryAfter
+    }
+
+    public var source: String { decoder.source }
+    public var counters: StreamCounters { decoder.counters }
+    public var lastRejection: String? { decoder.lastRejection }
+
+    public mutating func start(at t: Double) -> [UInt8] {
+        lastSent = t
+        awaiting = true
+        return PB840Decoder.sndf
+    }
+
+    public mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
+        let frames = decoder.feed(bytes)
+        if !frames.isEmpty { awaiting = false }
+        return (frames, [])
+    }
+
+    public mutating func tick(at t: Double) -> [UInt8] {
+        let due = awaiting ? t - lastSent >= retryAfter : t - lastSent >= pollInterval
+        guard due else { return [] }
+        lastSent = t
+        awaiting = true
+        return PB840Decoder.sndf
+    }
+}

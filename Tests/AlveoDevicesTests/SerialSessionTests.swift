@@ -1,0 +1,80 @@
+import AlveoCore
+import AlveoDevices
+import Testing
+
+@Suite struct MedibusSessionTests {
+    @Test func commandsAndEchoesMatchTheFixtures() throws {
+        #expect(MedibusSession.command(0x51) == (try fixture("medibus_cmd_icc.bin")))
+        #expect(MedibusSession.command(0x52) == (try fixture("medibus_cmd_devid.bin")))
+        #expect(MedibusSession.command(0x24) == (try fixture("medibus_cmd_measured_cp1.bin")))
+        #expect(MedibusSession.command(0x30) == (try fixture("medibus_cmd_nop.bin")))
+        #expect(MedibusSession.command(0x55) == (try fixture("medibus_cmd_stop.bin")))
+        #expect(MedibusSession.echo(0x51) == (try fixture("medibus_resp_icc_echo.bin")))
+        #expect(MedibusSession.echo(0x30) == (try fixture("medibus_resp_nop_echo.bin")))
+    }
+
+    @Test func handshakeThenMeasuredDataOfTheSpecExample() throws {
+        var session = MedibusSession(source: "vent")
+        #expect(session.start(at: 0) == MedibusSession.command(0x51))
+        _ = session.receive(try fixture("medibus_resp_icc_echo.bin"), at: 0.1)
+        #expect(session.tick(at: 1.0) == MedibusSession.command(0x24), "linked: ask for measured data")
+        // Realtime bytes (bit 7 set) and DC1/DC3 interleaved with the frame are filtered out.
+        var response = try fixture("medibus_spec_p47_spo2_pulse_response.bin")
+        response.insert(0x91, at: 5)
+        response.insert(0x13, at: 9)
+        let (frames, reply) = session.receive(response, at: 1.1)
+        #expect(reply.isEmpty)
+        #expect(frames.count == 1)
+        #expect(values(frames[0]) == [.spo2: .number(98), .pulseRate: .number(70)])
+    }
+
+    @Test func ventilatorCommandsAreEchoedAndItsICCResetsTheLink() throws {
+        var session = MedibusSession(source: "vent")
+        _ = session.start(at: 0)
+        _ = session.receive(try fixture("medibus_resp_icc_echo.bin"), at: 0.1)
+        let nop = session.receive(MedibusSession.command(0x30), at: 0.5)
+        #expect(nop.reply == (try fixture("medibus_resp_nop_echo.bin")))
+        let icc = session.receive(MedibusSession.command(0x51), at: 0.6)
+        #expect(icc.reply == (try fixture("medibus_resp_icc_echo.bin")))
+        #expect(session.tick(at: 1.2).isEmpty, "not linked after the ventilator's ICC: wait, then handshake again")
+        #expect(session.tick(at: 3.7) == MedibusSession.command(0x51))
+    }
+
+    @Test func badChecksumIsRejectedAndMbarIsConverted() {
+        var session = MedibusSession(source: "vent")
+        _ = session.start(at: 0)
+        _ = session.receive(MedibusSession.echo(0x51), at: 0)
+        var bad = [UInt8]([0x01, 0x24]) + Array("74  30 ".utf8)
+        bad += Array("00".utf8) + [0x0D]
+        #expect(session.receive(bad, at: 1).frames.isEmpty)
+        #expect(session.counters.rejectedFrames == 1)
+        var good = [UInt8]([0x01, 0x24]) + Array("74  3078 5.0F0    ".utf8)
+        good += MedibusSession.checksum(good) + [0x0D]
+        let frame = session.receive(good, at: 2).frames[0]
+        let v = values(frame)
+        if case .number(let pplat)? = v[.pplat] { #expect(abs(pplat - 30.59148) < 1e-6) } else { Issue.record("no Pplat") }
+        if case .number(let peep)? = v[.peep] { #expect(abs(peep - 5.09858) < 1e-6) } else { Issue.record("no PEEP") }
+        #expect(v[.fio2] == .noData, "a blank value is no data")
+    }
+
+    @Test func keepAliveWhenIdle() throws {
+        var session = MedibusSession(source: "vent", pollInterval: 10)
+        _ = session.start(at: 0)
+        _ = session.receive(try fixture("medibus_resp_icc_echo.bin"), at: 0.1)
+        #expect(session.tick(at: 1.0).isEmpty)
+        #expect(session.tick(at: 1.6) == MedibusSession.command(0x30))
+    }
+}
+
+@Suite struct PB840SessionTests {
+    @Test func pollsAfterEachReplyAndRetriesAfterSilence() throws {
+        var session = PB840Session(source: "vent", pollInterval: 1, retryAfter: 2)
+        #expect(session.start(at: 0) == Array("SNDF\r".utf8))
+        #expect(session.tick(at: 1.5).isEmpty, "waiting for the reply")
+        #expect(session.tick(at: 2.0) == Array("SNDF\r".utf8), "no reply for 2 s: ask again")
+        let (frames, _) = session.receive(try fixture("pb840_miscf_mdpnp_2011.bin"), at: 2.3)
+        #expect(frames.count == 1)
+        #expect(session.tick(at: 2.9).isEmpty)
+        #expect(session.tick(at: 3.0) == Array("SNDF\r".utf8))
+    }
+}
