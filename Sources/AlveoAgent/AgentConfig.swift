@@ -6,8 +6,10 @@ import Yams
 public struct AgentConfig: Sendable, Equatable {
     public var patient: Patient
     public var rules: RuleSettings
-    /// The bed's devices, polled by `alveo run` (replay ignores them).
+    /// The bed's Modbus devices, polled by `alveo run` (replay ignores them).
     public var devices: [DeviceConfig]
+    /// The bed's devices that speak their own serial protocol (PB840, MEDIBUS, Masimo, Nonin).
+    public var serialDevices: [SerialDeviceConfig] = []
     /// The journal and the central-station forwarders (run and replay).
     public var outputs = OutputConfig()
     /// The file it was read from, for messages.
@@ -40,12 +42,13 @@ public struct AgentConfig: Sendable, Equatable {
         var patient: Patient?
         var rules = RuleSettings()
         var devices: [DeviceConfig] = []
+        var serialDevices: [SerialDeviceConfig] = []
         var outputs = OutputConfig()
         for (key, value) in try top.mapping(allowed: topLevelKeys) {
             switch key {
             case "patient": patient = try parsePatient(value)
             case "rules": rules = try parseRules(value)
-            case "devices": devices = try DeviceConfig.parseList(value)
+            case "devices": (devices, serialDevices) = try DeviceConfig.parseList(value)
             case "outputs": outputs = try OutputConfig.parse(value)
             default: break
             }
@@ -56,6 +59,7 @@ public struct AgentConfig: Sendable, Equatable {
         }
         var config = AgentConfig(patient: patient, rules: rules, devices: devices, file: file)
         config.outputs = outputs
+        config.serialDevices = serialDevices
         return config
     }
 

@@ -1,6 +1,7 @@
 import AlveoDevices
 import AlveoIO
 import Foundation
+import Yams
 
 /// One device at the bed: how to reach it, which profile decodes it, how often to poll.
 public struct DeviceConfig: Sendable, Equatable {
@@ -21,13 +22,25 @@ public struct DeviceConfig: Sendable, Equatable {
     static let transportKeys = ["kind", "host", "port", "path", "baud", "parity", "data_bits", "stop_bits", "unit_id",
                                 "response_timeout_ms", "byte_timeout_ms"]
 
-    static func parseList(_ node: ConfigNode) throws(ConfigError) -> [DeviceConfig] {
+    static func parseList(_ node: ConfigNode) throws(ConfigError) -> (modbus: [DeviceConfig], serial: [SerialDeviceConfig]) {
         var devices: [DeviceConfig] = []
+        var serialDevices: [SerialDeviceConfig] = []
         for item in try node.sequence() {
-            let device = try parse(item)
-            if devices.contains(where: { $0.id == device.id }) {
-                throw item.error("device id '\(device.id)' is used twice: each device needs its own id")
+            let parsed = try parse(item)
+            let id = parsed.modbus?.id ?? parsed.serial!.id
+            if devices.contains(where: { $0.id == id }) || serialDevices.contains(where: { $0.id == id }) {
+                throw item.error("device id '\(id)' is used twice: each device needs its own id")
             }
+            if let serial = parsed.serial {
+                if serialDevices.contains(where: { $0.path == serial.path })
+                    || devices.contains(where: { if case .rtu(let path, _, _, _, _) = $0.endpoint { path == serial.path } else { false } })
+                {
+                    throw item.error("'\(id)' uses \(serial.path), which another device already uses: one serial protocol device per line")
+                }
+                serialDevices.append(serial)
+                continue
+            }
+            let device = parsed.modbus!
             for other in devices {
                 if case .rtu(let path, _, _, _, _) = device.endpoint, case .rtu(let otherPath, _, _, _, _) = other.endpoint,
                    path == otherPath, device.endpoint != other.endpoint
@@ -40,10 +53,10 @@ public struct DeviceConfig: Sendable, Equatable {
             }
             devices.append(device)
         }
-        return devices
+        return (devices, serialDevices)
     }
 
-    static func parse(_ node: ConfigNode) throws(ConfigError) -> DeviceConfig {
+    static func parse(_ node: ConfigNode) throws(ConfigError) -> (modbus: DeviceConfig?, serial: SerialDeviceConfig?) {
         var id: String?, profilePath: String?, profileNode: ConfigNode?, poll = 1.0, reconnectMax = 5.0
         var transport: ConfigNode?
         for (key, value) in try node.mapping(allowed: keys) {
@@ -62,8 +75,11 @@ public struct DeviceConfig: Sendable, Equatable {
             }
         }
         guard let id else { throw node.error("missing 'id' (the source name, e.g. vent or oxi)") }
+        guard let transport else { throw node.error("missing 'transport' (kind: modbus_tcp, modbus_rtu or serial)") }
+        if transport.node["kind"]?.string == "serial" {
+            return (nil, try SerialDeviceConfig.parse(node, id: id, transport: transport, pollInterval: poll, reconnectMax: reconnectMax))
+        }
         guard let profilePath, let profileNode else { throw node.error("missing 'profile' (a file under devices/)") }
-        guard let transport else { throw node.error("missing 'transport' (kind: modbus_tcp or modbus_rtu)") }
 
         var kind: String?, host = "127.0.0.1", port = 502, path: String?, baud = 19200, parity = Parity.none
         var dataBits = 8, stopBits = 1, unit = 1, response = 500.0, byte = 100.0
@@ -72,7 +88,7 @@ public struct DeviceConfig: Sendable, Equatable {
             case "kind":
                 kind = try value.string()
                 guard kind == "modbus_tcp" || kind == "modbus_rtu" else {
-                    throw value.error("'\(kind!)' is not a transport kind (allowed: modbus_tcp, modbus_rtu)")
+                    throw value.error("'\(kind!)' is not a transport kind (allowed: modbus_tcp, modbus_rtu, serial)")
                 }
             case "host": host = try value.string()
             case "port": port = try value.integer(in: 1...65535)
@@ -104,10 +120,10 @@ public struct DeviceConfig: Sendable, Equatable {
                               message: "cannot use profile \(resolved): \(error)")
         }
         func duration(_ seconds: Double) -> Duration { .nanoseconds(Int64((seconds * 1e9).rounded())) }
-        return DeviceConfig(id: id, endpoint: endpoint, unitID: unit, profilePath: resolved, profile: profile,
-                            pollInterval: duration(poll), responseTimeout: duration(response / 1000),
-                            byteTimeout: duration(byte / 1000), reconnectMax: duration(reconnectMax),
-                            reconnectMin: duration(min(0.25, reconnectMax)))
+        return (DeviceConfig(id: id, endpoint: endpoint, unitID: unit, profilePath: resolved, profile: profile,
+                             pollInterval: duration(poll), responseTimeout: duration(response / 1000),
+                             byteTimeout: duration(byte / 1000), reconnectMax: duration(reconnectMax),
+                             reconnectMin: duration(min(0.25, reconnectMax))), nil)
     }
 
     /// A relative profile path is looked up beside the config file first, then from the working directory.

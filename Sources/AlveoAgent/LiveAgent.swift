@@ -1,4 +1,5 @@
 import AlveoCore
+import AlveoDevices
 import AlveoOutput
 import Foundation
 import Logging
@@ -29,13 +30,18 @@ public struct LiveAgent: Service {
         let (stream, continuation) = AsyncStream.makeStream(of: Delivery.self, bufferingPolicy: .unbounded)
         var core = ClinicalCore(patient: config.patient, settings: config.rules)
         for device in config.devices { core.expectSource(device.id, at: 0) }
+        for device in config.serialDevices { core.expectSource(device.id, at: 0) }
 
         let pollers = BusPoller.buses(for: config.devices).map { devices in
             BusPoller(devices: devices, clock: clock, logger: logger) { continuation.yield($0) }
         }
-        logger.info("starting", metadata: ["devices": "\(config.devices.map(\.id).joined(separator: ","))",
+        logger.info("starting", metadata: ["devices": "\((config.devices.map(\.id) + config.serialDevices.map(\.id)).joined(separator: ","))",
                                            "pbw_kg": "\(Fmt.fixed(config.patient.predictedBodyWeightKg, 1))"])
+        let serialPollers = config.serialDevices.map { device in
+            SerialPoller(device: device, clock: clock, logger: logger) { continuation.yield($0) }
+        }
         pollers.forEach { $0.start() }
+        serialPollers.forEach { $0.start() }
         let interval = tick
         let ticker = Task {
             while !Task.isCancelled {
@@ -64,6 +70,7 @@ public struct LiveAgent: Service {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             Thread.detachNewThread {
                 pollers.forEach { $0.stop() }
+                serialPollers.forEach { $0.stop() }
                 done.resume()
             }
         }
@@ -73,6 +80,11 @@ public struct LiveAgent: Service {
                 logger.info("stopped", metadata: ["device": "\(device.id)", "polls": "\(health.polls)", "failures": "\(health.failures)",
                                                   "connects": "\(health.connects)", "device_lost": "\(health.deviceLost)"])
             }
+        }
+        for poller in serialPollers {
+            let seen = poller.streamCounters
+            logger.info("stopped", metadata: ["device": "\(poller.device.id)", "frames": "\(seen.frames)",
+                                              "rejected_frames": "\(seen.rejectedFrames)", "skipped_bytes": "\(seen.skippedBytes)"])
         }
     }
 }

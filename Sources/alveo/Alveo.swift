@@ -42,6 +42,9 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         let config = try loadConfig(file)
         print("\(file): ok (patient \(config.patient.sex.rawValue), \(Fmt.fixed(config.patient.heightCm, 0)) cm, PBW \(Fmt.fixed(config.patient.predictedBodyWeightKg, 1)) kg)")
+        for device in config.serialDevices {
+            print("  device \(device.id): serial \(device.path) at \(device.settings.baud) baud, \(device.serialProtocol.rawValue)")
+        }
         for device in config.devices {
             let reads = device.profile.fields.count
             print("  device \(device.id): \(device.endpoint) unit \(device.unitID), profile \(device.profile.name) (\(reads) values), every \(device.pollInterval)")
@@ -161,7 +164,7 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let agentConfig = try loadConfig(config)
-        guard !agentConfig.devices.isEmpty else {
+        guard !agentConfig.devices.isEmpty || !agentConfig.serialDevices.isEmpty else {
             printError("error: \(config): no devices: add a 'devices:' list (see config/ for examples)")
             throw ExitCode(78)
         }

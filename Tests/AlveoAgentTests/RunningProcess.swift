@@ -11,7 +11,7 @@ final class RunningProcess {
     let stderrPath: String
     private var exitStatus: Int32?
 
-    init(_ arguments: [String], directory: URL, name: String) throws {
+    init(_ arguments: [String], directory: URL, name: String, environment extra: [String: String] = [:]) throws {
         stdoutPath = directory.appendingPathComponent("\(name).out").path
         stderrPath = directory.appendingPathComponent("\(name).err").path
         var actions = posix_spawn_file_actions_t()
@@ -32,8 +32,12 @@ final class RunningProcess {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(extra) { $1 }
+        var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
         var child: pid_t = 0
-        let rc = posix_spawnp(&child, arguments[0], &actions, &attributes, &argv, environ)
+        let rc = posix_spawnp(&child, arguments[0], &actions, &attributes, &argv, &envp)
         guard rc == 0 else {
             throw NSError(domain: "RunningProcess", code: Int(rc),
                           userInfo: [NSLocalizedDescriptionKey: "cannot start \(arguments[0]): \(String(cString: strerror(rc)))"])

@@ -1,0 +1,108 @@
+import AlveoCore
+import AlveoDevices
+import AlveoIO
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// Talks to one serial-protocol device over libserialport on its own thread: opens the line (with
+/// capped exponential backoff), runs the protocol session (handshake, polls, keep-alives, echoes),
+/// decodes what arrives and delivers each frame's observations with its receipt time. Garbled bytes
+/// are counted and logged when they occur, never fatal; a line that fails is reopened.
+public final class SerialPoller: Sendable {
+    public let device: SerialDeviceConfig
+    private let clock: AgentClock
+    private let deliver: @Sendable (Delivery) -> Void
+    private let logger: Logger
+    private let done = DispatchSemaphore(value: 0)
+    private let stopping = Mutex(false)
+    private let counters = Mutex(StreamCounters())
+
+    public init(device: SerialDeviceConfig, clock: AgentClock, logger: Logger, deliver: @escaping @Sendable (Delivery) -> Void) {
+        self.device = device
+        self.clock = clock
+        self.deliver = deliver
+        var logger = logger
+        logger[metadataKey: "device"] = "\(device.id)"
+        logger[metadataKey: "serial"] = "\(device.path) \(device.serialProtocol.rawValue)"
+        self.logger = logger
+    }
+
+    public var streamCounters: StreamCounters { counters.withLock { $0 } }
+
+    public func start() {
+        let thread = Thread { [self] in
+            run()
+            done.signal()
+        }
+        thread.name = "alveo-serial-\(device.id)"
+        thread.start()
+    }
+
+    public func stop() {
+        stopping.withLock { $0 = true }
+        done.wait()
+    }
+
+    private var isStopping: Bool { stopping.withLock { $0 } }
+
+    private func sleep(_ seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if isStopping { return false }
+            usleep(50_000)
+        }
+        return !isStopping
+    }
+
+    private func run() {
+        var backoff = 0.25
+        var lastProblem: String?
+        while !isStopping {
+            let port: SerialPort
+            do {
+                port = try SerialPort(path: device.path, settings: device.settings)
+                logger.info("opened")
+                lastProblem = nil
+            } catch {
+                let problem = "cannot open: \(error)"
+                if problem != lastProblem { logger.error("\(problem); retrying with backoff up to \(device.reconnectMax) s") }
+                lastProblem = problem
+                guard sleep(backoff) else { break }
+                backoff = min(backoff * 2, device.reconnectMax)
+                continue
+            }
+            var session = device.makeSession()
+            var lastRejected = 0
+            do {
+                let opener = session.start(at: clock.seconds())
+                if !opener.isEmpty { try port.write(opener, timeout: .seconds(1)) }
+                while !isStopping {
+                    let bytes = try port.read(maxCount: 4096, timeout: .milliseconds(100))
+                    let now = clock.seconds()
+                    if !bytes.isEmpty {
+                        let (frames, reply) = session.receive(bytes, at: now)
+                        for observations in frames where !observations.isEmpty {
+                            deliver(Delivery(t: now, observations: observations))
+                        }
+                        if !reply.isEmpty { try port.write(reply, timeout: .seconds(1)) }
+                        backoff = 0.25
+                    }
+                    let due = session.tick(at: now)
+                    if !due.isEmpty { try port.write(due, timeout: .seconds(1)) }
+                    let seen = session.counters
+                    counters.withLock { $0 = seen }
+                    if seen.rejectedFrames > lastRejected {
+                        logger.warning("rejected \(seen.rejectedFrames - lastRejected) frame(s): \(session.lastRejection ?? "?") (skipped bytes so far: \(seen.skippedBytes))")
+                        lastRejected = seen.rejectedFrames
+                    }
+                }
+            } catch {
+                logger.error("\(error); reopening")
+                guard sleep(backoff) else { break }
+                backoff = min(backoff * 2, device.reconnectMax)
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+
+/// Serial device protocols end to end: a pyserial peer built from the shared fixtures on one end of a
+/// socat pty pair, `alveo run` on the other through libserialport (with the test-only LD_PRELOAD shim),
+/// into alarm events.
+@Suite(.serialized) struct SerialDeviceTests {
+    let directory: URL
+    static let fixtures = Paths.repository.appendingPathComponent("Tests/AlveoDevicesTests/Fixtures")
+
+    init() throws {
+        directory = try Paths.temporaryDirectory()
+    }
+
+    struct Line {
+        var device: String
+        var agent: String
+        var socat: RunningProcess
+    }
+
+    func ptyPair() throws -> Line {
+        let a = directory.appendingPathComponent("ttyDEV").path, b = directory.appendingPathComponent("ttyALVEO").path
+        let socat = try RunningProcess(["socat", "pty,raw,echo=0,link=\(a)", "pty,raw,echo=0,link=\(b)"], directory: directory, name: "socat")
+        #expect(waitUntil(timeout: 15) { FileManager.default.fileExists(atPath: a) && FileManager.default.fileExists(atPath: b) })
+        return Line(device: a, agent: b, socat: socat)
+    }
+
+    func startPeer(_ arguments: [String], port: String, baud: Int, name: String = "peer") throws -> RunningProcess {
+        let ready = directory.appendingPathComponent("\(name).ready").path
+        let peer = try RunningProcess(["python3", Paths.repository.appendingPathComponent("Tests/Peers/serial_device.py").path,
+                                       "--port", port, "--baud", "\(baud)", "--ready", ready] + arguments, directory: directory, name: name)
+        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: ready) || peer.poll() != nil }, "\(peer.stderr)")
+        return peer
+    }
+
+    func startAgent(device: String) throws -> RunningProcess {
+        let config = directory.appendingPathComponent("bed.yaml").path
+        try """
+            patient: {sex: male, height_cm: 170}
+            devices:
+              - \(device)
+            rules:
+              technical.device_silent: {timeout_s: 2}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let shim = try SerialPortTests.buildShim(in: directory)
+        return try RunningProcess([Paths.alveo, "run", "--config", config], directory: directory, name: "alveo",
+                                  environment: ["LD_PRELOAD": shim])
+    }
+
+    func hasEvent(_ agent: RunningProcess, _ rule: String, _ phase: String, source: String? = nil, parameter: String? = nil) -> Bool {
+        agent.stdout.split(separator: "\n").contains { line in
+            line.contains("\"rule\":\"\(rule)\"") && line.contains("\"phase\":\"\(phase)\"")
+                && (source == nil || line.contains("\"source\":\"\(source!)\"")) && (parameter == nil || line.contains("\"parameter\":\"\(parameter!)\""))
+        }
+    }
+
+    @Test func pb840RepliesWithNoiseAndATruncatedReplyBecomeAlarms() throws {
+        let line = try ptyPair()
+        defer { line.socat.kill() }
+        let peer = try startPeer(["pb840", Self.fixtures.appendingPathComponent("pb840_miscf_mdpnp_2011.bin").path, "--noise"],
+                                 port: line.device, baud: 9600)
+        defer { peer.kill() }
+        let agent = try startAgent(device: "{id: vent, poll_interval_s: 0.5, transport: {kind: serial, protocol: pb840, path: \(line.agent), baud: 9600}}")
+        defer { agent.kill() }
+        // The 2011 sample's delivered O2 of 20 % is impossible: the core rejects it and says so.
+        #expect(waitUntil(timeout: 30) { hasEvent(agent, "technical.value_rejected", "start", source: "vent", parameter: "fio2") },
+                "stdout: \(agent.stdout)\nstderr: \(agent.stderr)")
+        #expect(waitUntil(timeout: 10) { agent.stderr.contains("truncated MISCF") }, "the cut reply is rejected with its reason")
+        #expect(!hasEvent(agent, "technical.device_silent", "start"), "good replies keep flowing between the bad ones")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 15) == 0)
+        #expect(agent.stderr.contains("rejected_frames="))
+    }
+
+    @Test func masimoStreamThenUnpluggedThenBack() throws {
+        let line = try ptyPair()
+        defer { line.socat.kill() }
+        let probeOff = directory.appendingPathComponent("off.txt").path
+        try "01/01/20 00:00:00 SN=1 SPO2=---% BPM=--- PI=--.--% ALARM=0000 EXC=000820\r\n".write(toFile: probeOff, atomically: true, encoding: .utf8)
+        var peer = try startPeer(["stream", probeOff, "--noise", "--stop-after", "20"], port: line.device, baud: 9600)
+        let agent = try startAgent(device: "{id: oxi, transport: {kind: serial, protocol: masimo_ascii1, path: \(line.agent), baud: 9600}}")
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) { hasEvent(agent, "technical.sensor_off", "start", source: "oxi") },
+                "stdout: \(agent.stdout)\nstderr: \(agent.stderr)")
+        // The peer stops mid-stream: silence, then a real line brings the data back.
+        #expect(waitUntil(timeout: 30) { hasEvent(agent, "technical.device_silent", "start", source: "oxi") }, "\(agent.stderr)")
+        _ = peer.waitForExit(timeout: 10)
+        peer = try startPeer(["stream", Self.fixtures.appendingPathComponent("masimo_rad8_ascii1_yahnatan.txt").path], port: line.device,
+                             baud: 9600, name: "peer2")
+        defer { peer.kill() }
+        #expect(waitUntil(timeout: 30) {
+            hasEvent(agent, "technical.device_silent", "end", source: "oxi") && hasEvent(agent, "technical.sensor_off", "end", source: "oxi")
+        }, "\(agent.stdout)")
+    }
+
+    @Test func noninPacketsWithBadChecksumsStillDecode() throws {
+        let line = try ptyPair()
+        defer { line.socat.kill() }
+        // SpO2 97 and HR 72 give no alarm: make the probe "disconnected" in the first frame instead.
+        var packet = try Data(contentsOf: Self.fixtures.appendingPathComponent("nonin_df2_packet_pufferfish.bin"))
+        packet[1] |= 0x40
+        packet[4] = UInt8(truncatingIfNeeded: Int(packet[0]) + Int(packet[1]) + Int(packet[2]) + Int(packet[3]))
+        let file = directory.appendingPathComponent("nonin.bin")
+        try packet.write(to: file)
+        let peer = try startPeer(["stream", file.path, "--noise", "--interval", "0.3"], port: line.device, baud: 9600)
+        defer { peer.kill() }
+        let agent = try startAgent(device: "{id: oxi, transport: {kind: serial, protocol: nonin_df2, path: \(line.agent), baud: 9600}}")
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) { hasEvent(agent, "technical.sensor_off", "start", source: "oxi") },
+                "stdout: \(agent.stdout)\nstderr: \(agent.stderr)")
+        #expect(waitUntil(timeout: 10) { agent.stderr.contains("rejected") }, "corrupted copies are counted and logged")
+    }
+
+    @Test func medibusHandshakeAndMeasuredData() throws {
+        let line = try ptyPair()
+        defer { line.socat.kill() }
+        // SpO2 84 (below 85 %) from the ventilator's measured data: spo2_low after its delay.
+        var response: [UInt8] = [0x01, 0x24] + Array("EB 84 E1 70 ".utf8)
+        let sum = response.reduce(0) { ($0 + Int($1)) & 0xFF }
+        response += Array(String(format: "%02X", sum).utf8) + [0x0D]
+        let file = directory.appendingPathComponent("medibus.bin")
+        try Data(response).write(to: file)
+        let peer = try startPeer(["medibus", file.path], port: line.device, baud: 19200)
+        defer { peer.kill() }
+        let config = "{id: vent, poll_interval_s: 0.5, transport: {kind: serial, protocol: medibus, path: \(line.agent), baud: 19200, parity: none}}"
+        let agent = try startAgent(device: config)
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 60) { hasEvent(agent, "oxygenation.spo2_low", "start") }, "stdout: \(agent.stdout)\nstderr: \(agent.stderr)")
+    }
+}

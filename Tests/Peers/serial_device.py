@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Serial device peers (pyserial) for Alveo's end-to-end tests, built from the shared fixtures.
+
+  serial_device.py --port A --baud 9600 stream FILE [--interval S] [--noise]   Masimo lines / Nonin packets, repeated
+  serial_device.py --port A --baud 9600 pb840 FILE                             answers each SNDF with FILE
+  serial_device.py --port A --baud 19200 medibus FILE                          echoes ICC/NOP, answers measured data with FILE
+`--ready F` is written once the port is open. `--stop-after N` closes the port after N replies/frames
+(the device is "unplugged").
+"""
+import argparse
+import time
+
+import serial
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--port", required=True)
+parser.add_argument("--baud", type=int, default=9600)
+parser.add_argument("--ready")
+parser.add_argument("--stop-after", type=int, default=0)
+parser.add_argument("mode", choices=["stream", "pb840", "medibus"])
+parser.add_argument("file")
+parser.add_argument("--interval", type=float, default=0.1)
+parser.add_argument("--noise", action="store_true", help="garbage and a corrupted copy between good frames")
+args = parser.parse_args()
+
+payload = open(args.file, "rb").read()
+port = serial.Serial(args.port, args.baud, timeout=0.2)
+if args.ready:
+    open(args.ready, "w").close()
+sent = 0
+
+
+def done():
+    return args.stop_after and sent >= args.stop_after
+
+
+if args.mode == "stream":
+    frames = payload.splitlines(keepends=True) if payload[:1].isdigit() else [payload]
+    while not done():
+        for frame in frames:
+            if args.noise:
+                port.write(b"\x00\xff\x13garbage")
+                corrupted = bytearray(frame)
+                corrupted[len(corrupted) // 2] ^= 0x5A
+                port.write(bytes(corrupted))
+            port.write(frame)
+            sent += 1
+            time.sleep(args.interval)
+elif args.mode == "pb840":
+    buffer = b""
+    while not done():
+        buffer += port.read(64)
+        while b"SNDF\r" in buffer:
+            buffer = buffer.split(b"SNDF\r", 1)[1]
+            if args.noise:
+                port.write(b"\xff\x00noise" + payload[:300])  # a truncated reply first
+            port.write(payload)
+            sent += 1
+else:
+    def checksum(data):
+        return ("%02X" % (sum(data) % 256)).encode()
+    buffer = b""
+    while not done():
+        buffer += port.read(64)
+        while b"\r" in buffer:
+            frame, buffer = buffer.split(b"\r", 1)
+            if len(frame) >= 2 and frame[0] == 0x1B:
+                code = frame[1:2]
+                if code in (b"Q", b"0"):
+                    port.write(b"\x01" + code + checksum(b"\x01" + code) + b"\r")
+                elif code == b"$":
+                    port.write(payload)
+                    sent += 1
+port.close()
