@@ -9,6 +9,7 @@ public struct SerialDeviceConfig: Sendable, Equatable {
         case medibus
         case masimoASCII1 = "masimo_ascii1"
         case noninDF2 = "nonin_df2"
+        case noninDF8 = "nonin_df8"
     }
 
     public var id: String
@@ -25,7 +26,8 @@ public struct SerialDeviceConfig: Sendable, Equatable {
         case .pb840: PB840Session(source: id, pollInterval: pollInterval)
         case .medibus: MedibusSession(source: id, pollInterval: pollInterval)
         case .masimoASCII1: StreamingSession(decoder: MasimoASCII1Decoder(source: id))
-        case .noninDF2: StreamingSession(decoder: NoninDF2Decoder(source: id), opener: NoninDF2Decoder.selectFormat(2))
+        case .noninDF2: NoninSession(decoder: NoninDF2Decoder(source: id), format: 2)
+        case .noninDF8: NoninSession(decoder: NoninDF8Decoder(source: id), format: 8)
         }
     }
 

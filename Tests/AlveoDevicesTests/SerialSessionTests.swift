@@ -78,3 +78,28 @@ import Testing
         #expect(session.tick(at: 3.0) == Array("SNDF\r".utf8))
     }
 }
+
+@Suite struct NoninDF8Tests {
+    @Test func framesDecodeAndNoiseIsSkipped() {
+        var decoder = NoninDF8Decoder(source: "oxi")
+        // STATUS 0x80 (HR bits 8:7 = 0), HR 72, SpO2 97, STATUS2; then noise; then disconnected with no values.
+        let frames = decoder.feed([0x80, 72, 97, 0x00, 0xFF, 0xFE, 0x80 | 0x40 | 0x03, 0x7F, 127, 0x00])
+        #expect(frames.count == 2)
+        #expect(values(frames[0]) == [.sensor: .sensor(.ok), .spo2: .number(97), .pulseRate: .number(72)])
+        #expect(values(frames[1]) == [.sensor: .sensor(.disconnected), .spo2: .noData, .pulseRate: .noData])
+        #expect(decoder.counters.skippedBytes == 2)
+    }
+
+    @Test func formatSelectionWaitsForACKAndRetriesAfterNAK() {
+        var session = NoninSession(decoder: NoninDF8Decoder(source: "oxi"), format: 8)
+        #expect(session.start(at: 0) == [0x02, 0x70, 0x02, 0x02, 0x08, 0x03])
+        _ = session.receive([0x15], at: 0.1)
+        #expect(session.lastRejection == "the oximeter refused data format 8 (NAK)")
+        #expect(session.tick(at: 1).isEmpty)
+        #expect(session.tick(at: 2) == [0x02, 0x70, 0x02, 0x02, 0x08, 0x03], "asked again after 2 s")
+        let (frames, _) = session.receive([0x06, 0x80, 60, 95, 0x00], at: 2.1)
+        #expect(session.acknowledged)
+        #expect(frames.count == 1, "the ACK byte is not taken for data")
+        #expect(session.tick(at: 10).isEmpty)
+    }
+}

@@ -1,0 +1,98 @@
+import AlveoCore
+
+/// Nonin serial data format #8: 4-byte frames `STATUS HR_LSB7 SPO2 STATUS2` once a second, no
+/// checksum. STATUS has bit 7 set and the other three bytes have it clear, which is how frames are
+/// found (sliding one byte at a time otherwise). HR 511 and SpO2 127 mean no value.
+public struct NoninDF8Decoder: StreamDecoder {
+    public let source: String
+    public private(set) var counters = StreamCounters()
+    public private(set) var lastRejection: String?
+    private var buffer: [UInt8] = []
+
+    public init(source: String) {
+        self.source = source
+    }
+
+    public mutating func feed(_ bytes: [UInt8]) -> [[Observation]] {
+        buffer += bytes
+        var frames: [[Observation]] = []
+        var index = 0
+        while buffer.count - index >= 4 {
+            let b = buffer[index..<(index + 4)].map { $0 }
+            guard b[0] & 0x80 != 0, b[1] & 0x80 == 0, b[2] & 0x80 == 0, b[3] & 0x80 == 0 else {
+                counters.skippedBytes += 1
+                index += 1
+                continue
+            }
+            index += 4
+            counters.frames += 1
+            let status = b[0]
+            let disconnected = status & 0x40 != 0
+            let unusable = status & 0x20 != 0 || status & 0x04 != 0  // out of track, artifact
+            let hr = (Int(status) & 0x03) << 7 | Int(b[1])
+            let spo2 = Int(b[2])
+            frames.append([
+                Observation(source: source, parameter: .sensor, value: .sensor(disconnected ? .disconnected : .ok)),
+                Observation(source: source, parameter: .spo2, value: disconnected || unusable || spo2 == 127 ? .noData : .number(Double(spo2))),
+                Observation(source: source, parameter: .pulseRate, value: disconnected || unusable || hr == 511 ? .noData : .number(Double(hr))),
+            ])
+        }
+        buffer.removeFirst(index)
+        return frames
+    }
+}
+
+/// A Nonin oximeter: selects its data format when the line opens (`02 70 02 02 <fmt> 03`), waits for
+/// ACK (0x06) or NAK (0x15), retries a refused or unanswered selection every 2 s (three times), then
+/// decodes the stream in that format.
+public struct NoninSession<Decoder: StreamDecoder>: SerialSession {
+    public private(set) var decoder: Decoder
+    public let format: UInt8
+    private var awaitingAnswer = false
+    private var sentAt = -Double.infinity
+    private var attempts = 0
+    private var nakReason: String?
+
+    public init(decoder: Decoder, format: UInt8) {
+        self.decoder = decoder
+        self.format = format
+    }
+
+    public var source: String { decoder.source }
+    public var counters: StreamCounters { decoder.counters }
+    public var lastRejection: String? { nakReason ?? decoder.lastRejection }
+    /// Whether the device acknowledged the format selection.
+    public private(set) var acknowledged = false
+
+    public mutating func start(at t: Double) -> [UInt8] {
+        awaitingAnswer = true
+        attempts = 1
+        sentAt = t
+        return NoninDF2Decoder.selectFormat(format)
+    }
+
+    public mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
+        var data = bytes
+        if awaitingAnswer, let answer = data.firstIndex(where: { $0 == 0x06 || $0 == 0x15 }) {
+            if data[answer] == 0x06 {
+                acknowledged = true
+                awaitingAnswer = false
+            } else {
+                nakReason = "the oximeter refused data format \(format) (NAK)"
+            }
+            data.remove(at: answer)
+        }
+        return (decoder.feed(data), [])
+    }
+
+    public mutating func tick(at t: Double) -> [UInt8] {
+        guard awaitingAnswer, t - sentAt >= 2 else { return [] }
+        guard attempts < 3 else {
+            awaitingAnswer = false  // decode whatever it streams; counters will show a wrong format
+            return []
+        }
+        attempts += 1
+        sentAt = t
+        return NoninDF2Decoder.selectFormat(format)
+    }
+}
