@@ -103,3 +103,32 @@ import Testing
         #expect(session.tick(at: 10).isEmpty)
     }
 }
+
+@Suite struct SerialEncoderRoundTripTests {
+    let values: SerialDeviceEncoders.Values = [.rr: 18, .vt: 420, .ppeak: 28, .fio2: 45, .peep: 8, .pplat: 24, .spo2: 93, .pulseRate: 88]
+
+    @Test func pb840() {
+        var decoder = PB840Decoder(source: "v")
+        let v = AlveoDevicesTests.values(decoder.feed(SerialDeviceEncoders.pb840MISCF(values))[0])
+        #expect(v == [.rr: .number(18), .vt: .number(420), .ppeak: .number(28), .fio2: .number(45), .peep: .number(8), .pplat: .number(24)])
+    }
+
+    @Test func medibus() {
+        var session = MedibusSession(source: "v")
+        _ = session.start(at: 0)
+        _ = session.receive(MedibusSession.echo(0x51), at: 0)
+        let v = AlveoDevicesTests.values(session.receive(SerialDeviceEncoders.medibusMeasured(values), at: 1).frames[0])
+        #expect(v[.vt] == .number(420) && v[.fio2] == .number(45) && v[.spo2] == .number(93) && v[.pulseRate] == .number(88))
+        if case .number(let pplat)? = v[.pplat] { #expect(abs(pplat - 24) < 0.06) } else { Issue.record("no Pplat") }
+    }
+
+    @Test func masimoAndNonin() {
+        var masimo = MasimoASCII1Decoder(source: "o")
+        #expect(AlveoDevicesTests.values(masimo.feed(SerialDeviceEncoders.masimoLine(values, sensor: .ok))[0])
+                == [.sensor: .sensor(.ok), .spo2: .number(93), .pulseRate: .number(88)])
+        #expect(AlveoDevicesTests.values(masimo.feed(SerialDeviceEncoders.masimoLine(values, sensor: .off))[0])[.sensor] == .sensor(.off))
+        var nonin = NoninDF2Decoder(source: "o")
+        #expect(AlveoDevicesTests.values(nonin.feed(SerialDeviceEncoders.noninPacket(values, sensor: .ok))[0])
+                == [.sensor: .sensor(.ok), .spo2: .number(93), .pulseRate: .number(88)])
+    }
+}
