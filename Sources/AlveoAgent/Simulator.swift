@@ -20,6 +20,9 @@ public struct Simulator: Service {
         public var oximeterSource = "oxi"
         /// Scenario seconds per real second.
         public var speed = 1.0
+        /// Serial-protocol devices to simulate on pseudo-terminals: protocol and the link the agent opens.
+        /// Ventilators (pb840, medibus) play the ventilator source, oximeters the oximeter source.
+        public var serialDevices: [(protocol: SerialDeviceConfig.SerialProtocol, link: String)] = []
 
         public init(scenario: String) {
             self.scenario = scenario
@@ -71,6 +74,80 @@ public struct Simulator: Service {
         }
     }
 
+    /// The values each source currently "measures", for the serial simulators.
+    final class ScenarioState: Sendable {
+        let values = Mutex<[String: (values: SerialDeviceEncoders.Values, sensor: SensorState)]>([:])
+
+        func apply(_ observation: Observation) {
+            values.withLock { all in
+                var entry = all[observation.source] ?? ([:], .ok)
+                switch observation.value {
+                case .number(let value):
+                    // Scenario FiO2 is in percent, as the devices report it.
+                    entry.values[observation.parameter] = value
+                    if observation.parameter == .spo2, Parameter.spo2.acceptedRange!.contains(value) { entry.sensor = .ok }
+                case .noData: entry.values[observation.parameter] = nil
+                case .sensor(let state): entry.sensor = state
+                default: break
+                }
+                all[observation.source] = entry
+            }
+        }
+
+        func current(_ source: String) -> (values: SerialDeviceEncoders.Values, sensor: SensorState) {
+            values.withLock { $0[source] ?? ([:], .ok) }
+        }
+    }
+
+    /// Runs one simulated serial device on its own thread until the process ends.
+    func startSerialDevice(_ serialProtocol: SerialDeviceConfig.SerialProtocol, link: String, state: ScenarioState) throws {
+        let terminal = try PseudoTerminal(link: link)
+        let ventilator = options.ventilatorSource, oximeter = options.oximeterSource
+        let thread = Thread {
+            var pending: [UInt8] = []
+            var lastStream = Date.distantPast
+            while true {
+                let incoming = terminal.read(timeoutMilliseconds: 50)
+                switch serialProtocol {
+                case .masimoASCII1, .noninDF2, .noninDF8:
+                    let interval = serialProtocol == .masimoASCII1 ? 1.0 : (serialProtocol == .noninDF2 ? 1.0 / 3 : 1.0)
+                    guard Date().timeIntervalSince(lastStream) >= interval else { continue }
+                    lastStream = Date()
+                    let now = state.current(oximeter)
+                    switch serialProtocol {
+                    case .masimoASCII1: terminal.write(SerialDeviceEncoders.masimoLine(now.values, sensor: now.sensor))
+                    case .noninDF2: terminal.write(SerialDeviceEncoders.noninPacket(now.values, sensor: now.sensor))
+                    default:
+                        let hr = now.values[.pulseRate].map { Int($0.rounded()) } ?? 511
+                        let spo2 = now.values[.spo2].map { Int($0.rounded()) } ?? 127
+                        terminal.write([0x80 | (now.sensor == .ok ? 0 : 0x40) | UInt8((hr >> 7) & 3), UInt8(hr & 0x7F), UInt8(spo2 & 0x7F), 0])
+                    }
+                case .pb840:
+                    pending += incoming
+                    while let range = pending.firstRange(of: Array("SNDF\r".utf8)) {
+                        pending.removeSubrange(..<range.upperBound)
+                        terminal.write(SerialDeviceEncoders.pb840MISCF(state.current(ventilator).values))
+                    }
+                case .medibus:
+                    pending += incoming
+                    while let end = pending.firstIndex(of: 0x0D) {
+                        let frame = Array(pending[..<end])
+                        pending.removeSubrange(...end)
+                        guard frame.count >= 2, frame[0] == 0x1B else { continue }
+                        switch frame[1] {
+                        case 0x51, 0x30: terminal.write(MedibusSession.echo(frame[1]))
+                        case 0x24: terminal.write(SerialDeviceEncoders.medibusMeasured(state.current(ventilator).values))
+                        default: break
+                        }
+                    }
+                }
+            }
+        }
+        thread.name = "alveo-sim-\(serialProtocol.rawValue)"
+        thread.start()
+        logger.info("\(serialProtocol.rawValue) (source \(serialProtocol == .pb840 || serialProtocol == .medibus ? ventilator : oximeter)): serial on \(link) (pseudo-terminal)")
+    }
+
     struct DeviceImage {
         var values: [Parameter: Double?] = [:]
         var sensor: SensorState = .ok
@@ -91,19 +168,24 @@ public struct Simulator: Service {
         defer {
             unlink(bridge.deviceEnd)
             unlink(bridge.agentEnd)
+            for device in options.serialDevices { unlink(device.link) }
         }
         // Before the first row every value is "no data".
         ventilator.apply(Observation(source: options.ventilatorSource, parameter: .sensor, value: .sensor(.ok)))
         oximeter.apply(Observation(source: options.oximeterSource, parameter: .sensor, value: .sensor(.ok)))
         try ventilator.server.start()
         try oximeter.server.start()
+        let state = ScenarioState()
+        for device in options.serialDevices {
+            try startSerialDevice(device.protocol, link: device.link, state: state)
+        }
         logger.info("ventilator (source \(options.ventilatorSource)): modbus_tcp \(options.host):\(options.ventilatorPort) unit 1")
         logger.info("oximeter (source \(options.oximeterSource)): modbus_rtu \(options.oximeterLink) unit 1 (19200 8N1, pseudo-terminal)")
 
         let schedule = groups
         do {
             try await cancelWhenGracefulShutdown {
-                try await play(schedule, ventilator: ventilator, oximeter: oximeter)
+                try await play(schedule, ventilator: ventilator, oximeter: oximeter, state: state)
                 try await gracefulShutdown()
             }
         } catch is CancellationError {
@@ -112,7 +194,7 @@ public struct Simulator: Service {
         logger.info("simulator stopped")
     }
 
-    private func play(_ groups: [(t: Double, rows: [Observation])], ventilator: Device, oximeter: Device) async throws {
+    private func play(_ groups: [(t: Double, rows: [Observation])], ventilator: Device, oximeter: Device, state: ScenarioState) async throws {
         var ignored = Set<String>()
         let clock = ContinuousClock()
         let start = clock.now
@@ -120,6 +202,7 @@ public struct Simulator: Service {
             let due = start.advanced(by: .nanoseconds(Int64(group.t / options.speed * 1e9)))
             try await clock.sleep(until: due)
             for observation in group.rows {
+                state.apply(observation)
                 if observation.source == options.ventilatorSource {
                     ventilator.apply(observation)
                 } else if observation.source == options.oximeterSource {

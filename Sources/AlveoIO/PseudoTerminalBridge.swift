@@ -32,7 +32,7 @@ public final class PseudoTerminalBridge: Sendable {
 
     /// Opens a pty master, makes its slave raw, keeps the slave open (so the master never reads EIO
     /// while nobody has the device open) and links `link` to the slave path. Returns the master fd.
-    private static func openPair(link: String) throws -> Int32 {
+    static func openPair(link: String) throws -> Int32 {
         let master = alveo_posix_openpt(O_RDWR | O_NOCTTY)
         guard master >= 0, alveo_grantpt(master) == 0, alveo_unlockpt(master) == 0 else {
             throw Failure(description: "cannot open a pseudo-terminal: \(String(cString: strerror(errno)))")
@@ -71,6 +71,36 @@ public final class PseudoTerminalBridge: Sendable {
                     written += n
                 }
             }
+        }
+    }
+}
+
+/// One pseudo-terminal whose master side a simulated serial device uses directly, and whose slave
+/// side the agent opens through `link`. The master descriptor is owned here and lives with the process.
+public final class PseudoTerminal: Sendable {
+    public let link: String
+    private let master: Int32
+
+    public init(link: String) throws {
+        self.link = link
+        master = try PseudoTerminalBridge.openPair(link: link)
+    }
+
+    /// Bytes the agent wrote, waiting up to `timeoutMilliseconds`.
+    public func read(timeoutMilliseconds: Int32) -> [UInt8] {
+        var poller = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, timeoutMilliseconds) > 0 else { return [] }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = Glibc.read(master, &buffer, buffer.count)
+        return n > 0 ? Array(buffer.prefix(n)) : []
+    }
+
+    public func write(_ bytes: [UInt8]) {
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBufferPointer { Glibc.write(master, $0.baseAddress! + written, bytes.count - written) }
+            if n <= 0 { return }
+            written += n
         }
     }
 }

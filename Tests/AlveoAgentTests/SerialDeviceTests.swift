@@ -127,4 +127,35 @@ import Testing
         defer { agent.kill() }
         #expect(waitUntil(timeout: 60) { hasEvent(agent, "oxygenation.spo2_low", "start") }, "stdout: \(agent.stdout)\nstderr: \(agent.stderr)")
     }
+
+    @Test func simulateServesSerialDevicesThatRunReads() throws {
+        let scenario = directory.appendingPathComponent("scenario.csv").path
+        var text = "t,source,parameter,value\n"
+        for t in 0...20 {
+            text += "\(t),vent,fio2,40\n\(t),vent,vt,420\n\(t),vent,peep,8\n\(t),vent,pplat,32\n\(t),oxi,sensor,off\n"
+        }
+        try text.write(toFile: scenario, atomically: true, encoding: .utf8)
+        let pb840 = directory.appendingPathComponent("pb840").path, masimo = directory.appendingPathComponent("masimo").path
+        let simulator = try RunningProcess([Paths.alveo, "simulate", "--scenario", scenario, "--vent-port", "\(freePort())",
+                                            "--oxi-link", directory.appendingPathComponent("oxi").path,
+                                            "--serial", "pb840=\(pb840)", "--serial", "masimo_ascii1=\(masimo)"],
+                                           directory: directory, name: "simulate")
+        defer { simulator.kill() }
+        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: pb840) && FileManager.default.fileExists(atPath: masimo) },
+                "\(simulator.stderr)")
+        let config = directory.appendingPathComponent("bed.yaml").path
+        try """
+            patient: {sex: male, height_cm: 170}
+            devices:
+              - {id: vent, poll_interval_s: 0.5, transport: {kind: serial, protocol: pb840, path: \(pb840), baud: 9600}}
+              - {id: oxi, transport: {kind: serial, protocol: masimo_ascii1, path: \(masimo), baud: 9600}}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let agent = try RunningProcess([Paths.alveo, "run", "--config", config], directory: directory, name: "alveo",
+                                       environment: ["LD_PRELOAD": try SerialPortTests.buildShim(in: directory)])
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) {
+            hasEvent(agent, "lpv.plateau_high", "start") && hasEvent(agent, "technical.sensor_off", "start", source: "oxi")
+        }, "stdout: \(agent.stdout)\nstderr: \(agent.stderr)")
+        #expect(!hasEvent(agent, "technical.device_silent", "start"))
+    }
 }
