@@ -346,9 +346,50 @@ func benchmarkDelivery(events: Int) throws {
                  percentile(latencies, 0.99), latencies.last ?? 0))
 }
 
+/// Decoder throughput: frames per second through each serial decoder, bytes handed over in 4 KiB
+/// chunks as a serial read would, with the encoders' frames as input.
+func benchmarkDecoders() {
+    let values: SerialDeviceEncoders.Values = [.rr: 18, .vt: 420, .ppeak: 28, .fio2: 45, .peep: 8, .pplat: 24, .spo2: 93, .pulseRate: 88]
+    func measure(_ name: String, frame: [UInt8], count: Int, _ decode: ([UInt8]) -> Int) {
+        var stream: [UInt8] = []
+        stream.reserveCapacity(frame.count * count)
+        for _ in 0..<count { stream += frame }
+        let clock = ContinuousClock()
+        var best = Double.infinity
+        var decoded = 0
+        for _ in 0..<3 {
+            let start = clock.now
+            decoded = 0
+            var offset = 0
+            while offset < stream.count {
+                let end = min(offset + 4096, stream.count)
+                decoded += decode(Array(stream[offset..<end]))
+                offset = end
+            }
+            let elapsed = clock.now - start
+            best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
+        precondition(decoded == count, "\(name): decoded \(decoded) of \(count)")
+        print(String(format: "  %-16@ %7d frames of %4d bytes: %10.0f frames/s (%.0f MB/s)", name as NSString, count, frame.count,
+                     Double(count) / best, Double(stream.count) / best / 1e6))
+    }
+    print("serial decoder throughput (best of 3, 4 KiB chunks)")
+    var pb840 = PB840Decoder(source: "v")
+    measure("PB840 MISCF", frame: SerialDeviceEncoders.pb840MISCF(values), count: 20_000) { pb840.feed($0).count }
+    var medibus = MedibusSession(source: "v")
+    _ = medibus.start(at: 0)
+    _ = medibus.receive(MedibusSession.echo(0x51), at: 0)
+    measure("MEDIBUS cp1", frame: SerialDeviceEncoders.medibusMeasured(values), count: 200_000) { medibus.receive($0, at: 1).frames.count }
+    var masimo = MasimoASCII1Decoder(source: "o")
+    measure("Masimo ASCII 1", frame: SerialDeviceEncoders.masimoLine(values, sensor: .ok), count: 200_000) { masimo.feed($0).count }
+    var nonin = NoninDF2Decoder(source: "o")
+    measure("Nonin format 2", frame: SerialDeviceEncoders.noninPacket(values, sensor: .ok), count: 200_000) { nonin.feed($0).count }
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 let which = arguments.first ?? "all"
 if which == "all" || which == "replay" { try benchmarkReplay() }
 if which == "all" || which == "poll" { try benchmarkPollCost() }
+if which == "all" || which == "decoders" { benchmarkDecoders() }
 if which == "all" || which == "delivery" { try benchmarkDelivery(events: arguments.count > 1 ? Int(arguments[1]) ?? 10_000 : 10_000) }
 if which == "all" || which == "run" { try benchmarkRunCost(seconds: arguments.count > 1 ? Int(arguments[1]) ?? 300 : 300) }
