@@ -75,6 +75,7 @@ public final class SerialPoller: Sendable {
             }
             var session = device.makeSession()
             var lastRejected = 0
+            var reportedAlarms: [String] = []
             do {
                 let opener = session.start(at: clock.seconds())
                 if !opener.isEmpty { try port.write(opener, timeout: .seconds(1)) }
@@ -93,6 +94,14 @@ public final class SerialPoller: Sendable {
                     if !due.isEmpty { try port.write(due, timeout: .seconds(1)) }
                     let seen = session.counters
                     counters.withLock { $0 = seen }
+                    if session.deviceAlarms != reportedAlarms {
+                        reportedAlarms = session.deviceAlarms
+                        if reportedAlarms.isEmpty {
+                            logger.info("the device reports no active alarms")
+                        } else {
+                            logger.warning("the device reports its own alarms: \(reportedAlarms.joined(separator: ", "))")
+                        }
+                    }
                     if seen.rejectedFrames > lastRejected {
                         logger.warning("rejected \(seen.rejectedFrames - lastRejected) frame(s): \(session.lastRejection ?? "?") (skipped bytes so far: \(seen.skippedBytes))")
                         lastRejected = seen.rejectedFrames

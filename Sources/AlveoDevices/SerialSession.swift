@@ -14,6 +14,12 @@ public protocol SerialSession: Sendable {
     mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8])
     /// Bytes due now: polls, keep-alives, retries after silence.
     mutating func tick(at t: Double) -> [UInt8]
+    /// The device's own active alarms, as it reports them (PB840 alarm status fields).
+    var deviceAlarms: [String] { get }
+}
+
+extension SerialSession {
+    public var deviceAlarms: [String] { [] }
 }
 
 /// A device that streams on its own (Masimo ASCII 1, Nonin): nothing to send but an optional opener.
@@ -54,6 +60,7 @@ public struct PB840Session: SerialSession {
     public var source: String { decoder.source }
     public var counters: StreamCounters { decoder.counters }
     public var lastRejection: String? { decoder.lastRejection }
+    public var deviceAlarms: [String] { decoder.deviceAlarms }
 
     public mutating func start(at t: Double) -> [UInt8] {
         lastSent = t

@@ -132,3 +132,20 @@ import Testing
                 == [.sensor: .sensor(.ok), .spo2: .number(93), .pulseRate: .number(88)])
     }
 }
+
+@Suite struct PB840AlarmStatusTests {
+    @Test func alarmStatusFieldsOtherThanNormalAreReported() {
+        var decoder = PB840Decoder(source: "v")
+        var frame = SerialDeviceEncoders.pb840MISCF([.vt: 400])
+        // Field 110 (an alarm status field) says HIGH instead of NORMAL: same width, counts unchanged.
+        let text = String(decoding: frame, as: UTF8.self)
+        var fields = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[110 - 2] = "HIGH  "
+        frame = Array(fields.joined(separator: ",").utf8)
+        #expect(decoder.feed(frame).count == 1)
+        #expect(decoder.deviceAlarms == ["HIGH"])
+        var session = PB840Session(source: "v")
+        _ = session.receive(SerialDeviceEncoders.pb840MISCF([.vt: 400]), at: 0)
+        #expect(session.deviceAlarms.isEmpty, "NORMAL fields are not alarms")
+    }
+}
