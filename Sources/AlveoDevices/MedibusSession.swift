@@ -12,6 +12,8 @@ public struct MedibusSession: SerialSession {
     private var linked = false
     private var lastSent = -Double.infinity
     private var lastReceived = -Double.infinity
+    /// The last plateau reported: repeated in every measured-data reply, new only when it changes.
+    private var lastPlateau: String?
 
     static let esc: UInt8 = 0x1B, soh: UInt8 = 0x01, cr: UInt8 = 0x0D
     static let icc: UInt8 = 0x51, nop: UInt8 = 0x30, measured: UInt8 = 0x24
@@ -115,7 +117,7 @@ public struct MedibusSession: SerialSession {
     }
 
     /// Code page 1 measured data: repeated 2-hex-char code + 4-char value, blanks = no data.
-    private func decodeMeasured(_ data: [UInt8]) -> [Observation] {
+    private mutating func decodeMeasured(_ data: [UInt8]) -> [Observation] {
         var observations: [Observation] = []
         var index = 0
         while index + 6 <= data.count {
@@ -123,6 +125,10 @@ public struct MedibusSession: SerialSession {
             let text = String(decoding: data[(index + 2)..<(index + 6)], as: UTF8.self).filter { $0 != " " }
             index += 6
             guard let code, let (parameter, factor) = MedibusSession.codes[code] else { continue }
+            if parameter == .pplat {
+                defer { lastPlateau = text }
+                if text == lastPlateau { continue }
+            }
             let value: ObservedValue = Double(text).map { .number($0 * factor) } ?? .noData
             observations.append(Observation(source: source, parameter: parameter, value: value))
         }

@@ -59,7 +59,12 @@ public struct NoninSession<Decoder: StreamDecoder>: SerialSession {
     }
 
     public var source: String { decoder.source }
-    public var counters: StreamCounters { decoder.counters }
+    private var naks = 0
+    public var counters: StreamCounters {
+        var counters = decoder.counters
+        counters.rejectedFrames += naks
+        return counters
+    }
     public var lastRejection: String? { nakReason ?? decoder.lastRejection }
     /// Whether the device acknowledged the format selection.
     public private(set) var acknowledged = false
@@ -73,16 +78,25 @@ public struct NoninSession<Decoder: StreamDecoder>: SerialSession {
 
     public mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
         var data = bytes
-        if awaitingAnswer, let answer = data.firstIndex(where: { $0 == 0x06 || $0 == 0x15 }) {
-            if data[answer] == 0x06 {
+        // The answer is the first byte after the command; an oximeter already streaming in the format
+        // answers with frames instead, and ACK/NAK values inside frame data are data, not answers.
+        if awaitingAnswer, let first = data.first, first == 0x06 || first == 0x15 {
+            if first == 0x06 {
                 acknowledged = true
                 awaitingAnswer = false
+                nakReason = nil
             } else {
+                naks += 1
                 nakReason = "the oximeter refused data format \(format) (NAK)"
             }
-            data.remove(at: answer)
+            data.removeFirst()
         }
-        return (decoder.feed(data), [])
+        let frames = decoder.feed(data)
+        if awaitingAnswer, !frames.isEmpty {
+            awaitingAnswer = false  // it streams in the format asked for
+            nakReason = nil
+        }
+        return (frames, [])
     }
 
     public mutating func tick(at t: Double) -> [UInt8] {

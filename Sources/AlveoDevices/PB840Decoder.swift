@@ -10,6 +10,8 @@ public struct PB840Decoder: StreamDecoder {
     /// The ventilator's own alarm status fields of the last MISCF (105–153): anything not NORMAL/OFF.
     public private(set) var deviceAlarms: [String] = []
     private var buffer: [UInt8] = []
+    /// The ventilator repeats its last plateau in every reply: only a changed value is a new measurement.
+    private var lastPlateau: String?
 
     /// The poll command for the full field set.
     public static let sndf: [UInt8] = Array("SNDF\r".utf8)
@@ -113,10 +115,12 @@ public struct PB840Decoder: StreamDecoder {
             } else {
                 add(.fio2, 77)
             }
-            // 0.0 means no inspiratory-pause manoeuvre was done: not a plateau of 0 cmH2O.
-            if let pplat = field(fields, 94), let value = Double(pplat), value > 0 {
+            // 0.0 means no inspiratory-pause manoeuvre was done: not a plateau of 0 cmH2O. The last
+            // plateau is repeated in every reply: only a changed value is a new measurement.
+            if let pplat = field(fields, 94), let value = Double(pplat), value > 0, pplat != lastPlateau {
                 observations.append(Observation(source: source, parameter: .pplat, value: .number(value)))
             }
+            lastPlateau = field(fields, 94)
             deviceAlarms = (105...153).compactMap { field(fields, $0) }.filter { !$0.isEmpty && $0 != "NORMAL" && $0 != "OFF" && $0 != "RESET" }
         } else if kind == "MISCA" {
             add(.rr, 34)

@@ -152,6 +152,12 @@ public final class SerialPort: Sendable {
             bytes.withUnsafeBytes { sp_blocking_write(handle, $0.baseAddress, bytes.count, milliseconds).rawValue }
         }
         if result < 0 { throw SerialPortError.make(result, "write", path) }
+        if Int(result) < bytes.count {
+            // A short write: the line did not take the bytes in time (e.g. RTS/CTS flow control with
+            // CTS not wired). Say so rather than leave the device waiting for a command never sent.
+            throw SerialPortError(operation: "write (\(result) of \(bytes.count) bytes within the timeout; check flow control)",
+                                  path: path, code: -2, osCode: 110, osMessage: "timed out")
+        }
         return Int(result)
     }
 }

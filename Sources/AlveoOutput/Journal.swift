@@ -49,7 +49,8 @@ public final class Journal {
         // One writer per journal: a second process (say `alveo deliver` beside a running agent) would
         // "recover" a line the agent is still writing.
         let lockPath = directory + "/.lock"
-        let descriptor = open(lockPath, O_RDWR | O_CREAT, 0o644)
+        // O_CLOEXEC: a child process must not inherit (and so keep holding) the lock.
+        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw JournalError(path: lockPath, message: "cannot open the journal lock: \(String(cString: strerror(errno)))")
         }

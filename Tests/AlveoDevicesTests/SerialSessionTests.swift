@@ -97,6 +97,7 @@ import Testing
         #expect(session.lastRejection == "the oximeter refused data format 8 (NAK)")
         #expect(session.tick(at: 1).isEmpty)
         #expect(session.tick(at: 2) == [0x02, 0x70, 0x02, 0x02, 0x08, 0x03], "asked again after 2 s")
+        #expect(session.counters.rejectedFrames == 1, "the NAK is counted, so it is logged")
         let (frames, _) = session.receive([0x06, 0x80, 60, 95, 0x00], at: 2.1)
         #expect(session.acknowledged)
         #expect(frames.count == 1, "the ACK byte is not taken for data")
@@ -130,6 +131,32 @@ import Testing
         var nonin = NoninDF2Decoder(source: "o")
         #expect(AlveoDevicesTests.values(nonin.feed(SerialDeviceEncoders.noninPacket(values, sensor: .ok))[0])
                 == [.sensor: .sensor(.ok), .spo2: .number(93), .pulseRate: .number(88)])
+    }
+}
+
+@Suite struct RepeatedPlateauTests {
+    @Test func aPlateauRepeatedInEveryReplyIsOneMeasurement() {
+        var pb840 = PB840Decoder(source: "v")
+        let reply = SerialDeviceEncoders.pb840MISCF([.vt: 400, .pplat: 24])
+        #expect(values(pb840.feed(reply)[0])[.pplat] == .number(24))
+        #expect(values(pb840.feed(reply)[0])[.pplat] == nil)
+        #expect(values(pb840.feed(SerialDeviceEncoders.pb840MISCF([.vt: 400, .pplat: 26]))[0])[.pplat] == .number(26))
+        var medibus = MedibusSession(source: "v")
+        _ = medibus.start(at: 0)
+        _ = medibus.receive(MedibusSession.echo(0x51), at: 0)
+        let measured = SerialDeviceEncoders.medibusMeasured([.pplat: 24, .vt: 400])
+        #expect(values(medibus.receive(measured, at: 1).frames[0])[.pplat] != nil)
+        #expect(values(medibus.receive(measured, at: 2).frames[0])[.pplat] == nil)
+    }
+
+    @Test func noninDataBytesThatLookLikeACKAreData() {
+        var session = NoninSession(decoder: NoninDF2Decoder(source: "o"), format: 2)
+        _ = session.start(at: 0)
+        let packet = SerialDeviceEncoders.noninPacket([.spo2: 6, .pulseRate: 21], sensor: .ok)  // SpO2 byte 0x06
+        let (frames, _) = session.receive(packet, at: 0.2)
+        #expect(frames.count == 1, "a streaming oximeter answers with frames")
+        #expect(!session.acknowledged)
+        #expect(session.tick(at: 3).isEmpty, "no more selection commands once it streams")
     }
 }
 
