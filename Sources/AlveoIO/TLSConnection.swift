@@ -87,6 +87,26 @@ public final class TLSConnection: ByteLink, @unchecked Sendable {
             }
             throw error
         }
+        // With TLS 1.3 the client finishes its handshake before the server has checked the client's
+        // certificate: a refusal arrives as an alert just after. Look for it now, so that messages are
+        // never written (and TCP-acknowledged) into a connection the receiver is about to drop.
+        var poller = pollfd(fd: tcp.fd, events: Int16(POLLIN), revents: 0)
+        if poll(&poller, 1, 200) > 0 {
+            var byte: UInt8 = 0
+            // Non-blocking for this one look: session tickets are processed, then WANT_READ.
+            let flags = fcntl(tcp.fd, F_GETFL, 0)
+            _ = fcntl(tcp.fd, F_SETFL, flags | O_NONBLOCK)
+            let peeked = SSL_peek(ssl, &byte, 1)
+            _ = fcntl(tcp.fd, F_SETFL, flags)
+            if peeked <= 0 {
+                let reason = SSL_get_error(ssl, peeked)
+                if reason != SSL_ERROR_WANT_READ && reason != SSL_ERROR_WANT_WRITE {
+                    var error = failure("TLS handshake")
+                    if error.detail == "TLS error" { error.detail = "the receiver closed the connection after the handshake (client certificate refused?)" }
+                    throw error
+                }
+            }
+        }
     }
 
     deinit {

@@ -109,4 +109,37 @@ import Testing
         #expect(first.hasPrefix("<132>1 "))
         #expect(first.contains("[alarm@32473 bed=\"ICU-B1\" seq=\"1\""))
     }
+
+    @Test func syslogReceiverRequiringAClientCertificateGetsNothingCountedDelivered() throws {
+        let certificates = try makeCertificates()
+        let port = freePort()
+        let work = directory.appendingPathComponent("rsyslog-x509").path
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let logFile = directory.appendingPathComponent("x509.log").path
+        let conf = directory.appendingPathComponent("rsyslog-x509.conf").path
+        try """
+            global(workDirectory="\(work)" DefaultNetstreamDriver="gtls"
+                   DefaultNetstreamDriverCAFile="\(certificates.ca)"
+                   DefaultNetstreamDriverCertFile="\(certificates.cert)"
+                   DefaultNetstreamDriverKeyFile="\(certificates.key)")
+            module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="x509/certvalid")
+            input(type="imtcp" address="127.0.0.1" port="\(port)")
+            action(type="omfile" file="\(logFile)" template="RSYSLOG_SyslogProtocol23Format")
+            """.write(toFile: conf, atomically: true, encoding: .utf8)
+        let rsyslog = try RunningProcess(["rsyslogd", "-n", "-f", conf, "-i", directory.appendingPathComponent("x509.pid").path],
+                                         directory: directory, name: "rsyslog-x509")
+        defer { rsyslog.kill() }
+        #expect(waitUntil(timeout: 30) { isListening(port) || rsyslog.poll() != nil }, "\(rsyslog.stderr)")
+        let config = directory.appendingPathComponent("x509.yaml").path
+        try """
+            patient: {sex: female, height_cm: 160}
+            outputs:
+              journal: {directory: journal-x509}
+              syslog: {host: 127.0.0.1, port: \(port), bed_id: ICU-B1, resend_window_s: 0, tls: {ca_file: \(certificates.ca)}}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try ChildProcess.run([Paths.alveo, "replay", "--config", config, "--drain-timeout", "3", try scenario(events: 6)])
+        #expect(result.status == 75, "nothing may count as delivered: \(result.stderr)")
+        let position = (try? String(contentsOfFile: directory.appendingPathComponent("journal-x509/syslog.position").path, encoding: .utf8)) ?? "0"
+        #expect(position.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "position \(position)")
+    }
 }
