@@ -77,17 +77,8 @@ struct Replay: ParsableCommand {
     func run() throws {
         let agentConfig = try loadConfig(config)
         let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!))
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let scenarioTime = Mutex(0.0)
-        let outputs: OutputPipeline
-        do {
-            outputs = try OutputPipeline(config: agentConfig.outputs, logger: Logger(label: "alveo"),
-                                         clock: { scenarioTime.withLock { $0 } }, emit: { writer.write($0) })
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(74)
-        }
-        outputs.start()
+        let outputs = try startOutputs(agentConfig, clock: { scenarioTime.withLock { $0 } }, emit: { writer.write($0) })
         defer { outputs.stop() }
         do {
             // Journal entries from replay carry no wall time, so that replays stay byte-identical.
@@ -128,15 +119,7 @@ struct Deliver: ParsableCommand {
             printError("error: \(config): nothing to deliver: configure outputs.journal and outputs.hl7 or outputs.syslog")
             throw ExitCode(78)
         }
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let outputs: OutputPipeline
-        do {
-            outputs = try OutputPipeline(config: agentConfig.outputs, logger: Logger(label: "alveo"))
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(74)
-        }
-        outputs.start()
+        let outputs = try startOutputs(agentConfig, clock: { 0 }, emit: { _ in })
         defer { outputs.stop() }
         guard outputs.drain(timeout: .milliseconds(Int64(timeout * 1000))) else {
             printError("error: \(outputs.undelivered) journaled events not delivered within \(timeout) s")
@@ -313,6 +296,21 @@ final class SharedWriter: @unchecked Sendable {
 
     func flush() {
         lock.withLock { writer.flush() }
+    }
+}
+
+/// Opens the journal and starts the forwarders (replay and deliver); exit 74 when that fails.
+func startOutputs(_ config: AgentConfig, clock: @escaping @Sendable () -> Double,
+                  emit: @escaping @Sendable ([AlarmEvent]) -> Void) throws -> OutputPipeline
+{
+    LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+    do {
+        let outputs = try OutputPipeline(config: config.outputs, logger: Logger(label: "alveo"), clock: clock, emit: emit)
+        outputs.start()
+        return outputs
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode(74)
     }
 }
 

@@ -3,8 +3,10 @@ import Foundation
 import Glibc
 #endif
 
-/// A long-running child (a peer, `alveo run`) started with posix_spawn, its output in files,
-/// waited on by condition with a deadline, stopped by signal. See ChildProcess for why not Process.
+/// A child (a peer, `alveo run`, a one-shot command) started with posix_spawn, its output in files,
+/// waited on by condition with a deadline, stopped by signal. Foundation's Process hangs when started
+/// off the main thread here (shared/platform-notes.md): posix_spawn with an empty signal mask and
+/// default dispositions, reaped with waitpid, is used instead.
 final class RunningProcess {
     let pid: pid_t
     let stdoutPath: String

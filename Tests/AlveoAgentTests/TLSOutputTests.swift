@@ -30,6 +30,28 @@ import Testing
         return ("\(d)/ca.pem", "\(d)/server.pem", "\(d)/server.key", "\(d)/other.pem")
     }
 
+    /// rsyslog with its GnuTLS driver on `port`; `authMode` "anon" or "x509/certvalid" (client certificates required).
+    func startTLSRsyslog(port: Int, certificates: (ca: String, cert: String, key: String, otherCA: String), authMode: String,
+                         logFile: String, name: String) throws -> RunningProcess
+    {
+        let work = directory.appendingPathComponent("\(name)-work").path
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let conf = directory.appendingPathComponent("\(name).conf").path
+        try """
+            global(workDirectory="\(work)" DefaultNetstreamDriver="gtls"
+                   DefaultNetstreamDriverCAFile="\(certificates.ca)"
+                   DefaultNetstreamDriverCertFile="\(certificates.cert)"
+                   DefaultNetstreamDriverKeyFile="\(certificates.key)")
+            module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="\(authMode)")
+            input(type="imtcp" address="127.0.0.1" port="\(port)")
+            action(type="omfile" file="\(logFile)" template="RSYSLOG_SyslogProtocol23Format")
+            """.write(toFile: conf, atomically: true, encoding: .utf8)
+        let rsyslog = try RunningProcess(["rsyslogd", "-n", "-f", conf, "-i", directory.appendingPathComponent("\(name).pid").path],
+                                         directory: directory, name: name)
+        #expect(waitUntil(timeout: 30) { isListening(port) || rsyslog.poll() != nil }, "\(rsyslog.stderr)")
+        return rsyslog
+    }
+
     func scenario(events: Int) throws -> String {
         var text = "t,source,parameter,value\n"
         for n in 0..<events { text += "\(2 * n),oxi,sensor,\(n % 2 == 0 ? "off" : "ok")\n" }
@@ -76,23 +98,9 @@ import Testing
     @Test func syslogOverTLSToRsyslog() throws {
         let certificates = try makeCertificates()
         let port = freePort()
-        let work = directory.appendingPathComponent("rsyslog-work").path
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let logFile = directory.appendingPathComponent("messages.log").path
-        let conf = directory.appendingPathComponent("rsyslog.conf").path
-        try """
-            global(workDirectory="\(work)" DefaultNetstreamDriver="gtls"
-                   DefaultNetstreamDriverCAFile="\(certificates.ca)"
-                   DefaultNetstreamDriverCertFile="\(certificates.cert)"
-                   DefaultNetstreamDriverKeyFile="\(certificates.key)")
-            module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
-            input(type="imtcp" address="127.0.0.1" port="\(port)")
-            action(type="omfile" file="\(logFile)" template="RSYSLOG_SyslogProtocol23Format")
-            """.write(toFile: conf, atomically: true, encoding: .utf8)
-        let rsyslog = try RunningProcess(["rsyslogd", "-n", "-f", conf, "-i", directory.appendingPathComponent("pid").path],
-                                         directory: directory, name: "rsyslog")
+        let rsyslog = try startTLSRsyslog(port: port, certificates: certificates, authMode: "anon", logFile: logFile, name: "rsyslog")
         defer { rsyslog.kill() }
-        #expect(waitUntil(timeout: 30) { isListening(port) || rsyslog.poll() != nil }, "\(rsyslog.stderr)")
         let config = directory.appendingPathComponent("bed.yaml").path
         try """
             patient: {sex: female, height_cm: 160}
@@ -113,23 +121,9 @@ import Testing
     @Test func syslogReceiverRequiringAClientCertificateGetsNothingCountedDelivered() throws {
         let certificates = try makeCertificates()
         let port = freePort()
-        let work = directory.appendingPathComponent("rsyslog-x509").path
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        let logFile = directory.appendingPathComponent("x509.log").path
-        let conf = directory.appendingPathComponent("rsyslog-x509.conf").path
-        try """
-            global(workDirectory="\(work)" DefaultNetstreamDriver="gtls"
-                   DefaultNetstreamDriverCAFile="\(certificates.ca)"
-                   DefaultNetstreamDriverCertFile="\(certificates.cert)"
-                   DefaultNetstreamDriverKeyFile="\(certificates.key)")
-            module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="x509/certvalid")
-            input(type="imtcp" address="127.0.0.1" port="\(port)")
-            action(type="omfile" file="\(logFile)" template="RSYSLOG_SyslogProtocol23Format")
-            """.write(toFile: conf, atomically: true, encoding: .utf8)
-        let rsyslog = try RunningProcess(["rsyslogd", "-n", "-f", conf, "-i", directory.appendingPathComponent("x509.pid").path],
-                                         directory: directory, name: "rsyslog-x509")
+        let rsyslog = try startTLSRsyslog(port: port, certificates: certificates, authMode: "x509/certvalid",
+                                          logFile: directory.appendingPathComponent("x509.log").path, name: "rsyslog-x509")
         defer { rsyslog.kill() }
-        #expect(waitUntil(timeout: 30) { isListening(port) || rsyslog.poll() != nil }, "\(rsyslog.stderr)")
         let config = directory.appendingPathComponent("x509.yaml").path
         try """
             patient: {sex: female, height_cm: 160}
