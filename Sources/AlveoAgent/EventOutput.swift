@@ -33,7 +33,8 @@ public final class EventWriter {
 
     public func flush() {
         guard !buffer.isEmpty else { return }
-        handle.write(Data(buffer))
+        // A closed stdout (the reader went away) must not stop the agent: the journal has the events.
+        try? handle.write(contentsOf: Data(buffer))
         buffer.removeAll(keepingCapacity: true)
     }
 

@@ -43,6 +43,16 @@ final class JournalWriter: @unchecked Sendable {
         return ok
     }
 
+    func appendEntry(_ observation: Observation, t: Double, wallTime: String?) {
+        lock.withLock {
+            do {
+                try journal.append(entry: observation, t: t, wallTime: wallTime)
+            } catch {
+                logger.critical("charted entry NOT journaled: \(error)", metadata: ["parameter": "\(observation.parameter.name)"])
+            }
+        }
+    }
+
     func prune(deliveredUpTo seq: Int64) {
         lock.withLock { journal.prune(deliveredUpTo: seq) }
     }
@@ -139,6 +149,13 @@ public final class OutputPipeline {
         forwarders.forEach { $0.wake() }
         if !forwarders.isEmpty { writer.prune(deliveredUpTo: deliveredEverywhere) }
         return ok
+    }
+
+    /// Journals a charted or lab entry the core accepted (the record of who did what, when).
+    public func recordEntry(_ observation: Observation, t: Double, wallTime: String?) {
+        guard let writer else { return }
+        writer.appendEntry(observation, t: t, wallTime: wallTime)
+        forwarders.forEach { $0.wake() }
     }
 
     /// Entries journaled but not yet delivered by every forwarder.

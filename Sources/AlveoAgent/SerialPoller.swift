@@ -59,6 +59,8 @@ public final class SerialPoller: Sendable {
     private func run() {
         var backoff = 0.25
         var lastProblem: String?
+        // One session for the poller's life: what it remembers (the last plateau seen) survives a reopen.
+        var session = device.makeSession()
         while !isStopping {
             let port: SerialPort
             do {
@@ -73,8 +75,7 @@ public final class SerialPoller: Sendable {
                 backoff = min(backoff * 2, device.reconnectMax)
                 continue
             }
-            var session = device.makeSession()
-            var lastRejected = 0
+            var lastRejected = session.counters.rejectedFrames
             var reportedAlarms: [String] = []
             do {
                 let opener = session.start(at: clock.seconds())

@@ -120,11 +120,14 @@ public struct MedibusSession: SerialSession {
     private mutating func decodeMeasured(_ data: [UInt8]) -> [Observation] {
         var observations: [Observation] = []
         var index = 0
+        // Vt may come in ml (0x88) and in litres (0x82): with both, the ml value is the one used.
+        let hasVtInMl = stride(from: 0, to: data.count - 5, by: 6).contains { String(decoding: data[$0..<($0 + 2)], as: UTF8.self) == "88" }
         while index + 6 <= data.count {
             let code = UInt8(String(decoding: data[index..<(index + 2)], as: UTF8.self), radix: 16)
             let text = String(decoding: data[(index + 2)..<(index + 6)], as: UTF8.self).filter { $0 != " " }
             index += 6
             guard let code, let (parameter, factor) = MedibusSession.codes[code] else { continue }
+            if code == 0x82 && hasVtInMl { continue }
             if parameter == .pplat {
                 defer { lastPlateau = text }
                 if text == lastPlateau { continue }

@@ -1,4 +1,5 @@
 import CModbus
+import COpenSSL
 import CSerialPort
 
 /// Versions of the C libraries this binary linked, read from the libraries at run time.
@@ -6,6 +7,12 @@ public enum LinkedLibraries {
     /// libmodbus version, from its exported `libmodbus_version_*` globals.
     public static var modbusVersion: String {
         "\(alveo_modbus_version_major()).\(alveo_modbus_version_minor()).\(alveo_modbus_version_micro())"
+    }
+
+    /// OpenSSL version, from `OpenSSL_version(OPENSSL_VERSION)`.
+    public static var openSSLVersion: String {
+        guard let text = OpenSSL_version(OPENSSL_VERSION) else { return "unknown" }
+        return String(cString: text)
     }
 
     /// libserialport package version, from `sp_get_package_version_string()`.

@@ -133,14 +133,35 @@ public final class Journal {
         return seq.int64Value
     }
 
+    /// Appends a charted or lab entry the core accepted (an acknowledgement, a position, a gas, a
+    /// haemoglobin…) and fsyncs. Forwarders skip these: they are the record, not alarms.
+    @discardableResult
+    public func append(entry observation: Observation, t: Double, wallTime: String?) throws(JournalError) -> Int64 {
+        let value: JSONValue = switch observation.value {
+        case .number(let number): .number(number)
+        case .noData: .null
+        case .position(let position): .string(position.rawValue)
+        case .sensor(let state): .string(state.rawValue)
+        case .ack(let rule): .string(rule.id)
+        }
+        var json = ""
+        JSONValue.object([("t", .number(t)), ("source", .string(observation.source)),
+                          ("parameter", .string(observation.parameter.name)), ("value", value)]).write(to: &json)
+        return try appendLine(kind: "entry", json: json, wallTime: wallTime)
+    }
+
     /// Appends one event and fsyncs; returns its sequence number. `wallTime` is when it was recorded
     /// (RFC 3339), nil in replay so that replays stay byte-identical.
     @discardableResult
     public func append(_ event: AlarmEvent, wallTime: String?) throws(JournalError) -> Int64 {
+        try appendLine(kind: "event", json: event.jsonLine(), wallTime: wallTime)
+    }
+
+    private func appendLine(kind: String, json: String, wallTime: String?) throws(JournalError) -> Int64 {
         let seq = lastSeq + 1
         var line = "{\"seq\":\(seq),\"run\":\"\(runID)\""
         if let wallTime { line += ",\"wall_time\":\"\(wallTime)\"" }
-        line += ",\"event\":" + event.jsonLine() + "}\n"
+        line += ",\"\(kind)\":" + json + "}\n"
         let bytes = Data(line.utf8)
         if segmentSize > 0, segmentSize + bytes.count > segmentMaxBytes {
             segmentSize = segmentMaxBytes  // full: the next segment starts at this entry
@@ -204,8 +225,10 @@ public struct JournalEntry: Sendable {
     /// The agent run that wrote it (see Journal.runID).
     public var run: String?
     public var wallTime: String?
-    /// The event as written (`AlarmEvent.jsonLine()`).
+    /// The event as written (`AlarmEvent.jsonLine()`); empty for a charted or lab entry.
     public var eventJSON: String
+    /// A charted or lab entry, not an alarm event: forwarders skip it.
+    public var isManualEntry: Bool { eventJSON.isEmpty }
 
     /// The event's fields, parsed.
     public var event: [String: Any] {
@@ -243,12 +266,15 @@ public struct JournalReader {
                 buffer = Data(buffer[(newline + 1)...])
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
                       let seq = (object["seq"] as? NSNumber)?.int64Value,
-                      let text = String(data: Data(line), encoding: .utf8),
-                      let start = text.range(of: "\"event\":") else { continue }
+                      let text = String(data: Data(line), encoding: .utf8) else { continue }
                 if seq <= position { continue }
                 position = seq
+                var eventJSON = ""
+                if object["event"] != nil, let start = text.range(of: "\"event\":") {
+                    eventJSON = String(text[start.upperBound...].dropLast())
+                }
                 return JournalEntry(seq: seq, run: object["run"] as? String, wallTime: object["wall_time"] as? String,
-                                    eventJSON: String(text[start.upperBound...].dropLast()))
+                                    eventJSON: eventJSON)
             }
             // Read more of this segment, or move to the next one.
             if let file = FileHandle(forReadingAtPath: path) {

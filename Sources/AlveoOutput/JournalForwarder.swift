@@ -121,6 +121,12 @@ public final class JournalForwarder: Sendable {
 
         while !isStopping {
             if pending == nil { pending = reader.next() }
+            if let entry = pending, entry.isManualEntry {
+                // Charted and lab entries are kept in the journal as the record; they are not alarms.
+                do { try commit(entry.seq) } catch { problem("cannot save the delivery position: \(error)") }
+                pending = nil
+                continue
+            }
             guard let entry = pending else {
                 if let interval = wire.heartbeatInterval, clock.now - lastSent >= interval {
                     heartbeats += 1

@@ -15,6 +15,22 @@ import UnixSignals
 struct Alveo: AsyncParsableCommand {
     static let version = "0.1.0"
 
+    /// A receiver that resets a TLS connection must give a write error, not kill the agent: OpenSSL
+    /// writes to the socket without MSG_NOSIGNAL, so SIGPIPE is ignored process-wide.
+    static func main() async {
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         abstract: "Alveo: ventilation and oxygenation decision support beside an ICU bed.",
         discussion: "Alveo supports decisions; it never changes a device setting.",
@@ -29,6 +45,7 @@ struct Version: ParsableCommand {
         print("alveo \(Alveo.version)")
         print("libmodbus \(LinkedLibraries.modbusVersion)")
         print("libserialport \(LinkedLibraries.serialPortVersion)")
+        print(LinkedLibraries.openSSLVersion)
     }
 }
 
@@ -82,7 +99,9 @@ struct Replay: ParsableCommand {
         defer { outputs.stop() }
         do {
             // Journal entries from replay carry no wall time, so that replays stay byte-identical.
-            try ScenarioReplay.run(config: agentConfig, scenarioPath: scenario) { event in
+            try ScenarioReplay.run(config: agentConfig, scenarioPath: scenario, manualEntry: { t, row in
+                outputs.recordEntry(row, t: t, wallTime: nil)
+            }) { event in
                 scenarioTime.withLock { $0 = event.t }
                 outputs.record([event], wallTime: nil)
                 writer.write([event])

@@ -174,6 +174,32 @@ import Testing
         #expect(received().count <= 1002, "at most the in-flight message is sent twice")
     }
 
+    @Test func chartedEntriesAreJournaledButNotSentAsAlarms() throws {
+        let port = freePort()
+        let receiver = try startReceiver(port: port)
+        defer { receiver.kill() }
+        let scenario = directory.appendingPathComponent("charted.csv").path
+        try """
+            t,source,parameter,value
+            0,oxi,sensor,off
+            5,lab,hb,9.5
+            5,nurse,ack,technical.sensor_off
+            6,oxi,sensor,ok
+            7,lab,hb,250
+            """.write(toFile: scenario, atomically: true, encoding: .utf8)
+        let result = try ChildProcess.run([Paths.alveo, "replay", "--config", try config(port: port), scenario])
+        #expect(result.status == 0, "\(result.stderr)")
+        let journalDirectory = directory.appendingPathComponent("journal").path
+        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: journalDirectory).first { $0.hasSuffix(".jsonl") && $0.hasPrefix("journal-") })
+        let lines = try String(contentsOfFile: journalDirectory + "/" + segment, encoding: .utf8).split(separator: "\n")
+        let entries = lines.filter { $0.contains("\"entry\":") }
+        #expect(entries.count == 2, "the Hb and the acknowledgement; the impossible Hb of 250 is an alarm, not an entry: \(entries)")
+        #expect(entries.contains { $0.contains("\"parameter\":\"ack\",\"value\":\"technical.sensor_off\"") })
+        // Journal: 1 start, 2 hb, 3 ack, 4 ack update, 5 end, 6 value_rejected start: messages for 1, 4, 5, 6 only.
+        let ids = received().compactMap { $0["control_id"] as? String }
+        #expect(ids == ["ICU-B1-1", "ICU-B1-4", "ICU-B1-5", "ICU-B1-6"], "\(ids)")
+    }
+
     @Test func idleAgentSendsHeartbeats() throws {
         let port = freePort()
         let receiver = try startReceiver(port: port)
