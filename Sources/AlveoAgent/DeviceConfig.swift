@@ -77,6 +77,9 @@ public struct DeviceConfig: Sendable, Equatable {
         guard let id else { throw node.error("missing 'id' (the source name, e.g. vent or oxi)") }
         guard let transport else { throw node.error("missing 'transport' (kind: modbus_tcp, modbus_rtu or serial)") }
         if transport.node["kind"]?.string == "serial" {
+            if let profileNode {
+                throw profileNode.error("a serial-protocol device takes no profile (its protocol says how to read it); profiles are for Modbus devices")
+            }
             return (nil, try SerialDeviceConfig.parse(node, id: id, transport: transport, pollInterval: poll, reconnectMax: reconnectMax))
         }
         guard let profilePath, let profileNode else { throw node.error("missing 'profile' (a file under devices/)") }

@@ -49,6 +49,7 @@ public struct PB840Session: SerialSession {
     public let pollInterval: Double
     public let retryAfter: Double
     private var lastSent = -Double.infinity
+    private var lastReceived = -Double.infinity
     private var awaiting = false
 
     public init(source: String, pollInterval: Double = 1, retryAfter: Double = 2) {
@@ -70,12 +71,15 @@ public struct PB840Session: SerialSession {
 
     public mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
         let frames = decoder.feed(bytes)
+        lastReceived = t
         if !frames.isEmpty { awaiting = false }
         return (frames, [])
     }
 
     public mutating func tick(at t: Double) -> [UInt8] {
-        let due = awaiting ? t - lastSent >= retryAfter : t - lastSent >= pollInterval
+        // A MISCF takes about 1.3 s at 9600 baud: while a reply is still arriving, do not ask again.
+        let replyArriving = t - lastReceived < 0.5
+        let due = awaiting ? t - lastSent >= retryAfter && !replyArriving : t - lastSent >= pollInterval
         guard due else { return [] }
         lastSent = t
         awaiting = true

@@ -60,7 +60,9 @@ struct CheckConfig: ParsableCommand {
         let config = try loadConfig(file)
         print("\(file): ok (patient \(config.patient.sex.rawValue), \(Fmt.fixed(config.patient.heightCm, 0)) cm, PBW \(Fmt.fixed(config.patient.predictedBodyWeightKg, 1)) kg)")
         for device in config.serialDevices {
-            print("  device \(device.id): serial \(device.path) at \(device.settings.baud) baud, \(device.serialProtocol.rawValue)")
+            let line = "\(device.settings.baud) \(device.settings.dataBits)\(device.settings.parity.rawValue.prefix(1).uppercased())\(device.settings.stopBits), flow \(device.settings.flowControl.rawValue)"
+            let polled = device.serialProtocol == .pb840 || device.serialProtocol == .medibus ? ", polled every \(device.pollInterval) s" : ", streaming"
+            print("  device \(device.id): serial \(device.path) at \(line), \(device.serialProtocol.rawValue)\(polled)")
         }
         for device in config.devices {
             let reads = device.profile.fields.count

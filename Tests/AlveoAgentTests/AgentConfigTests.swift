@@ -2,6 +2,7 @@ import AlveoAgent
 import Foundation
 import AlveoCore
 import AlveoDevices
+import AlveoIO
 import Testing
 
 @Suite struct AgentConfigTests {
@@ -149,5 +150,41 @@ import Testing
                   - {id: a, profile: \(profile), transport: {kind: modbus_tcp, port: 502.5}}
                 """, file: "bed.yaml")
         } throws: { "\($0)".contains("expected a whole number") }
+    }
+}
+
+@Suite struct SerialDeviceConfigTests {
+    @Test func serialDevicesParseAndAProfileIsRefused() throws {
+        let config = try AgentConfig.parse(yaml: """
+            patient: {sex: male, height_cm: 170}
+            devices:
+              - {id: vent, poll_interval_s: 0.5, transport: {kind: serial, protocol: pb840, path: /dev/ttyUSB0, baud: 9600, flow_control: rtscts}}
+              - {id: oxi, transport: {kind: serial, protocol: masimo_ascii1, path: /dev/ttyUSB1}}
+            """, file: "bed.yaml")
+        #expect(config.serialDevices.map(\.id) == ["vent", "oxi"])
+        #expect(config.serialDevices[0].settings.flowControl == .rtscts)
+        #expect(config.serialDevices[0].pollInterval == 0.5)
+        #expect {
+            try AgentConfig.parse(yaml: """
+                patient: {sex: male, height_cm: 170}
+                devices:
+                  - {id: vent, profile: x.yaml, transport: {kind: serial, protocol: pb840, path: /dev/ttyUSB0}}
+                """, file: "bed.yaml")
+        } throws: { "\($0)".contains("bed.yaml:3: devices[0].profile: a serial-protocol device takes no profile") }
+        #expect {
+            try AgentConfig.parse(yaml: """
+                patient: {sex: male, height_cm: 170}
+                devices:
+                  - {id: a, transport: {kind: serial, protocol: pb840, path: /dev/ttyUSB0}}
+                  - {id: b, transport: {kind: serial, protocol: medibus, path: /dev/ttyUSB0}}
+                """, file: "bed.yaml")
+        } throws: { "\($0)".contains("which another device already uses") }
+        #expect {
+            try AgentConfig.parse(yaml: """
+                patient: {sex: male, height_cm: 170}
+                devices:
+                  - {id: a, transport: {kind: serial, protocol: philips, path: /dev/ttyUSB0}}
+                """, file: "bed.yaml")
+        } throws: { "\($0)".contains("'philips' is not one of: pb840, medibus, masimo_ascii1, nonin_df2, nonin_df8") }
     }
 }

@@ -76,6 +76,8 @@ import Testing
         #expect(frames.count == 1)
         #expect(session.tick(at: 2.9).isEmpty)
         #expect(session.tick(at: 3.0) == Array("SNDF\r".utf8))
+        _ = session.receive(Array("MISCF,1225,169 ,".utf8), at: 4.8)  // a slow reply still arriving
+        #expect(session.tick(at: 5.1).isEmpty, "no second SNDF in the middle of a reply")
     }
 }
 
