@@ -173,6 +173,7 @@ public final class OutputPipeline {
             forwarders.forEach { $0.wake() }
             usleep(20_000)
         }
+        if let writer, !forwarders.isEmpty { writer.prune(deliveredUpTo: deliveredEverywhere) }
         return true
     }
 }

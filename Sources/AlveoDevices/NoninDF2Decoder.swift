@@ -59,9 +59,10 @@ public struct NoninDF2Decoder: StreamDecoder {
 
     private mutating func decodePacket(_ frames: [[UInt8]]) -> [Observation] {
         counters.frames += 1
-        let status = frames[0][1]
-        let disconnected = status & 0x40 != 0
-        let unusable = status & 0x10 != 0 || status & 0x20 != 0  // out of track, artifact
+        // Every frame carries a status byte: a disconnect or an unusable signal in any of them counts.
+        let statuses = frames.map { $0[1] }
+        let disconnected = statuses.contains { $0 & 0x40 != 0 }
+        let unusable = statuses.contains { $0 & 0x10 != 0 || $0 & 0x20 != 0 }  // out of track, artifact
         var observations = [Observation(source: source, parameter: .sensor, value: .sensor(disconnected ? .disconnected : .ok))]
         let hr = (Int(frames[0][3]) & 0x03) << 7 | (Int(frames[1][3]) & 0x7F)
         let spo2 = Int(frames[2][3]) & 0x7F

@@ -162,6 +162,11 @@ func values(_ observations: [Observation]) -> [Parameter: ObservedValue] {
         packet[4] = UInt8(truncatingIfNeeded: Int(packet[0]) + Int(packet[1]) + Int(packet[2]) + Int(packet[3]))
         var disconnected = NoninDF2Decoder(source: "oxi")
         #expect(values(try #require(disconnected.feed(packet).first))[.sensor] == .sensor(.disconnected))
+        var clean = try fixture("nonin_df2_packet_pufferfish.bin")
+        clean[5 * 7 + 1] |= 0x20  // artifact flagged in frame 7 only
+        clean[5 * 7 + 4] = UInt8(truncatingIfNeeded: Int(clean[35]) + Int(clean[36]) + Int(clean[37]) + Int(clean[38]))
+        var artifact = NoninDF2Decoder(source: "oxi")
+        #expect(values(try #require(artifact.feed(clean).first))[.spo2] == .noData, "an artifact in any frame makes the packet's values unusable")
     }
 
     @Test func formatSelectionCommandMatchesTheFixture() throws {
