@@ -1,6 +1,7 @@
 import AlveoCore
 import AlveoDevices
 import AlveoIO
+import AlveoTrace
 import Dispatch
 import Foundation
 import Logging
@@ -48,6 +49,7 @@ public final class BusPoller: Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let stopping = Mutex(false)
     private let counters: Mutex<[String: DeviceHealth]>
+    private let recorder: TraceWriter?
 
     /// Groups configured devices into buses: same endpoint, one bus.
     public static func buses(for devices: [DeviceConfig]) -> [[DeviceConfig]] {
@@ -62,7 +64,10 @@ public final class BusPoller: Sendable {
         return buses
     }
 
-    public init(devices: [DeviceConfig], clock: AgentClock, logger: Logger, deliver: @escaping @Sendable (Delivery) -> Void) {
+    public init(devices: [DeviceConfig], clock: AgentClock, logger: Logger, recorder: TraceWriter? = nil,
+                deliver: @escaping @Sendable (Delivery) -> Void)
+    {
+        self.recorder = recorder
         precondition(!devices.isEmpty && devices.allSatisfy { $0.endpoint == devices[0].endpoint }, "one bus, one endpoint")
         self.endpoint = devices[0].endpoint
         self.devices = devices
@@ -168,6 +173,15 @@ public final class BusPoller: Sendable {
                     blocks.append(try link.read(block.table == .input ? .input : .holding, address: block.address, count: block.count))
                 }
                 let receivedAt = clock.seconds()
+                if let recorder {
+                    for (block, registers) in zip(slot.decoder.plan.blocks, blocks) {
+                        var payload: [UInt8] = [block.table == .input ? 4 : 3, UInt8(block.address & 0xFF), UInt8(block.address >> 8),
+                                                UInt8(block.count & 0xFF), UInt8(block.count >> 8)]
+                        for register in registers { payload += [UInt8(register & 0xFF), UInt8(register >> 8)] }
+                        recorder.write(TraceRecord(kind: .modbusRegisters, monotonic: receivedAt, wallNanoseconds: TraceWriter.wallNow(),
+                                                   device: slot.device.id, payload: payload))
+                    }
+                }
                 let result = slot.decoder.decode(blocks)
                 counters.withLock { $0[slot.device.id]?.polls += 1 }
                 if result.deviceLost {
@@ -181,6 +195,8 @@ public final class BusPoller: Sendable {
                 }
             } catch {
                 counters.withLock { $0[slot.device.id]?.failures += 1 }
+                recorder?.write(TraceRecord(kind: .pollFailed, monotonic: clock.seconds(), wallNanoseconds: TraceWriter.wallNow(),
+                                            device: slot.device.id, payload: Array("\(error.causeText)".utf8)))
                 switch error.cause {
                 case .exception, .protocolViolation, .invalidRequest:
                     // The bus works; this request, or the device behind a gateway, does not.

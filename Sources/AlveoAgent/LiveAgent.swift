@@ -1,6 +1,7 @@
 import AlveoCore
 import AlveoDevices
 import AlveoOutput
+import AlveoTrace
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -13,8 +14,13 @@ public struct LiveAgent: Service {
     private let logger: Logger
     private let emit: @Sendable ([AlarmEvent]) -> Void
     private let tick: Duration
+    private let recorder: TraceWriter?
 
-    public init(config: AgentConfig, logger: Logger, tick: Duration = .seconds(1), emit: @escaping @Sendable ([AlarmEvent]) -> Void) {
+    /// `recorder`: every byte and register the devices send and Alveo sends them, for `alveo run --record`.
+    public init(config: AgentConfig, logger: Logger, tick: Duration = .seconds(1), recorder: TraceWriter? = nil,
+                emit: @escaping @Sendable ([AlarmEvent]) -> Void)
+    {
+        self.recorder = recorder
         self.config = config
         self.logger = logger
         self.tick = tick
@@ -33,12 +39,12 @@ public struct LiveAgent: Service {
         for device in config.serialDevices { core.expectSource(device.id, at: 0) }
 
         let pollers = BusPoller.buses(for: config.devices).map { devices in
-            BusPoller(devices: devices, clock: clock, logger: logger) { continuation.yield($0) }
+            BusPoller(devices: devices, clock: clock, logger: logger, recorder: recorder) { continuation.yield($0) }
         }
         logger.info("starting", metadata: ["devices": "\((config.devices.map(\.id) + config.serialDevices.map(\.id)).joined(separator: ","))",
                                            "pbw_kg": "\(Fmt.fixed(config.patient.predictedBodyWeightKg, 1))"])
         let serialPollers = config.serialDevices.map { device in
-            SerialPoller(device: device, clock: clock, logger: logger) { continuation.yield($0) }
+            SerialPoller(device: device, clock: clock, logger: logger, recorder: recorder) { continuation.yield($0) }
         }
         pollers.forEach { $0.start() }
         serialPollers.forEach { $0.start() }

@@ -1,6 +1,7 @@
 import AlveoCore
 import AlveoDevices
 import AlveoIO
+import AlveoTrace
 import Dispatch
 import Foundation
 import Logging
@@ -18,9 +19,13 @@ public final class SerialPoller: Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let stopping = Mutex(false)
     private let counters = Mutex(StreamCounters())
+    private let recorder: TraceWriter?
 
-    public init(device: SerialDeviceConfig, clock: AgentClock, logger: Logger, deliver: @escaping @Sendable (Delivery) -> Void) {
+    public init(device: SerialDeviceConfig, clock: AgentClock, logger: Logger, recorder: TraceWriter? = nil,
+                deliver: @escaping @Sendable (Delivery) -> Void)
+    {
         self.device = device
+        self.recorder = recorder
         self.clock = clock
         self.deliver = deliver
         var logger = logger
@@ -56,6 +61,11 @@ public final class SerialPoller: Sendable {
         return !isStopping
     }
 
+    /// Keeps every byte in the trace, with the time the core sees for it.
+    private func record(_ kind: TraceRecord.Kind, _ bytes: [UInt8], at t: Double) {
+        recorder?.write(TraceRecord(kind: kind, monotonic: t, wallNanoseconds: TraceWriter.wallNow(), device: device.id, payload: bytes))
+    }
+
     private func run() {
         var backoff = 0.25
         var lastProblem: String?
@@ -78,21 +88,32 @@ public final class SerialPoller: Sendable {
             var lastRejected = session.counters.rejectedFrames
             var reportedAlarms: [String] = []
             do {
-                let opener = session.start(at: clock.seconds())
-                if !opener.isEmpty { try port.write(opener, timeout: .seconds(1)) }
+                let openedAt = clock.seconds()
+                let opener = session.start(at: openedAt)
+                if !opener.isEmpty {
+                    record(.sent, opener, at: openedAt)
+                    try port.write(opener, timeout: .seconds(1))
+                }
                 while !isStopping {
                     let bytes = try port.read(maxCount: 4096, timeout: .milliseconds(100))
                     let now = clock.seconds()
                     if !bytes.isEmpty {
+                        record(.received, bytes, at: now)
                         let (frames, reply) = session.receive(bytes, at: now)
                         for observations in frames where !observations.isEmpty {
                             deliver(Delivery(t: now, observations: observations))
                         }
-                        if !reply.isEmpty { try port.write(reply, timeout: .seconds(1)) }
+                        if !reply.isEmpty {
+                            record(.sent, reply, at: now)
+                            try port.write(reply, timeout: .seconds(1))
+                        }
                         backoff = 0.25
                     }
                     let due = session.tick(at: now)
-                    if !due.isEmpty { try port.write(due, timeout: .seconds(1)) }
+                    if !due.isEmpty {
+                        record(.sent, due, at: now)
+                        try port.write(due, timeout: .seconds(1))
+                    }
                     let seen = session.counters
                     counters.withLock { $0 = seen }
                     if session.deviceAlarms != reportedAlarms {

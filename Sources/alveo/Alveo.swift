@@ -166,8 +166,24 @@ struct Run: AsyncParsableCommand {
         }
     }
 
+    @Option(name: .long, help: "Record every byte and register exchanged with the devices, and the configuration, into a trace file in this directory.")
+    var record: String?
+
     func run() async throws {
         let agentConfig = try loadConfig(config)
+        var recorder: TraceWriter?
+        if let record {
+            do {
+                try FileManager.default.createDirectory(atPath: record, withIntermediateDirectories: true)
+                recorder = try TraceWriter(path: record + "/alveo-\(Journal.newRunID()).alvtrace")
+                let text = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
+                recorder?.write(TraceRecord(kind: .config, monotonic: 0, wallNanoseconds: TraceWriter.wallNow(), device: "",
+                                            payload: Array(text.utf8)))
+            } catch {
+                printError("error: \(record): cannot record: \(error)")
+                throw ExitCode(74)
+            }
+        }
         guard !agentConfig.devices.isEmpty || !agentConfig.serialDevices.isEmpty else {
             printError("error: \(config): no devices: add a 'devices:' list (see config/ for examples)")
             throw ExitCode(78)
@@ -175,7 +191,7 @@ struct Run: AsyncParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "alveo")
         let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: true))
-        let agent = LiveAgent(config: agentConfig, logger: logger) { events in writer.write(events) }
+        let agent = LiveAgent(config: agentConfig, logger: logger, recorder: recorder) { events in writer.write(events) }
         let group = ServiceGroup(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         do {
             try await group.run()

@@ -1,3 +1,4 @@
+import AlveoTrace
 import Foundation
 import Testing
 
@@ -10,6 +11,10 @@ import Testing
 
     init() throws {
         directory = try Paths.temporaryDirectory()
+    }
+
+    func fixture(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: Self.fixtures.appendingPathComponent(name)))
     }
 
     struct Line {
@@ -33,7 +38,7 @@ import Testing
         return peer
     }
 
-    func startAgent(device: String) throws -> RunningProcess {
+    func startAgent(device: String, extra: [String] = []) throws -> RunningProcess {
         let config = directory.appendingPathComponent("bed.yaml").path
         try """
             patient: {sex: male, height_cm: 170}
@@ -43,7 +48,7 @@ import Testing
               technical.device_silent: {timeout_s: 2}
             """.write(toFile: config, atomically: true, encoding: .utf8)
         let shim = try SerialPortTests.buildShim(in: directory)
-        return try RunningProcess([Paths.alveo, "run", "--config", config], directory: directory, name: "alveo",
+        return try RunningProcess([Paths.alveo, "run", "--config", config] + extra, directory: directory, name: "alveo",
                                   environment: ["LD_PRELOAD": shim])
     }
 
@@ -157,5 +162,35 @@ import Testing
             hasEvent(agent, "lpv.plateau_high", "start") && hasEvent(agent, "technical.sensor_off", "start", source: "oxi")
         }, "stdout: \(agent.stdout)\nstderr: \(agent.stderr)")
         #expect(!hasEvent(agent, "technical.device_silent", "start"))
+    }
+
+    @Test func runRecordsEveryByteAndTheConfiguration() throws {
+        let line = try ptyPair()
+        defer { line.socat.kill() }
+        let peer = try startPeer(["pb840", Self.fixtures.appendingPathComponent("pb980_miscf_rta_2023-04-24.bin").path],
+                                 port: line.device, baud: 9600)
+        defer { peer.kill() }
+        let traces = directory.appendingPathComponent("traces").path
+        let agent = try startAgent(device: "{id: vent, poll_interval_s: 0.3, transport: {kind: serial, protocol: pb840, path: \(line.agent), baud: 9600}}",
+                                   extra: ["--record", traces])
+        defer { agent.kill() }
+        func records() -> [TraceRecord] {
+            guard let name = try? FileManager.default.contentsOfDirectory(atPath: traces).first(where: { $0.hasSuffix(".alvtrace") }),
+                  let data = FileManager.default.contents(atPath: traces + "/" + name) else { return [] }
+            return RawTrace.decode(Array(data)).records
+        }
+        #expect(waitUntil(timeout: 30) { records().filter { $0.kind == .received }.reduce(0) { $0 + $1.payload.count } >= 2 * 1244 },
+                "\(agent.stderr)")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 15) == 0)
+        let all = records()
+        #expect(all.first?.kind == .config)
+        let configText = String(decoding: all.first?.payload ?? [], as: UTF8.self)
+        #expect(configText.contains("protocol: pb840"))
+        #expect(all.contains { $0.kind == .sent && $0.device == "vent" && $0.payload == Array("SNDF\r".utf8) })
+        let received = all.filter { $0.kind == .received }.flatMap(\.payload)
+        let reply = try fixture("pb980_miscf_rta_2023-04-24.bin")
+        #expect(Array(received.prefix(reply.count)) == reply, "the device's bytes, exactly")
+        #expect(zip(all, all.dropFirst()).allSatisfy { $0.monotonic <= $1.monotonic })
     }
 }
