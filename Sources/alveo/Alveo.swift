@@ -75,8 +75,8 @@ struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Replay a scenario CSV through the clinical core on virtual time; alarm events go to stdout.")
 
-    @Option(name: .long, help: "Agent configuration (YAML); a patient section is enough.")
-    var config: String
+    @Option(name: .long, help: "Agent configuration (YAML); a patient section is enough. Not used for a raw trace, which carries its own.")
+    var config: String = ""
 
     @Option(name: .long, help: "Output format: jsonl (one JSON event per line) or text (for people).")
     var format: String = "jsonl"
@@ -88,12 +88,29 @@ struct Replay: ParsableCommand {
         guard EventFormat(rawValue: format) != nil else {
             throw ValidationError("--format must be one of: \(EventFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        if config.isEmpty, !TraceReplay.isTrace(path: scenario) {
+            throw ValidationError("--config is required to replay a scenario CSV (a raw trace carries its own configuration)")
+        }
     }
 
     @Option(name: .long, help: "With outputs configured: seconds to wait at the end for every journaled event to be delivered.")
     var drainTimeout: Double = 60
 
     func run() throws {
+        if TraceReplay.isTrace(path: scenario) {
+            // A raw device trace carries its own configuration: --config is not used.
+            let writer = EventWriter(format: EventFormat(rawValue: format)!)
+            do {
+                let summary = try TraceReplay.run(path: scenario) { writer.write($0) }
+                writer.flush()
+                if let warning = summary.warning { printError("warning: \(scenario): \(warning); replayed the \(summary.records) records before it") }
+            } catch {
+                writer.flush()
+                printError("error: \(error)")
+                throw ExitCode(65)
+            }
+            return
+        }
         let agentConfig = try loadConfig(config)
         let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!))
         let scenarioTime = Mutex(0.0)

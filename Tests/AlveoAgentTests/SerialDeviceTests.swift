@@ -167,7 +167,8 @@ import Testing
     @Test func runRecordsEveryByteAndTheConfiguration() throws {
         let line = try ptyPair()
         defer { line.socat.kill() }
-        let peer = try startPeer(["pb840", Self.fixtures.appendingPathComponent("pb980_miscf_rta_2023-04-24.bin").path],
+        // The 2011 sample's 20 % O2 is rejected as impossible: an alarm both live and in replay.
+        let peer = try startPeer(["pb840", Self.fixtures.appendingPathComponent("pb840_miscf_mdpnp_2011.bin").path],
                                  port: line.device, baud: 9600)
         defer { peer.kill() }
         let traces = directory.appendingPathComponent("traces").path
@@ -189,8 +190,33 @@ import Testing
         #expect(configText.contains("protocol: pb840"))
         #expect(all.contains { $0.kind == .sent && $0.device == "vent" && $0.payload == Array("SNDF\r".utf8) })
         let received = all.filter { $0.kind == .received }.flatMap(\.payload)
-        let reply = try fixture("pb980_miscf_rta_2023-04-24.bin")
+        let reply = try fixture("pb840_miscf_mdpnp_2011.bin")
         #expect(Array(received.prefix(reply.count)) == reply, "the device's bytes, exactly")
         #expect(zip(all, all.dropFirst()).allSatisfy { $0.monotonic <= $1.monotonic })
+
+        // Replaying the trace gives the live run's alarms, twice byte-identically, from the trace alone.
+        let trace = try #require(try FileManager.default.contentsOfDirectory(atPath: traces).first { $0.hasSuffix(".alvtrace") })
+        let tracePath = traces + "/" + trace
+        let first = try ChildProcess.run([Paths.alveo, "replay", tracePath])
+        let second = try ChildProcess.run([Paths.alveo, "replay", tracePath])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(!first.stdout.isEmpty)
+        #expect(first.stdout == second.stdout, "byte-identical replays")
+        func starts(_ output: String) -> [String] {
+            output.split(separator: "\n").compactMap { line -> String? in
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      object["phase"] as? String == "start" else { return nil }
+                return "\(object["rule"] ?? "")/\(object["source"] ?? "")/\(object["parameter"] ?? "")"
+            }
+        }
+        #expect(starts(first.stdout) == starts(agent.stdout), "live: \(agent.stdout)\nreplay: \(first.stdout)")
+
+        // A trace cut mid-record replays up to the cut, with a warning.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: tracePath))
+        let cut = directory.appendingPathComponent("cut.alvtrace")
+        try bytes.prefix(bytes.count - 3).write(to: cut)
+        let partial = try ChildProcess.run([Paths.alveo, "replay", cut.path])
+        #expect(partial.status == 0)
+        #expect(partial.stderr.contains("warning: \(cut.path): torn record"), "\(partial.stderr)")
     }
 }
