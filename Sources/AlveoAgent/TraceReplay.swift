@@ -25,7 +25,11 @@ public enum TraceReplay {
         return Array(handle.readData(ofLength: 8)) == RawTrace.magic
     }
 
-    public static func run(path: String, sink: (AlarmEvent) -> Void) throws -> Summary {
+    /// `observations` receives every decoded group (time, observations) before the core sees it: the
+    /// trace as scenario rows, for `alveo trace export --csv`.
+    public static func run(path: String, observations: (Double, [Observation]) -> Void = { _, _ in },
+                           sink: (AlarmEvent) -> Void) throws -> Summary
+    {
         guard let data = FileManager.default.contents(atPath: path) else { throw Failure(description: "\(path): cannot read the trace") }
         let (records, problem) = RawTrace.decode(Array(data))
         guard let first = records.first, first.kind == .config else {
@@ -46,10 +50,11 @@ public enum TraceReplay {
         var events: [AlarmEvent] = []
         var last = 0.0
         var nextTick = 1.0
-        func process(_ observations: [Observation], at t: Double) {
+        func process(_ group: [Observation], at t: Double) {
             last = max(last, t)
+            if !group.isEmpty { observations(last, group) }
             events.removeAll(keepingCapacity: true)
-            core.process(observations, at: last, into: &events)
+            core.process(group, at: last, into: &events)
             for event in events { sink(event) }
             summary.events += events.count
         }

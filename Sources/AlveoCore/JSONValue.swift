@@ -40,6 +40,9 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
+    /// A number as events print it: integral without a decimal point, else shortest round-trip.
+    public static func formatted(_ x: Double) -> String { format(x) }
+
     /// Numbers print as integers when integral, else in Swift's shortest round-trip form.
     static func format(_ x: Double) -> String {
         guard x.isFinite else { return "null" }

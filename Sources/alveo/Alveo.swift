@@ -34,7 +34,7 @@ struct Alveo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Alveo: ventilation and oxygenation decision support beside an ICU bed.",
         discussion: "Alveo supports decisions; it never changes a device setting.",
-        subcommands: [Run.self, Simulate.self, Replay.self, Deliver.self, CheckConfig.self, SerialCheck.self, Version.self]
+        subcommands: [Run.self, Simulate.self, Replay.self, Deliver.self, Trace.self, CheckConfig.self, SerialCheck.self, Version.self]
     )
 }
 
@@ -136,6 +136,50 @@ struct Replay: ParsableCommand {
         if !drained {
             printError("error: \(outputs.undelivered) journaled events not delivered within \(drainTimeout) s; they stay in the journal and are delivered on the next start")
             throw ExitCode(75)
+        }
+    }
+}
+
+struct Trace: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Work with raw device traces recorded by `alveo run --record`.", subcommands: [Export.self])
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a trace's decoded values as a scenario CSV (t,source,parameter,value) to stdout.")
+
+        @Flag(help: "Scenario CSV (the only format so far).")
+        var csv = false
+
+        @Argument(help: "The .alvtrace file.")
+        var trace: String
+
+        func validate() throws {
+            guard csv else { throw ValidationError("choose an output format: --csv") }
+        }
+
+        func run() throws {
+            var out = "# exported from \(trace) by alveo trace export: decoded device values, times in seconds\n"
+            out += "t,source,parameter,value\n"
+            do {
+                let summary = try TraceReplay.run(path: trace, observations: { t, group in
+                    for observation in group {
+                        let value: String = switch observation.value {
+                        case .number(let number): JSONValue.formatted(number)
+                        case .noData: ""
+                        case .position(let position): position.rawValue
+                        case .sensor(let state): state.rawValue
+                        case .ack(let rule): rule.id
+                        }
+                        out += "\(JSONValue.formatted(t)),\(observation.source),\(observation.parameter.name),\(value)\n"
+                    }
+                }, sink: { _ in })
+                FileHandle.standardOutput.write(Data(out.utf8))
+                if let warning = summary.warning { printError("warning: \(trace): \(warning)") }
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(65)
+            }
         }
     }
 }

@@ -211,6 +211,19 @@ import Testing
         }
         #expect(starts(first.stdout) == starts(agent.stdout), "live: \(agent.stdout)\nreplay: \(first.stdout)")
 
+        // The trace exported as a scenario CSV replays to the same alarm starts.
+        let export = try ChildProcess.run([Paths.alveo, "trace", "export", "--csv", tracePath])
+        #expect(export.status == 0, "\(export.stderr)")
+        #expect(export.stdout.contains(",vent,fio2,20\n"))
+        #expect(export.stdout.contains(",vent,vt,378\n"))
+        let csv = directory.appendingPathComponent("exported.csv").path
+        try export.stdout.write(toFile: csv, atomically: true, encoding: .utf8)
+        let patient = directory.appendingPathComponent("patient.yaml").path
+        try "patient: {sex: male, height_cm: 170}\nrules:\n  technical.device_silent: {timeout_s: 2}\n".write(toFile: patient, atomically: true, encoding: .utf8)
+        let fromCSV = try ChildProcess.run([Paths.alveo, "replay", "--config", patient, csv])
+        #expect(fromCSV.status == 0, "\(fromCSV.stderr)")
+        #expect(starts(fromCSV.stdout).contains("technical.value_rejected/vent/fio2"))
+
         // A trace cut mid-record replays up to the cut, with a warning.
         let bytes = try Data(contentsOf: URL(fileURLWithPath: tracePath))
         let cut = directory.appendingPathComponent("cut.alvtrace")
