@@ -142,6 +142,10 @@ public final class BusPoller: Sendable {
                     logger.info("connected", metadata: ["devices": "\(devices.map(\.id).joined(separator: ","))"])
                 } catch {
                     let problem = "cannot connect: \(error.causeText)"
+                    for device in devices {
+                        recorder?.write(TraceRecord(kind: .pollFailed, monotonic: clock.seconds(), wallNanoseconds: TraceWriter.wallNow(),
+                                                    device: device.id, payload: Array(problem.utf8)))
+                    }
                     if problem != busProblem {
                         logger.error("\(problem); retrying with backoff up to \(reconnectMax)",
                                      metadata: ["devices": "\(devices.map(\.id).joined(separator: ","))"])

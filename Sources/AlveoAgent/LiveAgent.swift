@@ -72,6 +72,8 @@ public struct LiveAgent: Service {
 
         ticker.cancel()
         continuation.finish()
+        recorder?.write(TraceRecord(kind: .end, monotonic: max(last, clock.seconds()), wallNanoseconds: TraceWriter.wallNow(),
+                                    device: "", payload: []))
         // Joining the poller threads blocks for up to one response timeout: not on the cooperative pool.
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             Thread.detachNewThread {

@@ -87,8 +87,8 @@ public enum TraceReplay {
                 }
             case .pollFailed:
                 pendingBlocks[record.device] = []
-            case .sent, .config:
-                break
+            case .sent, .config, .end:
+                break  // the clock has already run to this record's time
             }
         }
         return summary

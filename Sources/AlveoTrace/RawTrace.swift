@@ -11,8 +11,10 @@ public struct TraceRecord: Sendable, Equatable {
         case sent = 3
         /// One Modbus block read: u8 table (3 holding, 4 input), u16 address, u16 count, count × u16.
         case modbusRegisters = 4
-        /// A Modbus poll that failed (UTF-8 reason): the device gave nothing.
+        /// A Modbus poll or connection attempt that failed (UTF-8 reason): the device gave nothing.
         case pollFailed = 5
+        /// The recording ended cleanly at this time (the agent was stopped): replay runs the clock to here.
+        case end = 6
     }
 
     public var kind: Kind

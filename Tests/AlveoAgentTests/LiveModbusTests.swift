@@ -42,8 +42,8 @@ import Testing
         return path
     }
 
-    func startAgent(config: String) throws -> RunningProcess {
-        try RunningProcess([Paths.alveo, "run", "--config", config], directory: directory, name: "alveo")
+    func startAgent(config: String, extra: [String] = []) throws -> RunningProcess {
+        try RunningProcess([Paths.alveo, "run", "--config", config] + extra, directory: directory, name: "alveo")
     }
 
     func events(_ agent: RunningProcess) -> [[String: Any]] {
@@ -71,6 +71,38 @@ import Testing
         agent.signal(SIGTERM)
         #expect(agent.waitForExit(timeout: 15) == 0, "stderr: \(agent.stderr)")
         #expect(agent.stderr.contains("stopped"))
+    }
+
+    @Test func recordedModbusRunReplaysToTheSameAlarms() throws {
+        let port = freePort()
+        let peer = try startPeer(["--tcp", "\(port)", "--ir", Self.probeOffRegisters])
+        defer { peer.kill() }
+        let traces = directory.appendingPathComponent("traces").path
+        let agent = try startAgent(config: try writeConfig(transport: "kind: modbus_tcp, host: 127.0.0.1, port: \(port)"),
+                                   extra: ["--record", traces])
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) {
+            hasEvent(agent, rule: "technical.sensor_off", phase: "start") && hasEvent(agent, rule: "lpv.driving_pressure_high", phase: "start")
+        }, "\(agent.stderr)")
+        peer.kill()  // and a silence, recorded as failed polls
+        #expect(waitUntil(timeout: 30) { hasEvent(agent, rule: "technical.device_silent", phase: "start", source: "gw") })
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 15) == 0)
+        let trace = try #require(try FileManager.default.contentsOfDirectory(atPath: traces).first { $0.hasSuffix(".alvtrace") })
+        let replay = try ChildProcess.run([Paths.alveo, "replay", traces + "/" + trace])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        func phases(_ output: String) -> [String] {
+            output.split(separator: "\n").compactMap { line -> String? in
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+                return "\(object["rule"] ?? "")/\(object["phase"] ?? "")"
+            }
+        }
+        #expect(phases(replay.stdout) == phases(agent.stdout), "live: \(agent.stdout)\nreplay: \(replay.stdout)")
+        let liveTimes = agent.stdout.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["t"] as? Double }
+        let replayTimes = replay.stdout.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["t"] as? Double }
+        for (live, replayed) in zip(liveTimes, replayTimes) {
+            #expect(abs(live - replayed) <= 1.0, "t within the poll interval and the 1 s tick: live \(live), replay \(replayed)")
+        }
     }
 
     @Test func peerKilledRaisesDeviceSilentAndItsReturnEndsIt() throws {
