@@ -45,9 +45,7 @@ public final class BusPoller: Sendable {
     private let clock: AgentClock
     private let deliver: @Sendable (Delivery) -> Void
     private let logger: Logger
-    private let wake = DispatchSemaphore(value: 0)
-    private let done = DispatchSemaphore(value: 0)
-    private let stopping = Mutex(false)
+    private let worker: WorkerThread
     private let counters: Mutex<[String: DeviceHealth]>
     private let recorder: TraceWriter?
 
@@ -68,6 +66,7 @@ public final class BusPoller: Sendable {
                 deliver: @escaping @Sendable (Delivery) -> Void)
     {
         self.recorder = recorder
+        self.worker = WorkerThread(name: "alveo-bus-\(devices[0].id)")
         precondition(!devices.isEmpty && devices.allSatisfy { $0.endpoint == devices[0].endpoint }, "one bus, one endpoint")
         self.endpoint = devices[0].endpoint
         self.devices = devices
@@ -81,30 +80,14 @@ public final class BusPoller: Sendable {
 
     public func health(of device: String) -> DeviceHealth { counters.withLock { $0[device] ?? DeviceHealth() } }
 
-    public func start() {
-        let thread = Thread { [self] in
-            run()
-            done.signal()
-        }
-        thread.name = "alveo-bus-\(devices[0].id)"
-        thread.start()
-    }
+    public func start() { worker.start { [self] in run() } }
 
     /// Stops the loop and waits for its thread to finish (at most one response timeout).
-    public func stop() {
-        stopping.withLock { $0 = true }
-        wake.signal()
-        done.wait()
-    }
+    public func stop() { worker.stop() }
 
-    private var isStopping: Bool { stopping.withLock { $0 } }
+    private var isStopping: Bool { worker.isStopping }
 
-    /// Sleeps, waking early on stop. Returns false when stopping.
-    private func pause(_ duration: Duration) -> Bool {
-        let nanos = max(0, duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
-        _ = wake.wait(timeout: .now() + .nanoseconds(Int(nanos)))
-        return !isStopping
-    }
+    private func pause(_ duration: Duration) -> Bool { worker.pause(duration) }
 
     /// Per-device state on the bus thread.
     private struct Slot {

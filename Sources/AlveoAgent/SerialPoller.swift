@@ -16,8 +16,7 @@ public final class SerialPoller: Sendable {
     private let clock: AgentClock
     private let deliver: @Sendable (Delivery) -> Void
     private let logger: Logger
-    private let done = DispatchSemaphore(value: 0)
-    private let stopping = Mutex(false)
+    private let worker: WorkerThread
     private let counters = Mutex(StreamCounters())
     private let recorder: TraceWriter?
 
@@ -26,6 +25,7 @@ public final class SerialPoller: Sendable {
     {
         self.device = device
         self.recorder = recorder
+        self.worker = WorkerThread(name: "alveo-serial-\(device.id)")
         self.clock = clock
         self.deliver = deliver
         var logger = logger
@@ -36,30 +36,14 @@ public final class SerialPoller: Sendable {
 
     public var streamCounters: StreamCounters { counters.withLock { $0 } }
 
-    public func start() {
-        let thread = Thread { [self] in
-            run()
-            done.signal()
-        }
-        thread.name = "alveo-serial-\(device.id)"
-        thread.start()
-    }
+    public func start() { worker.start { [self] in run() } }
 
-    public func stop() {
-        stopping.withLock { $0 = true }
-        done.wait()
-    }
+    /// Stops the loop and waits for its thread (at most one 100 ms read or 1 s write in flight).
+    public func stop() { worker.stop() }
 
-    private var isStopping: Bool { stopping.withLock { $0 } }
+    private var isStopping: Bool { worker.isStopping }
 
-    private func sleep(_ seconds: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if isStopping { return false }
-            usleep(50_000)
-        }
-        return !isStopping
-    }
+    private func sleep(_ seconds: Double) -> Bool { worker.pause(.milliseconds(Int64(seconds * 1000))) }
 
     /// Keeps every byte in the trace, with the time the core sees for it.
     private func record(_ kind: TraceRecord.Kind, _ bytes: [UInt8], at t: Double) {

@@ -52,9 +52,7 @@ public final class JournalForwarder: Sendable {
     private let onDelivered: @Sendable (Int64) -> Void
     private let positionStore: DeliveryPosition
     private let settled: Mutex<Int64>
-    private let wakeup = DispatchSemaphore(value: 0)
-    private let done = DispatchSemaphore(value: 0)
-    private let stopping = Mutex(false)
+    private let worker: WorkerThread
 
     public init(wire: any ForwardingProtocol, journalDirectory: String, logger: Logger,
                 onParked: @escaping @Sendable (Int64, String) -> Void = { _, _ in },
@@ -64,6 +62,7 @@ public final class JournalForwarder: Sendable {
         self.onStuck = onStuck
         self.onDelivered = onDelivered
         self.wire = wire
+        self.worker = WorkerThread(name: "alveo-\(wire.name)")
         self.journalDirectory = journalDirectory
         var logger = logger
         logger[metadataKey: "output"] = "\(wire.name) \(wire.host):\(wire.port)"
@@ -76,31 +75,16 @@ public final class JournalForwarder: Sendable {
     /// The last journal sequence number delivered (or parked).
     public var position: Int64 { settled.withLock { $0 } }
 
-    public func start() {
-        let thread = Thread { [self] in
-            run()
-            done.signal()
-        }
-        thread.name = "alveo-\(wire.name)"
-        thread.start()
-    }
+    public func start() { worker.start { [self] in run() } }
 
     /// New entries were appended: look now rather than at the next idle check.
-    public func wake() { wakeup.signal() }
+    public func wake() { worker.wake() }
 
-    public func stop() {
-        stopping.withLock { $0 = true }
-        wakeup.signal()
-        done.wait()
-    }
+    public func stop() { worker.stop() }
 
-    private var isStopping: Bool { stopping.withLock { $0 } }
+    private var isStopping: Bool { worker.isStopping }
 
-    private func pause(_ duration: Duration) -> Bool {
-        let nanos = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-        _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(max(0, nanos))))
-        return !isStopping
-    }
+    private func pause(_ duration: Duration) -> Bool { worker.pause(duration) }
 
     private func run() {
         var reader = JournalReader(directory: journalDirectory, after: position)

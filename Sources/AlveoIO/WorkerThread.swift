@@ -1,0 +1,46 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// A dedicated thread for blocking C calls (libmodbus, libserialport, sockets), kept off Swift's
+/// cooperative pool, with a pause that a stop (or a wake) cuts short and a stop that waits for the
+/// thread to finish. Shared by the Modbus bus pollers, the serial pollers and the journal forwarders.
+public final class WorkerThread: Sendable {
+    public let name: String
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+    private let stopping = Mutex(false)
+
+    public init(name: String) {
+        self.name = name
+    }
+
+    /// Runs `body` on a new thread; `stop()` waits for it to return.
+    public func start(_ body: @escaping @Sendable () -> Void) {
+        let thread = Thread { [done] in
+            body()
+            done.signal()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    public var isStopping: Bool { stopping.withLock { $0 } }
+
+    /// Ends a pause early (new work arrived).
+    public func wake() { wakeup.signal() }
+
+    /// Sleeps up to `duration`, returning early on `wake()` or `stop()`. Returns false when stopping.
+    public func pause(_ duration: Duration) -> Bool {
+        let nanos = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+        _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(max(0, nanos))))
+        return !isStopping
+    }
+
+    /// Asks the loop to end and waits for its thread (at most one blocking call in flight).
+    public func stop() {
+        stopping.withLock { $0 = true }
+        wakeup.signal()
+        done.wait()
+    }
+}
