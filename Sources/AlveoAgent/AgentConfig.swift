@@ -37,7 +37,9 @@ public struct AgentConfig: Sendable, Equatable {
     }
 
     /// Parses YAML text; `file` names it in errors (and relative profile paths start from its folder).
-    public static func parse(yaml: String, file: String) throws(ConfigError) -> AgentConfig {
+    /// `profiles`: Modbus profile YAML texts by device id, used instead of the profile files (a raw
+    /// trace carries the profiles its run used).
+    public static func parse(yaml: String, file: String, profiles: [String: String] = [:]) throws(ConfigError) -> AgentConfig {
         let top = try YAMLFile.root(yaml: yaml, file: file)
         var patient: Patient?
         var rules = RuleSettings()
@@ -48,7 +50,7 @@ public struct AgentConfig: Sendable, Equatable {
             switch key {
             case "patient": patient = try parsePatient(value)
             case "rules": rules = try parseRules(value)
-            case "devices": (devices, serialDevices) = try DeviceConfig.parseList(value)
+            case "devices": (devices, serialDevices) = try DeviceConfig.parseList(value, profiles: profiles)
             case "outputs": outputs = try OutputConfig.parse(value)
             default: break
             }

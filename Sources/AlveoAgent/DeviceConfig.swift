@@ -22,11 +22,12 @@ public struct DeviceConfig: Sendable, Equatable {
     static let transportKeys = ["kind", "host", "port", "path", "baud", "parity", "data_bits", "stop_bits", "unit_id",
                                 "response_timeout_ms", "byte_timeout_ms"]
 
-    static func parseList(_ node: ConfigNode) throws(ConfigError) -> (modbus: [DeviceConfig], serial: [SerialDeviceConfig]) {
+    /// `profiles`: profile YAML texts by device id, used instead of the profile files (a raw trace's own).
+    static func parseList(_ node: ConfigNode, profiles: [String: String] = [:]) throws(ConfigError) -> (modbus: [DeviceConfig], serial: [SerialDeviceConfig]) {
         var devices: [DeviceConfig] = []
         var serialDevices: [SerialDeviceConfig] = []
         for item in try node.sequence() {
-            let parsed = try parse(item)
+            let parsed = try parse(item, profiles: profiles)
             let id = parsed.modbus?.id ?? parsed.serial!.id
             if devices.contains(where: { $0.id == id }) || serialDevices.contains(where: { $0.id == id }) {
                 throw item.error("device id '\(id)' is used twice: each device needs its own id")
@@ -56,7 +57,7 @@ public struct DeviceConfig: Sendable, Equatable {
         return (devices, serialDevices)
     }
 
-    static func parse(_ node: ConfigNode) throws(ConfigError) -> (modbus: DeviceConfig?, serial: SerialDeviceConfig?) {
+    static func parse(_ node: ConfigNode, profiles: [String: String] = [:]) throws(ConfigError) -> (modbus: DeviceConfig?, serial: SerialDeviceConfig?) {
         var id: String?, profilePath: String?, profileNode: ConfigNode?, poll = 1.0, reconnectMax = 5.0
         var transport: ConfigNode?
         for (key, value) in try node.mapping(allowed: keys) {
@@ -117,7 +118,11 @@ public struct DeviceConfig: Sendable, Equatable {
         let resolved = resolve(profilePath, relativeTo: node.file)
         let profile: ModbusProfile
         do {
-            profile = try ProfileLoader.load(path: resolved)
+            if let stored = profiles[id] {
+                profile = try ProfileLoader.load(yaml: stored, file: "\(node.file) (profile of \(id) stored with it)")
+            } else {
+                profile = try ProfileLoader.load(path: resolved)
+            }
         } catch {
             throw ConfigError(file: node.file, line: profileNode.line, key: profileNode.path,
                               message: "cannot use profile \(resolved): \(error)")

@@ -15,12 +15,18 @@ public struct LiveAgent: Service {
     private let emit: @Sendable ([AlarmEvent]) -> Void
     private let tick: Duration
     private let recorder: TraceWriter?
+    private let clinical: Bool
+    private let stopAfter: Duration?
 
     /// `recorder`: every byte and register the devices send and Alveo sends them, for `alveo run --record`.
+    /// `clinical: false` (`alveo record`) polls and records only: no clinical core, no journal, no
+    /// forwarders. `stopAfter`: stop by itself after this long, as on SIGTERM.
     public init(config: AgentConfig, logger: Logger, tick: Duration = .seconds(1), recorder: TraceWriter? = nil,
-                emit: @escaping @Sendable ([AlarmEvent]) -> Void)
+                clinical: Bool = true, stopAfter: Duration? = nil, emit: @escaping @Sendable ([AlarmEvent]) -> Void)
     {
         self.recorder = recorder
+        self.clinical = clinical
+        self.stopAfter = stopAfter
         self.config = config
         self.logger = logger
         self.tick = tick
@@ -29,10 +35,10 @@ public struct LiveAgent: Service {
 
     public func run() async throws {
         let clock = AgentClock()
-        let outputs = try OutputPipeline(config: config.outputs, logger: logger, clock: { clock.seconds() },
-                                         wallTime: { PCD04Message.rfc3339(Date()) }, emit: emit)
-        outputs.start()
-        defer { outputs.stop() }
+        let outputs = clinical ? try OutputPipeline(config: config.outputs, logger: logger, clock: { clock.seconds() },
+                                                    wallTime: { PCD04Message.rfc3339(Date()) }, emit: emit) : nil
+        outputs?.start()
+        defer { outputs?.stop() }
         let (stream, continuation) = AsyncStream.makeStream(of: Delivery.self, bufferingPolicy: .unbounded)
         var core = ClinicalCore(patient: config.patient, settings: config.rules)
         for device in config.devices { core.expectSource(device.id, at: 0) }
@@ -55,12 +61,21 @@ public struct LiveAgent: Service {
                 continuation.yield(Delivery(t: clock.seconds(), observations: []))
             }
         }
+        let timer = stopAfter.map { duration in
+            Task {
+                try? await Task.sleep(for: duration)
+                if !Task.isCancelled { continuation.finish() }
+            }
+        }
 
         var last = 0.0
         var events: [AlarmEvent] = []
+        var frames: [String: Int] = [:]
         for await delivery in stream.cancelOnGracefulShutdown() {
             // Deliveries from different threads can arrive a hair out of order: time never goes back.
             last = max(last, delivery.t)
+            if let source = delivery.observations.first?.source { frames[source, default: 0] += 1 }
+            guard let outputs else { continue }  // alveo record: poll and record only
             events.removeAll(keepingCapacity: true)
             core.process(delivery.observations, at: last, into: &events)
             if !events.isEmpty {
@@ -71,6 +86,7 @@ public struct LiveAgent: Service {
         }
 
         ticker.cancel()
+        timer?.cancel()
         continuation.finish()
         recorder?.write(TraceRecord(kind: .end, monotonic: max(last, clock.seconds()), wallNanoseconds: TraceWriter.wallNow(),
                                     device: "", payload: []))
@@ -86,12 +102,13 @@ public struct LiveAgent: Service {
             for device in poller.devices {
                 let health = poller.health(of: device.id)
                 logger.info("stopped", metadata: ["device": "\(device.id)", "polls": "\(health.polls)", "failures": "\(health.failures)",
+                                                  "decoded": "\(frames[device.id] ?? 0)",
                                                   "connects": "\(health.connects)", "device_lost": "\(health.deviceLost)"])
             }
         }
         for poller in serialPollers {
             let seen = poller.streamCounters
-            logger.info("stopped", metadata: ["device": "\(poller.device.id)", "frames": "\(seen.frames)",
+            logger.info("stopped", metadata: ["device": "\(poller.device.id)", "frames": "\(seen.frames)", "decoded": "\(frames[poller.device.id] ?? 0)",
                                               "rejected_frames": "\(seen.rejectedFrames)", "skipped_bytes": "\(seen.skippedBytes)"])
         }
     }

@@ -15,9 +15,10 @@ public enum ScenarioReplay {
     /// On a malformed line, events before it have already been handed over; the error names file:line.
     @discardableResult
     /// `manualEntry` receives each charted or lab entry the core accepts (not device values), before the
-    /// events of its group, so that the journal can keep them too.
+    /// events of its group, so that the journal can keep them too. `pace` is called with each group's
+    /// time before it is processed (`--speed`); nil runs flat out.
     public static func run(config: AgentConfig, scenarioPath: String, manualEntry: (Double, Observation) -> Void = { _, _ in },
-                           sink: (AlarmEvent) -> Void) throws(ScenarioError) -> Summary
+                           pace: ((Double) -> Void)? = nil, sink: (AlarmEvent) -> Void) throws(ScenarioError) -> Summary
     {
         var reader = try ScenarioReader(path: scenarioPath)
         var core = ClinicalCore(patient: config.patient, settings: config.rules)
@@ -26,6 +27,7 @@ public enum ScenarioReplay {
         var summary = Summary()
         while let t = try reader.nextGroup(into: &rows) {
             summary.groups += 1
+            pace?(t)
             events.removeAll(keepingCapacity: true)
             for row in rows where !row.parameter.isStreamed && ScenarioReplay.accepted(row) { manualEntry(t, row) }
             core.process(rows, at: t, into: &events)

@@ -34,6 +34,9 @@ public final class SerialPoller: Sendable {
         self.logger = logger
     }
 
+    /// Longest wait for bytes before the session is ticked again (polls, keep-alives, retries).
+    static let readTimeout = 0.1
+
     public var streamCounters: StreamCounters { counters.withLock { $0 } }
 
     public func start() { worker.start { [self] in run() } }
@@ -63,6 +66,7 @@ public final class SerialPoller: Sendable {
                 lastProblem = nil
             } catch {
                 let problem = "cannot open: \(error)"
+                record(.pollFailed, Array(problem.utf8), at: clock.seconds())
                 if problem != lastProblem { logger.error("\(problem); retrying with backoff up to \(device.reconnectMax) s") }
                 lastProblem = problem
                 guard sleep(backoff) else { break }
@@ -73,13 +77,14 @@ public final class SerialPoller: Sendable {
             var reportedAlarms: [String] = []
             do {
                 let openedAt = clock.seconds()
+                record(.opened, [], at: openedAt)
                 let opener = session.start(at: openedAt)
                 if !opener.isEmpty {
                     record(.sent, opener, at: openedAt)
                     try port.write(opener, timeout: .seconds(1))
                 }
                 while !isStopping {
-                    let bytes = try port.read(maxCount: 4096, timeout: .milliseconds(100))
+                    let bytes = try port.read(maxCount: 4096, timeout: .milliseconds(Int64(Self.readTimeout * 1000)))
                     let now = clock.seconds()
                     if !bytes.isEmpty {
                         record(.received, bytes, at: now)
@@ -114,6 +119,7 @@ public final class SerialPoller: Sendable {
                     }
                 }
             } catch {
+                record(.pollFailed, Array("\(error)".utf8), at: clock.seconds())
                 logger.error("\(error); reopening")
                 guard sleep(backoff) else { break }
                 backoff = min(backoff * 2, device.reconnectMax)

@@ -26,17 +26,39 @@ public enum TraceReplay {
     }
 
     /// `observations` receives every decoded group (time, observations) before the core sees it: the
-    /// trace as scenario rows, for `alveo trace export --csv`.
+    /// trace as scenario rows, for `alveo trace export --csv`. `pace` is called with each virtual time
+    /// before anything at that time is processed (`--speed`: it sleeps until then); nil runs flat out.
     public static func run(path: String, observations: (Double, [Observation]) -> Void = { _, _ in },
-                           sink: (AlarmEvent) -> Void) throws -> Summary
+                           pace: ((Double) -> Void)? = nil, sink: (AlarmEvent) -> Void) throws -> Summary
     {
-        guard let data = FileManager.default.contents(atPath: path) else { throw Failure(description: "\(path): cannot read the trace") }
-        let (records, problem) = RawTrace.decode(Array(data))
-        guard let first = records.first, first.kind == .config else {
-            throw Failure(description: "\(path): \(problem ?? "the trace does not start with its configuration")")
+        var reader = try RawTraceReader(path: path)
+        guard let first = reader.next(), first.kind == .config else {
+            throw Failure(description: "\(path): \(reader.problem ?? "the trace does not start with its configuration")")
         }
-        // Relative profile paths resolve beside the trace (then the working directory).
-        let config = try AgentConfig.parse(yaml: String(decoding: first.payload, as: UTF8.self), file: path)
+        // The Modbus profiles the run used follow the configuration; without them (older traces),
+        // relative profile paths resolve beside the trace, then from the working directory.
+        var profiles: [String: String] = [:]
+        var pending = reader.next()
+        while let record = pending, record.kind == .profile {
+            profiles[record.device] = String(decoding: record.payload, as: UTF8.self)
+            pending = reader.next()
+        }
+        let config = try AgentConfig.parse(yaml: String(decoding: first.payload, as: UTF8.self), file: path, profiles: profiles)
+        var summary = try run(config: config, firstRecord: pending, reader: &reader, observations: observations, pace: pace, sink: sink)
+        summary.records += 1 + profiles.count
+        return summary
+    }
+
+    private static func countRest(_ reader: inout RawTraceReader) -> Int {
+        var count = 0
+        while reader.next() != nil { count += 1 }
+        return count
+    }
+
+    private static func run(config: AgentConfig, firstRecord: TraceRecord?, reader: inout RawTraceReader,
+                            observations: (Double, [Observation]) -> Void, pace: ((Double) -> Void)?,
+                            sink: (AlarmEvent) -> Void) throws -> Summary
+    {
         var core = ClinicalCore(patient: config.patient, settings: config.rules)
         for device in config.devices { core.expectSource(device.id, at: 0) }
         for device in config.serialDevices { core.expectSource(device.id, at: 0) }
@@ -45,8 +67,21 @@ public enum TraceReplay {
         var decoders: [String: ModbusDecoder] = [:]
         for device in config.devices { decoders[device.id] = ModbusDecoder(profile: device.profile, source: device.id) }
         var pendingBlocks: [String: [[UInt16]]] = [:]
+        // The live serial poller ticks its session after every read, at most 100 ms apart while the
+        // line is open: replay does the same on virtual time (the bytes it would send are in the trace).
+        var sessionTicks: [String: Double] = [:]
+        func tickSessions(before t: Double) {
+            for (device, start) in sessionTicks {
+                var due = start
+                while due < t {
+                    _ = sessions[device]?.tick(at: due)
+                    due += SerialPoller.readTimeout
+                }
+                sessionTicks[device] = due
+            }
+        }
 
-        var summary = Summary(records: records.count, events: 0, warning: problem)
+        var summary = Summary()
         var events: [AlarmEvent] = []
         var last = 0.0
         var nextTick = 1.0
@@ -59,20 +94,29 @@ public enum TraceReplay {
             summary.events += events.count
         }
 
-        for record in records.dropFirst() {
+        var next = firstRecord
+        while let record = next {
+            summary.records += 1
+            next = reader.next()
             let t = record.monotonic
             while nextTick <= t {
+                pace?(nextTick)
                 process([], at: nextTick)
                 nextTick += 1
             }
+            pace?(t)
+            tickSessions(before: t)
             switch record.kind {
+            case .opened:
+                _ = sessions[record.device]?.start(at: t)
+                if sessions[record.device] != nil { sessionTicks[record.device] = t + SerialPoller.readTimeout }
             case .received:
-                guard var session = sessions[record.device] else { continue }
-                let (frames, _) = session.receive(record.payload, at: t)
-                sessions[record.device] = session
+                guard let (frames, _) = sessions[record.device]?.receive(record.payload, at: t) else { continue }
                 for frame in frames where !frame.isEmpty { process(frame, at: t) }
+                _ = sessions[record.device]?.tick(at: t)
+                if sessionTicks[record.device] != nil { sessionTicks[record.device] = t + SerialPoller.readTimeout }
             case .modbusRegisters:
-                guard var decoder = decoders[record.device], record.payload.count >= 5 else { continue }
+                guard let decoder = decoders[record.device], record.payload.count >= 5 else { continue }
                 let count = Int(record.payload[3]) | Int(record.payload[4]) << 8
                 var registers: [UInt16] = []
                 for index in 0..<count where 5 + 2 * index + 1 < record.payload.count {
@@ -80,17 +124,24 @@ public enum TraceReplay {
                 }
                 pendingBlocks[record.device, default: []].append(registers)
                 if pendingBlocks[record.device]!.count == decoder.plan.blocks.count {
-                    let result = decoder.decode(pendingBlocks[record.device]!)
-                    decoders[record.device] = decoder
+                    let blocks = pendingBlocks[record.device]!
                     pendingBlocks[record.device] = []
-                    if !result.deviceLost { process(result.observations, at: t) }
+                    if let result = decoders[record.device]?.decode(blocks), !result.deviceLost { process(result.observations, at: t) }
                 }
             case .pollFailed:
                 pendingBlocks[record.device] = []
-            case .sent, .config, .end:
+                sessionTicks[record.device] = nil  // a serial line that failed is not ticked until reopened
+            case .end:
+                // The live core stopped here; bytes that arrived while the pollers shut down follow
+                // in the trace for people to read, but were never seen by the rules.
+                summary.records += countRest(&reader)
+                summary.warning = reader.problem
+                return summary
+            case .sent, .config, .profile:
                 break  // the clock has already run to this record's time
             }
         }
+        summary.warning = reader.problem
         return summary
     }
 }

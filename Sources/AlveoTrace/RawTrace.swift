@@ -11,10 +11,15 @@ public struct TraceRecord: Sendable, Equatable {
         case sent = 3
         /// One Modbus block read: u8 table (3 holding, 4 input), u16 address, u16 count, count × u16.
         case modbusRegisters = 4
-        /// A Modbus poll or connection attempt that failed (UTF-8 reason): the device gave nothing.
+        /// A Modbus poll or connection attempt, or a serial line open or read, that failed (UTF-8
+        /// reason): the device gave nothing.
         case pollFailed = 5
         /// The recording ended cleanly at this time (the agent was stopped): replay runs the clock to here.
         case end = 6
+        /// The Modbus profile (YAML text) a device was decoded with, so the trace replays anywhere.
+        case profile = 7
+        /// A serial line was opened: the protocol session starts (handshake) at this time.
+        case opened = 8
     }
 
     public var kind: Kind
@@ -42,11 +47,19 @@ public enum RawTrace {
     public static let magic: [UInt8] = Array("ALVTRACE".utf8)
     public static let version: UInt16 = 1
 
-    static func crc32(_ bytes: some Sequence<UInt8>) -> UInt32 {
+    private static let crcTable: [UInt32] = (0..<256).map { index in
+        var crc = UInt32(index)
+        for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        return crc
+    }
+
+    /// CRC-32 (IEEE 802.3, as zlib), table-driven.
+    static func crc32(_ bytes: ArraySlice<UInt8>) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        crcTable.withUnsafeBufferPointer { table in
+            bytes.withUnsafeBufferPointer { buffer in
+                for byte in buffer { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+            }
         }
         return ~crc
     }
@@ -75,41 +88,122 @@ public enum RawTrace {
         var framed: [UInt8] = []
         append(UInt32(body.count), to: &framed)
         framed += body
-        append(crc32(body), to: &framed)
+        append(crc32(body[...]), to: &framed)
         return framed
     }
 
     /// Decodes as many whole records as `bytes` holds after the header; `problem` says where and why
     /// it stopped early (torn or corrupt record), nil if the data ended cleanly.
     public static func decode(_ bytes: [UInt8]) -> (records: [TraceRecord], problem: String?) {
-        guard bytes.count >= 10, Array(bytes.prefix(8)) == magic else {
-            return ([], bytes.count < 10 ? "the trace is shorter than its header" : "not an Alveo trace (bad magic)")
-        }
+        if let problem = checkHeader(bytes[...]) { return ([], problem) }
         var records: [TraceRecord] = []
         var offset = 10
         while offset < bytes.count {
-            guard offset + 4 <= bytes.count else { return (records, "torn record at byte \(offset): length cut") }
-            let length = Int(read(UInt32.self, bytes[...], at: offset))
-            guard length >= 18, offset + 4 + length + 4 <= bytes.count else {
-                return (records, "torn record at byte \(offset): \(bytes.count - offset) bytes of \(length + 8)")
+            switch nextRecord(bytes[offset...], fileOffset: offset, atEnd: true) {
+            case .record(let record, let size):
+                records.append(record)
+                offset += size
+            case .needMore: return (records, nil)  // not reached: atEnd
+            case .problem(let problem): return (records, problem)
             }
-            let body = bytes[(offset + 4)..<(offset + 4 + length)]
-            guard read(UInt32.self, bytes[...], at: offset + 4 + length) == crc32(body) else {
-                return (records, "corrupt record at byte \(offset): CRC mismatch")
-            }
-            guard let kind = TraceRecord.Kind(rawValue: body[body.startIndex]) else {
-                return (records, "unknown record kind \(body[body.startIndex]) at byte \(offset)")
-            }
-            let monotonic = Double(read(UInt64.self, body, at: 1)) / 1e9
-            let wall = read(Int64.self, body, at: 9)
-            let idLength = Int(body[body.startIndex + 17])
-            guard 18 + idLength <= length else { return (records, "corrupt record at byte \(offset): device id too long") }
-            let id = String(decoding: body[(body.startIndex + 18)..<(body.startIndex + 18 + idLength)], as: UTF8.self)
-            let payload = Array(body[(body.startIndex + 18 + idLength)...])
-            records.append(TraceRecord(kind: kind, monotonic: monotonic, wallNanoseconds: wall, device: id, payload: payload))
-            offset += 4 + length + 4
         }
         return (records, nil)
+    }
+
+    static func checkHeader(_ bytes: ArraySlice<UInt8>) -> String? {
+        guard bytes.count >= 10 else { return "the trace is shorter than its header" }
+        guard Array(bytes.prefix(8)) == magic else { return "not an Alveo trace (bad magic)" }
+        let version = UInt16(bytes[bytes.startIndex + 8]) | UInt16(bytes[bytes.startIndex + 9]) << 8
+        guard version == Self.version else { return "trace format version \(version); this Alveo reads version \(Self.version)" }
+        return nil
+    }
+
+    enum Step {
+        case record(TraceRecord, size: Int)
+        case needMore
+        case problem(String)
+    }
+
+    /// The record at the start of `bytes` (which begins at `fileOffset` in the file). `atEnd`: no more
+    /// bytes follow, so a record running past them is torn rather than still to be read.
+    static func nextRecord(_ bytes: ArraySlice<UInt8>, fileOffset offset: Int, atEnd: Bool) -> Step {
+        guard bytes.count >= 4 else { return atEnd ? .problem("torn record at byte \(offset): length cut") : .needMore }
+        let length = Int(read(UInt32.self, bytes, at: 0))
+        guard length >= 18 else { return .problem("corrupt record at byte \(offset): length \(length) is shorter than a record header") }
+        guard 4 + length + 4 <= bytes.count else {
+            return atEnd ? .problem("torn record at byte \(offset): \(bytes.count) bytes of \(length + 8)") : .needMore
+        }
+        let body = bytes[(bytes.startIndex + 4)..<(bytes.startIndex + 4 + length)]
+        guard read(UInt32.self, bytes, at: 4 + length) == crc32(body) else {
+            return .problem("corrupt record at byte \(offset): CRC mismatch")
+        }
+        guard let kind = TraceRecord.Kind(rawValue: body[body.startIndex]) else {
+            return .problem("unknown record kind \(body[body.startIndex]) at byte \(offset)")
+        }
+        let monotonic = Double(read(UInt64.self, body, at: 1)) / 1e9
+        let wall = read(Int64.self, body, at: 9)
+        let idLength = Int(body[body.startIndex + 17])
+        guard 18 + idLength <= length else { return .problem("corrupt record at byte \(offset): device id too long") }
+        let id = String(decoding: body[(body.startIndex + 18)..<(body.startIndex + 18 + idLength)], as: UTF8.self)
+        let payload = Array(body[(body.startIndex + 18 + idLength)...])
+        return .record(TraceRecord(kind: kind, monotonic: monotonic, wallNanoseconds: wall, device: id, payload: payload), size: 4 + length + 4)
+    }
+}
+
+/// Reads a trace file record by record in bounded memory (1 MiB reads), so a day-long trace replays
+/// without being loaded whole. Stops at a torn or corrupt record, keeping `problem`.
+public struct RawTraceReader {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var fileOffset = 0
+    private var atEnd = false
+    /// Why reading stopped before the end of the file (torn or corrupt record), if it did.
+    public private(set) var problem: String?
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw Failure(description: "\(path): cannot read the trace") }
+        self.handle = handle
+        let header = Array(handle.readData(ofLength: 10))
+        if let problem = RawTrace.checkHeader(header[...]) { throw Failure(description: "\(path): \(problem)") }
+        fileOffset = 10
+    }
+
+    /// The next whole record, or nil at the end of the file or at the first torn or corrupt record.
+    public mutating func next() -> TraceRecord? {
+        guard problem == nil else { return nil }
+        while true {
+            if start < buffer.count || atEnd {
+                if start == buffer.count, atEnd { return nil }
+                switch RawTrace.nextRecord(buffer[start...], fileOffset: fileOffset, atEnd: atEnd) {
+                case .record(let record, let size):
+                    start += size
+                    fileOffset += size
+                    return record
+                case .problem(let problem):
+                    self.problem = problem
+                    return nil
+                case .needMore: break
+                }
+            }
+            // Keep the unread tail, then read on.
+            if start > 0 {
+                buffer.removeFirst(start)
+                start = 0
+            }
+            let more = handle.readData(ofLength: max(1 << 20, needed()))
+            if more.isEmpty { atEnd = true } else { buffer += more }
+        }
+    }
+
+    /// Bytes the record at `start` needs, when its length is known.
+    private func needed() -> Int {
+        guard buffer.count - start >= 4 else { return 0 }
+        return Int(RawTrace.read(UInt32.self, buffer[start...], at: 0)) + 8
     }
 }
 
@@ -125,8 +219,12 @@ public final class TraceWriter: @unchecked Sendable {
         public var description: String
     }
 
-    public init(path: String) throws {
+    private let durable: Bool
+
+    /// `durable`: fsync after every record (recording a patient); false only for generated traces.
+    public init(path: String, durable: Bool = true) throws {
         self.path = path
+        self.durable = durable
         guard FileManager.default.createFile(atPath: path, contents: Data(RawTrace.magic + [UInt8(RawTrace.version & 0xFF), UInt8(RawTrace.version >> 8)])),
               let handle = FileHandle(forWritingAtPath: path)
         else { throw Failure(description: "\(path): cannot create the trace file") }
@@ -140,7 +238,7 @@ public final class TraceWriter: @unchecked Sendable {
         let bytes = Data(RawTrace.encode(record))
         lock.withLock {
             try? handle.write(contentsOf: bytes)
-            try? handle.synchronize()
+            if durable { try? handle.synchronize() }
         }
     }
 

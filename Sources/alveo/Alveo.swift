@@ -34,7 +34,7 @@ struct Alveo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Alveo: ventilation and oxygenation decision support beside an ICU bed.",
         discussion: "Alveo supports decisions; it never changes a device setting.",
-        subcommands: [Run.self, Simulate.self, Replay.self, Deliver.self, Trace.self, CheckConfig.self, SerialCheck.self, Version.self]
+        subcommands: [Run.self, Record.self, Simulate.self, Replay.self, Deliver.self, Trace.self, CheckConfig.self, SerialCheck.self, Version.self]
     )
 }
 
@@ -73,7 +73,7 @@ struct CheckConfig: ParsableCommand {
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Replay a scenario CSV through the clinical core on virtual time; alarm events go to stdout.")
+        abstract: "Replay a scenario CSV or a raw device trace (.alvtrace) through the clinical core on virtual time; alarm events go to stdout.")
 
     @Option(name: .long, help: "Agent configuration (YAML); a patient section is enough. Not used for a raw trace, which carries its own.")
     var config: String = ""
@@ -81,13 +81,14 @@ struct Replay: ParsableCommand {
     @Option(name: .long, help: "Output format: jsonl (one JSON event per line) or text (for people).")
     var format: String = "jsonl"
 
-    @Argument(help: "Scenario CSV: t,source,parameter,value.")
+    @Argument(help: "Scenario CSV (t,source,parameter,value) or raw trace recorded by `alveo run --record` or `alveo record`.")
     var scenario: String
 
     func validate() throws {
         guard EventFormat(rawValue: format) != nil else {
             throw ValidationError("--format must be one of: \(EventFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        if let speed, !(speed > 0 && speed <= 1_000_000) { throw ValidationError("--speed must be in (0, 1000000]") }
         if config.isEmpty, !TraceReplay.isTrace(path: scenario) {
             throw ValidationError("--config is required to replay a scenario CSV (a raw trace carries its own configuration)")
         }
@@ -96,12 +97,27 @@ struct Replay: ParsableCommand {
     @Option(name: .long, help: "With outputs configured: seconds to wait at the end for every journaled event to be delivered.")
     var drainTimeout: Double = 60
 
+    @Option(name: .long, help: "Replay at this many times real time (1 = real time, for demonstrations); default: as fast as the machine allows.")
+    var speed: Double?
+
+    /// Sleeps until virtual time `t` is due at `speed`; nil when replaying flat out.
+    func pacer() -> ((Double) -> Void)? {
+        guard let speed else { return nil }
+        let clock = ContinuousClock()
+        let start = clock.now
+        return { t in
+            let due = start.advanced(by: .milliseconds(Int64((t / speed * 1000).rounded())))
+            let wait = clock.now.duration(to: due)
+            if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18) }
+        }
+    }
+
     func run() throws {
         if TraceReplay.isTrace(path: scenario) {
             // A raw device trace carries its own configuration: --config is not used.
-            let writer = EventWriter(format: EventFormat(rawValue: format)!)
+            let writer = EventWriter(format: EventFormat(rawValue: format)!, flushEach: speed != nil)
             do {
-                let summary = try TraceReplay.run(path: scenario) { writer.write($0) }
+                let summary = try TraceReplay.run(path: scenario, pace: pacer()) { writer.write($0) }
                 writer.flush()
                 if let warning = summary.warning { printError("warning: \(scenario): \(warning); replayed the \(summary.records) records before it") }
             } catch {
@@ -112,7 +128,7 @@ struct Replay: ParsableCommand {
             return
         }
         let agentConfig = try loadConfig(config)
-        let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!))
+        let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: speed != nil))
         let scenarioTime = Mutex(0.0)
         let outputs = try startOutputs(agentConfig, clock: { scenarioTime.withLock { $0 } }, emit: { writer.write($0) })
         defer { outputs.stop() }
@@ -120,7 +136,7 @@ struct Replay: ParsableCommand {
             // Journal entries from replay carry no wall time, so that replays stay byte-identical.
             try ScenarioReplay.run(config: agentConfig, scenarioPath: scenario, manualEntry: { t, row in
                 outputs.recordEntry(row, t: t, wallTime: nil)
-            }) { event in
+            }, pace: pacer()) { event in
                 scenarioTime.withLock { $0 = event.t }
                 outputs.record([event], wallTime: nil)
                 writer.write([event])
@@ -232,23 +248,12 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let agentConfig = try loadConfig(config)
-        var recorder: TraceWriter?
-        if let record {
-            do {
-                try FileManager.default.createDirectory(atPath: record, withIntermediateDirectories: true)
-                recorder = try TraceWriter(path: record + "/alveo-\(Journal.newRunID()).alvtrace")
-                let text = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
-                recorder?.write(TraceRecord(kind: .config, monotonic: 0, wallNanoseconds: TraceWriter.wallNow(), device: "",
-                                            payload: Array(text.utf8)))
-            } catch {
-                printError("error: \(record): cannot record: \(error)")
-                throw ExitCode(74)
-            }
-        }
         guard !agentConfig.devices.isEmpty || !agentConfig.serialDevices.isEmpty else {
             printError("error: \(config): no devices: add a 'devices:' list (see config/ for examples)")
             throw ExitCode(78)
         }
+        var recorder: TraceWriter?
+        if let record { recorder = try startRecording(record, configPath: config, config: agentConfig) }
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "alveo")
         let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: true))
@@ -260,6 +265,60 @@ struct Run: AsyncParsableCommand {
             printError("error: \(error)")
             throw ExitCode(74)
         }
+    }
+}
+
+struct Record: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Poll the bed's devices and record every byte and register into a raw trace, without running the clinical rules.",
+        discussion: """
+            For clinical engineers capturing a device (a new model, a fault to report): the same pollers and \
+            protocol sessions as `alveo run`, but no alarms, no journal and no forwarders. Stops on SIGTERM, \
+            SIGINT or after --seconds. Replay the trace with `alveo replay TRACE`.
+            """)
+
+    @Option(name: .long, help: "Agent configuration (YAML): patient, devices, rules (recorded with the trace).")
+    var config: String
+
+    @Option(name: .long, help: "Directory for the trace file (alveo-<run id>.alvtrace).")
+    var out: String = "traces"
+
+    @Option(name: .long, help: "Stop after this many seconds (default: until SIGTERM or SIGINT).")
+    var seconds: Double?
+
+    func validate() throws {
+        if let seconds, !(seconds > 0 && seconds <= 7 * 86_400) { throw ValidationError("--seconds must be in (0, 604800]") }
+    }
+
+    func run() async throws {
+        let agentConfig = try loadConfig(config)
+        guard !agentConfig.devices.isEmpty || !agentConfig.serialDevices.isEmpty else {
+            printError("error: \(config): no devices: add a 'devices:' list (see config/ for examples)")
+            throw ExitCode(78)
+        }
+        let recorder = try startRecording(out, configPath: config, config: agentConfig)
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "alveo-record")
+        logger.info("recording", metadata: ["trace": "\(recorder.path)"])
+        let agent = LiveAgent(config: agentConfig, logger: logger, recorder: recorder, clinical: false,
+                              stopAfter: seconds.map { .milliseconds(Int64($0 * 1000)) }) { _ in }
+        let group = ServiceGroup(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        do {
+            try await group.run()
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(74)
+        }
+        print(recorder.path)
+    }
+}
+
+func startRecording(_ directory: String, configPath: String, config: AgentConfig) throws -> TraceWriter {
+    do {
+        return try TraceRecording.start(directory: directory, configPath: configPath, config: config)
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode(74)
     }
 }
 

@@ -1,0 +1,41 @@
+import AlveoOutput
+import AlveoTrace
+import Foundation
+
+/// Starts a raw trace for `alveo run --record` and `alveo record`: the configuration file's text first,
+/// then the Modbus profile each device is decoded with, so that the trace replays on any machine.
+public enum TraceRecording {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Creates `directory/alveo-<run id>.alvtrace` with the configuration and profiles written.
+    public static func start(directory: String, configPath: String, config: AgentConfig) throws(Failure) -> TraceWriter {
+        let writer: TraceWriter
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            // Run ids are whole seconds: a second recording in the same second gets a suffix, never overwrites.
+            let base = directory + "/alveo-\(Journal.newRunID())"
+            var path = base + ".alvtrace", suffix = 2
+            while FileManager.default.fileExists(atPath: path) {
+                path = base + "-\(suffix).alvtrace"
+                suffix += 1
+            }
+            writer = try TraceWriter(path: path)
+        } catch {
+            throw Failure(description: "\(directory): cannot record: \(error)")
+        }
+        guard let text = try? String(contentsOfFile: configPath, encoding: .utf8) else {
+            throw Failure(description: "\(configPath): cannot read the configuration to record it")
+        }
+        writer.write(TraceRecord(kind: .config, monotonic: 0, wallNanoseconds: TraceWriter.wallNow(), device: "", payload: Array(text.utf8)))
+        for device in config.devices {
+            guard let profile = FileManager.default.contents(atPath: device.profilePath) else {
+                throw Failure(description: "\(device.profilePath): cannot read \(device.id)'s profile to record it")
+            }
+            writer.write(TraceRecord(kind: .profile, monotonic: 0, wallNanoseconds: TraceWriter.wallNow(), device: device.id,
+                                     payload: Array(profile)))
+        }
+        return writer
+    }
+}
