@@ -16,6 +16,18 @@ public enum TraceReplay {
         public var events = 0
         /// Why the trace ended early (torn or corrupt last record), if it did.
         public var warning: String?
+        /// What each device gave, by id: frames or polls decoded, frames rejected, bytes skipped as
+        /// noise, and failed reads (Modbus polls, serial opens and reads).
+        public var devices: [String: DeviceTally] = [:]
+
+        public init() {}
+    }
+
+    public struct DeviceTally: Sendable, Equatable {
+        public var decoded = 0
+        public var rejected = 0
+        public var skippedBytes = 0
+        public var failed = 0
     }
 
     /// Whether the file is a raw trace (by its magic) rather than a scenario CSV.
@@ -82,6 +94,17 @@ public enum TraceReplay {
         }
 
         var summary = Summary()
+        for device in config.devices { summary.devices[device.id] = DeviceTally() }
+        for device in config.serialDevices { summary.devices[device.id] = DeviceTally() }
+        func finish() -> Summary {
+            for (id, session) in sessions {
+                summary.devices[id]?.decoded = session.counters.frames
+                summary.devices[id]?.rejected = session.counters.rejectedFrames
+                summary.devices[id]?.skippedBytes = session.counters.skippedBytes
+            }
+            summary.warning = reader.problem
+            return summary
+        }
         var events: [AlarmEvent] = []
         var last = 0.0
         var nextTick = 1.0
@@ -126,22 +149,24 @@ public enum TraceReplay {
                 if pendingBlocks[record.device]!.count == decoder.plan.blocks.count {
                     let blocks = pendingBlocks[record.device]!
                     pendingBlocks[record.device] = []
-                    if let result = decoders[record.device]?.decode(blocks), !result.deviceLost { process(result.observations, at: t) }
+                    if let result = decoders[record.device]?.decode(blocks) {
+                    if result.deviceLost { summary.devices[record.device]?.failed += 1 } else { summary.devices[record.device]?.decoded += 1 }
+                    if !result.deviceLost { process(result.observations, at: t) }
+                }
                 }
             case .pollFailed:
+                summary.devices[record.device]?.failed += 1
                 pendingBlocks[record.device] = []
                 sessionTicks[record.device] = nil  // a serial line that failed is not ticked until reopened
             case .end:
                 // The live core stopped here; bytes that arrived while the pollers shut down follow
                 // in the trace for people to read, but were never seen by the rules.
                 summary.records += countRest(&reader)
-                summary.warning = reader.problem
-                return summary
+                return finish()
             case .sent, .config, .profile:
                 break  // the clock has already run to this record's time
             }
         }
-        summary.warning = reader.problem
-        return summary
+        return finish()
     }
 }

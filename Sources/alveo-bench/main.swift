@@ -2,11 +2,14 @@
 //
 //   swift run -c release alveo-bench            # all benchmarks
 //   swift run -c release alveo-bench replay     # scenario replay only
+//   swift run -c release alveo-bench trace-replay [HOURS]   # raw-trace replay of a 24 h PB840 + Nonin trace
+//   swift run alveo-bench golden-traces         # rewrite devices/<device>/traces (not a benchmark)
 import AlveoAgent
 import AlveoCore
 import AlveoDevices
 import AlveoIO
 import AlveoOutput
+import AlveoTrace
 import Foundation
 import Logging
 #if canImport(Glibc)
@@ -110,6 +113,59 @@ func benchmarkReplay() throws {
                      hours, rows, Double(size) / 1e6, summary.events, best, rate / 1e6, Double(hours * 3600) / best,
                      Double(peak) / 1_048_576))
     }
+}
+
+/// A raw trace of a PB840 polled over RS-232 at 9600 baud (a MISCF every ~1.4 s, read in 100 ms
+/// chunks) and a Nonin oximeter streaming format #2 (3 packets a second), synthesized on virtual time
+/// through their live sessions, then replayed the way `alveo replay TRACE` does.
+func benchmarkTraceReplay(hours: Int) throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("alveo-bench-trace-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let path = directory.appendingPathComponent("bed-\(hours)h.alvtrace").path
+    let config = """
+        patient: {sex: female, height_cm: 160, conditions: [diffuse_alveolar_hemorrhage]}
+        devices:
+          - {id: vent, poll_interval_s: 1, transport: {kind: serial, protocol: pb840, path: /dev/ttyUSB0, baud: 9600}}
+          - {id: oxi, transport: {kind: serial, protocol: nonin_df2, path: /dev/ttyUSB1, baud: 9600}}
+        """
+    // Values drift minute by minute so that rules start and end now and then; every 3 h the oximeter
+    // probe comes off for a minute and every 6 h the ventilator's cable is out for two.
+    var script: GoldenTraces.Script = []
+    for minute in 0..<(hours * 60) {
+        let t = Double(minute * 60), phase = Double(minute) / 60
+        script.append((t, "vent", .values([.vt: 360 + 60 * sin(phase / 1.7), .pplat: 27 + 4 * sin(phase / 2.3),
+                                           .peep: 10, .fio2: 50 + 10 * sin(phase / 5), .rr: 18, .ppeak: 32])))
+        script.append((t, "oxi", .values([.spo2: 90 + 5 * sin(phase / 1.3), .pulseRate: 90 + 10 * sin(phase)])))
+        if minute % 180 == 90 { script += [(t + 5, "oxi", .sensor(.off)), (t + 65, "oxi", .sensor(.ok))] }
+        if minute % 360 == 200 { script += [(t + 10, "vent", .unplug), (t + 130, "vent", .plug)] }
+    }
+    let clock = ContinuousClock()
+    func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
+    var start = clock.now
+    var synthesizer = try TraceSynthesizer(path: path, configYAML: config, script: script)
+    synthesizer.run(until: Double(hours * 3600))
+    let made = seconds(clock.now - start)
+    let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    print("raw trace replay (trace file -> reader -> PB840 and Nonin sessions -> clinical core -> JSON Lines -> /dev/null)")
+    print(String(format: "  %d h trace: %d records, %.1f MB (synthesized in %.1f s)", hours, synthesizer.records, Double(size) / 1e6, made))
+    let devNull = FileHandle(forWritingAtPath: "/dev/null")!
+    var best = Double.infinity, peak = 0
+    var summary = TraceReplay.Summary()
+    for _ in 0..<3 {
+        let sampler = RSSSampler()
+        sampler.start()
+        let writer = EventWriter(handle: devNull, format: .jsonl)
+        start = clock.now
+        summary = try TraceReplay.run(path: path) { writer.write($0) }
+        writer.flush()
+        best = min(best, seconds(clock.now - start))
+        peak = max(peak, sampler.stop())
+    }
+    precondition(summary.warning == nil && summary.records == synthesizer.records, "replayed \(summary.records) of \(synthesizer.records)")
+    print(String(format: "  replay: %d events, best of 3 %.2f s = %.0fx real time (%.2f M records/s, %.0f MB/s); peak RSS %.1f MB",
+                 summary.events, best, Double(hours * 3600) / best, Double(summary.records) / best / 1e6, Double(size) / best / 1e6,
+                 Double(peak) / 1_048_576))
 }
 
 /// The same poll as Alveo's Modbus adapter makes, as a plain C program over libmodbus: the floor.
@@ -388,7 +444,9 @@ func benchmarkDecoders() {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let which = arguments.first ?? "all"
+if which == "golden-traces" { try GoldenTraces.writeAll() }
 if which == "all" || which == "replay" { try benchmarkReplay() }
+if which == "all" || which == "trace-replay" { try benchmarkTraceReplay(hours: arguments.count > 1 ? Int(arguments[1]) ?? 24 : 24) }
 if which == "all" || which == "poll" { try benchmarkPollCost() }
 if which == "all" || which == "decoders" { benchmarkDecoders() }
 if which == "all" || which == "delivery" { try benchmarkDelivery(events: arguments.count > 1 ? Int(arguments[1]) ?? 10_000 : 10_000) }

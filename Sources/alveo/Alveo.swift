@@ -119,6 +119,10 @@ struct Replay: ParsableCommand {
             do {
                 let summary = try TraceReplay.run(path: scenario, pace: pacer()) { writer.write($0) }
                 writer.flush()
+                // For the engineer reading a trace: what each device gave (as the live agent logs at stop).
+                for (id, tally) in summary.devices.sorted(by: { $0.key < $1.key }) {
+                    printError("\(id): decoded \(tally.decoded), rejected \(tally.rejected), skipped bytes \(tally.skippedBytes), failed reads \(tally.failed)")
+                }
                 if let warning = summary.warning { printError("warning: \(scenario): \(warning); replayed the \(summary.records) records before it") }
             } catch {
                 writer.flush()

@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+
+/// Golden raw traces: every trace under devices/<device>/traces replayed by `alveo replay` (from a
+/// scratch directory: the trace alone, with its stored configuration and profiles) must give exactly
+/// the events in `<name>.expected.jsonl`, twice byte-identically, and the faults it holds must show.
+/// The traces are made by `swift run alveo-bench golden-traces` (see docs/trace-format.md); to accept
+/// a deliberate change of the expected events, run with ALVEO_UPDATE_GOLDEN=1 and review the diff.
+@Suite struct GoldenTraceTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var device: String
+        var name: String
+        /// rule/phase or rule/phase/source that must be among the events.
+        var required: [String]
+        /// The device's tally line on stderr must show rejected frames or skipped bytes (noise was sent).
+        var garbled: Bool
+        var testDescription: String { "\(device)/\(name)" }
+        var trace: URL { Paths.repository.appendingPathComponent("devices/\(device)/traces/\(name).alvtrace") }
+        var expected: URL { Paths.repository.appendingPathComponent("devices/\(device)/traces/\(name).expected.jsonl") }
+    }
+
+    static let cases = [
+        Case(device: "pb840", name: "pb840-faults", required: [
+            "technical.value_rejected/start/vent", "lpv.plateau_high/start", "lpv.driving_pressure_high/end",
+            "technical.device_silent/start/vent", "technical.device_silent/end/vent",
+        ], garbled: true),
+        Case(device: "medibus", name: "medibus-faults", required: [
+            "lpv.plateau_high/start", "technical.device_silent/start/vent", "technical.device_silent/end/vent",
+        ], garbled: true),
+        Case(device: "masimo-ascii1", name: "masimo-faults", required: [
+            "technical.sensor_off/start/oxi", "technical.sensor_off/end/oxi", "oxygenation.spo2_low/start",
+            "oxygenation.spo2_low/end", "technical.device_silent/start/oxi", "technical.device_silent/end/oxi",
+        ], garbled: true),
+        Case(device: "nonin", name: "nonin-df2-faults", required: [
+            "technical.sensor_off/start/oxi", "oxygenation.spo2_low/start", "technical.device_silent/start/oxi",
+            "technical.device_silent/end/oxi",
+        ], garbled: true),
+        Case(device: "nonin", name: "nonin-df8-faults", required: [
+            "technical.sensor_off/start/oxi", "technical.sensor_off/end/oxi", "technical.device_silent/start/oxi",
+        ], garbled: false),
+        Case(device: "alveo-gateway-v1", name: "gateway-faults", required: [
+            "lpv.tidal_volume_high/start", "technical.sensor_off/start/oxi", "technical.device_silent/start/vent",
+            "technical.device_silent/start/oxi", "technical.device_silent/end/oxi",
+        ], garbled: false),
+        Case(device: "generic-float32-cdab", name: "float32-cdab", required: [
+            "lpv.plateau_high/start", "oxygenation.pf_severity/start", "technical.device_silent/start/vent",
+        ], garbled: false),
+    ]
+
+    static func keys(_ jsonl: String) -> [String] {
+        jsonl.split(separator: "\n").compactMap { line -> String? in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            return "\(object["rule"] ?? "")/\(object["phase"] ?? "")" + (object["source"].map { "/\($0)" } ?? "")
+        }
+    }
+
+    @Test(arguments: cases)
+    func traceReplaysToItsExpectedEvents(_ testCase: Case) throws {
+        let first = try ChildProcess.run([Paths.alveo, "replay", testCase.trace.path])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(!first.stderr.contains("warning"), "a golden trace is whole: \(first.stderr)")
+        let second = try ChildProcess.run([Paths.alveo, "replay", testCase.trace.path])
+        #expect(first.stdout == second.stdout, "byte-identical replays")
+
+        if ProcessInfo.processInfo.environment["ALVEO_UPDATE_GOLDEN"] == "1" {
+            try first.stdout.write(to: testCase.expected, atomically: true, encoding: .utf8)
+        }
+        let expected = try String(contentsOf: testCase.expected, encoding: .utf8)
+        let got = first.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        let want = expected.split(separator: "\n", omittingEmptySubsequences: false)
+        for (index, (g, w)) in zip(got, want).enumerated() where g != w {
+            Issue.record("\(testCase.name): first difference at event \(index + 1)\n got: \(g)\nwant: \(w)")
+            break
+        }
+        #expect(got.count == want.count, "\(testCase.name): \(got.count - 1) events, expected \(want.count - 1)")
+
+        let keys = Self.keys(first.stdout)
+        for required in testCase.required {
+            #expect(keys.contains { $0 == required || $0.hasPrefix(required + "/") }, "\(testCase.name): no \(required) in \(keys)")
+        }
+        // The tally line: "<id>: decoded N, rejected R, skipped bytes S, failed reads F".
+        let tallies = first.stderr.split(separator: "\n").filter { $0.contains(": decoded ") }
+        #expect(!tallies.isEmpty, "\(first.stderr)")
+        for tally in tallies {
+            let numbers = tally.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+            #expect(numbers.count >= 4 && numbers[numbers.count - 4] > 0, "every device decoded something: \(tally)")
+            if testCase.garbled {
+                #expect(numbers[numbers.count - 3] > 0 || numbers[numbers.count - 2] > 0, "noise is counted: \(tally)")
+            }
+        }
+    }
+
+    /// A trace added under devices/ without a case here (and its expected events) would go untested.
+    @Test func everyDeviceTraceHasACaseAndExpectedEvents() throws {
+        let devices = Paths.repository.appendingPathComponent("devices")
+        var found: [String] = []
+        for device in try FileManager.default.contentsOfDirectory(atPath: devices.path) {
+            let traces = devices.appendingPathComponent(device).appendingPathComponent("traces")
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: traces.path)) ?? [] where file.hasSuffix(".alvtrace") {
+                found.append("\(device)/\(file.dropLast(".alvtrace".count))")
+            }
+        }
+        #expect(Set(found) == Set(Self.cases.map(\.testDescription)))
+        for serialDevice in ["pb840", "medibus", "masimo-ascii1", "nonin", "alveo-gateway-v1", "generic-float32-cdab"] {
+            #expect(found.contains { $0.hasPrefix(serialDevice + "/") }, "every supported device has a golden trace: \(serialDevice)")
+        }
+        for testCase in Self.cases {
+            #expect(FileManager.default.fileExists(atPath: testCase.expected.path), "\(testCase.expected.path)")
+        }
+    }
+}
