@@ -20,83 +20,127 @@ public struct PB840Decoder: StreamDecoder {
         self.source = source
     }
 
+    private static let misc: [UInt8] = Array("MISC".utf8)
+
+    /// Bytes of the buffer already searched for a next reply inside the current one (so that a reply
+    /// arriving in 100 ms chunks is scanned once, not once per chunk).
+    private var searchedUpTo = 0
+
     public mutating func feed(_ bytes: [UInt8]) -> [[Observation]] {
         buffer += bytes
         var frames: [[Observation]] = []
-        while let start = find(Array("MISC".utf8), in: buffer, from: 0) {
+        while let start = find(Self.misc, from: 0) {
             if start > 0 {
                 counters.skippedBytes += start
-                buffer.removeFirst(start)
+                drop(start)
             }
             // Header: MISCx,<bytes>,<fields>,STX
             guard let stx = buffer.firstIndex(of: 0x02) else {
                 if buffer.count > 64 { reject("no STX after the MISC header", drop: 4) ; continue }
                 break
             }
-            let header = String(decoding: buffer[0..<stx], as: UTF8.self).split(separator: ",", omittingEmptySubsequences: false)
-            guard header.count >= 3, header[0].count == 5,
-                  let byteCount = Int(header[1].trimmingCharacters(in: " ")),
-                  let fieldCount = Int(header[2].trimmingCharacters(in: " "))
+            let commas = buffer[0..<stx].indices.filter { buffer[$0] == 0x2C }
+            guard commas.count >= 2, commas[0] == 5,
+                  let byteCount = integer(buffer[(commas[0] + 1)..<commas[1]]),
+                  let fieldCount = integer(buffer[(commas[1] + 1)..<(commas.count > 2 ? commas[2] : stx)])
             else {
                 reject("malformed header \(String(decoding: buffer[0..<stx], as: UTF8.self).prefix(24))", drop: 4)
                 continue
             }
+            let kind = String(decoding: buffer[0..<5], as: UTF8.self)
             let etx = stx + 1 + byteCount
             // A new reply starting inside this one: this one was cut short.
-            if let next = find(Array("MISC".utf8), in: buffer, from: stx), next <= min(etx, buffer.count - 1) {
-                reject("truncated \(header[0]): \(next - stx - 1) of \(byteCount) bytes before the next reply", drop: next)
+            let searchEnd = min(etx, buffer.count - 1)
+            if let next = find(Self.misc, from: max(stx, searchedUpTo - 3)), next <= searchEnd {
+                reject("truncated \(kind): \(next - stx - 1) of \(byteCount) bytes before the next reply", drop: next)
                 continue
             }
+            searchedUpTo = buffer.count
             guard buffer.count > etx + 1 else { break }  // wait for the rest
             guard buffer[etx] == 0x03 else {
-                reject("\(header[0]) byte count \(byteCount) does not end at ETX", drop: 4)
+                reject("\(kind) byte count \(byteCount) does not end at ETX", drop: 4)
                 continue
             }
-            let payload = String(decoding: buffer[(stx + 1)..<etx], as: UTF8.self)
-            var fields = payload.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            if fields.last == "" { fields.removeLast() }
+            // Fields are comma-terminated: field i spans [starts[i], its comma).
+            var fields: [Range<Int>] = []
+            fields.reserveCapacity(fieldCount + 1)
+            var fieldStart = stx + 1
+            for index in (stx + 1)..<etx where buffer[index] == 0x2C {
+                fields.append(fieldStart..<index)
+                fieldStart = index + 1
+            }
+            if fieldStart < etx { fields.append(fieldStart..<etx) }
             guard fields.count == fieldCount else {
-                reject("\(header[0]) has \(fields.count) fields, its header says \(fieldCount)", drop: etx + 1)
+                reject("\(kind) has \(fields.count) fields, its header says \(fieldCount)", drop: etx + 1)
                 continue
             }
-            let kind = String(header[0])
-            buffer.removeFirst(etx + 1 + (buffer.count > etx + 1 && buffer[etx + 1] == 0x0D ? 1 : 0))
+            let frame = decode(kind: kind, fields: fields)
+            drop(etx + 1 + (buffer.count > etx + 1 && buffer[etx + 1] == 0x0D ? 1 : 0))
             counters.frames += 1
-            frames.append(decode(kind: kind, fields: fields))
+            frames.append(frame)
         }
         if buffer.count > 4096 {  // noise without any MISC header
             counters.skippedBytes += buffer.count - 3
-            buffer.removeFirst(buffer.count - 3)
+            drop(buffer.count - 3)
         }
         return frames
     }
 
-    private mutating func reject(_ reason: String, drop: Int) {
+    private mutating func drop(_ count: Int) {
+        buffer.removeFirst(min(count, buffer.count))
+        searchedUpTo = 0
+    }
+
+    private mutating func reject(_ reason: String, drop count: Int) {
         counters.rejectedFrames += 1
-        counters.skippedBytes += drop
+        counters.skippedBytes += count
         lastRejection = reason
-        buffer.removeFirst(min(drop, buffer.count))
+        drop(count)
     }
 
-    private func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
-        guard haystack.count >= needle.count, from <= haystack.count - needle.count else { return nil }
-        for index in from...(haystack.count - needle.count) where haystack[index] == needle[0] {
-            if Array(haystack[index..<(index + needle.count)]) == needle { return index }
+    private func find(_ needle: [UInt8], from: Int) -> Int? {
+        guard buffer.count >= needle.count, from <= buffer.count - needle.count else { return nil }
+        return buffer.withUnsafeBufferPointer { haystack in
+            search: for index in max(0, from)...(haystack.count - needle.count) where haystack[index] == needle[0] {
+                for offset in 1..<needle.count where haystack[index + offset] != needle[offset] { continue search }
+                return index
+            }
+            return nil
         }
-        return nil
     }
 
-    /// Field N in the manual's numbering (1 = "MISCF", 4 = STX, 5 = time) is `fields[N - 5]`.
-    private func field(_ fields: [String], _ number: Int) -> String? {
+    /// A decimal integer between optional spaces.
+    private func integer(_ bytes: ArraySlice<UInt8>) -> Int? {
+        let digits = trimmed(bytes)
+        guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+    }
+
+    private func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var text = bytes
+        while text.first == 0x20 { text = text.dropFirst() }
+        while text.last == 0x20 { text = text.dropLast() }
+        return text
+    }
+
+    /// Field N in the manual's numbering (1 = "MISCF", 4 = STX, 5 = time) is `fields[N - 5]`: its bytes
+    /// without the padding spaces.
+    private func field(_ fields: [Range<Int>], _ number: Int) -> ArraySlice<UInt8>? {
         let index = number - 5
         guard index >= 0, index < fields.count else { return nil }
-        return fields[index].trimmingCharacters(in: " ")
+        return trimmed(buffer[fields[index]])
     }
 
-    private mutating func decode(kind: String, fields: [String]) -> [Observation] {
+    private func text(_ fields: [Range<Int>], _ number: Int) -> String? {
+        field(fields, number).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private static let quietAlarmStates: [[UInt8]] = ["NORMAL", "OFF", "RESET"].map { Array($0.utf8) }
+
+    private mutating func decode(kind: String, fields: [Range<Int>]) -> [Observation] {
         var observations: [Observation] = []
         func add(_ parameter: Parameter, _ number: Int, scale: Double = 1) {
-            guard let text = field(fields, number) else { return }
+            guard let text = text(fields, number) else { return }
             if text.isEmpty {
                 observations.append(Observation(source: source, parameter: parameter, value: .noData))
             } else if let value = Double(text) {
@@ -110,18 +154,23 @@ public struct PB840Decoder: StreamDecoder {
             add(.vt, 71, scale: 1000)  // litres
             add(.ppeak, 73)
             add(.peep, 87)
-            if field(fields, 55)?.lowercased().hasPrefix("disabled") == true {
+            if text(fields, 55)?.lowercased().hasPrefix("disabled") == true {
                 observations.append(Observation(source: source, parameter: .fio2, value: .noData))
             } else {
                 add(.fio2, 77)
             }
             // 0.0 means no inspiratory-pause manoeuvre was done: not a plateau of 0 cmH2O. The last
             // plateau is repeated in every reply: only a changed value is a new measurement.
-            if let pplat = field(fields, 94), let value = Double(pplat), value > 0, pplat != lastPlateau {
+            let pplat = text(fields, 94)
+            if let pplat, let value = Double(pplat), value > 0, pplat != lastPlateau {
                 observations.append(Observation(source: source, parameter: .pplat, value: .number(value)))
             }
-            lastPlateau = field(fields, 94)
-            deviceAlarms = (105...153).compactMap { field(fields, $0) }.filter { !$0.isEmpty && $0 != "NORMAL" && $0 != "OFF" && $0 != "RESET" }
+            lastPlateau = pplat
+            deviceAlarms = (105...153).compactMap { number -> String? in
+                guard let state = field(fields, number), !state.isEmpty,
+                      !Self.quietAlarmStates.contains(where: { $0.elementsEqual(state) }) else { return nil }
+                return String(decoding: state, as: UTF8.self)
+            }
         } else if kind == "MISCA" {
             add(.rr, 34)
             add(.vt, 35, scale: 1000)
@@ -129,17 +178,4 @@ public struct PB840Decoder: StreamDecoder {
         }
         return observations
     }
-}
-
-extension String {
-    func trimmingCharacters(in set: Character) -> String {
-        var text = Substring(self)
-        while text.first == set { text = text.dropFirst() }
-        while text.last == set { text = text.dropLast() }
-        return String(text)
-    }
-}
-
-extension Substring {
-    func trimmingCharacters(in set: Character) -> String { String(self).trimmingCharacters(in: set) }
 }

@@ -225,12 +225,21 @@ import Testing
                 "socat did not create the pty pair (is socat installed? make test-deps): \(socat.stderr)")
         let peer = try startPeer(["--rtu", a, "--ir", Self.probeOffRegisters])
         defer { peer.kill() }
-        let agent = try startAgent(config: try writeConfig(transport: "kind: modbus_rtu, path: \(b), baud: 19200, parity: none"))
+        let traces = directory.appendingPathComponent("traces").path
+        let agent = try startAgent(config: try writeConfig(transport: "kind: modbus_rtu, path: \(b), baud: 19200, parity: none"),
+                                   extra: ["--record", traces])
         defer { agent.kill() }
         #expect(waitUntil(timeout: 30) { hasEvent(agent, rule: "technical.sensor_off", phase: "start", source: "gw") },
                 "stdout: \(agent.stdout)\nstderr: \(agent.stderr)")
         #expect(waitUntil(timeout: 10) { hasEvent(agent, rule: "lpv.driving_pressure_high", phase: "start") })
+        peer.kill()  // the unit stops answering: timeouts on the line, recorded as failed polls
+        #expect(waitUntil(timeout: 30) { hasEvent(agent, rule: "technical.device_silent", phase: "start", source: "gw") })
         agent.signal(SIGTERM)
         #expect(agent.waitForExit(timeout: 15) == 0)
+
+        // Recorded over RTU, replayed from the trace alone: the same events, t within the poll interval.
+        let replay = try ChildProcess.run([Paths.alveo, "replay", try LiveVersusReplay.trace(in: traces)])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        LiveVersusReplay.expectSame(live: agent.stdout, replay: replay.stdout, tolerance: 1.0)
     }
 }

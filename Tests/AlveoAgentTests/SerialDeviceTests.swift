@@ -164,6 +164,65 @@ import Testing
         #expect(!hasEvent(agent, "technical.device_silent", "start"))
     }
 
+    /// MEDIBUS, Masimo, Nonin format 2 and format 8 served by `alveo simulate` on pseudo-terminals and a
+    /// Modbus RTU oximeter on its pty bridge, recorded live with a probe-off episode and then the
+    /// simulator killed (every device silent); the trace replays to the same events.
+    @Test func everySerialProtocolRecordedLiveReplaysToTheSameEvents() throws {
+        let scenario = directory.appendingPathComponent("scenario.csv").path
+        var text = "t,source,parameter,value\n"
+        for t in 0...600 {
+            text += "\(t),vent,fio2,40\n\(t),vent,vt,420\n\(t),vent,peep,8\n\(t),vent,pplat,32\n\(t),vent,rr,18\n"
+            text += (8...15).contains(t) ? "\(t),oxi,sensor,off\n" : "\(t),oxi,spo2,95\n\(t),oxi,pulse_rate,80\n"
+        }
+        try text.write(toFile: scenario, atomically: true, encoding: .utf8)
+        let link = { (name: String) in self.directory.appendingPathComponent(name).path }
+        let simulator = try RunningProcess([Paths.alveo, "simulate", "--scenario", scenario, "--vent-port", "\(freePort())",
+                                            "--oxi-link", link("rtu"), "--serial", "medibus=\(link("medibus"))",
+                                            "--serial", "masimo_ascii1=\(link("masimo"))", "--serial", "nonin_df2=\(link("df2"))",
+                                            "--serial", "nonin_df8=\(link("df8"))"], directory: directory, name: "simulate")
+        defer { simulator.kill() }
+        #expect(waitUntil(timeout: 30) { ["medibus", "masimo", "df2", "df8", "rtu"].allSatisfy { FileManager.default.fileExists(atPath: link($0)) } },
+                "\(simulator.stderr)")
+        let config = directory.appendingPathComponent("bed.yaml").path
+        try """
+            patient: {sex: male, height_cm: 170}
+            devices:
+              - {id: vent, poll_interval_s: 0.5, transport: {kind: serial, protocol: medibus, path: \(link("medibus")), baud: 19200}}
+              - {id: masimo, transport: {kind: serial, protocol: masimo_ascii1, path: \(link("masimo")), baud: 9600}}
+              - {id: df2, transport: {kind: serial, protocol: nonin_df2, path: \(link("df2")), baud: 9600}}
+              - {id: df8, transport: {kind: serial, protocol: nonin_df8, path: \(link("df8")), baud: 9600}}
+              - {id: rtu, profile: \(Paths.repository.path)/devices/alveo-gateway-v1/profile.yaml, poll_interval_s: 0.5,
+                 transport: {kind: modbus_rtu, path: \(link("rtu")), baud: 19200}}
+            rules:
+              technical.device_silent: {timeout_s: 3}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let traces = directory.appendingPathComponent("traces").path
+        let agent = try RunningProcess([Paths.alveo, "run", "--config", config, "--record", traces], directory: directory, name: "alveo",
+                                       environment: ["LD_PRELOAD": try SerialPortTests.buildShim(in: directory)])
+        defer { agent.kill() }
+        // The probe-off episode (scenario 8-15 s) seen by every oximeter, then the devices go silent.
+        #expect(waitUntil(timeout: 60) {
+            ["masimo", "df2", "df8", "rtu"].allSatisfy { hasEvent(agent, "technical.sensor_off", "end", source: $0) }
+                && hasEvent(agent, "lpv.plateau_high", "start")
+        }, "stdout: \(agent.stdout)\nstderr: \(agent.stderr)\nsimulator: \(simulator.stderr)")
+        simulator.signal(SIGKILL)
+        #expect(waitUntil(timeout: 30) {
+            ["vent", "masimo", "df2", "df8", "rtu"].allSatisfy { hasEvent(agent, "technical.device_silent", "start", source: $0) }
+        }, "stdout: \(agent.stdout)")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 15) == 0, "\(agent.stderr)")
+
+        let trace = try LiveVersusReplay.trace(in: traces)
+        let first = try ChildProcess.run([Paths.alveo, "replay", trace])
+        let second = try ChildProcess.run([Paths.alveo, "replay", trace])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout == second.stdout, "byte-identical replays")
+        LiveVersusReplay.expectSame(live: agent.stdout, replay: first.stdout, tolerance: 1.0)
+        for device in ["vent", "masimo", "df2", "df8", "rtu"] {
+            #expect(first.stderr.contains("\(device): decoded "), "\(first.stderr)")
+        }
+    }
+
     @Test func runRecordsEveryByteAndTheConfiguration() throws {
         let line = try ptyPair()
         defer { line.socat.kill() }

@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+
+/// Compares the events of a live `alveo run --record` with those of `alveo replay` of its trace: the
+/// same (rule, phase, source) sequence, and each `t` within `tolerance` seconds (the poll interval).
+enum LiveVersusReplay {
+    struct Event: Equatable {
+        var key: String
+        var t: Double
+    }
+
+    static func events(_ jsonl: String) -> [Event] {
+        jsonl.split(separator: "\n").compactMap { line -> Event? in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let t = object["t"] as? Double else { return nil }
+            return Event(key: "\(object["rule"] ?? "")/\(object["phase"] ?? "")" + (object["source"].map { "/\($0)" } ?? ""), t: t)
+        }
+    }
+
+    static func expectSame(live: String, replay: String, tolerance: Double, sourceLocation: SourceLocation = #_sourceLocation) {
+        let liveEvents = events(live), replayed = events(replay)
+        #expect(!liveEvents.isEmpty, "the live run raised something", sourceLocation: sourceLocation)
+        #expect(liveEvents.map(\.key) == replayed.map(\.key), "live: \(liveEvents.map(\.key))\nreplay: \(replayed.map(\.key))",
+                sourceLocation: sourceLocation)
+        for (a, b) in zip(liveEvents, replayed) where a.key == b.key {
+            #expect(abs(a.t - b.t) <= tolerance, "\(a.key): live t \(a.t), replay t \(b.t)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// The one trace file a recording directory holds.
+    static func trace(in directory: String) throws -> String {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".alvtrace") }
+        try #require(names.count == 1, "one trace in \(directory): \(names)")
+        return directory + "/" + names[0]
+    }
+}
