@@ -23,6 +23,14 @@ public struct AgentClock: Sendable {
 public struct Delivery: Sendable {
     public var t: Double
     public var observations: [Observation]
+    /// The agent's one-second clock tick (no data): rules are evaluated so that silences are found.
+    public var isTick = false
+
+    public init(t: Double, observations: [Observation], isTick: Bool = false) {
+        self.t = t
+        self.observations = observations
+        self.isTick = isTick
+    }
 }
 
 /// Counters a clinical engineer can read in the logs.
@@ -160,16 +168,24 @@ public final class BusPoller: Sendable {
                     blocks.append(try link.read(block.table == .input ? .input : .holding, address: block.address, count: block.count))
                 }
                 let receivedAt = clock.seconds()
+                let result = slot.decoder.decode(blocks)
+                let handOver = { [deliver] in
+                    if !result.deviceLost { deliver(Delivery(t: receivedAt, observations: result.observations)) }
+                }
                 if let recorder {
-                    for (block, registers) in zip(slot.decoder.plan.blocks, blocks) {
+                    // Every block, then the poll's observations handed over with the last one (trace order = core order).
+                    let records = zip(slot.decoder.plan.blocks, blocks).map { block, registers in
                         var payload: [UInt8] = [block.table == .input ? 4 : 3, UInt8(block.address & 0xFF), UInt8(block.address >> 8),
                                                 UInt8(block.count & 0xFF), UInt8(block.count >> 8)]
                         for register in registers { payload += [UInt8(register & 0xFF), UInt8(register >> 8)] }
-                        recorder.write(TraceRecord(kind: .modbusRegisters, monotonic: receivedAt, wallNanoseconds: TraceWriter.wallNow(),
-                                                   device: slot.device.id, payload: payload))
+                        return TraceRecord(kind: .modbusRegisters, monotonic: receivedAt, wallNanoseconds: TraceWriter.wallNow(),
+                                           device: slot.device.id, payload: payload)
                     }
+                    records.dropLast().forEach { recorder.write($0) }
+                    if let last = records.last { recorder.write(last, then: handOver) } else { handOver() }
+                } else {
+                    handOver()
                 }
-                let result = slot.decoder.decode(blocks)
                 counters.withLock { $0[slot.device.id]?.polls += 1 }
                 if result.deviceLost {
                     counters.withLock { $0[slot.device.id]?.deviceLost += 1 }
@@ -178,7 +194,6 @@ public final class BusPoller: Sendable {
                     if slot.lastProblem != nil { logger.info("data resumed", metadata: ["device": "\(slot.device.id)"]) }
                     slot.lastProblem = nil
                     backoff = reconnectMin
-                    deliver(Delivery(t: receivedAt, observations: result.observations))
                 }
             } catch {
                 counters.withLock { $0[slot.device.id]?.failures += 1 }

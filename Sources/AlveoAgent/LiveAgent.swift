@@ -58,7 +58,11 @@ public struct LiveAgent: Service {
         let ticker = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
-                continuation.yield(Delivery(t: clock.seconds(), observations: []))
+                let now = clock.seconds()
+                // Recorded, so that replay runs the rules at these same moments, in the same order.
+                recordThenDeliver(recorder, TraceRecord(kind: .tick, monotonic: now, wallNanoseconds: TraceWriter.wallNow(), device: "", payload: [])) {
+                    continuation.yield(Delivery(t: now, observations: [], isTick: true))
+                }
             }
         }
         let timer = stopAfter.map { duration in
@@ -112,4 +116,10 @@ public struct LiveAgent: Service {
                                               "rejected_frames": "\(seen.rejectedFrames)", "skipped_bytes": "\(seen.skippedBytes)"])
         }
     }
+}
+
+/// Writes `record` (when recording) and hands the core its deliveries in one step under the trace's
+/// lock, so that the trace's record order is the order the core sees: replay is then exact.
+func recordThenDeliver(_ recorder: TraceWriter?, _ record: TraceRecord, deliver: () -> Void) {
+    if let recorder { recorder.write(record, then: deliver) } else { deliver() }
 }

@@ -87,10 +87,12 @@ public final class SerialPoller: Sendable {
                     let bytes = try port.read(maxCount: 4096, timeout: .milliseconds(Int64(Self.readTimeout * 1000)))
                     let now = clock.seconds()
                     if !bytes.isEmpty {
-                        record(.received, bytes, at: now)
                         let (frames, reply) = session.receive(bytes, at: now)
-                        for observations in frames where !observations.isEmpty {
-                            deliver(Delivery(t: now, observations: observations))
+                        recordThenDeliver(recorder, TraceRecord(kind: .received, monotonic: now, wallNanoseconds: TraceWriter.wallNow(),
+                                                                device: device.id, payload: bytes)) {
+                            for observations in frames where !observations.isEmpty {
+                                deliver(Delivery(t: now, observations: observations))
+                            }
                         }
                         if !reply.isEmpty {
                             record(.sent, reply, at: now)

@@ -5,7 +5,8 @@ import Foundation
 
 /// Replays a raw device trace (`alveo run --record`) through the same protocol sessions, Modbus
 /// decoders and clinical core as the live agent, on the trace's own time, as fast as the machine
-/// allows. The live agent's one-second tick is reproduced, so silences are found as they were live.
+/// allows. The live agent's clock ticks are in the trace: the rules run at the same moments, so
+/// silences and delays are found as they were live.
 public enum TraceReplay {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -107,7 +108,6 @@ public enum TraceReplay {
         }
         var events: [AlarmEvent] = []
         var last = 0.0
-        var nextTick = 1.0
         func process(_ group: [Observation], at t: Double) {
             last = max(last, t)
             if !group.isEmpty { observations(last, group) }
@@ -122,11 +122,6 @@ public enum TraceReplay {
             summary.records += 1
             next = reader.next()
             let t = record.monotonic
-            while nextTick <= t {
-                pace?(nextTick)
-                process([], at: nextTick)
-                nextTick += 1
-            }
             pace?(t)
             tickSessions(before: t)
             switch record.kind {
@@ -158,6 +153,8 @@ public enum TraceReplay {
                 summary.devices[record.device]?.failed += 1
                 pendingBlocks[record.device] = []
                 sessionTicks[record.device] = nil  // a serial line that failed is not ticked until reopened
+            case .tick:
+                process([], at: t)
             case .end:
                 // The live core stopped here; bytes that arrived while the pollers shut down follow
                 // in the trace for people to read, but were never seen by the rules.

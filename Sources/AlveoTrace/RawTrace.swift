@@ -20,6 +20,9 @@ public struct TraceRecord: Sendable, Equatable {
         case profile = 7
         /// A serial line was opened: the protocol session starts (handshake) at this time.
         case opened = 8
+        /// The live agent's clock tick (about once a second): the rules were evaluated at this time
+        /// without new data. Replay evaluates them at exactly these times.
+        case tick = 9
     }
 
     public var kind: Kind
@@ -235,10 +238,18 @@ public final class TraceWriter: @unchecked Sendable {
     deinit { try? handle.close() }
 
     public func write(_ record: TraceRecord) {
+        write(record) {}
+    }
+
+    /// Writes the record, then runs `then` (handing its observations to the core) before any other
+    /// record is written: the order of the records in the file is the order the core saw them in,
+    /// so that replay feeds the rules in exactly the live order.
+    public func write(_ record: TraceRecord, then: () -> Void) {
         let bytes = Data(RawTrace.encode(record))
         lock.withLock {
             try? handle.write(contentsOf: bytes)
             if durable { try? handle.synchronize() }
+            then()
         }
     }
 

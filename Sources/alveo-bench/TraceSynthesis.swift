@@ -273,6 +273,8 @@ struct TraceSynthesizer {
             // This tenth of a second's turns, in time order (each poller is its own thread live).
             var turns: [(t: Double, serial: Int?, modbus: Int?)] = serial.indices.map { (base + serial[$0].phase, $0, nil) }
             for index in modbus.indices where modbus[index].nextPoll < base + 0.1 { turns.append((modbus[index].nextPoll, nil, index)) }
+            // The agent's clock tick, once a second: the rules run without new data.
+            if step > 1, (step - 1) % 10 == 0 { turns.append((base, nil, nil)) }
             turns.sort { $0.t < $1.t }
             for turn in turns {
                 while scriptIndex < script.count, script[scriptIndex].t <= turn.t {
@@ -281,6 +283,7 @@ struct TraceSynthesizer {
                 }
                 if let index = turn.serial { serialStep(index, at: turn.t) }
                 if let index = turn.modbus { modbusPoll(index, at: turn.t) }
+                if turn.serial == nil, turn.modbus == nil { write(.tick, turn.t, "", []) }
             }
         }
         write(.end, duration, "", [])
