@@ -38,8 +38,9 @@ public struct AgentConfig: Sendable, Equatable {
 
     /// Parses YAML text; `file` names it in errors (and relative profile paths start from its folder).
     /// `profiles`: Modbus profile YAML texts by device id, used instead of the profile files (a raw
-    /// trace carries the profiles its run used).
-    public static func parse(yaml: String, file: String, profiles: [String: String] = [:]) throws(ConfigError) -> AgentConfig {
+    /// trace carries the profiles its run used). `readOutputs: false` skips the outputs section: a trace
+    /// replayed on another machine must not need the recording box's TLS files, and replay sends nothing.
+    public static func parse(yaml: String, file: String, profiles: [String: String] = [:], readOutputs: Bool = true) throws(ConfigError) -> AgentConfig {
         let top = try YAMLFile.root(yaml: yaml, file: file)
         var patient: Patient?
         var rules = RuleSettings()
@@ -51,7 +52,7 @@ public struct AgentConfig: Sendable, Equatable {
             case "patient": patient = try parsePatient(value)
             case "rules": rules = try parseRules(value)
             case "devices": (devices, serialDevices) = try DeviceConfig.parseList(value, profiles: profiles)
-            case "outputs": outputs = try OutputConfig.parse(value)
+            case "outputs": if readOutputs { outputs = try OutputConfig.parse(value) }
             default: break
             }
         }

@@ -92,8 +92,11 @@ public struct LiveAgent: Service {
         ticker.cancel()
         timer?.cancel()
         continuation.finish()
-        recorder?.write(TraceRecord(kind: .end, monotonic: max(last, clock.seconds()), wallNanoseconds: TraceWriter.wallNow(),
-                                    device: "", payload: []))
+        recorder?.finish(TraceRecord(kind: .end, monotonic: max(last, clock.seconds()), wallNanoseconds: TraceWriter.wallNow(),
+                                     device: "", payload: []))
+        if let failed = recorder?.failedRecords, failed > 0 {
+            logger.error("the trace is incomplete: \(failed) record(s) could not be written", metadata: ["trace": "\(recorder!.path)"])
+        }
         // Joining the poller threads blocks for up to one response timeout: not on the cooperative pool.
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             Thread.detachNewThread {

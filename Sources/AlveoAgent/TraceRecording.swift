@@ -10,7 +10,9 @@ public enum TraceRecording {
     }
 
     /// Creates `directory/alveo-<run id>.alvtrace` with the configuration and profiles written.
-    public static func start(directory: String, configPath: String, config: AgentConfig) throws(Failure) -> TraceWriter {
+    /// `onError` hears when records cannot be written (disk full): the recording is then incomplete.
+    public static func start(directory: String, configPath: String, config: AgentConfig,
+                             onError: @escaping @Sendable (String) -> Void = { _ in }) throws(Failure) -> TraceWriter {
         let writer: TraceWriter
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -21,7 +23,7 @@ public enum TraceRecording {
                 path = base + "-\(suffix).alvtrace"
                 suffix += 1
             }
-            writer = try TraceWriter(path: path)
+            writer = try TraceWriter(path: path, onError: onError)
         } catch {
             throw Failure(description: "\(directory): cannot record: \(error)")
         }

@@ -56,7 +56,8 @@ public enum TraceReplay {
             profiles[record.device] = String(decoding: record.payload, as: UTF8.self)
             pending = reader.next()
         }
-        let config = try AgentConfig.parse(yaml: String(decoding: first.payload, as: UTF8.self), file: path, profiles: profiles)
+        let config = try AgentConfig.parse(yaml: String(decoding: first.payload, as: UTF8.self), file: path, profiles: profiles,
+                                       readOutputs: false)
         var summary = try run(config: config, firstRecord: pending, reader: &reader, observations: observations, pace: pace, sink: sink)
         summary.records += 1 + profiles.count
         return summary

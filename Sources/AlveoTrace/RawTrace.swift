@@ -213,7 +213,7 @@ public struct RawTraceReader {
 /// Appends records to a trace file, each written and fsync'ed before the next (append-safe: a power
 /// cut loses at most the record being written). Safe to call from several poller threads.
 public final class TraceWriter: @unchecked Sendable {
-    // @unchecked: `handle` is only touched under `lock`.
+    // @unchecked: `handle`, `finished` and `failures` are only touched under `lock`.
     private let lock = NSLock()
     private let handle: FileHandle
     public let path: String
@@ -223,11 +223,16 @@ public final class TraceWriter: @unchecked Sendable {
     }
 
     private let durable: Bool
+    private var finished = false
+    private var failures = 0
+    private let onError: @Sendable (String) -> Void
 
     /// `durable`: fsync after every record (recording a patient); false only for generated traces.
-    public init(path: String, durable: Bool = true) throws {
+    /// `onError` hears of the first record that could not be written, and of every 1000th after it.
+    public init(path: String, durable: Bool = true, onError: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.path = path
         self.durable = durable
+        self.onError = onError
         guard FileManager.default.createFile(atPath: path, contents: Data(RawTrace.magic + [UInt8(RawTrace.version & 0xFF), UInt8(RawTrace.version >> 8)])),
               let handle = FileHandle(forWritingAtPath: path)
         else { throw Failure(description: "\(path): cannot create the trace file") }
@@ -247,11 +252,28 @@ public final class TraceWriter: @unchecked Sendable {
     public func write(_ record: TraceRecord, then: () -> Void) {
         let bytes = Data(RawTrace.encode(record))
         lock.withLock {
-            try? handle.write(contentsOf: bytes)
-            if durable { try? handle.synchronize() }
+            if !finished {
+                do {
+                    try handle.write(contentsOf: bytes)
+                    if durable { try handle.synchronize() }
+                } catch {
+                    failures += 1
+                    if failures == 1 || failures % 1000 == 0 { onError("\(path): \(failures) record(s) could not be written: \(error)") }
+                }
+            }
             then()
         }
     }
+
+    /// Writes the last record (the clean end) and ignores any written after it: bytes that arrive
+    /// while the pollers stop were never seen by the core, so they are not in the trace either.
+    public func finish(_ record: TraceRecord) {
+        write(record)
+        lock.withLock { finished = true }
+    }
+
+    /// Records that could not be written (disk full, I/O error).
+    public var failedRecords: Int { lock.withLock { failures } }
 
     /// Wall-clock nanoseconds now, for records.
     public static func wallNow() -> Int64 { Int64(Date().timeIntervalSince1970 * 1e9) }

@@ -306,7 +306,10 @@ struct Record: AsyncParsableCommand {
         logger.info("recording", metadata: ["trace": "\(recorder.path)"])
         let agent = LiveAgent(config: agentConfig, logger: logger, recorder: recorder, clinical: false,
                               stopAfter: seconds.map { .milliseconds(Int64($0 * 1000)) }) { _ in }
-        let group = ServiceGroup(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Stopping after --seconds is a normal end, not a failure.
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {
@@ -319,7 +322,9 @@ struct Record: AsyncParsableCommand {
 
 func startRecording(_ directory: String, configPath: String, config: AgentConfig) throws -> TraceWriter {
     do {
-        return try TraceRecording.start(directory: directory, configPath: configPath, config: config)
+        return try TraceRecording.start(directory: directory, configPath: configPath, config: config) { problem in
+            printError("error: trace: \(problem)")
+        }
     } catch {
         printError("error: \(error)")
         throw ExitCode(74)

@@ -90,6 +90,19 @@ import Testing
         }
     }
 
+    /// `--speed 100`: a 150 s trace takes at least 1.5 s (a lower bound only: a slow machine is never
+    /// wrong) and gives the same events as flat out.
+    @Test func speedPacesTheReplayWithoutChangingIt() throws {
+        let trace = Self.cases.first { $0.name == "float32-cdab" }!
+        let flat = try ChildProcess.run([Paths.alveo, "replay", trace.trace.path])
+        let clock = ContinuousClock()
+        let start = clock.now
+        let paced = try ChildProcess.run([Paths.alveo, "replay", "--speed", "100", trace.trace.path])
+        #expect(clock.now - start >= .milliseconds(1500))
+        #expect(paced.status == 0, "\(paced.stderr)")
+        #expect(paced.stdout == flat.stdout)
+    }
+
     /// A trace added under devices/ without a case here (and its expected events) would go untested.
     @Test func everyDeviceTraceHasACaseAndExpectedEvents() throws {
         let devices = Paths.repository.appendingPathComponent("devices")

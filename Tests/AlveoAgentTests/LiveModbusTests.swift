@@ -1,3 +1,4 @@
+import AlveoTrace
 import Foundation
 import Testing
 
@@ -103,6 +104,43 @@ import Testing
         for (live, replayed) in zip(liveTimes, replayTimes) {
             #expect(abs(live - replayed) <= 1.0, "t within the poll interval and the 1 s tick: live \(live), replay \(replayed)")
         }
+    }
+
+    /// `alveo record`: the same pollers without the clinical core or outputs, stopping by itself; the
+    /// trace carries its profile and replays on its own from anywhere (the profile file deleted).
+    @Test func recordAloneCapturesPollsWithoutOutputsAndReplaysAnywhere() throws {
+        let port = freePort()
+        let peer = try startPeer(["--tcp", "\(port)", "--ir", Self.probeOffRegisters])
+        defer { peer.kill() }
+        let profile = directory.appendingPathComponent("gw-profile.yaml").path
+        try FileManager.default.copyItem(atPath: Self.gatewayProfile, toPath: profile)
+        let config = try writeConfig(transport: "kind: modbus_tcp, host: 127.0.0.1, port: \(port)", profile: "gw-profile.yaml")
+        let journal = directory.appendingPathComponent("journal").path
+        try (String(contentsOfFile: config, encoding: .utf8) + "\noutputs:\n  journal: {directory: \(journal)}\n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let traces = directory.appendingPathComponent("traces").path
+        let record = try RunningProcess([Paths.alveo, "record", "--config", config, "--out", traces, "--seconds", "3"],
+                                        directory: directory, name: "record")
+        defer { record.kill() }
+        #expect(record.waitForExit(timeout: 30) == 0, "it stops by itself after --seconds: \(record.stderr)")
+        let trace = try LiveVersusReplay.trace(in: traces)
+        #expect(record.stdout.contains(trace), "prints the trace it wrote: \(record.stdout)")
+        #expect(record.stdout.split(separator: "\n").count == 1, "no alarm events: \(record.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: journal), "no journal: recording only")
+        #expect(record.stderr.contains("decoded"), "\(record.stderr)")
+
+        let (records, problem) = RawTrace.decode(Array(try Data(contentsOf: URL(fileURLWithPath: trace))))
+        #expect(problem == nil)
+        #expect(records.map(\.kind).prefix(2) == [.config, .profile])
+        #expect(records.filter { $0.kind == .modbusRegisters }.count >= 5)
+        #expect(records.filter { $0.kind == .tick }.count >= 2)
+        #expect(records.last?.kind == .end)
+
+        try FileManager.default.removeItem(atPath: profile)
+        let replay = try ChildProcess.run([Paths.alveo, "replay", trace])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        #expect(replay.stdout.contains("\"rule\":\"technical.sensor_off\""), "\(replay.stdout)")
+        #expect(replay.stderr.contains("gw: decoded "), "\(replay.stderr)")
     }
 
     @Test func peerKilledRaisesDeviceSilentAndItsReturnEndsIt() throws {
