@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libmodbus-dev libserialport-dev libssl-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps test-deps build demo demo-replay test bench clean
+.PHONY: deps test-deps build demo demo-replay test bench traces clean
 
 ## deps: install the C libraries Alveo links (Debian packages), only if missing.
 deps:
@@ -57,12 +57,18 @@ test: test-deps
 		echo "error: warnings in Alveo's own code (see above)"; exit 1; fi
 	$(SWIFT) test
 
-## bench: release-build benchmarks (replay, Modbus poll cost, 5 min of `alveo run`); figures go in
-## docs/performance.md. `make bench BENCH=poll` runs one.
+## bench: release-build benchmarks (scenario and raw-trace replay, Modbus poll cost, decoders, delivery,
+## 5 min of `alveo run`); figures go in docs/performance.md. `make bench BENCH=trace-replay` runs one.
 BENCH ?= all
 bench: test-deps
 	$(SWIFT) build -c release
 	$$($(SWIFT) build -c release --show-bin-path)/alveo-bench $(BENCH)
+
+## traces: rewrite the golden raw traces under devices/<device>/traces and their expected events
+## (review the diff of the .expected.jsonl files before committing).
+traces: deps
+	$(SWIFT) run alveo-bench golden-traces
+	ALVEO_UPDATE_GOLDEN=1 $(SWIFT) test --filter GoldenTraceTests
 
 clean:
 	rm -rf .build .build-warnings.log
