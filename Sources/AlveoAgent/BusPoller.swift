@@ -22,15 +22,8 @@ public struct AgentClock: Sendable {
 /// What a poller hands to the core: the observations of one poll and when they were received.
 public struct Delivery: Sendable {
     public var t: Double
+    /// Empty for the agent's one-second clock tick: the rules run so that silences are found.
     public var observations: [Observation]
-    /// The agent's one-second clock tick (no data): rules are evaluated so that silences are found.
-    public var isTick = false
-
-    public init(t: Double, observations: [Observation], isTick: Bool = false) {
-        self.t = t
-        self.observations = observations
-        self.isTick = isTick
-    }
 }
 
 /// Counters a clinical engineer can read in the logs.

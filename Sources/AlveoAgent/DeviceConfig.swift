@@ -11,6 +11,8 @@ public struct DeviceConfig: Sendable, Equatable {
     public var unitID: Int
     public var profilePath: String
     public var profile: ModbusProfile
+    /// The profile's YAML text as read (what a raw trace stores, so that it replays anywhere).
+    public var profileText = ""
     public var pollInterval: Duration
     public var responseTimeout: Duration
     public var byteTimeout: Duration
@@ -117,21 +119,29 @@ public struct DeviceConfig: Sendable, Equatable {
         }
         let resolved = resolve(profilePath, relativeTo: node.file)
         let profile: ModbusProfile
+        var profileText = ""
         do {
             if let stored = profiles[id] {
+                profileText = stored
                 profile = try ProfileLoader.load(yaml: stored, file: "\(node.file) (profile of \(id) stored with it)")
             } else {
-                profile = try ProfileLoader.load(path: resolved)
+                guard let data = FileManager.default.contents(atPath: resolved) else {
+                    throw ConfigError(file: resolved, line: 0, key: "", message: "cannot read the file (does it exist?)")
+                }
+                profileText = String(decoding: data, as: UTF8.self)
+                profile = try ProfileLoader.load(yaml: profileText, file: resolved)
             }
         } catch {
             throw ConfigError(file: node.file, line: profileNode.line, key: profileNode.path,
                               message: "cannot use profile \(resolved): \(error)")
         }
         func duration(_ seconds: Double) -> Duration { .nanoseconds(Int64((seconds * 1e9).rounded())) }
-        return (DeviceConfig(id: id, endpoint: endpoint, unitID: unit, profilePath: resolved, profile: profile,
-                             pollInterval: duration(poll), responseTimeout: duration(response / 1000),
-                             byteTimeout: duration(byte / 1000), reconnectMax: duration(reconnectMax),
-                             reconnectMin: duration(min(0.25, reconnectMax))), nil)
+        var device = DeviceConfig(id: id, endpoint: endpoint, unitID: unit, profilePath: resolved, profile: profile,
+                                  pollInterval: duration(poll), responseTimeout: duration(response / 1000),
+                                  byteTimeout: duration(byte / 1000), reconnectMax: duration(reconnectMax),
+                                  reconnectMin: duration(min(0.25, reconnectMax)))
+        device.profileText = profileText
+        return (device, nil)
     }
 
     /// A relative profile path is looked up beside the config file first, then from the working directory.

@@ -61,39 +61,48 @@ public struct LiveAgent: Service {
                 let now = clock.seconds()
                 // Recorded, so that replay runs the rules at these same moments, in the same order.
                 recordThenDeliver(recorder, TraceRecord(kind: .tick, monotonic: now, wallNanoseconds: TraceWriter.wallNow(), device: "", payload: [])) {
-                    continuation.yield(Delivery(t: now, observations: [], isTick: true))
+                    continuation.yield(Delivery(t: now, observations: []))
                 }
             }
+        }
+        // Stopping (SIGTERM/SIGINT, or --seconds): the end record is written and the core's input is
+        // closed in one step, and the core still takes every delivery queued before it. So the trace
+        // holds exactly what the core saw, and replay of it gives exactly the live events.
+        let stopInput: @Sendable () -> Void = { [recorder] in
+            let end = TraceRecord(kind: .end, monotonic: clock.seconds(), wallNanoseconds: TraceWriter.wallNow(), device: "", payload: [])
+            if let recorder { recorder.finish(end) { continuation.finish() } } else { continuation.finish() }
         }
         let timer = stopAfter.map { duration in
             Task {
                 try? await Task.sleep(for: duration)
-                if !Task.isCancelled { continuation.finish() }
+                if !Task.isCancelled { stopInput() }
             }
         }
 
         var last = 0.0
         var events: [AlarmEvent] = []
         var frames: [String: Int] = [:]
-        for await delivery in stream.cancelOnGracefulShutdown() {
-            // Deliveries from different threads can arrive a hair out of order: time never goes back.
-            last = max(last, delivery.t)
-            if let source = delivery.observations.first?.source { frames[source, default: 0] += 1 }
-            guard let outputs else { continue }  // alveo record: poll and record only
-            events.removeAll(keepingCapacity: true)
-            core.process(delivery.observations, at: last, into: &events)
-            if !events.isEmpty {
-                // Journaled (fsync) first: only then does an event count as recorded.
-                outputs.record(events, wallTime: PCD04Message.rfc3339(Date()))
-                emit(events)
+        await withGracefulShutdownHandler {
+            for await delivery in stream {
+                // Deliveries from different threads can arrive a hair out of order: time never goes back.
+                last = max(last, delivery.t)
+                if let source = delivery.observations.first?.source { frames[source, default: 0] += 1 }
+                guard let outputs else { continue }  // alveo record: poll and record only
+                events.removeAll(keepingCapacity: true)
+                core.process(delivery.observations, at: last, into: &events)
+                if !events.isEmpty {
+                    // Journaled (fsync) first: only then does an event count as recorded.
+                    outputs.record(events, wallTime: PCD04Message.rfc3339(Date()))
+                    emit(events)
+                }
             }
+        } onGracefulShutdown: {
+            stopInput()
         }
 
         ticker.cancel()
         timer?.cancel()
-        continuation.finish()
-        recorder?.finish(TraceRecord(kind: .end, monotonic: max(last, clock.seconds()), wallNanoseconds: TraceWriter.wallNow(),
-                                     device: "", payload: []))
+        stopInput()
         if let failed = recorder?.failedRecords, failed > 0 {
             logger.error("the trace is incomplete: \(failed) record(s) could not be written", metadata: ["trace": "\(recorder!.path)"])
         }

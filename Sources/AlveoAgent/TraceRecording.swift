@@ -28,15 +28,14 @@ public enum TraceRecording {
             throw Failure(description: "\(directory): cannot record: \(error)")
         }
         guard let text = try? String(contentsOfFile: configPath, encoding: .utf8) else {
+            try? FileManager.default.removeItem(atPath: writer.path)
             throw Failure(description: "\(configPath): cannot read the configuration to record it")
         }
         writer.write(TraceRecord(kind: .config, monotonic: 0, wallNanoseconds: TraceWriter.wallNow(), device: "", payload: Array(text.utf8)))
+        // The profile texts read when the configuration was loaded: exactly the ones the run decodes with.
         for device in config.devices {
-            guard let profile = FileManager.default.contents(atPath: device.profilePath) else {
-                throw Failure(description: "\(device.profilePath): cannot read \(device.id)'s profile to record it")
-            }
             writer.write(TraceRecord(kind: .profile, monotonic: 0, wallNanoseconds: TraceWriter.wallNow(), device: device.id,
-                                     payload: Array(profile)))
+                                     payload: Array(device.profileText.utf8)))
         }
         return writer
     }

@@ -48,8 +48,9 @@ public enum TraceReplay {
         guard let first = reader.next(), first.kind == .config else {
             throw Failure(description: "\(path): \(reader.problem ?? "the trace does not start with its configuration")")
         }
-        // The Modbus profiles the run used follow the configuration; without them (older traces),
-        // relative profile paths resolve beside the trace, then from the working directory.
+        // The Modbus profiles the run used follow the configuration; a device without one (a trace
+        // written by another tool) has its profile path resolved beside the trace, then from the
+        // working directory.
         var profiles: [String: String] = [:]
         var pending = reader.next()
         while let record = pending, record.kind == .profile {
@@ -157,8 +158,7 @@ public enum TraceReplay {
             case .tick:
                 process([], at: t)
             case .end:
-                // The live core stopped here; bytes that arrived while the pollers shut down follow
-                // in the trace for people to read, but were never seen by the rules.
+                // The live core stopped here: the writer takes nothing after the end record.
                 summary.records += countRest(&reader)
                 return finish()
             case .sent, .config, .profile:

@@ -48,7 +48,8 @@ public struct TraceRecord: Sendable, Equatable {
 /// record being written: the reader stops there with a warning.
 public enum RawTrace {
     public static let magic: [UInt8] = Array("ALVTRACE".utf8)
-    public static let version: UInt16 = 1
+    /// 2: the agent's clock ticks are recorded (kind 9) and replay runs the rules only at them.
+    public static let version: UInt16 = 2
 
     private static let crcTable: [UInt32] = (0..<256).map { index in
         var crc = UInt32(index)
@@ -121,6 +122,10 @@ public enum RawTrace {
         return nil
     }
 
+    /// No record is this long (the largest are a configuration text and a 4 KiB serial read): a longer
+    /// length is corruption, not a reason to read the rest of the file into memory.
+    public static let maxRecordLength = 16 << 20
+
     enum Step {
         case record(TraceRecord, size: Int)
         case needMore
@@ -133,6 +138,7 @@ public enum RawTrace {
         guard bytes.count >= 4 else { return atEnd ? .problem("torn record at byte \(offset): length cut") : .needMore }
         let length = Int(read(UInt32.self, bytes, at: 0))
         guard length >= 18 else { return .problem("corrupt record at byte \(offset): length \(length) is shorter than a record header") }
+        guard length <= maxRecordLength else { return .problem("corrupt record at byte \(offset): length \(length) is over the \(maxRecordLength)-byte limit") }
         guard 4 + length + 4 <= bytes.count else {
             return atEnd ? .problem("torn record at byte \(offset): \(bytes.count) bytes of \(length + 8)") : .needMore
         }
@@ -225,6 +231,10 @@ public final class TraceWriter: @unchecked Sendable {
     private let durable: Bool
     private var finished = false
     private var failures = 0
+    /// The file's length after the last whole record written.
+    private var goodLength: UInt64 = 0
+    /// The latest monotonic time written.
+    private var latest = 0.0
     private let onError: @Sendable (String) -> Void
 
     /// `durable`: fsync after every record (recording a patient); false only for generated traces.
@@ -236,7 +246,7 @@ public final class TraceWriter: @unchecked Sendable {
         guard FileManager.default.createFile(atPath: path, contents: Data(RawTrace.magic + [UInt8(RawTrace.version & 0xFF), UInt8(RawTrace.version >> 8)])),
               let handle = FileHandle(forWritingAtPath: path)
         else { throw Failure(description: "\(path): cannot create the trace file") }
-        try handle.seekToEnd()
+        goodLength = try handle.seekToEnd()
         self.handle = handle
     }
 
@@ -252,24 +262,40 @@ public final class TraceWriter: @unchecked Sendable {
     public func write(_ record: TraceRecord, then: () -> Void) {
         let bytes = Data(RawTrace.encode(record))
         lock.withLock {
-            if !finished {
-                do {
-                    try handle.write(contentsOf: bytes)
-                    if durable { try handle.synchronize() }
-                } catch {
-                    failures += 1
-                    if failures == 1 || failures % 1000 == 0 { onError("\(path): \(failures) record(s) could not be written: \(error)") }
-                }
-            }
+            append(bytes)
+            latest = max(latest, record.monotonic)
             then()
         }
     }
 
-    /// Writes the last record (the clean end) and ignores any written after it: bytes that arrive
-    /// while the pollers stop were never seen by the core, so they are not in the trace either.
-    public func finish(_ record: TraceRecord) {
-        write(record)
-        lock.withLock { finished = true }
+    /// Under `lock`. A failed write is cut back off the file, so that one bad record (disk full) does
+    /// not hide the records after it from a reader: only the failed records are lost, and counted.
+    private func append(_ bytes: Data) {
+        guard !finished else { return }
+        do {
+            try handle.write(contentsOf: bytes)
+            if durable { try handle.synchronize() }
+            goodLength += UInt64(bytes.count)
+        } catch {
+            try? handle.truncate(atOffset: goodLength)
+            failures += 1
+            if failures == 1 || failures % 1000 == 0 { onError("\(path): \(failures) record(s) could not be written: \(error)") }
+        }
+    }
+
+    /// Writes the end record (a clean stop) as the trace's last, then runs `then` (closing the
+    /// core's input), in one step: what was written before it reached the core, nothing is written
+    /// after it. Its time is never before a record already written. Only the first call writes.
+    public func finish(_ record: TraceRecord, then: () -> Void = {}) {
+        lock.withLock {
+            if !finished {
+                var last = record
+                last.monotonic = max(record.monotonic, latest)
+                append(Data(RawTrace.encode(last)))
+                finished = true
+            }
+            then()
+        }
     }
 
     /// Records that could not be written (disk full, I/O error).

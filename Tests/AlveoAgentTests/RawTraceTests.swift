@@ -49,4 +49,74 @@ import Testing
         #expect(records.count == 1)
         #expect(problem?.contains("CRC mismatch") == true)
     }
+
+    /// The streaming reader `alveo replay` uses agrees with `decode` at every cut: same records, same reason.
+    @Test func theStreamingReaderStopsWhereDecodeDoesForEveryCut() throws {
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: try writeTrace())))
+        let directory = try Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for cut in 10...bytes.count {
+            let file = directory.appendingPathComponent("cut-\(cut).alvtrace")
+            try Data(bytes.prefix(cut)).write(to: file)
+            var reader = try RawTraceReader(path: file.path)
+            var records: [TraceRecord] = []
+            while let record = reader.next() { records.append(record) }
+            let (expected, problem) = RawTrace.decode(Array(bytes.prefix(cut)))
+            #expect(records == expected, "cut at \(cut)")
+            #expect(reader.problem == problem, "cut at \(cut)")
+        }
+    }
+
+    /// A record longer than one 1 MiB read is still read whole, and the records after it too.
+    @Test func aRecordLargerThanOneReadIsReadWhole() throws {
+        let path = try Paths.temporaryDirectory().appendingPathComponent("big.alvtrace").path
+        let writer = try TraceWriter(path: path, durable: false)
+        let big = TraceRecord(kind: .received, monotonic: 1, wallNanoseconds: 0, device: "vent",
+                              payload: (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let records = [Self.records[0], big, Self.records[2]]
+        records.forEach(writer.write)
+        var reader = try RawTraceReader(path: path)
+        var read: [TraceRecord] = []
+        while let record = reader.next() { read.append(record) }
+        #expect(reader.problem == nil)
+        #expect(read == records)
+    }
+
+    /// A corrupt length is reported, not used to read the rest of the file into memory.
+    @Test func anImpossibleLengthIsCorruption() {
+        let bytes = RawTrace.magic + [UInt8(RawTrace.version), 0] + [0xF0, 0xFF, 0xFF, 0x7F] + [UInt8](repeating: 0, count: 64)
+        let (records, problem) = RawTrace.decode(bytes)
+        #expect(records.isEmpty)
+        #expect(problem?.contains("over the \(RawTrace.maxRecordLength)-byte limit") == true, "\(problem ?? "nil")")
+    }
+
+    /// The end record is the last: records written after it are dropped, and its time is never
+    /// before a record already written.
+    @Test func nothingIsWrittenAfterTheEnd() throws {
+        let path = try Paths.temporaryDirectory().appendingPathComponent("end.alvtrace").path
+        let writer = try TraceWriter(path: path, durable: false)
+        Self.records.forEach(writer.write)
+        var closed = false
+        writer.finish(TraceRecord(kind: .end, monotonic: 1, wallNanoseconds: 0, device: "", payload: [])) { closed = true }
+        writer.write(Self.records[1])
+        writer.finish(TraceRecord(kind: .end, monotonic: 9, wallNanoseconds: 0, device: "", payload: []))
+        #expect(closed)
+        let (records, problem) = RawTrace.decode(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        #expect(problem == nil)
+        #expect(records.count == Self.records.count + 1)
+        #expect(records.last?.kind == .end)
+        #expect(records.last?.monotonic == 2.5, "not before the last record written (2.5 s)")
+    }
+
+    /// A trace from an older format version is refused with the reason, not misread.
+    @Test func anOlderVersionIsRefusedWithItsNumber() throws {
+        let path = try Paths.temporaryDirectory().appendingPathComponent("v1.alvtrace").path
+        try Data(RawTrace.magic + [1, 0]).write(to: URL(fileURLWithPath: path))
+        #expect(throws: (any Error).self) { try RawTraceReader(path: path) }
+        do {
+            _ = try RawTraceReader(path: path)
+        } catch {
+            #expect("\(error)".contains("version 1; this Alveo reads version \(RawTrace.version)"))
+        }
+    }
 }
