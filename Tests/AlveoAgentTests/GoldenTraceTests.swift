@@ -6,6 +6,8 @@ import Testing
 /// the events in `<name>.expected.jsonl`, twice byte-identically, and the faults it holds must show.
 /// The traces are made by `swift run alveo-bench golden-traces` (see docs/trace-format.md); to accept
 /// a deliberate change of the expected events, run with ALVEO_UPDATE_GOLDEN=1 and review the diff.
+/// `simulated-bed/traces/live-all-protocols` was recorded live (devices/simulated-bed/record-live.sh):
+/// its expected events are the live agent's own output, so replay must equal live byte for byte.
 @Suite struct GoldenTraceTests {
     struct Case: CustomTestStringConvertible, Sendable {
         var device: String
@@ -14,6 +16,9 @@ import Testing
         var required: [String]
         /// The device's tally line on stderr must show rejected frames or skipped bytes (noise was sent).
         var garbled: Bool
+        /// Recorded live by `alveo run --record`: the expected events are what the live agent printed,
+        /// never rewritten from a replay (re-record with the script beside it instead).
+        var live = false
         var testDescription: String { "\(device)/\(name)" }
         var trace: URL { Paths.repository.appendingPathComponent("devices/\(device)/traces/\(name).alvtrace") }
         var expected: URL { Paths.repository.appendingPathComponent("devices/\(device)/traces/\(name).expected.jsonl") }
@@ -45,6 +50,12 @@ import Testing
         Case(device: "generic-float32-cdab", name: "float32-cdab", required: [
             "lpv.plateau_high/start", "oxygenation.pf_severity/start", "technical.device_silent/start/vent",
         ], garbled: false),
+        Case(device: "simulated-bed", name: "live-all-protocols", required: [
+            "lpv.plateau_high/start", "escalation.plasma_exchange/start", "oxygenation.spo2_low/start",
+            "technical.sensor_off/start/masimo", "technical.sensor_off/end/df2", "technical.sensor_off/end/df8",
+            "technical.sensor_off/end/oxi", "technical.device_silent/start/vent", "technical.device_silent/start/pb840",
+            "technical.device_silent/start/medibus",
+        ], garbled: false, live: true),
     ]
 
     static func keys(_ jsonl: String) -> [String] {
@@ -62,7 +73,7 @@ import Testing
         let second = try ChildProcess.run([Paths.alveo, "replay", testCase.trace.path])
         #expect(first.stdout == second.stdout, "byte-identical replays")
 
-        if ProcessInfo.processInfo.environment["ALVEO_UPDATE_GOLDEN"] == "1" {
+        if ProcessInfo.processInfo.environment["ALVEO_UPDATE_GOLDEN"] == "1", !testCase.live {
             try first.stdout.write(to: testCase.expected, atomically: true, encoding: .utf8)
         }
         let expected = try String(contentsOf: testCase.expected, encoding: .utf8)
@@ -114,7 +125,7 @@ import Testing
             }
         }
         #expect(Set(found) == Set(Self.cases.map(\.testDescription)))
-        for serialDevice in ["pb840", "medibus", "masimo-ascii1", "nonin", "alveo-gateway-v1", "generic-float32-cdab"] {
+        for serialDevice in ["pb840", "medibus", "masimo-ascii1", "nonin", "alveo-gateway-v1", "generic-float32-cdab", "simulated-bed"] {
             #expect(found.contains { $0.hasPrefix(serialDevice + "/") }, "every supported device has a golden trace: \(serialDevice)")
         }
         for testCase in Self.cases {
