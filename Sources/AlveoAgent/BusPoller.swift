@@ -166,7 +166,7 @@ public final class BusPoller: Sendable {
                     if !result.deviceLost { deliver(Delivery(t: receivedAt, observations: result.observations)) }
                 }
                 if let recorder {
-                    // Every block, then the poll's observations handed over with the last one (trace order = core order).
+                    // The poll's blocks, consecutive, then its observations handed over (trace order = core order).
                     let records = zip(slot.decoder.plan.blocks, blocks).map { block, registers in
                         var payload: [UInt8] = [block.table == .input ? 4 : 3, UInt8(block.address & 0xFF), UInt8(block.address >> 8),
                                                 UInt8(block.count & 0xFF), UInt8(block.count >> 8)]
@@ -174,8 +174,7 @@ public final class BusPoller: Sendable {
                         return TraceRecord(kind: .modbusRegisters, monotonic: receivedAt, wallNanoseconds: TraceWriter.wallNow(),
                                            device: slot.device.id, payload: payload)
                     }
-                    records.dropLast().forEach { recorder.write($0) }
-                    if let last = records.last { recorder.write(last, then: handOver) } else { handOver() }
+                    recorder.write(records, then: handOver)
                 } else {
                     handOver()
                 }

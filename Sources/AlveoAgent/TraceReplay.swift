@@ -147,9 +147,13 @@ public enum TraceReplay {
                     let blocks = pendingBlocks[record.device]!
                     pendingBlocks[record.device] = []
                     if let result = decoders[record.device]?.decode(blocks) {
-                    if result.deviceLost { summary.devices[record.device]?.failed += 1 } else { summary.devices[record.device]?.decoded += 1 }
-                    if !result.deviceLost { process(result.observations, at: t) }
-                }
+                        if result.deviceLost {
+                            summary.devices[record.device]?.failed += 1  // the gateway lost its device: no data
+                        } else {
+                            summary.devices[record.device]?.decoded += 1
+                            process(result.observations, at: t)
+                        }
+                    }
                 }
             case .pollFailed:
                 summary.devices[record.device]?.failed += 1
@@ -162,7 +166,7 @@ public enum TraceReplay {
                 summary.records += countRest(&reader)
                 return finish()
             case .sent, .config, .profile:
-                break  // the clock has already run to this record's time
+                break  // for people reading the trace: the sessions produce what they sent again
             }
         }
         return finish()

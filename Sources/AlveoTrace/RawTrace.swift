@@ -260,10 +260,17 @@ public final class TraceWriter: @unchecked Sendable {
     /// record is written: the order of the records in the file is the order the core saw them in,
     /// so that replay feeds the rules in exactly the live order.
     public func write(_ record: TraceRecord, then: () -> Void) {
-        let bytes = Data(RawTrace.encode(record))
+        write([record], then: then)
+    }
+
+    /// Writes the records consecutively (a Modbus poll's blocks), then runs `then`, in one step.
+    public func write(_ records: [TraceRecord], then: () -> Void) {
+        let encoded = records.map { Data(RawTrace.encode($0)) }
         lock.withLock {
-            append(bytes)
-            latest = max(latest, record.monotonic)
+            for (record, bytes) in zip(records, encoded) {
+                append(bytes)
+                latest = max(latest, record.monotonic)
+            }
             then()
         }
     }
