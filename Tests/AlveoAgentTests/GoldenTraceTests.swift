@@ -1,3 +1,4 @@
+import AlveoTrace
 import Foundation
 import Testing
 
@@ -112,6 +113,33 @@ import Testing
         #expect(clock.now - start >= .milliseconds(1500))
         #expect(paced.status == 0, "\(paced.stderr)")
         #expect(paced.stdout == flat.stdout)
+    }
+
+    /// A trace cut mid-record at several places (a power cut while recording) replays up to the cut,
+    /// with a warning naming the byte: its events are exactly the first events of the whole trace.
+    @Test func aCutTraceReplaysUpToTheCutWithAWarning() throws {
+        let trace = Self.cases.first { $0.name == "pb840-faults" }!
+        let whole = try ChildProcess.run([Paths.alveo, "replay", trace.trace.path])
+        let bytes = try Data(contentsOf: trace.trace)
+        let records = RawTrace.decode(Array(bytes)).records
+        var boundaries: [Int] = [10]
+        for record in records { boundaries.append(boundaries.last! + RawTrace.encode(record).count) }
+        let directory = try Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var shorter = 0
+        for fraction in [0.2, 0.45, 0.7, 0.95] {
+            let index = Int(Double(records.count) * fraction)
+            let cut = boundaries[index] + 7  // inside record `index`
+            let file = directory.appendingPathComponent("cut-\(cut).alvtrace")
+            try bytes.prefix(cut).write(to: file)
+            let partial = try ChildProcess.run([Paths.alveo, "replay", file.path])
+            #expect(partial.status == 0, "\(partial.stderr)")
+            #expect(partial.stderr.contains("warning: \(file.path): torn record at byte \(boundaries[index])"), "\(partial.stderr)")
+            #expect(partial.stderr.contains("replayed the \(index) records before it"), "\(partial.stderr)")
+            #expect(whole.stdout.hasPrefix(partial.stdout), "cut at \(cut): the events before the cut, unchanged")
+            if partial.stdout.count < whole.stdout.count { shorter += 1 }
+        }
+        #expect(shorter >= 3, "the cuts lose the events after them")
     }
 
     /// A trace added under devices/ without a case here (and its expected events) would go untested.
