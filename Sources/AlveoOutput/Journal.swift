@@ -30,8 +30,12 @@ public final class Journal {
     public private(set) var recovery: [String] = []
     public private(set) var lastSeq: Int64 = 0
     /// Identifies this run of the agent in every entry it writes (identifiers such as HL7 alarm
-    /// references restart with each run; with the run id they stay unique).
-    public let runID: String
+    /// references restart with each run; with the run id they stay unique). Unique and increasing
+    /// within a journal: a run started in the same second as the last one, or after the clock was set
+    /// back, gets the last run's id with a suffix (`20261125T164100Z-2`, `-3`, …).
+    public private(set) var runID: String
+    /// The run id of the last entry found at open (nil for a new journal).
+    private var lastRunID: String?
     private var handle: FileHandle?
     private let lockDescriptor: Int32
     private var segmentPath: String?
@@ -60,6 +64,17 @@ public final class Journal {
         }
         lockDescriptor = descriptor
         try recover()
+        self.runID = Journal.runID(runID, after: lastRunID)
+    }
+
+    /// `candidate` if it sorts after the journal's last run id, else the last one with the next suffix.
+    static func runID(_ candidate: String, after last: String?) -> String {
+        guard let last else { return candidate }
+        let parts = last.split(separator: "-", maxSplits: 1)
+        let base = String(parts[0])
+        if candidate > base, !candidate.contains("-") { return candidate }
+        let suffix = parts.count > 1 ? Int(parts[1]) ?? 1 : 1
+        return "\(base)-\(suffix + 1)"
     }
 
     deinit {
@@ -103,6 +118,7 @@ public final class Journal {
             let line = data[start..<(keep - 1)]
             if let seq = Journal.sequence(of: Data(line)) {
                 lastSeq = seq
+                lastRunID = Journal.run(of: Data(line))
                 break
             }
             keep = start
@@ -123,8 +139,19 @@ public final class Journal {
             recovery.append("\(last.path): \(data.count - keep) bytes after offset \(keep) were torn or unreadable; set aside in \(aside)")
         }
         if lastSeq == 0, keep == 0, last.firstSeq > 1 { lastSeq = last.firstSeq - 1 }
+        if lastRunID == nil, let previous = Journal.segments(in: directory).dropLast().last,
+           let data = FileManager.default.contents(atPath: previous.path)
+        {
+            // A fresh segment after rotation: the last run is in the one before.
+            let lines = data.split(separator: UInt8(ascii: "\n"))
+            lastRunID = lines.last.flatMap { Journal.run(of: Data($0)) }
+        }
         segmentPath = last.path
         segmentSize = keep
+    }
+
+    static func run(of line: Data) -> String? {
+        (try? JSONSerialization.jsonObject(with: line) as? [String: Any])?["run"] as? String
     }
 
     static func sequence(of line: Data) -> Int64? {

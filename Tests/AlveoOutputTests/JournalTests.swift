@@ -16,6 +16,40 @@ func temporaryDirectory() throws -> String {
 }
 
 @Suite struct JournalTests {
+    /// Two runs started in the same second (a restart loop), or after the clock was set back, must not
+    /// share a run id: HL7 alarm references (OBR-2) are <bed>-<run>-A<alarm id> and alarm ids restart.
+    @Test func runIDsAreUniqueAndIncreasingWithinAJournal() throws {
+        let directory = try temporaryDirectory()
+        func run(_ candidate: String) throws -> String {
+            let journal = try Journal(directory: directory, runID: candidate)
+            try journal.append(sampleEvent(1), wallTime: nil)
+            return journal.runID
+        }
+        #expect(try run("20261125T164100Z") == "20261125T164100Z")
+        #expect(try run("20261125T164100Z") == "20261125T164100Z-2", "the same second")
+        #expect(try run("20261125T164100Z") == "20261125T164100Z-3")
+        #expect(try run("20261125T163000Z") == "20261125T164100Z-4", "the clock set back")
+        #expect(try run("20261125T164200Z") == "20261125T164200Z", "a later second: the time itself")
+        var reader = JournalReader(directory: directory, after: 0)
+        var runs: [String] = []
+        while let entry = reader.next() { runs.append(entry.run ?? "") }
+        #expect(runs == ["20261125T164100Z", "20261125T164100Z-2", "20261125T164100Z-3", "20261125T164100Z-4", "20261125T164200Z"])
+    }
+
+    /// After a rotation the new segment may be empty: the last run id is found in the one before.
+    @Test func theLastRunIDIsFoundAcrossARotation() throws {
+        let directory = try temporaryDirectory()
+        do {
+            let journal = try Journal(directory: directory, segmentMaxBytes: 400, runID: "20261125T164100Z")
+            for n in 1...6 { try journal.append(sampleEvent(n), wallTime: nil) }
+        }
+        // A power cut right after the next segment was created, before its first line.
+        try Data().write(to: URL(fileURLWithPath: directory + "/" + String(format: "journal-%012lld.jsonl", 7)))
+        let reopened = try Journal(directory: directory, segmentMaxBytes: 400, runID: "20261125T164100Z")
+        #expect(reopened.lastSeq == 6)
+        #expect(reopened.runID == "20261125T164100Z-2")
+    }
+
     @Test func appendedEventsAreReadBackInOrderAfterAPosition() throws {
         let directory = try temporaryDirectory()
         let journal = try Journal(directory: directory)
