@@ -102,50 +102,32 @@ public struct Simulator: Service {
     /// Runs one simulated serial device on its own thread until the process ends.
     func startSerialDevice(_ serialProtocol: SerialDeviceConfig.SerialProtocol, link: String, state: ScenarioState) throws {
         let terminal = try PseudoTerminal(link: link)
-        let ventilator = options.ventilatorSource, oximeter = options.oximeterSource
+        let source = SimulatedSerialDevice(serialProtocol).isVentilator ? options.ventilatorSource : options.oximeterSource
         let thread = Thread {
-            var pending: [UInt8] = []
-            var lastStream = Date.distantPast
+            var device = SimulatedSerialDevice(serialProtocol)
+            let clock = ContinuousClock()
+            let start = clock.now
+            func dataFrame() -> [UInt8] {
+                let now = state.current(source)
+                return SimulatedSerialDevice.dataFrame(serialProtocol, values: now.values, sensor: now.sensor)
+            }
             while true {
                 let incoming = terminal.read(timeoutMilliseconds: 50)
-                switch serialProtocol {
-                case .masimoASCII1, .noninDF2, .noninDF8:
-                    let interval = serialProtocol == .masimoASCII1 ? 1.0 : (serialProtocol == .noninDF2 ? 1.0 / 3 : 1.0)
-                    guard Date().timeIntervalSince(lastStream) >= interval else { continue }
-                    lastStream = Date()
-                    let now = state.current(oximeter)
-                    switch serialProtocol {
-                    case .masimoASCII1: terminal.write(SerialDeviceEncoders.masimoLine(now.values, sensor: now.sensor))
-                    case .noninDF2: terminal.write(SerialDeviceEncoders.noninPacket(now.values, sensor: now.sensor))
-                    default:
-                        let hr = now.values[.pulseRate].map { Int($0.rounded()) } ?? 511
-                        let spo2 = now.values[.spo2].map { Int($0.rounded()) } ?? 127
-                        terminal.write([0x80 | (now.sensor == .ok ? 0 : 0x40) | UInt8((hr >> 7) & 3), UInt8(hr & 0x7F), UInt8(spo2 & 0x7F), 0])
+                for answer in device.hear(incoming) {
+                    switch answer {
+                    case .bytes(let bytes): terminal.write(bytes)
+                    case .dataFrame: terminal.write(dataFrame())
                     }
-                case .pb840:
-                    pending += incoming
-                    while let range = pending.firstRange(of: Array("SNDF\r".utf8)) {
-                        pending.removeSubrange(..<range.upperBound)
-                        terminal.write(SerialDeviceEncoders.pb840MISCF(state.current(ventilator).values))
-                    }
-                case .medibus:
-                    pending += incoming
-                    while let end = pending.firstIndex(of: 0x0D) {
-                        let frame = Array(pending[..<end])
-                        pending.removeSubrange(...end)
-                        guard frame.count >= 2, frame[0] == 0x1B else { continue }
-                        switch frame[1] {
-                        case 0x51, 0x30: terminal.write(MedibusSession.echo(frame[1]))
-                        case 0x24: terminal.write(SerialDeviceEncoders.medibusMeasured(state.current(ventilator).values))
-                        default: break
-                        }
-                    }
+                }
+                let elapsed = clock.now - start
+                if device.streams(at: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) {
+                    terminal.write(dataFrame())
                 }
             }
         }
         thread.name = "alveo-sim-\(serialProtocol.rawValue)"
         thread.start()
-        logger.info("\(serialProtocol.rawValue) (source \(serialProtocol == .pb840 || serialProtocol == .medibus ? ventilator : oximeter)): serial on \(link) (pseudo-terminal)")
+        logger.info("\(serialProtocol.rawValue) (source \(source)): serial on \(link) (pseudo-terminal)")
     }
 
     struct DeviceImage {

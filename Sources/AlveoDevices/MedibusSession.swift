@@ -16,7 +16,7 @@ public struct MedibusSession: SerialSession {
     private var lastPlateau: String?
 
     static let esc: UInt8 = 0x1B, soh: UInt8 = 0x01, cr: UInt8 = 0x0D
-    static let icc: UInt8 = 0x51, nop: UInt8 = 0x30, measured: UInt8 = 0x24
+    public static let icc: UInt8 = 0x51, nop: UInt8 = 0x30, measured: UInt8 = 0x24
     /// Send NOP after this much idle time; the link times out after 3 s of silence.
     static let keepAlive = 1.5
     static let linkTimeout = 3.0

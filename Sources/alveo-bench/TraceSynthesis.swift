@@ -51,7 +51,7 @@ struct VirtualSerialDevice {
     var reopenAt = 0.0
     var backoff = 0.25
     var heard: [UInt8] = []
-    var nextStream = 0.0
+    var behaviour: SimulatedSerialDevice
     /// Where this poller's 100 ms reads fall within each tenth of a second.
     let phase: Double
     /// Bytes in flight: arrival time of each.
@@ -64,6 +64,7 @@ struct VirtualSerialDevice {
     init(config: SerialDeviceConfig, phase: Double) {
         self.config = config
         session = config.makeSession()
+        behaviour = SimulatedSerialDevice(config.serialProtocol)
         self.phase = phase
         reopenAt = phase
     }
@@ -107,52 +108,24 @@ struct VirtualSerialDevice {
         return sent
     }
 
-    /// The device side: answers to what it heard, and what it streams on its own.
+    /// The device side, as `alveo simulate` plays it (`SimulatedSerialDevice`): answers to what it
+    /// heard, and what it streams on its own. Unplugged, it hears nothing and what it streams is lost.
     mutating func deviceStep(at t: Double) {
+        let bytes = heard
+        heard = []
         guard plugged, adapterPresent else {
-            heard = []
-            nextStream = max(nextStream, t)  // what it streams meanwhile is lost, not held back
+            _ = behaviour.streams(at: t)
             return
         }
-        let (values, sensor) = (self.values, self.sensor)
-        switch config.serialProtocol {
-        case .pb840:
-            while let range = heard.firstRange(of: PB840Decoder.sndf) {
-                heard.removeSubrange(..<range.upperBound)
-                transmit(frame { SerialDeviceEncoders.pb840MISCF(values) }, at: t + 0.02)
-            }
-        case .medibus:
-            while let end = heard.firstIndex(of: 0x0D) {
-                let command = Array(heard[..<end])
-                heard.removeSubrange(...end)
-                guard command.count >= 2, command[0] == 0x1B else { continue }
-                switch command[1] {
-                case 0x51, 0x30: transmit(MedibusSession.echo(command[1]), at: t + 0.01)
-                case 0x24: transmit(frame { SerialDeviceEncoders.medibusMeasured(values) }, at: t + 0.02)
-                default: break
-                }
-            }
-        case .noninDF2, .noninDF8:
-            // The format selection is acknowledged; the stream is the format's.
-            if heard.count >= 6 {
-                heard = []
-                transmit([0x06], at: t + 0.01)
-            }
-            fallthrough
-        case .masimoASCII1:
-            heard = []
-            guard t >= nextStream else { return }
-            let interval = config.serialProtocol == .noninDF2 ? 1.0 / 3 : 1.0
-            nextStream += interval
-            switch config.serialProtocol {
-            case .masimoASCII1: transmit(frame { SerialDeviceEncoders.masimoLine(values, sensor: sensor) }, at: t)
-            case .noninDF2: transmit(frame { SerialDeviceEncoders.noninPacket(values, sensor: sensor) }, at: t)
-            default:
-                let hr = values[.pulseRate].map { Int($0.rounded()) } ?? 511
-                let spo2 = values[.spo2].map { Int($0.rounded()) } ?? 127
-                transmit(frame { [0x80 | (sensor == .ok ? 0 : 0x40) | UInt8((hr >> 7) & 3), UInt8(hr & 0x7F), UInt8(spo2 & 0x7F), 0] }, at: t)
+        let (values, sensor, kind) = (self.values, self.sensor, config.serialProtocol)
+        let encode = { SimulatedSerialDevice.dataFrame(kind, values: values, sensor: sensor) }
+        for answer in behaviour.hear(bytes) {
+            switch answer {
+            case .bytes(let reply): transmit(reply, at: t + 0.01)
+            case .dataFrame: transmit(frame(encode), at: t + 0.01)
             }
         }
+        if behaviour.streams(at: t) { transmit(frame(encode), at: t) }
     }
 }
 
