@@ -88,6 +88,7 @@ public struct LiveAgent: Service {
                 last = max(last, delivery.t)
                 if let source = delivery.observations.first?.source { frames[source, default: 0] += 1 }
                 guard let outputs else { continue }  // alveo record: poll and record only
+                if delivery.observations.isEmpty { outputs.checkParked() }  // the one-second tick
                 events.removeAll(keepingCapacity: true)
                 core.process(delivery.observations, at: last, into: &events)
                 if !events.isEmpty {
