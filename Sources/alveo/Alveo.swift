@@ -162,7 +162,7 @@ struct Replay: ParsableCommand {
 
 struct Trace: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Work with raw device traces recorded by `alveo run --record`.", subcommands: [Export.self])
+        abstract: "Work with raw device traces recorded by `alveo run --record` or `alveo record`.", subcommands: [Export.self])
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -277,8 +277,9 @@ struct Record: AsyncParsableCommand {
         abstract: "Poll the bed's devices and record every byte and register into a raw trace, without running the clinical rules.",
         discussion: """
             For clinical engineers capturing a device (a new model, a fault to report): the same pollers and \
-            protocol sessions as `alveo run`, but no alarms, no journal and no forwarders. Stops on SIGTERM, \
-            SIGINT or after --seconds. Replay the trace with `alveo replay TRACE`.
+            protocol sessions as `alveo run`, but no alarms, no journal and no forwarders. At a patient's \
+            bed use `alveo run --record DIR` instead, which keeps the alarms; two processes must not poll \
+            one device. Stops on SIGTERM, SIGINT or after --seconds. Replay the trace with `alveo replay TRACE`.
             """)
 
     @Option(name: .long, help: "Agent configuration (YAML): patient, devices, rules (recorded with the trace).")
