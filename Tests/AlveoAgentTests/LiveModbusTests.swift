@@ -92,18 +92,8 @@ import Testing
         let trace = try #require(try FileManager.default.contentsOfDirectory(atPath: traces).first { $0.hasSuffix(".alvtrace") })
         let replay = try ChildProcess.run([Paths.alveo, "replay", traces + "/" + trace])
         #expect(replay.status == 0, "\(replay.stderr)")
-        func phases(_ output: String) -> [String] {
-            output.split(separator: "\n").compactMap { line -> String? in
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
-                return "\(object["rule"] ?? "")/\(object["phase"] ?? "")"
-            }
-        }
-        #expect(phases(replay.stdout) == phases(agent.stdout), "live: \(agent.stdout)\nreplay: \(replay.stdout)")
-        let liveTimes = agent.stdout.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["t"] as? Double }
-        let replayTimes = replay.stdout.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["t"] as? Double }
-        for (live, replayed) in zip(liveTimes, replayTimes) {
-            #expect(abs(live - replayed) <= 1.0, "t within the poll interval and the 1 s tick: live \(live), replay \(replayed)")
-        }
+        // The same (rule, phase, source) sequence, t within the poll interval and the 1 s tick.
+        LiveVersusReplay.expectSame(live: agent.stdout, replay: replay.stdout, tolerance: 1.0)
     }
 
     /// `alveo record`: the same pollers without the clinical core or outputs, stopping by itself; the
