@@ -8,6 +8,9 @@ import Logging
 import Synchronization
 
 /// Seconds since the agent started, from the monotonic clock: the time observations enter the core with.
+/// Whole nanoseconds, converted exactly as a trace is read back, so a recorded run replays with the
+/// very same times (a time computed from attoseconds can differ in its last bit after the round trip
+/// through the file, and then the event's `t` prints differently).
 public struct AgentClock: Sendable {
     private let start = ContinuousClock.now
 
@@ -15,7 +18,8 @@ public struct AgentClock: Sendable {
 
     public func seconds() -> Double {
         let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+        return TraceRecord.seconds(nanoseconds: UInt64(max(0, nanoseconds)))
     }
 }
 

@@ -26,8 +26,29 @@ public struct TraceRecord: Sendable, Equatable {
     }
 
     public var kind: Kind
-    /// Seconds since the run started, from the monotonic clock (what the core's time was).
+    /// Seconds since the run started, from the monotonic clock (what the core's time was). The file
+    /// stores whole nanoseconds: a live agent must give the core `seconds(nanoseconds:)` of its clock,
+    /// or the replayed time can differ from the live one in the last bit.
     public var monotonic: Double
+
+    /// The one conversion from the file's nanoseconds to the core's seconds, used by the live clock
+    /// and the trace reader alike, so that live and replayed times are the same Double.
+    public static func seconds(nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1e9 }
+
+    /// The nanoseconds the file stores for `seconds`: for a time that came from
+    /// `seconds(nanoseconds:)`, one that reads back as exactly the same Double, however long the run
+    /// (past about 11 days the plain rounded product can be off by one or two).
+    public static func nanoseconds(seconds: Double) -> UInt64 {
+        guard seconds > 0, seconds.isFinite else { return 0 }
+        guard seconds < 1.8e10 else { return UInt64.max / 2 }
+        let guess = UInt64((seconds * 1e9).rounded())
+        if Self.seconds(nanoseconds: guess) == seconds { return guess }
+        for delta: UInt64 in 1...4 {
+            if Self.seconds(nanoseconds: guess + delta) == seconds { return guess + delta }
+            if guess >= delta, Self.seconds(nanoseconds: guess - delta) == seconds { return guess - delta }
+        }
+        return guess
+    }
     /// Wall-clock time, nanoseconds since 1970 (for people reading the trace; replay never uses it).
     public var wallNanoseconds: Int64
     /// The device id (source); empty for the config record.
@@ -83,7 +104,7 @@ public enum RawTrace {
     /// The framed bytes of one record.
     public static func encode(_ record: TraceRecord) -> [UInt8] {
         var body: [UInt8] = [record.kind.rawValue]
-        append(UInt64((record.monotonic * 1e9).rounded()), to: &body)
+        append(TraceRecord.nanoseconds(seconds: record.monotonic), to: &body)
         append(record.wallNanoseconds, to: &body)
         let id = Array(record.device.utf8.prefix(255))
         body.append(UInt8(id.count))
@@ -149,7 +170,7 @@ public enum RawTrace {
         guard let kind = TraceRecord.Kind(rawValue: body[body.startIndex]) else {
             return .problem("unknown record kind \(body[body.startIndex]) at byte \(offset)")
         }
-        let monotonic = Double(read(UInt64.self, body, at: 1)) / 1e9
+        let monotonic = TraceRecord.seconds(nanoseconds: read(UInt64.self, body, at: 1))
         let wall = read(Int64.self, body, at: 9)
         let idLength = Int(body[body.startIndex + 17])
         guard 18 + idLength <= length else { return .problem("corrupt record at byte \(offset): device id too long") }

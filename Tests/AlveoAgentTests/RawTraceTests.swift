@@ -25,6 +25,25 @@ import Testing
         #expect(records == Self.records)
     }
 
+    /// The live agent's clock gives the core whole nanoseconds as `seconds(nanoseconds:)`; the file
+    /// must give back the very same Double, or a replayed event's `t` prints differently from the
+    /// live one (CI once failed on 7.929628626 read back as 7.9296286259999995).
+    @Test func liveTimesSurviveTheFileExactly() {
+        var generator = SystemRandomNumberGenerator()
+        let ranges: [ClosedRange<UInt64>] = [0...10_000_000_000, 0...86_400_000_000_000,
+                                            0...(30 * 86_400_000_000_000), 0...(400 * 86_400_000_000_000)]
+        var samples: [UInt64] = [7_929_628_626, 1, 999_999_999, 1 << 53, (1 << 53) + 1]
+        for range in ranges { for _ in 0..<20_000 { samples.append(UInt64.random(in: range, using: &generator)) } }
+        for nanoseconds in samples {
+            let live = TraceRecord.seconds(nanoseconds: nanoseconds)
+            let record = TraceRecord(kind: .tick, monotonic: live, wallNanoseconds: 0, device: "", payload: [])
+            let header = RawTrace.magic + [UInt8(RawTrace.version & 0xFF), UInt8(RawTrace.version >> 8)]
+            let decoded = RawTrace.decode(header + RawTrace.encode(record)).records.first?.monotonic
+            #expect(decoded == live, "\(nanoseconds) ns")
+            if decoded != live { return }
+        }
+    }
+
     @Test func aTraceCutAnywhereGivesTheRecordsBeforeTheCutAndSaysWhere() throws {
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: try writeTrace())))
         let ends = RawTrace.decode(bytes).records.indices.map { index in
