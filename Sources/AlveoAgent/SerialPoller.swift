@@ -34,8 +34,6 @@ public final class SerialPoller: Sendable {
         self.logger = logger
     }
 
-    /// Longest wait for bytes before the session is ticked again (polls, keep-alives, retries).
-    static let readTimeout = 0.1
 
     public var streamCounters: StreamCounters { counters.withLock { $0 } }
 
@@ -83,9 +81,21 @@ public final class SerialPoller: Sendable {
                     record(.sent, opener, at: openedAt)
                     try port.write(opener, timeout: .seconds(1))
                 }
+                // The session is ticked on a grid from the open, each tick due before the bytes read
+                // after it: replay ticks it identically from the trace (SessionTickGrid).
+                var grid = SessionTickGrid()
+                grid.open(at: openedAt)
                 while !isStopping {
-                    let bytes = try port.read(maxCount: 4096, timeout: .milliseconds(Int64(Self.readTimeout * 1000)))
+                    // Wait for bytes until the next tick is due (sp_blocking_read waits forever on 0 ms).
+                    let wait = min(SessionTickGrid.interval, (grid.next ?? 0) - clock.seconds())
+                    let bytes = try port.read(maxCount: 4096, timeout: .milliseconds(max(1, Int64((wait * 1000).rounded(.up)))))
                     let now = clock.seconds()
+                    var due: [UInt8] = []
+                    while let tickTime = grid.takeDue(upTo: now) { due += session.tick(at: tickTime) }
+                    if !due.isEmpty {
+                        record(.sent, due, at: now)
+                        try port.write(due, timeout: .seconds(1))
+                    }
                     if !bytes.isEmpty {
                         let (frames, reply) = session.receive(bytes, at: now)
                         recordThenDeliver(recorder, TraceRecord(kind: .received, monotonic: now, wallNanoseconds: TraceWriter.wallNow(),
@@ -99,11 +109,6 @@ public final class SerialPoller: Sendable {
                             try port.write(reply, timeout: .seconds(1))
                         }
                         backoff = 0.25
-                    }
-                    let due = session.tick(at: now)
-                    if !due.isEmpty {
-                        record(.sent, due, at: now)
-                        try port.write(due, timeout: .seconds(1))
                     }
                     let seen = session.counters
                     counters.withLock { $0 = seen }

@@ -82,19 +82,10 @@ public enum TraceReplay {
         var decoders: [String: ModbusDecoder] = [:]
         for device in config.devices { decoders[device.id] = ModbusDecoder(profile: device.profile, source: device.id) }
         var pendingBlocks: [String: [[UInt16]]] = [:]
-        // The live serial poller ticks its session after every read, at most 100 ms apart while the
-        // line is open: replay does the same on virtual time (the bytes it would send are in the trace).
-        var sessionTicks: [String: Double] = [:]
-        func tickSessions(before t: Double) {
-            for (device, start) in sessionTicks {
-                var due = start
-                while due < t {
-                    _ = sessions[device]?.tick(at: due)
-                    due += SerialPoller.readTimeout
-                }
-                sessionTicks[device] = due
-            }
-        }
+        // The live serial poller ticks each session on a grid from the line's open, every tick due
+        // before the bytes read after it: replay ticks the same times (the bytes it would send are in
+        // the trace).
+        var grids: [String: SessionTickGrid] = [:]
 
         var summary = Summary()
         for device in config.devices { summary.devices[device.id] = DeviceTally() }
@@ -125,16 +116,14 @@ public enum TraceReplay {
             next = reader.next()
             let t = record.monotonic
             pace?(t)
-            tickSessions(before: t)
             switch record.kind {
             case .opened:
                 _ = sessions[record.device]?.start(at: t)
-                if sessions[record.device] != nil { sessionTicks[record.device] = t + SerialPoller.readTimeout }
+                if sessions[record.device] != nil { grids[record.device, default: SessionTickGrid()].open(at: t) }
             case .received:
+                while let tickTime = grids[record.device]?.takeDue(upTo: t) { _ = sessions[record.device]?.tick(at: tickTime) }
                 guard let (frames, _) = sessions[record.device]?.receive(record.payload, at: t) else { continue }
                 for frame in frames where !frame.isEmpty { process(frame, at: t) }
-                _ = sessions[record.device]?.tick(at: t)
-                if sessionTicks[record.device] != nil { sessionTicks[record.device] = t + SerialPoller.readTimeout }
             case .modbusRegisters:
                 guard let decoder = decoders[record.device], record.payload.count >= 5 else { continue }
                 let count = Int(record.payload[3]) | Int(record.payload[4]) << 8
@@ -158,7 +147,7 @@ public enum TraceReplay {
             case .pollFailed:
                 summary.devices[record.device]?.failed += 1
                 pendingBlocks[record.device] = []
-                sessionTicks[record.device] = nil  // a serial line that failed is not ticked until reopened
+                grids[record.device]?.close()  // a serial line that failed is not ticked until reopened
             case .tick:
                 process([], at: t)
             case .end:

@@ -86,3 +86,37 @@ public struct PB840Session: SerialSession {
         return PB840Decoder.sndf
     }
 }
+
+/// When a serial session is ticked (for its polls, keep-alives, retries and link timeouts): every
+/// 100 ms from the moment its line opened, and every tick due at or before a time runs before the
+/// bytes received at that time. The live poller and trace replay both tick by this grid, so a session
+/// goes through exactly the same states in replay as it did live, from the trace's records alone.
+public struct SessionTickGrid: Sendable {
+    public static let interval = 0.1
+    private var origin = 0.0
+    private var ticked = 0
+    private var isOpen = false
+
+    public init() {}
+
+    /// The line opened at `t`: the first tick is one interval later.
+    public mutating func open(at t: Double) {
+        origin = t
+        ticked = 0
+        isOpen = true
+    }
+
+    /// The line failed or closed: no ticks until it opens again.
+    public mutating func close() { isOpen = false }
+
+    /// The next tick's time, nil while the line is closed.
+    public var next: Double? { isOpen ? origin + Double(ticked + 1) * Self.interval : nil }
+
+    /// The earliest grid time at or before `t` not yet ticked, now counted as ticked; nil if none.
+    /// Call until nil, ticking the session at each time returned.
+    public mutating func takeDue(upTo t: Double) -> Double? {
+        guard let next, next <= t else { return nil }
+        ticked += 1
+        return next
+    }
+}

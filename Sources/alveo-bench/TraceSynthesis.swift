@@ -48,6 +48,8 @@ struct VirtualSerialDevice {
     var plugged = true
     var adapterPresent = true
     var open = false
+    /// When the live poller would tick the session (from the line's open).
+    var grid = SessionTickGrid()
     var reopenAt = 0.0
     var backoff = 0.25
     var heard: [UInt8] = []
@@ -262,7 +264,7 @@ struct TraceSynthesizer {
         write(.end, duration, "", [])
     }
 
-    /// One turn of the live serial poller's loop: open (with backoff) or read, answer, tick.
+    /// One turn of the live serial poller's loop: open (with backoff), or read, tick and answer.
     private mutating func serialStep(_ index: Int, at t: Double) {
         let id = serial[index].config.id
         serial[index].deviceStep(at: t)
@@ -276,6 +278,7 @@ struct TraceSynthesizer {
             }
             serial[index].open = true
             serial[index].backoff = 0.25
+            serial[index].grid.open(at: t)
             write(.opened, t, id, [])
             let opener = serial[index].session.start(at: t)
             if !opener.isEmpty {
@@ -293,6 +296,12 @@ struct TraceSynthesizer {
             return
         }
         let bytes = serial[index].arrived(by: t)
+        var due: [UInt8] = []
+        while let tickTime = serial[index].grid.takeDue(upTo: t) { due += serial[index].session.tick(at: tickTime) }
+        if !due.isEmpty {
+            write(.sent, t, id, due)
+            if serial[index].plugged { serial[index].heard += due }
+        }
         if !bytes.isEmpty {
             write(.received, t, id, bytes)
             let reply = serial[index].session.receive(bytes, at: t).reply
@@ -300,11 +309,6 @@ struct TraceSynthesizer {
                 write(.sent, t, id, reply)
                 if serial[index].plugged { serial[index].heard += reply }
             }
-        }
-        let due = serial[index].session.tick(at: t)
-        if !due.isEmpty {
-            write(.sent, t, id, due)
-            if serial[index].plugged { serial[index].heard += due }
         }
     }
 

@@ -178,3 +178,34 @@ import Testing
         #expect(session.deviceAlarms.isEmpty, "NORMAL fields are not alarms")
     }
 }
+
+@Suite struct SessionTickGridTests {
+    /// The live poller and replay both tick by this grid: it must depend only on the open time and the
+    /// times it is asked up to, not on how often it is asked.
+    @Test func ticksEveryIntervalFromTheOpenOnceEach() {
+        var grid = SessionTickGrid()
+        #expect(grid.takeDue(upTo: 10) == nil, "closed: no ticks")
+        grid.open(at: 1.0)
+        #expect(grid.takeDue(upTo: 1.05) == nil)
+        var times: [Double] = []
+        while let t = grid.takeDue(upTo: 1.35) { times.append(t) }
+        #expect(times == [1.1, 1.2, 1.0 + 3 * 0.1])
+        #expect(grid.takeDue(upTo: 1.35) == nil, "each grid time is ticked once")
+        #expect(grid.next == 1.4)
+
+        var askedOften = SessionTickGrid()
+        askedOften.open(at: 1.0)
+        var often: [Double] = []
+        for step in 0...40 { while let t = askedOften.takeDue(upTo: 1.0 + Double(step) * 0.0137) { often.append(t) } }
+        var askedOnce = SessionTickGrid()
+        askedOnce.open(at: 1.0)
+        var once: [Double] = []
+        while let t = askedOnce.takeDue(upTo: 1.0 + 40 * 0.0137) { once.append(t) }
+        #expect(often == once)
+
+        grid.close()
+        #expect(grid.takeDue(upTo: 100) == nil && grid.next == nil, "a failed line is not ticked")
+        grid.open(at: 50)
+        #expect(grid.takeDue(upTo: 50.2) == 50.1, "a reopened line starts a new grid")
+    }
+}
