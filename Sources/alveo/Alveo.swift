@@ -162,7 +162,102 @@ struct Replay: ParsableCommand {
 
 struct Trace: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Work with raw device traces recorded by `alveo run --record` or `alveo record`.", subcommands: [Export.self])
+        abstract: "Work with raw device traces recorded by `alveo run --record` or `alveo record`.",
+        subcommands: [Info.self, Dump.self, Export.self])
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Summarize a trace: when it was recorded, whether it ended cleanly, and what each device sent, received and failed.")
+
+        @Flag(help: "Also print the configuration the run used (YAML, as recorded).")
+        var showConfig = false
+
+        @Argument(help: "The .alvtrace file.")
+        var trace: String
+
+        func run() throws {
+            var reader: RawTraceReader
+            do { reader = try RawTraceReader(path: trace) } catch {
+                printError("error: \(error)")
+                throw ExitCode(65)
+            }
+            var summary = TraceSummary()
+            var profiles: [String: String] = [:]
+            while let record = reader.next() {
+                summary.add(record)
+                if record.kind == .profile { profiles[record.device] = String(decoding: record.payload, as: UTF8.self) }
+            }
+            var out = summary.text(path: trace, problem: reader.problem)
+            if let yaml = summary.configuration {
+                do {
+                    let config = try AgentConfig.parse(yaml: yaml, file: trace, profiles: profiles, readOutputs: false)
+                    out += "configured devices:\n"
+                    for device in config.serialDevices {
+                        out += "  \(device.id): \(device.serialProtocol.rawValue) on \(device.path) at \(device.settings.baud) baud\n"
+                    }
+                    for device in config.devices {
+                        out += "  \(device.id): Modbus unit \(device.unitID) at \(device.endpoint), profile \(device.profile.name)\n"
+                    }
+                } catch {
+                    out += "the recorded configuration does not parse: \(error)\n"
+                }
+                if showConfig { out += "configuration:\n" + yaml + (yaml.hasSuffix("\n") ? "" : "\n") }
+            } else {
+                out += "no configuration record: this trace cannot be replayed\n"
+            }
+            FileHandle.standardOutput.write(Data(out.utf8))
+        }
+    }
+
+    struct Dump: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List a trace's records for people, one a line: time, wall-clock time (UTC), device, and the bytes or registers.",
+            discussion: """
+                Bytes are shown as text: printable ASCII as is, \\r \\n \\t, anything else as \\xNN. Register blocks \
+                show the table, the 0-based addresses and the words in hex. Streams: fine on a trace of days.
+                """)
+
+        @Option(name: .long, help: "Only this device's records (repeatable).")
+        var device: [String] = []
+
+        @Option(name: .long, help: "Only records at or after this agent time, in seconds.")
+        var from: Double?
+
+        @Option(name: .long, help: "Only records at or before this agent time, in seconds.")
+        var to: Double?
+
+        @Flag(help: "Leave out the agent's clock ticks.")
+        var noTicks = false
+
+        @Argument(help: "The .alvtrace file.")
+        var trace: String
+
+        func run() throws {
+            var reader: RawTraceReader
+            do { reader = try RawTraceReader(path: trace) } catch {
+                printError("error: \(error)")
+                throw ExitCode(65)
+            }
+            let devices = Set(device)
+            var out = ""
+            var index = 0
+            while let record = reader.next() {
+                index += 1
+                if !devices.isEmpty, !devices.contains(record.device) { continue }
+                if let from, record.monotonic < from { continue }
+                if let to, record.monotonic > to { continue }
+                if noTicks, record.kind == .tick { continue }
+                out += TraceListing.line(record, index: index)
+                out += "\n"
+                if out.utf8.count >= 1 << 16 {
+                    FileHandle.standardOutput.write(Data(out.utf8))
+                    out.removeAll(keepingCapacity: true)
+                }
+            }
+            FileHandle.standardOutput.write(Data(out.utf8))
+            if let problem = reader.problem { printError("warning: \(trace): \(problem); read the \(index) records before it") }
+        }
+    }
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -142,6 +142,41 @@ import Testing
         #expect(shorter >= 3, "the cuts lose the events after them")
     }
 
+    /// `alveo trace info` and `alveo trace dump`: what an engineer reads in a trace without replaying it.
+    @Test func infoAndDumpShowWhatTheDeviceSentAndReceived() throws {
+        let trace = Self.cases.first { $0.name == "medibus-faults" }!
+        let info = try ChildProcess.run([Paths.alveo, "trace", "info", trace.trace.path])
+        #expect(info.status == 0, "\(info.stderr)")
+        #expect(info.stdout.contains("ended cleanly (end record)"), "\(info.stdout)")
+        #expect(info.stdout.contains("\n  vent: opened 1×, received "), "\(info.stdout)")
+        #expect(info.stdout.contains("\n  vent: medibus on /dev/ttyUSB0 at 19200 baud\n"), "\(info.stdout)")
+
+        let dump = try ChildProcess.run([Paths.alveo, "trace", "dump", "--device", "vent", "--to", "1.5", trace.trace.path])
+        #expect(dump.status == 0, "\(dump.stderr)")
+        let lines = dump.stdout.split(separator: "\n")
+        // The ICC handshake (the fixture medibus_cmd_icc.bin) is sent first, and echoed by the ventilator.
+        #expect(lines.first?.hasSuffix(#"vent  opened (line open: the protocol session starts)"#) == true, "\(dump.stdout)")
+        #expect(lines.dropFirst().first?.hasSuffix(#"vent  sent 5 B  "\x1BQ6C\r""#) == true, "\(dump.stdout)")
+        #expect(lines.contains { $0.hasSuffix(#"received 5 B  "\x01Q52\r""#) }, "\(dump.stdout)")
+        #expect(!lines.contains { $0.contains("tick") || $0.contains("config") }, "only vent's records, up to 1.5 s")
+
+        let gateway = Self.cases.first { $0.name == "gateway-faults" }!
+        let registers = try ChildProcess.run([Paths.alveo, "trace", "dump", "--no-ticks", gateway.trace.path])
+        #expect(registers.stdout.contains("registers  input "), "\(registers.stdout.prefix(2000))")
+        #expect(registers.stdout.contains("failed  read input registers: Connection timed out"))
+
+        // A cut trace: listed up to the cut, with a warning; info says where it ends.
+        let directory = try Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let cut = directory.appendingPathComponent("cut.alvtrace")
+        try Data(contentsOf: trace.trace).prefix(3001).write(to: cut)
+        let partial = try ChildProcess.run([Paths.alveo, "trace", "dump", cut.path])
+        #expect(partial.status == 0 && partial.stderr.contains("warning: \(cut.path): torn record at byte"), "\(partial.stderr)")
+        #expect(!partial.stdout.isEmpty)
+        let cutInfo = try ChildProcess.run([Paths.alveo, "trace", "info", cut.path])
+        #expect(cutInfo.stdout.contains("ends early: torn record at byte"), "\(cutInfo.stdout)")
+    }
+
     /// A trace added under devices/ without a case here (and its expected events) would go untested.
     @Test func everyDeviceTraceHasACaseAndExpectedEvents() throws {
         let devices = Paths.repository.appendingPathComponent("devices")

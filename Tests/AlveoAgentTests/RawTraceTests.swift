@@ -44,6 +44,34 @@ import Testing
         }
     }
 
+    @Test func recordsAreListedForPeople() {
+        #expect(TraceListing.quoted([0x1B, 0x51, 0x36, 0x43, 0x0D, 0x0A, 0x09, 0x5C, 0x22, 0x7F, 0x00, 0xFF, 0x41]) == #""\x1BQ6C\r\n\t\\\"\x7F\x00\xFFA""#)
+        #expect(TraceListing.registers([4, 1, 0, 2, 0, 97, 0, 0x00, 0x80]) == "input 1..2 (2): 0061 8000")
+        #expect(TraceListing.registers([3, 0x10, 0, 3, 0, 1, 0]) == "holding 16..18 (3) (only 1 present): 0001")
+        #expect(TraceListing.registers([4, 1]) == "(malformed block: 2 B)")
+        #expect(TraceListing.wallTime(1_764_000_000_250_000_000) == "2025-11-24T16:00:00.250Z")
+        #expect(TraceListing.wallTime(0) == "1970-01-01T00:00:00.000Z")
+        #expect(TraceListing.line(Self.records[1], index: 2) == #"#2  0.001000000  2025-11-24T16:00:00.001Z  vent  sent 5 B  "SNDF\r""#)
+        #expect(TraceListing.line(Self.records[4], index: 5) == "#5  2.500000000  2025-11-24T16:00:02.500Z  gw  failed  timeout")
+    }
+
+    @Test func theSummaryCountsWhatEachDeviceDid() {
+        var summary = TraceSummary()
+        Self.records.forEach { summary.add($0) }
+        #expect(summary.records == 5 && summary.ticks == 0 && !summary.ended)
+        #expect(summary.configuration == "patient: {}")
+        #expect(summary.devices["vent"]?.sentBytes == 5 && summary.devices["vent"]?.receivedBytes == 3)
+        #expect(summary.devices["gw"]?.registerBlocks == 1 && summary.devices["gw"]?.failed == 1)
+        #expect(summary.devices["gw"]?.lastFailure == "timeout")
+        #expect(summary.bytes == Self.records.map { RawTrace.encode($0).count }.reduce(0, +))
+        let text = summary.text(path: "run.alvtrace", problem: nil)
+        #expect(text.contains("no end record"), "\(text)")
+        #expect(text.contains("  gw: 1 register blocks, 1 failed, from 1.5 s to 2.5 s\n    last failure: timeout\n"), "\(text)")
+        summary.add(TraceRecord(kind: .end, monotonic: 3, wallNanoseconds: 1_764_000_003_000_000_000, device: "", payload: []))
+        #expect(summary.text(path: "run.alvtrace", problem: nil).contains("ended cleanly"))
+        #expect(summary.text(path: "run.alvtrace", problem: "torn record at byte 99: length cut").contains("ends early: torn record at byte 99"))
+    }
+
     @Test func aTraceCutAnywhereGivesTheRecordsBeforeTheCutAndSaysWhere() throws {
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: try writeTrace())))
         let ends = RawTrace.decode(bytes).records.indices.map { index in
