@@ -31,8 +31,10 @@ public enum TraceReplay {
         public var failed = 0
     }
 
-    /// Whether the file is a raw trace (by its magic) rather than a scenario CSV.
+    /// Whether the file is a raw trace (by its magic) rather than a scenario CSV. "-" is a raw trace
+    /// on standard input (its magic is checked when it is read: peeking would consume it).
     public static func isTrace(path: String) -> Bool {
+        if path == "-" { return true }
         guard let handle = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? handle.close() }
         return Array(handle.readData(ofLength: 8)) == RawTrace.magic

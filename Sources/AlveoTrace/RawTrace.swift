@@ -195,8 +195,11 @@ public struct RawTraceReader {
         public var description: String
     }
 
+    /// `path` "-" reads standard input, so a compressed trace is replayed without unpacking it to
+    /// disk: `zstd -dc run.alvtrace.zst | alveo replay -`.
     public init(path: String) throws {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw Failure(description: "\(path): cannot read the trace") }
+        let handle = path == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: path)
+        guard let handle else { throw Failure(description: "\(path): cannot read the trace") }
         self.handle = handle
         let header = Array(handle.readData(ofLength: 10))
         if let problem = RawTrace.checkHeader(header[...]) { throw Failure(description: "\(path): \(problem)") }

@@ -81,7 +81,7 @@ struct Replay: ParsableCommand {
     @Option(name: .long, help: "Output format: jsonl (one JSON event per line) or text (for people).")
     var format: String = "jsonl"
 
-    @Argument(help: "Scenario CSV (t,source,parameter,value) or raw trace recorded by `alveo run --record` or `alveo record`.")
+    @Argument(help: "Scenario CSV (t,source,parameter,value) or raw trace recorded by `alveo run --record` or `alveo record`; - reads a raw trace from standard input (e.g. zstd -dc TRACE.zst | alveo replay -).")
     var scenario: String
 
     func validate() throws {
@@ -172,7 +172,7 @@ struct Trace: ParsableCommand {
         @Flag(help: "Also print the configuration the run used (YAML, as recorded).")
         var showConfig = false
 
-        @Argument(help: "The .alvtrace file.")
+        @Argument(help: "The .alvtrace file; - reads it from standard input (e.g. gzip -dc TRACE.gz | alveo trace dump -).")
         var trace: String
 
         func run() throws {
@@ -229,7 +229,7 @@ struct Trace: ParsableCommand {
         @Flag(help: "Leave out the agent's clock ticks.")
         var noTicks = false
 
-        @Argument(help: "The .alvtrace file.")
+        @Argument(help: "The .alvtrace file; - reads it from standard input (e.g. gzip -dc TRACE.gz | alveo trace dump -).")
         var trace: String
 
         func run() throws {
@@ -266,7 +266,7 @@ struct Trace: ParsableCommand {
         @Flag(help: "Scenario CSV (the only format so far).")
         var csv = false
 
-        @Argument(help: "The .alvtrace file.")
+        @Argument(help: "The .alvtrace file; - reads it from standard input (e.g. gzip -dc TRACE.gz | alveo trace dump -).")
         var trace: String
 
         func validate() throws {

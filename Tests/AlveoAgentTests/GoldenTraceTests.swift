@@ -177,6 +177,24 @@ import Testing
         #expect(cutInfo.stdout.contains("ends early: torn record at byte"), "\(cutInfo.stdout)")
     }
 
+    /// A trace is kept and sent on compressed: `-` replays (and lists) one from standard input.
+    @Test func aCompressedTraceReplaysFromStandardInput() throws {
+        let trace = Self.cases.first { $0.name == "masimo-faults" }!
+        let directory = try Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let packed = directory.appendingPathComponent("masimo.alvtrace.gz").path
+        let gzip = try ChildProcess.run(["/bin/sh", "-c", "gzip -c '\(trace.trace.path)' > '\(packed)'"])
+        #expect(gzip.status == 0, "\(gzip.stderr)")
+        let replay = try ChildProcess.run(["/bin/sh", "-c", "gzip -dc '\(packed)' | '\(Paths.alveo)' replay -"])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        #expect(replay.stdout == (try String(contentsOf: trace.expected, encoding: .utf8)))
+        let info = try ChildProcess.run(["/bin/sh", "-c", "gzip -dc '\(packed)' | '\(Paths.alveo)' trace info -"])
+        #expect(info.stdout.contains("ended cleanly"), "\(info.stdout)\(info.stderr)")
+        // Not a trace on standard input: a clear error, not a hang or a crash.
+        let csv = try ChildProcess.run(["/bin/sh", "-c", "echo 't,source,parameter,value' | '\(Paths.alveo)' replay -"])
+        #expect(csv.status != 0 && csv.stderr.contains("-: "), "\(csv.stderr)")
+    }
+
     /// A trace added under devices/ without a case here (and its expected events) would go untested.
     @Test func everyDeviceTraceHasACaseAndExpectedEvents() throws {
         let devices = Paths.repository.appendingPathComponent("devices")
