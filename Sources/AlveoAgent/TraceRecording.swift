@@ -11,7 +11,8 @@ public enum TraceRecording {
 
     /// Creates `directory/alveo-<run id>.alvtrace` with the configuration and profiles written.
     /// `onError` hears when records cannot be written (disk full): the recording is then incomplete.
-    public static func start(directory: String, configPath: String, config: AgentConfig,
+    /// `limits`: where the recording stops on its own (size cap, free space kept for the journal).
+    public static func start(directory: String, configPath: String, config: AgentConfig, limits: TraceWriter.Limits = .init(),
                              onError: @escaping @Sendable (String) -> Void = { _ in }) throws(Failure) -> TraceWriter {
         let writer: TraceWriter
         do {
@@ -23,7 +24,9 @@ public enum TraceRecording {
                 path = base + "-\(suffix).alvtrace"
                 suffix += 1
             }
-            writer = try TraceWriter(path: path, onError: onError)
+            writer = try TraceWriter(path: path, limits: limits, onError: onError)
+        } catch let failure as TraceWriter.Failure {
+            throw Failure(description: failure.description)
         } catch {
             throw Failure(description: "\(directory): cannot record: \(error)")
         }

@@ -17,6 +17,9 @@ public enum TraceReplay {
         public var events = 0
         /// Why the trace ended early (torn or corrupt last record), if it did.
         public var warning: String?
+        /// Why the recording stopped while the live agent ran on (size cap, low disk space), if it did:
+        /// the replay ends there, the live run did not.
+        public var recordingStopped: String?
         /// What each device gave, by id: frames or polls decoded, frames rejected, bytes skipped as
         /// noise, and failed reads (Modbus polls, serial opens and reads).
         public var devices: [String: DeviceTally] = [:]
@@ -153,7 +156,8 @@ public enum TraceReplay {
             case .tick:
                 process([], at: t)
             case .end:
-                // The live core stopped here: the writer takes nothing after the end record.
+                // The live core stopped here, or the recording did: the writer takes nothing after the end record.
+                if !record.payload.isEmpty { summary.recordingStopped = String(decoding: record.payload, as: UTF8.self) }
                 summary.records += countRest(&reader)
                 return finish()
             case .sent, .config, .profile:

@@ -261,17 +261,60 @@ public final class TraceWriter: @unchecked Sendable {
     private var latest = 0.0
     private let onError: @Sendable (String) -> Void
 
+    /// Where a recording stops on its own while the agent runs on: a trace must never fill the disk
+    /// that the alarm journal is written to.
+    public struct Limits: Sendable {
+        /// Stop recording when the file reaches this many bytes (nil: no cap).
+        public var maxBytes: Int64?
+        /// Stop recording when the trace's file system has fewer free bytes than this (nil: no floor);
+        /// checked at the start and after every MiB written.
+        public var minFreeBytes: Int64?
+        /// The free bytes on the trace's file system (replaceable in tests).
+        public var freeSpace: @Sendable (String) -> Int64?
+
+        public init(maxBytes: Int64? = nil, minFreeBytes: Int64? = nil,
+                    freeSpace: @escaping @Sendable (String) -> Int64? = TraceWriter.freeSpace) {
+            self.maxBytes = maxBytes
+            self.minFreeBytes = minFreeBytes
+            self.freeSpace = freeSpace
+        }
+    }
+
+    /// Free bytes available to this user on the file system holding `path`.
+    public static func freeSpace(_ path: String) -> Int64? {
+        let attributes = try? FileManager.default.attributesOfFileSystem(forPath: path)
+        return (attributes?[.systemFreeSize] as? NSNumber)?.int64Value
+    }
+
+    private let limits: Limits
+    private var bytesSinceSpaceCheck = 0
+    /// Why the recording stopped while the agent ran on (size cap, low disk space), if it did.
+    public var stoppedReason: String? { lock.withLock { stopReason } }
+    private var stopReason: String?
+
     /// `durable`: fsync after every record (recording a patient); false only for generated traces.
-    /// `onError` hears of the first record that could not be written, and of every 1000th after it.
-    public init(path: String, durable: Bool = true, onError: @escaping @Sendable (String) -> Void = { _ in }) throws {
+    /// `onError` hears of the first record that could not be written, and of every 1000th after it,
+    /// and of a recording stopped by `limits`. A file system already below `limits.minFreeBytes` is
+    /// refused here, before anything is created.
+    public init(path: String, durable: Bool = true, limits: Limits = Limits(),
+                onError: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.path = path
         self.durable = durable
         self.onError = onError
+        self.limits = limits
+        if let floor = limits.minFreeBytes, let free = limits.freeSpace((path as NSString).deletingLastPathComponent), free < floor {
+            throw Failure(description: "\(path): not recording: \(TraceWriter.megabytes(free)) free on its file system, "
+                + "below the \(TraceWriter.megabytes(floor)) kept free for the alarm journal")
+        }
         guard FileManager.default.createFile(atPath: path, contents: Data(RawTrace.magic + [UInt8(RawTrace.version & 0xFF), UInt8(RawTrace.version >> 8)])),
               let handle = FileHandle(forWritingAtPath: path)
         else { throw Failure(description: "\(path): cannot create the trace file") }
         goodLength = try handle.seekToEnd()
         self.handle = handle
+    }
+
+    static func megabytes(_ bytes: Int64) -> String {
+        String(format: bytes < 1_000_000 ? "%.3f MB" : "%.1f MB", Double(bytes) / 1_000_000)
     }
 
     deinit { try? handle.close() }
@@ -292,8 +335,8 @@ public final class TraceWriter: @unchecked Sendable {
         let encoded = records.map { Data(RawTrace.encode($0)) }
         lock.withLock {
             for (record, bytes) in zip(records, encoded) {
-                append(bytes)
                 latest = max(latest, record.monotonic)
+                append(bytes)
             }
             then()
         }
@@ -311,7 +354,39 @@ public final class TraceWriter: @unchecked Sendable {
             try? handle.truncate(atOffset: goodLength)
             failures += 1
             if failures == 1 || failures % 1000 == 0 { onError("\(path): \(failures) record(s) could not be written: \(error)") }
+            return
         }
+        checkLimits(after: bytes.count)
+    }
+
+    /// Under `lock`, after a record was written: stops the recording (an end record carrying the
+    /// reason, then nothing more) when the file reached its cap or the disk is nearly full.
+    private func checkLimits(after written: Int) {
+        var reason: String?
+        if let cap = limits.maxBytes, Int64(goodLength) >= cap {
+            reason = "the trace reached its size limit of \(TraceWriter.megabytes(cap))"
+        }
+        bytesSinceSpaceCheck += written
+        if reason == nil, let floor = limits.minFreeBytes, bytesSinceSpaceCheck >= 1 << 20 {
+            bytesSinceSpaceCheck = 0
+            if let free = limits.freeSpace((path as NSString).deletingLastPathComponent), free < floor {
+                reason = "only \(TraceWriter.megabytes(free)) free on the trace's file system, below the \(TraceWriter.megabytes(floor)) kept free for the alarm journal"
+            }
+        }
+        guard let reason else { return }
+        let end = TraceRecord(kind: .end, monotonic: latest, wallNanoseconds: TraceWriter.wallNow(), device: "",
+                              payload: Array("recording stopped: \(reason)".utf8))
+        finished = true  // first, so that nothing, not even this end record, is checked again
+        let bytes = RawTrace.encode(end)
+        do {
+            try handle.write(contentsOf: Data(bytes))
+            if durable { try handle.synchronize() }
+            goodLength += UInt64(bytes.count)
+        } catch {
+            try? handle.truncate(atOffset: goodLength)
+        }
+        stopReason = reason
+        onError("\(path): recording stopped: \(reason); the agent goes on without recording")
     }
 
     /// Writes the end record (a clean stop) as the trace's last, then runs `then` (closing the

@@ -23,7 +23,7 @@ public enum TraceListing {
         case .pollFailed: "failed  \(String(decoding: record.payload, as: UTF8.self))"
         case .opened: "opened (line open: the protocol session starts)"
         case .tick: "tick (the rules ran)"
-        case .end: "end (recording stopped cleanly)"
+        case .end: record.payload.isEmpty ? "end (recording stopped cleanly)" : "end (\(String(decoding: record.payload, as: UTF8.self)))"
         }
     }
 
@@ -107,6 +107,8 @@ public struct TraceSummary: Sendable, Equatable {
     public var lastT = 0.0
     /// The end record was found: the recording stopped cleanly.
     public var ended = false
+    /// Why the recording stopped while the agent ran on (the end record's text), if it did.
+    public var endReason: String?
     public var devices: [String: Device] = [:]
 
     public init() {}
@@ -123,7 +125,9 @@ public struct TraceSummary: Sendable, Equatable {
         lastT = max(lastT, record.monotonic)
         switch record.kind {
         case .tick: ticks += 1
-        case .end: ended = true
+        case .end:
+            ended = true
+            if !record.payload.isEmpty { endReason = String(decoding: record.payload, as: UTF8.self) }
         case .config: break
         case .profile: devices[record.device] = devices[record.device] ?? Device()  // listed even if it never answered
         case .opened, .received, .sent, .modbusRegisters, .pollFailed:
@@ -157,8 +161,12 @@ public struct TraceSummary: Sendable, Equatable {
         if let problem {
             out += "ends early: \(problem) (replay stops there with a warning)\n"
         } else {
-            out += ended ? "ended cleanly (end record)\n"
-                : "no end record: the recording was cut off (power loss, kill -9) or is still being written\n"
+            let ending = if let endReason { "ended early, the agent running on: \(endReason)\n" } else if ended {
+                "ended cleanly (end record)\n"
+            } else {
+                "no end record: the recording was cut off (power loss, kill -9) or is still being written\n"
+            }
+            out += ending
         }
         for (id, device) in devices.sorted(by: { $0.key < $1.key }) {
             var parts: [String] = []

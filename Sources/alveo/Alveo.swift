@@ -124,6 +124,9 @@ struct Replay: ParsableCommand {
                     printError("\(id): decoded \(tally.decoded), rejected \(tally.rejected), skipped bytes \(tally.skippedBytes), failed reads \(tally.failed)")
                 }
                 if let warning = summary.warning { printError("warning: \(scenario): \(warning); replayed the \(summary.records) records before it") }
+                if let stopped = summary.recordingStopped {
+                    printError("note: \(scenario): \(stopped); the replay ends there, the live agent ran on after it")
+                }
             } catch {
                 writer.flush()
                 printError("error: \(error)")
@@ -345,6 +348,8 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Record every byte and register exchanged with the devices, and the configuration, into a trace file in this directory.")
     var record: String?
 
+    @OptionGroup var traceLimits: TraceLimitOptions
+
     func run() async throws {
         let agentConfig = try loadConfig(config)
         guard !agentConfig.devices.isEmpty || !agentConfig.serialDevices.isEmpty else {
@@ -352,7 +357,7 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(78)
         }
         var recorder: TraceWriter?
-        if let record { recorder = try startRecording(record, configPath: config, config: agentConfig) }
+        if let record { recorder = try startRecording(record, configPath: config, config: agentConfig, limits: traceLimits.limits) }
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "alveo")
         let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: true))
@@ -386,6 +391,8 @@ struct Record: AsyncParsableCommand {
     @Option(name: .long, help: "Stop after this many seconds (default: until SIGTERM or SIGINT).")
     var seconds: Double?
 
+    @OptionGroup var traceLimits: TraceLimitOptions
+
     func validate() throws {
         if let seconds, !(seconds > 0 && seconds <= 7 * 86_400) { throw ValidationError("--seconds must be in (0, 604800]") }
     }
@@ -396,7 +403,7 @@ struct Record: AsyncParsableCommand {
             printError("error: \(config): no devices: add a 'devices:' list (see config/ for examples)")
             throw ExitCode(78)
         }
-        let recorder = try startRecording(out, configPath: config, config: agentConfig)
+        let recorder = try startRecording(out, configPath: config, config: agentConfig, limits: traceLimits.limits)
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "alveo-record")
         logger.info("recording", metadata: ["trace": "\(recorder.path)"])
@@ -416,9 +423,29 @@ struct Record: AsyncParsableCommand {
     }
 }
 
-func startRecording(_ directory: String, configPath: String, config: AgentConfig) throws -> TraceWriter {
+/// Where a recording stops on its own while the agent runs on: it must never fill the disk the alarm
+/// journal is written to.
+struct TraceLimitOptions: ParsableArguments {
+    @Option(name: .long, help: "With a recording: stop recording (the agent runs on) when the trace file reaches this many MB (0: no cap).")
+    var traceMaxMb: Double = 4096
+
+    @Option(name: .long, help: "With a recording: do not start, or stop recording (the agent runs on), when the trace's file system has less than this many MB free, kept for the alarm journal.")
+    var traceMinFreeMb: Double = 1024
+
+    func validate() throws {
+        guard traceMaxMb >= 0, traceMaxMb.isFinite else { throw ValidationError("--trace-max-mb must be 0 (no cap) or more") }
+        guard traceMinFreeMb >= 0, traceMinFreeMb.isFinite else { throw ValidationError("--trace-min-free-mb must be 0 or more") }
+    }
+
+    var limits: TraceWriter.Limits {
+        TraceWriter.Limits(maxBytes: traceMaxMb > 0 ? Int64(traceMaxMb * 1_000_000) : nil,
+                           minFreeBytes: traceMinFreeMb > 0 ? Int64(traceMinFreeMb * 1_000_000) : nil)
+    }
+}
+
+func startRecording(_ directory: String, configPath: String, config: AgentConfig, limits: TraceWriter.Limits) throws -> TraceWriter {
     do {
-        return try TraceRecording.start(directory: directory, configPath: configPath, config: config) { problem in
+        return try TraceRecording.start(directory: directory, configPath: configPath, config: config, limits: limits) { problem in
             printError("error: trace: \(problem)")
         }
     } catch {

@@ -96,6 +96,42 @@ import Testing
         LiveVersusReplay.expectSame(live: agent.stdout, replay: replay.stdout, tolerance: 1.0)
     }
 
+    /// A recording that reaches its size cap ends itself, saying why, and the agent runs on: an alarm
+    /// raised after the recording stopped still reaches stdout. A disk already below the free-space
+    /// floor refuses the recording at the start, with the reason.
+    @Test func aRecordingAtItsCapStopsAndTheAgentRunsOn() throws {
+        let port = freePort()
+        let peer = try startPeer(["--tcp", "\(port)", "--ir", Self.probeOffRegisters])
+        defer { peer.kill() }
+        let config = try writeConfig(transport: "kind: modbus_tcp, host: 127.0.0.1, port: \(port)")
+        let traces = directory.appendingPathComponent("traces").path
+        // The configuration and profile take about 3 kB: the cap is reached within a few polls.
+        let agent = try startAgent(config: config, extra: ["--record", traces, "--trace-max-mb", "0.004"])
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) { agent.stderr.contains("recording stopped: the trace reached its size limit of 0.004 MB") },
+                "\(agent.stderr)")
+        peer.kill()
+        #expect(waitUntil(timeout: 30) { hasEvent(agent, rule: "technical.device_silent", phase: "start", source: "gw") },
+                "the agent runs on after the recording stopped: \(agent.stderr)")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 15) == 0, "\(agent.stderr)")
+        let trace = try LiveVersusReplay.trace(in: traces)
+        #expect((try FileManager.default.attributesOfItem(atPath: trace)[.size] as? Int ?? 0) < 4_500)
+        let (records, problem) = RawTrace.decode(Array(try Data(contentsOf: URL(fileURLWithPath: trace))))
+        #expect(problem == nil && records.last?.kind == .end)
+        let info = try ChildProcess.run([Paths.alveo, "trace", "info", trace])
+        #expect(info.stdout.contains("ended early, the agent running on: recording stopped: the trace reached its size limit"), "\(info.stdout)")
+        let replay = try ChildProcess.run([Paths.alveo, "replay", trace])
+        #expect(replay.status == 0 && replay.stderr.contains("the replay ends there, the live agent ran on after it"), "\(replay.stderr)")
+        #expect(!replay.stdout.contains("device_silent"), "the silence came after the recording stopped")
+
+        let refused = try ChildProcess.run([Paths.alveo, "record", "--config", config, "--out", traces, "--seconds", "1",
+                                            "--trace-min-free-mb", "1000000000000"])
+        #expect(refused.status == 74, "\(refused.stderr)")
+        #expect(refused.stderr.contains("not recording: ") && refused.stderr.contains("kept free for the alarm journal"), "\(refused.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: traces).count == 1, "no second trace file")
+    }
+
     /// `alveo record`: the same pollers without the clinical core or outputs, stopping by itself; the
     /// trace carries its profile and replays on its own from anywhere (the profile file deleted).
     @Test func recordAloneCapturesPollsWithoutOutputsAndReplaysAnywhere() throws {

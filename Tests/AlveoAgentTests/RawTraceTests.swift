@@ -1,5 +1,6 @@
 import AlveoTrace
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct RawTraceTests {
@@ -153,6 +154,61 @@ import Testing
         #expect(records.count == Self.records.count + 1)
         #expect(records.last?.kind == .end)
         #expect(records.last?.monotonic == 2.5, "not before the last record written (2.5 s)")
+    }
+
+    /// A recording must never fill the disk the alarm journal is on: at its size cap it ends itself
+    /// with an end record saying why, and every later write still hands the core its data.
+    @Test func aRecordingStopsItselfAtItsSizeCap() throws {
+        let path = try Paths.temporaryDirectory().appendingPathComponent("cap.alvtrace").path
+        let heard = Mutex<[String]>([])
+        let writer = try TraceWriter(path: path, durable: false, limits: .init(maxBytes: 400, minFreeBytes: nil)) { problem in
+            heard.withLock { $0.append(problem) }
+        }
+        var delivered = 0
+        for index in 0..<20 {
+            writer.write(TraceRecord(kind: .received, monotonic: Double(index), wallNanoseconds: 0, device: "oxi", payload: Array(repeating: 0x41, count: 50))) {
+                delivered += 1
+            }
+        }
+        var closed = false
+        writer.finish(TraceRecord(kind: .end, monotonic: 30, wallNanoseconds: 0, device: "", payload: [])) { closed = true }
+        #expect(delivered == 20 && closed, "the core gets every delivery whether or not it is recorded")
+        let (records, problem) = RawTrace.decode(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        #expect(problem == nil)
+        let kept = records.filter { $0.kind == .received }
+        #expect(kept.count == 5, "records up to the first at or past 400 bytes (10 + 5 × 79)")
+        #expect(records.last?.kind == .end && records.count == kept.count + 1)
+        #expect(records.last?.monotonic == kept.last?.monotonic, "the end is the last recorded time, not the agent's stop")
+        let reason = String(decoding: records.last?.payload ?? [], as: UTF8.self)
+        #expect(reason.hasPrefix("recording stopped: the trace reached its size limit"), "\(reason)")
+        #expect(writer.stoppedReason?.contains("size limit") == true)
+        let messages = heard.withLock { $0 }
+        #expect(messages.count == 1 && messages[0].contains("the agent goes on without recording"), "\(messages)")
+    }
+
+    @Test func aRecordingStopsItselfWhenTheDiskIsNearlyFull() throws {
+        let directory = try Paths.temporaryDirectory()
+        let free = Mutex<Int64>(10_000_000)
+        let limits = TraceWriter.Limits(maxBytes: nil, minFreeBytes: 5_000_000) { _ in free.withLock { $0 } }
+        let writer = try TraceWriter(path: directory.appendingPathComponent("disk.alvtrace").path, durable: false, limits: limits)
+        let big = TraceRecord(kind: .received, monotonic: 1, wallNanoseconds: 0, device: "vent", payload: Array(repeating: 0, count: 400_000))
+        writer.write(big)
+        writer.write(big)
+        writer.write(big)  // 1.2 MB written: space checked, 10 MB free
+        #expect(writer.stoppedReason == nil)
+        free.withLock { $0 = 4_000_000 }
+        for _ in 0..<3 { writer.write(big) }  // checked again after the next MiB: 4 MB < 5 MB
+        #expect(writer.stoppedReason?.contains("only 4.0 MB free on the trace's file system, below the 5.0 MB kept free") == true,
+                "\(writer.stoppedReason ?? "not stopped")")
+        let (records, _) = RawTrace.decode(Array(try Data(contentsOf: URL(fileURLWithPath: directory.appendingPathComponent("disk.alvtrace").path))))
+        #expect(records.count == 6 + 1, "the records up to the check, then the end record")
+        #expect(records.last?.kind == .end)
+
+        // Too little space at the start: nothing is created, and the error says why.
+        let refused = directory.appendingPathComponent("refused.alvtrace").path
+        #expect(throws: TraceWriter.Failure.self) { try TraceWriter(path: refused, limits: limits) }
+        do { _ = try TraceWriter(path: refused, limits: limits) } catch { #expect("\(error)".contains("kept free for the alarm journal")) }
+        #expect(!FileManager.default.fileExists(atPath: refused))
     }
 
     /// A trace from an older format version is refused with the reason, not misread.
