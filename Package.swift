@@ -37,7 +37,7 @@ let package = Package(
         // Scenario CSV (and later raw trace) formats.
         .target(name: "AlveoTrace", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
         // The only module that calls the C libraries.
-        .target(name: "AlveoIO", dependencies: ["CModbus", "CSerialPort", "COpenSSL"], swiftSettings: strictSettings),
+        .target(name: "AlveoIO", dependencies: ["AlveoCore", "CModbus", "CSerialPort", "COpenSSL"], swiftSettings: strictSettings),
         // Wiring: configuration, replay runner, output sinks.
         .target(
             name: "AlveoAgent",

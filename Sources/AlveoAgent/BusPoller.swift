@@ -17,9 +17,7 @@ public struct AgentClock: Sendable {
     public init() {}
 
     public func seconds() -> Double {
-        let elapsed = ContinuousClock.now - start
-        let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
-        return TraceRecord.seconds(nanoseconds: UInt64(max(0, nanoseconds)))
+        TraceRecord.seconds(nanoseconds: UInt64(max(0, (ContinuousClock.now - start).wholeNanoseconds)))
     }
 }
 
@@ -172,9 +170,8 @@ public final class BusPoller: Sendable {
                 if let recorder {
                     // The poll's blocks, consecutive, then its observations handed over (trace order = core order).
                     let records = zip(slot.decoder.plan.blocks, blocks).map { block, registers in
-                        var payload: [UInt8] = [block.table == .input ? 4 : 3, UInt8(block.address & 0xFF), UInt8(block.address >> 8),
-                                                UInt8(block.count & 0xFF), UInt8(block.count >> 8)]
-                        for register in registers { payload += [UInt8(register & 0xFF), UInt8(register >> 8)] }
+                        let payload = RegisterBlock(table: block.table == .input ? RegisterBlock.input : RegisterBlock.holding,
+                                                    address: block.address, registers: registers).payload
                         return TraceRecord(kind: .modbusRegisters, monotonic: receivedAt, wallNanoseconds: TraceWriter.wallNow(),
                                            device: slot.device.id, payload: payload)
                     }

@@ -34,7 +34,6 @@ public final class SerialPoller: Sendable {
         self.logger = logger
     }
 
-
     public var streamCounters: StreamCounters { counters.withLock { $0 } }
 
     public func start() { worker.start { [self] in run() } }
@@ -82,7 +81,7 @@ public final class SerialPoller: Sendable {
                     try port.write(opener, timeout: .seconds(1))
                 }
                 // The session is ticked on a grid from the open, each tick due before the bytes read
-                // after it: replay ticks it identically from the trace (SessionTickGrid).
+                // after it are handed to it: replay ticks it identically from the trace (SessionTickGrid).
                 var grid = SessionTickGrid()
                 grid.open(at: openedAt)
                 while !isStopping {
@@ -90,25 +89,31 @@ public final class SerialPoller: Sendable {
                     let wait = min(SessionTickGrid.interval, (grid.next ?? 0) - clock.seconds())
                     let bytes = try port.read(maxCount: 4096, timeout: .milliseconds(max(1, Int64((wait * 1000).rounded(.up)))))
                     let now = clock.seconds()
+                    // Every grid time passed is ticked (replay ticks them all), but a catch-up after a
+                    // stall (a VM pause, a slow fsync) sends only what the latest tick wanted, not a
+                    // burst of stale polls; what is sent is for the device, replay ignores it.
                     var due: [UInt8] = []
-                    while let tickTime = grid.takeDue(upTo: now) { due += session.tick(at: tickTime) }
-                    if !due.isEmpty {
-                        record(.sent, due, at: now)
-                        try port.write(due, timeout: .seconds(1))
+                    while let tickTime = grid.takeDue(upTo: now) {
+                        let wanted = session.tick(at: tickTime)
+                        if !wanted.isEmpty { due = wanted }
                     }
+                    var reply: [UInt8] = []
                     if !bytes.isEmpty {
-                        let (frames, reply) = session.receive(bytes, at: now)
+                        // Received bytes are recorded and delivered before anything is written, so a
+                        // write that fails cannot lose them.
+                        let (frames, answer) = session.receive(bytes, at: now)
+                        reply = answer
                         recordThenDeliver(recorder, TraceRecord(kind: .received, monotonic: now, wallNanoseconds: TraceWriter.wallNow(),
                                                                 device: device.id, payload: bytes)) {
                             for observations in frames where !observations.isEmpty {
                                 deliver(Delivery(t: now, observations: observations))
                             }
                         }
-                        if !reply.isEmpty {
-                            record(.sent, reply, at: now)
-                            try port.write(reply, timeout: .seconds(1))
-                        }
                         backoff = 0.25
+                    }
+                    for out in [due, reply] where !out.isEmpty {
+                        record(.sent, out, at: now)
+                        try port.write(out, timeout: .seconds(1))
                     }
                     let seen = session.counters
                     counters.withLock { $0 = seen }

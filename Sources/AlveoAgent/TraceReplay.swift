@@ -40,7 +40,7 @@ public enum TraceReplay {
         if path == "-" { return true }
         guard let handle = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? handle.close() }
-        return Array(handle.readData(ofLength: 8)) == RawTrace.magic
+        return (try? handle.read(upToCount: 8)).map { Array($0) } == RawTrace.magic
     }
 
     /// `observations` receives every decoded group (time, observations) before the core sees it: the
@@ -130,13 +130,8 @@ public enum TraceReplay {
                 guard let (frames, _) = sessions[record.device]?.receive(record.payload, at: t) else { continue }
                 for frame in frames where !frame.isEmpty { process(frame, at: t) }
             case .modbusRegisters:
-                guard let decoder = decoders[record.device], record.payload.count >= 5 else { continue }
-                let count = Int(record.payload[3]) | Int(record.payload[4]) << 8
-                var registers: [UInt16] = []
-                for index in 0..<count where 5 + 2 * index + 1 < record.payload.count {
-                    registers.append(UInt16(record.payload[5 + 2 * index]) | UInt16(record.payload[6 + 2 * index]) << 8)
-                }
-                pendingBlocks[record.device, default: []].append(registers)
+                guard let decoder = decoders[record.device], let block = RegisterBlock(payload: record.payload) else { continue }
+                pendingBlocks[record.device, default: []].append(block.registers)
                 if pendingBlocks[record.device]!.count == decoder.plan.blocks.count {
                     let blocks = pendingBlocks[record.device]!
                     pendingBlocks[record.device] = []

@@ -28,9 +28,7 @@ public struct MedibusSession: SerialSession {
 
     /// Two uppercase hex characters of the byte sum, mod 256.
     public static func checksum(_ bytes: some Sequence<UInt8>) -> [UInt8] {
-        let sum = bytes.reduce(0) { ($0 + Int($1)) & 0xFF }
-        let digits = Array("0123456789ABCDEF".utf8)
-        return [digits[sum >> 4], digits[sum & 0x0F]]
+        Hex.digits(of: UInt8(bytes.reduce(0) { ($0 + Int($1)) & 0xFF }))
     }
 
     /// A command: ESC cmd checksum CR.

@@ -32,10 +32,9 @@ public enum SerialDeviceEncoders {
         ]
         var body: [UInt8] = [0x01, 0x24]
         for (code, parameter, factor) in records {
-            let hex = String(code, radix: 16, uppercase: true)
             let text = values[parameter].map { fixed($0 * factor, parameter == .vt || parameter == .spo2 || parameter == .pulseRate || parameter == .fio2 ? 0 : 1) } ?? ""
             let value = String(text.suffix(4))
-            body += Array(hex.utf8) + Array((String(repeating: " ", count: 4 - value.count) + value).utf8)
+            body += Hex.digits(of: code) + Array((String(repeating: " ", count: 4 - value.count) + value).utf8)
         }
         return body + MedibusSession.checksum(body) + [0x0D]
     }

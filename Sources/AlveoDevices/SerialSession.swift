@@ -8,7 +8,10 @@ public protocol SerialSession: Sendable {
     var source: String { get }
     var counters: StreamCounters { get }
     var lastRejection: String? { get }
-    /// Bytes to send when the line opens (handshake, format selection, first poll).
+    /// Bytes to send when the line opens (handshake, format selection, first poll). It must reset
+    /// every piece of state that `tick` changes: replay does not see the live poller's last ticks
+    /// before a line failed (their times are those of empty reads, which are not recorded), and is
+    /// exact only because the reopened session forgets them.
     mutating func start(at t: Double) -> [UInt8]
     /// Handles received bytes: the observations of each frame they complete, and bytes to answer with.
     mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8])

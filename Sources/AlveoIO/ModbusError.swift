@@ -1,3 +1,4 @@
+import AlveoCore
 import CModbus
 #if canImport(Glibc)
 import Glibc
@@ -66,7 +67,7 @@ public struct ModbusError: Error, CustomStringConvertible, Sendable, Equatable {
             let name = code == ETIMEDOUT ? "no response within the timeout (ETIMEDOUT)" : "\(String(cString: strerror(code))) (errno \(code))"
             return name
         case .exception(let code):
-            return "Modbus exception 0x\(String(code, radix: 16, uppercase: true).leftPadded(2)) (\(ModbusError.exceptionName(code)))"
+            return "Modbus exception 0x\(Hex.byte(code)) (\(ModbusError.exceptionName(code)))"
         case .protocolViolation(let what): return "protocol error: \(what)"
         case .invalidRequest(let what): return "invalid request: \(what)"
         }
@@ -87,8 +88,4 @@ public struct ModbusError: Error, CustomStringConvertible, Sendable, Equatable {
         default: "unknown exception"
         }
     }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

@@ -1,3 +1,4 @@
+import AlveoCore
 import Dispatch
 import Foundation
 import Synchronization
@@ -32,8 +33,7 @@ public final class WorkerThread: Sendable {
 
     /// Sleeps up to `duration`, returning early on `wake()` or `stop()`. Returns false when stopping.
     public func pause(_ duration: Duration) -> Bool {
-        let nanos = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-        _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(max(0, nanos))))
+        _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(max(0, duration.wholeNanoseconds))))
         return !isStopping
     }
 

@@ -1,3 +1,4 @@
+import AlveoCore
 import Foundation
 
 /// Who and where a message is about: the bed this agent serves.
@@ -143,9 +144,7 @@ public enum PCD04Message {
 
     /// An RFC 3339 UTC timestamp with milliseconds, for journal entries.
     public static func rfc3339(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        UTCTime.rfc3339(millisecondsSince1970: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
     }
 
     /// MSA-1 and MSA-2 of an ACK, or nil if it is not a well-formed ACK.

@@ -37,7 +37,7 @@ public struct TraceRecord: Sendable, Equatable {
 
     /// The nanoseconds the file stores for `seconds`: for a time that came from
     /// `seconds(nanoseconds:)`, one that reads back as exactly the same Double, however long the run
-    /// (past about 11 days the plain rounded product can be off by one or two).
+    /// (from about 26 days on, 2^51 ns, the plain rounded product can be off by one).
     public static func nanoseconds(seconds: Double) -> UInt64 {
         guard seconds > 0, seconds.isFinite else { return 0 }
         guard seconds < 1.8e10 else { return UInt64.max / 2 }
@@ -201,9 +201,35 @@ public struct RawTraceReader {
         let handle = path == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: path)
         guard let handle else { throw Failure(description: "\(path): cannot read the trace") }
         self.handle = handle
-        let header = Array(handle.readData(ofLength: 10))
+        let header: [UInt8]
+        do { header = try Self.read(handle, count: 10) } catch {
+            throw Failure(description: "\(path): cannot read the trace: \(error)")
+        }
         if let problem = RawTrace.checkHeader(header[...]) { throw Failure(description: "\(path): \(problem)") }
         fileOffset = 10
+    }
+
+    struct ReadError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Up to `count` bytes, fewer only at the end of the file (a pipe gives what it has at a time).
+    /// POSIX read, so that an error (EISDIR, EIO from a failing stick) is a reason, not a trap.
+    static func read(_ handle: FileHandle, count: Int) throws(ReadError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let got = bytes.withUnsafeMutableBytes { buffer in
+                Foundation.read(handle.fileDescriptor, buffer.baseAddress! + filled, count - filled)
+            }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw ReadError(description: "\(String(cString: strerror(errno))) (errno \(errno))")
+            }
+            if got == 0 { break }
+            filled += got
+        }
+        return Array(bytes.prefix(filled))
     }
 
     /// The next whole record, or nil at the end of the file or at the first torn or corrupt record.
@@ -228,8 +254,14 @@ public struct RawTraceReader {
                 buffer.removeFirst(start)
                 start = 0
             }
-            let more = handle.readData(ofLength: max(1 << 20, needed()))
-            if more.isEmpty { atEnd = true } else { buffer += more }
+            do {
+                let more = try Self.read(handle, count: max(1 << 20, needed()))
+                if more.isEmpty { atEnd = true } else { buffer += more }
+            } catch {
+                // A failing disk or USB stick: what was read stands, and the reader says where it stopped.
+                problem = "read error at byte \(fileOffset + buffer.count - start): \(error)"
+                return nil
+            }
         }
     }
 

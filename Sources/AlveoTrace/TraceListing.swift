@@ -1,3 +1,4 @@
+import AlveoCore
 import Foundation
 
 /// What a clinical engineer reads in a raw trace without replaying it: one line per record (time,
@@ -8,7 +9,7 @@ public enum TraceListing {
     /// `#42  12.503000000  2026-11-25T16:53:35.953Z  vent  received 13 B  "\x1B$...\r"`.
     public static func line(_ record: TraceRecord, index: Int) -> String {
         let t = String(format: "%.9f", record.monotonic)
-        let device = record.device.isEmpty ? "-" : record.device
+        let device = record.device.isEmpty ? "-" : escaped(record.device)
         return "#\(index)  \(t)  \(wallTime(record.wallNanoseconds))  \(device)  \(describe(record))"
     }
 
@@ -20,17 +21,25 @@ public enum TraceListing {
         case .received: "received \(record.payload.count) B  \(quoted(record.payload))"
         case .sent: "sent \(record.payload.count) B  \(quoted(record.payload))"
         case .modbusRegisters: "registers  \(registers(record.payload))"
-        case .pollFailed: "failed  \(String(decoding: record.payload, as: UTF8.self))"
+        case .pollFailed: "failed  \(escaped(record.payload))"
         case .opened: "opened (line open: the protocol session starts)"
         case .tick: "tick (the rules ran)"
-        case .end: record.payload.isEmpty ? "end (recording stopped cleanly)" : "end (\(String(decoding: record.payload, as: UTF8.self)))"
+        case .end: record.payload.isEmpty ? "end (recording stopped cleanly)" : "end (\(escaped(record.payload)))"
         }
     }
 
     /// Bytes as a quoted string: printable ASCII as is, `\r` `\n` `\t` `\\` `\"`, others `\xNN`.
     public static func quoted(_ bytes: [UInt8]) -> String {
-        var text = "\""
-        text.reserveCapacity(bytes.count + 2)
+        "\"" + escaped(bytes) + "\""
+    }
+
+    /// Text from the file (device ids, failure reasons) made safe for one line of a terminal: the
+    /// escapes of `quoted`, without the quotes.
+    public static func escaped(_ text: String) -> String { escaped(Array(text.utf8)) }
+
+    public static func escaped(_ bytes: [UInt8]) -> String {
+        var text = ""
+        text.reserveCapacity(bytes.count)
         for byte in bytes {
             switch byte {
             case 0x0D: text += "\\r"
@@ -39,47 +48,31 @@ public enum TraceListing {
             case 0x5C: text += "\\\\"
             case 0x22: text += "\\\""
             case 0x20...0x7E: text.unicodeScalars.append(Unicode.Scalar(byte))
-            default: text += "\\x" + hex(byte)
+            default: text += "\\x" + Hex.byte(byte)
             }
         }
-        return text + "\""
+        return text
     }
 
     /// A register block: table, first (0-based PDU) address, count, then the words in hex.
     public static func registers(_ payload: [UInt8]) -> String {
-        guard payload.count >= 5 else { return "(malformed block: \(payload.count) B)" }
-        let table = switch payload[0] {
-        case 3: "holding"
-        case 4: "input"
-        default: "table \(payload[0])"
+        guard let block = RegisterBlock(payload: payload) else { return "(malformed block: \(payload.count) B)" }
+        let table = switch block.table {
+        case RegisterBlock.holding: "holding"
+        case RegisterBlock.input: "input"
+        default: "table \(block.table)"
         }
-        let address = Int(payload[1]) | Int(payload[2]) << 8
-        let count = Int(payload[3]) | Int(payload[4]) << 8
-        var words: [String] = []
-        var index = 5
-        while index + 1 < payload.count, words.count < count {
-            words.append(hex(payload[index + 1]) + hex(payload[index]))
-            index += 2
-        }
-        let short = words.count < count ? " (only \(words.count) present)" : ""
-        return "\(table) \(address)..\(address + count - 1) (\(count))\(short): \(words.joined(separator: " "))"
+        guard block.count > 0 else { return "\(table) at \(block.address) (0 registers)" }
+        var notes = ""
+        if block.registers.count < block.count { notes += " (only \(block.registers.count) present)" }
+        if block.extraBytes > 0 { notes += " (\(block.extraBytes) B after them)" }
+        return "\(table) \(block.address)..\(block.address + block.count - 1) (\(block.count))\(notes): "
+            + block.registers.map(Hex.word).joined(separator: " ")
     }
 
-    private static func hex(_ byte: UInt8) -> String {
-        let digits = Array("0123456789ABCDEF")
-        return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
-    }
-
-    /// Nanoseconds since 1970 as RFC 3339 UTC with milliseconds.
+    /// Nanoseconds since 1970 as RFC 3339 UTC with milliseconds (rounded down, also before 1970).
     public static func wallTime(_ nanoseconds: Int64) -> String {
-        let milliseconds = nanoseconds / 1_000_000
-        let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
-        let fraction = Int(milliseconds - seconds * 1000)
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), fraction)
+        UTCTime.rfc3339(millisecondsSince1970: UTCTime.floorDivide(nanoseconds, 1_000_000).quotient)
     }
 }
 
@@ -100,7 +93,6 @@ public struct TraceSummary: Sendable, Equatable {
 
     public var records = 0
     public var ticks = 0
-    public var bytes = 0
     public var configuration: String?
     public var firstWall: Int64?
     public var lastWall: Int64?
@@ -115,7 +107,6 @@ public struct TraceSummary: Sendable, Equatable {
 
     public mutating func add(_ record: TraceRecord) {
         records += 1
-        bytes += 4 + 18 + record.device.utf8.count + record.payload.count + 4
         if record.kind == .config {
             configuration = String(decoding: record.payload, as: UTF8.self)
         } else {
@@ -157,30 +148,39 @@ public struct TraceSummary: Sendable, Equatable {
         if let firstWall, let lastWall {
             out += "recorded \(TraceListing.wallTime(firstWall)) to \(TraceListing.wallTime(lastWall)) (UTC), "
         }
-        out += "\(String(format: "%.1f", lastT)) s of agent time, \(ticks) clock ticks\n"
+        out += "\(Self.duration(lastT)) of agent time, \(Self.counted(ticks, "clock tick"))\n"
         if let problem {
             out += "ends early: \(problem) (replay stops there with a warning)\n"
+        } else if let endReason {
+            out += "ended early, the agent running on: \(TraceListing.escaped(endReason))\n"
+        } else if ended {
+            out += "ended cleanly (end record)\n"
         } else {
-            let ending = if let endReason { "ended early, the agent running on: \(endReason)\n" } else if ended {
-                "ended cleanly (end record)\n"
-            } else {
-                "no end record: the recording was cut off (power loss, kill -9) or is still being written\n"
-            }
-            out += ending
+            out += "no end record: the recording was cut off (power loss, kill -9) or is still being written\n"
         }
         for (id, device) in devices.sorted(by: { $0.key < $1.key }) {
             var parts: [String] = []
-            if device.opened > 0 { parts.append("opened \(device.opened)×") }
-            if device.receivedRecords > 0 { parts.append("received \(device.receivedBytes) B in \(device.receivedRecords) reads") }
-            if device.sentRecords > 0 { parts.append("sent \(device.sentBytes) B in \(device.sentRecords) writes") }
-            if device.registerBlocks > 0 { parts.append("\(device.registerBlocks) register blocks") }
+            if device.opened > 0 { parts.append("opened \(Self.counted(device.opened, "time"))") }
+            if device.receivedRecords > 0 { parts.append("received \(device.receivedBytes) B in \(Self.counted(device.receivedRecords, "read"))") }
+            if device.sentRecords > 0 { parts.append("sent \(device.sentBytes) B in \(Self.counted(device.sentRecords, "write"))") }
+            if device.registerBlocks > 0 { parts.append(Self.counted(device.registerBlocks, "register block")) }
             parts.append("\(device.failed) failed")
             if let first = device.firstT, let last = device.lastT {
-                parts.append(String(format: "from %.1f s to %.1f s", first, last))
+                parts.append("from \(Self.duration(first)) to \(Self.duration(last))")
             }
-            out += "  \(id): \(parts.joined(separator: ", "))\n"
-            if let lastFailure = device.lastFailure { out += "    last failure: \(lastFailure)\n" }
+            out += "  \(TraceListing.escaped(id)): \(parts.joined(separator: ", "))\n"
+            if let lastFailure = device.lastFailure { out += "    last failure: \(TraceListing.escaped(lastFailure))\n" }
         }
         return out
+    }
+
+    /// "1 read", "2 reads".
+    static func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
+
+    /// Agent time for people: "12.3 s" under a minute, else "72:00:05" (h:mm:ss).
+    static func duration(_ seconds: Double) -> String {
+        guard seconds >= 60, seconds.isFinite else { return String(format: "%.1f s", seconds) }
+        let whole = Int(seconds)
+        return String(format: "%d:%02d:%02d", whole / 3600, whole / 60 % 60, whole % 60)
     }
 }

@@ -159,13 +159,9 @@ struct VirtualModbusDevice {
             image[status.table, default: [:]][status.address] = word
         }
         return ModbusPollPlan(profile: config.profile).blocks.map { block in
-            var payload: [UInt8] = [block.table == .input ? 4 : 3, UInt8(block.address & 0xFF), UInt8(block.address >> 8),
-                                    UInt8(block.count & 0xFF), UInt8(block.count >> 8)]
-            for address in block.address..<(block.address + block.count) {
-                let word = image[block.table]?[address] ?? 0
-                payload += [UInt8(word & 0xFF), UInt8(word >> 8)]
-            }
-            return payload
+            let words = (block.address..<(block.address + block.count)).map { image[block.table]?[$0] ?? 0 }
+            return RegisterBlock(table: block.table == .input ? RegisterBlock.input : RegisterBlock.holding,
+                                 address: block.address, registers: words).payload
         }
     }
 }
@@ -296,19 +292,21 @@ struct TraceSynthesizer {
             return
         }
         let bytes = serial[index].arrived(by: t)
+        // As the live poller: tick every grid time passed (a catch-up sends only the latest tick's
+        // bytes), record and hand over what was read, then write the ticks' bytes and the reply.
         var due: [UInt8] = []
-        while let tickTime = serial[index].grid.takeDue(upTo: t) { due += serial[index].session.tick(at: tickTime) }
-        if !due.isEmpty {
-            write(.sent, t, id, due)
-            if serial[index].plugged { serial[index].heard += due }
+        while let tickTime = serial[index].grid.takeDue(upTo: t) {
+            let wanted = serial[index].session.tick(at: tickTime)
+            if !wanted.isEmpty { due = wanted }
         }
+        var reply: [UInt8] = []
         if !bytes.isEmpty {
             write(.received, t, id, bytes)
-            let reply = serial[index].session.receive(bytes, at: t).reply
-            if !reply.isEmpty {
-                write(.sent, t, id, reply)
-                if serial[index].plugged { serial[index].heard += reply }
-            }
+            reply = serial[index].session.receive(bytes, at: t).reply
+        }
+        for out in [due, reply] where !out.isEmpty {
+            write(.sent, t, id, out)
+            if serial[index].plugged { serial[index].heard += out }
         }
     }
 

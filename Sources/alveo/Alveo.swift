@@ -175,7 +175,7 @@ struct Trace: ParsableCommand {
         @Flag(help: "Also print the configuration the run used (YAML, as recorded).")
         var showConfig = false
 
-        @Argument(help: "The .alvtrace file; - reads it from standard input (e.g. gzip -dc TRACE.gz | alveo trace dump -).")
+        @Argument(help: "The .alvtrace file; - reads it from standard input (e.g. gzip -dc TRACE.gz | alveo trace info -).")
         var trace: String
 
         func run() throws {
@@ -194,7 +194,7 @@ struct Trace: ParsableCommand {
             if let yaml = summary.configuration {
                 do {
                     let config = try AgentConfig.parse(yaml: yaml, file: trace, profiles: profiles, readOutputs: false)
-                    out += "configured devices:\n"
+                    if !config.serialDevices.isEmpty || !config.devices.isEmpty { out += "configured devices:\n" }
                     for device in config.serialDevices {
                         out += "  \(device.id): \(device.serialProtocol.rawValue) on \(device.path) at \(device.settings.baud) baud\n"
                     }
@@ -208,7 +208,7 @@ struct Trace: ParsableCommand {
             } else {
                 out += "no configuration record: this trace cannot be replayed\n"
             }
-            FileHandle.standardOutput.write(Data(out.utf8))
+            try writeStandardOutput(out)
         }
     }
 
@@ -216,7 +216,7 @@ struct Trace: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List a trace's records for people, one a line: time, wall-clock time (UTC), device, and the bytes or registers.",
             discussion: """
-                Bytes are shown as text: printable ASCII as is, \\r \\n \\t, anything else as \\xNN. Register blocks \
+                Bytes are shown as text: printable ASCII as is, \\r \\n \\t \\\\ \\", anything else as \\xNN. Register blocks \
                 show the table, the 0-based addresses and the words in hex. Streams: fine on a trace of days.
                 """)
 
@@ -235,6 +235,10 @@ struct Trace: ParsableCommand {
         @Argument(help: "The .alvtrace file; - reads it from standard input (e.g. gzip -dc TRACE.gz | alveo trace dump -).")
         var trace: String
 
+        func validate() throws {
+            if let from, let to, from > to { throw ValidationError("--from (\(from) s) is after --to (\(to) s)") }
+        }
+
         func run() throws {
             var reader: RawTraceReader
             do { reader = try RawTraceReader(path: trace) } catch {
@@ -242,23 +246,34 @@ struct Trace: ParsableCommand {
                 throw ExitCode(65)
             }
             let devices = Set(device)
+            var seen: Set<String> = []
             var out = ""
             var index = 0
             while let record = reader.next() {
                 index += 1
+                seen.insert(record.device)
                 if !devices.isEmpty, !devices.contains(record.device) { continue }
                 if let from, record.monotonic < from { continue }
-                if let to, record.monotonic > to { continue }
+                if let to, record.monotonic > to {
+                    // Records are in the order the core took them: times can step back a hair between
+                    // threads, never by seconds.
+                    if record.monotonic > to + 10 { break }
+                    continue
+                }
                 if noTicks, record.kind == .tick { continue }
                 out += TraceListing.line(record, index: index)
                 out += "\n"
                 if out.utf8.count >= 1 << 16 {
-                    FileHandle.standardOutput.write(Data(out.utf8))
+                    try writeStandardOutput(out)
                     out.removeAll(keepingCapacity: true)
                 }
             }
-            FileHandle.standardOutput.write(Data(out.utf8))
+            try writeStandardOutput(out)
             if let problem = reader.problem { printError("warning: \(trace): \(problem); read the \(index) records before it") }
+            for id in devices.subtracting(seen).sorted() {
+                let known = seen.subtracting([""]).sorted().joined(separator: ", ")
+                printError("warning: \(trace): no records from device \(id) in what was read (devices seen: \(known.isEmpty ? "none" : known))")
+            }
         }
     }
 
@@ -269,7 +284,7 @@ struct Trace: ParsableCommand {
         @Flag(help: "Scenario CSV (the only format so far).")
         var csv = false
 
-        @Argument(help: "The .alvtrace file; - reads it from standard input (e.g. gzip -dc TRACE.gz | alveo trace dump -).")
+        @Argument(help: "The .alvtrace file; - reads it from standard input (e.g. gzip -dc TRACE.gz | alveo trace export --csv -).")
         var trace: String
 
         func validate() throws {
@@ -292,8 +307,10 @@ struct Trace: ParsableCommand {
                         out += "\(JSONValue.formatted(t)),\(observation.source),\(observation.parameter.name),\(value)\n"
                     }
                 }, sink: { _ in })
-                FileHandle.standardOutput.write(Data(out.utf8))
+                try writeStandardOutput(out)
                 if let warning = summary.warning { printError("warning: \(trace): \(warning)") }
+            } catch let exit as ExitCode {
+                throw exit
             } catch {
                 printError("error: \(error)")
                 throw ExitCode(65)
@@ -545,7 +562,7 @@ struct SerialCheck: ParsableCommand {
             while clock.now < deadline {
                 received += try port.read(maxCount: 4096, timeout: .milliseconds(100))
             }
-            print("received \(received.count) bytes\(received.isEmpty ? "" : ": " + received.map { String($0, radix: 16, uppercase: true).leftPadded(2) }.joined(separator: " "))")
+            print("received \(received.count) bytes\(received.isEmpty ? "" : ": " + received.map(Hex.byte).joined(separator: " "))")
         } catch {
             printError("error: \(error)")
             throw ExitCode(74)
@@ -610,6 +627,12 @@ func loadConfig(_ path: String) throws -> AgentConfig {
         printError("error: \(error)")
         throw ExitCode(78)
     }
+}
+
+/// Writes to stdout; when the reader has gone (`alveo trace dump T | head`: EPIPE, SIGPIPE being
+/// ignored) it stops the command quietly with success instead of trapping.
+func writeStandardOutput(_ text: String) throws {
+    do { try FileHandle.standardOutput.write(contentsOf: Data(text.utf8)) } catch { throw ExitCode.success }
 }
 
 func printError(_ message: String) {
