@@ -179,11 +179,7 @@ struct Trace: ParsableCommand {
         var trace: String
 
         func run() throws {
-            var reader: RawTraceReader
-            do { reader = try RawTraceReader(path: trace) } catch {
-                printError("error: \(error)")
-                throw ExitCode(65)
-            }
+            var reader = try openTrace(trace)
             var summary = TraceSummary()
             var profiles: [String: String] = [:]
             while let record = reader.next() {
@@ -240,11 +236,7 @@ struct Trace: ParsableCommand {
         }
 
         func run() throws {
-            var reader: RawTraceReader
-            do { reader = try RawTraceReader(path: trace) } catch {
-                printError("error: \(error)")
-                throw ExitCode(65)
-            }
+            var reader = try openTrace(trace)
             let devices = Set(device)
             var seen: Set<String> = []
             var out = ""
@@ -626,6 +618,14 @@ func loadConfig(_ path: String) throws -> AgentConfig {
     } catch {
         printError("error: \(error)")
         throw ExitCode(78)
+    }
+}
+
+/// Opens a raw trace for reading, or says why not (exit 65).
+func openTrace(_ path: String) throws -> RawTraceReader {
+    do { return try RawTraceReader(path: path) } catch {
+        printError("error: \(error)")
+        throw ExitCode(65)
     }
 }
 
