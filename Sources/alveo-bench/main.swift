@@ -12,6 +12,7 @@ import AlveoOutput
 import AlveoTrace
 import Foundation
 import Logging
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -442,11 +443,49 @@ func benchmarkDecoders() {
     measure("Nonin format 2", frame: SerialDeviceEncoders.noninPacket(values, sensor: .ok), count: 200_000) { nonin.feed($0).count }
 }
 
+/// Recording cost: records written with an fsync each (as `alveo run --record` writes them), in the
+/// mix of a PB840 and a Nonin (96-byte chunks, 38-byte reads, a tick a second), from several threads
+/// at once as the pollers write; per-record latency is what a poller waits before it hands the core
+/// its data.
+func benchmarkTraceWrite(records: Int) throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("alveo-bench-trace-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let writer = try TraceWriter(path: directory.appendingPathComponent("bench.alvtrace").path)
+    let kinds: [(String, Int)] = [("vent", 96), ("oxi", 38), ("", 0)]
+    let threads = 3
+    let latencies = Mutex<[Double]>([])
+    let clock = ContinuousClock()
+    let start = clock.now
+    DispatchQueue.concurrentPerform(iterations: threads) { thread in
+        let (device, size) = kinds[thread]
+        var mine: [Double] = []
+        mine.reserveCapacity(records / threads)
+        for n in 0..<(records / threads) {
+            let record = TraceRecord(kind: size == 0 ? .tick : .received, monotonic: Double(n) * 0.1, wallNanoseconds: TraceWriter.wallNow(),
+                                     device: device, payload: Array(repeating: 0x41, count: size))
+            let before = clock.now
+            writer.write(record) {}
+            mine.append(Double((clock.now - before).wholeNanoseconds) / 1000)
+        }
+        latencies.withLock { $0 += mine }
+    }
+    let seconds = Double((clock.now - start).wholeNanoseconds) / 1e9
+    let sorted = latencies.withLock { $0 }.sorted()
+    let live = 1_406_964.0 / 86_400  // records a second of the 24 h PB840 + Nonin trace
+    print("trace write with fsync per record, \(sorted.count) records from \(threads) threads (PB840 chunks, Nonin reads, ticks)")
+    print(String(format: "  %.0f records/s = %.0fx the PB840 + Nonin rate (%.1f records/s); per record p50 %.0f us, p99 %.0f us, max %.0f us",
+                 Double(sorted.count) / seconds, Double(sorted.count) / seconds / live, live,
+                 percentile(sorted, 0.5), percentile(sorted, 0.99), sorted.last ?? 0))
+    print("  failed records: \(writer.failedRecords)")
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 let which = arguments.first ?? "all"
 if which == "golden-traces" { try GoldenTraces.writeAll() }
 if which == "all" || which == "replay" { try benchmarkReplay() }
 if which == "all" || which == "trace-replay" { try benchmarkTraceReplay(hours: arguments.count > 1 ? Int(arguments[1]) ?? 24 : 24) }
+if which == "all" || which == "trace-write" { try benchmarkTraceWrite(records: arguments.count > 1 ? Int(arguments[1]) ?? 30_000 : 30_000) }
 if which == "all" || which == "poll" { try benchmarkPollCost() }
 if which == "all" || which == "decoders" { benchmarkDecoders() }
 if which == "all" || which == "delivery" { try benchmarkDelivery(events: arguments.count > 1 ? Int(arguments[1]) ?? 10_000 : 10_000) }
