@@ -54,6 +54,13 @@ public struct LiveAgent: Service {
         }
         pollers.forEach { $0.start() }
         serialPollers.forEach { $0.start() }
+        // Stopping (SIGTERM/SIGINT, or --seconds): the end record is written and the core's input is
+        // closed in one step, and the core still takes every delivery queued before it. So the trace
+        // holds exactly what the core saw, and replay of it gives exactly the live events.
+        let stopInput: @Sendable () -> Void = { [recorder] in
+            let end = TraceRecord(kind: .end, monotonic: clock.seconds(), wallNanoseconds: TraceWriter.wallNow(), device: "", payload: [])
+            if let recorder { recorder.finish(end) { continuation.finish() } } else { continuation.finish() }
+        }
         let interval = tick
         let ticker = Task {
             while !Task.isCancelled {
@@ -63,14 +70,9 @@ public struct LiveAgent: Service {
                 recordThenDeliver(recorder, TraceRecord(kind: .tick, monotonic: now, wallNanoseconds: TraceWriter.wallNow(), device: "", payload: [])) {
                     continuation.yield(Delivery(t: now, observations: []))
                 }
+                // `alveo record` has nothing to do once its recording stopped itself (size cap, disk).
+                if !clinical, recorder?.stoppedReason != nil { stopInput() }
             }
-        }
-        // Stopping (SIGTERM/SIGINT, or --seconds): the end record is written and the core's input is
-        // closed in one step, and the core still takes every delivery queued before it. So the trace
-        // holds exactly what the core saw, and replay of it gives exactly the live events.
-        let stopInput: @Sendable () -> Void = { [recorder] in
-            let end = TraceRecord(kind: .end, monotonic: clock.seconds(), wallNanoseconds: TraceWriter.wallNow(), device: "", payload: [])
-            if let recorder { recorder.finish(end) { continuation.finish() } } else { continuation.finish() }
         }
         let timer = stopAfter.map { duration in
             Task {

@@ -43,6 +43,24 @@ public enum TraceReplay {
         return (try? handle.read(upToCount: 8)).map { Array($0) } == RawTrace.magic
     }
 
+    /// Why `path`, which is not a raw trace, is not a scenario CSV either (missing, unreadable,
+    /// compressed, a trace cut inside its header, or empty when no CSV was meant); nil when it may
+    /// well be a CSV (the CSV reader then says what is wrong with it, by line).
+    public static func notATrace(path: String, csvExpected: Bool) -> String? {
+        let head: [UInt8]
+        do { head = try FileReading.read(try FileReading.open(path), count: 8) } catch {
+            return "\(path): cannot read it: \(error)"
+        }
+        if head.isEmpty { return csvExpected ? nil : "\(path): the file is empty" }
+        if let compressor = FileReading.compression(head) {
+            return "\(path): it is \(compressor)-compressed: read a trace through a pipe, `\(compressor) -dc \(path) | alveo replay -`"
+        }
+        if head.count < RawTrace.magic.count, RawTrace.magic.starts(with: head) {
+            return "\(path): a trace cut inside its header (\(head.count) bytes): nothing to replay"
+        }
+        return nil
+    }
+
     /// `observations` receives every decoded group (time, observations) before the core sees it: the
     /// trace as scenario rows, for `alveo trace export --csv`. `pace` is called with each virtual time
     /// before anything at that time is processed (`--speed`: it sleeps until then); nil runs flat out.

@@ -198,38 +198,18 @@ public struct RawTraceReader {
     /// `path` "-" reads standard input, so a compressed trace is replayed without unpacking it to
     /// disk: `zstd -dc run.alvtrace.zst | alveo replay -`.
     public init(path: String) throws {
-        let handle = path == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: path)
-        guard let handle else { throw Failure(description: "\(path): cannot read the trace") }
-        self.handle = handle
         let header: [UInt8]
-        do { header = try Self.read(handle, count: 10) } catch {
+        do {
+            handle = try FileReading.open(path)
+            header = try FileReading.read(handle, count: 10)
+        } catch {
             throw Failure(description: "\(path): cannot read the trace: \(error)")
         }
-        if let problem = RawTrace.checkHeader(header[...]) { throw Failure(description: "\(path): \(problem)") }
-        fileOffset = 10
-    }
-
-    struct ReadError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// Up to `count` bytes, fewer only at the end of the file (a pipe gives what it has at a time).
-    /// POSIX read, so that an error (EISDIR, EIO from a failing stick) is a reason, not a trap.
-    static func read(_ handle: FileHandle, count: Int) throws(ReadError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            let got = bytes.withUnsafeMutableBytes { buffer in
-                Foundation.read(handle.fileDescriptor, buffer.baseAddress! + filled, count - filled)
-            }
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw ReadError(description: "\(String(cString: strerror(errno))) (errno \(errno))")
-            }
-            if got == 0 { break }
-            filled += got
+        if let problem = RawTrace.checkHeader(header[...]) {
+            let hint = FileReading.compression(header).map { "; it is \($0)-compressed: read it through a pipe, `\($0) -dc \(path) | alveo replay -` (or trace info, dump, export with -)" } ?? ""
+            throw Failure(description: "\(path): \(problem)\(hint)")
         }
-        return Array(bytes.prefix(filled))
+        fileOffset = 10
     }
 
     /// The next whole record, or nil at the end of the file or at the first torn or corrupt record.
@@ -255,7 +235,7 @@ public struct RawTraceReader {
                 start = 0
             }
             do {
-                let more = try Self.read(handle, count: max(1 << 20, needed()))
+                let more = try FileReading.read(handle, count: max(1 << 20, needed()))
                 if more.isEmpty { atEnd = true } else { buffer += more }
             } catch {
                 // A failing disk or USB stick: what was read stands, and the reader says where it stopped.
@@ -326,7 +306,7 @@ public final class TraceWriter: @unchecked Sendable {
 
     /// `durable`: fsync after every record (recording a patient); false only for generated traces.
     /// `onError` hears of the first record that could not be written, and of every 1000th after it,
-    /// and of a recording stopped by `limits`. A file system already below `limits.minFreeBytes` is
+    /// and of a recording stopped by `limits` (`stoppedReason` then says why). A file system already below `limits.minFreeBytes` is
     /// refused here, before anything is created.
     public init(path: String, durable: Bool = true, limits: Limits = Limits(),
                 onError: @escaping @Sendable (String) -> Void = { _ in }) throws {
@@ -336,7 +316,7 @@ public final class TraceWriter: @unchecked Sendable {
         self.limits = limits
         if let floor = limits.minFreeBytes, let free = limits.freeSpace((path as NSString).deletingLastPathComponent), free < floor {
             throw Failure(description: "\(path): not recording: \(TraceWriter.megabytes(free)) free on its file system, "
-                + "below the \(TraceWriter.megabytes(floor)) kept free for the alarm journal")
+                + "below the \(TraceWriter.megabytes(floor)) kept free for the alarm journal and the system")
         }
         guard FileManager.default.createFile(atPath: path, contents: Data(RawTrace.magic + [UInt8(RawTrace.version & 0xFF), UInt8(RawTrace.version >> 8)])),
               let handle = FileHandle(forWritingAtPath: path)
@@ -402,7 +382,7 @@ public final class TraceWriter: @unchecked Sendable {
         if reason == nil, let floor = limits.minFreeBytes, bytesSinceSpaceCheck >= 1 << 20 {
             bytesSinceSpaceCheck = 0
             if let free = limits.freeSpace((path as NSString).deletingLastPathComponent), free < floor {
-                reason = "only \(TraceWriter.megabytes(free)) free on the trace's file system, below the \(TraceWriter.megabytes(floor)) kept free for the alarm journal"
+                reason = "only \(TraceWriter.megabytes(free)) free on the trace's file system, below the \(TraceWriter.megabytes(floor)) kept free for the alarm journal and the system"
             }
         }
         guard let reason else { return }
@@ -418,7 +398,7 @@ public final class TraceWriter: @unchecked Sendable {
             try? handle.truncate(atOffset: goodLength)
         }
         stopReason = reason
-        onError("\(path): recording stopped: \(reason); the agent goes on without recording")
+        onError("\(path): recording stopped: \(reason)")
     }
 
     /// Writes the end record (a clean stop) as the trace's last, then runs `then` (closing the

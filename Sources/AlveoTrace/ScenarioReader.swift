@@ -17,10 +17,9 @@ public struct ScenarioReader {
 
     public init(path: String) throws(ScenarioError) {
         self.path = path
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ScenarioError(file: path, line: 0, message: "cannot open the scenario file (does it exist and is it readable?)")
+        do { handle = try FileReading.open(path) } catch {
+            throw ScenarioError(file: path, line: 0, message: "cannot open the scenario file: \(error)")
         }
-        self.handle = handle
         self.parser = ScenarioParser(file: path)
     }
 
@@ -47,7 +46,7 @@ public struct ScenarioReader {
 
     private mutating func nextRow() throws(ScenarioError) -> ScenarioParser.Row? {
         while true {
-            guard let (start, end) = nextLine() else {
+            guard let (start, end) = try nextLine() else {
                 try parser.finish(lines: lineNumber)
                 return nil
             }
@@ -61,7 +60,7 @@ public struct ScenarioReader {
     }
 
     /// The next line's byte range in `buffer`, reading more of the file as needed.
-    private mutating func nextLine() -> (Int, Int)? {
+    private mutating func nextLine() throws(ScenarioError) -> (Int, Int)? {
         while true {
             if let newline = buffer[position...].firstIndex(of: UInt8(ascii: "\n")) {
                 defer { position = newline + 1 }
@@ -76,7 +75,13 @@ public struct ScenarioReader {
                 buffer.removeFirst(position)
                 position = 0
             }
-            let chunk = handle.readData(ofLength: 1 << 20)
+            let chunk: [UInt8]
+            do { chunk = try FileReading.read(handle, count: 1 << 20) } catch {
+                throw ScenarioError(file: path, line: lineNumber, message: "cannot read the scenario file: \(error)")
+            }
+            if lineNumber == 0, buffer.isEmpty, let compressor = FileReading.compression(chunk) {
+                throw ScenarioError(file: path, line: 0, message: "not a scenario CSV: it is \(compressor)-compressed; decompress it first (\(compressor) -dc)")
+            }
             if chunk.isEmpty { atEOF = true } else { buffer.append(contentsOf: chunk) }
         }
     }

@@ -89,9 +89,7 @@ struct Replay: ParsableCommand {
             throw ValidationError("--format must be one of: \(EventFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let speed, !(speed > 0 && speed <= 1_000_000) { throw ValidationError("--speed must be in (0, 1000000]") }
-        if config.isEmpty, !TraceReplay.isTrace(path: scenario) {
-            throw ValidationError("--config is required to replay a scenario CSV (a raw trace carries its own configuration)")
-        }
+
     }
 
     @Option(name: .long, help: "With outputs configured: seconds to wait at the end for every journaled event to be delivered.")
@@ -133,6 +131,13 @@ struct Replay: ParsableCommand {
                 throw ExitCode(65)
             }
             return
+        }
+        if let problem = TraceReplay.notATrace(path: scenario, csvExpected: !config.isEmpty) {
+            printError("error: \(problem)")
+            throw ExitCode(66)
+        }
+        if config.isEmpty {
+            throw ValidationError("--config is required to replay a scenario CSV (a raw trace carries its own configuration)")
         }
         let agentConfig = try loadConfig(config)
         let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: speed != nil))
@@ -366,7 +371,10 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(78)
         }
         var recorder: TraceWriter?
-        if let record { recorder = try startRecording(record, configPath: config, config: agentConfig, limits: traceLimits.limits) }
+        if let record {
+            recorder = try startRecording(record, configPath: config, config: agentConfig, limits: traceLimits.limits,
+                                          onStop: "alveo run goes on, raising its alarms, without recording")
+        }
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "alveo")
         let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: true))
@@ -412,7 +420,8 @@ struct Record: AsyncParsableCommand {
             printError("error: \(config): no devices: add a 'devices:' list (see config/ for examples)")
             throw ExitCode(78)
         }
-        let recorder = try startRecording(out, configPath: config, config: agentConfig, limits: traceLimits.limits)
+        let recorder = try startRecording(out, configPath: config, config: agentConfig, limits: traceLimits.limits,
+                                          onStop: "alveo record stops")
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "alveo-record")
         logger.info("recording", metadata: ["trace": "\(recorder.path)"])
@@ -435,10 +444,10 @@ struct Record: AsyncParsableCommand {
 /// Where a recording stops on its own while the agent runs on: it must never fill the disk the alarm
 /// journal is written to.
 struct TraceLimitOptions: ParsableArguments {
-    @Option(name: .long, help: "With a recording: stop recording (the agent runs on) when the trace file reaches this many MB (0: no cap).")
+    @Option(name: .long, help: "With a recording: stop recording when the trace file reaches this many MB, 10^6 bytes (0: no cap). `run` goes on without recording; `record` stops.")
     var traceMaxMb: Double = 4096
 
-    @Option(name: .long, help: "With a recording: do not start, or stop recording (the agent runs on), when the trace's file system has less than this many MB free, kept for the alarm journal.")
+    @Option(name: .long, help: "With a recording: do not start, or stop recording, when the trace's file system has less than this many MB (10^6 bytes) free, kept for the alarm journal and the system (0: no floor).")
     var traceMinFreeMb: Double = 1024
 
     func validate() throws {
@@ -452,10 +461,16 @@ struct TraceLimitOptions: ParsableArguments {
     }
 }
 
-func startRecording(_ directory: String, configPath: String, config: AgentConfig, limits: TraceWriter.Limits) throws -> TraceWriter {
+/// `onStop`: what happens next when the recording stops itself (said after its reason).
+func startRecording(_ directory: String, configPath: String, config: AgentConfig, limits: TraceWriter.Limits,
+                    onStop: String) throws -> TraceWriter {
     do {
         return try TraceRecording.start(directory: directory, configPath: configPath, config: config, limits: limits) { problem in
-            printError("error: trace: \(problem)")
+            if problem.contains(": recording stopped: ") {
+                printError("error: trace: \(problem); \(onStop) (the limits: --trace-max-mb, --trace-min-free-mb)")
+            } else {
+                printError("error: trace: \(problem)")
+            }
         }
     } catch {
         printError("error: \(error)")
@@ -636,5 +651,6 @@ func writeStandardOutput(_ text: String) throws {
 }
 
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    // try?: a reader that has gone (`alveo replay T 2>&1 | head`) must not make Alveo trap.
+    try? FileHandle.standardError.write(contentsOf: Data((message + "\n").utf8))
 }

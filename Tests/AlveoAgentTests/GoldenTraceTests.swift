@@ -196,8 +196,21 @@ import Testing
         let replay = try ChildProcess.run(["/bin/sh", "-c", "gzip -dc '\(packed)' | '\(Paths.alveo)' replay -"])
         #expect(replay.status == 0, "\(replay.stderr)")
         #expect(replay.stdout == (try String(contentsOf: trace.expected, encoding: .utf8)))
-        let info = try ChildProcess.run(["/bin/sh", "-c", "gzip -dc '\(packed)' | '\(Paths.alveo)' trace info -"])
-        #expect(info.stdout.contains("ended cleanly"), "\(info.stdout)\(info.stderr)")
+        let piped = try ChildProcess.run(["/bin/sh", "-c", "gzip -dc '\(packed)' | '\(Paths.alveo)' trace info -"])
+        #expect(piped.stdout.contains("ended cleanly"), "\(piped.stdout)\(piped.stderr)")
+        // Given by its path, a compressed trace, a directory or a missing file is named for what it is,
+        // not taken for a scenario CSV without --config.
+        let byPath = try ChildProcess.run([Paths.alveo, "replay", packed])
+        #expect(byPath.status == 66 && byPath.stderr.contains("it is gzip-compressed: read a trace through a pipe, `gzip -dc \(packed) | alveo replay -`"),
+                "\(byPath.stderr)")
+        let info = try ChildProcess.run([Paths.alveo, "trace", "info", packed])
+        #expect(info.status == 65 && info.stderr.contains("bad magic); it is gzip-compressed"), "\(info.stderr)")
+        let folder = try ChildProcess.run([Paths.alveo, "replay", "--config", Paths.repository.appendingPathComponent("config/pb840-bed.yaml").path,
+                                           directory.path])
+        #expect(folder.status == 66 && folder.stderr.contains("Is a directory"), "\(folder.stderr)")
+        let missing = try ChildProcess.run([Paths.alveo, "trace", "dump", directory.appendingPathComponent("nosuch.alvtrace").path])
+        #expect(missing.status == 65 && missing.stderr.contains("No such file or directory"), "\(missing.stderr)")
+
         // Not a trace on standard input: a clear error, not a hang or a crash.
         let csv = try ChildProcess.run(["/bin/sh", "-c", "echo 't,source,parameter,value' | '\(Paths.alveo)' replay -"])
         #expect(csv.status != 0 && csv.stderr.contains("-: "), "\(csv.stderr)")

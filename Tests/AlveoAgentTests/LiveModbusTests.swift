@@ -104,11 +104,20 @@ import Testing
         let peer = try startPeer(["--tcp", "\(port)", "--ir", Self.probeOffRegisters])
         defer { peer.kill() }
         let config = try writeConfig(transport: "kind: modbus_tcp, host: 127.0.0.1, port: \(port)")
+        // `alveo record` has nothing left to do when its recording stops: it ends by itself.
+        let captures = directory.appendingPathComponent("captures").path
+        let capture = try RunningProcess([Paths.alveo, "record", "--config", config, "--out", captures, "--trace-max-mb", "0.004"],
+                                         directory: directory, name: "record")
+        defer { capture.kill() }
+        #expect(capture.waitForExit(timeout: 30) == 0, "\(capture.stderr)")
+        #expect(capture.stderr.contains("recording stopped: the trace reached its size limit of 0.004 MB; alveo record stops"), "\(capture.stderr)")
+        #expect(capture.stdout.contains(try LiveVersusReplay.trace(in: captures)))
+
         let traces = directory.appendingPathComponent("traces").path
         // The configuration and profile take about 3 kB: the cap is reached within a few polls.
         let agent = try startAgent(config: config, extra: ["--record", traces, "--trace-max-mb", "0.004"])
         defer { agent.kill() }
-        #expect(waitUntil(timeout: 30) { agent.stderr.contains("recording stopped: the trace reached its size limit of 0.004 MB") },
+        #expect(waitUntil(timeout: 30) { agent.stderr.contains("recording stopped: the trace reached its size limit of 0.004 MB; alveo run goes on") },
                 "\(agent.stderr)")
         peer.kill()
         #expect(waitUntil(timeout: 30) { hasEvent(agent, rule: "technical.device_silent", phase: "start", source: "gw") },

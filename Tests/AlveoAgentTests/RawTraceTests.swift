@@ -206,7 +206,7 @@ import Testing
         #expect(reason.hasPrefix("recording stopped: the trace reached its size limit"), "\(reason)")
         #expect(writer.stoppedReason?.contains("size limit") == true)
         let messages = heard.withLock { $0 }
-        #expect(messages.count == 1 && messages[0].contains("the agent goes on without recording"), "\(messages)")
+        #expect(messages.count == 1 && messages[0].hasSuffix(": recording stopped: \(reason.dropFirst("recording stopped: ".count))"), "\(messages)")
     }
 
     @Test func aRecordingStopsItselfWhenTheDiskIsNearlyFull() throws {
