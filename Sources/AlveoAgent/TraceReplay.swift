@@ -17,6 +17,8 @@ public enum TraceReplay {
         public var events = 0
         /// Why the trace ended early (torn or corrupt last record), if it did.
         public var warning: String?
+        /// Corrupt stretches skipped in the middle of the trace (the records in them are lost).
+        public var damage: [String] = []
         /// Why the recording stopped while the live agent ran on (size cap, low disk space), if it did:
         /// the replay ends there, the live run did not.
         public var recordingStopped: String?
@@ -120,6 +122,7 @@ public enum TraceReplay {
                 summary.devices[id]?.skippedBytes = session.counters.skippedBytes
             }
             summary.warning = reader.problem
+            summary.damage = reader.damage
             return summary
         }
         var events: [AlarmEvent] = []

@@ -117,22 +117,30 @@ public enum RawTrace {
         return framed
     }
 
-    /// Decodes as many whole records as `bytes` holds after the header; `problem` says where and why
-    /// it stopped early (torn or corrupt record), nil if the data ended cleanly.
+    /// Decodes as many whole records as `bytes` holds after the header, exactly as the streaming
+    /// reader does: `problem` says where and why it stopped early (torn record, or corruption with no
+    /// whole record after it), nil if the data ended cleanly; `damage` the corrupt stretches skipped.
     public static func decode(_ bytes: [UInt8]) -> (records: [TraceRecord], problem: String?) {
-        if let problem = checkHeader(bytes[...]) { return ([], problem) }
+        let (records, problem, _) = decodeReportingDamage(bytes)
+        return (records, problem)
+    }
+
+    public static func decodeReportingDamage(_ bytes: [UInt8]) -> (records: [TraceRecord], problem: String?, damage: [String]) {
+        if let problem = checkHeader(bytes[...]) { return ([], problem, []) }
+        var reader = RawTraceReader(bytes: bytes)
         var records: [TraceRecord] = []
-        var offset = 10
-        while offset < bytes.count {
-            switch nextRecord(bytes[offset...], fileOffset: offset, atEnd: true) {
-            case .record(let record, let size):
-                records.append(record)
-                offset += size
-            case .needMore: return (records, nil)  // not reached: atEnd
-            case .problem(let problem): return (records, problem)
-            }
-        }
-        return (records, nil)
+        while let record = reader.next() { records.append(record) }
+        return (records, reader.problem, reader.damage)
+    }
+
+    /// Whether a record could start at `offset` of `bytes`, from its header alone (length in range,
+    /// known kind, device id inside it): the cheap test before a CRC while looking for the next whole
+    /// record after a corrupt one. nil: not enough bytes to tell.
+    static func plausibleRecord(_ bytes: ArraySlice<UInt8>) -> Bool? {
+        guard bytes.count >= 22 else { return nil }
+        let length = Int(read(UInt32.self, bytes, at: 0))
+        guard length >= 18, length <= maxRecordLength, TraceRecord.Kind(rawValue: bytes[bytes.startIndex + 4]) != nil else { return false }
+        return 18 + Int(bytes[bytes.startIndex + 21]) <= length
     }
 
     static func checkHeader(_ bytes: ArraySlice<UInt8>) -> String? {
@@ -183,13 +191,21 @@ public enum RawTrace {
 /// Reads a trace file record by record in bounded memory (1 MiB reads), so a day-long trace replays
 /// without being loaded whole. Stops at a torn or corrupt record, keeping `problem`.
 public struct RawTraceReader {
-    private let handle: FileHandle
+    /// nil: the whole trace is in `buffer` already (`RawTrace.decode`).
+    private let handle: FileHandle?
     private var buffer: [UInt8] = []
     private var start = 0
     private var fileOffset = 0
     private var atEnd = false
-    /// Why reading stopped before the end of the file (torn or corrupt record), if it did.
+    /// Why reading stopped before the end of the file (a torn last record, a read error, or
+    /// corruption with no whole record after it), if it did.
     public private(set) var problem: String?
+    /// Corrupt stretches in the middle of the trace that were skipped, each with where and why: the
+    /// reader goes on at the next whole record (CRC-checked), so one bad sector loses one record, not
+    /// the hours after it.
+    public private(set) var damage: [String] = []
+    /// While inside a corrupt stretch: why, and the buffer index to try next.
+    private var resync: (problem: String, scan: Int)?
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -200,8 +216,9 @@ public struct RawTraceReader {
     public init(path: String) throws {
         let header: [UInt8]
         do {
-            handle = try FileReading.open(path)
-            header = try FileReading.read(handle, count: 10)
+            let opened = try FileReading.open(path)
+            handle = opened
+            header = try FileReading.read(opened, count: 10)
         } catch {
             throw Failure(description: "\(path): cannot read the trace: \(error)")
         }
@@ -212,11 +229,51 @@ public struct RawTraceReader {
         fileOffset = 10
     }
 
-    /// The next whole record, or nil at the end of the file or at the first torn or corrupt record.
+    /// A reader over a whole trace in memory (header included).
+    init(bytes: [UInt8]) {
+        handle = nil
+        buffer = bytes
+        start = 10
+        fileOffset = 10
+        atEnd = true
+    }
+
+    /// The next whole record, or nil at the end of the file or where reading had to stop.
     public mutating func next() -> TraceRecord? {
         guard problem == nil else { return nil }
         while true {
-            if start < buffer.count || atEnd {
+            if let (reason, scan) = resync {
+                // Look for the next offset where a whole record with a good CRC begins.
+                var position = scan
+                var found = false
+                scanning: while position < buffer.count {
+                    switch RawTrace.plausibleRecord(buffer[position...]) {
+                    case nil where !atEnd: break scanning
+                    case true?:
+                        switch RawTrace.nextRecord(buffer[position...], fileOffset: fileOffset + position - start, atEnd: atEnd) {
+                        case .record:
+                            found = true
+                            break scanning
+                        case .needMore: break scanning
+                        case .problem: position += 1
+                        }
+                    default: position += 1
+                    }
+                }
+                if found {
+                    let skipped = position - start
+                    damage.append("\(reason): skipped \(skipped) bytes, went on at byte \(fileOffset + skipped)")
+                    fileOffset += skipped
+                    start = position
+                    resync = nil
+                    continue
+                }
+                if position >= buffer.count, atEnd {
+                    problem = reason.hasPrefix("torn") ? reason : "\(reason); no whole record after it"
+                    return nil
+                }
+                resync = (reason, position)
+            } else if start < buffer.count || atEnd {
                 if start == buffer.count, atEnd { return nil }
                 switch RawTrace.nextRecord(buffer[start...], fileOffset: fileOffset, atEnd: atEnd) {
                 case .record(let record, let size):
@@ -224,18 +281,26 @@ public struct RawTraceReader {
                     fileOffset += size
                     return record
                 case .problem(let problem):
-                    self.problem = problem
-                    return nil
+                    // Torn (a power loss cut the last record) or corrupt: either way, whatever whole
+                    // record follows is read; a torn last record has none after it.
+                    resync = (problem, start + 1)
+                    continue
                 case .needMore: break
                 }
             }
+            guard let handle, !atEnd else {
+                atEnd = true
+                continue
+            }
             // Keep the unread tail, then read on.
+            let need = needed(at: resync?.scan ?? start)
             if start > 0 {
                 buffer.removeFirst(start)
+                if let (reason, scan) = resync { resync = (reason, scan - start) }
                 start = 0
             }
             do {
-                let more = try FileReading.read(handle, count: max(1 << 20, needed()))
+                let more = try FileReading.read(handle, count: max(1 << 20, need))
                 if more.isEmpty { atEnd = true } else { buffer += more }
             } catch {
                 // A failing disk or USB stick: what was read stands, and the reader says where it stopped.
@@ -245,10 +310,11 @@ public struct RawTraceReader {
         }
     }
 
-    /// Bytes the record at `start` needs, when its length is known.
-    private func needed() -> Int {
-        guard buffer.count - start >= 4 else { return 0 }
-        return Int(RawTrace.read(UInt32.self, buffer[start...], at: 0)) + 8
+    /// Bytes the record at buffer index `index` needs beyond the start, when its length is known.
+    private func needed(at index: Int) -> Int {
+        guard buffer.count - index >= 4 else { return 0 }
+        // Never more than the longest record: a length still to be judged may be garbage.
+        return min(Int(RawTrace.read(UInt32.self, buffer[index...], at: 0)), RawTrace.maxRecordLength) + 8 + (index - start)
     }
 }
 

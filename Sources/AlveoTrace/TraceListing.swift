@@ -105,7 +105,15 @@ public struct TraceSummary: Sendable, Equatable {
 
     public init() {}
 
+    /// Records found after the end record: not written by this recording (the writer takes nothing
+    /// after it; two traces concatenated, say), so not counted; replay ignores them too.
+    public var afterEnd = 0
+
     public mutating func add(_ record: TraceRecord) {
+        guard !ended else {
+            afterEnd += 1
+            return
+        }
         records += 1
         if record.kind == .config {
             configuration = String(decoding: record.payload, as: UTF8.self)
@@ -142,8 +150,9 @@ public struct TraceSummary: Sendable, Equatable {
         }
     }
 
-    /// The summary for people; `problem` is why the reader stopped early, if it did.
-    public func text(path: String, problem: String?) -> String {
+    /// The summary for people; `problem` is why the reader stopped early, if it did; `damage` the
+    /// corrupt stretches it skipped.
+    public func text(path: String, problem: String?, damage: [String] = []) -> String {
         var out = "\(path): raw trace, format version \(RawTrace.version), \(records) records\n"
         if let firstWall, let lastWall {
             out += "recorded \(TraceListing.wallTime(firstWall)) to \(TraceListing.wallTime(lastWall)) (UTC), "
@@ -157,6 +166,10 @@ public struct TraceSummary: Sendable, Equatable {
             out += "ended cleanly (end record)\n"
         } else {
             out += "no end record: the recording was cut off (power loss, kill -9) or is still being written\n"
+        }
+        for stretch in damage { out += "damaged: \(stretch) (the records in it are lost)\n" }
+        if afterEnd > 0 {
+            out += "\(Self.counted(afterEnd, "record")) after the end record: not part of this recording (two traces joined?); not counted, and replay ignores them\n"
         }
         for (id, device) in devices.sorted(by: { $0.key < $1.key }) {
             var parts: [String] = []

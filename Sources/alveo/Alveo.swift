@@ -121,6 +121,9 @@ struct Replay: ParsableCommand {
                 for (id, tally) in summary.devices.sorted(by: { $0.key < $1.key }) {
                     printError("\(id): decoded \(tally.decoded), rejected \(tally.rejected), skipped bytes \(tally.skippedBytes), failed reads \(tally.failed)")
                 }
+                for damage in summary.damage {
+                    printError("warning: \(scenario): \(damage); the records in it are lost, so events near it may differ from the live run")
+                }
                 if let warning = summary.warning { printError("warning: \(scenario): \(warning); replayed the \(summary.records) records before it") }
                 if let stopped = summary.recordingStopped {
                     printError("note: \(scenario): \(stopped); the replay ends there, the live agent ran on after it")
@@ -191,7 +194,7 @@ struct Trace: ParsableCommand {
                 summary.add(record)
                 if record.kind == .profile { profiles[record.device] = String(decoding: record.payload, as: UTF8.self) }
             }
-            var out = summary.text(path: trace, problem: reader.problem)
+            var out = summary.text(path: trace, problem: reader.problem, damage: reader.damage)
             if let yaml = summary.configuration {
                 do {
                     let config = try AgentConfig.parse(yaml: yaml, file: trace, profiles: profiles, readOutputs: false)
@@ -266,6 +269,7 @@ struct Trace: ParsableCommand {
                 }
             }
             try writeStandardOutput(out)
+            for damage in reader.damage { printError("warning: \(trace): \(damage)") }
             if let problem = reader.problem { printError("warning: \(trace): \(problem); read the \(index) records before it") }
             for id in devices.subtracting(seen).sorted() {
                 let known = seen.subtracting([""]).sorted().joined(separator: ", ")
@@ -305,6 +309,7 @@ struct Trace: ParsableCommand {
                     }
                 }, sink: { _ in })
                 try writeStandardOutput(out)
+                for damage in summary.damage { printError("warning: \(trace): \(damage)") }
                 if let warning = summary.warning { printError("warning: \(trace): \(warning)") }
             } catch let exit as ExitCode {
                 throw exit

@@ -142,6 +142,28 @@ import Testing
         #expect(shorter >= 3, "the cuts lose the events after them")
     }
 
+    /// A damaged byte in the middle of a trace (a bad sector) loses the record it is in, not the hours
+    /// after it: replay says where and goes on, and finds the events after the damage.
+    @Test func aDamagedByteLosesOneRecordNotTheRest() throws {
+        let trace = Self.cases.first { $0.name == "pb840-faults" }!
+        let whole = try ChildProcess.run([Paths.alveo, "replay", trace.trace.path])
+        var bytes = try Data(contentsOf: trace.trace)
+        let middle = bytes.count / 2
+        bytes[middle] ^= 0x5A
+        let directory = try Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("damaged.alvtrace")
+        try bytes.write(to: file)
+        let damaged = try ChildProcess.run([Paths.alveo, "replay", file.path])
+        #expect(damaged.status == 0, "\(damaged.stderr)")
+        #expect(damaged.stderr.contains(": CRC mismatch: skipped "), "\(damaged.stderr)")
+        #expect(damaged.stderr.contains("the records in it are lost, so events near it may differ from the live run"))
+        let last = try #require(whole.stdout.split(separator: "\n").last)
+        #expect(damaged.stdout.contains(last), "the events after the damage are still found")
+        let info = try ChildProcess.run([Paths.alveo, "trace", "info", file.path])
+        #expect(info.stdout.contains("damaged: corrupt record at byte ") && info.stdout.contains("ended cleanly"), "\(info.stdout)")
+    }
+
     /// `alveo trace info` and `alveo trace dump`: what an engineer reads in a trace without replaying it.
     @Test func infoAndDumpShowWhatTheDeviceSentAndReceived() throws {
         let trace = Self.cases.first { $0.name == "medibus-faults" }!

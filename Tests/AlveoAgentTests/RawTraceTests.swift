@@ -113,12 +113,42 @@ import Testing
         }
     }
 
-    @Test func aCorruptRecordStopsTheReaderWithAReason() throws {
-        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: try writeTrace())))
-        bytes[10 + RawTrace.encode(Self.records[0]).count + 10] ^= 0xFF
-        let (records, problem) = RawTrace.decode(bytes)
-        #expect(records.count == 1)
-        #expect(problem?.contains("CRC mismatch") == true)
+    /// One damaged byte anywhere loses the record it is in, and only that one: reading goes on at the
+    /// next whole record, and says where and how much it skipped. Damage in the last record stops the
+    /// reader there with the reason.
+    @Test func aCorruptByteLosesOnlyItsRecord() throws {
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: try writeTrace())))
+        var starts: [Int] = [10]
+        for record in Self.records { starts.append(starts.last! + RawTrace.encode(record).count) }
+        for position in 10..<bytes.count {
+            let index = starts.lastIndex { $0 <= position }!
+            for flip: UInt8 in [0xFF, 0x01] {
+                var damaged = bytes
+                damaged[position] ^= flip
+                let (records, problem, damage) = RawTrace.decodeReportingDamage(damaged)
+                var expected = Self.records
+                expected.remove(at: index)
+                #expect(records == expected, "byte \(position) ^ \(flip) (record \(index))")
+                if index == Self.records.count - 1 {
+                    #expect(problem != nil && damage.isEmpty, "byte \(position): \(problem ?? "nil")")
+                } else {
+                    #expect(problem == nil, "byte \(position): \(problem ?? "")")
+                    let skipped = starts[index + 1] - starts[index]
+                    #expect(damage.count == 1 && damage[0].contains("record at byte \(starts[index])")
+                        && damage[0].hasSuffix("skipped \(skipped) bytes, went on at byte \(starts[index + 1])"), "byte \(position): \(damage)")
+                }
+            }
+        }
+    }
+
+    /// Bytes that are not records at all between two records (a bad sector, a stray write) are skipped.
+    @Test func garbageBetweenRecordsIsSkipped() throws {
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: try writeTrace())))
+        let at = 10 + RawTrace.encode(Self.records[0]).count
+        let garbage: [UInt8] = (0..<37).map { UInt8(truncatingIfNeeded: $0 &* 97 &+ 13) }
+        let (records, problem, damage) = RawTrace.decodeReportingDamage(Array(bytes[..<at]) + garbage + Array(bytes[at...]))
+        #expect(records == Self.records && problem == nil)
+        #expect(damage.count == 1 && damage[0].hasSuffix("skipped 37 bytes, went on at byte \(at + 37)"), "\(damage)")
     }
 
     /// The streaming reader `alveo replay` uses agrees with `decode` at every cut: same records, same reason.
