@@ -19,6 +19,8 @@ public enum TraceReplay {
         public var warning: String?
         /// Corrupt stretches skipped in the middle of the trace (the records in them are lost).
         public var damage: [String] = []
+        /// The end record was read: the recording was stopped cleanly (or stopped itself).
+        public var ended = false
         /// Why the recording stopped while the live agent ran on (size cap, low disk space), if it did:
         /// the replay ends there, the live run did not.
         public var recordingStopped: String?
@@ -173,6 +175,7 @@ public enum TraceReplay {
                 process([], at: t)
             case .end:
                 // The live core stopped here, or the recording did: the writer takes nothing after the end record.
+                summary.ended = true
                 if !record.payload.isEmpty { summary.recordingStopped = String(decoding: record.payload, as: UTF8.self) }
                 summary.records += countRest(&reader)
                 return finish()

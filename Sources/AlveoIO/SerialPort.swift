@@ -39,7 +39,7 @@ public struct SerialPortError: Error, CustomStringConvertible, Sendable, Equatab
     public var description: String {
         let what: String
         switch code {
-        case -1: what = "invalid argument (SP_ERR_ARG)\(operation == "find port" ? ": no such serial port" : "")"
+        case -1: what = "invalid argument (SP_ERR_ARG)\(operation.hasPrefix("find port") ? ": no such serial port" : "")"
         case -2: what = "system error (SP_ERR_FAIL): \(osMessage ?? "?") (errno \(osCode ?? 0))"
         case -3: what = "out of memory (SP_ERR_MEM)"
         case -4: what = "not supported on this port (SP_ERR_SUPP)"
@@ -88,7 +88,16 @@ public final class SerialPort: Sendable {
                                   osMessage: String(cString: strerror(errno)))
         }
         var found: OpaquePointer?
-        try SerialPortError.check(sp_get_port_by_name(target, &found), "find port", path)
+        do { try SerialPortError.check(sp_get_port_by_name(target, &found), "find port", path) } catch {
+            // A pseudo-terminal (`alveo simulate`'s serial devices, socat): libserialport 0.1.1 sees no
+            // serial port there. Say so, rather than leave the engineer hunting a cable.
+            var error = error
+            if error.code == SP_ERR_ARG.rawValue, target.hasPrefix("/dev/pts/") {
+                error.operation = "find port (\(target) is a pseudo-terminal, which this libserialport does not open; "
+                    + "alveo simulate's serial devices need the test shim, see README)"
+            }
+            throw error
+        }
         guard let handle = found else { throw SerialPortError(operation: "find port", path: path, code: -1) }
         let opened = sp_open(handle, SP_MODE_READ_WRITE)
         if opened.rawValue < 0 {

@@ -76,6 +76,66 @@ public enum TraceListing {
     }
 }
 
+/// A time to list a trace from or to, as people give it: agent seconds (`192.5`), agent time as
+/// `trace info` prints it (`0:03:12`, `3:12`), or a wall-clock time in UTC (`2026-11-25T03:12:00Z`).
+public enum TraceTimeBound: Sendable, Equatable {
+    /// Seconds of agent time since the recording started.
+    case agent(Double)
+    /// Wall-clock nanoseconds since 1970.
+    case wall(Int64)
+
+    public init?(_ text: String) {
+        if let milliseconds = UTCTime.parse(rfc3339: text) {
+            self = .wall(milliseconds * 1_000_000)
+            return
+        }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard (1...3).contains(parts.count) else { return nil }
+        var seconds = 0.0
+        for (index, part) in parts.enumerated() {
+            let last = index == parts.count - 1
+            guard let value = last ? Double(part) : Double(Int(part) ?? -1), value.isFinite, value >= 0,
+                  index == 0 || value < 60 else { return nil }
+            seconds = seconds * 60 + value
+        }
+        self = .agent(seconds)
+    }
+
+    /// The record's time on this bound's clock, to compare with it.
+    func time(of record: TraceRecord) -> Double {
+        switch self {
+        case .agent: record.monotonic
+        case .wall: Double(record.wallNanoseconds)
+        }
+    }
+
+    var value: Double {
+        switch self {
+        case .agent(let seconds): seconds
+        case .wall(let nanoseconds): Double(nanoseconds)
+        }
+    }
+
+    /// Whether this bound is later than `other`; nil when they are on different clocks.
+    public func isLater(than other: TraceTimeBound) -> Bool? {
+        switch (self, other) {
+        case (.agent, .agent), (.wall, .wall): value > other.value
+        default: nil
+        }
+    }
+
+    public func isBefore(_ record: TraceRecord) -> Bool { value < time(of: record) }
+    public func isAfter(_ record: TraceRecord) -> Bool { value > time(of: record) }
+
+    /// How far past this bound the record is, in seconds (to stop reading well past a `--to`).
+    public func secondsPast(_ record: TraceRecord) -> Double {
+        switch self {
+        case .agent: time(of: record) - value
+        case .wall: (time(of: record) - value) / 1e9
+        }
+    }
+}
+
 /// Counts what a trace holds, per device: for `alveo trace info`.
 public struct TraceSummary: Sendable, Equatable {
     public struct Device: Sendable, Equatable {

@@ -125,6 +125,9 @@ struct Replay: ParsableCommand {
                     printError("warning: \(scenario): \(damage); the records in it are lost, so events near it may differ from the live run")
                 }
                 if let warning = summary.warning { printError("warning: \(scenario): \(warning); replayed the \(summary.records) records before it") }
+                if summary.warning == nil, !summary.ended {
+                    printError("note: \(scenario): no end record: the recording was cut off (power loss, kill -9) or is still being written; replayed to its last record")
+                }
                 if let stopped = summary.recordingStopped {
                     printError("note: \(scenario): \(stopped); the replay ends there, the live agent ran on after it")
                 }
@@ -180,7 +183,7 @@ struct Trace: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Summarize a trace: when it was recorded, whether it ended cleanly, and what each device sent, received and failed.")
 
-        @Flag(help: "Also print the configuration the run used (YAML, as recorded).")
+        @Flag(help: "Also print the configuration the run used and the Modbus profiles its devices were decoded with (YAML, as recorded).")
         var showConfig = false
 
         @Argument(help: "The .alvtrace file; - reads it from standard input (e.g. gzip -dc TRACE.gz | alveo trace info -).")
@@ -208,7 +211,12 @@ struct Trace: ParsableCommand {
                 } catch {
                     out += "the recorded configuration does not parse: \(error)\n"
                 }
-                if showConfig { out += "configuration:\n" + yaml + (yaml.hasSuffix("\n") ? "" : "\n") }
+                if showConfig {
+                    out += "configuration:\n" + yaml + (yaml.hasSuffix("\n") ? "" : "\n")
+                    for (id, text) in profiles.sorted(by: { $0.key < $1.key }) {
+                        out += "profile of \(TraceListing.escaped(id)):\n" + text + (text.hasSuffix("\n") ? "" : "\n")
+                    }
+                }
             } else {
                 out += "no configuration record: this trace cannot be replayed\n"
             }
@@ -227,11 +235,11 @@ struct Trace: ParsableCommand {
         @Option(name: .long, help: "Only this device's records (repeatable).")
         var device: [String] = []
 
-        @Option(name: .long, help: "Only records at or after this agent time, in seconds.")
-        var from: Double?
+        @Option(name: .long, help: "Only records at or after this time: agent seconds (192.5), agent time as `trace info` shows it (0:03:12), or wall-clock UTC (2026-11-25T03:12:00Z).")
+        var from: String?
 
-        @Option(name: .long, help: "Only records at or before this agent time, in seconds.")
-        var to: Double?
+        @Option(name: .long, help: "Only records at or before this time, in the same forms as --from.")
+        var to: String?
 
         @Flag(help: "Leave out the agent's clock ticks.")
         var noTicks = false
@@ -240,12 +248,21 @@ struct Trace: ParsableCommand {
         var trace: String
 
         func validate() throws {
-            if let from, let to, from > to { throw ValidationError("--from (\(from) s) is after --to (\(to) s)") }
+            for (name, text) in [("--from", from), ("--to", to)] {
+                if let text, TraceTimeBound(text) == nil {
+                    throw ValidationError("\(name) \(text): give agent seconds (192.5), h:mm:ss (0:03:12) or a UTC time (2026-11-25T03:12:00Z)")
+                }
+            }
+            if let from = from.flatMap(TraceTimeBound.init), let to = to.flatMap(TraceTimeBound.init), from.isLater(than: to) == true {
+                throw ValidationError("--from is after --to")
+            }
         }
 
         func run() throws {
             var reader = try openTrace(trace)
             let devices = Set(device)
+            let start = from.flatMap(TraceTimeBound.init), end = to.flatMap(TraceTimeBound.init)
+            var listed = 0
             var seen: Set<String> = []
             var out = ""
             var index = 0
@@ -253,13 +270,14 @@ struct Trace: ParsableCommand {
                 index += 1
                 seen.insert(record.device)
                 if !devices.isEmpty, !devices.contains(record.device) { continue }
-                if let from, record.monotonic < from { continue }
-                if let to, record.monotonic > to {
+                if let start, start.isAfter(record) { continue }
+                if let end, end.isBefore(record) {
                     // Records are in the order the core took them: times can step back a hair between
                     // threads, never by seconds.
-                    if record.monotonic > to + 10 { break }
+                    if end.secondsPast(record) > 10 { break }
                     continue
                 }
+                listed += 1
                 if noTicks, record.kind == .tick { continue }
                 out += TraceListing.line(record, index: index)
                 out += "\n"
@@ -271,6 +289,9 @@ struct Trace: ParsableCommand {
             try writeStandardOutput(out)
             for damage in reader.damage { printError("warning: \(trace): \(damage)") }
             if let problem = reader.problem { printError("warning: \(trace): \(problem); read the \(index) records before it") }
+            if listed == 0, start != nil || end != nil || !devices.isEmpty {
+                printError("note: \(trace): no record matches (`alveo trace info` shows the devices and the times the trace covers)")
+            }
             for id in devices.subtracting(seen).sorted() {
                 let known = seen.subtracting([""]).sorted().joined(separator: ", ")
                 printError("warning: \(trace): no records from device \(id) in what was read (devices seen: \(known.isEmpty ? "none" : known))")
@@ -407,7 +428,7 @@ struct Record: AsyncParsableCommand {
     @Option(name: .long, help: "Agent configuration (YAML): patient, devices, rules (recorded with the trace).")
     var config: String
 
-    @Option(name: .long, help: "Directory for the trace file (alveo-<run id>.alvtrace).")
+    @Option(name: .long, help: "Directory for the trace file (alveo-<UTC start>.alvtrace, e.g. alveo-20261125T164100Z.alvtrace).")
     var out: String = "traces"
 
     @Option(name: .long, help: "Stop after this many seconds (default: until SIGTERM or SIGINT).")

@@ -184,6 +184,11 @@ import Testing
         let times = lines.compactMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Double($0) } }
         #expect(times.count == lines.count && times.allSatisfy { $0 <= 1.5 } && times.contains { $0 > 1 }, "up to 1.5 s: \(times)")
 
+        // The same stretch by wall-clock time (UTC), and by agent time as `trace info` prints it.
+        let byWall = try ChildProcess.run([Paths.alveo, "trace", "dump", "--device", "vent", "--to", "2026-11-25T00:00:01.500Z", trace.trace.path])
+        let byClock = try ChildProcess.run([Paths.alveo, "trace", "dump", "--device", "vent", "--from", "0:00:00", "--to", "0:00:01.5", trace.trace.path])
+        #expect(byWall.stdout == dump.stdout && byClock.stdout == dump.stdout, "\(byWall.stderr)\(byClock.stderr)")
+
         let gateway = Self.cases.first { $0.name == "gateway-faults" }!
         let registers = try ChildProcess.run([Paths.alveo, "trace", "dump", "--no-ticks", gateway.trace.path])
         #expect(registers.stdout.contains("registers  input "), "\(registers.stdout.prefix(2000))")

@@ -80,6 +80,25 @@ import Testing
         }
     }
 
+    /// What people type to list part of a trace: agent seconds, h:mm:ss as `trace info` prints, or UTC.
+    @Test func listingBoundsReadTheWaysPeopleWriteTimes() {
+        #expect(TraceTimeBound("192.5") == .agent(192.5))
+        #expect(TraceTimeBound("0:03:12") == .agent(192))
+        #expect(TraceTimeBound("3:12.5") == .agent(192.5))
+        #expect(TraceTimeBound("72:00:05") == .agent(259_205))
+        #expect(TraceTimeBound("2026-11-25T03:12:00Z") == .wall(1_795_576_320_000 * 1_000_000))
+        #expect(TraceTimeBound("2026-11-25T03:12:00.25Z") == .wall(1_795_576_320_250 * 1_000_000))
+        for bad in ["", "nan", "-5", "3:99", "1:2:3:4", "abc", "2026-02-30T00:00:00Z", "2026-11-25T24:00:00Z", "2026-11-25T03:12:00",
+                    "2026-11-25T03:12:00.1234567891Z", "inf"] {
+            #expect(TraceTimeBound(bad) == nil, "\(bad)")
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let milliseconds = Int64.random(in: -2_208_988_800_000...7_258_118_400_000, using: &generator)
+            #expect(UTCTime.parse(rfc3339: UTCTime.rfc3339(millisecondsSince1970: milliseconds)) == milliseconds, "\(milliseconds)")
+        }
+    }
+
     @Test func theSummaryCountsWhatEachDeviceDid() {
         var summary = TraceSummary()
         Self.records.forEach { summary.add($0) }
