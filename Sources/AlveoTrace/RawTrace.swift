@@ -125,6 +125,7 @@ public enum RawTrace {
         return (records, problem)
     }
 
+    /// `decode`, with the corrupt stretches that were skipped.
     public static func decodeReportingDamage(_ bytes: [UInt8]) -> (records: [TraceRecord], problem: String?, damage: [String]) {
         if let problem = checkHeader(bytes[...]) { return ([], problem, []) }
         var reader = RawTraceReader(bytes: bytes)
@@ -189,7 +190,9 @@ public enum RawTrace {
 }
 
 /// Reads a trace file record by record in bounded memory (1 MiB reads), so a day-long trace replays
-/// without being loaded whole. Stops at a torn or corrupt record, keeping `problem`.
+/// without being loaded whole. A corrupt record in the middle is skipped to the next whole record
+/// (noted in `damage`); a torn last record, or corruption with nothing whole after it, stops the
+/// reader with `problem`.
 public struct RawTraceReader {
     /// nil: the whole trace is in `buffer` already (`RawTrace.decode`).
     private let handle: FileHandle?
@@ -372,8 +375,8 @@ public final class TraceWriter: @unchecked Sendable {
 
     /// `durable`: fsync after every record (recording a patient); false only for generated traces.
     /// `onError` hears of the first record that could not be written, and of every 1000th after it,
-    /// and of a recording stopped by `limits` (`stoppedReason` then says why). A file system already below `limits.minFreeBytes` is
-    /// refused here, before anything is created.
+    /// and of a recording stopped by `limits` (`stoppedReason` then says why). A file system already
+    /// below `limits.minFreeBytes` is refused here, before anything is created.
     public init(path: String, durable: Bool = true, limits: Limits = Limits(),
                 onError: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.path = path

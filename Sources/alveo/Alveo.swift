@@ -89,7 +89,6 @@ struct Replay: ParsableCommand {
             throw ValidationError("--format must be one of: \(EventFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let speed, !(speed > 0 && speed <= 1_000_000) { throw ValidationError("--speed must be in (0, 1000000]") }
-
     }
 
     @Option(name: .long, help: "With outputs configured: seconds to wait at the end for every journaled event to be delivered.")
