@@ -10,10 +10,12 @@ public enum TraceRecording {
     }
 
     /// Creates `directory/alveo-<run id>.alvtrace` with the configuration and profiles written.
-    /// `onError` hears when records cannot be written (disk full): the recording is then incomplete.
+    /// `onError` hears when records cannot be written (disk full): the recording is then incomplete;
+    /// `onStop` when the recording stopped itself at one of `limits`.
     /// `limits`: where the recording stops on its own (size cap, free space kept for the journal).
     public static func start(directory: String, configPath: String, config: AgentConfig, limits: TraceWriter.Limits = .init(),
-                             onError: @escaping @Sendable (String) -> Void = { _ in }) throws(Failure) -> TraceWriter {
+                             onError: @escaping @Sendable (String) -> Void = { _ in },
+                             onStop: (@Sendable (String) -> Void)? = nil) throws(Failure) -> TraceWriter {
         let writer: TraceWriter
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -24,7 +26,7 @@ public enum TraceRecording {
                 path = base + "-\(suffix).alvtrace"
                 suffix += 1
             }
-            writer = try TraceWriter(path: path, limits: limits, onError: onError)
+            writer = try TraceWriter(path: path, limits: limits, onError: onError, onStop: onStop)
         } catch let failure as TraceWriter.Failure {
             throw Failure(description: failure.description)
         } catch {

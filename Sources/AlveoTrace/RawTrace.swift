@@ -341,6 +341,7 @@ public final class TraceWriter: @unchecked Sendable {
     /// The latest monotonic time written.
     private var latest = 0.0
     private let onError: @Sendable (String) -> Void
+    private let onStop: (@Sendable (String) -> Void)?
 
     /// Where a recording stops on its own while the agent runs on: a trace must never fill the disk
     /// that the alarm journal is written to.
@@ -374,14 +375,15 @@ public final class TraceWriter: @unchecked Sendable {
     private var stopReason: String?
 
     /// `durable`: fsync after every record (recording a patient); false only for generated traces.
-    /// `onError` hears of the first record that could not be written, and of every 1000th after it,
-    /// and of a recording stopped by `limits` (`stoppedReason` then says why). A file system already
-    /// below `limits.minFreeBytes` is refused here, before anything is created.
+    /// `onError` hears of the first record that could not be written, and of every 1000th after it;
+    /// `onStop` (else `onError`) of a recording stopped by `limits` (`stoppedReason` then says why).
+    /// A file system already below `limits.minFreeBytes` is refused here, before anything is created.
     public init(path: String, durable: Bool = true, limits: Limits = Limits(),
-                onError: @escaping @Sendable (String) -> Void = { _ in }) throws {
+                onError: @escaping @Sendable (String) -> Void = { _ in }, onStop: (@Sendable (String) -> Void)? = nil) throws {
         self.path = path
         self.durable = durable
         self.onError = onError
+        self.onStop = onStop
         self.limits = limits
         if let floor = limits.minFreeBytes, let free = limits.freeSpace((path as NSString).deletingLastPathComponent), free < floor {
             throw Failure(description: "\(path): not recording: \(TraceWriter.megabytes(free)) free on its file system, "
@@ -467,7 +469,7 @@ public final class TraceWriter: @unchecked Sendable {
             try? handle.truncate(atOffset: goodLength)
         }
         stopReason = reason
-        onError("\(path): recording stopped: \(reason)")
+        (onStop ?? onError)("\(path): recording stopped: \(reason)")
     }
 
     /// Writes the end record (a clean stop) as the trace's last, then runs `then` (closing the

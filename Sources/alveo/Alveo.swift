@@ -490,13 +490,9 @@ struct TraceLimitOptions: ParsableArguments {
 func startRecording(_ directory: String, configPath: String, config: AgentConfig, limits: TraceWriter.Limits,
                     onStop: String) throws -> TraceWriter {
     do {
-        return try TraceRecording.start(directory: directory, configPath: configPath, config: config, limits: limits) { problem in
-            if problem.contains(": recording stopped: ") {
-                printError("error: trace: \(problem); \(onStop) (the limits: --trace-max-mb, --trace-min-free-mb)")
-            } else {
-                printError("error: trace: \(problem)")
-            }
-        }
+        return try TraceRecording.start(directory: directory, configPath: configPath, config: config, limits: limits,
+                                        onError: { printError("error: trace: \($0)") },
+                                        onStop: { printError("error: trace: \($0); \(onStop) (the limits: --trace-max-mb, --trace-min-free-mb)") })
     } catch {
         printError("error: \(error)")
         throw ExitCode(74)
