@@ -34,8 +34,8 @@ let package = Package(
             dependencies: ["AlveoCore", "AlveoIO", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
-        // Scenario CSV (and later raw trace) formats.
-        .target(name: "AlveoTrace", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
+        // Scenario CSV and raw trace formats (AlveoIO for trace files created private).
+        .target(name: "AlveoTrace", dependencies: ["AlveoCore", "AlveoIO"], swiftSettings: strictSettings),
         // The only module that calls the C libraries.
         .target(name: "AlveoIO", dependencies: ["AlveoCore", "CModbus", "CSerialPort", "COpenSSL"], swiftSettings: strictSettings),
         // Wiring: configuration, replay runner, output sinks.

@@ -1,4 +1,5 @@
 import AlveoCore
+import AlveoTrace
 import Foundation
 import Yams
 
@@ -27,12 +28,7 @@ public struct AgentConfig: Sendable, Equatable {
 
     /// Reads and validates a YAML configuration file.
     public static func load(path: String) throws(ConfigError) -> AgentConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError(file: path, line: 0, key: "", message: "cannot read the configuration file")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ConfigError(file: path, line: 0, key: "", message: "the configuration file is not UTF-8 text")
-        }
+        let text = try YAMLFile.text(path: path)
         return try parse(yaml: text, file: path)
     }
 
@@ -103,6 +99,9 @@ public struct AgentConfig: Sendable, Equatable {
                     if try value.bool() { settings.disabled.remove(rule) } else { settings.disabled.insert(rule) }
                 case "per_source_timeout_s":
                     for (source, timeout) in try value.mapping() {
+                        guard SourceName.isValid(source) else {
+                            throw timeout.error("'\(Shown.text(source.utf8))' is not a source name (\(SourceName.rule))")
+                        }
                         settings.silentAfterBySource[source] = try timeout.number(in: 1...3600, unit: "s")
                     }
                 default:

@@ -64,12 +64,7 @@ public struct DeviceConfig: Sendable, Equatable {
         var transport: ConfigNode?
         for (key, value) in try node.mapping(allowed: keys) {
             switch key {
-            case "id":
-                let text = try value.string()
-                guard !text.isEmpty, text.allSatisfy({ $0.isLetter || $0.isNumber || "_-.".contains($0) }) else {
-                    throw value.error("'\(text)' is not a usable id (letters, digits, _ - . only)")
-                }
-                id = text
+            case "id": id = try value.name(what: "id")
             case "profile": profilePath = try value.string(); profileNode = value
             case "poll_interval_s": poll = try value.number(in: 0.05...3600, unit: "s")
             case "reconnect_max_s": reconnectMax = try value.number(in: 0.1...3600, unit: "s")

@@ -1,3 +1,4 @@
+import AlveoCore
 import AlveoIO
 import AlveoOutput
 import Foundation
@@ -20,7 +21,7 @@ public struct OutputConfig: Sendable, Equatable {
                 for (journalKey, journalValue) in try value.mapping(allowed: ["directory", "segment_max_mb"]) {
                     switch journalKey {
                     case "directory": config.journalDirectory = DeviceConfig.resolveDirectory(try journalValue.string(), relativeTo: node.file)
-                    case "segment_max_mb": config.segmentMaxBytes = Int(try journalValue.number(in: 0.01...4096, unit: "MB") * 1_048_576)
+                    case "segment_max_mb": config.segmentMaxBytes = Int(saturating: try journalValue.number(in: 0.01...4096, unit: "MB") * 1_048_576)
                     default: break
                     }
                 }
@@ -80,16 +81,12 @@ public struct OutputConfig: Sendable, Equatable {
             case "hostname": settings.hostname = try value.string()
             case "app_name": settings.appName = try value.string()
             case "bed_id":
-                let id = try value.string()
-                guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-                    throw value.error("'\(id)' is not a usable bed id (letters, digits, - _ . only)")
-                }
-                settings.bedID = id
+                settings.bedID = try value.name(what: "bed id")
                 sawBed = true
-            case "ack_timeout_ms": settings.ackTimeout = .milliseconds(Int64(try value.number(in: 50...600_000, unit: "ms")))
-            case "connect_timeout_ms": settings.connectTimeout = .milliseconds(Int64(try value.number(in: 50...600_000, unit: "ms")))
-            case "reconnect_max_s": settings.reconnectMax = .milliseconds(Int64(try value.number(in: 0.1...3600, unit: "s") * 1000))
-            case "resend_window_s": settings.resendWindow = .milliseconds(Int64(try value.number(in: 0...3600, unit: "s") * 1000))
+            case "ack_timeout_ms": settings.ackTimeout = .milliseconds(Int64(saturating: try value.number(in: 50...600_000, unit: "ms")))
+            case "connect_timeout_ms": settings.connectTimeout = .milliseconds(Int64(saturating: try value.number(in: 50...600_000, unit: "ms")))
+            case "reconnect_max_s": settings.reconnectMax = .milliseconds(Int64(saturating: try value.number(in: 0.1...3600, unit: "s") * 1000))
+            case "resend_window_s": settings.resendWindow = .milliseconds(Int64(saturating: try value.number(in: 0...3600, unit: "s") * 1000))
             case "tls": settings.tls = try parseTLS(value)
             default: break
             }
@@ -104,7 +101,7 @@ public struct OutputConfig: Sendable, Equatable {
         let keys = ["host", "port", "ack_timeout_ms", "connect_timeout_ms", "reconnect_max_s", "retry_after_error_ms", "heartbeat_s", "tls",
                     "sending_application", "sending_facility", "receiving_application", "receiving_facility",
                     "patient_id", "patient_id_authority", "patient_name", "bed_location", "bed_id"]
-        func milliseconds(_ value: Double) -> Duration { .milliseconds(Int64(value)) }
+        func milliseconds(_ value: Double) -> Duration { .milliseconds(Int64(saturating: value)) }
         for (key, value) in try node.mapping(allowed: keys) {
             switch key {
             case "host": settings.host = try value.string()
@@ -128,11 +125,7 @@ public struct OutputConfig: Sendable, Equatable {
             case "patient_name": settings.identity.patientName = try value.string()
             case "bed_location": settings.identity.bedLocation = try value.string()
             case "bed_id":
-                let id = try value.string()
-                guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-                    throw value.error("'\(id)' is not a usable bed id (letters, digits, - _ . only; it prefixes MSH-10)")
-                }
-                settings.identity.bedID = id
+                settings.identity.bedID = try value.name(what: "bed id (it prefixes MSH-10)")
                 sawBed = true
             default: break
             }

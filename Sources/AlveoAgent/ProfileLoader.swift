@@ -1,5 +1,6 @@
 import AlveoCore
 import AlveoDevices
+import AlveoTrace
 import Foundation
 import Yams
 
@@ -107,17 +108,45 @@ public enum ProfileLoader {
 
 /// Reading a YAML file into a ConfigNode, with parse errors as ConfigError.
 enum YAMLFile {
+    /// No configuration or profile is near this size: a larger file is a mistake, refused before it
+    /// is read whole (a 200 MB file once took 436 MB of memory to refuse).
+    static let maxBytes = 1 << 20
+
     static func root(path: String) throws(ConfigError) -> ConfigNode {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError(file: path, line: 0, key: "", message: "cannot read the file (does it exist?)")
+        try root(yaml: try text(path: path), file: path)
+    }
+
+    /// The text of a configuration or profile file: at most `maxBytes`, UTF-8 (the line of the first
+    /// byte that is not is named).
+    static func text(path: String) throws(ConfigError) -> String {
+        let data: [UInt8]
+        do {
+            data = try FileReading.read(try FileReading.open(path), count: maxBytes + 1)
+        } catch {
+            throw ConfigError(file: path, line: 0, key: "", message: "cannot read the file: \(error)")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ConfigError(file: path, line: 0, key: "", message: "not UTF-8 text")
+        guard data.count <= maxBytes else {
+            throw ConfigError(file: path, line: 0, key: "", message: "the file is larger than \(maxBytes / 1024) KiB: not a configuration")
         }
-        return try root(yaml: text, file: path)
+        if let text = String(validating: data, as: UTF8.self) { return text }
+        let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        let bad = lines.firstIndex { String(validating: $0, as: UTF8.self) == nil } ?? 0
+        throw ConfigError(file: path, line: bad + 1, key: "", message: "not UTF-8 text")
     }
 
     static func root(yaml: String, file: String) throws(ConfigError) -> ConfigNode {
+        guard yaml.utf8.count <= maxBytes else {
+            throw ConfigError(file: file, line: 0, key: "", message: "the text is larger than \(maxBytes / 1024) KiB: not a configuration")
+        }
+        // libyaml refuses control characters with an offset, not a line: find them first, so the
+        // error names the line and never echoes the byte itself.
+        var line = 1
+        for byte in yaml.utf8 {
+            if byte == UInt8(ascii: "\n") { line += 1; continue }
+            if byte < 0x20 || byte == 0x7F, byte != UInt8(ascii: "\t"), byte != UInt8(ascii: "\r") {
+                throw ConfigError(file: file, line: line, key: "", message: "control character \\x\(String(decoding: Hex.digits(of: byte), as: UTF8.self)) in the file: not allowed in YAML text")
+            }
+        }
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
                 throw ConfigError(file: file, line: 1, key: "", message: "the file is empty")
@@ -129,11 +158,31 @@ enum YAMLFile {
             switch error {
             case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
                 throw ConfigError(file: file, line: mark.line, key: "", message: "not valid YAML: \(problem)")
+            case .reader(let problem, let offset, _, _):
+                let line = 1 + (offset.map { yaml.utf8.prefix($0).count(where: { $0 == UInt8(ascii: "\n") }) } ?? 0)
+                throw ConfigError(file: file, line: line, key: "", message: "not valid YAML: \(problem)")
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                let key = duplicates.first ?? "?"
+                let line = secondOccurrence(of: key, after: context.mark.line, column: context.mark.column, in: yaml) ?? context.mark.line
+                throw ConfigError(file: file, line: line, key: Shown.text(key.utf8),
+                                  message: "given twice in the same mapping (first at line \(context.mark.line)): say it once")
             default:
-                throw ConfigError(file: file, line: 0, key: "", message: "not valid YAML: \(error)")
+                throw ConfigError(file: file, line: 0, key: "", message: "not valid YAML")
             }
         } catch {
-            throw ConfigError(file: file, line: 0, key: "", message: "not valid YAML: \(error)")
+            throw ConfigError(file: file, line: 0, key: "", message: "not valid YAML")
         }
+    }
+
+    /// The line (1-based) after `first` where `key:` starts at `column` (1-based) again.
+    private static func secondOccurrence(of key: String, after first: Int, column: Int, in yaml: String) -> Int? {
+        let prefix = String(repeating: " ", count: max(0, column - 1))
+        for (index, text) in yaml.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where index + 1 > first {
+            let line = text.hasPrefix(prefix + "- ") ? prefix + "  " + text.dropFirst(prefix.count + 2) : String(text)
+            if line.hasPrefix(prefix + key), line.dropFirst(prefix.count + key.count).drop(while: { $0 == " " }).first == ":" {
+                return index + 1
+            }
+        }
+        return nil
     }
 }

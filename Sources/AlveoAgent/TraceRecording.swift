@@ -1,6 +1,8 @@
+import AlveoIO
 import AlveoOutput
 import AlveoTrace
 import Foundation
+import Yams
 
 /// Starts a raw trace for `alveo run --record` and `alveo record`: the configuration file's text first,
 /// then the Modbus profile each device is decoded with, so that the trace replays on any machine.
@@ -13,12 +15,16 @@ public enum TraceRecording {
     /// `onError` hears when records cannot be written (disk full): the recording is then incomplete;
     /// `onStop` when the recording stopped itself at one of `limits`.
     /// `limits`: where the recording stops on its own (size cap, free space kept for the journal).
+    /// `identity`: keep the patient's identity (`patient_id`, `patient_id_authority`, `patient_name`)
+    /// in the recorded configuration. Off by default: traces are sent out with fault reports, and
+    /// replay needs none of it.
     public static func start(directory: String, configPath: String, config: AgentConfig, limits: TraceWriter.Limits = .init(),
+                             identity: Bool = false,
                              onError: @escaping @Sendable (String) -> Void = { _ in },
                              onStop: (@Sendable (String) -> Void)? = nil) throws(Failure) -> TraceWriter {
         let writer: TraceWriter
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try PrivateFiles.createDirectory(directory)
             // Run ids are whole seconds: a second recording in the same second gets a suffix, never overwrites.
             let base = directory + "/alveo-\(Journal.newRunID())"
             var path = base + ".alvtrace", suffix = 2
@@ -32,9 +38,16 @@ public enum TraceRecording {
         } catch {
             throw Failure(description: "\(directory): cannot record: \(error)")
         }
-        guard let text = try? String(contentsOfFile: configPath, encoding: .utf8) else {
+        guard var text = try? YAMLFile.text(path: configPath) else {
             try? FileManager.default.removeItem(atPath: writer.path)
             throw Failure(description: "\(configPath): cannot read the configuration to record it")
+        }
+        if !identity {
+            guard let redacted = redactingIdentity(yaml: text) else {
+                try? FileManager.default.removeItem(atPath: writer.path)
+                throw Failure(description: "\(configPath): cannot take the patient's identity out of the configuration to record it")
+            }
+            text = redacted
         }
         writer.write(TraceRecord(kind: .config, monotonic: 0, wallNanoseconds: TraceWriter.wallNow(), device: "", payload: Array(text.utf8)))
         // The profile texts read when the configuration was loaded: exactly the ones the run decodes with.
@@ -43,5 +56,34 @@ public enum TraceRecording {
                                      payload: Array(device.profileText.utf8)))
         }
         return writer
+    }
+
+    /// Keys whose values identify the patient; anywhere in the configuration, their values are
+    /// replaced by `redactedValue` in a recording made without `identity`.
+    public static let identityKeys: Set<String> = ["patient_id", "patient_id_authority", "patient_name"]
+    public static let redactedValue = "REDACTED"
+
+    /// The configuration with every identity value replaced (comments and layout are not kept: the
+    /// text is written again from its parsed form); nil if it is not YAML.
+    public static func redactingIdentity(yaml: String) -> String? {
+        guard let root = try? Yams.compose(yaml: yaml) else { return nil }
+        func redact(_ node: Node) -> Node {
+            switch node {
+            case .mapping(let mapping):
+                let pairs = mapping.map { pair -> (Node, Node) in
+                    if let key = pair.key.string, identityKeys.contains(key) {
+                        return (pair.key, Node(redactedValue))
+                    }
+                    return (pair.key, redact(pair.value))
+                }
+                return .mapping(Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark))
+            case .sequence(let sequence):
+                return .sequence(Node.Sequence(sequence.map(redact), sequence.tag, sequence.style, sequence.mark))
+            default:
+                return node
+            }
+        }
+        guard let text = try? Yams.serialize(node: redact(root)) else { return nil }
+        return "# recorded by Alveo; the patient's identity is redacted (record with --record-identity to keep it)\n" + text
     }
 }

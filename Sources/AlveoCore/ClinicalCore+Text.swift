@@ -374,10 +374,12 @@ extension ClinicalCore {
             evidence.append(("accepted", .array([.number(range.lowerBound), .number(range.upperBound)])))
         }
         if let rejection {
-            evidence += [("value", .number(rejection.value)), ("value_t", .number(rejection.t)),
-                         ("rejected_count", .number(Double(rejection.count)))]
+            // A number past any device's range is shown as the text received, never as a number.
+            evidence += [("value", rejection.value.map { .number($0) } ?? .null)]
+            if rejection.value == nil { evidence.append(("value_text", .string(rejection.shown))) }
+            evidence += [("value_t", .number(rejection.t)), ("rejected_count", .number(Double(rejection.count)))]
         }
-        let value = rejection.map { Fmt.fixed($0.value, 2).trimmingTrailingZeros } ?? "?"
+        let value = rejection?.shown ?? "?"
         let range = parameter.acceptedRange.map { " (accepted \(Fmt.fixed($0.lowerBound, 1).trimmingTrailingZeros)-\(Fmt.fixed($0.upperBound, 1).trimmingTrailingZeros))" } ?? ""
         return Description(
             active: "Impossible \(parameter.name) value \(value) \(parameter.unit) from \(sources[src].name) rejected\(range); it is not used by the clinical rules. Check the device and its interface.",

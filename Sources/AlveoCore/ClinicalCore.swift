@@ -16,7 +16,11 @@ public struct ClinicalCore {
     }
 
     struct Rejection {
-        var value: Double
+        /// The number rejected, when it is a usable number (outside the parameter's range); nil for an
+        /// unusable one (not finite, or past `DeviceNumber.magnitudeLimit`).
+        var value: Double?
+        /// The value as the alarm text shows it.
+        var shown: String
         var t: Double
         var count: Int
         var active: Bool
@@ -97,7 +101,9 @@ public struct ClinicalCore {
 
     /// As `process(_:at:)`, appending to a caller-owned buffer (no allocation per group).
     public mutating func process(_ group: some Sequence<Observation>, at t: Double, into events: inout [AlarmEvent]) {
-        precondition(t >= now, "time went backwards: \(t) after \(now)")
+        // Time never goes back (callers clamp it too): a t before the last one, or not a number, is
+        // taken as the last one, so no input can stop the core.
+        let t = t >= now ? t : (now.isFinite ? now : 0)
         now = t
         for observation in group { apply(observation, at: t) }
         evaluate(at: t, into: &events)
@@ -134,11 +140,15 @@ public struct ClinicalCore {
         }
         switch observation.value {
         case .number(let value):
-            guard let range = parameter.acceptedRange, value.isFinite, range.contains(value) else {
-                reject(value, parameter: parameter, source: src, at: t)
+            guard let range = parameter.acceptedRange, DeviceNumber.isUsable(value), range.contains(value) else {
+                let usable = DeviceNumber.isUsable(value)
+                reject(usable ? value : nil, shown: usable ? Fmt.fixed(value, 2).trimmingTrailingZeros : DeviceNumber.shown(String(value)),
+                       parameter: parameter, source: src, at: t)
                 return
             }
             accept(value, parameter: parameter, source: src, at: t)
+        case .unusable(let text):
+            reject(nil, shown: DeviceNumber.shown(text), parameter: parameter, source: src, at: t)
         case .noData:
             if parameter.isStreamed {
                 sources[src].lastValid = t
@@ -166,12 +176,13 @@ public struct ClinicalCore {
         }
     }
 
-    private mutating func reject(_ value: Double, parameter: Parameter, source src: Int, at t: Double) {
-        var rejection = sources[src].rejections[parameter.rawValue] ?? Rejection(value: value, t: t, count: 0, active: false)
+    private mutating func reject(_ value: Double?, shown: String, parameter: Parameter, source src: Int, at t: Double) {
+        var rejection = sources[src].rejections[parameter.rawValue] ?? Rejection(value: value, shown: shown, t: t, count: 0, active: false)
         if sources[src].rejections[parameter.rawValue] == nil {
             sources[src].rejectedParameters.append(parameter.rawValue)
         }
         rejection.value = value
+        rejection.shown = shown
         rejection.t = t
         rejection.count += 1
         rejection.active = true

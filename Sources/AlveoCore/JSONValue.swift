@@ -77,9 +77,13 @@ public enum Fmt {
     /// `x` rounded half away from zero to `decimals` places, e.g. fixed(52.416, 1) == "52.4".
     public static func fixed(_ x: Double, _ decimals: Int) -> String {
         guard x.isFinite else { return "?" }
+        let decimals = min(max(decimals, 0), 9)
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
         let scaled = (abs(x) * scale).rounded(.toNearestOrAwayFromZero)
+        // Past 2^53 a Double has no fraction left to print and past 2^63 no Int64 to hold it: the
+        // shortest round-trip form says what the number was, with no conversion that could trap.
+        guard scaled < 9e15 else { return String(x) }
         let negative = x < 0 && scaled > 0
         let whole = Int64(scaled / scale)
         var text = (negative ? "-" : "") + String(whole)
@@ -100,7 +104,7 @@ public enum Fmt {
 
     /// A duration for a nurse: "45 s", "5 min", "12 h", "1 h 30 min".
     public static func duration(_ seconds: Double) -> String {
-        let s = Int64(max(0, seconds).rounded())
+        let s = Int64(saturating: max(0, seconds).rounded())
         if s < 120 { return "\(s) s" }
         let minutes = s / 60
         if minutes < 120 { return "\(minutes) min" }

@@ -8,6 +8,11 @@ public enum ObservedValue: Sendable, Equatable {
     case sensor(SensorState)
     /// A clinician acknowledges the alarms of one rule.
     case ack(RuleID)
+    /// The device sent a number that cannot be a measurement of anything (not finite, or far beyond
+    /// any range a device reports): the text it sent, made printable and short (`DeviceNumber`), for
+    /// the alarm text. It is never converted and never reaches the rules: the core rejects it and
+    /// raises `technical.value_rejected`, as for a number outside the parameter's range.
+    case unusable(String)
 }
 
 /// One timestamped value from one source. Time is seconds since the scenario or run start.

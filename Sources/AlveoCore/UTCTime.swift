@@ -57,9 +57,14 @@ public enum UTCTime {
     }
 
     /// Quotient rounded down, and the non-negative remainder.
+    /// `divisor` must be positive; any `value`, Int64.min included, is fine.
     public static func floorDivide(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, remainder: Int64) {
-        let quotient = value >= 0 ? value / divisor : -((-value + divisor - 1) / divisor)
-        return (quotient, value - quotient * divisor)
+        var (quotient, remainder) = value.quotientAndRemainder(dividingBy: divisor)
+        if remainder < 0 {
+            quotient -= 1
+            remainder += divisor
+        }
+        return (quotient, remainder)
     }
 
     /// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's days-to-civil method).

@@ -69,11 +69,11 @@ public struct MasimoASCII1Decoder: StreamDecoder {
             let digits = raw.filter { $0 != "%" }
             if sensor != .ok || digits.contains("-") || digits.isEmpty {
                 observations.append(Observation(source: source, parameter: parameter, value: .noData))
-            } else if let value = Double(digits) {
-                observations.append(Observation(source: source, parameter: parameter, value: .number(value)))
+            } else if let value = DeviceNumber.parse(digits.utf8) {
+                observations.append(Observation(source: source, parameter: parameter, value: value))
             } else {
                 counters.rejectedFrames += 1
-                lastRejection = "\(key)=\(raw) is not a number"
+                lastRejection = "\(key)=\(DeviceNumber.shown(raw)) is not a number"
                 return nil
             }
         }

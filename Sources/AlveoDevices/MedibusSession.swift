@@ -19,6 +19,8 @@ public struct MedibusSession: SerialSession {
     public static let icc: UInt8 = 0x51, nop: UInt8 = 0x30, measured: UInt8 = 0x24
     /// Send NOP after this much idle time; the link times out after 3 s of silence.
     static let keepAlive = 1.5
+    /// Longer than any reply (code page 1 with every code is about 600 bytes).
+    static let maxFrameLength = 2048
     static let linkTimeout = 3.0
 
     public init(source: String, pollInterval: Double = 1) {
@@ -75,15 +77,25 @@ public struct MedibusSession: SerialSession {
         }
         var frames: [[Observation]] = []
         var reply: [UInt8] = []
-        while let end = buffer.firstIndex(of: MedibusSession.cr) {
-            let frame = Array(buffer[0..<end])
-            buffer.removeFirst(end + 1)
+        // One pass over the buffer and one removal at the end: linear in the bytes, however many CRs.
+        var consumed = 0
+        defer { buffer.removeFirst(consumed) }
+        while let end = buffer[consumed...].firstIndex(of: MedibusSession.cr) {
+            let frame = buffer[consumed..<end]
+            consumed = end + 1
             guard let start = frame.firstIndex(where: { $0 == MedibusSession.soh || $0 == MedibusSession.esc }) else {
                 counters.skippedBytes += frame.count + 1
                 continue
             }
-            counters.skippedBytes += start
-            let body = Array(frame[start...])
+            counters.skippedBytes += start - frame.startIndex
+            // No real reply is longer than a few hundred bytes: a longer "frame" is noise.
+            guard end - start <= MedibusSession.maxFrameLength else {
+                counters.rejectedFrames += 1
+                counters.skippedBytes += end - start + 1
+                lastRejection = "frame of \(end - start) bytes, longer than any MEDIBUS reply"
+                continue
+            }
+            let body = Array(buffer[start..<end])
             guard body.count >= 4, Array(body.suffix(2)) == MedibusSession.checksum(body.dropLast(2)) else {
                 counters.rejectedFrames += 1
                 lastRejection = "frame with a bad checksum or too short (\(body.count) bytes)"
@@ -107,9 +119,9 @@ public struct MedibusSession: SerialSession {
                 break
             }
         }
-        if buffer.count > 4096 {
-            counters.skippedBytes += buffer.count
-            buffer.removeAll()
+        if buffer.count - consumed > 4096 {
+            counters.skippedBytes += buffer.count - consumed
+            consumed = buffer.count
         }
         return (frames, reply)
     }
@@ -130,7 +142,7 @@ public struct MedibusSession: SerialSession {
                 defer { lastPlateau = text }
                 if text == lastPlateau { continue }
             }
-            let value: ObservedValue = Double(text).map { .number($0 * factor) } ?? .noData
+            let value = DeviceNumber.parse(text.utf8, times: factor) ?? .noData
             observations.append(Observation(source: source, parameter: parameter, value: value))
         }
         return observations

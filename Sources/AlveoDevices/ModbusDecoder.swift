@@ -59,8 +59,12 @@ public struct ModbusDecoder: Sendable {
             if !valid || (probeValue && !sensorOK) || (field.noData != nil && field.type.registerCount == 1 && raw[0] == field.noData) {
                 value = .noData
             } else {
-                // NaN and out-of-range values go on to the core, which rejects and reports them.
-                value = .number(field.unit.toScenarioUnit(ModbusDecoder.engineering(raw, field.type) * field.scale))
+                // Out-of-range values go on to the core, which rejects and reports them; NaN, infinities
+                // and numbers no device sends (a float32 of 3.4e38) go as unusable, never as numbers.
+                let engineering = ModbusDecoder.engineering(raw, field.type)
+                value = DeviceNumber.isUsable(engineering)
+                    ? DeviceNumber.value(field.unit.toScenarioUnit(engineering * field.scale), text: String(engineering))
+                    : .unusable(DeviceNumber.shown(String(engineering)))
             }
             observations.append(Observation(source: source, parameter: field.parameter, value: value))
         }

@@ -140,14 +140,10 @@ public struct PB840Decoder: StreamDecoder {
     private mutating func decode(kind: String, fields: [Range<Int>]) -> [Observation] {
         var observations: [Observation] = []
         func add(_ parameter: Parameter, _ number: Int, scale: Double = 1) {
-            guard let text = text(fields, number) else { return }
-            if text.isEmpty {
-                observations.append(Observation(source: source, parameter: parameter, value: .noData))
-            } else if let value = Double(text) {
-                observations.append(Observation(source: source, parameter: parameter, value: .number(value * scale)))
-            } else {
-                observations.append(Observation(source: source, parameter: parameter, value: .noData))
-            }
+            guard let bytes = field(fields, number) else { return }
+            // Blank or text that is not a number: no value; a number no device sends: unusable.
+            let value = DeviceNumber.parse(bytes, times: scale) ?? .noData
+            observations.append(Observation(source: source, parameter: parameter, value: value))
         }
         if kind == "MISCF" {
             add(.rr, 70)
@@ -162,8 +158,12 @@ public struct PB840Decoder: StreamDecoder {
             // 0.0 means no inspiratory-pause manoeuvre was done: not a plateau of 0 cmH2O. The last
             // plateau is repeated in every reply: only a changed value is a new measurement.
             let pplat = text(fields, 94)
-            if let pplat, let value = Double(pplat), value > 0, pplat != lastPlateau {
-                observations.append(Observation(source: source, parameter: .pplat, value: .number(value)))
+            if let pplat, pplat != lastPlateau, let value = DeviceNumber.parse(pplat.utf8) {
+                if case .number(let number) = value, number <= 0 {
+                    // no manoeuvre: nothing to report
+                } else {
+                    observations.append(Observation(source: source, parameter: .pplat, value: value))
+                }
             }
             lastPlateau = pplat
             deviceAlarms = (105...153).compactMap { number -> String? in

@@ -53,8 +53,8 @@ public enum SerialDeviceEncoders {
 
     /// A Nonin format #2 packet (25 frames).
     public static func noninPacket(_ values: Values, sensor: SensorState) -> [UInt8] {
-        let hr = values[.pulseRate].map { Int($0.rounded()) } ?? 511
-        let spo2 = values[.spo2].map { Int($0.rounded()) } ?? 127
+        let hr = values[.pulseRate].map { Int(saturating: $0.rounded()) } ?? 511
+        let spo2 = values[.spo2].map { Int(saturating: $0.rounded()) } ?? 127
         var bytes: [UInt8] = []
         for index in 0..<25 {
             var status: UInt8 = 0x80 | 0x02  // perfusion green
@@ -74,8 +74,8 @@ public enum SerialDeviceEncoders {
 
     /// A Nonin format #8 frame (4 bytes: status with the high bits of HR, HR, SpO2, reserved).
     public static func noninDF8Frame(_ values: Values, sensor: SensorState) -> [UInt8] {
-        let hr = values[.pulseRate].map { Int($0.rounded()) } ?? 511
-        let spo2 = values[.spo2].map { Int($0.rounded()) } ?? 127
+        let hr = values[.pulseRate].map { Int(saturating: $0.rounded()) } ?? 511
+        let spo2 = values[.spo2].map { Int(saturating: $0.rounded()) } ?? 127
         return [0x80 | (sensor == .ok ? 0 : 0x40) | UInt8((hr >> 7) & 3), UInt8(hr & 0x7F), UInt8(spo2 & 0x7F), 0]
     }
 

@@ -1,4 +1,5 @@
 import AlveoCore
+import AlveoIO
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -46,15 +47,15 @@ public final class Journal {
         self.segmentMaxBytes = segmentMaxBytes
         self.runID = runID
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try PrivateFiles.createDirectory(directory)
         } catch {
-            throw JournalError(path: directory, message: "cannot create the journal directory: \(error.localizedDescription)")
+            throw JournalError(path: directory, message: "cannot create the journal directory: \(error.message)")
         }
         // One writer per journal: a second process (say `alveo deliver` beside a running agent) would
         // "recover" a line the agent is still writing.
         let lockPath = directory + "/.lock"
         // O_CLOEXEC: a child process must not inherit (and so keep holding) the lock.
-        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else {
             throw JournalError(path: lockPath, message: "cannot open the journal lock: \(String(cString: strerror(errno)))")
         }
@@ -125,8 +126,8 @@ public final class Journal {
         }
         if keep < data.count {
             let aside = last.path + ".torn-\(data.count - keep)b-at-\(keep)"
-            guard FileManager.default.createFile(atPath: aside, contents: data[keep...]) else {
-                throw JournalError(path: aside, message: "cannot set the torn bytes aside")
+            do { try PrivateFiles.write(aside, contents: data[keep...]) } catch {
+                throw JournalError(path: aside, message: "cannot set the torn bytes aside: \(error.message)")
             }
             do {
                 let file = try FileHandle(forWritingTo: URL(fileURLWithPath: last.path))
@@ -170,6 +171,7 @@ public final class Journal {
         case .position(let position): .string(position.rawValue)
         case .sensor(let state): .string(state.rawValue)
         case .ack(let rule): .string(rule.id)
+        case .unusable(let text): .string(text)
         }
         var json = ""
         JSONValue.object([("t", .number(t)), ("source", .string(observation.source)),
@@ -219,14 +221,14 @@ public final class Journal {
         if segmentPath == nil || segmentSize >= segmentMaxBytes || segmentSize + 1 > segmentMaxBytes {
             segmentPath = directory + "/" + String(format: "journal-%012lld.jsonl", seq)
             segmentSize = 0
-            guard FileManager.default.createFile(atPath: segmentPath!, contents: nil) else {
-                throw JournalError(path: segmentPath!, message: "cannot create the journal segment")
-            }
-            syncDirectory(directory)
         }
-        guard let path = segmentPath, let opened = FileHandle(forWritingAtPath: path) else {
-            throw JournalError(path: segmentPath ?? directory, message: "cannot open the journal segment for writing")
+        guard let path = segmentPath else { throw JournalError(path: directory, message: "no segment") }
+        // Patient data: 0640 whatever the umask (an older segment left 0644 is tightened here).
+        let opened: FileHandle
+        do { opened = try PrivateFiles.open(path) } catch {
+            throw JournalError(path: path, message: "cannot open the journal segment for writing: \(error.message)")
         }
+        if segmentSize == 0 { syncDirectory(directory) }
         do { try opened.seekToEnd() } catch {
             throw JournalError(path: path, message: "cannot seek: \(error.localizedDescription)")
         }
@@ -341,14 +343,9 @@ public struct DeliveryPosition: Sendable {
 
     public func save(_ seq: Int64) throws(JournalError) {
         let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data("\(seq)\n".utf8)) else {
-            throw JournalError(path: temporary, message: "cannot write the delivery position")
-        }
         do {
-            let file = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
-            try file.synchronize()
-            try file.close()
-            if rename(temporary, path) != 0 { throw JournalError(path: path, message: "rename failed") }
+            try PrivateFiles.write(temporary, contents: Array("\(seq)\n".utf8))
+            if rename(temporary, path) != 0 { throw JournalError(path: path, message: "rename failed: \(String(cString: strerror(errno)))") }
             syncDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         } catch let error as JournalError {
             throw error

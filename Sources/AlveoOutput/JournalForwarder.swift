@@ -202,9 +202,8 @@ public final class JournalForwarder: Sendable {
         let reasonJSON = String(decoding: (try? JSONSerialization.data(withJSONObject: [reason])) ?? Data("[\"\"]".utf8), as: UTF8.self)
         let line = "{\"seq\":\(entry.seq),\"reason\":\(reasonJSON.dropFirst().dropLast()),\"event\":\(entry.eventJSON)}\n"
         let path = journalDirectory + "/\(wire.name)-parked.jsonl"
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        if let file = FileHandle(forWritingAtPath: path) {
-            _ = try? file.seekToEnd()
+        // Parked messages carry patient identity: 0640 like the journal.
+        if let file = try? PrivateFiles.open(path, append: true) {
             try? file.write(contentsOf: Data(line.utf8))
             try? file.synchronize()
             try? file.close()

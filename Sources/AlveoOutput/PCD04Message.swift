@@ -56,8 +56,8 @@ public enum PCD04Message {
             "IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.4.1^ISO",
         ].joined(separator: "|"))
         let pid = identity.patientIDAuthority.isEmpty ? e(identity.patientID) : "\(e(identity.patientID))^^^\(e(identity.patientIDAuthority))"
-        segments.append("PID|||\(pid)||\(identity.patientName)")
-        segments.append("PV1||I|\(identity.bedLocation)")
+        segments.append("PID|||\(pid)||\(components(identity.patientName))")
+        segments.append("PV1||I|\(components(identity.bedLocation))")
         segments.append("OBR|1|\(alarmRef)|\(alarmRef)|196616^MDC_EVT_ALARM^MDC|||\(time)")
         segments.append("OBX|1||69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|1.0.0.0|||||||X")
         segments.append("OBX|2|ST|\(eventCode(rule))|1.0.0.0.1|\(e(text))|||\(flag)|||R|||\(time)||||\(e(sourceName))")
@@ -83,8 +83,8 @@ public enum PCD04Message {
             ["MSH", "^~\\&", e(identity.sendingApplication), e(identity.sendingFacility), e(identity.receivingApplication),
              e(identity.receivingFacility), time, "", "ORU^R01^ORU_R01", controlID, "P", "2.6", "", "", "AL", "NE", "",
              "UNICODE UTF-8"].joined(separator: "|"),
-            "PID|||\(pid)||\(identity.patientName)",
-            "PV1||I|\(identity.bedLocation)",
+            "PID|||\(pid)||\(components(identity.patientName))",
+            "PV1||I|\(components(identity.bedLocation))",
             "OBR|1|\(controlID)^\(e(identity.sendingApplication))|\(controlID)^\(e(identity.sendingApplication))|69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|||\(time)",
             "OBX|1|ST|heartbeat^Alveo agent alive^ALVEO|1.0.0.0|alive|||N|||R|||\(time)",
         ].joined(separator: "\r") + "\r"
@@ -111,7 +111,14 @@ public enum PCD04Message {
         }
     }
 
-    /// HL7 escaping of the delimiters in free text.
+    /// A composite field given in configuration with `^` between its components (PID-5
+    /// family^given, PV1-3 unit^room^bed^facility): each component escaped, the `^` kept.
+    static func components(_ text: String) -> String {
+        text.split(separator: "^", omittingEmptySubsequences: false).map { e(String($0)) }.joined(separator: "^")
+    }
+
+    /// HL7 escaping of the delimiters in free text; control characters (which configuration refuses
+    /// and the core never writes) become spaces, so nothing can end a segment early.
     static func e(_ text: String) -> String {
         var out = ""
         for character in text {
@@ -121,8 +128,12 @@ public enum PCD04Message {
             case "^": out += "\\S\\"
             case "~": out += "\\R\\"
             case "&": out += "\\T\\"
-            case "\r", "\n": out += " "
-            default: out.append(character)
+            default:
+                if character.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                    out += " "
+                } else {
+                    out.append(character)
+                }
             }
         }
         return out

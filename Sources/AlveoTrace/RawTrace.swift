@@ -1,3 +1,4 @@
+import AlveoIO
 import Foundation
 
 /// One record of a raw device trace (format in docs/trace-format.md).
@@ -389,9 +390,14 @@ public final class TraceWriter: @unchecked Sendable {
             throw Failure(description: "\(path): not recording: \(TraceWriter.megabytes(free)) free on its file system, "
                 + "below the \(TraceWriter.megabytes(floor)) kept free for the alarm journal and the system")
         }
-        guard FileManager.default.createFile(atPath: path, contents: Data(RawTrace.magic + [UInt8(RawTrace.version & 0xFF), UInt8(RawTrace.version >> 8)])),
-              let handle = FileHandle(forWritingAtPath: path)
-        else { throw Failure(description: "\(path): cannot create the trace file") }
+        // A trace holds device data about a patient: readable by owner and group only (0640).
+        let handle: FileHandle
+        do {
+            handle = try PrivateFiles.open(path, truncate: true)
+            try handle.write(contentsOf: Data(RawTrace.magic + [UInt8(RawTrace.version & 0xFF), UInt8(RawTrace.version >> 8)]))
+        } catch {
+            throw Failure(description: "\(path): cannot create the trace file: \(error)")
+        }
         goodLength = try handle.seekToEnd()
         self.handle = handle
     }

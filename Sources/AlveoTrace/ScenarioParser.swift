@@ -4,6 +4,10 @@ import AlveoCore
 /// from raw bytes, without building intermediate strings: replay must run at millions of rows a second.
 public struct ScenarioParser {
     public static let header = "t,source,parameter,value"
+    /// No row is longer: a longer line is refused, not read into memory whole.
+    public static let maxLineLength = 4096
+    /// The latest time a scenario row may have: 10 years in seconds.
+    public static let maxTime = 315_576_000.0
 
     public let file: String
     private var sawHeader = false
@@ -22,6 +26,9 @@ public struct ScenarioParser {
 
     /// Parses one line (without its newline). Returns nil for the header, comments and blank lines.
     public mutating func parse(line raw: UnsafeBufferPointer<UInt8>, number: Int) throws(ScenarioError) -> Row? {
+        guard raw.count <= ScenarioParser.maxLineLength else {
+            throw error(number, "line of \(raw.count) bytes, longer than \(ScenarioParser.maxLineLength): not a scenario row (starts '\(Shown.text(raw))')")
+        }
         var line = raw
         if let last = line.last, last == UInt8(ascii: "\r") { line = UnsafeBufferPointer(rebasing: line.dropLast()) }
         let trimmed = ScenarioParser.trim(UnsafeBufferPointer(rebasing: line[...]))
@@ -29,7 +36,7 @@ public struct ScenarioParser {
         if !sawHeader {
             let text = String(decoding: trimmed, as: UTF8.self)
             guard text.replacingSpaces == ScenarioParser.header else {
-                throw error(number, "missing header: the first line must be '\(ScenarioParser.header)', found '\(text.prefix(60))'")
+                throw error(number, "missing header: the first line must be '\(ScenarioParser.header)', found '\(Shown.text(trimmed))'")
             }
             sawHeader = true
             return nil
@@ -53,17 +60,23 @@ public struct ScenarioParser {
         let valueField = ScenarioParser.trim(fields[3])
 
         guard let t = ScenarioParser.parseNumber(tField) else {
-            throw error(number, "time '\(String(decoding: tField, as: UTF8.self))' is not a number of seconds")
+            throw error(number, "time '\(Shown.text(tField))' is not a number of seconds")
         }
-        guard t >= 0 else { throw error(number, "time \(t) is negative") }
+        guard t >= 0 else { throw error(number, "time \(Shown.text(tField)) is negative") }
+        guard t <= ScenarioParser.maxTime else {
+            throw error(number, "time \(Shown.text(tField)) is beyond \(Int(ScenarioParser.maxTime)) s (10 years): not a scenario time")
+        }
         guard t >= lastTime else {
-            throw error(number, "time goes backwards: \(String(decoding: tField, as: UTF8.self)) after \(lastTime)")
+            throw error(number, "time goes backwards: \(Shown.text(tField)) after \(JSONValue.formatted(lastTime))")
         }
         lastTime = t
         guard !sourceField.isEmpty else { throw error(number, "source is empty") }
+        guard SourceName.isValid(bytes: sourceField) else {
+            throw error(number, "source '\(Shown.text(sourceField))' is not a usable name (\(SourceName.rule))")
+        }
         guard let parameter = ScenarioParser.parameter(parameterField) else {
             let allowed = Parameter.allCases.map(\.name).joined(separator: ", ")
-            throw error(number, "unknown parameter '\(String(decoding: parameterField, as: UTF8.self))' (allowed: \(allowed))")
+            throw error(number, "unknown parameter '\(Shown.text(parameterField))' (allowed: \(allowed))")
         }
         let value = try parseValue(valueField, parameter: parameter, line: number)
         return Row(t: t, observation: Observation(source: sourceName(sourceField), parameter: parameter, value: value))
@@ -80,11 +93,13 @@ public struct ScenarioParser {
         if parameter.isNumeric {
             if field.isEmpty { return .noData }
             guard let number = ScenarioParser.parseNumber(field) else {
-                throw error(line, "\(parameter.name) value '\(String(decoding: field, as: UTF8.self))' is not a number (\(parameter.unit))")
+                throw error(line, "\(parameter.name) value '\(Shown.text(field))' is not a number (\(parameter.unit))")
             }
-            return .number(number)
+            // A number no device sends (9.3e18, 1e999) is kept as an unusable value, as a decoder
+            // would: the core rejects it and raises technical.value_rejected.
+            return DeviceNumber.value(number, text: String(decoding: field, as: UTF8.self))
         }
-        let text = String(decoding: field, as: UTF8.self)
+        let text = Shown.text(field)
         switch parameter {
         case .position:
             guard let position = Position(rawValue: text) else {
@@ -131,62 +146,10 @@ public struct ScenarioParser {
         return UnsafeBufferPointer(rebasing: bytes[lower..<upper])
     }
 
-    private static let powersOfTen: [Double] = (0...22).map { exponent in
-        var value = 1.0
-        for _ in 0..<exponent { value *= 10 }
-        return value
-    }
-
-    /// A strict decimal number: optional sign, digits, optional fraction, optional exponent.
-    /// "nan", "inf", hex and empty strings are refused. Exact for up to 15 significant digits
-    /// (integer mantissa divided by an exact power of ten is correctly rounded).
+    /// A strict decimal number (`DecimalText`): optional sign, digits, optional fraction, optional
+    /// exponent; "nan", "inf", hex, empty and over-long text are refused.
     public static func parseNumber(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
-        var index = bytes.startIndex
-        let end = bytes.endIndex
-        guard index < end else { return nil }
-        var negative = false
-        if bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
-            negative = bytes[index] == UInt8(ascii: "-")
-            index += 1
-        }
-        var mantissa: UInt64 = 0
-        var significant = 0, fractionDigits = 0
-        var sawPoint = false, sawDigit = false
-        while index < end {
-            let byte = bytes[index]
-            if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
-                sawDigit = true
-                let digit = UInt64(byte - UInt8(ascii: "0"))
-                if significant == 0 && digit == 0 {
-                    if sawPoint { fractionDigits += 1 }
-                } else {
-                    guard significant < 15 else { return slowParse(bytes) }
-                    mantissa = mantissa * 10 + digit
-                    significant += 1
-                    if sawPoint { fractionDigits += 1 }
-                }
-            } else if byte == UInt8(ascii: "."), !sawPoint {
-                sawPoint = true
-            } else {
-                break
-            }
-            index += 1
-        }
-        guard sawDigit else { return nil }
-        if index < end {
-            guard bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") else { return nil }
-            return slowParse(bytes)
-        }
-        guard fractionDigits <= 22 else { return slowParse(bytes) }
-        var value = Double(mantissa) / powersOfTen[fractionDigits]
-        if negative { value = -value }
-        return value
-    }
-
-    private static func slowParse(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard text.allSatisfy({ "0123456789+-.eE".contains($0) }), let value = Double(text), value.isFinite else { return nil }
-        return value
+        DecimalText.parse(bytes)
     }
 }
 

@@ -9,6 +9,8 @@ public struct ScenarioReader {
     private var parser: ScenarioParser
     private var buffer: [UInt8] = []
     private var position = 0
+    /// Bytes of `buffer` already searched for a newline.
+    private var scanned = 0
     private var atEOF = false
     private var lineNumber = 0
     private var pending: ScenarioParser.Row?
@@ -62,9 +64,16 @@ public struct ScenarioReader {
     /// The next line's byte range in `buffer`, reading more of the file as needed.
     private mutating func nextLine() throws(ScenarioError) -> (Int, Int)? {
         while true {
-            if let newline = buffer[position...].firstIndex(of: UInt8(ascii: "\n")) {
-                defer { position = newline + 1 }
+            // Each byte is searched once (`scanned`), and a line may not outgrow the parser's limit:
+            // a 100 MB line is refused after 4 KiB, never buffered whole or rescanned per chunk.
+            if let newline = buffer[max(position, scanned)...].firstIndex(of: UInt8(ascii: "\n")) {
+                defer { position = newline + 1; scanned = position }
                 return (position, newline)
+            }
+            scanned = buffer.count
+            if buffer.count - position > ScenarioParser.maxLineLength {
+                defer { position = buffer.count; scanned = position }
+                return (position, buffer.count)  // the parser refuses it, with its line number
             }
             if atEOF {
                 guard position < buffer.count else { return nil }
@@ -73,6 +82,7 @@ public struct ScenarioReader {
             }
             if position > 0 {
                 buffer.removeFirst(position)
+                scanned -= position
                 position = 0
             }
             let chunk: [UInt8]

@@ -324,6 +324,9 @@ struct Trace: ParsableCommand {
                         case .position(let position): position.rawValue
                         case .sensor(let state): state.rawValue
                         case .ack(let rule): rule.id
+                        // Kept as the decimal text the device sent when it is one, so the exported
+                        // row is rejected again on replay; any other text as a number no device sends.
+                        case .unusable(let text): text.utf8.allSatisfy({ Array("0123456789+-.eE".utf8).contains($0) }) && !text.isEmpty ? text : "1e999"
                         }
                         out += "\(JSONValue.formatted(t)),\(observation.source),\(observation.parameter.name),\(value)\n"
                     }
@@ -397,7 +400,7 @@ struct Run: AsyncParsableCommand {
         }
         var recorder: TraceWriter?
         if let record {
-            recorder = try startRecording(record, configPath: config, config: agentConfig, limits: traceLimits.limits,
+            recorder = try startRecording(record, configPath: config, config: agentConfig, options: traceLimits,
                                           onStop: "alveo run goes on, raising its alarms, without recording")
         }
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -445,7 +448,7 @@ struct Record: AsyncParsableCommand {
             printError("error: \(config): no devices: add a 'devices:' list (see config/ for examples)")
             throw ExitCode(78)
         }
-        let recorder = try startRecording(out, configPath: config, config: agentConfig, limits: traceLimits.limits,
+        let recorder = try startRecording(out, configPath: config, config: agentConfig, options: traceLimits,
                                           onStop: "alveo record stops")
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "alveo-record")
@@ -475,22 +478,26 @@ struct TraceLimitOptions: ParsableArguments {
     @Option(name: .long, help: "With a recording: do not start, or stop recording, when the trace's file system has less than this many MB (10^6 bytes) free, kept for the alarm journal and the system (0: no floor).")
     var traceMinFreeMb: Double = 1024
 
+    @Flag(name: .long, help: "With a recording: keep the patient's identity (patient_id, patient_id_authority, patient_name) in the recorded configuration. Off by default: traces go out with fault reports, and replay does not need it.")
+    var recordIdentity = false
+
     func validate() throws {
         guard traceMaxMb >= 0, traceMaxMb.isFinite else { throw ValidationError("--trace-max-mb must be 0 (no cap) or more") }
         guard traceMinFreeMb >= 0, traceMinFreeMb.isFinite else { throw ValidationError("--trace-min-free-mb must be 0 or more") }
     }
 
     var limits: TraceWriter.Limits {
-        TraceWriter.Limits(maxBytes: traceMaxMb > 0 ? Int64(traceMaxMb * 1_000_000) : nil,
-                           minFreeBytes: traceMinFreeMb > 0 ? Int64(traceMinFreeMb * 1_000_000) : nil)
+        TraceWriter.Limits(maxBytes: traceMaxMb > 0 ? Int64(saturating: traceMaxMb * 1_000_000) : nil,
+                           minFreeBytes: traceMinFreeMb > 0 ? Int64(saturating: traceMinFreeMb * 1_000_000) : nil)
     }
 }
 
 /// `onStop`: what happens next when the recording stops itself (said after its reason).
-func startRecording(_ directory: String, configPath: String, config: AgentConfig, limits: TraceWriter.Limits,
+func startRecording(_ directory: String, configPath: String, config: AgentConfig, options: TraceLimitOptions,
                     onStop: String) throws -> TraceWriter {
     do {
-        return try TraceRecording.start(directory: directory, configPath: configPath, config: config, limits: limits,
+        return try TraceRecording.start(directory: directory, configPath: configPath, config: config, limits: options.limits,
+                                        identity: options.recordIdentity,
                                         onError: { printError("error: trace: \($0)") },
                                         onStop: { printError("error: trace: \($0); \(onStop) (the limits: --trace-max-mb, --trace-min-free-mb)") })
     } catch {

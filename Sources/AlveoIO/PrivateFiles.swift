@@ -1,0 +1,66 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Files that hold patient data (journal segments, delivery positions, parked messages, raw traces)
+/// are created readable by their owner and group only, whatever the process's umask: 0640 for files,
+/// 0750 for the directories Alveo creates. A file an earlier version left more open is tightened
+/// when it is opened for writing again. docs/security.md lists what each file holds.
+public enum PrivateFiles {
+    public static let fileMode: mode_t = 0o640
+    public static let directoryMode: mode_t = 0o750
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var path: String
+        /// What failed and why, e.g. "cannot create: Permission denied (errno 13)".
+        public var message: String
+        public var description: String { "\(path): \(message)" }
+
+        init(path: String, operation: String, code: Int32) {
+            self.path = path
+            message = "cannot \(operation): \(String(cString: strerror(code))) (errno \(code))"
+        }
+    }
+
+    /// Opens `path` for writing, creating it with mode 0640 (`truncate`: emptied; `append`: writes go
+    /// to the end), and sets that mode whatever the umask or the mode it had.
+    public static func open(_ path: String, truncate: Bool = false, append: Bool = false) throws(Failure) -> FileHandle {
+        var flags = O_WRONLY | O_CREAT | O_CLOEXEC
+        if truncate { flags |= O_TRUNC }
+        if append { flags |= O_APPEND }
+        let descriptor = Glibc.open(path, flags, fileMode)
+        guard descriptor >= 0 else { throw Failure(path: path, operation: "create", code: errno) }
+        guard fchmod(descriptor, fileMode) == 0 else {
+            let code = errno
+            close(descriptor)
+            throw Failure(path: path, operation: "set mode 0640", code: code)
+        }
+        return FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+    }
+
+    /// Creates `path` (replacing what was there) with `contents`, mode 0640, fsync'ed.
+    public static func write(_ path: String, contents: some Collection<UInt8>) throws(Failure) {
+        let handle = try open(path, truncate: true)
+        defer { try? handle.close() }
+        do {
+            try handle.write(contentsOf: Data(contents))
+            try handle.synchronize()
+        } catch {
+            var failure = Failure(path: path, operation: "write", code: EIO)
+            failure.message = "cannot write: \(error.localizedDescription)"
+            throw failure
+        }
+    }
+
+    /// Creates `path` and any missing parents with mode 0750 (existing directories are left as they are:
+    /// they may be shared, like /var/lib).
+    public static func createDirectory(_ path: String) throws(Failure) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty, parent != path { try createDirectory(parent) }
+        if mkdir(path, directoryMode) != 0, errno != EEXIST { throw Failure(path: path, operation: "create the directory", code: errno) }
+        _ = chmod(path, directoryMode)
+    }
+}
