@@ -1,3 +1,4 @@
+import AlveoCore
 import AlveoDevices
 import AlveoIO
 import Foundation
@@ -130,7 +131,7 @@ public struct DeviceConfig: Sendable, Equatable {
             throw ConfigError(file: node.file, line: profileNode.line, key: profileNode.path,
                               message: "cannot use profile \(resolved): \(error)")
         }
-        func duration(_ seconds: Double) -> Duration { .nanoseconds(Int64((seconds * 1e9).rounded())) }
+        func duration(_ seconds: Double) -> Duration { .clampedSeconds(seconds) }
         var device = DeviceConfig(id: id, endpoint: endpoint, unitID: unit, profilePath: resolved, profile: profile,
                                   pollInterval: duration(poll), responseTimeout: duration(response / 1000),
                                   byteTimeout: duration(byte / 1000), reconnectMax: duration(reconnectMax),

@@ -42,7 +42,7 @@ public final class EventWriter {
 
     /// "  0:05:00  START     MEDIUM  lpv.tidal_volume_high  Tidal volume ..."
     public static func text(_ event: AlarmEvent) -> String {
-        let seconds = Int64(event.t.rounded(.down))
+        let seconds = Int64(saturating: event.t.rounded(.down))
         let clock = "\(seconds / 3600):" + pad(seconds / 60 % 60) + ":" + pad(seconds % 60)
         var phase = event.phase.rawValue.uppercased()
         if event.state == .latched { phase = "LATCHED" }

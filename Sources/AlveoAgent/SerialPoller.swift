@@ -43,7 +43,7 @@ public final class SerialPoller: Sendable {
 
     private var isStopping: Bool { worker.isStopping }
 
-    private func sleep(_ seconds: Double) -> Bool { worker.pause(.milliseconds(Int64(seconds * 1000))) }
+    private func sleep(_ seconds: Double) -> Bool { worker.pause(.clampedSeconds(seconds)) }
 
     /// Keeps every byte in the trace, with the time the core sees for it.
     private func record(_ kind: TraceRecord.Kind, _ bytes: [UInt8], at t: Double) {
@@ -87,7 +87,7 @@ public final class SerialPoller: Sendable {
                 while !isStopping {
                     // Wait for bytes until the next tick is due (sp_blocking_read waits forever on 0 ms).
                     let wait = min(SessionTickGrid.interval, (grid.next ?? 0) - clock.seconds())
-                    let bytes = try port.read(maxCount: 4096, timeout: .milliseconds(max(1, Int64((wait * 1000).rounded(.up)))))
+                    let bytes = try port.read(maxCount: 4096, timeout: .milliseconds(max(1, Int64(saturating: (wait * 1000).rounded(.up)))))
                     let now = clock.seconds()
                     // Every grid time passed is ticked (replay ticks them all), but a catch-up after a
                     // stall (a VM pause, a slow fsync) sends only what the latest tick wanted, not a

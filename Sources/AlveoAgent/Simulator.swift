@@ -181,7 +181,7 @@ public struct Simulator: Service {
         let clock = ContinuousClock()
         let start = clock.now
         for group in groups {
-            let due = start.advanced(by: .nanoseconds(Int64(group.t / options.speed * 1e9)))
+            let due = start.advanced(by: .clampedSeconds(group.t / options.speed))
             try await clock.sleep(until: due)
             for observation in group.rows {
                 state.apply(observation)

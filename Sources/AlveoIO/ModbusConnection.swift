@@ -1,3 +1,4 @@
+import AlveoCore
 import CModbus
 import Synchronization
 #if canImport(Glibc)
@@ -73,8 +74,8 @@ public final class ModbusConnection: Sendable {
             throw ModbusError.fromErrno(alveo_errno(), operation: "create context", peer: peer)
         }
         func seconds(_ duration: Duration) -> (UInt32, UInt32) {
-            let micros = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
-            return (UInt32(micros / 1_000_000), UInt32(micros % 1_000_000))
+            let micros = max(0, duration.wholeNanoseconds / 1000)
+            return (UInt32(clamping: micros / 1_000_000), UInt32(micros % 1_000_000))
         }
         let response = seconds(responseTimeout), byte = seconds(byteTimeout)
         guard modbus_set_slave(created, Int32(unitID)) == 0,

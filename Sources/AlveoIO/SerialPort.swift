@@ -1,3 +1,4 @@
+import AlveoCore
 import CSerialPort
 import Synchronization
 #if canImport(Glibc)
@@ -48,6 +49,15 @@ public struct SerialPortError: Error, CustomStringConvertible, Sendable, Equatab
         return "\(path): \(operation) failed: \(what)"
     }
 
+    /// The line hung up: the device side went away (a USB adapter unplugged, the far end of a
+    /// pseudo-terminal closed). Reads then return 0 bytes at once forever; the poller must reopen.
+    public var isHangUp: Bool { operation.hasPrefix("read (hang-up") }
+
+    static func hangUp(_ path: String, detail: String) -> SerialPortError {
+        SerialPortError(operation: "read (hang-up: \(detail); the device or its adapter went away)", path: path, code: -2,
+                        osCode: EIO, osMessage: "line hung up")
+    }
+
     /// Reads libserialport's last error for this thread.
     static func check(_ result: sp_return, _ operation: String, _ path: String) throws(SerialPortError) {
         guard result.rawValue < 0 else { return }
@@ -71,6 +81,8 @@ public struct SerialPortError: Error, CustomStringConvertible, Sendable, Equatab
 /// the lock, and `deinit` closes and frees it. Blocking reads belong on a bus's own thread.
 public final class SerialPort: Sendable {
     private let port: Mutex<OpaquePointer>
+    /// A read saw the line hang up after it had bytes to return: the next read throws.
+    private let hungUp = Mutex(false)
     public let path: String
     public let settings: SerialSettings
 
@@ -141,22 +153,73 @@ public final class SerialPort: Sendable {
         }
     }
 
-    /// Reads up to `maxCount` bytes, returning what arrived within `timeout` (possibly nothing)
-    /// (`sp_blocking_read`).
+    /// Reads up to `maxCount` bytes, returning what arrived within `timeout` (possibly nothing).
+    ///
+    /// Not `sp_blocking_read`: on a line that hung up (a USB adapter pulled, the far end of a pty
+    /// closed) it gets 0 bytes at once, again and again, until its timeout, and returns 0 as if
+    /// nothing had arrived, so a streaming device was never reopened and its poller spun a core.
+    /// Here `poll(2)` on the port's descriptor waits for data, and POLLHUP, POLLERR, POLLNVAL or an
+    /// end of file (`read(2)` giving 0 after POLLIN) is a hang-up: the bytes read before it are
+    /// returned, and this read or the next throws `SerialPortError` with `isHangUp`.
     public func read(maxCount: Int, timeout: Duration) throws(SerialPortError) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: maxCount)
-        let milliseconds = UInt32(max(0, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
-        let result: Int32 = port.withLock { handle in
-            buffer.withUnsafeMutableBytes { sp_blocking_read(handle, $0.baseAddress, maxCount, milliseconds).rawValue }
+        if hungUp.withLock({ $0 }) { throw SerialPortError.hangUp(path, detail: "end of file") }
+        var buffer = [UInt8](repeating: 0, count: max(1, maxCount))
+        var filled = 0
+        var failure: SerialPortError?
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        port.withLock { handle in
+            var descriptor: Int32 = -1
+            let status = sp_get_port_handle(handle, &descriptor)
+            guard status.rawValue >= 0, descriptor >= 0 else {
+                failure = SerialPortError.make(status.rawValue, "read (get the port's descriptor)", path)
+                return
+            }
+            while filled < maxCount {
+                let left = clock.now.duration(to: deadline)
+                var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&poller, 1, Int32(clamping: max(0, left.wholeNanoseconds / 1_000_000)))
+                if ready < 0 {
+                    if errno == EINTR { continue }
+                    failure = SerialPortError(operation: "read (poll)", path: path, code: -2, osCode: errno,
+                                              osMessage: String(cString: strerror(errno)))
+                    return
+                }
+                if ready == 0 { return }  // the timeout passed
+                if poller.revents & Int16(POLLIN) != 0 {
+                    let got = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + filled, maxCount - filled) }
+                    if got > 0 {
+                        filled += got
+                        continue
+                    }
+                    if got == 0 {
+                        failure = SerialPortError.hangUp(path, detail: "end of file")
+                        return
+                    }
+                    if errno == EINTR || errno == EAGAIN { continue }
+                    failure = SerialPortError(operation: "read", path: path, code: -2, osCode: errno,
+                                              osMessage: String(cString: strerror(errno)))
+                    return
+                }
+                if poller.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
+                    let what = poller.revents & Int16(POLLNVAL) != 0 ? "POLLNVAL" : (poller.revents & Int16(POLLHUP) != 0 ? "POLLHUP" : "POLLERR")
+                    failure = SerialPortError.hangUp(path, detail: what)
+                    return
+                }
+            }
         }
-        if result < 0 { throw SerialPortError.make(result, "read", path) }
-        return Array(buffer.prefix(Int(result)))
+        if let failure {
+            // What arrived before the failure is handed over now; the next read reports it.
+            guard filled > 0 else { throw failure }
+            if failure.isHangUp { hungUp.withLock { $0 = true } }
+        }
+        return Array(buffer.prefix(filled))
     }
 
     /// Writes all of `bytes` or fails after `timeout` (`sp_blocking_write`); returns the count written.
     @discardableResult
     public func write(_ bytes: [UInt8], timeout: Duration) throws(SerialPortError) -> Int {
-        let milliseconds = UInt32(max(0, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        let milliseconds = UInt32(clamping: max(0, timeout.wholeNanoseconds / 1_000_000))
         let result: Int32 = port.withLock { handle in
             bytes.withUnsafeBytes { sp_blocking_write(handle, $0.baseAddress, bytes.count, milliseconds).rawValue }
         }

@@ -1,3 +1,4 @@
+import AlveoCore
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -99,7 +100,7 @@ public final class TCPConnection: ByteLink, @unchecked Sendable {
     deinit { Glibc.close(fd) }
 
     static func milliseconds(_ duration: Duration) -> Int32 {
-        Int32(clamping: duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+        Int32(clamping: duration.wholeNanoseconds / 1_000_000)
     }
 
     /// Sends every byte (MSG_NOSIGNAL: a closed peer is an error, not a SIGPIPE).

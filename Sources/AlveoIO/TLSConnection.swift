@@ -1,3 +1,4 @@
+import AlveoCore
 import COpenSSL
 import Foundation
 #if canImport(Glibc)
@@ -115,7 +116,7 @@ public final class TLSConnection: ByteLink, @unchecked Sendable {
     }
 
     private func setSocketTimeout(_ duration: Duration) {
-        let micros = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+        let micros = max(0, duration.wholeNanoseconds / 1000)
         var value = timeval(tv_sec: Int(micros / 1_000_000), tv_usec: Int(micros % 1_000_000))
         setsockopt(tcp.fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(tcp.fd, SOL_SOCKET, SO_SNDTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))

@@ -155,7 +155,7 @@ public enum PCD04Message {
 
     /// An RFC 3339 UTC timestamp with milliseconds, for journal entries.
     public static func rfc3339(_ date: Date) -> String {
-        UTCTime.rfc3339(millisecondsSince1970: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
+        UTCTime.rfc3339(millisecondsSince1970: Int64(saturating: (date.timeIntervalSince1970 * 1000).rounded(.down)))
     }
 
     /// MSA-1 and MSA-2 of an ACK, or nil if it is not a well-formed ACK.

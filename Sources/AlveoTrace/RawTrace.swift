@@ -1,3 +1,4 @@
+import AlveoCore
 import AlveoIO
 import Foundation
 
@@ -497,5 +498,5 @@ public final class TraceWriter: @unchecked Sendable {
     public var failedRecords: Int { lock.withLock { failures } }
 
     /// Wall-clock nanoseconds now, for records.
-    public static func wallNow() -> Int64 { Int64(Date().timeIntervalSince1970 * 1e9) }
+    public static func wallNow() -> Int64 { Int64(saturating: Date().timeIntervalSince1970 * 1e9) }
 }

@@ -253,7 +253,7 @@ public struct TraceSummary: Sendable, Equatable {
     /// Agent time for people: "12.3 s" under a minute, else "72:00:05" (h:mm:ss).
     static func duration(_ seconds: Double) -> String {
         guard seconds >= 60, seconds.isFinite else { return String(format: "%.1f s", seconds) }
-        let whole = Int(seconds)
+        let whole = Int(saturating: seconds)
         return String(format: "%d:%02d:%02d", whole / 3600, whole / 60 % 60, whole % 60)
     }
 }

@@ -103,7 +103,7 @@ struct Replay: ParsableCommand {
         let clock = ContinuousClock()
         let start = clock.now
         return { t in
-            let due = start.advanced(by: .milliseconds(Int64((t / speed * 1000).rounded())))
+            let due = start.advanced(by: .clampedSeconds(t / speed))
             let wait = clock.now.duration(to: due)
             if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18) }
         }
@@ -164,7 +164,7 @@ struct Replay: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(65)
         }
-        let drained = outputs.drain(timeout: .milliseconds(Int64(drainTimeout * 1000)))
+        let drained = outputs.drain(timeout: .clampedSeconds(drainTimeout))
         writer.flush()
         if !drained {
             printError("error: \(outputs.undelivered) journaled events not delivered within \(drainTimeout) s; they stay in the journal and are delivered on the next start")
@@ -363,7 +363,7 @@ struct Deliver: ParsableCommand {
         }
         let outputs = try startOutputs(agentConfig, clock: { 0 }, emit: { _ in })
         defer { outputs.stop() }
-        guard outputs.drain(timeout: .milliseconds(Int64(timeout * 1000))) else {
+        guard outputs.drain(timeout: .clampedSeconds(timeout)) else {
             printError("error: \(outputs.undelivered) journaled events not delivered within \(timeout) s")
             throw ExitCode(75)
         }
@@ -454,7 +454,7 @@ struct Record: AsyncParsableCommand {
         let logger = Logger(label: "alveo-record")
         logger.info("recording", metadata: ["trace": "\(recorder.path)"])
         let agent = LiveAgent(config: agentConfig, logger: logger, recorder: recorder, clinical: false,
-                              stopAfter: seconds.map { .milliseconds(Int64($0 * 1000)) }) { _ in }
+                              stopAfter: seconds.map { .clampedSeconds($0) }) { _ in }
         // Stopping after --seconds is a normal end, not a failure.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [.init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup)],
@@ -593,7 +593,7 @@ struct SerialCheck: ParsableCommand {
             }
             var received: [UInt8] = []
             let clock = ContinuousClock()
-            let deadline = clock.now.advanced(by: .milliseconds(Int64(seconds * 1000)))
+            let deadline = clock.now.advanced(by: .clampedSeconds(seconds))
             while clock.now < deadline {
                 received += try port.read(maxCount: 4096, timeout: .milliseconds(100))
             }

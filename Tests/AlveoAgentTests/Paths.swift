@@ -6,8 +6,10 @@ enum Paths {
     static let scenarios = testsDirectory.appendingPathComponent("Scenarios")
     static let repository = testsDirectory.deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The `alveo` executable built beside the test bundle.
+    /// The `alveo` executable built beside the test bundle (`ALVEO_TEST_BINARY` names another one, to
+    /// show that a regression test fails on an older build).
     static var alveo: String {
+        if let other = ProcessInfo.processInfo.environment["ALVEO_TEST_BINARY"], !other.isEmpty { return other }
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("alveo").path
     }
