@@ -4,12 +4,19 @@ import Foundation
 import Logging
 
 /// Appends to the journal from the agent and from forwarder threads (under one lock), and raises the
-/// agent's own technical alarm when a receiver refuses a message (`technical.delivery_failed`, one per
-/// forwarder). A message still being resent (`AE` three times) ends the alarm when it is delivered; a
-/// parked message (`AR`) keeps it active until someone has reviewed the parked file and moved it away:
-/// a lost alarm message must not be announced and withdrawn in the same breath.
+/// agent's own technical alarms:
+/// - `technical.delivery_failed` when a receiver refuses a message (one per forwarder). A message still
+///   being resent (`AE` three times) ends the alarm when it is delivered; a parked message (`AR`)
+///   keeps it active until someone has reviewed the parked file and moved it away: a lost alarm
+///   message must not be announced and withdrawn in the same breath.
+/// - `technical.journal_failed` when the journal cannot be written (disk full, read-only, I/O error).
+///   What could not be written is held in memory, in order (up to `backlogLimit` items), and written
+///   again at every append and every `retry()` (each second live); once it is all written the alarm
+///   ends. Its start goes to stdout at once and, since the forwarders read the journal, is also handed
+///   to every forwarder directly (`JournalEntry.unjournaledID`), so the station hears of it too.
 final class JournalWriter: @unchecked Sendable {
-    // @unchecked: every access to `journal`, `failing` and `nextAlarmID` is under `lock`.
+    // @unchecked: every access to `journal`, `failing`, `nextAlarmID`, `backlog` and `journalFailure`
+    // is under `lock`.
     private let lock = NSLock()
     let journal: Journal
     private let logger: Logger
@@ -25,6 +32,22 @@ final class JournalWriter: @unchecked Sendable {
     var emit: @Sendable ([AlarmEvent]) -> Void = { _ in }
     var clock: @Sendable () -> Double = { 0 }
     var wallTime: @Sendable () -> String? = { nil }
+    /// Hands an event that could not be journaled to every forwarder directly.
+    var sendUnjournaled: @Sendable (JournalEntry) -> Void = { _ in }
+
+    /// What could not be written yet, oldest first.
+    private enum Item {
+        case event(AlarmEvent, wallTime: String?)
+        case entry(Observation, t: Double, wallTime: String?)
+    }
+    private var backlog: [Item] = []
+    /// Held items are bounded: past this, the oldest are dropped (and counted) rather than memory grown.
+    static let backlogLimit = 10_000
+    private var droppedFromBacklog = 0
+    /// The active `technical.journal_failed` alarm: its id, since when, why.
+    private var journalFailure: (id: Int, since: Double, reason: String)?
+    /// Items that failed to be written at least once, since the start (for `alveo replay`'s status).
+    private(set) var failedWrites = 0
 
     init(journal: Journal, logger: Logger) {
         self.journal = journal
@@ -42,31 +65,95 @@ final class JournalWriter: @unchecked Sendable {
 
     var lastSeq: Int64 { lock.withLock { journal.lastSeq } }
 
+    /// Items not journaled yet (held in memory), and items dropped because there were too many.
+    var unjournaled: (held: Int, dropped: Int) { lock.withLock { (backlog.count, droppedFromBacklog) } }
+
+    /// Journals the events (after anything still held); false if they are held in memory instead.
     @discardableResult
     func append(_ events: [AlarmEvent], wallTime: String?) -> Bool {
-        lock.withLock { appendLocked(events, wallTime: wallTime) }
-    }
-
-    private func appendLocked(_ events: [AlarmEvent], wallTime: String?) -> Bool {
-        var ok = true
-        for event in events {
-            do {
-                try journal.append(event, wallTime: wallTime)
-            } catch {
-                ok = false
-                logger.critical("alarm event NOT journaled: \(error)", metadata: ["rule": "\(event.rule.id)", "alarm_id": "\(event.alarmID)"])
-            }
-        }
-        return ok
+        write(events.map { .event($0, wallTime: wallTime) })
     }
 
     func appendEntry(_ observation: Observation, t: Double, wallTime: String?) {
-        lock.withLock {
-            do {
-                try journal.append(entry: observation, t: t, wallTime: wallTime)
-            } catch {
-                logger.critical("charted entry NOT journaled: \(error)", metadata: ["parameter": "\(observation.parameter.name)"])
+        _ = write([.entry(observation, t: t, wallTime: wallTime)])
+    }
+
+    /// Writes what is held (called every second by the live agent, and at the end of a replay).
+    func retry() { _ = write([]) }
+
+    /// Writes held items, then `items`, in order; holds whatever cannot be written; raises or ends
+    /// `technical.journal_failed` (outside the lock: emitting takes the stdout writer's lock).
+    private func write(_ items: [Item]) -> Bool {
+        let (ok, started, ended) = lock.withLock { () -> (Bool, AlarmEvent?, AlarmEvent?) in
+            var pending = backlog + items
+            backlog = []
+            var reason: String?
+            var written = 0
+            for item in pending {
+                do {
+                    try writeLocked(item)
+                    written += 1
+                } catch {
+                    reason = "\(error)"
+                    break
+                }
             }
+            pending.removeFirst(written)
+            if reason != nil { failedWrites += min(items.count, pending.count) }
+            if pending.count > JournalWriter.backlogLimit {
+                droppedFromBacklog += pending.count - JournalWriter.backlogLimit
+                pending.removeFirst(pending.count - JournalWriter.backlogLimit)
+            }
+            backlog = pending
+            if let reason, journalFailure == nil {
+                // Not journaled now: the start goes to stdout and the forwarders at once, and is held
+                // with the rest so the journal has it once it can be written again.
+                let id = nextAlarmID
+                nextAlarmID += 1
+                let now = clock()
+                journalFailure = (id, now, reason)
+                logger.critical("the alarm journal cannot be written: \(reason); \(backlog.count) item(s) held in memory, retrying every second",
+                                metadata: ["journal": "\(journal.directory)"])
+                let event = AlarmEvent(
+                    t: now, alarmID: id, rule: .journalFailed, source: "journal", parameter: nil, phase: .start,
+                    priority: .high, state: .active, acknowledged: false, reason: nil,
+                    text: "The alarm journal cannot be written (\(reason)). Alarms are shown here but may not reach the central station until it is fixed: free disk space or check the storage of \(journal.directory). Alveo keeps them in memory and retries every second.",
+                    evidence: [("journal_directory", .string(journal.directory)), ("reason", .string(reason))])
+                backlog.append(.event(event, wallTime: wallTime()))
+                return (false, event, nil)
+            }
+            if reason == nil, backlog.isEmpty, let failure = journalFailure {
+                journalFailure = nil
+                let now = clock()
+                let dropped = droppedFromBacklog
+                droppedFromBacklog = 0
+                let lost = dropped > 0 ? " \(dropped) older item(s) were dropped from memory while it failed and are lost." : ""
+                let event = AlarmEvent(
+                    t: now, alarmID: failure.id, rule: .journalFailed, source: "journal", parameter: nil, phase: .end,
+                    priority: .high, state: .inactive, acknowledged: false, reason: nil,
+                    text: "The alarm journal is written again; the alarms held in memory since \(Fmt.duration(now - failure.since)) ago are journaled and delivered.\(lost)",
+                    evidence: [("journal_directory", .string(journal.directory)), ("dropped", .number(Double(dropped)))])
+                logger.notice("the alarm journal is written again", metadata: ["journal": "\(journal.directory)", "dropped": "\(dropped)"])
+                do { try writeLocked(.event(event, wallTime: wallTime())) } catch {
+                    backlog.append(.event(event, wallTime: wallTime()))
+                }
+                return (true, nil, event)
+            }
+            return (reason == nil, nil, nil)
+        }
+        if let started {
+            emit([started])
+            sendUnjournaled(JournalEntry(seq: 0, run: journal.runID, wallTime: wallTime(), eventJSON: started.jsonLine(),
+                                         unjournaledID: "JF-\(journal.runID)-\(started.alarmID)"))
+        }
+        if let ended { emit([ended]) }
+        return ok
+    }
+
+    private func writeLocked(_ item: Item) throws(JournalError) {
+        switch item {
+        case .event(let event, let wallTime): try journal.append(event, wallTime: wallTime)
+        case .entry(let observation, let t, let wallTime): try journal.append(entry: observation, t: t, wallTime: wallTime)
         }
     }
 
@@ -101,13 +188,14 @@ final class JournalWriter: @unchecked Sendable {
             let id = nextAlarmID
             nextAlarmID += 1
             failing[forwarder] = (id, failure)
-            let event = AlarmEvent(
+            return AlarmEvent(
                 t: clock(), alarmID: id, rule: .deliveryFailed, source: forwarder, parameter: nil, phase: .start,
                 priority: .medium, state: .active, acknowledged: false, reason: nil, text: text, evidence: evidence)
-            _ = appendLocked([event], wallTime: wallTime())
-            return event
         }
-        if let event { emit([event]) }
+        if let event {
+            append([event], wallTime: wallTime())
+            emit([event])
+        }
     }
 
     func delivered(forwarder: String, seq: Int64) {
@@ -134,13 +222,14 @@ final class JournalWriter: @unchecked Sendable {
         let event: AlarmEvent? = lock.withLock {
             guard let active = failing[forwarder], let (text, evidence) = ending(active.failure) else { return nil }
             failing[forwarder] = nil
-            let event = AlarmEvent(
+            return AlarmEvent(
                 t: clock(), alarmID: active.id, rule: .deliveryFailed, source: forwarder, parameter: nil, phase: .end,
                 priority: .medium, state: .inactive, acknowledged: false, reason: nil, text: text, evidence: evidence)
-            _ = appendLocked([event], wallTime: wallTime())
-            return event
         }
-        if let event { emit([event]) }
+        if let event {
+            append([event], wallTime: wallTime())
+            emit([event])
+        }
     }
 }
 
@@ -178,12 +267,25 @@ public final class OutputPipeline {
                                     onStuck: { seq, reason in writer.refused(forwarder: name, seq: seq, reason: reason, parked: false) },
                                     onDelivered: { seq in writer.delivered(forwarder: name, seq: seq) })
         }
+        let forwarders = self.forwarders
+        writer.sendUnjournaled = { entry in forwarders.forEach { $0.sendUnjournaled(entry) } }
         for wire in wires { writer.raiseIfParkedWaiting(forwarder: wire.name) }
     }
 
-    /// Ends a `technical.delivery_failed` for parked messages once the parked file has been moved
-    /// away; the live agent calls it every second.
-    public func checkParked() { writer?.checkParked() }
+    /// Every second of the live agent: writes alarm events held in memory after a journal failure,
+    /// and ends a `technical.delivery_failed` for parked messages once the parked file has been moved
+    /// away.
+    public func checkParked() {
+        writer?.retry()
+        writer?.checkParked()
+    }
+
+    /// Writes alarm events held in memory after a journal failure, if the journal takes them now.
+    public func retryJournal() { writer?.retry() }
+
+    /// Journal items (events, charted entries) not written yet and held in memory, and those dropped
+    /// because too many were held; both 0 when the journal is healthy.
+    public var unjournaled: (held: Int, dropped: Int) { writer?.unjournaled ?? (0, 0) }
 
     /// The journal's last sequence number (0 without a journal).
     public var lastSeq: Int64 { writer?.lastSeq ?? 0 }
@@ -225,7 +327,7 @@ public final class OutputPipeline {
     public func drain(timeout: Duration) -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
-        while undelivered > 0 {
+        while undelivered > 0 || forwarders.contains(where: { $0.unjournaledWaiting > 0 }) {
             if clock.now >= deadline { return false }
             forwarders.forEach { $0.wake() }
             usleep(20_000)

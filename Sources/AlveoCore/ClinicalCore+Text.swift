@@ -56,9 +56,9 @@ extension ClinicalCore {
         case .deviceSilent: return describeSilence(source: key.source, at: t)
         case .sensorOff: return describeSensor(source: key.source)
         case .valueRejected: return describeRejection(source: key.source, parameter: Parameter(rawValue: key.parameter)!)
-        case .deliveryFailed:
+        case .deliveryFailed, .journalFailed:
             // Raised by the output pipeline, never by the rules.
-            return Description(active: RuleID.deliveryFailed.title, cleared: RuleID.deliveryFailed.title, evidence: [])
+            return Description(active: key.rule.title, cleared: key.rule.title, evidence: [])
         }
     }
 

@@ -39,20 +39,23 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     case valueRejected = "technical.value_rejected"
     /// Raised by the agent's output pipeline, not by the core: the central station refused a message.
     case deliveryFailed = "technical.delivery_failed"
+    /// Raised by the agent's output pipeline: alarm events cannot be written to the journal (disk
+    /// full, read-only, I/O error); they are held in memory and retried.
+    case journalFailed = "technical.journal_failed"
 
     /// The identifier as written in files and events.
     public var id: String { rawValue }
 
     public var type: AlarmType {
         switch self {
-        case .deviceSilent, .sensorOff, .valueRejected, .deliveryFailed: .technical
+        case .deviceSilent, .sensorOff, .valueRejected, .deliveryFailed, .journalFailed: .technical
         case .pronePositioning, .proneStop, .plasmaExchange, .plateauOverdue: .advisory
         default: .physiological
         }
     }
 
     /// Conditions the agent raises itself (outputs), rather than the clinical core's rules.
-    public var isAgentCondition: Bool { self == .deliveryFailed }
+    public var isAgentCondition: Bool { self == .deliveryFailed || self == .journalFailed }
 
     /// Whether instances of this rule are kept per source (their events carry `source`).
     public var isPerSource: Bool { type == .technical }
@@ -78,6 +81,7 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
         case .sensorOff: "Oximeter probe off"
         case .valueRejected: "Impossible value rejected"
         case .deliveryFailed: "Central station refused an alarm message"
+        case .journalFailed: "Alarm journal cannot be written"
         }
     }
 
@@ -114,6 +118,8 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
             "IEC 60601-1-8 technical alarm condition"
         case .deliveryFailed:
             "IEC 60601-1-8 technical alarm condition; IHE PCD-04 acknowledgement (HL7 v2 MSA-1)"
+        case .journalFailed:
+            "IEC 60601-1-8 technical alarm condition (the alarm system's own failure)"
         }
     }
 }

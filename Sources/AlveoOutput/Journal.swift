@@ -199,14 +199,28 @@ public final class Journal {
             try openSegment(startingAt: seq)
         }
         guard let handle, let segmentPath else { throw JournalError(path: directory, message: "no open segment") }
-        do {
-            try handle.write(contentsOf: bytes)
-            try handle.synchronize()  // fsync: only now does the event count as recorded
-        } catch {
+        // write(2) and fsync(2) directly, so a failure says what the system said (ENOSPC, EROFS, EIO).
+        let descriptor = handle.fileDescriptor
+        var failure: String?
+        bytes.withUnsafeBytes { raw in
+            var written = 0
+            while written < raw.count {
+                let n = Glibc.write(descriptor, raw.baseAddress! + written, raw.count - written)
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else {
+                    failure = "cannot append: \(String(cString: strerror(errno))) (errno \(errno))"
+                    return
+                }
+                written += n
+            }
+        }
+        // fsync: only now does the event count as recorded.
+        if failure == nil, fsync(descriptor) != 0 { failure = "cannot fsync: \(String(cString: strerror(errno))) (errno \(errno))" }
+        if let failure {
             // Take back a partial line, so that the next append does not glue onto it.
-            try? handle.truncate(atOffset: UInt64(segmentSize))
-            _ = try? handle.seekToEnd()
-            throw JournalError(path: segmentPath, message: "cannot append (disk full?): \(error.localizedDescription)")
+            _ = ftruncate(descriptor, off_t(segmentSize))
+            _ = lseek(descriptor, 0, SEEK_END)
+            throw JournalError(path: segmentPath, message: failure)
         }
         segmentSize += bytes.count
         lastSeq = seq
@@ -256,8 +270,20 @@ public struct JournalEntry: Sendable {
     public var wallTime: String?
     /// The event as written (`AlarmEvent.jsonLine()`); empty for a charted or lab entry.
     public var eventJSON: String
+    /// Set for an event that could not be journaled (the journal failed) and is handed to the
+    /// forwarders directly: it stands in for the sequence number in MSH-10 and the syslog `seq`
+    /// (e.g. `JF-20261129T101500Z-1000001`), and the forwarder keeps no position for it.
+    public var unjournaledID: String?
     /// A charted or lab entry, not an alarm event: forwarders skip it.
     public var isManualEntry: Bool { eventJSON.isEmpty }
+
+    public init(seq: Int64, run: String?, wallTime: String?, eventJSON: String, unjournaledID: String? = nil) {
+        self.seq = seq
+        self.run = run
+        self.wallTime = wallTime
+        self.eventJSON = eventJSON
+        self.unjournaledID = unjournaledID
+    }
 
     /// The event's fields, parsed.
     public var event: [String: Any] {

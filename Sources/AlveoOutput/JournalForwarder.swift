@@ -75,6 +75,23 @@ public final class JournalForwarder: Sendable {
     /// The last journal sequence number delivered (or parked).
     public var position: Int64 { settled.withLock { $0 } }
 
+    /// Events that could not be journaled, to send before the journal's next entry (a few at most:
+    /// the journal-failure alarm; older ones are dropped past 16).
+    private let urgent = Mutex<[JournalEntry]>([])
+
+    /// Unjournaled entries not yet taken for sending.
+    public var unjournaledWaiting: Int { urgent.withLock { $0.count } }
+
+    /// Sends `entry` (not in the journal: `unjournaledID` set) ahead of the journal, once delivered
+    /// or parked; no position is kept for it.
+    public func sendUnjournaled(_ entry: JournalEntry) {
+        urgent.withLock { queue in
+            queue.append(entry)
+            if queue.count > 16 { queue.removeFirst(queue.count - 16) }
+        }
+        wake()
+    }
+
     public func start() { worker.start { [self] in run() } }
 
     /// New entries were appended: look now rather than at the next idle check.
@@ -104,6 +121,7 @@ public final class JournalForwarder: Sendable {
         }
 
         while !isStopping {
+            if pending == nil { pending = urgent.withLock { $0.isEmpty ? nil : $0.removeFirst() } }
             if pending == nil { pending = reader.next() }
             if let entry = pending, entry.isManualEntry {
                 // Charted and lab entries are kept in the journal as the record; they are not alarms.
@@ -146,9 +164,11 @@ public final class JournalForwarder: Sendable {
             do {
                 switch try wire.deliver(entry, over: link) {
                 case .delivered:
-                    try commit(entry.seq)
                     pending = nil
                     refusals = 0
+                    backoff = .milliseconds(250)
+                    if entry.unjournaledID != nil { continue }  // not in the journal: no position
+                    try commit(entry.seq)
                     onDelivered(entry.seq)
                     if wire.resendWindow > .zero {
                         recent.append((entry.seq, clock.now))
@@ -166,8 +186,8 @@ public final class JournalForwarder: Sendable {
                 case .park(let reason):
                     refusals = 0
                     park(entry, reason: reason)
-                    try commit(entry.seq)
                     pending = nil
+                    if entry.unjournaledID == nil { try commit(entry.seq) }
                 }
             } catch {
                 problem("journal entry \(entry.seq): \(error); reconnecting and resending")
@@ -176,7 +196,7 @@ public final class JournalForwarder: Sendable {
                 if let first = recent.first(where: { clock.now - $0.at <= wire.resendWindow }) {
                     logger.warning("resending entries \(first.seq)...\(entry.seq - 1) too: delivered just before the link broke")
                     reader = JournalReader(directory: journalDirectory, after: first.seq - 1)
-                    pending = nil
+                    if pending?.unjournaledID == nil { pending = nil }
                 }
                 recent.removeAll()
                 guard pause(backoff) else { break }

@@ -26,6 +26,11 @@ public struct HL7Identity: Sendable, Equatable {
 public enum PCD04Message {
     public static func controlID(bedID: String, seq: Int64) -> String { "\(bedID)-\(seq)" }
 
+    /// MSH-10 of an entry: by its journal sequence number, or its stand-in when it was not journaled.
+    public static func controlID(bedID: String, entry: JournalEntry) -> String {
+        entry.unjournaledID.map { "\(bedID)-\($0)" } ?? controlID(bedID: bedID, seq: entry.seq)
+    }
+
     /// The message, segments separated by CR.
     public static func build(entry: JournalEntry, identity: HL7Identity, now: Date) -> String {
         let event = entry.event
@@ -51,7 +56,7 @@ public enum PCD04Message {
         var segments: [String] = []
         segments.append([
             "MSH", "^~\\&", e(identity.sendingApplication), e(identity.sendingFacility), e(identity.receivingApplication),
-            e(identity.receivingFacility), time, "", "ORU^R40^ORU_R40", controlID(bedID: identity.bedID, seq: entry.seq),
+            e(identity.receivingFacility), time, "", "ORU^R40^ORU_R40", controlID(bedID: identity.bedID, entry: entry),
             "P", "2.6", "", "", "AL", "NE", "", "UNICODE UTF-8", "", "",
             "IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.4.1^ISO",
         ].joined(separator: "|"))

@@ -85,7 +85,7 @@ public enum SyslogMessage {
         let pri = settings.facility * 8 + severity(priority)
         let timestamp = entry.wallTime ?? PCD04Message.rfc3339(now)
         let rule = event["rule"] as? String ?? "-"
-        var alarm: [(String, String)] = [("bed", settings.bedID), ("seq", "\(entry.seq)")]
+        var alarm: [(String, String)] = [("bed", settings.bedID), ("seq", entry.unjournaledID ?? "\(entry.seq)")]
         for key in ["alarm_id", "rule", "source", "parameter", "phase", "priority", "type", "state", "acknowledged", "reason", "t"] {
             if let value = event[key] { alarm.append((key, text(value))) }
         }

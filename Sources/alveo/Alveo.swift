@@ -164,6 +164,15 @@ struct Replay: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(65)
         }
+        // Alarm events the journal could not take (disk full, read-only) were printed but are held in
+        // memory: one more try, then a replay that leaves any of them unjournaled fails.
+        outputs.retryJournal()
+        let unjournaled = outputs.unjournaled
+        if unjournaled.held + unjournaled.dropped > 0 {
+            writer.flush()
+            printError("error: \(unjournaled.held + unjournaled.dropped) journal item(s) (alarm events, charted entries) could not be written to the journal; the events were printed above but are not in the journal and will not reach the central station (see technical.journal_failed)")
+            throw ExitCode(74)
+        }
         let drained = outputs.drain(timeout: .clampedSeconds(drainTimeout))
         writer.flush()
         if !drained {

@@ -81,7 +81,8 @@ async def main():
     if args.tls_cert:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(args.tls_cert, args.tls_key)
-    async with await start_hl7_server(handle, host="127.0.0.1", port=args.port, ssl=tls) as server:
+    # MSH-18 says UNICODE UTF-8: read the messages as such (python-hl7 defaults to ASCII).
+    async with await start_hl7_server(handle, host="127.0.0.1", port=args.port, ssl=tls, encoding="utf-8") as server:
         if args.ready:
             with open(args.ready + ".tmp", "w") as f:
                 f.write(str(os.getpid()))
