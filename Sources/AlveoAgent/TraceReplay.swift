@@ -31,6 +31,15 @@ public enum TraceReplay {
         public init() {}
     }
 
+    /// The live agent writes a tick record every second, so consecutive records are never far apart;
+    /// a record more than this after the one before (a clock gone wrong, a damaged record whose CRC
+    /// still matched, a crafted file) is skipped and reported rather than replayed: the sessions
+    /// would be ticked through every 100 ms of the jump, and `--speed` would sleep through it.
+    public static let maxJump = 86_400.0
+    /// Live, a serial read returns at most this many bytes: a longer received record (not written by
+    /// Alveo) is handed to its session in pieces of this size, so decoding stays in bounded memory.
+    public static let maxReceivedChunk = 4096
+
     public struct DeviceTally: Sendable, Equatable {
         public var decoded = 0
         public var rejected = 0
@@ -125,6 +134,9 @@ public enum TraceReplay {
             }
             summary.warning = reader.problem
             summary.damage = reader.damage
+            if let jump = firstJump {
+                summary.damage.append("\(jumped) record(s) skipped: their time jumped more than \(Int(maxJump / 3600)) h past the record before them (first: from t=\(JSONValue.formatted(jump.from)) s to t=\(JSONValue.formatted(jump.to)) s)")
+            }
             return summary
         }
         var events: [AlarmEvent] = []
@@ -139,10 +151,19 @@ public enum TraceReplay {
         }
 
         var next = firstRecord
+        var latest = 0.0
+        var jumped = 0
+        var firstJump: (from: Double, to: Double)?
         while let record = next {
             summary.records += 1
             next = reader.next()
             let t = record.monotonic
+            guard t - latest <= maxJump else {
+                jumped += 1
+                if firstJump == nil { firstJump = (latest, t) }
+                continue
+            }
+            latest = max(latest, t)
             pace?(t)
             switch record.kind {
             case .opened:
@@ -150,8 +171,14 @@ public enum TraceReplay {
                 if sessions[record.device] != nil { grids[record.device, default: SessionTickGrid()].open(at: t) }
             case .received:
                 while let tickTime = grids[record.device]?.takeDue(upTo: t) { _ = sessions[record.device]?.tick(at: tickTime) }
-                guard let (frames, _) = sessions[record.device]?.receive(record.payload, at: t) else { continue }
-                for frame in frames where !frame.isEmpty { process(frame, at: t) }
+                guard sessions[record.device] != nil else { continue }
+                var offset = 0
+                while offset < record.payload.count {
+                    let end = min(offset + maxReceivedChunk, record.payload.count)
+                    guard let (frames, _) = sessions[record.device]?.receive(Array(record.payload[offset..<end]), at: t) else { break }
+                    for frame in frames where !frame.isEmpty { process(frame, at: t) }
+                    offset = end
+                }
             case .modbusRegisters:
                 guard let decoder = decoders[record.device], let block = RegisterBlock(payload: record.payload) else { continue }
                 pendingBlocks[record.device, default: []].append(block.registers)

@@ -139,11 +139,24 @@ public enum RawTrace {
     /// Whether a record could start at `offset` of `bytes`, from its header alone (length in range,
     /// known kind, device id inside it): the cheap test before a CRC while looking for the next whole
     /// record after a corrupt one. nil: not enough bytes to tell.
-    static func plausibleRecord(_ bytes: ArraySlice<UInt8>) -> Bool? {
+    /// `after`: the monotonic nanoseconds of the last good record; a candidate more than an hour
+    /// before it or a day after it is not the next record (random bytes almost never pass this, so a
+    /// long damaged stretch costs a scan, not a CRC at every offset). Device ids are printable ASCII.
+    static func plausibleRecord(_ bytes: ArraySlice<UInt8>, after: UInt64? = nil) -> Bool? {
         guard bytes.count >= 22 else { return nil }
         let length = Int(read(UInt32.self, bytes, at: 0))
         guard length >= 18, length <= maxRecordLength, TraceRecord.Kind(rawValue: bytes[bytes.startIndex + 4]) != nil else { return false }
-        return 18 + Int(bytes[bytes.startIndex + 21]) <= length
+        if let after {
+            let hour: UInt64 = 3_600_000_000_000, day: UInt64 = 86_400_000_000_000
+            let monotonic = read(UInt64.self, bytes, at: 5)
+            let earliest = after >= hour ? after - hour : 0
+            let latest = after <= UInt64.max - day ? after + day : UInt64.max
+            guard monotonic >= earliest, monotonic <= latest else { return false }
+        }
+        let idLength = Int(bytes[bytes.startIndex + 21])
+        guard 18 + idLength <= length, idLength <= 64 else { return false }
+        guard bytes.count >= 22 + idLength else { return nil }
+        return bytes[(bytes.startIndex + 22)..<(bytes.startIndex + 22 + idLength)].allSatisfy { $0 >= 0x20 && $0 < 0x7F }
     }
 
     static func checkHeader(_ bytes: ArraySlice<UInt8>) -> String? {
@@ -211,6 +224,12 @@ public struct RawTraceReader {
     public private(set) var damage: [String] = []
     /// While inside a corrupt stretch: why, and the buffer index to try next.
     private var resync: (problem: String, scan: Int)?
+    /// Where the corrupt stretch began (file offset) and the CRC bytes spent looking past it.
+    private var resyncStart = 0
+    private var resyncSpent = 0
+    static let resyncBudget = 16 << 20
+    /// The last good record's monotonic nanoseconds (nil before the first), for judging candidates.
+    private var lastGoodMonotonic: UInt64?
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -248,28 +267,44 @@ public struct RawTraceReader {
         guard problem == nil else { return nil }
         while true {
             if let (reason, scan) = resync {
-                // Look for the next offset where a whole record with a good CRC begins.
+                // Look for the next offset where a whole record with a good CRC begins. A CRC costs the
+                // candidate's length: the bytes checked are budgeted (16 MiB, plus 16 per byte
+                // skipped), so a stretch of crafted plausible headers costs time linear in its size.
                 var position = scan
                 var found = false
                 scanning: while position < buffer.count {
-                    switch RawTrace.plausibleRecord(buffer[position...]) {
+                    // Most offsets fail on two bytes (a known kind; a length under 32 MiB): skip
+                    // those without building a slice.
+                    position = buffer.withUnsafeBufferPointer { bytes in
+                        var index = position
+                        while index + 5 <= bytes.count, bytes[index + 3] > 1 || TraceRecord.Kind(rawValue: bytes[index + 4]) == nil { index += 1 }
+                        return index
+                    }
+                    switch RawTrace.plausibleRecord(buffer[position...], after: lastGoodMonotonic) {
                     case nil where !atEnd: break scanning
                     case true?:
+                        let length = Int(RawTrace.read(UInt32.self, buffer[position...], at: 0))
+                        let budget = RawTraceReader.resyncBudget + 16 * (fileOffset + position - start - resyncStart)
+                        guard resyncSpent + length <= budget else {
+                            position += 1
+                            continue scanning
+                        }
                         switch RawTrace.nextRecord(buffer[position...], fileOffset: fileOffset + position - start, atEnd: atEnd) {
                         case .record:
                             found = true
                             break scanning
                         case .needMore: break scanning
-                        case .problem: position += 1
+                        case .problem:
+                            resyncSpent += length
+                            position += 1
                         }
                     default: position += 1
                     }
                 }
                 if found {
-                    let skipped = position - start
-                    damage.append("\(reason): skipped \(skipped) bytes, went on at byte \(fileOffset + skipped)")
-                    fileOffset += skipped
+                    fileOffset += position - start
                     start = position
+                    damage.append("\(reason): skipped \(fileOffset - resyncStart) bytes, went on at byte \(fileOffset)")
                     resync = nil
                     continue
                 }
@@ -282,6 +317,7 @@ public struct RawTraceReader {
                 if start == buffer.count, atEnd { return nil }
                 switch RawTrace.nextRecord(buffer[start...], fileOffset: fileOffset, atEnd: atEnd) {
                 case .record(let record, let size):
+                    lastGoodMonotonic = TraceRecord.nanoseconds(seconds: record.monotonic)
                     start += size
                     fileOffset += size
                     return record
@@ -289,6 +325,8 @@ public struct RawTraceReader {
                     // Torn (a power loss cut the last record) or corrupt: either way, whatever whole
                     // record follows is read; a torn last record has none after it.
                     resync = (problem, start + 1)
+                    resyncStart = fileOffset
+                    resyncSpent = 0
                     continue
                 case .needMore: break
                 }
@@ -297,7 +335,12 @@ public struct RawTraceReader {
                 atEnd = true
                 continue
             }
-            // Keep the unread tail, then read on.
+            // Keep the unread tail, then read on. Inside a corrupt stretch, what was scanned is not
+            // kept: memory stays bounded however long the stretch.
+            if let (_, scan) = resync, scan > start {
+                fileOffset += scan - start
+                start = scan
+            }
             let need = needed(at: resync?.scan ?? start)
             if start > 0 {
                 buffer.removeFirst(start)

@@ -23,3 +23,24 @@ struct ChildProcess {
         return Result(status: status, stdout: process.stdout, stderr: process.stderr)
     }
 }
+
+/// Runs a program and measures its peak resident memory (KiB) through a small Python parent that
+/// forks it: posix_spawn's vfork-style start makes the child's ru_maxrss include the test process's
+/// own memory (Linux takes the old address space's high-water mark at exec), which would swamp the
+/// figure; the Python parent is small and known.
+func peakMemory(_ arguments: [String], timeout: TimeInterval = 120) throws -> (result: ChildProcess.Result, kilobytes: Int) {
+    let script = """
+        import os, resource, sys
+        pid = os.fork()
+        if pid == 0:
+            os.execvp(sys.argv[1], sys.argv[1:])
+        _, status = os.waitpid(pid, 0)
+        sys.stderr.write("\\npeak_kib=%d\\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        """
+    var result = try ChildProcess.run(["python3", "-c", script] + arguments, timeout: timeout)
+    let marker = result.stderr.range(of: "\npeak_kib=", options: .backwards)
+    let kilobytes = marker.map { Int(result.stderr[$0.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 } ?? 0
+    if let marker { result.stderr = String(result.stderr[..<marker.lowerBound]) }
+    return (result, kilobytes)
+}

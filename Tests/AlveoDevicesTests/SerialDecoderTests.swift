@@ -173,3 +173,70 @@ func values(_ observations: [Observation]) -> [Parameter: ObservedValue] {
         #expect(NoninDF2Decoder.selectFormat(8) == (try fixture("nonin_cmd_set_format8.bin")))
     }
 }
+
+/// A number no device sends, from any decoder, becomes `.unusable` with the text received, never a
+/// Double handed on to be converted (a 9E99 once killed the agent).
+@Suite struct HugeDeviceValueTests {
+    @Test func pb840FieldOf9E99() throws {
+        var bytes = try fixture("pb840_miscf_mdpnp_2011.bin")
+        // Field 71 (Vt, litres) sits in a fixed-width slot: overwrite its digits, keep the width.
+        let text = String(decoding: bytes, as: UTF8.self)
+        let vt = try #require(text.range(of: "0.378"))
+        let offset = text.utf8.distance(from: text.startIndex, to: vt.lowerBound)
+        bytes.replaceSubrange(offset..<(offset + 5), with: Array(" 9E99".utf8))
+        var decoder = PB840Decoder(source: "vent")
+        let v = values(try #require(decoder.feed(bytes).first))
+        #expect(v[.vt] == .unusable("9E99"))
+        #expect(v[.rr] == .number(14), "the other fields decode")
+    }
+
+    @Test func masimoFieldOf20Digits() throws {
+        var decoder = MasimoASCII1Decoder(source: "oxi")
+        let frames = decoder.feed(Array("11/29/26 10:00:00 SN=1 SPO2=12345678901234567890% BPM=72 PI=1.0% EXC=000000\r\n".utf8))
+        let v = values(try #require(frames.first))
+        #expect(v[.spo2] == .unusable("12345678901234567890"))
+        #expect(v[.pulseRate] == .number(72))
+    }
+
+    @Test func medibusValueOf9E99WithAValidChecksum() throws {
+        var session = MedibusSession(source: "vent")
+        _ = session.start(at: 0)
+        var reply: [UInt8] = [0x01, 0x24] + Array("749E99EB 97 ".utf8)
+        let sum = reply.reduce(0) { ($0 + Int($1)) & 0xFF }
+        reply += Array(String(format: "%02X", sum).utf8) + [0x0D]
+        let frames = session.receive(reply, at: 1).frames
+        let v = values(try #require(frames.first))
+        #expect(v[.pplat] == .unusable("9E99"))
+        #expect(v[.spo2] == .number(97))
+    }
+
+    @Test func modbusFloat32MaxNaNAndInfinity() {
+        let profile = ModbusProfile(name: "t", fields: [
+            .init(address: 0, table: .holding, type: .float32CDAB, scale: 1, unit: .mbar, parameter: .pplat),
+            .init(address: 2, table: .holding, type: .float32ABCD, scale: 1, unit: .percent, parameter: .spo2),
+            .init(address: 4, table: .holding, type: .float32ABCD, scale: 1e6, unit: .litre, parameter: .vt),
+        ])
+        var decoder = ModbusDecoder(profile: profile, source: "gw")
+        func words(_ x: Float, cdab: Bool) -> [UInt16] {
+            let bits = x.bitPattern
+            return cdab ? [UInt16(bits & 0xFFFF), UInt16(bits >> 16)] : [UInt16(bits >> 16), UInt16(bits & 0xFFFF)]
+        }
+        for (pplat, spo2) in [(Float.greatestFiniteMagnitude, Float.nan), (-Float.infinity, Float.infinity)] {
+            let registers = words(pplat, cdab: true) + words(spo2, cdab: false) + words(1000, cdab: false)
+            let result = decoder.decode(decoder.plan.blocks.map { block in Array(registers[block.address..<(block.address + block.count)]) })
+            let v = values(result.observations)
+            guard case .unusable = v[.pplat] else { Issue.record("pplat \(pplat): \(String(describing: v[.pplat]))"); continue }
+            guard case .unusable = v[.spo2] else { Issue.record("spo2 \(spo2): \(String(describing: v[.spo2]))"); continue }
+            guard case .unusable = v[.vt] else { Issue.record("vt 1000 l x 1e6: \(String(describing: v[.vt]))"); continue }
+        }
+    }
+
+    /// 16 MiB of carriage returns in one read: linear (it took over a minute, quadratic, before).
+    @Test(.timeLimit(.minutes(1))) func medibusManyCarriageReturnsInOneRead() {
+        var session = MedibusSession(source: "vent")
+        _ = session.start(at: 0)
+        let result = session.receive([UInt8](repeating: 0x0D, count: 16 << 20), at: 1)
+        #expect(result.frames.isEmpty)
+        #expect(session.counters.skippedBytes == 16 << 20)
+    }
+}
