@@ -66,9 +66,9 @@ public final class ModbusConnection: Sendable {
         switch endpoint {
         case .tcp(let host, let port):
             // libmodbus takes a numeric IPv4 address only: resolve names such as "localhost" here.
-            created = modbus_new_tcp(ModbusConnection.numericIPv4(host) ?? host, Int32(port))
+            created = modbus_new_tcp(ModbusConnection.numericIPv4(host) ?? host, Int32(clamping: port))
         case .rtu(let path, let baud, let parity, let dataBits, let stopBits):
-            created = modbus_new_rtu(path, Int32(baud), parity.libmodbusCode, Int32(dataBits), Int32(stopBits))
+            created = modbus_new_rtu(path, Int32(clamping: baud), parity.libmodbusCode, Int32(clamping: dataBits), Int32(clamping: stopBits))
         }
         guard let created else {
             throw ModbusError.fromErrno(alveo_errno(), operation: "create context", peer: peer)
@@ -78,7 +78,7 @@ public final class ModbusConnection: Sendable {
             return (UInt32(clamping: micros / 1_000_000), UInt32(micros % 1_000_000))
         }
         let response = seconds(responseTimeout), byte = seconds(byteTimeout)
-        guard modbus_set_slave(created, Int32(unitID)) == 0,
+        guard modbus_set_slave(created, Int32(clamping: unitID)) == 0,
               modbus_set_response_timeout(created, response.0, response.1) == 0,
               modbus_set_byte_timeout(created, byte.0, byte.1) == 0
         else {
@@ -119,7 +119,7 @@ public final class ModbusConnection: Sendable {
         guard (0...255).contains(unitID) else {
             throw ModbusError(operation: "set unit", peer: endpoint.description, cause: .invalidRequest("unit id \(unitID) is outside 0...255"))
         }
-        let failure: Int32? = context.withLock { ctx in modbus_set_slave(ctx, Int32(unitID)) == 0 ? nil : alveo_errno() }
+        let failure: Int32? = context.withLock { ctx in modbus_set_slave(ctx, Int32(clamping: unitID)) == 0 ? nil : alveo_errno() }
         if let failure { throw ModbusError.fromErrno(failure, operation: "set unit \(unitID)", peer: endpoint.description) }
         unit.withLock { $0 = unitID }
     }
@@ -154,8 +154,8 @@ public final class ModbusConnection: Sendable {
         let result: (Int32, Int32) = context.withLock { ctx in
             let read = values.withUnsafeMutableBufferPointer { buffer in
                 function == .holding
-                    ? modbus_read_registers(ctx, Int32(address), Int32(count), buffer.baseAddress)
-                    : modbus_read_input_registers(ctx, Int32(address), Int32(count), buffer.baseAddress)
+                    ? modbus_read_registers(ctx, Int32(clamping: address), Int32(clamping: count), buffer.baseAddress)
+                    : modbus_read_input_registers(ctx, Int32(clamping: address), Int32(clamping: count), buffer.baseAddress)
             }
             return (read, read < 0 ? alveo_errno() : 0)
         }

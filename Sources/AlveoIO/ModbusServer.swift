@@ -23,7 +23,7 @@ public final class ModbusServer: @unchecked Sendable {
         self.endpoint = endpoint
         self.unitID = unitID
         self.registerCount = registers
-        guard let allocated = modbus_mapping_new(0, 0, Int32(registers), Int32(registers)) else {
+        guard let allocated = modbus_mapping_new(0, 0, Int32(clamping: registers), Int32(clamping: registers)) else {
             throw ModbusError.fromErrno(alveo_errno(), operation: "allocate registers", peer: endpoint.description)
         }
         mapping = allocated
@@ -65,16 +65,16 @@ public final class ModbusServer: @unchecked Sendable {
         let peer = endpoint.description
         let context: OpaquePointer?
         switch endpoint {
-        case .tcp(let host, let port): context = modbus_new_tcp(host, Int32(port))
+        case .tcp(let host, let port): context = modbus_new_tcp(host, Int32(clamping: port))
         case .rtu(let path, let baud, let parity, let dataBits, let stopBits):
-            context = modbus_new_rtu(path, Int32(baud), parity.libmodbusCode, Int32(dataBits), Int32(stopBits))
+            context = modbus_new_rtu(path, Int32(clamping: baud), parity.libmodbusCode, Int32(clamping: dataBits), Int32(clamping: stopBits))
         }
         guard let context else {
             started(ModbusError.fromErrno(alveo_errno(), operation: "create server context", peer: peer))
             return
         }
         defer { modbus_free(context) }
-        modbus_set_slave(context, Int32(unitID))
+        modbus_set_slave(context, Int32(clamping: unitID))
         var query = [UInt8](repeating: 0, count: Int(MODBUS_TCP_MAX_ADU_LENGTH))
 
         func answer(_ length: Int32) {

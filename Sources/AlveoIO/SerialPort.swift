@@ -128,10 +128,10 @@ public final class SerialPort: Sendable {
         case .rtscts: SP_FLOWCONTROL_RTSCTS
         }
         let steps: [(String, () -> sp_return)] = [
-            ("set baud rate \(settings.baud)", { sp_set_baudrate(handle, Int32(settings.baud)) }),
-            ("set \(settings.dataBits) data bits", { sp_set_bits(handle, Int32(settings.dataBits)) }),
+            ("set baud rate \(settings.baud)", { sp_set_baudrate(handle, Int32(clamping: settings.baud)) }),
+            ("set \(settings.dataBits) data bits", { sp_set_bits(handle, Int32(clamping: settings.dataBits)) }),
             ("set parity \(settings.parity.rawValue)", { sp_set_parity(handle, parity) }),
-            ("set \(settings.stopBits) stop bits", { sp_set_stopbits(handle, Int32(settings.stopBits)) }),
+            ("set \(settings.stopBits) stop bits", { sp_set_stopbits(handle, Int32(clamping: settings.stopBits)) }),
             ("set flow control \(settings.flowControl.rawValue)", { sp_set_flowcontrol(handle, flow) }),
         ]
         for (operation, step) in steps {

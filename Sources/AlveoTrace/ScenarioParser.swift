@@ -27,7 +27,7 @@ public struct ScenarioParser {
     /// Parses one line (without its newline). Returns nil for the header, comments and blank lines.
     public mutating func parse(line raw: UnsafeBufferPointer<UInt8>, number: Int) throws(ScenarioError) -> Row? {
         guard raw.count <= ScenarioParser.maxLineLength else {
-            throw error(number, "line of \(raw.count) bytes, longer than \(ScenarioParser.maxLineLength): not a scenario row (starts '\(Shown.text(raw))')")
+            throw error(number, "line longer than \(ScenarioParser.maxLineLength) bytes: not a scenario row (starts '\(Shown.text(raw))')")
         }
         var line = raw
         if let last = line.last, last == UInt8(ascii: "\r") { line = UnsafeBufferPointer(rebasing: line.dropLast()) }

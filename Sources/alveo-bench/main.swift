@@ -482,6 +482,27 @@ func benchmarkTraceWrite(records: Int) throws {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let which = arguments.first ?? "all"
+let benchmarks = ["all", "replay", "trace-replay", "trace-write", "poll", "decoders", "delivery", "run", "golden-traces"]
+if ["-h", "--help", "help"].contains(which) || !benchmarks.contains(which) {
+    let usage = """
+        usage: alveo-bench [BENCHMARK [N]]   (make bench BENCH=NAME)
+          all              every benchmark below but golden-traces (default)
+          replay           scenario replay rows/s (72 h of 1 Hz data)
+          trace-replay [H] raw trace replay of H hours (default 24) of a PB840 + Nonin
+          trace-write [N]  fsync'ed trace records/s from three threads (default 30000)
+          poll             Modbus poll cost against the libmodbus server
+          decoders         serial decoders, bytes/s
+          delivery [N]     journal -> HL7 delivery of N events (default 10000)
+          run [S]          CPU and memory of `alveo run` over S seconds (default 300)
+          golden-traces    rewrite the golden raw traces under devices/*/traces
+        """
+    if ["-h", "--help", "help"].contains(which) {
+        print(usage)
+        exit(0)
+    }
+    FileHandle.standardError.write(Data("alveo-bench: unknown benchmark '\(which)'\n\(usage)\n".utf8))
+    exit(64)
+}
 if which == "golden-traces" { try GoldenTraces.writeAll() }
 if which == "all" || which == "replay" { try benchmarkReplay() }
 if which == "all" || which == "trace-replay" { try benchmarkTraceReplay(hours: arguments.count > 1 ? Int(arguments[1]) ?? 24 : 24) }

@@ -89,6 +89,7 @@ struct Replay: ParsableCommand {
             throw ValidationError("--format must be one of: \(EventFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let speed, !(speed > 0 && speed <= 1_000_000) { throw ValidationError("--speed must be in (0, 1000000]") }
+        guard drainTimeout >= 0, drainTimeout <= 86_400 else { throw ValidationError("--drain-timeout must be 0...86400 s") }
     }
 
     @Option(name: .long, help: "With outputs configured: seconds to wait at the end for every journaled event to be delivered.")
@@ -364,6 +365,10 @@ struct Deliver: ParsableCommand {
     @Option(name: .long, help: "Seconds to keep trying.")
     var timeout: Double = 60
 
+    func validate() throws {
+        guard timeout > 0, timeout <= 7 * 86_400 else { throw ValidationError("--timeout must be in (0, 604800] s") }
+    }
+
     func run() throws {
         let agentConfig = try loadConfig(config)
         guard agentConfig.outputs.journalDirectory != nil, agentConfig.outputs.hl7 != nil || agentConfig.outputs.syslog != nil else {
@@ -587,7 +592,11 @@ struct SerialCheck: ParsableCommand {
     func validate() throws {
         guard Parity(rawValue: parity) != nil else { throw ValidationError("--parity must be none, even or odd") }
         guard FlowControl(rawValue: flow) != nil else { throw ValidationError("--flow must be none, xonxoff or rtscts") }
-        if let send, hexBytes(send) == nil { throw ValidationError("--send must be hex bytes, e.g. '1B 51 36 43 0D'") }
+        if let send, send.count > 8192 || hexBytes(send) == nil { throw ValidationError("--send must be hex bytes, e.g. '1B 51 36 43 0D' (at most 4096 bytes)") }
+        guard (50...4_000_000).contains(baud) else { throw ValidationError("--baud must be 50...4000000") }
+        guard (5...8).contains(dataBits) else { throw ValidationError("--data-bits must be 5...8") }
+        guard (1...2).contains(stopBits) else { throw ValidationError("--stop-bits must be 1 or 2") }
+        guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be in (0, 3600]") }
     }
 
     func run() throws {
