@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libmodbus-dev libserialport-dev libssl-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps test-deps build demo demo-replay test bench traces clean
+.PHONY: deps test-deps build demo demo-replay test bench traces fuzz fuzz-smoke clean
 
 ## deps: install the C libraries Alveo links (Debian packages), only if missing.
 deps:
@@ -56,6 +56,18 @@ test: test-deps
 	@if grep -E "^/.*/(Sources|Tests)/.*warning:" .build-warnings.log; then \
 		echo "error: warnings in Alveo's own code (see above)"; exit 1; fi
 	$(SWIFT) test
+	$(MAKE) fuzz-smoke
+
+## fuzz: every fuzz target (libFuzzer, -sanitize=fuzzer,address; built in .build-fuzz) for FUZZ_SECONDS
+## each (default 60; the figures in docs/security.md are for 600). FUZZ_TARGETS picks some.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: deps
+	SWIFT=$(SWIFT) Tests/Fuzz/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+## fuzz-smoke: a short run of every fuzz target, part of `make test`.
+fuzz-smoke: deps
+	SWIFT=$(SWIFT) Tests/Fuzz/fuzz.sh 10
 
 ## bench: release-build benchmarks (scenario and raw-trace replay, Modbus poll cost, decoders, delivery,
 ## 5 min of `alveo run`); figures go in docs/performance.md. `make bench BENCH=trace-replay` runs one.
@@ -71,4 +83,4 @@ traces: deps
 	ALVEO_UPDATE_GOLDEN=1 $(SWIFT) test --filter GoldenTraceTests
 
 clean:
-	rm -rf .build .build-warnings.log
+	rm -rf .build .build-fuzz .build-warnings.log

@@ -60,6 +60,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Every parser of outside input as a fuzz target (make fuzz; the seeds and findings run in the tests).
+        .target(
+            name: "AlveoFuzzTargets",
+            dependencies: ["AlveoAgent", "AlveoCore", "AlveoDevices", "AlveoOutput", "AlveoTrace"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(name: "alveo-fuzz", dependencies: ["AlveoFuzzTargets"], swiftSettings: strictSettings),
         .executableTarget(
             name: "alveo-bench",
             dependencies: [
@@ -75,7 +82,7 @@ let package = Package(
         .testTarget(name: "AlveoDevicesTests", dependencies: ["AlveoDevices", "AlveoCore"], exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
             name: "AlveoAgentTests",
-            dependencies: ["AlveoAgent", "AlveoTrace", "AlveoCore", "AlveoIO", "AlveoDevices", "alveo"],
+            dependencies: ["AlveoAgent", "AlveoTrace", "AlveoCore", "AlveoIO", "AlveoDevices", "AlveoOutput", "AlveoFuzzTargets", "alveo"],
             exclude: ["Scenarios"],
             swiftSettings: strictSettings
         ),

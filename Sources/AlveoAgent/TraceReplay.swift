@@ -81,6 +81,14 @@ public enum TraceReplay {
                            pace: ((Double) -> Void)? = nil, sink: (AlarmEvent) -> Void) throws -> Summary
     {
         var reader = try RawTraceReader(path: path)
+        return try run(reader: &reader, name: path, observations: observations, pace: pace, sink: sink)
+    }
+
+    /// As `run(path:…)`, from a reader (a trace in memory: `RawTraceReader(bytes:)`); `name` names it
+    /// in messages.
+    public static func run(reader: inout RawTraceReader, name path: String, observations: (Double, [Observation]) -> Void = { _, _ in },
+                           pace: ((Double) -> Void)? = nil, sink: (AlarmEvent) -> Void) throws -> Summary
+    {
         guard let first = reader.next(), first.kind == .config else {
             throw Failure(description: "\(path): \(reader.problem ?? "the trace does not start with its configuration")")
         }

@@ -234,18 +234,14 @@ public final class JournalForwarder: Sendable {
 
 /// Reads one MLLP frame (0x0B … 0x1C 0x0D) within `timeout`.
 func readMLLPFrame(_ link: any ByteLink, timeout: Duration) throws -> String {
-    var bytes: [UInt8] = []
+    var reader = MLLPFrameReader()
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: timeout)
     while true {
-        if let end = bytes.firstIndex(of: 0x1C), end + 1 < bytes.count, bytes[end + 1] == 0x0D {
-            let start = (bytes.firstIndex(of: 0x0B) ?? -1) + 1
-            return String(decoding: bytes[start..<end], as: UTF8.self)
-        }
         let left = clock.now.duration(to: deadline)
         guard left > .zero else { throw SocketError(operation: "wait for ACK", peer: link.peer, code: ETIMEDOUT) }
         let chunk = try link.receive(timeout: left)
         if chunk.isEmpty { throw SocketError(operation: "wait for ACK", peer: link.peer, code: ECONNRESET) }
-        bytes += chunk
+        if let frame = reader.feed(chunk).first { return frame }
     }
 }

@@ -159,7 +159,8 @@ public enum RawTrace {
         return bytes[(bytes.startIndex + 22)..<(bytes.startIndex + 22 + idLength)].allSatisfy { $0 >= 0x20 && $0 < 0x7F }
     }
 
-    static func checkHeader(_ bytes: ArraySlice<UInt8>) -> String? {
+    /// Why `bytes` does not start with a trace header this version reads, or nil if it does.
+    public static func checkHeader(_ bytes: ArraySlice<UInt8>) -> String? {
         guard bytes.count >= 10 else { return "the trace is shorter than its header" }
         guard Array(bytes.prefix(8)) == magic else { return "not an Alveo trace (bad magic)" }
         let version = UInt16(bytes[bytes.startIndex + 8]) | UInt16(bytes[bytes.startIndex + 9]) << 8
@@ -253,13 +254,14 @@ public struct RawTraceReader {
         fileOffset = 10
     }
 
-    /// A reader over a whole trace in memory (header included).
-    init(bytes: [UInt8]) {
+    /// A reader over a whole trace in memory (header included; check it with `RawTrace.checkHeader`).
+    public init(bytes: [UInt8]) {
         handle = nil
         buffer = bytes
-        start = 10
-        fileOffset = 10
+        start = min(10, bytes.count)
+        fileOffset = start
         atEnd = true
+        problem = RawTrace.checkHeader(bytes[...])
     }
 
     /// The next whole record, or nil at the end of the file or where reading had to stop.

@@ -1,0 +1,194 @@
+import AlveoAgent
+import AlveoCore
+import AlveoDevices
+import AlveoOutput
+import AlveoTrace
+
+/// Every parser of outside input, as a fuzz target: bytes in, no trap, no hang, bounded output, and
+/// the invariants that keep impossible values away from the rules (a decoded number is always
+/// finite and within `DeviceNumber.magnitudeLimit`). Run by libFuzzer through `alveo-fuzz`
+/// (`make fuzz`), and over the committed seeds and past findings by the test suite.
+public enum FuzzTargets {
+    public static let names = ["pb840", "medibus", "masimo", "nonin2", "nonin8", "modbus", "profile", "scenario", "trace",
+                               "config", "hl7ack", "core"]
+
+    /// Runs target `name` on `data`; an unknown name traps (a usage error of the fuzz driver).
+    public static func run(_ name: String, _ data: [UInt8]) {
+        switch name {
+        case "pb840": session(PB840Session(source: "vent"), data)
+        case "medibus": session(MedibusSession(source: "vent"), data)
+        case "masimo": session(StreamingSession(decoder: MasimoASCII1Decoder(source: "oxi")), data)
+        case "nonin2": session(NoninSession(decoder: NoninDF2Decoder(source: "oxi"), format: 2), data)
+        case "nonin8": session(NoninSession(decoder: NoninDF8Decoder(source: "oxi"), format: 8), data)
+        case "modbus": modbus(data)
+        case "profile": profile(data)
+        case "scenario": scenario(data)
+        case "trace": trace(data)
+        case "config": config(data)
+        case "hl7ack": hl7ack(data)
+        case "core": core(data)
+        default: preconditionFailure("unknown fuzz target '\(name)' (one of: \(names.joined(separator: ", ")))")
+        }
+    }
+
+    /// A decoded observation never carries a number the core could not take safely.
+    static func check(_ observations: [Observation]) {
+        for observation in observations {
+            if case .number(let x) = observation.value {
+                precondition(DeviceNumber.isUsable(x), "decoder produced \(x) for \(observation.parameter.name)")
+            }
+            if case .unusable(let text) = observation.value {
+                precondition(text.utf8.count <= 4 * (DeviceNumber.shownLength + 1), "unusable text of \(text.utf8.count) bytes")
+            }
+        }
+    }
+
+    /// Chunk sizes from the input itself, so that every split of a frame across reads is tried.
+    struct Chunks: Sequence, IteratorProtocol {
+        var data: ArraySlice<UInt8>
+        var seed: UInt64
+
+        init(_ data: [UInt8]) {
+            seed = data.prefix(8).reduce(UInt64(0x9E37_79B9_7F4A_7C15)) { $0 &* 31 &+ UInt64($1) }
+            self.data = data[...]
+        }
+
+        mutating func next() -> [UInt8]? {
+            guard !data.isEmpty else { return nil }
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let size = Int((seed >> 33) % 97) + 1
+            defer { data = data.dropFirst(size) }
+            return Array(data.prefix(size))
+        }
+    }
+
+    static func session(_ start: some SerialSession, _ data: [UInt8]) {
+        var session = start
+        _ = session.start(at: 0)
+        var t = 0.0
+        var frames = 0
+        for chunk in Chunks(data) {
+            t += 0.05
+            _ = session.tick(at: t)
+            let (decoded, reply) = session.receive(chunk, at: t)
+            precondition(reply.count <= 64 * (chunk.count + 1), "reply of \(reply.count) bytes to \(chunk.count)")
+            for frame in decoded { check(frame) }
+            frames += decoded.count
+        }
+        precondition(frames <= data.count + 1, "\(frames) frames from \(data.count) bytes")
+        _ = session.counters
+        _ = session.lastRejection.map { DeviceNumber.shown($0) }
+    }
+
+    static let float32Profile = ModbusProfile(name: "fuzz-float32", fields: [
+        .init(address: 0, table: .holding, type: .float32CDAB, scale: 1, unit: .percent, parameter: .spo2),
+        .init(address: 2, table: .holding, type: .float32ABCD, scale: 1, unit: .fraction, parameter: .fio2),
+        .init(address: 4, table: .holding, type: .float32CDAB, scale: 1, unit: .litre, parameter: .vt),
+        .init(address: 6, table: .holding, type: .float32ABCD, scale: 1e6, unit: .mbar, parameter: .pplat, onChange: true),
+        .init(address: 8, table: .holding, type: .uint16, scale: -1e6, unit: .kPa, parameter: .peep),
+        .init(address: 9, table: .holding, type: .int16, scale: 0.001, unit: .hPa, parameter: .ppeak, noData: 0x8000),
+    ], status: .init(address: 10, table: .holding, validBit: 15, sensorOffBits: [0, 14], noSensorBits: [1], commsLostBits: [2]))
+
+    static func modbus(_ data: [UInt8]) {
+        for profile in [ModbusProfile.gatewayV1, float32Profile] {
+            decode(profile, data)
+        }
+    }
+
+    /// Each poll takes its registers from the data, two bytes a register, until the data runs out.
+    static func decode(_ profile: ModbusProfile, _ data: [UInt8]) {
+        var decoder = ModbusDecoder(profile: profile, source: "gw")
+        var words = stride(from: 0, to: data.count - 1, by: 2).map { UInt16(data[$0]) << 8 | UInt16(data[$0 + 1]) }[...]
+        repeat {
+            let blocks = decoder.plan.blocks.map { block -> [UInt16] in
+                // A short block (fewer registers than asked) is what a broken device can send.
+                let taken = Array(words.prefix(block.count))
+                words = words.dropFirst(taken.count)
+                return taken
+            }
+            check(decoder.decode(blocks).observations)
+        } while !words.isEmpty
+    }
+
+    static func profile(_ data: [UInt8]) {
+        guard let profile = try? ProfileLoader.load(yaml: String(decoding: data, as: UTF8.self), file: "fuzz.yaml") else { return }
+        decode(profile, Array(data.suffix(64)))
+    }
+
+    static func scenario(_ data: [UInt8]) {
+        var parser = ScenarioParser(file: "fuzz.csv")
+        var core = ClinicalCore(patient: Patient(sex: .female, heightCm: 160, conditions: [.diffuseAlveolarHemorrhage]))
+        var number = 0
+        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            number += 1
+            let row: ScenarioParser.Row?
+            do {
+                row = try Array(line).withUnsafeBufferPointer { buffer throws(ScenarioError) in try parser.parse(line: buffer, number: number) }
+            } catch {
+                precondition(error.description.utf8.count < 2048, "error message of \(error.description.utf8.count) bytes")
+                return
+            }
+            if let row {
+                precondition(row.t.isFinite && row.t >= 0 && row.t <= ScenarioParser.maxTime)
+                check([row.observation])
+                for event in core.process([row.observation], at: row.t) { _ = event.jsonLine() }
+            }
+        }
+    }
+
+    static func trace(_ data: [UInt8]) {
+        var reader = RawTraceReader(bytes: data)
+        var index = 0
+        while let record = reader.next() {
+            index += 1
+            _ = TraceListing.line(record, index: index)
+        }
+        var replayReader = RawTraceReader(bytes: data)
+        _ = try? TraceReplay.run(reader: &replayReader, name: "fuzz.alvtrace", observations: { _, group in check(group) },
+                                 sink: { _ = $0.jsonLine() })
+    }
+
+    static func config(_ data: [UInt8]) {
+        let text = String(decoding: data, as: UTF8.self)
+        if let config = try? AgentConfig.parse(yaml: text, file: "/nonexistent/fuzz.yaml", readOutputs: true) {
+            _ = config.patient.predictedBodyWeightKg
+            _ = TraceRecording.redactingIdentity(yaml: text)
+        }
+    }
+
+    static func hl7ack(_ data: [UInt8]) {
+        var reader = MLLPFrameReader()
+        for chunk in Chunks(data) {
+            for frame in reader.feed(chunk) { _ = PCD04Message.parseACK(frame) }
+        }
+        _ = PCD04Message.parseACK(String(decoding: data, as: UTF8.self))
+    }
+
+    /// Observations built from the bytes: any parameter, any source, any number (all bit patterns:
+    /// NaN, infinities, 1e308, -0), any time step, straight into the core.
+    static func core(_ data: [UInt8]) {
+        var core = ClinicalCore(patient: Patient(sex: .male, heightCm: 170, conditions: [.diffuseAlveolarHemorrhage, .ancaVasculitis]))
+        var bytes = data[...]
+        var t = 0.0
+        let sources = ["vent", "oxi", "lab", "nurse"]
+        while bytes.count >= 11 {
+            let op = bytes[bytes.startIndex], target = bytes[bytes.startIndex + 1]
+            let bits = bytes.dropFirst(2).prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let step = bytes[bytes.startIndex + 10]
+            bytes = bytes.dropFirst(11)
+            let parameter = Parameter.allCases[Int(target) % Parameter.allCases.count]
+            let value: ObservedValue
+            switch op % 6 {
+            case 0: value = .number(Double(bitPattern: bits))
+            case 1: value = .noData
+            case 2: value = .sensor([SensorState.ok, .off, .disconnected][Int(bits % 3)])
+            case 3: value = .position(bits % 2 == 0 ? .supine : .prone)
+            case 4: value = .ack(RuleID.allCases[Int(bits % UInt64(RuleID.allCases.count))])
+            default: value = .number(Double(Int64(truncatingIfNeeded: bits) % 10_000) / 10)
+            }
+            t += step == 255 ? Double(bits % 100_000) : Double(step) / 4
+            let observation = Observation(source: sources[Int(op >> 4) % sources.count], parameter: parameter, value: value)
+            for event in core.process([observation], at: t) { _ = event.jsonLine() }
+        }
+    }
+}
