@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libmodbus-dev libserialport-dev libssl-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps test-deps build demo demo-replay test bench traces fuzz fuzz-smoke clean
+.PHONY: deps test-deps build demo demo-replay test bench traces fuzz fuzz-smoke soak clean
 
 ## deps: install the C libraries Alveo links (Debian packages), only if missing.
 deps:
@@ -64,6 +64,12 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 fuzz: deps
 	SWIFT=$(SWIFT) Tests/Fuzz/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+## soak: the 7-day soak on virtual time (SOAK_HOURS, default 168): faults, a station outage, a
+## killed agent; every event journaled must reach a real HL7 receiver. `make test` runs 6 hours of it.
+SOAK_HOURS ?= 168
+soak: test-deps
+	SWIFT=$(SWIFT) Tests/Soak/soak.sh $(SOAK_HOURS)
 
 ## fuzz-smoke: a short run of every fuzz target, part of `make test`.
 fuzz-smoke: deps

@@ -5,11 +5,15 @@ import AlveoTrace
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The live agent as one service: bus pollers on their own threads feed a single clinical core, which
 /// also ticks once a second so that silence and delays are noticed without new data. Runs until
 /// graceful shutdown (SIGTERM/SIGINT through the ServiceGroup).
 public struct LiveAgent: Service {
+    /// Deliveries waiting for the core at most (a minute of a busy bed many times over).
+    public static let maxQueuedDeliveries = 10_000
+
     public let config: AgentConfig
     private let logger: Logger
     private let emit: @Sendable ([AlarmEvent]) -> Void
@@ -39,18 +43,25 @@ public struct LiveAgent: Service {
                                                     wallTime: { PCD04Message.rfc3339(Date()) }, emit: emit) : nil
         outputs?.start()
         defer { outputs?.stop() }
-        let (stream, continuation) = AsyncStream.makeStream(of: Delivery.self, bufferingPolicy: .unbounded)
+        // Bounded: the core takes a delivery in microseconds and devices send a few a second, so a
+        // full queue means the core is stalled; the oldest deliveries are then dropped (counted and
+        // logged) rather than memory grown without end.
+        let (stream, continuation) = AsyncStream.makeStream(of: Delivery.self, bufferingPolicy: .bufferingNewest(LiveAgent.maxQueuedDeliveries))
+        let dropped = Mutex(0)
+        let enqueue: @Sendable (Delivery) -> Void = { delivery in
+            if case .dropped = continuation.yield(delivery) { dropped.withLock { $0 += 1 } }
+        }
         var core = ClinicalCore(patient: config.patient, settings: config.rules)
         for device in config.devices { core.expectSource(device.id, at: 0) }
         for device in config.serialDevices { core.expectSource(device.id, at: 0) }
 
         let pollers = BusPoller.buses(for: config.devices).map { devices in
-            BusPoller(devices: devices, clock: clock, logger: logger, recorder: recorder) { continuation.yield($0) }
+            BusPoller(devices: devices, clock: clock, logger: logger, recorder: recorder, deliver: enqueue)
         }
         logger.info("starting", metadata: ["devices": "\((config.devices.map(\.id) + config.serialDevices.map(\.id)).joined(separator: ","))",
                                            "pbw_kg": "\(Fmt.fixed(config.patient.predictedBodyWeightKg, 1))"])
         let serialPollers = config.serialDevices.map { device in
-            SerialPoller(device: device, clock: clock, logger: logger, recorder: recorder) { continuation.yield($0) }
+            SerialPoller(device: device, clock: clock, logger: logger, recorder: recorder, deliver: enqueue)
         }
         pollers.forEach { $0.start() }
         serialPollers.forEach { $0.start() }
@@ -68,7 +79,7 @@ public struct LiveAgent: Service {
                 let now = clock.seconds()
                 // Recorded, so that replay runs the rules at these same moments, in the same order.
                 recordThenDeliver(recorder, TraceRecord(kind: .tick, monotonic: now, wallNanoseconds: TraceWriter.wallNow(), device: "", payload: [])) {
-                    continuation.yield(Delivery(t: now, observations: []))
+                    enqueue(Delivery(t: now, observations: []))
                 }
                 // `alveo record` has nothing to do once its recording stopped itself (size cap, disk).
                 if !clinical, recorder?.stoppedReason != nil { stopInput() }
@@ -84,8 +95,14 @@ public struct LiveAgent: Service {
         var last = 0.0
         var events: [AlarmEvent] = []
         var frames: [String: Int] = [:]
+        var droppedReported = 0
         await withGracefulShutdownHandler {
             for await delivery in stream {
+                let droppedNow = dropped.withLock { $0 }
+                if droppedNow > droppedReported {
+                    logger.critical("the clinical core fell behind: \(droppedNow - droppedReported) device deliveries dropped (\(droppedNow) in all)")
+                    droppedReported = droppedNow
+                }
                 // Deliveries from different threads can arrive a hair out of order: time never goes back.
                 last = max(last, delivery.t)
                 if let source = delivery.observations.first?.source { frames[source, default: 0] += 1 }

@@ -482,7 +482,7 @@ func benchmarkTraceWrite(records: Int) throws {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let which = arguments.first ?? "all"
-let benchmarks = ["all", "replay", "trace-replay", "trace-write", "poll", "decoders", "delivery", "run", "golden-traces"]
+let benchmarks = ["all", "replay", "trace-replay", "trace-write", "poll", "decoders", "delivery", "run", "golden-traces", "soak-trace"]
 if ["-h", "--help", "help"].contains(which) || !benchmarks.contains(which) {
     let usage = """
         usage: alveo-bench [BENCHMARK [N]]   (make bench BENCH=NAME)
@@ -495,6 +495,7 @@ if ["-h", "--help", "help"].contains(which) || !benchmarks.contains(which) {
           delivery [N]     journal -> HL7 delivery of N events (default 10000)
           run [S]          CPU and memory of `alveo run` over S seconds (default 300)
           golden-traces    rewrite the golden raw traces under devices/*/traces
+          soak-trace H DIR [SEED]  the soak's two traces (H hours in all, faults injected) in DIR
         """
     if ["-h", "--help", "help"].contains(which) {
         print(usage)
@@ -504,6 +505,13 @@ if ["-h", "--help", "help"].contains(which) || !benchmarks.contains(which) {
     exit(64)
 }
 if which == "golden-traces" { try GoldenTraces.writeAll() }
+if which == "soak-trace" {
+    guard arguments.count >= 3, let hours = Double(arguments[1]), hours >= 1, hours <= 24 * 31 else {
+        FileHandle.standardError.write(Data("usage: alveo-bench soak-trace HOURS(1-744) DIR [SEED]\n".utf8))
+        exit(64)
+    }
+    try SoakTrace.write(hours: hours, directory: arguments[2], seed: arguments.count > 3 ? UInt64(arguments[3]) ?? 1 : 1)
+}
 if which == "all" || which == "replay" { try benchmarkReplay() }
 if which == "all" || which == "trace-replay" { try benchmarkTraceReplay(hours: arguments.count > 1 ? Int(arguments[1]) ?? 24 : 24) }
 if which == "all" || which == "trace-write" { try benchmarkTraceWrite(records: arguments.count > 1 ? Int(arguments[1]) ?? 30_000 : 30_000) }

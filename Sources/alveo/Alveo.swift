@@ -75,7 +75,7 @@ struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Replay a scenario CSV or a raw device trace (.alvtrace) through the clinical core on virtual time; alarm events go to stdout.")
 
-    @Option(name: .long, help: "Agent configuration (YAML); a patient section is enough. Not used for a raw trace, which carries its own.")
+    @Option(name: .long, help: "Agent configuration (YAML); a patient section is enough. A raw trace carries its own: with one, only this file's outputs: (journal, forwarders) are used, to replay a recording into a test station.")
     var config: String = ""
 
     @Option(name: .long, help: "Output format: jsonl (one JSON event per line) or text (for people).")
@@ -112,10 +112,18 @@ struct Replay: ParsableCommand {
 
     func run() throws {
         if TraceReplay.isTrace(path: scenario) {
-            // A raw device trace carries its own configuration: --config is not used.
-            let writer = EventWriter(format: EventFormat(rawValue: format)!, flushEach: speed != nil)
+            // A raw device trace carries its own configuration: only --config's outputs are used.
+            let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: speed != nil))
+            let scenarioTime = Mutex(0.0)
+            let outputs = config.isEmpty ? nil
+                : try startOutputs(try loadConfig(config), clock: { scenarioTime.withLock { $0 } }, emit: { writer.write($0) })
+            defer { outputs?.stop() }
             do {
-                let summary = try TraceReplay.run(path: scenario, pace: pacer()) { writer.write($0) }
+                let summary = try TraceReplay.run(path: scenario, pace: pacer()) { event in
+                    scenarioTime.withLock { $0 = event.t }
+                    outputs?.record([event], wallTime: nil)
+                    writer.write([event])
+                }
                 writer.flush()
                 // For the engineer reading a trace: what each device gave (as the live agent logs at stop).
                 for (id, tally) in summary.devices.sorted(by: { $0.key < $1.key }) {
@@ -136,6 +144,7 @@ struct Replay: ParsableCommand {
                 printError("error: \(error)")
                 throw ExitCode(65)
             }
+            if let outputs { try finish(outputs, writer) }
             return
         }
         if let problem = TraceReplay.notATrace(path: scenario, csvExpected: !config.isEmpty) {
@@ -165,6 +174,12 @@ struct Replay: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(65)
         }
+        try finish(outputs, writer)
+    }
+
+    /// The end of a replay with outputs: anything the journal could not take fails the replay (74);
+    /// then every journaled event is delivered within --drain-timeout, or the replay fails (75).
+    func finish(_ outputs: OutputPipeline, _ writer: SharedWriter) throws {
         // Alarm events the journal could not take (disk full, read-only) were printed but are held in
         // memory: one more try, then a replay that leaves any of them unjournaled fails.
         outputs.retryJournal()
