@@ -50,8 +50,23 @@ public final class EventWriter {
         if event.reason == "reannounce" { phase = "REPEAT" }
         let rule = event.rule.id + (event.source.map { "[\($0)\(event.parameter.map { ".\($0.name)" } ?? "")]" } ?? "")
         return [String(repeating: " ", count: max(0, 9 - clock.count)) + clock,
-                phase.padding(8), event.priority.name.uppercased().padding(6), rule.padding(30), event.text]
+                phase.padding(8), event.priority.name.uppercased().padding(6), rule.padding(30), terminalSafe(event.text)]
             .joined(separator: "  ")
+    }
+
+    /// A line for a terminal: control characters (which no alarm text should hold) as `\xNN`, so
+    /// nothing can move the cursor, clear the screen or start a new line.
+    static func terminalSafe(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                out += "\\x" + String(decoding: Hex.digits(of: UInt8(scalar.value)), as: UTF8.self)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     private static func pad(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }

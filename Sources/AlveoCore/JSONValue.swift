@@ -46,7 +46,7 @@ public enum JSONValue: Sendable, Equatable {
     /// Numbers print as integers when integral, else in Swift's shortest round-trip form.
     static func format(_ x: Double) -> String {
         guard x.isFinite else { return "null" }
-        if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+        if x == x.rounded(), abs(x) < 1e15 { return String(Int64(saturating: x)) }
         return String(x)
     }
 
@@ -85,10 +85,10 @@ public enum Fmt {
         // shortest round-trip form says what the number was, with no conversion that could trap.
         guard scaled < 9e15 else { return String(x) }
         let negative = x < 0 && scaled > 0
-        let whole = Int64(scaled / scale)
+        let whole = Int64(saturating: scaled / scale)
         var text = (negative ? "-" : "") + String(whole)
         if decimals > 0 {
-            let frac = Int64(scaled - Double(whole) * scale)
+            let frac = Int64(saturating: scaled - Double(whole) * scale)
             let digits = String(frac)
             text += "." + String(repeating: "0", count: decimals - digits.count) + digits
         }

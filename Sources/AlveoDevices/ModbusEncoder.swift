@@ -12,7 +12,7 @@ public enum ModbusEncoder {
             let clamped = min(max(deviceValue.rounded(), Double(Int16.min)), Double(Int16.max))
             return [UInt16(bitPattern: Int16(clamped))]
         case .uint16:
-            return [UInt16(min(max(deviceValue.rounded(), 0), Double(UInt16.max)))]
+            return [UInt16(saturating: deviceValue.rounded())]
         case .float32ABCD, .float32CDAB:
             let bits = Float(deviceValue).bitPattern
             let high = UInt16(bits >> 16), low = UInt16(bits & 0xFFFF)

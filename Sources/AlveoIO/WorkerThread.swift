@@ -33,7 +33,7 @@ public final class WorkerThread: Sendable {
 
     /// Sleeps up to `duration`, returning early on `wake()` or `stop()`. Returns false when stopping.
     public func pause(_ duration: Duration) -> Bool {
-        _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(max(0, duration.wholeNanoseconds))))
+        _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(clamping: max(0, duration.wholeNanoseconds))))
         return !isStopping
     }
 

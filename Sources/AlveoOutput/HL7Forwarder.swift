@@ -1,3 +1,4 @@
+import AlveoCore
 import AlveoIO
 import Foundation
 
@@ -59,13 +60,15 @@ public struct HL7Protocol: ForwardingProtocol {
         try link.send([0x0B] + Array(message.utf8) + [0x1C, 0x0D])
         let reply = try readMLLPFrame(link, timeout: settings.ackTimeout)
         guard let ack = PCD04Message.parseACK(reply), ack.controlID == controlID else {
-            let seen = PCD04Message.parseACK(reply).map { "an ACK for control id \($0.controlID)" } ?? "a malformed ACK: \(reply.prefix(120))"
+            // What the station sent is echoed into alarm texts and logs: printable and short only.
+            let seen = PCD04Message.parseACK(reply).map { "an ACK for control id \(Shown.text($0.controlID.utf8, limit: 64))" }
+                ?? "a malformed ACK: \(Shown.text(reply.utf8, limit: 120))"
             return .park("message \(controlID) answered with \(seen)")
         }
         switch ack.code {
         case "AA", "CA": return .delivered
         case "AE", "CE": return .retry("message \(controlID) answered \(ack.code) (application error)")
-        default: return .park("message \(controlID) answered \(ack.code)")
+        default: return .park("message \(controlID) answered \(Shown.text(ack.code.utf8, limit: 8))")
         }
     }
 }

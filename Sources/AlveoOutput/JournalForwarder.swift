@@ -1,3 +1,4 @@
+import AlveoCore
 import AlveoIO
 import Dispatch
 import Foundation
@@ -145,7 +146,7 @@ public final class JournalForwarder: Sendable {
                         connection = nil
                     }
                 }
-                _ = pause(.milliseconds(wire.heartbeatInterval.map { min(500, Int($0.components.seconds * 1000) / 2 + 1) } ?? 500))
+                _ = pause(.milliseconds(wire.heartbeatInterval.map { min(500, Int(clamping: $0.wholeNanoseconds / 1_000_000) / 2 + 1) } ?? 500))
                 continue
             }
             if connection == nil {

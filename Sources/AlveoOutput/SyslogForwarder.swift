@@ -1,3 +1,4 @@
+import AlveoCore
 import AlveoIO
 import Foundation
 
@@ -107,7 +108,7 @@ public enum SyslogMessage {
         if let number = value as? NSNumber {
             if String(cString: number.objCType) == "c" { return number.boolValue ? "true" : "false" }
             let double = number.doubleValue
-            return double == double.rounded() && abs(double) < 1e15 ? String(Int64(double)) : String(double)
+            return double == double.rounded() && abs(double) < 1e15 ? String(Int64(saturating: double)) : String(double)
         }
         return "\(value)"
     }

@@ -43,7 +43,7 @@ public struct TraceRecord: Sendable, Equatable {
     public static func nanoseconds(seconds: Double) -> UInt64 {
         guard seconds > 0, seconds.isFinite else { return 0 }
         guard seconds < 1.8e10 else { return UInt64.max / 2 }
-        let guess = UInt64((seconds * 1e9).rounded())
+        let guess = UInt64(saturating: (seconds * 1e9).rounded())
         if Self.seconds(nanoseconds: guess) == seconds { return guess }
         for delta: UInt64 in 1...4 {
             if Self.seconds(nanoseconds: guess + delta) == seconds { return guess + delta }

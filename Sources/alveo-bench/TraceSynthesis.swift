@@ -198,7 +198,7 @@ struct TraceSynthesizer {
     }
 
     mutating func write(_ kind: TraceRecord.Kind, _ t: Double, _ device: String, _ payload: [UInt8]) {
-        writer.write(TraceRecord(kind: kind, monotonic: t, wallNanoseconds: Self.wallBase + Int64((t * 1e9).rounded()),
+        writer.write(TraceRecord(kind: kind, monotonic: t, wallNanoseconds: Self.wallBase + Int64(saturating: (t * 1e9).rounded()),
                                  device: device, payload: payload))
         records += 1
     }

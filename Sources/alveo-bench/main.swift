@@ -312,7 +312,7 @@ func benchmarkRunCost(seconds: Int) throws {
     guard posix_spawn(&pid, alveo, &actions, nil, &argv, environ) == 0 else { print("cannot start alveo run"); return }
     posix_spawn_file_actions_destroy(&actions)
     print("alveo run, 3 devices at 1 Hz for \(seconds) s ...")
-    sleep(UInt32(seconds))
+    sleep(UInt32(clamping: seconds))
     kill(pid, SIGTERM)
     var status: Int32 = 0
     var usage = rusage()
@@ -327,7 +327,7 @@ func benchmarkRunCost(seconds: Int) throws {
 }
 
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
+    sorted[max(0, min(sorted.count - 1, Int(saturating: (Double(sorted.count) * p).rounded(.up)) - 1))]
 }
 
 /// Journal append throughput with an fsync per event, and the latency from an observation entering

@@ -189,3 +189,32 @@ import Testing
         #expect(unknown.stderr.contains("unknown benchmark 'no-such-benchmark'"))
     }
 }
+
+/// The class of the SIGILL that one large device value caused: a Double converted to an integer
+/// with `Int64(x)`, which traps on NaN, infinities and anything out of range. Every such conversion
+/// in Sources goes through `init(saturating:)` (or `clamping:` for integers); this scan fails on a new
+/// plain one whose argument looks like a Double (rounded, Double(…), an exponent literal, a scale, a
+/// number of seconds: the old `Int64(scaled / scale)` of `Fmt.fixed` is caught). A heuristic, not a
+/// type check: the fuzz targets and TotalityTests catch what it misses.
+@Suite struct ConversionLintTests {
+    @Test func noPlainDoubleToIntegerConversionsInSources() throws {
+        let sources = Paths.repository.appendingPathComponent("Sources")
+        let enumerator = try #require(FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil))
+        let call = try Regex(#"\b(U?Int(8|16|32|64)?)\((?!saturating:|clamping:|truncatingIfNeeded:|bitPattern:|exactly:|ascii:)([^()]|\([^()]*\))*\)"#)
+        var offenders: [String] = []
+        for case let url as URL in enumerator where url.pathExtension == "swift" {
+            let text = try String(contentsOf: url, encoding: .utf8)
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let code = line.split(separator: "//", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                for match in code.matches(of: call) {
+                    let argument = code[match.range]
+                    let doubleLike = ["rounded", "Double(", "1e", "scale", "seconds", "speed", "timeInterval", ".value *", "Float("]
+                    if doubleLike.contains(where: { argument.contains($0) }) {
+                        offenders.append("\(url.lastPathComponent):\(number + 1): \(argument)")
+                    }
+                }
+            }
+        }
+        #expect(offenders.isEmpty, "plain Double → integer conversions (use init(saturating:)):\n\(offenders.joined(separator: "\n"))")
+    }
+}
