@@ -63,12 +63,22 @@ public struct ModbusDecoder: Sendable {
                 // and numbers no device sends (a float32 of 3.4e38) go as unusable, never as numbers.
                 let engineering = ModbusDecoder.engineering(raw, field.type)
                 value = DeviceNumber.isUsable(engineering)
-                    ? DeviceNumber.value(field.unit.toScenarioUnit(engineering * field.scale), text: String(engineering))
-                    : .unusable(DeviceNumber.shown(String(engineering)))
+                    ? DeviceNumber.value(field.unit.toScenarioUnit(engineering * field.scale), text: ModbusDecoder.text(raw, field.type))
+                    : .unusable(DeviceNumber.shown(ModbusDecoder.text(raw, field.type)))
             }
             observations.append(Observation(source: source, parameter: field.parameter, value: value))
         }
         return Result(observations: observations, deviceLost: false)
+    }
+
+    /// The registers' number as the device meant it, for a report (a float32 in its own precision:
+    /// 3.4028235e+38, not the Double it widens to).
+    public static func text(_ raw: [UInt16], _ type: ModbusValueType) -> String {
+        switch type {
+        case .int16, .uint16: String(engineering(raw, type))
+        case .float32ABCD: String(Float(bitPattern: UInt32(raw[0]) << 16 | UInt32(raw[1])))
+        case .float32CDAB: String(Float(bitPattern: UInt32(raw[1]) << 16 | UInt32(raw[0])))
+        }
     }
 
     /// The raw number held by the registers, before scaling.
