@@ -49,11 +49,12 @@ struct ConfigNode {
     func string() throws(ConfigError) -> String {
         guard case .scalar(let scalar) = node else { throw error("expected a single value") }
         let text = scalar.string
+        // The value itself is not echoed: it may be the patient's identifier or name.
         guard text.utf8.count <= ConfigNode.maxTextLength else {
-            throw error("value of \(text.utf8.count) bytes, longer than \(ConfigNode.maxTextLength): '\(Shown.text(text.utf8))'")
+            throw error("value of \(text.utf8.count) bytes, longer than \(ConfigNode.maxTextLength)")
         }
-        if let bad = text.unicodeScalars.first(where: { $0.value < 0x20 || ($0.value >= 0x7F && $0.value < 0xA0) }) {
-            throw error("control character U+\(String(bad.value, radix: 16, uppercase: true).leftPadded(4)) in '\(Shown.text(text.utf8))': not allowed in any value")
+        if let (offset, bad) = text.unicodeScalars.enumerated().first(where: { $0.element.value < 0x20 || ($0.element.value >= 0x7F && $0.element.value < 0xA0) }) {
+            throw error("control character U+\(String(bad.value, radix: 16, uppercase: true).leftPadded(4)) at character \(offset + 1) of the value: not allowed in any value")
         }
         return text
     }

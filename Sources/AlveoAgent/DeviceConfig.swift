@@ -29,7 +29,10 @@ public struct DeviceConfig: Sendable, Equatable {
     static func parseList(_ node: ConfigNode, profiles: [String: String] = [:]) throws(ConfigError) -> (modbus: [DeviceConfig], serial: [SerialDeviceConfig]) {
         var devices: [DeviceConfig] = []
         var serialDevices: [SerialDeviceConfig] = []
-        for item in try node.sequence() {
+        let items = try node.sequence()
+        // One bed: a handful of devices, each with its own thread.
+        guard items.count <= 32 else { throw node.error("\(items.count) devices: one bed has at most 32") }
+        for item in items {
             let parsed = try parse(item, profiles: profiles)
             let id = parsed.modbus?.id ?? parsed.serial!.id
             if devices.contains(where: { $0.id == id }) || serialDevices.contains(where: { $0.id == id }) {

@@ -44,10 +44,10 @@ final class JournalWriter: @unchecked Sendable {
     /// Held items are bounded: past this, the oldest are dropped (and counted) rather than memory grown.
     static let backlogLimit = 10_000
     private var droppedFromBacklog = 0
+    /// Items dropped from the backlog since the start, never reset: a replay that lost any fails.
+    private var lostItems = 0
     /// The active `technical.journal_failed` alarm: its id, since when, why.
     private var journalFailure: (id: Int, since: Double, reason: String)?
-    /// Items that failed to be written at least once, since the start (for `alveo replay`'s status).
-    private(set) var failedWrites = 0
 
     init(journal: Journal, logger: Logger) {
         self.journal = journal
@@ -65,8 +65,9 @@ final class JournalWriter: @unchecked Sendable {
 
     var lastSeq: Int64 { lock.withLock { journal.lastSeq } }
 
-    /// Items not journaled yet (held in memory), and items dropped because there were too many.
-    var unjournaled: (held: Int, dropped: Int) { lock.withLock { (backlog.count, droppedFromBacklog) } }
+    /// Items not journaled yet (held in memory), and items dropped since the start because there
+    /// were too many.
+    var unjournaled: (held: Int, dropped: Int) { lock.withLock { (backlog.count, lostItems) } }
 
     /// Journals the events (after anything still held); false if they are held in memory instead.
     @discardableResult
@@ -99,9 +100,9 @@ final class JournalWriter: @unchecked Sendable {
                 }
             }
             pending.removeFirst(written)
-            if reason != nil { failedWrites += min(items.count, pending.count) }
             if pending.count > JournalWriter.backlogLimit {
                 droppedFromBacklog += pending.count - JournalWriter.backlogLimit
+                lostItems += pending.count - JournalWriter.backlogLimit
                 pending.removeFirst(pending.count - JournalWriter.backlogLimit)
             }
             backlog = pending
@@ -292,7 +293,24 @@ public final class OutputPipeline {
 
     public func start() { forwarders.forEach { $0.start() } }
 
-    public func stop() { forwarders.forEach { $0.stop() } }
+    /// Stops the forwarders, after giving a message sent outside the journal (the start of
+    /// `technical.journal_failed`) up to `unjournaledGrace` to go out: it is in no file to send later.
+    public func stop(unjournaledGrace: Duration = .seconds(2)) {
+        _ = waitForUnjournaled(timeout: unjournaledGrace)
+        forwarders.forEach { $0.stop() }
+    }
+
+    /// Waits until every forwarder has settled the messages handed to it outside the journal.
+    @discardableResult
+    public func waitForUnjournaled(timeout: Duration) -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while forwarders.contains(where: { $0.unjournaledWaiting > 0 }) {
+            if clock.now >= deadline { return false }
+            usleep(10_000)
+        }
+        return true
+    }
 
     /// The lowest delivery position of all forwarders: everything up to it reached every receiver.
     private var deliveredEverywhere: Int64 {

@@ -67,23 +67,40 @@ public enum TraceRecording {
     /// text is written again from its parsed form); nil if it is not YAML.
     public static func redactingIdentity(yaml: String) -> String? {
         guard let root = try? Yams.compose(yaml: yaml) else { return nil }
-        func redact(_ node: Node) -> Node {
+        // The identity's values, to find them again elsewhere in `outputs:` (a YAML alias reusing an
+        // anchored patient id in another field); replay never reads `outputs:`.
+        var values: Set<String> = []
+        func collect(_ node: Node) {
+            switch node {
+            case .mapping(let mapping):
+                for pair in mapping {
+                    if let key = pair.key.string, identityKeys.contains(key), let value = pair.value.string, !value.isEmpty { values.insert(value) }
+                    collect(pair.value)
+                }
+            case .sequence(let sequence): sequence.forEach(collect)
+            default: break
+            }
+        }
+        collect(root)
+        func redact(_ node: Node, inOutputs: Bool) -> Node {
             switch node {
             case .mapping(let mapping):
                 let pairs = mapping.map { pair -> (Node, Node) in
-                    if let key = pair.key.string, identityKeys.contains(key) {
-                        return (pair.key, Node(redactedValue))
-                    }
-                    return (pair.key, redact(pair.value))
+                    let key = pair.key.string ?? ""
+                    if identityKeys.contains(key) { return (pair.key, Node(redactedValue)) }
+                    return (pair.key, redact(pair.value, inOutputs: inOutputs || key == "outputs"))
                 }
                 return .mapping(Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark))
             case .sequence(let sequence):
-                return .sequence(Node.Sequence(sequence.map(redact), sequence.tag, sequence.style, sequence.mark))
+                return .sequence(Node.Sequence(sequence.map { redact($0, inOutputs: inOutputs) }, sequence.tag, sequence.style, sequence.mark))
+            case .scalar(let scalar) where inOutputs && values.contains(scalar.string):
+                return Node(redactedValue)
             default:
                 return node
             }
         }
-        guard let text = try? Yams.serialize(node: redact(root)) else { return nil }
+        let redacted = redact(root, inOutputs: false)
+        guard let text = try? Yams.serialize(node: redacted) else { return nil }
         return "# recorded by Alveo; the patient's identity is redacted (record with --record-identity to keep it)\n" + text
     }
 }

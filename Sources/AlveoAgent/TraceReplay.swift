@@ -36,6 +36,8 @@ public enum TraceReplay {
     /// still matched, a crafted file) is skipped and reported rather than replayed: the sessions
     /// would be ticked through every 100 ms of the jump, and `--speed` would sleep through it.
     public static let maxJump = 86_400.0
+    /// Consecutive records past a jump that, agreeing with each other, make it real.
+    public static let reanchorAfter = 3
     /// Live, a serial read returns at most this many bytes: a longer received record (not written by
     /// Alveo) is handed to its session in pieces of this size, so decoding stays in bounded memory.
     public static let maxReceivedChunk = 4096
@@ -143,7 +145,7 @@ public enum TraceReplay {
             summary.warning = reader.problem
             summary.damage = reader.damage
             if let jump = firstJump {
-                summary.damage.append("\(jumped) record(s) skipped: their time jumped more than \(Int(maxJump / 3600)) h past the record before them (first: from t=\(JSONValue.formatted(jump.from)) s to t=\(JSONValue.formatted(jump.to)) s)")
+                summary.damage.append("\(jumped) record(s) skipped: their time jumped more than \(Int(maxJump / 3600)) h past the latest record replayed (first: from t=\(JSONValue.formatted(jump.from)) s to t=\(JSONValue.formatted(jump.to)) s; \(reanchorAfter) records in a row past a jump make it real)")
             }
             return summary
         }
@@ -162,15 +164,22 @@ public enum TraceReplay {
         var latest = 0.0
         var jumped = 0
         var firstJump: (from: Double, to: Double)?
+        // Records past a jump that agree with each other: after `reanchorAfter` of them the jump was
+        // real (a suspended machine, a long damaged stretch), and replay goes on from there.
+        var ahead: (t: Double, count: Int)?
         while let record = next {
             summary.records += 1
             next = reader.next()
             let t = record.monotonic
-            guard t - latest <= maxJump else {
-                jumped += 1
-                if firstJump == nil { firstJump = (latest, t) }
-                continue
+            if t - latest > maxJump {
+                if let run = ahead, t >= run.t, t - run.t <= maxJump { ahead = (max(run.t, t), run.count + 1) } else { ahead = (t, 1) }
+                if ahead!.count < reanchorAfter {
+                    jumped += 1
+                    if firstJump == nil { firstJump = (latest, t) }
+                    continue
+                }
             }
+            ahead = nil
             latest = max(latest, t)
             pace?(t)
             switch record.kind {

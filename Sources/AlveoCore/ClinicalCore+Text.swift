@@ -379,10 +379,16 @@ extension ClinicalCore {
             if rejection.value == nil { evidence.append(("value_text", .string(rejection.shown))) }
             evidence += [("value_t", .number(rejection.t)), ("rejected_count", .number(Double(rejection.count)))]
         }
-        let value = rejection?.shown ?? "?"
         let range = parameter.acceptedRange.map { " (accepted \(Fmt.fixed($0.lowerBound, 1).trimmingTrailingZeros)-\(Fmt.fixed($0.upperBound, 1).trimmingTrailingZeros))" } ?? ""
+        // A number no device could mean is shown as received, in the device's own unit when it had one.
+        let what = if let rejection, rejection.value == nil, rejection.shown.contains(" ") {
+            "Impossible \(parameter.name) value from \(sources[src].name) rejected: the device sent \(rejection.shown)"
+                + (parameter.acceptedRange.map { " (accepted \(Fmt.fixed($0.lowerBound, 1).trimmingTrailingZeros)-\(Fmt.fixed($0.upperBound, 1).trimmingTrailingZeros) \(parameter.unit))" } ?? "")
+        } else {
+            "Impossible \(parameter.name) value \(rejection?.shown ?? "?") \(parameter.unit) from \(sources[src].name) rejected\(range)"
+        }
         return Description(
-            active: "Impossible \(parameter.name) value \(value) \(parameter.unit) from \(sources[src].name) rejected\(range); it is not used by the clinical rules. Check the device and its interface.",
+            active: "\(what); it is not used by the clinical rules. Check the device and its interface.",
             cleared: "Valid \(parameter.name) values from \(sources[src].name) again.",
             evidence: evidence)
     }

@@ -25,20 +25,40 @@ public enum DeviceNumber {
     }
 
     /// Strict decimal text as an observed value: `.number` or `.unusable` (text kept); nil when the
-    /// text is not a decimal number at all (the caller decides what that means for its protocol).
+    /// text is not a number at all (blank, a dash, a word: the caller decides what that means for its
+    /// protocol). A device that sends `INF`, `-nan` or 50 digits sent a number no measurement can be:
+    /// that is `.unusable`, so the core reports it, never "no data".
     public static func parse(_ bytes: some Collection<UInt8>) -> ObservedValue? {
         let array = Array(bytes.prefix(maxTextLength + 1))
         return array.withUnsafeBufferPointer { buffer -> ObservedValue? in
-            guard let x = DecimalText.parse(buffer) else { return nil }
-            return value(x, text: String(decoding: buffer, as: UTF8.self))
+            if let x = DecimalText.parse(buffer) { return value(x, text: String(decoding: buffer, as: UTF8.self)) }
+            if isNonFiniteWord(buffer) || (buffer.count > maxTextLength && buffer.allSatisfy(isNumberByte)) {
+                return .unusable(shown(String(decoding: buffer, as: UTF8.self)))
+            }
+            return nil
         }
     }
 
-    /// As `parse`, then multiplied by `factor` (a unit conversion), the product bounded again.
-    public static func parse(_ bytes: some Collection<UInt8>, times factor: Double) -> ObservedValue? {
+    private static func isNumberByte(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
+            || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
+    }
+
+    /// `inf`, `infinity`, `nan` in any case, with an optional sign.
+    private static func isNonFiniteWord(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var word = bytes[...]
+        if let first = word.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") { word = word.dropFirst() }
+        let lowered = String(decoding: word.map { $0 | 0x20 }, as: UTF8.self)
+        return lowered == "inf" || lowered == "infinity" || lowered == "nan"
+    }
+
+    /// As `parse`, then multiplied by `factor` (a unit conversion from `unit`, the device's), the
+    /// product bounded again. An unusable product keeps the device's text with its unit ("2000000 l"):
+    /// the number alone would read as Alveo's unit.
+    public static func parse(_ bytes: some Collection<UInt8>, times factor: Double, unit: String) -> ObservedValue? {
         guard let parsed = parse(bytes) else { return nil }
         guard case .number(let x) = parsed else { return parsed }
-        return value(x * factor, text: String(decoding: bytes.prefix(maxTextLength), as: UTF8.self))
+        return value(x * factor, text: String(decoding: bytes.prefix(maxTextLength), as: UTF8.self) + " " + unit)
     }
 
     /// `text` as an alarm text shows it: printable and at most `shownLength` characters (`Shown`).

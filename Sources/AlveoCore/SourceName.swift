@@ -1,29 +1,25 @@
-/// The name of a source of observations (a device id such as `vent` or `oxi`, or `lab`, `nurse`):
-/// it goes into alarm texts, journal entries, HL7 fields, syslog structured data and log lines, so it
-/// is kept to what is safe in all of them: 1 to 32 ASCII letters, digits, `_`, `-` and `.`.
+/// The name of a source of observations (a device id such as `vent` or `oxi`, or `lab`, `nurse`) and
+/// of a bed (`bed_id`): it goes into alarm texts, journal entries, HL7 fields, syslog structured data
+/// and log lines, so it is kept to what is safe in all of them: 1 to 64 letters, digits, `_`, `-` and
+/// `.` (letters and digits of any script, as configurations have always allowed: `beatmung_ü`; never
+/// spaces, punctuation, control or formatting characters).
 public enum SourceName {
-    public static let maxLength = 32
+    public static let maxLength = 64
 
     /// Whether `name` may name a source (configuration and scenario files refuse any other).
     public static func isValid(_ name: some StringProtocol) -> Bool {
-        let bytes = name.utf8
-        guard !bytes.isEmpty, bytes.count <= maxLength else { return false }
-        return bytes.allSatisfy(isAllowed)
+        guard !name.isEmpty, name.count <= maxLength else { return false }
+        return name.allSatisfy { character in
+            character == "_" || character == "-" || character == "." || character.isLetter || character.isNumber
+        }
     }
 
-    /// As `isValid`, over bytes.
+    /// As `isValid`, over UTF-8 bytes (invalid UTF-8 is not a name).
     public static func isValid(bytes: some Collection<UInt8>) -> Bool {
-        !bytes.isEmpty && bytes.count <= maxLength && bytes.allSatisfy(isAllowed)
+        guard !bytes.isEmpty, bytes.count <= 4 * maxLength, let text = String(validating: Array(bytes), as: UTF8.self) else { return false }
+        return isValid(text)
     }
 
     /// What a valid name is, for error messages.
-    public static let rule = "1 to 32 ASCII letters, digits, _ - . (no spaces)"
-
-    private static func isAllowed(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."): true
-        default: false
-        }
-    }
+    public static let rule = "1 to 64 letters, digits, _ - . (no spaces)"
 }

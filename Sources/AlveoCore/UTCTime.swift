@@ -14,9 +14,11 @@ public enum UTCTime {
     /// Milliseconds since 1970 of an RFC 3339 UTC time as `rfc3339` writes it, fraction optional
     /// (`2026-11-25T03:12:00Z`, `2026-11-25T03:12:00.250Z`); nil if it is not one.
     public static func parse(rfc3339 text: String) -> Int64? {
-        let bytes = Array(text.utf8)
+        let bytes = Array(text.utf8.prefix(40))
+        guard text.utf8.count <= 40 else { return nil }
         func number(_ range: Range<Int>) -> Int64? {
-            guard range.upperBound <= bytes.count, !range.isEmpty else { return nil }
+            // At most 18 digits: no Int64 overflow.
+            guard range.upperBound <= bytes.count, !range.isEmpty, range.count <= 18 else { return nil }
             var value: Int64 = 0
             for byte in bytes[range] {
                 guard byte >= 0x30, byte <= 0x39 else { return nil }

@@ -50,7 +50,7 @@ public struct MasimoASCII1Decoder: StreamDecoder {
         guard tokens["SPO2"] != nil || tokens["BPM"] != nil || tokens["EXC"] != nil else {
             counters.rejectedFrames += 1
             counters.skippedBytes += raw.count
-            lastRejection = "not an ASCII 1 line (no SPO2, BPM or EXC): \(text.prefix(60))"
+            lastRejection = "not an ASCII 1 line (no SPO2, BPM or EXC): \(Shown.text(raw))"
             return nil
         }
         var observations: [Observation] = []
@@ -58,7 +58,7 @@ public struct MasimoASCII1Decoder: StreamDecoder {
         if let exc = tokens["EXC"] {
             guard let bits = Int(exc, radix: 16) else {
                 counters.rejectedFrames += 1
-                lastRejection = "EXC=\(exc) is not hexadecimal"
+                lastRejection = "EXC=\(Shown.text(exc.utf8, limit: 24)) is not hexadecimal"
                 return nil
             }
             sensor = MasimoASCII1Decoder.sensorState(exc: bits)

@@ -142,7 +142,7 @@ public struct MedibusSession: SerialSession {
                 defer { lastPlateau = text }
                 if text == lastPlateau { continue }
             }
-            let value = DeviceNumber.parse(text.utf8, times: factor) ?? .noData
+            let value = DeviceNumber.parse(text.utf8, times: factor, unit: factor == 1 ? parameter.unit : (factor == 1000 ? "l" : "mbar")) ?? .noData
             observations.append(Observation(source: source, parameter: parameter, value: value))
         }
         return observations

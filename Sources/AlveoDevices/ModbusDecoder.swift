@@ -62,8 +62,11 @@ public struct ModbusDecoder: Sendable {
                 // Out-of-range values go on to the core, which rejects and reports them; NaN, infinities
                 // and numbers no device sends (a float32 of 3.4e38) go as unusable, never as numbers.
                 let engineering = ModbusDecoder.engineering(raw, field.type)
+                // An unusable product of a usable register keeps the register's text, scale and unit.
+                let scaled = field.scale == 1 ? "" : " x \(JSONValue.formatted(field.scale))"
                 value = DeviceNumber.isUsable(engineering)
-                    ? DeviceNumber.value(field.unit.toScenarioUnit(engineering * field.scale), text: ModbusDecoder.text(raw, field.type))
+                    ? DeviceNumber.value(field.unit.toScenarioUnit(engineering * field.scale),
+                                         text: ModbusDecoder.text(raw, field.type) + scaled + " " + field.unit.rawValue)
                     : .unusable(DeviceNumber.shown(ModbusDecoder.text(raw, field.type)))
             }
             observations.append(Observation(source: source, parameter: field.parameter, value: value))

@@ -13,6 +13,10 @@ public struct PB840Decoder: StreamDecoder {
     /// The ventilator repeats its last plateau in every reply: only a changed value is a new measurement.
     private var lastPlateau: String?
 
+    /// Larger than any real reply (a MISCF is about 1,250 bytes in about 170 fields).
+    static let maxReplyBytes = 8192
+    static let maxFields = 512
+
     /// The poll command for the full field set.
     public static let sndf: [UInt8] = Array("SNDF\r".utf8)
 
@@ -39,15 +43,18 @@ public struct PB840Decoder: StreamDecoder {
                 if buffer.count > 64 { reject("no STX after the MISC header", drop: 4) ; continue }
                 break
             }
-            let commas = buffer[0..<stx].indices.filter { buffer[$0] == 0x2C }
+            let commas = buffer[0..<min(stx, 64)].indices.filter { buffer[$0] == 0x2C }
+            // A reply has at most a few hundred fields in a few kilobytes: larger counts are noise, and
+            // must not size anything (a field count of 999999999 once asked for 16 GB).
             guard commas.count >= 2, commas[0] == 5,
-                  let byteCount = integer(buffer[(commas[0] + 1)..<commas[1]]),
-                  let fieldCount = integer(buffer[(commas[1] + 1)..<(commas.count > 2 ? commas[2] : stx)])
+                  let byteCount = integer(buffer[(commas[0] + 1)..<commas[1]]), byteCount <= PB840Decoder.maxReplyBytes,
+                  let fieldCount = integer(buffer[(commas[1] + 1)..<(commas.count > 2 ? commas[2] : stx)]),
+                  fieldCount <= PB840Decoder.maxFields, fieldCount <= byteCount + 1
             else {
-                reject("malformed header \(String(decoding: buffer[0..<stx], as: UTF8.self).prefix(24))", drop: 4)
+                reject("malformed header \(Shown.text(buffer[0..<min(stx, 24)]))", drop: 4)
                 continue
             }
-            let kind = String(decoding: buffer[0..<5], as: UTF8.self)
+            let kind = Shown.text(buffer[0..<5])
             let etx = stx + 1 + byteCount
             // A new reply starting inside this one: this one was cut short.
             let searchEnd = min(etx, buffer.count - 1)
@@ -139,21 +146,21 @@ public struct PB840Decoder: StreamDecoder {
 
     private mutating func decode(kind: String, fields: [Range<Int>]) -> [Observation] {
         var observations: [Observation] = []
-        func add(_ parameter: Parameter, _ number: Int, scale: Double = 1) {
+        func add(_ parameter: Parameter, _ number: Int, scale: Double = 1, unit: String) {
             guard let bytes = field(fields, number) else { return }
             // Blank or text that is not a number: no value; a number no device sends: unusable.
-            let value = DeviceNumber.parse(bytes, times: scale) ?? .noData
+            let value = DeviceNumber.parse(bytes, times: scale, unit: unit) ?? .noData
             observations.append(Observation(source: source, parameter: parameter, value: value))
         }
         if kind == "MISCF" {
-            add(.rr, 70)
-            add(.vt, 71, scale: 1000)  // litres
-            add(.ppeak, 73)
-            add(.peep, 87)
+            add(.rr, 70, unit: "/min")
+            add(.vt, 71, scale: 1000, unit: "l")  // litres
+            add(.ppeak, 73, unit: "cmH2O")
+            add(.peep, 87, unit: "cmH2O")
             if text(fields, 55)?.lowercased().hasPrefix("disabled") == true {
                 observations.append(Observation(source: source, parameter: .fio2, value: .noData))
             } else {
-                add(.fio2, 77)
+                add(.fio2, 77, unit: "%")
             }
             // 0.0 means no inspiratory-pause manoeuvre was done: not a plateau of 0 cmH2O. The last
             // plateau is repeated in every reply: only a changed value is a new measurement.
@@ -169,12 +176,12 @@ public struct PB840Decoder: StreamDecoder {
             deviceAlarms = (105...153).compactMap { number -> String? in
                 guard let state = field(fields, number), !state.isEmpty,
                       !Self.quietAlarmStates.contains(where: { $0.elementsEqual(state) }) else { return nil }
-                return String(decoding: state, as: UTF8.self)
+                return Shown.text(state, limit: 32)
             }
         } else if kind == "MISCA" {
-            add(.rr, 34)
-            add(.vt, 35, scale: 1000)
-            add(.ppeak, 38)
+            add(.rr, 34, unit: "/min")
+            add(.vt, 35, scale: 1000, unit: "l")
+            add(.ppeak, 38, unit: "cmH2O")
         }
         return observations
     }

@@ -115,11 +115,24 @@ public struct SessionTickGrid: Sendable {
     /// The next tick's time, nil while the line is closed.
     public var next: Double? { isOpen ? origin + Double(ticked + 1) * Self.interval : nil }
 
+    /// At most this much of a gap is ticked through: a session's timers (retries every 2 s, a 3 s
+    /// link timeout, three format selections) settle within seconds, so ticking the last minute of a
+    /// longer gap leaves it as ticking all of it would for what it decodes, and a gap of a day costs
+    /// 600 ticks, not 864,000 (a crafted trace of records a day apart once took hours to replay).
+    public static let maxCatchUp = 60.0
+
     /// The earliest grid time at or before `t` not yet ticked, now counted as ticked; nil if none.
-    /// Call until nil, ticking the session at each time returned.
+    /// Call until nil, ticking the session at each time returned. After a gap longer than
+    /// `maxCatchUp` (replay of a line open and silent for long; a machine suspended live), the grid
+    /// moves on to the ticks of the last `maxCatchUp` seconds before `t`.
     public mutating func takeDue(upTo t: Double) -> Double? {
         guard let next, next <= t else { return nil }
+        if t - next > Self.maxCatchUp {
+            let last = Int(saturating: ((t - origin) / Self.interval).rounded(.down))
+            ticked = max(ticked, last - Int(Self.maxCatchUp / Self.interval))
+        }
+        guard let due = self.next, due <= t else { return nil }
         ticked += 1
-        return next
+        return due
     }
 }

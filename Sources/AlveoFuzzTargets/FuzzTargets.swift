@@ -186,7 +186,12 @@ public enum FuzzTargets {
             case 4: value = .ack(RuleID.allCases[Int(bits % UInt64(RuleID.allCases.count))])
             default: value = .number(Double(Int64(truncatingIfNeeded: bits) % 10_000) / 10)
             }
-            t += step == 255 ? Double(bits % 100_000) : Double(step) / 4
+            switch step {
+            case 255: t += Double(bits % 100_000)
+            case 254: t = .nan  // the core takes it as its last time
+            case 253: t -= Double(bits % 1000)  // backwards: likewise
+            default: t = (t.isNaN ? 0 : t) + Double(step) / 4
+            }
             let observation = Observation(source: sources[Int(op >> 4) % sources.count], parameter: parameter, value: value)
             for event in core.process([observation], at: t) { _ = event.jsonLine() }
         }

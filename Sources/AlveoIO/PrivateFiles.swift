@@ -26,12 +26,16 @@ public enum PrivateFiles {
     /// Opens `path` for writing, creating it with mode 0640 (`truncate`: emptied; `append`: writes go
     /// to the end), and sets that mode whatever the umask or the mode it had.
     public static func open(_ path: String, truncate: Bool = false, append: Bool = false) throws(Failure) -> FileHandle {
-        var flags = O_WRONLY | O_CREAT | O_CLOEXEC
+        var flags = O_WRONLY | O_CLOEXEC
         if truncate { flags |= O_TRUNC }
         if append { flags |= O_APPEND }
-        let descriptor = Glibc.open(path, flags, fileMode)
-        guard descriptor >= 0 else { throw Failure(path: path, operation: "create", code: errno) }
-        guard fchmod(descriptor, fileMode) == 0 else {
+        // A new file is ours: it gets 0640 or the open fails. An existing one is tightened when we own
+        // it; one that belongs to another user (a group-writable journal) keeps its mode.
+        var descriptor = Glibc.open(path, flags | O_CREAT | O_EXCL, fileMode)
+        let created = descriptor >= 0
+        if !created, errno == EEXIST { descriptor = Glibc.open(path, flags) }
+        guard descriptor >= 0 else { throw Failure(path: path, operation: created ? "create" : "open for writing", code: errno) }
+        if fchmod(descriptor, fileMode) != 0, created || errno != EPERM {
             let code = errno
             close(descriptor)
             throw Failure(path: path, operation: "set mode 0640", code: code)

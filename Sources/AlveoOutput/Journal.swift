@@ -277,6 +277,9 @@ public struct JournalEntry: Sendable {
     /// A charted or lab entry, not an alarm event: forwarders skip it.
     public var isManualEntry: Bool { eventJSON.isEmpty }
 
+    /// The entry as logs name it: its sequence number, or its stand-in when it was not journaled.
+    public var label: String { unjournaledID ?? "\(seq)" }
+
     public init(seq: Int64, run: String?, wallTime: String?, eventJSON: String, unjournaledID: String? = nil) {
         self.seq = seq
         self.run = run

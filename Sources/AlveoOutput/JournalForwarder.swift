@@ -80,8 +80,9 @@ public final class JournalForwarder: Sendable {
     /// the journal-failure alarm; older ones are dropped past 16).
     private let urgent = Mutex<[JournalEntry]>([])
 
-    /// Unjournaled entries not yet taken for sending.
-    public var unjournaledWaiting: Int { urgent.withLock { $0.count } }
+    /// Unjournaled entries not yet settled (queued, or being sent).
+    public var unjournaledWaiting: Int { urgent.withLock { $0.count } + (urgentInFlight.withLock { $0 } ? 1 : 0) }
+    private let urgentInFlight = Mutex(false)
 
     /// Sends `entry` (not in the journal: `unjournaledID` set) ahead of the journal, once delivered
     /// or parked; no position is kept for it.
@@ -122,8 +123,17 @@ public final class JournalForwarder: Sendable {
         }
 
         while !isStopping {
-            if pending == nil { pending = urgent.withLock { $0.isEmpty ? nil : $0.removeFirst() } }
-            if pending == nil { pending = reader.next() }
+            if pending == nil {
+                pending = urgent.withLock { queue in
+                    guard !queue.isEmpty else { return nil }
+                    urgentInFlight.withLock { $0 = true }
+                    return queue.removeFirst()
+                }
+            }
+            if pending == nil {
+                urgentInFlight.withLock { $0 = false }
+                pending = reader.next()
+            }
             if let entry = pending, entry.isManualEntry {
                 // Charted and lab entries are kept in the journal as the record; they are not alarms.
                 do { try commit(entry.seq) } catch { problem("cannot save the delivery position: \(error)") }
@@ -168,7 +178,7 @@ public final class JournalForwarder: Sendable {
                     pending = nil
                     refusals = 0
                     backoff = .milliseconds(250)
-                    if entry.unjournaledID != nil { continue }  // not in the journal: no position
+                    if entry.unjournaledID != nil { continue }  // not in the journal: no position, no alarm
                     try commit(entry.seq)
                     onDelivered(entry.seq)
                     if wire.resendWindow > .zero {
@@ -179,19 +189,31 @@ public final class JournalForwarder: Sendable {
                     if lastProblem != nil { logger.info("delivering again") }
                     lastProblem = nil
                 case .retry(let reason):
-                    problem("journal entry \(entry.seq): \(reason): resending")
+                    problem("journal entry \(entry.label): \(reason): resending")
                     refusals += 1
+                    if entry.unjournaledID != nil, refusals >= 3 {
+                        // A message sent outside the journal is a heads-up, not the record (the journal
+                        // delivers the event itself once it can be written): it is not resent for ever.
+                        logger.error("journal entry \(entry.label): refused 3 times; given up (the journal will deliver the event)")
+                        pending = nil
+                        refusals = 0
+                        continue
+                    }
                     // A receiver that keeps refusing blocks every later alarm of this bed: say so.
                     if refusals == 3 { onStuck(entry.seq, "\(reason), 3 times in a row; still resending") }
                     guard pause(wire.retryAfterError) else { break }
                 case .park(let reason):
                     refusals = 0
-                    park(entry, reason: reason)
+                    guard park(entry, reason: reason) else {
+                        // Not recorded anywhere yet: keep the entry, and try again after a pause.
+                        guard pause(wire.retryAfterError) else { break }
+                        continue
+                    }
                     pending = nil
                     if entry.unjournaledID == nil { try commit(entry.seq) }
                 }
             } catch {
-                problem("journal entry \(entry.seq): \(error); reconnecting and resending")
+                problem("journal entry \(entry.label): \(error); reconnecting and resending")
                 link.shutdown()
                 connection = nil
                 if let first = recent.first(where: { clock.now - $0.at <= wire.resendWindow }) {
@@ -218,18 +240,27 @@ public final class JournalForwarder: Sendable {
         settled.withLock { $0 = seq }
     }
 
-    private func park(_ entry: JournalEntry, reason: String) {
-        logger.error("journal entry \(entry.seq) parked: \(reason); continuing with the next")
+    /// Sets a refused entry aside in the parked file (fsync'ed); false if it could not be written,
+    /// in which case the entry must not be passed: it would be recorded nowhere.
+    private func park(_ entry: JournalEntry, reason: String) -> Bool {
         let reasonJSON = String(decoding: (try? JSONSerialization.data(withJSONObject: [reason])) ?? Data("[\"\"]".utf8), as: UTF8.self)
-        let line = "{\"seq\":\(entry.seq),\"reason\":\(reasonJSON.dropFirst().dropLast()),\"event\":\(entry.eventJSON)}\n"
+        let id = entry.unjournaledID.map { "\"unjournaled_id\":\"\($0)\"" } ?? "\"seq\":\(entry.seq)"
+        let line = "{\(id),\"reason\":\(reasonJSON.dropFirst().dropLast()),\"event\":\(entry.eventJSON)}\n"
         let path = journalDirectory + "/\(wire.name)-parked.jsonl"
-        // Parked messages carry patient identity: 0640 like the journal.
-        if let file = try? PrivateFiles.open(path, append: true) {
-            try? file.write(contentsOf: Data(line.utf8))
-            try? file.synchronize()
-            try? file.close()
+        do {
+            // Parked messages carry clinical data: 0640 like the journal.
+            let file = try PrivateFiles.open(path, append: true)
+            defer { try? file.close() }
+            try file.write(contentsOf: Data(line.utf8))
+            try file.synchronize()
+        } catch {
+            logger.critical("journal entry \(entry.label) refused (\(reason)) and cannot be parked: \(error); keeping it and trying again")
+            return false
         }
-        onParked(entry.seq, reason)
+        logger.error("journal entry \(entry.label) parked: \(reason); continuing with the next")
+        // A heads-up sent outside the journal raises no alarm of its own: the journal delivers the event.
+        if entry.unjournaledID == nil { onParked(entry.seq, reason) }
+        return true
     }
 }
 

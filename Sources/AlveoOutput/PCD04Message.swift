@@ -116,10 +116,13 @@ public enum PCD04Message {
         }
     }
 
-    /// A composite field given in configuration with `^` between its components (PID-5
-    /// family^given, PV1-3 unit^room^bed^facility): each component escaped, the `^` kept.
+    /// A composite field given in configuration with `^` between its components and `&` between
+    /// subcomponents (PID-5 family^given, PV1-3 unit^room^bed^facility, a facility HOSP&1.2.3&ISO):
+    /// each piece escaped, the `^` and `&` kept.
     static func components(_ text: String) -> String {
-        text.split(separator: "^", omittingEmptySubsequences: false).map { e(String($0)) }.joined(separator: "^")
+        text.split(separator: "^", omittingEmptySubsequences: false).map { component in
+            component.split(separator: "&", omittingEmptySubsequences: false).map { e(String($0)) }.joined(separator: "&")
+        }.joined(separator: "^")
     }
 
     /// HL7 escaping of the delimiters in free text; control characters (which configuration refuses

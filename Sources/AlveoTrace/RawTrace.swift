@@ -140,14 +140,14 @@ public enum RawTrace {
     /// known kind, device id inside it): the cheap test before a CRC while looking for the next whole
     /// record after a corrupt one. nil: not enough bytes to tell.
     /// `after`: the monotonic nanoseconds of the last good record; a candidate more than an hour
-    /// before it or a day after it is not the next record (random bytes almost never pass this, so a
+    /// before it or 30 days after it is not the next record (random bytes almost never pass this, so a
     /// long damaged stretch costs a scan, not a CRC at every offset). Device ids are printable ASCII.
     static func plausibleRecord(_ bytes: ArraySlice<UInt8>, after: UInt64? = nil) -> Bool? {
         guard bytes.count >= 22 else { return nil }
         let length = Int(read(UInt32.self, bytes, at: 0))
         guard length >= 18, length <= maxRecordLength, TraceRecord.Kind(rawValue: bytes[bytes.startIndex + 4]) != nil else { return false }
         if let after {
-            let hour: UInt64 = 3_600_000_000_000, day: UInt64 = 86_400_000_000_000
+            let hour: UInt64 = 3_600_000_000_000, day: UInt64 = 30 * 86_400_000_000_000
             let monotonic = read(UInt64.self, bytes, at: 5)
             let earliest = after >= hour ? after - hour : 0
             let latest = after <= UInt64.max - day ? after + day : UInt64.max

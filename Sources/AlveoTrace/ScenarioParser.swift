@@ -13,6 +13,9 @@ public struct ScenarioParser {
     private var sawHeader = false
     private var lastTime = -Double.infinity
     private var sourceCache: [(bytes: [UInt8], name: String)] = []
+    private var sources: Set<String> = []
+    /// The most distinct sources a scenario may name.
+    public static let maxSources = 64
 
     public init(file: String) {
         self.file = file
@@ -79,7 +82,16 @@ public struct ScenarioParser {
             throw error(number, "unknown parameter '\(Shown.text(parameterField))' (allowed: \(allowed))")
         }
         let value = try parseValue(valueField, parameter: parameter, line: number)
-        return Row(t: t, observation: Observation(source: sourceName(sourceField), parameter: parameter, value: value))
+        let source = sourceName(sourceField)
+        if !sources.contains(source) {
+            // A bed has a handful of sources; every one is evaluated at every group, so their number
+            // is bounded (a million distinct names would make a replay quadratic).
+            guard sources.count < ScenarioParser.maxSources else {
+                throw error(number, "source '\(Shown.text(sourceField))' is one more than the \(ScenarioParser.maxSources) sources a scenario may name")
+            }
+            sources.insert(source)
+        }
+        return Row(t: t, observation: Observation(source: source, parameter: parameter, value: value))
     }
 
     /// Call at end of input: a file with no header is an error.

@@ -37,6 +37,22 @@ public enum TraceListing {
     /// escapes of `quoted`, without the quotes.
     public static func escaped(_ text: String) -> String { escaped(Array(text.utf8)) }
 
+    /// Multi-line text from the file (a recorded configuration or profile) for a terminal: lines and
+    /// tabs kept, every other control character (C0, DEL, C1) as `\xNN` or `\u{NN}`, so a crafted
+    /// trace cannot send escape sequences.
+    public static func escapedLines(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x0A, 0x09: out.unicodeScalars.append(scalar)
+            case 0..<0x20, 0x7F: out += "\\x" + Hex.byte(UInt8(scalar.value))
+            case 0x80...0x9F: out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
     public static func escaped(_ bytes: [UInt8]) -> String {
         var text = ""
         text.reserveCapacity(bytes.count)
@@ -86,9 +102,13 @@ public enum TraceTimeBound: Sendable, Equatable {
 
     public init?(_ text: String) {
         if let milliseconds = UTCTime.parse(rfc3339: text) {
-            self = .wall(milliseconds * 1_000_000)
+            // Years past 2262 or before 1677 are beyond Int64 nanoseconds: no trace is from then.
+            let (nanoseconds, overflow) = milliseconds.multipliedReportingOverflow(by: 1_000_000)
+            guard !overflow else { return nil }
+            self = .wall(nanoseconds)
             return
         }
+        guard text.utf8.count <= 64 else { return nil }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard (1...3).contains(parts.count) else { return nil }
         var seconds = 0.0

@@ -38,8 +38,9 @@ enum SoakTrace {
         return bytes
     }
 
-    /// The fault schedule of the whole stay, seeded: one incident every 10 to 45 minutes, the kinds in
-    /// turn (so that even a short stay has each of them), their lengths random.
+    /// The fault schedule of the whole stay, seeded: one incident every 10 to 45 minutes, the 14 kinds
+    /// in turn (a stay of about 7 hours has each of them; `make test`'s 6 hours has the first 12 or
+    /// so, the impossible values and the probe off among them), their lengths random.
     static func script(hours: Double, seed: UInt64) -> GoldenTraces.Script {
         var random = seed | 1
         func next(_ bound: Int) -> Int {

@@ -137,7 +137,7 @@ struct Replay: ParsableCommand {
                     printError("note: \(scenario): no end record: the recording was cut off (power loss, kill -9) or is still being written; replayed to its last record")
                 }
                 if let stopped = summary.recordingStopped {
-                    printError("note: \(scenario): \(stopped); the replay ends there, the live agent ran on after it")
+                    printError("note: \(scenario): \(TraceListing.escaped(stopped)); the replay ends there, the live agent ran on after it")
                 }
             } catch {
                 writer.flush()
@@ -186,6 +186,8 @@ struct Replay: ParsableCommand {
         let unjournaled = outputs.unjournaled
         if unjournaled.held + unjournaled.dropped > 0 {
             writer.flush()
+            // The station hears of it before the process ends: that message is in no file.
+            outputs.waitForUnjournaled(timeout: .clampedSeconds(drainTimeout))
             printError("error: \(unjournaled.held + unjournaled.dropped) journal item(s) (alarm events, charted entries) could not be written to the journal; the events were printed above but are not in the journal and will not reach the central station (see technical.journal_failed)")
             throw ExitCode(74)
         }
@@ -236,9 +238,9 @@ struct Trace: ParsableCommand {
                     out += "the recorded configuration does not parse: \(error)\n"
                 }
                 if showConfig {
-                    out += "configuration:\n" + yaml + (yaml.hasSuffix("\n") ? "" : "\n")
+                    out += "configuration:\n" + TraceListing.escapedLines(yaml) + (yaml.hasSuffix("\n") ? "" : "\n")
                     for (id, text) in profiles.sorted(by: { $0.key < $1.key }) {
-                        out += "profile of \(TraceListing.escaped(id)):\n" + text + (text.hasSuffix("\n") ? "" : "\n")
+                        out += "profile of \(TraceListing.escaped(id)):\n" + TraceListing.escapedLines(text) + (text.hasSuffix("\n") ? "" : "\n")
                     }
                 }
             } else {
@@ -338,10 +340,17 @@ struct Trace: ParsableCommand {
         }
 
         func run() throws {
-            var out = "# exported from \(trace) by alveo trace export: decoded device values, times in seconds\n"
+            var out = "# exported from \(TraceListing.escaped(trace)) by alveo trace export: decoded device values, times in seconds\n"
             out += "t,source,parameter,value\n"
+            // Written out every 64 KiB: a week of devices is gigabytes of CSV, never held whole.
+            var readerGone = false
             do {
                 let summary = try TraceReplay.run(path: trace, observations: { t, group in
+                    if out.utf8.count > 65_536, !readerGone {
+                        do { try writeStandardOutput(out) } catch { readerGone = true }
+                        out = ""
+                    }
+                    if readerGone { return }
                     for observation in group {
                         let value: String = switch observation.value {
                         case .number(let number): JSONValue.formatted(number)
@@ -356,6 +365,7 @@ struct Trace: ParsableCommand {
                         out += "\(JSONValue.formatted(t)),\(observation.source),\(observation.parameter.name),\(value)\n"
                     }
                 }, sink: { _ in })
+                if readerGone { return }
                 try writeStandardOutput(out)
                 for damage in summary.damage { printError("warning: \(trace): \(damage)") }
                 if let warning = summary.warning { printError("warning: \(trace): \(warning)") }
@@ -607,7 +617,9 @@ struct SerialCheck: ParsableCommand {
     func validate() throws {
         guard Parity(rawValue: parity) != nil else { throw ValidationError("--parity must be none, even or odd") }
         guard FlowControl(rawValue: flow) != nil else { throw ValidationError("--flow must be none, xonxoff or rtscts") }
-        if let send, send.count > 8192 || hexBytes(send) == nil { throw ValidationError("--send must be hex bytes, e.g. '1B 51 36 43 0D' (at most 4096 bytes)") }
+        if let send, (hexBytes(send)?.count ?? 4097) > 4096 || send.utf8.count > 65_536 {
+            throw ValidationError("--send must be hex bytes, e.g. '1B 51 36 43 0D' (at most 4096 bytes)")
+        }
         guard (50...4_000_000).contains(baud) else { throw ValidationError("--baud must be 50...4000000") }
         guard (5...8).contains(dataBits) else { throw ValidationError("--data-bits must be 5...8") }
         guard (1...2).contains(stopBits) else { throw ValidationError("--stop-bits must be 1 or 2") }
@@ -627,10 +639,15 @@ struct SerialCheck: ParsableCommand {
             var received: [UInt8] = []
             let clock = ContinuousClock()
             let deadline = clock.now.advanced(by: .clampedSeconds(seconds))
+            // At most 64 KiB are kept to show: enough to see a device's frames, never gigabytes.
+            var total = 0
             while clock.now < deadline {
-                received += try port.read(maxCount: 4096, timeout: .milliseconds(100))
+                let bytes = try port.read(maxCount: 4096, timeout: .milliseconds(100))
+                total += bytes.count
+                received += bytes.prefix(max(0, 65_536 - received.count))
             }
-            print("received \(received.count) bytes\(received.isEmpty ? "" : ": " + received.map(Hex.byte).joined(separator: " "))")
+            let more = total > received.count ? " (the first \(received.count) shown)" : ""
+            print("received \(total) bytes\(more)\(received.isEmpty ? "" : ": " + received.map(Hex.byte).joined(separator: " "))")
         } catch {
             printError("error: \(error)")
             throw ExitCode(74)

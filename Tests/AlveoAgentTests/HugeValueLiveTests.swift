@@ -94,12 +94,17 @@ import Testing
         #expect(texts.contains { $0.contains("Impossible pplat value 3.4028235e+38 cmH2O from gw") }, "\(texts)")
         #expect(texts.contains { $0.contains("Impossible spo2 value 12345678901234567890 % from oxi") }, "\(texts)")
         #expect(texts.contains { $0.contains("Impossible pplat value 9E99 cmH2O from vent") }, "\(texts)")
-        // Polls go on and the good values still count: SpO2 97 % from the gateway raises nothing, the
-        // agent stays up through many more polls, and stops cleanly.
-        let polled = events(agent).count
-        #expect(!waitUntil(timeout: 3) { agent.poll() != nil })
-        #expect(events(agent).count >= polled)
+        // Polls go on after the rejections: the agent stays up, stops cleanly, and its stop lines count
+        // many decoded polls and frames from every device.
+        #expect(!waitUntil(timeout: 4) { agent.poll() != nil })
         agent.signal(SIGTERM)
         #expect(agent.waitForExit(timeout: 15) == 0, "\(agent.stderr)")
+        func decoded(_ device: String) -> Int {
+            let line = agent.stderr.split(separator: "\n").last { $0.contains("stopped") && $0.contains("device=\(device) ") } ?? ""
+            return line.firstMatch(of: /decoded=(\d+)/).flatMap { Int($0.1) } ?? 0
+        }
+        #expect(decoded("gw") >= 10, "\(agent.stderr)")
+        #expect(decoded("oxi") >= 5, "\(agent.stderr)")
+        #expect(decoded("vent") >= 3, "\(agent.stderr)")
     }
 }

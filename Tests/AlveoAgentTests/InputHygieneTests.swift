@@ -71,8 +71,10 @@ import Testing
         #expect(!result.stderr.contains("\r"), "nothing raw is echoed")
     }
 
-    @Test func deviceIdsAndSourceNamesAreShortPlainNames() {
-        for bad in ["vent 1", "vent\u{0}", String(repeating: "v", count: 33), "vënt", ""] {
+    @Test func deviceIdsAndSourceNamesAreShortPlainNames() throws {
+        _ = try AgentConfig.parse(yaml: "patient: {sex: male, height_cm: 170}\ndevices:\n  - {id: beatmung_ü, transport: {kind: serial, protocol: pb840, path: /dev/null}}\n",
+                                  file: "bed.yaml")
+        for bad in ["vent 1", "vent\u{0}", String(repeating: "v", count: 65), "v\u{202E}x", "v;x", ""] {
             #expect(throws: ConfigError.self) {
                 try AgentConfig.parse(yaml: "patient: {sex: male, height_cm: 170}\ndevices:\n  - {id: \"\(bad)\", transport: {kind: serial, protocol: pb840, path: /dev/null}}\n",
                                       file: "bed.yaml")
@@ -119,14 +121,14 @@ import Testing
         var identity = HL7Identity()
         identity.patientID = "12|34"
         identity.patientName = "DOE|X~Y\\Z&W^JANE"
-        identity.bedLocation = "ICU|B1^R1^B1^HOSP"
+        identity.bedLocation = "ICU|B1^R1^B1^HOSP&1.2.3&ISO"
         identity.bedID = "B1"
         let entry = JournalEntry(seq: 1, run: "R", wallTime: nil, eventJSON: "{\"rule\":\"technical.sensor_off\",\"text\":\"x|y\"}")
         let message = PCD04Message.build(entry: entry, identity: identity, now: Date(timeIntervalSince1970: 0))
         let segments = message.split(separator: "\r")
         #expect(segments.map { $0.prefix(3) } == ["MSH", "PID", "PV1", "OBR", "OBX", "OBX", "OBX", "OBX", "OBX", "OBX", "OBX", "OBX"])
-        #expect(segments[1] == "PID|||12\\F\\34||DOE\\F\\X\\R\\Y\\E\\Z\\T\\W^JANE")
-        #expect(segments[2] == "PV1||I|ICU\\F\\B1^R1^B1^HOSP")
+        #expect(segments[1] == "PID|||12\\F\\34||DOE\\F\\X\\R\\Y\\E\\Z&W^JANE", "& separates subcomponents")
+        #expect(segments[2] == "PV1||I|ICU\\F\\B1^R1^B1^HOSP&1.2.3&ISO")
     }
 
     // MARK: - Files and traces

@@ -240,3 +240,26 @@ func values(_ observations: [Observation]) -> [Parameter: ObservedValue] {
         #expect(session.counters.skippedBytes == 16 << 20)
     }
 }
+
+/// Header numbers are judged before they size anything: a field count of 999999999 once asked for
+/// 16 GB (found in review).
+@Suite struct PB840HeaderBoundsTests {
+    @Test func absurdCountsAreRejectedWithoutAllocating() {
+        var decoder = PB840Decoder(source: "vent")
+        #expect(decoder.feed(Array("MISCF,1,999999999,\u{2},\u{3}\r".utf8)).isEmpty)
+        #expect(decoder.feed(Array("MISCF,999999999,170,\u{2} ,\u{3}\r".utf8)).isEmpty)
+        #expect(decoder.counters.rejectedFrames == 2, "\(String(describing: decoder.lastRejection))")
+        #expect(decoder.lastRejection?.hasPrefix("malformed header MISCF,999999999,170,") == true)
+    }
+
+    @Test func nonFiniteWordsAreImpossibleValuesNotNoData() throws {
+        var bytes = try fixture("pb840_miscf_mdpnp_2011.bin")
+        let text = String(decoding: bytes, as: UTF8.self)
+        let vt = try #require(text.range(of: "0.378"))
+        let offset = text.utf8.distance(from: text.startIndex, to: vt.lowerBound)
+        bytes.replaceSubrange(offset..<(offset + 5), with: Array("  INF".utf8))
+        var decoder = PB840Decoder(source: "vent")
+        let v = values(try #require(decoder.feed(bytes).first))
+        #expect(v[.vt] == .unusable("INF"))
+    }
+}
