@@ -48,11 +48,25 @@ struct AlarmBook {
     }
 
     private(set) var instances: [AlarmKey: Instance] = [:]
-    private var nextID = 1
+    private(set) var nextID: Int
     let reannounceAfter: Double
 
-    init(reannounceAfter: Double) {
+    /// `firstID`: a new patient's core continues the numbering of the run, so that an alarm id names
+    /// one alarm within a run whatever patient it was about.
+    init(reannounceAfter: Double, firstID: Int = 1) {
         self.reannounceAfter = reannounceAfter
+        nextID = firstID
+    }
+
+    /// Ends every alarm instance, whatever its state (a new patient at the bed): the end of each, in
+    /// a stable order.
+    mutating func endAll() -> [(AlarmKey, Transition)] {
+        let ended = instances.sorted { ($0.value.id) < ($1.value.id) }.map { key, instance in
+            (key, Transition(alarmID: instance.id, phase: .end, priority: instance.priority, state: .inactive,
+                             acknowledged: instance.acknowledged))
+        }
+        instances.removeAll()
+        return ended
     }
 
     /// Priority of an instance whose condition is present (not latched), if any.
@@ -162,6 +176,7 @@ enum Tolerance {
     static func ge(_ a: Double, _ b: Double) -> Bool { a >= b - epsilon }
     static func lt(_ a: Double, _ b: Double) -> Bool { a < b - epsilon }
     static func le(_ a: Double, _ b: Double) -> Bool { a <= b + epsilon }
+    static func equal(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= epsilon }
 }
 
 /// When a condition started being continuously true (for alarm condition delays).

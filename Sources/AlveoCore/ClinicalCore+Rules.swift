@@ -14,7 +14,10 @@ extension ClinicalCore {
         updateOxygenation(at: t)
 
         let vt = reading(.vt)?.value
-        let mlPerKg = vt.map { $0 / pbw }
+        let mlPerKg = vt.flatMap { vt in pbw.map { vt / $0 } }
+
+        // technical.patient_unknown: said once while a tidal volume cannot be judged, never guessed.
+        drive(.patientUnknown, pbw == nil && vt != nil ? .active(.low) : (pbw != nil ? .inactive : .hold), at: t, into: &events)
 
         // lpv.tidal_volume_high
         vtHighOnset.update(mlPerKg.map { Tolerance.gt($0, settings.vtHighMlPerKg) }, at: t)
@@ -151,8 +154,8 @@ extension ClinicalCore {
         guard !pendingAcks.isEmpty else { return }
         let acks = pendingAcks
         pendingAcks.removeAll()
-        for rule in acks {
-            for key in alarms.keys(of: rule) {
+        for (rule, source) in acks {
+            for key in alarms.keys(of: rule) where source == nil || key.source == source {
                 if let transition = alarms.acknowledge(key, at: t) {
                     events.append(makeEvent(key, transition, at: t))
                 }
@@ -175,8 +178,11 @@ extension ClinicalCore {
     /// Pairs a new gas with the FiO2 current at its time, then computes the P/F the rules use:
     /// measured while the gas is recent, else imputed from SpO2 (Brown 2016) when SpO2 ≤ 96 %.
     private mutating func updateOxygenation(at t: Double) {
+        fio2History.record(reading(.fio2), at: t, keep: settings.maxSampleAge + 60) { $0?.value == $1?.value && $0?.source == $1?.source }
         if let pending = pendingGas {
-            gas = Gas(pao2: pending.pao2, t: pending.t, fio2: reading(.fio2))
+            // The FiO2 that was set when the sample was drawn: the current reading for a gas of now.
+            let fio2 = pending.sampled && pending.t < t ? fio2History.value(at: pending.t) : reading(.fio2)
+            gas = Gas(pao2: pending.pao2, t: pending.t, fio2: fio2)
             pendingGas = nil
         }
         pf = nil

@@ -56,6 +56,7 @@ extension ClinicalCore {
         case .deviceSilent: return describeSilence(source: key.source, at: t)
         case .sensorOff: return describeSensor(source: key.source)
         case .valueRejected: return describeRejection(source: key.source, parameter: Parameter(rawValue: key.parameter)!)
+        case .patientUnknown: return describePatientUnknown()
         case .deliveryFailed, .journalFailed:
             // Raised by the output pipeline, never by the rules.
             return Description(active: key.rule.title, cleared: key.rule.title, evidence: [])
@@ -68,13 +69,27 @@ extension ClinicalCore {
     }
 
     private var patientEvidence: [(String, JSONValue)] {
-        [("pbw_kg", .number(Fmt.round(pbw, 2))), ("sex", .string(patient.sex.rawValue)),
-         ("height_cm", .number(patient.heightCm))]
+        [("pbw_kg", pbw.map { .number(Fmt.round($0, 2)) } ?? .null), ("sex", patient.sex.map { .string($0.rawValue) } ?? .null),
+         ("height_cm", patient.heightCm.map { .number($0) } ?? .null)]
+    }
+
+    private func describePatientUnknown() -> Description {
+        let missing = [patient.sex == nil ? "sex" : nil, patient.heightCm == nil ? "height" : nil].compactMap { $0 }
+        let what = missing.count == 1 ? "\(missing[0]) is" : "sex and height are"
+        let vt = reading(.vt).map { " (Vt \(Fmt.fixed($0.value, 0)) ml)" } ?? ""
+        return Description(
+            active: "The patient's \(what) not known: the tidal volume\(vt) cannot be judged in ml/kg of predicted body weight. Set the patient (alveo patient set, or an admission from the hospital).",
+            cleared: "The patient's sex and height are known: predicted body weight \(pbw.map { Fmt.fixed($0, 1) } ?? "?") kg.",
+            evidence: patientEvidence + readingEvidence(.vt, "vt_ml", decimals: 1))
     }
 
     private func describeTidalVolume(high: Bool, at t: Double) -> Description {
+        guard let pbw, let sex = patient.sex, let height = patient.heightCm else {
+            return Description(active: "Tidal volume cannot be judged: the patient's sex or height is not known.",
+                               cleared: "Tidal volume cannot be judged: the patient's sex or height is not known.", evidence: patientEvidence)
+        }
         let atTarget = settings.vtTargetMlPerKg * pbw
-        let pbwText = "PBW \(Fmt.fixed(pbw, 1)) kg, \(patient.sex.rawValue) \(Fmt.fixed(patient.heightCm, 0)) cm"
+        let pbwText = "PBW \(Fmt.fixed(pbw, 1)) kg, \(sex.rawValue) \(Fmt.fixed(height, 0)) cm"
         var evidence = patientEvidence
         evidence += readingEvidence(.vt, "vt_ml", decimals: 1)
         guard let vt = reading(.vt)?.value else {
@@ -114,8 +129,9 @@ extension ClinicalCore {
         evidence += patientEvidence
         evidence += readingEvidence(.vt, "vt_ml", decimals: 1)
         let pplatText = reading(.pplat).map { "Plateau pressure \(Fmt.fixed($0.value, 1)) cmH2O" } ?? "Plateau pressure"
-        var advice = "lower Vt by \(Fmt.fixed(settings.pplatVtStepMlPerKg, 1).trimmingTrailingZeros) ml/kg PBW steps, not below \(Fmt.fixed(settings.pplatVtFloorMlPerKg, 1).trimmingTrailingZeros) ml/kg (\(Fmt.fixed(settings.pplatVtFloorMlPerKg * pbw, 0)) ml)."
-        if let vt = reading(.vt)?.value {
+        let floorVolume = pbw.map { " (\(Fmt.fixed(settings.pplatVtFloorMlPerKg * $0, 0)) ml)" } ?? " (the patient's sex and height are not known)"
+        var advice = "lower Vt by \(Fmt.fixed(settings.pplatVtStepMlPerKg, 1).trimmingTrailingZeros) ml/kg PBW steps, not below \(Fmt.fixed(settings.pplatVtFloorMlPerKg, 1).trimmingTrailingZeros) ml/kg\(floorVolume)."
+        if let vt = reading(.vt)?.value, let pbw {
             let mlPerKg = vt / pbw
             let proposed = max(mlPerKg - settings.pplatVtStepMlPerKg, settings.pplatVtFloorMlPerKg)
             evidence += [("vt_ml_per_kg", .number(Fmt.round(mlPerKg, 2))),

@@ -2,10 +2,10 @@
 /// (seconds since the start) and returns the alarm events they cause. No clock, no I/O, no threads:
 /// the same input always gives the same output, which is what makes replay exact.
 public struct ClinicalCore {
-    public let patient: Patient
+    public private(set) var patient: Patient
     public let settings: RuleSettings
-    /// Predicted body weight, kg.
-    public let pbw: Double
+    /// Predicted body weight, kg; nil while the patient's sex or height is not known.
+    public private(set) var pbw: Double?
     /// Time of the last group processed.
     public private(set) var now = -Double.infinity
 
@@ -56,7 +56,10 @@ public struct ClinicalCore {
     var sourceIndex: [String: Int] = [:]
 
     var gas: Gas?
-    var pendingGas: (pao2: Double, t: Double)?
+    /// A PaO2 taken in this group, with its sample time (`sampled`: given, not the group's time).
+    var pendingGas: (pao2: Double, t: Double, sampled: Bool, corrects: Bool)?
+    /// The FiO2 reading in force over the last `maxSampleAge`: a gas drawn earlier uses the FiO2 of then.
+    var fio2History = History<Reading>()
     var pf: PFRatio?
     var pfHistory = SlidingMaximum<PFRatio>()
     var pfFallReference: (t: Double, value: Double, payload: PFRatio)?
@@ -82,13 +85,124 @@ public struct ClinicalCore {
     var proneOnset = Onset(), proneStopOnset = Onset(), plexSpO2Onset = Onset()
 
     var alarms: AlarmBook
-    var pendingAcks: [RuleID] = []
+    /// Acknowledgements to apply at the next evaluation: a rule, and the source it is limited to.
+    var pendingAcks: [(rule: RuleID, source: Int?)] = []
 
-    public init(patient: Patient, settings: RuleSettings = RuleSettings()) {
+    /// `firstAlarmID`: where alarm numbering starts (a core for a new patient continues the run's).
+    public init(patient: Patient, settings: RuleSettings = RuleSettings(), firstAlarmID: Int = 1) {
         self.patient = patient
         self.settings = settings
         self.pbw = patient.predictedBodyWeightKg
-        self.alarms = AlarmBook(reannounceAfter: settings.reannounceAfter)
+        self.alarms = AlarmBook(reannounceAfter: settings.reannounceAfter, firstID: firstAlarmID)
+    }
+
+    /// The next alarm id this core would give.
+    public var nextAlarmID: Int { alarms.nextID }
+
+    /// The same patient, better known: sex and height given or corrected, a diagnosis confirmed on day
+    /// two. Alarms and values carry on; the rules use the new context from the next evaluation.
+    public mutating func update(patient: Patient) {
+        self.patient = patient
+        pbw = patient.predictedBodyWeightKg
+    }
+
+    /// Ends every alarm with `reason` (`patient_changed` before a new patient's core starts), at `t`.
+    public mutating func endAll(reason: String, at t: Double) -> [AlarmEvent] {
+        now = max(now, t.isNaN ? now : t)
+        return alarms.endAll().map { key, transition in
+            var transition = transition
+            transition.reason = reason
+            return makeEvent(key, transition, at: now)
+        }
+    }
+
+    /// An active alarm, as `alveo status` shows it.
+    public struct ActiveAlarm: Sendable, Equatable {
+        public var alarmID: Int
+        public var rule: RuleID
+        public var source: String?
+        public var parameter: Parameter?
+        public var priority: Priority
+        public var latched: Bool
+        public var acknowledged: Bool
+        /// When the alarm started (core time).
+        public var since: Double
+    }
+
+    /// Every alarm instance in force, in order of start.
+    public var activeAlarms: [ActiveAlarm] {
+        alarms.instances.sorted { $0.value.id < $1.value.id }.map { key, instance in
+            ActiveAlarm(alarmID: instance.id, rule: key.rule, source: key.source >= 0 ? sources[key.source].name : nil,
+                        parameter: key.parameter >= 0 ? Parameter(rawValue: key.parameter) : nil, priority: instance.priority,
+                        latched: instance.state == .latched, acknowledged: instance.acknowledged, since: instance.since)
+        }
+    }
+
+    /// Why an acknowledgement changes nothing.
+    public enum AckRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+        case noAlarm(rule: RuleID, source: String?)
+        case alreadyAcknowledged(rule: RuleID, source: String?)
+
+        public var description: String {
+            switch self {
+            case .noAlarm(let rule, let source): "no \(rule.id) alarm\(source.map { " from \($0)" } ?? "") is active"
+            case .alreadyAcknowledged(let rule, let source): "the \(rule.id) alarm\(source.map { " from \($0)" } ?? "") is already acknowledged"
+            }
+        }
+    }
+
+    /// A clinician acknowledges the alarms of `rule` (of `source` only, when given) at `t`: the
+    /// events of it (and of anything else due at `t`), or why nothing would change.
+    public mutating func acknowledge(_ rule: RuleID, source: String?, at t: Double) -> Result<[AlarmEvent], AckRefusal> {
+        let src = source.flatMap { self.sourceIndex[$0] }
+        if source != nil, src == nil { return .failure(.noAlarm(rule: rule, source: source)) }
+        let keys = alarms.keys(of: rule).filter { src == nil || $0.source == src }
+        guard !keys.isEmpty else { return .failure(.noAlarm(rule: rule, source: source)) }
+        guard keys.contains(where: { alarms.instance($0).map { !$0.acknowledged || $0.state == .latched } ?? false }) else {
+            return .failure(.alreadyAcknowledged(rule: rule, source: source))
+        }
+        pendingAcks.append((rule, src))
+        return .success(process([], at: t))
+    }
+
+    /// A parameter's current value, where it came from and when (nil: unknown).
+    public struct CurrentValue: Sendable, Equatable {
+        /// In Alveo's units (FiO2 as a fraction).
+        public var value: Double
+        public var source: String
+        public var t: Double
+    }
+
+    /// The current value of a device parameter, or the latest charted or laboratory value.
+    public func current(_ parameter: Parameter) -> CurrentValue? {
+        switch parameter {
+        case .pao2: return gas.map { CurrentValue(value: $0.pao2, source: "", t: $0.t) }
+        case .hb: return hbSeries.latest.map { CurrentValue(value: $0.value, source: "", t: $0.t) }
+        case .creatinine: return creatinineSeries.latest.map { CurrentValue(value: $0.value, source: "", t: $0.t) }
+        case .hemoptysis: return hemoptysis.last.map { CurrentValue(value: $0.ml, source: "", t: $0.t) }
+        default:
+            guard let reading = reading(parameter) else { return nil }
+            return CurrentValue(value: reading.value, source: sources[reading.source].name, t: reading.t)
+        }
+    }
+
+    /// The patient's position as charted, and since when.
+    public var currentPosition: (position: Position, since: Double) { (position, positionSince) }
+
+    /// What a source has sent: when it last gave a valid message, whether it is silent, its probe.
+    public struct SourceHealth: Sendable, Equatable {
+        public var name: String
+        public var lastValid: Double?
+        public var silent: Bool
+        public var sensor: SensorState
+        public var rejectedValues: Int
+    }
+
+    public var sourceHealth: [SourceHealth] {
+        sources.map { source in
+            SourceHealth(name: source.name, lastValid: source.lastValid.isFinite ? source.lastValid : nil, silent: source.silent,
+                         sensor: source.sensor, rejectedValues: source.rejections.values.reduce(0) { $0 + $1.count })
+        }
     }
 
     /// Processes one group of observations that share time `t` (seconds), then evaluates every rule.
@@ -134,6 +248,9 @@ public struct ClinicalCore {
     private mutating func apply(_ observation: Observation, at t: Double) {
         let src = source(named: observation.source)
         let parameter = observation.parameter
+        // A charted or laboratory value is of its sample time (never after the group's time; how old
+        // it may be is checked where it enters, against `maxSampleAge`). Device values are of now.
+        let sampled = parameter.isStreamed ? t : min(observation.sampledAt ?? t, t)
         if parameter.isStreamed, !sources[src].streams {
             sources[src].streams = true
             sources[src].lastValid = t
@@ -146,7 +263,8 @@ public struct ClinicalCore {
                        parameter: parameter, source: src, at: t)
                 return
             }
-            accept(value, parameter: parameter, source: src, at: t)
+            accept(value, parameter: parameter, source: src, at: t, sampled: sampled, corrects: observation.corrects,
+                   sampleGiven: observation.sampledAt != nil)
         case .unusable(let text):
             reject(nil, shown: DeviceNumber.shown(text), parameter: parameter, source: src, at: t)
         case .noData:
@@ -155,14 +273,14 @@ public struct ClinicalCore {
                 invalidate(parameter, from: src)
             }
         case .position(let newPosition):
-            if newPosition != position { positionSince = t }
+            if newPosition != position { positionSince = sampled }
             position = newPosition
-            if newPosition == .prone { lastProneT = t }
+            if newPosition == .prone { lastProneT = sampled }
         case .sensor(let state):
             sources[src].lastValid = t
             setSensor(state, source: src, at: t)
         case .ack(let rule):
-            pendingAcks.append(rule)
+            pendingAcks.append((rule, nil))
         }
     }
 
@@ -191,7 +309,8 @@ public struct ClinicalCore {
         invalidate(parameter, from: src)
     }
 
-    private mutating func accept(_ value: Double, parameter: Parameter, source src: Int, at t: Double) {
+    private mutating func accept(_ value: Double, parameter: Parameter, source src: Int, at t: Double, sampled: Double,
+                                 corrects: Bool, sampleGiven: Bool) {
         if sources[src].rejections[parameter.rawValue]?.active == true {
             sources[src].rejections[parameter.rawValue]?.active = false
         }
@@ -206,18 +325,23 @@ public struct ClinicalCore {
         }
         switch parameter {
         case .pao2:
-            pendingGas = (value, t)
+            // A correction of a gas that is no longer the latest changes nothing the rules use.
+            if corrects, let gas, !Tolerance.equal(gas.t, sampled) { return }
+            if let current = gas, sampled < current.t, !corrects { return }  // an older gas than the one in force
+            pendingGas = (value, sampled, sampleGiven, corrects)
         case .hb:
-            let reference = hbSeries.append(t: t, value: value, window: settings.hbWindow, extreme: >)
-            let met = reference.map { Tolerance.ge($0.value - value, settings.hbDrop) } ?? false
-            hbFinding = LabFinding(value: value, t: t, reference: reference, met: met)
+            let (latest, reference) = hbSeries.insert(t: sampled, value: value, corrects: corrects, window: settings.hbWindow, extreme: >)
+            let met = reference.map { Tolerance.ge($0.value - latest.value, settings.hbDrop) } ?? false
+            hbFinding = LabFinding(value: latest.value, t: latest.t, reference: reference, met: met)
         case .creatinine:
-            let reference = creatinineSeries.append(t: t, value: value, window: settings.creatinineWindow, extreme: <)
-            let met = reference.map { Tolerance.ge(value - $0.value, settings.creatinineRise) } ?? false
-            creatinineFinding = LabFinding(value: value, t: t, reference: reference, met: met)
+            let (latest, reference) = creatinineSeries.insert(t: sampled, value: value, corrects: corrects,
+                                                              window: settings.creatinineWindow, extreme: <)
+            let met = reference.map { Tolerance.ge(latest.value - $0.value, settings.creatinineRise) } ?? false
+            creatinineFinding = LabFinding(value: latest.value, t: latest.t, reference: reference, met: met)
         case .hemoptysis:
-            hemoptysis.append((t, value))
-            if value > 0 { lastHemoptysisCharted = (t, value) }
+            let index = hemoptysis.lastIndex(where: { $0.t <= sampled }).map { $0 + 1 } ?? 0
+            hemoptysis.insert((sampled, value), at: index)
+            if value > 0, sampled >= (lastHemoptysisCharted?.t ?? -Double.infinity) { lastHemoptysisCharted = (sampled, value) }
         default:
             break
         }

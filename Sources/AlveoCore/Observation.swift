@@ -20,10 +20,19 @@ public struct Observation: Sendable, Equatable {
     public var source: String
     public var parameter: Parameter
     public var value: ObservedValue
+    /// For a charted or laboratory value: when it was sampled, on the same clock, at or before the
+    /// time the group is processed (a blood gas drawn at 10:02 and charted at 10:30 is a PaO2 of
+    /// 10:02). nil: when it was received. Device values are always of their receipt time.
+    public var sampledAt: Double?
+    /// A laboratory result that corrects an earlier one of the same sample time (HL7 OBX-11 "C"):
+    /// it replaces that result instead of adding one.
+    public var corrects: Bool
 
-    public init(source: String, parameter: Parameter, value: ObservedValue) {
+    public init(source: String, parameter: Parameter, value: ObservedValue, sampledAt: Double? = nil, corrects: Bool = false) {
         self.source = source
         self.parameter = parameter
         self.value = value
+        self.sampledAt = sampledAt
+        self.corrects = corrects
     }
 }

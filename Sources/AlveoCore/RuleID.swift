@@ -42,13 +42,16 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     /// Raised by the agent's output pipeline: alarm events cannot be written to the journal (disk
     /// full, read-only, I/O error); they are held in memory and retried.
     case journalFailed = "technical.journal_failed"
+    /// The patient's sex or height is not known while the ventilator reports a tidal volume: the
+    /// volume per kg of predicted body weight cannot be checked.
+    case patientUnknown = "technical.patient_unknown"
 
     /// The identifier as written in files and events.
     public var id: String { rawValue }
 
     public var type: AlarmType {
         switch self {
-        case .deviceSilent, .sensorOff, .valueRejected, .deliveryFailed, .journalFailed: .technical
+        case .deviceSilent, .sensorOff, .valueRejected, .deliveryFailed, .journalFailed, .patientUnknown: .technical
         case .pronePositioning, .proneStop, .plasmaExchange, .plateauOverdue: .advisory
         default: .physiological
         }
@@ -82,6 +85,7 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
         case .valueRejected: "Impossible value rejected"
         case .deliveryFailed: "Central station refused an alarm message"
         case .journalFailed: "Alarm journal cannot be written"
+        case .patientUnknown: "Patient's sex or height not known"
         }
     }
 
@@ -120,6 +124,8 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
             "IEC 60601-1-8 technical alarm condition; IHE PCD-04 acknowledgement (HL7 v2 MSA-1)"
         case .journalFailed:
             "IEC 60601-1-8 technical alarm condition (the alarm system's own failure)"
+        case .patientUnknown:
+            "NIH NHLBI ARDS Network protocol card (PBW from sex and height); IEC 60601-1-8 technical alarm condition"
         }
     }
 }

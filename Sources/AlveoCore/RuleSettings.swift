@@ -68,6 +68,9 @@ public struct RuleSettings: Sendable, Equatable {
     public var silentAfterBySource: [String: Double] = [:]
     // alarm system
     public var reannounceAfter = 600.0
+    /// Charted and laboratory values sampled longer ago than this are refused (and the FiO2 history
+    /// kept for their P/F spans it).
+    public var maxSampleAge = 6 * 3600.0
 
     /// Rules switched off in the configuration.
     public var disabled: Set<RuleID> = []
@@ -192,13 +195,14 @@ public struct RuleSettings: Sendable, Equatable {
             ]
         case .deviceSilent:
             return [key("timeout_s", "s", \.silentAfter, 1...3600, "a streaming source silent longer than this (per-source overrides under per_source_timeout_s)")]
-        case .sensorOff, .valueRejected, .deliveryFailed, .journalFailed:
+        case .sensorOff, .valueRejected, .deliveryFailed, .journalFailed, .patientUnknown:
             return []
         }
     }
 
     /// Settings shared by all rules, under `rules: alarm_system:`.
     public static var alarmSystemKeys: [Key] {
-        [key("reannounce_s", "s", \.reannounceAfter, 30...7200, "an unacknowledged medium or high alarm is re-announced after this")]
+        [key("reannounce_s", "s", \.reannounceAfter, 30...7200, "an unacknowledged medium or high alarm is re-announced after this"),
+         key("max_sample_age_s", "s", \.maxSampleAge, 600...(48 * 3600.0), "charted and laboratory values sampled longer ago than this are refused")]
     }
 }

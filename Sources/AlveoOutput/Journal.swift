@@ -173,9 +173,12 @@ public final class Journal {
         case .ack(let rule): .string(rule.id)
         case .unusable(let text): .string(text)
         }
+        var members: [(String, JSONValue)] = [("t", .number(t)), ("source", .string(observation.source)),
+                                              ("parameter", .string(observation.parameter.name)), ("value", value)]
+        if let sampled = observation.sampledAt { members.append(("sampled_t", .number(sampled))) }
+        if observation.corrects { members.append(("corrects", .bool(true))) }
         var json = ""
-        JSONValue.object([("t", .number(t)), ("source", .string(observation.source)),
-                          ("parameter", .string(observation.parameter.name)), ("value", value)]).write(to: &json)
+        JSONValue.object(members).write(to: &json)
         return try appendLine(kind: "entry", json: json, wallTime: wallTime)
     }
 

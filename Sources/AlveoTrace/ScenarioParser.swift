@@ -4,21 +4,28 @@ import AlveoCore
 /// from raw bytes, without building intermediate strings: replay must run at millions of rows a second.
 public struct ScenarioParser {
     public static let header = "t,source,parameter,value"
+    /// The header of a scenario whose charted and laboratory rows may say when they were sampled.
+    public static let headerWithSampleTime = "t,source,parameter,value,sampled_t"
     /// No row is longer: a longer line is refused, not read into memory whole.
     public static let maxLineLength = 4096
     /// The latest time a scenario row may have: 10 years in seconds.
     public static let maxTime = 315_576_000.0
 
     public let file: String
+    /// How long before its row a value may have been sampled (`rules: alarm_system: max_sample_age_s`).
+    public let maxSampleAge: Double
     private var sawHeader = false
+    /// 4 or 5 (with `sampled_t`).
+    private var columns = 4
     private var lastTime = -Double.infinity
     private var sourceCache: [(bytes: [UInt8], name: String)] = []
     private var sources: Set<String> = []
     /// The most distinct sources a scenario may name.
     public static let maxSources = 64
 
-    public init(file: String) {
+    public init(file: String, maxSampleAge: Double = 6 * 3600) {
         self.file = file
+        self.maxSampleAge = maxSampleAge
     }
 
     /// One data row.
@@ -38,24 +45,27 @@ public struct ScenarioParser {
         if trimmed.isEmpty || trimmed[trimmed.startIndex] == UInt8(ascii: "#") { return nil }
         if !sawHeader {
             let text = String(decoding: trimmed, as: UTF8.self)
-            guard text.replacingSpaces == ScenarioParser.header else {
-                throw error(number, "missing header: the first line must be '\(ScenarioParser.header)', found '\(Shown.text(trimmed))'")
+            switch text.replacingSpaces {
+            case ScenarioParser.header: columns = 4
+            case ScenarioParser.headerWithSampleTime: columns = 5
+            default:
+                throw error(number, "missing header: the first line must be '\(ScenarioParser.header)' (or '\(ScenarioParser.headerWithSampleTime)'), found '\(Shown.text(trimmed))'")
             }
             sawHeader = true
             return nil
         }
 
-        // Split into exactly four fields.
+        // Split into exactly the header's fields.
         var fields: [UnsafeBufferPointer<UInt8>] = []
-        fields.reserveCapacity(4)
+        fields.reserveCapacity(5)
         var start = line.startIndex
         for index in line.indices where line[index] == UInt8(ascii: ",") {
             fields.append(UnsafeBufferPointer(rebasing: line[start..<index]))
             start = index + 1
         }
         fields.append(UnsafeBufferPointer(rebasing: line[start..<line.endIndex]))
-        guard fields.count == 4 else {
-            throw error(number, "expected 4 fields (t,source,parameter,value), found \(fields.count)")
+        guard fields.count == columns else {
+            throw error(number, "expected \(columns) fields (\(columns == 4 ? ScenarioParser.header : ScenarioParser.headerWithSampleTime)), found \(fields.count)")
         }
         let tField = ScenarioParser.trim(fields[0])
         let sourceField = ScenarioParser.trim(fields[1])
@@ -74,15 +84,31 @@ public struct ScenarioParser {
         }
         lastTime = t
         guard !sourceField.isEmpty else { throw error(number, "source is empty") }
-        guard SourceName.isValid(bytes: sourceField) else {
-            throw error(number, "source '\(Shown.text(sourceField))' is not a usable name (\(SourceName.rule))")
-        }
         guard let parameter = ScenarioParser.parameter(parameterField) else {
             let allowed = Parameter.allCases.map(\.name).joined(separator: ", ")
             throw error(number, "unknown parameter '\(Shown.text(parameterField))' (allowed: \(allowed))")
         }
         let value = try parseValue(valueField, parameter: parameter, line: number)
-        let source = sourceName(sourceField)
+        var sampledAt: Double?
+        if columns == 5 {
+            let sampleField = ScenarioParser.trim(fields[4])
+            if !sampleField.isEmpty {
+                guard !parameter.isStreamed else {
+                    throw error(number, "sampled_t is for charted and laboratory values; \(parameter.name) from a device is of its row's time")
+                }
+                guard let sampled = ScenarioParser.parseNumber(sampleField), sampled.isFinite else {
+                    throw error(number, "sampled_t '\(Shown.text(sampleField))' is not a number of seconds")
+                }
+                guard sampled <= t else { throw error(number, "sampled_t \(Shown.text(sampleField)) is after the row's time \(JSONValue.formatted(t)): a value cannot be charted before it is sampled") }
+                guard t - sampled <= maxSampleAge else {
+                    throw error(number, "sampled_t \(Shown.text(sampleField)) is more than \(JSONValue.formatted(maxSampleAge)) s before the row's time (max_sample_age_s)")
+                }
+                sampledAt = sampled
+            }
+        }
+        guard let source = sourceName(sourceField) else {
+            throw error(number, "source '\(Shown.text(sourceField))' is not a usable name (\(SourceName.rule))")
+        }
         if !sources.contains(source) {
             // A bed has a handful of sources; every one is evaluated at every group, so their number
             // is bounded (a million distinct names would make a replay quadratic).
@@ -91,7 +117,7 @@ public struct ScenarioParser {
             }
             sources.insert(source)
         }
-        return Row(t: t, observation: Observation(source: source, parameter: parameter, value: value))
+        return Row(t: t, observation: Observation(source: source, parameter: parameter, value: value, sampledAt: sampledAt))
     }
 
     /// Call at end of input: a file with no header is an error.
@@ -136,10 +162,12 @@ public struct ScenarioParser {
         ScenarioError(file: file, line: line, message: message)
     }
 
-    private mutating func sourceName(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+    /// The source's name, checked once (then remembered with its bytes); nil if it is not usable.
+    private mutating func sourceName(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         for entry in sourceCache where entry.bytes.elementsEqual(bytes) { return entry.name }
+        guard SourceName.isValid(bytes: bytes) else { return nil }
         let name = String(decoding: bytes, as: UTF8.self)
-        if sourceCache.count < 64 { sourceCache.append((Array(bytes), name)) }
+        if sourceCache.count < ScenarioParser.maxSources + 1 { sourceCache.append((Array(bytes), name)) }
         return name
     }
 

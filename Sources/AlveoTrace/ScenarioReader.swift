@@ -17,12 +17,12 @@ public struct ScenarioReader {
     /// Rows read so far.
     public private(set) var rowCount = 0
 
-    public init(path: String) throws(ScenarioError) {
+    public init(path: String, maxSampleAge: Double = 6 * 3600) throws(ScenarioError) {
         self.path = path
         do { handle = try FileReading.open(path) } catch {
             throw ScenarioError(file: path, line: 0, message: "cannot open the scenario file: \(error)")
         }
-        self.parser = ScenarioParser(file: path)
+        self.parser = ScenarioParser(file: path, maxSampleAge: maxSampleAge)
     }
 
     /// Fills `rows` with the next group and returns its time, or nil at the end of the file.

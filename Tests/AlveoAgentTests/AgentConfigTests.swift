@@ -6,6 +6,14 @@ import AlveoIO
 import Testing
 
 @Suite struct AgentConfigTests {
+    @Test func aBedMayWaitForItsPatient() throws {
+        let config = try AgentConfig.parse(yaml: "rules: {}", file: "bed.yaml")
+        #expect(config.patient == .unknown)
+        #expect(config.patient.predictedBodyWeightKg == nil)
+        let partial = try AgentConfig.parse(yaml: "patient: {sex: male}", file: "bed.yaml")
+        #expect(partial.patient.sex == .male && partial.patient.heightCm == nil)
+    }
+
     @Test func patientOnlyConfigIsEnough() throws {
         let config = try AgentConfig.parse(yaml: """
             patient:
@@ -41,8 +49,8 @@ import Testing
         ("patient: {sex: other, height_cm: 170}", "bed.yaml:1: patient.sex: 'other' is not one of: male, female"),
         ("patient: {sex: male, height_cm: 17}", "bed.yaml:1: patient.height_cm: 17.0 is out of the allowed range"),
         ("patient:\n  sex: male\n  height_cm: tall", "bed.yaml:3: patient.height_cm: expected a number (cm)"),
-        ("patient: {sex: male}", "bed.yaml:1: patient: missing 'height_cm'"),
-        ("rules: {}", "bed.yaml:1: patient: missing"),
+        ("patient: {sex: male, height_cm: 170, weight: 80}", "bed.yaml:1: patient.weight: unknown key"),
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  alarm_system: {max_sample_age_s: 60}", "bed.yaml:3: rules.alarm_system.max_sample_age_s: 60.0 is out of the allowed range"),
         ("patient: {sex: male, height_cm: 170}\nrule: {}", "bed.yaml:2: rule: unknown key (allowed here: patient, rules, devices, outputs)"),
         ("patient: {sex: male, height_cm: 170}\nrules:\n  lpv.tidal_volume_high: {threshold_ml_per_kg: 20}", "bed.yaml:3: rules.lpv.tidal_volume_high.threshold_ml_per_kg: 20.0 is out of the allowed range"),
         ("patient: {sex: male, height_cm: 170}\nrules:\n  lpv.plateau_high: {end_cmh2o: 35}", "rules.lpv.plateau_high: need end_cmh2o <= threshold_cmh2o"),

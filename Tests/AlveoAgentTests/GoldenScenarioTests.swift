@@ -14,7 +14,8 @@ import Testing
     }
 
     static let cases: [Case] = {
-        var cases = ["lpv_violations", "spo2_tiers_ack", "technical_faults", "labs_renal_hemoptysis", "well_ventilated"].map {
+        var cases = ["lpv_violations", "spo2_tiers_ack", "technical_faults", "labs_renal_hemoptysis", "well_ventilated",
+                     "sample_times_unknown_patient"].map {
             Case(name: $0, scenario: Paths.scenarios.appendingPathComponent("\($0).csv"),
                  config: Paths.scenarios.appendingPathComponent("\($0).yaml"))
         }

@@ -2,9 +2,11 @@ import Testing
 @testable import AlveoCore
 
 @Suite struct PatientAndOxygenationTests {
-    @Test func predictedBodyWeightMatchesTheARDSNetworkCard() {
-        let male = Patient(sex: .male, heightCm: 170).predictedBodyWeightKg
-        let female = Patient(sex: .female, heightCm: 160).predictedBodyWeightKg
+    @Test func predictedBodyWeightMatchesTheARDSNetworkCard() throws {
+        let male = try #require(Patient(sex: .male, heightCm: 170).predictedBodyWeightKg)
+        let female = try #require(Patient(sex: .female, heightCm: 160).predictedBodyWeightKg)
+        #expect(Patient(sex: nil, heightCm: 170).predictedBodyWeightKg == nil)
+        #expect(Patient(sex: .male, heightCm: nil).predictedBodyWeightKg == nil)
         // 50 + 0.91 × 17.6 = 66.016; 45.5 + 0.91 × 7.6 = 52.416
         #expect(abs(male - 66.016) < 1e-9)
         #expect(abs(female - 52.416) < 1e-9)

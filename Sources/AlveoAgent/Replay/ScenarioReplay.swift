@@ -20,27 +20,19 @@ public enum ScenarioReplay {
     public static func run(config: AgentConfig, scenarioPath: String, manualEntry: (Double, Observation) -> Void = { _, _ in },
                            pace: ((Double) -> Void)? = nil, sink: (AlarmEvent) -> Void) throws(ScenarioError) -> Summary
     {
-        var reader = try ScenarioReader(path: scenarioPath)
-        var core = ClinicalCore(patient: config.patient, settings: config.rules)
+        var reader = try ScenarioReader(path: scenarioPath, maxSampleAge: config.rules.maxSampleAge)
+        var loop = BedsideLoop(config: config, expectDevices: false)
         var rows: [Observation] = []
-        var events: [AlarmEvent] = []
         var summary = Summary()
         while let t = try reader.nextGroup(into: &rows) {
             summary.groups += 1
             pace?(t)
-            events.removeAll(keepingCapacity: true)
-            for row in rows where !row.parameter.isStreamed && ScenarioReplay.accepted(row) { manualEntry(t, row) }
-            core.process(rows, at: t, into: &events)
-            for event in events { sink(event) }
-            summary.events += events.count
+            let step = loop.take(rows, at: t)
+            for entry in step.entries { manualEntry(t, entry) }
+            for event in step.events { sink(event) }
+            summary.events += step.events.count
         }
         summary.rows = reader.rowCount
         return summary
-    }
-
-    /// Whether the core takes the value (impossible numbers are rejected and reported instead).
-    static func accepted(_ observation: Observation) -> Bool {
-        guard case .number(let value) = observation.value, let range = observation.parameter.acceptedRange else { return true }
-        return value.isFinite && range.contains(value)
     }
 }

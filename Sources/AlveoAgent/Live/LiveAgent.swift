@@ -51,15 +51,13 @@ public struct LiveAgent: Service {
         let enqueue: @Sendable (Delivery) -> Void = { delivery in
             if case .dropped = continuation.yield(delivery) { dropped.withLock { $0 += 1 } }
         }
-        var core = ClinicalCore(patient: config.patient, settings: config.rules)
-        for device in config.devices { core.expectSource(device.id, at: 0) }
-        for device in config.serialDevices { core.expectSource(device.id, at: 0) }
+        var loop = BedsideLoop(config: config)
 
         let pollers = BusPoller.buses(for: config.devices).map { devices in
             BusPoller(devices: devices, clock: clock, logger: logger, recorder: recorder, deliver: enqueue)
         }
         logger.info("starting", metadata: ["devices": "\((config.devices.map(\.id) + config.serialDevices.map(\.id)).joined(separator: ","))",
-                                           "pbw_kg": "\(Fmt.fixed(config.patient.predictedBodyWeightKg, 1))"])
+                                           "pbw_kg": "\(config.patient.predictedBodyWeightKg.map { Fmt.fixed($0, 1) } ?? "unknown")"])
         let serialPollers = config.serialDevices.map { device in
             SerialPoller(device: device, clock: clock, logger: logger, recorder: recorder, deliver: enqueue)
         }
@@ -92,8 +90,6 @@ public struct LiveAgent: Service {
             }
         }
 
-        var last = 0.0
-        var events: [AlarmEvent] = []
         var frames: [String: Int] = [:]
         var droppedReported = 0
         await withGracefulShutdownHandler {
@@ -103,17 +99,16 @@ public struct LiveAgent: Service {
                     logger.critical("the clinical core fell behind: \(droppedNow - droppedReported) device deliveries dropped (\(droppedNow) in all)")
                     droppedReported = droppedNow
                 }
-                // Deliveries from different threads can arrive a hair out of order: time never goes back.
-                last = max(last, delivery.t)
                 if let source = delivery.observations.first?.source { frames[source, default: 0] += 1 }
                 guard let outputs else { continue }  // alveo record: poll and record only
                 if delivery.observations.isEmpty { outputs.checkParked() }  // the one-second tick
-                events.removeAll(keepingCapacity: true)
-                core.process(delivery.observations, at: last, into: &events)
-                if !events.isEmpty {
+                // Deliveries from different threads can arrive a hair out of order: the loop keeps
+                // time from going back.
+                let step = loop.take(delivery.observations, at: delivery.t)
+                if !step.events.isEmpty {
                     // Journaled (fsync) first: only then does an event count as recorded.
-                    outputs.record(events, wallTime: PCD04Message.rfc3339(Date()))
-                    emit(events)
+                    outputs.record(step.events, wallTime: PCD04Message.rfc3339(Date()))
+                    emit(step.events)
                 }
             }
         } onGracefulShutdown: {

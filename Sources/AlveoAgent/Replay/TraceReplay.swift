@@ -120,9 +120,7 @@ public enum TraceReplay {
                             observations: (Double, [Observation]) -> Void, pace: ((Double) -> Void)?,
                             sink: (AlarmEvent) -> Void) throws -> Summary
     {
-        var core = ClinicalCore(patient: config.patient, settings: config.rules)
-        for device in config.devices { core.expectSource(device.id, at: 0) }
-        for device in config.serialDevices { core.expectSource(device.id, at: 0) }
+        var loop = BedsideLoop(config: config)
         var sessions: [String: any SerialSession] = [:]
         for device in config.serialDevices { sessions[device.id] = device.makeSession() }
         var decoders: [String: ModbusDecoder] = [:]
@@ -149,15 +147,11 @@ public enum TraceReplay {
             }
             return summary
         }
-        var events: [AlarmEvent] = []
-        var last = 0.0
         func process(_ group: [Observation], at t: Double) {
-            last = max(last, t)
-            if !group.isEmpty { observations(last, group) }
-            events.removeAll(keepingCapacity: true)
-            core.process(group, at: last, into: &events)
-            for event in events { sink(event) }
-            summary.events += events.count
+            if !group.isEmpty { observations(max(loop.now, t), group) }
+            let step = loop.take(group, at: t)
+            for event in step.events { sink(event) }
+            summary.events += step.events.count
         }
 
         var next = firstRecord

@@ -52,11 +52,9 @@ public struct AgentConfig: Sendable, Equatable {
             default: break
             }
         }
-        guard let patient else {
-            throw ConfigError(file: file, line: top.line, key: "patient",
-                              message: "missing: give sex (male|female), height_cm and conditions")
-        }
-        var config = AgentConfig(patient: patient, rules: rules, devices: devices, file: file)
+        // No patient section: the bed waits for its patient (set through the control API or admitted by
+        // the hospital's ADT); until then the rules that need the predicted body weight say so.
+        var config = AgentConfig(patient: patient ?? .unknown, rules: rules, devices: devices, file: file)
         config.outputs = outputs
         config.serialDevices = serialDevices
         return config
@@ -75,8 +73,7 @@ public struct AgentConfig: Sendable, Equatable {
             default: break
             }
         }
-        guard let sex else { throw node.error("missing 'sex' (male | female): predicted body weight needs it") }
-        guard let height else { throw node.error("missing 'height_cm': predicted body weight needs it") }
+        // Sex and height may come later (an admission without a height): PBW is then unknown.
         return Patient(sex: sex, heightCm: height, conditions: conditions)
     }
 

@@ -1,0 +1,29 @@
+import ArgumentParser
+
+/// Every exit status of `alveo`, in one place (the values of BSD's sysexits.h, which service
+/// managers and scripts know). ArgumentParser itself exits 64 for a usage error and 0 for `--help`.
+///
+/// | status | name | when |
+/// |---|---|---|
+/// | 0 | ok | done; `run` stopped by SIGTERM/SIGINT |
+/// | 1 | failure | `simulate` could not run |
+/// | 64 | usage | wrong options (ArgumentParser) |
+/// | 65 | dataError | a malformed scenario or trace |
+/// | 66 | noInput | the input file is missing, unreadable, compressed or cut in its header |
+/// | 74 | ioError | a device, file, journal or recording failed; events could not be journaled |
+/// | 75 | tempFail | not everything was delivered within the time given (it stays in the journal) |
+/// | 78 | config | the configuration is wrong |
+enum ExitStatus: Int32 {
+    case ok = 0
+    case failure = 1
+    case usage = 64
+    case dataError = 65
+    case noInput = 66
+    case ioError = 74
+    case tempFail = 75
+    case config = 78
+}
+
+extension ExitCode {
+    init(_ status: ExitStatus) { self.init(status.rawValue) }
+}

@@ -1,0 +1,141 @@
+import AlveoAgent
+import AlveoCore
+import AlveoDevices
+import AlveoIO
+import AlveoOutput
+import AlveoTrace
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replay a scenario CSV or a raw device trace (.alvtrace) through the clinical core on virtual time; alarm events go to stdout.")
+
+    @Option(name: .long, help: "Agent configuration (YAML); a patient section is enough. A raw trace carries its own: with one, only this file's outputs: (journal, forwarders) are used, to replay a recording into a test station.")
+    var config: String = ""
+
+    @Option(name: .long, help: "Output format: jsonl (one JSON event per line) or text (for people).")
+    var format: String = "jsonl"
+
+    @Argument(help: "Scenario CSV (t,source,parameter,value) or raw trace recorded by `alveo run --record` or `alveo record`; - reads a raw trace from standard input (e.g. zstd -dc TRACE.zst | alveo replay -).")
+    var scenario: String
+
+    func validate() throws {
+        guard EventFormat(rawValue: format) != nil else {
+            throw ValidationError("--format must be one of: \(EventFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let speed, !(speed > 0 && speed <= 1_000_000) { throw ValidationError("--speed must be in (0, 1000000]") }
+        guard drainTimeout >= 0, drainTimeout <= 86_400 else { throw ValidationError("--drain-timeout must be 0...86400 s") }
+    }
+
+    @Option(name: .long, help: "With outputs configured: seconds to wait at the end for every journaled event to be delivered.")
+    var drainTimeout: Double = 60
+
+    @Option(name: .long, help: "Replay at this many times real time (1 = real time, for demonstrations); default: as fast as the machine allows.")
+    var speed: Double?
+
+    /// Sleeps until virtual time `t` is due at `speed`; nil when replaying flat out.
+    func pacer() -> ((Double) -> Void)? {
+        guard let speed else { return nil }
+        let clock = ContinuousClock()
+        let start = clock.now
+        return { t in
+            let due = start.advanced(by: .clampedSeconds(t / speed))
+            let wait = clock.now.duration(to: due)
+            if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18) }
+        }
+    }
+
+    func run() throws {
+        if TraceReplay.isTrace(path: scenario) {
+            // A raw device trace carries its own configuration: only --config's outputs are used.
+            let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: speed != nil))
+            let scenarioTime = Mutex(0.0)
+            let outputs = config.isEmpty ? nil
+                : try startOutputs(try loadConfig(config), clock: { scenarioTime.withLock { $0 } }, emit: { writer.write($0) })
+            defer { outputs?.stop() }
+            do {
+                let summary = try TraceReplay.run(path: scenario, pace: pacer()) { event in
+                    scenarioTime.withLock { $0 = event.t }
+                    outputs?.record([event], wallTime: nil)
+                    writer.write([event])
+                }
+                writer.flush()
+                // For the engineer reading a trace: what each device gave (as the live agent logs at stop).
+                for (id, tally) in summary.devices.sorted(by: { $0.key < $1.key }) {
+                    printError("\(id): decoded \(tally.decoded), rejected \(tally.rejected), skipped bytes \(tally.skippedBytes), failed reads \(tally.failed)")
+                }
+                for damage in summary.damage {
+                    printError("warning: \(scenario): \(damage); the records in it are lost, so events near it may differ from the live run")
+                }
+                if let warning = summary.warning { printError("warning: \(scenario): \(warning); replayed the \(summary.records) records before it") }
+                if summary.warning == nil, !summary.ended {
+                    printError("note: \(scenario): no end record: the recording was cut off (power loss, kill -9) or is still being written; replayed to its last record")
+                }
+                if let stopped = summary.recordingStopped {
+                    printError("note: \(scenario): \(TraceListing.escaped(stopped)); the replay ends there, the live agent ran on after it")
+                }
+            } catch {
+                writer.flush()
+                printError("error: \(error)")
+                throw ExitCode(.dataError)
+            }
+            if let outputs { try finish(outputs, writer) }
+            return
+        }
+        if let problem = TraceReplay.notATrace(path: scenario, csvExpected: !config.isEmpty) {
+            printError("error: \(problem)")
+            throw ExitCode(.noInput)
+        }
+        if config.isEmpty {
+            throw ValidationError("--config is required to replay a scenario CSV (a raw trace carries its own configuration)")
+        }
+        let agentConfig = try loadConfig(config)
+        let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: speed != nil))
+        let scenarioTime = Mutex(0.0)
+        let outputs = try startOutputs(agentConfig, clock: { scenarioTime.withLock { $0 } }, emit: { writer.write($0) })
+        defer { outputs.stop() }
+        do {
+            // Journal entries from replay carry no wall time, so that replays stay byte-identical.
+            try ScenarioReplay.run(config: agentConfig, scenarioPath: scenario, manualEntry: { t, row in
+                outputs.recordEntry(row, t: t, wallTime: nil)
+            }, pace: pacer()) { event in
+                scenarioTime.withLock { $0 = event.t }
+                outputs.record([event], wallTime: nil)
+                writer.write([event])
+            }
+            writer.flush()
+        } catch {
+            writer.flush()
+            printError("error: \(error)")
+            throw ExitCode(.dataError)
+        }
+        try finish(outputs, writer)
+    }
+
+    /// The end of a replay with outputs: anything the journal could not take fails the replay (74);
+    /// then every journaled event is delivered within --drain-timeout, or the replay fails (75).
+    func finish(_ outputs: OutputPipeline, _ writer: SharedWriter) throws {
+        // Alarm events the journal could not take (disk full, read-only) were printed but are held in
+        // memory: one more try, then a replay that leaves any of them unjournaled fails.
+        outputs.retryJournal()
+        let unjournaled = outputs.unjournaled
+        if unjournaled.held + unjournaled.dropped > 0 {
+            writer.flush()
+            // The station hears of it before the process ends: that message is in no file.
+            outputs.waitForUnjournaled(timeout: .clampedSeconds(drainTimeout))
+            printError("error: \(unjournaled.held + unjournaled.dropped) journal item(s) (alarm events, charted entries) could not be written to the journal; the events were printed above but are not in the journal and will not reach the central station (see technical.journal_failed)")
+            throw ExitCode(.ioError)
+        }
+        let drained = outputs.drain(timeout: .clampedSeconds(drainTimeout))
+        writer.flush()
+        if !drained {
+            printError("error: \(outputs.undelivered) journaled events not delivered within \(drainTimeout) s; they stay in the journal and are delivered on the next start")
+            throw ExitCode(.tempFail)
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import AlveoAgent
+import AlveoCore
+import AlveoDevices
+import AlveoIO
+import AlveoOutput
+import AlveoTrace
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Poll the bed's devices and write alarm events to stdout until SIGTERM or SIGINT.")
+
+    @Option(name: .long, help: "Agent configuration (YAML): patient, devices, rules.")
+    var config: String
+
+    @Option(name: .long, help: "Output format: jsonl (one JSON event per line) or text (for people).")
+    var format: String = "jsonl"
+
+    func validate() throws {
+        guard EventFormat(rawValue: format) != nil else {
+            throw ValidationError("--format must be one of: \(EventFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    @Option(name: .long, help: "Record every byte and register exchanged with the devices, and the configuration, into a trace file in this directory.")
+    var record: String?
+
+    @OptionGroup var traceLimits: TraceLimitOptions
+
+    func run() async throws {
+        let agentConfig = try loadConfig(config)
+        guard !agentConfig.devices.isEmpty || !agentConfig.serialDevices.isEmpty else {
+            printError("error: \(config): no devices: add a 'devices:' list (see config/ for examples)")
+            throw ExitCode(.config)
+        }
+        var recorder: TraceWriter?
+        if let record {
+            recorder = try startRecording(record, configPath: config, config: agentConfig, options: traceLimits,
+                                          onStop: "alveo run goes on, raising its alarms, without recording")
+        }
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "alveo")
+        let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: true))
+        let agent = LiveAgent(config: agentConfig, logger: logger, recorder: recorder) { events in writer.write(events) }
+        let group = ServiceGroup(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        do {
+            try await group.run()
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(.ioError)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import AlveoAgent
+import AlveoCore
+import AlveoDevices
+import AlveoIO
+import AlveoOutput
+import AlveoTrace
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+struct Simulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Play a scenario as simulated devices: a Modbus TCP ventilator and a Modbus RTU oximeter on a pseudo-terminal.",
+        discussion: "Both follow the alveo-gateway-v1 map. Runs until SIGTERM or SIGINT. Point `alveo run` at them with config/simulated-bed.yaml.")
+
+    @Option(name: .long, help: "Scenario CSV whose device rows to play (t,source,parameter,value).")
+    var scenario: String
+
+    @Option(name: .long, help: "TCP port of the simulated ventilator (127.0.0.1).")
+    var ventPort: Int = 5020
+
+    @Option(name: .long, help: "Path of the link to the simulated oximeter's serial port.")
+    var oxiLink: String = "/tmp/alveo-oxi"
+
+    @Option(name: .long, help: "Scenario seconds per real second.")
+    var speed: Double = 1
+
+    @Option(name: .long, help: "Also simulate a serial device on a pseudo-terminal: PROTOCOL=LINK (pb840, medibus, masimo_ascii1, nonin_df2, nonin_df8), repeatable.")
+    var serial: [String] = []
+
+    func validate() throws {
+        for item in serial {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, SerialDeviceConfig.SerialProtocol(rawValue: String(parts[0])) != nil else {
+                throw ValidationError("--serial '\(item)': expected PROTOCOL=LINK with PROTOCOL one of \(SerialDeviceConfig.SerialProtocol.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+        guard speed > 0, speed <= 10_000 else { throw ValidationError("--speed must be in (0, 10000]") }
+        guard (1...65535).contains(ventPort) else { throw ValidationError("--vent-port must be 1...65535") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "alveo-simulate")
+        var options = Simulator.Options(scenario: scenario)
+        options.ventilatorPort = ventPort
+        options.oximeterLink = oxiLink
+        options.speed = speed
+        options.serialDevices = serial.map { item in
+            let parts = item.split(separator: "=", maxSplits: 1)
+            return (SerialDeviceConfig.SerialProtocol(rawValue: String(parts[0]))!, String(parts[1]))
+        }
+        let group = ServiceGroup(services: [Simulator(options: options, logger: logger)],
+                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        do {
+            try await group.run()
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(.failure)
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import AlveoAgent
+import AlveoCore
+import AlveoDevices
+import AlveoIO
+import AlveoOutput
+import AlveoTrace
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
+}
+
+/// The event writer shared with the agent's emit callback (called from one task at a time).
+final class SharedWriter: @unchecked Sendable {
+    // @unchecked: the writer is only touched under `lock`.
+    private let lock = NSLock()
+    private let writer: EventWriter
+
+    init(_ writer: EventWriter) { self.writer = writer }
+
+    func write(_ events: [AlarmEvent]) {
+        lock.withLock { events.forEach(writer.write) }
+    }
+
+    func flush() {
+        lock.withLock { writer.flush() }
+    }
+}
+
+/// Opens the journal and starts the forwarders (replay and deliver); exit 74 when that fails.
+func startOutputs(_ config: AgentConfig, clock: @escaping @Sendable () -> Double,
+                  emit: @escaping @Sendable ([AlarmEvent]) -> Void) throws -> OutputPipeline
+{
+    LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+    do {
+        let outputs = try OutputPipeline(config: config.outputs, logger: Logger(label: "alveo"), clock: clock, emit: emit)
+        outputs.start()
+        return outputs
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode(.ioError)
+    }
+}
+
+func loadConfig(_ path: String) throws -> AgentConfig {
+    do {
+        return try AgentConfig.load(path: path)
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode(.config)
+    }
+}
+
+/// Opens a raw trace for reading, or says why not (exit 65).
+func openTrace(_ path: String) throws -> RawTraceReader {
+    do { return try RawTraceReader(path: path) } catch {
+        printError("error: \(error)")
+        throw ExitCode(.dataError)
+    }
+}
+
+/// Writes to stdout; when the reader has gone (`alveo trace dump T | head`: EPIPE, SIGPIPE being
+/// ignored) it stops the command quietly with success instead of trapping.
+func writeStandardOutput(_ text: String) throws {
+    do { try FileHandle.standardOutput.write(contentsOf: Data(text.utf8)) } catch { throw ExitCode.success }
+}
+
+func printError(_ message: String) {
+    // try?: a reader that has gone (`alveo replay T 2>&1 | head`) must not make Alveo trap.
+    try? FileHandle.standardError.write(contentsOf: Data((message + "\n").utf8))
+}
