@@ -1,6 +1,7 @@
 import AlveoCore
 import AlveoIO
 import Foundation
+import Synchronization
 
 /// Where and how to deliver PCD-04 messages.
 public struct HL7Settings: Sendable, Equatable {
@@ -43,10 +44,14 @@ public struct HL7Protocol: ForwardingProtocol {
     public var heartbeatInterval: Duration? { settings.heartbeat }
     public var tls: TLSSettings? { settings.tls }
 
+    /// The patient of the last message delivered (heartbeats name the same one).
+    private let lastPatient = PatientBox()
+
     /// An ORU^R01 saying the bed's agent is alive, acknowledged like any message (not journaled).
     public func heartbeat(number: Int, over link: any ByteLink) throws {
         let controlID = "\(settings.identity.bedID)-HB-\(runID)-\(number)"
-        let message = PCD04Message.heartbeat(identity: settings.identity, controlID: controlID, now: Date())
+        let identity = PCD04Message.identity(settings.identity, for: lastPatient.value.withLock { $0 })
+        let message = PCD04Message.heartbeat(identity: identity, controlID: controlID, now: Date())
         try link.send([0x0B] + Array(message.utf8) + [0x1C, 0x0D])
         let reply = try readMLLPFrame(link, timeout: settings.ackTimeout)
         guard let ack = PCD04Message.parseACK(reply), ack.controlID == controlID, ack.code == "AA" || ack.code == "CA" else {
@@ -66,9 +71,16 @@ public struct HL7Protocol: ForwardingProtocol {
             return .park("message \(controlID) answered with \(seen)")
         }
         switch ack.code {
-        case "AA", "CA": return .delivered
+        case "AA", "CA":
+            if entry.patient != nil { lastPatient.value.withLock { $0 = entry.patient } }
+            return .delivered
         case "AE", "CE": return .retry("message \(controlID) answered \(ack.code) (application error)")
         default: return .park("message \(controlID) answered \(Shown.text(ack.code.utf8, limit: 8))")
         }
     }
+}
+
+/// The patient last named in a delivered message, shared by copies of the protocol value.
+final class PatientBox: Sendable {
+    let value = Mutex<JournalPatient?>(nil)
 }

@@ -185,15 +185,29 @@ public final class Journal {
     /// Appends one event and fsyncs; returns its sequence number. `wallTime` is when it was recorded
     /// (RFC 3339), nil in replay so that replays stay byte-identical.
     @discardableResult
-    public func append(_ event: AlarmEvent, wallTime: String?) throws(JournalError) -> Int64 {
-        try appendLine(kind: "event", json: event.jsonLine(), wallTime: wallTime)
+    /// `patient`: who the event is about, when the bed's patient came from an admission rather than
+    /// the configuration (the forwarders put it in PID; see `JournalEntry.patient`).
+    public func append(_ event: AlarmEvent, wallTime: String?, patient: JournalPatient? = nil) throws(JournalError) -> Int64 {
+        var prefix = ""
+        if let patient { prefix = ",\"patient\":" + patient.json() }
+        return try appendLine(kind: "event", json: event.jsonLine(), wallTime: wallTime, before: prefix)
     }
 
-    private func appendLine(kind: String, json: String, wallTime: String?) throws(JournalError) -> Int64 {
+    /// Appends an entry from a person or the hospital (charted values, an acknowledgement, a patient
+    /// admitted, updated or discharged) as the bedside loop took it (`json`), at core time `t`.
+    @discardableResult
+    public func append(input json: [UInt8], t: Double, wallTime: String?) throws(JournalError) -> Int64 {
+        var object = ""
+        JSONValue.object([("t", .number(t))]).write(to: &object)
+        return try appendLine(kind: "input", json: String(object.dropLast()) + ",\"entry\":" + String(decoding: json, as: UTF8.self) + "}",
+                              wallTime: wallTime)
+    }
+
+    private func appendLine(kind: String, json: String, wallTime: String?, before: String = "") throws(JournalError) -> Int64 {
         let seq = lastSeq + 1
         var line = "{\"seq\":\(seq),\"run\":\"\(runID)\""
         if let wallTime { line += ",\"wall_time\":\"\(wallTime)\"" }
-        line += ",\"\(kind)\":" + json + "}\n"
+        line += before + ",\"\(kind)\":" + json + "}\n"
         let bytes = Data(line.utf8)
         if segmentSize > 0, segmentSize + bytes.count > segmentMaxBytes {
             segmentSize = segmentMaxBytes  // full: the next segment starts at this entry
@@ -280,6 +294,10 @@ public struct JournalEntry: Sendable {
     /// A charted or lab entry, not an alarm event: forwarders skip it.
     public var isManualEntry: Bool { eventJSON.isEmpty }
 
+    /// Who the event is about, when the bed's patient came from an admission (else the configuration's
+    /// identity applies).
+    public var patient: JournalPatient?
+
     /// The entry as logs name it: its sequence number, or its stand-in when it was not journaled.
     public var label: String { unjournaledID ?? "\(seq)" }
 
@@ -331,11 +349,15 @@ public struct JournalReader {
                 if seq <= position { continue }
                 position = seq
                 var eventJSON = ""
-                if object["event"] != nil, let start = text.range(of: "\"event\":") {
+                // `,"event":` with its quote unescaped can only be the key: inside a JSON string a quote
+                // is always preceded by a backslash. It is the last key of the line.
+                if object["event"] != nil, let start = text.range(of: ",\"event\":") {
                     eventJSON = String(text[start.upperBound...].dropLast())
                 }
-                return JournalEntry(seq: seq, run: object["run"] as? String, wallTime: object["wall_time"] as? String,
-                                    eventJSON: eventJSON)
+                var entry = JournalEntry(seq: seq, run: object["run"] as? String, wallTime: object["wall_time"] as? String,
+                                         eventJSON: eventJSON)
+                if let patient = object["patient"] as? [String: Any] { entry.patient = JournalPatient(patient) }
+                return entry
             }
             // Read more of this segment, or move to the next one.
             if let file = FileHandle(forReadingAtPath: path) {
@@ -384,5 +406,33 @@ public struct DeliveryPosition: Sendable {
         } catch {
             throw JournalError(path: path, message: "cannot save the delivery position: \(error.localizedDescription)")
         }
+    }
+}
+
+/// The patient an event is about, as journaled with it once the bed's patient came from an admission
+/// (HL7 ADT or `alveo patient set`): the identifier, its assigning authority and the name. All nil: no
+/// patient at the bed (discharged).
+public struct JournalPatient: Sendable, Equatable {
+    public var id: String?
+    public var authority: String?
+    public var name: String?
+
+    public init(id: String?, authority: String?, name: String?) {
+        self.id = id
+        self.authority = authority
+        self.name = name
+    }
+
+    init(_ object: [String: Any]) {
+        id = object["id"] as? String
+        authority = object["authority"] as? String
+        name = object["name"] as? String
+    }
+
+    func json() -> String {
+        var out = ""
+        JSONValue.object([("id", id.map { .string($0) } ?? .null), ("authority", authority.map { .string($0) } ?? .null),
+                          ("name", name.map { .string($0) } ?? .null)]).write(to: &out)
+        return out
     }
 }

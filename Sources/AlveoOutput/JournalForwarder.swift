@@ -76,6 +76,17 @@ public final class JournalForwarder: Sendable {
     /// The last journal sequence number delivered (or parked).
     public var position: Int64 { settled.withLock { $0 } }
 
+    /// What `alveo status` shows of a forwarder.
+    public struct State: Sendable, Equatable {
+        public var connected = false
+        /// When the last message was delivered (wall clock).
+        public var lastDelivery: Date?
+        /// The problem seen last, until delivery works again.
+        public var lastProblem: String?
+    }
+    private let stateBox = Mutex(State())
+    public var state: State { stateBox.withLock { $0 } }
+
     /// Events that could not be journaled, to send before the journal's next entry (a few at most:
     /// the journal-failure alarm; older ones are dropped past 16).
     private let urgent = Mutex<[JournalEntry]>([])
@@ -120,7 +131,9 @@ public final class JournalForwarder: Sendable {
         func problem(_ text: String) {
             if text != lastProblem { logger.error("\(text)") }
             lastProblem = text
+            stateBox.withLock { $0.lastProblem = text }
         }
+        func linked(_ up: Bool) { stateBox.withLock { $0.connected = up } }
 
         while !isStopping {
             if pending == nil {
@@ -148,12 +161,14 @@ public final class JournalForwarder: Sendable {
                         if connection == nil {
                             connection = try connect()
                             logger.info("connected")
+                            linked(true)
                         }
                         try wire.heartbeat(number: heartbeats, over: connection!)
                     } catch {
                         problem("heartbeat: \(error); reconnecting")
                         connection?.shutdown()
                         connection = nil
+                        linked(false)
                     }
                 }
                 _ = pause(.milliseconds(wire.heartbeatInterval.map { min(500, Int(clamping: $0.wholeNanoseconds / 1_000_000) / 2 + 1) } ?? 500))
@@ -163,6 +178,7 @@ public final class JournalForwarder: Sendable {
                 do {
                     connection = try connect()
                     logger.info("connected")
+                    linked(true)
                 } catch {
                     problem("cannot connect: \(error); retrying")
                     guard pause(backoff) else { break }
@@ -178,6 +194,10 @@ public final class JournalForwarder: Sendable {
                     pending = nil
                     refusals = 0
                     backoff = .milliseconds(250)
+                    stateBox.withLock {
+                        $0.lastDelivery = Date()
+                        $0.lastProblem = nil
+                    }
                     if entry.unjournaledID != nil { continue }  // not in the journal: no position, no alarm
                     try commit(entry.seq)
                     onDelivered(entry.seq)
@@ -216,6 +236,7 @@ public final class JournalForwarder: Sendable {
                 problem("journal entry \(entry.label): \(error); reconnecting and resending")
                 link.shutdown()
                 connection = nil
+                linked(false)
                 if let first = recent.first(where: { clock.now - $0.at <= wire.resendWindow }) {
                     logger.warning("resending entries \(first.seq)...\(entry.seq - 1) too: delivered just before the link broke")
                     reader = JournalReader(directory: journalDirectory, after: first.seq - 1)

@@ -31,8 +31,20 @@ public enum PCD04Message {
         entry.unjournaledID.map { "\(bedID)-\($0)" } ?? controlID(bedID: bedID, seq: entry.seq)
     }
 
+    /// The identity a message carries: the configuration's, or the patient journaled with the event
+    /// (admitted through ADT or `alveo patient set`; no patient at the bed: UNKNOWN).
+    public static func identity(_ configured: HL7Identity, for patient: JournalPatient?) -> HL7Identity {
+        guard let patient else { return configured }
+        var identity = configured
+        identity.patientID = patient.id ?? "UNKNOWN"
+        identity.patientIDAuthority = patient.authority ?? ""
+        identity.patientName = patient.name ?? "UNKNOWN"
+        return identity
+    }
+
     /// The message, segments separated by CR.
-    public static func build(entry: JournalEntry, identity: HL7Identity, now: Date) -> String {
+    public static func build(entry: JournalEntry, identity configured: HL7Identity, now: Date) -> String {
+        let identity = Self.identity(configured, for: entry.patient)
         let event = entry.event
         let time = timestamp(entry.wallTime.flatMap(parseRFC3339) ?? now)
         let rule = event["rule"] as? String ?? "unknown"

@@ -25,6 +25,10 @@ public struct TraceRecord: Sendable, Equatable {
         /// The live agent's clock tick (about once a second): the rules were evaluated at this time
         /// without new data. Replay evaluates them at exactly these times.
         case tick = 9
+        /// An entry from a person or the hospital (charted or laboratory values, an acknowledgement, a
+        /// patient admitted, updated or discharged) as JSON, at the time the loop took it; the device id
+        /// is empty. Replay takes it exactly as the live loop did.
+        case entry = 10
     }
 
     public var kind: Kind

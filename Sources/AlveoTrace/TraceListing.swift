@@ -24,6 +24,7 @@ public enum TraceListing {
         case .pollFailed: "failed  \(escaped(record.payload))"
         case .opened: "opened (line open: the protocol session starts)"
         case .tick: "tick (the rules ran)"
+        case .entry: "entry  \(escaped(record.payload))"
         case .end: record.payload.isEmpty ? "end (recording stopped cleanly)" : "end (\(escaped(record.payload)))"
         }
     }
@@ -173,6 +174,8 @@ public struct TraceSummary: Sendable, Equatable {
 
     public var records = 0
     public var ticks = 0
+    /// Entries from people and the hospital (charted values, acknowledgements, patients).
+    public var entries = 0
     public var configuration: String?
     public var firstWall: Int64?
     public var lastWall: Int64?
@@ -204,6 +207,7 @@ public struct TraceSummary: Sendable, Equatable {
         lastT = max(lastT, record.monotonic)
         switch record.kind {
         case .tick: ticks += 1
+        case .entry: entries += 1
         case .end:
             ended = true
             if !record.payload.isEmpty { endReason = String(decoding: record.payload, as: UTF8.self) }
@@ -237,7 +241,8 @@ public struct TraceSummary: Sendable, Equatable {
         if let firstWall, let lastWall {
             out += "recorded \(TraceListing.wallTime(firstWall)) to \(TraceListing.wallTime(lastWall)) (UTC), "
         }
-        out += "\(Self.duration(lastT)) of agent time, \(Self.counted(ticks, "clock tick"))\n"
+        out += "\(Self.duration(lastT)) of agent time, \(Self.counted(ticks, "clock tick"))"
+            + (entries > 0 ? ", \(Self.counted(entries, "entry")) from people or the hospital" : "") + "\n"
         if let problem {
             out += "ends early: \(problem) (replay stops there with a warning)\n"
         } else if let endReason {
@@ -268,7 +273,9 @@ public struct TraceSummary: Sendable, Equatable {
     }
 
     /// "1 read", "2 reads".
-    static func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
+    static func counted(_ count: Int, _ noun: String) -> String {
+        count == 1 ? "1 \(noun)" : "\(count) \(noun.hasSuffix("y") ? String(noun.dropLast()) + "ies" : noun + "s")"
+    }
 
     /// Agent time for people: "12.3 s" under a minute, else "72:00:05" (h:mm:ss).
     static func duration(_ seconds: Double) -> String {

@@ -13,7 +13,6 @@ import UnixSignals
 
 @main
 struct Alveo: AsyncParsableCommand {
-    static let version = "0.1.0"
 
     /// A receiver that resets a TLS connection must give a write error, not kill the agent: OpenSSL
     /// writes to the socket without MSG_NOSIGNAL, so SIGPIPE is ignored process-wide.
@@ -34,6 +33,7 @@ struct Alveo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Alveo: ventilation and oxygenation decision support beside an ICU bed.",
         discussion: "Alveo supports decisions; it never changes a device setting.",
-        subcommands: [Run.self, Record.self, Simulate.self, Replay.self, Deliver.self, Trace.self, CheckConfig.self, SerialCheck.self, Version.self]
+        subcommands: [Run.self, Status.self, Ack.self, Chart.self, PatientCommand.self, Record.self, Simulate.self, Replay.self, Deliver.self, Trace.self,
+                      CheckConfig.self, SerialCheck.self, Version.self]
     )
 }

@@ -8,8 +8,11 @@ import ArgumentParser
 /// | 0 | ok | done; `run` stopped by SIGTERM/SIGINT |
 /// | 1 | failure | `simulate` could not run |
 /// | 64 | usage | wrong options (ArgumentParser) |
-/// | 65 | dataError | a malformed scenario or trace |
+/// | 65 | dataError | a malformed scenario or trace; a chart, acknowledgement or patient the agent refused as wrong (an unknown rule or parameter, a wrong unit, a value out of range, a stale or future sample time) |
 /// | 66 | noInput | the input file is missing, unreadable, compressed or cut in its header |
+/// | 69 | unavailable | the agent is not running, its control socket does not answer, or it is stopping (`status`, `ack`, `chart`, `patient`) |
+/// | 70 | refused | the agent refused the request: there is nothing it could do (no such alarm to acknowledge, already acknowledged) |
+/// | 77 | noPermission | the control socket refused this user (not in its group) |
 /// | 74 | ioError | a device, file, journal or recording failed; events could not be journaled |
 /// | 75 | tempFail | not everything was delivered within the time given (it stays in the journal) |
 /// | 78 | config | the configuration is wrong |
@@ -19,6 +22,9 @@ enum ExitStatus: Int32 {
     case usage = 64
     case dataError = 65
     case noInput = 66
+    case unavailable = 69
+    case refused = 70
+    case noPermission = 77
     case ioError = 74
     case tempFail = 75
     case config = 78

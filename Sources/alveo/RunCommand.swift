@@ -32,8 +32,15 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var traceLimits: TraceLimitOptions
 
+    @Option(name: .long, help: "The control API's Unix socket (alveo status, ack, chart, patient); overrides control.socket (default \(ControlConfig.defaultSocketPath)).")
+    var controlSocket: String?
+
     func run() async throws {
-        let agentConfig = try loadConfig(config)
+        var agentConfig = try loadConfig(config)
+        if let controlSocket {
+            guard controlSocket.utf8.count < 104 else { throw ValidationError("--control-socket: at most 103 bytes") }
+            agentConfig.control.socketPath = controlSocket
+        }
         guard !agentConfig.devices.isEmpty || !agentConfig.serialDevices.isEmpty else {
             printError("error: \(config): no devices: add a 'devices:' list (see config/ for examples)")
             throw ExitCode(.config)
@@ -46,8 +53,11 @@ struct Run: AsyncParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "alveo")
         let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: true))
-        let agent = LiveAgent(config: agentConfig, logger: logger, recorder: recorder) { events in writer.write(events) }
-        let group = ServiceGroup(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let inbox = BedsideInbox()
+        let agent = LiveAgent(config: agentConfig, logger: logger, recorder: recorder, inbox: inbox) { events in writer.write(events) }
+        var services: [any Service] = [agent]
+        if agentConfig.control.enabled { services.append(ControlServer(config: agentConfig.control, inbox: inbox, logger: logger)) }
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         do {
             try await group.run()
         } catch {

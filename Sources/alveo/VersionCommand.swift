@@ -15,7 +15,7 @@ struct Version: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print Alveo's version and the C libraries it linked.")
 
     func run() {
-        print("alveo \(Alveo.version)")
+        print("alveo \(AlveoVersion.string)")
         print("libmodbus \(LinkedLibraries.modbusVersion)")
         print("libserialport \(LinkedLibraries.serialPortVersion)")
         print(LinkedLibraries.openSSLVersion)

@@ -1,4 +1,5 @@
 import AlveoCore
+import AlveoOutput
 
 /// The one loop that feeds the clinical core, whatever the inputs come from: the live agent (device
 /// deliveries and its clock tick), the replay of a raw trace (its records) and the replay of a scenario
@@ -12,6 +13,14 @@ public struct BedsideLoop {
     /// The time of the last input taken (the core's time).
     public private(set) var now = 0.0
     private var events: [AlarmEvent] = []
+    /// Who the patient is and what the rules know of them (from the configuration, then from
+    /// admissions and updates).
+    public private(set) var patient: PatientRecord
+    /// When the current patient's state started (an admission or a discharge starts a new one).
+    public private(set) var patientSince = 0.0
+    private let settings: RuleSettings
+    /// The configured devices: a new patient's core expects them too.
+    private let deviceIDs: [String]
 
     /// What one input gave: the events it caused, and the entries (charted or laboratory values,
     /// positions, acknowledgements) the core took, to be journaled before the events.
@@ -24,9 +33,120 @@ public struct BedsideLoop {
     /// replay); a scenario names its own sources and does not use the configuration's devices.
     public init(config: AgentConfig, expectDevices: Bool = true) {
         core = ClinicalCore(patient: config.patient, settings: config.rules)
-        guard expectDevices else { return }
-        for device in config.devices { core.expectSource(device.id, at: 0) }
-        for device in config.serialDevices { core.expectSource(device.id, at: 0) }
+        settings = config.rules
+        var identity = PatientRecord(config.patient)
+        identity.id = config.outputs.hl7?.identity.patientID
+        identity.idAuthority = config.outputs.hl7?.identity.patientIDAuthority.nilIfEmpty
+        identity.name = config.outputs.hl7?.identity.patientName
+        patient = identity
+        deviceIDs = expectDevices ? config.devices.map(\.id) + config.serialDevices.map(\.id) : []
+        for id in deviceIDs { core.expectSource(id, at: 0) }
+    }
+
+    /// The patient's identity for the journal (what messages to the station name), once the patient
+    /// came from an admission: all nil after a discharge.
+    public var journalPatient: JournalPatient {
+        JournalPatient(id: patient.id, authority: patient.idAuthority, name: patient.name)
+    }
+
+    /// The parameters a person or the laboratory may chart.
+    public static let chartable: [Parameter] = [.pao2, .hb, .hemoptysis, .creatinine, .position]
+
+    /// An entry from a person or the laboratory, at `t` (when it arrived): the events it caused, or
+    /// why it was refused (then nothing changed).
+    public mutating func take(_ entry: BedsideEntry, at t: Double) -> Result<Step, BedsideRefusal> {
+        let at = max(now, t)
+        switch entry.action {
+        case .chart(let values):
+            guard !values.isEmpty, values.count <= 32 else { return .failure(.invalid("give 1 to 32 values to chart")) }
+            let sampled = entry.sampledAt ?? at
+            guard sampled.isFinite, sampled <= at + 1e-6 else { return .failure(.invalid("sampled in the future: a value is charted after it is sampled")) }
+            guard at - sampled <= settings.maxSampleAge else {
+                return .failure(.invalid("sampled \(Fmt.duration(at - sampled)) ago, more than max_sample_age_s (\(Fmt.duration(settings.maxSampleAge))) ago"))
+            }
+            var observations: [Observation] = []
+            for charted in values {
+                switch BedsideLoop.observation(charted, source: entry.via == "hl7" ? "lab" : "chart", sampledAt: min(sampled, at)) {
+                case .success(let observation): observations.append(observation)
+                case .failure(let refusal): return .failure(refusal)
+                }
+            }
+            return .success(take(observations, at: at))
+        case .acknowledge(let ruleName, let source):
+            guard let rule = RuleID(rawValue: ruleName) else {
+                return .failure(.invalid("'\(Shown.text(ruleName.utf8))' is not a rule (one of: \(RuleID.allCases.map(\.id).joined(separator: ", ")))"))
+            }
+            now = at
+            switch core.acknowledge(rule, source: source, at: at) {
+            case .success(let events): return .success(Step(events: events, entries: []))
+            case .failure(let refusal): return .failure(.nothingToDo(refusal.description))
+            }
+        case .admit(let record):
+            let newPatient: Patient
+            switch record.patient() {
+            case .success(let value): newPatient = value
+            case .failure(let refusal): return .failure(refusal)
+            }
+            now = at
+            let ended = core.endAll(reason: "patient_changed", at: at)
+            startPatient(newPatient, record: record, at: at)
+            return .success(Step(events: ended + take([], at: at).events, entries: []))
+        case .set(let record):
+            let isNew = record.id != nil && record.id != patient.id
+            return take(BedsideEntry(action: isNew ? .admit(record) : .update(record), sampledAt: entry.sampledAt, by: entry.by, via: entry.via), at: t)
+        case .update(let record):
+            let merged = record.over(patient)
+            let updated: Patient
+            switch merged.patient() {
+            case .success(let value): updated = value
+            case .failure(let refusal): return .failure(refusal)
+            }
+            patient = merged
+            core.update(patient: updated)
+            return .success(take([], at: at))
+        case .discharge:
+            now = at
+            let ended = core.endAll(reason: "patient_discharged", at: at)
+            startPatient(.unknown, record: PatientRecord(), at: at)
+            return .success(Step(events: ended, entries: []))
+        }
+    }
+
+    private mutating func startPatient(_ newPatient: Patient, record: PatientRecord, at t: Double) {
+        core = ClinicalCore(patient: newPatient, settings: settings, firstAlarmID: core.nextAlarmID)
+        for id in deviceIDs { core.expectSource(id, at: t) }
+        patient = record
+        patientSince = t
+    }
+
+    /// A charted value as an observation, or why it is not one (an unknown or device parameter, a
+    /// number that is not one or is outside the parameter's range).
+    static func observation(_ charted: ChartedValue, source: String, sampledAt: Double) -> Result<Observation, BedsideRefusal> {
+        guard let parameter = Parameter(name: charted.parameter), chartable.contains(parameter) else {
+            return .failure(.invalid("'\(Shown.text(charted.parameter.utf8))' is not charted here (one of: \(chartable.map(\.name).joined(separator: ", ")))"))
+        }
+        let value: ObservedValue
+        if parameter == .position {
+            guard let position = Position(rawValue: charted.value) else {
+                return .failure(.invalid("position '\(Shown.text(charted.value.utf8))' is not one of: supine, prone"))
+            }
+            value = .position(position)
+        } else {
+            // A number, then optionally its unit: 62, 8.2kPa, 8.2 kPa, 81 g/L.
+            let text = Array(charted.value.utf8.prefix(64))
+            let split = text.firstIndex { !(($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+")) } ?? text.count
+            let unit = String(decoding: text[split...], as: UTF8.self)
+            guard let factor = LabUnits.factor(unit, for: parameter) else {
+                return .failure(.invalid("\(parameter.name) in '\(Shown.text(unit.utf8, limit: 16))': not a unit it comes in (\(LabUnits.accepted(for: parameter)))"))
+            }
+            let range = parameter.acceptedRange.map { " (\(JSONValue.formatted($0.lowerBound))-\(JSONValue.formatted($0.upperBound)) \(parameter.unit))" } ?? ""
+            guard let parsed = DeviceNumber.parse(text[..<split]), case .number(let number) = parsed,
+                  let accepted = parameter.acceptedRange, accepted.contains(number * factor) else {
+                return .failure(.invalid("\(parameter.name)=\(Shown.text(charted.value.utf8, limit: 24)) is not a possible value\(range)"))
+            }
+            value = .number(number * factor)
+        }
+        return .success(Observation(source: source, parameter: parameter, value: value, sampledAt: sampledAt, corrects: charted.corrects))
     }
 
     /// A group of observations that share a time: a device's poll or frame, a scenario's rows, or
@@ -49,4 +169,8 @@ public struct BedsideLoop {
         default: return true
         }
     }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
 }

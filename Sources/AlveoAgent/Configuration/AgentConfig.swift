@@ -13,6 +13,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var serialDevices: [SerialDeviceConfig] = []
     /// The journal and the central-station forwarders (run and replay).
     public var outputs = OutputConfig()
+    /// The control API of `alveo run` (`alveo status`, `ack`, `chart`, `patient`).
+    public var control = ControlConfig()
     /// The file it was read from, for messages.
     public var file: String
 
@@ -24,7 +26,7 @@ public struct AgentConfig: Sendable, Equatable {
     }
 
     /// Top-level keys this version understands.
-    static let topLevelKeys = ["patient", "rules", "devices", "outputs"]
+    static let topLevelKeys = ["patient", "rules", "devices", "outputs", "control"]
 
     /// Reads and validates a YAML configuration file.
     public static func load(path: String) throws(ConfigError) -> AgentConfig {
@@ -43,12 +45,14 @@ public struct AgentConfig: Sendable, Equatable {
         var devices: [DeviceConfig] = []
         var serialDevices: [SerialDeviceConfig] = []
         var outputs = OutputConfig()
+        var control = ControlConfig()
         for (key, value) in try top.mapping(allowed: topLevelKeys) {
             switch key {
             case "patient": patient = try parsePatient(value)
             case "rules": rules = try parseRules(value)
             case "devices": (devices, serialDevices) = try DeviceConfig.parseList(value, profiles: profiles)
             case "outputs": if readOutputs { outputs = try OutputConfig.parse(value) }
+            case "control": control = try ControlConfig.parse(value)
             default: break
             }
         }
@@ -56,6 +60,7 @@ public struct AgentConfig: Sendable, Equatable {
         // the hospital's ADT); until then the rules that need the predicted body weight say so.
         var config = AgentConfig(patient: patient ?? .unknown, rules: rules, devices: devices, file: file)
         config.outputs = outputs
+        config.control = control
         config.serialDevices = serialDevices
         return config
     }

@@ -28,12 +28,22 @@ public struct Delivery: Sendable {
     public var observations: [Observation]
 }
 
-/// Counters a clinical engineer can read in the logs.
+/// Counters a clinical engineer can read in the logs and in `alveo status`.
 public struct DeviceHealth: Sendable, Equatable {
     public var polls = 0
     public var failures = 0
     public var connects = 0
     public var deviceLost = 0
+    /// The link (Modbus connection, serial port) is open now.
+    public var connected = false
+    /// When the last good poll or frame arrived (agent seconds).
+    public var lastGood: Double?
+    /// The problem seen last, until data flows again.
+    public var lastProblem: String?
+    /// Serial devices: frames decoded and rejected, bytes skipped as noise.
+    public var frames = 0
+    public var rejectedFrames = 0
+    public var skippedBytes = 0
 }
 
 /// Polls the devices of one bus (one serial line, or one TCP gateway address) on the bus's own
@@ -114,6 +124,15 @@ public final class BusPoller: Sendable {
             // Log each new problem once, not once per poll; say when it clears.
             if problem != slot.lastProblem { logger.log(level: level, "\(problem)", metadata: ["device": "\(slot.device.id)"]) }
             slot.lastProblem = problem
+            counters.withLock { $0[slot.device.id]?.lastProblem = problem }
+        }
+        func linked(_ up: Bool, problem: String? = nil) {
+            counters.withLock { all in
+                for device in devices {
+                    all[device.id]?.connected = up
+                    if let problem { all[device.id]?.lastProblem = problem }
+                }
+            }
         }
 
         bus: while !isStopping {
@@ -124,6 +143,7 @@ public final class BusPoller: Sendable {
                     try candidate.connect()
                     connection = candidate
                     counters.withLock { all in for device in devices { all[device.id]?.connects += 1 } }
+                    linked(true)
                     busProblem = nil
                     logger.info("connected", metadata: ["devices": "\(devices.map(\.id).joined(separator: ","))"])
                 } catch {
@@ -137,6 +157,7 @@ public final class BusPoller: Sendable {
                                      metadata: ["devices": "\(devices.map(\.id).joined(separator: ","))"])
                     }
                     busProblem = problem
+                    linked(false, problem: problem)
                     guard pause(backoff) else { break }
                     backoff = min(backoff * 2, reconnectMax)
                     continue
@@ -186,6 +207,10 @@ public final class BusPoller: Sendable {
                 } else {
                     if slot.lastProblem != nil { logger.info("data resumed", metadata: ["device": "\(slot.device.id)"]) }
                     slot.lastProblem = nil
+                    counters.withLock { all in
+                        all[slot.device.id]?.lastGood = receivedAt
+                        all[slot.device.id]?.lastProblem = nil
+                    }
                     backoff = reconnectMin
                 }
             } catch {
@@ -205,6 +230,7 @@ public final class BusPoller: Sendable {
                     report(&slot, "\(error.operation): \(error.causeText); reconnecting", level: .error)
                     link.close()
                     connection = nil
+                    linked(false)
                     guard pause(backoff) else { break bus }
                     backoff = min(backoff * 2, reconnectMax)
                 }

@@ -21,13 +21,24 @@ public struct LiveAgent: Service {
     private let recorder: TraceWriter?
     private let clinical: Bool
     private let stopAfter: Duration?
+    private let inbox: BedsideInbox?
+
+    /// What the loop takes, in one order: device deliveries and clock ticks, and requests from the
+    /// control API and the laboratory listener (with the time they arrived).
+    enum Input: Sendable {
+        case delivery(Delivery)
+        case request(BedsideInbox.Request, t: Double)
+    }
 
     /// `recorder`: every byte and register the devices send and Alveo sends them, for `alveo run --record`.
     /// `clinical: false` (`alveo record`) polls and records only: no clinical core, no journal, no
-    /// forwarders. `stopAfter`: stop by itself after this long, as on SIGTERM.
+    /// forwarders. `stopAfter`: stop by itself after this long, as on SIGTERM. `inbox`: where the control
+    /// API hands in entries and asks for the status.
     public init(config: AgentConfig, logger: Logger, tick: Duration = .seconds(1), recorder: TraceWriter? = nil,
-                clinical: Bool = true, stopAfter: Duration? = nil, emit: @escaping @Sendable ([AlarmEvent]) -> Void)
+                clinical: Bool = true, stopAfter: Duration? = nil, inbox: BedsideInbox? = nil,
+                emit: @escaping @Sendable ([AlarmEvent]) -> Void)
     {
+        self.inbox = inbox
         self.recorder = recorder
         self.clinical = clinical
         self.stopAfter = stopAfter
@@ -46,12 +57,13 @@ public struct LiveAgent: Service {
         // Bounded: the core takes a delivery in microseconds and devices send a few a second, so a
         // full queue means the core is stalled; the oldest deliveries are then dropped (counted and
         // logged) rather than memory grown without end.
-        let (stream, continuation) = AsyncStream.makeStream(of: Delivery.self, bufferingPolicy: .bufferingNewest(LiveAgent.maxQueuedDeliveries))
+        let (stream, continuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingNewest(LiveAgent.maxQueuedDeliveries))
         let dropped = Mutex(0)
         let enqueue: @Sendable (Delivery) -> Void = { delivery in
-            if case .dropped = continuation.yield(delivery) { dropped.withLock { $0 += 1 } }
+            if case .dropped = continuation.yield(.delivery(delivery)) { dropped.withLock { $0 += 1 } }
         }
         var loop = BedsideLoop(config: config)
+        let started = Date()
 
         let pollers = BusPoller.buses(for: config.devices).map { devices in
             BusPoller(devices: devices, clock: clock, logger: logger, recorder: recorder, deliver: enqueue)
@@ -70,6 +82,26 @@ public struct LiveAgent: Service {
             let end = TraceRecord(kind: .end, monotonic: clock.seconds(), wallNanoseconds: TraceWriter.wallNow(), device: "", payload: [])
             if let recorder { recorder.finish(end) { continuation.finish() } } else { continuation.finish() }
         }
+        // Entries from people and the hospital: stamped with the agent clock when they arrive, recorded
+        // in the trace and queued in one step (the trace's order is the loop's).
+        if clinical, let inbox {
+            inbox.attach { request in
+                let t = clock.seconds()
+                var queued = true
+                switch request {
+                case .entry(var entry, let sampleAge, let reply):
+                    if let sampleAge { entry.sampledAt = t - sampleAge }
+                    let record = TraceRecord(kind: .entry, monotonic: t, wallNanoseconds: TraceWriter.wallNow(), device: "", payload: entry.json())
+                    recordThenDeliver(recorder, record) {
+                        if case .terminated = continuation.yield(.request(.entry(entry, sampleAge: sampleAge, reply: reply), t: t)) { queued = false }
+                    }
+                case .status:
+                    if case .terminated = continuation.yield(.request(request, t: t)) { queued = false }
+                }
+                return queued
+            }
+        }
+        defer { inbox?.detach() }
         let interval = tick
         let ticker = Task {
             while !Task.isCancelled {
@@ -93,11 +125,42 @@ public struct LiveAgent: Service {
         var frames: [String: Int] = [:]
         var droppedReported = 0
         await withGracefulShutdownHandler {
-            for await delivery in stream {
+            for await input in stream {
                 let droppedNow = dropped.withLock { $0 }
                 if droppedNow > droppedReported {
                     logger.critical("the clinical core fell behind: \(droppedNow - droppedReported) device deliveries dropped (\(droppedNow) in all)")
                     droppedReported = droppedNow
+                }
+                let delivery: Delivery
+                switch input {
+                case .delivery(let value): delivery = value
+                case .request(.entry(let entry, _, let reply), let t):
+                    guard let outputs else { reply(.failure(.nothingToDo("alveo record runs no clinical rules"))); continue }
+                    switch loop.take(entry, at: t) {
+                    case .success(let step):
+                        let wall = PCD04Message.rfc3339(Date())
+                        // The entry first (who, what, when sampled), then what it caused; only then the answer.
+                        outputs.recordInput(entry.json(), t: loop.now, wallTime: wall)
+                        if !step.events.isEmpty {
+                            outputs.record(step.events, wallTime: wall)
+                            emit(step.events)
+                        }
+                        switch entry.action {
+                        case .admit, .update, .set, .discharge: outputs.setPatient(loop.journalPatient)
+                        default: break
+                        }
+                        logger.info("entry taken", metadata: ["via": "\(entry.via)", "by": "\(entry.by.map { Shown.text($0.utf8, limit: 64) } ?? "-")",
+                                                              "events": "\(step.events.count)"])
+                        reply(.success(BedsideInbox.EntryReply(events: step.events, t: loop.now, sampledAt: entry.sampledAt)))
+                    case .failure(let refusal):
+                        logger.notice("entry refused: \(refusal)", metadata: ["via": "\(entry.via)"])
+                        reply(.failure(refusal))
+                    }
+                    continue
+                case .request(.status(let reply), let t):
+                    reply(StatusReport.build(loop: loop, at: max(loop.now, t), started: started, config: config, pollers: pollers,
+                                             serialPollers: serialPollers, outputs: outputs, recording: recorder?.path))
+                    continue
                 }
                 if let source = delivery.observations.first?.source { frames[source, default: 0] += 1 }
                 guard let outputs else { continue }  // alveo record: poll and record only

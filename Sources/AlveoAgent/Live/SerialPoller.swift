@@ -36,6 +36,17 @@ public final class SerialPoller: Sendable {
 
     public var streamCounters: StreamCounters { counters.withLock { $0 } }
 
+    private let healthState = Mutex(DeviceHealth())
+    /// The line's state for `alveo status`: open or not, the last frame, the last problem, the counts.
+    public var health: DeviceHealth {
+        var health = healthState.withLock { $0 }
+        let seen = streamCounters
+        health.frames = seen.frames
+        health.rejectedFrames = seen.rejectedFrames
+        health.skippedBytes = seen.skippedBytes
+        return health
+    }
+
     public func start() { worker.start { [self] in run() } }
 
     /// Stops the loop and waits for its thread (at most one 100 ms read or 1 s write in flight).
@@ -61,11 +72,20 @@ public final class SerialPoller: Sendable {
                 port = try SerialPort(path: device.path, settings: device.settings)
                 logger.info("opened")
                 lastProblem = nil
+                healthState.withLock {
+                    $0.connected = true
+                    $0.connects += 1
+                }
             } catch {
                 let problem = "cannot open: \(error)"
                 record(.pollFailed, Array(problem.utf8), at: clock.seconds())
                 if problem != lastProblem { logger.error("\(problem); retrying with backoff up to \(device.reconnectMax) s") }
                 lastProblem = problem
+                healthState.withLock {
+                    $0.connected = false
+                    $0.lastProblem = problem
+                    $0.failures += 1
+                }
                 guard sleep(backoff) else { break }
                 backoff = min(backoff * 2, device.reconnectMax)
                 continue
@@ -109,6 +129,12 @@ public final class SerialPoller: Sendable {
                                 deliver(Delivery(t: now, observations: observations))
                             }
                         }
+                        if !frames.isEmpty {
+                            healthState.withLock {
+                                $0.lastGood = now
+                                $0.lastProblem = nil
+                            }
+                        }
                         backoff = 0.25
                     }
                     for out in [due, reply] where !out.isEmpty {
@@ -133,6 +159,11 @@ public final class SerialPoller: Sendable {
             } catch {
                 record(.pollFailed, Array("\(error)".utf8), at: clock.seconds())
                 logger.error("\(error); reopening")
+                healthState.withLock {
+                    $0.connected = false
+                    $0.lastProblem = "\(error)"
+                    $0.failures += 1
+                }
                 guard sleep(backoff) else { break }
                 backoff = min(backoff * 2, device.reconnectMax)
             }

@@ -37,8 +37,9 @@ final class JournalWriter: @unchecked Sendable {
 
     /// What could not be written yet, oldest first.
     private enum Item {
-        case event(AlarmEvent, wallTime: String?)
+        case event(AlarmEvent, wallTime: String?, patient: JournalPatient?)
         case entry(Observation, t: Double, wallTime: String?)
+        case input([UInt8], t: Double, wallTime: String?)
     }
     private var backlog: [Item] = []
     /// Held items are bounded: past this, the oldest are dropped (and counted) rather than memory grown.
@@ -70,9 +71,21 @@ final class JournalWriter: @unchecked Sendable {
     var unjournaled: (held: Int, dropped: Int) { lock.withLock { (backlog.count, lostItems) } }
 
     /// Journals the events (after anything still held); false if they are held in memory instead.
+    /// Who the bed's events are about once a patient came from an admission (nil: the configuration's).
+    var patient: JournalPatient? {
+        get { lock.withLock { currentPatient } }
+        set { lock.withLock { currentPatient = newValue } }
+    }
+    private var currentPatient: JournalPatient?
+
     @discardableResult
     func append(_ events: [AlarmEvent], wallTime: String?) -> Bool {
-        write(events.map { .event($0, wallTime: wallTime) })
+        let patient = self.patient
+        return write(events.map { .event($0, wallTime: wallTime, patient: patient) })
+    }
+
+    func appendInput(_ json: [UInt8], t: Double, wallTime: String?) {
+        _ = write([.input(json, t: t, wallTime: wallTime)])
     }
 
     func appendEntry(_ observation: Observation, t: Double, wallTime: String?) {
@@ -120,7 +133,7 @@ final class JournalWriter: @unchecked Sendable {
                     priority: .high, state: .active, acknowledged: false, reason: nil,
                     text: "The alarm journal cannot be written (\(reason)). Alarms are shown here but may not reach the central station until it is fixed: free disk space or check the storage of \(journal.directory). Alveo keeps them in memory and retries every second.",
                     evidence: [("journal_directory", .string(journal.directory)), ("reason", .string(reason))])
-                backlog.append(.event(event, wallTime: wallTime()))
+                backlog.append(.event(event, wallTime: wallTime(), patient: currentPatient))
                 return (false, event, nil)
             }
             if reason == nil, backlog.isEmpty, let failure = journalFailure {
@@ -135,8 +148,8 @@ final class JournalWriter: @unchecked Sendable {
                     text: "The alarm journal is written again; the alarms held in memory since \(Fmt.duration(now - failure.since)) ago are journaled and delivered.\(lost)",
                     evidence: [("journal_directory", .string(journal.directory)), ("dropped", .number(Double(dropped)))])
                 logger.notice("the alarm journal is written again", metadata: ["journal": "\(journal.directory)", "dropped": "\(dropped)"])
-                do { try writeLocked(.event(event, wallTime: wallTime())) } catch {
-                    backlog.append(.event(event, wallTime: wallTime()))
+                do { try writeLocked(.event(event, wallTime: wallTime(), patient: currentPatient)) } catch {
+                    backlog.append(.event(event, wallTime: wallTime(), patient: currentPatient))
                 }
                 return (true, nil, event)
             }
@@ -153,8 +166,9 @@ final class JournalWriter: @unchecked Sendable {
 
     private func writeLocked(_ item: Item) throws(JournalError) {
         switch item {
-        case .event(let event, let wallTime): try journal.append(event, wallTime: wallTime)
+        case .event(let event, let wallTime, let patient): try journal.append(event, wallTime: wallTime, patient: patient)
         case .entry(let observation, let t, let wallTime): try journal.append(entry: observation, t: t, wallTime: wallTime)
+        case .input(let json, let t, let wallTime): try journal.append(input: json, t: t, wallTime: wallTime)
         }
     }
 
@@ -334,6 +348,15 @@ public final class OutputPipeline {
         writer.appendEntry(observation, t: t, wallTime: wallTime)
         forwarders.forEach { $0.wake() }
     }
+
+    /// Journals an entry from a person or the hospital as the bedside loop took it (JSON), before the
+    /// events it caused.
+    public func recordInput(_ json: [UInt8], t: Double, wallTime: String?) {
+        writer?.appendInput(json, t: t, wallTime: wallTime)
+    }
+
+    /// Who the events journaled from now on are about (an admission); nil: the configuration's patient.
+    public func setPatient(_ patient: JournalPatient?) { writer?.patient = patient }
 
     /// Entries journaled but not yet delivered by every forwarder.
     public var undelivered: Int64 {

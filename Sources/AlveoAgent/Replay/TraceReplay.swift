@@ -27,6 +27,8 @@ public enum TraceReplay {
         /// What each device gave, by id: frames or polls decoded, frames rejected, bytes skipped as
         /// noise, and failed reads (Modbus polls, serial opens and reads).
         public var devices: [String: DeviceTally] = [:]
+        /// Entry records whose JSON this version cannot read (skipped).
+        public var unreadableEntries = 0
 
         public init() {}
     }
@@ -211,6 +213,13 @@ public enum TraceReplay {
                 grids[record.device]?.close()  // a serial line that failed is not ticked until reopened
             case .tick:
                 process([], at: t)
+            case .entry:
+                // Taken (or refused) exactly as the live loop did.
+                guard let entry = BedsideEntry.decode(record.payload) else { summary.unreadableEntries += 1; continue }
+                if case .success(let step) = loop.take(entry, at: t) {
+                    for event in step.events { sink(event) }
+                    summary.events += step.events.count
+                }
             case .end:
                 // The live core stopped here, or the recording did: the writer takes nothing after the end record.
                 summary.ended = true

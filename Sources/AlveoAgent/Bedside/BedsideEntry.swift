@@ -1,0 +1,133 @@
+import AlveoCore
+import Foundation
+
+/// What a person or the hospital tells the bed, as the bedside loop takes it: values charted or
+/// measured by the laboratory (with the time they were sampled), an acknowledgement, a patient admitted,
+/// updated or discharged. It is journaled (with who and through what) and written into raw traces, so
+/// that replay takes it exactly as the live loop did.
+public struct BedsideEntry: Sendable, Equatable, Codable {
+    public enum Action: Sendable, Equatable, Codable {
+        /// Charted or laboratory values, all of one sample time.
+        case chart([ChartedValue])
+        /// Acknowledge the alarms of a rule (of one source only, when given).
+        case acknowledge(rule: String, source: String?)
+        /// A new patient at the bed: the previous patient's alarms end and a new state starts.
+        case admit(PatientRecord)
+        /// The same patient, better known: sex, height or identity given or corrected, conditions added.
+        case update(PatientRecord)
+        /// `alveo patient set`: an admission when it names another patient (an identifier other than the
+        /// current one), else an update.
+        case set(PatientRecord)
+        /// The patient has left the bed: their alarms end, and the bed waits for its next patient.
+        case discharge
+    }
+
+    public var action: Action
+    /// When charted values were sampled, in the core's seconds; nil: when received.
+    public var sampledAt: Double?
+    /// Who: a user name (`--by`), or the sending application and facility of a laboratory message.
+    public var by: String?
+    /// Through what: `control` (the control API), `hl7` (the laboratory and ADT listener).
+    public var via: String
+
+    public init(action: Action, sampledAt: Double? = nil, by: String? = nil, via: String) {
+        self.action = action
+        self.sampledAt = sampledAt
+        self.by = by
+        self.via = via
+    }
+
+    /// Compact JSON with sorted keys: the same entry is always the same bytes (traces, journal).
+    public func json() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array((try? encoder.encode(self)) ?? Data("{}".utf8))
+    }
+
+    public static func decode(_ bytes: [UInt8]) -> BedsideEntry? {
+        try? JSONDecoder().decode(BedsideEntry.self, from: Data(bytes))
+    }
+}
+
+/// One charted or laboratory value: a parameter name (`pao2`, `hb`, `hemoptysis`, `creatinine`,
+/// `position`) and its value in Alveo's unit (or a position word).
+public struct ChartedValue: Sendable, Equatable, Codable {
+    public var parameter: String
+    public var value: String
+    /// A laboratory correction (HL7 OBX-11 "C"): replaces the result of the same sample time.
+    public var corrects: Bool
+
+    public init(parameter: String, value: String, corrects: Bool = false) {
+        self.parameter = parameter
+        self.value = value
+        self.corrects = corrects
+    }
+}
+
+/// A patient as the bed knows them: what the rules need (sex, height, conditions) and who they are
+/// (identifier, name, location), for `alveo status` and the messages to the central station.
+public struct PatientRecord: Sendable, Equatable, Codable {
+    public var sex: String?
+    public var heightCm: Double?
+    public var conditions: [String]
+    public var id: String?
+    public var idAuthority: String?
+    public var name: String?
+
+    public init(sex: String? = nil, heightCm: Double? = nil, conditions: [String] = [], id: String? = nil,
+                idAuthority: String? = nil, name: String? = nil) {
+        self.sex = sex
+        self.heightCm = heightCm
+        self.conditions = conditions
+        self.id = id
+        self.idAuthority = idAuthority
+        self.name = name
+    }
+
+    /// This record's values over `base`'s (an update gives only what changes; conditions add up).
+    public func over(_ base: PatientRecord) -> PatientRecord {
+        PatientRecord(sex: sex ?? base.sex, heightCm: heightCm ?? base.heightCm,
+                      conditions: Array(Set(base.conditions).union(conditions)).sorted(),
+                      id: id ?? base.id, idAuthority: idAuthority ?? base.idAuthority, name: name ?? base.name)
+    }
+
+    /// What the rules see, or why not (an unknown sex or condition, a height out of range).
+    public func patient() -> Result<Patient, BedsideRefusal> {
+        var sexValue: Sex?
+        if let sex {
+            guard let parsed = Sex(rawValue: sex) else { return .failure(.invalid("sex '\(Shown.text(sex.utf8))' is not one of: male, female")) }
+            sexValue = parsed
+        }
+        if let heightCm {
+            guard heightCm.isFinite, Patient.heightRangeCm.contains(heightCm) else {
+                return .failure(.invalid("height \(Shown.text(String(heightCm).utf8)) cm is outside \(Int(Patient.heightRangeCm.lowerBound))-\(Int(Patient.heightRangeCm.upperBound)) cm"))
+            }
+        }
+        var conditionSet: Set<Condition> = []
+        for name in conditions {
+            guard let condition = Condition(rawValue: name) else {
+                return .failure(.invalid("condition '\(Shown.text(name.utf8))' is not one of: \(Condition.allCases.map(\.rawValue).joined(separator: ", "))"))
+            }
+            conditionSet.insert(condition)
+        }
+        return .success(Patient(sex: sexValue, heightCm: heightCm, conditions: conditionSet))
+    }
+
+    public init(_ patient: Patient) {
+        self.init(sex: patient.sex?.rawValue, heightCm: patient.heightCm, conditions: patient.conditions.map(\.rawValue).sorted())
+    }
+}
+
+/// Why the bedside loop did not take an entry: nothing changed.
+public enum BedsideRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The entry is malformed or out of range (a bad parameter, number, unit or time).
+    case invalid(String)
+    /// It is well formed but there is nothing it could do (no such alarm, already acknowledged).
+    case nothingToDo(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let reason), .nothingToDo(let reason): reason
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import AlveoCore
+import Foundation
+import Synchronization
+
+/// Where the control API (and the laboratory listener) hand the live bedside loop what people and the
+/// hospital say, and get its answer: entries are taken in the one order of everything the loop takes
+/// (devices, clock ticks, entries), recorded in the trace when recording, journaled before they are
+/// answered. Until the live agent has started (or after it stopped) the inbox answers `notRunning`.
+public final class BedsideInbox: Sendable {
+    /// Hands one request to the running loop; false if it could not take it (stopping, full).
+    typealias Submit = @Sendable (Request) -> Bool
+
+    enum Request: Sendable {
+        /// `sampleAge`: how long before its arrival the values were sampled (seconds), when given.
+        case entry(BedsideEntry, sampleAge: Double?, reply: @Sendable (Result<EntryReply, BedsideRefusal>) -> Void)
+        case status(reply: @Sendable (JSONValue) -> Void)
+    }
+
+    /// What the loop did with an entry.
+    public struct EntryReply: Sendable {
+        /// The events it caused, in order (journaled before this reply).
+        public var events: [AlarmEvent]
+        /// When the loop took it, and the sample time it gave the values (core seconds).
+        public var t: Double
+        public var sampledAt: Double?
+    }
+
+    public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        /// The live loop is not running (starting, stopping).
+        case notRunning
+        /// No answer within the time allowed (the loop is stalled or overloaded).
+        case timedOut
+        case refused(BedsideRefusal)
+
+        public var description: String {
+            switch self {
+            case .notRunning: "the bedside loop is not running (the agent is starting or stopping)"
+            case .timedOut: "the bedside loop did not answer in time"
+            case .refused(let refusal): refusal.description
+            }
+        }
+    }
+
+    private let submitter = Mutex<Submit?>(nil)
+
+    public init() {}
+
+    func attach(_ submit: @escaping Submit) { submitter.withLock { $0 = submit } }
+    func detach() { submitter.withLock { $0 = nil } }
+
+    /// Hands `entry` to the loop and waits (at most `timeout`) for what it did.
+    public func submit(_ entry: BedsideEntry, sampleAge: Double? = nil, timeout: Duration = .seconds(10)) async -> Result<EntryReply, Failure> {
+        await ask(timeout: timeout) { finish in
+            .entry(entry, sampleAge: sampleAge) { result in finish(result.mapError { .refused($0) }) }
+        }
+    }
+
+    /// The loop's state for `alveo status`, as JSON.
+    public func status(timeout: Duration = .seconds(10)) async -> Result<JSONValue, Failure> {
+        await ask(timeout: timeout) { finish in .status { finish(.success($0)) } }
+    }
+
+    /// Sends the request `make` builds around a one-shot completion, and waits for it or the timeout.
+    private func ask<T: Sendable>(timeout: Duration, _ make: (@escaping @Sendable (Result<T, Failure>) -> Void) -> Request) async -> Result<T, Failure> {
+        guard let submit = submitter.withLock({ $0 }) else { return .failure(.notRunning) }
+        let once = OneShot<Result<T, Failure>>()
+        let request = make { once.fulfil($0) }
+        guard submit(request) else { return .failure(.notRunning) }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            once.fulfil(.failure(.timedOut))
+        }
+        defer { timer.cancel() }
+        return await once.value()
+    }
+}
+
+/// A value delivered once, by whoever comes first (the loop's answer or the timeout), to one waiter.
+final class OneShot<T: Sendable>: Sendable {
+    private let state = Mutex<(value: T?, waiter: CheckedContinuation<T, Never>?)>((nil, nil))
+
+    func fulfil(_ value: T) {
+        let waiter: CheckedContinuation<T, Never>? = state.withLock { state in
+            guard state.value == nil else { return nil }
+            state.value = value
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: value)
+    }
+
+    func value() async -> T {
+        await withCheckedContinuation { continuation in
+            let ready: T? = state.withLock { state in
+                if let value = state.value { return value }
+                state.waiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+}

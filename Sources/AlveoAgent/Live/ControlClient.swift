@@ -1,0 +1,94 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The CLI's side of the control API: one HTTP/1.1 request over the agent's Unix socket, through
+/// swift-nio's HTTP client codec, with the reasons a clinical engineer needs when it fails (no agent
+/// running, a socket this user may not open).
+public enum ControlClient {
+    public struct Reply: Sendable {
+        public var status: Int
+        public var body: [UInt8]
+    }
+
+    public enum Failure: Error, Sendable, CustomStringConvertible {
+        /// No agent listens: the socket is missing or nobody accepts on it.
+        case notRunning(String)
+        /// The socket is there but this user may not open it (not in its group).
+        case permissionDenied(String)
+        case failed(String)
+
+        public var description: String {
+            switch self {
+            case .notRunning(let text), .permissionDenied(let text), .failed(let text): text
+            }
+        }
+    }
+
+    /// The largest answer read (a status of a busy bed is a few kilobytes).
+    static let maxReply = 4 << 20
+
+    public static func request(socket path: String, method: HTTPMethod, path uri: String, json body: [UInt8]? = nil,
+                               timeout: Duration = .seconds(15)) async throws(Failure) -> Reply {
+        do {
+            return try await withThrowingTaskGroup(of: Reply?.self) { group in
+                group.addTask { try await send(socket: path, method: method, uri: uri, body: body) }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let reply = first else {
+                    throw Failure.failed("no answer from the agent within \(timeout) (\(path))")
+                }
+                return reply
+            }
+        } catch let failure as Failure {
+            throw failure
+        } catch let error as IOError {
+            switch error.errnoCode {
+            case ENOENT: throw Failure.notRunning("no control socket at \(path): is alveo run running (and is this its control.socket)?")
+            case ECONNREFUSED: throw Failure.notRunning("nothing answers on \(path): the agent is not running (a socket left by one that stopped)")
+            case EACCES, EPERM: throw Failure.permissionDenied("\(path): permission denied: this user is not in the socket's group (control.group)")
+            default: throw Failure.failed("\(path): \(error)")
+            }
+        } catch {
+            throw Failure.failed("\(path): \(error)")
+        }
+    }
+
+    private static func send(socket path: String, method: HTTPMethod, uri: String, body: [UInt8]?) async throws -> Reply {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(unixDomainSocketPath: path) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
+            head.headers.add(name: "Host", value: "alveo")
+            head.headers.add(name: "Connection", value: "close")
+            if let body {
+                head.headers.add(name: "Content-Type", value: "application/json")
+                head.headers.add(name: "Content-Length", value: "\(body.count)")
+            }
+            try await outbound.write(.head(head))
+            if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+            try await outbound.write(.end(nil))
+            var status = 0
+            var bytes: [UInt8] = []
+            for try await part in inbound {
+                switch part {
+                case .head(let response): status = Int(response.status.code)
+                case .body(let buffer):
+                    guard bytes.count + buffer.readableBytes <= maxReply else { throw Failure.failed("the agent's answer is larger than \(maxReply) bytes") }
+                    bytes += Array(buffer.readableBytesView)
+                case .end: return Reply(status: status, body: bytes)
+                }
+            }
+            return Reply(status: status, body: bytes)
+        }
+    }
+}
