@@ -65,6 +65,9 @@ public struct ClinicalCore {
     var pfFallReference: (t: Double, value: Double, payload: PFRatio)?
     var pfBand = 0
 
+    /// Who gave each charted or laboratory parameter last (a source index; -1: nobody), for `status`.
+    var enteredBy = [Int](repeating: -1, count: Parameter.allCases.count)
+
     var hbSeries = LabSeries()
     var hbFinding: LabFinding?
     var creatinineSeries = LabSeries()
@@ -175,11 +178,13 @@ public struct ClinicalCore {
 
     /// The current value of a device parameter, or the latest charted or laboratory value.
     public func current(_ parameter: Parameter) -> CurrentValue? {
+        let enteredBy = self.enteredBy[parameter.rawValue]
+        let by = sources.indices.contains(enteredBy) ? sources[enteredBy].name : ""
         switch parameter {
-        case .pao2: return gas.map { CurrentValue(value: $0.pao2, source: "", t: $0.t) }
-        case .hb: return hbSeries.latest.map { CurrentValue(value: $0.value, source: "", t: $0.t) }
-        case .creatinine: return creatinineSeries.latest.map { CurrentValue(value: $0.value, source: "", t: $0.t) }
-        case .hemoptysis: return hemoptysis.last.map { CurrentValue(value: $0.ml, source: "", t: $0.t) }
+        case .pao2: return gas.map { CurrentValue(value: $0.pao2, source: by, t: $0.t) }
+        case .hb: return hbSeries.latest.map { CurrentValue(value: $0.value, source: by, t: $0.t) }
+        case .creatinine: return creatinineSeries.latest.map { CurrentValue(value: $0.value, source: by, t: $0.t) }
+        case .hemoptysis: return hemoptysis.last.map { CurrentValue(value: $0.ml, source: by, t: $0.t) }
         default:
             guard let reading = reading(parameter) else { return nil }
             return CurrentValue(value: reading.value, source: sources[reading.source].name, t: reading.t)
@@ -323,6 +328,7 @@ public struct ClinicalCore {
             if parameter == .pplat { lastPlateauT = t }
             return
         }
+        if parameter != .position { enteredBy[parameter.rawValue] = src }
         switch parameter {
         case .pao2:
             // A correction of a gas that is no longer the latest changes nothing the rules use.

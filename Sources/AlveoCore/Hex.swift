@@ -18,3 +18,21 @@ public enum Hex {
         String(decoding: digits(of: UInt8(word >> 8)) + digits(of: UInt8(word & 0xFF)), as: UTF8.self)
     }
 }
+
+extension Hex {
+    /// The value of one ASCII hex digit (either case), or nil.
+    public static func value(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case 0x30...0x39: digit - 0x30
+        case 0x41...0x46: digit - 0x41 + 10
+        case 0x61...0x66: digit - 0x61 + 10
+        default: nil
+        }
+    }
+
+    /// The byte two ASCII hex digits spell ("1b" → 0x1B), or nil.
+    public static func byte(_ high: UInt8, _ low: UInt8) -> UInt8? {
+        guard let high = value(high), let low = value(low) else { return nil }
+        return high << 4 | low
+    }
+}

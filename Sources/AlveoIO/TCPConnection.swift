@@ -97,6 +97,14 @@ public final class TCPConnection: ByteLink, @unchecked Sendable {
         fd = descriptor
     }
 
+    /// Takes ownership of a socket `accept(2)` returned.
+    init(accepted descriptor: Int32, peer: String) {
+        fd = descriptor
+        self.peer = peer
+        var one: Int32 = 1
+        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
     deinit { Glibc.close(fd) }
 
     static func milliseconds(_ duration: Duration) -> Int32 {

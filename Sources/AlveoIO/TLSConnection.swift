@@ -110,6 +110,52 @@ public final class TLSConnection: ByteLink, @unchecked Sendable {
         }
     }
 
+    /// The server side of a connection `StreamListener` accepted: the handshake, within `timeout`, with
+    /// the client's certificate required and verified against the listener's client CAs.
+    init(accepted tcp: TCPConnection, context: OpaquePointer, timeout: Duration) throws(SocketError) {
+        self.tcp = tcp
+        let peer = tcp.peer
+        // This connection holds its own reference to the listener's context.
+        SSL_CTX_up_ref(context)
+        guard let ssl = SSL_new(context) else {
+            SSL_CTX_free(context)
+            throw TLSConnection.failure("TLS setup", peer: peer)
+        }
+        self.context = context
+        session = ssl
+        SSL_set_fd(ssl, tcp.fd)
+        setSocketTimeout(timeout)
+        guard SSL_accept(ssl) == 1 else {
+            var error = TLSConnection.failure("TLS handshake", peer: peer)
+            let verify = SSL_get_verify_result(ssl)
+            if verify != X509_V_OK, let text = X509_verify_cert_error_string(verify) {
+                error.detail = "client certificate not accepted: \(String(cString: text))"
+            } else if alveo_ssl_has_peer_certificate(ssl) == 0 {
+                error.detail = "no client certificate (one signed by client_ca_file is required): " + (error.detail ?? "")
+            }
+            throw error
+        }
+    }
+
+    static func failure(_ operation: String, peer: String) -> SocketError {
+        var reasons: [String] = []
+        while case let code = ERR_get_error(), code != 0 {
+            var buffer = [CChar](repeating: 0, count: 256)
+            ERR_error_string_n(code, &buffer, buffer.count)
+            reasons.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return SocketError(operation: operation, peer: peer, code: EPROTO, detail: reasons.isEmpty ? "TLS error" : reasons.joined(separator: "; "))
+    }
+
+    /// The subject of the client's certificate (for logs), if one was presented.
+    public var peerCertificateSubject: String? {
+        guard let certificate = SSL_get1_peer_certificate(session) else { return nil }
+        defer { X509_free(certificate) }
+        guard let name = X509_get_subject_name(certificate), let line = X509_NAME_oneline(name, nil, 0) else { return nil }
+        defer { alveo_openssl_free(line) }
+        return String(cString: line)
+    }
+
     deinit {
         SSL_free(session)
         SSL_CTX_free(context)

@@ -14,7 +14,12 @@ public struct MLLPFrameReader: Sendable {
 
     /// Feeds received bytes; returns the messages of the frames they complete, in order.
     public mutating func feed(_ bytes: [UInt8]) -> [String] {
-        var frames: [String] = []
+        frames(bytes).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// As `feed`, the frames' bytes as received (the listener decodes them in the message's character set).
+    public mutating func frames(_ bytes: [UInt8]) -> [[UInt8]] {
+        var frames: [[UInt8]] = []
         for byte in bytes {
             buffer.append(byte)
             let count = buffer.count
@@ -22,13 +27,23 @@ public struct MLLPFrameReader: Sendable {
                 let end = count - 2
                 let start = buffer[..<end].lastIndex(of: 0x0B).map { $0 + 1 } ?? 0
                 discarded += start > 0 ? start - 1 : 0
-                frames.append(String(decoding: buffer[start..<end], as: UTF8.self))
+                frames.append(Array(buffer[start..<end]))
                 buffer.removeAll(keepingCapacity: true)
             } else if count > MLLPFrameReader.maxFrame {
                 discarded += count
                 buffer.removeAll(keepingCapacity: true)
             }
         }
+        if buffer.capacity > 64 * 1024 && buffer.isEmpty { buffer = [] }
         return frames
+    }
+
+    /// Bytes of a frame begun and not yet ended.
+    public var pending: Int { buffer.count }
+
+    /// Drops a frame begun and never ended (its sender went quiet mid-frame).
+    public mutating func dropPending() {
+        discarded += buffer.count
+        buffer = []
     }
 }

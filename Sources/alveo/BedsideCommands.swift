@@ -273,7 +273,7 @@ enum StatusText {
         out += "devices:\n"
         for device in status["devices"] as? [[String: Any]] ?? [] {
             let line = device["connected"] as? Bool == true ? "connected" : "not connected"
-            out += "  \(text(device["id"])) (\(text(device["kind"]))): \(line), last good \(text(device["last_good_age_s"])) s ago, silent \(text(device["silent"])), sensor \(text(device["sensor"]))"
+            out += "  \(text(device["id"])) (\(text(device["kind"]))): \(line)\(device["silent"] as? Bool == true ? ", SILENT" : ""), last good \(text(device["last_good_age_s"])) s ago, sensor \(text(device["sensor"]))"
             out += "; polls \(text(device["polls"])), frames \(text(device["frames"])), failures \(text(device["failures"])), rejected frames \(text(device["rejected_frames"])), rejected values \(text(device["rejected_values"]))"
             if let problem = device["last_problem"] as? String { out += "; last problem: \(TraceListing.escapedLines(problem))" }
             out += "\n"
@@ -287,6 +287,12 @@ enum StatusText {
                 if let problem = forwarder["last_problem"] as? String { out += "; last problem: \(TraceListing.escapedLines(problem))" }
                 out += "\n"
             }
+        }
+        if let inputs = status["inputs"] as? [String: Any], let hl7 = inputs["hl7"] as? [String: Any] {
+            out += "hl7 listener \(text(hl7["address"]))\(hl7["tls"] as? Bool == true ? " (TLS)" : ""): \(hl7["listening"] as? Bool == true ? "listening" : "NOT LISTENING")"
+            out += ", \(text(hl7["open_connections"])) open; accepted \(text(hl7["accepted"])), nothing to do \(text(hl7["ignored"])), refused \(text(hl7["rejected"])), unanswered \(text(hl7["unanswered"])); last message \(text(hl7["last_message"]))"
+            if let problem = hl7["last_problem"] as? String { out += "; last problem: \(TraceListing.escapedLines(problem))" }
+            out += "\n"
         }
         return out
     }

@@ -54,9 +54,11 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "alveo")
         let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: true))
         let inbox = BedsideInbox()
-        let agent = LiveAgent(config: agentConfig, logger: logger, recorder: recorder, inbox: inbox) { events in writer.write(events) }
+        let pseudonyms = recorder != nil && !traceLimits.recordIdentity ? IdentityPseudonyms(config: agentConfig) : nil
+        let agent = LiveAgent(config: agentConfig, logger: logger, recorder: recorder, inbox: inbox, pseudonyms: pseudonyms) { events in writer.write(events) }
         var services: [any Service] = [agent]
         if agentConfig.control.enabled { services.append(ControlServer(config: agentConfig.control, inbox: inbox, logger: logger)) }
+        if let listener = agentConfig.inputs.hl7 { services.append(LabListener(config: listener, inbox: inbox, logger: logger)) }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         do {
             try await group.run()

@@ -25,16 +25,64 @@ public struct BedsideEntry: Sendable, Equatable, Codable {
     public var action: Action
     /// When charted values were sampled, in the core's seconds; nil: when received.
     public var sampledAt: Double?
+    /// How long before its arrival the values were sampled (seconds), as the control API or the
+    /// listener know it; turned into `sampledAt` by `stamp(at:)` when the loop's clock reads the
+    /// arrival, and never recorded.
+    public var sampleAge: Double?
     /// Who: a user name (`--by`), or the sending application and facility of a laboratory message.
     public var by: String?
     /// Through what: `control` (the control API), `hl7` (the laboratory and ADT listener).
     public var via: String
+    /// The patient the entry is about, as the hospital names them (PID-3, every identifier given):
+    /// taken only for the bed's current patient. Nil: for whoever is at the bed (the control API).
+    public var forPatient: [PatientIdentifier]?
 
-    public init(action: Action, sampledAt: Double? = nil, by: String? = nil, via: String) {
+    public init(action: Action, sampledAt: Double? = nil, sampleAge: Double? = nil, by: String? = nil, via: String,
+                forPatient: [PatientIdentifier]? = nil) {
         self.action = action
         self.sampledAt = sampledAt
+        self.sampleAge = sampleAge
         self.by = by
         self.via = via
+        self.forPatient = forPatient
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case action, sampledAt, by, via, forPatient
+    }
+
+    /// Turns the sample ages into sample times, now that the entry arrived at `t` (core seconds).
+    public mutating func stamp(at t: Double) {
+        if let sampleAge { sampledAt = t - sampleAge }
+        sampleAge = nil
+        if case .chart(var values) = action {
+            for index in values.indices {
+                if let age = values[index].sampleAge { values[index].sampledAt = t - age }
+                values[index].sampleAge = nil
+            }
+            action = .chart(values)
+        }
+    }
+
+    /// The entry with the patient's identity replaced as `redact` says (for traces recorded without
+    /// identity): identifiers and names, never the clinical content.
+    public func redacted(_ redact: (String) -> String) -> BedsideEntry {
+        var copy = self
+        copy.forPatient = forPatient?.map { PatientIdentifier(id: redact($0.id), authority: $0.authority.map(redact)) }
+        func scrub(_ record: PatientRecord) -> PatientRecord {
+            var record = record
+            record.id = record.id.map(redact)
+            record.idAuthority = record.idAuthority.map(redact)
+            record.name = record.name.map(redact)
+            return record
+        }
+        switch action {
+        case .admit(let record): copy.action = .admit(scrub(record))
+        case .update(let record): copy.action = .update(scrub(record))
+        case .set(let record): copy.action = .set(scrub(record))
+        default: break
+        }
+        return copy
     }
 
     /// Compact JSON with sorted keys: the same entry is always the same bytes (traces, journal).
@@ -56,11 +104,33 @@ public struct ChartedValue: Sendable, Equatable, Codable {
     public var value: String
     /// A laboratory correction (HL7 OBX-11 "C"): replaces the result of the same sample time.
     public var corrects: Bool
+    /// This value's own sample time (core seconds), when it differs from the entry's (the results of
+    /// one laboratory message may be of several samples).
+    public var sampledAt: Double?
+    /// Its age on arrival, until `BedsideEntry.stamp(at:)`; never recorded.
+    public var sampleAge: Double?
 
-    public init(parameter: String, value: String, corrects: Bool = false) {
+    public init(parameter: String, value: String, corrects: Bool = false, sampledAt: Double? = nil, sampleAge: Double? = nil) {
         self.parameter = parameter
         self.value = value
         self.corrects = corrects
+        self.sampledAt = sampledAt
+        self.sampleAge = sampleAge
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case parameter, value, corrects, sampledAt
+    }
+}
+
+/// A patient identifier as HL7 PID-3 carries it: the identifier and its assigning authority.
+public struct PatientIdentifier: Sendable, Equatable, Codable {
+    public var id: String
+    public var authority: String?
+
+    public init(id: String, authority: String? = nil) {
+        self.id = id
+        self.authority = authority
     }
 }
 
@@ -124,10 +194,12 @@ public enum BedsideRefusal: Error, Sendable, Equatable, CustomStringConvertible 
     case invalid(String)
     /// It is well formed but there is nothing it could do (no such alarm, already acknowledged).
     case nothingToDo(String)
+    /// It is about another patient than the one at this bed (or no patient is known here).
+    case otherPatient(String)
 
     public var description: String {
         switch self {
-        case .invalid(let reason), .nothingToDo(let reason): reason
+        case .invalid(let reason), .nothingToDo(let reason), .otherPatient(let reason): reason
         }
     }
 }

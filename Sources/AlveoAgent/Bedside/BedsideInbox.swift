@@ -1,4 +1,5 @@
 import AlveoCore
+import Dispatch
 import Foundation
 import Synchronization
 
@@ -11,8 +12,8 @@ public final class BedsideInbox: Sendable {
     typealias Submit = @Sendable (Request) -> Bool
 
     enum Request: Sendable {
-        /// `sampleAge`: how long before its arrival the values were sampled (seconds), when given.
-        case entry(BedsideEntry, sampleAge: Double?, reply: @Sendable (Result<EntryReply, BedsideRefusal>) -> Void)
+        /// The entry's sample ages become sample times when the loop's clock reads its arrival.
+        case entry(BedsideEntry, reply: @Sendable (Result<EntryReply, BedsideRefusal>) -> Void)
         case status(reply: @Sendable (JSONValue) -> Void)
     }
 
@@ -42,17 +43,45 @@ public final class BedsideInbox: Sendable {
     }
 
     private let submitter = Mutex<Submit?>(nil)
+    private let inputs = Mutex<[(name: String, status: @Sendable () -> JSONValue)]>([])
 
     public init() {}
+
+    /// An input that feeds this inbox (the laboratory listener) tells `alveo status` how it is doing.
+    public func register(input name: String, _ status: @escaping @Sendable () -> JSONValue) {
+        inputs.withLock { list in
+            list.removeAll { $0.name == name }
+            list.append((name, status))
+        }
+    }
+
+    /// The registered inputs' states, for the status report.
+    var inputStatus: [(String, JSONValue)] {
+        inputs.withLock { $0 }.map { ($0.name, $0.status()) }
+    }
 
     func attach(_ submit: @escaping Submit) { submitter.withLock { $0 = submit } }
     func detach() { submitter.withLock { $0 = nil } }
 
     /// Hands `entry` to the loop and waits (at most `timeout`) for what it did.
-    public func submit(_ entry: BedsideEntry, sampleAge: Double? = nil, timeout: Duration = .seconds(10)) async -> Result<EntryReply, Failure> {
+    public func submit(_ entry: BedsideEntry, timeout: Duration = .seconds(10)) async -> Result<EntryReply, Failure> {
         await ask(timeout: timeout) { finish in
-            .entry(entry, sampleAge: sampleAge) { result in finish(result.mapError { .refused($0) }) }
+            .entry(entry) { result in finish(result.mapError { .refused($0) }) }
         }
+    }
+
+    /// `submit` for a caller on its own thread (the laboratory listener's connections): blocks it until
+    /// the loop answered or the timeout passed.
+    public func submitWaiting(_ entry: BedsideEntry, timeout: Duration = .seconds(10)) -> Result<EntryReply, Failure> {
+        let done = DispatchSemaphore(value: 0)
+        let answer = Mutex<Result<EntryReply, Failure>>(.failure(.timedOut))
+        Task {
+            let result = await submit(entry, timeout: timeout)
+            answer.withLock { $0 = result }
+            done.signal()
+        }
+        done.wait()
+        return answer.withLock { $0 }
     }
 
     /// The loop's state for `alveo status`, as JSON.

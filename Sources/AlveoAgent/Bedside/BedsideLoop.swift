@@ -56,16 +56,28 @@ public struct BedsideLoop {
     /// why it was refused (then nothing changed).
     public mutating func take(_ entry: BedsideEntry, at t: Double) -> Result<Step, BedsideRefusal> {
         let at = max(now, t)
+        if let named = entry.forPatient {
+            guard let current = patient.id?.nilIfEmpty else {
+                return .failure(.otherPatient("no patient with an identifier is at this bed (admit one: ADT A01, or alveo patient set --id)"))
+            }
+            let authority = patient.idAuthority?.nilIfEmpty
+            guard named.contains(where: { $0.id == current && ($0.authority?.nilIfEmpty == nil || authority == nil || $0.authority == authority) }) else {
+                // Never the identifiers themselves: refusals are logged, and logs carry no identity.
+                return .failure(.otherPatient("the patient named (PID-3) is not this bed's patient"))
+            }
+        }
         switch entry.action {
         case .chart(let values):
             guard !values.isEmpty, values.count <= 32 else { return .failure(.invalid("give 1 to 32 values to chart")) }
-            let sampled = entry.sampledAt ?? at
-            guard sampled.isFinite, sampled <= at + 1e-6 else { return .failure(.invalid("sampled in the future: a value is charted after it is sampled")) }
-            guard at - sampled <= settings.maxSampleAge else {
-                return .failure(.invalid("sampled \(Fmt.duration(at - sampled)) ago, more than max_sample_age_s (\(Fmt.duration(settings.maxSampleAge))) ago"))
-            }
             var observations: [Observation] = []
             for charted in values {
+                let sampled = charted.sampledAt ?? entry.sampledAt ?? at
+                guard sampled.isFinite, sampled <= at + 1e-6 else {
+                    return .failure(.invalid("\(Shown.text(charted.parameter.utf8, limit: 24)) sampled in the future: a value is charted after it is sampled"))
+                }
+                guard at - sampled <= settings.maxSampleAge else {
+                    return .failure(.invalid("\(Shown.text(charted.parameter.utf8, limit: 24)) sampled \(Fmt.duration(at - sampled)) ago, more than max_sample_age_s (\(Fmt.duration(settings.maxSampleAge))) ago"))
+                }
                 switch BedsideLoop.observation(charted, source: entry.via == "hl7" ? "lab" : "chart", sampledAt: min(sampled, at)) {
                 case .success(let observation): observations.append(observation)
                 case .failure(let refusal): return .failure(refusal)
@@ -93,7 +105,9 @@ public struct BedsideLoop {
             return .success(Step(events: ended + take([], at: at).events, entries: []))
         case .set(let record):
             let isNew = record.id != nil && record.id != patient.id
-            return take(BedsideEntry(action: isNew ? .admit(record) : .update(record), sampledAt: entry.sampledAt, by: entry.by, via: entry.via), at: t)
+            var resolved = entry
+            resolved.action = isNew ? .admit(record) : .update(record)
+            return take(resolved, at: t)
         case .update(let record):
             let merged = record.over(patient)
             let updated: Patient

@@ -17,7 +17,8 @@ public enum AlveoVersion {
 /// (docs/control-api.md).
 enum StatusReport {
     static func build(loop: BedsideLoop, at t: Double, started: Date, config: AgentConfig, pollers: [BusPoller],
-                      serialPollers: [SerialPoller], outputs: OutputPipeline?, recording: String?) -> JSONValue {
+                      serialPollers: [SerialPoller], outputs: OutputPipeline?, recording: String?,
+                      inputs: [(String, JSONValue)] = []) -> JSONValue {
         let core = loop.core
         func number(_ x: Double?, _ decimals: Int = 3) -> JSONValue { x.map { .number(Fmt.round($0, decimals)) } ?? .null }
         func string(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
@@ -120,6 +121,7 @@ enum StatusReport {
             ("alarms", .array(alarms)),
             ("devices", .array(devices)),
             ("outputs", .object(outputsJSON)),
+            ("inputs", .object(inputs)),
         ])
     }
 }

@@ -15,6 +15,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var outputs = OutputConfig()
     /// The control API of `alveo run` (`alveo status`, `ack`, `chart`, `patient`).
     public var control = ControlConfig()
+    /// The laboratory and ADT listener, when configured.
+    public var inputs = InputConfig()
     /// The file it was read from, for messages.
     public var file: String
 
@@ -26,7 +28,7 @@ public struct AgentConfig: Sendable, Equatable {
     }
 
     /// Top-level keys this version understands.
-    static let topLevelKeys = ["patient", "rules", "devices", "outputs", "control"]
+    static let topLevelKeys = ["patient", "rules", "devices", "outputs", "control", "inputs"]
 
     /// Reads and validates a YAML configuration file.
     public static func load(path: String) throws(ConfigError) -> AgentConfig {
@@ -46,6 +48,7 @@ public struct AgentConfig: Sendable, Equatable {
         var serialDevices: [SerialDeviceConfig] = []
         var outputs = OutputConfig()
         var control = ControlConfig()
+        var inputsNode: ConfigNode?
         for (key, value) in try top.mapping(allowed: topLevelKeys) {
             switch key {
             case "patient": patient = try parsePatient(value)
@@ -53,14 +56,20 @@ public struct AgentConfig: Sendable, Equatable {
             case "devices": (devices, serialDevices) = try DeviceConfig.parseList(value, profiles: profiles)
             case "outputs": if readOutputs { outputs = try OutputConfig.parse(value) }
             case "control": control = try ControlConfig.parse(value)
+            case "inputs": inputsNode = value
             default: break
             }
         }
+        // After outputs (the listener's bed location defaults to outputs.hl7's); like outputs, not read
+        // for replay, which listens to nothing.
+        var inputs = InputConfig()
+        if readOutputs, let inputsNode { inputs = try InputConfig.parse(inputsNode, outputs: outputs) }
         // No patient section: the bed waits for its patient (set through the control API or admitted by
         // the hospital's ADT); until then the rules that need the predicted body weight say so.
         var config = AgentConfig(patient: patient ?? .unknown, rules: rules, devices: devices, file: file)
         config.outputs = outputs
         config.control = control
+        config.inputs = inputs
         config.serialDevices = serialDevices
         return config
     }

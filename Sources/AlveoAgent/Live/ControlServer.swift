@@ -50,7 +50,7 @@ public struct ControlServer: Service {
         router.post("v1/ack") { request, _ in
             await ControlServer.handle(request, inbox: inbox) { body in
                 guard let rule = body["rule"] as? String else { throw ControlServer.BadRequest("give the rule to acknowledge: {\"rule\": \"oxygenation.spo2_low\"}") }
-                return (BedsideEntry(action: .acknowledge(rule: rule, source: body["source"] as? String), by: try ControlServer.by(body), via: "control"), nil)
+                return BedsideEntry(action: .acknowledge(rule: rule, source: body["source"] as? String), by: try ControlServer.by(body), via: "control")
             }
         }
         router.post("v1/chart") { request, _ in
@@ -68,7 +68,7 @@ public struct ControlServer: Service {
                     }
                     values.append(ChartedValue(parameter: name, value: text))
                 }
-                return (BedsideEntry(action: .chart(values), by: try ControlServer.by(body), via: "control"), try ControlServer.sampleAge(body))
+                return BedsideEntry(action: .chart(values), sampleAge: try ControlServer.sampleAge(body), by: try ControlServer.by(body), via: "control")
             }
         }
         router.post("v1/patient") { request, _ in
@@ -83,12 +83,12 @@ public struct ControlServer: Service {
                 record.id = try ControlServer.text(body, "id")
                 record.idAuthority = try ControlServer.text(body, "id_authority")
                 record.name = try ControlServer.text(body, "name")
-                return (BedsideEntry(action: .set(record), by: try ControlServer.by(body), via: "control"), nil)
+                return BedsideEntry(action: .set(record), by: try ControlServer.by(body), via: "control")
             }
         }
         router.post("v1/patient/discharge") { request, _ in
             await ControlServer.handle(request, inbox: inbox) { body in
-                (BedsideEntry(action: .discharge, by: try ControlServer.by(body), via: "control"), nil)
+                BedsideEntry(action: .discharge, by: try ControlServer.by(body), via: "control")
             }
         }
         let path = config.socketPath, group = config.group, logger = self.logger
@@ -152,7 +152,7 @@ public struct ControlServer: Service {
 
     /// Reads a JSON object body, builds the entry, hands it to the loop, and answers.
     static func handle(_ request: Request, inbox: BedsideInbox,
-                       _ make: ([String: Any]) throws -> (BedsideEntry, sampleAge: Double?)) async -> Response {
+                       _ make: ([String: Any]) throws -> BedsideEntry) async -> Response {
         let body: [String: Any]
         do {
             let buffer = try await request.body.collect(upTo: maxBody)
@@ -168,15 +168,15 @@ public struct ControlServer: Service {
         } catch {
             return json(.contentTooLarge, .object([("error", .string("the body is larger than \(maxBody / 1024) KiB"))]))
         }
-        let entry: BedsideEntry, sampleAge: Double?
+        let entry: BedsideEntry
         do {
-            (entry, sampleAge) = try make(body)
+            entry = try make(body)
         } catch let bad as BadRequest {
             return json(.badRequest, .object([("error", .string(bad.message))]))
         } catch {
             return json(.badRequest, .object([("error", .string("\(error)"))]))
         }
-        switch await inbox.submit(entry, sampleAge: sampleAge) {
+        switch await inbox.submit(entry) {
         case .success(let reply):
             // The events as stdout and the journal have them, one JSON object each.
             var text = ""
@@ -193,7 +193,7 @@ public struct ControlServer: Service {
         switch failure {
         case .notRunning, .timedOut: json(.serviceUnavailable, .object([("error", .string(failure.description))]))
         case .refused(.invalid(let reason)): json(.unprocessableContent, .object([("error", .string(reason))]))
-        case .refused(.nothingToDo(let reason)): json(.conflict, .object([("error", .string(reason))]))
+        case .refused(.nothingToDo(let reason)), .refused(.otherPatient(let reason)): json(.conflict, .object([("error", .string(reason))]))
         }
     }
 

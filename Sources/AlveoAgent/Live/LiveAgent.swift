@@ -22,6 +22,7 @@ public struct LiveAgent: Service {
     private let clinical: Bool
     private let stopAfter: Duration?
     private let inbox: BedsideInbox?
+    private let pseudonyms: IdentityPseudonyms?
 
     /// What the loop takes, in one order: device deliveries and clock ticks, and requests from the
     /// control API and the laboratory listener (with the time they arrived).
@@ -33,12 +34,14 @@ public struct LiveAgent: Service {
     /// `recorder`: every byte and register the devices send and Alveo sends them, for `alveo run --record`.
     /// `clinical: false` (`alveo record`) polls and records only: no clinical core, no journal, no
     /// forwarders. `stopAfter`: stop by itself after this long, as on SIGTERM. `inbox`: where the control
-    /// API hands in entries and asks for the status.
+    /// API hands in entries and asks for the status. `pseudonyms`: how a recording without identity names
+    /// the patients in entries (nil: as they are).
     public init(config: AgentConfig, logger: Logger, tick: Duration = .seconds(1), recorder: TraceWriter? = nil,
-                clinical: Bool = true, stopAfter: Duration? = nil, inbox: BedsideInbox? = nil,
+                clinical: Bool = true, stopAfter: Duration? = nil, inbox: BedsideInbox? = nil, pseudonyms: IdentityPseudonyms? = nil,
                 emit: @escaping @Sendable ([AlarmEvent]) -> Void)
     {
         self.inbox = inbox
+        self.pseudonyms = pseudonyms
         self.recorder = recorder
         self.clinical = clinical
         self.stopAfter = stopAfter
@@ -89,11 +92,14 @@ public struct LiveAgent: Service {
                 let t = clock.seconds()
                 var queued = true
                 switch request {
-                case .entry(var entry, let sampleAge, let reply):
-                    if let sampleAge { entry.sampledAt = t - sampleAge }
-                    let record = TraceRecord(kind: .entry, monotonic: t, wallNanoseconds: TraceWriter.wallNow(), device: "", payload: entry.json())
+                case .entry(var entry, let reply):
+                    entry.stamp(at: t)
+                    // Without --record-identity the trace names patients by pseudonyms (consistently,
+                    // so that replay matches the same entries to the same patient).
+                    let recorded = pseudonyms.map { entry.redacted($0.pseudonym) } ?? entry
+                    let record = TraceRecord(kind: .entry, monotonic: t, wallNanoseconds: TraceWriter.wallNow(), device: "", payload: recorded.json())
                     recordThenDeliver(recorder, record) {
-                        if case .terminated = continuation.yield(.request(.entry(entry, sampleAge: sampleAge, reply: reply), t: t)) { queued = false }
+                        if case .terminated = continuation.yield(.request(.entry(entry, reply: reply), t: t)) { queued = false }
                     }
                 case .status:
                     if case .terminated = continuation.yield(.request(request, t: t)) { queued = false }
@@ -134,7 +140,7 @@ public struct LiveAgent: Service {
                 let delivery: Delivery
                 switch input {
                 case .delivery(let value): delivery = value
-                case .request(.entry(let entry, _, let reply), let t):
+                case .request(.entry(let entry, let reply), let t):
                     guard let outputs else { reply(.failure(.nothingToDo("alveo record runs no clinical rules"))); continue }
                     switch loop.take(entry, at: t) {
                     case .success(let step):
@@ -159,7 +165,8 @@ public struct LiveAgent: Service {
                     continue
                 case .request(.status(let reply), let t):
                     reply(StatusReport.build(loop: loop, at: max(loop.now, t), started: started, config: config, pollers: pollers,
-                                             serialPollers: serialPollers, outputs: outputs, recording: recorder?.path))
+                                             serialPollers: serialPollers, outputs: outputs, recording: recorder?.path,
+                                             inputs: inbox?.inputStatus ?? []))
                     continue
                 }
                 if let source = delivery.observations.first?.source { frames[source, default: 0] += 1 }

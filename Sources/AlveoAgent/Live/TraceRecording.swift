@@ -2,6 +2,7 @@ import AlveoIO
 import AlveoOutput
 import AlveoTrace
 import Foundation
+import Synchronization
 import Yams
 
 /// Starts a raw trace for `alveo run --record` and `alveo record`: the configuration file's text first,
@@ -102,5 +103,35 @@ public enum TraceRecording {
         let redacted = redact(root, inOutputs: false)
         guard let text = try? Yams.serialize(node: redacted) else { return nil }
         return "# recorded by Alveo; the patient's identity is redacted (record with --record-identity to keep it)\n" + text
+    }
+}
+
+/// The names a recording without identity gives patients in its entries (admissions, updates,
+/// laboratory results naming PID-3): the configuration's identity values become `REDACTED`, as in the
+/// recorded configuration, and every other identifier or name `REDACTED-2`, `REDACTED-3`, … in order of
+/// first appearance. Equal values get equal pseudonyms, so replay matches a result to the same patient
+/// as the live agent did; the pseudonyms are not derived from the values (a hash of a record number
+/// could be reversed by trying them all).
+public final class IdentityPseudonyms: Sendable {
+    private let names: Mutex<[String: String]>
+
+    public init(config: AgentConfig) {
+        var seeded: [String: String] = [:]
+        if let identity = config.outputs.hl7?.identity {
+            for value in [identity.patientID, identity.patientIDAuthority, identity.patientName] where !value.isEmpty {
+                seeded[value] = TraceRecording.redactedValue
+            }
+        }
+        names = Mutex(seeded)
+    }
+
+    public func pseudonym(_ value: String) -> String {
+        if value.isEmpty { return value }
+        return names.withLock { names in
+            if let known = names[value] { return known }
+            let name = "\(TraceRecording.redactedValue)-\(names.count + 2)"
+            names[value] = name
+            return name
+        }
     }
 }

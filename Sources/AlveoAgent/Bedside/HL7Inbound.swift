@@ -1,0 +1,198 @@
+import AlveoCore
+import AlveoOutput
+import Foundation
+
+/// What an HL7 v2 message from the hospital means for this bed: laboratory results (ORU^R01) as a
+/// chart entry of the sample times they carry, admissions, transfers, discharges and updates (ADT) as
+/// patient entries, or why it is not taken (the answer's code and text). Pure: the listener hands it
+/// the parsed message, the configuration and the time; the bedside loop then takes the entry (and
+/// checks PID-3 against the bed's patient, which only it knows). Mapping and units:
+/// shared/clinical-reference.md §8; docs/integration.md.
+public enum HL7Inbound {
+    public enum Kind: String, Sendable {
+        case result = "ORU"
+        case admission = "ADT"
+    }
+
+    public enum Decision: Sendable {
+        /// Hand this entry to the loop; `notes` are what was left out and why (logged).
+        case take(BedsideEntry, kind: Kind, notes: [String])
+        /// Accepted, nothing to do (AA): an admission for another bed, results Alveo does not use.
+        case ignore(String, notes: [String])
+        /// Refused: AR (not for us: sender, type, processing id) or AE (content that cannot be taken).
+        case reject(code: String, String)
+    }
+
+    /// LOINC codes taken, to Alveo's parameters.
+    public static let loinc: [String: Parameter] = [
+        "2703-7": .pao2,  // Oxygen [Partial pressure] in Arterial blood
+        "718-7": .hb,  // Hemoglobin [Mass/volume] in Blood
+        "59260-0": .hb,  // Hemoglobin [Moles/volume] in Blood
+        "2160-0": .creatinine,  // Creatinine [Mass/volume] in Serum or Plasma
+        "14682-9": .creatinine,  // Creatinine [Moles/volume] in Serum or Plasma
+    ]
+    /// Body height (ADT OBX), cm or inches.
+    public static let heightLOINC = "8302-2"
+    /// pO2 of blood with no specimen named: not a PaO2 (clinical-reference §8).
+    static let nonArterialPO2 = ["11556-8"]
+
+    public static func interpret(_ message: HL7Message, config: LabListenerConfig, now: Date, zone: TimeZone = .current) -> Decision {
+        let application = message.sendingApplication, facility = message.sendingFacility
+        guard config.allowedSenders.contains(where: { $0.allows(application: application, facility: facility) }) else {
+            return .reject(code: "AR", "sender \(Shown.text(application.utf8, limit: 40))^\(Shown.text(facility.utf8, limit: 40)) (MSH-3^MSH-4) is not in allowed_senders")
+        }
+        let processing = message.value(message.msh, 11)
+        guard processing.isEmpty || processing == "P" else {
+            return .reject(code: "AR", "processing id (MSH-11) \(Shown.text(processing.utf8, limit: 4)): only production (P) messages change a patient's record")
+        }
+        let by = facility.isEmpty ? application : "\(application)^\(facility)"
+        let (code, event) = message.type
+        switch (code, event) {
+        case ("ORU", "R01"): return results(message, by: Shown.text(by.utf8, limit: 128), now: now, zone: zone)
+        case ("ADT", "A01"), ("ADT", "A02"), ("ADT", "A03"), ("ADT", "A08"):
+            return admission(message, event: event, config: config, by: Shown.text(by.utf8, limit: 128), now: now, zone: zone)
+        case ("ADT", _):
+            return .ignore("ADT^\(Shown.text(event.utf8, limit: 8)) is not used by Alveo (A01, A02, A03, A08 are)", notes: [])
+        default:
+            return .reject(code: "AR", "message type \(Shown.text(code.utf8, limit: 8))^\(Shown.text(event.utf8, limit: 8)) is not taken here (ORU^R01; ADT^A01, A02, A03, A08)")
+        }
+    }
+
+    /// PID-3's identifiers (every repetition: a hospital may send its record number and others).
+    static func identifiers(_ message: HL7Message) -> [PatientIdentifier] {
+        guard let pid = message.first("PID") else { return [] }
+        return (0..<min(message.repetitions(pid, 3), 8)).compactMap { repetition in
+            let id = message.value(pid, 3, repetition: repetition)
+            guard !id.isEmpty, id.utf8.count <= 64 else { return nil }
+            let authority = message.value(pid, 3, component: 4, repetition: repetition)
+            return PatientIdentifier(id: id, authority: authority.isEmpty || authority.utf8.count > 64 ? nil : authority)
+        }
+    }
+
+    /// OBX-3 as LOINC: the code when its system is LN (or the alternate code's), or a code of LOINC's
+    /// shape with no system named.
+    static func loincCode(_ message: HL7Message, _ obx: HL7Message.Segment) -> String? {
+        let code = message.value(obx, 3), system = message.value(obx, 3, component: 3)
+        if system.uppercased() == "LN" { return code }
+        if message.value(obx, 3, component: 6).uppercased() == "LN" { return message.value(obx, 3, component: 4) }
+        if system.isEmpty, code.utf8.count <= 10, code.wholeMatch(of: /[0-9]{1,7}-[0-9]/) != nil { return code }
+        return nil
+    }
+
+    static func results(_ message: HL7Message, by: String, now: Date, zone: TimeZone) -> Decision {
+        let patient = identifiers(message)
+        guard !patient.isEmpty else { return .reject(code: "AE", "no patient identifier (PID-3)") }
+        var values: [ChartedValue] = []
+        var notes: [String] = []
+        var collected: Date?
+        var number = 0
+        for segment in message.segments {
+            if segment.name == "OBR" {
+                collected = HL7Message.date(message.value(segment, 7), zone: zone)
+                continue
+            }
+            guard segment.name == "OBX" else { continue }
+            number += 1
+            let where_ = "OBX \(number)"
+            guard let code = loincCode(message, segment) else { continue }
+            let text = message.value(segment, 3, component: 2).lowercased()
+            guard let parameter = loinc[code] else {
+                if nonArterialPO2.contains(code) || text.contains("po2") || (text.contains("oxygen") && text.contains("partial pressure")) {
+                    notes.append("\(where_): pO2 of LOINC \(Shown.text(code.utf8, limit: 12)) is not arterial (2703-7): not a PaO2, ignored")
+                }
+                continue
+            }
+            let status = message.value(segment, 11)
+            guard status == "F" || status == "C" else {
+                notes.append("\(where_) (\(code)): result status '\(Shown.text(status.utf8, limit: 4))': only final (F) or corrected (C) results count, ignored")
+                continue
+            }
+            let raw = message.value(segment, 5).trimmingSpaces
+            guard let parsed = DeviceNumber.parse(Array(raw.utf8.prefix(32))[...]), case .number = parsed else {
+                return .reject(code: "AE", "\(where_) (\(code)): '\(Shown.text(raw.utf8, limit: 24))' is not a number")
+            }
+            let unit = message.value(segment, 6).trimmingSpaces
+            guard !unit.isEmpty, LabUnits.factor(unit, for: parameter) != nil else {
+                return .reject(code: "AE", "\(where_) (\(code)): unit '\(Shown.text(unit.utf8, limit: 16))' (OBX-6) is not one of \(LabUnits.accepted(for: parameter))")
+            }
+            let observed = message.value(segment, 14)
+            guard let sampled = observed.isEmpty ? collected : HL7Message.date(observed, zone: zone) else {
+                return .reject(code: "AE", "\(where_) (\(code)): no sample time (OBX-14 '\(Shown.text(observed.utf8, limit: 24))', or OBR-7)")
+            }
+            values.append(ChartedValue(parameter: parameter.name, value: raw + unit, corrects: status == "C",
+                                       sampleAge: now.timeIntervalSince(sampled)))
+            if values.count > 32 { return .reject(code: "AE", "more than 32 results Alveo uses in one message") }
+        }
+        guard !values.isEmpty else { return .ignore("no result Alveo uses (LOINC 2703-7, 718-7, 59260-0, 2160-0, 14682-9; F or C)", notes: notes) }
+        return .take(BedsideEntry(action: .chart(values), by: by, via: "hl7", forPatient: patient), kind: .result, notes: notes)
+    }
+
+    /// PV1-3 (or another PL field) against this bed's location: point of care, room and bed equal
+    /// (ignoring case), and the facility too when both name one.
+    static func isThisBed(_ message: HL7Message, _ segment: HL7Message.Segment, field: Int, bed: String) -> Bool {
+        let mine = bed.split(separator: "^", omittingEmptySubsequences: false).map { String($0.split(separator: "&", omittingEmptySubsequences: false).first ?? "") }
+        guard mine.count >= 3 else { return false }
+        for index in 0..<3 {
+            let theirs = message.value(segment, field, component: index + 1)
+            guard !mine[index].isEmpty, theirs.caseInsensitiveCompare(mine[index]) == .orderedSame else { return false }
+        }
+        let facility = message.value(segment, field, component: 4)
+        if mine.count >= 4, !mine[3].isEmpty, !facility.isEmpty, facility.caseInsensitiveCompare(mine[3]) != .orderedSame { return false }
+        return true
+    }
+
+    static func admission(_ message: HL7Message, event: String, config: LabListenerConfig, by: String, now: Date, zone: TimeZone) -> Decision {
+        let patient = identifiers(message)
+        guard let first = patient.first, let pid = message.first("PID") else { return .reject(code: "AE", "no patient identifier (PID-3)") }
+        guard let bed = config.bedLocation, !bed.isEmpty else {
+            return .reject(code: "AR", "this bed has no bed_location (inputs.hl7 or outputs.hl7): admissions cannot be matched to it")
+        }
+        var notes: [String] = []
+        var record = PatientRecord(id: first.id, idAuthority: first.authority)
+        let family = message.value(pid, 5), given = message.value(pid, 5, component: 2)
+        if !family.isEmpty { record.name = String((given.isEmpty ? family : "\(family)^\(given)").prefix(128)) }
+        switch message.value(pid, 8).uppercased() {
+        case "M": record.sex = Sex.male.rawValue
+        case "F": record.sex = Sex.female.rawValue
+        case "": break
+        case let other: notes.append("PID-8 sex '\(Shown.text(other.utf8, limit: 4))': unknown to the predicted body weight (M or F), left unknown")
+        }
+        var number = 0
+        for segment in message.all("OBX") {
+            number += 1
+            guard loincCode(message, segment) == heightLOINC else { continue }
+            let raw = message.value(segment, 5).trimmingSpaces
+            let unit = message.value(segment, 6).trimmingSpaces.lowercased()
+            let factor: Double? = ["cm": 1, "[in_i]": 2.54, "in": 2.54, "inch": 2.54, "m": 100][unit]
+            guard let factor, let parsed = DeviceNumber.parse(Array(raw.utf8.prefix(32))[...]), case .number(let value) = parsed,
+                  Patient.heightRangeCm.contains(value * factor) else {
+                notes.append("OBX \(number) (8302-2): height '\(Shown.text(raw.utf8, limit: 16))' '\(Shown.text(unit.utf8, limit: 8))' is not a height in cm or in: height left unknown")
+                continue
+            }
+            record.heightCm = (value * factor * 10).rounded() / 10
+        }
+        let pv1 = message.first("PV1")
+        let intoThisBed = pv1.map { isThisBed(message, $0, field: 3, bed: bed) } ?? false
+        let entry: (BedsideEntry.Action, [PatientIdentifier]?)
+        switch event {
+        case "A01":
+            guard intoThisBed else { return .ignore("A01 for another bed (PV1-3)", notes: notes) }
+            // A resent admission of the patient already here updates; another patient is admitted.
+            entry = (.set(record), nil)
+        case "A02":
+            if intoThisBed {
+                entry = (.set(record), nil)
+            } else {
+                // Out of this bed (PV1-6, the prior location, or simply: this bed's patient went elsewhere).
+                entry = (.discharge, patient)
+            }
+        case "A03": entry = (.discharge, patient)
+        default:  // A08: what is known of this bed's patient
+            var update = record
+            update.id = nil
+            update.idAuthority = nil
+            entry = (.update(update), patient)
+        }
+        return .take(BedsideEntry(action: entry.0, by: by, via: "hl7", forPatient: entry.1), kind: .admission, notes: notes)
+    }
+}

@@ -1,0 +1,106 @@
+import AlveoCore
+import AlveoIO
+import AlveoOutput
+import Foundation
+
+/// What the agent hears besides its devices and the control API: `inputs: {hl7: …}`, the HL7 v2 MLLP
+/// listener for laboratory results (ORU^R01) and admissions (ADT). Off unless configured.
+public struct InputConfig: Sendable, Equatable {
+    public var hl7: LabListenerConfig?
+
+    public init() {}
+
+    static func parse(_ node: ConfigNode, outputs: OutputConfig) throws(ConfigError) -> InputConfig {
+        var config = InputConfig()
+        for (key, value) in try node.mapping(allowed: ["hl7"]) where key == "hl7" {
+            config.hl7 = try LabListenerConfig.parse(value, outputs: outputs)
+        }
+        return config
+    }
+}
+
+/// The laboratory and ADT listener (docs/integration.md, "Laboratory results and admissions").
+public struct LabListenerConfig: Sendable, Equatable {
+    /// The numeric IP address to listen on (0.0.0.0 or :: for every interface).
+    public var bind = ""
+    public var port = 0
+    /// TLS with the client's certificate required and verified; nil: plain MLLP.
+    public var tls: TLSServerSettings?
+    /// Who may send (MSH-3 application, MSH-4 facility; nil facility: any). Never empty.
+    public var allowedSenders: [Sender] = []
+    /// This bed's PV1-3 (point of care^room^bed^facility), to know which admissions and transfers are
+    /// for it; default: outputs.hl7.bed_location.
+    public var bedLocation: String?
+    public var maxConnections = 8
+    /// A connection with a frame begun and no byte for this long is closed.
+    public var idleFrameTimeoutSeconds = 60.0
+
+    public struct Sender: Sendable, Equatable, CustomStringConvertible {
+        public var application: String
+        public var facility: String?
+
+        public init(application: String, facility: String? = nil) {
+            self.application = application
+            self.facility = facility
+        }
+
+        public var description: String { facility.map { "\(application)^\($0)" } ?? application }
+
+        public func allows(application: String, facility: String) -> Bool {
+            self.application.caseInsensitiveCompare(application) == .orderedSame
+                && (self.facility.map { $0.caseInsensitiveCompare(facility) == .orderedSame } ?? true)
+        }
+    }
+
+    public init() {}
+
+    static func parse(_ node: ConfigNode, outputs: OutputConfig) throws(ConfigError) -> LabListenerConfig {
+        var config = LabListenerConfig()
+        var sawBind = false, sawPort = false, sawSenders = false
+        for (key, value) in try node.mapping(allowed: ["bind", "port", "tls", "allowed_senders", "bed_location", "max_connections"]) {
+            switch key {
+            case "bind":
+                let text = try value.string()
+                var v4 = in_addr(), v6 = in6_addr()
+                guard inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1 else {
+                    throw value.error("give a numeric IP address to listen on (0.0.0.0 for every interface, 127.0.0.1 for this machine only)")
+                }
+                config.bind = text
+                sawBind = true
+            case "port":
+                config.port = try value.integer(in: 1...65535)
+                sawPort = true
+            case "tls":
+                var files: [String: String] = [:]
+                for (tlsKey, tlsValue) in try value.mapping(allowed: ["cert_file", "key_file", "client_ca_file"]) {
+                    let path = DeviceConfig.resolveDirectory(try tlsValue.string(), relativeTo: node.file)
+                    guard FileManager.default.isReadableFile(atPath: path) else { throw tlsValue.error("cannot read \(path)") }
+                    files[tlsKey] = path
+                }
+                guard let certificate = files["cert_file"], let key = files["key_file"], let clients = files["client_ca_file"] else {
+                    throw value.error("give cert_file and key_file (this listener's), and client_ca_file (whose client certificates are accepted)")
+                }
+                config.tls = TLSServerSettings(certificateFile: certificate, keyFile: key, clientCAFile: clients)
+            case "allowed_senders":
+                for item in try value.sequence() {
+                    let text = try item.string()
+                    let parts = text.split(separator: "^", omittingEmptySubsequences: false).map(String.init)
+                    guard (1...2).contains(parts.count), !parts[0].isEmpty, parts.allSatisfy({ $0.utf8.count <= 64 && !$0.contains("|") && !$0.contains("~") }) else {
+                        throw item.error("give APPLICATION or APPLICATION^FACILITY (MSH-3, MSH-4), e.g. LIS^HOSP")
+                    }
+                    config.allowedSenders.append(Sender(application: parts[0], facility: parts.count == 2 && !parts[1].isEmpty ? parts[1] : nil))
+                }
+                sawSenders = true
+            case "bed_location": config.bedLocation = try value.string()
+            case "max_connections": config.maxConnections = try value.integer(in: 1...64)
+            default: break
+            }
+        }
+        guard sawBind, sawPort else { throw node.error("give bind (a numeric IP address) and port (MLLP is usually 2575)") }
+        guard sawSenders, !config.allowedSenders.isEmpty else {
+            throw node.error("give allowed_senders: the sending applications (MSH-3, or MSH-3^MSH-4) whose results and admissions are taken")
+        }
+        if config.bedLocation == nil, let location = outputs.hl7?.identity.bedLocation, !location.isEmpty { config.bedLocation = location }
+        return config
+    }
+}
