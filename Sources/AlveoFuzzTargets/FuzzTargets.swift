@@ -3,6 +3,7 @@ import AlveoCore
 import AlveoDevices
 import AlveoOutput
 import AlveoTrace
+import Foundation
 
 /// Every parser of outside input, as a fuzz target: bytes in, no trap, no hang, bounded output, and
 /// the invariants that keep impossible values away from the rules (a decoded number is always
@@ -10,7 +11,7 @@ import AlveoTrace
 /// (`make fuzz`), and over the committed seeds and past findings by the test suite.
 public enum FuzzTargets {
     public static let names = ["pb840", "medibus", "masimo", "nonin2", "nonin8", "modbus", "profile", "scenario", "trace",
-                               "config", "hl7ack", "core"]
+                               "config", "hl7ack", "core", "hl7in"]
 
     /// Runs target `name` on `data`; an unknown name traps (a usage error of the fuzz driver).
     public static func run(_ name: String, _ data: [UInt8]) {
@@ -27,6 +28,7 @@ public enum FuzzTargets {
         case "config": config(data)
         case "hl7ack": hl7ack(data)
         case "core": core(data)
+        case "hl7in": hl7in(data)
         default: preconditionFailure("unknown fuzz target '\(name)' (one of: \(names.joined(separator: ", ")))")
         }
     }
@@ -162,6 +164,37 @@ public enum FuzzTargets {
             for frame in reader.feed(chunk) { _ = PCD04Message.parseACK(frame) }
         }
         _ = PCD04Message.parseACK(String(decoding: data, as: UTF8.self))
+    }
+
+    /// What the laboratory and ADT listener takes: MLLP frames of any bytes, parsed as HL7 v2,
+    /// interpreted for a bed, answered, and what is taken handed to a bedside loop.
+    static let listener: LabListenerConfig = {
+        var config = LabListenerConfig()
+        config.bind = "127.0.0.1"
+        config.port = 2575
+        config.allowedSenders = [.init(application: "ABL90", facility: "ICU"), .init(application: "LIS")]
+        config.bedLocation = "ICU^B1^B1^HOSP"
+        return config
+    }()
+
+    static func hl7in(_ data: [UInt8]) {
+        var reader = MLLPFrameReader()
+        var loop = BedsideLoop(config: AgentConfig(patient: Patient(sex: .female, heightCm: 160, conditions: [.diffuseAlveolarHemorrhage])),
+                               expectDevices: false)
+        let now = Date(timeIntervalSince1970: 1_795_948_200)
+        var t = 100.0
+        for chunk in Chunks(data) {
+            for frame in reader.frames(chunk) + [chunk] {
+                guard case .success(let message) = HL7Message.parse(frame) else { continue }
+                let ack = message.acknowledgement(code: "AA", text: message.value(message.msh, 10), controlID: "A", now: now)
+                precondition(ack.utf8.count < 2048 && !ack.utf8.contains(0x0A), "an ACK is short and one segment per CR")
+                if case .take(var entry, _, _) = HL7Inbound.interpret(message, config: listener, now: now, zone: TimeZone(identifier: "UTC")!) {
+                    entry.stamp(at: t)
+                    if case .success(let step) = loop.take(entry, at: t) { check(step.entries) }
+                    t += 1
+                }
+            }
+        }
     }
 
     /// Observations built from the bytes: any parameter, any source, any number (all bit patterns:

@@ -14,6 +14,11 @@ import Glibc
         directory = try Paths.temporaryDirectory()
     }
 
+    /// Its helpers, for another suite's directory.
+    init(directory: URL) {
+        self.directory = directory
+    }
+
     /// Runs `alveo ARGS --socket SOCKET`; status, stdout, stderr.
     func alveo(_ arguments: [String], socket: String) throws -> ChildProcess.Result {
         try ChildProcess.run([Paths.alveo] + arguments + ["--socket", socket], timeout: 60)

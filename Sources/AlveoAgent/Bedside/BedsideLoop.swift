@@ -35,9 +35,9 @@ public struct BedsideLoop {
         core = ClinicalCore(patient: config.patient, settings: config.rules)
         settings = config.rules
         var identity = PatientRecord(config.patient)
-        identity.id = config.outputs.hl7?.identity.patientID
-        identity.idAuthority = config.outputs.hl7?.identity.patientIDAuthority.nilIfEmpty
-        identity.name = config.outputs.hl7?.identity.patientName
+        identity.id = config.patientIdentity.id
+        identity.idAuthority = config.patientIdentity.authority
+        identity.name = config.patientIdentity.name
         patient = identity
         deviceIDs = expectDevices ? config.devices.map(\.id) + config.serialDevices.map(\.id) : []
         for id in deviceIDs { core.expectSource(id, at: 0) }

@@ -69,12 +69,15 @@ public enum HL7Inbound {
         }
     }
 
-    /// OBX-3 as LOINC: the code when its system is LN (or the alternate code's), or a code of LOINC's
-    /// shape with no system named.
+    /// Names senders give LOINC in a coded element's coding system (HL7 table 0396 says LN).
+    static let loincSystems: Set<String> = ["LN", "LOINC", "HTTP://LOINC.ORG"]
+
+    /// OBX-3 as LOINC: the code when its system is LOINC (or the alternate code's), or a code of
+    /// LOINC's shape with no system named.
     static func loincCode(_ message: HL7Message, _ obx: HL7Message.Segment) -> String? {
         let code = message.value(obx, 3), system = message.value(obx, 3, component: 3)
-        if system.uppercased() == "LN" { return code }
-        if message.value(obx, 3, component: 6).uppercased() == "LN" { return message.value(obx, 3, component: 4) }
+        if loincSystems.contains(system.uppercased()) { return code }
+        if loincSystems.contains(message.value(obx, 3, component: 6).uppercased()) { return message.value(obx, 3, component: 4) }
         if system.isEmpty, code.utf8.count <= 10, code.wholeMatch(of: /[0-9]{1,7}-[0-9]/) != nil { return code }
         return nil
     }

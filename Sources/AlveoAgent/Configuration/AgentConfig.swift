@@ -1,4 +1,5 @@
 import AlveoCore
+import AlveoOutput
 import AlveoTrace
 import Foundation
 import Yams
@@ -17,6 +18,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var control = ControlConfig()
     /// The laboratory and ADT listener, when configured.
     public var inputs = InputConfig()
+    /// Who the configured patient is (outputs.hl7's patient_id, patient_id_authority, patient_name).
+    public var patientIdentity = PatientIdentity()
     /// The file it was read from, for messages.
     public var file: String
 
@@ -49,12 +52,23 @@ public struct AgentConfig: Sendable, Equatable {
         var outputs = OutputConfig()
         var control = ControlConfig()
         var inputsNode: ConfigNode?
+        var identity = PatientIdentity()
         for (key, value) in try top.mapping(allowed: topLevelKeys) {
             switch key {
             case "patient": patient = try parsePatient(value)
             case "rules": rules = try parseRules(value)
             case "devices": (devices, serialDevices) = try DeviceConfig.parseList(value, profiles: profiles)
-            case "outputs": if readOutputs { outputs = try OutputConfig.parse(value) }
+            case "outputs":
+                if readOutputs {
+                    outputs = try OutputConfig.parse(value)
+                    if let hl7 = outputs.hl7?.identity {
+                        identity = PatientIdentity(id: hl7.patientID.nilIfEmpty, authority: hl7.patientIDAuthority.nilIfEmpty,
+                                                   name: hl7.patientName == HL7Identity().patientName ? nil : hl7.patientName.nilIfEmpty)
+                    }
+                } else {
+                    // Replay reads no outputs, but the bed's patient is who laboratory results must name.
+                    identity = PatientIdentity.scan(value)
+                }
             case "control": control = try ControlConfig.parse(value)
             case "inputs": inputsNode = value
             default: break
@@ -70,6 +84,7 @@ public struct AgentConfig: Sendable, Equatable {
         config.outputs = outputs
         config.control = control
         config.inputs = inputs
+        config.patientIdentity = identity
         config.serialDevices = serialDevices
         return config
     }
@@ -141,5 +156,37 @@ public struct AgentConfig: Sendable, Equatable {
         try require(s.spo2LowHighTier <= s.spo2Low && s.spo2Low <= s.spo2LowEnd, .spo2Low,
                     "need high_threshold_pct <= threshold_pct <= end_pct")
         try require(s.pfSevere < s.pfModerate && s.pfModerate < s.pfMild, .pfSeverity, "need severe_mmhg < moderate_mmhg < mild_mmhg")
+    }
+}
+
+/// The configured patient's identity: what PID-3 of laboratory results must name, and what messages to
+/// the station carry, until an admission says otherwise.
+public struct PatientIdentity: Sendable, Equatable {
+    public var id: String?
+    public var authority: String?
+    public var name: String?
+
+    public init(id: String? = nil, authority: String? = nil, name: String? = nil) {
+        self.id = id
+        self.authority = authority
+        self.name = name
+    }
+
+    /// The identity keys of `outputs.hl7`, read without the rest of outputs (for replay).
+    static func scan(_ outputs: ConfigNode) -> PatientIdentity {
+        var identity = PatientIdentity()
+        guard let sections = try? outputs.mapping() else { return identity }
+        for (key, hl7) in sections where key == "hl7" {
+            for (field, value) in (try? hl7.mapping()) ?? [] {
+                let text = (try? value.string())?.nilIfEmpty
+                switch field {
+                case "patient_id": identity.id = text
+                case "patient_id_authority": identity.authority = text
+                case "patient_name": identity.name = text
+                default: break
+                }
+            }
+        }
+        return identity
     }
 }

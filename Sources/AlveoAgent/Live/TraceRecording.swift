@@ -117,10 +117,9 @@ public final class IdentityPseudonyms: Sendable {
 
     public init(config: AgentConfig) {
         var seeded: [String: String] = [:]
-        if let identity = config.outputs.hl7?.identity {
-            for value in [identity.patientID, identity.patientIDAuthority, identity.patientName] where !value.isEmpty {
-                seeded[value] = TraceRecording.redactedValue
-            }
+        let identity = config.patientIdentity
+        for value in [identity.id, identity.authority, identity.name].compactMap({ $0 }) where !value.isEmpty {
+            seeded[value] = TraceRecording.redactedValue
         }
         names = Mutex(seeded)
     }
