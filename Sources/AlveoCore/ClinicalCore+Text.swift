@@ -13,6 +13,10 @@ extension ClinicalCore {
         let text: String
         switch (transition.phase, transition.reason) {
         case (.end, "acknowledged"?): text = "Acknowledged. " + description.cleared
+        // Ended because the patient left the bed: the condition did not resolve, and saying so would
+        // mislead whoever reads the history; the last text of the alarm is kept after the reason.
+        case (.end, "patient_changed"?): text = "Ended: another patient was admitted to this bed. Was: " + description.active
+        case (.end, "patient_discharged"?): text = "Ended: the patient was discharged from this bed. Was: " + description.active
         case (.end, _): text = description.cleared
         case (.update, "latched"?): text = description.cleared + " Alarm latched until acknowledged."
         case (.update, "acknowledged"?): text = "Acknowledged. " + description.active

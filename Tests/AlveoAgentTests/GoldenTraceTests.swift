@@ -57,6 +57,12 @@ import Testing
             "technical.sensor_off/end/oxi", "technical.device_silent/start/vent", "technical.device_silent/start/pb840",
             "technical.device_silent/start/medibus",
         ], garbled: false, live: true),
+        // Recorded live with a clinician and the hospital at the bed (devices/bedside/record-bedside.sh):
+        // acknowledgements, a gas charted after it was drawn, laboratory results over MLLP, an admission.
+        Case(device: "bedside", name: "live-bedside", required: [
+            "oxygenation.spo2_low/end", "oxygenation.pf_severity/update", "escalation.plasma_exchange/start",
+            "dah.hemoglobin_drop/start", "dah.hemoptysis_volume/start", "dah.hemoptysis_volume/update", "dah.hemoptysis_volume/end",
+        ], garbled: false, live: true),
     ]
 
     static func keys(_ jsonl: String) -> [String] {
