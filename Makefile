@@ -75,7 +75,7 @@ soak: test-deps
 fuzz-smoke: deps
 	SWIFT=$(SWIFT) Tests/Fuzz/fuzz.sh 10
 
-## bench: release-build benchmarks (scenario and raw-trace replay, Modbus poll cost, decoders, delivery,
+## bench: release-build benchmarks (scenario and raw-trace replay, Modbus poll cost, decoders, delivery, the bedside loop,
 ## 5 min of `alveo run`); figures go in docs/performance.md. `make bench BENCH=trace-replay` runs one.
 BENCH ?= all
 bench: test-deps

@@ -81,6 +81,7 @@ let package = Package(
             dependencies: [
                 "AlveoAgent", "AlveoTrace", "AlveoCore", "AlveoDevices", "AlveoIO", "AlveoOutput",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

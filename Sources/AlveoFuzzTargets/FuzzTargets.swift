@@ -11,7 +11,7 @@ import Foundation
 /// (`make fuzz`), and over the committed seeds and past findings by the test suite.
 public enum FuzzTargets {
     public static let names = ["pb840", "medibus", "masimo", "nonin2", "nonin8", "modbus", "profile", "scenario", "trace",
-                               "config", "hl7ack", "core", "hl7in"]
+                               "config", "hl7ack", "core", "hl7in", "control"]
 
     /// Runs target `name` on `data`; an unknown name traps (a usage error of the fuzz driver).
     public static func run(_ name: String, _ data: [UInt8]) {
@@ -29,6 +29,7 @@ public enum FuzzTargets {
         case "hl7ack": hl7ack(data)
         case "core": core(data)
         case "hl7in": hl7in(data)
+        case "control": control(data)
         default: preconditionFailure("unknown fuzz target '\(name)' (one of: \(names.joined(separator: ", ")))")
         }
     }
@@ -194,6 +195,23 @@ public enum FuzzTargets {
                     t += 1
                 }
             }
+        }
+    }
+
+    /// What the control API takes: the first byte picks the endpoint, the rest is the request body
+    /// (as Hummingbird hands it over, at most 64 KiB), parsed as the server does and given to the loop.
+    static func control(_ data: [UInt8]) {
+        guard let first = data.first else { return }
+        var loop = BedsideLoop(config: AgentConfig(patient: Patient(sex: .female, heightCm: 160, conditions: [.diffuseAlveolarHemorrhage])),
+                               expectDevices: false)
+        let endpoints = ControlServer.Endpoint.allCases
+        let body = Data(data.dropFirst().prefix(64 * 1024))
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return }
+        guard var entry = try? ControlServer.entry(endpoints[Int(first) % endpoints.count], object) else { return }
+        entry.stamp(at: 100)
+        if case .success(let step) = loop.take(entry, at: 100) {
+            check(step.entries)
+            for event in step.events { precondition(event.jsonLine().utf8.count < 64 * 1024, "an event line of \(event.jsonLine().utf8.count) bytes") }
         }
     }
 

@@ -3,6 +3,7 @@
 //   swift run -c release alveo-bench            # all benchmarks
 //   swift run -c release alveo-bench replay     # scenario replay only
 //   swift run -c release alveo-bench trace-replay [HOURS]   # raw-trace replay of a 24 h PB840 + Nonin trace
+//   swift run -c release alveo-bench bedside [N]   # chart/ORU -> event latency, status latency
 //   swift run alveo-bench golden-traces         # rewrite devices/<device>/traces (not a benchmark)
 import AlveoAgent
 import AlveoCore
@@ -482,7 +483,7 @@ func benchmarkTraceWrite(records: Int) throws {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let which = arguments.first ?? "all"
-let benchmarks = ["all", "replay", "trace-replay", "trace-write", "poll", "decoders", "delivery", "run", "golden-traces", "soak-trace"]
+let benchmarks = ["all", "replay", "trace-replay", "trace-write", "poll", "decoders", "delivery", "bedside", "run", "golden-traces", "soak-trace"]
 if ["-h", "--help", "help"].contains(which) || !benchmarks.contains(which) {
     let usage = """
         usage: alveo-bench [BENCHMARK [N]]   (make bench BENCH=NAME)
@@ -493,6 +494,7 @@ if ["-h", "--help", "help"].contains(which) || !benchmarks.contains(which) {
           poll             Modbus poll cost against the libmodbus server
           decoders         serial decoders, bytes/s
           delivery [N]     journal -> HL7 delivery of N events (default 10000)
+          bedside [N]      chart, ORU and status latency under a running `alveo run`, N each (default 1000)
           run [S]          CPU and memory of `alveo run` over S seconds (default 300)
           golden-traces    rewrite the golden raw traces under devices/*/traces
           soak-trace H DIR [SEED]  the soak's two traces (H hours in all, faults injected) in DIR
@@ -504,6 +506,11 @@ if ["-h", "--help", "help"].contains(which) || !benchmarks.contains(which) {
     FileHandle.standardError.write(Data("alveo-bench: unknown benchmark '\(which)'\n\(usage)\n".utf8))
     exit(64)
 }
+/// The benchmark's size argument, bounded (a negative or huge count is the default or the limit, never a trap).
+func count(_ fallback: Int) -> Int {
+    guard arguments.count > 1, let given = Int(arguments[1]) else { return fallback }
+    return min(max(given, 1), 100_000_000)
+}
 if which == "golden-traces" { try GoldenTraces.writeAll() }
 if which == "soak-trace" {
     guard arguments.count >= 3, let hours = Double(arguments[1]), hours >= 1, hours <= 24 * 31 else {
@@ -513,9 +520,10 @@ if which == "soak-trace" {
     try SoakTrace.write(hours: hours, directory: arguments[2], seed: arguments.count > 3 ? UInt64(arguments[3]) ?? 1 : 1)
 }
 if which == "all" || which == "replay" { try benchmarkReplay() }
-if which == "all" || which == "trace-replay" { try benchmarkTraceReplay(hours: arguments.count > 1 ? Int(arguments[1]) ?? 24 : 24) }
-if which == "all" || which == "trace-write" { try benchmarkTraceWrite(records: arguments.count > 1 ? Int(arguments[1]) ?? 30_000 : 30_000) }
+if which == "all" || which == "trace-replay" { try benchmarkTraceReplay(hours: count(24)) }
+if which == "all" || which == "trace-write" { try benchmarkTraceWrite(records: count(30_000)) }
 if which == "all" || which == "poll" { try benchmarkPollCost() }
 if which == "all" || which == "decoders" { benchmarkDecoders() }
-if which == "all" || which == "delivery" { try benchmarkDelivery(events: arguments.count > 1 ? Int(arguments[1]) ?? 10_000 : 10_000) }
-if which == "all" || which == "run" { try benchmarkRunCost(seconds: arguments.count > 1 ? Int(arguments[1]) ?? 300 : 300) }
+if which == "all" || which == "delivery" { try benchmarkDelivery(events: count(10_000)) }
+if which == "all" || which == "bedside" { try await BedsideLatency.run(entries: count(1000)) }
+if which == "all" || which == "run" { try benchmarkRunCost(seconds: count(300)) }

@@ -36,5 +36,23 @@ struct CheckConfig: ParsableCommand {
             let reads = device.profile.fields.count
             print("  device \(device.id): \(device.endpoint) unit \(device.unitID), profile \(device.profile.name) (\(reads) values), every \(device.pollInterval)")
         }
+        if config.control.enabled {
+            print("  control API: \(config.control.socketPath) (0660, group \(config.control.group ?? "the agent's"))")
+        } else {
+            print("  control API: off (alveo status, ack, chart and patient will not reach this agent)")
+        }
+        if let listener = config.inputs.hl7 {
+            print("  HL7 listener: \(listener.bind):\(listener.port), \(listener.tls != nil ? "TLS, client certificates from \(listener.tls!.clientCAFile)" : "plain TCP"), senders \(listener.allowedSenders.map(\.description).joined(separator: ", "))")
+            // Warnings: what would make the listener take less than the engineer expects, or anyone's.
+            if listener.tls == nil, !["127.0.0.1", "::1"].contains(listener.bind) {
+                print("  warning: the HL7 listener takes results and admissions from anyone who can reach \(listener.bind):\(listener.port) and writes the right MSH-3 (no TLS): use tls with client_ca_file, or a firewall")
+            }
+            if listener.bedLocation == nil {
+                print("  warning: no bed_location (inputs.hl7 or outputs.hl7): admissions (ADT) cannot be matched to this bed and are refused")
+            }
+            if config.patientIdentity.id == nil {
+                print("  warning: no patient_id (outputs.hl7): laboratory results are refused until a patient is admitted (ADT A01 or alveo patient set --id)")
+            }
+        }
     }
 }

@@ -259,6 +259,11 @@ import Testing
         // A stale sample is refused with the reason.
         guard case .failure(.invalid(let stale)) = loop.take(lab("12345", hb: "8g/dL", age: 7 * 3600), at: 1000) else { Issue.record("stale taken"); return }
         #expect(stale.contains("max_sample_age_s"))
+        // A laboratory clock a little ahead of ours is taken as now; far ahead is refused.
+        guard case .success = loop.take(lab("12345", hb: "8g/dL", age: -20), at: 1000) else { Issue.record("20 s clock skew refused"); return }
+        #expect(loop.core.current(.hb)?.value == 8 && loop.core.current(.hb)?.t == 1000)
+        guard case .failure(.invalid(let future)) = loop.take(lab("12345", hb: "8g/dL", age: -600), at: 1000) else { Issue.record("future taken"); return }
+        #expect(future.contains("future"))
         // After a discharge no patient is known: results are refused.
         _ = loop.take(BedsideEntry(action: .discharge, via: "control"), at: 1001)
         guard case .failure(.otherPatient(let nobody)) = loop.take(lab("12345", hb: "8g/dL"), at: 1002) else { Issue.record("taken with no patient"); return }

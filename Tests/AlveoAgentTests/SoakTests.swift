@@ -85,7 +85,7 @@ import Testing
         let journaledByA = journal().count
 
         // Run B: a new run on the same journal, flat out; everything must be delivered before it ends.
-        let (runB, peakB) = try peakMemory([Paths.alveo, "replay", "--config", config, "--drain-timeout", "300", b], timeout: 3600)
+        let (runB, peakB) = try peakMemory([Paths.alveo, "replay", "--config", config, "--drain-timeout", "\(Int(max(300, hours * 20)))", b], timeout: 7200)
         #expect(runB.status == 0, "\(runB.stderr.suffix(2000))")
 
         let entries = journal()
@@ -109,7 +109,9 @@ import Testing
             guard let id = message["control_id"] as? String, folded.last != id else { continue }
             folded.append(id)
         }
-        #expect(folded == sequence.map { "SOAK-\($0)" }, "delivered \(folded.count) of \(sequence.count) journaled")
+        let expected = sequence.map { "SOAK-\($0)" }
+        let firstDifference = Array(zip(folded, expected)).firstIndex { $0 != $1 } ?? min(folded.count, expected.count)
+        #expect(folded == expected, "delivered \(folded.count) of \(expected.count) journaled; first difference at \(firstDifference): \(folded.dropFirst(firstDifference).prefix(3)) vs \(expected.dropFirst(firstDifference).prefix(3))")
         let invalid = lines(receivedLog).filter { $0["valid"] as? Bool != true }.count
         #expect(invalid == 0, "hl7apy validates every message")
 

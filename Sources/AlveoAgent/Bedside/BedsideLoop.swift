@@ -52,6 +52,10 @@ public struct BedsideLoop {
     /// The parameters a person or the laboratory may chart.
     public static let chartable: [Parameter] = [.pao2, .hb, .hemoptysis, .creatinine, .position]
 
+    /// How far a sample time may be ahead of the agent's clock and still be taken (as now): a
+    /// laboratory system's clock, or the watch a person read, differs from this box's by seconds.
+    public static let clockSkewTolerance: Double = 60
+
     /// An entry from a person or the laboratory, at `t` (when it arrived): the events it caused, or
     /// why it was refused (then nothing changed).
     public mutating func take(_ entry: BedsideEntry, at t: Double) -> Result<Step, BedsideRefusal> {
@@ -72,8 +76,8 @@ public struct BedsideLoop {
             var observations: [Observation] = []
             for charted in values {
                 let sampled = charted.sampledAt ?? entry.sampledAt ?? at
-                guard sampled.isFinite, sampled <= at + 1e-6 else {
-                    return .failure(.invalid("\(Shown.text(charted.parameter.utf8, limit: 24)) sampled in the future: a value is charted after it is sampled"))
+                guard sampled.isFinite, sampled <= at + BedsideLoop.clockSkewTolerance else {
+                    return .failure(.invalid("\(Shown.text(charted.parameter.utf8, limit: 24)) sampled in the future (more than \(Int(BedsideLoop.clockSkewTolerance)) s after now): a value is charted after it is sampled"))
                 }
                 guard at - sampled <= settings.maxSampleAge else {
                     return .failure(.invalid("\(Shown.text(charted.parameter.utf8, limit: 24)) sampled \(Fmt.duration(at - sampled)) ago, more than max_sample_age_s (\(Fmt.duration(settings.maxSampleAge))) ago"))

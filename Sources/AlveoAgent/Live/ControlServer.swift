@@ -47,48 +47,9 @@ public struct ControlServer: Service {
             case .failure(let failure): return ControlServer.failure(failure)
             }
         }
-        router.post("v1/ack") { request, _ in
-            await ControlServer.handle(request, inbox: inbox) { body in
-                guard let rule = body["rule"] as? String else { throw ControlServer.BadRequest("give the rule to acknowledge: {\"rule\": \"oxygenation.spo2_low\"}") }
-                return BedsideEntry(action: .acknowledge(rule: rule, source: body["source"] as? String), by: try ControlServer.by(body), via: "control")
-            }
-        }
-        router.post("v1/chart") { request, _ in
-            await ControlServer.handle(request, inbox: inbox) { body in
-                guard let given = body["values"] as? [String: Any], !given.isEmpty else {
-                    throw ControlServer.BadRequest("give the values to chart: {\"values\": {\"pao2\": 62}}")
-                }
-                var values: [ChartedValue] = []
-                for (name, value) in given.sorted(by: { $0.key < $1.key }) {
-                    let text: String
-                    switch value {
-                    case let number as NSNumber where String(cString: number.objCType) != "c": text = JSONValue.formatted(number.doubleValue)
-                    case let string as String: text = string
-                    default: throw ControlServer.BadRequest("\(Shown.text(name.utf8)): give a number or a word")
-                    }
-                    values.append(ChartedValue(parameter: name, value: text))
-                }
-                return BedsideEntry(action: .chart(values), sampleAge: try ControlServer.sampleAge(body), by: try ControlServer.by(body), via: "control")
-            }
-        }
-        router.post("v1/patient") { request, _ in
-            await ControlServer.handle(request, inbox: inbox) { body in
-                var record = PatientRecord()
-                record.sex = body["sex"] as? String
-                if let height = body["height_cm"] {
-                    guard let number = height as? NSNumber else { throw ControlServer.BadRequest("height_cm: give a number of centimetres") }
-                    record.heightCm = number.doubleValue
-                }
-                record.conditions = body["conditions"] as? [String] ?? []
-                record.id = try ControlServer.text(body, "id")
-                record.idAuthority = try ControlServer.text(body, "id_authority")
-                record.name = try ControlServer.text(body, "name")
-                return BedsideEntry(action: .set(record), by: try ControlServer.by(body), via: "control")
-            }
-        }
-        router.post("v1/patient/discharge") { request, _ in
-            await ControlServer.handle(request, inbox: inbox) { body in
-                BedsideEntry(action: .discharge, by: try ControlServer.by(body), via: "control")
+        for endpoint in Endpoint.allCases {
+            router.post(RouterPath(stringLiteral: endpoint.rawValue)) { request, _ in
+                await ControlServer.handle(request, inbox: inbox) { body in try ControlServer.entry(endpoint, body) }
             }
         }
         let path = config.socketPath, group = config.group, logger = self.logger
@@ -113,8 +74,52 @@ public struct ControlServer: Service {
         try? FileManager.default.removeItem(atPath: path)
     }
 
-    struct BadRequest: Error {
-        var message: String
+    /// The endpoints that take an entry (POST with a JSON object).
+    public enum Endpoint: String, CaseIterable, Sendable {
+        case ack = "v1/ack", chart = "v1/chart", patient = "v1/patient", discharge = "v1/patient/discharge"
+    }
+
+    /// The entry a request's JSON object asks for, or why it is a bad request. Total: any JSON object
+    /// (the body is at most 64 KiB, and Foundation's parser refuses nesting deeper than 512).
+    public static func entry(_ endpoint: Endpoint, _ body: [String: Any]) throws -> BedsideEntry {
+        switch endpoint {
+        case .ack:
+            guard let rule = body["rule"] as? String else { throw BadRequest("give the rule to acknowledge: {\"rule\": \"oxygenation.spo2_low\"}") }
+            return BedsideEntry(action: .acknowledge(rule: rule, source: body["source"] as? String), by: try by(body), via: "control")
+        case .chart:
+            guard let given = body["values"] as? [String: Any], !given.isEmpty else {
+                throw BadRequest("give the values to chart: {\"values\": {\"pao2\": 62}}")
+            }
+            var values: [ChartedValue] = []
+            for (name, value) in given.sorted(by: { $0.key < $1.key }) {
+                let text: String
+                switch value {
+                case let number as NSNumber where String(cString: number.objCType) != "c": text = JSONValue.formatted(number.doubleValue)
+                case let string as String: text = string
+                default: throw BadRequest("\(Shown.text(name.utf8)): give a number or a word")
+                }
+                values.append(ChartedValue(parameter: name, value: text))
+            }
+            return BedsideEntry(action: .chart(values), sampleAge: try sampleAge(body), by: try by(body), via: "control")
+        case .patient:
+            var record = PatientRecord()
+            record.sex = body["sex"] as? String
+            if let height = body["height_cm"] {
+                guard let number = height as? NSNumber else { throw BadRequest("height_cm: give a number of centimetres") }
+                record.heightCm = number.doubleValue
+            }
+            record.conditions = body["conditions"] as? [String] ?? []
+            record.id = try text(body, "id")
+            record.idAuthority = try text(body, "id_authority")
+            record.name = try text(body, "name")
+            return BedsideEntry(action: .set(record), by: try by(body), via: "control")
+        case .discharge:
+            return BedsideEntry(action: .discharge, by: try by(body), via: "control")
+        }
+    }
+
+    public struct BadRequest: Error {
+        public var message: String
         init(_ message: String) { self.message = message }
     }
 

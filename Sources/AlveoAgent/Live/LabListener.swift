@@ -29,6 +29,8 @@ public final class LabListener: Service, Sendable {
     private let stats = Mutex(Stats())
     private let stopping = Atomic(false)
     private let connections = Mutex<[ObjectIdentifier: any ByteLink]>([:])
+    /// Connections accepted and not yet closed, handshakes in progress included (the bound).
+    private let active = Atomic(0)
 
     struct Stats {
         var connections = 0
@@ -86,7 +88,7 @@ public final class LabListener: Service, Sendable {
                 connections.withLock { $0.values.forEach { $0.shutdown() } }
                 // Connection threads see `stopping` within a second.
                 let deadline = Date().addingTimeInterval(5)
-                while Date() < deadline, !connections.withLock({ $0.isEmpty }) { usleep(10_000) }
+                while Date() < deadline, active.load(ordering: .relaxed) > 0 { usleep(10_000) }
                 done.resume()
             }
         }
@@ -106,13 +108,16 @@ public final class LabListener: Service, Sendable {
                 continue
             }
             guard let incoming else { continue }
-            let open = connections.withLock { $0.count }
-            guard open < config.maxConnections else {
+            guard active.load(ordering: .relaxed) < config.maxConnections else {
                 logger.warning("connection refused: \(config.maxConnections) connections already open (max_connections)", metadata: ["peer": "\(incoming.peer)"])
                 stats.withLock { $0.refusedConnections += 1 }
                 continue  // dropping it closes it
             }
-            Thread.detachNewThread { [self] in serve(incoming) }
+            active.add(1, ordering: .relaxed)
+            Thread.detachNewThread { [self] in
+                serve(incoming)
+                active.subtract(1, ordering: .relaxed)
+            }
         }
     }
 
