@@ -30,10 +30,42 @@ struct Transition {
     var state: AlarmState
     var acknowledged: Bool
     var reason: String?
+    /// A re-announcement: how many since the last announcement, and when that was.
+    var reannounced: (count: Int, since: Double)?
+}
+
+/// When an unacknowledged alarm is announced again (IEC 60601-1-8: a high-priority condition must not
+/// go silent unattended; an alarm signal is silenced only by a deliberate act).
+struct ReannounceSchedule {
+    /// High priority, condition present: every `high` seconds.
+    var high: Double
+    /// Latched (the condition ended, a high alarm waits for an acknowledgement): every `latched` seconds.
+    var latched: Double
+    /// Medium, physiological or technical, condition present: after `medium`, then doubling up to `mediumMax`.
+    var medium: Double
+    var mediumMax: Double
+
+    /// Seconds after the last announcement when the next re-announcement is due, or nil: never
+    /// (advisory prompts, low priority, acknowledged).
+    func interval(type: AlarmType, priority: Priority, state: AlarmState, acknowledged: Bool, count: Int) -> Double? {
+        guard !acknowledged else { return nil }
+        if state == .latched { return latched }
+        guard type != .advisory else { return nil }
+        switch priority {
+        case .high: return high
+        case .medium:
+            // 600, 1200, 2400, … capped: the doubling stops at the cap (and never overflows).
+            var interval = medium
+            for _ in 0..<min(count, 32) where interval < mediumMax { interval *= 2 }
+            return min(interval, mediumMax)
+        case .low: return nil
+        }
+    }
 }
 
 /// The alarm system's state machine (IEC 60601-1-8): priority tiers, latching of high-priority alarms
-/// until acknowledged, acknowledgement, re-announcement of unacknowledged medium and high alarms.
+/// until acknowledged, acknowledgement (an advisory prompt ends: the decision is made), re-announcement
+/// of unacknowledged medium and high alarms on the `ReannounceSchedule`.
 struct AlarmBook {
     struct Instance {
         var state: AlarmState
@@ -42,19 +74,31 @@ struct AlarmBook {
         /// Reached high priority since the last acknowledgement: ending then latches.
         var latchOnEnd: Bool
         var lastAnnounced: Double
+        /// The last announcement that was not a re-announcement, and the re-announcements since.
+        var announcedSince: Double
+        var reannounceCount = 0
         var since: Double
         /// Numbers alarm instances in order of start, 1, 2, …: every event of one alarm carries it.
         var id: Int
+        var type: AlarmType
+
+        /// Announced (start, escalate, update for tier, latching, recurrence or indication): the
+        /// re-announcement schedule starts again from here.
+        mutating func announce(at t: Double) {
+            lastAnnounced = t
+            announcedSince = t
+            reannounceCount = 0
+        }
     }
 
     private(set) var instances: [AlarmKey: Instance] = [:]
     private(set) var nextID: Int
-    let reannounceAfter: Double
+    let schedule: ReannounceSchedule
 
     /// `firstID`: a new patient's core continues the numbering of the run, so that an alarm id names
     /// one alarm within a run whatever patient it was about.
-    init(reannounceAfter: Double, firstID: Int = 1) {
-        self.reannounceAfter = reannounceAfter
+    init(schedule: ReannounceSchedule, firstID: Int = 1) {
+        self.schedule = schedule
         nextID = firstID
     }
 
@@ -94,7 +138,7 @@ struct AlarmBook {
         guard var instance = instances[key] else {
             guard case .active(let priority) = assessment else { return nil }
             instances[key] = Instance(state: .active, priority: priority, latchOnEnd: priority == .high,
-                                      lastAnnounced: t, since: t, id: nextID)
+                                      lastAnnounced: t, announcedSince: t, since: t, id: nextID, type: key.rule.type)
             nextID += 1
             return Transition(phase: .start, priority: priority, state: .active, acknowledged: false)
         }
@@ -104,18 +148,18 @@ struct AlarmBook {
             instance.priority = priority
             instance.acknowledged = false
             instance.latchOnEnd = instance.latchOnEnd || priority == .high
-            instance.lastAnnounced = t
+            instance.announce(at: t)
             transition = Transition(phase: .escalate, priority: priority, state: .active, acknowledged: false, reason: "tier")
         case (.active, .active(let priority)) where priority < instance.priority:
             instance.priority = priority
-            instance.lastAnnounced = t
+            instance.announce(at: t)
             transition = Transition(phase: .update, priority: priority, state: .active,
                                     acknowledged: instance.acknowledged, reason: "tier")
         case (.active, .inactive):
             if instance.latchOnEnd && !instance.acknowledged {
                 instance.state = .latched
                 instance.priority = .high
-                instance.lastAnnounced = t
+                instance.announce(at: t)
                 transition = Transition(phase: .update, priority: .high, state: .latched, acknowledged: false, reason: "latched")
             } else {
                 instances[key] = nil
@@ -126,7 +170,7 @@ struct AlarmBook {
             instance.state = .active
             instance.priority = priority
             instance.latchOnEnd = instance.latchOnEnd || priority == .high
-            instance.lastAnnounced = t
+            instance.announce(at: t)
             transition = Transition(phase: .update, priority: priority, state: .active, acknowledged: false, reason: "recurred")
         default:
             // Same tier, hold, or latched without the condition: only re-announcement can happen.
@@ -137,12 +181,33 @@ struct AlarmBook {
     }
 
     private func reannounce(_ instance: inout Instance, at t: Double) -> Transition? {
-        guard !instance.acknowledged, instance.priority >= .medium,
-              t - instance.lastAnnounced >= reannounceAfter - Tolerance.epsilon
+        guard let interval = schedule.interval(type: instance.type, priority: instance.priority, state: instance.state,
+                                               acknowledged: instance.acknowledged, count: instance.reannounceCount),
+              t - instance.lastAnnounced >= interval - Tolerance.epsilon
         else { return nil }
         instance.lastAnnounced = t
-        return Transition(phase: .escalate, priority: instance.priority, state: instance.state,
-                          acknowledged: false, reason: "reannounce")
+        instance.reannounceCount += 1
+        return Transition(phase: .continue, priority: instance.priority, state: instance.state,
+                          acknowledged: false, reason: "reannounce", reannounced: (instance.reannounceCount, instance.announcedSince))
+    }
+
+    /// The alarm's stage changed within one priority (a KDIGO stage 1 to 2): announced as an update.
+    mutating func restage(_ key: AlarmKey, at t: Double) -> Transition? {
+        guard var instance = instances[key], instance.state == .active else { return nil }
+        instance.announce(at: t)
+        instances[key] = instance
+        return Transition(alarmID: instance.id, phase: .update, priority: instance.priority, state: .active,
+                          acknowledged: instance.acknowledged, reason: "stage")
+    }
+
+    /// The alarm's indication changed (a stronger reason for the same prompt): announced as an update.
+    mutating func reindicate(_ key: AlarmKey, at t: Double) -> Transition? {
+        guard var instance = instances[key], instance.state == .active else { return nil }
+        instance.announce(at: t)
+        instance.acknowledged = false
+        instances[key] = instance
+        return Transition(alarmID: instance.id, phase: .update, priority: instance.priority, state: .active,
+                          acknowledged: false, reason: "indication")
     }
 
     /// A clinician acknowledges the alarm: a latched alarm ends; an active one stops re-announcing
@@ -155,7 +220,8 @@ struct AlarmBook {
 
     private mutating func acknowledgeInstance(_ key: AlarmKey) -> Transition? {
         guard var instance = instances[key] else { return nil }
-        if instance.state == .latched {
+        // A latched alarm ends; so does an advisory prompt (the decision is made).
+        if instance.state == .latched || key.rule.type == .advisory {
             instances[key] = nil
             return Transition(phase: .end, priority: instance.priority, state: .inactive, acknowledged: true,
                               reason: "acknowledged")

@@ -1,6 +1,8 @@
-/// Phase of an alarm event (a subset of the IHE PCD-04 event phases).
+/// Phase of an alarm event (a subset of the IHE PCD-04 event phases): `escalate` only when the
+/// priority rises; `update` for a fall, latching, acknowledgement, recurrence or a changed indication;
+/// `continue` only for the re-announcement of an unchanged, unacknowledged alarm.
 public enum AlarmPhase: String, Sendable {
-    case start, update, escalate, end
+    case start, update, escalate, `continue`, end
 }
 
 /// Alarm state after the event (IHE PCD-04 MDC_ATTR_ALERT_STATE).
@@ -28,7 +30,8 @@ public struct AlarmEvent: Sendable, Equatable {
     public var priority: Priority
     public var state: AlarmState
     public var acknowledged: Bool
-    /// Why an update or escalate happened: tier, reannounce, latched, acknowledged, recurred.
+    /// Why an update, escalate, continue or end happened: tier, reannounce, latched, acknowledged, recurred,
+    /// indication, patient_changed, …
     public var reason: String?
     public var text: String
     public var evidence: [(String, JSONValue)]

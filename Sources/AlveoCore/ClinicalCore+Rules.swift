@@ -12,6 +12,7 @@ extension ClinicalCore {
         applyAcknowledgements(at: t, into: &events)
         detectSilence(at: t)
         updateOxygenation(at: t)
+        updatePlateau(at: t)
 
         let vt = reading(.vt)?.value
         let mlPerKg = vt.flatMap { vt in pbw.map { vt / $0 } }
@@ -44,7 +45,8 @@ extension ClinicalCore {
                                    ended: pplat.map { Tolerance.le($0, settings.pplatEnd) }, key: AlarmKey(rule: .plateauHigh), at: t),
               at: t, into: &events)
 
-        // lpv.driving_pressure_high
+        // lpv.driving_pressure_high: the plateau with the PEEP of its own breath; unknown (held) when that
+        // PEEP is not known or the plateau is stale.
         let drivingPressure = drivingPressureNow
         drive(.drivingPressureHigh, tiered([Tier(condition: drivingPressure.map { Tolerance.gt($0, settings.drivingPressureHigh) },
                                                  onset: Onset.always(t), delay: 0, priority: .medium)],
@@ -59,6 +61,10 @@ extension ClinicalCore {
         if ventilatorCurrent, ventilatedSince == nil { ventilatedSince = t }
         let overdue = plateauOverdueFor(at: t).map { Tolerance.gt($0, settings.plateauOverdueAfter) } ?? false
         drive(.plateauOverdue, overdue ? (ventilatorCurrent ? .active(.low) : .hold) : .inactive, at: t, into: &events)
+
+        // lpv.plateau_stale: a PEEP or Vt change since the plateau, and no new plateau for the grace time.
+        let staleDue = staleChange.map { Tolerance.ge(t - $0.t, settings.staleGrace) } ?? false
+        drive(.plateauStale, staleDue ? .active(.low) : .inactive, at: t, into: &events)
 
         // oxygenation.spo2_low
         let spo2 = reading(.spo2)?.value
@@ -76,59 +82,107 @@ extension ClinicalCore {
         // oxygenation.pf_severity
         drive(.pfSeverity, assessPFBand(), at: t, into: &events)
 
-        // oxygenation.pf_falling
+        // oxygenation.pf_falling: like with like (the reference is of the current P/F's kind).
         let falling: Bool? = pf.map { current in
             guard let reference = pfFallReference else { return false }
             return Tolerance.ge(reference.value - current.value, settings.pfFallFraction * reference.value)
         }
         drive(.pfFalling, falling.map { $0 ? .active(.medium) : .inactive } ?? .hold, at: t, into: &events)
 
-        // escalation.prone_positioning
+        // oxygenation.fio2_weanable
         let fio2 = reading(.fio2)?.value, peep = reading(.peep)?.value
-        let proneCriteria = all(pf.map { Tolerance.lt($0.value, settings.proneMaxPF) },
-                                fio2.map { Tolerance.ge($0, settings.proneMinFiO2) },
-                                peep.map { Tolerance.ge($0, settings.proneMinPEEP) },
-                                position == .supine)
-        proneOnset.update(proneCriteria, at: t)
-        drive(.pronePositioning, tiered([Tier(condition: proneCriteria, onset: proneOnset, delay: settings.proneDelay, priority: .medium)],
-                                        ended: proneCriteria.map { !$0 }, key: AlarmKey(rule: .pronePositioning), at: t),
+        let weanable = all(spo2.map { Tolerance.gt($0, settings.weanSpO2Above) }, fio2.map { Tolerance.ge($0, settings.weanMinFiO2) })
+        weanOnset.update(weanable, at: t)
+        drive(.fio2Weanable, tiered([Tier(condition: weanable, onset: weanOnset, delay: settings.weanDelay, priority: .low)],
+                                    ended: weanable.map { !$0 }, key: AlarmKey(rule: .fio2Weanable), at: t),
               at: t, into: &events)
 
-        // escalation.prone_stop
+        // Massive haemoptysis withholds the prone prompts (their windows keep running).
+        updateHemoptysisWindow(at: t)
+        let massiveHemoptysis = Tolerance.ge(hemoptysisTotal, settings.hemoptysisVolume)
+
+        // escalation.prone_stop (before the prompts to prone: it ends the course).
         let stopCriteria = all(lastProneT != nil && position == .supine,
                                pf.map { Tolerance.ge($0.value, settings.proneStopMinPF) },
                                peep.map { Tolerance.le($0, settings.proneStopMaxPEEP) },
                                fio2.map { Tolerance.le($0, settings.proneStopMaxFiO2) })
         proneStopOnset.update(stopCriteria, at: t)
+        if stopCriteria == true, proneStopOnset.held(at: t, for: settings.proneStopDelay) { courseEnded = true }
         drive(.proneStop, tiered([Tier(condition: stopCriteria, onset: proneStopOnset, delay: settings.proneStopDelay, priority: .low)],
                                  ended: stopCriteria.map { !$0 }, key: AlarmKey(rule: .proneStop), at: t),
               at: t, into: &events)
 
-        // escalation.plasma_exchange
-        if patient.hasDAH {
-            let lowSpO2 = spo2.map { Tolerance.lt($0, settings.plexSpO2) }
-            plexSpO2Onset.update(lowSpO2, at: t)
-            let lowPF = pf.map { Tolerance.lt($0.value, settings.plexMaxPF) }
-            let met = plexSpO2Onset.held(at: t, for: settings.plexSpO2Delay) || lowPF == true
-            // SpO2 at or above the threshold is evidence enough that hypoxaemia has resolved when no P/F says
-            // otherwise (P/F cannot be imputed above SpO2 96 %). SpO2 still below it (its delay not yet
-            // elapsed again), or unknown SpO2 with no P/F to say otherwise, holds the prompt.
-            let holds = lowSpO2 == true || (lowSpO2 == nil && lowPF != false)
-            let assessment: Assessment = met ? .active(.medium) : (holds ? .hold : .inactive)
-            drive(.plasmaExchange, assessment, at: t, into: &events)
+        // escalation.prone_positioning: the qualifying window; armed before the first session and after a
+        // course has ended.
+        let proneCriteria = all(pf.map { Tolerance.lt($0.value, settings.proneMaxPF) },
+                                fio2.map { Tolerance.ge($0, settings.proneMinFiO2) },
+                                peep.map { Tolerance.ge($0, settings.proneMinPEEP) },
+                                position == .supine)
+        let windowReset = proneWindow.update(proneCriteria, at: t, falseReset: settings.proneFalseReset,
+                                             unknownReset: settings.proneUnknownReset)
+        let proneKey = AlarmKey(rule: .pronePositioning)
+        let armed = lastProneT == nil || courseEnded
+        let proneAssessment: Assessment
+        if let reason = windowReset {
+            proneEndReason = reason
+            proneAssessment = .inactive
+        } else if !armed {
+            proneAssessment = .inactive
+        } else if massiveHemoptysis {
+            proneEndReason = "haemoptysis"
+            proneAssessment = .inactive
+        } else if proneWindow.met(proneCriteria, at: t, delay: settings.proneDelay) {
+            proneAssessment = .active(.medium)
+        } else {
+            proneAssessment = alarms.activePriority(proneKey) != nil ? .hold : .inactive
         }
+        if position == .prone, alarms.activePriority(proneKey) != nil { proneEndReason = "charted prone" }
+        drive(proneKey, position == .prone ? .inactive : proneAssessment, at: t, into: &events)
+
+        // escalation.prone_repeat: supine after a session of a course that has not ended, the stop
+        // criteria known not met once the assessment time has passed.
+        let repeatDue = lastProneT != nil && !courseEnded && position == .supine
+            && Tolerance.ge(t - positionSince, settings.proneRepeatAssessAfter)
+        let repeatAssessment: Assessment
+        if !repeatDue || massiveHemoptysis || stopCriteria == true {
+            repeatAssessment = .inactive
+        } else {
+            repeatAssessment = stopCriteria == false ? .active(.medium) : .hold
+        }
+        drive(.proneRepeat, repeatAssessment, at: t, into: &events)
+
+        // escalation.plasma_exchange
+        assessPlasmaExchange(at: t, into: &events)
 
         // dah.hemoglobin_drop
         drive(.hemoglobinDrop, hbFinding?.met == true ? .active(.medium) : .inactive, at: t, into: &events)
 
         // dah.hemoptysis_volume
-        updateHemoptysisWindow(at: t)
-        drive(.hemoptysisVolume, Tolerance.ge(hemoptysisTotal, settings.hemoptysisVolume) ? .active(.high) : .inactive,
-              at: t, into: &events)
+        drive(.hemoptysisVolume, massiveHemoptysis ? .active(.high) : .inactive, at: t, into: &events)
 
-        // dah.renal_function
-        if patient.hasVasculitis {
-            drive(.renalFunction, creatinineFinding?.met == true ? .active(.medium) : .inactive, at: t, into: &events)
+        // dah.hemoptysis_prone: haemoptysis charted during a prone session; lasts while prone, latches.
+        if position == .prone {
+            if let charted = hemoptysis.last(where: { $0.t >= positionSince - Tolerance.epsilon && Tolerance.gt($0.ml, settings.hemoptysisProneMin) }),
+               proneHemoptysis.map({ charted.t >= $0.t }) ?? true {
+                proneHemoptysis = charted
+            }
+        } else {
+            proneHemoptysis = nil
+        }
+        drive(.hemoptysisProne, proneHemoptysis != nil ? .active(.high) : .inactive, at: t, into: &events)
+
+        // dah.renal_function: KDIGO stages at each creatinine result (persisting until the next one).
+        if patient.hasVasculitis || patient.hasDAH {
+            let stage = creatinineFinding?.stage ?? 0
+            let key = AlarmKey(rule: .renalFunction)
+            if stage > 0, renalStage > 0, stage != renalStage, alarms.activePriority(key) == (stage >= 3 ? .high : .medium),
+               let transition = alarms.restage(key, at: t) {
+                // A stage change within one priority (1 to 2, 2 to 1) is announced as an update.
+                renalStage = stage
+                events.append(makeEvent(key, transition, at: t))
+            }
+            renalStage = stage
+            drive(key, stage == 0 ? .inactive : .active(stage >= 3 ? .high : .medium), at: t, into: &events)
         }
 
         // Technical alarms, per source in order of first appearance.
@@ -157,6 +211,15 @@ extension ClinicalCore {
         for (rule, source) in acks {
             for key in alarms.keys(of: rule) where source == nil || key.source == source {
                 if let transition = alarms.acknowledge(key, at: t) {
+                    if transition.phase == .end, rule.type == .advisory {
+                        // The decision is made: the prompt ends and is not raised again at once.
+                        if rule == .plasmaExchange {
+                            plexAcknowledged = max(plexAcknowledged, plexIndication?.rawValue ?? 0)
+                            plexIndication = nil
+                        } else {
+                            rearming[key] = .some(nil)
+                        }
+                    }
                     events.append(makeEvent(key, transition, at: t))
                 }
             }
@@ -194,9 +257,19 @@ extension ClinicalCore {
             pf = PFRatio(value: pao2 / fio2.value, kind: .imputed, pao2: pao2, pao2Time: spo2.t, spo2: spo2.value,
                          fio2: fio2.value, fio2Time: fio2.t)
         }
-        pfHistory.expire(before: t - settings.pfFallWindow)
-        pfFallReference = pfHistory.maximum
-        if let pf { pfHistory.append(t: t, value: pf.value, payload: pf) }
+        pfHistoryMeasured.expire(before: t - settings.pfFallWindow)
+        pfHistoryImputed.expire(before: t - settings.pfFallWindow)
+        // A switch of method is never a fall: the reference is the highest earlier P/F of the same kind.
+        switch pf?.kind {
+        case .measured?:
+            pfFallReference = pfHistoryMeasured.maximum
+            pfHistoryMeasured.append(t: t, value: pf!.value, payload: pf!)
+        case .imputed?:
+            pfFallReference = pfHistoryImputed.maximum
+            pfHistoryImputed.append(t: t, value: pf!.value, payload: pf!)
+        case nil:
+            pfFallReference = nil
+        }
     }
 
     private mutating func assessPFBand() -> Assessment {
@@ -224,9 +297,106 @@ extension ClinicalCore {
         hemoptysisTotal = hemoptysis.reduce(0) { $0 + $1.ml }
     }
 
+    /// Pplat minus the PEEP of the plateau's own breath (its group); nil when that PEEP is not known,
+    /// the plateau is no longer current, or it is stale (PEEP or Vt changed since).
     var drivingPressureNow: Double? {
-        guard let pplat = reading(.pplat), let peep = reading(.peep) else { return nil }
-        return pplat.value - peep.value
+        guard let pplat = reading(.pplat), let plateau, let peep = plateau.peep, staleChange == nil else { return nil }
+        return pplat.value - peep
+    }
+
+    /// Pairs a plateau taken in this group with the group's PEEP and Vt, and sees whether the last
+    /// plateau has become stale (PEEP changed, or Vt changed for a while, since its breath).
+    mutating func updatePlateau(at t: Double) {
+        if plateauInGroup, let pplat = reading(.pplat) {
+            plateau = Plateau(value: pplat.value, t: t, source: pplat.source, peep: reading(.peep)?.value, vt: reading(.vt)?.value)
+            staleChange = nil
+            vtChangeOnset = Onset()
+            // A new measurement answers the plateau prompts: they may come again for the next change.
+            rearming[AlarmKey(rule: .plateauStale)] = nil
+            rearming[AlarmKey(rule: .plateauOverdue)] = nil
+        }
+        plateauInGroup = false
+        guard let plateau, staleChange == nil else { return }
+        if let paired = plateau.peep, let peep = reading(.peep)?.value, Tolerance.ge(abs(peep - paired), settings.staleAfterPEEPChange) {
+            staleChange = StaleChange(what: .peep, t: t, from: paired, to: peep)
+            return
+        }
+        let vt = reading(.vt)?.value
+        let changed: Bool? = if let paired = plateau.vt, let vt, let pbw {
+            Tolerance.ge(abs(vt - paired), settings.staleAfterVtChangeMlPerKg * pbw)
+        } else {
+            nil
+        }
+        vtChangeOnset.update(changed, at: t)
+        if let since = vtChangeOnset.since, vtChangeOnset.held(at: t, for: settings.staleVtChangeDelay), let paired = plateau.vt, let vt {
+            staleChange = StaleChange(what: .vt, t: since, from: paired, to: vt)
+        }
+    }
+
+    /// escalation.plasma_exchange: one prompt, its indication the strongest that holds and has not been
+    /// acknowledged (anti-GBM > ANCA with kidney failure > DAH with hypoxaemia over the qualifying window).
+    mutating func assessPlasmaExchange(at t: Double, into events: inout [AlarmEvent]) {
+        let key = AlarmKey(rule: .plasmaExchange)
+        if patient.hasDAH {
+            let low = pf.map { Tolerance.lt($0.value, settings.plexMaxPF) }
+            if let pf, Tolerance.ge(pf.value, settings.plexEndPF) {
+                // Recovered: the indication ends, and a new one needs its whole window again.
+                plexDAH = false
+                plexWindow.reset()
+            } else if plexWindow.update(low, at: t, falseReset: settings.plexFalseReset, unknownReset: settings.plexUnknownReset) != nil {
+                plexDAH = false
+            } else if plexWindow.met(low, at: t, delay: settings.plexDelay) {
+                plexDAH = true
+            }
+        } else {
+            plexDAH = false
+            plexWindow.reset()
+        }
+        var holding: [PlexIndication] = []
+        if patient.conditions.contains(.antiGBM) { holding.append(.antiGBM) }
+        if patient.conditions.contains(.ancaVasculitis), plexKidney != nil { holding.append(.ancaKidney) }
+        if plexDAH { holding.append(.dahHypoxaemia) }
+        let strongest = holding.filter { $0.rawValue > plexAcknowledged }.max()
+        guard let strongest else {
+            plexIndication = nil
+            drive(key, .inactive, at: t, into: &events)
+            return
+        }
+        if alarms.activePriority(key) != nil, let current = plexIndication, current != strongest, !settings.disabled.contains(.plasmaExchange) {
+            plexIndication = strongest
+            if let transition = alarms.reindicate(key, at: t) { events.append(makeEvent(key, transition, at: t)) }
+            return
+        }
+        plexIndication = strongest
+        drive(key, .active(.medium), at: t, into: &events)
+    }
+
+    /// KDIGO 2012 creatinine criteria at a result: a rise over the lowest result of the rise window, or
+    /// a ratio to the baseline (the lowest of the baseline window); the stage from the ratio and value.
+    func judgeKidney(_ latest: (t: Double, value: Double)) -> KidneyFinding {
+        var lowest: (t: Double, value: Double)?
+        var baseline: (t: Double, value: Double)?
+        for entry in creatinineSeries.entries where entry.t < latest.t - Tolerance.epsilon {
+            if entry.t >= latest.t - settings.creatinineWindow - Tolerance.epsilon, lowest.map({ entry.value < $0.value }) ?? true { lowest = entry }
+            if entry.t >= latest.t - settings.creatinineBaselineWindow - Tolerance.epsilon, baseline.map({ entry.value < $0.value }) ?? true {
+                baseline = entry
+            }
+        }
+        let rise = lowest.map { Tolerance.ge(latest.value - $0.value, settings.creatinineRise) } ?? false
+        let ratio = baseline.map { latest.value / $0.value }
+        let ratioMet = ratio.map { Tolerance.ge($0, settings.creatinineRatio) } ?? false
+        var stage = 0
+        if rise || ratioMet {
+            if (ratio.map { Tolerance.ge($0, settings.akiStage3Ratio) } ?? false) || Tolerance.ge(latest.value, settings.akiStage3Creatinine) {
+                stage = 3
+            } else if ratio.map({ Tolerance.ge($0, settings.akiStage2Ratio) }) ?? false {
+                stage = 2
+            } else {
+                stage = 1
+            }
+        }
+        return KidneyFinding(value: latest.value, t: latest.t, lowest: lowest, baseline: baseline, ratio: ratio, stage: stage,
+                             criterion: rise ? "rise" : (ratioMet ? "ratio" : nil))
     }
 
     /// Seconds since the last plateau measurement (or the start of ventilation), when ventilated.
@@ -268,8 +438,68 @@ extension ClinicalCore {
 
     mutating func drive(_ key: AlarmKey, _ assessment: Assessment, at t: Double, into events: inout [AlarmEvent]) {
         guard !settings.disabled.contains(key.rule) else { return }
+        if let entry = rearming[key] {
+            // Acknowledged and ended: not raised again until its condition has been known false long enough.
+            switch assessment {
+            case .active: rearming[key] = .some(nil)
+            case .inactive:
+                let since = entry ?? t
+                rearming[key] = Tolerance.ge(t - since, settings.advisoryRearm) ? nil : .some(since)
+            case .hold: break
+            }
+            if rearming[key] != nil || assessment != .inactive { return }
+        }
         guard let transition = alarms.step(key, assessment, at: t) else { return }
         events.append(makeEvent(key, transition, at: t))
+    }
+}
+
+/// The qualifying window of the escalation prompts (rules v2 §1.2): it opens at the first group where
+/// the condition is true; unknown groups neither confirm nor reset it; known-false groups reset it only
+/// once the condition has been false at every known group for `falseReset` (from the first false group
+/// after the last true one); and it resets when no group has been true for longer than `unknownReset`.
+/// A stabilisation period in which severity persists, not gap-free telemetry.
+struct QualifyingWindow {
+    private(set) var since: Double?
+    private(set) var lastTrue: Double?
+    private(set) var falseSince: Double?
+
+    mutating func reset() {
+        since = nil
+        lastTrue = nil
+        falseSince = nil
+    }
+
+    /// Takes one group's condition; returns why the window reset at it, if it did.
+    mutating func update(_ condition: Bool?, at t: Double, falseReset: Double, unknownReset: Double) -> String? {
+        var reason: String?
+        if since != nil, let lastTrue, Tolerance.gt(t - lastTrue, unknownReset) {
+            reset()
+            reason = "not met for \(Fmt.duration(unknownReset))"
+        }
+        switch condition {
+        case true?:
+            if since == nil { since = t }
+            lastTrue = t
+            falseSince = nil
+        case false?:
+            guard since != nil else { break }
+            let first = falseSince ?? t
+            falseSince = first
+            if Tolerance.ge(t - first, falseReset) {
+                reset()
+                reason = "not met for \(Fmt.duration(t - first))"
+            }
+        case nil:
+            break
+        }
+        return reason
+    }
+
+    /// The condition is known true now and the window has been open for `delay`.
+    func met(_ condition: Bool?, at t: Double, delay: Double) -> Bool {
+        guard condition == true, let since else { return false }
+        return Tolerance.ge(t - since, delay)
     }
 }
 

@@ -20,12 +20,16 @@ extension ClinicalCore {
         case (.end, _): text = description.cleared
         case (.update, "latched"?): text = description.cleared + " Alarm latched until acknowledged."
         case (.update, "acknowledged"?): text = "Acknowledged. " + description.active
-        case (.escalate, "reannounce"?):
+        case (.continue, "reannounce"?):
             let since = alarms.instance(key)?.since ?? t
             text = (transition.state == .latched
                 ? "Latched alarm still unacknowledged. " + description.cleared
                 : "Unacknowledged, active for \(Fmt.duration(t - since)). " + description.active)
         default: text = description.active
+        }
+        var evidence = description.evidence
+        if let reannounced = transition.reannounced {
+            evidence += [("reannounce_count", .number(Double(reannounced.count))), ("announced_since_t", .number(reannounced.since))]
         }
         return AlarmEvent(
             t: t, alarmID: transition.alarmID, rule: key.rule,
@@ -33,7 +37,7 @@ extension ClinicalCore {
             parameter: key.parameter >= 0 ? Parameter(rawValue: key.parameter) : nil,
             phase: transition.phase, priority: transition.priority, state: transition.state,
             acknowledged: transition.acknowledged, reason: transition.reason,
-            text: text, evidence: description.evidence)
+            text: text, evidence: evidence)
     }
 
     // MARK: - Per rule
@@ -45,18 +49,20 @@ extension ClinicalCore {
         case .plateauHigh: return describePlateau()
         case .drivingPressureHigh: return describeDrivingPressure()
         case .plateauOverdue: return describePlateauOverdue(at: t)
+        case .plateauStale: return describePlateauStale(at: t)
         case .spo2Low: return describeSpO2(at: t)
         case .pfSeverity: return describePFBand()
         case .pfFalling: return describePFFalling(at: t)
+        case .fio2Weanable: return describeWeanable(at: t)
         case .pronePositioning: return describeProne(at: t)
+        case .proneRepeat: return describeProneRepeat(at: t)
         case .proneStop: return describeProneStop(at: t)
         case .plasmaExchange: return describePlasmaExchange(at: t)
         case .hemoglobinDrop: return describeLab(hbFinding, name: "Haemoglobin", unit: "g/dL", rising: false,
                                                  threshold: settings.hbDrop, window: settings.hbWindow, key: "hb_g_dl")
         case .hemoptysisVolume: return describeHemoptysis()
-        case .renalFunction: return describeLab(creatinineFinding, name: "Creatinine", unit: "mg/dL", rising: true,
-                                                threshold: settings.creatinineRise, window: settings.creatinineWindow,
-                                                key: "creatinine_mg_dl")
+        case .hemoptysisProne: return describeHemoptysisProne()
+        case .renalFunction: return describeKidney()
         case .deviceSilent: return describeSilence(source: key.source, at: t)
         case .sensorOff: return describeSensor(source: key.source)
         case .valueRejected: return describeRejection(source: key.source, parameter: Parameter(rawValue: key.parameter)!)
@@ -73,8 +79,27 @@ extension ClinicalCore {
     }
 
     private var patientEvidence: [(String, JSONValue)] {
-        [("pbw_kg", pbw.map { .number(Fmt.round($0, 2)) } ?? .null), ("sex", patient.sex.map { .string($0.rawValue) } ?? .null),
-         ("height_cm", patient.heightCm.map { .number($0) } ?? .null)]
+        var evidence: [(String, JSONValue)] = [
+            ("pbw_kg", pbw.map { .number(Fmt.round($0, 2)) } ?? .null), ("sex", patient.sex.map { .string($0.rawValue) } ?? .null),
+            ("height_cm", patient.heightCm.map { .number($0) } ?? .null)]
+        if patient.pbwByHand { evidence.append(("pbw_by_hand", .bool(true))) }
+        if patient.pbwCaution { evidence.append(("pbw_caution", .bool(true))) }
+        return evidence
+    }
+
+    /// What is said of the PBW besides its value: entered by hand, or from a short stature.
+    var pbwNote: String {
+        if patient.pbwByHand { return " (PBW entered by hand)" }
+        if patient.pbwCaution { return " (short stature: check the height)" }
+        return ""
+    }
+
+    /// "PBW 52.4 kg, female 160 cm", or "PBW 40.0 kg entered by hand".
+    var pbwPhrase: String {
+        guard let pbw else { return "PBW unknown" }
+        if patient.pbwByHand { return "PBW \(Fmt.fixed(pbw, 1)) kg entered by hand" }
+        let who = [patient.sex?.rawValue, patient.heightCm.map { "\(Fmt.fixed($0, 0)) cm" }].compactMap { $0 }.joined(separator: " ")
+        return "PBW \(Fmt.fixed(pbw, 1)) kg, \(who)\(pbwNote)"
     }
 
     private func describePatientUnknown() -> Description {
@@ -83,17 +108,18 @@ extension ClinicalCore {
         let vt = reading(.vt).map { " (Vt \(Fmt.fixed($0.value, 0)) ml)" } ?? ""
         return Description(
             active: "The patient's \(what) not known: the tidal volume\(vt) cannot be judged in ml/kg of predicted body weight. Set the patient (alveo patient set, or an admission from the hospital).",
-            cleared: "The patient's sex and height are known: predicted body weight \(pbw.map { Fmt.fixed($0, 1) } ?? "?") kg.",
+            cleared: patient.pbwByHand ? "The predicted body weight is known: \(pbwPhrase)."
+                : "The patient's sex and height are known: predicted body weight \(pbw.map { Fmt.fixed($0, 1) } ?? "?") kg\(pbwNote).",
             evidence: patientEvidence + readingEvidence(.vt, "vt_ml", decimals: 1))
     }
 
     private func describeTidalVolume(high: Bool, at t: Double) -> Description {
-        guard let pbw, let sex = patient.sex, let height = patient.heightCm else {
+        guard let pbw else {
             return Description(active: "Tidal volume cannot be judged: the patient's sex or height is not known.",
                                cleared: "Tidal volume cannot be judged: the patient's sex or height is not known.", evidence: patientEvidence)
         }
         let atTarget = settings.vtTargetMlPerKg * pbw
-        let pbwText = "PBW \(Fmt.fixed(pbw, 1)) kg, \(sex.rawValue) \(Fmt.fixed(height, 0)) cm"
+        let pbwText = pbwPhrase
         var evidence = patientEvidence
         evidence += readingEvidence(.vt, "vt_ml", decimals: 1)
         guard let vt = reading(.vt)?.value else {
@@ -134,7 +160,8 @@ extension ClinicalCore {
         evidence += readingEvidence(.vt, "vt_ml", decimals: 1)
         let pplatText = reading(.pplat).map { "Plateau pressure \(Fmt.fixed($0.value, 1)) cmH2O" } ?? "Plateau pressure"
         let floorVolume = pbw.map { " (\(Fmt.fixed(settings.pplatVtFloorMlPerKg * $0, 0)) ml)" } ?? " (the patient's sex and height are not known)"
-        var advice = "lower Vt by \(Fmt.fixed(settings.pplatVtStepMlPerKg, 1).trimmingTrailingZeros) ml/kg PBW steps, not below \(Fmt.fixed(settings.pplatVtFloorMlPerKg, 1).trimmingTrailingZeros) ml/kg\(floorVolume)."
+        let rate = " and raise the respiratory rate (up to 35/min) to keep minute ventilation."
+        var advice = "lower Vt by \(Fmt.fixed(settings.pplatVtStepMlPerKg, 1).trimmingTrailingZeros) ml/kg PBW steps, not below \(Fmt.fixed(settings.pplatVtFloorMlPerKg, 1).trimmingTrailingZeros) ml/kg\(floorVolume)\(rate)"
         if let vt = reading(.vt)?.value, let pbw {
             let mlPerKg = vt / pbw
             let proposed = max(mlPerKg - settings.pplatVtStepMlPerKg, settings.pplatVtFloorMlPerKg)
@@ -144,7 +171,7 @@ extension ClinicalCore {
             if Tolerance.le(mlPerKg, settings.pplatVtFloorMlPerKg) {
                 advice = "Vt \(Fmt.fixed(vt, 0)) ml is already at \(Fmt.fixed(mlPerKg, 1)) ml/kg PBW, the \(Fmt.fixed(settings.pplatVtFloorMlPerKg, 1).trimmingTrailingZeros) ml/kg floor: review PEEP, compliance and sedation."
             } else {
-                advice = "consider lowering Vt from \(Fmt.fixed(vt, 0)) ml (\(Fmt.fixed(mlPerKg, 1)) ml/kg) to \(Fmt.fixed(proposed * pbw, 0)) ml (\(Fmt.fixed(proposed, 1)) ml/kg PBW, PBW \(Fmt.fixed(pbw, 1)) kg)."
+                advice = "consider lowering Vt from \(Fmt.fixed(vt, 0)) ml (\(Fmt.fixed(mlPerKg, 1)) ml/kg) to \(Fmt.fixed(proposed * pbw, 0)) ml (\(Fmt.fixed(proposed, 1)) ml/kg PBW, PBW \(Fmt.fixed(pbw, 1)) kg\(patient.pbwByHand ? " entered by hand" : (patient.pbwCaution ? ", short stature: check the height" : "")))\(rate)"
             }
         }
         return Description(
@@ -155,12 +182,17 @@ extension ClinicalCore {
 
     private func describeDrivingPressure() -> Description {
         var evidence = readingEvidence(.pplat, "pplat_cmh2o", decimals: 1) + readingEvidence(.peep, "peep_cmh2o", decimals: 1)
-        guard let dp = drivingPressureNow, let pplat = reading(.pplat), let peep = reading(.peep) else {
-            return Description(active: "Driving pressure not currently available.",
-                               cleared: "Driving pressure not currently available.", evidence: evidence)
+        evidence += [("pplat_peep_cmh2o", plateau?.peep.map { .number(Fmt.round($0, 1)) } ?? .null),
+                     ("pplat_vt_ml", plateau?.vt.map { .number(Fmt.round($0, 1)) } ?? .null),
+                     ("stale", .bool(staleChange != nil))]
+        guard let dp = drivingPressureNow, let pplat = reading(.pplat), let peep = plateau?.peep else {
+            let why = staleChange != nil ? "the last plateau was measured before a PEEP or Vt change"
+                : "no plateau with the PEEP of its breath"
+            return Description(active: "Driving pressure not currently available (\(why)).",
+                               cleared: "Driving pressure not currently available (\(why)).", evidence: evidence)
         }
         evidence.append(("driving_pressure_cmh2o", .number(Fmt.round(dp, 1))))
-        let now = "Driving pressure \(Fmt.fixed(dp, 1)) cmH2O (Pplat \(Fmt.fixed(pplat.value, 1)) - PEEP \(Fmt.fixed(peep.value, 1)))"
+        let now = "Driving pressure \(Fmt.fixed(dp, 1)) cmH2O (Pplat \(Fmt.fixed(pplat.value, 1)) - PEEP \(Fmt.fixed(peep, 1)) of the same breath)"
         return Description(
             active: "\(now) is above \(Fmt.fixed(settings.drivingPressureHigh, 1).trimmingTrailingZeros) cmH2O: review tidal volume and PEEP.",
             cleared: "\(now), back at or below \(Fmt.fixed(settings.drivingPressureEnd, 1).trimmingTrailingZeros) cmH2O.",
@@ -179,6 +211,40 @@ extension ClinicalCore {
         return Description(
             active: "\(what): measure Pplat with a 0.5 s inspiratory pause (due every \(Fmt.duration(settings.plateauOverdueAfter))).",
             cleared: "Plateau pressure measured.",
+            evidence: evidence)
+    }
+
+    private func describePlateauStale(at t: Double) -> Description {
+        var evidence: [(String, JSONValue)] = [
+            ("pplat_cmh2o", plateau.map { .number(Fmt.round($0.value, 1)) } ?? .null), ("pplat_t", plateau.map { .number($0.t) } ?? .null),
+            ("pplat_peep_cmh2o", plateau?.peep.map { .number(Fmt.round($0, 1)) } ?? .null),
+            ("pplat_vt_ml", plateau?.vt.map { .number(Fmt.round($0, 1)) } ?? .null),
+        ]
+        evidence += readingEvidence(.peep, "peep_cmh2o", decimals: 1).prefix(1)
+        evidence += readingEvidence(.vt, "vt_ml", decimals: 1).prefix(1)
+        evidence += [("change", staleChange.map { .string($0.what == .peep ? "peep" : "vt") } ?? .null),
+                     ("change_t", staleChange.map { .number($0.t) } ?? .null)]
+        guard let change = staleChange, let plateau else {
+            return Description(active: "Plateau pressure measured.", cleared: "Plateau pressure measured after the change.", evidence: evidence)
+        }
+        let what = change.what == .peep
+            ? "PEEP changed from \(Fmt.fixed(change.from, 0)) to \(Fmt.fixed(change.to, 0)) cmH2O"
+            : "Vt changed from \(Fmt.fixed(change.from, 0)) to \(Fmt.fixed(change.to, 0)) ml"
+        return Description(
+            active: "\(what) \(Fmt.duration(t - change.t)) ago; the last plateau (\(Fmt.fixed(plateau.value, 0)) cmH2O) was measured before that: measure Pplat with a 0.5 s pause (ARDSNet: after each PEEP or Vt change).",
+            cleared: "Plateau pressure measured after the change.",
+            evidence: evidence)
+    }
+
+    private func describeWeanable(at t: Double) -> Description {
+        var evidence = readingEvidence(.spo2, "spo2_pct", decimals: 1) + readingEvidence(.fio2, "fio2_fraction", decimals: 3)
+        evidence.append(("condition_since_t", weanOnset.since.map { .number($0) } ?? .null))
+        let spo2 = reading(.spo2).map { Fmt.fixed($0.value, 0) } ?? "?"
+        let fio2 = reading(.fio2).map { Fmt.fixed($0.value, 2) } ?? "?"
+        let held = weanOnset.since.map { " for \(Fmt.duration(t - $0))" } ?? ""
+        return Description(
+            active: "SpO2 \(spo2) % on FiO2 \(fio2), above the 88-95 % goal\(held): consider lowering FiO2 (ARDSNet FiO2/PEEP table).",
+            cleared: "SpO2 \(spo2) % on FiO2 \(fio2): no longer above the goal on high FiO2.",
             evidence: evidence)
     }
 
@@ -232,7 +298,14 @@ extension ClinicalCore {
             return Description(active: "P/F not currently available.", cleared: "P/F not currently available.",
                                evidence: [("pf", .null), ("band", .string(names[pfBand]))])
         }
-        let evidence: [(String, JSONValue)] = [("pf", pfEvidence(pf)), ("band", .string(names[pfBand]))]
+        var evidence: [(String, JSONValue)] = [("pf", pfEvidence(pf)), ("band", .string(names[pfBand]))]
+        // S/F beside P/F (global definition, Matthay 2024), as evidence only: bands on one signal only.
+        if let spo2 = reading(.spo2), let fio2 = reading(.fio2), Tolerance.le(spo2.value, 97) {
+            let sf = spo2.value / fio2.value
+            let sfBand = Tolerance.le(sf, settings.sfSevere) ? "severe" : Tolerance.le(sf, settings.sfModerate) ? "moderate"
+                : Tolerance.le(sf, settings.sfMild) ? "mild" : "none"
+            evidence += [("sf", .number(Fmt.round(sf, 1))), ("sf_band", .string(sfBand))]
+        }
         let band = names[pfBand]
         return Description(
             active: "\(pfPhrase(pf)): \(band) ARDS range (Berlin, P/F <= \(Fmt.fixed(edges[pfBand], 0))); review oxygenation and PEEP.",
@@ -274,15 +347,41 @@ extension ClinicalCore {
         var evidence: [(String, JSONValue)] = [("pf", pf.map(pfEvidence) ?? .null)]
         evidence += readingEvidence(.fio2, "fio2_fraction", decimals: 3) + readingEvidence(.peep, "peep_cmh2o", decimals: 1)
         evidence += [("position", .string(position.rawValue)),
-                     ("criteria_since_t", proneOnset.since.map { .number($0) } ?? .null)]
+                     ("criteria_since_t", proneWindow.since.map { .number($0) } ?? .null)]
         evidence += hemoptysisEvidence
-        let held = proneOnset.since.map { " for \(Fmt.duration(t - $0))" } ?? ""
+        let held = proneWindow.since.map { " for \(Fmt.duration(t - $0))" } ?? ""
         let fio2 = reading(.fio2).map { Fmt.fixed($0.value, 2) } ?? "?"
         let peep = reading(.peep).map { Fmt.fixed($0.value, 0) } ?? "?"
         let now = pf.map(pfPhrase) ?? "P/F not available"
+        let cleared = switch proneEndReason {
+        case "charted prone"?: "Patient charted prone."
+        case "haemoptysis"?: "Prone prompt withheld while large haemoptysis is charted (dah.hemoptysis_volume); the criteria are still followed."
+        case let reason?: "Prone positioning criteria \(reason): the qualifying window starts again (\(now), FiO2 \(fio2), PEEP \(peep))."
+        case nil: "Prone positioning criteria no longer met (\(now), FiO2 \(fio2), PEEP \(peep))."
+        }
         return Description(
             active: "\(now) below \(Fmt.fixed(settings.proneMaxPF, 0)) with FiO2 \(fio2) and PEEP \(peep) cmH2O\(held) while supine: consider prone positioning (PROSEVA), sessions of at least \(Fmt.fixed(settings.proneSessionHours, 0)) h.\(warning)",
-            cleared: position == .prone ? "Patient charted prone." : "Prone positioning criteria no longer met (\(now), FiO2 \(fio2), PEEP \(peep)).",
+            cleared: cleared,
+            evidence: evidence)
+    }
+
+    private func describeProneRepeat(at t: Double) -> Description {
+        let (warning, hemoptysisEvidence) = hemoptysisWarning(at: t)
+        let session = lastSession.map { $0.end - $0.start }
+        var evidence: [(String, JSONValue)] = [("pf", pf.map(pfEvidence) ?? .null)]
+        evidence += readingEvidence(.peep, "peep_cmh2o", decimals: 1) + readingEvidence(.fio2, "fio2_fraction", decimals: 3)
+        evidence += [("last_prone_t", lastProneT.map { .number($0) } ?? .null), ("supine_since_t", .number(positionSince)),
+                     ("session_s", session.map { .number(Fmt.round($0, 0)) } ?? .null)]
+        evidence += hemoptysisEvidence
+        let fio2 = reading(.fio2).map { Fmt.fixed($0.value, 2) } ?? "?"
+        let peep = reading(.peep).map { Fmt.fixed($0.value, 0) } ?? "?"
+        let now = pf.map(pfPhrase) ?? "P/F not available"
+        let sessionText = session.map { "a \(Fmt.duration($0)) prone session" } ?? "a prone session"
+        var short = ""
+        if let session, Tolerance.lt(session, settings.proneSessionHours * 3600) { short = " Last session only \(Fmt.duration(session))." }
+        return Description(
+            active: "Supine \(Fmt.duration(t - positionSince)) after \(sessionText) and PROSEVA improvement criteria not met (\(now), PEEP \(peep), FiO2 \(fio2)): consider the next prone session (daily sessions of at least \(Fmt.fixed(settings.proneSessionHours, 0)) h until improvement).\(short)\(warning)",
+            cleared: position == .prone ? "Patient charted prone." : "Next prone session no longer prompted (\(now), PEEP \(peep), FiO2 \(fio2), \(position.rawValue)).",
             evidence: evidence)
     }
 
@@ -304,26 +403,68 @@ extension ClinicalCore {
 
     private func describePlasmaExchange(at t: Double) -> Description {
         var evidence: [(String, JSONValue)] = [
+            ("indication", plexIndication.map { .string($0.name) } ?? .null),
             ("conditions", .array(Condition.allCases.filter { patient.conditions.contains($0) }.map { .string($0.rawValue) })),
+            ("pf", pf.map(pfEvidence) ?? .null),
+            ("criteria_since_t", plexWindow.since.map { .number($0) } ?? .null),
+            ("creatinine_mg_dl", plexKidney.map { .number($0.value) } ?? .null),
+            ("creatinine_t", plexKidney.map { .number($0.t) } ?? .null),
         ]
-        evidence += readingEvidence(.spo2, "spo2_pct", decimals: 1)
-        evidence += [("spo2_below_threshold_since_t", plexSpO2Onset.since.map { .number($0) } ?? .null),
-                     ("pf", pf.map(pfEvidence) ?? .null)]
-        var findings: [String] = []
-        if plexSpO2Onset.held(at: t, for: settings.plexSpO2Delay), let spo2 = reading(.spo2), let since = plexSpO2Onset.since {
-            findings.append("SpO2 \(Fmt.fixed(spo2.value, 0)) % below \(Fmt.fixed(settings.plexSpO2, 0)) % for \(Fmt.duration(t - since))")
+        var text = "Immunosuppression (glucocorticoids with rituximab or cyclophosphamide) is the mainstay; plasma exchange is adjunctive."
+        switch plexIndication {
+        case .antiGBM?:
+            text += " Anti-GBM disease: plasma exchange is recommended for nearly all patients and always with pulmonary haemorrhage (KDIGO 2021): daily exchanges, typically 14 days or until anti-GBM antibodies are undetectable."
+        case .ancaKidney?:
+            let creatinine = plexKidney.map { Fmt.fixed($0.value, 1) } ?? "?"
+            text += " Creatinine \(creatinine) mg/dL (> \(Fmt.fixed(settings.plexKidneyCreatinine, 1))): KDIGO 2024 and BMJ 2022 suggest considering plasma exchange (PEXIVAS regimen: 7 exchanges within 14 days)."
+        case .dahHypoxaemia?:
+            let now = pf.map(pfPhrase) ?? "P/F not available"
+            let held = plexWindow.since.map { " for \(Fmt.duration(t - $0))" } ?? ""
+            text += " DAH with \(now) below \(Fmt.fixed(settings.plexMaxPF, 0))\(held): KDIGO 2024 says plasma exchange may be considered; PEXIVAS showed no overall effect on death or ESKD and BMJ 2022 suggests against it without severe kidney involvement: discuss with nephrology/rheumatology."
+        case nil:
+            break
         }
-        if let pf, Tolerance.lt(pf.value, settings.plexMaxPF) {
-            findings.append("\(pfPhrase(pf)) below \(Fmt.fixed(settings.plexMaxPF, 0))")
-        }
-        let regimen = "typically \(Fmt.fixed(settings.plexExchanges, 0)) exchanges over \(Fmt.fixed(settings.plexDays, 0)) days"
-        let antiGBM = patient.conditions.contains(.antiGBM)
-            ? " This patient has anti-GBM disease, where plasma exchange is recommended with pulmonary haemorrhage (KDIGO 2021)."
-            : " It matters most in anti-GBM disease."
-        let why = findings.isEmpty ? "" : " (" + findings.joined(separator: "; ") + ")"
+        let bleeding = patient.hasDAH || hemoptysis.contains { Tolerance.le(t - $0.t, 24 * 3600) && $0.ml > 0 }
+        if bleeding { text += " Use fresh frozen plasma for the replacement while bleeding." }
+        evidence.append(("ffp_replacement", .bool(bleeding)))
         return Description(
-            active: "Diffuse alveolar haemorrhage with hypoxaemia\(why): consider plasma exchange (KDIGO 2024), \(regimen).\(antiGBM)",
-            cleared: "Hypoxaemia criteria for plasma exchange no longer met.",
+            active: text,
+            cleared: plexIndication == nil && !plexDAH ? "Plasma exchange no longer prompted (no indication holds, or it was acknowledged)." : "Plasma exchange no longer prompted.",
+            evidence: evidence)
+    }
+
+    private func describeKidney() -> Description {
+        guard let finding = creatinineFinding else {
+            return Description(active: "Creatinine: no result.", cleared: "Creatinine: no result.", evidence: [("creatinine_mg_dl", .null)])
+        }
+        var evidence: [(String, JSONValue)] = [("creatinine_mg_dl", .number(finding.value)), ("creatinine_t", .number(finding.t)),
+                                                ("stage", .number(Double(finding.stage))),
+                                                ("criterion", finding.criterion.map { .string($0) } ?? .null),
+                                                ("ratio", finding.ratio.map { .number(Fmt.round($0, 2)) } ?? .null),
+                                                ("baseline_mg_dl", finding.baseline.map { .number($0.value) } ?? .null),
+                                                ("baseline_t", finding.baseline.map { .number($0.t) } ?? .null)]
+        if let lowest = finding.lowest {
+            evidence += [("reference_creatinine_mg_dl", .number(lowest.value)), ("reference_t", .number(lowest.t)),
+                         ("rise", .number(Fmt.round(finding.value - lowest.value, 2)))]
+        }
+        evidence.append(("window_s", .number(settings.creatinineWindow)))
+        let names: [(Condition, String)] = [(.diffuseAlveolarHemorrhage, "DAH"), (.ancaVasculitis, "ANCA vasculitis"),
+                                            (.antiGBM, "anti-GBM disease"), (.sle, "SLE")]
+        let context = names.filter { patient.conditions.contains($0.0) }.map(\.1).joined(separator: " and ")
+        let value = "Creatinine \(Fmt.fixed(finding.value, 1)) mg/dL"
+        var how = ""
+        if finding.criterion == "ratio" || (finding.criterion == "rise" && finding.ratio.map { Tolerance.ge($0, settings.creatinineRatio) } == true),
+           let ratio = finding.ratio, let baseline = finding.baseline {
+            let window = settings.creatinineBaselineWindow
+            let days = (window / 86400).rounded()
+            let name = Tolerance.equal(window, days * 86400) ? "\(Fmt.fixed(days, 0))-day" : Fmt.duration(window)
+            how = ", \(Fmt.fixed(ratio, 1)) x the \(name) baseline \(Fmt.fixed(baseline.value, 1))"
+        } else if let lowest = finding.lowest {
+            how = ", up \(Fmt.fixed(finding.value - lowest.value, 1)) from \(Fmt.fixed(lowest.value, 1)) within \(Fmt.duration(settings.creatinineWindow))"
+        }
+        return Description(
+            active: "\(value)\(how) (KDIGO AKI stage \(finding.stage))\(context.isEmpty ? "" : " in \(context)"): check urinalysis (blood, protein, casts) for glomerulonephritis; review fluids and nephrotoxins.",
+            cleared: "\(value): no longer meets the KDIGO AKI creatinine criteria (a \(Fmt.fixed(settings.creatinineRise, 1)) mg/dL rise within \(Fmt.duration(settings.creatinineWindow)) or \(Fmt.fixed(settings.creatinineRatio, 1)) x the baseline).",
             evidence: evidence)
     }
 
@@ -359,9 +500,27 @@ extension ClinicalCore {
             ("last_entry_t", hemoptysis.last.map { .number($0.t) } ?? .null),
         ]
         let window = Fmt.duration(settings.hemoptysisWindow)
+        // Ventilated (a current Vt or PEEP): the airway is a tube, and prone prompts wait.
+        let ventilated = reading(.vt) != nil || reading(.peep) != nil
+        let action = ventilated
+            ? "call the physician: check tube position and patency, suction, consider bronchoscopy; check Hb and coagulation. Prone prompts are withheld while it holds."
+            : "call the physician; secure the airway, check Hb and coagulation."
         return Description(
-            active: "Haemoptysis \(Fmt.fixed(hemoptysisTotal, 0)) ml charted in the last \(window) (limit \(Fmt.fixed(settings.hemoptysisVolume, 0)) ml): call the physician; secure the airway, check Hb and coagulation.",
+            active: "Haemoptysis \(Fmt.fixed(hemoptysisTotal, 0)) ml charted in the last \(window) (limit \(Fmt.fixed(settings.hemoptysisVolume, 0)) ml): \(action)",
             cleared: "Haemoptysis in the last \(window) now \(Fmt.fixed(hemoptysisTotal, 0)) ml, below \(Fmt.fixed(settings.hemoptysisVolume, 0)) ml.",
+            evidence: evidence)
+    }
+
+    private func describeHemoptysisProne() -> Description {
+        let evidence: [(String, JSONValue)] = [
+            ("hemoptysis_ml", proneHemoptysis.map { .number($0.ml) } ?? .null),
+            ("hemoptysis_t", proneHemoptysis.map { .number($0.t) } ?? .null),
+            ("prone_since_t", position == .prone ? .number(positionSince) : (lastSession.map { .number($0.start) } ?? .null)),
+        ]
+        let ml = proneHemoptysis.map { Fmt.fixed($0.ml, 0) } ?? "?"
+        return Description(
+            active: "Haemoptysis \(ml) ml during a prone session: check tube patency and suction; consider turning supine (in PROSEVA haemoptysis stopped the session).",
+            cleared: "Patient charted supine after haemoptysis during a prone session.",
             evidence: evidence)
     }
 

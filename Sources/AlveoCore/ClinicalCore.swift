@@ -50,6 +50,52 @@ public struct ClinicalCore {
         var met: Bool
     }
 
+    /// A creatinine result judged by the KDIGO creatinine criteria for AKI.
+    struct KidneyFinding {
+        var value: Double
+        var t: Double
+        /// The lowest result in the rise window before it, and the baseline (lowest of the baseline window).
+        var lowest: (t: Double, value: Double)?
+        var baseline: (t: Double, value: Double)?
+        var ratio: Double?
+        /// 0: no AKI; else the KDIGO stage.
+        var stage: Int
+        /// "rise" or "ratio": the criterion met (rise first).
+        var criterion: String?
+    }
+
+    /// A plateau measurement with the PEEP and Vt current at its group (the breath it was measured on).
+    struct Plateau {
+        var value: Double
+        var t: Double
+        var source: Int
+        var peep: Double?
+        var vt: Double?
+    }
+
+    /// What made the plateau stale: a PEEP or a Vt change, when, from what to what.
+    struct StaleChange {
+        var what: Parameter
+        var t: Double
+        var from: Double
+        var to: Double
+    }
+
+    /// Why escalation.plasma_exchange applies; a higher raw value is the stronger indication.
+    enum PlexIndication: Int, Comparable {
+        case dahHypoxaemia = 1, ancaKidney, antiGBM
+
+        var name: String {
+            switch self {
+            case .dahHypoxaemia: "dah_hypoxaemia"
+            case .ancaKidney: "anca_kidney"
+            case .antiGBM: "anti_gbm"
+            }
+        }
+
+        static func < (a: PlexIndication, b: PlexIndication) -> Bool { a.rawValue < b.rawValue }
+    }
+
     // Streamed device values by Parameter.rawValue; nil = unknown (no data, silent source, probe off).
     var readings: [Reading?] = Array(repeating: nil, count: Parameter.allCases.count)
     var sources: [SourceState] = []
@@ -61,7 +107,9 @@ public struct ClinicalCore {
     /// The FiO2 reading in force over the last `maxSampleAge`: a gas drawn earlier uses the FiO2 of then.
     var fio2History = History<Reading>()
     var pf: PFRatio?
-    var pfHistory = SlidingMaximum<PFRatio>()
+    /// P/F values of the fall window, one series per kind: a fall is measured with measured, imputed with imputed.
+    var pfHistoryMeasured = SlidingMaximum<PFRatio>()
+    var pfHistoryImputed = SlidingMaximum<PFRatio>()
     var pfFallReference: (t: Double, value: Double, payload: PFRatio)?
     var pfBand = 0
 
@@ -71,7 +119,7 @@ public struct ClinicalCore {
     var hbSeries = LabSeries()
     var hbFinding: LabFinding?
     var creatinineSeries = LabSeries()
-    var creatinineFinding: LabFinding?
+    var creatinineFinding: KidneyFinding?
     var hemoptysis: [(t: Double, ml: Double)] = []
     var hemoptysisTotal = 0.0
     var lastHemoptysisCharted: (t: Double, ml: Double)?
@@ -79,24 +127,52 @@ public struct ClinicalCore {
     var position: Position = .supine
     var positionSince = 0.0
     var lastProneT: Double?
+    /// The last prone session (charted prone, then supine).
+    var lastSession: (start: Double, end: Double)?
+    /// A course of proning has ended: the stop criteria were met since the last charting of prone.
+    var courseEnded = false
+    /// Haemoptysis charted during the current prone session.
+    var proneHemoptysis: (t: Double, ml: Double)?
 
     var lastPlateauT: Double?
     var ventilatedSince: Double?
+    var plateau: Plateau?
+    /// A plateau was accepted in this group: paired with the group's PEEP and Vt at evaluation.
+    var plateauInGroup = false
+    var staleChange: StaleChange?
+    var vtChangeOnset = Onset()
 
     var vtHighOnset = Onset(), vtHighHighOnset = Onset(), vtLowOnset = Onset()
     var spo2LowOnset = Onset(), spo2LowHighOnset = Onset(), spo2BelowEndOnset = Onset()
-    var proneOnset = Onset(), proneStopOnset = Onset(), plexSpO2Onset = Onset()
+    var proneStopOnset = Onset(), weanOnset = Onset()
+    var proneWindow = QualifyingWindow()
+    /// Why the last prone prompt ended (its window reset, charted prone, haemoptysis), for its text.
+    var proneEndReason: String?
+
+    var plexWindow = QualifyingWindow()
+    /// The DAH hypoxaemia indication holds (its window was met; until P/F recovers or the window resets).
+    var plexDAH = false
+    var plexKidney: (t: Double, value: Double)?
+    var plexIndication: PlexIndication?
+    /// Acknowledged indications do not come back in the run, nor weaker ones.
+    var plexAcknowledged = 0
+    var renalStage = 0
 
     var alarms: AlarmBook
     /// Acknowledgements to apply at the next evaluation: a rule, and the source it is limited to.
     var pendingAcks: [(rule: RuleID, source: Int?)] = []
+    /// Advisory prompts ended by an acknowledgement: they may start again once their condition has
+    /// been known false for `advisoryRearm` (the time it has been so, if it is).
+    var rearming: [AlarmKey: Double?] = [:]
 
     /// `firstAlarmID`: where alarm numbering starts (a core for a new patient continues the run's).
     public init(patient: Patient, settings: RuleSettings = RuleSettings(), firstAlarmID: Int = 1) {
         self.patient = patient
         self.settings = settings
         self.pbw = patient.predictedBodyWeightKg
-        self.alarms = AlarmBook(reannounceAfter: settings.reannounceAfter, firstID: firstAlarmID)
+        self.alarms = AlarmBook(schedule: ReannounceSchedule(high: settings.reannounceHigh, latched: settings.reannounceLatched,
+                                                             medium: settings.reannounceMedium, mediumMax: settings.reannounceMediumMax),
+                                firstID: firstAlarmID)
     }
 
     /// The next alarm id this core would give.
@@ -278,7 +354,16 @@ public struct ClinicalCore {
                 invalidate(parameter, from: src)
             }
         case .position(let newPosition):
-            if newPosition != position { positionSince = sampled }
+            if newPosition != position {
+                if position == .prone { lastSession = (positionSince, sampled) }
+                if newPosition == .prone {
+                    // A new session: the course goes on, and the prompt to prone is answered.
+                    courseEnded = false
+                    proneWindow.reset()
+                    proneEndReason = "charted prone"
+                }
+                positionSince = sampled
+            }
             position = newPosition
             if newPosition == .prone { lastProneT = sampled }
         case .sensor(let state):
@@ -325,7 +410,12 @@ public struct ClinicalCore {
             let stored = parameter == .fio2 ? value / 100 : value
             readings[parameter.rawValue] = Reading(value: stored, t: t, source: src)
             if parameter == .spo2, sources[src].sensor != .ok { setSensor(.ok, source: src, at: t) }
-            if parameter == .pplat { lastPlateauT = t }
+            if parameter == .pplat {
+                lastPlateauT = t
+                // A ventilator repeats its last plateau on every report: only a new value is a new
+                // measurement, to be paired with the PEEP and Vt of its breath.
+                if plateau.map({ !Tolerance.equal($0.value, value) || $0.source != src }) ?? true { plateauInGroup = true }
+            }
             return
         }
         if parameter != .position { enteredBy[parameter.rawValue] = src }
@@ -340,10 +430,12 @@ public struct ClinicalCore {
             let met = reference.map { Tolerance.ge($0.value - latest.value, settings.hbDrop) } ?? false
             hbFinding = LabFinding(value: latest.value, t: latest.t, reference: reference, met: met)
         case .creatinine:
-            let (latest, reference) = creatinineSeries.insert(t: sampled, value: value, corrects: corrects,
-                                                              window: settings.creatinineWindow, extreme: <)
-            let met = reference.map { Tolerance.ge(latest.value - $0.value, settings.creatinineRise) } ?? false
-            creatinineFinding = LabFinding(value: latest.value, t: latest.t, reference: reference, met: met)
+            let keep = max(settings.creatinineWindow, settings.creatinineBaselineWindow)
+            let (latest, _) = creatinineSeries.insert(t: sampled, value: value, corrects: corrects, window: keep, extreme: <)
+            creatinineFinding = judgeKidney(latest)
+            if patient.conditions.contains(.ancaVasculitis), Tolerance.gt(latest.value, settings.plexKidneyCreatinine) {
+                plexKidney = latest
+            }
         case .hemoptysis:
             let index = hemoptysis.lastIndex(where: { $0.t <= sampled }).map { $0 + 1 } ?? 0
             hemoptysis.insert((sampled, value), at: index)

@@ -21,14 +21,44 @@ public struct Patient: Sendable, Equatable {
     public var sex: Sex?
     public var heightCm: Double?
     public var conditions: Set<Condition>
+    /// A predicted body weight entered by hand (for a patient the formula does not fit): used as is.
+    public var pbwKg: Double?
 
-    /// Heights outside this range are refused at configuration time: the PBW formula is not meant for them.
-    public static let heightRangeCm: ClosedRange<Double> = 100...250
+    /// Heights outside this range are refused: the ARDSNet formula is validated for adults only.
+    public static let heightRangeCm: ClosedRange<Double> = 130...250
+    /// Below this height (and within the range) the PBW is shown with a caution to check the height.
+    public static let shortStatureCm = 140.0
+    /// A PBW entered by hand must be within this range; the height limits then do not apply (but a
+    /// height must still be a human one).
+    public static let pbwRangeKg: ClosedRange<Double> = 20...150
+    public static let anyHeightRangeCm: ClosedRange<Double> = 30...300
 
-    public init(sex: Sex?, heightCm: Double?, conditions: Set<Condition> = []) {
+    public init(sex: Sex?, heightCm: Double?, conditions: Set<Condition> = [], pbwKg: Double? = nil) {
         self.sex = sex
         self.heightCm = heightCm
         self.conditions = conditions
+        self.pbwKg = pbwKg
+    }
+
+    /// Why a height cannot be used for the PBW formula, or nil. Total for any number.
+    public static func heightProblem(_ heightCm: Double, pbwGiven: Bool) -> String? {
+        let range = pbwGiven ? anyHeightRangeCm : heightRangeCm
+        guard heightCm.isFinite, range.contains(heightCm) else {
+            let shown = heightCm.isFinite && abs(heightCm) < 1e6 ? Fmt.fixed(heightCm, 1).trimmingTrailingZeros : "that"
+            return pbwGiven
+                ? "height \(shown) cm is outside \(Int(range.lowerBound))-\(Int(range.upperBound)) cm"
+                : "ARDSNet PBW is for adults: height \(shown) cm is outside \(Int(range.lowerBound))-\(Int(range.upperBound)) cm (give patient.pbw_kg for a patient the formula does not fit)"
+        }
+        return nil
+    }
+
+    /// The PBW was entered by hand.
+    public var pbwByHand: Bool { pbwKg != nil }
+
+    /// The PBW comes from a short stature (130-140 cm): check the height.
+    public var pbwCaution: Bool {
+        guard pbwKg == nil, sex != nil, let heightCm else { return false }
+        return heightCm < Patient.shortStatureCm - 1e-9
     }
 
     /// No sex, no height, no conditions: a bed whose patient is not known yet.
@@ -37,6 +67,7 @@ public struct Patient: Sendable, Equatable {
     /// Predicted body weight in kg (NIH NHLBI ARDS Network), when sex and height are known:
     /// male 50 + 0.91 × (height_cm − 152.4), female 45.5 + 0.91 × (height_cm − 152.4).
     public var predictedBodyWeightKg: Double? {
+        if let pbwKg { return pbwKg }
         guard let sex, let heightCm else { return nil }
         let base = sex == .male ? 50.0 : 45.5
         return base + 0.91 * (heightCm - 152.4)

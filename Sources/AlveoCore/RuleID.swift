@@ -25,14 +25,18 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     case plateauHigh = "lpv.plateau_high"
     case drivingPressureHigh = "lpv.driving_pressure_high"
     case plateauOverdue = "lpv.plateau_overdue"
+    case plateauStale = "lpv.plateau_stale"
     case spo2Low = "oxygenation.spo2_low"
     case pfSeverity = "oxygenation.pf_severity"
     case pfFalling = "oxygenation.pf_falling"
+    case fio2Weanable = "oxygenation.fio2_weanable"
     case pronePositioning = "escalation.prone_positioning"
+    case proneRepeat = "escalation.prone_repeat"
     case proneStop = "escalation.prone_stop"
     case plasmaExchange = "escalation.plasma_exchange"
     case hemoglobinDrop = "dah.hemoglobin_drop"
     case hemoptysisVolume = "dah.hemoptysis_volume"
+    case hemoptysisProne = "dah.hemoptysis_prone"
     case renalFunction = "dah.renal_function"
     case deviceSilent = "technical.device_silent"
     case sensorOff = "technical.sensor_off"
@@ -52,7 +56,7 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     public var type: AlarmType {
         switch self {
         case .deviceSilent, .sensorOff, .valueRejected, .deliveryFailed, .journalFailed, .patientUnknown: .technical
-        case .pronePositioning, .proneStop, .plasmaExchange, .plateauOverdue: .advisory
+        case .pronePositioning, .proneRepeat, .proneStop, .plasmaExchange, .plateauOverdue, .plateauStale, .fio2Weanable: .advisory
         default: .physiological
         }
     }
@@ -71,15 +75,19 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
         case .plateauHigh: "Plateau pressure above 30 cmH2O"
         case .drivingPressureHigh: "Driving pressure high"
         case .plateauOverdue: "Plateau pressure measurement overdue"
+        case .plateauStale: "Plateau pressure older than a PEEP or Vt change"
         case .spo2Low: "SpO2 low"
         case .pfSeverity: "P/F ratio in an ARDS severity band"
         case .pfFalling: "P/F ratio falling"
+        case .fio2Weanable: "SpO2 above goal on high FiO2"
         case .pronePositioning: "Prone positioning criteria met"
+        case .proneRepeat: "Next prone session due"
         case .proneStop: "Criteria to stop prone sessions met"
-        case .plasmaExchange: "Plasma exchange criteria met (DAH with hypoxaemia)"
+        case .plasmaExchange: "Plasma exchange to consider"
         case .hemoglobinDrop: "Haemoglobin falling"
         case .hemoptysisVolume: "Large haemoptysis volume"
-        case .renalFunction: "Creatinine rising (AKI)"
+        case .hemoptysisProne: "Haemoptysis during a prone session"
+        case .renalFunction: "Acute kidney injury (KDIGO creatinine criteria)"
         case .deviceSilent: "Device silent"
         case .sensorOff: "Oximeter probe off"
         case .valueRejected: "Impossible value rejected"
@@ -95,29 +103,37 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
         case .tidalVolumeHigh, .tidalVolumeLow:
             "NIH NHLBI ARDS Network protocol card (6 ml/kg PBW); ATS/ESICM/SCCM 2017 (4-8 ml/kg)"
         case .plateauHigh:
-            "NIH NHLBI ARDS Network protocol card (Pplat <= 30 cmH2O, lower Vt by 1 ml/kg to 4 ml/kg)"
+            "NIH NHLBI ARDS Network protocol card (Pplat <= 30 cmH2O, lower Vt by 1 ml/kg to 4 ml/kg, RR up to 35/min)"
         case .drivingPressureHigh:
-            "Amato, NEJM 2015;372:747 (driving pressure); 15 cmH2O threshold from later cohorts (configurable)"
+            "Amato, NEJM 2015;372:747 (driving pressure, Pplat - PEEP of the same breath); 15 cmH2O threshold from later cohorts (configurable)"
         case .plateauOverdue:
             "NIH NHLBI ARDS Network protocol card (Pplat at least every 4 h)"
+        case .plateauStale:
+            "NIH NHLBI ARDS Network protocol card (Pplat after each change in PEEP or Vt)"
         case .spo2Low:
             "NIH NHLBI ARDS Network oxygenation goal SpO2 88-95 %"
         case .pfSeverity:
             "ARDS Definition Task Force, JAMA 2012 (Berlin); Brown, Chest 2016;150:307 (SpO2 imputation)"
         case .pfFalling:
-            "Alveo heuristic (20 % fall in 6 h, configurable); Brown, Chest 2016;150:307 (SpO2 imputation)"
+            "Alveo heuristic (20 % fall in 6 h, measured with measured, imputed with imputed; configurable); Brown, Chest 2016;150:307 (SpO2 imputation)"
+        case .fio2Weanable:
+            "NIH NHLBI ARDS Network oxygenation goal SpO2 88-95 % / PaO2 55-80 mmHg and FiO2/PEEP table"
         case .pronePositioning:
             "Guerin, NEJM 2013;368:2159 (PROSEVA); ESICM 2023 (Grasselli)"
+        case .proneRepeat:
+            "Guerin, NEJM 2013;368:2159 (PROSEVA: daily sessions of at least 16 h until improvement)"
         case .proneStop:
             "Guerin, NEJM 2013;368:2159 (PROSEVA stopping criteria)"
         case .plasmaExchange:
-            "KDIGO 2024 ANCA vasculitis guideline; Walsh, NEJM 2020;382:622 (PEXIVAS); KDIGO 2021 (anti-GBM)"
+            "KDIGO 2024 ANCA vasculitis guideline (Kidney Int 105(3S)); Walsh, NEJM 2020;382:622 (PEXIVAS); BMJ 2022;376:e064597; KDIGO 2021 glomerular diseases (anti-GBM)"
         case .hemoglobinDrop:
             "Alveo heuristic for diffuse alveolar haemorrhage (2 g/dL in 24 h, configurable)"
         case .hemoptysisVolume:
             "Alveo heuristic (200 ml in 24 h, configurable; massive haemoptysis is 100-1000 ml/24 h in the literature)"
+        case .hemoptysisProne:
+            "Guerin, NEJM 2013;368:2159 (PROSEVA: haemoptysis stopped the session)"
         case .renalFunction:
-            "KDIGO 2012 AKI definition (creatinine rise >= 0.3 mg/dL within 48 h)"
+            "KDIGO 2012 AKI (creatinine >= 0.3 mg/dL within 48 h or >= 1.5 x baseline within 7 days; stages 1-3)"
         case .deviceSilent, .sensorOff, .valueRejected:
             "IEC 60601-1-8 technical alarm condition"
         case .deliveryFailed:

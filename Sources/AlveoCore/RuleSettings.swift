@@ -21,6 +21,11 @@ public struct RuleSettings: Sendable, Equatable {
     public var drivingPressureEnd = 13.0
     // lpv.plateau_overdue
     public var plateauOverdueAfter = 4 * 3600.0
+    // lpv.plateau_stale
+    public var staleAfterPEEPChange = 2.0
+    public var staleAfterVtChangeMlPerKg = 1.0
+    public var staleVtChangeDelay = 120.0
+    public var staleGrace = 900.0
     // oxygenation.spo2_low
     public var spo2Low = 88.0
     public var spo2LowDelay = 60.0
@@ -33,9 +38,16 @@ public struct RuleSettings: Sendable, Equatable {
     public var pfSevere = 100.0
     public var pfBandHysteresis = 10.0
     public var gasValidFor = 3600.0
+    public var sfMild = 315.0
+    public var sfModerate = 235.0
+    public var sfSevere = 148.0
     // oxygenation.pf_falling
     public var pfFallFraction = 0.20
     public var pfFallWindow = 6 * 3600.0
+    // oxygenation.fio2_weanable
+    public var weanSpO2Above = 95.0
+    public var weanMinFiO2 = 0.5
+    public var weanDelay = 1800.0
     // escalation.prone_positioning
     public var proneMaxPF = 150.0
     public var proneMinFiO2 = 0.6
@@ -43,31 +55,47 @@ public struct RuleSettings: Sendable, Equatable {
     public var proneDelay = 12 * 3600.0
     public var proneSessionHours = 16.0
     public var proneHemoptysisLookback = 24 * 3600.0
+    public var proneFalseReset = 3600.0
+    public var proneUnknownReset = 4 * 3600.0
+    // escalation.prone_repeat
+    public var proneRepeatAssessAfter = 4 * 3600.0
     // escalation.prone_stop
     public var proneStopMinPF = 150.0
     public var proneStopMaxPEEP = 10.0
     public var proneStopMaxFiO2 = 0.6
     public var proneStopDelay = 4 * 3600.0
     // escalation.plasma_exchange
-    public var plexSpO2 = 90.0
-    public var plexSpO2Delay = 300.0
-    public var plexMaxPF = 300.0
-    public var plexExchanges = 7.0
-    public var plexDays = 14.0
+    public var plexKidneyCreatinine = 3.4
+    public var plexMaxPF = 200.0
+    public var plexEndPF = 210.0
+    public var plexDelay = 3600.0
+    public var plexFalseReset = 3600.0
+    public var plexUnknownReset = 4 * 3600.0
     // dah.hemoglobin_drop
     public var hbDrop = 2.0
     public var hbWindow = 24 * 3600.0
     // dah.hemoptysis_volume
     public var hemoptysisVolume = 200.0
     public var hemoptysisWindow = 24 * 3600.0
+    // dah.hemoptysis_prone
+    public var hemoptysisProneMin = 0.0
     // dah.renal_function
     public var creatinineRise = 0.3
     public var creatinineWindow = 48 * 3600.0
+    public var creatinineRatio = 1.5
+    public var creatinineBaselineWindow = 7 * 86400.0
+    public var akiStage2Ratio = 2.0
+    public var akiStage3Ratio = 3.0
+    public var akiStage3Creatinine = 4.0
     // technical.device_silent
     public var silentAfter = 10.0
     public var silentAfterBySource: [String: Double] = [:]
     // alarm system
-    public var reannounceAfter = 600.0
+    public var reannounceHigh = 600.0
+    public var reannounceLatched = 3600.0
+    public var reannounceMedium = 600.0
+    public var reannounceMediumMax = 3600.0
+    public var advisoryRearm = 6 * 3600.0
     /// Charted and laboratory values sampled longer ago than this are refused (and the FiO2 history
     /// kept for their P/F spans it).
     public var maxSampleAge = 6 * 3600.0
@@ -133,6 +161,13 @@ public struct RuleSettings: Sendable, Equatable {
             ]
         case .plateauOverdue:
             return [key("after_s", "s", \.plateauOverdueAfter, 600...(7 * 86400.0), "fires when ventilated with no plateau measurement for longer than this")]
+        case .plateauStale:
+            return [
+                key("peep_change_cmh2o", "cmH2O", \.staleAfterPEEPChange, 0.5...10, "the plateau is stale once PEEP differs by this from the PEEP of its breath"),
+                key("vt_change_ml_per_kg", "ml/kg PBW", \.staleAfterVtChangeMlPerKg, 0.25...5, "or Vt differs by this from the Vt of its breath"),
+                key("vt_change_delay_s", "s", \.staleVtChangeDelay, 0...3600, "for at least this long"),
+                key("grace_s", "s", \.staleGrace, 60...(24 * 3600.0), "fires when no new plateau is measured this long after the change"),
+            ]
         case .spo2Low:
             return [
                 key("threshold_pct", "%", \.spo2Low, 50...100, "medium when SpO2 is below this"),
@@ -148,11 +183,20 @@ public struct RuleSettings: Sendable, Equatable {
                 key("severe_mmhg", "mmHg", \.pfSevere, 20...600, "severe band: P/F at or below this (high)"),
                 key("hysteresis_mmhg", "mmHg", \.pfBandHysteresis, 0...100, "a band is left for a better one only this far past its edge"),
                 key("gas_valid_s", "s", \.gasValidFor, 60...(24 * 3600.0), "a blood gas gives the measured P/F for this long; after it P/F is imputed from SpO2"),
+                key("sf_mild", "ratio", \.sfMild, 50...600, "S/F (evidence only, SpO2 <= 97 %): mild at or below this"),
+                key("sf_moderate", "ratio", \.sfModerate, 50...600, "moderate at or below this"),
+                key("sf_severe", "ratio", \.sfSevere, 20...600, "severe at or below this"),
             ]
         case .pfFalling:
             return [
                 key("fall_fraction", "fraction", \.pfFallFraction, 0.01...0.9, "fires when P/F is this fraction below the highest P/F of the window"),
                 key("window_s", "s", \.pfFallWindow, 600...(48 * 3600.0), "look-back window"),
+            ]
+        case .fio2Weanable:
+            return [
+                key("spo2_high_pct", "%", \.weanSpO2Above, 90...100, "SpO2 above this"),
+                key("min_fio2_fraction", "fraction", \.weanMinFiO2, 0.21...1, "with FiO2 at or above this"),
+                key("delay_s", "s", \.weanDelay, seconds, "for at least this long"),
             ]
         case .pronePositioning:
             return [
@@ -162,7 +206,11 @@ public struct RuleSettings: Sendable, Equatable {
                 key("delay_s", "s", \.proneDelay, seconds, "held this long while supine"),
                 key("session_h", "h", \.proneSessionHours, 1...24, "recommended session length named in the text"),
                 key("hemoptysis_lookback_s", "s", \.proneHemoptysisLookback, seconds, "warn when haemoptysis was charted this recently"),
+                key("false_reset_s", "s", \.proneFalseReset, 0...(48 * 3600.0), "the qualifying window resets when the criteria are known unmet this long"),
+                key("unknown_reset_s", "s", \.proneUnknownReset, 600...(7 * 86400.0), "or when they have not been met for longer than this"),
             ]
+        case .proneRepeat:
+            return [key("assess_after_s", "s", \.proneRepeatAssessAfter, 600...(48 * 3600.0), "supine this long after a session before the criteria are assessed")]
         case .proneStop:
             return [
                 key("min_pf_mmhg", "mmHg", \.proneStopMinPF, 50...400, "supine P/F at or above this"),
@@ -172,11 +220,12 @@ public struct RuleSettings: Sendable, Equatable {
             ]
         case .plasmaExchange:
             return [
-                key("spo2_pct", "%", \.plexSpO2, 50...100, "hypoxaemia: SpO2 below this"),
-                key("spo2_delay_s", "s", \.plexSpO2Delay, seconds, "for at least this long"),
-                key("max_pf_mmhg", "mmHg", \.plexMaxPF, 50...600, "or P/F below this"),
-                key("exchanges", "count", \.plexExchanges, 1...20, "regimen named in the text"),
-                key("days", "days", \.plexDays, 1...60, "regimen named in the text"),
+                key("kidney_creatinine_mg_dl", "mg/dL", \.plexKidneyCreatinine, 1...15, "ANCA vasculitis: a creatinine result above this"),
+                key("max_pf_mmhg", "mmHg", \.plexMaxPF, 50...600, "DAH: P/F below this over the qualifying window"),
+                key("end_pf_mmhg", "mmHg", \.plexEndPF, 50...600, "the DAH indication ends at a P/F at or above this"),
+                key("delay_s", "s", \.plexDelay, seconds, "the DAH qualifying window"),
+                key("false_reset_s", "s", \.plexFalseReset, 0...(48 * 3600.0), "the window resets when P/F is known not low this long"),
+                key("unknown_reset_s", "s", \.plexUnknownReset, 600...(7 * 86400.0), "or when it has not been low for longer than this"),
             ]
         case .hemoglobinDrop:
             return [
@@ -188,10 +237,17 @@ public struct RuleSettings: Sendable, Equatable {
                 key("volume_ml", "ml", \.hemoptysisVolume, 10...5000, "fires when charted haemoptysis in the window reaches this"),
                 key("window_s", "s", \.hemoptysisWindow, 3600...(7 * 86400.0), "window"),
             ]
+        case .hemoptysisProne:
+            return [key("min_ml", "ml", \.hemoptysisProneMin, 0...1000, "haemoptysis above this charted while prone")]
         case .renalFunction:
             return [
-                key("rise_mg_dl", "mg/dL", \.creatinineRise, 0.1...5, "fires when creatinine is this far above the lowest of the window"),
-                key("window_s", "s", \.creatinineWindow, 3600...(14 * 86400.0), "look-back window"),
+                key("rise_mg_dl", "mg/dL", \.creatinineRise, 0.1...5, "AKI when a result is this far above the lowest of the window"),
+                key("window_s", "s", \.creatinineWindow, 3600...(14 * 86400.0), "look-back window of the rise"),
+                key("ratio", "ratio", \.creatinineRatio, 1.1...5, "or this many times the baseline"),
+                key("baseline_window_s", "s", \.creatinineBaselineWindow, 86400...(30 * 86400.0), "baseline: the lowest result of this window"),
+                key("stage2_ratio", "ratio", \.akiStage2Ratio, 1.1...10, "KDIGO stage 2 from this ratio"),
+                key("stage3_ratio", "ratio", \.akiStage3Ratio, 1.1...10, "stage 3 (high) from this ratio"),
+                key("stage3_mg_dl", "mg/dL", \.akiStage3Creatinine, 1...20, "or a result at or above this with AKI"),
             ]
         case .deviceSilent:
             return [key("timeout_s", "s", \.silentAfter, 1...3600, "a streaming source silent longer than this (per-source overrides under per_source_timeout_s)")]
@@ -200,9 +256,26 @@ public struct RuleSettings: Sendable, Equatable {
         }
     }
 
+    /// Keys of v1 that are gone, with what replaces them: refused with this hint.
+    public static func removedKey(_ name: String, rule: RuleID?) -> String? {
+        switch (rule, name) {
+        case (nil, "reannounce_s"):
+            "reannounce_s is gone in rules v2: re-announcement now depends on priority (high_s, latched_s, medium_s, medium_max_s)"
+        case (.plasmaExchange?, "spo2_pct"), (.plasmaExchange?, "spo2_delay_s"):
+            "\(name) is gone in rules v2: the SpO2 branch of escalation.plasma_exchange was removed (P/F, measured or imputed, covers hypoxaemia)"
+        case (.plasmaExchange?, "exchanges"), (.plasmaExchange?, "days"):
+            "\(name) is gone in rules v2: the text names each indication's own regimen"
+        default: nil
+        }
+    }
+
     /// Settings shared by all rules, under `rules: alarm_system:`.
     public static var alarmSystemKeys: [Key] {
-        [key("reannounce_s", "s", \.reannounceAfter, 30...7200, "an unacknowledged medium or high alarm is re-announced after this"),
+        [key("high_s", "s", \.reannounceHigh, 60...900, "an unacknowledged high alarm whose condition is present is re-announced this often"),
+         key("latched_s", "s", \.reannounceLatched, 600...7200, "an unacknowledged latched alarm is re-announced this often"),
+         key("medium_s", "s", \.reannounceMedium, 60...3600, "an unacknowledged medium alarm is re-announced after this, then at doubling intervals"),
+         key("medium_max_s", "s", \.reannounceMediumMax, 600...14400, "up to this interval"),
+         key("rearm_s", "s", \.advisoryRearm, 0...(7 * 86400.0), "an acknowledged advisory prompt may start again once its condition has been known false this long"),
          key("max_sample_age_s", "s", \.maxSampleAge, 600...(48 * 3600.0), "charted and laboratory values sampled longer ago than this are refused")]
     }
 }

@@ -150,7 +150,8 @@ struct PatientCommand: AsyncParsableCommand {
             abstract: "Set the patient: with an identifier other than the current one, a new patient (the previous one's alarms end); else the same patient, better known (conditions add up).")
 
         @Option(name: .long, help: "male or female.") var sex: String?
-        @Option(name: .long, help: "Height in cm (for the predicted body weight).") var heightCm: Double?
+        @Option(name: .long, help: "Height in cm (for the predicted body weight; adults, 130-250 cm).") var heightCm: Double?
+        @Option(name: .long, help: "A predicted body weight entered by hand, kg (20-150), for a patient the ARDSNet formula does not fit.") var pbwKg: Double?
         @Option(name: .long, help: "Conditions, comma separated: diffuse_alveolar_hemorrhage, anca_vasculitis, anti_gbm, sle.") var conditions: String?
         @Option(name: .long, help: "The patient identifier (PID-3 of the messages to the station).") var id: String?
         @Option(name: .long, help: "The identifier's assigning authority.") var idAuthority: String?
@@ -159,8 +160,11 @@ struct PatientCommand: AsyncParsableCommand {
         @OptionGroup var control: ControlOptions
 
         func validate() throws {
-            if let heightCm, !(heightCm.isFinite && Patient.heightRangeCm.contains(heightCm)) {
-                throw ValidationError("--height-cm must be \(Int(Patient.heightRangeCm.lowerBound))-\(Int(Patient.heightRangeCm.upperBound))")
+            if let pbwKg, !(pbwKg.isFinite && Patient.pbwRangeKg.contains(pbwKg)) {
+                throw ValidationError("--pbw-kg must be \(Int(Patient.pbwRangeKg.lowerBound))-\(Int(Patient.pbwRangeKg.upperBound))")
+            }
+            if let heightCm, let problem = Patient.heightProblem(heightCm, pbwGiven: pbwKg != nil) {
+                throw ValidationError("--height-cm: \(problem)")
             }
         }
 
@@ -168,6 +172,7 @@ struct PatientCommand: AsyncParsableCommand {
             var body: [String: Any] = [:]
             if let sex { body["sex"] = sex }
             if let heightCm { body["height_cm"] = heightCm }
+            if let pbwKg { body["pbw_kg"] = pbwKg }
             if let conditions { body["conditions"] = conditions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             if let id { body["id"] = id }
             if let idAuthority { body["id_authority"] = idAuthority }

@@ -35,19 +35,24 @@ import Testing
               technical.device_silent:
                 timeout_s: 15
                 per_source_timeout_s: {oxi: 30}
-              alarm_system: {reannounce_s: 300}
+              alarm_system: {high_s: 300, latched_s: 1800, medium_s: 300, medium_max_s: 2400, rearm_s: 3600}
             """, file: "bed.yaml")
         #expect(config.rules.vtHighMlPerKg == 7)
         #expect(config.rules.vtHighDelay == 120)
         #expect(config.rules.disabled == [.spo2Low])
         #expect(config.rules.silentAfter(source: "oxi") == 30)
         #expect(config.rules.silentAfter(source: "vent") == 15)
-        #expect(config.rules.reannounceAfter == 300)
+        #expect(config.rules.reannounceHigh == 300 && config.rules.reannounceLatched == 1800)
+        #expect(config.rules.reannounceMedium == 300 && config.rules.reannounceMediumMax == 2400 && config.rules.advisoryRearm == 3600)
     }
 
     @Test(arguments: [
         ("patient: {sex: other, height_cm: 170}", "bed.yaml:1: patient.sex: 'other' is not one of: male, female"),
         ("patient: {sex: male, height_cm: 17}", "bed.yaml:1: patient.height_cm: 17.0 is out of the allowed range"),
+        ("patient:\n  sex: female\n  height_cm: 100", "bed.yaml:3: patient.height_cm: ARDSNet PBW is for adults: height 100 cm is outside 130-250 cm"),
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  alarm_system: {reannounce_s: 300}", "bed.yaml:3: rules.alarm_system.reannounce_s: reannounce_s is gone in rules v2"),
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  escalation.plasma_exchange: {spo2_pct: 90}", "bed.yaml:3: rules.escalation.plasma_exchange.spo2_pct: spo2_pct is gone in rules v2"),
+        ("patient: {sex: male, height_cm: 170, pbw_kg: 5}", "bed.yaml:1: patient.pbw_kg: 5.0 is out of the allowed range"),
         ("patient:\n  sex: male\n  height_cm: tall", "bed.yaml:3: patient.height_cm: expected a number (cm)"),
         ("patient: {sex: male, height_cm: 170, weight: 80}", "bed.yaml:1: patient.weight: unknown key"),
         ("patient: {sex: male, height_cm: 170}\nrules:\n  alarm_system: {max_sample_age_s: 60}", "bed.yaml:3: rules.alarm_system.max_sample_age_s: 60.0 is out of the allowed range"),

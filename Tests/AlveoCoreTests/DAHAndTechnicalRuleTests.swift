@@ -29,22 +29,47 @@ import Testing
         h.feed(86400, [])  // the first entry is exactly 24 h old: still counted
         h.feed(86401, [])
         h.feed(86500, [("nurse", .ack, "dah.hemoptysis_volume")])
-        #expect(h.trail(.hemoptysisVolume) == ["start@7200:high", "escalate@86400:high",
+        #expect(h.trail(.hemoptysisVolume) == ["start@7200:high", "continue@86400:high",
                                                 "update@86401:high:latched", "end@86500:high"])
     }
 
-    @Test func creatinineRiseInVasculitisOnly() {
+    @Test func kidneyInjuryByKDIGOInVasculitisAndDAH() {
         var vasculitis = Harness(Patient(sex: .male, heightCm: 180, conditions: [.sle]))
         vasculitis.feed(0, [("lab", .creatinine, 1.0)])
         vasculitis.feed(3600, [("lab", .creatinine, 1.29)])
         #expect(vasculitis.events(.renalFunction).isEmpty)
         vasculitis.feed(7200, [("lab", .creatinine, 1.3)])
         #expect(vasculitis.trail(.renalFunction) == ["start@7200:medium"])
+        #expect(vasculitis.events(.renalFunction)[0].evidence.contains { $0.0 == "criterion" && $0.1 == .string("rise") })
 
-        var other = Harness(Patient(sex: .male, heightCm: 180, conditions: [.diffuseAlveolarHemorrhage]))
-        other.feed(0, [("lab", .creatinine, 1.0)])
-        other.feed(3600, [("lab", .creatinine, 2.0)])
-        #expect(other.events(.renalFunction).isEmpty)
+        var dah = Harness(Patient(sex: .male, heightCm: 180, conditions: [.diffuseAlveolarHemorrhage]))
+        dah.feed(0, [("lab", .creatinine, 1.0)])
+        dah.feed(3600, [("lab", .creatinine, 2.0)])
+        #expect(dah.trail(.renalFunction) == ["start@3600:medium"])
+        #expect(dah.events(.renalFunction)[0].text.contains("KDIGO AKI stage 2") && dah.events(.renalFunction)[0].text.contains("in DAH"))
+
+        var none = Harness(Patient(sex: .male, heightCm: 180))
+        none.feed(0, [("lab", .creatinine, 1.0)])
+        none.feed(3600, [("lab", .creatinine, 2.0)])
+        #expect(none.events(.renalFunction).isEmpty)
+    }
+
+    /// Rules v2 acceptance 7: 1.0 -> 1.5 over 100 h in DAH only is stage 1 (by the 7-day baseline);
+    /// 3.1 is stage 3, high (escalate); a fall to stage 1 is an update.
+    @Test func kidneyStagesFromTheBaseline() throws {
+        var h = Harness(Patient(sex: .female, heightCm: 160, conditions: [.diffuseAlveolarHemorrhage]))
+        h.feed(0, [("lab", .creatinine, 1.0)])
+        h.feed(100 * 3600, [("lab", .creatinine, 1.5)])
+        #expect(h.trail(.renalFunction) == ["start@360000:medium"])
+        let first = try #require(h.events(.renalFunction).first)
+        #expect(first.text.hasPrefix("Creatinine 1.5 mg/dL, 1.5 x the 7-day baseline 1.0 (KDIGO AKI stage 1) in DAH: check urinalysis (blood, protein, casts) for glomerulonephritis; review fluids and nephrotoxins."), "\(first.text)")
+        #expect(first.evidence.contains { $0.0 == "stage" && $0.1 == .number(1) } && first.evidence.contains { $0.0 == "criterion" && $0.1 == .string("ratio") })
+        h.feed(110 * 3600, [("lab", .creatinine, 3.1)])
+        #expect(h.trail(.renalFunction) == ["start@360000:medium", "escalate@396000:high"])
+        h.feed(120 * 3600, [("lab", .creatinine, 2.1)])  // ratio 2.1: stage 2, medium
+        h.feed(130 * 3600, [("lab", .creatinine, 1.6)])  // ratio 1.6: stage 1, same priority
+        #expect(h.trail(.renalFunction) == ["start@360000:medium", "escalate@396000:high", "update@432000:medium", "update@468000:medium"])
+        #expect(h.events(.renalFunction).last?.reason == "stage")
     }
 
     @Test func deviceSilentAfterTenSecondsPerSource() {

@@ -24,14 +24,48 @@ import Testing
         #expect(h.trail(.spo2Low) == ["start@30:high"])
     }
 
-    @Test func unacknowledgedMediumIsReannouncedEveryTenMinutes() {
+    /// Rules v2 §1.3: medium after 600 s, then doubling (1200, 2400) up to 3600 s; phase `continue`.
+    @Test func unacknowledgedMediumIsReannouncedAtDoublingIntervals() {
         var h = Harness()
-        h.hold(from: 0, to: 1260, step: 10, [("oxi", .spo2, 86)])
-        #expect(h.trail(.spo2Low) == ["start@60:medium", "escalate@660:medium", "escalate@1260:medium"])
-        #expect(h.events(.spo2Low)[1].reason == "reannounce")
-        h.feed(1270, [("nurse", .ack, "oxygenation.spo2_low"), ("oxi", .spo2, 86)])
-        h.hold(from: 1280, to: 3000, step: 10, [("oxi", .spo2, 86)])
-        #expect(h.trail(.spo2Low).count == 4, "acknowledged alarms are not re-announced")
+        h.hold(from: 0, to: 8000, step: 10, [("oxi", .spo2, 86)])
+        #expect(h.trail(.spo2Low) == ["start@60:medium", "continue@660:medium", "continue@1860:medium", "continue@4260:medium",
+                                      "continue@7860:medium"])
+        let second = h.events(.spo2Low)[2]
+        #expect(second.reason == "reannounce" && second.state == .active && second.priority == .medium)
+        #expect(second.evidence.contains { $0.0 == "reannounce_count" && $0.1 == .number(2) })
+        #expect(second.evidence.contains { $0.0 == "announced_since_t" && $0.1 == .number(60) })
+        #expect(second.text.hasPrefix("Unacknowledged, active for 30 min."))
+        h.feed(8010, [("nurse", .ack, "oxygenation.spo2_low"), ("oxi", .spo2, 86)])
+        h.hold(from: 8020, to: 20000, step: 10, [("oxi", .spo2, 86)])
+        #expect(h.trail(.spo2Low).count == 6, "acknowledged (one update) and not re-announced")
+    }
+
+    /// High: every 600 s without limit; an escalation restarts the count; latched: hourly.
+    @Test func highIsReannouncedEveryTenMinutesAndLatchedHourly() {
+        var h = Harness()
+        h.hold(from: 0, to: 100, step: 10, [("oxi", .spo2, 86)])      // medium at 60
+        h.hold(from: 110, to: 1400, step: 10, [("oxi", .spo2, 80)])   // high tier at 140 (30 s below 85)
+        #expect(h.trail(.spo2Low) == ["start@60:medium", "escalate@140:high", "continue@740:high", "continue@1340:high"])
+        h.hold(from: 1410, to: 1410 + 7300, step: 10, [("oxi", .spo2, 95)])  // ends: latched
+        let trail = h.trail(.spo2Low)
+        #expect(Array(trail.suffix(3)) == ["update@1410:high:latched", "continue@5010:high:latched", "continue@8610:high:latched"])
+        #expect(!h.events(.spo2Low).contains { $0.phase == .escalate && $0.reason == "reannounce" }, "no escalate without a priority rise")
+    }
+
+    /// Advisory prompts are never re-announced; an acknowledgement ends them.
+    @Test func advisoryPromptsAreNotReannouncedAndEndOnAcknowledgement() {
+        var h = Harness()
+        h.hold(from: 0, to: 7200, step: 60, [("vent", .fio2, 60), ("oxi", .spo2, 98)])
+        #expect(h.trail(.fio2Weanable) == ["start@1800:low"])
+        h.feed(7260, [("nurse", .ack, "oxygenation.fio2_weanable"), ("vent", .fio2, 60), ("oxi", .spo2, 98)])
+        #expect(h.trail(.fio2Weanable) == ["start@1800:low", "end@7260:low"])
+        #expect(h.events(.fio2Weanable).last?.reason == "acknowledged")
+        h.hold(from: 7320, to: 20000, step: 60, [("vent", .fio2, 60), ("oxi", .spo2, 98)])
+        #expect(h.trail(.fio2Weanable).count == 2, "not again while the condition holds")
+        // Known false for 6 h re-arms it.
+        h.hold(from: 20060, to: 20060 + 21600, step: 600, [("vent", .fio2, 40), ("oxi", .spo2, 98)])
+        h.hold(from: 41700, to: 41700 + 1800, step: 60, [("vent", .fio2, 60), ("oxi", .spo2, 98)])
+        #expect(h.trail(.fio2Weanable) == ["start@1800:low", "end@7260:low", "start@43500:low"])
     }
 
     @Test func lowPriorityAlarmsAreNotReannounced() {
@@ -134,38 +168,51 @@ import Testing
         #expect(h.events(.proneStop)[0].type == .advisory)
     }
 
-    @Test func plasmaExchangeForDAHWithSustainedLowSpO2() throws {
-        var h = Harness(Patient(sex: .female, heightCm: 160, conditions: [.diffuseAlveolarHemorrhage]))
-        h.hold(from: 0, to: 299, step: 1, [("oxi", .spo2, 89)])
-        #expect(h.events(.plasmaExchange).isEmpty)
-        h.feed(300, [("oxi", .spo2, 89)])
-        let event = try #require(h.events(.plasmaExchange).first)
-        #expect(event.text.contains("7 exchanges over 14 days"))
-        #expect(event.text.contains("anti-GBM"))
-        h.feed(301, [("oxi", .spo2, 90)])
-        #expect(h.trail(.plasmaExchange) == ["start@300:medium", "end@301:medium"])
-    }
-
-    @Test func plasmaExchangeForDAHWithLowPF() {
-        var h = Harness(Patient(sex: .female, heightCm: 160, conditions: [.diffuseAlveolarHemorrhage, .antiGBM]))
-        h.feed(0, [("vent", .fio2, 50), ("lab", .pao2, 150)])  // 300: not below
-        #expect(h.events(.plasmaExchange).isEmpty)
-        h.feed(10, [("vent", .fio2, 50), ("lab", .pao2, 149)])
-        #expect(h.trail(.plasmaExchange) == ["start@10:medium"])
-        #expect(h.events(.plasmaExchange)[0].text.contains("This patient has anti-GBM disease"))
-    }
-
-    @Test func plasmaExchangeHoldsWhileSpO2IsStillLow() {
-        var h = Harness(Patient(sex: .female, heightCm: 160, conditions: [.diffuseAlveolarHemorrhage]))
-        h.feed(0, [("vent", .fio2, 60), ("oxi", .spo2, 93), ("lab", .pao2, 100)])  // P/F 167 measured
+    /// Rules v2 acceptance 6: anti-GBM at the start; DAH P/F 236 never, 160 for 1 h starts; creatinine
+    /// 3.8 in ANCA gives anca_kidney; an acknowledgement ends it for good.
+    @Test func plasmaExchangeIndicationsAntiGBMAtTheStart() throws {
+        var h = Harness(Patient(sex: .female, heightCm: 160, conditions: [.antiGBM]))
+        h.feed(0, [])
         #expect(h.trail(.plasmaExchange) == ["start@0:medium"])
-        h.feed(11, [("oxi", .spo2, 85)])  // the ventilator is silent: no FiO2, no P/F; SpO2 low for 0 s
-        h.feed(20, [("oxi", .spo2, 85)])
-        #expect(h.trail(.plasmaExchange) == ["start@0:medium"], "SpO2 85 % is no reason to end the prompt")
-        h.feed(30, [("oxi", .spo2, 95)])
-        #expect(h.trail(.plasmaExchange) == ["start@0:medium"], "the 30 s old gas still gives P/F 167")
-        h.feed(3601, [("oxi", .spo2, 95)])  // gas expired, no FiO2 to impute with: SpO2 95 % decides
-        #expect(h.trail(.plasmaExchange) == ["start@0:medium", "end@3601:medium"])
+        let event = try #require(h.events(.plasmaExchange).first)
+        #expect(event.text.hasPrefix("Immunosuppression (glucocorticoids with rituximab or cyclophosphamide) is the mainstay; plasma exchange is adjunctive."))
+        #expect(event.text.contains("Anti-GBM disease: plasma exchange is recommended") && !event.text.contains("PEXIVAS regimen"))
+        #expect(event.evidence.contains { $0.0 == "indication" && $0.1 == .string("anti_gbm") })
+        #expect(!event.text.contains("fresh frozen plasma"), "no bleeding charted")
+    }
+
+    @Test func plasmaExchangeForDAHWithLowPFOverTheWindow() throws {
+        var never = Harness(Patient(sex: .female, heightCm: 160, conditions: [.diffuseAlveolarHemorrhage]))
+        never.hold(from: 0, to: 20000, step: 600, [("vent", .fio2, 50), ("lab", .pao2, 118)])  // 236
+        #expect(never.events(.plasmaExchange).isEmpty)
+
+        var h = Harness(Patient(sex: .female, heightCm: 160, conditions: [.diffuseAlveolarHemorrhage]))
+        h.hold(from: 0, to: 3599, step: 60, [("vent", .fio2, 50), ("lab", .pao2, 80)])  // 160
+        #expect(h.events(.plasmaExchange).isEmpty)
+        h.feed(3600, [("vent", .fio2, 50), ("lab", .pao2, 80)])
+        #expect(h.trail(.plasmaExchange) == ["start@3600:medium"])
+        let event = try #require(h.events(.plasmaExchange).first)
+        #expect(event.text.contains("DAH with P/F 160") && event.text.contains("discuss with nephrology/rheumatology"))
+        #expect(event.text.contains("Use fresh frozen plasma for the replacement while bleeding."))
+        h.feed(3660, [("vent", .fio2, 50), ("lab", .pao2, 102)])  // 204: not yet recovered
+        #expect(h.trail(.plasmaExchange) == ["start@3600:medium"])
+        h.feed(3720, [("vent", .fio2, 50), ("lab", .pao2, 105)])  // 210: ends
+        #expect(h.trail(.plasmaExchange) == ["start@3600:medium", "end@3720:medium"])
+    }
+
+    @Test func plasmaExchangeStrongerIndicationUpdatesAndAcknowledgementEndsForGood() {
+        var h = Harness(Patient(sex: .female, heightCm: 160, conditions: [.diffuseAlveolarHemorrhage, .ancaVasculitis]))
+        h.hold(from: 0, to: 3600, step: 60, [("vent", .fio2, 50), ("lab", .pao2, 80)])
+        #expect(h.trail(.plasmaExchange) == ["start@3600:medium"])
+        h.feed(3700, [("lab", .creatinine, 3.8), ("vent", .fio2, 50)])
+        #expect(h.trail(.plasmaExchange) == ["start@3600:medium", "update@3700:medium"])
+        let update = h.events(.plasmaExchange)[1]
+        #expect(update.reason == "indication" && update.text.contains("Creatinine 3.8 mg/dL (> 3.4)") && update.text.contains("PEXIVAS regimen: 7 exchanges within 14 days"))
+        h.feed(3800, [("nurse", .ack, "escalation.plasma_exchange"), ("vent", .fio2, 50)])
+        #expect(h.trail(.plasmaExchange) == ["start@3600:medium", "update@3700:medium", "end@3800:medium"])
+        #expect(h.events(.plasmaExchange).last?.reason == "acknowledged")
+        h.hold(from: 3900, to: 30000, step: 600, [("vent", .fio2, 50), ("lab", .pao2, 70), ("lab", .creatinine, 4.0)])
+        #expect(h.trail(.plasmaExchange).count == 3, "neither that indication nor a weaker one again in the run")
     }
 
     @Test func noPlasmaExchangePromptWithoutDAH() {

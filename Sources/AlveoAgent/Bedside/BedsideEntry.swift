@@ -143,10 +143,13 @@ public struct PatientRecord: Sendable, Equatable, Codable {
     public var id: String?
     public var idAuthority: String?
     public var name: String?
+    /// A predicted body weight entered by hand, kg.
+    public var pbwKg: Double?
 
     public init(sex: String? = nil, heightCm: Double? = nil, conditions: [String] = [], id: String? = nil,
-                idAuthority: String? = nil, name: String? = nil) {
+                idAuthority: String? = nil, name: String? = nil, pbwKg: Double? = nil) {
         self.sex = sex
+        self.pbwKg = pbwKg
         self.heightCm = heightCm
         self.conditions = conditions
         self.id = id
@@ -158,7 +161,8 @@ public struct PatientRecord: Sendable, Equatable, Codable {
     public func over(_ base: PatientRecord) -> PatientRecord {
         PatientRecord(sex: sex ?? base.sex, heightCm: heightCm ?? base.heightCm,
                       conditions: Array(Set(base.conditions).union(conditions)).sorted(),
-                      id: id ?? base.id, idAuthority: idAuthority ?? base.idAuthority, name: name ?? base.name)
+                      id: id ?? base.id, idAuthority: idAuthority ?? base.idAuthority, name: name ?? base.name,
+                      pbwKg: pbwKg ?? base.pbwKg)
     }
 
     /// What the rules see, or why not (an unknown sex or condition, a height out of range).
@@ -168,10 +172,13 @@ public struct PatientRecord: Sendable, Equatable, Codable {
             guard let parsed = Sex(rawValue: sex) else { return .failure(.invalid("sex '\(Shown.text(sex.utf8))' is not one of: male, female")) }
             sexValue = parsed
         }
-        if let heightCm {
-            guard heightCm.isFinite, Patient.heightRangeCm.contains(heightCm) else {
-                return .failure(.invalid("height \(Shown.text(String(heightCm).utf8)) cm is outside \(Int(Patient.heightRangeCm.lowerBound))-\(Int(Patient.heightRangeCm.upperBound)) cm"))
+        if let pbwKg {
+            guard pbwKg.isFinite, Patient.pbwRangeKg.contains(pbwKg) else {
+                return .failure(.invalid("pbw_kg \(Shown.text(String(pbwKg).utf8, limit: 24)) is outside \(Int(Patient.pbwRangeKg.lowerBound))-\(Int(Patient.pbwRangeKg.upperBound)) kg"))
             }
+        }
+        if let heightCm, let problem = Patient.heightProblem(heightCm, pbwGiven: pbwKg != nil) {
+            return .failure(.invalid(problem))
         }
         var conditionSet: Set<Condition> = []
         for name in conditions {
@@ -180,11 +187,12 @@ public struct PatientRecord: Sendable, Equatable, Codable {
             }
             conditionSet.insert(condition)
         }
-        return .success(Patient(sex: sexValue, heightCm: heightCm, conditions: conditionSet))
+        return .success(Patient(sex: sexValue, heightCm: heightCm, conditions: conditionSet, pbwKg: pbwKg))
     }
 
     public init(_ patient: Patient) {
-        self.init(sex: patient.sex?.rawValue, heightCm: patient.heightCm, conditions: patient.conditions.map(\.rawValue).sorted())
+        self.init(sex: patient.sex?.rawValue, heightCm: patient.heightCm, conditions: patient.conditions.map(\.rawValue).sorted(),
+                  pbwKg: patient.pbwKg)
     }
 }
 

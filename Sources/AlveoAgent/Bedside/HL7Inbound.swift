@@ -169,7 +169,7 @@ public enum HL7Inbound {
             let factor: Double? = ["cm": 1, "[in_i]": 2.54, "in": 2.54, "inch": 2.54, "m": 100][unit]
             guard let factor, let parsed = DeviceNumber.parse(Array(raw.utf8.prefix(32))[...]), case .number(let value) = parsed,
                   Patient.heightRangeCm.contains(value * factor) else {
-                notes.append("OBX \(number) (8302-2): height '\(Shown.text(raw.utf8, limit: 16))' '\(Shown.text(unit.utf8, limit: 8))' is not a height in cm or in: height left unknown")
+                notes.append("OBX \(number) (8302-2): height '\(Shown.text(raw.utf8, limit: 16))' '\(Shown.text(unit.utf8, limit: 8))' is not an adult height (130-250 cm, the ARDSNet PBW is for adults) in cm or in: height left unknown")
                 continue
             }
             record.heightCm = (value * factor * 10).rounded() / 10

@@ -28,7 +28,8 @@ enum StatusReport {
         let patientJSON: JSONValue = .object([
             ("id", string(patient.id)), ("id_authority", string(patient.idAuthority)), ("name", string(patient.name)),
             ("sex", string(core.patient.sex?.rawValue)), ("height_cm", number(core.patient.heightCm, 1)),
-            ("pbw_kg", number(pbw, 1)), ("vt_target_ml", number(pbw.map { $0 * config.rules.vtTargetMlPerKg }, 0)),
+            ("pbw_kg", number(pbw, 1)), ("pbw_by_hand", .bool(core.patient.pbwByHand)), ("pbw_caution", .bool(core.patient.pbwCaution)),
+            ("vt_target_ml", number(pbw.map { $0 * config.rules.vtTargetMlPerKg }, 0)),
             ("vt_target_ml_per_kg", .number(config.rules.vtTargetMlPerKg)),
             ("conditions", .array(core.patient.conditions.map(\.rawValue).sorted().map { .string($0) })),
             ("since_t", .number(loop.patientSince)),

@@ -93,23 +93,36 @@ public struct AgentConfig: Sendable, Equatable {
         var sex: Sex?
         var height: Double?
         var conditions: Set<Condition> = []
-        for (key, value) in try node.mapping(allowed: ["sex", "height_cm", "conditions"]) {
+        var pbw: Double?
+        var heightNode: ConfigNode?
+        for (key, value) in try node.mapping(allowed: ["sex", "height_cm", "pbw_kg", "conditions"]) {
             switch key {
             case "sex": sex = try value.oneOf(Sex.self)
-            case "height_cm": height = try value.number(in: Patient.heightRangeCm, unit: "cm")
+            case "height_cm":
+                height = try value.number(in: Patient.anyHeightRangeCm, unit: "cm")
+                heightNode = value
+            case "pbw_kg": pbw = try value.number(in: Patient.pbwRangeKg, unit: "kg")
             case "conditions":
                 for item in try value.sequence() { conditions.insert(try item.oneOf(Condition.self)) }
             default: break
             }
         }
+        // The ARDSNet formula is for adults: a height outside its range needs a PBW entered by hand.
+        if let height, let heightNode, let problem = Patient.heightProblem(height, pbwGiven: pbw != nil) {
+            throw heightNode.error(problem)
+        }
         // Sex and height may come later (an admission without a height): PBW is then unknown.
-        return Patient(sex: sex, heightCm: height, conditions: conditions)
+        return Patient(sex: sex, heightCm: height, conditions: conditions, pbwKg: pbw)
     }
 
     private static func parseRules(_ node: ConfigNode) throws(ConfigError) -> RuleSettings {
         var settings = RuleSettings()
         let allowedRules = RuleID.allCases.map(\.id) + ["alarm_system"]
         for (ruleName, ruleNode) in try node.mapping(allowed: allowedRules) {
+            // A key of v1 that is gone gets what replaces it, not just "unknown key".
+            for (key, value) in try ruleNode.mapping() {
+                if let hint = RuleSettings.removedKey(key, rule: RuleID(rawValue: ruleName)) { throw value.error(hint) }
+            }
             guard let rule = RuleID(rawValue: ruleName) else {
                 for (key, value) in try ruleNode.mapping(allowed: RuleSettings.alarmSystemKeys.map(\.name)) {
                     try set(key, value, keys: RuleSettings.alarmSystemKeys, in: &settings)
@@ -156,6 +169,11 @@ public struct AgentConfig: Sendable, Equatable {
         try require(s.spo2LowHighTier <= s.spo2Low && s.spo2Low <= s.spo2LowEnd, .spo2Low,
                     "need high_threshold_pct <= threshold_pct <= end_pct")
         try require(s.pfSevere < s.pfModerate && s.pfModerate < s.pfMild, .pfSeverity, "need severe_mmhg < moderate_mmhg < mild_mmhg")
+        try require(s.plexMaxPF <= s.plexEndPF, .plasmaExchange, "need max_pf_mmhg <= end_pf_mmhg")
+        try require(s.akiStage2Ratio <= s.akiStage3Ratio, .renalFunction, "need stage2_ratio <= stage3_ratio")
+        if s.reannounceMedium > s.reannounceMediumMax {
+            throw ConfigError(file: node.file, line: node.line, key: "rules.alarm_system", message: "need medium_s <= medium_max_s")
+        }
     }
 }
 

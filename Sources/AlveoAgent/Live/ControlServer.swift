@@ -108,6 +108,10 @@ public struct ControlServer: Service {
                 guard let number = height as? NSNumber else { throw BadRequest("height_cm: give a number of centimetres") }
                 record.heightCm = number.doubleValue
             }
+            if let pbw = body["pbw_kg"] {
+                guard let number = pbw as? NSNumber else { throw BadRequest("pbw_kg: give a number of kilograms") }
+                record.pbwKg = number.doubleValue
+            }
             record.conditions = body["conditions"] as? [String] ?? []
             record.id = try text(body, "id")
             record.idAuthority = try text(body, "id_authority")
