@@ -15,7 +15,9 @@ import Testing
 
     static let cases: [Case] = {
         var cases = ["lpv_violations", "spo2_tiers_ack", "technical_faults", "labs_renal_hemoptysis", "well_ventilated",
-                     "sample_times_unknown_patient"].map {
+                     "sample_times_unknown_patient", "v2_short_stature", "v2_prone_window", "v2_prone_course", "v2_peep_change",
+                     "v2_pf_like_with_like", "v2_plasma_exchange", "v2_plasma_exchange_anti_gbm", "v2_kidney", "v2_hemoptysis_prone",
+                     "v2_reannounce", "v2_fio2_weanable"].map {
             Case(name: $0, scenario: Paths.scenarios.appendingPathComponent("\($0).csv"),
                  config: Paths.scenarios.appendingPathComponent("\($0).yaml"))
         }
@@ -58,25 +60,32 @@ import Testing
         }
     }
 
-    /// The DAH demo meets both escalation criteria; asserted directly, not only through the golden file.
+    /// The DAH demo under rules v2; asserted directly, not only through the golden file.
     @Test func dahPatientMeetsPlasmaExchangeAndProneCriteria() throws {
         let events = try Self.replay(Self.cases.first { $0.name == "dah_escalation" }!)
         func first(_ rule: RuleID, _ phase: AlarmPhase) -> AlarmEvent? {
             events.first { $0.rule == rule && $0.phase == phase }
         }
         let plex = try #require(first(.plasmaExchange, .start))
-        #expect(plex.t == 0)
-        #expect(plex.text.contains("7 exchanges over 14 days"))
-        let prone = try #require(first(.pronePositioning, .start))
-        #expect(prone.t == 14 * 3600, "P/F < 150 on FiO2 0.70 and PEEP 14 from 2 h, held 12 h supine")
-        #expect(prone.text.contains("Caution: haemoptysis"))
-        #expect(first(.pronePositioning, .end)?.t == 14.5 * 3600, "ends when the patient is charted prone")
+        #expect(plex.t == 3600, "P/F 144 < 200 over the 1 h qualifying window")
+        #expect(plex.evidence.contains { $0.0 == "indication" && $0.1 == .string("dah_hypoxaemia") })
+        #expect(plex.text.contains("PEXIVAS showed no overall effect") && plex.text.contains("fresh frozen plasma"))
+        #expect(first(.plasmaExchange, .end)?.reason == "acknowledged")
+        #expect(events.filter { $0.rule == .plasmaExchange }.count == 2, "acknowledged: not raised again")
+        #expect(first(.pfFalling, .start)?.t == 7200, "not at the switch from the gas to imputation (1 h), but at imputed 109 -> 81")
+        #expect(first(.pronePositioning, .start) == nil, "withheld while 230 ml of haemoptysis in 24 h holds; the team proned at 14.5 h")
+        #expect(first(.hemoptysisVolume, .start)?.text.contains("Prone prompts are withheld while it holds") == true)
+        #expect(first(.plateauStale, .start)?.t == 8100, "PEEP 10 -> 14 at 2 h after the plateau of 0 h")
+        #expect(first(.hemoptysisProne, .start)?.t == 72000.0)
         #expect(first(.proneStop, .start)?.t == 34.5 * 3600, "4 h supine with P/F >= 150 after the session")
+        #expect(first(.proneRepeat, .start) == nil, "improved after the session")
         #expect(first(.hemoptysisVolume, .start)?.t == 36000.0)
         #expect(first(.hemoglobinDrop, .start)?.t == 43200.0)
         #expect(first(.renalFunction, .start)?.t == 86400.0)
         #expect(first(.pfSeverity, .escalate)?.priority == .high)
         #expect(events.filter { $0.rule == .deviceSilent }.isEmpty)
+        #expect(!events.contains { $0.phase == .escalate && $0.reason == "reannounce" })
+        #expect(events.count < 150, "no flood of re-announcements: \(events.count) events")
     }
 
     @Test func wellVentilatedPatientTriggersOnlyOxygenationBands() throws {

@@ -52,7 +52,7 @@ import Testing
             "lpv.plateau_high/start", "oxygenation.pf_severity/start", "technical.device_silent/start/vent",
         ], garbled: false),
         Case(device: "simulated-bed", name: "live-all-protocols", required: [
-            "lpv.plateau_high/start", "escalation.plasma_exchange/start", "oxygenation.spo2_low/start",
+            "lpv.plateau_high/start", "oxygenation.spo2_low/start",
             "technical.sensor_off/start/masimo", "technical.sensor_off/end/df2", "technical.sensor_off/end/df8",
             "technical.sensor_off/end/oxi", "technical.device_silent/start/vent", "technical.device_silent/start/pb840",
             "technical.device_silent/start/medibus",
@@ -60,7 +60,7 @@ import Testing
         // Recorded live with a clinician and the hospital at the bed (devices/bedside/record-bedside.sh):
         // acknowledgements, a gas charted after it was drawn, laboratory results over MLLP, an admission.
         Case(device: "bedside", name: "live-bedside", required: [
-            "oxygenation.spo2_low/end", "oxygenation.pf_severity/update", "escalation.plasma_exchange/start",
+            "oxygenation.spo2_low/end", "oxygenation.pf_severity/update",
             "dah.hemoglobin_drop/start", "dah.hemoptysis_volume/start", "dah.hemoptysis_volume/update", "dah.hemoptysis_volume/end",
         ], garbled: false, live: true),
     ]

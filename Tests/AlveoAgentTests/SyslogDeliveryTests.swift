@@ -82,7 +82,7 @@ import Testing
         #expect(plateau.contains("lpv.plateau_high [alarm@32473"), "MSGID is the rule id")
         #expect(plateau.contains("[evidence@32473 "))
         #expect(plateau.contains("pplat_cmh2o=\"32\""))
-        #expect(plateau.hasSuffix("to 494 ml (7.5 ml/kg PBW, PBW 66.0 kg)."), "MSG is the alarm text")
+        #expect(plateau.hasSuffix("to 494 ml (7.5 ml/kg PBW, PBW 66.0 kg) and raise the respiratory rate (up to 35/min) to keep minute ventilation."), "MSG is the alarm text")
     }
 
     /// The receiver restarts while the agent's link is idle: the next message must not go into the dead

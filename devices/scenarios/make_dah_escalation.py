@@ -52,29 +52,32 @@ labs = {
     36 * H: [("lab", "pao2", 128)],
 }
 acks = {
-    600: ["oxygenation.pf_severity", "escalation.plasma_exchange"],
-    int(1.5 * H): ["oxygenation.pf_falling"],
-    int(2 * H + 600): ["oxygenation.pf_severity"],
+    600: ["oxygenation.pf_severity"],
+    int(1 * H + 600): ["escalation.plasma_exchange"],
+    int(2 * H + 600): ["oxygenation.pf_severity", "oxygenation.pf_falling"],
     int(8 * H + 600): ["lpv.plateau_high", "lpv.driving_pressure_high"],
     int(10 * H + 600): ["dah.hemoptysis_volume"],
     int(12 * H + 600): ["dah.hemoglobin_drop"],
-    int(14 * H + 600): ["escalation.prone_positioning"],
+    int(20 * H + 600): ["dah.hemoptysis_prone"],
     int(24 * H + 600): ["dah.renal_function"],
 }
 notes = {
     0: "admission: DAH with ANCA vasculitis; gas PaO2 72 on FiO2 0.50 -> measured P/F 144 (moderate); "
-       "P/F < 300 -> plasma exchange prompt",
-    1 * H: "gas older than 1 h: P/F imputed from SpO2 (Brown 2016); SpO2 88 -> P/F 109, 24 % below 144",
-    2 * H: "FiO2 0.70, PEEP 14: imputed P/F 81 (severe); prone criteria held from here",
-    8 * H: "Pplat 31: plateau_high (high) and driving pressure 17",
-    10 * H: "haemoptysis 60 + 90 + 80 = 230 ml in 24 h",
+       "P/F < 200 opens the plasma exchange window (1 h)",
+    1 * H: "gas older than 1 h: P/F imputed from SpO2 (Brown 2016), SpO2 88 -> P/F 109: a switch of method, not a fall; "
+       "the DAH hypoxaemia window is met -> plasma exchange prompt (acknowledged: the decision is made)",
+    2 * H: "FiO2 0.70, PEEP 14: imputed P/F 81 (severe), 26 % below the imputed 109 -> pf_falling; prone criteria held from here; "
+       "PEEP changed after the plateau of 0 h -> plateau_stale 15 min later",
+    8 * H: "Pplat 31: plateau_high (high) and driving pressure 17 with the PEEP of the same breath",
+    10 * H: "haemoptysis 60 + 90 + 80 = 230 ml in 24 h: prone prompts are withheld while it holds",
     12 * H: "Hb 7.9: 2.2 g/dL below 10.1 within 24 h",
-    14 * H: "prone criteria held 12 h while supine -> prone positioning prompt (haemoptysis warning)",
-    int(14.5 * H): "proned: the prone prompt ends",
-    24 * H: "creatinine 1.5: +0.4 mg/dL within 48 h in vasculitis",
+    14 * H: "prone criteria held 12 h while supine, but withheld during massive haemoptysis; the team proned at 14.5 h",
+    int(14.5 * H): "proned",
+    20 * H: "haemoptysis 20 ml during the prone session -> hemoptysis_prone (high)",
+    24 * H: "creatinine 1.5: +0.4 mg/dL within 48 h (KDIGO stage 1) in DAH with vasculitis",
     int(30.5 * H): "supine after a 16 h session; P/F >= 150, PEEP 10, FiO2 0.40: prone_stop after 4 h",
     32 * H: "no plateau measured since 28 h: plateau_overdue after 4 h",
-    36 * H: "gas PaO2 128 on FiO2 0.40: P/F 320, out of the ARDS bands; plasma exchange criteria no longer met",
+    36 * H: "gas PaO2 128 on FiO2 0.40: P/F 320, out of the ARDS bands",
 }
 
 
