@@ -21,6 +21,34 @@ enum Assessment: Equatable {
     case hold
 }
 
+/// Alarm instances by key without hashing on the hot path: one slot per rule for the rules without a
+/// source (most lookups, several per rule per group), a dictionary for per-source instances.
+struct AlarmTable<Value> {
+    private var global = [Value?](repeating: nil, count: RuleID.allCases.count)
+    private var perSource: [AlarmKey: Value] = [:]
+
+    subscript(key: AlarmKey) -> Value? {
+        get { key.source < 0 && key.parameter < 0 ? global[key.rule.ordinal] : perSource[key] }
+        set {
+            if key.source < 0 && key.parameter < 0 { global[key.rule.ordinal] = newValue } else { perSource[key] = newValue }
+        }
+    }
+
+    var entries: [(key: AlarmKey, value: Value)] {
+        var all: [(key: AlarmKey, value: Value)] = []
+        for rule in RuleID.allCases { if let value = global[rule.ordinal] { all.append((AlarmKey(rule: rule), value)) } }
+        for (key, value) in perSource { all.append((key, value)) }
+        return all
+    }
+
+    var isEmpty: Bool { perSource.isEmpty && !global.contains { $0 != nil } }
+
+    mutating func removeAll() {
+        global = [Value?](repeating: nil, count: RuleID.allCases.count)
+        perSource.removeAll()
+    }
+}
+
 /// A state change to announce.
 struct Transition {
     /// The alarm instance's id (set by AlarmBook).
@@ -91,7 +119,7 @@ struct AlarmBook {
         }
     }
 
-    private(set) var instances: [AlarmKey: Instance] = [:]
+    private(set) var instances = AlarmTable<Instance>()
     private(set) var nextID: Int
     let schedule: ReannounceSchedule
 
@@ -105,7 +133,7 @@ struct AlarmBook {
     /// Ends every alarm instance, whatever its state (a new patient at the bed): the end of each, in
     /// a stable order.
     mutating func endAll() -> [(AlarmKey, Transition)] {
-        let ended = instances.sorted { ($0.value.id) < ($1.value.id) }.map { key, instance in
+        let ended = instances.entries.sorted { ($0.value.id) < ($1.value.id) }.map { key, instance in
             (key, Transition(alarmID: instance.id, phase: .end, priority: instance.priority, state: .inactive,
                              acknowledged: instance.acknowledged))
         }
@@ -123,7 +151,7 @@ struct AlarmBook {
 
     /// Keys of one rule's instances, in a stable order.
     func keys(of rule: RuleID) -> [AlarmKey] {
-        instances.keys.filter { $0.rule == rule }.sorted()
+        instances.entries.map(\.key).filter { $0.rule == rule }.sorted()
     }
 
     /// Applies one assessment at time `t` and returns the state change to announce, if any.

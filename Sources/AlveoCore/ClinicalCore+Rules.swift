@@ -93,9 +93,9 @@ extension ClinicalCore {
         let fio2 = reading(.fio2)?.value, peep = reading(.peep)?.value
         let weanable = all(spo2.map { Tolerance.gt($0, settings.weanSpO2Above) }, fio2.map { Tolerance.ge($0, settings.weanMinFiO2) })
         weanOnset.update(weanable, at: t)
-        drive(.fio2Weanable, tiered([Tier(condition: weanable, onset: weanOnset, delay: settings.weanDelay, priority: .low)],
-                                    ended: weanable.map { !$0 }, key: AlarmKey(rule: .fio2Weanable), at: t),
-              at: t, into: &events)
+        drive(AlarmKey(rule: .fio2Weanable), tiered([Tier(condition: weanable, onset: weanOnset, delay: settings.weanDelay, priority: .low)],
+                                                    ended: weanable.map { !$0 }, key: AlarmKey(rule: .fio2Weanable), at: t),
+              at: t, into: &events, known: weanable)
 
         // Massive haemoptysis withholds the prone prompts (their windows keep running).
         updateHemoptysisWindow(at: t)
@@ -108,9 +108,9 @@ extension ClinicalCore {
                                fio2.map { Tolerance.le($0, settings.proneStopMaxFiO2) })
         proneStopOnset.update(stopCriteria, at: t)
         if stopCriteria == true, proneStopOnset.held(at: t, for: settings.proneStopDelay) { courseEnded = true }
-        drive(.proneStop, tiered([Tier(condition: stopCriteria, onset: proneStopOnset, delay: settings.proneStopDelay, priority: .low)],
-                                 ended: stopCriteria.map { !$0 }, key: AlarmKey(rule: .proneStop), at: t),
-              at: t, into: &events)
+        drive(AlarmKey(rule: .proneStop), tiered([Tier(condition: stopCriteria, onset: proneStopOnset, delay: settings.proneStopDelay, priority: .low)],
+                                                 ended: stopCriteria.map { !$0 }, key: AlarmKey(rule: .proneStop), at: t),
+              at: t, into: &events, known: stopCriteria)
 
         // escalation.prone_positioning: the qualifying window; armed before the first session and after a
         // course has ended.
@@ -132,12 +132,13 @@ extension ClinicalCore {
             proneEndReason = "haemoptysis"
             proneAssessment = .inactive
         } else if proneWindow.met(proneCriteria, at: t, delay: settings.proneDelay) {
+            if alarms.activePriority(proneKey) == nil { proneEndReason = nil }
             proneAssessment = .active(.medium)
         } else {
             proneAssessment = alarms.activePriority(proneKey) != nil ? .hold : .inactive
         }
         if position == .prone, alarms.activePriority(proneKey) != nil { proneEndReason = "charted prone" }
-        drive(proneKey, position == .prone ? .inactive : proneAssessment, at: t, into: &events)
+        drive(proneKey, position == .prone ? .inactive : proneAssessment, at: t, into: &events, known: proneCriteria)
 
         // escalation.prone_repeat: supine after a session of a course that has not ended, the stop
         // criteria known not met once the assessment time has passed.
@@ -145,11 +146,16 @@ extension ClinicalCore {
             && Tolerance.ge(t - positionSince, settings.proneRepeatAssessAfter)
         let repeatAssessment: Assessment
         if !repeatDue || massiveHemoptysis || stopCriteria == true {
+            if alarms.activePriority(AlarmKey(rule: .proneRepeat)) != nil {
+                repeatEndReason = position == .prone ? "charted prone" : (massiveHemoptysis ? "haemoptysis" : (stopCriteria == true ? "improved" : nil))
+            }
             repeatAssessment = .inactive
         } else {
             repeatAssessment = stopCriteria == false ? .active(.medium) : .hold
+            if stopCriteria == false, alarms.activePriority(AlarmKey(rule: .proneRepeat)) == nil { repeatEndReason = nil }
         }
-        drive(.proneRepeat, repeatAssessment, at: t, into: &events)
+        drive(AlarmKey(rule: .proneRepeat), repeatAssessment, at: t, into: &events,
+              known: repeatDue && !massiveHemoptysis ? stopCriteria.map { !$0 } : false)
 
         // escalation.plasma_exchange
         assessPlasmaExchange(at: t, into: &events)
@@ -211,6 +217,7 @@ extension ClinicalCore {
         for (rule, source) in acks {
             for key in alarms.keys(of: rule) where source == nil || key.source == source {
                 if let transition = alarms.acknowledge(key, at: t) {
+                    events.append(makeEvent(key, transition, at: t))
                     if transition.phase == .end, rule.type == .advisory {
                         // The decision is made: the prompt ends and is not raised again at once.
                         if rule == .plasmaExchange {
@@ -220,7 +227,6 @@ extension ClinicalCore {
                             rearming[key] = .some(nil)
                         }
                     }
-                    events.append(makeEvent(key, transition, at: t))
                 }
             }
         }
@@ -341,28 +347,40 @@ extension ClinicalCore {
             let low = pf.map { Tolerance.lt($0.value, settings.plexMaxPF) }
             if let pf, Tolerance.ge(pf.value, settings.plexEndPF) {
                 // Recovered: the indication ends, and a new one needs its whole window again.
+                if plexDAH { plexEndReason = "\(pfPhrase(pf)) at or above \(Fmt.fixed(settings.plexEndPF, 0))" }
                 plexDAH = false
                 plexWindow.reset()
-            } else if plexWindow.update(low, at: t, falseReset: settings.plexFalseReset, unknownReset: settings.plexUnknownReset) != nil {
+            } else if let reason = plexWindow.update(low, at: t, falseReset: settings.plexFalseReset, unknownReset: settings.plexUnknownReset) {
+                if plexDAH { plexEndReason = "P/F below \(Fmt.fixed(settings.plexMaxPF, 0)) \(reason)" }
                 plexDAH = false
             } else if plexWindow.met(low, at: t, delay: settings.plexDelay) {
+                if !plexDAH { plexEndReason = nil }
                 plexDAH = true
             }
         } else {
             plexDAH = false
             plexWindow.reset()
         }
-        var holding: [PlexIndication] = []
-        if patient.conditions.contains(.antiGBM) { holding.append(.antiGBM) }
-        if patient.conditions.contains(.ancaVasculitis), plexKidney != nil { holding.append(.ancaKidney) }
-        if plexDAH { holding.append(.dahHypoxaemia) }
-        let strongest = holding.filter { $0.rawValue > plexAcknowledged }.max()
+        // The strongest indication that holds and is not acknowledged (no allocation: this runs every group).
+        var strongest: PlexIndication?
+        if patient.conditions.contains(.antiGBM) {
+            strongest = .antiGBM
+        } else if patient.conditions.contains(.ancaVasculitis), plexKidney != nil {
+            strongest = .ancaKidney
+        } else if plexDAH {
+            strongest = .dahHypoxaemia
+        }
+        if let candidate = strongest, candidate.rawValue <= plexAcknowledged {
+            // Acknowledged: only a stronger one than what was acknowledged may come (none is stronger
+            // than the strongest that holds).
+            strongest = nil
+        }
         guard let strongest else {
             plexIndication = nil
             drive(key, .inactive, at: t, into: &events)
             return
         }
-        if alarms.activePriority(key) != nil, let current = plexIndication, current != strongest, !settings.disabled.contains(.plasmaExchange) {
+        if alarms.activePriority(key) != nil, let current = plexIndication, current != strongest, disabledRules & (1 << UInt64(RuleID.plasmaExchange.ordinal)) == 0 {
             plexIndication = strongest
             if let transition = alarms.reindicate(key, at: t) { events.append(makeEvent(key, transition, at: t)) }
             return
@@ -436,16 +454,25 @@ extension ClinicalCore {
         drive(AlarmKey(rule: rule), assessment, at: t, into: &events)
     }
 
-    mutating func drive(_ key: AlarmKey, _ assessment: Assessment, at t: Double, into events: inout [AlarmEvent]) {
-        guard !settings.disabled.contains(key.rule) else { return }
+    /// `known`: the rule's condition as known at this group, when the assessment alone cannot tell
+    /// unknown from false (an acknowledged prompt re-arms only over groups where it is known false).
+    mutating func drive(_ key: AlarmKey, _ assessment: Assessment, at t: Double, into events: inout [AlarmEvent], known: Bool?? = nil) {
+        guard disabledRules & (1 << UInt64(key.rule.ordinal)) == 0 else { return }
         if let entry = rearming[key] {
             // Acknowledged and ended: not raised again until its condition has been known false long enough.
-            switch assessment {
-            case .active: rearming[key] = .some(nil)
-            case .inactive:
+            let condition: Bool? = known ?? {
+                switch assessment {
+                case .active: true
+                case .inactive: false
+                case .hold: nil
+                }
+            }()
+            switch condition {
+            case true?: rearming[key] = .some(nil)
+            case false?:
                 let since = entry ?? t
                 rearming[key] = Tolerance.ge(t - since, settings.advisoryRearm) ? nil : .some(since)
-            case .hold: break
+            case nil: break
             }
             if rearming[key] != nil || assessment != .inactive { return }
         }

@@ -12,6 +12,8 @@ extension ClinicalCore {
         let description = describe(key, at: t)
         let text: String
         switch (transition.phase, transition.reason) {
+        // An advisory prompt ends on acknowledgement (the decision is made): its condition may still hold.
+        case (.end, "acknowledged"?) where key.rule.type == .advisory: text = "Acknowledged: the prompt ends. Was: " + description.active
         case (.end, "acknowledged"?): text = "Acknowledged. " + description.cleared
         // Ended because the patient left the bed: the condition did not resolve, and saying so would
         // mislead whoever reads the history; the last text of the alarm is kept after the reason.
@@ -159,7 +161,7 @@ extension ClinicalCore {
         evidence += patientEvidence
         evidence += readingEvidence(.vt, "vt_ml", decimals: 1)
         let pplatText = reading(.pplat).map { "Plateau pressure \(Fmt.fixed($0.value, 1)) cmH2O" } ?? "Plateau pressure"
-        let floorVolume = pbw.map { " (\(Fmt.fixed(settings.pplatVtFloorMlPerKg * $0, 0)) ml)" } ?? " (the patient's sex and height are not known)"
+        let floorVolume = pbw.map { " (\(Fmt.fixed(settings.pplatVtFloorMlPerKg * $0, 0)) ml\(patient.pbwByHand ? "; PBW entered by hand" : (patient.pbwCaution ? "; short stature: check the height" : "")))" } ?? " (the patient's sex and height are not known)"
         let rate = " and raise the respiratory rate (up to 35/min) to keep minute ventilation."
         var advice = "lower Vt by \(Fmt.fixed(settings.pplatVtStepMlPerKg, 1).trimmingTrailingZeros) ml/kg PBW steps, not below \(Fmt.fixed(settings.pplatVtFloorMlPerKg, 1).trimmingTrailingZeros) ml/kg\(floorVolume)\(rate)"
         if let vt = reading(.vt)?.value, let pbw {
@@ -379,9 +381,15 @@ extension ClinicalCore {
         let sessionText = session.map { "a \(Fmt.duration($0)) prone session" } ?? "a prone session"
         var short = ""
         if let session, Tolerance.lt(session, settings.proneSessionHours * 3600) { short = " Last session only \(Fmt.duration(session))." }
+        let cleared = switch repeatEndReason {
+        case "charted prone"?: "Patient charted prone."
+        case "haemoptysis"?: "Next prone session not prompted while large haemoptysis is charted (dah.hemoptysis_volume)."
+        case "improved"?: "PROSEVA improvement criteria met (\(now), PEEP \(peep), FiO2 \(fio2)): see escalation.prone_stop."
+        default: "Next prone session no longer prompted (\(now), PEEP \(peep), FiO2 \(fio2), \(position.rawValue))."
+        }
         return Description(
             active: "Supine \(Fmt.duration(t - positionSince)) after \(sessionText) and PROSEVA improvement criteria not met (\(now), PEEP \(peep), FiO2 \(fio2)): consider the next prone session (daily sessions of at least \(Fmt.fixed(settings.proneSessionHours, 0)) h until improvement).\(short)\(warning)",
-            cleared: position == .prone ? "Patient charted prone." : "Next prone session no longer prompted (\(now), PEEP \(peep), FiO2 \(fio2), \(position.rawValue)).",
+            cleared: cleared,
             evidence: evidence)
     }
 
@@ -429,7 +437,7 @@ extension ClinicalCore {
         evidence.append(("ffp_replacement", .bool(bleeding)))
         return Description(
             active: text,
-            cleared: plexIndication == nil && !plexDAH ? "Plasma exchange no longer prompted (no indication holds, or it was acknowledged)." : "Plasma exchange no longer prompted.",
+            cleared: plexEndReason.map { "Plasma exchange no longer prompted: \($0)." } ?? "Plasma exchange no longer prompted: no indication holds.",
             evidence: evidence)
     }
 

@@ -139,6 +139,10 @@ public struct ClinicalCore {
     var plateau: Plateau?
     /// A plateau was accepted in this group: paired with the group's PEEP and Vt at evaluation.
     var plateauInGroup = false
+    /// When the ventilator last reported a plateau, new or repeated.
+    var lastPplatReport: Double?
+    /// Seconds within which the same plateau again is a device repeating its last measurement.
+    static let plateauRepeatWindow = 120.0
     var staleChange: StaleChange?
     var vtChangeOnset = Onset()
 
@@ -148,6 +152,9 @@ public struct ClinicalCore {
     var proneWindow = QualifyingWindow()
     /// Why the last prone prompt ended (its window reset, charted prone, haemoptysis), for its text.
     var proneEndReason: String?
+    /// Why the last next-session prompt and the DAH indication of plasma exchange ended, for their texts.
+    var repeatEndReason: String?
+    var plexEndReason: String?
 
     var plexWindow = QualifyingWindow()
     /// The DAH hypoxaemia indication holds (its window was met; until P/F recovers or the window resets).
@@ -163,12 +170,16 @@ public struct ClinicalCore {
     var pendingAcks: [(rule: RuleID, source: Int?)] = []
     /// Advisory prompts ended by an acknowledgement: they may start again once their condition has
     /// been known false for `advisoryRearm` (the time it has been so, if it is).
-    var rearming: [AlarmKey: Double?] = [:]
+    var rearming = AlarmTable<Double?>()
 
     /// `firstAlarmID`: where alarm numbering starts (a core for a new patient continues the run's).
+    /// The rules switched off, one bit per rule's ordinal (asked at every drive of every group).
+    let disabledRules: UInt64
+
     public init(patient: Patient, settings: RuleSettings = RuleSettings(), firstAlarmID: Int = 1) {
         self.patient = patient
         self.settings = settings
+        self.disabledRules = settings.disabled.reduce(0) { $0 | (1 << UInt64($1.ordinal)) }
         self.pbw = patient.predictedBodyWeightKg
         self.alarms = AlarmBook(schedule: ReannounceSchedule(high: settings.reannounceHigh, latched: settings.reannounceLatched,
                                                              medium: settings.reannounceMedium, mediumMax: settings.reannounceMediumMax),
@@ -210,7 +221,7 @@ public struct ClinicalCore {
 
     /// Every alarm instance in force, in order of start.
     public var activeAlarms: [ActiveAlarm] {
-        alarms.instances.sorted { $0.value.id < $1.value.id }.map { key, instance in
+        alarms.instances.entries.sorted { $0.value.id < $1.value.id }.map { key, instance in
             ActiveAlarm(alarmID: instance.id, rule: key.rule, source: key.source >= 0 ? sources[key.source].name : nil,
                         parameter: key.parameter >= 0 ? Parameter(rawValue: key.parameter) : nil, priority: instance.priority,
                         latched: instance.state == .latched, acknowledged: instance.acknowledged, since: instance.since)
@@ -320,7 +331,12 @@ public struct ClinicalCore {
     // MARK: - Applying observations
 
     mutating func source(named name: String) -> Int {
-        if let index = sourceIndex[name] { return index }
+        // A bed has a few sources: comparing small strings beats hashing them, once per observation.
+        if sources.count <= 16 {
+            for index in sources.indices where sources[index].name == name { return index }
+        } else if let index = sourceIndex[name] {
+            return index
+        }
         sources.append(SourceState(name: name))
         sourceIndex[name] = sources.count - 1
         return sources.count - 1
@@ -411,10 +427,17 @@ public struct ClinicalCore {
             readings[parameter.rawValue] = Reading(value: stored, t: t, source: src)
             if parameter == .spo2, sources[src].sensor != .ok { setSensor(.ok, source: src, at: t) }
             if parameter == .pplat {
-                lastPlateauT = t
-                // A ventilator repeats its last plateau on every report: only a new value is a new
-                // measurement, to be paired with the PEEP and Vt of its breath.
-                if plateau.map({ !Tolerance.equal($0.value, value) || $0.source != src }) ?? true { plateauInGroup = true }
+                // A ventilator repeats its last plateau on every report (every poll, seconds apart):
+                // the same value again from the same source within `plateauRepeatWindow` of its last
+                // report is that measurement, not a new one. A new measurement is paired with the PEEP
+                // and Vt of its breath, and is the time of the last measurement (lpv.plateau_overdue).
+                let repeated = plateau.map { Tolerance.equal($0.value, value) && $0.source == src } ?? false
+                    && lastPplatReport.map { t - $0 <= ClinicalCore.plateauRepeatWindow } ?? false
+                lastPplatReport = t
+                if !repeated {
+                    plateauInGroup = true
+                    lastPlateauT = t
+                }
             }
             return
         }

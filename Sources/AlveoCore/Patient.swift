@@ -10,6 +10,16 @@ public enum Condition: String, Sendable, CaseIterable, Hashable {
     case antiGBM = "anti_gbm"
     case sle
 
+    /// Hashes the case, not the identifier's text (the rules ask for conditions at every group).
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .diffuseAlveolarHemorrhage: hasher.combine(0)
+        case .ancaVasculitis: hasher.combine(1)
+        case .antiGBM: hasher.combine(2)
+        case .sle: hasher.combine(3)
+        }
+    }
+
     /// Conditions under which renal function is watched (KDIGO: vasculitis with kidney involvement).
     public var isVasculitis: Bool { self != .diffuseAlveolarHemorrhage }
 }

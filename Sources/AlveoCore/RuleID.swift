@@ -50,6 +50,39 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     /// volume per kg of predicted body weight cannot be checked.
     case patientUnknown = "technical.patient_unknown"
 
+    /// The rule's place in the catalogue, 0 … count - 1: a dense index (no string hashing).
+    public var ordinal: Int {
+        switch self {
+        case .tidalVolumeHigh: 0
+        case .tidalVolumeLow: 1
+        case .plateauHigh: 2
+        case .drivingPressureHigh: 3
+        case .plateauOverdue: 4
+        case .plateauStale: 5
+        case .spo2Low: 6
+        case .pfSeverity: 7
+        case .pfFalling: 8
+        case .fio2Weanable: 9
+        case .pronePositioning: 10
+        case .proneRepeat: 11
+        case .proneStop: 12
+        case .plasmaExchange: 13
+        case .hemoglobinDrop: 14
+        case .hemoptysisVolume: 15
+        case .hemoptysisProne: 16
+        case .renalFunction: 17
+        case .deviceSilent: 18
+        case .sensorOff: 19
+        case .valueRejected: 20
+        case .deliveryFailed: 21
+        case .journalFailed: 22
+        case .patientUnknown: 23
+        }
+    }
+
+    /// Hashes the catalogue place, not the identifier's text (RawRepresentable's default hashes the string).
+    public func hash(into hasher: inout Hasher) { hasher.combine(ordinal) }
+
     /// The identifier as written in files and events.
     public var id: String { rawValue }
 

@@ -19,7 +19,6 @@ public struct ScenarioParser {
     private var columns = 4
     private var lastTime = -Double.infinity
     private var sourceCache: [(bytes: [UInt8], name: String)] = []
-    private var sources: Set<String> = []
     /// The most distinct sources a scenario may name.
     public static let maxSources = 64
 
@@ -106,17 +105,7 @@ public struct ScenarioParser {
                 sampledAt = sampled
             }
         }
-        guard let source = sourceName(sourceField) else {
-            throw error(number, "source '\(Shown.text(sourceField))' is not a usable name (\(SourceName.rule))")
-        }
-        if !sources.contains(source) {
-            // A bed has a handful of sources; every one is evaluated at every group, so their number
-            // is bounded (a million distinct names would make a replay quadratic).
-            guard sources.count < ScenarioParser.maxSources else {
-                throw error(number, "source '\(Shown.text(sourceField))' is one more than the \(ScenarioParser.maxSources) sources a scenario may name")
-            }
-            sources.insert(source)
-        }
+        let source = try sourceName(sourceField, line: number)
         return Row(t: t, observation: Observation(source: source, parameter: parameter, value: value, sampledAt: sampledAt))
     }
 
@@ -162,20 +151,34 @@ public struct ScenarioParser {
         ScenarioError(file: file, line: line, message: message)
     }
 
-    /// The source's name, checked once (then remembered with its bytes); nil if it is not usable.
-    private mutating func sourceName(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        for entry in sourceCache where entry.bytes.elementsEqual(bytes) { return entry.name }
-        guard SourceName.isValid(bytes: bytes) else { return nil }
+    /// The source's name, checked once (then remembered with its bytes). A bed has a handful of
+    /// sources; every one is evaluated at every group, so their number is bounded (a million distinct
+    /// names would make a replay quadratic).
+    private mutating func sourceName(_ bytes: UnsafeBufferPointer<UInt8>, line number: Int) throws(ScenarioError) -> String {
+        for entry in sourceCache where ScenarioParser.same(entry.bytes, bytes) { return entry.name }
+        guard SourceName.isValid(bytes: bytes) else {
+            throw error(number, "source '\(Shown.text(bytes))' is not a usable name (\(SourceName.rule))")
+        }
+        guard sourceCache.count < ScenarioParser.maxSources else {
+            throw error(number, "source '\(Shown.text(bytes))' is one more than the \(ScenarioParser.maxSources) sources a scenario may name")
+        }
         let name = String(decoding: bytes, as: UTF8.self)
-        if sourceCache.count < ScenarioParser.maxSources + 1 { sourceCache.append((Array(bytes), name)) }
+        sourceCache.append((Array(bytes), name))
         return name
+    }
+
+    /// Byte equality, length first (the generic `elementsEqual` costs a replay a tenth of its time).
+    static func same(_ a: [UInt8], _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        for index in 0..<a.count where a[index] != b[b.startIndex + index] { return false }
+        return true
     }
 
     private static let parameterNames: [(bytes: [UInt8], parameter: Parameter)] =
         Parameter.allCases.map { (Array($0.name.utf8), $0) }
 
     private static func parameter(_ bytes: UnsafeBufferPointer<UInt8>) -> Parameter? {
-        for entry in parameterNames where entry.bytes.elementsEqual(bytes) { return entry.parameter }
+        for entry in parameterNames where same(entry.bytes, bytes) { return entry.parameter }
         return nil
     }
 

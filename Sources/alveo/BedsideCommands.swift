@@ -163,7 +163,8 @@ struct PatientCommand: AsyncParsableCommand {
             if let pbwKg, !(pbwKg.isFinite && Patient.pbwRangeKg.contains(pbwKg)) {
                 throw ValidationError("--pbw-kg must be \(Int(Patient.pbwRangeKg.lowerBound))-\(Int(Patient.pbwRangeKg.upperBound))")
             }
-            if let heightCm, let problem = Patient.heightProblem(heightCm, pbwGiven: pbwKg != nil) {
+            // The adult range is checked by the agent, which knows whether this patient's PBW was entered by hand.
+            if let heightCm, let problem = Patient.heightProblem(heightCm, pbwGiven: true) {
                 throw ValidationError("--height-cm: \(problem)")
             }
         }
