@@ -41,8 +41,6 @@ struct AlarmTable<Value> {
         return all
     }
 
-    var isEmpty: Bool { perSource.isEmpty && !global.contains { $0 != nil } }
-
     mutating func removeAll() {
         global = [Value?](repeating: nil, count: RuleID.allCases.count)
         perSource.removeAll()

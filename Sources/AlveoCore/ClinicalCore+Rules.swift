@@ -380,7 +380,7 @@ extension ClinicalCore {
             drive(key, .inactive, at: t, into: &events)
             return
         }
-        if alarms.activePriority(key) != nil, let current = plexIndication, current != strongest, disabledRules & (1 << UInt64(RuleID.plasmaExchange.ordinal)) == 0 {
+        if alarms.activePriority(key) != nil, let current = plexIndication, current != strongest, !isDisabled(.plasmaExchange) {
             plexIndication = strongest
             if let transition = alarms.reindicate(key, at: t) { events.append(makeEvent(key, transition, at: t)) }
             return
@@ -454,10 +454,13 @@ extension ClinicalCore {
         drive(AlarmKey(rule: rule), assessment, at: t, into: &events)
     }
 
+    /// Switched off in the configuration (a bit per rule: asked at every drive of every group).
+    func isDisabled(_ rule: RuleID) -> Bool { disabledRules & (1 << UInt64(rule.ordinal)) != 0 }
+
     /// `known`: the rule's condition as known at this group, when the assessment alone cannot tell
     /// unknown from false (an acknowledged prompt re-arms only over groups where it is known false).
     mutating func drive(_ key: AlarmKey, _ assessment: Assessment, at t: Double, into events: inout [AlarmEvent], known: Bool?? = nil) {
-        guard disabledRules & (1 << UInt64(key.rule.ordinal)) == 0 else { return }
+        guard !isDisabled(key.rule) else { return }
         if let entry = rearming[key] {
             // Acknowledged and ended: not raised again until its condition has been known false long enough.
             let condition: Bool? = known ?? {
