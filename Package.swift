@@ -87,7 +87,8 @@ let package = Package(
         ),
 
         .testTarget(name: "AlveoCoreTests", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
-        .testTarget(name: "AlveoOutputTests", dependencies: ["AlveoOutput", "AlveoCore"], swiftSettings: strictSettings),
+        .testTarget(name: "AlveoOutputTests", dependencies: ["AlveoOutput", "AlveoCore", .product(name: "Logging", package: "swift-log")],
+                    exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(name: "AlveoIOTests", dependencies: ["AlveoIO", "CModbus"], swiftSettings: strictSettings),
         .testTarget(name: "AlveoDevicesTests", dependencies: ["AlveoDevices", "AlveoCore"], exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(

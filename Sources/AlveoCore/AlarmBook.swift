@@ -179,7 +179,7 @@ struct AlarmBook {
         case (.active, .active(let priority)) where priority < instance.priority:
             instance.priority = priority
             instance.announce(at: t)
-            transition = Transition(phase: .update, priority: priority, state: .active,
+            transition = Transition(phase: .deescalate, priority: priority, state: .active,
                                     acknowledged: instance.acknowledged, reason: "tier")
         case (.active, .inactive):
             if instance.latchOnEnd && !instance.acknowledged {

@@ -1,8 +1,11 @@
 /// Phase of an alarm event (a subset of the IHE PCD-04 event phases): `escalate` only when the
-/// priority rises; `update` for a fall, latching, acknowledgement, recurrence or a changed indication;
-/// `continue` only for the re-announcement of an unchanged, unacknowledged alarm.
-public enum AlarmPhase: String, Sendable {
-    case start, update, escalate, `continue`, end
+/// priority rises, `de-escalate` only when it falls; `update` for latching, acknowledgement,
+/// recurrence, a changed stage or indication; `continue` only for the re-announcement of an unchanged,
+/// unacknowledged alarm.
+public enum AlarmPhase: String, Sendable, CaseIterable {
+    case start, update, escalate
+    case deescalate = "de-escalate"
+    case `continue`, end
 }
 
 /// Alarm state after the event (IHE PCD-04 MDC_ATTR_ALERT_STATE).

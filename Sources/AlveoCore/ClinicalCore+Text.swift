@@ -134,6 +134,7 @@ extension ClinicalCore {
         let inHighTier = high && Tolerance.gt(mlPerKg, settings.vtHighHighTierMlPerKg)
         let threshold = high ? (inHighTier ? settings.vtHighHighTierMlPerKg : settings.vtHighMlPerKg) : settings.vtLowMlPerKg
         let onset = high ? (inHighTier ? vtHighHighOnset.since : vtHighOnset.since) : vtLowOnset.since
+        if let src = reading(.vt)?.source { evidence.append(("vt_source", .string(sources[src].name))) }
         evidence += [("vt_ml_per_kg", .number(Fmt.round(mlPerKg, 2))),
                      ("threshold_ml_per_kg", .number(threshold)),
                      ("target_ml_per_kg", .number(settings.vtTargetMlPerKg)),
@@ -158,6 +159,8 @@ extension ClinicalCore {
 
     private func describePlateau() -> Description {
         var evidence = readingEvidence(.pplat, "pplat_cmh2o", decimals: 1)
+        if let src = reading(.pplat)?.source { evidence.append(("pplat_source", .string(sources[src].name))) }
+        evidence.append(("threshold_cmh2o", .number(settings.pplatHigh)))
         evidence += patientEvidence
         evidence += readingEvidence(.vt, "vt_ml", decimals: 1)
         let pplatText = reading(.pplat).map { "Plateau pressure \(Fmt.fixed($0.value, 1)) cmH2O" } ?? "Plateau pressure"
@@ -194,6 +197,8 @@ extension ClinicalCore {
                                cleared: "Driving pressure not currently available (\(why)).", evidence: evidence)
         }
         evidence.append(("driving_pressure_cmh2o", .number(Fmt.round(dp, 1))))
+        evidence.append(("threshold_cmh2o", .number(settings.drivingPressureHigh)))
+        evidence.append(("pplat_source", .string(sources[pplat.source].name)))
         let now = "Driving pressure \(Fmt.fixed(dp, 1)) cmH2O (Pplat \(Fmt.fixed(pplat.value, 1)) - PEEP \(Fmt.fixed(peep, 1)) of the same breath)"
         return Description(
             active: "\(now) is above \(Fmt.fixed(settings.drivingPressureHigh, 1).trimmingTrailingZeros) cmH2O: review tidal volume and PEEP.",
@@ -300,7 +305,8 @@ extension ClinicalCore {
             return Description(active: "P/F not currently available.", cleared: "P/F not currently available.",
                                evidence: [("pf", .null), ("band", .string(names[pfBand]))])
         }
-        var evidence: [(String, JSONValue)] = [("pf", pfEvidence(pf)), ("band", .string(names[pfBand]))]
+        var evidence: [(String, JSONValue)] = [("pf", pfEvidence(pf)), ("band", .string(names[pfBand])),
+                                               ("band_limit", .number(edges[pfBand]))]
         // S/F beside P/F (global definition, Matthay 2024), as evidence only: bands on one signal only.
         if let spo2 = reading(.spo2), let fio2 = reading(.fio2), Tolerance.le(spo2.value, 97) {
             let sf = spo2.value / fio2.value
@@ -324,6 +330,7 @@ extension ClinicalCore {
             if let pf {
                 let fall = (ref.value - pf.value) / ref.value
                 evidence.append(("fall_fraction", .number(Fmt.round(fall, 3))))
+                evidence.append(("pf_limit", .number(Fmt.round(ref.value * (1 - settings.pfFallFraction), 1))))
                 change = ", down \(Fmt.fixed(fall * 100, 0)) % from \(Fmt.fixed(ref.value, 0)) (\(ref.payload.kind.rawValue)) \(Fmt.duration(t - ref.t)) ago"
             }
         }

@@ -59,9 +59,9 @@ public struct HL7Protocol: ForwardingProtocol {
         }
     }
 
-    public func deliver(_ entry: JournalEntry, over link: any ByteLink) throws -> DeliveryOutcome {
+    public func deliver(_ entry: JournalEntry, event: AlarmEvent, over link: any ByteLink) throws -> DeliveryOutcome {
         let controlID = PCD04Message.controlID(bedID: settings.identity.bedID, entry: entry)
-        let message = PCD04Message.build(entry: entry, identity: settings.identity, now: Date())
+        let message = PCD04Message.build(entry: entry, event: event, identity: settings.identity, now: Date())
         try link.send([0x0B] + Array(message.utf8) + [0x1C, 0x0D])
         let reply = try readMLLPFrame(link, timeout: settings.ackTimeout)
         guard let ack = PCD04Message.parseACK(reply), ack.controlID == controlID else {

@@ -34,9 +34,9 @@ public protocol ForwardingProtocol: Sendable {
     var heartbeatInterval: Duration? { get }
     /// Sends a "bed alive" message; a thrown error means the link is broken.
     func heartbeat(number: Int, over link: any ByteLink) throws
-    /// Sends one entry and waits for the receiver's verdict. A thrown error means the link is broken:
-    /// the forwarder reconnects and sends the same entry again.
-    func deliver(_ entry: JournalEntry, over link: any ByteLink) throws -> DeliveryOutcome
+    /// Sends one alarm event (the entry's, decoded) and waits for the receiver's verdict. A thrown
+    /// error means the link is broken: the forwarder reconnects and sends the same entry again.
+    func deliver(_ entry: JournalEntry, event: AlarmEvent, over link: any ByteLink) throws -> DeliveryOutcome
 }
 
 /// Delivers the journal through one protocol, in journal order, one entry at a time, each only once
@@ -153,7 +153,19 @@ public final class JournalForwarder: Sendable {
                 pending = nil
                 continue
             }
-            guard let entry = pending else {
+            if let entry = pending, case .unreadable(let why) = entry.content {
+                // Written by another version, or damaged: parked for review, never sent with guessed fields.
+                guard park(entry, reason: "journal entry \(entry.label) cannot be coded: \(why)") else {
+                    guard pause(wire.retryAfterError) else { break }
+                    continue
+                }
+                pending = nil
+                if entry.unjournaledID == nil {
+                    do { try commit(entry.seq) } catch { problem("cannot save the delivery position: \(error)") }
+                }
+                continue
+            }
+            guard let entry = pending, let event = entry.event else {
                 if let interval = wire.heartbeatInterval, clock.now - lastSent >= interval {
                     heartbeats += 1
                     lastSent = clock.now
@@ -189,7 +201,7 @@ public final class JournalForwarder: Sendable {
             guard let link = connection else { continue }
             lastSent = clock.now
             do {
-                switch try wire.deliver(entry, over: link) {
+                switch try wire.deliver(entry, event: event, over: link) {
                 case .delivered:
                     pending = nil
                     refusals = 0

@@ -1,28 +1,44 @@
 import AlveoCore
 import Foundation
 
-/// Who and where a message is about: the bed this agent serves.
+/// Who and where a message is about, and how this agent presents itself to the station.
 public struct HL7Identity: Sendable, Equatable {
     public var sendingApplication = "ALVEO"
+    /// The agent's EUI-64 (16 upper-case hex digits): MSH-3, OBR-3 and OBX-18. Configured, or derived
+    /// from the machine id (`EUI64.forThisMachine()`).
+    public var eui64 = "0000000000000000"
     public var sendingFacility = ""
     public var receivingApplication = ""
     public var receivingFacility = ""
-    /// PID-3: the patient identifier (with its assigning authority, if any).
+    /// PID-3: the patient identifier (with its assigning authority, if any, and its identifier type
+    /// code from HL7 table 0203: MR medical record number, PI patient internal id, AN account number).
     public var patientID = ""
     public var patientIDAuthority = ""
+    public var patientIDTypeCode = "MR"
     /// PID-5 (required in v2.6): family^given, or a placeholder when the agent is not told the name.
     public var patientName = "UNKNOWN"
     /// PV1-3: point of care ^ room ^ bed ^ facility, e.g. ICU^B1^B1^HOSP.
     public var bedLocation = ""
     /// Prefix of MSH-10 and of the alarm identifiers: unique per bed across the hospital.
     public var bedID = "BED"
+    /// MSH-21's OID: public senders disagree (shared/pcd04-reference.md §2); the Dräger reference
+    /// generator's value by default.
+    public var profileOID = "1.3.6.1.4.1.19376.1.6.4.4"
+    /// Whether an MDC event code is followed by the rule's own code as the alternate (CWE-4..6), so a
+    /// station can tell two alarms with the same MDC event apart (P/F in a severity band, P/F falling).
+    public var alternateRuleCode = true
+    /// The bed's devices by configured id, in configuration order: the device at index i is VMD i + 1
+    /// in OBX-4 (VMD 0 is Alveo's own: derived values, advisories, the agent's conditions).
+    public var devices: [String] = []
 
     public init() {}
 }
 
-/// Builds IHE PCD-04 (Report Alarm, ORU^R40) messages from journal entries, in the layout of
-/// shared/clinical-reference.md. MSH-10 is "<bedID>-<journal seq>": unique and stable per event, so a
-/// resent message keeps its id and the receiver can de-duplicate.
+/// Builds IHE PCD-04 (Report Alert, ORU^R40) messages from journal entries by the IHE PCD Alert
+/// Communication Management profile as public senders send it (shared/pcd04-reference.md): one alert
+/// per message, an MDS row for Alveo, then rows .1 (event) to .7 (type) contained under the alarm's
+/// source. MSH-10 is "<bedID>-<journal seq>": unique and stable per event, so a resent message keeps
+/// its id and the receiver can de-duplicate.
 public enum PCD04Message {
     public static func controlID(bedID: String, seq: Int64) -> String { "\(bedID)-\(seq)" }
 
@@ -42,52 +58,60 @@ public enum PCD04Message {
         return identity
     }
 
-    /// The message, segments separated by CR.
-    public static func build(entry: JournalEntry, identity configured: HL7Identity, now: Date) -> String {
+    /// The message for an alarm event, segments separated by CR. `now` is MSH-7 (when the message is
+    /// built); OBR-7 and OBX-14 carry the time the event was detected (the journal's), so a resend
+    /// differs from the first send in MSH-7 only.
+    public static func build(entry: JournalEntry, event: AlarmEvent, identity configured: HL7Identity, now: Date) -> String {
         let identity = Self.identity(configured, for: entry.patient)
-        let event = entry.event
-        let time = timestamp(entry.wallTime.flatMap(parseRFC3339) ?? now)
-        let rule = event["rule"] as? String ?? "unknown"
-        let source = event["source"] as? String
-        let alarmID = (event["alarm_id"] as? NSNumber)?.intValue ?? 0
-        let phase = event["phase"] as? String ?? "update"
-        let state = event["state"] as? String ?? "active"
-        let acknowledged = (event["acknowledged"] as? NSNumber)?.boolValue ?? false
-        let priority = event["priority"] as? String ?? "low"
-        let type = event["type"] as? String ?? "physiological"
-        let text = event["text"] as? String ?? ""
-
-        let priorityCode = ["high": "PH", "medium": "PM", "low": "PL"][priority] ?? "PN"
-        let typeCode = ["physiological": "SP", "technical": "ST", "advisory": "SA"][type] ?? "SA"
-        let flag = "\(abnormalFlag(rule))~\(priorityCode)~\(typeCode)"
+        let eventTime = timestamp(entry.wallTime.flatMap(parseRFC3339) ?? now)
+        let coding = AlertCoding.of(event)
+        let agent = "\(e(identity.sendingApplication))^^\(identity.eui64)^EUI-64"
         // Alarm ids restart with each run of the agent: the run id keeps the reference unique.
-        let alarmRef = "\(identity.bedID)-\(entry.run.map { "\($0)-" } ?? "")A\(alarmID)^\(e(identity.sendingApplication))"
-        let sourceName = source.map { "\(identity.sendingApplication)-\($0)" } ?? identity.sendingApplication
-        let inactivation = acknowledged ? "alert-acknowledged" : "enabled"
+        let alertID = "\(identity.bedID)-\(entry.run.map { "\($0)-" } ?? "")A\(event.alarmID)"
+        let alertRef = "\(e(alertID))^\(e(identity.sendingApplication))^\(identity.eui64)^EUI-64"
+        let flags = "\(coding.abnormality)~\(event.priority.pcd04)~\(event.type.pcd04)"
 
-        var segments: [String] = []
-        segments.append([
-            "MSH", "^~\\&", e(identity.sendingApplication), e(identity.sendingFacility), e(identity.receivingApplication),
-            e(identity.receivingFacility), time, "", "ORU^R40^ORU_R40", controlID(bedID: identity.bedID, entry: entry),
-            "P", "2.6", "", "", "AL", "NE", "", "UNICODE UTF-8", "", "",
-            "IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.4.1^ISO",
-        ].joined(separator: "|"))
-        let pid = identity.patientIDAuthority.isEmpty ? e(identity.patientID) : "\(e(identity.patientID))^^^\(e(identity.patientIDAuthority))"
-        segments.append("PID|||\(pid)||\(components(identity.patientName))")
-        segments.append("PV1||I|\(components(identity.bedLocation))")
-        segments.append("OBR|1|\(alarmRef)|\(alarmRef)|196616^MDC_EVT_ALARM^MDC|||\(time)")
-        segments.append("OBX|1||69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|1.0.0.0|||||||X")
-        segments.append("OBX|2|ST|\(eventCode(rule))|1.0.0.0.1|\(e(text))|||\(flag)|||R|||\(time)||||\(e(sourceName))")
-        let facets: [(String, String)] = [
-            ("68164^MDC_ATTR_ALERT_SOURCE^MDC", source ?? rule),
-            ("68165^MDC_ATTR_EVENT_PHASE^MDC", phase),
-            ("68166^MDC_ATTR_ALERT_STATE^MDC", state),
-            ("68167^MDC_ATTR_ALARM_INACTIVATION_STATE^MDC", inactivation),
-            ("68484^MDC_ATTR_ALARM_PRIORITY^MDC", priorityCode),
-            ("68485^MDC_ATTR_ALERT_TYPE^MDC", typeCode),
+        // Containment MDS.VMD.CHAN.METRIC: MDS 1 is Alveo; VMD n the bed's n-th device, 0 Alveo's own.
+        func vmd(_ device: String?) -> Int {
+            device.flatMap { identity.devices.firstIndex(of: $0) }.map { $0 + 1 } ?? 0
+        }
+        func deviceName(_ device: String) -> String { e("\(identity.sendingApplication)-\(device)") }
+        let prefix: String
+        let sourceRow: String
+        switch coding.source {
+        case .numeric(let metric, let unit, let value, let limit, let device):
+            prefix = "1.\(vmd(device)).1.\(metric.code)"
+            sourceRow = "NM|\(field(metric))|\(prefix).2|\(JSONValue.formatted(value))|\(field(unit))|\(e(limit ?? ""))||||F|||\(eventTime)||||"
+                + (device.map(deviceName) ?? agent)
+        case .device(let device):
+            prefix = coding.metricOnly.map { "1.\(vmd(device)).1.\($0.code)" } ?? "1.\(vmd(device)).0.0"
+            sourceRow = "ST|\(field(MDC.alertSource))|\(prefix).2|\(e(device))||||||F|||||||\(deviceName(device))"
+        case .agent:
+            prefix = "1.0.0.0"
+            sourceRow = "ST|\(field(MDC.alertSource))|\(prefix).2|\(e(identity.sendingApplication))||||||F|||||||\(agent)"
+        }
+        var eventCode = field(coding.event)
+        if coding.isMDCEvent, identity.alternateRuleCode {
+            eventCode += "^" + field(CodedElement.local(event.rule.id, event.rule.title))
+        }
+        let attributes: [(CodedElement, String)] = [
+            (MDC.eventPhase, event.phase.pcd04),
+            (MDC.alarmState, event.state.pcd04),
+            (MDC.inactivationState, event.acknowledged ? "alert-acknowledged" : "enabled"),
+            (MDC.alarmPriority, event.priority.pcd04),
+            (MDC.alertType, event.type.pcd04),
         ]
-        for (index, facet) in facets.enumerated() {
-            segments.append("OBX|\(index + 3)|ST|\(facet.0)|1.0.0.0.\(index + 2)|\(e(facet.1))|||\(flag)|||R")
+
+        var segments = [msh(identity, type: "ORU^R40^ORU_R40", controlID: controlID(bedID: identity.bedID, entry: entry), now: now,
+                            profile: true)]
+        segments.append(pid(identity))
+        segments.append("PV1||I|\(components(identity.bedLocation))")
+        segments.append("OBR|1|\(alertRef)|\(alertRef)|\(field(MDC.alarm))|||\(eventTime)")
+        segments.append("OBX|1||\(field(MDC.mds))|1.0.0.0|||||||X|||||||\(agent)")
+        segments.append("OBX|2|ST|\(eventCode)|\(prefix).1|\(e(event.text))|||\(flags)|||F|||\(eventTime)||||\(agent)")
+        segments.append("OBX|3|\(sourceRow)")
+        for (index, attribute) in attributes.enumerated() {
+            segments.append("OBX|\(index + 4)|ST|\(field(attribute.0))|\(prefix).\(index + 3)|\(attribute.1)||||||F")
         }
         return segments.joined(separator: "\r") + "\r"
     }
@@ -95,38 +119,39 @@ public enum PCD04Message {
     /// The periodic "bed alive" message: an ORU^R01 with the monitoring system as its only observation.
     public static func heartbeat(identity: HL7Identity, controlID: String, now: Date) -> String {
         let time = timestamp(now)
-        let pid = identity.patientIDAuthority.isEmpty ? e(identity.patientID) : "\(e(identity.patientID))^^^\(e(identity.patientIDAuthority))"
+        let reference = "\(e(controlID))^\(e(identity.sendingApplication))^\(identity.eui64)^EUI-64"
         return [
-            ["MSH", "^~\\&", e(identity.sendingApplication), e(identity.sendingFacility), e(identity.receivingApplication),
-             e(identity.receivingFacility), time, "", "ORU^R01^ORU_R01", controlID, "P", "2.6", "", "", "AL", "NE", "",
-             "UNICODE UTF-8"].joined(separator: "|"),
-            "PID|||\(pid)||\(components(identity.patientName))",
+            msh(identity, type: "ORU^R01^ORU_R01", controlID: controlID, now: now, profile: false),
+            pid(identity),
             "PV1||I|\(components(identity.bedLocation))",
-            "OBR|1|\(controlID)^\(e(identity.sendingApplication))|\(controlID)^\(e(identity.sendingApplication))|69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|||\(time)",
-            "OBX|1|ST|heartbeat^Alveo agent alive^ALVEO|1.0.0.0|alive|||N|||R|||\(time)",
+            "OBR|1|\(reference)|\(reference)|\(field(MDC.mds))|||\(time)",
+            "OBX|1|ST|heartbeat^Alveo agent alive^\(MDC.localSystem)|1.0.0.0|alive|||N|||F|||\(time)||||"
+                + "\(e(identity.sendingApplication))^^\(identity.eui64)^EUI-64",
         ].joined(separator: "\r") + "\r"
     }
 
-    /// OBX-3 of the alarm: the MDC code of the metric it is about where one exists, else the rule id in
-    /// Alveo's own coding system.
-    static func eventCode(_ rule: String) -> String {
-        switch rule {
-        case "oxygenation.spo2_low": "150456^MDC_PULS_OXIM_SAT_O2^MDC"
-        case "lpv.tidal_volume_high", "lpv.tidal_volume_low": "151980^MDC_VENT_VOL_TIDAL^MDC"
-        case "lpv.plateau_high": "152424^MDC_VENT_PRESS_RESP_PLAT^MDC"
-        case "oxygenation.pf_severity", "oxygenation.pf_falling": "150656^MDC_O2_OXYGENATION_RATIO^MDC"
-        default: "\(rule)^\(rule)^ALVEO"
-        }
+    static func msh(_ identity: HL7Identity, type: String, controlID: String, now: Date, profile: Bool) -> String {
+        var fields = [
+            "MSH", "^~\\&", "\(e(identity.sendingApplication))^\(identity.eui64)^EUI-64", e(identity.sendingFacility),
+            e(identity.receivingApplication), e(identity.receivingFacility), timestamp(now), "", type, e(controlID),
+            "P", "2.6", "", "", "AL", "NE", "", "UNICODE UTF-8",
+        ]
+        if profile { fields += ["", "", "IHE_PCD_ACM_001^IHE PCD^\(e(identity.profileOID))^ISO"] }
+        return fields.joined(separator: "|")
     }
 
-    /// OBX-8's first component: H or L for a value above or below its limit, A otherwise.
-    static func abnormalFlag(_ rule: String) -> String {
-        switch rule {
-        case "lpv.tidal_volume_high", "lpv.plateau_high", "lpv.driving_pressure_high": "H"
-        case "lpv.tidal_volume_low", "oxygenation.spo2_low", "oxygenation.pf_severity", "oxygenation.pf_falling": "L"
-        default: "A"
+    /// PID-3 `id^^^authority^type`, PID-5 with name type L (legal) when a name is known.
+    static func pid(_ identity: HL7Identity) -> String {
+        let id = "\(e(identity.patientID))^^^\(components(identity.patientIDAuthority))^\(e(identity.patientIDTypeCode))"
+        var name = components(identity.patientName)
+        let parts = identity.patientName.split(separator: "^", omittingEmptySubsequences: false).count
+        if identity.patientName != "UNKNOWN", !identity.patientName.isEmpty, parts < 7 {
+            name += String(repeating: "^", count: 7 - parts) + "L"
         }
+        return "PID|||\(id)||\(name)"
     }
+
+    static func field(_ code: CodedElement) -> String { "\(e(code.code))^\(e(code.text))^\(e(code.system))" }
 
     /// A composite field given in configuration with `^` between its components and `&` between
     /// subcomponents (PID-5 family^given, PV1-3 unit^room^bed^facility, a facility HOSP&1.2.3&ISO):
@@ -167,9 +192,12 @@ public enum PCD04Message {
         return formatter.string(from: date) + "+0000"
     }
 
-    static func parseRFC3339(_ text: String) -> Date? {
+    /// An RFC 3339 time, with or without fractional seconds.
+    public static func parseRFC3339(_ text: String) -> Date? {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
         return formatter.date(from: text)
     }
 

@@ -53,8 +53,8 @@ public struct SyslogProtocol: ForwardingProtocol {
     public var tls: TLSSettings? { settings.tls }
     public func heartbeat(number: Int, over link: any ByteLink) throws {}
 
-    public func deliver(_ entry: JournalEntry, over link: any ByteLink) throws -> DeliveryOutcome {
-        let message = SyslogMessage.build(entry: entry, settings: settings, now: Date())
+    public func deliver(_ entry: JournalEntry, event: AlarmEvent, over link: any ByteLink) throws -> DeliveryOutcome {
+        let message = SyslogMessage.build(entry: entry, event: event, settings: settings, now: Date())
         let bytes = Array(message.utf8)
         // A receiver restarted while the link was idle: reconnect first, or this message would be lost.
         if link.peerHasClosed() { throw SocketError(operation: "send", peer: link.peer, code: ECONNRESET) }
@@ -76,41 +76,39 @@ public struct SyslogProtocol: ForwardingProtocol {
 /// Builds one RFC 5424 message: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG`.
 public enum SyslogMessage {
     /// high → crit (2), medium → warning (4), low → notice (5).
-    public static func severity(_ priority: String) -> Int {
-        ["high": 2, "medium": 4, "low": 5][priority] ?? 5
+    public static func severity(_ priority: Priority) -> Int {
+        switch priority {
+        case .high: 2
+        case .medium: 4
+        case .low: 5
+        }
     }
 
-    public static func build(entry: JournalEntry, settings: SyslogSettings, now: Date) -> String {
-        let event = entry.event
-        let priority = event["priority"] as? String ?? "low"
-        let pri = settings.facility * 8 + severity(priority)
+    /// TIMESTAMP is when the event was detected (the journal's time); MSGID the rule id.
+    public static func build(entry: JournalEntry, event: AlarmEvent, settings: SyslogSettings, now: Date) -> String {
+        let pri = settings.facility * 8 + severity(event.priority)
         let timestamp = entry.wallTime ?? PCD04Message.rfc3339(now)
-        let rule = event["rule"] as? String ?? "-"
-        var alarm: [(String, String)] = [("bed", settings.bedID), ("seq", entry.unjournaledID ?? "\(entry.seq)")]
-        for key in ["alarm_id", "rule", "source", "parameter", "phase", "priority", "type", "state", "acknowledged", "reason", "t"] {
-            if let value = event[key] { alarm.append((key, text(value))) }
-        }
+        var alarm: [(String, String)] = [("bed", settings.bedID), ("seq", entry.unjournaledID ?? "\(entry.seq)"),
+                                         ("alarm_id", "\(event.alarmID)"), ("rule", event.rule.id)]
+        if let source = event.source { alarm.append(("source", source)) }
+        if let parameter = event.parameter { alarm.append(("parameter", parameter.name)) }
+        alarm += [("phase", event.phase.rawValue), ("priority", event.priority.name), ("type", event.type.rawValue),
+                  ("state", event.state.rawValue), ("acknowledged", event.acknowledged ? "true" : "false")]
+        if let reason = event.reason { alarm.append(("reason", reason)) }
+        alarm.append(("t", JSONValue.formatted(event.t)))
         var evidence: [(String, String)] = []
-        if let object = event["evidence"] as? [String: Any] {
-            for key in object.keys.sorted() {
-                let value = object[key]!
-                if value is [String: Any] || value is [Any] || value is NSNull { continue }
-                evidence.append((key, text(value)))
+        for (key, value) in event.evidence.sorted(by: { $0.0 < $1.0 }) {
+            switch value {
+            case .number(let number): evidence.append((key, JSONValue.formatted(number)))
+            case .string(let text): evidence.append((key, text))
+            case .bool(let flag): evidence.append((key, flag ? "true" : "false"))
+            case .object, .array, .null: continue
             }
         }
         var sd = "[alarm@32473" + alarm.map { " \(name($0.0))=\"\(escape($0.1))\"" }.joined() + "]"
         if !evidence.isEmpty { sd += "[evidence@32473" + evidence.map { " \(name($0.0))=\"\(escape($0.1))\"" }.joined() + "]" }
-        let header = "<\(pri)>1 \(timestamp) \(field(settings.hostname, 255)) \(field(settings.appName, 48)) \(getpid()) \(field(rule, 32))"
-        return "\(header) \(sd) \(event["text"] as? String ?? "")"
-    }
-
-    static func text(_ value: Any) -> String {
-        if let number = value as? NSNumber {
-            if String(cString: number.objCType) == "c" { return number.boolValue ? "true" : "false" }
-            let double = number.doubleValue
-            return double == double.rounded() && abs(double) < 1e15 ? String(Int64(saturating: double)) : String(double)
-        }
-        return "\(value)"
+        let header = "<\(pri)>1 \(timestamp) \(field(settings.hostname, 255)) \(field(settings.appName, 48)) \(getpid()) \(field(event.rule.id, 32))"
+        return "\(header) \(sd) \(event.text)"
     }
 
     /// SD-PARAM values escape `"`, `\` and `]` (RFC 5424 6.3.3).

@@ -35,6 +35,24 @@ struct Replay: ParsableCommand {
     @Option(name: .long, help: "With outputs configured: seconds to wait at the end for every journaled event to be delivered.")
     var drainTimeout: Double = 60
 
+    @Option(name: .long, help: "With outputs configured: the wall-clock time (RFC 3339, e.g. 2026-11-25T16:00:00Z) that t = 0 maps to; each journaled event, and so each PCD-04 and syslog message, carries the time it was detected on that clock. Default: a raw trace's recording start; for a scenario, when the replay starts.")
+    var start: String?
+
+    /// The wall clock of t = 0: --start, else the trace's first record, else now.
+    func startTime() throws -> Date {
+        if let start {
+            guard let date = PCD04Message.parseRFC3339(start) else {
+                throw ValidationError("--start must be an RFC 3339 time such as 2026-11-25T16:00:00Z")
+            }
+            return date
+        }
+        if scenario != "-", TraceReplay.isTrace(path: scenario), var reader = try? RawTraceReader(path: scenario), let first = reader.next() {
+            let nanoseconds = first.wallNanoseconds - Int64(saturating: first.monotonic * 1e9)
+            return Date(timeIntervalSince1970: Double(nanoseconds) / 1e9)
+        }
+        return Date()
+    }
+
     @Option(name: .long, help: "Replay at this many times real time (1 = real time, for demonstrations); default: as fast as the machine allows.")
     var speed: Double?
 
@@ -55,13 +73,16 @@ struct Replay: ParsableCommand {
             // A raw device trace carries its own configuration: only --config's outputs are used.
             let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: speed != nil))
             let scenarioTime = Mutex(0.0)
+            let base = try startTime()
+            let wall: @Sendable (Double) -> String = { PCD04Message.rfc3339(base.addingTimeInterval($0)) }
             let outputs = config.isEmpty ? nil
-                : try startOutputs(try loadConfig(config), clock: { scenarioTime.withLock { $0 } }, emit: { writer.write($0) })
+                : try startOutputs(try loadConfig(config), clock: { scenarioTime.withLock { $0 } },
+                                   wallTime: { wall(scenarioTime.withLock { $0 }) }, emit: { writer.write($0) })
             defer { outputs?.stop() }
             do {
                 let summary = try TraceReplay.run(path: scenario, pace: pacer()) { event in
                     scenarioTime.withLock { $0 = event.t }
-                    outputs?.record([event], wallTime: nil)
+                    outputs?.record([event], wallTime: wall(event.t))
                     writer.write([event])
                 }
                 writer.flush()
@@ -97,15 +118,19 @@ struct Replay: ParsableCommand {
         let agentConfig = try loadConfig(config)
         let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: speed != nil))
         let scenarioTime = Mutex(0.0)
-        let outputs = try startOutputs(agentConfig, clock: { scenarioTime.withLock { $0 } }, emit: { writer.write($0) })
+        let base = try startTime()
+        let wall: @Sendable (Double) -> String = { PCD04Message.rfc3339(base.addingTimeInterval($0)) }
+        let outputs = try startOutputs(agentConfig, clock: { scenarioTime.withLock { $0 } },
+                                       wallTime: { wall(scenarioTime.withLock { $0 }) }, emit: { writer.write($0) })
         defer { outputs.stop() }
         do {
-            // Journal entries from replay carry no wall time, so that replays stay byte-identical.
+            // Journal entries carry the virtual time on the --start clock: the same --start gives the
+            // same journal, and each message the time its event was detected.
             try ScenarioReplay.run(config: agentConfig, scenarioPath: scenario, manualEntry: { t, row in
-                outputs.recordEntry(row, t: t, wallTime: nil)
+                outputs.recordEntry(row, t: t, wallTime: wall(t))
             }, pace: pacer()) { event in
                 scenarioTime.withLock { $0 = event.t }
-                outputs.record([event], wallTime: nil)
+                outputs.record([event], wallTime: wall(event.t))
                 writer.write([event])
             }
             writer.flush()

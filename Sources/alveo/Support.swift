@@ -34,11 +34,13 @@ final class SharedWriter: @unchecked Sendable {
 
 /// Opens the journal and starts the forwarders (replay and deliver); exit 74 when that fails.
 func startOutputs(_ config: AgentConfig, clock: @escaping @Sendable () -> Double,
+                  wallTime: @escaping @Sendable () -> String? = { nil },
                   emit: @escaping @Sendable ([AlarmEvent]) -> Void) throws -> OutputPipeline
 {
     LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
     do {
-        let outputs = try OutputPipeline(config: config.outputs, logger: Logger(label: "alveo"), clock: clock, emit: emit)
+        let outputs = try OutputPipeline(config: config.outputs, logger: Logger(label: "alveo"), clock: clock, wallTime: wallTime,
+                                         emit: emit)
         outputs.start()
         return outputs
     } catch {

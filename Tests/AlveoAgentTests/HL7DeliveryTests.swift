@@ -37,6 +37,7 @@ import Testing
                 patient_name: DOE^JANE
                 bed_location: ICU^B1^B1^HOSP
                 bed_id: ICU-B1
+                eui64: 0A-1B-2C-FF-FE-3D-4E-5F
             """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -72,22 +73,34 @@ import Testing
         let port = freePort()
         let receiver = try startReceiver(port: port)
         defer { receiver.kill() }
-        let result = try ChildProcess.run([Paths.alveo, "replay", "--config", try config(port: port), try togglingScenario(events: 20)])
+        let result = try ChildProcess.run([Paths.alveo, "replay", "--config", try config(port: port), "--start", "2026-11-25T16:00:00Z",
+                                           try togglingScenario(events: 20)])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(deliveredInOrder(20))
         let messages = received()
         #expect(messages.allSatisfy { $0["valid"] as? Bool == true }, "hl7apy: \(messages.compactMap { $0["errors"] })")
         let first = try #require(messages.first?["segments"] as? [String])
-        #expect(first[0].contains("|ORU^R40^ORU_R40|ICU-B1-1|P|2.6|||AL|NE|"))
-        #expect(first[1] == "PID|||12345^^^HOSP||DOE^JANE")
+        #expect(first[0].hasPrefix("MSH|^~\\&|ALVEO^0A1B2CFFFE3D4E5F^EUI-64|"))
+        #expect(first[0].contains("|ORU^R40^ORU_R40|ICU-B1-1|P|2.6|||AL|NE||UNICODE UTF-8|||IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.4.4^ISO"))
+        #expect(first[1] == "PID|||12345^^^HOSP^MR||DOE^JANE^^^^^L")
         #expect(first[2] == "PV1||I|ICU^B1^B1^HOSP")
-        #expect(first.contains("OBX|4|ST|68165^MDC_ATTR_EVENT_PHASE^MDC|1.0.0.0.3|start|||A~PM~ST|||R"))
-        #expect(first.contains("OBX|8|ST|68485^MDC_ATTR_ALERT_TYPE^MDC|1.0.0.0.7|ST|||A~PM~ST|||R"))
+        #expect(first[5].hasPrefix("OBX|2|ST|technical.sensor_off^Oximeter probe off^99ALV|1.0.0.0.1|"), "\(first[5])")
+        #expect(first[5].hasSuffix("|||A~PM~ST|||F|||20261125160000.000+0000||||ALVEO^^0A1B2CFFFE3D4E5F^EUI-64"), "\(first[5])")
+        #expect(first.contains("OBX|3|ST|68480^MDC_ATTR_ALERT_SOURCE^MDC|1.0.0.0.2|oxi||||||F|||||||ALVEO-oxi"))
+        #expect(first.contains("OBX|4|ST|68481^MDC_ATTR_EVENT_PHASE^MDC|1.0.0.0.3|start||||||F"))
+        #expect(first.contains("OBX|8|ST|68485^MDC_ATTR_ALERT_TYPE^MDC|1.0.0.0.7|ST||||||F"))
         let second = try #require(messages[1]["segments"] as? [String])
-        #expect(second[3] .range(of: #"^OBR\|1\|ICU-B1-\d{8}T\d{6}Z-A1\^ALVEO\|"#, options: .regularExpression) != nil,
+        #expect(second[3] .range(of: #"^OBR\|1\|ICU-B1-\d{8}T\d{6}Z-A1\^ALVEO\^0A1B2CFFFE3D4E5F\^EUI-64\|"#, options: .regularExpression) != nil,
                 "start and end of one alarm share its OBR id, unique across runs: \(second[3])")
         #expect(first[3].split(separator: "|")[2] == second[3].split(separator: "|")[2])
         #expect(second.contains { $0.contains("MDC_ATTR_EVENT_PHASE") && $0.contains("|end|") })
+        // Replay timestamps: each message carries the virtual time of its event on the --start clock
+        // (the probe toggles every 2 s), not the moment it was sent.
+        for (n, message) in messages.prefix(20).enumerated() {
+            let segments = try #require(message["segments"] as? [String])
+            let obr7 = segments[3].split(separator: "|", omittingEmptySubsequences: false)[7]
+            #expect(obr7 == "202611251600" + String(format: "%02d", 2 * n) + ".000+0000", "message \(n + 1): OBR-7 \(obr7)")
+        }
     }
 
     @Test func receiverDownWhileAThousandEventsAreProducedThenAllDelivered() throws {

@@ -1,4 +1,5 @@
 import AlveoAgent
+import AlveoCore
 import AlveoOutput
 import AlveoTrace
 import Foundation
@@ -123,11 +124,15 @@ import Testing
         identity.patientName = "DOE|X~Y\\Z&W^JANE"
         identity.bedLocation = "ICU|B1^R1^B1^HOSP&1.2.3&ISO"
         identity.bedID = "B1"
-        let entry = JournalEntry(seq: 1, run: "R", wallTime: nil, eventJSON: "{\"rule\":\"technical.sensor_off\",\"text\":\"x|y\"}")
-        let message = PCD04Message.build(entry: entry, identity: identity, now: Date(timeIntervalSince1970: 0))
+        let event = AlarmEvent(t: 0, alarmID: 1, rule: .sensorOff, source: "o|x", parameter: nil, phase: .start, priority: .medium,
+                               state: .active, acknowledged: false, reason: nil, text: "x|y\r~z", evidence: [])
+        let entry = JournalEntry(seq: 1, run: "R", wallTime: nil, event: event)
+        let message = PCD04Message.build(entry: entry, event: event, identity: identity, now: Date(timeIntervalSince1970: 0))
         let segments = message.split(separator: "\r")
         #expect(segments.map { $0.prefix(3) } == ["MSH", "PID", "PV1", "OBR", "OBX", "OBX", "OBX", "OBX", "OBX", "OBX", "OBX", "OBX"])
-        #expect(segments[1] == "PID|||12\\F\\34||DOE\\F\\X\\R\\Y\\E\\Z&W^JANE", "& separates subcomponents")
+        #expect(segments[1] == "PID|||12\\F\\34^^^^MR||DOE\\F\\X\\R\\Y\\E\\Z&W^JANE^^^^^L", "& separates subcomponents")
+        #expect(segments[5].contains("|x\\F\\y \\R\\z|"), "the alarm text escaped, a control character a space")
+        #expect(segments[6].contains("|o\\F\\x|") && segments[6].hasSuffix("|ALVEO-o\\F\\x"), "the source escaped")
         #expect(segments[2] == "PV1||I|ICU\\F\\B1^R1^B1^HOSP&1.2.3&ISO")
     }
 

@@ -65,7 +65,7 @@ func temporaryDirectory() throws -> String {
         #expect(next.seq == 6)
         #expect(next.wallTime == "2026-11-25T16:00:00.000Z")
         #expect(next.eventJSON == sampleEvent(6).jsonLine())
-        #expect(next.event["rule"] as? String == "oxygenation.spo2_low")
+        #expect(next.event?.rule == .spo2Low)
     }
 
     @Test func aTornLastLineIsSetAsideAndNumberingContinues() throws {

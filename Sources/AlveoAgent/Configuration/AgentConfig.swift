@@ -50,6 +50,7 @@ public struct AgentConfig: Sendable, Equatable {
         var devices: [DeviceConfig] = []
         var serialDevices: [SerialDeviceConfig] = []
         var outputs = OutputConfig()
+        var deviceOrder: [String] = []
         var control = ControlConfig()
         var inputsNode: ConfigNode?
         var identity = PatientIdentity()
@@ -57,7 +58,7 @@ public struct AgentConfig: Sendable, Equatable {
             switch key {
             case "patient": patient = try parsePatient(value)
             case "rules": rules = try parseRules(value)
-            case "devices": (devices, serialDevices) = try DeviceConfig.parseList(value, profiles: profiles)
+            case "devices": (devices, serialDevices, deviceOrder) = try DeviceConfig.parseList(value, profiles: profiles)
             case "outputs":
                 if readOutputs {
                     outputs = try OutputConfig.parse(value)
@@ -81,6 +82,8 @@ public struct AgentConfig: Sendable, Equatable {
         // No patient section: the bed waits for its patient (set through the control API or admitted by
         // the hospital's ADT); until then the rules that need the predicted body weight say so.
         var config = AgentConfig(patient: patient ?? .unknown, rules: rules, devices: devices, file: file)
+        // PCD-04 containment: the n-th configured device is VMD n.
+        outputs.hl7?.identity.devices = deviceOrder
         config.outputs = outputs
         config.control = control
         config.inputs = inputs

@@ -26,15 +26,19 @@ public struct DeviceConfig: Sendable, Equatable {
                                 "response_timeout_ms", "byte_timeout_ms"]
 
     /// `profiles`: profile YAML texts by device id, used instead of the profile files (a raw trace's own).
-    static func parseList(_ node: ConfigNode, profiles: [String: String] = [:]) throws(ConfigError) -> (modbus: [DeviceConfig], serial: [SerialDeviceConfig]) {
+    static func parseList(_ node: ConfigNode, profiles: [String: String] = [:]) throws(ConfigError)
+        -> (modbus: [DeviceConfig], serial: [SerialDeviceConfig], order: [String])
+    {
         var devices: [DeviceConfig] = []
         var serialDevices: [SerialDeviceConfig] = []
+        var order: [String] = []
         let items = try node.sequence()
         // One bed: a handful of devices, each with its own thread.
         guard items.count <= 32 else { throw node.error("\(items.count) devices: one bed has at most 32") }
         for item in items {
             let parsed = try parse(item, profiles: profiles)
             let id = parsed.modbus?.id ?? parsed.serial!.id
+            order.append(id)
             if devices.contains(where: { $0.id == id }) || serialDevices.contains(where: { $0.id == id }) {
                 throw item.error("device id '\(id)' is used twice: each device needs its own id")
             }
@@ -60,7 +64,7 @@ public struct DeviceConfig: Sendable, Equatable {
             }
             devices.append(device)
         }
-        return (devices, serialDevices)
+        return (devices, serialDevices, order)
     }
 
     static func parse(_ node: ConfigNode, profiles: [String: String] = [:]) throws(ConfigError) -> (modbus: DeviceConfig?, serial: SerialDeviceConfig?) {

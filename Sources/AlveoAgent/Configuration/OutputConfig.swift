@@ -3,15 +3,8 @@ import AlveoIO
 import AlveoOutput
 import Foundation
 
-/// Where alarm events go besides stdout: the journal and the forwarders that read it.
-public struct OutputConfig: Sendable, Equatable {
-    public var journalDirectory: String?
-    public var segmentMaxBytes = 16 << 20
-    public var hl7: HL7Settings?
-    public var syslog: SyslogSettings?
-
-    public init() {}
-
+/// The `outputs:` section of the configuration (the settings themselves are AlveoOutput's).
+extension OutputConfig {
     static func parse(_ node: ConfigNode) throws(ConfigError) -> OutputConfig {
         var config = OutputConfig()
         var forwarderNode: ConfigNode?
@@ -97,10 +90,11 @@ public struct OutputConfig: Sendable, Equatable {
 
     private static func parseHL7(_ node: ConfigNode) throws(ConfigError) -> HL7Settings {
         var settings = HL7Settings()
-        var sawBed = false, sawPatient = false
+        var sawBed = false, sawPatient = false, sawEUI = false
         let keys = ["host", "port", "ack_timeout_ms", "connect_timeout_ms", "reconnect_max_s", "retry_after_error_ms", "heartbeat_s", "tls",
                     "sending_application", "sending_facility", "receiving_application", "receiving_facility",
-                    "patient_id", "patient_id_authority", "patient_name", "bed_location", "bed_id"]
+                    "patient_id", "patient_id_authority", "patient_id_type", "patient_name", "bed_location", "bed_id",
+                    "eui64", "profile_oid", "alternate_rule_code"]
         func milliseconds(_ value: Double) -> Duration { .milliseconds(Int64(saturating: value)) }
         for (key, value) in try node.mapping(allowed: keys) {
             switch key {
@@ -122,6 +116,29 @@ public struct OutputConfig: Sendable, Equatable {
                 settings.identity.patientID = try value.string()
                 sawPatient = !settings.identity.patientID.isEmpty
             case "patient_id_authority": settings.identity.patientIDAuthority = try value.string()
+            case "patient_id_type":
+                // HL7 table 0203 (MR, PI, AN, …): letters only.
+                let code = try value.string()
+                guard (1...5).contains(code.count), code.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) else {
+                    throw value.error("'\(Shown.text(code.utf8, limit: 16))' is not an HL7 table 0203 identifier type code (MR, PI, AN, …)")
+                }
+                settings.identity.patientIDTypeCode = code
+            case "eui64":
+                let text = try value.string()
+                guard let eui = EUI64.normalised(text) else {
+                    throw value.error("'\(Shown.text(text.utf8, limit: 32))' is not an EUI-64: 16 hex digits, e.g. 0A1B2CFFFE3D4E5F")
+                }
+                settings.identity.eui64 = eui
+                sawEUI = true
+            case "profile_oid":
+                let oid = try value.string()
+                guard !oid.isEmpty, oid.count <= 64, oid.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+                      !oid.hasPrefix("."), !oid.hasSuffix("."), !oid.contains("..")
+                else {
+                    throw value.error("'\(Shown.text(oid.utf8, limit: 64))' is not an OID (digits separated by dots)")
+                }
+                settings.identity.profileOID = oid
+            case "alternate_rule_code": settings.identity.alternateRuleCode = try value.bool()
             case "patient_name": settings.identity.patientName = try value.string()
             case "bed_location": settings.identity.bedLocation = try value.string()
             case "bed_id":
@@ -133,6 +150,8 @@ public struct OutputConfig: Sendable, Equatable {
         // Both identify the bed and the patient to the station: a default would let two beds collide.
         guard sawBed else { throw node.error("missing 'bed_id': unique per bed across the hospital, it prefixes MSH-10") }
         guard sawPatient else { throw node.error("missing 'patient_id' (PID-3): the station files alarms by patient") }
+        // Not configured: derived from the machine id (stable for the box; docs/integration.md).
+        if !sawEUI { settings.identity.eui64 = EUI64.forThisMachine().value }
         return settings
     }
 }

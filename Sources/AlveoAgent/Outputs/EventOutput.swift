@@ -44,7 +44,7 @@ public final class EventWriter {
     public static func text(_ event: AlarmEvent) -> String {
         let seconds = Int64(saturating: event.t.rounded(.down))
         let clock = "\(seconds / 3600):" + pad(seconds / 60 % 60) + ":" + pad(seconds % 60)
-        var phase = event.phase.rawValue.uppercased()
+        var phase = event.phase == .deescalate ? "DE-ESC" : event.phase.rawValue.uppercased()
         if event.state == .latched { phase = "LATCHED" }
         if event.reason == "acknowledged" && event.phase == .update { phase = "ACK" }
         if event.reason == "reannounce" { phase = "REPEAT" }

@@ -1,6 +1,5 @@
-@testable import AlveoAgent
+@testable import AlveoOutput
 import AlveoCore
-import AlveoOutput
 import Foundation
 import Logging
 import Synchronization
@@ -22,7 +21,7 @@ import Testing
     }
 
     @Test func aParkedMessageKeepsTheAlarmUntilTheParkedFileIsMovedAway() throws {
-        let directory = try Paths.temporaryDirectory().path
+        let directory = try temporaryDirectory()
         let (writer, events) = try writer(in: directory)
         try "{\"seq\":2}\n".write(toFile: writer.parkedFile("hl7"), atomically: true, encoding: .utf8)
         writer.refused(forwarder: "hl7", seq: 2, reason: "message ICU-B1-2 answered AR", parked: true)
@@ -37,7 +36,7 @@ import Testing
     }
 
     @Test func aMessageRefusedAgainAndAgainEndsTheAlarmWhenDelivered() throws {
-        let (writer, events) = try writer(in: try Paths.temporaryDirectory().path)
+        let (writer, events) = try writer(in: try temporaryDirectory())
         writer.refused(forwarder: "hl7", seq: 1, reason: "answered AE, 3 times in a row", parked: false)
         writer.refused(forwarder: "hl7", seq: 1, reason: "answered AE, 4 times in a row", parked: false)
         writer.delivered(forwarder: "hl7", seq: 1)
@@ -45,7 +44,7 @@ import Testing
     }
 
     @Test func parkedMessagesLeftByAnEarlierRunRaiseItAtStart() throws {
-        let directory = try Paths.temporaryDirectory().path
+        let directory = try temporaryDirectory()
         try "{\"seq\":2}\n{\"seq\":5}\n".write(toFile: directory + "/hl7-parked.jsonl", atomically: true, encoding: .utf8)
         let (writer, events) = try writer(in: directory)
         writer.raiseIfParkedWaiting(forwarder: "hl7")

@@ -1,5 +1,4 @@
 import AlveoCore
-import AlveoOutput
 import Foundation
 import Logging
 
@@ -14,7 +13,7 @@ import Logging
 ///   again at every append and every `retry()` (each second live); once it is all written the alarm
 ///   ends. Its start goes to stdout at once and, since the forwarders read the journal, is also handed
 ///   to every forwarder directly (`JournalEntry.unjournaledID`), so the station hears of it too.
-final class JournalWriter: @unchecked Sendable {
+public final class JournalWriter: @unchecked Sendable {
     // @unchecked: every access to `journal`, `failing`, `nextAlarmID`, `backlog` and `journalFailure`
     // is under `lock`.
     private let lock = NSLock()
@@ -157,8 +156,8 @@ final class JournalWriter: @unchecked Sendable {
         }
         if let started {
             emit([started])
-            sendUnjournaled(JournalEntry(seq: 0, run: journal.runID, wallTime: wallTime(), eventJSON: started.jsonLine(),
-                                         unjournaledID: "JF-\(journal.runID)-\(started.alarmID)"))
+            sendUnjournaled(JournalEntry(seq: 0, run: journal.runID, wallTime: wallTime(), event: started,
+                                         unjournaledID: "JF-\(journal.runID)-\(started.alarmID)", patient: patient))
         }
         if let ended { emit([ended]) }
         return ok
@@ -246,6 +245,16 @@ final class JournalWriter: @unchecked Sendable {
             emit([event])
         }
     }
+}
+
+/// Where alarm events go besides stdout: the journal and the forwarders that read it.
+public struct OutputConfig: Sendable, Equatable {
+    public var journalDirectory: String?
+    public var segmentMaxBytes = 16 << 20
+    public var hl7: HL7Settings?
+    public var syslog: SyslogSettings?
+
+    public init() {}
 }
 
 /// The journal and the forwarders reading it. Every event is appended (and fsync'ed) before anything

@@ -1,0 +1,193 @@
+import AlveoCore
+import Foundation
+
+/// One journal line as read back, decoded once into a typed record.
+public struct JournalEntry: Sendable {
+    /// What the line holds.
+    public enum Content: Sendable {
+        /// An alarm event: what the forwarders deliver.
+        case alarm(AlarmEvent)
+        /// A charted or lab entry, or an input from a person or the hospital: the record, not an
+        /// alarm; forwarders skip it.
+        case record
+        /// An event line that does not decode (written by another version of Alveo, or damaged):
+        /// forwarders park it with this reason rather than guess at its fields.
+        case unreadable(String)
+    }
+
+    public var seq: Int64
+    /// The agent run that wrote it (see Journal.runID).
+    public var run: String?
+    /// When the event was recorded (RFC 3339, UTC): live, the moment it was detected; in replay, the
+    /// virtual time mapped to the wall clock (`alveo replay --start`). Nil in journals written before
+    /// replays carried it; the message then carries the time it is built.
+    public var wallTime: String?
+    /// The event as written (`AlarmEvent.jsonLine()`), kept verbatim for the parked file; empty for
+    /// a charted or lab entry.
+    public var eventJSON: String
+    public var content: Content
+    /// Set for an event that could not be journaled (the journal failed) and is handed to the
+    /// forwarders directly: it stands in for the sequence number in MSH-10 and the syslog `seq`
+    /// (e.g. `JF-20261129T101500Z-1000001`), and the forwarder keeps no position for it.
+    public var unjournaledID: String?
+
+    /// Who the event is about, when the bed's patient came from an admission (else the configuration's
+    /// identity applies).
+    public var patient: JournalPatient?
+
+    /// The entry as logs name it: its sequence number, or its stand-in when it was not journaled.
+    public var label: String { unjournaledID ?? "\(seq)" }
+
+    /// The alarm event, if the line is one.
+    public var event: AlarmEvent? {
+        if case .alarm(let event) = content { return event }
+        return nil
+    }
+
+    /// A charted or lab entry, not an alarm event: forwarders skip it.
+    public var isManualEntry: Bool {
+        if case .record = content { return true }
+        return false
+    }
+
+    public init(seq: Int64, run: String?, wallTime: String?, eventJSON: String, content: Content, unjournaledID: String? = nil) {
+        self.seq = seq
+        self.run = run
+        self.wallTime = wallTime
+        self.eventJSON = eventJSON
+        self.content = content
+        self.unjournaledID = unjournaledID
+    }
+
+    /// An entry for an event in hand (not read from a file).
+    public init(seq: Int64, run: String?, wallTime: String?, event: AlarmEvent, unjournaledID: String? = nil,
+                patient: JournalPatient? = nil)
+    {
+        self.init(seq: seq, run: run, wallTime: wallTime, eventJSON: event.jsonLine(), content: .alarm(event),
+                  unjournaledID: unjournaledID)
+        self.patient = patient
+    }
+
+    /// An entry from the text of an event (`AlarmEvent.jsonLine()`), decoded as the reader does.
+    public init(seq: Int64, run: String?, wallTime: String?, eventJSON: String, unjournaledID: String? = nil) {
+        var content = Content.record
+        if !eventJSON.isEmpty {
+            do {
+                let object = try JSONSerialization.jsonObject(with: Data(eventJSON.utf8))
+                content = .alarm(try AlarmEvent(journal: object))
+            } catch let error as JournalDecodingError {
+                content = .unreadable(error.description)
+            } catch {
+                content = .unreadable("not JSON")
+            }
+        }
+        self.init(seq: seq, run: run, wallTime: wallTime, eventJSON: eventJSON, content: content, unjournaledID: unjournaledID)
+    }
+}
+
+/// Why a journaled event could not be decoded.
+public struct JournalDecodingError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+extension AlarmEvent {
+    /// The event from its journal JSON object (as `jsonLine()` writes it). Every field the outputs use
+    /// must be there with a known value: an unknown rule, phase, priority or state is an error, never
+    /// a default.
+    public init(journal object: Any) throws(JournalDecodingError) {
+        guard let object = object as? [String: Any] else { throw JournalDecodingError(description: "the event is not a JSON object") }
+        func fail(_ what: String) -> JournalDecodingError {
+            JournalDecodingError(description: "event \(what)")
+        }
+        func string(_ key: String) throws(JournalDecodingError) -> String {
+            guard let value = object[key] as? String else { throw fail("has no text '\(key)'") }
+            return value
+        }
+        func word<T>(_ key: String, _ decode: (String) -> T?) throws(JournalDecodingError) -> T {
+            let text = try string(key)
+            guard let value = decode(text) else { throw fail("has an unknown \(key) '\(Shown.text(text.utf8, limit: 48))'") }
+            return value
+        }
+        guard let t = (object["t"] as? NSNumber)?.doubleValue, t.isFinite else { throw fail("has no time 't'") }
+        guard let alarmID = (object["alarm_id"] as? NSNumber).map({ Int(clamping: $0.int64Value) }) else { throw fail("has no 'alarm_id'") }
+        let rule = try word("rule") { RuleID(rawValue: $0) }
+        let phase = try word("phase") { AlarmPhase(rawValue: $0) }
+        let priority = try word("priority") { name in Priority.allCases.first { $0.name == name } }
+        let state = try word("state") { AlarmState(rawValue: $0) }
+        var parameter: Parameter?
+        if object["parameter"] != nil { parameter = try word("parameter") { Parameter(name: $0) } }
+        guard let acknowledged = object["acknowledged"] as? Bool else { throw fail("has no 'acknowledged'") }
+        let evidence = (object["evidence"] as? [String: Any]).map { members in
+            members.keys.sorted().map { ($0, JSONValue(foundation: members[$0]!)) }
+        } ?? []
+        self.init(t: t, alarmID: alarmID, rule: rule, source: object["source"] as? String, parameter: parameter, phase: phase,
+                  priority: priority, state: state, acknowledged: acknowledged, reason: object["reason"] as? String,
+                  text: try string("text"), evidence: evidence)
+    }
+}
+
+extension JSONValue {
+    /// A value from JSONSerialization's objects (object keys sorted: their order is not kept there).
+    init(foundation value: Any) {
+        switch value {
+        case let number as NSNumber:
+            // JSON true/false come back as NSNumber holding a C char.
+            if String(cString: number.objCType) == "c" { self = .bool(number.boolValue) } else { self = .number(number.doubleValue) }
+        case let text as String: self = .string(text)
+        case let members as [String: Any]: self = .object(members.keys.sorted().map { ($0, JSONValue(foundation: members[$0]!)) })
+        case let items as [Any]: self = .array(items.map { JSONValue(foundation: $0) })
+        default: self = .null
+        }
+    }
+
+    /// The number, if this is one.
+    public var number: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
+
+    /// The text, if this is a string.
+    public var text: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
+
+    /// An object member by key.
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let members) = self { return members.first { $0.0 == key }?.1 }
+        return nil
+    }
+}
+
+extension AlarmEvent {
+    /// An evidence member by key.
+    public func evidence(_ key: String) -> JSONValue? { evidence.first { $0.0 == key }?.1 }
+}
+
+/// The patient an event is about, as journaled with it once the bed's patient came from an admission
+/// (HL7 ADT or `alveo patient set`): the identifier, its assigning authority and the name. All nil: no
+/// patient at the bed (discharged).
+public struct JournalPatient: Sendable, Equatable {
+    public var id: String?
+    public var authority: String?
+    public var name: String?
+
+    public init(id: String?, authority: String?, name: String?) {
+        self.id = id
+        self.authority = authority
+        self.name = name
+    }
+
+    init(_ object: [String: Any]) {
+        id = object["id"] as? String
+        authority = object["authority"] as? String
+        name = object["name"] as? String
+    }
+
+    func json() -> String {
+        var out = ""
+        JSONValue.object([("id", id.map { .string($0) } ?? .null), ("authority", authority.map { .string($0) } ?? .null),
+                          ("name", name.map { .string($0) } ?? .null)]).write(to: &out)
+        return out
+    }
+}

@@ -1,0 +1,72 @@
+import AlveoCore
+import Foundation
+
+/// Reads journal entries in order after a position, following appends.
+public struct JournalReader {
+    public let directory: String
+    private var segmentPath: String?
+    private var offset = 0
+    private var buffer = Data()
+    private var position: Int64
+
+    public init(directory: String, after position: Int64) {
+        self.directory = directory
+        self.position = position
+    }
+
+    /// The next entry after the last one returned, or nil if none has been written yet.
+    public mutating func next() -> JournalEntry? {
+        while true {
+            if segmentPath == nil {
+                // The segment holding position + 1: the last one whose first seq is ≤ it.
+                let segments = Journal.segments(in: directory)
+                guard let segment = segments.last(where: { $0.firstSeq <= position + 1 }) ?? segments.first else { return nil }
+                segmentPath = segment.path
+                offset = 0
+                buffer = Data()
+            }
+            guard let path = segmentPath else { return nil }
+            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = buffer[buffer.startIndex..<newline]
+                buffer = Data(buffer[(newline + 1)...])
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                      let seq = (object["seq"] as? NSNumber)?.int64Value,
+                      let text = String(data: Data(line), encoding: .utf8) else { continue }
+                if seq <= position { continue }
+                position = seq
+                // The line is parsed once, here: the event becomes a typed AlarmEvent (or is marked
+                // unreadable, to be parked, never guessed at). Its text is kept as written, for parking.
+                var content = JournalEntry.Content.record
+                var eventJSON = ""
+                if let event = object["event"] {
+                    // `,"event":` with its quote unescaped can only be the key: inside a JSON string a
+                    // quote is always preceded by a backslash. It is the last key of the line.
+                    if let start = text.range(of: ",\"event\":") { eventJSON = String(text[start.upperBound...].dropLast()) }
+                    do { content = .alarm(try AlarmEvent(journal: event)) } catch { content = .unreadable(error.description) }
+                }
+                var entry = JournalEntry(seq: seq, run: object["run"] as? String, wallTime: object["wall_time"] as? String,
+                                         eventJSON: eventJSON, content: content)
+                if let patient = object["patient"] as? [String: Any] { entry.patient = JournalPatient(patient) }
+                return entry
+            }
+            // Read more of this segment, or move to the next one.
+            if let file = FileHandle(forReadingAtPath: path) {
+                defer { try? file.close() }
+                try? file.seek(toOffset: UInt64(offset))
+                let more = file.readDataToEndOfFile()
+                if !more.isEmpty {
+                    offset += more.count
+                    buffer.append(more)
+                    continue
+                }
+            }
+            let segments = Journal.segments(in: directory)
+            if let next = segments.first(where: { $0.path > path }), buffer.isEmpty {
+                segmentPath = next.path
+                offset = 0
+                continue
+            }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,220 @@
+import AlveoCore
+
+/// A coded element as HL7 writes it: `code^text^coding system`.
+public struct CodedElement: Sendable, Hashable {
+    public var code: String
+    public var text: String
+    public var system: String
+
+    public init(code: String, text: String, system: String) {
+        self.code = code
+        self.text = text
+        self.system = system
+    }
+
+    /// An IEEE 11073-10101 (MDC) term.
+    static func mdc(_ code: Int, _ referenceID: String) -> CodedElement {
+        CodedElement(code: String(code), text: referenceID, system: "MDC")
+    }
+
+    /// An Alveo term: HL7 table 0396 allows `99` followed by letters for a locally defined code.
+    static func local(_ code: String, _ text: String) -> CodedElement {
+        CodedElement(code: code, text: text, system: MDC.localSystem)
+    }
+}
+
+/// Every code Alveo's PCD-04 messages use, in one table (checked by a test against the tables of
+/// shared/pcd04-reference.md §5.3 and §6, copied into the tests' fixtures).
+public enum MDC {
+    /// The coding system of Alveo's own codes (rule ids).
+    public static let localSystem = "99ALV"
+
+    // Events (partition 3).
+    public static let alarm = CodedElement.mdc(196616, "MDC_EVT_ALARM")
+    public static let high = CodedElement.mdc(196648, "MDC_EVT_HI")
+    public static let low = CodedElement.mdc(196670, "MDC_EVT_LO")
+
+    // Alert attributes (the rows .2 to .7 of an alert).
+    public static let alertSource = CodedElement.mdc(68480, "MDC_ATTR_ALERT_SOURCE")
+    public static let eventPhase = CodedElement.mdc(68481, "MDC_ATTR_EVENT_PHASE")
+    public static let alarmState = CodedElement.mdc(68482, "MDC_ATTR_ALARM_STATE")
+    public static let inactivationState = CodedElement.mdc(68483, "MDC_ATTR_ALARM_INACTIVATION_STATE")
+    public static let alarmPriority = CodedElement.mdc(68484, "MDC_ATTR_ALARM_PRIORITY")
+    public static let alertType = CodedElement.mdc(68485, "MDC_ATTR_ALERT_TYPE")
+
+    /// Alveo's MDS (what GE and Masimo samples use for a multi-parameter monitor).
+    public static let mds = CodedElement.mdc(69965, "MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS")
+
+    // Metrics (partition 2).
+    public static let spo2 = CodedElement.mdc(150456, "MDC_PULS_OXIM_SAT_O2")
+    public static let pulseRate = CodedElement.mdc(149538, "MDC_PLETH_PULS_RATE")
+    public static let fio2 = CodedElement.mdc(152196, "MDC_CONC_AWAY_O2_INSP")
+    public static let tidalVolume = CodedElement.mdc(151980, "MDC_VENT_VOL_TIDAL")
+    public static let peep = CodedElement.mdc(151976, "MDC_VENT_PRESS_AWAY_END_EXP_POS")
+    public static let peakPressure = CodedElement.mdc(151973, "MDC_VENT_PRESS_AWAY_MAX")
+    public static let plateau = CodedElement.mdc(151784, "MDC_PRESS_RESP_PLAT")
+    public static let drivingPressure = CodedElement.mdc(152720, "MDC_VENT_PRESS_AWAY_DELTA")
+    public static let respiratoryRate = CodedElement.mdc(151586, "MDC_VENT_RESP_RATE")
+    public static let pfRatio = CodedElement.mdc(150656, "MDC_O2_OXYGENATION_RATIO")
+
+    // Units (partition 4).
+    public static let percent = CodedElement.mdc(262688, "MDC_DIM_PERCENT")
+    public static let pulsePerMinute = CodedElement.mdc(264896, "MDC_DIM_PULS_PER_MIN")
+    public static let milliLitre = CodedElement.mdc(263762, "MDC_DIM_MILLI_L")
+    public static let cmH2O = CodedElement.mdc(266048, "MDC_DIM_CM_H2O")
+    public static let breathsPerMinute = CodedElement.mdc(264928, "MDC_DIM_RESP_PER_MIN")
+    public static let mmHg = CodedElement.mdc(266016, "MDC_DIM_MMHG")
+
+    /// Every MDC code used, for the table test and docs/integration.md.
+    public static let all: [CodedElement] = [
+        alarm, high, low, alertSource, eventPhase, alarmState, inactivationState, alarmPriority, alertType, mds,
+        spo2, pulseRate, fio2, tidalVolume, peep, peakPressure, plateau, drivingPressure, respiratoryRate, pfRatio,
+        percent, pulsePerMinute, milliLitre, cmH2O, breathsPerMinute, mmHg,
+    ]
+
+    /// The metric and unit of a device parameter, where MDC has one (lab and charted values have none
+    /// in PCD-04: their alarms carry the values in the text).
+    public static func metric(_ parameter: Parameter) -> (metric: CodedElement, unit: CodedElement)? {
+        switch parameter {
+        case .spo2: (spo2, percent)
+        case .pulseRate: (pulseRate, pulsePerMinute)
+        case .fio2: (fio2, percent)
+        case .vt: (tidalVolume, milliLitre)
+        case .pplat: (plateau, cmH2O)
+        case .peep: (peep, cmH2O)
+        case .ppeak: (peakPressure, cmH2O)
+        case .rr: (respiratoryRate, breathsPerMinute)
+        case .pao2, .hb, .hemoptysis, .creatinine, .position, .sensor, .ack: nil
+        }
+    }
+}
+
+/// How one alarm is coded in PCD-04: the event code of row .1, the abnormality flag of OBX-8, and
+/// what row .2 says about its source.
+struct AlertCoding {
+    /// What row .2 is.
+    enum Source {
+        /// A numeric the alarm is about: the value (NM) with its unit and limit. `device`: the evidence
+        /// key naming the device that measured it (nil: a value Alveo derived).
+        case numeric(metric: CodedElement, unit: CodedElement, value: Double, limit: String?, device: String?)
+        /// A device of the bed (technical alarms about it), by its configured id.
+        case device(String)
+        /// Alveo itself: advisories, lab-based rules, the agent's own conditions.
+        case agent
+    }
+
+    /// Row .1's OBX-3: an MDC event for a limit alarm, else the rule's local code.
+    var event: CodedElement
+    /// Whether `event` is an MDC code (the rule id may then follow as the alternate code).
+    var isMDCEvent: Bool
+    /// HL7 table 0078: H above a limit, L below, A otherwise.
+    var abnormality: String
+    var source: Source
+    /// The metric of the containment's channel level for an alarm not on a numeric (a rejected value).
+    var metricOnly: CodedElement?
+
+    /// The coding of an event. An exhaustive switch over the rules: a rule the outputs cannot code
+    /// does not compile. Where the value or its limit is missing from the evidence (a value no longer
+    /// reported), row .2 names the source instead.
+    static func of(_ event: AlarmEvent) -> AlertCoding {
+        let local = CodedElement.local(event.rule.id, event.rule.title)
+        func limitAlarm(_ mdcEvent: CodedElement, _ flag: String, metric: CodedElement, unit: CodedElement, value: Double?,
+                        limit: String?, device: String?) -> AlertCoding
+        {
+            guard let value, value.isFinite else {
+                return AlertCoding(event: mdcEvent, isMDCEvent: true, abnormality: flag, source: device.map { .device($0) } ?? .agent)
+            }
+            return AlertCoding(event: mdcEvent, isMDCEvent: true, abnormality: flag,
+                               source: .numeric(metric: metric, unit: unit, value: value, limit: limit, device: device))
+        }
+        func number(_ key: String) -> Double? { event.evidence(key)?.number }
+        func text(_ key: String) -> String? { event.evidence(key)?.text }
+        func above(_ limit: Double?) -> String? { limit.map { "<" + JSONValue.formatted($0) } }
+        func below(_ limit: Double?) -> String? { limit.map { ">" + JSONValue.formatted($0) } }
+        let advisory = AlertCoding(event: local, isMDCEvent: false, abnormality: "A", source: .agent)
+
+        switch event.rule {
+        case .spo2Low:
+            return limitAlarm(MDC.low, "L", metric: MDC.spo2, unit: MDC.percent, value: number("spo2_pct"),
+                              limit: number("threshold_pct").map { JSONValue.formatted($0) + "-100" }, device: text("spo2_source"))
+        case .tidalVolumeHigh, .tidalVolumeLow:
+            let high = event.rule == .tidalVolumeHigh
+            let limitML = number("threshold_ml_per_kg").flatMap { perKg in number("pbw_kg").map { (perKg * $0).rounded() } }
+            return limitAlarm(high ? MDC.high : MDC.low, high ? "H" : "L", metric: MDC.tidalVolume, unit: MDC.milliLitre,
+                              value: number("vt_ml"), limit: high ? above(limitML) : below(limitML), device: text("vt_source"))
+        case .plateauHigh:
+            return limitAlarm(MDC.high, "H", metric: MDC.plateau, unit: MDC.cmH2O, value: number("pplat_cmh2o"),
+                              limit: above(number("threshold_cmh2o")), device: text("pplat_source"))
+        case .drivingPressureHigh:
+            // Derived from the ventilator's plateau and PEEP of one breath: contained in the ventilator.
+            return limitAlarm(MDC.high, "H", metric: MDC.drivingPressure, unit: MDC.cmH2O, value: number("driving_pressure_cmh2o"),
+                              limit: above(number("threshold_cmh2o")), device: text("pplat_source"))
+        case .pfSeverity:
+            let edge = number("band_limit").flatMap { $0 > 0 ? $0 : nil }
+            return limitAlarm(MDC.low, "L", metric: MDC.pfRatio, unit: MDC.mmHg, value: event.evidence("pf")?["value"]?.number,
+                              limit: below(edge), device: nil)
+        case .pfFalling:
+            return limitAlarm(MDC.low, "L", metric: MDC.pfRatio, unit: MDC.mmHg, value: event.evidence("pf")?["value"]?.number,
+                              limit: below(number("pf_limit")), device: nil)
+        case .hemoglobinDrop, .hemoptysisVolume, .hemoptysisProne, .renalFunction:
+            // Lab and charted values have no MDC metric in PCD-04: local code, values in the text.
+            return AlertCoding(event: local, isMDCEvent: false, abnormality: "A", source: .agent)
+        case .plateauOverdue, .plateauStale, .fio2Weanable, .pronePositioning, .proneRepeat, .proneStop, .plasmaExchange:
+            return advisory
+        case .deviceSilent, .sensorOff:
+            return AlertCoding(event: local, isMDCEvent: false, abnormality: "A", source: event.source.map { .device($0) } ?? .agent)
+        case .valueRejected:
+            return AlertCoding(event: local, isMDCEvent: false, abnormality: "A", source: event.source.map { .device($0) } ?? .agent,
+                               metricOnly: event.parameter.flatMap { MDC.metric($0)?.metric })
+        case .deliveryFailed, .journalFailed, .patientUnknown:
+            return AlertCoding(event: local, isMDCEvent: false, abnormality: "A", source: .agent)
+        }
+    }
+}
+
+extension AlarmPhase {
+    /// The PCD-04 event phase (OBX .3).
+    var pcd04: String {
+        switch self {
+        case .start: "start"
+        case .update: "update"
+        case .escalate: "escalate"
+        case .deescalate: "de-escalate"
+        case .continue: "continue"
+        case .end: "end"
+        }
+    }
+}
+
+extension AlarmState {
+    /// The PCD-04 alarm state (OBX .4).
+    var pcd04: String {
+        switch self {
+        case .active: "active"
+        case .latched: "latched"
+        case .inactive: "inactive"
+        }
+    }
+}
+
+extension Priority {
+    /// The PCD-04 alarm priority (OBX .6 and OBX-8).
+    var pcd04: String {
+        switch self {
+        case .high: "PH"
+        case .medium: "PM"
+        case .low: "PL"
+        }
+    }
+}
+
+extension AlarmType {
+    /// The PCD-04 alert type (OBX .7 and OBX-8).
+    var pcd04: String {
+        switch self {
+        case .physiological: "SP"
+        case .technical: "ST"
+        case .advisory: "SA"
+        }
+    }
+}
