@@ -60,7 +60,7 @@ import Testing
         // Recorded live with a clinician and the hospital at the bed (devices/bedside/record-bedside.sh):
         // acknowledgements, a gas charted after it was drawn, laboratory results over MLLP, an admission.
         Case(device: "bedside", name: "live-bedside", required: [
-            "oxygenation.spo2_low/end", "oxygenation.pf_severity/update",
+            "oxygenation.spo2_low/end", "oxygenation.pf_severity/de-escalate",
             "dah.hemoglobin_drop/start", "dah.hemoptysis_volume/start", "dah.hemoptysis_volume/update", "dah.hemoptysis_volume/end",
         ], garbled: false, live: true),
     ]

@@ -68,7 +68,7 @@ import Testing
         #expect(h.trail(.renalFunction) == ["start@360000:medium", "escalate@396000:high"])
         h.feed(120 * 3600, [("lab", .creatinine, 2.1)])  // ratio 2.1: stage 2, medium
         h.feed(130 * 3600, [("lab", .creatinine, 1.6)])  // ratio 1.6: stage 1, same priority
-        #expect(h.trail(.renalFunction) == ["start@360000:medium", "escalate@396000:high", "update@432000:medium", "update@468000:medium"])
+        #expect(h.trail(.renalFunction) == ["start@360000:medium", "escalate@396000:high", "de-escalate@432000:medium", "update@468000:medium"])
         #expect(h.events(.renalFunction).last?.reason == "stage")
     }
 

@@ -56,7 +56,7 @@ import Testing
         h.hold(from: 0, to: 300, [("vent", .vt, 450)])
         h.hold(from: 301, to: 361, [("vent", .vt, 540)])
         h.feed(362, [("vent", .vt, 450)])
-        #expect(h.trail(.tidalVolumeHigh) == ["start@300:medium", "escalate@361:high", "update@362:medium"])
+        #expect(h.trail(.tidalVolumeHigh) == ["start@300:medium", "escalate@361:high", "de-escalate@362:medium"])
         #expect(h.events(.tidalVolumeHigh)[1].reason == "tier")
     }
 

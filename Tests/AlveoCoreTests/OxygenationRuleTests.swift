@@ -85,7 +85,7 @@ import Testing
         h.feed(240, [("vent", .fio2, 50), ("lab", .pao2, 105)])  // 210: back to mild
         h.feed(300, [("vent", .fio2, 50), ("lab", .pao2, 154)])  // 308: stays mild
         h.feed(360, [("vent", .fio2, 50), ("lab", .pao2, 155)])  // 310: ends
-        #expect(h.trail(.pfSeverity) == ["start@60:low", "escalate@120:medium", "update@240:low", "end@360:low"])
+        #expect(h.trail(.pfSeverity) == ["start@60:low", "escalate@120:medium", "de-escalate@240:low", "end@360:low"])
         let measured = h.events(.pfSeverity)[0]
         #expect(measured.text.contains("measured"))
     }
