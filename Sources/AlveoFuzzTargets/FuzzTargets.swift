@@ -11,7 +11,7 @@ import Foundation
 /// (`make fuzz`), and over the committed seeds and past findings by the test suite.
 public enum FuzzTargets {
     public static let names = ["pb840", "medibus", "masimo", "nonin2", "nonin8", "modbus", "profile", "scenario", "trace",
-                               "config", "hl7ack", "core", "hl7in", "control"]
+                               "config", "hl7ack", "core", "hl7in", "control", "journal"]
 
     /// Runs target `name` on `data`; an unknown name traps (a usage error of the fuzz driver).
     public static func run(_ name: String, _ data: [UInt8]) {
@@ -30,6 +30,7 @@ public enum FuzzTargets {
         case "core": core(data)
         case "hl7in": hl7in(data)
         case "control": control(data)
+        case "journal": journal(data)
         default: preconditionFailure("unknown fuzz target '\(name)' (one of: \(names.joined(separator: ", ")))")
         }
     }
@@ -156,6 +157,23 @@ public enum FuzzTargets {
         if let config = try? AgentConfig.parse(yaml: text, file: "/nonexistent/fuzz.yaml", readOutputs: true) {
             _ = config.patient.predictedBodyWeightKg
             _ = TraceRecording.redactingIdentity(yaml: text)
+        }
+    }
+
+    /// Journal lines as the forwarders read them back (a journal written by another version, a damaged
+    /// disk): decoded once, and every event coded as PCD-04 and syslog; the messages stay bounded
+    /// and their segments unbroken.
+    static func journal(_ data: [UInt8]) {
+        var identity = HL7Identity()
+        identity.devices = ["vent", "oxi"]
+        for line in data.split(separator: UInt8(ascii: "\n")) {
+            guard let entry = JournalEntry.decode(line: Data(line)), let event = entry.event else { continue }
+            let message = PCD04Message.build(entry: entry, event: event, identity: identity, now: Date(timeIntervalSince1970: 0))
+            let segments = message.split(separator: "\r")
+            precondition(segments.count == 12 && segments.allSatisfy { !$0.contains("\n") }, "a PCD-04 message broken by its content")
+            precondition(message.utf8.count <= 8 * line.count + 4096, "PCD-04 message out of proportion to its journal line")
+            let syslog = SyslogMessage.build(entry: entry, event: event, settings: SyslogSettings(), now: Date(timeIntervalSince1970: 0))
+            precondition(syslog.utf8.count <= 8 * line.count + 4096, "syslog message out of proportion to its journal line")
         }
     }
 

@@ -29,24 +29,9 @@ public struct JournalReader {
             if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = buffer[buffer.startIndex..<newline]
                 buffer = Data(buffer[(newline + 1)...])
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                      let seq = (object["seq"] as? NSNumber)?.int64Value,
-                      let text = String(data: Data(line), encoding: .utf8) else { continue }
-                if seq <= position { continue }
-                position = seq
-                // The line is parsed once, here: the event becomes a typed AlarmEvent (or is marked
-                // unreadable, to be parked, never guessed at). Its text is kept as written, for parking.
-                var content = JournalEntry.Content.record
-                var eventJSON = ""
-                if let event = object["event"] {
-                    // `,"event":` with its quote unescaped can only be the key: inside a JSON string a
-                    // quote is always preceded by a backslash. It is the last key of the line.
-                    if let start = text.range(of: ",\"event\":") { eventJSON = String(text[start.upperBound...].dropLast()) }
-                    do { content = .alarm(try AlarmEvent(journal: event)) } catch { content = .unreadable(error.description) }
-                }
-                var entry = JournalEntry(seq: seq, run: object["run"] as? String, wallTime: object["wall_time"] as? String,
-                                         eventJSON: eventJSON, content: content)
-                if let patient = object["patient"] as? [String: Any] { entry.patient = JournalPatient(patient) }
+                guard let entry = JournalEntry.decode(line: Data(line)) else { continue }
+                if entry.seq <= position { continue }
+                position = entry.seq
                 return entry
             }
             // Read more of this segment, or move to the next one.
@@ -68,5 +53,28 @@ public struct JournalReader {
             }
             return nil
         }
+    }
+}
+
+extension JournalEntry {
+    /// One journal line (without its newline), parsed once: nil if it is not a journal line (no JSON
+    /// object, no `seq`). An event in it becomes a typed `AlarmEvent`, or is marked unreadable, to
+    /// be parked, never guessed at; its text is kept as written, for parking.
+    public static func decode(line: Data) -> JournalEntry? {
+        guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any],
+              let seq = (object["seq"] as? NSNumber)?.int64Value,
+              let text = String(data: line, encoding: .utf8) else { return nil }
+        var content = Content.record
+        var eventJSON = ""
+        if let event = object["event"] {
+            // `,"event":` with its quote unescaped can only be the key: inside a JSON string a quote is
+            // always preceded by a backslash. It is the last key of the line.
+            if let start = text.range(of: ",\"event\":") { eventJSON = String(text[start.upperBound...].dropLast()) }
+            do { content = .alarm(try AlarmEvent(journal: event)) } catch { content = .unreadable(error.description) }
+        }
+        var entry = JournalEntry(seq: seq, run: object["run"] as? String, wallTime: object["wall_time"] as? String,
+                                 eventJSON: eventJSON, content: content)
+        if let patient = object["patient"] as? [String: Any] { entry.patient = JournalPatient(patient) }
+        return entry
     }
 }

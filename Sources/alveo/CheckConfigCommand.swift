@@ -36,6 +36,16 @@ struct CheckConfig: ParsableCommand {
             let reads = device.profile.fields.count
             print("  device \(device.id): \(device.endpoint) unit \(device.unitID), profile \(device.profile.name) (\(reads) values), every \(device.pollInterval)")
         }
+        if let hl7 = config.outputs.hl7 {
+            let identity = hl7.identity
+            let derived = EUI64.forThisMachine()
+            let eui = identity.eui64 == derived.value ? "\(identity.eui64) (derived from \(derived.from))" : "\(identity.eui64) (configured)"
+            print("  HL7 PCD-04 to \(hl7.host):\(hl7.port)\(hl7.tls != nil ? " over TLS" : ""): bed \(identity.bedID), EUI-64 \(eui), MSH-21 OID \(identity.profileOID)")
+            if !identity.devices.isEmpty {
+                let vmds = identity.devices.enumerated().map { "\($0.element) = VMD \($0.offset + 1)" }.joined(separator: ", ")
+                print("  PCD-04 containment: \(vmds); VMD 0 = Alveo's own (derived values, prompts, the agent)")
+            }
+        }
         if config.control.enabled {
             print("  control API: \(config.control.socketPath) (0660, group \(config.control.group ?? "the agent's"))")
         } else {
