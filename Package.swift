@@ -87,7 +87,7 @@ let package = Package(
         ),
 
         .testTarget(name: "AlveoCoreTests", dependencies: ["AlveoCore"], swiftSettings: strictSettings),
-        .testTarget(name: "AlveoOutputTests", dependencies: ["AlveoOutput", "AlveoCore", .product(name: "Logging", package: "swift-log")],
+        .testTarget(name: "AlveoOutputTests", dependencies: ["AlveoOutput", "AlveoCore", "AlveoIO", .product(name: "Logging", package: "swift-log")],
                     exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(name: "AlveoIOTests", dependencies: ["AlveoIO", "CModbus"], swiftSettings: strictSettings),
         .testTarget(name: "AlveoDevicesTests", dependencies: ["AlveoDevices", "AlveoCore"], exclude: ["Fixtures"], swiftSettings: strictSettings),

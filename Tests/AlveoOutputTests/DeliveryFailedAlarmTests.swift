@@ -1,5 +1,6 @@
 @testable import AlveoOutput
 import AlveoCore
+import AlveoIO
 import Foundation
 import Logging
 import Synchronization
@@ -51,5 +52,47 @@ import Testing
         writer.raiseIfParkedWaiting(forwarder: "syslog")
         #expect(events.phases == ["hl7/start"])
         #expect(events.all.withLock { $0.first?.text.hasPrefix("2 alarm message(s) refused") } == true)
+    }
+
+    /// A journal event the outputs cannot decode (an unknown rule: another version's journal, a
+    /// damaged disk) is parked with the reason, never sent with guessed fields, and raises the alarm.
+    @Test func anUndecodableJournalEventIsParkedNotGuessedAt() throws {
+        struct NeverSends: ForwardingProtocol {
+            var name: String { "hl7" }
+            var host: String { "127.0.0.1" }
+            var port: Int { 9 }
+            var connectTimeout: Duration { .milliseconds(50) }
+            var reconnectMax: Duration { .milliseconds(100) }
+            var retryAfterError: Duration { .milliseconds(10) }
+            var tls: TLSSettings? { nil }
+            var resendWindow: Duration { .zero }
+            var heartbeatInterval: Duration? { nil }
+            func heartbeat(number: Int, over link: any ByteLink) throws {}
+            func deliver(_ entry: JournalEntry, event: AlarmEvent, over link: any ByteLink) throws -> DeliveryOutcome {
+                Issue.record("entry \(entry.seq) was sent")
+                return .delivered
+            }
+        }
+        let directory = try temporaryDirectory()
+        let journal = try Journal(directory: directory)
+        let future = AlarmEvent(t: 1, alarmID: 1, rule: .plateauHigh, source: nil, parameter: nil, phase: .start, priority: .high,
+                                state: .active, acknowledged: false, reason: nil, text: "x", evidence: [])
+        try journal.append(future, wallTime: nil)
+        // Rewrite the rule as a version of Alveo from the future would have written it.
+        let segment = try #require(Journal.segments(in: directory).first).path
+        let text = try String(contentsOfFile: segment, encoding: .utf8).replacingOccurrences(of: "lpv.plateau_high", with: "lpv.future_rule")
+        try text.write(toFile: segment, atomically: true, encoding: .utf8)
+        let parked = Mutex<[String]>([])
+        let forwarder = JournalForwarder(wire: NeverSends(), journalDirectory: directory, logger: Logger(label: "test"),
+                                         onParked: { seq, reason in parked.withLock { $0.append("\(seq): \(reason)") } })
+        forwarder.start()
+        defer { forwarder.stop() }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(10))
+        while forwarder.position < 1, clock.now < deadline { usleep(10_000) }
+        #expect(forwarder.position == 1, "settled")
+        #expect(parked.withLock { $0 } == ["1: journal entry 1 cannot be coded: event has an unknown rule 'lpv.future_rule'"])
+        let file = try String(contentsOfFile: directory + "/hl7-parked.jsonl", encoding: .utf8)
+        #expect(file.contains("\"seq\":1,") && file.contains("lpv.future_rule"), "kept verbatim for review: \(file)")
     }
 }
