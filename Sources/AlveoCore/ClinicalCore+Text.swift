@@ -187,6 +187,7 @@ extension ClinicalCore {
 
     private func describeDrivingPressure() -> Description {
         var evidence = readingEvidence(.pplat, "pplat_cmh2o", decimals: 1) + readingEvidence(.peep, "peep_cmh2o", decimals: 1)
+        if let src = reading(.pplat)?.source { evidence.append(("pplat_source", .string(sources[src].name))) }
         evidence += [("pplat_peep_cmh2o", plateau?.peep.map { .number(Fmt.round($0, 1)) } ?? .null),
                      ("pplat_vt_ml", plateau?.vt.map { .number(Fmt.round($0, 1)) } ?? .null),
                      ("stale", .bool(staleChange != nil))]
@@ -198,7 +199,6 @@ extension ClinicalCore {
         }
         evidence.append(("driving_pressure_cmh2o", .number(Fmt.round(dp, 1))))
         evidence.append(("threshold_cmh2o", .number(settings.drivingPressureHigh)))
-        evidence.append(("pplat_source", .string(sources[pplat.source].name)))
         let now = "Driving pressure \(Fmt.fixed(dp, 1)) cmH2O (Pplat \(Fmt.fixed(pplat.value, 1)) - PEEP \(Fmt.fixed(peep, 1)) of the same breath)"
         return Description(
             active: "\(now) is above \(Fmt.fixed(settings.drivingPressureHigh, 1).trimmingTrailingZeros) cmH2O: review tidal volume and PEEP.",

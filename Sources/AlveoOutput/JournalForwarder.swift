@@ -48,7 +48,8 @@ public final class JournalForwarder: Sendable {
     private let journalDirectory: String
     private let logger: Logger
     /// The receiver refused an entry: parked (true), or still refusing it after repeated resends (false).
-    private let onParked: @Sendable (Int64, String) -> Void
+    /// (seq, reason, unreadable): the receiver refused it, or it could not be read from the journal.
+    private let onParked: @Sendable (Int64, String, Bool) -> Void
     private let onStuck: @Sendable (Int64, String) -> Void
     private let onDelivered: @Sendable (Int64) -> Void
     private let positionStore: DeliveryPosition
@@ -56,7 +57,7 @@ public final class JournalForwarder: Sendable {
     private let worker: WorkerThread
 
     public init(wire: any ForwardingProtocol, journalDirectory: String, logger: Logger,
-                onParked: @escaping @Sendable (Int64, String) -> Void = { _, _ in },
+                onParked: @escaping @Sendable (Int64, String, Bool) -> Void = { _, _, _ in },
                 onStuck: @escaping @Sendable (Int64, String) -> Void = { _, _ in },
                 onDelivered: @escaping @Sendable (Int64) -> Void = { _ in })
     {
@@ -292,7 +293,9 @@ public final class JournalForwarder: Sendable {
         }
         logger.error("journal entry \(entry.label) parked: \(reason); continuing with the next")
         // A heads-up sent outside the journal raises no alarm of its own: the journal delivers the event.
-        if entry.unjournaledID == nil { onParked(entry.seq, reason) }
+        if entry.unjournaledID == nil {
+            if case .unreadable = entry.content { onParked(entry.seq, reason, true) } else { onParked(entry.seq, reason, false) }
+        }
         return true
     }
 }

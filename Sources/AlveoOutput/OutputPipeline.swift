@@ -175,8 +175,11 @@ public final class JournalWriter: @unchecked Sendable {
         lock.withLock { journal.prune(deliveredUpTo: seq) }
     }
 
-    func refused(forwarder: String, seq: Int64, reason: String, parked: Bool) {
-        let text = parked
+    /// `unreadable`: the entry could not be read from the journal (never sent), rather than refused.
+    func refused(forwarder: String, seq: Int64, reason: String, parked: Bool, unreadable: Bool = false) {
+        let text = unreadable
+            ? "Alarm message \(seq) in the journal cannot be read by this Alveo (\(reason)): it was not sent to the central station (\(forwarder)) and is kept in the journal's \(forwarder)-parked.jsonl. Check the Alveo version and the journal's disk. This alarm ends once the parked file has been reviewed and moved away."
+            : parked
             ? "The central station (\(forwarder)) refused alarm message \(seq): \(reason). It is kept in the journal's \(forwarder)-parked.jsonl; check the receiving interface, alarms may not reach the station. This alarm ends once the parked file has been reviewed and moved away."
             : "The central station (\(forwarder)) keeps refusing alarm message \(seq): \(reason). Later alarms wait behind it; check the receiving interface now."
         raise(forwarder: forwarder, failure: parked ? .parked : .stuck, text: text,
@@ -287,7 +290,9 @@ public final class OutputPipeline {
         forwarders = wires.map { wire in
             let name = wire.name
             return JournalForwarder(wire: wire, journalDirectory: directory, logger: logger,
-                                    onParked: { seq, reason in writer.refused(forwarder: name, seq: seq, reason: reason, parked: true) },
+                                    onParked: { seq, reason, unreadable in
+                                        writer.refused(forwarder: name, seq: seq, reason: reason, parked: true, unreadable: unreadable)
+                                    },
                                     onStuck: { seq, reason in writer.refused(forwarder: name, seq: seq, reason: reason, parked: false) },
                                     onDelivered: { seq in writer.delivered(forwarder: name, seq: seq) })
         }

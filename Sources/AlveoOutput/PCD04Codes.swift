@@ -101,6 +101,10 @@ struct AlertCoding {
         case device(String)
         /// Alveo itself: advisories, lab-based rules, the agent's own conditions.
         case agent
+        /// A limit alarm whose value is not in the event (no longer reported): the source is named, and
+        /// the containment keeps the metric, so every message of the alarm has the same OBX-4 channel
+        /// and metric levels.
+        case metricUnavailable(metric: CodedElement, device: String?)
     }
 
     /// Row .1's OBX-3: an MDC event for a limit alarm, else the rule's local code.
@@ -122,7 +126,7 @@ struct AlertCoding {
                         limit: String?, device: String?) -> AlertCoding
         {
             guard let value, value.isFinite else {
-                return AlertCoding(event: mdcEvent, isMDCEvent: true, abnormality: flag, source: device.map { .device($0) } ?? .agent)
+                return AlertCoding(event: mdcEvent, isMDCEvent: true, abnormality: flag, source: .metricUnavailable(metric: metric, device: device))
             }
             return AlertCoding(event: mdcEvent, isMDCEvent: true, abnormality: flag,
                                source: .numeric(metric: metric, unit: unit, value: value, limit: limit, device: device))

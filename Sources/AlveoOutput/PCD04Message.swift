@@ -86,6 +86,10 @@ public enum PCD04Message {
         case .device(let device):
             prefix = coding.metricOnly.map { "1.\(vmd(device)).1.\($0.code)" } ?? "1.\(vmd(device)).0.0"
             sourceRow = "ST|\(field(MDC.alertSource))|\(prefix).2|\(e(device))||||||F|||||||\(deviceName(device))"
+        case .metricUnavailable(let metric, let device):
+            prefix = "1.\(vmd(device)).1.\(metric.code)"
+            let name = device.map { e($0) } ?? e(identity.sendingApplication)
+            sourceRow = "ST|\(field(MDC.alertSource))|\(prefix).2|\(name)||||||F|||||||" + (device.map(deviceName) ?? agent)
         case .agent:
             prefix = "1.0.0.0"
             sourceRow = "ST|\(field(MDC.alertSource))|\(prefix).2|\(e(identity.sendingApplication))||||||F|||||||\(agent)"

@@ -84,14 +84,14 @@ import Testing
         try text.write(toFile: segment, atomically: true, encoding: .utf8)
         let parked = Mutex<[String]>([])
         let forwarder = JournalForwarder(wire: NeverSends(), journalDirectory: directory, logger: Logger(label: "test"),
-                                         onParked: { seq, reason in parked.withLock { $0.append("\(seq): \(reason)") } })
+                                         onParked: { seq, reason, unreadable in parked.withLock { $0.append("\(seq): \(reason) \(unreadable)") } })
         forwarder.start()
         defer { forwarder.stop() }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .seconds(10))
         while forwarder.position < 1, clock.now < deadline { usleep(10_000) }
         #expect(forwarder.position == 1, "settled")
-        #expect(parked.withLock { $0 } == ["1: journal entry 1 cannot be coded: event has an unknown rule 'lpv.future_rule'"])
+        #expect(parked.withLock { $0 } == ["1: journal entry 1 cannot be coded: event has an unknown rule 'lpv.future_rule' true"])
         let file = try String(contentsOfFile: directory + "/hl7-parked.jsonl", encoding: .utf8)
         #expect(file.contains("\"seq\":1,") && file.contains("lpv.future_rule"), "kept verbatim for review: \(file)")
     }

@@ -177,6 +177,7 @@ import Testing
         // No value (a value no longer reported): the source row names the device instead of an empty NM.
         let noValue = Array(Self.build(Self.event(.spo2Low, evidence: [("spo2_pct", .null), ("spo2_source", .string("oxi"))]))[4...])
         #expect(noValue[2][2] == "ST" && noValue[2][3] == "68480^MDC_ATTR_ALERT_SOURCE^MDC" && noValue[2][5] == "oxi")
+        #expect(noValue[1][4] == "1.2.1.150456.1", "the containment keeps the metric: every message of one alarm has the same OBX-4")
     }
 
     @Test func phasesAndStatesMeanWhatTheProfileMeans() throws {
