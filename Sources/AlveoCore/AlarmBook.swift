@@ -130,6 +130,16 @@ struct AlarmBook {
 
     /// Ends every alarm instance, whatever its state (a new patient at the bed): the end of each, in
     /// a stable order.
+    /// A new instance that starts latched: an unacknowledged latched alarm of a previous run of the
+    /// agent, carried over (IEC 60601-1-8: a latched signal ends only by an operator's act).
+    mutating func startLatched(_ key: AlarmKey, priority: Priority, at t: Double) -> Transition {
+        let id = nextID
+        nextID += 1
+        instances[key] = Instance(state: .latched, priority: priority, latchOnEnd: true, lastAnnounced: t, announcedSince: t, since: t,
+                                  id: id, type: key.rule.type)
+        return Transition(alarmID: id, phase: .start, priority: priority, state: .latched, acknowledged: false)
+    }
+
     mutating func endAll() -> [(AlarmKey, Transition)] {
         let ended = instances.entries.sorted { ($0.value.id) < ($1.value.id) }.map { key, instance in
             (key, Transition(alarmID: instance.id, phase: .end, priority: instance.priority, state: .inactive,

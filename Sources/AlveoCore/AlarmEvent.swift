@@ -38,14 +38,19 @@ public struct AlarmEvent: Sendable, Equatable {
     public var reason: String?
     public var text: String
     public var evidence: [(String, JSONValue)]
+    /// The run of the agent that started this alarm, when it is not the run that reports the event:
+    /// the end of an alarm a previous run left in force (reason `agent_restarted`), or of its
+    /// `technical.monitoring_stopped`. The station threads the event to that run's alarm (OBR-3).
+    public var run: String?
 
     public var type: AlarmType { rule.type }
     public var reference: String { rule.reference }
 
     public init(t: Double, alarmID: Int, rule: RuleID, source: String?, parameter: Parameter?, phase: AlarmPhase,
                 priority: Priority, state: AlarmState, acknowledged: Bool, reason: String?, text: String,
-                evidence: [(String, JSONValue)])
+                evidence: [(String, JSONValue)], run: String? = nil)
     {
+        self.run = run
         self.t = t
         self.alarmID = alarmID
         self.rule = rule
@@ -64,7 +69,9 @@ public struct AlarmEvent: Sendable, Equatable {
 
     /// The event as one line of JSON (no trailing newline). Key order is fixed.
     public func jsonLine() -> String {
-        var members: [(String, JSONValue)] = [("t", .number(t)), ("alarm_id", .number(Double(alarmID))), ("rule", .string(rule.id))]
+        var members: [(String, JSONValue)] = [("t", .number(t)), ("alarm_id", .number(Double(alarmID)))]
+        if let run { members.append(("run", .string(run))) }
+        members.append(("rule", .string(rule.id)))
         if let source { members.append(("source", .string(source))) }
         if let parameter { members.append(("parameter", .string(parameter.name))) }
         members.append(("phase", .string(phase.rawValue)))

@@ -480,7 +480,13 @@ extension ClinicalCore {
             if rearming[key] != nil || assessment != .inactive { return }
         }
         guard let transition = alarms.step(key, assessment, at: t) else { return }
-        events.append(makeEvent(key, transition, at: t))
+        var event = makeEvent(key, transition, at: t)
+        if transition.phase == .start, let previous = previousAlarms[key] {
+            // The same condition as an alarm the previous run left in force: this new instance names it.
+            previousAlarms[key] = nil
+            if t <= previous.until { event.evidence.append(("previous_alarm", .string(previous.reference))) }
+        }
+        events.append(event)
     }
 }
 

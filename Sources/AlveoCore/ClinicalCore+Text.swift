@@ -19,6 +19,7 @@ extension ClinicalCore {
         // mislead whoever reads the history; the last text of the alarm is kept after the reason.
         case (.end, "patient_changed"?): text = "Ended: another patient was admitted to this bed. Was: " + description.active
         case (.end, "patient_discharged"?): text = "Ended: the patient was discharged from this bed. Was: " + description.active
+        case (.end, "agent_stopped"?): text = "Ended: Alveo stopped watching this bed. Was: " + description.active
         case (.end, _): text = description.cleared
         case (.update, "latched"?): text = description.cleared + " Alarm latched until acknowledged."
         case (.update, "acknowledged"?): text = "Acknowledged. " + description.active
@@ -72,6 +73,9 @@ extension ClinicalCore {
         case .deliveryFailed, .journalFailed:
             // Raised by the output pipeline, never by the rules.
             return Description(active: key.rule.title, cleared: key.rule.title, evidence: [])
+        case .monitoringStopped, .monitoringGap:
+            // Raised by the bedside loop at a stop or a restart, with the texts it gave.
+            return lifecycleTexts[key.rule] ?? Description(active: key.rule.title, cleared: key.rule.title, evidence: [])
         }
     }
 

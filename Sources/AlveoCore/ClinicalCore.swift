@@ -7,7 +7,7 @@ public struct ClinicalCore {
     /// Predicted body weight, kg; nil while the patient's sex or height is not known.
     public private(set) var pbw: Double?
     /// Time of the last group processed.
-    public private(set) var now = -Double.infinity
+    public internal(set) var now = -Double.infinity
 
     struct Reading {
         var value: Double
@@ -166,6 +166,11 @@ public struct ClinicalCore {
     var renalStage = 0
 
     var alarms: AlarmBook
+    /// Alarms a previous run of the agent left in force, by key: the first start of the same alarm
+    /// in this run within `previousAlarmWindow` of the reconciliation names it (`previous_alarm`).
+    var previousAlarms = AlarmTable<(reference: String, until: Double)>()
+    /// Texts of the agent's lifecycle alarms (monitoring stopped, monitoring gap), set when raised.
+    var lifecycleTexts: [RuleID: Description] = [:]
     /// Acknowledgements to apply at the next evaluation: a rule, and the source it is limited to.
     var pendingAcks: [(rule: RuleID, source: Int?)] = []
     /// Advisory prompts ended by an acknowledgement: they may start again once their condition has

@@ -49,6 +49,12 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     /// The patient's sex or height is not known while the ventilator reports a tidal volume: the
     /// volume per kg of predicted body weight cannot be checked.
     case patientUnknown = "technical.patient_unknown"
+    /// The agent stopped (SIGTERM, SIGINT): the bed is no longer watched by Alveo. Raised at the stop,
+    /// ended by the next run once it polls.
+    case monitoringStopped = "technical.monitoring_stopped"
+    /// The agent was not running (a crash, a power cut, a kill): when monitoring stopped and resumed,
+    /// found at the next start from the journal (a start and an end at once).
+    case monitoringGap = "technical.monitoring_gap"
 
     /// The rule's place in the catalogue, 0 … count - 1: a dense index (no string hashing).
     public var ordinal: Int {
@@ -77,6 +83,8 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
         case .deliveryFailed: 21
         case .journalFailed: 22
         case .patientUnknown: 23
+        case .monitoringStopped: 24
+        case .monitoringGap: 25
         }
     }
 
@@ -88,7 +96,8 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
 
     public var type: AlarmType {
         switch self {
-        case .deviceSilent, .sensorOff, .valueRejected, .deliveryFailed, .journalFailed, .patientUnknown: .technical
+        case .deviceSilent, .sensorOff, .valueRejected, .deliveryFailed, .journalFailed, .patientUnknown, .monitoringStopped,
+             .monitoringGap: .technical
         case .pronePositioning, .proneRepeat, .proneStop, .plasmaExchange, .plateauOverdue, .plateauStale, .fio2Weanable: .advisory
         default: .physiological
         }
@@ -98,7 +107,11 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     public var isAgentCondition: Bool { self == .deliveryFailed || self == .journalFailed }
 
     /// Whether instances of this rule are kept per source (their events carry `source`).
-    public var isPerSource: Bool { type == .technical }
+    public var isPerSource: Bool { type == .technical && !isLifecycle }
+
+    /// The agent's own lifecycle (stopped, gap): raised by the bedside loop at a stop or a restart,
+    /// never by the rules' evaluation.
+    public var isLifecycle: Bool { self == .monitoringStopped || self == .monitoringGap }
 
     /// A short title for reports.
     public var title: String {
@@ -127,6 +140,8 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
         case .deliveryFailed: "Central station refused an alarm message"
         case .journalFailed: "Alarm journal cannot be written"
         case .patientUnknown: "Patient's sex or height not known"
+        case .monitoringStopped: "Alveo stopped: bed not watched"
+        case .monitoringGap: "Gap in Alveo's monitoring"
         }
     }
 
@@ -175,6 +190,8 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
             "IEC 60601-1-8 technical alarm condition (the alarm system's own failure)"
         case .patientUnknown:
             "NIH NHLBI ARDS Network protocol card (PBW from sex and height); IEC 60601-1-8 technical alarm condition"
+        case .monitoringStopped, .monitoringGap:
+            "IEC 60601-1-8 technical alarm condition (the alarm system not operating); IHE PCD ACM (every alert start followed by an end)"
         }
     }
 }

@@ -251,7 +251,7 @@ public struct RuleSettings: Sendable, Equatable {
             ]
         case .deviceSilent:
             return [key("timeout_s", "s", \.silentAfter, 1...3600, "a streaming source silent longer than this (per-source overrides under per_source_timeout_s)")]
-        case .sensorOff, .valueRejected, .deliveryFailed, .journalFailed, .patientUnknown:
+        case .sensorOff, .valueRejected, .deliveryFailed, .journalFailed, .patientUnknown, .monitoringStopped, .monitoringGap:
             return []
         }
     }

@@ -41,6 +41,14 @@ public final class Journal {
     private let lockDescriptor: Int32
     private var segmentPath: String?
     private var segmentSize = 0
+    /// The alarms still open, as the journal says (kept as events are appended).
+    public private(set) var ledger = AlarmLedger()
+    /// What the journal held when it was opened: the previous runs' open alarms, and when they were
+    /// last heard of (nil for a new journal).
+    public private(set) var previous: PreviousRun?
+    /// The lock file's modification time at open: the last sign of life of the previous run
+    /// (`markAlive`).
+    private var lastAlive: Date?
 
     public init(directory: String, segmentMaxBytes: Int = 16 << 20, runID: String = Journal.newRunID()) throws(JournalError) {
         self.directory = directory
@@ -64,7 +72,12 @@ public final class Journal {
             throw JournalError(path: directory, message: "the journal is in use by another Alveo process (stop it first)")
         }
         lockDescriptor = descriptor
+        var status = stat()
+        if fstat(descriptor, &status) == 0, status.st_size >= 0 {
+            lastAlive = Date(timeIntervalSince1970: Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9)
+        }
         try recover()
+        rebuildLedger()
         self.runID = Journal.runID(runID, after: lastRunID)
     }
 
@@ -190,7 +203,60 @@ public final class Journal {
     public func append(_ event: AlarmEvent, wallTime: String?, patient: JournalPatient? = nil) throws(JournalError) -> Int64 {
         var prefix = ""
         if let patient { prefix = ",\"patient\":" + patient.json() }
-        return try appendLine(kind: "event", json: event.jsonLine(), wallTime: wallTime, before: prefix)
+        let seq = try appendLine(kind: "event", json: event.jsonLine(), wallTime: wallTime, before: prefix)
+        ledger.apply(event, run: runID)
+        return seq
+    }
+
+    /// Rebuilds the ledger of open alarms at open: from the last segment that starts with a ledger
+    /// line (every segment since this version does), or from the oldest segment kept, then every
+    /// event after it; and what the previous run left (`previous`).
+    private func rebuildLedger() {
+        let segments = Journal.segments(in: directory)
+        var start = 0
+        var contents: [Int: Data] = [:]
+        for index in segments.indices.reversed() {
+            guard let data = FileManager.default.contents(atPath: segments[index].path) else { continue }
+            contents[index] = data
+            let first = data.prefix { $0 != UInt8(ascii: "\n") }
+            if let object = try? JSONSerialization.jsonObject(with: first) as? [String: Any], object["alarm_ledger"] != nil {
+                start = index
+                break
+            }
+        }
+        var ledger = AlarmLedger()
+        var lastWall: Date?
+        var lastRun: String?
+        var lastMarker: (run: String?, marker: String)?
+        var lines = 0
+        var skipped = 0
+        for index in segments.indices where index >= start {
+            guard let data = contents[index] ?? FileManager.default.contents(atPath: segments[index].path) else { continue }
+            for line in data.split(separator: UInt8(ascii: "\n")) {
+                guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any], object["seq"] != nil else {
+                    skipped += 1
+                    continue
+                }
+                lines += 1
+                let run = object["run"] as? String
+                if let wall = (object["wall_time"] as? String).flatMap(PCD04Message.parseRFC3339) { lastWall = max(lastWall ?? wall, wall) }
+                if run != nil { lastRun = run }
+                if let snapshot = object["alarm_ledger"] as? [String: Any] {
+                    ledger = AlarmLedger(snapshot: snapshot, skipped: &skipped)
+                } else if let raw = object["event"] {
+                    if let event = try? AlarmEvent(journal: raw) { ledger.apply(event, run: run) } else { skipped += 1 }
+                } else if let marker = object["agent"] as? String {
+                    lastMarker = (run, marker)
+                }
+            }
+        }
+        self.ledger = ledger
+        if skipped > 0 { recovery.append("\(directory): \(skipped) journal line(s) could not be read while finding the open alarms") }
+        guard lines > 0 else { return }
+        previous = PreviousRun(
+            open: ledger.openAlarms, carried: ledger.carriedAlarms, run: lastRun,
+            lastSeen: [lastWall, lastAlive].compactMap { $0 }.max(),
+            stoppedCleanly: lastMarker.map { $0.marker == "stopped" && $0.run == lastRun } ?? false)
     }
 
     /// Appends an entry from a person or the hospital (charted values, an acknowledgement, a patient
@@ -203,15 +269,38 @@ public final class Journal {
                               wallTime: wallTime)
     }
 
-    private func appendLine(kind: String, json: String, wallTime: String?, before: String = "") throws(JournalError) -> Int64 {
-        let seq = lastSeq + 1
+    /// Marks the journal's owner alive (the lock file's modification time): at the next start, the
+    /// last sign of life of this run if it dies without a clean stop. Cheap: no data is written.
+    public func markAlive() {
+        _ = futimens(lockDescriptor, nil)
+    }
+
+    /// The agent's own start and clean stop (`"agent":"started"`, `"stopped"`): the next start tells a
+    /// clean stop from a crash by them. Forwarders skip them, like charted entries.
+    @discardableResult
+    public func appendMarker(_ marker: String, wallTime: String?) throws(JournalError) -> Int64 {
+        var json = ""
+        JSONValue.string(marker).write(to: &json)
+        return try appendLine(kind: "agent", json: json, wallTime: wallTime)
+    }
+
+    private func appendLine(kind: String, json: String, wallTime: String?, before: String = "", rotate: Bool = true) throws(JournalError) -> Int64 {
+        // The ledger line at the head of a segment takes no number of its own: it carries the last
+        // entry's, so numbering, positions and recovery are as without it.
+        let isLedger = kind == "alarm_ledger"
+        let seq = isLedger ? lastSeq : lastSeq + 1
         var line = "{\"seq\":\(seq),\"run\":\"\(runID)\""
         if let wallTime { line += ",\"wall_time\":\"\(wallTime)\"" }
         line += before + ",\"\(kind)\":" + json + "}\n"
         let bytes = Data(line.utf8)
-        if segmentSize > 0, segmentSize + bytes.count > segmentMaxBytes {
+        if rotate, segmentSize > 0, segmentSize + bytes.count > segmentMaxBytes {
             segmentSize = segmentMaxBytes  // full: the next segment starts at this entry
             try openSegment(startingAt: seq)
+            // Every new segment starts with the open alarms, so pruning the old ones loses none.
+            if kind != "alarm_ledger" {
+                _ = try appendLine(kind: "alarm_ledger", json: ledger.json(), wallTime: wallTime, rotate: false)
+                return try appendLine(kind: kind, json: json, wallTime: wallTime, before: before, rotate: false)
+            }
         } else if handle == nil {
             try openSegment(startingAt: seq)
         }
@@ -240,7 +329,7 @@ public final class Journal {
             throw JournalError(path: segmentPath, message: failure)
         }
         segmentSize += bytes.count
-        lastSeq = seq
+        if !isLedger { lastSeq = seq }
         return seq
     }
 

@@ -122,12 +122,14 @@ extension AlarmEvent {
         } ?? []
         self.init(t: t, alarmID: alarmID, rule: rule, source: object["source"] as? String, parameter: parameter, phase: phase,
                   priority: priority, state: state, acknowledged: acknowledged, reason: object["reason"] as? String,
-                  text: try string("text"), evidence: evidence)
+                  text: try string("text"), evidence: evidence, run: object["run"] as? String)
     }
 }
 
 extension JSONValue {
     /// A value from JSONSerialization's objects (object keys sorted: their order is not kept there).
+    public init(foundationValue value: Any) { self.init(foundation: value) }
+
     init(foundation value: Any) {
         switch value {
         case let number as NSNumber:

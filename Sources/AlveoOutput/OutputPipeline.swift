@@ -175,6 +175,16 @@ public final class JournalWriter: @unchecked Sendable {
         lock.withLock { journal.prune(deliveredUpTo: seq) }
     }
 
+    func appendMarker(_ marker: String, wallTime: String?) {
+        lock.withLock {
+            do { try journal.appendMarker(marker, wallTime: wallTime) } catch {
+                logger.error("cannot journal the agent's \(marker) marker: \(error)")
+            }
+        }
+    }
+
+    func markAlive() { lock.withLock { journal.markAlive() } }
+
     /// `unreadable`: the entry could not be read from the journal (never sent), rather than refused.
     func refused(forwarder: String, seq: Int64, reason: String, parked: Bool, unreadable: Bool = false) {
         let text = unreadable
@@ -256,6 +266,10 @@ public struct OutputConfig: Sendable, Equatable {
     public var segmentMaxBytes = 16 << 20
     public var hl7: HL7Settings?
     public var syslog: SyslogSettings?
+    /// At a stop (SIGTERM): how long the agent waits for the ends of its alarms and
+    /// `technical.monitoring_stopped` to be delivered before it exits (what is not delivered stays in
+    /// the journal for the next run or `alveo deliver`).
+    public var shutdownBudget: Duration = .seconds(10)
 
     public init() {}
 }
@@ -368,6 +382,16 @@ public final class OutputPipeline {
     public func recordInput(_ json: [UInt8], t: Double, wallTime: String?) {
         writer?.appendInput(json, t: t, wallTime: wallTime)
     }
+
+    /// What the journal held at open about the previous runs (nil: no journal, or a new one).
+    public var previousRun: PreviousRun? { writer?.journal.previous }
+
+    /// Journals the agent's start (`started`) or clean stop (`stopped`): the next start tells a clean
+    /// stop from a crash by them.
+    public func appendMarker(_ marker: String, wallTime: String?) { writer?.appendMarker(marker, wallTime: wallTime) }
+
+    /// Marks this run alive (the journal lock file's time), for the gap a crash would leave.
+    public func markAlive() { writer?.markAlive() }
 
     /// Who the events journaled from now on are about (an admission); nil: the configuration's patient.
     public func setPatient(_ patient: JournalPatient?) { writer?.patient = patient }

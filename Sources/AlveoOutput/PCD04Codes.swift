@@ -170,7 +170,7 @@ struct AlertCoding {
         case .valueRejected:
             return AlertCoding(event: local, isMDCEvent: false, abnormality: "A", source: event.source.map { .device($0) } ?? .agent,
                                metricOnly: event.parameter.flatMap { MDC.metric($0)?.metric })
-        case .deliveryFailed, .journalFailed, .patientUnknown:
+        case .deliveryFailed, .journalFailed, .patientUnknown, .monitoringStopped, .monitoringGap:
             return AlertCoding(event: local, isMDCEvent: false, abnormality: "A", source: .agent)
         }
     }

@@ -67,7 +67,8 @@ public enum PCD04Message {
         let coding = AlertCoding.of(event)
         let agent = "\(e(identity.sendingApplication))^^\(identity.eui64)^EUI-64"
         // Alarm ids restart with each run of the agent: the run id keeps the reference unique.
-        let alertID = "\(identity.bedID)-\(entry.run.map { "\($0)-" } ?? "")A\(event.alarmID)"
+        // The end of an alarm a previous run left in force carries that run (`event.run`).
+        let alertID = "\(identity.bedID)-\((event.run ?? entry.run).map { "\($0)-" } ?? "")A\(event.alarmID)"
         let alertRef = "\(e(alertID))^\(e(identity.sendingApplication))^\(identity.eui64)^EUI-64"
         let flags = "\(coding.abnormality)~\(event.priority.pcd04)~\(event.type.pcd04)"
 

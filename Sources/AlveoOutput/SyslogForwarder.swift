@@ -90,6 +90,7 @@ public enum SyslogMessage {
         let timestamp = entry.wallTime ?? PCD04Message.rfc3339(now)
         var alarm: [(String, String)] = [("bed", settings.bedID), ("seq", entry.unjournaledID ?? "\(entry.seq)"),
                                          ("alarm_id", "\(event.alarmID)"), ("rule", event.rule.id)]
+        if let run = event.run { alarm.append(("alarm_run", run)) }
         if let source = event.source { alarm.append(("source", source)) }
         if let parameter = event.parameter { alarm.append(("parameter", parameter.name)) }
         alarm += [("phase", event.phase.rawValue), ("priority", event.priority.name), ("type", event.type.rawValue),

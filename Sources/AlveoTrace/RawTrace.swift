@@ -29,6 +29,9 @@ public struct TraceRecord: Sendable, Equatable {
         /// patient admitted, updated or discharged) as JSON, at the time the loop took it; the device id
         /// is empty. Replay takes it exactly as the live loop did.
         case entry = 10
+        /// The agent's own stop (SIGTERM) or its reconciliation at start with what the previous run left
+        /// in force (JSON, `LifecycleEntry`): replay gives the same ends and lifecycle alarms.
+        case lifecycle = 11
     }
 
     public var kind: Kind
@@ -531,9 +534,14 @@ public final class TraceWriter: @unchecked Sendable {
     /// Writes the end record (a clean stop) as the trace's last, then runs `then` (closing the
     /// core's input), in one step: what was written before it reached the core, nothing is written
     /// after it. Its time is never before a record already written. Only the first call writes.
-    public func finish(_ record: TraceRecord, then: () -> Void = {}) {
+    public func finish(_ record: TraceRecord, before: [TraceRecord] = [], then: () -> Void = {}) {
         lock.withLock {
             if !finished {
+                // Records that belong with the end (the agent's stop), in the same step.
+                for other in before {
+                    latest = max(latest, other.monotonic)
+                    append(Data(RawTrace.encode(other)))
+                }
                 var last = record
                 last.monotonic = max(record.monotonic, latest)
                 append(Data(RawTrace.encode(last)))

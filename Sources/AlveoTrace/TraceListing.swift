@@ -25,6 +25,7 @@ public enum TraceListing {
         case .opened: "opened (line open: the protocol session starts)"
         case .tick: "tick (the rules ran)"
         case .entry: "entry  \(escaped(record.payload))"
+        case .lifecycle: "lifecycle  \(escaped(record.payload))"
         case .end: record.payload.isEmpty ? "end (recording stopped cleanly)" : "end (\(escaped(record.payload)))"
         }
     }
@@ -207,7 +208,7 @@ public struct TraceSummary: Sendable, Equatable {
         lastT = max(lastT, record.monotonic)
         switch record.kind {
         case .tick: ticks += 1
-        case .entry: entries += 1
+        case .entry, .lifecycle: entries += 1
         case .end:
             ended = true
             if !record.payload.isEmpty { endReason = String(decoding: record.payload, as: UTF8.self) }

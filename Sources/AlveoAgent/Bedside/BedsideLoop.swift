@@ -13,6 +13,9 @@ public struct BedsideLoop {
     /// The time of the last input taken (the core's time).
     public private(set) var now = 0.0
     private var events: [AlarmEvent] = []
+    /// After a restart that followed a clean stop: the previous run's `technical.monitoring_stopped`,
+    /// ended at the first poll.
+    private var pendingResume: (alarm: OpenAlarm, text: String)?
     /// Who the patient is and what the rules know of them (from the configuration, then from
     /// admissions and updates).
     public private(set) var patient: PatientRecord
@@ -167,12 +170,32 @@ public struct BedsideLoop {
         return .success(Observation(source: source, parameter: parameter, value: value, sampledAt: sampledAt, corrects: charted.corrects))
     }
 
+    /// The agent's own stop or restart (docs/integration.md §2.8): the events it gives.
+    public mutating func take(_ lifecycle: LifecycleEntry, at t: Double) -> [AlarmEvent] {
+        now = max(now, t)
+        switch lifecycle {
+        case .stop(let texts):
+            return core.stopMonitoring(at: now, texts: texts)
+        case .reconcile(let r):
+            if let resume = r.resume { pendingResume = (resume, r.resumeText) }
+            return core.reconcile(open: r.open, carried: r.carried, endText: r.endText, gap: r.gap, at: now)
+        }
+    }
+
+    /// Alarms in force now (for the summary of a replay: its end invents no ends).
+    public var activeAlarms: [ClinicalCore.ActiveAlarm] { core.activeAlarms }
+
     /// A group of observations that share a time: a device's poll or frame, a scenario's rows, or
     /// none at all (the clock tick: the rules run so that silences and delays are found).
     public mutating func take(_ observations: [Observation], at t: Double) -> Step {
         now = max(now, t)
         let entries = observations.filter { !$0.parameter.isStreamed && BedsideLoop.accepted($0) }
         events.removeAll(keepingCapacity: true)
+        if let resume = pendingResume {
+            // Polling again after a clean stop: the bed is watched again.
+            pendingResume = nil
+            events.append(core.resumeMonitoring(resume.alarm, text: resume.text, at: now))
+        }
         core.process(observations, at: now, into: &events)
         return Step(events: events, entries: entries)
     }

@@ -8,8 +8,10 @@ extension OutputConfig {
     static func parse(_ node: ConfigNode) throws(ConfigError) -> OutputConfig {
         var config = OutputConfig()
         var forwarderNode: ConfigNode?
-        for (key, value) in try node.mapping(allowed: ["journal", "hl7", "syslog"]) {
+        for (key, value) in try node.mapping(allowed: ["journal", "hl7", "syslog", "shutdown_budget_s"]) {
             switch key {
+            case "shutdown_budget_s":
+                config.shutdownBudget = .milliseconds(Int64(saturating: try value.number(in: 0...300, unit: "s") * 1000))
             case "journal":
                 for (journalKey, journalValue) in try value.mapping(allowed: ["directory", "segment_max_mb"]) {
                     switch journalKey {

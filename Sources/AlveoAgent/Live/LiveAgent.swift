@@ -11,6 +11,52 @@ import Synchronization
 /// also ticks once a second so that silence and delays are noticed without new data. Runs until
 /// graceful shutdown (SIGTERM/SIGINT through the ServiceGroup).
 public struct LiveAgent: Service {
+    /// The bed as the station knows it (texts of the lifecycle alarms).
+    var bedName: String { config.outputs.hl7?.identity.bedID ?? config.outputs.syslog?.bedID ?? "this bed" }
+
+    /// The texts of a stop at `now`.
+    static func stop(bed: String, now: Date) -> LifecycleEntry {
+        .stop(LifecycleTexts(
+            active: "Alveo stopped at \(clockTime(now)): bed \(bed) is no longer watched by Alveo. Its alarms were ended; watch the patient by other means until Alveo runs again.",
+            cleared: "Alveo watches bed \(bed) again.",
+            evidence: [("bed", .string(bed)), ("stopped_at", .string(PCD04Message.rfc3339(now)))]))
+    }
+
+    /// What to do at start with what the previous run left (`previous`), at `now`.
+    static func reconciliation(_ previous: PreviousRun, bed: String, now: Date) -> LifecycleEntry {
+        let lastSeen = previous.lastSeen.map { min($0, now) }
+        let stoppedAt = lastSeen.map(clockTime) ?? "an unknown time"
+        let gapSeconds = lastSeen.map { max(0, now.timeIntervalSince($0)) }
+        let how = previous.stoppedCleanly ? "after it was stopped at \(stoppedAt)" : "after it stopped unexpectedly (last heard of at \(stoppedAt))"
+        var gap: LifecycleTexts?
+        if !previous.stoppedCleanly {
+            let length = gapSeconds.map { " (\(Fmt.duration($0)))" } ?? ""
+            gap = LifecycleTexts(
+                active: "Alveo was not watching bed \(bed) from \(stoppedAt) to \(clockTime(now))\(length): it stopped without a clean shutdown (crash, kill or power cut). The alarms it had raised were ended; conditions still present are raised again.",
+                cleared: "Alveo watches bed \(bed) again since \(clockTime(now)), after a gap in monitoring from \(stoppedAt)\(length).",
+                evidence: [("bed", .string(bed)), ("previous_run", previous.run.map { .string($0) } ?? .null),
+                           ("stopped_at", lastSeen.map { .string(PCD04Message.rfc3339($0)) } ?? .null),
+                           ("resumed_at", .string(PCD04Message.rfc3339(now))), ("gap_s", gapSeconds.map { .number(($0 * 1000).rounded() / 1000) } ?? .null)])
+        }
+        let resume = previous.open.last { $0.event.rule == .monitoringStopped }
+        return .reconcile(LifecycleEntry.Reconciliation(
+            open: previous.open, carried: previous.carried,
+            endText: "Ended: Alveo restarted at \(clockTime(now)) \(how). If the condition still holds it is raised again as a new alarm.",
+            gap: gap, resume: resume,
+            resumeText: "Alveo watches bed \(bed) again since \(clockTime(now)) (stopped at \(stoppedAt)\(gapSeconds.map { ", \(Fmt.duration($0)) without Alveo" } ?? "")).")
+        )
+    }
+
+    /// A wall-clock time as people at the bed read it: the box's local time, with the date when it is
+    /// not today.
+    static func clockTime(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone.current
+        formatter.dateFormat = Calendar.current.isDateInToday(date) ? "HH:mm" : "yyyy-MM-dd HH:mm"
+        return formatter.string(from: date) + (TimeZone.current.secondsFromGMT() == 0 ? " UTC" : "")
+    }
+
     /// Deliveries waiting for the core at most (a minute of a busy bed many times over).
     public static let maxQueuedDeliveries = 10_000
 
@@ -67,6 +113,25 @@ public struct LiveAgent: Service {
         }
         var loop = BedsideLoop(config: config)
         let started = Date()
+        // The alarm lifecycle across the agent's own (docs/integration.md §2.8): before polling, what the
+        // previous run left in force is reconciled (journaled and recorded like any input).
+        if let outputs {
+            outputs.appendMarker("started", wallTime: PCD04Message.rfc3339(started))
+            if let previous = outputs.previousRun {
+                let lifecycle = LiveAgent.reconciliation(previous, bed: bedName, now: started)
+                let t = clock.seconds()
+                recordThenDeliver(recorder, TraceRecord(kind: .lifecycle, monotonic: t, wallNanoseconds: TraceWriter.wallNow(), device: "",
+                                                        payload: lifecycle.json())) {}
+                let events = loop.take(lifecycle, at: t)
+                if !events.isEmpty {
+                    outputs.record(events, wallTime: PCD04Message.rfc3339(Date()))
+                    emit(events)
+                }
+                logger.notice("reconciled with the previous run", metadata: [
+                    "previous_run": "\(previous.run ?? "-")", "stopped_cleanly": "\(previous.stoppedCleanly)",
+                    "ended": "\(previous.open.filter { $0.event.rule != .monitoringStopped }.count)", "carried_over": "\(events.filter { $0.reason == "carried_over" }.count)"])
+            }
+        }
 
         let pollers = BusPoller.buses(for: config.devices).map { devices in
             BusPoller(devices: devices, clock: clock, logger: logger, recorder: recorder, deliver: enqueue)
@@ -81,9 +146,23 @@ public struct LiveAgent: Service {
         // Stopping (SIGTERM/SIGINT, or --seconds): the end record is written and the core's input is
         // closed in one step, and the core still takes every delivery queued before it. So the trace
         // holds exactly what the core saw, and replay of it gives exactly the live events.
-        let stopInput: @Sendable () -> Void = { [recorder] in
-            let end = TraceRecord(kind: .end, monotonic: clock.seconds(), wallNanoseconds: TraceWriter.wallNow(), device: "", payload: [])
-            if let recorder { recorder.finish(end) { continuation.finish() } } else { continuation.finish() }
+        // A clinical run that stops (SIGTERM, SIGINT, --seconds) ends its alarms and says the bed is no
+        // longer watched: the stop is composed once, at the time the input closes, recorded before the
+        // end record, and taken by the loop after the last delivery.
+        let stopping = Mutex<(t: Double, lifecycle: LifecycleEntry)?>(nil)
+        let bed = bedName
+        let stopInput: @Sendable () -> Void = { [recorder, clinical] in
+            let t = clock.seconds()
+            let lifecycle = stopping.withLock { state -> LifecycleEntry? in
+                if case .some = state { return nil }
+                guard clinical else { return nil }
+                let stop = LiveAgent.stop(bed: bed, now: Date())
+                state = (t, stop)
+                return stop
+            }
+            let before = lifecycle.map { [TraceRecord(kind: .lifecycle, monotonic: t, wallNanoseconds: TraceWriter.wallNow(), device: "", payload: $0.json())] } ?? []
+            let end = TraceRecord(kind: .end, monotonic: t, wallNanoseconds: TraceWriter.wallNow(), device: "", payload: [])
+            if let recorder { recorder.finish(end, before: before) { continuation.finish() } } else { continuation.finish() }
         }
         // Entries from people and the hospital: stamped with the agent clock when they arrive, recorded
         // in the trace and queued in one step (the trace's order is the loop's).
@@ -130,6 +209,7 @@ public struct LiveAgent: Service {
 
         var frames: [String: Int] = [:]
         var droppedReported = 0
+        var ticks = 0
         await withGracefulShutdownHandler {
             for await input in stream {
                 let droppedNow = dropped.withLock { $0 }
@@ -171,7 +251,11 @@ public struct LiveAgent: Service {
                 }
                 if let source = delivery.observations.first?.source { frames[source, default: 0] += 1 }
                 guard let outputs else { continue }  // alveo record: poll and record only
-                if delivery.observations.isEmpty { outputs.checkParked() }  // the one-second tick
+                if delivery.observations.isEmpty {  // the one-second tick
+                    outputs.checkParked()
+                    ticks += 1
+                    if ticks % 30 == 0 { outputs.markAlive() }
+                }
                 // Deliveries from different threads can arrive a hair out of order: the loop keeps
                 // time from going back.
                 let step = loop.take(delivery.observations, at: delivery.t)
@@ -188,6 +272,20 @@ public struct LiveAgent: Service {
         ticker.cancel()
         timer?.cancel()
         stopInput()
+        if let outputs, let stop = stopping.withLock({ $0 }) {
+            // Every alarm in force ends, the station hears that the bed is unwatched, and the agent
+            // waits (up to the shutdown budget) for it to be delivered.
+            let events = loop.take(stop.lifecycle, at: stop.t)
+            let wall = PCD04Message.rfc3339(Date())
+            if !events.isEmpty {
+                outputs.record(events, wallTime: wall)
+                emit(events)
+            }
+            outputs.appendMarker("stopped", wallTime: wall)
+            if !outputs.drain(timeout: config.outputs.shutdownBudget) {
+                logger.warning("stopping before every alarm event was delivered: \(outputs.undelivered) wait in the journal for the next run or alveo deliver")
+            }
+        }
         if let failed = recorder?.failedRecords, failed > 0 {
             logger.error("the trace is incomplete: \(failed) record(s) could not be written", metadata: ["trace": "\(recorder!.path)"])
         }

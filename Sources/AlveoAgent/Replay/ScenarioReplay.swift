@@ -7,6 +7,8 @@ public enum ScenarioReplay {
         public var rows = 0
         public var groups = 0
         public var events = 0
+        /// Alarms still in force at the end of the scenario (replay invents no ends for them).
+        public var active: [ClinicalCore.ActiveAlarm] = []
 
         public init() {}
     }
@@ -33,6 +35,7 @@ public enum ScenarioReplay {
             summary.events += step.events.count
         }
         summary.rows = reader.rowCount
+        summary.active = loop.activeAlarms
         return summary
     }
 }

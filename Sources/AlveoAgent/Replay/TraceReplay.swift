@@ -29,6 +29,9 @@ public enum TraceReplay {
         public var devices: [String: DeviceTally] = [:]
         /// Entry records whose JSON this version cannot read (skipped).
         public var unreadableEntries = 0
+        /// Alarms still in force at the end: replay invents no ends for them (the live agent ended
+        /// them only if it was stopped, and then the trace holds that stop).
+        public var active: [ClinicalCore.ActiveAlarm] = []
 
         public init() {}
     }
@@ -144,6 +147,7 @@ public enum TraceReplay {
             }
             summary.warning = reader.problem
             summary.damage = reader.damage
+            summary.active = loop.activeAlarms
             if let jump = firstJump {
                 summary.damage.append("\(jumped) record(s) skipped: their time jumped more than \(Int(maxJump / 3600)) h past the latest record replayed (first: from t=\(JSONValue.formatted(jump.from)) s to t=\(JSONValue.formatted(jump.to)) s; \(reanchorAfter) records in a row past a jump make it real)")
             }
@@ -220,6 +224,12 @@ public enum TraceReplay {
                     for event in step.events { sink(event) }
                     summary.events += step.events.count
                 }
+            case .lifecycle:
+                // The agent's stop or restart, as the live loop took it.
+                guard let lifecycle = LifecycleEntry.decode(record.payload) else { summary.unreadableEntries += 1; continue }
+                let events = loop.take(lifecycle, at: t)
+                for event in events { sink(event) }
+                summary.events += events.count
             case .end:
                 // The live core stopped here, or the recording did: the writer takes nothing after the end record.
                 summary.ended = true

@@ -1,0 +1,88 @@
+import AlveoCore
+import AlveoOutput
+import Foundation
+
+/// The agent's own stop and restart, as the bedside loop takes them: composed by the live agent (it
+/// knows the bed, the wall clock and the journal), recorded in a raw trace as a `lifecycle` record, so
+/// that replay of the trace gives the same events (docs/integration.md §2.8).
+public enum LifecycleEntry: Sendable, Equatable {
+    /// SIGTERM or SIGINT: every alarm in force ends (`agent_stopped`), `technical.monitoring_stopped` starts.
+    case stop(LifecycleTexts)
+    /// The start after a previous run, before polling: what that run left in force ends
+    /// (`agent_restarted`), latched alarms are carried over, a crash is recorded as a
+    /// `technical.monitoring_gap`, and the previous run's `technical.monitoring_stopped` ends at the
+    /// first poll (`resume`).
+    case reconcile(Reconciliation)
+
+    public struct Reconciliation: Sendable, Equatable {
+        public var open: [OpenAlarm]
+        public var carried: [OpenAlarm]
+        public var endText: String
+        public var gap: LifecycleTexts?
+        /// The previous run's `technical.monitoring_stopped` and the text of its end.
+        public var resume: OpenAlarm?
+        public var resumeText: String
+
+        public init(open: [OpenAlarm], carried: [OpenAlarm], endText: String, gap: LifecycleTexts?, resume: OpenAlarm?, resumeText: String) {
+            self.open = open
+            self.carried = carried
+            self.endText = endText
+            self.gap = gap
+            self.resume = resume
+            self.resumeText = resumeText
+        }
+    }
+
+    /// The record's payload (JSON).
+    public func json() -> [UInt8] {
+        func texts(_ texts: LifecycleTexts?) -> String {
+            guard let texts else { return "null" }
+            var out = ""
+            JSONValue.object([("active", .string(texts.active)), ("cleared", .string(texts.cleared)), ("evidence", .object(texts.evidence))])
+                .write(to: &out)
+            return out
+        }
+        func alarm(_ alarm: OpenAlarm) -> String {
+            var run = "null"
+            if let value = alarm.run {
+                run = ""
+                JSONValue.string(value).write(to: &run)
+            }
+            return "{\"run\":\(run),\"event\":\(alarm.event.jsonLine())}"
+        }
+        func string(_ text: String) -> String {
+            var out = ""
+            JSONValue.string(text).write(to: &out)
+            return out
+        }
+        switch self {
+        case .stop(let stop):
+            return Array("{\"stop\":\(texts(stop))}".utf8)
+        case .reconcile(let r):
+            let body = "\"open\":[\(r.open.map(alarm).joined(separator: ","))],\"carried\":[\(r.carried.map(alarm).joined(separator: ","))],"
+                + "\"end_text\":\(string(r.endText)),\"gap\":\(texts(r.gap)),\"resume\":\(r.resume.map(alarm) ?? "null"),"
+                + "\"resume_text\":\(string(r.resumeText))"
+            return Array("{\"reconcile\":{\(body)}}".utf8)
+        }
+    }
+
+    /// From a record's payload; nil if it is not one (a damaged trace: counted as unreadable).
+    public static func decode(_ payload: [UInt8]) -> LifecycleEntry? {
+        guard payload.count <= 4 << 20, let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else { return nil }
+        func texts(_ value: Any?) -> LifecycleTexts? {
+            guard let value = value as? [String: Any], let active = value["active"] as? String, let cleared = value["cleared"] as? String else { return nil }
+            let evidence = (value["evidence"] as? [String: Any]).map { members in members.keys.sorted().map { ($0, JSONValue(foundationValue: members[$0]!)) } } ?? []
+            return LifecycleTexts(active: active, cleared: cleared, evidence: evidence)
+        }
+        func alarm(_ value: Any?) -> OpenAlarm? {
+            guard let value = value as? [String: Any], let raw = value["event"], let event = try? AlarmEvent(journal: raw) else { return nil }
+            return OpenAlarm(run: value["run"] as? String, event: event)
+        }
+        if let stop = object["stop"] { return texts(stop).map { .stop($0) } }
+        guard let r = object["reconcile"] as? [String: Any] else { return nil }
+        let open = ((r["open"] as? [Any]) ?? []).compactMap(alarm)
+        let carried = ((r["carried"] as? [Any]) ?? []).compactMap(alarm)
+        return .reconcile(Reconciliation(open: open, carried: carried, endText: r["end_text"] as? String ?? "",
+                                         gap: texts(r["gap"]), resume: alarm(r["resume"]), resumeText: r["resume_text"] as? String ?? ""))
+    }
+}

@@ -1,0 +1,75 @@
+import AlveoCore
+import Foundation
+
+/// What the journal says is still open: every alarm started and not yet ended (by reference
+/// `<run>-A<id>`, with its last event), and the latched, unacknowledged alarms a clean stop ended
+/// that the next run must carry over. Kept by the journal as it appends, written as the first line of
+/// every new segment (so pruning old segments loses nothing), and rebuilt at open from the last such
+/// line and the events after it: the next run reconciles from it (docs/integration.md §2.8).
+public struct AlarmLedger: Sendable, Equatable {
+    public private(set) var open: [String: OpenAlarm] = [:]
+    public private(set) var carried: [String: OpenAlarm] = [:]
+
+    public init() {}
+
+    /// Open alarms in order of start (run, then id).
+    public var openAlarms: [OpenAlarm] { open.values.sorted(by: Self.order) }
+    public var carriedAlarms: [OpenAlarm] { carried.values.sorted(by: Self.order) }
+
+    static func order(_ a: OpenAlarm, _ b: OpenAlarm) -> Bool {
+        ((a.run ?? ""), a.event.alarmID) < ((b.run ?? ""), b.event.alarmID)
+    }
+
+    /// One journaled event, written by run `run`.
+    public mutating func apply(_ event: AlarmEvent, run: String?) {
+        let alarm = OpenAlarm(run: event.run ?? run, event: event)
+        if event.phase == .end {
+            open[alarm.reference] = nil
+            if event.reason == "agent_stopped", event.evidence("latched_unacknowledged") == .bool(true) { carried[alarm.reference] = alarm }
+        } else {
+            open[alarm.reference] = alarm
+        }
+        // A carried-over latched alarm (or a new instance of an ended one) names the previous one.
+        if event.phase == .start, let previous = event.evidence("previous_alarm")?.text { carried[previous] = nil }
+    }
+
+    /// The snapshot line's member (`"alarm_ledger":{…}`).
+    func json() -> String {
+        func list(_ alarms: [OpenAlarm]) -> String {
+            "[" + alarms.map { alarm in
+                var run = ""
+                JSONValue.string(alarm.run ?? "").write(to: &run)
+                return "{\"run\":\(alarm.run == nil ? "null" : run),\"event\":\(alarm.event.jsonLine())}"
+            }.joined(separator: ",") + "]"
+        }
+        return "{\"open\":\(list(openAlarms)),\"carried\":\(list(carriedAlarms))}"
+    }
+
+    /// From a snapshot line's member; entries that do not decode are skipped (and counted).
+    init(snapshot object: [String: Any], skipped: inout Int) {
+        func alarms(_ key: String) -> [OpenAlarm] {
+            ((object[key] as? [Any]) ?? []).compactMap { item in
+                guard let item = item as? [String: Any], let raw = item["event"],
+                      let event = try? AlarmEvent(journal: raw) else { skipped += 1; return nil }
+                return OpenAlarm(run: item["run"] as? String, event: event)
+            }
+        }
+        for alarm in alarms("open") { open[alarm.reference] = alarm }
+        for alarm in alarms("carried") { carried[alarm.reference] = alarm }
+    }
+}
+
+/// What the journal held at open about the runs before this one.
+public struct PreviousRun: Sendable, Equatable {
+    /// Alarms started and not ended, in order of start.
+    public var open: [OpenAlarm]
+    /// Latched, unacknowledged alarms a clean stop ended: to be carried over.
+    public var carried: [OpenAlarm]
+    /// The run that wrote the journal's last line.
+    public var run: String?
+    /// When that run was last heard of: its last journaled time or its last mark of life (the
+    /// journal lock file's modification time, touched every 30 s), whichever is later.
+    public var lastSeen: Date?
+    /// It stopped cleanly (its last line is its `stopped` marker): no monitoring gap to report.
+    public var stoppedCleanly: Bool
+}
