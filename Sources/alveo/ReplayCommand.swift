@@ -97,6 +97,7 @@ struct Replay: ParsableCommand {
                 if summary.warning == nil, !summary.ended {
                     printError("note: \(scenario): no end record: the recording was cut off (power loss, kill -9) or is still being written; replayed to its last record")
                 }
+                reportActive(summary.active)
                 if let stopped = summary.recordingStopped {
                     printError("note: \(scenario): \(TraceListing.escaped(stopped)); the replay ends there, the live agent ran on after it")
                 }
@@ -126,7 +127,7 @@ struct Replay: ParsableCommand {
         do {
             // Journal entries carry the virtual time on the --start clock: the same --start gives the
             // same journal, and each message the time its event was detected.
-            try ScenarioReplay.run(config: agentConfig, scenarioPath: scenario, manualEntry: { t, row in
+            let summary = try ScenarioReplay.run(config: agentConfig, scenarioPath: scenario, manualEntry: { t, row in
                 outputs.recordEntry(row, t: t, wallTime: wall(t))
             }, pace: pacer()) { event in
                 scenarioTime.withLock { $0 = event.t }
@@ -134,12 +135,24 @@ struct Replay: ParsableCommand {
                 writer.write([event])
             }
             writer.flush()
+            reportActive(summary.active)
         } catch {
             writer.flush()
             printError("error: \(error)")
             throw ExitCode(.dataError)
         }
         try finish(outputs, writer)
+    }
+
+    /// What was still in force at the end: replay invents no ends (the live agent ends alarms only at
+    /// a stop, which a trace then holds), so they are listed for the reader instead.
+    func reportActive(_ active: [ClinicalCore.ActiveAlarm]) {
+        guard !active.isEmpty else { return }
+        let list = active.map { alarm in
+            let state = alarm.latched ? "latched" : (alarm.acknowledged ? "acknowledged" : "active")
+            return "\(alarm.rule.id)\(alarm.source.map { "[\($0)]" } ?? "") A\(alarm.alarmID) \(alarm.priority.name) \(state) since t=\(JSONValue.formatted(alarm.since))"
+        }
+        printError("note: \(active.count) alarm(s) in force at the end of the replay, not ended: \(list.joined(separator: ", "))")
     }
 
     /// The end of a replay with outputs: anything the journal could not take fails the replay (74);

@@ -118,7 +118,9 @@ public struct LiveAgent: Service {
         if let outputs {
             outputs.appendMarker("started", wallTime: PCD04Message.rfc3339(started))
             if let previous = outputs.previousRun {
-                let lifecycle = LiveAgent.reconciliation(previous, bed: bedName, now: started)
+                // As the trace will hold it (evidence keys sorted), so that replay gives the same bytes.
+                let composed = LiveAgent.reconciliation(previous, bed: bedName, now: started)
+                let lifecycle = LifecycleEntry.decode(composed.json()) ?? composed
                 let t = clock.seconds()
                 recordThenDeliver(recorder, TraceRecord(kind: .lifecycle, monotonic: t, wallNanoseconds: TraceWriter.wallNow(), device: "",
                                                         payload: lifecycle.json())) {}
@@ -156,7 +158,8 @@ public struct LiveAgent: Service {
             let lifecycle = stopping.withLock { state -> LifecycleEntry? in
                 if case .some = state { return nil }
                 guard clinical else { return nil }
-                let stop = LiveAgent.stop(bed: bed, now: Date())
+                let composed = LiveAgent.stop(bed: bed, now: Date())
+                let stop = LifecycleEntry.decode(composed.json()) ?? composed
                 state = (t, stop)
                 return stop
             }
