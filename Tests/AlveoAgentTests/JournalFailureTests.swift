@@ -143,8 +143,9 @@ import Testing
         #expect(journaled.count == Set(journaled).count, "each once")
         let sensorPrinted = printed.filter { $0.hasPrefix("technical.sensor_off") }
         #expect(journaled.filter { $0.hasPrefix("technical.sensor_off") } == sensorPrinted, "in the order they happened")
-        // Every journal entry reached the receiver, in journal order.
-        let sequence = journalLines().compactMap { ($0["seq"] as? NSNumber)?.intValue }
+        // Every journaled event reached the receiver, in journal order (the agent's start and stop
+        // markers are the record, not sent).
+        let sequence = journalLines().filter { $0["event"] != nil }.compactMap { ($0["seq"] as? NSNumber)?.intValue }
         #expect(waitUntil(timeout: 20) {
             let ids = receivedControlIDs().filter { !$0.contains("-JF-") && !$0.contains("-HB-") }
             var folded: [String] = []

@@ -60,7 +60,8 @@ import Testing
 
         func liveStarts() -> [[String: Any]] {
             agent.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-                .filter { $0["phase"] as? String == "start" }
+                // The agent's own stop (SIGTERM below) is not the scenario's.
+                .filter { $0["phase"] as? String == "start" && $0["rule"] as? String != "technical.monitoring_stopped" }
         }
         #expect(waitUntil(timeout: 90) { liveStarts().count >= expectedStarts.count }, "live: \(agent.stdout)\n\(agent.stderr)")
         agent.signal(SIGTERM)
