@@ -79,8 +79,8 @@ import Testing
         return path
     }
 
-    func startAgent(_ n: Int) throws -> RunningProcess {
-        try RunningProcess([Paths.alveo, "run", "--config", try config()], directory: directory, name: "alveo-\(n)")
+    func startAgent(_ n: Int, extra: [String] = []) throws -> RunningProcess {
+        try RunningProcess([Paths.alveo, "run", "--config", try config()] + extra, directory: directory, name: "alveo-\(n)")
     }
 
     static func events(_ agent: RunningProcess) -> [[String: Any]] {
@@ -197,7 +197,9 @@ import Testing
         _ = agent.waitForExit(timeout: 10)
         let countBefore = messages().count
 
-        let next = try startAgent(2)
+        // The next run is recorded: its trace holds the reconciliation, and replays to the same events.
+        let traces = directory.appendingPathComponent("traces").path
+        let next = try startAgent(2, extra: ["--record", traces])
         defer { next.kill() }
         #expect(waitUntil(timeout: 30) { before.keys.allSatisfy { threadsWithoutEnd()[$0] == nil } }, "ended at the receiver: \(threadsWithoutEnd())")
         #expect(waitUntil(timeout: 30) { messages().contains { $0.rule == "technical.monitoring_gap" && $0.phase == "end" } })
@@ -218,6 +220,11 @@ import Testing
         #expect(messages().allSatisfy { $0.valid })
         next.signal(SIGTERM)
         #expect(next.waitForExit(timeout: 40) == 0)
+        let trace = try #require(try FileManager.default.contentsOfDirectory(atPath: traces).first { $0.hasSuffix(".alvtrace") })
+        let replay = try ChildProcess.run([Paths.alveo, "replay", traces + "/" + trace])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        #expect(replay.stdout.contains("\"reason\":\"agent_restarted\"") && replay.stdout.contains("technical.monitoring_gap"))
+        LiveVersusReplay.expectSame(live: next.stdout, replay: replay.stdout, tolerance: 1.0)
     }
 
     @Test func aCrashLoopLeavesNoAlarmWithoutAnEnd() throws {
