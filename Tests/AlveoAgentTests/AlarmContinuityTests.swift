@@ -6,7 +6,6 @@ import Testing
 /// crash-looped; every alarm start that reached the station gets an end, threaded by OBR-3.
 @Suite(.serialized) struct AlarmContinuityTests {
     static let peerScript = Paths.repository.appendingPathComponent("Tests/Peers/modbus_peer.py").path
-    static let receiverScript = Paths.repository.appendingPathComponent("Tests/Peers/hl7_receiver.py").path
     static let gatewayProfile = Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path
     /// Probe off; Pplat 35.0 and PEEP 5.0 (plateau high, driving pressure 30); Vt 300 (5.7 ml/kg).
     static let highPlateau = "1,3,0,42,80,72,400,300,350,50,140,280"
@@ -41,21 +40,8 @@ import Testing
     }
 
     func startReceivers() throws -> (RunningProcess, RunningProcess) {
-        let ready = directory.appendingPathComponent("hl7.ready").path
-        let hl7 = try start(["python3", Self.receiverScript, "--port", "\(hl7Port)", "--log", receivedLog, "--ready", ready], name: "hl7", ready: ready)
-        let work = directory.appendingPathComponent("rsyslog-work").path
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        let conf = directory.appendingPathComponent("rsyslog.conf").path
-        try """
-            global(workDirectory="\(work)")
-            module(load="imtcp")
-            input(type="imtcp" address="127.0.0.1" port="\(syslogPort)")
-            action(type="omfile" file="\(syslogFile)" template="RSYSLOG_SyslogProtocol23Format")
-            """.write(toFile: conf, atomically: true, encoding: .utf8)
-        let rsyslog = try RunningProcess(["rsyslogd", "-n", "-f", conf, "-i", directory.appendingPathComponent("rsyslog.pid").path],
-                                         directory: directory, name: "rsyslog")
-        #expect(waitUntil(timeout: 30) { isListening(syslogPort) || rsyslog.poll() != nil }, "rsyslogd did not start: \(rsyslog.stderr)")
-        return (hl7, rsyslog)
+        (try Receivers.hl7(port: hl7Port, log: receivedLog, in: directory, name: "hl7"),
+         try Receivers.rsyslog(port: syslogPort, logFile: syslogFile, in: directory))
     }
 
     func config() throws -> String {

@@ -284,28 +284,11 @@ struct Station {
     var syslogFile: String { directory.appendingPathComponent("messages.log").path }
 
     func startReceiver(port: Int) throws -> RunningProcess {
-        let ready = directory.appendingPathComponent("receiver.ready").path
-        let receiver = try RunningProcess(["python3", HL7DeliveryTests.receiverScript, "--port", "\(port)", "--log", receivedLog, "--ready", ready],
-                                          directory: directory, name: "receiver")
-        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: ready) || receiver.poll() != nil },
-                "receiver did not start (make test-deps): \(receiver.stderr)")
-        return receiver
+        try Receivers.hl7(port: port, log: receivedLog, in: directory)
     }
 
     func startRsyslog(port: Int) throws -> RunningProcess {
-        let work = directory.appendingPathComponent("rsyslog-work").path
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        let conf = directory.appendingPathComponent("rsyslog.conf").path
-        try """
-            global(workDirectory="\(work)")
-            module(load="imtcp")
-            input(type="imtcp" address="127.0.0.1" port="\(port)")
-            action(type="omfile" file="\(syslogFile)" template="RSYSLOG_SyslogProtocol23Format")
-            """.write(toFile: conf, atomically: true, encoding: .utf8)
-        let rsyslog = try RunningProcess(["rsyslogd", "-n", "-f", conf, "-i", directory.appendingPathComponent("rsyslog.pid").path],
-                                         directory: directory, name: "rsyslog")
-        #expect(waitUntil(timeout: 30) { isListening(port) || rsyslog.poll() != nil }, "rsyslogd did not start: \(rsyslog.stderr)")
-        return rsyslog
+        try Receivers.rsyslog(port: port, logFile: syslogFile, in: directory)
     }
 
     func received() -> [[String: Any]] {

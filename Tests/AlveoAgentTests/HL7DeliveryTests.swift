@@ -43,12 +43,7 @@ import Testing
     }
 
     func startReceiver(port: Int, mode: String = "aa", n: Int = 0, name: String = "receiver") throws -> RunningProcess {
-        let ready = directory.appendingPathComponent("\(name).ready").path
-        let receiver = try RunningProcess(["python3", Self.receiverScript, "--port", "\(port)", "--log", receivedLog,
-                                           "--mode", mode, "--n", "\(n)", "--ready", ready], directory: directory, name: name)
-        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: ready) || receiver.poll() != nil },
-                "receiver did not start (python-hl7 and hl7apy installed? make test-deps): \(receiver.stderr)")
-        return receiver
+        try Receivers.hl7(port: port, log: receivedLog, in: directory, name: name, arguments: ["--mode", mode, "--n", "\(n)"])
     }
 
     var receivedLog: String { directory.appendingPathComponent("received.jsonl").path }

@@ -13,20 +13,7 @@ import Testing
     var logFile: String { directory.appendingPathComponent("messages.log").path }
 
     func startRsyslog(port: Int, name: String = "rsyslog") throws -> RunningProcess {
-        let work = directory.appendingPathComponent("rsyslog-work").path
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        let conf = directory.appendingPathComponent("rsyslog.conf").path
-        try """
-            global(workDirectory="\(work)")
-            module(load="imtcp")
-            input(type="imtcp" address="127.0.0.1" port="\(port)")
-            action(type="omfile" file="\(logFile)" template="RSYSLOG_SyslogProtocol23Format")
-            """.write(toFile: conf, atomically: true, encoding: .utf8)
-        let rsyslog = try RunningProcess(["rsyslogd", "-n", "-f", conf, "-i", directory.appendingPathComponent("\(name).pid").path],
-                                         directory: directory, name: name)
-        #expect(waitUntil(timeout: 30) { isListening(port) || rsyslog.poll() != nil },
-                "rsyslogd did not start (installed? make test-deps): \(rsyslog.stderr)")
-        return rsyslog
+        try Receivers.rsyslog(port: port, logFile: logFile, in: directory, name: name)
     }
 
     func config(port: Int) throws -> String {

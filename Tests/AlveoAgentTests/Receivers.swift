@@ -1,0 +1,35 @@
+import Foundation
+import Testing
+
+/// The real receivers the end-to-end tests deliver to, started the same way everywhere.
+enum Receivers {
+    /// Debian's rsyslogd with an imtcp input on 127.0.0.1:`port` and a file output (`logFile`) in
+    /// RFC 5424 form; returns once it listens.
+    static func rsyslog(port: Int, logFile: String, in directory: URL, name: String = "rsyslog") throws -> RunningProcess {
+        let work = directory.appendingPathComponent("\(name)-work").path
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let conf = directory.appendingPathComponent("\(name).conf").path
+        try """
+            global(workDirectory="\(work)")
+            module(load="imtcp")
+            input(type="imtcp" address="127.0.0.1" port="\(port)")
+            action(type="omfile" file="\(logFile)" template="RSYSLOG_SyslogProtocol23Format")
+            """.write(toFile: conf, atomically: true, encoding: .utf8)
+        let rsyslog = try RunningProcess(["rsyslogd", "-n", "-f", conf, "-i", directory.appendingPathComponent("\(name).pid").path],
+                                         directory: directory, name: name)
+        #expect(waitUntil(timeout: 30) { isListening(port) || rsyslog.poll() != nil },
+                "rsyslogd did not start (installed? make test-deps): \(rsyslog.stderr)")
+        return rsyslog
+    }
+
+    /// Tests/Peers/hl7_receiver.py (python-hl7's MLLP server, hl7apy validation) on `port`, logging
+    /// each message to `log`; returns once it listens.
+    static func hl7(port: Int, log: String, in directory: URL, name: String = "receiver", arguments: [String] = []) throws -> RunningProcess {
+        let ready = directory.appendingPathComponent("\(name).ready").path
+        let receiver = try RunningProcess(["python3", HL7DeliveryTests.receiverScript, "--port", "\(port)", "--log", log, "--ready", ready] + arguments,
+                                          directory: directory, name: name)
+        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: ready) || receiver.poll() != nil },
+                "receiver did not start (python-hl7 and hl7apy installed? make test-deps): \(receiver.stderr)")
+        return receiver
+    }
+}
