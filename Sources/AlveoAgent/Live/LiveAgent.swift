@@ -285,6 +285,7 @@ public struct LiveAgent: Service {
                 emit(events)
             }
             outputs.appendMarker("stopped", wallTime: wall)
+            // Blocks this task up to the budget: the service group is stopping, nothing else waits on it.
             if !outputs.drain(timeout: config.outputs.shutdownBudget) {
                 logger.warning("stopping before every alarm event was delivered: \(outputs.undelivered) wait in the journal for the next run or alveo deliver")
             }
