@@ -30,7 +30,9 @@ import Testing
     func journal() -> [[String: Any]] {
         let path = directory.appendingPathComponent("journal").path
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasPrefix("journal-") }.sorted()
-        return names.flatMap { lines(path + "/" + $0) }
+        // The ledger line at the head of each segment repeats the previous entry's number (it takes
+        // none of its own): not an entry.
+        return names.flatMap { lines(path + "/" + $0) }.filter { $0["alarm_ledger"] == nil }
     }
 
     func key(_ event: [String: Any]) -> String {
