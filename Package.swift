@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
         .systemLibrary(name: "CSerialPort", pkgConfig: "libserialport", providers: [.apt(["libserialport-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // Kernel interfaces Glibc's module does not export (adjtimex).
+        .systemLibrary(name: "CKernel"),
 
         // Pure clinical core: no I/O, no clock, no threads, no C.
         .target(name: "AlveoCore", swiftSettings: strictSettings),
@@ -41,7 +43,7 @@ let package = Package(
         // Scenario CSV and raw trace formats (AlveoIO for trace files created private).
         .target(name: "AlveoTrace", dependencies: ["AlveoCore", "AlveoIO"], swiftSettings: strictSettings),
         // The only module that calls the C libraries.
-        .target(name: "AlveoIO", dependencies: ["AlveoCore", "CModbus", "CSerialPort", "COpenSSL"], swiftSettings: strictSettings),
+        .target(name: "AlveoIO", dependencies: ["AlveoCore", "CModbus", "CSerialPort", "COpenSSL", "CKernel"], swiftSettings: strictSettings),
         // Wiring: configuration, replay runner, output sinks.
         .target(
             name: "AlveoAgent",

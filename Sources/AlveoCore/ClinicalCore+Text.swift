@@ -70,8 +70,8 @@ extension ClinicalCore {
         case .sensorOff: return describeSensor(source: key.source)
         case .valueRejected: return describeRejection(source: key.source, parameter: Parameter(rawValue: key.parameter)!)
         case .patientUnknown: return describePatientUnknown()
-        case .deliveryFailed, .journalFailed:
-            // Raised by the output pipeline, never by the rules.
+        case .deliveryFailed, .journalFailed, .stationUnreachable, .clockUnsynchronized, .diskLow:
+            // Raised by the agent and its output pipeline, never by the rules.
             return Description(active: key.rule.title, cleared: key.rule.title, evidence: [])
         case .monitoringStopped, .monitoringGap:
             // Raised by the bedside loop at a stop or a restart, with the texts it gave.

@@ -55,6 +55,14 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     /// The agent was not running (a crash, a power cut, a kill): when monitoring stopped and resumed,
     /// found at the next start from the journal (a start and an end at once).
     case monitoringGap = "technical.monitoring_gap"
+    /// Raised by the agent's output pipeline: a central-station output has not delivered for a while,
+    /// or too many alarm messages wait for it.
+    case stationUnreachable = "technical.station_unreachable"
+    /// Raised by the agent: the kernel reports the system clock as not synchronised (every HL7 and
+    /// syslog timestamp depends on it).
+    case clockUnsynchronized = "technical.clock_unsynchronized"
+    /// Raised by the agent: the journal's file system is nearly full.
+    case diskLow = "technical.disk_low"
 
     /// The rule's place in the catalogue, 0 … count - 1: a dense index (no string hashing).
     public var ordinal: Int {
@@ -85,6 +93,9 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
         case .patientUnknown: 23
         case .monitoringStopped: 24
         case .monitoringGap: 25
+        case .stationUnreachable: 26
+        case .clockUnsynchronized: 27
+        case .diskLow: 28
         }
     }
 
@@ -97,14 +108,19 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     public var type: AlarmType {
         switch self {
         case .deviceSilent, .sensorOff, .valueRejected, .deliveryFailed, .journalFailed, .patientUnknown, .monitoringStopped,
-             .monitoringGap: .technical
+             .monitoringGap, .stationUnreachable, .clockUnsynchronized, .diskLow: .technical
         case .pronePositioning, .proneRepeat, .proneStop, .plasmaExchange, .plateauOverdue, .plateauStale, .fio2Weanable: .advisory
         default: .physiological
         }
     }
 
     /// Conditions the agent raises itself (outputs), rather than the clinical core's rules.
-    public var isAgentCondition: Bool { self == .deliveryFailed || self == .journalFailed }
+    public var isAgentCondition: Bool {
+        switch self {
+        case .deliveryFailed, .journalFailed, .stationUnreachable, .clockUnsynchronized, .diskLow: true
+        default: false
+        }
+    }
 
     /// Whether instances of this rule are kept per source (their events carry `source`).
     public var isPerSource: Bool { type == .technical && !isLifecycle }
@@ -142,6 +158,9 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
         case .patientUnknown: "Patient's sex or height not known"
         case .monitoringStopped: "Alveo stopped: bed not watched"
         case .monitoringGap: "Gap in Alveo's monitoring"
+        case .stationUnreachable: "Central station unreachable"
+        case .clockUnsynchronized: "System clock not synchronised"
+        case .diskLow: "Journal disk nearly full"
         }
     }
 
@@ -192,6 +211,12 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
             "NIH NHLBI ARDS Network protocol card (PBW from sex and height); IEC 60601-1-8 technical alarm condition"
         case .monitoringStopped, .monitoringGap:
             "IEC 60601-1-8 technical alarm condition (the alarm system not operating); IHE PCD ACM (every alert start followed by an end)"
+        case .stationUnreachable:
+            "IEC 60601-1-8 technical alarm condition (distributed alarm system: failure of communication, 6.11.2.2.2)"
+        case .clockUnsynchronized:
+            "IEC 60601-1-8 technical alarm condition; HL7 v2 timestamps (MSH-7, OBR-7, OBX-14) and RFC 5424 TIMESTAMP are wall-clock times"
+        case .diskLow:
+            "IEC 60601-1-8 technical alarm condition (the alarm system's own failure, before it happens)"
         }
     }
 }

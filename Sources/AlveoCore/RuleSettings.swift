@@ -90,6 +90,13 @@ public struct RuleSettings: Sendable, Equatable {
     // technical.device_silent
     public var silentAfter = 10.0
     public var silentAfterBySource: [String: Double] = [:]
+    // technical.station_unreachable (the agent's outputs)
+    public var stationUnreachableAfter = 60.0
+    public var stationBacklogMax = 100.0
+    // technical.clock_unsynchronized
+    public var clockUnsynchronizedAfter = 600.0
+    // technical.disk_low
+    public var diskMinFreeMB = 256.0
     // alarm system
     public var reannounceHigh = 600.0
     public var reannounceLatched = 3600.0
@@ -251,6 +258,13 @@ public struct RuleSettings: Sendable, Equatable {
             ]
         case .deviceSilent:
             return [key("timeout_s", "s", \.silentAfter, 1...3600, "a streaming source silent longer than this (per-source overrides under per_source_timeout_s)")]
+        case .stationUnreachable:
+            return [key("after_s", "s", \.stationUnreachableAfter, 5...3600, "an output that has failed to deliver (or to heartbeat) for this long"),
+                    key("backlog_max", "messages", \.stationBacklogMax, 1...1_000_000, "or more alarm journal entries than this waiting for one output")]
+        case .clockUnsynchronized:
+            return [key("after_s", "s", \.clockUnsynchronizedAfter, 0...86400, "the kernel reports the clock unsynchronised (adjtimex) for this long (NTP takes a while after boot)")]
+        case .diskLow:
+            return [key("min_free_mb", "MB", \.diskMinFreeMB, 1...1_000_000, "free space left to unprivileged users on the journal's file system below this")]
         case .sensorOff, .valueRejected, .deliveryFailed, .journalFailed, .patientUnknown, .monitoringStopped, .monitoringGap:
             return []
         }

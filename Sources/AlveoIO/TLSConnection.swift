@@ -1,4 +1,5 @@
 import AlveoCore
+import CKernel  // struct timeval: sys/timex.h (CKernel) is where the module system finds it
 import COpenSSL
 import Foundation
 #if canImport(Glibc)

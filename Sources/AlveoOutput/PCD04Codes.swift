@@ -170,7 +170,8 @@ struct AlertCoding {
         case .valueRejected:
             return AlertCoding(event: local, isMDCEvent: false, abnormality: "A", source: event.source.map { .device($0) } ?? .agent,
                                metricOnly: event.parameter.flatMap { MDC.metric($0)?.metric })
-        case .deliveryFailed, .journalFailed, .patientUnknown, .monitoringStopped, .monitoringGap:
+        case .deliveryFailed, .journalFailed, .patientUnknown, .monitoringStopped, .monitoringGap, .stationUnreachable,
+             .clockUnsynchronized, .diskLow:
             return AlertCoding(event: local, isMDCEvent: false, abnormality: "A", source: .agent)
         }
     }
