@@ -84,6 +84,9 @@ public final class JournalForwarder: Sendable {
         public var lastDelivery: Date?
         /// The problem seen last, until delivery works again.
         public var lastProblem: String?
+        /// Since when it has been failing (connecting, delivering, heartbeating), until it delivers or
+        /// a heartbeat is answered again: what `technical.station_unreachable` measures.
+        public var problemSince: Date?
     }
     private let stateBox = Mutex(State())
     public var state: State { stateBox.withLock { $0 } }
@@ -132,7 +135,10 @@ public final class JournalForwarder: Sendable {
         func problem(_ text: String) {
             if text != lastProblem { logger.error("\(text)") }
             lastProblem = text
-            stateBox.withLock { $0.lastProblem = text }
+            stateBox.withLock {
+                $0.lastProblem = text
+                if $0.problemSince == nil { $0.problemSince = Date() }
+            }
         }
         func linked(_ up: Bool) { stateBox.withLock { $0.connected = up } }
 
@@ -177,6 +183,11 @@ public final class JournalForwarder: Sendable {
                             linked(true)
                         }
                         try wire.heartbeat(number: heartbeats, over: connection!)
+                        // Answered: the station is reachable.
+                        stateBox.withLock {
+                            $0.lastProblem = nil
+                            $0.problemSince = nil
+                        }
                     } catch {
                         problem("heartbeat: \(error); reconnecting")
                         connection?.shutdown()
@@ -210,6 +221,7 @@ public final class JournalForwarder: Sendable {
                     stateBox.withLock {
                         $0.lastDelivery = Date()
                         $0.lastProblem = nil
+                        $0.problemSince = nil
                     }
                     if entry.unjournaledID != nil { continue }  // not in the journal: no position, no alarm
                     try commit(entry.seq)

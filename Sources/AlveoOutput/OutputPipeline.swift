@@ -1,4 +1,5 @@
 import AlveoCore
+import AlveoIO
 import Foundation
 import Logging
 
@@ -184,6 +185,40 @@ public final class JournalWriter: @unchecked Sendable {
     }
 
     func markAlive() { lock.withLock { journal.markAlive() } }
+
+    /// The agent's health conditions in force (`technical.station_unreachable` per output,
+    /// `technical.clock_unsynchronized`, `technical.disk_low`), by "rule/source": their alarm ids.
+    private var conditions: [String: Int] = [:]
+
+    /// Raises or ends one of the agent's health alarms: journaled (so every output that works sends
+    /// it) and emitted; `describe` gives the text and evidence of the start or the end.
+    func setCondition(_ rule: RuleID, source: String?, active: Bool, priority: Priority,
+                      describe: (_ starting: Bool) -> (String, [(String, JSONValue)]))
+    {
+        let key = "\(rule.id)/\(source ?? "")"
+        let event: AlarmEvent? = lock.withLock {
+            switch (active, conditions[key]) {
+            case (true, nil):
+                let id = nextAlarmID
+                nextAlarmID += 1
+                conditions[key] = id
+                let (text, evidence) = describe(true)
+                return AlarmEvent(t: clock(), alarmID: id, rule: rule, source: source, parameter: nil, phase: .start, priority: priority,
+                                  state: .active, acknowledged: false, reason: nil, text: text, evidence: evidence)
+            case (false, let id?):
+                conditions[key] = nil
+                let (text, evidence) = describe(false)
+                return AlarmEvent(t: clock(), alarmID: id, rule: rule, source: source, parameter: nil, phase: .end, priority: priority,
+                                  state: .inactive, acknowledged: false, reason: nil, text: text, evidence: evidence)
+            default:
+                return nil
+            }
+        }
+        if let event {
+            append([event], wallTime: wallTime())
+            emit([event])
+        }
+    }
 
     /// `unreadable`: the entry could not be read from the journal (never sent), rather than refused.
     func refused(forwarder: String, seq: Int64, reason: String, parked: Bool, unreadable: Bool = false) {
@@ -392,6 +427,74 @@ public final class OutputPipeline {
 
     /// Marks this run alive (the journal lock file's time), for the gap a crash would leave.
     public func markAlive() { writer?.markAlive() }
+
+    /// Whether the system clock is synchronised (replaceable in tests).
+    public var clockProbe: @Sendable () -> Bool? = { SystemHealth.clockSynchronized() }
+    /// Free bytes on the journal's file system (replaceable in tests).
+    public var diskProbe: @Sendable (String) -> UInt64? = { SystemHealth.freeBytes(at: $0) }
+    private var clockUnsynchronizedSince: Date?
+    private var lastDiskCheck: Date?
+
+    /// The agent's own health as alarms the station sees (called every second by the live agent):
+    /// an output that has not delivered for `after_s` or whose backlog passed `backlog_max`
+    /// (`technical.station_unreachable`, per output, ended when it delivers again), a clock the kernel
+    /// reports unsynchronised for `after_s` (`technical.clock_unsynchronized`), and a journal file
+    /// system below `min_free_mb` (`technical.disk_low`, checked every 30 s). Rules switched off in the
+    /// configuration are not checked.
+    public func checkHealth(_ settings: RuleSettings, now: Date = Date()) {
+        guard let writer else { return }
+        if !settings.disabled.contains(.stationUnreachable) {
+            for forwarder in forwarders {
+                let state = forwarder.state
+                let backlog = max(0, writer.lastSeq - forwarder.position)
+                let failing = state.problemSince.map { now.timeIntervalSince($0) } ?? 0
+                let unreachable = failing >= settings.stationUnreachableAfter || Double(backlog) > settings.stationBacklogMax
+                let name = "\(forwarder.wire.name) (\(forwarder.wire.host):\(forwarder.wire.port))"
+                writer.setCondition(.stationUnreachable, source: forwarder.wire.name, active: unreachable, priority: .high) { starting in
+                    guard starting else {
+                        return ("The central station output \(name) delivers again; the alarm messages that waited are being delivered.",
+                                [("output", .string(forwarder.wire.name)), ("backlog", .number(Double(backlog)))])
+                    }
+                    let why = state.lastProblem.map { " (\(Shown.text($0.utf8, limit: 160)))" } ?? ""
+                    let how = failing >= settings.stationUnreachableAfter ? "has not delivered for \(Fmt.duration(failing))\(why)"
+                        : "has more alarm messages waiting than \(JSONValue.formatted(settings.stationBacklogMax))"
+                    return ("The central station output \(name) \(how); \(backlog) journal entries wait for it. Alarms from this bed may not reach the central station: check the network and the receiver.",
+                            [("output", .string(forwarder.wire.name)), ("host", .string(forwarder.wire.host)),
+                             ("port", .number(Double(forwarder.wire.port))), ("failing_s", .number((failing * 10).rounded() / 10)),
+                             ("backlog", .number(Double(backlog))), ("problem", state.lastProblem.map { .string($0) } ?? .null)])
+                }
+            }
+        }
+        if !settings.disabled.contains(.clockUnsynchronized), let synchronized = clockProbe() {
+            if synchronized { clockUnsynchronizedSince = nil } else if clockUnsynchronizedSince == nil { clockUnsynchronizedSince = now }
+            let unsynchronizedFor = clockUnsynchronizedSince.map { now.timeIntervalSince($0) }
+            writer.setCondition(.clockUnsynchronized, source: nil, active: unsynchronizedFor.map { $0 >= settings.clockUnsynchronizedAfter } ?? false,
+                                priority: .medium) { starting in
+                starting
+                    ? ("The system clock is not synchronised (the kernel has reported it so for \(Fmt.duration(unsynchronizedFor ?? 0))): the times in alarm messages may be wrong. Check NTP (chrony or systemd-timesyncd) on this box.",
+                       [("unsynchronized_s", .number(((unsynchronizedFor ?? 0) * 10).rounded() / 10))])
+                    : ("The system clock is synchronised again.", [])
+            }
+        }
+        if !settings.disabled.contains(.diskLow), now.timeIntervalSince(lastDiskCheck ?? .distantPast) >= 30,
+           let free = diskProbe(writer.journal.directory)
+        {
+            lastDiskCheck = now
+            let freeMB = Double(free) / 1_048_576
+            let low = freeMB < settings.diskMinFreeMB
+            // Ends only with 10 % more than the bound free: a disk at the edge does not flap.
+            let cleared = freeMB >= settings.diskMinFreeMB * 1.1
+            if low || cleared {
+                let directory = writer.journal.directory
+                writer.setCondition(.diskLow, source: nil, active: low, priority: .medium) { starting in
+                    starting
+                        ? ("Only \(Fmt.fixed(freeMB, 0)) MB free on the journal's file system (\(directory)), below \(JSONValue.formatted(settings.diskMinFreeMB)) MB: free space before the journal fills and alarms can no longer be recorded.",
+                           [("free_mb", .number(freeMB.rounded())), ("min_free_mb", .number(settings.diskMinFreeMB)), ("directory", .string(directory))])
+                        : ("The journal's file system has \(Fmt.fixed(freeMB, 0)) MB free again.", [("free_mb", .number(freeMB.rounded()))])
+                }
+            }
+        }
+    }
 
     /// Who the events journaled from now on are about (an admission); nil: the configuration's patient.
     public func setPatient(_ patient: JournalPatient?) { writer?.patient = patient }

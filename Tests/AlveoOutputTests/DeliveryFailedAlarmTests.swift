@@ -96,3 +96,45 @@ import Testing
         #expect(file.contains("\"seq\":1,") && file.contains("lpv.future_rule"), "kept verbatim for review: \(file)")
     }
 }
+
+/// The clock and disk checks of the agent's health, with their probes replaced.
+@Suite struct HealthCheckTests {
+    @Test func anUnsynchronisedClockAndALowDiskRaiseAlarmsThatEnd() throws {
+        var config = OutputConfig()
+        config.journalDirectory = try temporaryDirectory()
+        let emitted = Mutex<[AlarmEvent]>([])
+        let pipeline = try OutputPipeline(config: config, logger: Logger(label: "test"), emit: { new in emitted.withLock { $0 += new } })
+        let synchronized = Mutex(false)
+        let free = Mutex<UInt64>(100 << 20)
+        pipeline.clockProbe = { synchronized.withLock { $0 } }
+        pipeline.diskProbe = { _ in free.withLock { $0 } }
+        var settings = RuleSettings()
+        settings.clockUnsynchronizedAfter = 600
+        settings.diskMinFreeMB = 256
+        let start = Date(timeIntervalSince1970: 1_795_593_600)
+        func phases() -> [String] { emitted.withLock { $0.map { "\($0.rule.id)/\($0.phase.rawValue)" } } }
+        pipeline.checkHealth(settings, now: start)
+        #expect(phases() == ["technical.disk_low/start"], "100 MB free, below 256 MB")
+        pipeline.checkHealth(settings, now: start.addingTimeInterval(599))
+        #expect(phases().count == 1, "unsynchronised for less than after_s")
+        pipeline.checkHealth(settings, now: start.addingTimeInterval(600))
+        #expect(phases().last == "technical.clock_unsynchronized/start")
+        synchronized.withLock { $0 = true }
+        free.withLock { $0 = 270 << 20 }  // above the bound, but not by 10 %: no flapping
+        pipeline.checkHealth(settings, now: start.addingTimeInterval(640))
+        #expect(phases().last == "technical.clock_unsynchronized/end" && !phases().contains("technical.disk_low/end"))
+        free.withLock { $0 = 300 << 20 }
+        pipeline.checkHealth(settings, now: start.addingTimeInterval(680))
+        #expect(phases().last == "technical.disk_low/end")
+        settings.disabled = [.diskLow, .clockUnsynchronized]
+        free.withLock { $0 = 1 << 20 }
+        synchronized.withLock { $0 = false }
+        pipeline.checkHealth(settings, now: start.addingTimeInterval(5000))
+        #expect(phases().count == 4, "switched off: not checked")
+        let journaled = JournalReader(directory: config.journalDirectory!, after: 0)
+        var reader = journaled
+        var rules: [String] = []
+        while let entry = reader.next() { if let event = entry.event { rules.append("\(event.rule.id)/\(event.phase.rawValue)") } }
+        #expect(rules == phases(), "journaled, so every output sends them")
+    }
+}

@@ -256,6 +256,7 @@ public struct LiveAgent: Service {
                 guard let outputs else { continue }  // alveo record: poll and record only
                 if delivery.observations.isEmpty {  // the one-second tick
                     outputs.checkParked()
+                    outputs.checkHealth(config.rules)
                     ticks += 1
                     if ticks % 30 == 0 { outputs.markAlive() }
                 }

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+/// The agent's own health as alarms the station sees: a central station that cannot be reached raises
+/// `technical.station_unreachable` on stdout, in the journal and through the output that still works,
+/// and it ends when delivery resumes (real receivers: python-hl7, rsyslog; a pymodbus peer).
+@Suite(.serialized) struct StationHealthTests {
+    let directory: URL
+
+    init() throws {
+        directory = try Paths.temporaryDirectory()
+    }
+
+    static func events(_ text: String) -> [[String: Any]] {
+        text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    @Test func anUnreachableStationRaisesAnAlarmThatTheOtherOutputCarriesAndDeliveryEnds() throws {
+        let hl7Port = freePort(), syslogPort = freePort(), modbusPort = freePort()
+        let syslogFile = directory.appendingPathComponent("messages.log").path
+        let receivedLog = directory.appendingPathComponent("received.jsonl").path
+        let rsyslog = try Receivers.rsyslog(port: syslogPort, logFile: syslogFile, in: directory)
+        defer { rsyslog.kill() }
+        let ready = directory.appendingPathComponent("peer.ready").path
+        let peer = try RunningProcess(["python3", Paths.repository.appendingPathComponent("Tests/Peers/modbus_peer.py").path, "--ready", ready,
+                                       "--tcp", "\(modbusPort)", "--ir", "1,3,0,42,80,72,400,300,220,50,140,280"], directory: directory, name: "peer")
+        defer { peer.kill() }
+        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: ready) || peer.poll() != nil })
+        let config = directory.appendingPathComponent("bed.yaml").path
+        try """
+            patient: {sex: female, height_cm: 160}
+            devices:
+              - {id: gw, profile: \(Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path), poll_interval_s: 0.2, transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(modbusPort)}}
+            rules:
+              technical.station_unreachable: {after_s: 5}
+            outputs:
+              journal: {directory: journal}
+              hl7: {host: 127.0.0.1, port: \(hl7Port), bed_id: ICU-B1, patient_id: "12345", eui64: 0A1B2CFFFE3D4E5F, reconnect_max_s: 0.5}
+              syslog: {host: 127.0.0.1, port: \(syslogPort), bed_id: ICU-B1, reconnect_max_s: 0.5}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let agent = try RunningProcess([Paths.alveo, "run", "--config", config], directory: directory, name: "alveo")
+        defer { agent.kill() }
+        func has(_ phase: String) -> Bool {
+            Self.events(agent.stdout).contains {
+                $0["rule"] as? String == "technical.station_unreachable" && $0["phase"] as? String == phase && $0["source"] as? String == "hl7"
+            }
+        }
+        // No HL7 receiver: the sensor-off alarm cannot be delivered there.
+        #expect(waitUntil(timeout: 40) { has("start") }, "\(agent.stdout)\n\(agent.stderr)")
+        #expect(!has("end"))
+        let start = try #require(Self.events(agent.stdout).first { $0["rule"] as? String == "technical.station_unreachable" })
+        #expect((start["priority"] as? String) == "high" && (start["text"] as? String)?.contains("127.0.0.1:\(hl7Port)") == true)
+        // Journaled, and carried by the output that works.
+        let journal = directory.appendingPathComponent("journal").path
+        let journaled = try FileManager.default.contentsOfDirectory(atPath: journal).filter { $0.hasPrefix("journal-") }
+            .map { (try? String(contentsOfFile: journal + "/" + $0, encoding: .utf8)) ?? "" }.joined()
+        #expect(journaled.contains("\"rule\":\"technical.station_unreachable\""))
+        #expect(waitUntil(timeout: 20) {
+            ((try? String(contentsOfFile: syslogFile, encoding: .utf8)) ?? "").contains("rule=\"technical.station_unreachable\"")
+        }, "rsyslog carries it")
+        // The station comes back: delivery resumes, the alarm ends, and the station receives both.
+        let receiver = try Receivers.hl7(port: hl7Port, log: receivedLog, in: directory)
+        defer { receiver.kill() }
+        #expect(waitUntil(timeout: 40) { has("end") }, "\(agent.stdout)")
+        #expect(waitUntil(timeout: 20) {
+            let received = ((try? String(contentsOfFile: receivedLog, encoding: .utf8)) ?? "")
+            return received.components(separatedBy: "technical.station_unreachable^Central station unreachable^99ALV").count - 1 >= 2
+        }, "the start and the end reach the station once it is back")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 30) == 0, "\(agent.stderr)")
+    }
+}
