@@ -32,6 +32,9 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var traceLimits: TraceLimitOptions
 
+    @Option(name: .long, help: "Least severe log level on stderr: trace, debug, info, notice, warning, error, critical (overrides logging.level; default info). Under systemd each line carries its syslog priority.")
+    var logLevel: String?
+
     @Option(name: .long, help: "The control API's Unix socket (alveo status, ack, chart, patient); overrides control.socket (default \(ControlConfig.defaultSocketPath)).")
     var controlSocket: String?
 
@@ -50,9 +53,18 @@ struct Run: AsyncParsableCommand {
             recorder = try startRecording(record, configPath: config, config: agentConfig, options: traceLimits,
                                           onStop: "alveo run goes on, raising its alarms, without recording")
         }
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var level = agentConfig.logLevel
+        if let logLevel {
+            guard let parsed = Logger.Level(rawValue: logLevel) else {
+                throw ValidationError("--log-level must be one of: \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            level = parsed
+        }
+        let chosen = level
+        LoggingSystem.bootstrap { AgentLogHandler(label: $0, level: chosen) }
         let logger = Logger(label: "alveo")
-        let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: true))
+        // Live: each event line carries the wall-clock time beside the agent's t.
+        let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: true, wallClock: true))
         let inbox = BedsideInbox()
         let pseudonyms = recorder != nil && !traceLimits.recordIdentity ? IdentityPseudonyms(config: agentConfig) : nil
         let agent = LiveAgent(config: agentConfig, logger: logger, recorder: recorder, inbox: inbox, pseudonyms: pseudonyms) { events in writer.write(events) }

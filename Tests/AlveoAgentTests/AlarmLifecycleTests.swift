@@ -2,6 +2,7 @@ import AlveoAgent
 import AlveoCore
 import AlveoOutput
 import Foundation
+import Logging
 import Testing
 
 /// The alarm lifecycle across the agent's own, in process: a stop ends every alarm and says the bed is
@@ -100,5 +101,19 @@ import Testing
         #expect(r.open.map(\.event.alarmID) == before.map(\.alarmID) && r.gap == Self.stopTexts && r.resumeText == "r")
         #expect(LifecycleEntry.decode(LifecycleEntry.stop(Self.stopTexts).json()) == .stop(Self.stopTexts))
         #expect(LifecycleEntry.decode(Array("{\"reconcile\":7}".utf8)) == nil && LifecycleEntry.decode([0xFF]) == nil)
+    }
+}
+
+/// Log lines that fit the box.
+@Suite struct AgentLogHandlerTests {
+    @Test func priorityPrefixUnderSystemdHumanFormatOtherwiseOneLineAlways() {
+        let journald = AgentLogHandler(label: "alveo", level: .info, journald: true)
+        #expect(journald.line(level: .error, message: "cannot connect", metadata: ["output": "hl7 10.0.0.1:2575"])
+            == "<3>alveo: cannot connect output=hl7 10.0.0.1:2575")
+        #expect(journald.line(level: .warning, message: "x", metadata: nil).hasPrefix("<4>"))
+        #expect(journald.line(level: .debug, message: "x", metadata: nil).hasPrefix("<7>"))
+        let human = AgentLogHandler(label: "alveo", level: .info, journald: false)
+        let line = human.line(level: .notice, message: "a\nb\u{1B}[2J", metadata: nil, now: Date(timeIntervalSince1970: 1_795_593_600))
+        #expect(line == "2026-11-25T08:00:00Z notice alveo: a\\x0Ab\\x1B[2J", "escaped: one line, no terminal control")
     }
 }

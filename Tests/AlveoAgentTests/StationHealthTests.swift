@@ -69,4 +69,31 @@ import Testing
         agent.signal(SIGTERM)
         #expect(agent.waitForExit(timeout: 30) == 0, "\(agent.stderr)")
     }
+
+    /// Under systemd (JOURNAL_STREAM set) every log line carries its syslog priority, `--log-level`
+    /// filters, and live event lines carry the wall-clock time beside `t`.
+    @Test func logsCarryPrioritiesUnderSystemdAndLiveEventsTheWallClock() throws {
+        let config = directory.appendingPathComponent("bed.yaml").path
+        try """
+            patient: {sex: female, height_cm: 160}
+            devices:
+              - {id: gw, profile: \(Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path), poll_interval_s: 0.2, transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(freePort())}}
+            rules:
+              technical.device_silent: {timeout_s: 1}
+            logging: {level: info}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let agent = try RunningProcess([Paths.alveo, "run", "--config", config, "--log-level", "notice"], directory: directory, name: "alveo",
+                                       environment: ["JOURNAL_STREAM": "8:12345"])
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) { Self.events(agent.stdout).contains { $0["rule"] as? String == "technical.device_silent" } }, "\(agent.stderr)")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 30) == 0)
+        let lines = agent.stderr.split(separator: "\n")
+        #expect(!lines.isEmpty && lines.allSatisfy { $0.range(of: #"^<[0-5]>alveo: "#, options: .regularExpression) != nil },
+                "every line prefixed, none below notice: \(lines.prefix(5))")
+        let event = try #require(Self.events(agent.stdout).first)
+        let wall = try #require(event["wall_time"] as? String)
+        #expect(wall.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"#, options: .regularExpression) != nil, "\(wall)")
+        #expect(agent.stdout.hasPrefix("{\"t\":") && agent.stdout.contains(",\"wall_time\":\""), "beside t")
+    }
 }

@@ -2,6 +2,7 @@ import AlveoCore
 import AlveoOutput
 import AlveoTrace
 import Foundation
+import Logging
 import Yams
 
 /// An agent configuration: the patient and rule settings (devices and outputs come with the live agent).
@@ -18,6 +19,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var control = ControlConfig()
     /// The laboratory and ADT listener, when configured.
     public var inputs = InputConfig()
+    /// `logging: {level: …}`: the least severe level logged (`--log-level` overrides it).
+    public var logLevel: Logger.Level = .info
     /// Who the configured patient is (outputs.hl7's patient_id, patient_id_authority, patient_name).
     public var patientIdentity = PatientIdentity()
     /// The file it was read from, for messages.
@@ -31,7 +34,7 @@ public struct AgentConfig: Sendable, Equatable {
     }
 
     /// Top-level keys this version understands.
-    static let topLevelKeys = ["patient", "rules", "devices", "outputs", "control", "inputs"]
+    static let topLevelKeys = ["patient", "rules", "devices", "outputs", "control", "inputs", "logging"]
 
     /// Reads and validates a YAML configuration file.
     public static func load(path: String) throws(ConfigError) -> AgentConfig {
@@ -51,6 +54,7 @@ public struct AgentConfig: Sendable, Equatable {
         var serialDevices: [SerialDeviceConfig] = []
         var outputs = OutputConfig()
         var deviceOrder: [String] = []
+        var logLevel = Logger.Level.info
         var control = ControlConfig()
         var inputsNode: ConfigNode?
         var identity = PatientIdentity()
@@ -71,6 +75,14 @@ public struct AgentConfig: Sendable, Equatable {
                     identity = PatientIdentity.scan(value)
                 }
             case "control": control = try ControlConfig.parse(value)
+            case "logging":
+                for (loggingKey, loggingValue) in try value.mapping(allowed: ["level"]) where loggingKey == "level" {
+                    let name = try loggingValue.string()
+                    guard let level = Logger.Level(rawValue: name) else {
+                        throw loggingValue.error("'\(Shown.text(name.utf8, limit: 16))' is not a log level (one of: \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    logLevel = level
+                }
             case "inputs": inputsNode = value
             default: break
             }
@@ -86,6 +98,7 @@ public struct AgentConfig: Sendable, Equatable {
         outputs.hl7?.identity.devices = deviceOrder
         config.outputs = outputs
         config.control = control
+        config.logLevel = logLevel
         config.inputs = inputs
         config.patientIdentity = identity
         config.serialDevices = serialDevices

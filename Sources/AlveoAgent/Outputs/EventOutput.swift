@@ -1,4 +1,5 @@
 import AlveoCore
+import AlveoOutput
 import Foundation
 
 /// How alarm events are written.
@@ -15,17 +16,30 @@ public final class EventWriter {
     private let format: EventFormat
     private var buffer: [UInt8] = []
     private let flushEach: Bool
+    private let wallClock: Bool
 
-    /// `flushEach`: write every event at once (live use); otherwise buffer (replay).
-    public init(handle: FileHandle = .standardOutput, format: EventFormat = .jsonl, flushEach: Bool = false) {
+    /// `flushEach`: write every event at once (live use); otherwise buffer (replay). `wallClock`: each
+    /// line carries the wall-clock time it was written (live: `"wall_time"` after `"t"` in JSON, the
+    /// local time first in text); replay leaves it out, so that replays stay byte-identical.
+    public init(handle: FileHandle = .standardOutput, format: EventFormat = .jsonl, flushEach: Bool = false, wallClock: Bool = false) {
         self.handle = handle
         self.format = format
         self.flushEach = flushEach
+        self.wallClock = wallClock
         buffer.reserveCapacity(1 << 16)
     }
 
     public func write(_ event: AlarmEvent) {
-        let line = format == .jsonl ? event.jsonLine() : EventWriter.text(event)
+        var line = format == .jsonl ? event.jsonLine() : EventWriter.text(event)
+        if wallClock {
+            let now = Date()
+            if format == .jsonl, let comma = line.firstIndex(of: ",") {
+                // `{"t":12.5,` : the time has no comma, so the first one ends it.
+                line.insert(contentsOf: ",\"wall_time\":\"\(PCD04Message.rfc3339(now))\"", at: comma)
+            } else if format == .text {
+                line = EventWriter.localTime(now) + "  " + line
+            }
+        }
         buffer.append(contentsOf: line.utf8)
         buffer.append(UInt8(ascii: "\n"))
         if flushEach || buffer.count >= 1 << 16 { flush() }
@@ -67,6 +81,14 @@ public final class EventWriter {
             }
         }
         return out
+    }
+
+    /// "10:02:07" in the box's time zone, for people at a terminal.
+    static func localTime(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "HH:mm:ss"
+        return formatter.string(from: date)
     }
 
     private static func pad(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }

@@ -1,0 +1,78 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Log lines on stderr that fit the box: under systemd (`JOURNAL_STREAM` set: stderr is connected to
+/// the journal) each line starts with its syslog priority (`<3>` error … `<7>` debug, sd-daemon(3)), so
+/// journald keeps levels (`journalctl -p warning`); otherwise the human format
+/// (`2026-11-30T10:02:00+0000 info alveo: message key=value`). Metadata is sorted, control characters
+/// escaped, and one line is one write.
+public struct AgentLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    private let label: String
+    private let journald: Bool
+
+    /// `journald`: prefix priorities (default: when the `JOURNAL_STREAM` environment variable is set).
+    public init(label: String, level: Logger.Level, journald: Bool = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil) {
+        self.label = label
+        self.logLevel = level
+        self.journald = journald
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    /// The syslog priority of a level (RFC 5424 severities).
+    public static func priority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: 7
+        case .info: 6
+        case .notice: 5
+        case .warning: 4
+        case .error: 3
+        case .critical: 2
+        }
+    }
+
+    /// One line, without the newline.
+    public func line(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, now: Date = Date()) -> String {
+        var merged = metadata
+        if let extra { merged.merge(extra) { $1 } }
+        let fields = merged.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
+        let text = AgentLogHandler.printable("\(message)\(fields)")
+        if journald { return "<\(AgentLogHandler.priority(level))>\(label): \(text)" }
+        let formatter = ISO8601DateFormatter()
+        return "\(formatter.string(from: now)) \(level) \(label): \(text)"
+    }
+
+    public func log(event: LogEvent) {
+        let bytes = Array((line(level: event.level, message: event.message, metadata: event.metadata) + "\n").utf8)
+        AgentLogHandler.lock.withLock { _ in
+            // One write(2) per line: lines of different threads never interleave.
+            bytes.withUnsafeBytes { raw in
+                var written = 0
+                while written < raw.count {
+                    let n = write(2, raw.baseAddress! + written, raw.count - written)
+                    if n < 0, errno == EINTR { continue }
+                    guard n > 0 else { return }
+                    written += n
+                }
+            }
+        }
+    }
+
+    private static let lock = Mutex(())
+
+    /// Control characters as `\xNN`: a log line stays one line whatever a device or a peer sent.
+    static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || scalar.value == 0x7F { out += String(format: "\\x%02X", scalar.value) } else { out.unicodeScalars.append(scalar) }
+        }
+        return out
+    }
+}
