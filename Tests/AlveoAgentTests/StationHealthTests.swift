@@ -96,4 +96,52 @@ import Testing
         #expect(wall.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"#, options: .regularExpression) != nil, "\(wall)")
         #expect(agent.stdout.hasPrefix("{\"t\":") && agent.stdout.contains(",\"wall_time\":\""), "beside t")
     }
+
+    /// systemd's notify protocol on a real datagram socket: READY=1 once the agent polls, WATCHDOG=1
+    /// every half watchdog period from the loop that feeds the core; while that loop is stalled (test
+    /// hook) the pings stop, and they resume after it.
+    @Test func readinessAndAWatchdogFedByTheLoop() throws {
+        let socketPath = directory.appendingPathComponent("notify.sock").path
+        let received = directory.appendingPathComponent("notify.log").path
+        let listener = try RunningProcess(["python3", "-c", """
+            import socket, sys, time
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.bind(sys.argv[1])
+            open(sys.argv[1] + ".ready", "w").close()
+            with open(sys.argv[2], "a", buffering=1) as log:
+                while True:
+                    data = s.recv(4096).decode()
+                    for line in data.split("\\n"):
+                        log.write("%.3f %s\\n" % (time.monotonic(), line))
+            """, socketPath, received], directory: directory, name: "notify")
+        defer { listener.kill() }
+        #expect(waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: socketPath + ".ready") })
+        let config = directory.appendingPathComponent("bed.yaml").path
+        try """
+            patient: {sex: female, height_cm: 160}
+            devices:
+              - {id: gw, profile: \(Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path), poll_interval_s: 0.5, transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(freePort())}}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let agent = try RunningProcess([Paths.alveo, "run", "--config", config], directory: directory, name: "alveo",
+                                       environment: ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "1000000", "ALVEO_TEST_STALL_LOOP_AFTER_S": "4"])
+        defer { agent.kill() }
+        func pings() -> [(t: Double, state: String)] {
+            ((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
+                let parts = line.split(separator: " ", maxSplits: 1)
+                guard parts.count == 2, let t = Double(parts[0]) else { return nil }
+                return (t, String(parts[1]))
+            }
+        }
+        #expect(waitUntil(timeout: 30) { pings().contains { $0.state == "READY=1" } }, "\(agent.stderr)")
+        // Past the stall (4 s + 6 s) and some more.
+        #expect(waitUntil(timeout: 40) { pings().filter { $0.state == "WATCHDOG=1" }.count >= 16 }, "\(pings().map(\.state))")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 30) == 0)
+        #expect(waitUntil(timeout: 10) { pings().contains { $0.state == "STOPPING=1" } })
+        let watchdog = pings().filter { $0.state == "WATCHDOG=1" }.map(\.t)
+        let gaps = zip(watchdog, watchdog.dropFirst()).map { $1 - $0 }
+        // Every 0.5 s (plus the 1 s tick's granularity) while the loop runs; one gap of about 6 s: the stall.
+        #expect(gaps.filter { $0 > 4 }.count == 1, "one stall: \(gaps)")
+        #expect(gaps.filter { $0 <= 4 }.allSatisfy { $0 < 1.6 }, "fed while the loop runs: \(gaps)")
+    }
 }

@@ -1,5 +1,6 @@
 import AlveoCore
 import AlveoDevices
+import AlveoIO
 import AlveoOutput
 import AlveoTrace
 import Foundation
@@ -145,6 +146,16 @@ public struct LiveAgent: Service {
         }
         pollers.forEach { $0.start() }
         serialPollers.forEach { $0.start() }
+        // systemd (Type=notify): ready once reconciled and polling; the watchdog is fed from the loop
+        // that feeds the core, so a stalled loop stops feeding it and systemd restarts the agent.
+        let notifier = SystemdNotifier()
+        notifier?.notify("READY=1\nSTATUS=watching bed \(bedName)")
+        let watchdogClock = ContinuousClock()
+        var lastWatchdog = watchdogClock.now
+        if notifier?.watchdogInterval != nil { notifier?.notify("WATCHDOG=1") }
+        // Test hook (documented in docs/operations.md): the loop stalls once, for 6 s, this many
+        // seconds after the start, so a test can see the watchdog pings stop.
+        var stallAt = ProcessInfo.processInfo.environment["ALVEO_TEST_STALL_LOOP_AFTER_S"].flatMap(Double.init)
         // Stopping (SIGTERM/SIGINT, or --seconds): the end record is written and the core's input is
         // closed in one step, and the core still takes every delivery queued before it. So the trace
         // holds exactly what the core saw, and replay of it gives exactly the live events.
@@ -215,6 +226,14 @@ public struct LiveAgent: Service {
         var ticks = 0
         await withGracefulShutdownHandler {
             for await input in stream {
+                if let notifier, let interval = notifier.watchdogInterval, watchdogClock.now - lastWatchdog >= interval {
+                    notifier.notify("WATCHDOG=1")
+                    lastWatchdog = watchdogClock.now
+                }
+                if let at = stallAt, clock.seconds() >= at {
+                    stallAt = nil
+                    usleep(6_000_000)  // blocks the loop, as a stall would
+                }
                 let droppedNow = dropped.withLock { $0 }
                 if droppedNow > droppedReported {
                     logger.critical("the clinical core fell behind: \(droppedNow - droppedReported) device deliveries dropped (\(droppedNow) in all)")
@@ -276,6 +295,7 @@ public struct LiveAgent: Service {
         ticker.cancel()
         timer?.cancel()
         stopInput()
+        notifier?.notify("STOPPING=1")
         if let outputs, let stop = stopping.withLock({ $0 }) {
             // Every alarm in force ends, the station hears that the bed is unwatched, and the agent
             // waits (up to the shutdown budget) for it to be delivered.
