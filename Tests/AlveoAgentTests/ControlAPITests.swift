@@ -206,7 +206,7 @@ import Glibc
         let trace = try #require(try FileManager.default.contentsOfDirectory(atPath: traces).first { $0.hasSuffix(".alvtrace") })
         let replay = try ChildProcess.run([Paths.alveo, "replay", traces + "/" + trace], timeout: 120)
         #expect(replay.status == 0, "\(replay.stderr)")
-        #expect(replay.stdout == agent.stdout, "replay differs from live:\n\(replay.stdout)\n---\n\(agent.stdout)")
+        #expect(replay.stdout == LiveVersusReplay.withoutWallTime(agent.stdout), "replay differs from live:\n\(replay.stdout)\n---\n\(agent.stdout)")
     }
 
     @Test func noAgentMissingSocketAndDeadSocketAreClearErrors() throws {

@@ -197,7 +197,7 @@ import Glibc
         let trace = try #require(try FileManager.default.contentsOfDirectory(atPath: traces).first { $0.hasSuffix(".alvtrace") })
         let replay = try ChildProcess.run([Paths.alveo, "replay", traces + "/" + trace], timeout: 120)
         #expect(replay.status == 0, "\(replay.stderr)")
-        #expect(replay.stdout == agent.stdout, "replay differs from live:\n\(replay.stdout)\n---\n\(agent.stdout)")
+        #expect(replay.stdout == LiveVersusReplay.withoutWallTime(agent.stdout), "replay differs from live:\n\(replay.stdout)\n---\n\(agent.stdout)")
         let bytes = try Data(contentsOf: URL(fileURLWithPath: traces + "/" + trace))
         for identity in ["67890", "12345", "ROE", "DOE"] {
             #expect(bytes.range(of: Data(identity.utf8)) == nil, "the trace names the patient: \(identity)")

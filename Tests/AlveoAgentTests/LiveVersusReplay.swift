@@ -4,6 +4,12 @@ import Testing
 /// Compares the events of a live `alveo run --record` with those of `alveo replay` of its trace: the
 /// same (rule, phase, source) sequence, and each `t` within `tolerance` seconds (the poll interval).
 enum LiveVersusReplay {
+    /// Live event lines without their wall-clock time (`"wall_time"`, which replay leaves out): what
+    /// replay must reproduce byte for byte.
+    static func withoutWallTime(_ live: String) -> String {
+        live.replacingOccurrences(of: #","wall_time":"[^"]*""#, with: "", options: .regularExpression)
+    }
+
     struct Event: Equatable {
         var key: String
         var t: Double

@@ -220,7 +220,7 @@ import Testing
         LiveVersusReplay.expectSame(live: agent.stdout, replay: first.stdout, tolerance: 1.0)
         // The trace holds the deliveries in the order the core took them, with their times: the
         // replayed events are the live ones, byte for byte.
-        #expect(first.stdout == agent.stdout)
+        #expect(first.stdout == LiveVersusReplay.withoutWallTime(agent.stdout))
         for device in ["vent", "masimo", "df2", "df8", "rtu"] {
             #expect(first.stderr.contains("\(device): decoded "), "\(first.stderr)")
         }
