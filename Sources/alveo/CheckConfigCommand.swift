@@ -18,8 +18,16 @@ struct CheckConfig: ParsableCommand {
     @Argument(help: "The YAML configuration file.")
     var file: String
 
+    @Flag(name: .long, help: "Check a configuration for `alveo replay` (a patient and rules; no devices needed).")
+    var replay = false
+
     func run() throws {
         let config = try loadConfig(file)
+        // "ok" only when `alveo run` would start with it.
+        if !replay, config.devices.isEmpty, config.serialDevices.isEmpty {
+            printError("error: \(file): no devices: `alveo run` would not start with it (add a 'devices:' list, see config/; check a configuration for replay with --replay)")
+            throw ExitCode(.config)
+        }
         let patient = config.patient
         let described = if let pbw = patient.predictedBodyWeightKg, let sex = patient.sex, let height = patient.heightCm {
             "patient \(sex.rawValue), \(Fmt.fixed(height, 0)) cm, PBW \(Fmt.fixed(pbw, 1)) kg"
@@ -35,6 +43,22 @@ struct CheckConfig: ParsableCommand {
         for device in config.devices {
             let reads = device.profile.fields.count
             print("  device \(device.id): \(device.endpoint) unit \(device.unitID), profile \(device.profile.name) (\(reads) values), every \(device.pollInterval)")
+        }
+        // A serial path that is not there now (cable unplugged, wrong udev name) is a warning: the
+        // agent waits for it, reopening with backoff.
+        let serialPaths = config.serialDevices.map { ($0.id, $0.path) } + config.devices.compactMap { device in
+            if case .rtu(let path, _, _, _, _) = device.endpoint { (device.id, path) } else { nil }
+        }
+        for (id, path) in serialPaths where !FileManager.default.fileExists(atPath: path) {
+            print("  warning: device \(id): \(path) does not exist now (cable, USB adapter or udev name?): alveo run waits for it and raises technical.device_silent")
+        }
+        if let directory = config.outputs.journalDirectory {
+            print("  journal: \(directory) (segments of \(config.outputs.segmentMaxBytes >> 20) MB; shutdown budget \(config.outputs.shutdownBudget))")
+        } else {
+            print("  journal: none (events go to stdout only; nothing reaches a central station)")
+        }
+        if let syslog = config.outputs.syslog {
+            print("  syslog RFC 5424 to \(syslog.host):\(syslog.port)\(syslog.tls != nil ? " over TLS" : ""): bed \(syslog.bedID), facility \(syslog.facility), host name \(syslog.hostname)")
         }
         if let hl7 = config.outputs.hl7 {
             let identity = hl7.identity

@@ -14,10 +14,13 @@ import UnixSignals
 struct Version: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print Alveo's version and the C libraries it linked.")
 
+    /// What `alveo version` and `alveo --version` print.
+    static var text: String {
+        ["alveo \(AlveoVersion.string)", "libmodbus \(LinkedLibraries.modbusVersion)", "libserialport \(LinkedLibraries.serialPortVersion)",
+         LinkedLibraries.openSSLVersion].joined(separator: "\n")
+    }
+
     func run() {
-        print("alveo \(AlveoVersion.string)")
-        print("libmodbus \(LinkedLibraries.modbusVersion)")
-        print("libserialport \(LinkedLibraries.serialPortVersion)")
-        print(LinkedLibraries.openSSLVersion)
+        print(Version.text)
     }
 }

@@ -145,3 +145,32 @@ import Testing
         #expect(gaps.filter { $0 <= 4 }.allSatisfy { $0 < 1.6 }, "fed while the loop runs: \(gaps)")
     }
 }
+
+/// `check-config` tells the truth: ok only when `run` would start; `--version` as `version`.
+@Suite struct CheckConfigTruthTests {
+    @Test func noDevicesIsRefusedUnlessForReplayAndMissingSerialPathsAreWarned() throws {
+        let directory = try Paths.temporaryDirectory()
+        let bare = directory.appendingPathComponent("bare.yaml").path
+        try "patient: {sex: female, height_cm: 160}\n".write(toFile: bare, atomically: true, encoding: .utf8)
+        let refused = try ChildProcess.run([Paths.alveo, "check-config", bare])
+        #expect(refused.status == 78 && refused.stderr.contains("no devices"), "\(refused.status) \(refused.stderr)")
+        let replay = try ChildProcess.run([Paths.alveo, "check-config", "--replay", bare])
+        #expect(replay.status == 0 && replay.stdout.contains(": ok ("), "\(replay.stderr)")
+        let serial = directory.appendingPathComponent("serial.yaml").path
+        try """
+            patient: {sex: female, height_cm: 160}
+            devices:
+              - {id: vent, transport: {kind: serial, protocol: pb840, path: \(directory.path)/ttyNOPE}}
+            outputs:
+              journal: {directory: journal}
+              syslog: {host: 127.0.0.1, port: 6514, bed_id: ICU-B1}
+            """.write(toFile: serial, atomically: true, encoding: .utf8)
+        let warned = try ChildProcess.run([Paths.alveo, "check-config", serial])
+        #expect(warned.status == 0, "\(warned.stderr)")
+        #expect(warned.stdout.contains("warning: device vent: \(directory.path)/ttyNOPE does not exist now"), "\(warned.stdout)")
+        #expect(warned.stdout.contains("syslog RFC 5424 to 127.0.0.1:6514") && warned.stdout.contains("journal: "), "\(warned.stdout)")
+        let version = try ChildProcess.run([Paths.alveo, "--version"])
+        let plain = try ChildProcess.run([Paths.alveo, "version"])
+        #expect(version.status == 0 && version.stdout == plain.stdout && version.stdout.hasPrefix("alveo "))
+    }
+}
