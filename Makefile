@@ -16,14 +16,14 @@ deps:
 
 ## test-deps: real peers the tests start: socat (pty pairs), pymodbus and pyserial (Modbus server).
 TEST_APT_PACKAGES := socat python3 python3-pip gcc libc6-dev rsyslog rsyslog-gnutls openssl systemd
-PIP_PACKAGES := "pymodbus>=3.16,<4" "pyserial>=3.5" "hl7>=0.4.5" "hl7apy>=1.3"
+PIP_PACKAGES := "pymodbus>=3.16,<4" "pyserial>=3.5" "hl7>=0.4.5" "hl7apy>=1.3" "prometheus_client>=0.20"
 test-deps: deps
 	@if ! command -v socat >/dev/null || ! command -v python3 >/dev/null || ! command -v cc >/dev/null || ! command -v rsyslogd >/dev/null || ! command -v openssl >/dev/null || ! command -v systemd-analyze >/dev/null || [ ! -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ]; then \
 		echo "Installing $(TEST_APT_PACKAGES) from Debian's packages"; \
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_APT_PACKAGES); \
 	fi
-	@if ! python3 -c "import pymodbus, serial, hl7, hl7apy" 2>/dev/null; then \
-		echo "Installing pymodbus, pyserial, hl7 and hl7apy from PyPI"; \
+	@if ! python3 -c "import pymodbus, serial, hl7, hl7apy, prometheus_client" 2>/dev/null; then \
+		echo "Installing pymodbus, pyserial, hl7, hl7apy and prometheus_client from PyPI"; \
 		python3 -m pip install --quiet --disable-pip-version-check $(PIP_PACKAGES) 2>/dev/null \
 			|| python3 -m pip install --quiet --disable-pip-version-check --break-system-packages $(PIP_PACKAGES); \
 	fi

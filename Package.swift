@@ -21,6 +21,9 @@ let package = Package(
         // codec reads it in the CLI. Hummingbird's swift-configuration trait is not used.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // Metrics (counters, gauges, timers) and their Prometheus text exposition.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System C libraries: linked from Debian's packages, never vendored.
@@ -37,7 +40,7 @@ let package = Package(
         // Outputs: the alarm journal and the forwarders to the central station.
         .target(
             name: "AlveoOutput",
-            dependencies: ["AlveoCore", "AlveoIO", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["AlveoCore", "AlveoIO", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: strictSettings
         ),
         // Scenario CSV and raw trace formats (AlveoIO for trace files created private).
@@ -56,6 +59,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,6 +1,7 @@
 import AlveoCore
 import AlveoIO
 import Foundation
+import Metrics
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -321,7 +322,11 @@ public final class Journal {
             }
         }
         // fsync: only now does the event count as recorded.
+        let fsyncBegan = ContinuousClock.now
         if failure == nil, fsync(descriptor) != 0 { failure = "cannot fsync: \(String(cString: strerror(errno))) (errno \(errno))" }
+        let fsyncTook = ContinuousClock.now - fsyncBegan
+        Timer(label: "alveo_journal_fsync_seconds").recordNanoseconds(
+            Int64(clamping: fsyncTook.components.seconds * 1_000_000_000 + fsyncTook.components.attoseconds / 1_000_000_000))
         if let failure {
             // Take back a partial line, so that the next append does not glue onto it.
             _ = ftruncate(descriptor, off_t(segmentSize))

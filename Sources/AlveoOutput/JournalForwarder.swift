@@ -3,6 +3,7 @@ import AlveoIO
 import Dispatch
 import Foundation
 import Logging
+import Metrics
 import Synchronization
 
 /// What delivering one journal entry came to.
@@ -213,7 +214,11 @@ public final class JournalForwarder: Sendable {
             guard let link = connection else { continue }
             lastSent = clock.now
             do {
-                switch try wire.deliver(entry, event: event, over: link) {
+                let began = clock.now
+                let outcome = try wire.deliver(entry, event: event, over: link)
+                Timer(label: "alveo_delivery_seconds", dimensions: [("output", wire.name)]).recordNanoseconds(
+                    Int64(clamping: (clock.now - began).components.seconds * 1_000_000_000 + (clock.now - began).components.attoseconds / 1_000_000_000))
+                switch outcome {
                 case .delivered:
                     pending = nil
                     refusals = 0

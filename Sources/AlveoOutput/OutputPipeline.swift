@@ -2,6 +2,7 @@ import AlveoCore
 import AlveoIO
 import Foundation
 import Logging
+import Metrics
 
 /// Appends to the journal from the agent and from forwarder threads (under one lock), and raises the
 /// agent's own technical alarms:
@@ -447,6 +448,7 @@ public final class OutputPipeline {
             for forwarder in forwarders {
                 let state = forwarder.state
                 let backlog = max(0, writer.lastSeq - forwarder.position)
+                Gauge(label: "alveo_output_backlog", dimensions: [("output", forwarder.wire.name)]).record(backlog)
                 let failing = state.problemSince.map { now.timeIntervalSince($0) } ?? 0
                 let unreachable = failing >= settings.stationUnreachableAfter || Double(backlog) > settings.stationBacklogMax
                 let name = "\(forwarder.wire.name) (\(forwarder.wire.host):\(forwarder.wire.port))"

@@ -35,6 +35,9 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Least severe log level on stderr: trace, debug, info, notice, warning, error, critical (overrides logging.level; default info). Under systemd each line carries its syslog priority.")
     var logLevel: String?
 
+    @Option(name: .long, help: "Also write the metrics (Prometheus text format, as served at /metrics on the control socket) to this file every 15 s, for node_exporter's textfile collector.")
+    var metricsFile: String?
+
     @Option(name: .long, help: "The control API's Unix socket (alveo status, ack, chart, patient); overrides control.socket (default \(ControlConfig.defaultSocketPath)).")
     var controlSocket: String?
 
@@ -62,12 +65,14 @@ struct Run: AsyncParsableCommand {
         }
         let chosen = level
         LoggingSystem.bootstrap { AgentLogHandler(label: $0, level: chosen) }
+        AgentMetrics.bootstrap()
         let logger = Logger(label: "alveo")
         // Live: each event line carries the wall-clock time beside the agent's t.
         let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: true, wallClock: true))
         let inbox = BedsideInbox()
         let pseudonyms = recorder != nil && !traceLimits.recordIdentity ? IdentityPseudonyms(config: agentConfig) : nil
-        let agent = LiveAgent(config: agentConfig, logger: logger, recorder: recorder, inbox: inbox, pseudonyms: pseudonyms) { events in writer.write(events) }
+        var agent = LiveAgent(config: agentConfig, logger: logger, recorder: recorder, inbox: inbox, pseudonyms: pseudonyms) { events in writer.write(events) }
+        agent.metricsFile = metricsFile
         var services: [any Service] = [agent]
         if agentConfig.control.enabled { services.append(ControlServer(config: agentConfig.control, inbox: inbox, logger: logger)) }
         if let listener = agentConfig.inputs.hl7 { services.append(LabListener(config: listener, inbox: inbox, logger: logger)) }

@@ -146,6 +146,56 @@ import Testing
     }
 }
 
+/// Metrics in the Prometheus text format, on the control socket and in a textfile, parsed by
+/// prometheus_client's own parser; the counters match what the test drove.
+@Suite struct MetricsTests {
+    static func parse(_ arguments: [String]) throws -> [String: Double] {
+        let result = try ChildProcess.run(["python3", Paths.repository.appendingPathComponent("Tests/Peers/metrics_check.py").path] + arguments)
+        #expect(result.status == 0, "prometheus_client could not parse it (make test-deps): \(result.stdout) \(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        return (object?["samples"] as? [String: Any] ?? [:]).compactMapValues { ($0 as? NSNumber)?.doubleValue }
+    }
+
+    @Test func metricsParseAndCountWhatHappened() throws {
+        let directory = try Paths.temporaryDirectory()
+        let modbusPort = freePort()
+        let ready = directory.appendingPathComponent("peer.ready").path
+        let peer = try RunningProcess(["python3", Paths.repository.appendingPathComponent("Tests/Peers/modbus_peer.py").path, "--ready", ready,
+                                       "--tcp", "\(modbusPort)", "--ir", "1,3,0,42,80,72,400,300,350,50,140,280"], directory: directory, name: "peer")
+        defer { peer.kill() }
+        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: ready) || peer.poll() != nil })
+        let socket = directory.appendingPathComponent("alveo.sock").path
+        let textfile = directory.appendingPathComponent("alveo.prom").path
+        let config = directory.appendingPathComponent("bed.yaml").path
+        try """
+            patient: {sex: female, height_cm: 160}
+            devices:
+              - {id: gw, profile: \(Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path), poll_interval_s: 0.2, transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(modbusPort)}}
+            control: {socket: \(socket)}
+            outputs:
+              journal: {directory: journal}
+              hl7: {host: 127.0.0.1, port: \(freePort()), bed_id: ICU-B1, patient_id: "1", eui64: 0A1B2CFFFE3D4E5F}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let agent = try RunningProcess([Paths.alveo, "run", "--config", config, "--metrics-file", textfile], directory: directory, name: "alveo")
+        defer { agent.kill() }
+        func starts(_ rule: String) -> Int {
+            StationHealthTests.events(agent.stdout).filter { $0["rule"] as? String == rule && $0["phase"] as? String == "start" }.count
+        }
+        #expect(waitUntil(timeout: 30) { starts("technical.sensor_off") == 1 && starts("lpv.plateau_high") == 1 }, "\(agent.stderr)")
+        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: textfile) }, "the textfile every 15 s")
+        let served = try Self.parse(["--socket", socket])
+        #expect(served["alveo_alarm_events_total{phase=start,rule=technical.sensor_off}"] == 1, "\(served.keys.sorted())")
+        #expect(served["alveo_alarm_events_total{phase=start,rule=lpv.plateau_high}"] == 1)
+        #expect((served["alveo_device_deliveries_total{device=gw}"] ?? 0) >= 5, "polls every 0.2 s")
+        #expect((served["alveo_output_backlog{output=hl7}"] ?? 0) >= 2, "nothing reaches the absent station")
+        #expect((served["alveo_journal_fsync_seconds_count{}"] ?? 0) >= 2, "\(served.keys.sorted())")
+        let written = try Self.parse(["--file", textfile])
+        #expect(written["alveo_alarm_events_total{phase=start,rule=technical.sensor_off}"] == 1)
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 30) == 0)
+    }
+}
+
 /// `check-config` tells the truth: ok only when `run` would start; `--version` as `version`.
 @Suite struct CheckConfigTruthTests {
     @Test func noDevicesIsRefusedUnlessForReplayAndMissingSerialPathsAreWarned() throws {

@@ -41,6 +41,11 @@ public struct ControlServer: Service {
         }
         let router = Router()
         let inbox = self.inbox
+        router.get("metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: AgentMetrics.text())))
+        }
         router.get("v1/status") { _, _ in
             switch await inbox.status() {
             case .success(let status): return ControlServer.json(.ok, status)

@@ -5,6 +5,7 @@ import AlveoOutput
 import AlveoTrace
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -70,6 +71,8 @@ public struct LiveAgent: Service {
     private let stopAfter: Duration?
     private let inbox: BedsideInbox?
     private let pseudonyms: IdentityPseudonyms?
+    /// Where to write the metrics every 15 s (node_exporter's textfile collector), if anywhere.
+    public var metricsFile: String?
 
     /// What the loop takes, in one order: device deliveries and clock ticks, and requests from the
     /// control API and the laboratory listener (with the time they arrived).
@@ -271,17 +274,26 @@ public struct LiveAgent: Service {
                                              inputs: inbox?.inputStatus ?? []))
                     continue
                 }
-                if let source = delivery.observations.first?.source { frames[source, default: 0] += 1 }
+                if let source = delivery.observations.first?.source {
+                    frames[source, default: 0] += 1
+                    Counter(label: "alveo_device_deliveries_total", dimensions: [("device", source)]).increment()
+                }
                 guard let outputs else { continue }  // alveo record: poll and record only
                 if delivery.observations.isEmpty {  // the one-second tick
                     outputs.checkParked()
                     outputs.checkHealth(config.rules)
                     ticks += 1
                     if ticks % 30 == 0 { outputs.markAlive() }
+                    if ticks % 15 == 0, let path = metricsFile {
+                        do { try AgentMetrics.write(to: path) } catch { logger.error("cannot write the metrics file \(path): \(error)") }
+                    }
                 }
                 // Deliveries from different threads can arrive a hair out of order: the loop keeps
                 // time from going back.
                 let step = loop.take(delivery.observations, at: delivery.t)
+                for event in step.events {
+                    Counter(label: "alveo_alarm_events_total", dimensions: [("rule", event.rule.id), ("phase", event.phase.rawValue)]).increment()
+                }
                 if !step.events.isEmpty {
                     // Journaled (fsync) first: only then does an event count as recorded.
                     outputs.record(step.events, wallTime: PCD04Message.rfc3339(Date()))
