@@ -187,6 +187,8 @@ import Testing
         #expect(served["alveo_alarm_events_total{phase=start,rule=technical.sensor_off}"] == 1, "\(served.keys.sorted())")
         #expect(served["alveo_alarm_events_total{phase=start,rule=lpv.plateau_high}"] == 1)
         #expect((served["alveo_device_deliveries_total{device=gw}"] ?? 0) >= 5, "polls every 0.2 s")
+        #expect((served["alveo_device_polls_total{device=gw}"] ?? 0) >= 5 && served["alveo_device_poll_failures_total{device=gw}"] == nil,
+                "the poller's own count, no failure")
         #expect((served["alveo_output_backlog{output=hl7}"] ?? 0) >= 2, "nothing reaches the absent station")
         #expect((served["alveo_journal_fsync_seconds_count{}"] ?? 0) >= 2, "\(served.keys.sorted())")
         let written = try Self.parse(["--file", textfile])

@@ -227,6 +227,7 @@ public struct LiveAgent: Service {
         var frames: [String: Int] = [:]
         var droppedReported = 0
         var ticks = 0
+        var deviceCounts: [String: DeviceHealth] = [:]
         await withGracefulShutdownHandler {
             for await input in stream {
                 if let notifier, let interval = notifier.watchdogInterval, watchdogClock.now - lastWatchdog >= interval {
@@ -284,6 +285,23 @@ public struct LiveAgent: Service {
                     outputs.checkHealth(config.rules)
                     ticks += 1
                     if ticks % 30 == 0 { outputs.markAlive() }
+                    // The pollers' own counts, as counters (their increase since the last tick).
+                    var now: [String: DeviceHealth] = [:]
+                    for poller in pollers { for device in poller.devices { now[device.id] = poller.health(of: device.id) } }
+                    for poller in serialPollers { now[poller.device.id] = poller.health }
+                    for (id, health) in now {
+                        let was = deviceCounts[id] ?? DeviceHealth()
+                        for (name, value, previous) in [("alveo_device_polls_total", health.polls, was.polls),
+                                                        ("alveo_device_poll_failures_total", health.failures, was.failures),
+                                                        ("alveo_device_frames_total", health.frames, was.frames),
+                                                        ("alveo_device_frames_rejected_total", health.rejectedFrames, was.rejectedFrames),
+                                                        ("alveo_device_bytes_skipped_total", health.skippedBytes, was.skippedBytes)]
+                            where value > previous
+                        {
+                            Counter(label: name, dimensions: [("device", id)]).increment(by: value - previous)
+                        }
+                    }
+                    deviceCounts = now
                     if ticks % 15 == 0, let path = metricsFile {
                         do { try AgentMetrics.write(to: path) } catch { logger.error("cannot write the metrics file \(path): \(error)") }
                     }
