@@ -221,6 +221,35 @@ public final class JournalWriter: @unchecked Sendable {
         }
     }
 
+    /// At a clean stop: the agent's own alarms in force (delivery failed, station unreachable, clock,
+    /// disk) end with reason `agent_stopped`, like the core's; the next run raises them again if they
+    /// still hold. (`technical.journal_failed` stays: its end needs the journal written.)
+    func endOwnAlarms() {
+        let events: [AlarmEvent] = lock.withLock {
+            var ended: [AlarmEvent] = []
+            for (forwarder, active) in failing.sorted(by: { $0.value.id < $1.value.id }) {
+                ended.append(AlarmEvent(t: clock(), alarmID: active.id, rule: .deliveryFailed, source: forwarder, parameter: nil, phase: .end,
+                                        priority: .medium, state: .inactive, acknowledged: false, reason: "agent_stopped",
+                                        text: "Ended: Alveo stopped watching this bed.", evidence: []))
+            }
+            failing.removeAll()
+            for (key, id) in conditions.sorted(by: { $0.value < $1.value }) {
+                let parts = key.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+                guard let rule = RuleID(rawValue: String(parts[0])) else { continue }
+                let source = parts.count > 1 && !parts[1].isEmpty ? String(parts[1]) : nil
+                ended.append(AlarmEvent(t: clock(), alarmID: id, rule: rule, source: source, parameter: nil, phase: .end,
+                                        priority: rule == .stationUnreachable ? .high : .medium, state: .inactive, acknowledged: false,
+                                        reason: "agent_stopped", text: "Ended: Alveo stopped watching this bed.", evidence: []))
+            }
+            conditions.removeAll()
+            return ended
+        }
+        if !events.isEmpty {
+            append(events, wallTime: wallTime())
+            emit(events)
+        }
+    }
+
     /// `unreadable`: the entry could not be read from the journal (never sent), rather than refused.
     func refused(forwarder: String, seq: Int64, reason: String, parked: Bool, unreadable: Bool = false) {
         let text = unreadable
@@ -428,6 +457,9 @@ public final class OutputPipeline {
 
     /// Marks this run alive (the journal lock file's time), for the gap a crash would leave.
     public func markAlive() { writer?.markAlive() }
+
+    /// At a clean stop: the agent's own alarms in force end with reason `agent_stopped`.
+    public func endOwnAlarms() { writer?.endOwnAlarms() }
 
     /// Whether the system clock is synchronised (replaceable in tests).
     public var clockProbe: @Sendable () -> Bool? = { SystemHealth.clockSynchronized() }

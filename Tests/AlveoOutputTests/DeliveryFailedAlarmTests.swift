@@ -131,6 +131,14 @@ import Testing
         synchronized.withLock { $0 = false }
         pipeline.checkHealth(settings, now: start.addingTimeInterval(5000))
         #expect(phases().count == 4, "switched off: not checked")
+        // A clean stop ends what is in force.
+        settings.disabled = []
+        pipeline.checkHealth(settings, now: start.addingTimeInterval(6000))
+        pipeline.checkHealth(settings, now: start.addingTimeInterval(6600))
+        #expect(phases().suffix(2) == ["technical.disk_low/start", "technical.clock_unsynchronized/start"])
+        pipeline.endOwnAlarms()
+        #expect(phases().suffix(2) == ["technical.disk_low/end", "technical.clock_unsynchronized/end"])
+        #expect(emitted.withLock { $0.suffix(2).allSatisfy { $0.reason == "agent_stopped" } })
         let journaled = JournalReader(directory: config.journalDirectory!, after: 0)
         var reader = journaled
         var rules: [String] = []

@@ -335,6 +335,7 @@ public struct LiveAgent: Service {
                 outputs.record(events, wallTime: wall)
                 emit(events)
             }
+            outputs.endOwnAlarms()
             outputs.appendMarker("stopped", wallTime: wall)
             // Blocks this task up to the budget: the service group is stopping, nothing else waits on it.
             if !outputs.drain(timeout: config.outputs.shutdownBudget) {
