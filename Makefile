@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libmodbus-dev libserialport-dev libssl-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps test-deps build demo demo-replay test bench traces fuzz fuzz-smoke soak clean
+.PHONY: deps test-deps build demo demo-replay test bench traces fuzz fuzz-smoke soak clean deb deb-test
 
 ## deps: install the C libraries Alveo links (Debian packages), only if missing.
 deps:
@@ -15,10 +15,10 @@ deps:
 	fi
 
 ## test-deps: real peers the tests start: socat (pty pairs), pymodbus and pyserial (Modbus server).
-TEST_APT_PACKAGES := socat python3 python3-pip gcc libc6-dev rsyslog rsyslog-gnutls openssl systemd
+TEST_APT_PACKAGES := socat python3 python3-pip gcc libc6-dev rsyslog rsyslog-gnutls openssl systemd debootstrap
 PIP_PACKAGES := "pymodbus>=3.16,<4" "pyserial>=3.5" "hl7>=0.4.5" "hl7apy>=1.3" "prometheus_client>=0.20"
 test-deps: deps
-	@if ! command -v socat >/dev/null || ! command -v python3 >/dev/null || ! command -v cc >/dev/null || ! command -v rsyslogd >/dev/null || ! command -v openssl >/dev/null || ! command -v systemd-analyze >/dev/null || [ ! -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ]; then \
+	@if ! command -v socat >/dev/null || ! command -v python3 >/dev/null || ! command -v cc >/dev/null || ! command -v rsyslogd >/dev/null || ! command -v openssl >/dev/null || ! command -v systemd-analyze >/dev/null || ! command -v debootstrap >/dev/null || [ ! -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ]; then \
 		echo "Installing $(TEST_APT_PACKAGES) from Debian's packages"; \
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_APT_PACKAGES); \
 	fi
@@ -57,6 +57,17 @@ test: test-deps
 		echo "error: warnings in Alveo's own code (see above)"; exit 1; fi
 	$(SWIFT) test
 	$(MAKE) fuzz-smoke
+
+## deb: the Debian package (.build-deb/alveo_<version>_<arch>.deb): static Swift standard library,
+## stripped, the systemd unit, /etc/alveo/alveo.yaml as a conffile, the alveo user (docs/operations.md).
+deb: deps
+	SWIFT=$(SWIFT) config/debian/make-deb.sh
+
+## deb-test: the package on a fresh Debian 12 root (debootstrap): install, run, remove, purge. Not yet
+## part of `make test` (a release build with the static standard library and a debootstrap add about
+## 15 minutes to CI; to be wired in once measured there).
+deb-test: test-deps
+	SWIFT=$(SWIFT) SUDO=$(SUDO) Tests/Deb/install_test.sh
 
 ## fuzz: every fuzz target (libFuzzer, -sanitize=fuzzer,address; built in .build-fuzz) for FUZZ_SECONDS
 ## each (default 60; the figures in docs/security.md are for 600). FUZZ_TARGETS picks some.
