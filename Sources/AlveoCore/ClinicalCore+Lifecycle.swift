@@ -39,6 +39,10 @@ public struct LifecycleTexts: Sendable, Equatable {
 /// The agent's own lifecycle in the core: a clean stop, and the reconciliation at the next start
 /// (docs/integration.md, "Alarm lifecycle across stops and restarts").
 extension ClinicalCore {
+    /// The start of the end text of a latched, unacknowledged alarm at a stop (its last text follows);
+    /// the carried-over alarm at the next start keeps only what follows it.
+    static let stoppedLatchedPrefix = "Ended: Alveo stopped watching this bed. Latched and not acknowledged: it is carried over when Alveo starts again. Was: "
+
     /// How long after a restart a new start of an alarm the previous run left in force names it.
     public static let previousAlarmWindow: Double = 3600
 
@@ -52,7 +56,7 @@ extension ClinicalCore {
         var events = endAll(reason: "agent_stopped", at: now).map { event in
             guard latched.contains(event.alarmID) else { return event }
             var carried = event
-            carried.text = "Ended: Alveo stopped watching this bed. Latched and not acknowledged: it is carried over when Alveo starts again. Was: " + event.text.dropPrefix("Ended: Alveo stopped watching this bed. Was: ")
+            carried.text = ClinicalCore.stoppedLatchedPrefix + event.text.dropPrefix("Ended: Alveo stopped watching this bed. Was: ")
             carried.evidence.append(("latched_unacknowledged", .bool(true)))
             return carried
         }
@@ -102,8 +106,8 @@ extension ClinicalCore {
             events.append(AlarmEvent(
                 t: now, alarmID: transition.alarmID, rule: alarm.event.rule, source: alarm.event.source, parameter: alarm.event.parameter,
                 phase: .start, priority: transition.priority, state: .latched, acknowledged: false, reason: "carried_over",
-                text: "Latched alarm carried over from before Alveo restarted (acknowledge it to end it). Was: " + alarm.event.text
-                    .dropPrefix("Ended: Alveo stopped watching this bed. Latched and not acknowledged: it is carried over when Alveo starts again. Was: "),
+                text: "Latched alarm carried over from before Alveo restarted (acknowledge it to end it). Was: "
+                    + alarm.event.text.dropPrefix(ClinicalCore.stoppedLatchedPrefix),
                 evidence: alarm.event.evidence.filter { !["previous_alarm", "latched_unacknowledged", "previous_run"].contains($0.0) }
                     + [("previous_alarm", .string(alarm.reference))]))
         }

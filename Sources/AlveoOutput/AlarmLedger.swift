@@ -35,27 +35,38 @@ public struct AlarmLedger: Sendable, Equatable {
 
     /// The snapshot line's member (`"alarm_ledger":{…}`).
     func json() -> String {
-        func list(_ alarms: [OpenAlarm]) -> String {
-            "[" + alarms.map { alarm in
-                var run = ""
-                JSONValue.string(alarm.run ?? "").write(to: &run)
-                return "{\"run\":\(alarm.run == nil ? "null" : run),\"event\":\(alarm.event.jsonLine())}"
-            }.joined(separator: ",") + "]"
-        }
-        return "{\"open\":\(list(openAlarms)),\"carried\":\(list(carriedAlarms))}"
+        "{\"open\":[\(openAlarms.map { $0.json() }.joined(separator: ","))],\"carried\":[\(carriedAlarms.map { $0.json() }.joined(separator: ","))]}"
     }
 
     /// From a snapshot line's member; entries that do not decode are skipped (and counted).
     init(snapshot object: [String: Any], skipped: inout Int) {
         func alarms(_ key: String) -> [OpenAlarm] {
             ((object[key] as? [Any]) ?? []).compactMap { item in
-                guard let item = item as? [String: Any], let raw = item["event"],
-                      let event = try? AlarmEvent(journal: raw) else { skipped += 1; return nil }
-                return OpenAlarm(run: item["run"] as? String, event: event)
+                guard let alarm = OpenAlarm(json: item) else { skipped += 1; return nil }
+                return alarm
             }
         }
         for alarm in alarms("open") { open[alarm.reference] = alarm }
         for alarm in alarms("carried") { carried[alarm.reference] = alarm }
+    }
+}
+
+extension OpenAlarm {
+    /// `{"run":…,"event":{…}}`: how the journal's ledger and a trace's lifecycle record write an open
+    /// alarm.
+    public func json() -> String {
+        var run = "null"
+        if let value = self.run {
+            run = ""
+            JSONValue.string(value).write(to: &run)
+        }
+        return "{\"run\":\(run),\"event\":\(event.jsonLine())}"
+    }
+
+    /// From its JSON object (as JSONSerialization gives it); nil if its event does not decode.
+    public init?(json object: Any) {
+        guard let object = object as? [String: Any], let raw = object["event"], let event = try? AlarmEvent(journal: raw) else { return nil }
+        self.init(run: object["run"] as? String, event: event)
     }
 }
 

@@ -128,9 +128,7 @@ extension AlarmEvent {
 
 extension JSONValue {
     /// A value from JSONSerialization's objects (object keys sorted: their order is not kept there).
-    public init(foundationValue value: Any) { self.init(foundation: value) }
-
-    init(foundation value: Any) {
+    public init(foundation value: Any) {
         switch value {
         case let number as NSNumber:
             // JSON true/false come back as NSNumber holding a C char.

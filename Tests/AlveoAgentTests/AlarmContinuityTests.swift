@@ -5,7 +5,6 @@ import Testing
 /// messages validated by hl7apy) and a real rsyslog, stopped with SIGTERM, killed with SIGKILL and
 /// crash-looped; every alarm start that reached the station gets an end, threaded by OBR-3.
 @Suite(.serialized) struct AlarmContinuityTests {
-    static let peerScript = Paths.repository.appendingPathComponent("Tests/Peers/modbus_peer.py").path
     static let gatewayProfile = Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path
     /// Probe off; Pplat 35.0 and PEEP 5.0 (plateau high, driving pressure 30); Vt 300 (5.7 ml/kg).
     static let highPlateau = "1,3,0,42,80,72,400,300,350,50,140,280"
@@ -24,19 +23,8 @@ import Testing
     var receivedLog: String { directory.appendingPathComponent("received.jsonl").path }
     var syslogFile: String { directory.appendingPathComponent("messages.log").path }
 
-    func start(_ arguments: [String], name: String, ready: String? = nil) throws -> RunningProcess {
-        let process = try RunningProcess(arguments, directory: directory, name: name)
-        if let ready {
-            #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: ready) || process.poll() != nil },
-                    "\(name) did not start: \(process.stderr)")
-        }
-        return process
-    }
-
     func startPeer(_ registers: String, name: String) throws -> RunningProcess {
-        let ready = directory.appendingPathComponent("\(name).ready").path
-        try? FileManager.default.removeItem(atPath: ready)
-        return try start(["python3", Self.peerScript, "--ready", ready, "--tcp", "\(modbusPort)", "--ir", registers], name: name, ready: ready)
+        try Receivers.modbusPeer(["--tcp", "\(modbusPort)", "--ir", registers], in: directory, name: name)
     }
 
     func startReceivers() throws -> (RunningProcess, RunningProcess) {

@@ -12,12 +12,8 @@ import Testing
 @Suite struct GoldenPCD04Tests {
     static let golden = Paths.scenarios.appendingPathComponent("dah_escalation.pcd04.hl7")
 
-    static func capture() throws -> String {
-        let config = try AgentConfig.load(path: Paths.repository.appendingPathComponent("config/dah-demo.yaml").path)
-        var events: [AlarmEvent] = []
-        try ScenarioReplay.run(config: config, scenarioPath: Paths.repository.appendingPathComponent("devices/scenarios/dah_escalation.csv").path) {
-            events.append($0)
-        }
+    /// The bed of the captures: the reference's example identity, the ventilator and the oximeter as VMD 1 and 2.
+    static var identity: HL7Identity {
         var identity = HL7Identity()
         identity.eui64 = "0A1B2CFFFE3D4E5F"
         identity.sendingFacility = "HOSP_ICU"
@@ -29,6 +25,16 @@ import Testing
         identity.bedLocation = "ICU^B1^B1^HOSP"
         identity.bedID = "ICU-B1"
         identity.devices = ["vent", "oxi"]
+        return identity
+    }
+
+    static func capture() throws -> String {
+        let config = try AgentConfig.load(path: Paths.repository.appendingPathComponent("config/dah-demo.yaml").path)
+        var events: [AlarmEvent] = []
+        try ScenarioReplay.run(config: config, scenarioPath: Paths.repository.appendingPathComponent("devices/scenarios/dah_escalation.csv").path) {
+            events.append($0)
+        }
+        let identity = Self.identity
         let start = Date(timeIntervalSince1970: 1_795_593_600)  // 2026-11-25T08:00:00Z
         return events.enumerated().map { index, event in
             let entry = JournalEntry(seq: Int64(index + 1), run: "20261125T080000Z",
@@ -76,14 +82,9 @@ import Testing
     /// Every rule in every phase, with and without its measurement, passes hl7apy's strict per-segment
     /// validation (the golden course has no technical alarm, no acknowledgement and no re-announcement).
     @Test func everyKindOfMessageIsValidHL7() throws {
-        var identity = HL7Identity()
+        var identity = Self.identity
         identity.eui64 = EUI64.derived(machineID: "test")
-        identity.patientID = "12345"
         identity.patientIDAuthority = "HOSP&1.2.3&ISO"
-        identity.patientName = "DOE^JANE"
-        identity.bedLocation = "ICU^B1^B1^HOSP"
-        identity.bedID = "ICU-B1"
-        identity.devices = ["vent", "oxi"]
         let evidence: [RuleID: [(String, JSONValue)]] = [
             .spo2Low: [("spo2_pct", .number(86)), ("spo2_source", .string("oxi")), ("threshold_pct", .number(88))],
             .tidalVolumeHigh: [("vt_ml", .number(520)), ("vt_source", .string("vent")), ("pbw_kg", .number(52.4)), ("threshold_ml_per_kg", .number(8))],

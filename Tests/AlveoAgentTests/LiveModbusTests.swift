@@ -18,13 +18,7 @@ import Testing
     }
 
     func startPeer(_ arguments: [String], name: String = "peer") throws -> RunningProcess {
-        let ready = directory.appendingPathComponent("\(name).ready").path
-        try? FileManager.default.removeItem(atPath: ready)
-        let peer = try RunningProcess(["python3", Self.peerScript, "--ready", ready] + arguments, directory: directory, name: name)
-        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: ready) || peer.poll() != nil },
-                "the Modbus peer did not start: \(peer.stderr)")
-        #expect(peer.poll() == nil, "the Modbus peer exited (is pymodbus installed? make test-deps): \(peer.stderr)")
-        return peer
+        try Receivers.modbusPeer(arguments, in: directory, name: name)
     }
 
     func writeConfig(transport: String, unitID: Int = 1, profile: String = LiveModbusTests.gatewayProfile) throws -> String {

@@ -22,6 +22,19 @@ enum Receivers {
         return rsyslog
     }
 
+    /// Tests/Peers/modbus_peer.py (pymodbus) with `arguments` (`--tcp PORT --ir …`, `--rtu PATH …`);
+    /// returns once it serves.
+    static func modbusPeer(_ arguments: [String], in directory: URL, name: String = "peer") throws -> RunningProcess {
+        let ready = directory.appendingPathComponent("\(name).ready").path
+        try? FileManager.default.removeItem(atPath: ready)
+        let peer = try RunningProcess(["python3", Paths.repository.appendingPathComponent("Tests/Peers/modbus_peer.py").path, "--ready", ready]
+                                      + arguments, directory: directory, name: name)
+        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: ready) || peer.poll() != nil },
+                "the Modbus peer did not start: \(peer.stderr)")
+        #expect(peer.poll() == nil, "the Modbus peer exited (is pymodbus installed? make test-deps): \(peer.stderr)")
+        return peer
+    }
+
     /// Tests/Peers/hl7_receiver.py (python-hl7's MLLP server, hl7apy validation) on `port`, logging
     /// each message to `log`; returns once it listens.
     static func hl7(port: Int, log: String, in directory: URL, name: String = "receiver", arguments: [String] = []) throws -> RunningProcess {

@@ -21,11 +21,8 @@ import Testing
         let receivedLog = directory.appendingPathComponent("received.jsonl").path
         let rsyslog = try Receivers.rsyslog(port: syslogPort, logFile: syslogFile, in: directory)
         defer { rsyslog.kill() }
-        let ready = directory.appendingPathComponent("peer.ready").path
-        let peer = try RunningProcess(["python3", Paths.repository.appendingPathComponent("Tests/Peers/modbus_peer.py").path, "--ready", ready,
-                                       "--tcp", "\(modbusPort)", "--ir", "1,3,0,42,80,72,400,300,220,50,140,280"], directory: directory, name: "peer")
+        let peer = try Receivers.modbusPeer(["--tcp", "\(modbusPort)", "--ir", "1,3,0,42,80,72,400,300,220,50,140,280"], in: directory)
         defer { peer.kill() }
-        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: ready) || peer.poll() != nil })
         let config = directory.appendingPathComponent("bed.yaml").path
         try """
             patient: {sex: female, height_cm: 160}
@@ -159,11 +156,8 @@ import Testing
     @Test func metricsParseAndCountWhatHappened() throws {
         let directory = try Paths.temporaryDirectory()
         let modbusPort = freePort()
-        let ready = directory.appendingPathComponent("peer.ready").path
-        let peer = try RunningProcess(["python3", Paths.repository.appendingPathComponent("Tests/Peers/modbus_peer.py").path, "--ready", ready,
-                                       "--tcp", "\(modbusPort)", "--ir", "1,3,0,42,80,72,400,300,350,50,140,280"], directory: directory, name: "peer")
+        let peer = try Receivers.modbusPeer(["--tcp", "\(modbusPort)", "--ir", "1,3,0,42,80,72,400,300,350,50,140,280"], in: directory)
         defer { peer.kill() }
-        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: ready) || peer.poll() != nil })
         let socket = directory.appendingPathComponent("alveo.sock").path
         let textfile = directory.appendingPathComponent("alveo.prom").path
         let config = directory.appendingPathComponent("bed.yaml").path

@@ -42,14 +42,6 @@ public enum LifecycleEntry: Sendable, Equatable {
                 .write(to: &out)
             return out
         }
-        func alarm(_ alarm: OpenAlarm) -> String {
-            var run = "null"
-            if let value = alarm.run {
-                run = ""
-                JSONValue.string(value).write(to: &run)
-            }
-            return "{\"run\":\(run),\"event\":\(alarm.event.jsonLine())}"
-        }
         func string(_ text: String) -> String {
             var out = ""
             JSONValue.string(text).write(to: &out)
@@ -59,8 +51,8 @@ public enum LifecycleEntry: Sendable, Equatable {
         case .stop(let stop):
             return Array("{\"stop\":\(texts(stop))}".utf8)
         case .reconcile(let r):
-            let body = "\"open\":[\(r.open.map(alarm).joined(separator: ","))],\"carried\":[\(r.carried.map(alarm).joined(separator: ","))],"
-                + "\"end_text\":\(string(r.endText)),\"gap\":\(texts(r.gap)),\"resume\":\(r.resume.map(alarm) ?? "null"),"
+            let body = "\"open\":[\(r.open.map { $0.json() }.joined(separator: ","))],\"carried\":[\(r.carried.map { $0.json() }.joined(separator: ","))],"
+                + "\"end_text\":\(string(r.endText)),\"gap\":\(texts(r.gap)),\"resume\":\(r.resume?.json() ?? "null"),"
                 + "\"resume_text\":\(string(r.resumeText))"
             return Array("{\"reconcile\":{\(body)}}".utf8)
         }
@@ -71,13 +63,11 @@ public enum LifecycleEntry: Sendable, Equatable {
         guard payload.count <= 4 << 20, let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else { return nil }
         func texts(_ value: Any?) -> LifecycleTexts? {
             guard let value = value as? [String: Any], let active = value["active"] as? String, let cleared = value["cleared"] as? String else { return nil }
-            let evidence = (value["evidence"] as? [String: Any]).map { members in members.keys.sorted().map { ($0, JSONValue(foundationValue: members[$0]!)) } } ?? []
+            var evidence: [(String, JSONValue)] = []
+            if let members = value["evidence"], case .object(let sorted) = JSONValue(foundation: members) { evidence = sorted }
             return LifecycleTexts(active: active, cleared: cleared, evidence: evidence)
         }
-        func alarm(_ value: Any?) -> OpenAlarm? {
-            guard let value = value as? [String: Any], let raw = value["event"], let event = try? AlarmEvent(journal: raw) else { return nil }
-            return OpenAlarm(run: value["run"] as? String, event: event)
-        }
+        func alarm(_ value: Any?) -> OpenAlarm? { value.flatMap { OpenAlarm(json: $0) } }
         if let stop = object["stop"] { return texts(stop).map { .stop($0) } }
         guard let r = object["reconcile"] as? [String: Any] else { return nil }
         let open = ((r["open"] as? [Any]) ?? []).compactMap(alarm)

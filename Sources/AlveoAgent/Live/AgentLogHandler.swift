@@ -42,7 +42,7 @@ public struct AgentLogHandler: LogHandler {
         var merged = metadata
         if let extra { merged.merge(extra) { $1 } }
         let fields = merged.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
-        let text = AgentLogHandler.printable("\(message)\(fields)")
+        let text = EventWriter.terminalSafe("\(message)\(fields)")
         if journald { return "<\(AgentLogHandler.priority(level))>\(label): \(text)" }
         let formatter = ISO8601DateFormatter()
         return "\(formatter.string(from: now)) \(level) \(label): \(text)"
@@ -65,14 +65,4 @@ public struct AgentLogHandler: LogHandler {
     }
 
     private static let lock = Mutex(())
-
-    /// Control characters as `\xNN`: a log line stays one line whatever a device or a peer sent.
-    static func printable(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
-        var out = ""
-        for scalar in text.unicodeScalars {
-            if scalar.value < 0x20 || scalar.value == 0x7F { out += String(format: "\\x%02X", scalar.value) } else { out.unicodeScalars.append(scalar) }
-        }
-        return out
-    }
 }
