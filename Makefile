@@ -15,10 +15,10 @@ deps:
 	fi
 
 ## test-deps: real peers the tests start: socat (pty pairs), pymodbus and pyserial (Modbus server).
-TEST_APT_PACKAGES := socat python3 python3-pip gcc libc6-dev rsyslog rsyslog-gnutls openssl systemd debootstrap
+TEST_APT_PACKAGES := socat python3 python3-pip gcc libc6-dev rsyslog rsyslog-gnutls openssl systemd debootstrap dpkg-dev
 PIP_PACKAGES := "pymodbus>=3.16,<4" "pyserial>=3.5" "hl7>=0.4.5" "hl7apy>=1.3" "prometheus_client>=0.20"
 test-deps: deps
-	@if ! command -v socat >/dev/null || ! command -v python3 >/dev/null || ! command -v cc >/dev/null || ! command -v rsyslogd >/dev/null || ! command -v openssl >/dev/null || ! command -v systemd-analyze >/dev/null || ! command -v debootstrap >/dev/null || [ ! -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ]; then \
+	@if ! command -v socat >/dev/null || ! command -v python3 >/dev/null || ! command -v cc >/dev/null || ! command -v rsyslogd >/dev/null || ! command -v openssl >/dev/null || ! command -v systemd-analyze >/dev/null || ! command -v debootstrap >/dev/null || ! command -v dpkg-shlibdeps >/dev/null || [ ! -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ]; then \
 		echo "Installing $(TEST_APT_PACKAGES) from Debian's packages"; \
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_APT_PACKAGES); \
 	fi
@@ -56,6 +56,7 @@ test: test-deps
 	@if grep -E "^/.*/(Sources|Tests)/.*warning:" .build-warnings.log | grep -v "/\.build/"; then \
 		echo "error: warnings in Alveo's own code (see above)"; exit 1; fi
 	$(SWIFT) test
+	$(MAKE) deb-test
 	$(MAKE) fuzz-smoke
 
 ## deb: the Debian package (.build-deb/alveo_<version>_<arch>.deb): static Swift standard library,
@@ -63,9 +64,8 @@ test: test-deps
 deb: deps
 	SWIFT=$(SWIFT) config/debian/make-deb.sh
 
-## deb-test: the package on a fresh Debian 12 root (debootstrap): install, run, remove, purge. Not yet
-## part of `make test` (a release build with the static standard library and a debootstrap add about
-## 15 minutes to CI; to be wired in once measured there).
+## deb-test: the package on a fresh Debian 12 root (debootstrap): install, run, remove, purge. Part of
+## `make test` (the release build with the static standard library and the debootstrap take 10-15 min).
 deb-test: test-deps
 	SWIFT=$(SWIFT) SUDO=$(SUDO) Tests/Deb/install_test.sh
 

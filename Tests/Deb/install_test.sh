@@ -12,8 +12,12 @@ pristine=.build-deb/debian12-pristine
 root=.build-deb/debian12
 if [ ! -x "$pristine/usr/bin/apt-get" ]; then
     $SUDO rm -rf "$pristine"
-    $SUDO debootstrap --variant=minbase bookworm "$pristine" http://deb.debian.org/debian >.build-deb/debootstrap.log 2>&1 \
-        || { tail -n 20 .build-deb/debootstrap.log; echo "deb-test: debootstrap failed"; exit 1; }
+    # One retry: a mirror's hiccup is not the package's fault.
+    for attempt in 1 2; do
+        $SUDO rm -rf "$pristine"
+        $SUDO debootstrap --variant=minbase bookworm "$pristine" http://deb.debian.org/debian >.build-deb/debootstrap.log 2>&1 && break
+        [ "$attempt" = 2 ] && { tail -n 20 .build-deb/debootstrap.log; echo "deb-test: debootstrap failed"; exit 1; }
+    done
 fi
 $SUDO rm -rf "$root"
 $SUDO cp -a "$pristine" "$root"
@@ -23,7 +27,7 @@ $SUDO cp "$deb" "$root/tmp/alveo.deb"
 in_root() { $SUDO chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive "$@"; }
 fail() { echo "deb-test: $*"; exit 1; }
 
-in_root apt-get update -qq >/dev/null
+in_root apt-get update -qq >/dev/null || in_root apt-get update -qq >/dev/null
 in_root dpkg -i /tmp/alveo.deb >/dev/null 2>&1 || true   # its dependencies are not there yet
 in_root apt-get -f install -y -qq >/dev/null
 in_root dpkg-query -W -f='${Status}\n' alveo | grep -q "install ok installed" || fail "not installed"

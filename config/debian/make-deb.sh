@@ -42,11 +42,22 @@ Files: *
 Copyright: 2026 the Alveo founding engineers
 License: proprietary
 COPYRIGHT
-# Runtime dependencies: the Debian package of every shared library the binary loads.
-depends=$(ldd "$bin" | awk '/=> \//{print $3}' | while read -r library; do
-    real=$(readlink -f "$library")
-    dpkg -S "$library" 2>/dev/null || dpkg -S "$real" 2>/dev/null || dpkg -S "/usr$library" 2>/dev/null || true
-done | cut -d: -f1 | sort -u | paste -sd, - | sed 's/,/, /g')
+# Runtime dependencies: the Debian package of every shared library the binary loads, with the minimum
+# version its symbols need (dpkg-shlibdeps, from dpkg-dev); without dpkg-dev, the packages ldd and dpkg -S
+# name, unversioned.
+install -d "$root/DEBIAN"
+if command -v dpkg-shlibdeps >/dev/null; then
+    work=$(mktemp -d)
+    install -d "$work/debian"
+    printf 'Source: alveo\n\nPackage: alveo\nArchitecture: any\n' > "$work/debian/control"
+    depends=$(cd "$work" && dpkg-shlibdeps -O -e "$OLDPWD/$root/usr/bin/alveo" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+    rm -rf "$work"
+else
+    depends=$(ldd "$bin" | awk '/=> \//{print $3}' | while read -r library; do
+        real=$(readlink -f "$library")
+        dpkg -S "$library" 2>/dev/null || dpkg -S "$real" 2>/dev/null || dpkg -S "/usr$library" 2>/dev/null || true
+    done | cut -d: -f1 | sort -u | paste -sd, - | sed 's/,/, /g')
+fi
 [ -n "$depends" ] || { echo "make-deb: no dependencies found (ldd, dpkg -S)"; exit 1; }
 size=$(du -sk "$root" | cut -f1)
 cat > "$root/DEBIAN/control" <<CONTROL
