@@ -2,23 +2,24 @@
 # Both install what a fresh Debian machine with Swift is missing, then build.
 
 SWIFT ?= swift
-APT_PACKAGES := libmodbus-dev libserialport-dev libssl-dev pkg-config
+APT_PACKAGES := libmodbus-dev libserialport-dev libssl-dev libsqlite3-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps test-deps build demo demo-replay test bench traces fuzz fuzz-smoke soak clean deb deb-test
 
 ## deps: install the C libraries Alveo links (Debian packages), only if missing.
 deps:
-	@if ! pkg-config --exists libmodbus libserialport openssl 2>/dev/null; then \
+	@if ! pkg-config --exists libmodbus libserialport openssl sqlite3 2>/dev/null; then \
 		echo "Installing $(APT_PACKAGES) from Debian's packages"; \
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
 	fi
 
-## test-deps: real peers the tests start: socat (pty pairs), pymodbus and pyserial (Modbus server).
-TEST_APT_PACKAGES := socat python3 python3-pip gcc libc6-dev rsyslog rsyslog-gnutls openssl systemd debootstrap dpkg-dev
+## test-deps: real peers the tests start: socat (pty pairs), pymodbus and pyserial (Modbus server),
+## rsyslog, python-hl7, debootstrap (the package test), headless Chromium (the report's rendering).
+TEST_APT_PACKAGES := socat python3 python3-pip gcc libc6-dev rsyslog rsyslog-gnutls openssl systemd debootstrap dpkg-dev chromium
 PIP_PACKAGES := "pymodbus>=3.16,<4" "pyserial>=3.5" "hl7>=0.4.5" "hl7apy>=1.3" "prometheus_client>=0.20"
 test-deps: deps
-	@if ! command -v socat >/dev/null || ! command -v python3 >/dev/null || ! command -v cc >/dev/null || ! command -v rsyslogd >/dev/null || ! command -v openssl >/dev/null || ! command -v systemd-analyze >/dev/null || ! command -v debootstrap >/dev/null || ! command -v dpkg-shlibdeps >/dev/null || [ ! -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ]; then \
+	@if ! command -v socat >/dev/null || ! command -v python3 >/dev/null || ! command -v cc >/dev/null || ! command -v rsyslogd >/dev/null || ! command -v openssl >/dev/null || ! command -v systemd-analyze >/dev/null || ! command -v debootstrap >/dev/null || ! command -v dpkg-shlibdeps >/dev/null || ! command -v chromium >/dev/null || [ ! -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ]; then \
 		echo "Installing $(TEST_APT_PACKAGES) from Debian's packages"; \
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_APT_PACKAGES); \
 	fi

@@ -24,6 +24,8 @@ let package = Package(
         // Metrics (counters, gauges, timers) and their Prometheus text exposition.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // The trend store: SQLite (Debian's libsqlite3) in WAL mode.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // System C libraries: linked from Debian's packages, never vendored.
@@ -45,13 +47,19 @@ let package = Package(
         ),
         // Scenario CSV and raw trace formats (AlveoIO for trace files created private).
         .target(name: "AlveoTrace", dependencies: ["AlveoCore", "AlveoIO"], swiftSettings: strictSettings),
+        // The trend store (SQLite through GRDB) and the HTML report drawn from it.
+        .target(
+            name: "AlveoTrends",
+            dependencies: ["AlveoCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
         // The only module that calls the C libraries.
         .target(name: "AlveoIO", dependencies: ["AlveoCore", "CModbus", "CSerialPort", "COpenSSL", "CKernel"], swiftSettings: strictSettings),
         // Wiring: configuration, replay runner, output sinks.
         .target(
             name: "AlveoAgent",
             dependencies: [
-                "AlveoCore", "AlveoTrace", "AlveoIO", "AlveoDevices", "AlveoOutput",
+                "AlveoCore", "AlveoTrace", "AlveoIO", "AlveoDevices", "AlveoOutput", "AlveoTrends",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -67,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "alveo",
             dependencies: [
-                "AlveoAgent", "AlveoCore", "AlveoDevices", "AlveoIO", "AlveoOutput", "AlveoTrace",
+                "AlveoAgent", "AlveoCore", "AlveoDevices", "AlveoIO", "AlveoOutput", "AlveoTrace", "AlveoTrends",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -86,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "alveo-bench",
             dependencies: [
-                "AlveoAgent", "AlveoTrace", "AlveoCore", "AlveoDevices", "AlveoIO", "AlveoOutput",
+                "AlveoAgent", "AlveoTrace", "AlveoCore", "AlveoDevices", "AlveoIO", "AlveoOutput", "AlveoTrends",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -100,7 +108,7 @@ let package = Package(
         .testTarget(name: "AlveoDevicesTests", dependencies: ["AlveoDevices", "AlveoCore"], exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
             name: "AlveoAgentTests",
-            dependencies: ["AlveoAgent", "AlveoTrace", "AlveoCore", "AlveoIO", "AlveoDevices", "AlveoOutput", "AlveoFuzzTargets", "alveo"],
+            dependencies: ["AlveoAgent", "AlveoTrace", "AlveoCore", "AlveoIO", "AlveoDevices", "AlveoOutput", "AlveoTrends", "AlveoFuzzTargets", "alveo"],
             exclude: ["Scenarios"],
             swiftSettings: strictSettings
         ),

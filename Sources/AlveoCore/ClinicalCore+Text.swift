@@ -70,7 +70,7 @@ extension ClinicalCore {
         case .sensorOff: return describeSensor(source: key.source)
         case .valueRejected: return describeRejection(source: key.source, parameter: Parameter(rawValue: key.parameter)!)
         case .patientUnknown: return describePatientUnknown()
-        case .deliveryFailed, .journalFailed, .stationUnreachable, .clockUnsynchronized, .diskLow:
+        case .deliveryFailed, .journalFailed, .stationUnreachable, .clockUnsynchronized, .diskLow, .trendStoreFailed:
             // Raised by the agent and its output pipeline, never by the rules.
             return Description(active: key.rule.title, cleared: key.rule.title, evidence: [])
         case .monitoringStopped, .monitoringGap:

@@ -63,6 +63,9 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     case clockUnsynchronized = "technical.clock_unsynchronized"
     /// Raised by the agent: the journal's file system is nearly full.
     case diskLow = "technical.disk_low"
+    /// Raised by the agent: the trend store cannot be written (damaged, locked, disk full); monitoring
+    /// and alarms go on, the trends and the report miss values until it is fixed.
+    case trendStoreFailed = "technical.trend_store_failed"
 
     /// The rule's place in the catalogue, 0 … count - 1: a dense index (no string hashing).
     public var ordinal: Int {
@@ -96,6 +99,7 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
         case .stationUnreachable: 26
         case .clockUnsynchronized: 27
         case .diskLow: 28
+        case .trendStoreFailed: 29
         }
     }
 
@@ -108,7 +112,7 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     public var type: AlarmType {
         switch self {
         case .deviceSilent, .sensorOff, .valueRejected, .deliveryFailed, .journalFailed, .patientUnknown, .monitoringStopped,
-             .monitoringGap, .stationUnreachable, .clockUnsynchronized, .diskLow: .technical
+             .monitoringGap, .stationUnreachable, .clockUnsynchronized, .diskLow, .trendStoreFailed: .technical
         case .pronePositioning, .proneRepeat, .proneStop, .plasmaExchange, .plateauOverdue, .plateauStale, .fio2Weanable: .advisory
         default: .physiological
         }
@@ -117,7 +121,7 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     /// Conditions the agent raises itself (outputs), rather than the clinical core's rules.
     public var isAgentCondition: Bool {
         switch self {
-        case .deliveryFailed, .journalFailed, .stationUnreachable, .clockUnsynchronized, .diskLow: true
+        case .deliveryFailed, .journalFailed, .stationUnreachable, .clockUnsynchronized, .diskLow, .trendStoreFailed: true
         default: false
         }
     }
@@ -161,6 +165,7 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
         case .stationUnreachable: "Central station unreachable"
         case .clockUnsynchronized: "System clock not synchronised"
         case .diskLow: "Journal disk nearly full"
+        case .trendStoreFailed: "Trend store cannot be written"
         }
     }
 
@@ -217,6 +222,8 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
             "IEC 60601-1-8 technical alarm condition; HL7 v2 timestamps (MSH-7, OBR-7, OBX-14) and RFC 5424 TIMESTAMP are wall-clock times"
         case .diskLow:
             "IEC 60601-1-8 technical alarm condition (the alarm system's own failure, before it happens)"
+        case .trendStoreFailed:
+            "IEC 60601-1-8 technical alarm condition (a failure of the system's recording, not of its alarms)"
         }
     }
 }

@@ -265,7 +265,7 @@ public struct RuleSettings: Sendable, Equatable {
             return [key("after_s", "s", \.clockUnsynchronizedAfter, 0...86400, "the kernel reports the clock unsynchronised (adjtimex) for this long (NTP takes a while after boot)")]
         case .diskLow:
             return [key("min_free_mb", "MB", \.diskMinFreeMB, 1...1_000_000, "free space left to unprivileged users on the journal's file system below this")]
-        case .sensorOff, .valueRejected, .deliveryFailed, .journalFailed, .patientUnknown, .monitoringStopped, .monitoringGap:
+        case .sensorOff, .valueRejected, .deliveryFailed, .journalFailed, .patientUnknown, .monitoringStopped, .monitoringGap, .trendStoreFailed:
             return []
         }
     }

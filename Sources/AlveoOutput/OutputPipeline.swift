@@ -530,6 +530,18 @@ public final class OutputPipeline {
         }
     }
 
+    /// The trend store's state (docs/trends.md): `problem` non-nil raises `technical.trend_store_failed`
+    /// (medium: monitoring and alarms go on), nil ends it. Called every second by the live agent.
+    public func setTrendStoreProblem(_ problem: String?, path: String, pending: Int, settings: RuleSettings) {
+        guard let writer, !settings.disabled.contains(.trendStoreFailed) else { return }
+        writer.setCondition(.trendStoreFailed, source: nil, active: problem != nil, priority: .medium) { starting in
+            starting
+                ? ("The trend store \(Shown.text(path.utf8, limit: 160)) cannot be written (\(Shown.text((problem ?? "").utf8, limit: 200))): monitoring and alarms go on, but trends and reports miss values from now until it is fixed; \(pending) values wait in memory. Check the disk and the file (alveo report --check).",
+                   [("path", .string(path)), ("problem", .string(problem ?? "")), ("pending", .number(Double(pending)))])
+                : ("The trend store is written again.", [("path", .string(path))])
+        }
+    }
+
     /// Who the events journaled from now on are about (an admission); nil: the configuration's patient.
     public func setPatient(_ patient: JournalPatient?) { writer?.patient = patient }
 

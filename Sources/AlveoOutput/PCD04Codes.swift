@@ -171,7 +171,7 @@ struct AlertCoding {
             return AlertCoding(event: local, isMDCEvent: false, abnormality: "A", source: event.source.map { .device($0) } ?? .agent,
                                metricOnly: event.parameter.flatMap { MDC.metric($0)?.metric })
         case .deliveryFailed, .journalFailed, .patientUnknown, .monitoringStopped, .monitoringGap, .stationUnreachable,
-             .clockUnsynchronized, .diskLow:
+             .clockUnsynchronized, .diskLow, .trendStoreFailed:
             return AlertCoding(event: local, isMDCEvent: false, abnormality: "A", source: .agent)
         }
     }

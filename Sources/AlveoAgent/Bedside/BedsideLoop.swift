@@ -1,5 +1,6 @@
 import AlveoCore
 import AlveoOutput
+import AlveoTrends
 
 /// The one loop that feeds the clinical core, whatever the inputs come from: the live agent (device
 /// deliveries and its clock tick), the replay of a raw trace (its records) and the replay of a scenario
@@ -24,6 +25,9 @@ public struct BedsideLoop {
     private let settings: RuleSettings
     /// The configured devices: a new patient's core expects them too.
     private let deviceIDs: [String]
+    /// The trend store's rows, when one is kept (`recordTrends`).
+    private var trendRecorder: TrendRecorder?
+    private var trendSink: (([TrendRow]) -> Void)?
 
     /// What one input gave: the events it caused, and the entries (charted or laboratory values,
     /// positions, acknowledgements) the core took, to be journaled before the events.
@@ -46,6 +50,21 @@ public struct BedsideLoop {
         for id in deviceIDs { core.expectSource(id, at: 0) }
     }
 
+    /// From now on, every accepted observation, derived value, position and alarm event goes to `sink`
+    /// as trend rows (docs/trends.md); `origin` is the Unix time of t = 0.
+    public mutating func recordTrends(origin: Double, config: AgentConfig, into sink: @escaping ([TrendRow]) -> Void) {
+        trendRecorder = TrendRecorder(config: config, origin: origin)
+        trendSink = sink
+    }
+
+    private mutating func trend(_ observations: [Observation], _ events: [AlarmEvent], patientChanged: Bool = false) {
+        guard var recorder = trendRecorder, let sink = trendSink else { return }
+        if patientChanged { recorder.context(core.patient) }
+        recorder.took(observations, events: events, loop: self)
+        sink(recorder.take())
+        trendRecorder = recorder
+    }
+
     /// The patient's identity for the journal (what messages to the station name), once the patient
     /// came from an admission: all nil after a discharge.
     public var journalPatient: JournalPatient {
@@ -62,6 +81,18 @@ public struct BedsideLoop {
     /// An entry from a person or the laboratory, at `t` (when it arrived): the events it caused, or
     /// why it was refused (then nothing changed).
     public mutating func take(_ entry: BedsideEntry, at t: Double) -> Result<Step, BedsideRefusal> {
+        let result = takeEntry(entry, at: t)
+        if case .success(let step) = result {
+            switch entry.action {
+            case .chart: break  // recorded by take(_ observations:)
+            case .admit, .set, .update, .discharge: trend([], [], patientChanged: true)  // their events recorded where taken
+            case .acknowledge: trend([], step.events)
+            }
+        }
+        return result
+    }
+
+    private mutating func takeEntry(_ entry: BedsideEntry, at t: Double) -> Result<Step, BedsideRefusal> {
         let at = max(now, t)
         if let named = entry.forPatient {
             guard let current = patient.id?.nilIfEmpty else {
@@ -108,13 +139,14 @@ public struct BedsideLoop {
             }
             now = at
             let ended = core.endAll(reason: "patient_changed", at: at)
+            trend([], ended)
             startPatient(newPatient, record: record, at: at)
             return .success(Step(events: ended + take([], at: at).events, entries: []))
         case .set(let record):
             let isNew = record.id != nil && record.id != patient.id
             var resolved = entry
             resolved.action = isNew ? .admit(record) : .update(record)
-            return take(resolved, at: t)
+            return takeEntry(resolved, at: t)
         case .update(let record):
             let merged = record.over(patient)
             let updated: Patient
@@ -128,6 +160,7 @@ public struct BedsideLoop {
         case .discharge:
             now = at
             let ended = core.endAll(reason: "patient_discharged", at: at)
+            trend([], ended)
             startPatient(.unknown, record: PatientRecord(), at: at)
             return .success(Step(events: ended, entries: []))
         }
@@ -175,10 +208,14 @@ public struct BedsideLoop {
         now = max(now, t)
         switch lifecycle {
         case .stop(let texts):
-            return core.stopMonitoring(at: now, texts: texts)
+            let events = core.stopMonitoring(at: now, texts: texts)
+            trend([], events)
+            return events
         case .reconcile(let r):
             if let resume = r.resume { pendingResume = (resume, r.resumeText) }
-            return core.reconcile(open: r.open, carried: r.carried, endText: r.endText, gap: r.gap, at: now)
+            let events = core.reconcile(open: r.open, carried: r.carried, endText: r.endText, gap: r.gap, at: now)
+            trend([], events)
+            return events
         }
     }
 
@@ -197,6 +234,7 @@ public struct BedsideLoop {
             events.append(core.resumeMonitoring(resume.alarm, text: resume.text, at: now))
         }
         core.process(observations, at: now, into: &events)
+        trend(observations, events)
         return Step(events: events, entries: entries)
     }
 

@@ -23,6 +23,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var logLevel: Logger.Level = .info
     /// Who the configured patient is (outputs.hl7's patient_id, patient_id_authority, patient_name).
     public var patientIdentity = PatientIdentity()
+    /// The trend store (`trends`).
+    public var trends = TrendConfig()
     /// The file it was read from, for messages.
     public var file: String
 
@@ -34,7 +36,7 @@ public struct AgentConfig: Sendable, Equatable {
     }
 
     /// Top-level keys this version understands.
-    static let topLevelKeys = ["patient", "rules", "devices", "outputs", "control", "inputs", "logging"]
+    static let topLevelKeys = ["patient", "rules", "devices", "outputs", "control", "inputs", "logging", "trends"]
 
     /// Reads and validates a YAML configuration file.
     public static func load(path: String) throws(ConfigError) -> AgentConfig {
@@ -58,6 +60,7 @@ public struct AgentConfig: Sendable, Equatable {
         var control = ControlConfig()
         var inputsNode: ConfigNode?
         var identity = PatientIdentity()
+        var trends = TrendConfig()
         for (key, value) in try top.mapping(allowed: topLevelKeys) {
             switch key {
             case "patient": patient = try parsePatient(value)
@@ -84,6 +87,7 @@ public struct AgentConfig: Sendable, Equatable {
                     logLevel = level
                 }
             case "inputs": inputsNode = value
+            case "trends": trends = try TrendConfig.parse(value)
             default: break
             }
         }
@@ -102,6 +106,7 @@ public struct AgentConfig: Sendable, Equatable {
         config.inputs = inputs
         config.patientIdentity = identity
         config.serialDevices = serialDevices
+        config.trends = trends
         return config
     }
 

@@ -3,6 +3,7 @@ import AlveoDevices
 import AlveoIO
 import AlveoOutput
 import AlveoTrace
+import AlveoTrends
 import Foundation
 import Logging
 import Metrics
@@ -117,6 +118,23 @@ public struct LiveAgent: Service {
         }
         var loop = BedsideLoop(config: config)
         let started = Date()
+        // The trend store (docs/trends.md): written from its own thread, so the loop never waits on it.
+        // One that cannot be opened or written raises technical.trend_store_failed; monitoring goes on.
+        var trendWriter: TrendWriter?
+        var trendOpenProblem: String?
+        if clinical, let path = config.trends.path {
+            do {
+                let writer = TrendWriter(store: try TrendStore(path: path), rawRetention: config.trends.rawRetention,
+                                         summaryRetention: config.trends.summaryRetention)
+                writer.start()
+                trendWriter = writer
+                loop.recordTrends(origin: started.timeIntervalSince1970 - clock.seconds(), config: config) { writer.append($0) }
+                logger.info("trend store open", metadata: ["path": "\(path)"])
+            } catch {
+                trendOpenProblem = error.problem
+                logger.error("\(error); monitoring goes on without trends")
+            }
+        }
         // The alarm lifecycle across the agent's own (docs/integration.md §2.8): before polling, what the
         // previous run left in force is reconciled (journaled and recorded like any input).
         if let outputs {
@@ -283,6 +301,15 @@ public struct LiveAgent: Service {
                 if delivery.observations.isEmpty {  // the one-second tick
                     outputs.checkParked()
                     outputs.checkHealth(config.rules)
+                    if let path = config.trends.path {
+                        let problem = trendWriter?.problem ?? trendOpenProblem
+                        outputs.setTrendStoreProblem(problem, path: path, pending: trendWriter?.counters.pending ?? 0, settings: config.rules)
+                        if let counters = trendWriter?.counters {
+                            Gauge(label: "alveo_trend_pending_rows").record(counters.pending)
+                            Gauge(label: "alveo_trend_written_rows").record(counters.written)
+                            Gauge(label: "alveo_trend_dropped_rows").record(counters.dropped)
+                        }
+                    }
                     ticks += 1
                     if ticks % 30 == 0 { outputs.markAlive() }
                     // The pollers' own counts, as counters (their increase since the last tick).
@@ -337,11 +364,13 @@ public struct LiveAgent: Service {
             }
             outputs.endOwnAlarms()
             outputs.appendMarker("stopped", wallTime: wall)
+            trendWriter?.stop()  // what is queued is written before the process ends
             // Blocks this task up to the budget: the service group is stopping, nothing else waits on it.
             if !outputs.drain(timeout: config.outputs.shutdownBudget) {
                 logger.warning("stopping before every alarm event was delivered: \(outputs.undelivered) wait in the journal for the next run or alveo deliver")
             }
         }
+        trendWriter?.stop()
         if let failed = recorder?.failedRecords, failed > 0 {
             logger.error("the trace is incomplete: \(failed) record(s) could not be written", metadata: ["trace": "\(recorder!.path)"])
         }

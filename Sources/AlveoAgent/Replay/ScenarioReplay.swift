@@ -1,4 +1,5 @@
 import AlveoCore
+import AlveoTrends
 import AlveoTrace
 
 /// Replays a scenario file through the clinical core on virtual time, as fast as the machine allows.
@@ -20,10 +21,11 @@ public enum ScenarioReplay {
     /// events of its group, so that the journal can keep them too. `pace` is called with each group's
     /// time before it is processed (`--speed`); nil runs flat out.
     public static func run(config: AgentConfig, scenarioPath: String, manualEntry: (Double, Observation) -> Void = { _, _ in },
-                           pace: ((Double) -> Void)? = nil, sink: (AlarmEvent) -> Void) throws(ScenarioError) -> Summary
+                           pace: ((Double) -> Void)? = nil, trends: TrendOutput? = nil, sink: (AlarmEvent) -> Void) throws(ScenarioError) -> Summary
     {
         var reader = try ScenarioReader(path: scenarioPath, maxSampleAge: config.rules.maxSampleAge)
         var loop = BedsideLoop(config: config, expectDevices: false)
+        if let trends { loop.recordTrends(origin: trends.origin, config: config, into: trends.sink) }
         var rows: [Observation] = []
         var summary = Summary()
         while let t = try reader.nextGroup(into: &rows) {

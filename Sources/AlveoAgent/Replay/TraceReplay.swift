@@ -1,4 +1,5 @@
 import AlveoCore
+import AlveoTrends
 import AlveoDevices
 import AlveoTrace
 import Foundation
@@ -84,17 +85,18 @@ public enum TraceReplay {
     /// `observations` receives every decoded group (time, observations) before the core sees it: the
     /// trace as scenario rows, for `alveo trace export --csv`. `pace` is called with each virtual time
     /// before anything at that time is processed (`--speed`: it sleeps until then); nil runs flat out.
+    /// `trends`: the trend rows of the replay go to `sink`, t = 0 at Unix time `origin` (`alveo replay --trends`, `alveo report`).
     public static func run(path: String, observations: (Double, [Observation]) -> Void = { _, _ in },
-                           pace: ((Double) -> Void)? = nil, sink: (AlarmEvent) -> Void) throws -> Summary
+                           pace: ((Double) -> Void)? = nil, trends: TrendOutput? = nil, sink: (AlarmEvent) -> Void) throws -> Summary
     {
         var reader = try RawTraceReader(path: path)
-        return try run(reader: &reader, name: path, observations: observations, pace: pace, sink: sink)
+        return try run(reader: &reader, name: path, observations: observations, pace: pace, trends: trends, sink: sink)
     }
 
     /// As `run(path:…)`, from a reader (a trace in memory: `RawTraceReader(bytes:)`); `name` names it
     /// in messages.
     public static func run(reader: inout RawTraceReader, name path: String, observations: (Double, [Observation]) -> Void = { _, _ in },
-                           pace: ((Double) -> Void)? = nil, sink: (AlarmEvent) -> Void) throws -> Summary
+                           pace: ((Double) -> Void)? = nil, trends: TrendOutput? = nil, sink: (AlarmEvent) -> Void) throws -> Summary
     {
         guard let first = reader.next(), first.kind == .config else {
             throw Failure(description: "\(path): \(reader.problem ?? "the trace does not start with its configuration")")
@@ -110,7 +112,7 @@ public enum TraceReplay {
         }
         let config = try AgentConfig.parse(yaml: String(decoding: first.payload, as: UTF8.self), file: path, profiles: profiles,
                                        readOutputs: false)
-        var summary = try run(config: config, firstRecord: pending, reader: &reader, observations: observations, pace: pace, sink: sink)
+        var summary = try run(config: config, firstRecord: pending, reader: &reader, observations: observations, pace: pace, trends: trends, sink: sink)
         summary.records += 1 + profiles.count
         return summary
     }
@@ -122,10 +124,11 @@ public enum TraceReplay {
     }
 
     private static func run(config: AgentConfig, firstRecord: TraceRecord?, reader: inout RawTraceReader,
-                            observations: (Double, [Observation]) -> Void, pace: ((Double) -> Void)?,
+                            observations: (Double, [Observation]) -> Void, pace: ((Double) -> Void)?, trends: TrendOutput?,
                             sink: (AlarmEvent) -> Void) throws -> Summary
     {
         var loop = BedsideLoop(config: config)
+        if let trends { loop.recordTrends(origin: trends.origin, config: config, into: trends.sink) }
         var sessions: [String: any SerialSession] = [:]
         for device in config.serialDevices { sessions[device.id] = device.makeSession() }
         var decoders: [String: ModbusDecoder] = [:]

@@ -1,0 +1,28 @@
+/// The `trends` section: where `alveo run` keeps the bed's trend store, and for how long
+/// (docs/configuration.md, docs/trends.md).
+public struct TrendConfig: Sendable, Equatable {
+    /// The SQLite file; nil: no trend store (the default).
+    public var path: String?
+    /// Raw values (every accepted observation and derived value) are kept this long, seconds.
+    public var rawRetention: Double = 14 * 86400
+    /// Minute summaries, alarm events and position periods are kept this long, seconds.
+    public var summaryRetention: Double = 365 * 86400
+
+    public init() {}
+
+    static func parse(_ node: ConfigNode) throws(ConfigError) -> TrendConfig {
+        var config = TrendConfig()
+        for (key, value) in try node.mapping(allowed: ["path", "retention_days", "summary_retention_days"]) {
+            switch key {
+            case "path": config.path = DeviceConfig.resolveDirectory(try value.string(), relativeTo: node.file)
+            case "retention_days": config.rawRetention = try value.number(in: 1...3650, unit: "days") * 86400
+            case "summary_retention_days": config.summaryRetention = try value.number(in: 1...3650, unit: "days") * 86400
+            default: break
+            }
+        }
+        if config.summaryRetention < config.rawRetention {
+            throw node.error("summary_retention_days (\(Int(config.summaryRetention / 86400))) is shorter than retention_days (\(Int(config.rawRetention / 86400))): summaries are what is kept after the raw values go")
+        }
+        return config
+    }
+}

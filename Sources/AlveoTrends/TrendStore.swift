@@ -1,0 +1,359 @@
+import Foundation
+import GRDB
+
+/// Why the trend store cannot be used.
+public struct TrendStoreError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var problem: String
+
+    public var description: String { "trend store \(path): \(problem)" }
+}
+
+/// The trend store of one bed: an SQLite database in WAL mode (docs/trends.md has the schema, for the
+/// `sqlite3` shell). Created 0600 (patient data). Raw values are kept `rawRetention` seconds, minute
+/// summaries, alarm events, positions and the context `summaryRetention`.
+public final class TrendStore: Sendable {
+    public let path: String
+    let db: any DatabaseWriter
+
+    /// The schema's version, in `PRAGMA user_version` and docs/trends.md.
+    public static let schemaVersion = 1
+
+    /// Opens (creating it if missing) the store at `path`; `":memory:"` is a private in-memory store
+    /// (a report straight from a trace or a scenario).
+    public init(path: String, readOnly: Bool = false) throws(TrendStoreError) {
+        self.path = path
+        var configuration = Configuration()
+        configuration.readonly = readOnly
+        configuration.label = "alveo-trends"
+        // A locked database (someone's long read in the sqlite3 shell) waits this long, then fails:
+        // the writer thread retries at its next batch, the core's loop never waits.
+        configuration.busyMode = .timeout(2)
+        do {
+            if path == ":memory:" {
+                db = try DatabaseQueue(configuration: configuration)
+            } else {
+                if !readOnly, !FileManager.default.fileExists(atPath: path) {
+                    let directory = (path as NSString).deletingLastPathComponent
+                    if !directory.isEmpty {
+                        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                                attributes: [.posixPermissions: 0o750])
+                    }
+                    // Patient data: the file (and SQLite's -wal and -shm, which take its mode) is 0600.
+                    guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                        throw TrendStoreError(path: path, problem: "cannot create the file")
+                    }
+                } else if readOnly, !FileManager.default.fileExists(atPath: path) {
+                    throw TrendStoreError(path: path, problem: "no such file")
+                }
+                db = try DatabasePool(path: path, configuration: configuration)
+            }
+        } catch let error as TrendStoreError {
+            throw error
+        } catch {
+            throw TrendStoreError(path: path, problem: TrendStore.describe(error))
+        }
+        if !readOnly {
+            do { try TrendStore.migrator.migrate(db) } catch { throw TrendStoreError(path: path, problem: "cannot set up the schema: \(TrendStore.describe(error))") }
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError {
+            return "\(error.resultCode)\(error.message.map { ": \($0)" } ?? "")"
+        }
+        return "\(error)"
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE observation(
+                    time REAL NOT NULL, parameter TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL,
+                    source TEXT NOT NULL, method TEXT NOT NULL);
+                CREATE INDEX observation_by_time ON observation(time);
+                CREATE INDEX observation_by_parameter ON observation(parameter, time);
+                CREATE TABLE derived(
+                    time REAL NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL,
+                    method TEXT NOT NULL, inputs TEXT NOT NULL);
+                CREATE INDEX derived_by_time ON derived(time);
+                CREATE INDEX derived_by_name ON derived(name, method, time);
+                CREATE TABLE position_period(start_time REAL NOT NULL, end_time REAL, position TEXT NOT NULL);
+                CREATE TABLE alarm_event(
+                    time REAL NOT NULL, alarm_id INTEGER NOT NULL, rule TEXT NOT NULL, type TEXT NOT NULL, title TEXT NOT NULL,
+                    phase TEXT NOT NULL, priority TEXT NOT NULL, state TEXT NOT NULL, acknowledged INTEGER NOT NULL,
+                    reason TEXT, source TEXT, text TEXT NOT NULL);
+                CREATE INDEX alarm_event_by_time ON alarm_event(time);
+                CREATE TABLE minute_summary(
+                    minute REAL NOT NULL, series TEXT NOT NULL, min REAL NOT NULL, min_time REAL NOT NULL,
+                    max REAL NOT NULL, max_time REAL NOT NULL, sum REAL NOT NULL, count INTEGER NOT NULL,
+                    PRIMARY KEY(series, minute)) WITHOUT ROWID;
+                CREATE TABLE context(
+                    time REAL NOT NULL, bed TEXT NOT NULL, sex TEXT, height_cm REAL, pbw_kg REAL,
+                    conditions TEXT NOT NULL, devices TEXT NOT NULL);
+                PRAGMA user_version = 1;
+                """)
+        }
+        return migrator
+    }
+
+    /// The series key of a derived value in the summaries and the report (`pf/measured`, `sf`, …).
+    public static func seriesKey(_ derived: TrendDerived) -> String {
+        derived.name == "pf" ? "pf/\(derived.method)" : derived.name
+    }
+
+    /// Writes `rows` in one transaction (all or nothing).
+    public func write(_ rows: [TrendRow]) throws(TrendStoreError) {
+        guard !rows.isEmpty else { return }
+        do {
+            try db.write { db in
+                let observation = try db.cachedStatement(sql: "INSERT INTO observation VALUES (?, ?, ?, ?, ?, ?)")
+                let derived = try db.cachedStatement(sql: "INSERT INTO derived VALUES (?, ?, ?, ?, ?, ?)")
+                let summary = try db.cachedStatement(sql: """
+                    INSERT INTO minute_summary VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+                    ON CONFLICT(series, minute) DO UPDATE SET
+                        min_time = CASE WHEN excluded.min < min THEN excluded.min_time ELSE min_time END,
+                        min = MIN(min, excluded.min),
+                        max_time = CASE WHEN excluded.max > max THEN excluded.max_time ELSE max_time END,
+                        max = MAX(max, excluded.max),
+                        sum = sum + excluded.sum, count = count + 1
+                    """)
+                let alarm = try db.cachedStatement(sql: "INSERT INTO alarm_event VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                for row in rows {
+                    switch row {
+                    case .observation(let o):
+                        try observation.execute(arguments: [o.time, o.parameter, o.value, o.unit, o.source, o.method])
+                        let minute = (o.time / 60).rounded(.down) * 60
+                        try summary.execute(arguments: [minute, o.parameter, o.value, o.time, o.value, o.time, o.value])
+                    case .derived(let d):
+                        try derived.execute(arguments: [d.time, d.name, d.value, d.unit, d.method, d.inputs])
+                        let minute = (d.time / 60).rounded(.down) * 60
+                        try summary.execute(arguments: [minute, TrendStore.seriesKey(d), d.value, d.time, d.value, d.time, d.value])
+                    case .position(let time, let position):
+                        let open = try String.fetchOne(db, sql: "SELECT position FROM position_period WHERE end_time IS NULL ORDER BY start_time DESC LIMIT 1")
+                        if open == position { continue }
+                        try db.execute(sql: "UPDATE position_period SET end_time = MAX(start_time, ?) WHERE end_time IS NULL", arguments: [time])
+                        try db.execute(sql: "INSERT INTO position_period VALUES (?, NULL, ?)", arguments: [time, position])
+                    case .alarm(let a):
+                        try alarm.execute(arguments: [a.time, a.alarmID, a.rule, a.type, a.title, a.phase, a.priority, a.state, a.acknowledged,
+                                                      a.reason, a.source, a.text])
+                    case .context(let c):
+                        try db.execute(sql: "INSERT INTO context VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                       arguments: [Date().timeIntervalSince1970, c.bed, c.sex, c.heightCm, c.pbwKg,
+                                                   c.conditions.joined(separator: ","), c.devices.joined(separator: ",")])
+                    }
+                }
+            }
+        } catch {
+            throw TrendStoreError(path: path, problem: TrendStore.describe(error))
+        }
+    }
+
+    /// Deletes raw values (observations, derived) older than `raw` seconds before `now`, and summaries,
+    /// alarm events and closed position periods older than `summaries` seconds. Returns rows removed.
+    @discardableResult
+    public func enforceRetention(now: Double, raw: Double, summaries: Double) throws(TrendStoreError) -> Int {
+        do {
+            return try db.write { db in
+                var removed = 0
+                try db.execute(sql: "DELETE FROM observation WHERE time < ?", arguments: [now - raw])
+                removed += db.changesCount
+                try db.execute(sql: "DELETE FROM derived WHERE time < ?", arguments: [now - raw])
+                removed += db.changesCount
+                try db.execute(sql: "DELETE FROM minute_summary WHERE minute < ?", arguments: [now - summaries])
+                removed += db.changesCount
+                try db.execute(sql: "DELETE FROM alarm_event WHERE time < ?", arguments: [now - summaries])
+                removed += db.changesCount
+                try db.execute(sql: "DELETE FROM position_period WHERE end_time IS NOT NULL AND end_time < ?", arguments: [now - summaries])
+                removed += db.changesCount
+                return removed
+            }
+        } catch {
+            throw TrendStoreError(path: path, problem: TrendStore.describe(error))
+        }
+    }
+
+    /// SQLite's `PRAGMA quick_check`: "ok", or what is damaged.
+    public func quickCheck() throws(TrendStoreError) -> String {
+        do {
+            return try db.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check").joined(separator: "; ") }
+        } catch {
+            throw TrendStoreError(path: path, problem: TrendStore.describe(error))
+        }
+    }
+
+    /// Counts of rows per table (for `alveo report --info` and the tests).
+    public func counts() throws(TrendStoreError) -> [String: Int] {
+        do {
+            return try db.read { db in
+                var counts: [String: Int] = [:]
+                for table in ["observation", "derived", "position_period", "alarm_event", "minute_summary", "context"] {
+                    counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
+                }
+                return counts
+            }
+        } catch {
+            throw TrendStoreError(path: path, problem: TrendStore.describe(error))
+        }
+    }
+
+    /// Every observation in time order (the tests compare them with a replay's export).
+    public func observations() throws(TrendStoreError) -> [TrendObservation] {
+        do {
+            return try db.read { db in
+                try Row.fetchAll(db, sql: "SELECT time, parameter, value, unit, source, method FROM observation ORDER BY rowid").map {
+                    TrendObservation(time: $0[0], parameter: $0[1], value: $0[2], unit: $0[3], source: $0[4], method: $0[5])
+                }
+            }
+        } catch {
+            throw TrendStoreError(path: path, problem: TrendStore.describe(error))
+        }
+    }
+
+    /// Raw values per window above which the report reads the minute summaries instead.
+    public static let rawReadLimit = 200_000
+
+    /// What the report shows for the window [from, to] (nil: the data's own extent), each series
+    /// downsampled to `buckets` buckets (`Downsampling`).
+    public func read(from: Double?, to: Double?, buckets: Int = Downsampling.defaultBuckets) throws(TrendStoreError) -> TrendData {
+        do {
+            return try db.read { db in
+                let extent = try Row.fetchOne(db, sql: """
+                    SELECT MIN(t), MAX(t) FROM (
+                        SELECT MIN(time) AS t FROM observation UNION ALL SELECT MAX(time) FROM observation
+                        UNION ALL SELECT MIN(time) FROM derived UNION ALL SELECT MAX(time) FROM derived
+                        UNION ALL SELECT MIN(minute) FROM minute_summary UNION ALL SELECT MAX(minute) + 60 FROM minute_summary
+                        UNION ALL SELECT MIN(time) FROM alarm_event UNION ALL SELECT MAX(time) FROM alarm_event)
+                    """)
+                let lower = from ?? (extent?[0] as Double?) ?? 0
+                var upper = to ?? (extent?[1] as Double?) ?? lower
+                if upper <= lower { upper = lower + 60 }
+                let context = try Row.fetchOne(db, sql: "SELECT bed, sex, height_cm, pbw_kg, conditions, devices FROM context ORDER BY rowid DESC LIMIT 1").map {
+                    TrendContext(bed: $0[0], sex: $0[1], heightCm: $0[2], pbwKg: $0[3],
+                                 conditions: ($0[4] as String).split(separator: ",").map(String.init),
+                                 devices: ($0[5] as String).split(separator: ",").map(String.init))
+                }
+                let rawCount = (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM observation WHERE time BETWEEN ? AND ?", arguments: [lower, upper]) ?? 0)
+                    + (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM derived WHERE time BETWEEN ? AND ?", arguments: [lower, upper]) ?? 0)
+                let useSummaries = rawCount > TrendStore.rawReadLimit
+                var series: [String: TrendSeries] = [:]
+                let downsampling = Downsampling(from: lower, to: upper, buckets: buckets)
+                if useSummaries {
+                    var perSeries: [String: [TrendPoint]] = [:]
+                    let rows = try Row.fetchCursor(db, sql: """
+                        SELECT series, min, min_time, max, max_time FROM minute_summary
+                        WHERE minute BETWEEN ? AND ? ORDER BY series, minute
+                        """, arguments: [lower - 60, upper])
+                    while let row = try rows.next() {
+                        let key: String = row[0]
+                        let (low, lowT, high, highT): (Double, Double, Double, Double) = (row[1], row[2], row[3], row[4])
+                        guard lowT >= lower, lowT <= upper || highT <= upper else { continue }
+                        var points = perSeries[key, default: []]
+                        if lowT == highT { points.append(TrendPoint(time: lowT, value: low)) } else if lowT < highT {
+                            points.append(TrendPoint(time: lowT, value: low))
+                            points.append(TrendPoint(time: highT, value: high))
+                        } else {
+                            points.append(TrendPoint(time: highT, value: high))
+                            points.append(TrendPoint(time: lowT, value: low))
+                        }
+                        perSeries[key] = points
+                    }
+                    for (key, points) in perSeries {
+                        let inside = points.filter { $0.time >= lower && $0.time <= upper }
+                        series[key] = TrendSeries(points: downsampling.apply(inside), values: inside.count, fromSummaries: true)
+                    }
+                } else {
+                    var perSeries: [String: [TrendPoint]] = [:]
+                    let observations = try Row.fetchCursor(db, sql: "SELECT parameter, time, value FROM observation WHERE time BETWEEN ? AND ? ORDER BY time, rowid",
+                                                           arguments: [lower, upper])
+                    while let row = try observations.next() { perSeries[row[0] as String, default: []].append(TrendPoint(time: row[1], value: row[2])) }
+                    let derived = try Row.fetchCursor(db, sql: "SELECT name, method, time, value FROM derived WHERE time BETWEEN ? AND ? ORDER BY time, rowid",
+                                                      arguments: [lower, upper])
+                    while let row = try derived.next() {
+                        let name: String = row[0]
+                        let key = name == "pf" ? "pf/\(row[1] as String)" : name
+                        perSeries[key, default: []].append(TrendPoint(time: row[2], value: row[3]))
+                    }
+                    for (key, points) in perSeries {
+                        series[key] = TrendSeries(points: downsampling.apply(points), values: points.count, fromSummaries: false)
+                    }
+                }
+                let positions = try Row.fetchAll(db, sql: """
+                    SELECT start_time, end_time, position FROM position_period
+                    WHERE start_time <= ? AND (end_time IS NULL OR end_time >= ?) ORDER BY start_time
+                    """, arguments: [upper, lower]).map { TrendPosition(start: $0[0], end: $0[1], position: $0[2]) }
+                let alarms = try Row.fetchAll(db, sql: """
+                    SELECT time, alarm_id, rule, type, title, phase, priority, state, acknowledged, reason, source, text FROM alarm_event
+                    WHERE alarm_id IN (SELECT alarm_id FROM alarm_event WHERE time BETWEEN ? AND ?)
+                       OR (time < ? AND alarm_id NOT IN (SELECT alarm_id FROM alarm_event WHERE phase = 'end' AND time < ?))
+                    ORDER BY time, rowid
+                    """, arguments: [lower, upper, lower, lower]).map {
+                    TrendAlarmEvent(time: $0[0], alarmID: $0[1], rule: $0[2], type: $0[3], title: $0[4], phase: $0[5], priority: $0[6],
+                                    state: $0[7], acknowledged: $0[8], reason: $0[9], source: $0[10], text: $0[11])
+                }
+                let gasTimes = try Double.fetchAll(db, sql: """
+                    SELECT DISTINCT time FROM observation WHERE parameter = 'pao2' AND time BETWEEN ? AND ? ORDER BY time
+                    """, arguments: [lower, upper])
+                return TrendData(context: context, from: lower, to: upper, series: series, positions: positions, alarms: alarms, gasTimes: gasTimes)
+            }
+        } catch {
+            throw TrendStoreError(path: path, problem: TrendStore.describe(error))
+        }
+    }
+}
+
+/// The report's downsampling (docs/trends.md): the window is cut into `buckets` equal buckets; a
+/// series with at most 2 × buckets points keeps them all; otherwise each bucket keeps its lowest and
+/// its highest point (the earliest of equals), in time order, one point when they are the same.
+/// So a week at 1 Hz draws at most 2 × buckets points and no extreme is lost.
+public struct Downsampling: Sendable {
+    public static let defaultBuckets = 500
+    public var from: Double
+    public var to: Double
+    public var buckets: Int
+
+    public init(from: Double, to: Double, buckets: Int) {
+        self.from = from
+        self.to = max(to, from + 1)
+        self.buckets = max(1, buckets)
+    }
+
+    public func bucket(_ time: Double) -> Int {
+        let index = ((time - from) / (to - from) * Double(buckets)).rounded(.down)
+        guard index.isFinite else { return 0 }
+        return Int(min(max(index, 0), Double(buckets - 1)))
+    }
+
+    public func apply(_ points: [TrendPoint]) -> [TrendPoint] {
+        guard points.count > 2 * buckets else { return points }
+        var result: [TrendPoint] = []
+        result.reserveCapacity(2 * buckets)
+        var current = -1
+        var low = points[0], high = points[0]
+        func flush() {
+            guard current >= 0 else { return }
+            if low == high { result.append(low) } else if low.time <= high.time {
+                result.append(low)
+                result.append(high)
+            } else {
+                result.append(high)
+                result.append(low)
+            }
+        }
+        for point in points {
+            let index = bucket(point.time)
+            if index != current {
+                flush()
+                current = index
+                low = point
+                high = point
+            } else {
+                if point.value < low.value { low = point }
+                if point.value > high.value { high = point }
+            }
+        }
+        flush()
+        return result
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+
+/// Writes rows to a trend store from its own thread, so that the loop that feeds the clinical core
+/// never waits on the disk: `append` only takes a lock and copies into a buffer. Rows are written in
+/// one transaction per batch (every `interval`, or when `flush` asks). A store that cannot be written
+/// (damaged, locked, disk full) keeps the rows up to `maxPending` and tries again at the next batch;
+/// past that bound the oldest rows are dropped and counted. `problem` says what is wrong (nil: all
+/// well), for the agent's `technical.trend_store_failed`.
+public final class TrendWriter: @unchecked Sendable {
+    public let store: TrendStore
+    private let condition = NSCondition()
+    /// Held while a batch is written: one writer at a time (the thread, or a flush after the stop).
+    private let writeLock = NSLock()
+    private var pending: [TrendRow] = []
+    private var stopping = false
+    private var flushRequested = 0
+    private var flushed = 0
+    private var thread: Thread?
+    private var lastRetention = -Double.infinity
+    private var latestTime = -Double.infinity
+    // Read by other threads under `condition`.
+    private var problemText: String?
+    private var droppedRows = 0
+    private var writtenRows = 0
+    private var writeSeconds = 0.0
+
+    public let interval: Double
+    public let rawRetention: Double
+    public let summaryRetention: Double
+    public static let maxPending = 500_000
+
+    public init(store: TrendStore, interval: Double = 1, rawRetention: Double, summaryRetention: Double) {
+        self.store = store
+        self.interval = interval
+        self.rawRetention = rawRetention
+        self.summaryRetention = summaryRetention
+    }
+
+    public func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "alveo-trends"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Queues rows (never blocks on the disk).
+    public func append(_ rows: [TrendRow]) {
+        guard !rows.isEmpty else { return }
+        condition.lock()
+        pending.append(contentsOf: rows)
+        if pending.count > TrendWriter.maxPending {
+            let excess = pending.count - TrendWriter.maxPending
+            pending.removeFirst(excess)
+            droppedRows += excess
+        }
+        condition.unlock()
+    }
+
+    /// What is wrong with the store now (nil: the last batch was written).
+    public var problem: String? {
+        condition.lock()
+        defer { condition.unlock() }
+        return problemText
+    }
+
+    public struct Counters: Sendable {
+        public var written: Int
+        public var dropped: Int
+        public var pending: Int
+        /// Seconds spent writing (on the writer's thread).
+        public var writeSeconds: Double
+    }
+
+    public var counters: Counters {
+        condition.lock()
+        defer { condition.unlock() }
+        return Counters(written: writtenRows, dropped: droppedRows, pending: pending.count, writeSeconds: writeSeconds)
+    }
+
+    /// Writes what is queued now and waits until it is written (or failed), up to `timeout` seconds.
+    @discardableResult
+    public func flush(timeout: Double = 10) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        flushRequested += 1
+        let wanted = flushRequested
+        condition.broadcast()
+        let deadline = Date().addingTimeInterval(timeout)
+        while flushed < wanted {
+            if thread == nil || stopping {  // not started, or stopped: write here
+                condition.unlock()
+                writeBatch()
+                condition.lock()
+                flushed = max(flushed, wanted)
+                break
+            }
+            if !condition.wait(until: deadline) { return false }
+        }
+        return problemText == nil
+    }
+
+    /// Writes what is queued and stops the thread.
+    public func stop() {
+        flush()
+        condition.lock()
+        guard !stopping else { return condition.unlock() }
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            let deadline = Date().addingTimeInterval(interval)
+            while !stopping, flushRequested == flushed, condition.wait(until: deadline) {}
+            let stop = stopping
+            let wanted = flushRequested
+            condition.unlock()
+            writeBatch()
+            condition.lock()
+            flushed = max(flushed, wanted)
+            condition.broadcast()
+            condition.unlock()
+            if stop { return }
+        }
+    }
+
+    private func writeBatch() {
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        condition.lock()
+        let batch = pending
+        pending.removeAll(keepingCapacity: true)
+        condition.unlock()
+        guard !batch.isEmpty else { return }
+        let started = ContinuousClock.now
+        var failure: String?
+        do {
+            try store.write(batch)
+            for row in batch {
+                switch row {
+                case .observation(let o): latestTime = max(latestTime, o.time)
+                case .derived(let d): latestTime = max(latestTime, d.time)
+                default: break
+                }
+            }
+            // Retention by the data's own time (a replay of last month keeps last month's values).
+            if latestTime.isFinite, latestTime - lastRetention >= 3600 {
+                lastRetention = latestTime
+                try store.enforceRetention(now: latestTime, raw: rawRetention, summaries: summaryRetention)
+            }
+        } catch {
+            failure = error.description
+        }
+        let elapsed = ContinuousClock.now - started
+        condition.lock()
+        writeSeconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        if let failure {
+            problemText = failure
+            // Kept for the next batch, ahead of what came since, within the bound.
+            pending.insert(contentsOf: batch, at: 0)
+            if pending.count > TrendWriter.maxPending {
+                let excess = pending.count - TrendWriter.maxPending
+                pending.removeFirst(excess)
+                droppedRows += excess
+            }
+        } else {
+            problemText = nil
+            writtenRows += batch.count
+        }
+        condition.unlock()
+    }
+}
