@@ -124,7 +124,7 @@ public struct TrendReport: Sendable {
         let conditions = context.map { $0.conditions.isEmpty ? "none recorded" : $0.conditions.joined(separator: ", ") } ?? "unknown"
         let devices = context.map { $0.devices.isEmpty ? "none" : $0.devices.joined(separator: ", ") } ?? "unknown"
         return """
-            <header><h1>Alveo trend report — bed \(escape(context?.bed ?? "unknown"))</h1><dl>
+            <header><h1>Alveo trend report — \(escape((context?.bed).flatMap { $0.isEmpty ? nil : "bed \($0)" } ?? "bed not named"))</h1><dl>
             <dt>Period</dt><dd>\(escape(period))</dd><dt>Sex</dt><dd>\(escape(sex))</dd>
             <dt>Height</dt><dd>\(escape(height))</dd><dt>Predicted body weight</dt><dd>\(escape(pbw))</dd>
             <dt>Conditions</dt><dd>\(escape(conditions))</dd><dt>Devices</dt><dd>\(escape(devices))</dd>

@@ -483,7 +483,7 @@ func benchmarkTraceWrite(records: Int) throws {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let which = arguments.first ?? "all"
-let benchmarks = ["all", "replay", "trace-replay", "trace-write", "poll", "decoders", "delivery", "bedside", "run", "golden-traces", "soak-trace"]
+let benchmarks = ["all", "replay", "trace-replay", "trace-write", "poll", "decoders", "delivery", "bedside", "run", "golden-traces", "soak-trace", "report", "trend-writes"]
 if ["-h", "--help", "help"].contains(which) || !benchmarks.contains(which) {
     let usage = """
         usage: alveo-bench [BENCHMARK [N]]   (make bench BENCH=NAME)
@@ -496,6 +496,8 @@ if ["-h", "--help", "help"].contains(which) || !benchmarks.contains(which) {
           delivery [N]     journal -> HL7 delivery of N events (default 10000)
           bedside [N]      chart, ORU and status latency under a running `alveo run`, N each (default 1000)
           run [S]          CPU and memory of `alveo run` over S seconds (default 300)
+          report [D]       the HTML report of a trend store of D days (default 7) of 10 parameters at 1 Hz
+          trend-writes [H] CPU the trend store adds to the bedside loop, H hours at 1 Hz (default 2)
           golden-traces    rewrite the golden raw traces under devices/*/traces
           soak-trace H DIR [SEED]  the soak's two traces (H hours in all, faults injected) in DIR
         """
@@ -527,3 +529,5 @@ if which == "all" || which == "decoders" { benchmarkDecoders() }
 if which == "all" || which == "delivery" { try benchmarkDelivery(events: count(10_000)) }
 if which == "all" || which == "bedside" { try await BedsideLatency.run(entries: count(1000)) }
 if which == "all" || which == "run" { try benchmarkRunCost(seconds: count(300)) }
+if which == "all" || which == "trend-writes" { try TrendBench.writes(hours: count(2)) }
+if which == "all" || which == "report" { try TrendBench.report(days: count(7)) }

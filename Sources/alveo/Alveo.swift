@@ -34,7 +34,7 @@ struct Alveo: AsyncParsableCommand {
         abstract: "Alveo: ventilation and oxygenation decision support beside an ICU bed.",
         discussion: "Alveo supports decisions; it never changes a device setting.",
         version: Version.text,
-        subcommands: [Run.self, Status.self, Ack.self, Chart.self, PatientCommand.self, Record.self, Simulate.self, Replay.self, Deliver.self, Trace.self,
+        subcommands: [Run.self, Status.self, Ack.self, Chart.self, PatientCommand.self, Record.self, Simulate.self, Replay.self, Report.self, Deliver.self, Trace.self,
                       CheckConfig.self, SerialCheck.self, Version.self]
     )
 }

@@ -4,6 +4,7 @@ import AlveoDevices
 import AlveoIO
 import AlveoOutput
 import AlveoTrace
+import AlveoTrends
 import ArgumentParser
 import Foundation
 import Logging
@@ -38,19 +39,25 @@ struct Replay: ParsableCommand {
     @Option(name: .long, help: "With outputs configured: the wall-clock time (RFC 3339, e.g. 2026-11-25T16:00:00Z) that t = 0 maps to; each journaled event, and so each PCD-04 and syslog message, carries the time it was detected on that clock. Default: a raw trace's recording start; for a scenario, when the replay starts.")
     var start: String?
 
+    @Option(name: .long, help: "Also write the replay's trends (every accepted value, derived values, positions, alarm events) to this SQLite trend store, on the --start clock (docs/trends.md); alveo report reads it.")
+    var trends: String?
+
     /// The wall clock of t = 0: --start, else the trace's first record, else now.
-    func startTime() throws -> Date {
-        if let start {
-            guard let date = PCD04Message.parseRFC3339(start) else {
-                throw ValidationError("--start must be an RFC 3339 time such as 2026-11-25T16:00:00Z")
-            }
-            return date
+    func startTime() throws -> Date { try replayStart(start, source: scenario) }
+
+    /// The trend store and its writer for --trends, if given.
+    func openTrends(_ base: Date) throws -> (TrendWriter, TrendOutput)? {
+        guard let trends else { return nil }
+        let writer = TrendWriter(store: try TrendStore(path: trends), rawRetention: 3650 * 86400, summaryRetention: 3650 * 86400)
+        return (writer, TrendOutput(origin: base.timeIntervalSince1970) { writer.append($0) })
+    }
+
+    func closeTrends(_ trends: (TrendWriter, TrendOutput)?) throws {
+        guard let (writer, _) = trends else { return }
+        if !writer.flush(timeout: 600) {
+            printError("error: the trend store \(writer.store.path) could not be written: \(writer.problem ?? "timed out")")
+            throw ExitCode(.ioError)
         }
-        if scenario != "-", TraceReplay.isTrace(path: scenario), var reader = try? RawTraceReader(path: scenario), let first = reader.next() {
-            let nanoseconds = first.wallNanoseconds - Int64(saturating: first.monotonic * 1e9)
-            return Date(timeIntervalSince1970: Double(nanoseconds) / 1e9)
-        }
-        return Date()
     }
 
     @Option(name: .long, help: "Replay at this many times real time (1 = real time, for demonstrations); default: as fast as the machine allows.")
@@ -79,8 +86,9 @@ struct Replay: ParsableCommand {
                 : try startOutputs(try loadConfig(config), clock: { scenarioTime.withLock { $0 } },
                                    wallTime: { wall(scenarioTime.withLock { $0 }) }, emit: { writer.write($0) })
             defer { outputs?.stop() }
+            let trendStore = try openTrends(base)
             do {
-                let summary = try TraceReplay.run(path: scenario, pace: pacer()) { event in
+                let summary = try TraceReplay.run(path: scenario, pace: pacer(), trends: trendStore?.1) { event in
                     scenarioTime.withLock { $0 = event.t }
                     outputs?.record([event], wallTime: wall(event.t))
                     writer.write([event])
@@ -106,6 +114,7 @@ struct Replay: ParsableCommand {
                 printError("error: \(error)")
                 throw ExitCode(.dataError)
             }
+            try closeTrends(trendStore)
             if let outputs { try finish(outputs, writer) }
             return
         }
@@ -124,12 +133,13 @@ struct Replay: ParsableCommand {
         let outputs = try startOutputs(agentConfig, clock: { scenarioTime.withLock { $0 } },
                                        wallTime: { wall(scenarioTime.withLock { $0 }) }, emit: { writer.write($0) })
         defer { outputs.stop() }
+        let trendStore = try openTrends(base)
         do {
             // Journal entries carry the virtual time on the --start clock: the same --start gives the
             // same journal, and each message the time its event was detected.
             let summary = try ScenarioReplay.run(config: agentConfig, scenarioPath: scenario, manualEntry: { t, row in
                 outputs.recordEntry(row, t: t, wallTime: wall(t))
-            }, pace: pacer()) { event in
+            }, pace: pacer(), trends: trendStore?.1) { event in
                 scenarioTime.withLock { $0 = event.t }
                 outputs.record([event], wallTime: wall(event.t))
                 writer.write([event])
@@ -141,6 +151,7 @@ struct Replay: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(.dataError)
         }
+        try closeTrends(trendStore)
         try finish(outputs, writer)
     }
 

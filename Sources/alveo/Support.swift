@@ -76,3 +76,18 @@ func printError(_ message: String) {
     // try?: a reader that has gone (`alveo replay T 2>&1 | head`) must not make Alveo trap.
     try? FileHandle.standardError.write(contentsOf: Data((message + "\n").utf8))
 }
+
+/// The wall clock of a replay's t = 0: `start` (RFC 3339), else a raw trace's recording start, else now.
+func replayStart(_ start: String?, source: String) throws -> Date {
+    if let start {
+        guard let date = PCD04Message.parseRFC3339(start) else {
+            throw ValidationError("--start must be an RFC 3339 time such as 2026-11-25T16:00:00Z")
+        }
+        return date
+    }
+    if source != "-", TraceReplay.isTrace(path: source), var reader = try? RawTraceReader(path: source), let first = reader.next() {
+        let nanoseconds = first.wallNanoseconds - Int64(saturating: first.monotonic * 1e9)
+        return Date(timeIntervalSince1970: Double(nanoseconds) / 1e9)
+    }
+    return Date()
+}

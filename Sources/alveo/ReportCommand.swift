@@ -1,0 +1,125 @@
+import AlveoAgent
+import AlveoCore
+import AlveoIO
+import AlveoOutput
+import AlveoTrace
+import AlveoTrends
+import ArgumentParser
+import Foundation
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Draw a self-contained HTML trend report (inline SVG, no script, prints on A4 landscape) from a trend store, a raw trace or a scenario.",
+        discussion: """
+            From the store `alveo run` keeps (trends.path in the configuration):
+              alveo report --trends /var/lib/alveo/trends.sqlite --from 2026-11-29T08:00:00Z -o report.html
+            Straight from a raw trace (it carries its configuration) or a scenario with its configuration:
+              alveo report devices/pb840/traces/pb840_faults.alvtrace -o report.html
+              alveo report --config config/dah-demo.yaml devices/scenarios/dah_escalation.csv -o dah.html
+            --check prints the store's row counts and SQLite's quick_check instead. docs/trends.md describes the store and the report.
+            """)
+
+    @Option(name: .long, help: "The SQLite trend store to read (written by alveo run, or alveo replay --trends).")
+    var trends: String?
+
+    @Argument(help: "Instead of --trends: a raw trace (.alvtrace) or a scenario CSV (with --config), replayed into a store in memory.")
+    var source: String?
+
+    @Option(name: .long, help: "With a scenario CSV: its agent configuration (YAML).")
+    var config: String = ""
+
+    @Option(name: .long, help: "With a trace or a scenario: the wall-clock time (RFC 3339) of t = 0. Default: a trace's recording start; for a scenario, now.")
+    var start: String?
+
+    @Option(name: .long, help: "The report's first moment (RFC 3339). Default: the data's first.")
+    var from: String?
+
+    @Option(name: .long, help: "The report's last moment (RFC 3339). Default: the data's last.")
+    var to: String?
+
+    @Option(name: .long, help: "Time zone of the times shown (an IANA name such as Europe/Paris). Default: the machine's (TZ).")
+    var timeZone: String?
+
+    @Option(name: [.short, .long], help: "Write the report here (created 0640: it is patient data). Default: standard output.")
+    var output: String?
+
+    @Flag(name: .long, help: "With --trends: print the store's row counts and SQLite's quick_check, then exit (1 if damaged).")
+    var check = false
+
+    func validate() throws {
+        if (trends == nil) == (source == nil) { throw ValidationError("give either --trends STORE or a trace or scenario to replay") }
+        if check, trends == nil { throw ValidationError("--check reads a store: give --trends") }
+        for (name, value) in [("--from", from), ("--to", to)] {
+            if let value, PCD04Message.parseRFC3339(value) == nil { throw ValidationError("\(name) must be an RFC 3339 time such as 2026-11-25T16:00:00Z") }
+        }
+        if let timeZone, TimeZone(identifier: timeZone) == nil { throw ValidationError("--time-zone: '\(timeZone)' is not a time zone name (e.g. Europe/Paris, UTC)") }
+    }
+
+    func run() throws {
+        let store: TrendStore
+        do {
+            if let trends {
+                store = try TrendStore(path: trends, readOnly: true)
+            } else {
+                store = try replayIntoMemory(source!)
+            }
+            if check {
+                let verdict = try store.quickCheck()
+                for (table, count) in try store.counts().sorted(by: { $0.key < $1.key }) { try writeStandardOutput("\(table): \(count) rows\n") }
+                try writeStandardOutput("quick_check: \(verdict)\n")
+                if verdict != "ok" { throw ExitCode(1) }
+                return
+            }
+            let fromTime = from.flatMap(PCD04Message.parseRFC3339)?.timeIntervalSince1970
+            let toTime = to.flatMap(PCD04Message.parseRFC3339)?.timeIntervalSince1970
+            if let fromTime, let toTime, toTime <= fromTime { throw ValidationError("--to must be after --from") }
+            let data = try store.read(from: fromTime, to: toTime)
+            let zone = timeZone.flatMap(TimeZone.init(identifier:)) ?? .current
+            let html = TrendReport(timeZone: zone, sourceName: (trends ?? source ?? "").split(separator: "/").last.map(String.init) ?? "").html(data)
+            if let output {
+                do { try PrivateFiles.write(output, contents: Array(html.utf8)) } catch {
+                    printError("error: \(error)")
+                    throw ExitCode(.ioError)
+                }
+            } else {
+                try writeStandardOutput(html)
+            }
+        } catch let error as TrendStoreError {
+            printError("error: \(error)")
+            throw ExitCode(.dataError)
+        }
+    }
+
+    /// Replays a trace or a scenario into an in-memory store, as alveo replay --trends would.
+    func replayIntoMemory(_ path: String) throws -> TrendStore {
+        let store = try TrendStore(path: ":memory:")
+        let writer = TrendWriter(store: store, rawRetention: 3650 * 86400, summaryRetention: 3650 * 86400)
+        let base = try replayStart(start, source: path)
+        let output = TrendOutput(origin: base.timeIntervalSince1970) { writer.append($0) }
+        do {
+            if TraceReplay.isTrace(path: path) {
+                let summary = try TraceReplay.run(path: path, trends: output) { _ in }
+                if let warning = summary.warning { printError("warning: \(path): \(warning)") }
+            } else {
+                if let problem = TraceReplay.notATrace(path: path, csvExpected: !config.isEmpty) {
+                    printError("error: \(problem)")
+                    throw ExitCode(.noInput)
+                }
+                guard !config.isEmpty else { throw ValidationError("--config is required to report on a scenario CSV (a raw trace carries its own configuration)") }
+                _ = try ScenarioReplay.run(config: try loadConfig(config), scenarioPath: path, trends: output) { _ in }
+            }
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(.dataError)
+        }
+        if !writer.flush(timeout: 600) {
+            printError("error: the replay's trends could not be stored: \(writer.problem ?? "timed out")")
+            throw ExitCode(.ioError)
+        }
+        return store
+    }
+}
