@@ -156,7 +156,7 @@ public struct TrendReport: Sendable {
         }
         let (px, py, pw, ph) = (TrendReport.plotX, TrendReport.plotY, TrendReport.plotW, TrendReport.plotH)
         var s = "<section class=\"chart\" data-chart=\"\(chart.key)\"><h2>\(escape(chart.title))\(chart.unit.isEmpty ? "" : " (\(escape(chart.unit)))")</h2>\n"
-        s += "<svg viewBox=\"0 0 \(f(TrendReport.width)) \(f(TrendReport.height))\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" data-chart=\"\(chart.key)\" data-from=\"\(f(data.from))\" data-to=\"\(f(data.to))\" data-ymin=\"\(f(low))\" data-ymax=\"\(f(high))\" data-plot=\"\(f(px)) \(f(py)) \(f(pw)) \(f(ph))\">\n"
+        s += "<svg viewBox=\"0 0 \(f(TrendReport.width)) \(f(TrendReport.height))\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" data-chart=\"\(chart.key)\" data-from=\"\(exact(data.from))\" data-to=\"\(exact(data.to))\" data-ymin=\"\(f(low))\" data-ymax=\"\(f(high))\" data-plot=\"\(f(px)) \(f(py)) \(f(pw)) \(f(ph))\">\n"
         for band in chart.bands where band.to > low && band.from < high {
             let top = y(min(band.to, high)), bottom = y(max(band.from, low))
             s += "<rect class=\"band \(band.css)\" data-from=\"\(f(band.from))\" data-to=\"\(f(band.to))\" x=\"\(f(px))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(bottom - top))\"/>"
@@ -282,7 +282,7 @@ public struct TrendReport: Sendable {
         func x(_ t: Double) -> Double {
             plotX + (min(max(t, data.from), data.to) - data.from) / max(data.to - data.from, 1) * plotW
         }
-        var s = "<section class=\"timeline\"><h2>Alarm timeline</h2>\n<svg viewBox=\"0 0 \(f(TrendReport.width)) \(f(height))\" xmlns=\"http://www.w3.org/2000/svg\" data-chart=\"alarms\" data-rows=\"\(rows.count)\" data-alarms=\"\(bars.count)\">\n"
+        var s = "<section class=\"timeline\"><h2>Alarm timeline</h2>\n<svg viewBox=\"0 0 \(f(TrendReport.width)) \(f(height))\" xmlns=\"http://www.w3.org/2000/svg\" data-chart=\"alarms\" data-from=\"\(exact(data.from))\" data-to=\"\(exact(data.to))\" data-rows=\"\(rows.count)\" data-alarms=\"\(bars.count)\">\n"
         for period in data.positions where period.position == "prone" {
             let start = max(period.start, data.from), end = min(period.end ?? data.to, data.to)
             guard end > start else { continue }
@@ -348,6 +348,9 @@ public struct TrendReport: Sendable {
         default: 0
         }
     }
+
+    /// A time in full (the tests map it back): Swift's shortest exact decimal.
+    func exact(_ value: Double) -> String { value.isFinite ? "\(value)" : "0" }
 
     /// A coordinate with one decimal.
     func f(_ value: Double) -> String {

@@ -275,8 +275,26 @@ public final class TrendStore: Sendable {
                         let key = name == "pf" ? "pf/\(row[1] as String)" : name
                         perSeries[key, default: []].append(TrendPoint(time: row[2], value: row[3]))
                     }
-                    for (key, points) in perSeries {
-                        series[key] = TrendSeries(points: downsampling.apply(points), values: points.count, fromSummaries: false)
+                    // Before the oldest raw value (retention removed the rest), the minute summaries.
+                    let rawStart = try Double.fetchOne(db, sql: "SELECT MIN(t) FROM (SELECT MIN(time) AS t FROM observation UNION ALL SELECT MIN(time) FROM derived)")
+                    var older: [String: [TrendPoint]] = [:]
+                    if lower < rawStart ?? .infinity {
+                        let end = min(upper, rawStart ?? upper)
+                        let rows = try Row.fetchCursor(db, sql: """
+                            SELECT series, min, min_time, max, max_time FROM minute_summary
+                            WHERE minute >= ? AND minute < ? ORDER BY series, minute
+                            """, arguments: [(lower / 60).rounded(.down) * 60, end])
+                        while let row = try rows.next() {
+                            let (low, lowT, high, highT): (Double, Double, Double, Double) = (row[1], row[2], row[3], row[4])
+                            let extremes = lowT == highT ? [TrendPoint(time: lowT, value: low)]
+                                : lowT < highT ? [TrendPoint(time: lowT, value: low), TrendPoint(time: highT, value: high)]
+                                : [TrendPoint(time: highT, value: high), TrendPoint(time: lowT, value: low)]
+                            older[row[0] as String, default: []].append(contentsOf: extremes.filter { $0.time >= lower && $0.time < end })
+                        }
+                    }
+                    for key in Set(perSeries.keys).union(older.keys) {
+                        let points = (older[key] ?? []) + (perSeries[key] ?? [])
+                        series[key] = TrendSeries(points: downsampling.apply(points), values: points.count, fromSummaries: older[key]?.isEmpty == false)
                     }
                 }
                 let positions = try Row.fetchAll(db, sql: """

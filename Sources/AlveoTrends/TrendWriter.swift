@@ -2,12 +2,18 @@ import Foundation
 
 /// Writes rows to a trend store from its own thread, so that the loop that feeds the clinical core
 /// never waits on the disk: `append` only takes a lock and copies into a buffer. Rows are written in
-/// one transaction per batch (every `interval`, or when `flush` asks). A store that cannot be written
-/// (damaged, locked, disk full) keeps the rows up to `maxPending` and tries again at the next batch;
-/// past that bound the oldest rows are dropped and counted. `problem` says what is wrong (nil: all
-/// well), for the agent's `technical.trend_store_failed`.
+/// one transaction per batch (every `interval`, or when `flush` asks). The store is opened on the
+/// writer's thread too (`open`), and opened again every `reopenInterval` while it cannot be (locked,
+/// not a database, no disk). A store that cannot be opened or written keeps the rows up to
+/// `maxPending` and tries again; past that bound the oldest rows are dropped and counted. `problem`
+/// says what is wrong (nil: all well), for the agent's `technical.trend_store_failed`.
 public final class TrendWriter: @unchecked Sendable {
-    public let store: TrendStore
+    /// The store's path, for messages.
+    public let path: String
+    private let open: @Sendable () throws(TrendStoreError) -> TrendStore
+    private var store: TrendStore?
+    private var lastOpenAttempt: ContinuousClock.Instant?
+    public static let reopenInterval: Duration = .seconds(10)
     private let condition = NSCondition()
     /// Held while a batch is written: one writer at a time (the thread, or a flush after the stop).
     private let writeLock = NSLock()
@@ -29,8 +35,15 @@ public final class TrendWriter: @unchecked Sendable {
     public let summaryRetention: Double
     public static let maxPending = 500_000
 
-    public init(store: TrendStore, interval: Double = 1, rawRetention: Double, summaryRetention: Double) {
-        self.store = store
+    public convenience init(store: TrendStore, interval: Double = 1, rawRetention: Double, summaryRetention: Double) {
+        self.init(path: store.path, interval: interval, rawRetention: rawRetention, summaryRetention: summaryRetention) { store }
+    }
+
+    public init(path: String, interval: Double = 1, rawRetention: Double, summaryRetention: Double,
+                open: @escaping @Sendable () throws(TrendStoreError) -> TrendStore)
+    {
+        self.path = path
+        self.open = open
         self.interval = interval
         self.rawRetention = rawRetention
         self.summaryRetention = summaryRetention
@@ -133,9 +146,39 @@ public final class TrendWriter: @unchecked Sendable {
         let batch = pending
         pending.removeAll(keepingCapacity: true)
         condition.unlock()
-        guard !batch.isEmpty else { return }
         let started = ContinuousClock.now
         var failure: String?
+        if store == nil {
+            // Not open yet, or could not be: again now and then (never from the core's loop).
+            if let last = lastOpenAttempt, started - last < TrendWriter.reopenInterval {
+                condition.lock()
+                pending.insert(contentsOf: batch, at: 0)
+                condition.unlock()
+                return
+            }
+            lastOpenAttempt = started
+            do { store = try open() } catch {
+                failure = error.description
+            }
+        }
+        guard let store else {
+            condition.lock()
+            problemText = failure ?? problemText
+            pending.insert(contentsOf: batch, at: 0)
+            if pending.count > TrendWriter.maxPending {
+                let excess = pending.count - TrendWriter.maxPending
+                pending.removeFirst(excess)
+                droppedRows += excess
+            }
+            condition.unlock()
+            return
+        }
+        guard !batch.isEmpty else {
+            condition.lock()
+            problemText = nil
+            condition.unlock()
+            return
+        }
         do {
             try store.write(batch)
             for row in batch {

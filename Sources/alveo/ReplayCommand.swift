@@ -55,7 +55,7 @@ struct Replay: ParsableCommand {
     func closeTrends(_ trends: (TrendWriter, TrendOutput)?) throws {
         guard let (writer, _) = trends else { return }
         if !writer.flush(timeout: 600) {
-            printError("error: the trend store \(writer.store.path) could not be written: \(writer.problem ?? "timed out")")
+            printError("error: the trend store \(writer.path) could not be written: \(writer.problem ?? "timed out")")
             throw ExitCode(.ioError)
         }
     }

@@ -119,21 +119,17 @@ public struct LiveAgent: Service {
         var loop = BedsideLoop(config: config)
         let started = Date()
         // The trend store (docs/trends.md): written from its own thread, so the loop never waits on it.
-        // One that cannot be opened or written raises technical.trend_store_failed; monitoring goes on.
+        // Opened on the writer's thread (again every 10 s while it cannot be); one that cannot be opened
+        // or written raises technical.trend_store_failed, its rows wait in memory, monitoring goes on.
         var trendWriter: TrendWriter?
-        var trendOpenProblem: String?
+        var trendProblemLogged: String?
         if clinical, let path = config.trends.path {
-            do {
-                let writer = TrendWriter(store: try TrendStore(path: path), rawRetention: config.trends.rawRetention,
-                                         summaryRetention: config.trends.summaryRetention)
-                writer.start()
-                trendWriter = writer
-                loop.recordTrends(origin: started.timeIntervalSince1970 - clock.seconds(), config: config) { writer.append($0) }
-                logger.info("trend store open", metadata: ["path": "\(path)"])
-            } catch {
-                trendOpenProblem = error.problem
-                logger.error("\(error); monitoring goes on without trends")
+            let writer = TrendWriter(path: path, rawRetention: config.trends.rawRetention, summaryRetention: config.trends.summaryRetention) {
+                () throws(TrendStoreError) in try TrendStore(path: path)
             }
+            writer.start()
+            trendWriter = writer
+            loop.recordTrends(origin: started.timeIntervalSince1970 - clock.seconds(), config: config) { writer.append($0) }
         }
         // The alarm lifecycle across the agent's own (docs/integration.md §2.8): before polling, what the
         // previous run left in force is reconciled (journaled and recorded like any input).
@@ -301,10 +297,17 @@ public struct LiveAgent: Service {
                 if delivery.observations.isEmpty {  // the one-second tick
                     outputs.checkParked()
                     outputs.checkHealth(config.rules)
-                    if let path = config.trends.path {
-                        let problem = trendWriter?.problem ?? trendOpenProblem
-                        outputs.setTrendStoreProblem(problem, path: path, pending: trendWriter?.counters.pending ?? 0, settings: config.rules)
-                        if let counters = trendWriter?.counters {
+                    if let path = config.trends.path, let trendWriter {
+                        let problem = trendWriter.problem
+                        if problem != trendProblemLogged {
+                            if let problem { logger.error("trend store: \(problem); monitoring goes on, values wait in memory") } else {
+                                logger.info("trend store written", metadata: ["path": "\(path)"])
+                            }
+                            trendProblemLogged = problem
+                        }
+                        outputs.setTrendStoreProblem(problem, path: path, pending: trendWriter.counters.pending, settings: config.rules)
+                        do {
+                            let counters = trendWriter.counters
                             Gauge(label: "alveo_trend_pending_rows").record(counters.pending)
                             Gauge(label: "alveo_trend_written_rows").record(counters.written)
                             Gauge(label: "alveo_trend_dropped_rows").record(counters.dropped)
