@@ -74,7 +74,7 @@ import Testing
         let store = try TrendStore(path: ":memory:")
         try store.write(rows)
         let stored = try store.observations().map { "\($0.parameter)=\(JSONValue.formatted($0.value))/\($0.method)@\(Int($0.time - Self.origin))" }
-        #expect(stored == ["spo2=93/device@0", "spo2=91/device@4", "fio2=60/device@5", "pao2=70/charted@6", "hemoptysis=20/charted@7"], "\(stored)")
+        #expect(stored == ["spo2=93/device@0", "spo2=91/device@4", "fio2=60/device@5", "pao2=70/lab@6", "hemoptysis=20/charted@7"], "\(stored)")
         let derived = rows.compactMap { row -> String? in if case .derived(let d) = row { return "\(d.name)/\(d.method)" } else { return nil } }
         #expect(derived.contains("pf/measured") && derived.contains("sf/computed"), "\(derived)")
     }
