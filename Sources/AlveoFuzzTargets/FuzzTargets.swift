@@ -3,6 +3,7 @@ import AlveoCore
 import AlveoDevices
 import AlveoOutput
 import AlveoTrace
+import AlveoTrends
 import Foundation
 
 /// Every parser of outside input, as a fuzz target: bytes in, no trap, no hang, bounded output, and
@@ -11,7 +12,7 @@ import Foundation
 /// (`make fuzz`), and over the committed seeds and past findings by the test suite.
 public enum FuzzTargets {
     public static let names = ["pb840", "medibus", "masimo", "nonin2", "nonin8", "modbus", "profile", "scenario", "trace",
-                               "config", "hl7ack", "core", "hl7in", "control", "journal"]
+                               "config", "hl7ack", "core", "hl7in", "control", "journal", "report"]
 
     /// Runs target `name` on `data`; an unknown name traps (a usage error of the fuzz driver).
     public static func run(_ name: String, _ data: [UInt8]) {
@@ -31,11 +32,56 @@ public enum FuzzTargets {
         case "hl7in": hl7in(data)
         case "control": control(data)
         case "journal": journal(data)
+        case "report": report(data)
         default: preconditionFailure("unknown fuzz target '\(name)' (one of: \(names.joined(separator: ", ")))")
         }
     }
 
     /// A decoded observation never carries a number the core could not take safely.
+    /// A trend store holding anything a damaged or foreign file could (any storage class in any
+    /// column, NaN, ±inf, 1e308, huge times, long text), read for the whole of it and for a window, and
+    /// drawn: `alveo report` on any file gives a report or an error, never a trap.
+    static func report(_ data: [UInt8]) {
+        guard let store = try? TrendStore(path: ":memory:") else { return }
+        var index = 0
+        func byte() -> UInt8? {
+            guard index < data.count else { return nil }
+            defer { index += 1 }
+            return data[index]
+        }
+        func word() -> UInt64 {
+            var value: UInt64 = 0
+            for _ in 0..<8 { value = value << 8 | UInt64(byte() ?? 0) }
+            return value
+        }
+        var rows = 0
+        while let table = byte(), rows < 2000 {
+            let count = Int((byte() ?? 0) % 14)
+            var values: [TrendStore.RawValue] = []
+            for _ in 0..<count {
+                switch (byte() ?? 0) % 8 {
+                case 0: values.append(.null)
+                case 1: values.append(.integer(Int64(bitPattern: word())))
+                case 2: values.append(.real(Double(bitPattern: word())))
+                case 3:
+                    let length = Int(byte() ?? 0)
+                    let end = min(data.count, index + length)
+                    values.append(.text(String(decoding: data[min(index, end)..<end], as: UTF8.self)))
+                    index = end
+                case 4: values.append(.blob(Array(data[min(index, data.count)..<min(data.count, index + 4)])))
+                case 5: values.append(.real(1_790_000_000 + Double(byte() ?? 0) * 60))  // a plausible time
+                case 6: values.append(.text(["spo2", "fio2", "pf", "imputed", "measured", "prone", "end", "high", "advisory", "acknowledged"][Int(byte() ?? 0) % 10]))
+                default: values.append(.real(Double(Int8(bitPattern: byte() ?? 0))))
+                }
+            }
+            store.insertRaw(table: Int(table), values: values)
+            rows += 1
+        }
+        let report = TrendReport(timeZone: TimeZone(identifier: "UTC")!, sourceName: "fuzz<&>\"")
+        if let whole = try? store.read(from: nil, to: nil) { _ = report.html(whole) }
+        if let window = try? store.read(from: 1_790_000_000, to: 1_790_003_600, buckets: 3) { _ = report.html(window) }
+    }
+
     static func check(_ observations: [Observation]) {
         for observation in observations {
             if case .number(let x) = observation.value {

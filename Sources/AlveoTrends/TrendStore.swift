@@ -202,8 +202,10 @@ public final class TrendStore: Sendable {
     public func observations() throws(TrendStoreError) -> [TrendObservation] {
         do {
             return try db.read { db in
-                try Row.fetchAll(db, sql: "SELECT time, parameter, value, unit, source, method FROM observation ORDER BY rowid").map {
-                    TrendObservation(time: $0[0], parameter: $0[1], value: $0[2], unit: $0[3], source: $0[4], method: $0[5])
+                try Row.fetchAll(db, sql: "SELECT time, parameter, value, unit, source, method FROM observation ORDER BY rowid").compactMap { row in
+                    guard let time = row.real(0), let parameter = row.text(1), let value = row.real(2) else { return nil }
+                    return TrendObservation(time: time, parameter: parameter, value: value, unit: row.text(3) ?? "", source: row.text(4) ?? "",
+                                            method: row.text(5) ?? "")
                 }
             }
         } catch {
@@ -226,13 +228,19 @@ public final class TrendStore: Sendable {
                         UNION ALL SELECT MIN(minute) FROM minute_summary UNION ALL SELECT MAX(minute) + 60 FROM minute_summary
                         UNION ALL SELECT MIN(time) FROM alarm_event UNION ALL SELECT MAX(time) FROM alarm_event)
                     """)
-                let lower = from ?? (extent?[0] as Double?) ?? 0
-                var upper = to ?? (extent?[1] as Double?) ?? lower
-                if upper <= lower { upper = lower + 60 }
+                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                guard version <= TrendStore.schemaVersion else {
+                    throw TrendStoreError(path: path, problem: "schema version \(version), written by a newer Alveo (this one reads \(TrendStore.schemaVersion))")
+                }
+                // Any file may be handed to the report: every value is read as what it is, never trusted
+                // to have the column's type; times and values outside what a report can show are skipped.
+                let lower = from ?? extent?.real(0) ?? 0
+                var upper = to ?? extent?.real(1) ?? lower
+                if !(upper > lower) { upper = lower + 60 }
                 let context = try Row.fetchOne(db, sql: "SELECT bed, sex, height_cm, pbw_kg, conditions, devices FROM context ORDER BY rowid DESC LIMIT 1").map {
-                    TrendContext(bed: $0[0], sex: $0[1], heightCm: $0[2], pbwKg: $0[3],
-                                 conditions: ($0[4] as String).split(separator: ",").map(String.init),
-                                 devices: ($0[5] as String).split(separator: ",").map(String.init))
+                    TrendContext(bed: $0.text(0) ?? "", sex: $0.text(1), heightCm: $0.real(2), pbwKg: $0.real(3),
+                                 conditions: ($0.text(4) ?? "").split(separator: ",").prefix(16).map(String.init),
+                                 devices: ($0.text(5) ?? "").split(separator: ",").prefix(16).map(String.init))
                 }
                 let rawCount = (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM observation WHERE time BETWEEN ? AND ?", arguments: [lower, upper]) ?? 0)
                     + (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM derived WHERE time BETWEEN ? AND ?", arguments: [lower, upper]) ?? 0)
@@ -246,8 +254,7 @@ public final class TrendStore: Sendable {
                         WHERE minute BETWEEN ? AND ? ORDER BY series, minute
                         """, arguments: [lower - 60, upper])
                     while let row = try rows.next() {
-                        let key: String = row[0]
-                        let (low, lowT, high, highT): (Double, Double, Double, Double) = (row[1], row[2], row[3], row[4])
+                        guard let key = row.text(0), let low = row.real(1), let lowT = row.real(2), let high = row.real(3), let highT = row.real(4) else { continue }
                         guard lowT >= lower, lowT <= upper || highT <= upper else { continue }
                         var points = perSeries[key, default: []]
                         if lowT == highT { points.append(TrendPoint(time: lowT, value: low)) } else if lowT < highT {
@@ -267,16 +274,19 @@ public final class TrendStore: Sendable {
                     var perSeries: [String: [TrendPoint]] = [:]
                     let observations = try Row.fetchCursor(db, sql: "SELECT parameter, time, value FROM observation WHERE time BETWEEN ? AND ? ORDER BY time, rowid",
                                                            arguments: [lower, upper])
-                    while let row = try observations.next() { perSeries[row[0] as String, default: []].append(TrendPoint(time: row[1], value: row[2])) }
+                    while let row = try observations.next() {
+                        guard let key = row.text(0), let time = row.real(1), let value = row.real(2) else { continue }
+                        perSeries[key, default: []].append(TrendPoint(time: time, value: value))
+                    }
                     let derived = try Row.fetchCursor(db, sql: "SELECT name, method, time, value FROM derived WHERE time BETWEEN ? AND ? ORDER BY time, rowid",
                                                       arguments: [lower, upper])
                     while let row = try derived.next() {
-                        let name: String = row[0]
-                        let key = name == "pf" ? "pf/\(row[1] as String)" : name
-                        perSeries[key, default: []].append(TrendPoint(time: row[2], value: row[3]))
+                        guard let name = row.text(0), let time = row.real(2), let value = row.real(3) else { continue }
+                        let key = name == "pf" ? "pf/\(row.text(1) ?? "")" : name
+                        perSeries[key, default: []].append(TrendPoint(time: time, value: value))
                     }
                     // Before the oldest raw value (retention removed the rest), the minute summaries.
-                    let rawStart = try Double.fetchOne(db, sql: "SELECT MIN(t) FROM (SELECT MIN(time) AS t FROM observation UNION ALL SELECT MIN(time) FROM derived)")
+                    let rawStart = try Row.fetchOne(db, sql: "SELECT MIN(t) FROM (SELECT MIN(time) AS t FROM observation UNION ALL SELECT MIN(time) FROM derived)")?.real(0)
                     var older: [String: [TrendPoint]] = [:]
                     if lower < rawStart ?? .infinity {
                         let end = min(upper, rawStart ?? upper)
@@ -285,11 +295,11 @@ public final class TrendStore: Sendable {
                             WHERE minute >= ? AND minute < ? ORDER BY series, minute
                             """, arguments: [(lower / 60).rounded(.down) * 60, end])
                         while let row = try rows.next() {
-                            let (low, lowT, high, highT): (Double, Double, Double, Double) = (row[1], row[2], row[3], row[4])
+                            guard let key = row.text(0), let low = row.real(1), let lowT = row.real(2), let high = row.real(3), let highT = row.real(4) else { continue }
                             let extremes = lowT == highT ? [TrendPoint(time: lowT, value: low)]
                                 : lowT < highT ? [TrendPoint(time: lowT, value: low), TrendPoint(time: highT, value: high)]
                                 : [TrendPoint(time: highT, value: high), TrendPoint(time: lowT, value: low)]
-                            older[row[0] as String, default: []].append(contentsOf: extremes.filter { $0.time >= lower && $0.time < end })
+                            older[key, default: []].append(contentsOf: extremes.filter { $0.time >= lower && $0.time < end })
                         }
                     }
                     for key in Set(perSeries.keys).union(older.keys) {
@@ -300,24 +310,56 @@ public final class TrendStore: Sendable {
                 let positions = try Row.fetchAll(db, sql: """
                     SELECT start_time, end_time, position FROM position_period
                     WHERE start_time <= ? AND (end_time IS NULL OR end_time >= ?) ORDER BY start_time
-                    """, arguments: [upper, lower]).map { TrendPosition(start: $0[0], end: $0[1], position: $0[2]) }
+                    """, arguments: [upper, lower]).compactMap { row in
+                    row.real(0).map { TrendPosition(start: $0, end: row.real(1), position: row.text(2) ?? "") }
+                }
                 let alarms = try Row.fetchAll(db, sql: """
                     SELECT time, alarm_id, rule, type, title, phase, priority, state, acknowledged, reason, source, text FROM alarm_event
                     WHERE alarm_id IN (SELECT alarm_id FROM alarm_event WHERE time BETWEEN ? AND ?)
                        OR (time < ? AND alarm_id NOT IN (SELECT alarm_id FROM alarm_event WHERE phase = 'end' AND time < ?))
                     ORDER BY time, rowid
-                    """, arguments: [lower, upper, lower, lower]).map {
-                    TrendAlarmEvent(time: $0[0], alarmID: $0[1], rule: $0[2], type: $0[3], title: $0[4], phase: $0[5], priority: $0[6],
-                                    state: $0[7], acknowledged: $0[8], reason: $0[9], source: $0[10], text: $0[11])
+                    LIMIT 100000
+                    """, arguments: [lower, upper, lower, lower]).compactMap { row -> TrendAlarmEvent? in
+                    guard let time = row.real(0), let id = row.integer(1) else { return nil }
+                    return TrendAlarmEvent(time: time, alarmID: id, rule: row.text(2) ?? "", type: row.text(3) ?? "", title: row.text(4) ?? "",
+                                           phase: row.text(5) ?? "", priority: row.text(6) ?? "", state: row.text(7) ?? "",
+                                           acknowledged: (row.integer(8) ?? 0) != 0, reason: row.text(9), source: row.text(10), text: row.text(11) ?? "")
                 }
-                let gasTimes = try Double.fetchAll(db, sql: """
-                    SELECT DISTINCT time FROM observation WHERE parameter = 'pao2' AND time BETWEEN ? AND ? ORDER BY time
-                    """, arguments: [lower, upper])
+                let gasTimes = try Row.fetchAll(db, sql: """
+                    SELECT DISTINCT time FROM observation WHERE parameter = 'pao2' AND time BETWEEN ? AND ? ORDER BY time LIMIT 10000
+                    """, arguments: [lower, upper]).compactMap { $0.real(0) }
                 return TrendData(context: context, from: lower, to: upper, series: series, positions: positions, alarms: alarms, gasTimes: gasTimes)
             }
+        } catch let error as TrendStoreError {
+            throw error
         } catch {
             throw TrendStoreError(path: path, problem: TrendStore.describe(error))
         }
+    }
+}
+
+extension Row {
+    /// The column as a finite number, whatever its storage (a damaged or foreign file): nil otherwise.
+    func real(_ index: Int) -> Double? {
+        switch (self[index] as DatabaseValue).storage {
+        case .double(let value): value.isFinite ? value : nil
+        case .int64(let value): Double(value)
+        default: nil
+        }
+    }
+
+    func integer(_ index: Int) -> Int? {
+        switch (self[index] as DatabaseValue).storage {
+        case .int64(let value): Int(value)
+        case .double(let value): value.isFinite && abs(value) < 1e15 ? Int(value) : nil
+        default: nil
+        }
+    }
+
+    /// Text, at most 4 KB of it.
+    func text(_ index: Int) -> String? {
+        if case .string(let value) = (self[index] as DatabaseValue).storage { return value.utf8.count > 4096 ? String(value.prefix(4096)) : value }
+        return nil
     }
 }
 
@@ -373,5 +415,39 @@ public struct Downsampling: Sendable {
         }
         flush()
         return result
+    }
+}
+
+extension TrendStore {
+    /// A value of any SQLite storage class, for `insertRaw`.
+    public enum RawValue: Sendable {
+        case null, integer(Int64), real(Double), text(String), blob([UInt8])
+    }
+
+    /// The tables, in `insertRaw`'s numbering.
+    public static let tables = ["observation", "derived", "position_period", "alarm_event", "minute_summary", "context"]
+
+    /// Inserts a row of any values into table `table` (mod the table count), as a damaged or foreign
+    /// file could hold them (the fuzz target and the tests: the reader must take any file). Values
+    /// beyond the table's columns are dropped, missing ones are NULL; a refused row (NOT NULL, the
+    /// summary's key) is not an error.
+    public func insertRaw(table: Int, values: [RawValue]) {
+        let columns = [6, 6, 3, 12, 8, 7]
+        let index = ((table % columns.count) + columns.count) % columns.count
+        var row = Array(values.prefix(columns[index]))
+        while row.count < columns[index] { row.append(.null) }
+        let arguments = StatementArguments(row.map { value -> (any DatabaseValueConvertible)? in
+            switch value {
+            case .null: nil
+            case .integer(let n): n
+            case .real(let x): x
+            case .text(let s): s
+            case .blob(let b): Data(b)
+            }
+        })
+        _ = try? db.write { db in
+            try db.execute(sql: "INSERT INTO \(TrendStore.tables[index]) VALUES (\(Array(repeating: "?", count: columns[index]).joined(separator: ", ")))",
+                           arguments: arguments)
+        }
     }
 }
