@@ -59,8 +59,10 @@ public struct TrendReport: Sendable {
     }
 
     // Plot geometry (SVG user units): the plot area of every chart.
-    static let width = 1100.0, height = 150.0
-    static let plotX = 60.0, plotY = 8.0, plotW = 1020.0, plotH = 118.0
+    static let width = 700.0, height = 142.0
+    static let plotX = 44.0, plotY = 8.0, plotW = 646.0, plotH = 112.0
+    /// The alarm timeline spans the page.
+    static let timelineWidth = 1400.0
 
     public func html(_ data: TrendData) -> String {
         var out = ""
@@ -75,7 +77,9 @@ public struct TrendReport: Sendable {
 
             """
         out += header(data, period: period)
+        out += "<div class=\"charts\">\n"
         for chart in TrendReport.charts { out += render(chart, data) }
+        out += "</div>\n"
         out += timeline(data)
         out += promptTable(data)
         out += "<footer>Alveo supports decisions; it never changes a device setting. Source: \(escape(sourceName)). Times: \(escape(zoneName)).</footer>\n</body></html>\n"
@@ -95,6 +99,7 @@ public struct TrendReport: Sendable {
         header h1 { font-size: 15px; margin: 0 0 2px; }
         header dl { display: grid; grid-template-columns: repeat(4, auto 1fr); gap: 1px 6px; margin: 0 0 4px; }
         header dt { font-weight: bold; } header dd { margin: 0; }
+        div.charts { display: grid; grid-template-columns: 1fr 1fr; column-gap: 10px; }
         section.chart { break-inside: avoid; margin: 0; }
         section.chart h2, section h2 { font-size: 11px; margin: 3px 0 0; }
         svg { width: 100%; height: auto; display: block; }
@@ -243,10 +248,10 @@ public struct TrendReport: Sendable {
     }
 
     /// Time ticks: a step from 1 minute to 2 days giving at most 12 ticks, aligned in the report's zone.
-    func timeTicks(_ data: TrendData) -> [(Double, String)] {
+    func timeTicks(_ data: TrendData, most: Double = 7) -> [(Double, String)] {
         let span = data.to - data.from
         let steps: [Double] = [60, 300, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172_800, 604_800]
-        let step = steps.first { span / $0 <= 12 } ?? 604_800
+        let step = steps.first { span / $0 <= most } ?? 604_800
         let offset = Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: data.from)))
         var tick = ((data.from + offset) / step).rounded(.up) * step - offset
         var ticks: [(Double, String)] = []
@@ -278,11 +283,11 @@ public struct TrendReport: Sendable {
         let rowHeight = 12.0
         let height = TrendReport.plotY + Double(max(rows.count, 1)) * rowHeight + 20
         let labelW = 250.0
-        let plotX = labelW, plotW = TrendReport.width - labelW - 20
+        let plotX = labelW, plotW = TrendReport.timelineWidth - labelW - 20
         func x(_ t: Double) -> Double {
             plotX + (min(max(t, data.from), data.to) - data.from) / max(data.to - data.from, 1) * plotW
         }
-        var s = "<section class=\"timeline\"><h2>Alarm timeline</h2>\n<svg viewBox=\"0 0 \(f(TrendReport.width)) \(f(height))\" xmlns=\"http://www.w3.org/2000/svg\" data-chart=\"alarms\" data-from=\"\(exact(data.from))\" data-to=\"\(exact(data.to))\" data-rows=\"\(rows.count)\" data-alarms=\"\(bars.count)\">\n"
+        var s = "<section class=\"timeline\"><h2>Alarm timeline</h2>\n<svg viewBox=\"0 0 \(f(TrendReport.timelineWidth)) \(f(height))\" xmlns=\"http://www.w3.org/2000/svg\" data-chart=\"alarms\" data-from=\"\(exact(data.from))\" data-to=\"\(exact(data.to))\" data-rows=\"\(rows.count)\" data-alarms=\"\(bars.count)\">\n"
         for period in data.positions where period.position == "prone" {
             let start = max(period.start, data.from), end = min(period.end ?? data.to, data.to)
             guard end > start else { continue }
@@ -304,12 +309,12 @@ public struct TrendReport: Sendable {
         }
         let axisData = TrendData(context: nil, from: data.from, to: data.to, series: [:], positions: [], alarms: [], gasTimes: [])
         let base = TrendReport.plotY + Double(rows.count) * rowHeight
-        for (time, label) in timeTicks(axisData) {
+        for (time, label) in timeTicks(axisData, most: 12) {
             let tx = x(time)
             s += "<g class=\"axis\"><line x1=\"\(f(tx))\" x2=\"\(f(tx))\" y1=\"\(f(base))\" y2=\"\(f(base + 3))\"/><text x=\"\(f(tx))\" y=\"\(f(base + 13))\" text-anchor=\"middle\">\(escape(label))</text></g>"
         }
         if rows.isEmpty {
-            s += "<text class=\"nodata\" x=\"\(f(TrendReport.width / 2))\" y=\"\(f(TrendReport.plotY + 8))\" text-anchor=\"middle\">no alarms in this period</text>"
+            s += "<text class=\"nodata\" x=\"\(f(TrendReport.timelineWidth / 2))\" y=\"\(f(TrendReport.plotY + 8))\" text-anchor=\"middle\">no alarms in this period</text>"
         }
         return s + "\n</svg><div class=\"legend\">Red: high priority, yellow: medium, blue: low; a black tick: acknowledged.</div></section>\n"
     }
