@@ -174,6 +174,13 @@ public final class TrendStore: Sendable {
         }
     }
 
+    /// Moves the write-ahead log into the database file and empties it (at a clean stop; SQLite also
+    /// does it as the log grows).
+    public func checkpoint() {
+        guard let pool = db as? DatabasePool else { return }
+        _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+    }
+
     /// SQLite's `PRAGMA quick_check`: "ok", or what is damaged.
     public func quickCheck() throws(TrendStoreError) -> String {
         do {
@@ -242,8 +249,12 @@ public final class TrendStore: Sendable {
                                  conditions: ($0.text(4) ?? "").split(separator: ",").prefix(16).map(String.init),
                                  devices: ($0.text(5) ?? "").split(separator: ",").prefix(16).map(String.init))
                 }
-                let rawCount = (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM observation WHERE time BETWEEN ? AND ?", arguments: [lower, upper]) ?? 0)
-                    + (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM derived WHERE time BETWEEN ? AND ?", arguments: [lower, upper]) ?? 0)
+                // Counted only up to the limit: a week of values is not scanned to learn it is too many.
+                let limit = TrendStore.rawReadLimit + 1
+                let rawCount = (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM observation WHERE time BETWEEN ? AND ? LIMIT ?)",
+                                                 arguments: [lower, upper, limit]) ?? 0)
+                    + (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM derived WHERE time BETWEEN ? AND ? LIMIT ?)",
+                                        arguments: [lower, upper, limit]) ?? 0)
                 let useSummaries = rawCount > TrendStore.rawReadLimit
                 var series: [String: TrendSeries] = [:]
                 let downsampling = Downsampling(from: lower, to: upper, buckets: buckets)
@@ -256,15 +267,14 @@ public final class TrendStore: Sendable {
                     while let row = try rows.next() {
                         guard let key = row.text(0), let low = row.real(1), let lowT = row.real(2), let high = row.real(3), let highT = row.real(4) else { continue }
                         guard lowT >= lower, lowT <= upper || highT <= upper else { continue }
-                        var points = perSeries[key, default: []]
-                        if lowT == highT { points.append(TrendPoint(time: lowT, value: low)) } else if lowT < highT {
-                            points.append(TrendPoint(time: lowT, value: low))
-                            points.append(TrendPoint(time: highT, value: high))
+                        // Appended in place (a copy out and back would copy the series at every row).
+                        if lowT == highT { perSeries[key, default: []].append(TrendPoint(time: lowT, value: low)) } else if lowT < highT {
+                            perSeries[key, default: []].append(TrendPoint(time: lowT, value: low))
+                            perSeries[key, default: []].append(TrendPoint(time: highT, value: high))
                         } else {
-                            points.append(TrendPoint(time: highT, value: high))
-                            points.append(TrendPoint(time: lowT, value: low))
+                            perSeries[key, default: []].append(TrendPoint(time: highT, value: high))
+                            perSeries[key, default: []].append(TrendPoint(time: lowT, value: low))
                         }
-                        perSeries[key] = points
                     }
                     for (key, points) in perSeries {
                         let inside = points.filter { $0.time >= lower && $0.time <= upper }

@@ -120,6 +120,9 @@ public final class TrendWriter: @unchecked Sendable {
         stopping = true
         condition.broadcast()
         condition.unlock()
+        writeLock.lock()
+        store?.checkpoint()
+        writeLock.unlock()
     }
 
     private func run() {
