@@ -57,6 +57,11 @@ struct CheckConfig: ParsableCommand {
         } else {
             print("  journal: none (events go to stdout only; nothing reaches a central station)")
         }
+        if let trends = config.trends.path {
+            print("  trend store: \(trends) (raw values \(Int(config.trends.rawRetention / 86400)) days, minute summaries and alarms \(Int(config.trends.summaryRetention / 86400)) days; alveo report --trends \(trends))")
+        } else {
+            print("  trend store: none (set trends.path to keep trends for alveo report)")
+        }
         if let syslog = config.outputs.syslog {
             print("  syslog RFC 5424 to \(syslog.host):\(syslog.port)\(syslog.tls != nil ? " over TLS" : ""): bed \(syslog.bedID), facility \(syslog.facility), host name \(syslog.hostname)")
         }
