@@ -1,3 +1,4 @@
+import AlveoCore
 import Foundation
 
 /// `alveo report`: one self-contained HTML file (inline SVG and CSS, no script, nothing fetched) that
@@ -362,7 +363,7 @@ public struct TrendReport: Sendable {
         guard value.isFinite else { return "0" }
         let tenths = (value * 10).rounded()
         guard abs(tenths) < 1e15 else { return "0" }
-        let whole = Int(tenths)
+        let whole = Int(saturating: tenths)
         let sign = whole < 0 ? "-" : ""
         let magnitude = abs(whole)
         return magnitude % 10 == 0 ? "\(sign)\(magnitude / 10)" : "\(sign)\(magnitude / 10).\(magnitude % 10)"
@@ -377,8 +378,8 @@ public struct TrendReport: Sendable {
     func pad2(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 
     func duration(_ seconds: Double) -> String {
-        if seconds < 120 { return "\(Int(seconds.rounded())) s" }
-        if seconds < 7200 { return "\(Int((seconds / 60).rounded())) min" }
+        if seconds < 120 { return "\(Int(saturating: seconds.rounded())) s" }
+        if seconds < 7200 { return "\(Int(saturating: (seconds / 60).rounded())) min" }
         return "\(number(seconds / 3600, 1)) h"
     }
 

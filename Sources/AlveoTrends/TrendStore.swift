@@ -1,3 +1,4 @@
+import AlveoCore
 import Foundation
 import GRDB
 
@@ -361,7 +362,7 @@ extension Row {
     func integer(_ index: Int) -> Int? {
         switch (self[index] as DatabaseValue).storage {
         case .int64(let value): Int(value)
-        case .double(let value): value.isFinite && abs(value) < 1e15 ? Int(value) : nil
+        case .double(let value): value.isFinite && abs(value) < 1e15 ? Int(saturating: value) : nil
         default: nil
         }
     }
@@ -392,7 +393,7 @@ public struct Downsampling: Sendable {
     public func bucket(_ time: Double) -> Int {
         let index = ((time - from) / (to - from) * Double(buckets)).rounded(.down)
         guard index.isFinite else { return 0 }
-        return Int(min(max(index, 0), Double(buckets - 1)))
+        return Int(saturating: min(max(index, 0), Double(buckets - 1)))
     }
 
     public func apply(_ points: [TrendPoint]) -> [TrendPoint] {

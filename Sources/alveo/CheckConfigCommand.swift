@@ -58,7 +58,7 @@ struct CheckConfig: ParsableCommand {
             print("  journal: none (events go to stdout only; nothing reaches a central station)")
         }
         if let trends = config.trends.path {
-            print("  trend store: \(trends) (raw values \(Int(config.trends.rawRetention / 86400)) days, minute summaries and alarms \(Int(config.trends.summaryRetention / 86400)) days; alveo report --trends \(trends))")
+            print("  trend store: \(trends) (raw values \(Int(saturating: config.trends.rawRetention / 86400)) days, minute summaries and alarms \(Int(saturating: config.trends.summaryRetention / 86400)) days; alveo report --trends \(trends))")
         } else {
             print("  trend store: none (set trends.path to keep trends for alveo report)")
         }

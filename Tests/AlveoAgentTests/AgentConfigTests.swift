@@ -56,7 +56,7 @@ import Testing
         ("patient:\n  sex: male\n  height_cm: tall", "bed.yaml:3: patient.height_cm: expected a number (cm)"),
         ("patient: {sex: male, height_cm: 170, weight: 80}", "bed.yaml:1: patient.weight: unknown key"),
         ("patient: {sex: male, height_cm: 170}\nrules:\n  alarm_system: {max_sample_age_s: 60}", "bed.yaml:3: rules.alarm_system.max_sample_age_s: 60.0 is out of the allowed range"),
-        ("patient: {sex: male, height_cm: 170}\nrule: {}", "bed.yaml:2: rule: unknown key (allowed here: patient, rules, devices, outputs, control, inputs, logging)"),
+        ("patient: {sex: male, height_cm: 170}\nrule: {}", "bed.yaml:2: rule: unknown key (allowed here: patient, rules, devices, outputs, control, inputs, logging, trends)"),
         ("patient: {sex: male, height_cm: 170}\nrules:\n  lpv.tidal_volume_high: {threshold_ml_per_kg: 20}", "bed.yaml:3: rules.lpv.tidal_volume_high.threshold_ml_per_kg: 20.0 is out of the allowed range"),
         ("patient: {sex: male, height_cm: 170}\nrules:\n  lpv.plateau_high: {end_cmh2o: 35}", "rules.lpv.plateau_high: need end_cmh2o <= threshold_cmh2o"),
         ("patient: [", "bed.yaml:2: not valid YAML: did not find expected node content"),

@@ -1,3 +1,5 @@
+import AlveoCore
+
 /// The `trends` section: where `alveo run` keeps the bed's trend store, and for how long
 /// (docs/configuration.md, docs/trends.md).
 public struct TrendConfig: Sendable, Equatable {
@@ -21,7 +23,7 @@ public struct TrendConfig: Sendable, Equatable {
             }
         }
         if config.summaryRetention < config.rawRetention {
-            throw node.error("summary_retention_days (\(Int(config.summaryRetention / 86400))) is shorter than retention_days (\(Int(config.rawRetention / 86400))): summaries are what is kept after the raw values go")
+            throw node.error("summary_retention_days (\(Int(saturating: config.summaryRetention / 86400))) is shorter than retention_days (\(Int(saturating: config.rawRetention / 86400))): summaries are what is kept after the raw values go")
         }
         return config
     }
