@@ -30,7 +30,7 @@ done
 # --help of every command, for the box without a network: the command-line reference.
 {
     "$bin" --help
-    for command in run status ack chart patient record simulate replay deliver trace check-config serial-check version; do
+    for command in run status ack chart patient record simulate replay report deliver trace check-config serial-check version; do
         printf '\n\n===== alveo %s =====\n\n' "$command"
         "$bin" help "$command"
     done
