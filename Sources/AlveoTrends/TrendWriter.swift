@@ -218,3 +218,43 @@ public final class TrendWriter: @unchecked Sendable {
         condition.unlock()
     }
 }
+
+/// Writes a replay's rows to a store as they come, synchronously, in transactions of `batch` rows:
+/// a replay runs thousands of times faster than real time, so nothing is held back or dropped (the
+/// live `TrendWriter` bounds what waits for a store that cannot be written; a replay stops instead).
+public final class TrendBatchWriter {
+    public let store: TrendStore
+    private var pending: [TrendRow] = []
+    private let batch: Int
+    /// The first failure; rows after it are not written.
+    public private(set) var failure: TrendStoreError?
+    public private(set) var written = 0
+
+    public init(store: TrendStore, batch: Int = 20_000) {
+        self.store = store
+        self.batch = max(1, batch)
+    }
+
+    public func append(_ rows: [TrendRow]) {
+        guard failure == nil else { return }
+        pending.append(contentsOf: rows)
+        if pending.count >= batch { write() }
+    }
+
+    private func write() {
+        do {
+            try store.write(pending)
+            written += pending.count
+        } catch {
+            failure = error
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes what is left; throws the first failure.
+    public func finish() throws(TrendStoreError) {
+        if failure == nil, !pending.isEmpty { write() }
+        if let failure { throw failure }
+        store.checkpoint()
+    }
+}

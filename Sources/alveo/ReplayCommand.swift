@@ -46,16 +46,21 @@ struct Replay: ParsableCommand {
     func startTime() throws -> Date { try replayStart(start, source: scenario) }
 
     /// The trend store and its writer for --trends, if given.
-    func openTrends(_ base: Date) throws -> (TrendWriter, TrendOutput)? {
+    func openTrends(_ base: Date) throws -> (TrendBatchWriter, TrendOutput)? {
         guard let trends else { return nil }
-        let writer = TrendWriter(store: try TrendStore(path: trends), rawRetention: 3650 * 86400, summaryRetention: 3650 * 86400)
-        return (writer, TrendOutput(origin: base.timeIntervalSince1970) { writer.append($0) })
+        do {
+            let writer = TrendBatchWriter(store: try TrendStore(path: trends))
+            return (writer, TrendOutput(origin: base.timeIntervalSince1970) { writer.append($0) })
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(.ioError)
+        }
     }
 
-    func closeTrends(_ trends: (TrendWriter, TrendOutput)?) throws {
+    func closeTrends(_ trends: (TrendBatchWriter, TrendOutput)?) throws {
         guard let (writer, _) = trends else { return }
-        if !writer.flush(timeout: 600) {
-            printError("error: the trend store \(writer.path) could not be written: \(writer.problem ?? "timed out")")
+        do { try writer.finish() } catch {
+            printError("error: \(error)")
             throw ExitCode(.ioError)
         }
     }

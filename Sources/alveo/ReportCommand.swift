@@ -93,7 +93,7 @@ struct Report: ParsableCommand {
     /// Replays a trace or a scenario into an in-memory store, as alveo replay --trends would.
     func replayIntoMemory(_ path: String) throws -> TrendStore {
         let store = try TrendStore(path: ":memory:")
-        let writer = TrendWriter(store: store, rawRetention: 3650 * 86400, summaryRetention: 3650 * 86400)
+        let writer = TrendBatchWriter(store: store)
         let base = try replayStart(start, source: path)
         let output = TrendOutput(origin: base.timeIntervalSince1970) { writer.append($0) }
         do {
@@ -116,8 +116,8 @@ struct Report: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(.dataError)
         }
-        if !writer.flush(timeout: 600) {
-            printError("error: the replay's trends could not be stored: \(writer.problem ?? "timed out")")
+        do { try writer.finish() } catch {
+            printError("error: the replay's trends could not be stored: \(error)")
             throw ExitCode(.ioError)
         }
         return store

@@ -79,6 +79,25 @@ import Testing
         #expect(derived.contains("pf/measured") && derived.contains("sf/computed"), "\(derived)")
     }
 
+    /// A long replay (more rows than the live writer would hold for a store that cannot be written)
+    /// stores every one of them: `alveo replay --trends` writes as it goes.
+    @Test func aLongReplayStoresEveryRow() throws {
+        let scenario = directory.appendingPathComponent("long.csv").path
+        var text = "t,source,parameter,value\n"
+        for t in 0..<60_000 {
+            text += "\(t),oxi,spo2,\(90 + t % 7)\n\(t),vent,fio2,\(40 + t % 3)\n\(t),vent,vt,\(320 + t % 11)\n\(t),vent,pplat,\(24 + t % 4)\n"
+            text += "\(t),vent,peep,10\n\(t),vent,ppeak,30\n\(t),vent,rr,20\n"
+        }
+        try text.write(toFile: scenario, atomically: true, encoding: .utf8)
+        let config = directory.appendingPathComponent("bed.yaml").path
+        try "patient: {sex: female, height_cm: 160}\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let store = directory.appendingPathComponent("long.sqlite").path
+        _ = try runChecked([Paths.alveo, "replay", "--config", config, "--start", "2026-11-01T00:00:00Z", "--trends", store, scenario])
+        let counts = try TrendStore(path: store, readOnly: true).counts()
+        #expect(counts["observation"] == 420_000, "\(counts)")
+        #expect((counts["derived"] ?? 0) >= 180_000, "\(counts)")
+    }
+
     /// Retention by the data's time: raw values older than retention_days go, minute summaries and
     /// alarm events stay until summary_retention_days.
     @Test func retentionKeepsRawValuesForTheirDaysAndSummariesLonger() throws {
