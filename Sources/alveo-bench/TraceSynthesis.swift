@@ -66,7 +66,7 @@ struct VirtualSerialDevice {
     init(config: SerialDeviceConfig, phase: Double) {
         self.config = config
         session = config.makeSession()
-        behaviour = SimulatedSerialDevice(config.serialProtocol)
+        behaviour = SimulatedSerialDevice(config.driver)
         self.phase = phase
         reopenAt = phase
     }
@@ -119,7 +119,7 @@ struct VirtualSerialDevice {
             _ = behaviour.streams(at: t)
             return
         }
-        let (values, sensor, kind) = (self.values, self.sensor, config.serialProtocol)
+        let (values, sensor, kind) = (self.values, self.sensor, config.driver)
         let encode = { SimulatedSerialDevice.dataFrame(kind, values: values, sensor: sensor) }
         for answer in behaviour.hear(bytes) {
             switch answer {

@@ -37,8 +37,8 @@ struct CheckConfig: ParsableCommand {
         print("\(file): ok (\(described))")
         for device in config.serialDevices {
             let line = "\(device.settings.baud) \(device.settings.dataBits)\(device.settings.parity.rawValue.prefix(1).uppercased())\(device.settings.stopBits), flow \(device.settings.flowControl.rawValue)"
-            let polled = device.serialProtocol == .pb840 || device.serialProtocol == .medibus ? ", polled every \(device.pollInterval) s" : ", streaming"
-            print("  device \(device.id): serial \(device.path) at \(line), \(device.serialProtocol.rawValue)\(polled)")
+            let polled = device.driver.polled ? ", polled every \(device.pollInterval) s" : ", streaming"
+            print("  device \(device.id): serial \(device.path) at \(line), \(device.driver.name): \(device.driver.title)\(polled)")
         }
         for device in config.devices {
             let reads = device.profile.fields.count

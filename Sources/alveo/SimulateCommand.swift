@@ -28,14 +28,14 @@ struct Simulate: AsyncParsableCommand {
     @Option(name: .long, help: "Scenario seconds per real second.")
     var speed: Double = 1
 
-    @Option(name: .long, help: "Also simulate a serial device on a pseudo-terminal: PROTOCOL=LINK (pb840, medibus, masimo_ascii1, nonin_df2, nonin_df8), repeatable.")
+    @Option(name: .long, help: "Also simulate a serial device on a pseudo-terminal: PROTOCOL=LINK (\(SerialDrivers.names)), repeatable.")
     var serial: [String] = []
 
     func validate() throws {
         for item in serial {
             let parts = item.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, SerialDeviceConfig.SerialProtocol(rawValue: String(parts[0])) != nil else {
-                throw ValidationError("--serial '\(item)': expected PROTOCOL=LINK with PROTOCOL one of \(SerialDeviceConfig.SerialProtocol.allCases.map(\.rawValue).joined(separator: ", "))")
+            guard parts.count == 2, SerialDrivers.named(parts[0]) != nil else {
+                throw ValidationError("--serial '\(item)': expected PROTOCOL=LINK with PROTOCOL one of \(SerialDrivers.names)")
             }
         }
         guard speed > 0, speed <= 10_000 else { throw ValidationError("--speed must be in (0, 10000]") }
@@ -51,7 +51,7 @@ struct Simulate: AsyncParsableCommand {
         options.speed = speed
         options.serialDevices = serial.map { item in
             let parts = item.split(separator: "=", maxSplits: 1)
-            return (SerialDeviceConfig.SerialProtocol(rawValue: String(parts[0]))!, String(parts[1]))
+            return (SerialDrivers.named(parts[0])!, String(parts[1]))
         }
         let group = ServiceGroup(services: [Simulator(options: options, logger: logger)],
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

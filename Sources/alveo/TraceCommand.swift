@@ -40,7 +40,7 @@ struct Trace: ParsableCommand {
                     let config = try AgentConfig.parse(yaml: yaml, file: trace, profiles: profiles, readOutputs: false)
                     if !config.serialDevices.isEmpty || !config.devices.isEmpty { out += "configured devices:\n" }
                     for device in config.serialDevices {
-                        out += "  \(device.id): \(device.serialProtocol.rawValue) on \(device.path) at \(device.settings.baud) baud\n"
+                        out += "  \(device.id): \(device.driver.name) on \(device.path) at \(device.settings.baud) baud\n"
                     }
                     for device in config.devices {
                         out += "  \(device.id): Modbus unit \(device.unitID) at \(device.endpoint), profile \(device.profile.name)\n"

@@ -84,7 +84,7 @@ enum StatusReport {
         for poller in pollers {
             for config in poller.devices { device(config.id, "modbus \(config.profile.name)", poller.health(of: config.id)) }
         }
-        for poller in serialPollers { device(poller.device.id, poller.device.serialProtocol.rawValue, poller.health) }
+        for poller in serialPollers { device(poller.device.id, poller.device.driver.name, poller.health) }
 
         var outputsJSON: [(String, JSONValue)] = []
         if let outputs, let directory = config.outputs.journalDirectory {

@@ -1,45 +1,65 @@
+import AlveoCore
 import AlveoDevices
 import AlveoIO
 import Foundation
 
 /// A device on its own serial line, spoken to in its own protocol (not Modbus).
 public struct SerialDeviceConfig: Sendable, Equatable {
-    public enum SerialProtocol: String, Sendable, CaseIterable {
-        case pb840
-        case medibus
-        case masimoASCII1 = "masimo_ascii1"
-        case noninDF2 = "nonin_df2"
-        case noninDF8 = "nonin_df8"
-    }
-
     public var id: String
     public var path: String
     public var settings: SerialSettings
-    public var serialProtocol: SerialProtocol
+    /// The device's driver (`protocol:`; AlveoDevices' `SerialDrivers.all`).
+    public var driver: any SerialDriver
     /// For polled protocols (PB840, MEDIBUS): how often to ask.
     public var pollInterval: Double
     public var reconnectMax: Double
 
+    public init(id: String, path: String, settings: SerialSettings, driver: any SerialDriver, pollInterval: Double, reconnectMax: Double) {
+        self.id = id
+        self.path = path
+        self.settings = settings
+        self.driver = driver
+        self.pollInterval = pollInterval
+        self.reconnectMax = reconnectMax
+    }
+
+    public static func == (a: SerialDeviceConfig, b: SerialDeviceConfig) -> Bool {
+        a.id == b.id && a.path == b.path && a.settings == b.settings && a.driver.name == b.driver.name
+            && a.pollInterval == b.pollInterval && a.reconnectMax == b.reconnectMax
+    }
+
     /// The protocol session that talks to the device.
     public func makeSession() -> any SerialSession {
-        switch serialProtocol {
-        case .pb840: PB840Session(source: id, pollInterval: pollInterval)
-        case .medibus: MedibusSession(source: id, pollInterval: pollInterval)
-        case .masimoASCII1: StreamingSession(decoder: MasimoASCII1Decoder(source: id))
-        case .noninDF2: NoninSession(decoder: NoninDF2Decoder(source: id), format: 2)
-        case .noninDF8: NoninSession(decoder: NoninDF8Decoder(source: id), format: 8)
-        }
+        driver.makeSession(source: id, pollInterval: pollInterval)
+    }
+
+    /// A driver's usual line settings as the I/O module's.
+    static func settings(_ line: LineDefaults) -> SerialSettings {
+        var settings = SerialSettings(baud: line.baud)
+        settings.parity = switch line.parity { case .none: .none; case .even: .even; case .odd: .odd }
+        settings.dataBits = line.dataBits
+        settings.stopBits = line.stopBits
+        settings.flowControl = switch line.flow { case .none: .none; case .xonxoff: .xonxoff; case .rtscts: .rtscts }
+        return settings
     }
 
     static func parse(_ node: ConfigNode, id: String, transport: ConfigNode, pollInterval: Double, reconnectMax: Double)
         throws(ConfigError) -> SerialDeviceConfig
     {
-        var path: String?, serialProtocol: SerialProtocol?
-        var settings = SerialSettings(baud: 9600)
+        var path: String?, driver: (any SerialDriver)?
         let keys = ["kind", "protocol", "path", "baud", "parity", "data_bits", "stop_bits", "flow_control"]
-        for (key, value) in try transport.mapping(allowed: keys) {
+        let entries = try transport.mapping(allowed: keys)
+        // The driver first: its line's usual settings are the defaults the other keys override.
+        for (key, value) in entries where key == "protocol" {
+            let name = try value.string()
+            guard let found = SerialDrivers.named(name) else {
+                throw value.error("'\(Shown.text(name.utf8, limit: 32))' is not one of: \(SerialDrivers.names)")
+            }
+            driver = found
+        }
+        var settings = driver.map { SerialDeviceConfig.settings($0.line) } ?? SerialSettings(baud: 9600)
+        for (key, value) in entries {
             switch key {
-            case "protocol": serialProtocol = try value.oneOf(SerialProtocol.self)
             case "path": path = try value.string()
             case "baud": settings.baud = try value.integer(in: 300...921_600, unit: "baud")
             case "parity": settings.parity = try value.oneOf(Parity.self)
@@ -50,10 +70,9 @@ public struct SerialDeviceConfig: Sendable, Equatable {
             }
         }
         guard let path else { throw transport.error("missing 'path' (the serial device, e.g. /dev/ttyUSB0)") }
-        guard let serialProtocol else {
-            throw transport.error("missing 'protocol' (one of: \(SerialProtocol.allCases.map(\.rawValue).joined(separator: ", ")))")
+        guard let driver else {
+            throw transport.error("missing 'protocol' (one of: \(SerialDrivers.names))")
         }
-        return SerialDeviceConfig(id: id, path: path, settings: settings, serialProtocol: serialProtocol,
-                                  pollInterval: pollInterval, reconnectMax: reconnectMax)
+        return SerialDeviceConfig(id: id, path: path, settings: settings, driver: driver, pollInterval: pollInterval, reconnectMax: reconnectMax)
     }
 }

@@ -30,7 +30,7 @@ public final class SerialPoller: Sendable {
         self.deliver = deliver
         var logger = logger
         logger[metadataKey: "device"] = "\(device.id)"
-        logger[metadataKey: "serial"] = "\(device.path) \(device.serialProtocol.rawValue)"
+        logger[metadataKey: "serial"] = "\(device.path) \(device.driver.name)"
         self.logger = logger
     }
 

@@ -6,77 +6,33 @@ import AlveoDevices
 /// the trace synthesizer (`alveo-bench golden-traces`) on a virtual line on virtual time. Its data
 /// frames come from `SerialDeviceEncoders`.
 public struct SimulatedSerialDevice: Sendable {
-    public enum Answer: Sendable, Equatable {
-        /// These bytes (an echo, an acknowledgement).
-        case bytes([UInt8])
-        /// The device's data frame for what it measures now (`dataFrame`, or a frame the caller substitutes).
-        case dataFrame
-    }
+    public typealias Answer = SimulatedAnswer
 
-    public let serialProtocol: SerialDeviceConfig.SerialProtocol
+    public let driver: any SerialDriver
     private var heard: [UInt8] = []
     private var nextStream = 0.0
 
-    public init(_ serialProtocol: SerialDeviceConfig.SerialProtocol) {
-        self.serialProtocol = serialProtocol
+    public init(_ driver: any SerialDriver) {
+        self.driver = driver
     }
 
-    /// Whether it plays the bed's ventilator (PB840, MEDIBUS) rather than its oximeter.
-    public var isVentilator: Bool { serialProtocol == .pb840 || serialProtocol == .medibus }
+    /// Whether it plays the bed's ventilator rather than its oximeter (or monitor).
+    public var isVentilator: Bool { driver.role == .ventilator }
 
     /// Seconds between the frames a streaming device sends on its own; nil for a polled device.
-    public var streamInterval: Double? {
-        switch serialProtocol {
-        case .masimoASCII1, .noninDF8: 1
-        case .noninDF2: 1.0 / 3  // 75 frames a second in packets of 25
-        case .pb840, .medibus: nil
-        }
-    }
+    public var streamInterval: Double? { driver.streamInterval }
 
     /// The data frame for the values it measures (Alveo's units, FiO2 in percent) and its probe state.
-    public static func dataFrame(_ serialProtocol: SerialDeviceConfig.SerialProtocol, values: SerialDeviceEncoders.Values,
-                                 sensor: SensorState) -> [UInt8]
-    {
-        switch serialProtocol {
-        case .pb840: SerialDeviceEncoders.pb840MISCF(values)
-        case .medibus: SerialDeviceEncoders.medibusMeasured(values)
-        case .masimoASCII1: SerialDeviceEncoders.masimoLine(values, sensor: sensor)
-        case .noninDF2: SerialDeviceEncoders.noninPacket(values, sensor: sensor)
-        case .noninDF8: SerialDeviceEncoders.noninDF8Frame(values, sensor: sensor)
-        }
+    public static func dataFrame(_ driver: any SerialDriver, values: SerialDeviceEncoders.Values, sensor: SensorState) -> [UInt8] {
+        driver.dataFrame(values, sensor: sensor)
     }
 
-    /// Its answers to the bytes it heard, in order: a PB840 answers SNDF with its data frame; a
-    /// MEDIBUS ventilator echoes ICC and NOP and answers a measured-data request with its data frame;
-    /// a Nonin acknowledges a format selection (`02 70 02 02 <format> 03`) with ACK.
+    /// Its answers to the bytes it heard, in order (its driver's `answers`: a PB840 answers SNDF with
+    /// its data frame; a MEDIBUS ventilator echoes ICC and NOP and answers a measured-data request; a
+    /// Nonin acknowledges a format selection).
     public mutating func hear(_ bytes: [UInt8]) -> [Answer] {
         heard += bytes
-        var answers: [Answer] = []
-        switch serialProtocol {
-        case .pb840:
-            while let range = heard.firstRange(of: PB840Decoder.sndf) {
-                heard.removeSubrange(..<range.upperBound)
-                answers.append(.dataFrame)
-            }
-        case .medibus:
-            while let end = heard.firstIndex(of: 0x0D) {
-                let command = Array(heard[..<end])
-                heard.removeSubrange(...end)
-                guard command.count >= 2, command[0] == 0x1B else { continue }
-                switch command[1] {
-                case MedibusSession.icc, MedibusSession.nop: answers.append(.bytes(MedibusSession.echo(command[1])))
-                case MedibusSession.measured: answers.append(.dataFrame)
-                default: break
-                }
-            }
-        case .noninDF2, .noninDF8:
-            while let start = heard.firstIndex(of: 0x02), heard.count - start >= 6 {
-                if heard[start + 1] == 0x70, heard[start + 5] == 0x03 { answers.append(.bytes([0x06])) }
-                heard.removeSubrange(...(start + 5))
-            }
-        case .masimoASCII1:
-            break
-        }
+        let answers = driver.answers(to: &heard)
         if heard.count > 256 { heard.removeAll() }  // nothing it understands
         return answers
     }

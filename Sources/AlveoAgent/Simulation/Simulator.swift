@@ -22,7 +22,7 @@ public struct Simulator: Service {
         public var speed = 1.0
         /// Serial-protocol devices to simulate on pseudo-terminals: protocol and the link the agent opens.
         /// Ventilators (pb840, medibus) play the ventilator source, oximeters the oximeter source.
-        public var serialDevices: [(protocol: SerialDeviceConfig.SerialProtocol, link: String)] = []
+        public var serialDevices: [(driver: any SerialDriver, link: String)] = []
 
         public init(scenario: String) {
             self.scenario = scenario
@@ -100,16 +100,16 @@ public struct Simulator: Service {
     }
 
     /// Runs one simulated serial device on its own thread until the process ends.
-    func startSerialDevice(_ serialProtocol: SerialDeviceConfig.SerialProtocol, link: String, state: ScenarioState) throws {
+    func startSerialDevice(_ driver: any SerialDriver, link: String, state: ScenarioState) throws {
         let terminal = try PseudoTerminal(link: link)
-        let source = SimulatedSerialDevice(serialProtocol).isVentilator ? options.ventilatorSource : options.oximeterSource
+        let source = SimulatedSerialDevice(driver).isVentilator ? options.ventilatorSource : options.oximeterSource
         let thread = Thread {
-            var device = SimulatedSerialDevice(serialProtocol)
+            var device = SimulatedSerialDevice(driver)
             let clock = ContinuousClock()
             let start = clock.now
             func dataFrame() -> [UInt8] {
                 let now = state.current(source)
-                return SimulatedSerialDevice.dataFrame(serialProtocol, values: now.values, sensor: now.sensor)
+                return SimulatedSerialDevice.dataFrame(driver, values: now.values, sensor: now.sensor)
             }
             while true {
                 let incoming = terminal.read(timeoutMilliseconds: 50)
@@ -125,9 +125,9 @@ public struct Simulator: Service {
                 }
             }
         }
-        thread.name = "alveo-sim-\(serialProtocol.rawValue)"
+        thread.name = "alveo-sim-\(driver.name)"
         thread.start()
-        logger.info("\(serialProtocol.rawValue) (source \(source)): serial on \(link) (pseudo-terminal)")
+        logger.info("\(driver.name) (source \(source)): serial on \(link) (pseudo-terminal)")
     }
 
     struct DeviceImage {
@@ -159,7 +159,7 @@ public struct Simulator: Service {
         try oximeter.server.start()
         let state = ScenarioState()
         for device in options.serialDevices {
-            try startSerialDevice(device.protocol, link: device.link, state: state)
+            try startSerialDevice(device.driver, link: device.link, state: state)
         }
         logger.info("ventilator (source \(options.ventilatorSource)): modbus_tcp \(options.host):\(options.ventilatorPort) unit 1")
         logger.info("oximeter (source \(options.oximeterSource)): modbus_rtu \(options.oximeterLink) unit 1 (19200 8N1, pseudo-terminal)")

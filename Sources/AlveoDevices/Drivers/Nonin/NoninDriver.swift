@@ -1,0 +1,41 @@
+import AlveoCore
+
+/// Nonin OEM III modules and Xpod in data format 2 (75 frames a second in packets of 25) or 8 (one
+/// frame a second); Alveo selects the format when the line opens and the device acknowledges
+/// (device-protocols.md §Nonin; devices/nonin/README.md).
+public struct NoninDriver: SerialDriver {
+    /// 2 or 8.
+    public let format: Int
+
+    public init(format: Int) {
+        self.format = format == 2 ? 2 : 8
+    }
+
+    public var name: String { "nonin_df\(format)" }
+    public var title: String { "Nonin pulse oximeter (data format \(format))" }
+    public var role: DeviceRole { .oximeter }
+    public var polled: Bool { false }
+    public var line: LineDefaults { LineDefaults(baud: 9600) }
+    public var parameters: [Parameter] { [.spo2, .pulseRate] }
+
+    public func makeSession(source: String, pollInterval: Double) -> any SerialSession {
+        format == 2 ? NoninSession(decoder: NoninDF2Decoder(source: source), format: 2)
+            : NoninSession(decoder: NoninDF8Decoder(source: source), format: 8)
+    }
+
+    public var streamInterval: Double? { format == 2 ? 1.0 / 3 : 1 }
+
+    public func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState) -> [UInt8] {
+        format == 2 ? SerialDeviceEncoders.noninPacket(values, sensor: sensor) : SerialDeviceEncoders.noninDF8Frame(values, sensor: sensor)
+    }
+
+    /// It acknowledges a format selection (`02 70 02 02 <format> 03`) with ACK.
+    public func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] {
+        var answers: [SimulatedAnswer] = []
+        while let start = heard.firstIndex(of: 0x02), heard.count - start >= 6 {
+            if heard[start + 1] == 0x70, heard[start + 5] == 0x03 { answers.append(.bytes([0x06])) }
+            heard.removeSubrange(...(start + 5))
+        }
+        return answers
+    }
+}

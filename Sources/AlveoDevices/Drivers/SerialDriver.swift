@@ -1,0 +1,92 @@
+import AlveoCore
+
+/// What a device is at the bedside.
+public enum DeviceRole: String, Sendable, CaseIterable {
+    case ventilator, oximeter, monitor
+}
+
+/// A serial line's settings as a device usually has them (its menu's defaults); the configuration's
+/// `baud`, `parity`, `data_bits`, `stop_bits` and `flow_control` override them.
+public struct LineDefaults: Sendable, Equatable, CustomStringConvertible {
+    public enum Parity: String, Sendable { case none, even, odd }
+    public enum Flow: String, Sendable { case none, xonxoff, rtscts }
+    public var baud: Int
+    public var parity: Parity
+    public var dataBits: Int
+    public var stopBits: Int
+    public var flow: Flow
+
+    public init(baud: Int, parity: Parity = .none, dataBits: Int = 8, stopBits: Int = 1, flow: Flow = .none) {
+        self.baud = baud
+        self.parity = parity
+        self.dataBits = dataBits
+        self.stopBits = stopBits
+        self.flow = flow
+    }
+
+    /// "9600 8N1", "19200 8E1 XON/XOFF".
+    public var description: String {
+        let p = switch parity { case .none: "N"; case .even: "E"; case .odd: "O" }
+        let f = switch flow { case .none: ""; case .xonxoff: " XON/XOFF"; case .rtscts: " RTS/CTS" }
+        return "\(baud) \(dataBits)\(p)\(stopBits)\(f)"
+    }
+}
+
+/// What a simulated device answers to what it heard (`SerialDriver.answers`).
+public enum SimulatedAnswer: Sendable, Equatable {
+    /// These bytes (an echo, an acknowledgement).
+    case bytes([UInt8])
+    /// The device's data frame for what it measures now (`SerialDriver.dataFrame`, or a frame the caller substitutes).
+    case dataFrame
+}
+
+/// Everything that is one serial-protocol device's, in one place (`Drivers/<device>/`): its name in
+/// configurations, its role, whether it is polled, its line's usual settings, the parameters it gives
+/// (in Alveo's units), its session (decoder and what it sends), and how the simulator and the trace
+/// synthesizer play it. The CLI, the configuration, the simulator, trace synthesis and the docs read
+/// `SerialDrivers.all`; adding a device is a folder, a driver and a line in that list.
+public protocol SerialDriver: Sendable {
+    /// The `protocol:` value in a configuration and `alveo simulate --serial NAME=LINK` (e.g. `pb840`).
+    var name: String { get }
+    /// For people: "Puritan Bennett 840/980 (DCI, SNDF/MISCF)".
+    var title: String { get }
+    var role: DeviceRole { get }
+    /// Polled (Alveo asks, every `poll_interval_s`) or streaming (the device sends on its own).
+    var polled: Bool { get }
+    var line: LineDefaults { get }
+    /// The parameters it can give.
+    var parameters: [Parameter] { get }
+    /// The session that talks to one such device (`source`: the device id).
+    func makeSession(source: String, pollInterval: Double) -> any SerialSession
+
+    // The simulator and the trace synthesizer.
+    /// Seconds between the frames it sends on its own; nil for a polled device.
+    var streamInterval: Double? { get }
+    /// The data frame for the values it measures (Alveo's units, FiO2 in percent) and its probe state.
+    func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState) -> [UInt8]
+    /// Its answers to what it heard so far, consuming what it understood from `heard`.
+    func answers(to heard: inout [UInt8]) -> [SimulatedAnswer]
+}
+
+extension SerialDriver {
+    public var streamInterval: Double? { nil }
+    public func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] { [] }
+}
+
+/// The registry: every serial-protocol device Alveo reads.
+public enum SerialDrivers {
+    public static let all: [any SerialDriver] = [
+        PB840Driver(),
+        MedibusDriver(),
+        MasimoASCII1Driver(),
+        NoninDriver(format: 2),
+        NoninDriver(format: 8),
+    ]
+
+    public static func named(_ name: some StringProtocol) -> (any SerialDriver)? {
+        all.first { $0.name == name }
+    }
+
+    /// "pb840, medibus, …", for messages.
+    public static var names: String { all.map(\.name).joined(separator: ", ") }
+}
