@@ -39,6 +39,9 @@ struct CheckConfig: ParsableCommand {
             let line = "\(device.settings.baud) \(device.settings.dataBits)\(device.settings.parity.rawValue.prefix(1).uppercased())\(device.settings.stopBits), flow \(device.settings.flowControl.rawValue)"
             let polled = device.driver.polled ? ", polled every \(device.pollInterval) s" : ", streaming"
             print("  device \(device.id): serial \(device.path) at \(line), \(device.driver.name): \(device.driver.title)\(polled)")
+            if device.settings != SerialDeviceConfig.settings(device.driver.line) {
+                print("  note: device \(device.id): \(device.driver.name) devices usually run at \(device.driver.line); check the line settings against the device's menu")
+            }
         }
         for device in config.devices {
             let reads = device.profile.fields.count

@@ -52,7 +52,7 @@ import Testing
         }
     }
 
-    @Test func theConfigurationTakesADriverAndItsLineDefaults() throws {
+    @Test func theConfigurationTakesADriverByName() throws {
         let config = try AgentConfig.parse(yaml: """
             patient: {sex: female, height_cm: 160}
             devices:
@@ -60,8 +60,9 @@ import Testing
               - {id: oxi, transport: {kind: serial, protocol: nonin_df8, path: /dev/ttyUSB1, baud: 19200}}
             """, file: "bed.yaml")
         #expect(config.serialDevices.map(\.driver.name) == ["medibus", "nonin_df8"])
-        #expect(config.serialDevices[0].settings.baud == 19200 && config.serialDevices[0].settings.parity == .even)
-        #expect(config.serialDevices[1].settings.baud == 19200 && config.serialDevices[1].settings.parity == .none)
+        #expect(config.serialDevices[0].settings.baud == 9600 && config.serialDevices[0].settings.parity == .none, "9600 8N1 unless given")
+        #expect(config.serialDevices[1].settings.baud == 19200)
+        #expect(SerialDeviceConfig.settings(MedibusDriver().line).parity == .even && MedibusDriver().line.description == "19200 8E1")
         #expect(throws: ConfigError.self) {
             _ = try AgentConfig.parse(yaml: "devices:\n  - {id: v, transport: {kind: serial, protocol: servo, path: /dev/x}}\n", file: "bed.yaml")
         }

@@ -34,7 +34,7 @@ public struct SerialDeviceConfig: Sendable, Equatable {
     }
 
     /// A driver's usual line settings as the I/O module's.
-    static func settings(_ line: LineDefaults) -> SerialSettings {
+    public static func settings(_ line: LineDefaults) -> SerialSettings {
         var settings = SerialSettings(baud: line.baud)
         settings.parity = switch line.parity { case .none: .none; case .even: .even; case .odd: .odd }
         settings.dataBits = line.dataBits
@@ -49,7 +49,6 @@ public struct SerialDeviceConfig: Sendable, Equatable {
         var path: String?, driver: (any SerialDriver)?
         let keys = ["kind", "protocol", "path", "baud", "parity", "data_bits", "stop_bits", "flow_control"]
         let entries = try transport.mapping(allowed: keys)
-        // The driver first: its line's usual settings are the defaults the other keys override.
         for (key, value) in entries where key == "protocol" {
             let name = try value.string()
             guard let found = SerialDrivers.named(name) else {
@@ -57,7 +56,9 @@ public struct SerialDeviceConfig: Sendable, Equatable {
             }
             driver = found
         }
-        var settings = driver.map { SerialDeviceConfig.settings($0.line) } ?? SerialSettings(baud: 9600)
+        // 9600 8N1 unless given (as every version so far); check-config says when the protocol's usual
+        // settings differ (a MEDIBUS ventilator usually runs 19200 8E1).
+        var settings = SerialSettings(baud: 9600)
         for (key, value) in entries {
             switch key {
             case "path": path = try value.string()

@@ -5,8 +5,9 @@ public enum DeviceRole: String, Sendable, CaseIterable {
     case ventilator, oximeter, monitor
 }
 
-/// A serial line's settings as a device usually has them (its menu's defaults); the configuration's
-/// `baud`, `parity`, `data_bits`, `stop_bits` and `flow_control` override them.
+/// A serial line's settings as a device usually has them (its menu's defaults): `alveo check-config`
+/// notes a configured line that differs, and the docs list them. (The configuration's default stays
+/// 9600 8N1, as in every version so far.)
 public struct LineDefaults: Sendable, Equatable, CustomStringConvertible {
     public enum Parity: String, Sendable { case none, even, odd }
     public enum Flow: String, Sendable { case none, xonxoff, rtscts }
