@@ -100,8 +100,17 @@ public final class TrendStore: Sendable {
     }
 
     /// The series key of a derived value in the summaries and the report (`pf/measured`, `sf`, …).
-    public static func seriesKey(_ derived: TrendDerived) -> String {
-        derived.name == "pf" ? "pf/\(derived.method)" : derived.name
+    public static func seriesKey(_ derived: TrendDerived) -> String { seriesKey(name: derived.name, method: derived.method) }
+
+    static func seriesKey(name: String, method: String) -> String { name == "pf" ? "pf/\(method)" : name }
+
+    /// A minute summary row (series, min, min_time, max, max_time) as its series, its lowest and
+    /// highest points, and those in time order (one point when they are the same); nil for a row that
+    /// is not one.
+    static func extremes(_ row: Row) -> (series: String, lowest: TrendPoint, highest: TrendPoint, points: [TrendPoint])? {
+        guard let key = row.text(0), let low = row.real(1), let lowT = row.real(2), let high = row.real(3), let highT = row.real(4) else { return nil }
+        let lowest = TrendPoint(time: lowT, value: low), highest = TrendPoint(time: highT, value: high)
+        return (key, lowest, highest, lowT == highT ? [lowest] : lowT < highT ? [lowest, highest] : [highest, lowest])
     }
 
     /// Writes `rows` in one transaction (all or nothing).
@@ -266,16 +275,10 @@ public final class TrendStore: Sendable {
                         WHERE minute BETWEEN ? AND ? ORDER BY series, minute
                         """, arguments: [lower - 60, upper])
                     while let row = try rows.next() {
-                        guard let key = row.text(0), let low = row.real(1), let lowT = row.real(2), let high = row.real(3), let highT = row.real(4) else { continue }
-                        guard lowT >= lower, lowT <= upper || highT <= upper else { continue }
+                        guard let (key, lowest, highest, points) = TrendStore.extremes(row),
+                              lowest.time >= lower, lowest.time <= upper || highest.time <= upper else { continue }
                         // Appended in place (a copy out and back would copy the series at every row).
-                        if lowT == highT { perSeries[key, default: []].append(TrendPoint(time: lowT, value: low)) } else if lowT < highT {
-                            perSeries[key, default: []].append(TrendPoint(time: lowT, value: low))
-                            perSeries[key, default: []].append(TrendPoint(time: highT, value: high))
-                        } else {
-                            perSeries[key, default: []].append(TrendPoint(time: highT, value: high))
-                            perSeries[key, default: []].append(TrendPoint(time: lowT, value: low))
-                        }
+                        perSeries[key, default: []].append(contentsOf: points)
                     }
                     for (key, points) in perSeries {
                         let inside = points.filter { $0.time >= lower && $0.time <= upper }
@@ -293,7 +296,7 @@ public final class TrendStore: Sendable {
                                                       arguments: [lower, upper])
                     while let row = try derived.next() {
                         guard let name = row.text(0), let time = row.real(2), let value = row.real(3) else { continue }
-                        let key = name == "pf" ? "pf/\(row.text(1) ?? "")" : name
+                        let key = TrendStore.seriesKey(name: name, method: row.text(1) ?? "")
                         perSeries[key, default: []].append(TrendPoint(time: time, value: value))
                     }
                     // Before the oldest raw value (retention removed the rest), the minute summaries.
@@ -306,11 +309,8 @@ public final class TrendStore: Sendable {
                             WHERE minute >= ? AND minute < ? ORDER BY series, minute
                             """, arguments: [(lower / 60).rounded(.down) * 60, end])
                         while let row = try rows.next() {
-                            guard let key = row.text(0), let low = row.real(1), let lowT = row.real(2), let high = row.real(3), let highT = row.real(4) else { continue }
-                            let extremes = lowT == highT ? [TrendPoint(time: lowT, value: low)]
-                                : lowT < highT ? [TrendPoint(time: lowT, value: low), TrendPoint(time: highT, value: high)]
-                                : [TrendPoint(time: highT, value: high), TrendPoint(time: lowT, value: low)]
-                            older[key, default: []].append(contentsOf: extremes.filter { $0.time >= lower && $0.time < end })
+                            guard let (key, _, _, points) = TrendStore.extremes(row) else { continue }
+                            older[key, default: []].append(contentsOf: points.filter { $0.time >= lower && $0.time < end })
                         }
                     }
                     for key in Set(perSeries.keys).union(older.keys) {

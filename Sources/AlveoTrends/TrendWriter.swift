@@ -61,12 +61,16 @@ public final class TrendWriter: @unchecked Sendable {
         guard !rows.isEmpty else { return }
         condition.lock()
         pending.append(contentsOf: rows)
-        if pending.count > TrendWriter.maxPending {
-            let excess = pending.count - TrendWriter.maxPending
-            pending.removeFirst(excess)
-            droppedRows += excess
-        }
+        trimPending()
         condition.unlock()
+    }
+
+    /// Past `maxPending`, the oldest rows go (counted). Called with `condition` held.
+    private func trimPending() {
+        guard pending.count > TrendWriter.maxPending else { return }
+        let excess = pending.count - TrendWriter.maxPending
+        pending.removeFirst(excess)
+        droppedRows += excess
     }
 
     /// What is wrong with the store now (nil: the last batch was written).
@@ -168,11 +172,7 @@ public final class TrendWriter: @unchecked Sendable {
             condition.lock()
             problemText = failure ?? problemText
             pending.insert(contentsOf: batch, at: 0)
-            if pending.count > TrendWriter.maxPending {
-                let excess = pending.count - TrendWriter.maxPending
-                pending.removeFirst(excess)
-                droppedRows += excess
-            }
+            trimPending()
             condition.unlock()
             return
         }
@@ -206,11 +206,7 @@ public final class TrendWriter: @unchecked Sendable {
             problemText = failure
             // Kept for the next batch, ahead of what came since, within the bound.
             pending.insert(contentsOf: batch, at: 0)
-            if pending.count > TrendWriter.maxPending {
-                let excess = pending.count - TrendWriter.maxPending
-                pending.removeFirst(excess)
-                droppedRows += excess
-            }
+            trimPending()
         } else {
             problemText = nil
             writtenRows += batch.count

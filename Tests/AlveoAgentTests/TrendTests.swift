@@ -216,21 +216,28 @@ import Testing
         #expect(spo2Window > 0 && spo2Window < spo2All, "\(spo2Window) of \(spo2All)")
     }
 
-    /// `alveo run` with a trend store: values flow in while it polls a real Modbus peer; SIGKILL leaves
-    /// a store SQLite finds intact, which the next run reopens and goes on writing.
-    @Test func theLiveStoreSurvivesSIGKILLAndTheNextRunWritesOn() throws {
+    /// A pymodbus gateway peer and a bed (bed.yaml in the test's directory) polling it every 0.2 s, with
+    /// a journal and the `trends` section given.
+    func liveBed(trends: String) throws -> (peer: RunningProcess, config: String) {
         let modbusPort = freePort()
         let peer = try Receivers.modbusPeer(["--tcp", "\(modbusPort)", "--ir", "1,3,0,42,80,72,400,300,220,50,140,280"], in: directory)
-        defer { peer.kill() }
-        let store = directory.appendingPathComponent("state/trends.sqlite").path
         let config = directory.appendingPathComponent("bed.yaml").path
         try """
             patient: {sex: female, height_cm: 160}
             devices:
               - {id: gw, profile: \(Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path), poll_interval_s: 0.2, transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(modbusPort)}}
-            trends: {path: state/trends.sqlite, retention_days: 14}
+            trends: \(trends)
             outputs: {journal: {directory: journal}}
             """.write(toFile: config, atomically: true, encoding: .utf8)
+        return (peer, config)
+    }
+
+    /// `alveo run` with a trend store: values flow in while it polls a real Modbus peer; SIGKILL leaves
+    /// a store SQLite finds intact, which the next run reopens and goes on writing.
+    @Test func theLiveStoreSurvivesSIGKILLAndTheNextRunWritesOn() throws {
+        let (peer, config) = try liveBed(trends: "{path: state/trends.sqlite, retention_days: 14}")
+        defer { peer.kill() }
+        let store = directory.appendingPathComponent("state/trends.sqlite").path
         func observations() -> Int {
             guard let store = try? TrendStore(path: store, readOnly: true), let counts = try? store.counts() else { return 0 }
             return counts["observation"] ?? 0
@@ -254,18 +261,9 @@ import Testing
     /// database: technical.trend_store_failed, and the agent goes on raising its other alarms; the
     /// lock released, the alarm ends and the values held meanwhile are written.
     @Test func aLockedOrDamagedStoreRaisesAnAlarmAndMonitoringGoesOn() throws {
-        let modbusPort = freePort()
-        let peer = try Receivers.modbusPeer(["--tcp", "\(modbusPort)", "--ir", "1,3,0,42,80,72,400,300,220,50,140,280"], in: directory)
+        let (peer, config) = try liveBed(trends: "{path: trends.sqlite}")
         defer { peer.kill() }
         let store = directory.appendingPathComponent("trends.sqlite").path
-        let config = directory.appendingPathComponent("bed.yaml").path
-        try """
-            patient: {sex: female, height_cm: 160}
-            devices:
-              - {id: gw, profile: \(Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path), poll_interval_s: 0.2, transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(modbusPort)}}
-            trends: {path: trends.sqlite}
-            outputs: {journal: {directory: journal}}
-            """.write(toFile: config, atomically: true, encoding: .utf8)
         let events = { (agent: RunningProcess) in StationHealthTests.events(agent.stdout) }
         func has(_ agent: RunningProcess, _ rule: String, _ phase: String) -> Bool {
             events(agent).contains { $0["rule"] as? String == rule && $0["phase"] as? String == phase }

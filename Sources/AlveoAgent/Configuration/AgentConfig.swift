@@ -23,6 +23,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var logLevel: Logger.Level = .info
     /// Who the configured patient is (outputs.hl7's patient_id, patient_id_authority, patient_name).
     public var patientIdentity = PatientIdentity()
+    /// The bed's name as the outputs give it (outputs.hl7's bed_id, else outputs.syslog's), if any.
+    public var bedID: String? { outputs.hl7?.identity.bedID ?? outputs.syslog?.bedID }
     /// The trend store (`trends`).
     public var trends = TrendConfig()
     /// The file it was read from, for messages.

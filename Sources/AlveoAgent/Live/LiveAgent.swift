@@ -15,7 +15,7 @@ import Synchronization
 /// graceful shutdown (SIGTERM/SIGINT through the ServiceGroup).
 public struct LiveAgent: Service {
     /// The bed as the station knows it (texts of the lifecycle alarms).
-    var bedName: String { config.outputs.hl7?.identity.bedID ?? config.outputs.syslog?.bedID ?? "this bed" }
+    var bedName: String { config.bedID ?? "this bed" }
 
     /// The texts of a stop at `now`.
     static func stop(bed: String, now: Date) -> LifecycleEntry {

@@ -20,7 +20,7 @@ public struct TrendRecorder: Sendable {
 
     public init(config: AgentConfig, origin: Double) {
         self.origin = origin
-        bed = config.outputs.hl7?.identity.bedID ?? config.outputs.syslog?.bedID ?? ""
+        bed = config.bedID ?? ""
         devices = config.devices.map { "\($0.id) (\($0.profile.name))" } + config.serialDevices.map { "\($0.id) (\($0.driver.name))" }
     }
 
