@@ -122,9 +122,10 @@ struct VirtualSerialDevice {
         let (values, sensor, kind) = (self.values, self.sensor, config.driver)
         let encode = { SimulatedSerialDevice.dataFrame(kind, values: values, sensor: sensor) }
         for answer in behaviour.hear(bytes) {
-            switch answer {
-            case .bytes(let reply): transmit(reply, at: t + 0.01)
-            case .dataFrame: transmit(frame(encode), at: t + 0.01)
+            if case .bytes(let reply) = answer {
+                transmit(reply, at: t + 0.01)
+            } else {
+                transmit(frame { SimulatedSerialDevice.dataFrame(kind, for: answer, values: values, sensor: sensor) ?? [] }, at: t + 0.01)
             }
         }
         if behaviour.streams(at: t) { transmit(frame(encode), at: t) }

@@ -23,10 +23,9 @@ import Testing
             var toDevice = session.start(at: t)
             for _ in 0..<60 {
                 for answer in device.hear(toDevice) {
-                    let bytes = switch answer {
-                    case .bytes(let reply): reply
-                    case .dataFrame: driver.dataFrame(values, sensor: .ok)
-                    }
+                    let bytes = SimulatedSerialDevice.dataFrame(driver, for: answer, values: values, sensor: .ok) ?? {
+                        if case .bytes(let reply) = answer { reply } else { [] }
+                    }()
                     let (frames, reply) = session.receive(bytes, at: t)
                     decoded += frames.flatMap { $0 }
                     toDevice = reply

@@ -27,6 +27,17 @@ public struct SimulatedSerialDevice: Sendable {
         driver.dataFrame(values, sensor: sensor)
     }
 
+    /// The bytes of a data-frame answer (`.dataFrame` or `.dataFrameAnswering`); nil for `.bytes`.
+    public static func dataFrame(_ driver: any SerialDriver, for answer: Answer, values: SerialDeviceEncoders.Values,
+                                 sensor: SensorState) -> [UInt8]?
+    {
+        switch answer {
+        case .bytes: nil
+        case .dataFrame: driver.dataFrame(values, sensor: sensor)
+        case .dataFrameAnswering(let request): driver.dataFrame(values, sensor: sensor, answering: request)
+        }
+    }
+
     /// Its answers to the bytes it heard, in order (its driver's `answers`: a PB840 answers SNDF with
     /// its data frame; a MEDIBUS ventilator echoes ICC and NOP and answers a measured-data request; a
     /// Nonin acknowledges a format selection).

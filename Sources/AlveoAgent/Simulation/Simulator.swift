@@ -107,17 +107,14 @@ public struct Simulator: Service {
             var device = SimulatedSerialDevice(driver)
             let clock = ContinuousClock()
             let start = clock.now
-            func dataFrame() -> [UInt8] {
+            func dataFrame(_ answer: SimulatedAnswer = .dataFrame) -> [UInt8] {
                 let now = state.current(source)
-                return SimulatedSerialDevice.dataFrame(driver, values: now.values, sensor: now.sensor)
+                return SimulatedSerialDevice.dataFrame(driver, for: answer, values: now.values, sensor: now.sensor) ?? []
             }
             while true {
                 let incoming = terminal.read(timeoutMilliseconds: 50)
                 for answer in device.hear(incoming) {
-                    switch answer {
-                    case .bytes(let bytes): terminal.write(bytes)
-                    case .dataFrame: terminal.write(dataFrame())
-                    }
+                    if case .bytes(let bytes) = answer { terminal.write(bytes) } else { terminal.write(dataFrame(answer)) }
                 }
                 let elapsed = clock.now - start
                 if device.streams(at: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) {

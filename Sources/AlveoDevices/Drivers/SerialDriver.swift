@@ -39,6 +39,9 @@ public enum SimulatedAnswer: Sendable, Equatable {
     case bytes([UInt8])
     /// The device's data frame for what it measures now (`SerialDriver.dataFrame`, or a frame the caller substitutes).
     case dataFrame
+    /// Its data frame as the reply to this request (an IntelliVue poll reply carries the poll's invoke
+    /// id): `SerialDriver.dataFrame(_:sensor:answering:)`.
+    case dataFrameAnswering([UInt8])
 }
 
 /// Everything that is one serial-protocol device's, in one place (`Drivers/<device>/`): its name in
@@ -65,12 +68,18 @@ public protocol SerialDriver: Sendable {
     var streamInterval: Double? { get }
     /// The data frame for the values it measures (Alveo's units, FiO2 in percent) and its probe state.
     func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState) -> [UInt8]
+    /// The data frame as the reply to `request` (`SimulatedAnswer.dataFrameAnswering`); by default the
+    /// plain data frame.
+    func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState, answering request: [UInt8]) -> [UInt8]
     /// Its answers to what it heard so far, consuming what it understood from `heard`.
     func answers(to heard: inout [UInt8]) -> [SimulatedAnswer]
 }
 
 extension SerialDriver {
     public var streamInterval: Double? { nil }
+    public func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState, answering request: [UInt8]) -> [UInt8] {
+        dataFrame(values, sensor: sensor)
+    }
     public func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] { [] }
 }
 
