@@ -19,10 +19,14 @@ public protocol SerialSession: Sendable {
     mutating func tick(at t: Double) -> [UInt8]
     /// The device's own active alarms, as it reports them (PB840 alarm status fields).
     var deviceAlarms: [String] { get }
+    /// Where a session with a handshake stands ("associated, polling numerics"), for the log; nil for
+    /// a device without one.
+    var linkState: String? { get }
 }
 
 extension SerialSession {
     public var deviceAlarms: [String] { [] }
+    public var linkState: String? { nil }
 }
 
 /// A device that streams on its own (Masimo ASCII 1, Nonin): nothing to send but an optional opener.

@@ -44,7 +44,7 @@ public struct SimulatedSerialDevice: Sendable {
     public mutating func hear(_ bytes: [UInt8]) -> [Answer] {
         heard += bytes
         let answers = driver.answers(to: &heard)
-        if heard.count > 256 { heard.removeAll() }  // nothing it understands
+        if heard.count > 8192 { heard.removeAll() }  // nothing it understands (an IntelliVue association request alone is 310 bytes)
         return answers
     }
 

@@ -91,6 +91,7 @@ public enum SerialDrivers {
         MasimoASCII1Driver(),
         NoninDriver(format: 2),
         NoninDriver(format: 8),
+        IntelliVueDriver(),
     ]
 
     public static func named(_ name: some StringProtocol) -> (any SerialDriver)? {
