@@ -205,11 +205,12 @@ import Testing
         #expect(session.linkState == "associated, polling numerics")
         _ = session.tick(at: 1)
         #expect(session.tick(at: 10.3) == request, "10 s without a good frame: associate again")
-        #expect(session.linkState == "associating")
+        #expect(session.linkState == "associating (no answer from the monitor for 10 s)")
 
         var aborted = associated()
         let (_, reply) = aborted.receive(IntelliVueFrame.encode([0x19, 0x2E, 0x11, 0x01, 0x03]), at: 1)
         #expect(reply == request, "an abort: associate again at once")
+        #expect(aborted.linkState == "associating (the monitor aborted the association)")
 
         var refused = IntelliVueSession(source: "mon")
         _ = refused.start(at: 0)

@@ -19,7 +19,8 @@ public struct IntelliVueSession: SerialSession {
     /// Numerics of a linked reply gathered until its last part.
     private var linked: (invokeID: UInt16, numerics: [IntelliVueNumeric])?
     /// Demo or test data seen: said once per association.
-    private var saidDemo = false
+    /// Why the session is associating again (for the log line of its link state).
+    private var associatingBecause: String?
 
     enum LinkState: Equatable {
         case idle, associating, waitingForMDS, polling
@@ -50,7 +51,7 @@ public struct IntelliVueSession: SerialSession {
     public var linkState: String? {
         switch state {
         case .idle: nil
-        case .associating: "associating"
+        case .associating: "associating" + (associatingBecause.map { " (\($0))" } ?? "")
         case .waitingForMDS: "associated, waiting for the MDS create event"
         case .polling: "associated, polling numerics"
         }
@@ -97,13 +98,13 @@ public struct IntelliVueSession: SerialSession {
 
     // MARK: the session
 
-    private mutating func associate(at t: Double) -> [UInt8] {
+    private mutating func associate(at t: Double, because reason: String? = nil) -> [UInt8] {
         state = .associating
+        associatingBecause = reason
         lastSent = t
         outstanding.removeAll()
         linked = nil
         nextInvokeID = 0
-        saidDemo = false
         return IntelliVueFrame.encode(IntelliVueSession.associationRequestPayload)
     }
 
@@ -121,8 +122,7 @@ public struct IntelliVueSession: SerialSession {
             return t - lastSent >= IntelliVueSession.associationRetry ? associate(at: t) : []
         case .waitingForMDS, .polling:
             if t - lastReceived >= IntelliVueSession.silenceLimit {
-                lastRejection = "no answer from the monitor for \(Int(IntelliVueSession.silenceLimit)) s: associating again"
-                return associate(at: t)
+                return associate(at: t, because: "no answer from the monitor for \(Int(IntelliVueSession.silenceLimit)) s")
             }
             guard state == .polling, t - lastSent >= pollInterval else { return [] }
             return poll(at: t)
@@ -160,12 +160,13 @@ public struct IntelliVueSession: SerialSession {
             case .associationAccepted:
                 if state == .associating { state = .waitingForMDS }
             case .associationRefused:
-                reject("the monitor refused the association: retrying in \(Int(IntelliVueSession.associationRetry)) s")
+                reject("the monitor refused the association")
                 state = .associating
+                associatingBecause = "refused by the monitor: asking again in \(Int(IntelliVueSession.associationRetry)) s"
                 lastSent = t
             case .abort, .releaseRequest, .releaseResponse:
-                lastRejection = "the monitor ended the association: associating again"
-                reply += associate(at: t)
+                let what = message == .abort ? "aborted" : "released"
+                reply += associate(at: t, because: "the monitor \(what) the association")
             case .mdsCreate(let invokeID, let eventTime):
                 reply += IntelliVueFrame.encode(IntelliVueSession.mdsCreateResult(invokeID: invokeID, eventTime: eventTime))
                 if state != .polling {
