@@ -12,7 +12,7 @@ import Foundation
 /// (`make fuzz`), and over the committed seeds and past findings by the test suite.
 public enum FuzzTargets {
     public static let names = ["pb840", "medibus", "masimo", "nonin2", "nonin8", "modbus", "profile", "scenario", "trace",
-                               "config", "hl7ack", "core", "hl7in", "control", "journal", "report"]
+                               "config", "hl7ack", "core", "hl7in", "control", "journal", "report", "intellivue"]
 
     /// Runs target `name` on `data`; an unknown name traps (a usage error of the fuzz driver).
     public static func run(_ name: String, _ data: [UInt8]) {
@@ -33,6 +33,7 @@ public enum FuzzTargets {
         case "control": control(data)
         case "journal": journal(data)
         case "report": report(data)
+        case "intellivue": intelliVue(data)
         default: preconditionFailure("unknown fuzz target '\(name)' (one of: \(names.joined(separator: ", ")))")
         }
     }
@@ -112,16 +113,27 @@ public enum FuzzTargets {
         }
     }
 
-    static func session(_ start: some SerialSession, _ data: [UInt8]) {
-        var session = start
+    /// An IntelliVue session already associated (the monitor's accept and MDS Create event fed first),
+    /// so the input reaches the poll-reply parser; its replies (a 310-byte association request after
+    /// an abort in a one-byte chunk) are bounded per frame, not per byte.
+    static func intelliVue(_ data: [UInt8]) {
+        var session = IntelliVueSession(source: "mon")
         _ = session.start(at: 0)
+        _ = session.receive(IntelliVueFrame.encode(SerialDeviceEncoders.intelliVueAssociationResponse), at: 0.01)
+        _ = session.receive(IntelliVueFrame.encode(SerialDeviceEncoders.intelliVueMDSCreate()), at: 0.02)
+        Self.session(session, data, started: true, replyPerChunk: 1024)
+    }
+
+    static func session(_ start: some SerialSession, _ data: [UInt8], started: Bool = false, replyPerChunk: Int = 64) {
+        var session = start
+        if !started { _ = session.start(at: 0) }
         var t = 0.0
         var frames = 0
         for chunk in Chunks(data) {
             t += 0.05
             _ = session.tick(at: t)
             let (decoded, reply) = session.receive(chunk, at: t)
-            precondition(reply.count <= 64 * (chunk.count + 1), "reply of \(reply.count) bytes to \(chunk.count)")
+            precondition(reply.count <= replyPerChunk * (chunk.count + 1), "reply of \(reply.count) bytes to \(chunk.count)")
             for frame in decoded { check(frame) }
             frames += decoded.count
         }

@@ -119,6 +119,28 @@ enum GoldenTraces {
                 (90, "oxi", .plug),
             ])
 
+        try make("intellivue-faults", device: "intellivue", config: """
+            devices:
+              - {id: mon, poll_interval_s: 1, transport: {kind: serial, protocol: intellivue, path: /dev/ttyUSB3, baud: 115200}}
+            """, duration: 300, script: [
+                // The computed poll reply of the protocol document first (SpO2 97, pulse 72, RR invalid,
+                // FiO2 40.5), then an MX monitor with an IntelliBridge module bringing the ventilator's values.
+                (0, "mon", .frames([fixture("intellivue_poll_reply_computed.bin")])),
+                (0, "mon", .values([.spo2: 95, .pulseRate: 80, .fio2: 60, .vt: 450, .pplat: 31, .peep: 10, .ppeak: 34, .rr: 20])),
+                (40, "mon", .noise(noise + [0xC1, 0x7D, 0xC0, 0x11, 0x01])),
+                (50, "mon", .corruptNext),
+                (60, "mon", .truncateNext),
+                // The monitor aborts the association (e.g. its Data Export was reconfigured).
+                (70, "mon", .frames([IntelliVueFrame.encode([0x19, 0x2E, 0x11, 0x01, 0x03])])),
+                (90, "mon", .unplug),
+                (120, "mon", .plug),
+                (140, "mon", .sensor(.off)),
+                (160, "mon", .sensor(.ok)),
+                (170, "mon", .values([.spo2: 86, .pulseRate: 104, .fio2: 60, .vt: 400, .pplat: 26, .peep: 10, .ppeak: 29, .rr: 22])),
+                (250, "mon", .adapterRemoved),
+                (270, "mon", .adapterBack),
+            ])
+
         try make("gateway-faults", device: "alveo-gateway-v1", config: """
             devices:
               - {id: vent, profile: devices/alveo-gateway-v1/profile.yaml, poll_interval_s: 1,

@@ -442,6 +442,17 @@ func benchmarkDecoders() {
     measure("Masimo ASCII 1", frame: SerialDeviceEncoders.masimoLine(values, sensor: .ok), count: 200_000) { masimo.feed($0).count }
     var nonin = NoninDF2Decoder(source: "o")
     measure("Nonin format 2", frame: SerialDeviceEncoders.noninPacket(values, sensor: .ok), count: 200_000) { nonin.feed($0).count }
+    // IntelliVue: deframing (FCS, escapes), the Data Export parse and the numerics into observations, as
+    // the session does for each poll reply (its invoke-id bookkeeping aside).
+    var deframer = IntelliVueDeframer()
+    let monitor = IntelliVueSession(source: "mon")
+    let reply = SerialDeviceEncoders.intelliVuePollReply(values, sensor: .ok, answering: IntelliVueSession.pollRequest(invokeID: 0))
+    measure("IntelliVue poll", frame: reply, count: 50_000) { chunk in
+        deframer.feed(chunk).reduce(0) { count, payload in
+            guard case .pollReply(_, _, let numerics) = IntelliVueMessage.parse(payload), monitor.observations(numerics).count == 8 else { return count }
+            return count + 1
+        }
+    }
 }
 
 /// Recording cost: records written with an fsync each (as `alveo run --record` writes them), in the

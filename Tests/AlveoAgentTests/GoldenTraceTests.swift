@@ -44,6 +44,9 @@ import Testing
         Case(device: "nonin", name: "nonin-df8-faults", required: [
             "technical.sensor_off/start/oxi", "technical.sensor_off/end/oxi", "technical.device_silent/start/oxi",
         ], garbled: false),
+        Case(device: "intellivue", name: "intellivue-faults", required: [
+            "lpv.plateau_high/start", "oxygenation.spo2_low/start", "technical.device_silent/start/mon", "technical.device_silent/end/mon",
+        ], garbled: true),
         Case(device: "alveo-gateway-v1", name: "gateway-faults", required: [
             "lpv.tidal_volume_high/start", "technical.sensor_off/start/oxi", "technical.device_silent/start/vent",
             "technical.device_silent/start/oxi", "technical.device_silent/end/oxi",
