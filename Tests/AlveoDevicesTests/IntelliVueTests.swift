@@ -155,6 +155,30 @@ import Testing
         #expect(values(last.frames.first ?? []) == [.spo2: .number(91), .pulseRate: .number(101), .vt: .number(380)])
     }
 
+    /// An extended poll's reply (NOM_ACT_POLL_MDIB_DATA_EXT, 0xF13B) has a sequence number more in its
+    /// header (22 bytes before the list): made here from the single poll's reply.
+    @Test func anExtendedPollReplyDecodesToo() throws {
+        var deframer = IntelliVueDeframer()
+        var payload = deframer.feed(try fixture("intellivue_poll_reply_computed.bin"))[0]
+        // RORS length at 6, its result length at 12, the action type at 20, its length at 22.
+        func add(_ offset: Int, _ delta: Int) {
+            let value = (Int(payload[offset]) << 8 | Int(payload[offset + 1])) + delta
+            payload[offset] = UInt8(value >> 8)
+            payload[offset + 1] = UInt8(value & 0xFF)
+        }
+        payload[20] = 0xF1
+        payload[21] = 0x3B
+        add(6, 2)
+        add(12, 2)
+        add(22, 2)
+        payload.insert(contentsOf: [0x00, 0x07], at: 26)  // sequence_no after poll_number
+        guard case .pollReply(0, nil, let numerics) = IntelliVueMessage.parse(payload) else {
+            Issue.record("\(IntelliVueMessage.parse(payload))")
+            return
+        }
+        #expect(values(IntelliVueSession(source: "mon").observations(numerics)) == [.spo2: .number(97), .pulseRate: .number(72), .fio2: .number(40.5)])
+    }
+
     @Test func unitsStatesAndNoValue() throws {
         let session = IntelliVueSession(source: "mon")
         func value(_ physio: UInt16, state: UInt16 = 0, unit: UInt16, _ raw: UInt32) -> [Parameter: ObservedValue] {
