@@ -19,10 +19,13 @@ public protocol SerialSession: Sendable {
     mutating func tick(at t: Double) -> [UInt8]
     /// The device's own active alarms, as it reports them (PB840 alarm status fields).
     var deviceAlarms: [String] { get }
+    /// What the device says it is, once it has said it (a SERVO's `RCTY` reply: "Servo-i"), for the log.
+    var identification: String? { get }
 }
 
 extension SerialSession {
     public var deviceAlarms: [String] { [] }
+    public var identification: String? { nil }
 }
 
 /// A device that streams on its own (Masimo ASCII 1, Nonin): nothing to send but an optional opener.

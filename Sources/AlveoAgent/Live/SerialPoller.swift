@@ -92,6 +92,7 @@ public final class SerialPoller: Sendable {
             }
             var lastRejected = session.counters.rejectedFrames
             var reportedAlarms: [String] = []
+            var reportedIdentification: String?
             do {
                 let openedAt = clock.seconds()
                 record(.opened, [], at: openedAt)
@@ -143,6 +144,10 @@ public final class SerialPoller: Sendable {
                     }
                     let seen = session.counters
                     counters.withLock { $0 = seen }
+                    if let identification = session.identification, identification != reportedIdentification {
+                        reportedIdentification = identification
+                        logger.info("the device identifies itself as \(identification)")
+                    }
                     if session.deviceAlarms != reportedAlarms {
                         reportedAlarms = session.deviceAlarms
                         if reportedAlarms.isEmpty {
