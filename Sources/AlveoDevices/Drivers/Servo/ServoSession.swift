@@ -180,11 +180,13 @@ public struct ServoSession: SerialSession {
             ownCounters.skippedBytes += text.count - 6
             return (nil, startOver(at: t, basic: true))
         }
-        guard text.count >= 3, Array(text.suffix(2)) == ServoCIE.checksum(text.dropLast(2)) else {
+        guard text.count >= 3, let bodyStart = Self.checkedStart(text) else {
             reject("reply '\(Shown.text(text, limit: 40))' with a bad checksum or too short")
             return (nil, [])
         }
-        let body = Array(text.dropLast(2))
+        // Printable noise before a reply (the tail of a stopped stream) is dropped with it.
+        ownCounters.skippedBytes += bodyStart
+        let body = Array(text[bodyStart..<(text.count - 2)])
         if body.count == 4, body.starts(with: "ER".utf8), let code = ServoCIE.integer(body[2...]) {
             return (nil, error(code, to: commandName, at: t))
         }
@@ -216,6 +218,24 @@ public struct ServoSession: SerialSession {
         case .streaming, .stopping:
             return (nil, [])
         }
+    }
+
+    /// Where the checked message starts in `text` (message, then its 2-character checksum): the
+    /// whole text when it checks, else the longest suffix that does (one pass: the XOR grows from the
+    /// end); nil when none does.
+    static func checkedStart(_ text: [UInt8]) -> Int? {
+        let checksum = Array(text.suffix(2))
+        let end = text.count - 2
+        if ServoCIE.checksum(text[..<end]) == checksum { return 0 }
+        var x: UInt8 = 0
+        var found: Int?
+        var index = end - 1
+        while index > 0 {
+            x ^= text[index]
+            if Hex.digits(of: x) == checksum { found = index }
+            index -= 1
+        }
+        return found
     }
 
     /// `RCTY`'s reply: the CIE type and a status digit (0 ok, 1 internal communication error).
