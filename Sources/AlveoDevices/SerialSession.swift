@@ -22,11 +22,14 @@ public protocol SerialSession: Sendable {
     /// Where a session with a handshake stands ("associated, polling numerics"), for the log; nil for
     /// a device without one.
     var linkState: String? { get }
+    /// What the device says it is, once it has said it (a SERVO's `RCTY` reply: "Servo-i"), for the log.
+    var identification: String? { get }
 }
 
 extension SerialSession {
     public var deviceAlarms: [String] { [] }
     public var linkState: String? { nil }
+    public var identification: String? { nil }
 }
 
 /// A device that streams on its own (Masimo ASCII 1, Nonin): nothing to send but an optional opener.

@@ -11,7 +11,7 @@ import Foundation
 /// finite and within `DeviceNumber.magnitudeLimit`). Run by libFuzzer through `alveo-fuzz`
 /// (`make fuzz`), and over the committed seeds and past findings by the test suite.
 public enum FuzzTargets {
-    public static let names = ["pb840", "medibus", "masimo", "nonin2", "nonin8", "modbus", "profile", "scenario", "trace",
+    public static let names = ["pb840", "medibus", "masimo", "nonin2", "nonin8", "servo", "servoradc", "modbus", "profile", "scenario", "trace",
                                "config", "hl7ack", "core", "hl7in", "control", "journal", "report", "intellivue"]
 
     /// Runs target `name` on `data`; an unknown name traps (a usage error of the fuzz driver).
@@ -22,6 +22,8 @@ public enum FuzzTargets {
         case "masimo": session(StreamingSession(decoder: MasimoASCII1Decoder(source: "oxi")), data)
         case "nonin2": session(NoninSession(decoder: NoninDF2Decoder(source: "oxi"), format: 2), data)
         case "nonin8": session(NoninSession(decoder: NoninDF8Decoder(source: "oxi"), format: 8), data)
+        case "servo": session(ServoSession(source: "vent", mode: .polled), data)
+        case "servoradc": session(ServoSession(source: "vent", mode: .streaming), data)
         case "modbus": modbus(data)
         case "profile": profile(data)
         case "scenario": scenario(data)

@@ -141,6 +141,46 @@ enum GoldenTraces {
                 (270, "mon", .adapterBack),
             ])
 
+        // SERVO-i over the CIE, polled: the computed RADAB reply fixture first (RR 16, Vte 450, Ppeak 28,
+        // Pplat 22, PEEP 5, O2 40), then a high plateau and driving pressure, noise, a damaged and a cut
+        // reply, a pulled cable, 15 s of standby (ER17 instead of breath data) and a safer setting.
+        let er17 = ServoCIE.message("ER17")
+        try make("servo-faults", device: "servo", config: """
+            devices:
+              - {id: vent, poll_interval_s: 1, transport: {kind: serial, protocol: servo_cie, path: /dev/ttyUSB0, baud: 9600, parity: even}}
+            """, duration: 220, script: [
+                (0, "vent", .frames([fixture("servo_cie_radab_reply_computed.bin")])),
+                (0, "vent", .values([.vt: 420, .pplat: 32, .peep: 8, .fio2: 50, .rr: 18, .ppeak: 35])),
+                (40, "vent", .noise(noise)),
+                (50, "vent", .corruptNext),
+                (60, "vent", .truncateNext),
+                (80, "vent", .unplug),
+                (110, "vent", .plug),
+                (130, "vent", .frames(Array(repeating: er17, count: 15))),
+                (170, "vent", .values([.vt: 400, .pplat: 20, .peep: 8, .fio2: 40, .rr: 18, .ppeak: 24])),
+            ])
+
+        // SERVO over the CIE, streaming (RADC): the real captured stream first (its breath blocks hold 3
+        // channels, not the 6 Alveo defines, so they are rejected, as is its curve block that fails its
+        // checksum; it ends mid-block), then the simulator's breath blocks every 3 s with noise, a
+        // damaged block, a pulled cable (15 s without a block: ESC, then RCTY again until it is back) and
+        // a standby (the binary error block E0 11).
+        var standby: [UInt8] = [0xE0, 0x11, 0x7F]
+        standby.append(ServoCIE.xor(standby))
+        try make("servo-radc", device: "servo", config: """
+            devices:
+              - {id: vent, transport: {kind: serial, protocol: servo_cie_radc, path: /dev/ttyUSB0, baud: 9600, parity: even}}
+            """, duration: 200, script: [
+                (2, "vent", .frames([fixture("servo_cie_radc_stream_servoscreen.bin")])),
+                (0, "vent", .values([.vt: 450, .pplat: 31, .peep: 10, .fio2: 60, .rr: 20, .ppeak: 34])),
+                (40, "vent", .noise(noise)),
+                (50, "vent", .corruptNext),
+                (80, "vent", .unplug),
+                (110, "vent", .plug),
+                (130, "vent", .frames([standby])),
+                (150, "vent", .values([.vt: 420, .pplat: 22, .peep: 10, .fio2: 50, .rr: 20, .ppeak: 26])),
+            ])
+
         try make("gateway-faults", device: "alveo-gateway-v1", config: """
             devices:
               - {id: vent, profile: devices/alveo-gateway-v1/profile.yaml, poll_interval_s: 1,

@@ -438,6 +438,14 @@ func benchmarkDecoders() {
     _ = medibus.start(at: 0)
     _ = medibus.receive(MedibusSession.echo(0x51), at: 0)
     measure("MEDIBUS cp1", frame: SerialDeviceEncoders.medibusMeasured(values), count: 200_000) { medibus.receive($0, at: 1).frames.count }
+    var servo = ServoSession(source: "v", mode: .polled)
+    _ = servo.start(at: 0)
+    for reply in [ServoCIE.message("Servo-i0")] + Array(repeating: ServoCIE.message("ER12"), count: 6) + [ServoCIE.message("*")] {
+        _ = servo.receive(reply, at: 0)
+    }
+    measure("SERVO RADAB", frame: SerialDeviceEncoders.servoBreathReply(values), count: 200_000) { servo.receive($0, at: 1).frames.count }
+    var servoRADC = ServoRADCDecoder(source: "v")
+    measure("SERVO RADC", frame: SerialDeviceEncoders.servoBreathBlock(values), count: 200_000) { servoRADC.feed($0).count }
     var masimo = MasimoASCII1Decoder(source: "o")
     measure("Masimo ASCII 1", frame: SerialDeviceEncoders.masimoLine(values, sensor: .ok), count: 200_000) { masimo.feed($0).count }
     var nonin = NoninDF2Decoder(source: "o")

@@ -63,12 +63,12 @@ import Testing
         #expect(config.serialDevices[1].settings.baud == 19200)
         #expect(SerialDeviceConfig.settings(MedibusDriver().line).parity == .even && MedibusDriver().line.description == "19200 8E1")
         #expect(throws: ConfigError.self) {
-            _ = try AgentConfig.parse(yaml: "devices:\n  - {id: v, transport: {kind: serial, protocol: servo, path: /dev/x}}\n", file: "bed.yaml")
+            _ = try AgentConfig.parse(yaml: "devices:\n  - {id: v, transport: {kind: serial, protocol: hamilton, path: /dev/x}}\n", file: "bed.yaml")
         }
         do {
-            _ = try AgentConfig.parse(yaml: "devices:\n  - {id: v, transport: {kind: serial, protocol: servo, path: /dev/x}}\n", file: "bed.yaml")
+            _ = try AgentConfig.parse(yaml: "devices:\n  - {id: v, transport: {kind: serial, protocol: hamilton, path: /dev/x}}\n", file: "bed.yaml")
         } catch {
-            #expect("\(error)".contains("'servo' is not one of: \(SerialDrivers.names)"), "\(error)")
+            #expect("\(error)".contains("'hamilton' is not one of: \(SerialDrivers.names)"), "\(error)")
         }
     }
 

@@ -47,6 +47,13 @@ import Testing
         Case(device: "intellivue", name: "intellivue-faults", required: [
             "lpv.plateau_high/start", "oxygenation.spo2_low/start", "technical.device_silent/start/mon", "technical.device_silent/end/mon",
         ], garbled: true),
+        Case(device: "servo", name: "servo-faults", required: [
+            "lpv.plateau_high/start", "lpv.driving_pressure_high/start", "lpv.driving_pressure_high/end",
+            "technical.device_silent/start/vent", "technical.device_silent/end/vent",
+        ], garbled: true),
+        Case(device: "servo", name: "servo-radc", required: [
+            "lpv.plateau_high/start", "technical.device_silent/start/vent", "technical.device_silent/end/vent",
+        ], garbled: true),
         Case(device: "alveo-gateway-v1", name: "gateway-faults", required: [
             "lpv.tidal_volume_high/start", "technical.sensor_off/start/oxi", "technical.device_silent/start/vent",
             "technical.device_silent/start/oxi", "technical.device_silent/end/oxi",
@@ -263,7 +270,7 @@ import Testing
             }
         }
         #expect(Set(found) == Set(Self.cases.map(\.testDescription)))
-        for serialDevice in ["pb840", "medibus", "masimo-ascii1", "nonin", "alveo-gateway-v1", "generic-float32-cdab", "simulated-bed"] {
+        for serialDevice in ["pb840", "medibus", "masimo-ascii1", "nonin", "servo", "alveo-gateway-v1", "generic-float32-cdab", "simulated-bed"] {
             #expect(found.contains { $0.hasPrefix(serialDevice + "/") }, "every supported device has a golden trace: \(serialDevice)")
         }
         for testCase in Self.cases {

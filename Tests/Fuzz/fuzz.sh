@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(pb840 medibus masimo nonin2 nonin8 modbus profile scenario trace config hl7ack core hl7in control journal report intellivue)
+[ ${#targets[@]} -gt 0 ] || targets=(pb840 medibus masimo nonin2 nonin8 servo servoradc modbus profile scenario trace config hl7ack core hl7in control journal report intellivue)
 SWIFT=${SWIFT:-swift}
 scratch=.build-fuzz
 # -O: instrumented debug builds run a tenth as many inputs a second.
@@ -30,6 +30,8 @@ seeds() {
         nonin2) ls $fixtures/nonin_*.bin ;;
         nonin8) ls $fixtures/nonin_cmd_set_format8.bin ;;
         intellivue) ls $fixtures/intellivue_*.bin ;;
+        servo) ls $fixtures/servo_cie_*_computed.bin ;;
+        servoradc) ls $fixtures/servo_cie_radc_*.bin ;;
         profile) ls devices/*/profile.yaml ;;
         scenario) ls Tests/AlveoAgentTests/Scenarios/*.csv devices/scenarios/live_demo.csv ;;
         trace) find devices -name '*.alvtrace' -size -40k ;;

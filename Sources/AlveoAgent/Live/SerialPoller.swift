@@ -93,6 +93,7 @@ public final class SerialPoller: Sendable {
             var lastRejected = session.counters.rejectedFrames
             var reportedAlarms: [String] = []
             var reportedLink: String?
+            var reportedIdentification: String?
             do {
                 let openedAt = clock.seconds()
                 record(.opened, [], at: openedAt)
@@ -147,6 +148,10 @@ public final class SerialPoller: Sendable {
                     if session.linkState != reportedLink {
                         reportedLink = session.linkState
                         if let link = reportedLink { logger.info("link: \(link)") }
+                    }
+                    if let identification = session.identification, identification != reportedIdentification {
+                        reportedIdentification = identification
+                        logger.info("the device identifies itself as \(identification)")
                     }
                     if session.deviceAlarms != reportedAlarms {
                         reportedAlarms = session.deviceAlarms

@@ -91,6 +91,8 @@ public enum SerialDrivers {
         MasimoASCII1Driver(),
         NoninDriver(format: 2),
         NoninDriver(format: 8),
+        ServoDriver(mode: .polled),
+        ServoDriver(mode: .streaming),
         IntelliVueDriver(),
     ]
 

@@ -1,0 +1,66 @@
+import AlveoCore
+
+/// Maquet SERVO-i / SERVO-s over the Computer Interface Emulator (CIE) on its RS-232 port: breath
+/// data polled with `RADAB` (`servo_cie`) or streamed with `RADC` (`servo_cie_radc`)
+/// (device-protocols-monitors-vents.md §SERVO; devices/servo/README.md).
+public struct ServoDriver: SerialDriver {
+    public let mode: ServoSession.Mode
+
+    public init(mode: ServoSession.Mode) {
+        self.mode = mode
+    }
+
+    public var name: String { mode == .polled ? "servo_cie" : "servo_cie_radc" }
+    public var title: String {
+        mode == .polled ? "Maquet SERVO-i/SERVO-s ventilator (CIE: RADAB breath data)" : "Maquet SERVO-i/SERVO-s ventilator (CIE: RADC stream)"
+    }
+    public var role: DeviceRole { .ventilator }
+    public var polled: Bool { mode == .polled }
+    /// The manual's settings (§2.2): binary replies need 8 data bits.
+    public var line: LineDefaults { LineDefaults(baud: 9600, parity: .even, flow: .xonxoff) }
+    public var parameters: [Parameter] { ServoCIE.breathChannels.map(\.parameter) }
+
+    public func makeSession(source: String, pollInterval: Double) -> any SerialSession {
+        ServoSession(source: source, mode: mode, pollInterval: pollInterval)
+    }
+
+    /// A breath every 3 s (20/min) on the stream.
+    public var streamInterval: Double? { mode == .polled ? nil : 3 }
+
+    public func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState) -> [UInt8] {
+        mode == .polled ? SerialDeviceEncoders.servoBreathReply(values) : SerialDeviceEncoders.servoBreathBlock(values)
+    }
+
+    /// A SERVO-i in EXTENDED mode: it identifies itself, gives the manual's channel configuration,
+    /// acknowledges channel definitions and the connection check with `*`, answers `RADAB` with its
+    /// breath data; `RADC` starts the stream (played by `streamInterval`), ESC is dropped.
+    public func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] {
+        var answers: [SimulatedAnswer] = []
+        while let end = heard.firstIndex(of: ServoCIE.eot) {
+            var command = Array(heard[..<end])
+            heard.removeSubrange(...end)
+            command.removeAll { $0 == ServoCIE.esc }
+            guard command.count >= 2, Array(command.suffix(2)) == ServoCIE.checksum(command.dropLast(2)) else {
+                answers.append(.bytes(command.isEmpty ? ServoCIE.message("*") : ServoCIE.message("ER18")))
+                continue
+            }
+            let text = String(decoding: command.dropLast(2), as: UTF8.self)
+            if text == "RCTY" {
+                answers.append(.bytes(ServoCIE.message("Servo-i0")))
+            } else if text.hasPrefix("RCCO"), let number = Int(text.dropFirst(4)), let channel = ServoCIE.channel(number) {
+                answers.append(.bytes(SerialDeviceEncoders.servoChannelConfiguration(channel)))
+            } else if text.hasPrefix("SDAD") || text.hasPrefix("SPVE") {
+                answers.append(.bytes(ServoCIE.message("*")))
+            } else if text == "RHVE" {
+                answers.append(.bytes(ServoCIE.message("005")))
+            } else if text == "RADAB", mode == .polled {
+                answers.append(.dataFrame)
+            } else if text != "RADC" {
+                answers.append(.bytes(ServoCIE.message("ER10")))
+            }
+        }
+        // ESC alone (a stream stopped) has no EOT after it.
+        if heard.allSatisfy({ $0 == ServoCIE.esc }) { heard.removeAll() }
+        return answers
+    }
+}

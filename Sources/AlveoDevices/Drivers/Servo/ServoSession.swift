@@ -1,0 +1,355 @@
+import AlveoCore
+
+/// A Maquet SERVO-i / SERVO-s over its Computer Interface Emulator: `RCTY` (identification; the CIE
+/// enters EXTENDED mode), `RCCO<ch>` for each breath channel's gain (the manual's gain when the
+/// ventilator answers ER12 or nothing), `SDADB` with the channels, then either `RADAB` every poll
+/// (polled) or `RADC` once and the binary stream (`ServoRADCDecoder`). ASCII replies end with a
+/// checksum and EOT and are checked; XON/XOFF bytes are dropped from them (never from binary data).
+/// Errors: ER17 (standby) is counted and said, ER16 (no channels) redefines them, ER18 (our command's
+/// checksum) resends it, others are counted and logged. No valid reply for 3 × max(poll interval, 1 s)
+/// (polled), or no valid block for 15 s (streaming), or a BASIC-mode reply (`900PCI`): start over from
+/// `RCTY`, after ESC when streaming. Pure: time comes in as data.
+public struct ServoSession: SerialSession {
+    public enum Mode: Sendable { case polled, streaming }
+
+    public let source: String
+    public let mode: Mode
+    public let pollInterval: Double
+    /// The channels defined with `SDADB`, with the manual's gains.
+    public let manualChannels: [ServoCIE.Channel]
+    /// The channels with the gains in use (the ventilator's from `RCCO`, else the manual's).
+    public var channels: [ServoCIE.Channel] { decoder.channels }
+    private var ownCounters = StreamCounters()
+    private var ownRejection: String?
+    private var decoder: ServoRADCDecoder
+    /// What the ventilator says it is (`RCTY`: "Servo-i", "Servo-s"), once it has said it.
+    public private(set) var identification: String?
+
+    enum Phase: Equatable {
+        case identifying
+        /// Waiting for the configuration of `manualChannels[index]`.
+        case readingGain(Int)
+        case defining
+        case polling
+        case streaming
+        /// ESC sent to stop a stream: `RCTY` follows once the ventilator has had time to stop.
+        case stopping
+    }
+
+    private(set) var phase = Phase.identifying
+    private var buffer: [UInt8] = []
+    private var lastCommand: [UInt8] = []
+    private var lastSent = -Double.infinity
+    /// The last valid reply or block (a reply the conversation cannot go on with does not count).
+    private var lastValid = -Double.infinity
+    /// When to send `RADC` again after the ventilator refused it.
+    private var retryStreamAt: Double?
+    /// The ventilator got our last command garbled (ER18): send it again at the next tick.
+    private var resendDue = false
+
+    /// ESC is followed by `RCTY` this much later.
+    static let escPause = 0.5
+    /// An unanswered `RCCO` keeps the manual's gain after this long.
+    static let gainTimeout = 1.0
+    static let streamTimeout = 15.0
+    /// After a refused `RADC` (standby), ask again this much later.
+    static let streamRetry = 5.0
+    /// Longer than any ASCII reply (50 channels × 4 digits): a longer one without EOT is noise.
+    static let maxReplyLength = 1024
+
+    public init(source: String, mode: Mode, pollInterval: Double = 1, channels: [ServoCIE.Channel] = ServoCIE.breathChannels) {
+        self.source = source
+        self.mode = mode
+        self.pollInterval = pollInterval
+        manualChannels = channels
+        decoder = ServoRADCDecoder(source: source, channels: channels)
+    }
+
+    public var counters: StreamCounters {
+        var sum = ownCounters
+        sum.frames += decoder.counters.frames
+        sum.rejectedFrames += decoder.counters.rejectedFrames
+        sum.skippedBytes += decoder.counters.skippedBytes
+        return sum
+    }
+
+    public var lastRejection: String? {
+        rejectionIsDecoders ? decoder.lastRejection : ownRejection
+    }
+    private var rejectionIsDecoders = false
+
+    /// No valid reply for this long: start over.
+    var linkTimeout: Double {
+        phase == .streaming ? Self.streamTimeout : 3 * max(pollInterval, 1)
+    }
+
+    public mutating func start(at t: Double) -> [UInt8] {
+        decoder.reset()
+        decoder.channels = manualChannels
+        buffer.removeAll()
+        identification = nil
+        retryStreamAt = nil
+        resendDue = false
+        lastValid = t
+        return send(ServoCIE.message("RCTY"), phase: .identifying, at: t)
+    }
+
+    public mutating func tick(at t: Double) -> [UInt8] {
+        if phase == .stopping {
+            guard t - lastSent >= Self.escPause else { return [] }
+            return send(ServoCIE.message("RCTY"), phase: .identifying, at: t)
+        }
+        if t - lastValid > linkTimeout { return startOver(at: t) }
+        if resendDue {
+            resendDue = false
+            return send(lastCommand, phase: phase, at: t)
+        }
+        switch phase {
+        case .readingGain(let index):
+            guard t - lastSent >= Self.gainTimeout else { return [] }
+            return nextGain(after: index, at: t)  // no answer: the manual's gain
+        case .polling:
+            guard t - lastSent >= pollInterval else { return [] }
+            return send(ServoCIE.message("RADAB"), phase: .polling, at: t)
+        case .streaming:
+            guard let at = retryStreamAt, t >= at else { return [] }
+            retryStreamAt = nil
+            return send(ServoCIE.message("RADC"), phase: .streaming, at: t)
+        case .identifying, .defining, .stopping:
+            return []
+        }
+    }
+
+    public mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
+        var frames: [[Observation]] = []
+        var reply: [UInt8] = []
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            if phase == .streaming {
+                // The rest is the stream (an ASCII error in its place is found by the decoder).
+                let (framesBefore, rejectedBefore) = (decoder.counters.frames, decoder.counters.rejectedFrames)
+                let items = decoder.decode(Array(bytes[index...]))
+                if decoder.counters.rejectedFrames > rejectedBefore { rejectionIsDecoders = true }
+                if decoder.counters.frames > framesBefore { lastValid = t }
+                for item in items {
+                    switch item {
+                    case .breath(let observations): frames.append(observations)
+                    case .error(let code), .asciiError(let code):
+                        lastValid = t
+                        reply += error(code, to: "RADC", at: t)
+                    case .basicMode:
+                        reply = startOver(at: t, basic: true)
+                    case .stopped:
+                        reject("the ventilator stopped the RADC stream (standby, buffer overflow or ESC)")
+                        reply = startOver(at: t)
+                    }
+                }
+                break
+            }
+            let byte = bytes[index]
+            index += 1
+            if byte == ServoCIE.xon || byte == ServoCIE.xoff { continue }
+            guard byte == ServoCIE.eot else {
+                buffer.append(byte)
+                if buffer.count > Self.maxReplyLength {
+                    ownCounters.skippedBytes += buffer.count
+                    buffer.removeAll()
+                }
+                continue
+            }
+            let message = buffer
+            buffer.removeAll()
+            let (frame, answer) = handle(message, at: t)
+            if let frame { frames.append(frame) }
+            if !answer.isEmpty { reply = answer }
+        }
+        return (frames, reply)
+    }
+
+    // MARK: - ASCII replies
+
+    /// One reply (the bytes before its EOT): checked, then taken by what the conversation awaits.
+    private mutating func handle(_ raw: [UInt8], at t: Double) -> (frame: [Observation]?, reply: [UInt8]) {
+        // A reply is printable text: anything before its last unprintable byte is noise or the tail of
+        // a stream that was stopped.
+        let start = (raw.lastIndex { $0 < 0x20 || $0 >= 0x7F }).map { $0 + 1 } ?? 0
+        ownCounters.skippedBytes += start
+        let text = Array(raw[start...])
+        guard !text.isEmpty else { return (nil, []) }
+        if text.count >= 6, text.suffix(6).elementsEqual("900PCI".utf8) {
+            ownCounters.skippedBytes += text.count - 6
+            return (nil, startOver(at: t, basic: true))
+        }
+        guard text.count >= 3, let bodyStart = Self.checkedStart(text) else {
+            reject("reply '\(Shown.text(text, limit: 40))' with a bad checksum or too short")
+            return (nil, [])
+        }
+        // Printable noise before a reply (the tail of a stopped stream) is dropped with it.
+        ownCounters.skippedBytes += bodyStart
+        let body = Array(text[bodyStart..<(text.count - 2)])
+        if body.count == 4, body.starts(with: "ER".utf8), let code = ServoCIE.integer(body[2...]) {
+            return (nil, error(code, to: commandName, at: t))
+        }
+        switch phase {
+        case .identifying:
+            return (nil, identified(body, at: t))
+        case .readingGain(let index):
+            lastValid = t
+            let manual = manualChannels[index]
+            let (channel, problem) = ServoCIE.configuration(body, for: manual)
+            if let channel {
+                decoder.channels[index] = channel
+            } else if let problem {
+                reject(problem + "; the manual's gain \(manual.gain) is used")
+            }
+            return (nil, nextGain(after: index, at: t))
+        case .defining:
+            guard body == [UInt8(ascii: "*")] else { return (nil, []) }
+            lastValid = t
+            ownCounters.frames += 1
+            return (nil, mode == .polled ? send(ServoCIE.message("RADAB"), phase: .polling, at: t)
+                : send(ServoCIE.message("RADC"), phase: .streaming, at: t))
+        case .polling:
+            guard body != [UInt8(ascii: "*")] else { return (nil, []) }
+            guard let observations = breathData(body) else { return (nil, []) }
+            lastValid = t
+            ownCounters.frames += 1
+            return (observations, [])
+        case .streaming, .stopping:
+            return (nil, [])
+        }
+    }
+
+    /// Where the checked message starts in `text` (message, then its 2-character checksum): the
+    /// whole text when it checks, else the longest suffix that does (one pass: the XOR grows from the
+    /// end); nil when none does.
+    static func checkedStart(_ text: [UInt8]) -> Int? {
+        let checksum = Array(text.suffix(2))
+        let end = text.count - 2
+        if ServoCIE.checksum(text[..<end]) == checksum { return 0 }
+        var x: UInt8 = 0
+        var found: Int?
+        var index = end - 1
+        while index > 0 {
+            x ^= text[index]
+            if Hex.digits(of: x) == checksum { found = index }
+            index -= 1
+        }
+        return found
+    }
+
+    /// `RCTY`'s reply: the CIE type and a status digit (0 ok, 1 internal communication error).
+    private mutating func identified(_ body: [UInt8], at t: Double) -> [UInt8] {
+        guard body.count >= 2, let first = body.first, (first | 0x20) >= UInt8(ascii: "a"), (first | 0x20) <= UInt8(ascii: "z"),
+              let status = body.last, status == UInt8(ascii: "0") || status == UInt8(ascii: "1") else {
+            reject("unexpected reply to RCTY: '\(Shown.text(body, limit: 40))'")
+            return []
+        }
+        let name = Shown.text(body.dropLast(), limit: 32)
+        guard status == UInt8(ascii: "0") else {
+            reject("\(name) reports an internal communication error (RCTY status 1)")
+            return []
+        }
+        lastValid = t
+        ownCounters.frames += 1
+        identification = name
+        return nextGain(after: -1, at: t)
+    }
+
+    /// `RCCO` for the channel after `index`, or `SDADB` once every gain is known.
+    private mutating func nextGain(after index: Int, at t: Double) -> [UInt8] {
+        let next = index + 1
+        guard next < manualChannels.count else { return define(at: t) }
+        return send(ServoCIE.message("RCCO\(manualChannels[next].number)"), phase: .readingGain(next), at: t)
+    }
+
+    private mutating func define(at t: Double) -> [UInt8] {
+        send(ServoCIE.defineBreath(manualChannels), phase: .defining, at: t)
+    }
+
+    /// A RADAB reply: 4 digits per channel in table order; `9999` is no value.
+    private mutating func breathData(_ body: [UInt8]) -> [Observation]? {
+        guard body.count == 4 * channels.count else {
+            reject("RADAB reply of \(body.count) characters for \(channels.count) channels (4 digits each)")
+            return nil
+        }
+        var observations: [Observation] = []
+        for (index, channel) in channels.enumerated() {
+            let field = body[(4 * index)..<(4 * index + 4)]
+            guard let raw = ServoCIE.integer(field) else {
+                reject("RADAB value of channel \(channel.number) is '\(Shown.text(field, limit: 8))', not 4 digits")
+                return nil
+            }
+            observations.append(Observation(source: source, parameter: channel.parameter, value: raw == 9999 ? .noData : channel.value(raw: raw)))
+        }
+        return observations
+    }
+
+    /// An `ER<nn>` answer (or a binary error block) to `command`.
+    private mutating func error(_ code: Int, to command: String, at t: Double) -> [UInt8] {
+        let said = "the ventilator answered ER\(String(code).leftPadded(2)) (\(ServoCIE.errorText(code))) to \(command)"
+        switch (code, phase) {
+        case (12, .readingGain(let index)):
+            lastValid = t  // this channel's gain is not available: the manual's
+            return nextGain(after: index, at: t)
+        case (16, _):
+            lastValid = t
+            reject(said + "; defining the channels again")
+            return define(at: t)
+        case (17, _):
+            lastValid = t
+            reject("ventilator in standby (ER17)")
+            if phase == .streaming { retryStreamAt = t + Self.streamRetry }
+            return []
+        case (18, _):
+            // Not progress: a line that garbles every command still ends in starting over.
+            resendDue = !lastCommand.isEmpty
+            return []
+        default:
+            reject(said)
+            if phase == .streaming { retryStreamAt = t + Self.streamRetry }
+            return []
+        }
+    }
+
+    private var commandName: String {
+        switch phase {
+        case .identifying, .stopping: "RCTY"
+        case .readingGain(let index): "RCCO\(manualChannels[index].number)"
+        case .defining: "SDADB"
+        case .polling: "RADAB"
+        case .streaming: "RADC"
+        }
+    }
+
+    /// From `RCTY` again; a stream is stopped with ESC first (the ventilator ignores commands while
+    /// it streams).
+    private mutating func startOver(at t: Double, basic: Bool = false) -> [UInt8] {
+        if basic { reject("the CIE answered in BASIC mode (900PCI): identifying again") }
+        retryStreamAt = nil
+        resendDue = false
+        buffer.removeAll()
+        lastValid = t
+        decoder.reset()
+        if mode == .streaming, !basic {
+            lastSent = t
+            phase = .stopping
+            return [ServoCIE.esc]
+        }
+        return send(ServoCIE.message("RCTY"), phase: .identifying, at: t)
+    }
+
+    private mutating func send(_ command: [UInt8], phase next: Phase, at t: Double) -> [UInt8] {
+        if next == .streaming, phase != .streaming { decoder.reset() }
+        phase = next
+        lastSent = t
+        lastCommand = command
+        return command
+    }
+
+    private mutating func reject(_ reason: String) {
+        ownCounters.rejectedFrames += 1
+        ownRejection = reason
+        rejectionIsDecoders = false
+    }
+}
