@@ -49,6 +49,7 @@ import Testing
         #expect(waitUntil(timeout: 30) { line.hasEvent(agent, "lpv.plateau_high", "start") },
                 "stdout: \(agent.stdout)\nstderr: \(agent.stderr)\npeer: \(peer.stderr)")
         #expect(agent.stderr.contains("the device identifies itself as Servo-i"), "\(agent.stderr)")
+        #expect(agent.stderr.contains("link: polling breath data (RADAB)"), "\(agent.stderr)")
         try writeValues(values, pplat: 24)
         #expect(waitUntil(timeout: 20) { agent.stdout.contains("\"rule\":\"lpv.plateau_high\",\"phase\":\"update\"") && agent.stdout.contains("back at or below 28") },
                 "\(agent.stdout)")

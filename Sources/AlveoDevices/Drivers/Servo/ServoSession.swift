@@ -37,6 +37,18 @@ public struct ServoSession: SerialSession {
     }
 
     private(set) var phase = Phase.identifying
+
+    /// Where the conversation stands, for the log.
+    public var linkState: String? {
+        switch phase {
+        case .identifying: "identifying (RCTY)"
+        case .readingGain: "reading the channels' gains (RCCO)"
+        case .defining: "defining the breath channels (SDADB)"
+        case .polling: "polling breath data (RADAB)"
+        case .streaming: "streaming breath data (RADC)"
+        case .stopping: "stopping the stream (ESC)"
+        }
+    }
     private var buffer: [UInt8] = []
     private var lastCommand: [UInt8] = []
     private var lastSent = -Double.infinity
