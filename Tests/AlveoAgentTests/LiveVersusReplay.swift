@@ -33,6 +33,15 @@ enum LiveVersusReplay {
         }
     }
 
+    /// `alveo replay` of `trace`, twice: both must succeed and print the same bytes; the first is returned.
+    static func replayTwice(_ trace: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> ChildProcess.Result {
+        let first = try ChildProcess.run([Paths.alveo, "replay", trace])
+        let second = try ChildProcess.run([Paths.alveo, "replay", trace])
+        #expect(first.status == 0, "\(first.stderr)", sourceLocation: sourceLocation)
+        #expect(first.stdout == second.stdout, "byte-identical replays", sourceLocation: sourceLocation)
+        return first
+    }
+
     /// The one trace file a recording directory holds.
     static func trace(in directory: String) throws -> String {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".alvtrace") }

@@ -256,7 +256,7 @@ import Testing
         let whole = run([stream])
         #expect(whole.count == 1, "the second copy answers invoke id 0 again: stale")
         #expect(run(stream.map { [$0] }) == whole)
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix(seed: 7)
         var chunks: [[UInt8]] = []
         var offset = 0
         while offset < stream.count {
@@ -268,7 +268,7 @@ import Testing
     }
 
     @Test func anyBytesAndAnyMutationOfAReplyAreTotal() throws {
-        var generator = SeededGenerator(seed: 42)
+        var generator = SplitMix(seed: 42)
         let good = try fixture("intellivue_poll_reply_computed.bin")
         var deframer = IntelliVueDeframer()
         let payload = deframer.feed(good)[0]
@@ -289,18 +289,5 @@ import Testing
         var session = associated()
         for _ in 0..<10 { _ = session.receive([0xC0] + [UInt8](repeating: 0x41, count: 5000), at: 1) }
         #expect(session.counters.rejectedFrames >= 5)
-    }
-}
-
-/// A small deterministic generator (SplitMix64) for reproducible random tests.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

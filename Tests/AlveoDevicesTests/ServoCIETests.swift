@@ -348,8 +348,8 @@ import Testing
     }
 }
 
-/// A small deterministic generator for the chunking tests.
-struct SplitMix {
+/// A small deterministic generator (SplitMix64) for the chunking and mutation tests (SERVO, IntelliVue).
+struct SplitMix: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
