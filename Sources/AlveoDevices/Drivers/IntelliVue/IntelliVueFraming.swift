@@ -85,9 +85,9 @@ public struct IntelliVueDeframer: Sendable {
             }
             switch byte {
             case IntelliVueFrame.bof:
-                // A new frame starts before this one ended: this one is lost.
+                // A new frame starts before this one ended: this one is lost (a repeated flag is not a frame).
                 counters.skippedBytes += body.count + 1
-                reject("frame cut short by the start of another (\(body.count) bytes)")
+                if !body.isEmpty || escaped { reject("frame cut short by the start of another (\(body.count) bytes)") }
                 body.removeAll(keepingCapacity: true)
                 escaped = false
             case IntelliVueFrame.eof:
