@@ -124,6 +124,25 @@ import Testing
         #expect(replay.stdout == LiveVersusReplay.withoutWallTime(agent.stdout))
     }
 
+    /// `alveo serial-check --protocol intellivue` holds the association for a commissioning engineer and
+    /// prints what the monitor gives, without the rules.
+    @Test func serialCheckHoldsTheConversation() throws {
+        let line = try ptyPair()
+        defer { line.socat.kill() }
+        try writeValues(#"{"spo2": 93, "pulse_rate": 101, "fio2": null}"#)
+        let peer = try startPeer(port: line.device, ["--noise"])
+        defer { peer.kill() }
+        let result = try ChildProcess.run([Paths.alveo, "serial-check", "--path", line.agent, "--baud", "115200", "--protocol", "intellivue",
+                                           "--seconds", "5"], environment: ["LD_PRELOAD": try SerialPortTests.buildShim(in: directory)])
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)\n\(peer.stderr)")
+        #expect(result.stdout.contains("link: associating\n") && result.stdout.contains("link: associated, polling numerics"), "\(result.stdout)")
+        #expect(result.stdout.contains("spo2=93 %  pulse_rate=101 /min  fio2=(no value) %"), "\(result.stdout)")
+        #expect(result.stdout.contains(": frame with a bad FCS"), "the peer's noise: \(result.stdout)")
+        // A protocol that is not in the registry is refused before the port is touched.
+        let unknown = try ChildProcess.run([Paths.alveo, "serial-check", "--path", line.agent, "--protocol", "hamilton"])
+        #expect(unknown.status == 64 && unknown.stderr.contains("is not one of: pb840, medibus"), "\(unknown.stderr)")
+    }
+
     /// `alveo simulate --serial intellivue=LINK` plays a monitor that `alveo run` reads.
     @Test func simulateServesAnIntelliVue() throws {
         var scenario = "t,source,parameter,value\n"
