@@ -281,6 +281,8 @@ enum StatusText {
             let line = device["connected"] as? Bool == true ? "connected" : "not connected"
             out += "  \(text(device["id"])) (\(text(device["kind"]))): \(line)\(device["silent"] as? Bool == true ? ", SILENT" : ""), last good \(text(device["last_good_age_s"])) s ago, sensor \(text(device["sensor"]))"
             out += "; polls \(text(device["polls"])), frames \(text(device["frames"])), failures \(text(device["failures"])), rejected frames \(text(device["rejected_frames"])), rejected values \(text(device["rejected_values"]))"
+            if let identification = device["identification"] as? String { out += "; device \(TraceListing.escapedLines(identification))" }
+            if let link = device["link"] as? String { out += "; link \(TraceListing.escapedLines(link))" }
             if let problem = device["last_problem"] as? String { out += "; last problem: \(TraceListing.escapedLines(problem))" }
             out += "\n"
         }

@@ -38,6 +38,7 @@ import Testing
     func startAgent(port: String, record: String? = nil) throws -> RunningProcess {
         try """
             patient: {sex: female, height_cm: 165}
+            control: {socket: \(path("alveo.sock"))}
             devices:
               - {id: mon, poll_interval_s: 0.5, transport: {kind: serial, protocol: intellivue, path: \(port), baud: 115200}}
             rules:
@@ -67,6 +68,10 @@ import Testing
         #expect(agent.stderr.contains("link: associating (refused by the monitor: asking again in 5 s)"),
                 "the first association was refused and retried: \(agent.stderr)")
         #expect(agent.stderr.contains("link: associated, polling numerics"))
+        // The bedside status shows the link's state.
+        let status = try ChildProcess.run([Paths.alveo, "status", "--socket", path("alveo.sock")])
+        #expect(status.stdout.contains("mon (intellivue): connected") && status.stdout.contains("; link associated, polling numerics"),
+                "\(status.stdout)\n\(status.stderr)")
         #expect(waitUntil(timeout: 30) { agent.stderr.contains("rejected") }, "the peer's bad-FCS and aborted frames are counted: \(agent.stderr)")
         // The cable is pulled after 30 replies: silence, then a new association, data again.
         let associated = agent.stdout.split(separator: "\n").count

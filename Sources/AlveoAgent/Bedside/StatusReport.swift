@@ -79,6 +79,8 @@ enum StatusReport {
                 ("connects", .number(Double(line.connects))), ("frames", .number(Double(line.frames))),
                 ("rejected_frames", .number(Double(line.rejectedFrames))), ("skipped_bytes", .number(Double(line.skippedBytes))),
                 ("last_problem", string(line.lastProblem.map { Shown.text($0.utf8, limit: 200) })),
+                ("link", string(line.link.map { Shown.text($0.utf8, limit: 120) })),
+                ("identification", string(line.identification.map { Shown.text($0.utf8, limit: 60) })),
             ]))
         }
         for poller in pollers {

@@ -44,6 +44,9 @@ public struct DeviceHealth: Sendable, Equatable {
     public var frames = 0
     public var rejectedFrames = 0
     public var skippedBytes = 0
+    /// Serial devices with a handshake: where the conversation stands, and what the device says it is.
+    public var link: String?
+    public var identification: String?
 }
 
 /// Polls the devices of one bus (one serial line, or one TCP gateway address) on the bus's own

@@ -148,10 +148,12 @@ public final class SerialPoller: Sendable {
                     if session.linkState != reportedLink {
                         reportedLink = session.linkState
                         if let link = reportedLink { logger.info("link: \(link)") }
+                        healthState.withLock { $0.link = reportedLink }
                     }
                     if let identification = session.identification, identification != reportedIdentification {
                         reportedIdentification = identification
                         logger.info("the device identifies itself as \(identification)")
+                        healthState.withLock { $0.identification = identification }
                     }
                     if session.deviceAlarms != reportedAlarms {
                         reportedAlarms = session.deviceAlarms
