@@ -210,18 +210,16 @@ public struct IntelliVueSession: SerialSession {
         (0x50E8, .pplat), (0x51A8, .peep), (0x5109, .ppeak), (0x5012, .rr),
     ]
 
+    /// IntelliVue unit codes Alveo reads, as the units every device adapter converts with (`DeviceUnit`).
+    static let units: [UInt16: DeviceUnit] = [
+        0x0220: .percent, 0x0AA0: .perMinute, 0x0AE0: .perMinute, 0x0F40: .cmH2O, 0x0F72: .mbar, 0x0652: .millilitre, 0x0640: .litre,
+    ]
+
     /// The factor from a unit code to the parameter's unit in the core; nil for a unit Alveo does not
     /// take for it (the value is then rejected, never guessed).
-    static func factor(unit: UInt16, for parameter: Parameter) -> Double? {
-        switch (parameter, unit) {
-        case (.spo2, 0x0220), (.fio2, 0x0220): 1
-        case (.pulseRate, 0x0AA0), (.rr, 0x0AE0), (.pulseRate, 0x0AE0), (.rr, 0x0AA0): 1
-        case (.pplat, 0x0F40), (.peep, 0x0F40), (.ppeak, 0x0F40): 1
-        case (.pplat, 0x0F72), (.peep, 0x0F72), (.ppeak, 0x0F72): 1.019716
-        case (.vt, 0x0652): 1
-        case (.vt, 0x0640): 1000
-        default: nil
-        }
+    static func factor(unit code: UInt16, for parameter: Parameter) -> Double? {
+        guard let unit = units[code], DeviceUnit.allowed(for: parameter).contains(unit) else { return nil }
+        return unit.toScenarioUnit(1)
     }
 
     /// The measurement state bits that make a value "no value" (INVALID, QUESTIONABLE, UNAVAILABLE,

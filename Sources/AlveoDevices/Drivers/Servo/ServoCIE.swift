@@ -128,18 +128,16 @@ public enum ServoCIE {
         return (channel, nil)
     }
 
-    /// CIE unit codes (01 ml, 04 cmH2O, 06 breaths/min, 07 %, 11 kPa, 12 mbar, 17 l) to Alveo's unit.
-    static func factor(unit: Int, for parameter: Parameter) -> Double? {
-        switch (parameter, unit) {
-        case (.vt, 1): 1
-        case (.vt, 17): 1000
-        case (.ppeak, 4), (.pplat, 4), (.peep, 4): 1
-        case (.ppeak, 12), (.pplat, 12), (.peep, 12): 1.019716
-        case (.ppeak, 11), (.pplat, 11), (.peep, 11): 10.19716
-        case (.rr, 6): 1
-        case (.fio2, 7): 1
-        default: nil
-        }
+    /// CIE unit codes (01 ml, 04 cmH2O, 06 breaths/min, 07 %, 11 kPa, 12 mbar, 17 l) as the units every
+    /// device adapter converts with (`DeviceUnit`), with a multiplier (1 kPa = 10 mbar).
+    static let units: [Int: (unit: DeviceUnit, times: Double)] = [
+        1: (.millilitre, 1), 4: (.cmH2O, 1), 6: (.perMinute, 1), 7: (.percent, 1), 11: (.mbar, 10), 12: (.mbar, 1), 17: (.litre, 1),
+    ]
+
+    /// The factor from a CIE unit code to Alveo's unit for `parameter`; nil for a unit it does not take.
+    static func factor(unit code: Int, for parameter: Parameter) -> Double? {
+        guard let (unit, times) = units[code], DeviceUnit.allowed(for: parameter).contains(unit) else { return nil }
+        return unit.toScenarioUnit(times)
     }
 }
 
