@@ -9,9 +9,9 @@ import Synchronization
 /// answered. Until the live agent has started (or after it stopped) the inbox answers `notRunning`.
 public final class BedsideInbox: Sendable {
     /// Hands one request to the running loop; false if it could not take it (stopping, full).
-    typealias Submit = @Sendable (Request) -> Bool
+    package typealias Submit = @Sendable (Request) -> Bool
 
-    enum Request: Sendable {
+    package enum Request: Sendable {
         /// The entry's sample ages become sample times when the loop's clock reads its arrival.
         case entry(BedsideEntry, reply: @Sendable (Result<EntryReply, BedsideRefusal>) -> Void)
         case status(reply: @Sendable (JSONValue) -> Void)
@@ -42,7 +42,15 @@ public final class BedsideInbox: Sendable {
         }
     }
 
-    private let submitter = Mutex<Submit?>(nil)
+    /// The closure sits in a class, never directly in the `Mutex`: reading a function value through a
+    /// generic `withLock`'s `inout` parameter re-abstracts it and writes the wrapped closure back, so
+    /// every request added two thunk frames to every later call: after ~17,000 requests the stack
+    /// overflowed (issue 23). A reference is stored and read as it is.
+    private final class Submitter: Sendable {
+        let submit: Submit
+        init(_ submit: @escaping Submit) { self.submit = submit }
+    }
+    private let submitter = Mutex<Submitter?>(nil)
     private let inputs = Mutex<[(name: String, status: @Sendable () -> JSONValue)]>([])
 
     public init() {}
@@ -60,8 +68,11 @@ public final class BedsideInbox: Sendable {
         inputs.withLock { $0 }.map { ($0.name, $0.status()) }
     }
 
-    func attach(_ submit: @escaping Submit) { submitter.withLock { $0 = submit } }
-    func detach() { submitter.withLock { $0 = nil } }
+    package func attach(_ submit: @escaping Submit) {
+        let box = Submitter(submit)
+        submitter.withLock { $0 = box }
+    }
+    package func detach() { submitter.withLock { $0 = nil } }
 
     /// Hands `entry` to the loop and waits (at most `timeout`) for what it did.
     public func submit(_ entry: BedsideEntry, timeout: Duration = .seconds(10)) async -> Result<EntryReply, Failure> {
@@ -91,7 +102,7 @@ public final class BedsideInbox: Sendable {
 
     /// Sends the request `make` builds around a one-shot completion, and waits for it or the timeout.
     private func ask<T: Sendable>(timeout: Duration, _ make: (@escaping @Sendable (Result<T, Failure>) -> Void) -> Request) async -> Result<T, Failure> {
-        guard let submit = submitter.withLock({ $0 }) else { return .failure(.notRunning) }
+        guard let submit = submitter.withLock({ $0 })?.submit else { return .failure(.notRunning) }
         let once = OneShot<Result<T, Failure>>()
         let request = make { once.fulfil($0) }
         guard submit(request) else { return .failure(.notRunning) }
