@@ -111,6 +111,12 @@ public final class StreamListener: @unchecked Sendable {
         let context: OpaquePointer?
         let listener: StreamListener  // keeps the context alive until the handshake took its reference
         public var peer: String { tcp.peer }
+        /// The peer's address without its port (connections are bounded per address).
+        public let peerHost: String
+
+        /// Closes the connection from another thread (its owner's next read or handshake step fails).
+        /// Whoever holds this value keeps the descriptor open, so it is never another socket's.
+        public func shutdown() { tcp.shutdown() }
 
         public func establish(timeout: Duration) throws(SocketError) -> any ByteLink {
             guard let context else { return tcp }
@@ -149,7 +155,8 @@ public final class StreamListener: @unchecked Sendable {
             String(decoding: characters.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
         let peer = named == 0 ? "\(text(host)):\(text(service))" : "unknown peer"
-        return Incoming(tcp: TCPConnection(accepted: descriptor, peer: peer), context: context, listener: self)
+        return Incoming(tcp: TCPConnection(accepted: descriptor, peer: peer), context: context, listener: self,
+                        peerHost: named == 0 ? text(host) : "unknown peer")
     }
 
     /// Stops accepting (from another thread): a waiting `accept` returns.

@@ -67,6 +67,11 @@ struct Run: AsyncParsableCommand {
         LoggingSystem.bootstrap { AgentLogHandler(label: $0, level: chosen) }
         AgentMetrics.bootstrap()
         let logger = Logger(label: "alveo")
+        // systemd's default soft limit (1,024) is raised to the hard one (LimitNOFILE in the unit).
+        let descriptors = DescriptorLimit.raise()
+        if descriptors < agentConfig.descriptorBudget {
+            logger.critical("only \(descriptors) file descriptors may be open (RLIMIT_NOFILE) and this configuration may need \(agentConfig.descriptorBudget): raise LimitNOFILE in the unit (or ulimit -n), or lower control.max_connections and inputs.hl7.max_connections")
+        }
         // Live: each event line carries the wall-clock time beside the agent's t.
         let writer = SharedWriter(EventWriter(format: EventFormat(rawValue: format)!, flushEach: true, wallClock: true))
         let inbox = BedsideInbox()

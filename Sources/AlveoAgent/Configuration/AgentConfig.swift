@@ -30,6 +30,16 @@ public struct AgentConfig: Sendable, Equatable {
     /// The file it was read from, for messages.
     public var file: String
 
+    /// File descriptors `alveo run` may need at most with this configuration: every connection the
+    /// listeners admit (their bounds), two per device and per forwarder (one reconnecting while the old
+    /// closes), and a reserve for the journal, trend store, trace, metrics and the runtime's own. The
+    /// listeners' bounds keep them inside it, so a device or an output can always reconnect.
+    public var descriptorBudget: Int {
+        let listeners = (control.enabled ? control.maxConnections + 16 : 0) + (inputs.hl7?.maxConnections ?? 0) + 1
+        let links = 2 * (devices.count + serialDevices.count) + 2 * ((outputs.hl7 != nil ? 1 : 0) + (outputs.syslog != nil ? 1 : 0))
+        return listeners + links + 256
+    }
+
     public init(patient: Patient, rules: RuleSettings = RuleSettings(), devices: [DeviceConfig] = [], file: String = "<built-in>") {
         self.patient = patient
         self.rules = rules

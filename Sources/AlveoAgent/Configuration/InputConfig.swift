@@ -31,9 +31,26 @@ public struct LabListenerConfig: Sendable, Equatable {
     /// This bed's PV1-3 (point of care^room^bed^facility), to know which admissions and transfers are
     /// for it; default: outputs.hl7.bed_location.
     public var bedLocation: String?
+    /// Connections held at most; at the bound a new one takes the place of the one that waited longest.
     public var maxConnections = 8
-    /// A connection with a frame begun and no byte for this long is closed.
+    /// Connections from one address at most (a second sender, say the ADT feed, still gets in).
+    public var maxConnectionsPerPeer = 4
+    /// An established connection with no message for this long is closed (0: never); senders connect
+    /// again when they next have something to send.
+    public var idleTimeoutSeconds = 600.0
+    /// A TLS handshake must be done within this, however slowly its bytes come.
+    public var handshakeTimeoutSeconds = 10.0
+    /// A frame begun and not finished within this is dropped.
     public var idleFrameTimeoutSeconds = 60.0
+
+    /// The bounds of the listener's connections (`ConnectionTable`).
+    var connectionLimits: ConnectionTable.Limits {
+        ConnectionTable.Limits(limit: maxConnections, perPeer: min(maxConnectionsPerPeer, maxConnections),
+                               handshakeTimeout: .milliseconds(Int64(handshakeTimeoutSeconds * 1000)),
+                               idleTimeout: idleTimeoutSeconds > 0 ? .milliseconds(Int64(idleTimeoutSeconds * 1000)) : nil,
+                               // A message is answered once the loop took it (10 s at most), after its frame arrived.
+                               busyTimeout: .milliseconds(Int64((idleFrameTimeoutSeconds + 15) * 1000)))
+    }
 
     public struct Sender: Sendable, Equatable, CustomStringConvertible {
         public var application: String
@@ -57,7 +74,8 @@ public struct LabListenerConfig: Sendable, Equatable {
     static func parse(_ node: ConfigNode, outputs: OutputConfig) throws(ConfigError) -> LabListenerConfig {
         var config = LabListenerConfig()
         var sawBind = false, sawPort = false, sawSenders = false
-        for (key, value) in try node.mapping(allowed: ["bind", "port", "tls", "allowed_senders", "bed_location", "max_connections"]) {
+        for (key, value) in try node.mapping(allowed: ["bind", "port", "tls", "allowed_senders", "bed_location", "max_connections",
+                                                              "max_connections_per_peer", "idle_timeout_s", "handshake_timeout_s"]) {
             switch key {
             case "bind":
                 let text = try value.string()
@@ -92,7 +110,10 @@ public struct LabListenerConfig: Sendable, Equatable {
                 }
                 sawSenders = true
             case "bed_location": config.bedLocation = try value.string()
-            case "max_connections": config.maxConnections = try value.integer(in: 1...64)
+            case "max_connections": config.maxConnections = try value.integer(in: 1...256)
+            case "max_connections_per_peer": config.maxConnectionsPerPeer = try value.integer(in: 1...256)
+            case "idle_timeout_s": config.idleTimeoutSeconds = try value.number(in: 0...86_400)
+            case "handshake_timeout_s": config.handshakeTimeoutSeconds = try value.number(in: 1...120)
             default: break
             }
         }

@@ -3,6 +3,7 @@ import AlveoIO
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -58,13 +59,28 @@ public struct ControlServer: Service {
             }
         }
         let path = config.socketPath, group = config.group, logger = self.logger
+        // Bounded connections (issue 23): at most max_connections, the one idle longest making room
+        // for a new one, idle ones closed after idle_timeout_s and unfinished requests after 15 s. The
+        // listener itself stops accepting a little above the bound, so descriptors stay bounded even
+        // while closing lags behind a flood.
+        let guarded = ControlConnectionGuard(limits: config.connectionLimits, logger: logger)
+        let sweeper = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                guarded.sweep()
+            }
+        }
+        defer { sweeper.cancel() }
         let app = Application(
             router: router,
-            configuration: .init(address: .unixDomainSocket(path: path), serverName: "alveo"),
+            server: .http1(configuration: .init(additionalChannelHandlers: [guarded.handler()])),
+            configuration: .init(address: .unixDomainSocket(path: path), serverName: "alveo",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(config.maxConnections + 16)),
             onServerRunning: { _ in
                 do {
                     try ControlSocket.secure(path: path, group: group)
-                    logger.info("control API served", metadata: ["mode": "0660", "group": "\(group ?? "(the agent's)")"])
+                    logger.info("control API served", metadata: ["mode": "0660", "group": "\(group ?? "(the agent's)")",
+                                                                 "max_connections": "\(guarded.limits.limit)"])
                 } catch {
                     logger.critical("control API socket could not be secured: \(error)")
                 }

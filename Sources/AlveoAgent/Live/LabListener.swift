@@ -29,12 +29,16 @@ public final class LabListener: Service, Sendable {
     private let stats = Mutex(Stats())
     private let stopping = Atomic(false)
     private let connections = Mutex<[ObjectIdentifier: any ByteLink]>([:])
-    /// Connections accepted and not yet closed, handshakes in progress included (the bound).
+    /// Connections accepted and not yet closed, handshakes in progress included.
     private let active = Atomic(0)
+    /// Their bounds: how many, per peer address, and how long each may wait (issue 23).
+    private let table: Mutex<ConnectionTable>
 
     struct Stats {
         var connections = 0
         var refusedConnections = 0
+        /// Closed to make room for a new connection (they had waited longest).
+        var evictedConnections = 0
         var accepted = 0
         var ignored = 0
         var rejected = 0
@@ -51,6 +55,7 @@ public final class LabListener: Service, Sendable {
     public init(config: LabListenerConfig, inbox: BedsideInbox, logger: Logger) {
         self.config = config
         self.inbox = inbox
+        table = Mutex(ConnectionTable(limits: config.connectionLimits))
         var logger = logger
         logger[metadataKey: "input"] = "hl7 \(config.bind):\(config.port)"
         self.logger = logger
@@ -86,6 +91,7 @@ public final class LabListener: Service, Sendable {
             Thread.detachNewThread { [self] in
                 acceptor.stop()
                 connections.withLock { $0.values.forEach { $0.shutdown() } }
+                table.withLock { $0.removeAll() }.forEach { $0.close() }  // handshakes too
                 // Connection threads see `stopping` within a second.
                 let deadline = Date().addingTimeInterval(5)
                 while Date() < deadline, active.load(ordering: .relaxed) > 0 { usleep(10_000) }
@@ -97,6 +103,12 @@ public final class LabListener: Service, Sendable {
 
     private func acceptLoop(_ listener: StreamListener, _ thread: WorkerThread) {
         while !thread.isStopping && !stopping.load(ordering: .relaxed) {
+            // Every half second at least: connections past their time (a handshake that does not
+            // finish, an idle sender, a message never finished) are closed.
+            for (handle, why) in table.withLock({ $0.expire(now: .now) }) {
+                logger.info("connection closed: \(why)", metadata: ["peer": "\(handle.peer ?? "-")"])
+                handle.close()
+            }
             let incoming: StreamListener.Incoming?
             do {
                 incoming = try listener.accept(timeout: .milliseconds(500))
@@ -108,23 +120,36 @@ public final class LabListener: Service, Sendable {
                 continue
             }
             guard let incoming else { continue }
-            guard active.load(ordering: .relaxed) < config.maxConnections else {
-                logger.warning("connection refused: \(config.maxConnections) connections already open (max_connections)", metadata: ["peer": "\(incoming.peer)"])
+            // The handle keeps the socket open until the table lets go of it: a late close never
+            // reaches another connection's descriptor.
+            let handle = ConnectionHandle(peer: incoming.peerHost) { incoming.shutdown() }
+            switch table.withLock({ $0.admit(handle, established: false, now: .now) }) {
+            case .refused(let reason):
+                logger.warning("connection refused: \(reason)", metadata: ["peer": "\(incoming.peer)"])
                 stats.withLock { $0.refusedConnections += 1 }
                 continue  // dropping it closes it
+            case .admitted(let victims):
+                for victim in victims {
+                    logger.notice("connection closed to make room for a new one: it waited longest (max_connections \(config.maxConnections), max_connections_per_peer \(config.maxConnectionsPerPeer))",
+                                  metadata: ["peer": "\(victim.peer ?? "-")"])
+                    victim.close()
+                }
+                if !victims.isEmpty { stats.withLock { $0.evictedConnections += victims.count } }
             }
             active.add(1, ordering: .relaxed)
             Thread.detachNewThread { [self] in
-                serve(incoming)
+                serve(incoming, handle)
+                table.withLock { _ = $0.remove(handle) }
                 active.subtract(1, ordering: .relaxed)
             }
         }
     }
 
-    private func serve(_ incoming: StreamListener.Incoming) {
+    private func serve(_ incoming: StreamListener.Incoming, _ slot: ConnectionHandle) {
         let link: any ByteLink
         do {
-            link = try incoming.establish(timeout: .seconds(10))
+            // The table's handshake deadline closes a handshake that trickles; this bounds each read.
+            link = try incoming.establish(timeout: .seconds(max(1, config.handshakeTimeoutSeconds)))
         } catch {
             logger.warning("connection refused: \(error)", metadata: ["peer": "\(incoming.peer)"])
             stats.withLock {
@@ -133,6 +158,7 @@ public final class LabListener: Service, Sendable {
             }
             return
         }
+        table.withLock { $0.idle(slot, now: .now) }
         let key = ObjectIdentifier(link as AnyObject)
         connections.withLock { $0[key] = link }
         stats.withLock { $0.connections += 1 }
@@ -140,16 +166,19 @@ public final class LabListener: Service, Sendable {
         let subject = (link as? TLSConnection)?.peerCertificateSubject
         logger.info("connected", metadata: ["peer": "\(link.peer)", "certificate": "\(subject.map { Shown.text($0.utf8, limit: 200) } ?? "-")"])
         var reader = MLLPFrameReader()
-        var lastByte = Date()
+        let clock = ContinuousClock()
+        var lastByte = clock.now
         while !stopping.load(ordering: .relaxed) {
             let bytes: [UInt8]
             do {
                 bytes = try link.receive(maxCount: 64 * 1024, timeout: .seconds(1))
             } catch let error where error.isTimeout {
-                // A frame begun and abandoned is dropped; an idle connection stays open (senders keep theirs).
-                if reader.pending > 0, Date().timeIntervalSince(lastByte) > config.idleFrameTimeoutSeconds {
+                // A frame begun and abandoned is dropped; an idle connection stays open until its
+                // idle timeout (senders keep theirs).
+                if reader.pending > 0, clock.now - lastByte > .milliseconds(Int64(config.idleFrameTimeoutSeconds * 1000)) {
                     logger.warning("a message begun and not finished for \(Int(config.idleFrameTimeoutSeconds)) s: dropped", metadata: ["peer": "\(link.peer)"])
                     reader.dropPending()
+                    table.withLock { $0.idle(slot, now: .now) }
                 }
                 continue
             } catch {
@@ -160,7 +189,8 @@ public final class LabListener: Service, Sendable {
                 logger.info("closed by the sender", metadata: ["peer": "\(link.peer)"])
                 return
             }
-            lastByte = Date()
+            lastByte = clock.now
+            table.withLock { $0.busy(slot, now: .now) }
             let discardedBefore = reader.discarded
             for frame in reader.frames(bytes) {
                 guard let answer = handle(frame, peer: link.peer) else {
@@ -174,6 +204,8 @@ public final class LabListener: Service, Sendable {
                     return
                 }
             }
+            // Waiting again once nothing is half-received (a frame begun stays busy, and is bounded).
+            if reader.pending == 0 { table.withLock { $0.idle(slot, now: .now) } }
             if reader.discarded > discardedBefore {
                 logger.warning("\(reader.discarded - discardedBefore) bytes outside MLLP frames skipped", metadata: ["peer": "\(link.peer)"])
             }
@@ -274,7 +306,7 @@ public final class LabListener: Service, Sendable {
         return .object([
             ("listening", .bool(s.listening)), ("address", .string("\(config.bind):\(config.port)")), ("tls", .bool(config.tls != nil)),
             ("open_connections", .number(Double(open))), ("connections", .number(Double(s.connections))),
-            ("refused_connections", .number(Double(s.refusedConnections))),
+            ("refused_connections", .number(Double(s.refusedConnections))), ("evicted_connections", .number(Double(s.evictedConnections))),
             ("accepted", .number(Double(s.accepted))), ("ignored", .number(Double(s.ignored))), ("rejected", .number(Double(s.rejected))),
             ("unanswered", .number(Double(s.unanswered))),
             ("last_message", s.lastMessage.map { .string(PCD04Message.rfc3339($0)) } ?? .null),
