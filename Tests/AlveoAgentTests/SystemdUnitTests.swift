@@ -26,7 +26,7 @@ import Testing
         let unit = try String(contentsOfFile: path, encoding: .utf8)
         for line in ["Type=notify", "WatchdogSec=", "Restart=on-failure", "User=alveo", "SupplementaryGroups=dialout", "ProtectSystem=strict",
                      "ReadWritePaths=/var/lib/alveo", "PrivateTmp=yes", "NoNewPrivileges=yes", "CapabilityBoundingSet=\n",
-                     "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "DeviceAllow=char-ttyUSB rw"] {
+                     "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "DeviceAllow=char-ttyUSB rw", "LimitNOFILE=65536"] {
             #expect(unit.contains(line), "\(line)")
         }
     }
