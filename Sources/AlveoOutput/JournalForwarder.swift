@@ -86,8 +86,9 @@ public final class JournalForwarder: Sendable {
         /// The problem seen last, until delivery works again.
         public var lastProblem: String?
         /// Since when it has been failing (connecting, delivering, heartbeating), until it delivers or
-        /// a heartbeat is answered again: what `technical.station_unreachable` measures.
-        public var problemSince: Date?
+        /// a heartbeat is answered again: what `technical.station_unreachable` measures. Monotonic: a
+        /// wall clock set back or forward must neither end nor raise the alarm (issue 23).
+        public var problemSince: ContinuousClock.Instant?
     }
     private let stateBox = Mutex(State())
     public var state: State { stateBox.withLock { $0 } }
@@ -138,7 +139,7 @@ public final class JournalForwarder: Sendable {
             lastProblem = text
             stateBox.withLock {
                 $0.lastProblem = text
-                if $0.problemSince == nil { $0.problemSince = Date() }
+                if $0.problemSince == nil { $0.problemSince = .now }
             }
         }
         func linked(_ up: Bool) { stateBox.withLock { $0.connected = up } }

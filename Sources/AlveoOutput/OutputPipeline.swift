@@ -465,23 +465,25 @@ public final class OutputPipeline {
     public var clockProbe: @Sendable () -> Bool? = { SystemHealth.clockSynchronized() }
     /// Free bytes on the journal's file system (replaceable in tests).
     public var diskProbe: @Sendable (String) -> UInt64? = { SystemHealth.freeBytes(at: $0) }
-    private var clockUnsynchronizedSince: Date?
-    private var lastDiskCheck: Date?
+    private var clockUnsynchronizedSince: ContinuousClock.Instant?
+    private var lastDiskCheck: ContinuousClock.Instant?
 
     /// The agent's own health as alarms the station sees (called every second by the live agent):
     /// an output that has not delivered for `after_s` or whose backlog passed `backlog_max`
     /// (`technical.station_unreachable`, per output, ended when it delivers again), a clock the kernel
     /// reports unsynchronised for `after_s` (`technical.clock_unsynchronized`), and a journal file
     /// system below `min_free_mb` (`technical.disk_low`, checked every 30 s). Rules switched off in the
-    /// configuration are not checked.
-    public func checkHealth(_ settings: RuleSettings, now: Date = Date()) {
+    /// configuration are not checked. Every duration is measured on the monotonic clock (`now`): the
+    /// wall clock can be set back or forward (NTP stepping, an operator) without ending or raising any
+    /// of these.
+    public func checkHealth(_ settings: RuleSettings, now: ContinuousClock.Instant = .now) {
         guard let writer else { return }
         if !settings.disabled.contains(.stationUnreachable) {
             for forwarder in forwarders {
                 let state = forwarder.state
                 let backlog = max(0, writer.lastSeq - forwarder.position)
                 Gauge(label: "alveo_output_backlog", dimensions: [("output", forwarder.wire.name)]).record(backlog)
-                let failing = state.problemSince.map { now.timeIntervalSince($0) } ?? 0
+                let failing = state.problemSince.map { Self.seconds(now - $0) } ?? 0
                 let unreachable = failing >= settings.stationUnreachableAfter || Double(backlog) > settings.stationBacklogMax
                 let name = "\(forwarder.wire.name) (\(forwarder.wire.host):\(forwarder.wire.port))"
                 writer.setCondition(.stationUnreachable, source: forwarder.wire.name, active: unreachable, priority: .high) { starting in
@@ -501,7 +503,7 @@ public final class OutputPipeline {
         }
         if !settings.disabled.contains(.clockUnsynchronized), let synchronized = clockProbe() {
             if synchronized { clockUnsynchronizedSince = nil } else if clockUnsynchronizedSince == nil { clockUnsynchronizedSince = now }
-            let unsynchronizedFor = clockUnsynchronizedSince.map { now.timeIntervalSince($0) }
+            let unsynchronizedFor = clockUnsynchronizedSince.map { Self.seconds(now - $0) }
             writer.setCondition(.clockUnsynchronized, source: nil, active: unsynchronizedFor.map { $0 >= settings.clockUnsynchronizedAfter } ?? false,
                                 priority: .medium) { starting in
                 starting
@@ -510,7 +512,7 @@ public final class OutputPipeline {
                     : ("The system clock is synchronised again.", [])
             }
         }
-        if !settings.disabled.contains(.diskLow), now.timeIntervalSince(lastDiskCheck ?? .distantPast) >= 30,
+        if !settings.disabled.contains(.diskLow), lastDiskCheck.map({ now - $0 >= .seconds(30) }) ?? true,
            let free = diskProbe(writer.journal.directory)
         {
             lastDiskCheck = now
@@ -528,6 +530,10 @@ public final class OutputPipeline {
                 }
             }
         }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        max(0, Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
     }
 
     /// The trend store's state (docs/trends.md): `problem` non-nil raises `technical.trend_store_failed`

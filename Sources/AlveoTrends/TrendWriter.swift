@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// Writes rows to a trend store from its own thread, so that the loop that feeds the clinical core
@@ -14,7 +15,10 @@ public final class TrendWriter: @unchecked Sendable {
     private var store: TrendStore?
     private var lastOpenAttempt: ContinuousClock.Instant?
     public static let reopenInterval: Duration = .seconds(10)
-    private let condition = NSCondition()
+    /// Guards the state below (taken briefly; nobody waits on it).
+    private let condition = NSLock()
+    /// Wakes the writer's thread before its interval (a flush, the stop).
+    private let wakeup = DispatchSemaphore(value: 0)
     /// Held while a batch is written: one writer at a time (the thread, or a flush after the stop).
     private let writeLock = NSLock()
     private var pending: [TrendRow] = []
@@ -94,26 +98,32 @@ public final class TrendWriter: @unchecked Sendable {
         return Counters(written: writtenRows, dropped: droppedRows, pending: pending.count, writeSeconds: writeSeconds)
     }
 
-    /// Writes what is queued now and waits until it is written (or failed), up to `timeout` seconds.
+    /// Writes what is queued now and waits until it is written (or failed), up to `timeout` seconds
+    /// (on the monotonic clock, as every wait here: a wall clock set back must not hold the writer).
     @discardableResult
     public func flush(timeout: Double = 10) -> Bool {
         condition.lock()
-        defer { condition.unlock() }
         flushRequested += 1
         let wanted = flushRequested
-        condition.broadcast()
-        let deadline = Date().addingTimeInterval(timeout)
-        while flushed < wanted {
-            if thread == nil || stopping {  // not started, or stopped: write here
-                condition.unlock()
+        condition.unlock()
+        wakeup.signal()
+        let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, min(timeout, 86_400)) * 1000))
+        while true {
+            condition.lock()
+            let done = flushed >= wanted, writeHere = thread == nil || stopping
+            condition.unlock()
+            if done { break }
+            if writeHere {  // not started, or stopped: write here
                 writeBatch()
                 condition.lock()
                 flushed = max(flushed, wanted)
+                condition.unlock()
                 break
             }
-            if !condition.wait(until: deadline) { return false }
+            if ContinuousClock.now >= deadline { return false }
+            usleep(1_000)
         }
-        return problemText == nil
+        return problem == nil
     }
 
     /// Writes what is queued and stops the thread.
@@ -122,25 +132,25 @@ public final class TrendWriter: @unchecked Sendable {
         condition.lock()
         guard !stopping else { return condition.unlock() }
         stopping = true
-        condition.broadcast()
         condition.unlock()
+        wakeup.signal()
         writeLock.lock()
         store?.checkpoint()
         writeLock.unlock()
     }
 
     private func run() {
+        let period = DispatchTimeInterval.milliseconds(Int(max(0.001, min(interval, 3600)) * 1000))
         while true {
+            // A semaphore's timeout is monotonic (an NSCondition's deadline is a wall-clock date).
+            _ = wakeup.wait(timeout: .now() + period)
             condition.lock()
-            let deadline = Date().addingTimeInterval(interval)
-            while !stopping, flushRequested == flushed, condition.wait(until: deadline) {}
             let stop = stopping
             let wanted = flushRequested
             condition.unlock()
             writeBatch()
             condition.lock()
             flushed = max(flushed, wanted)
-            condition.broadcast()
             condition.unlock()
             if stop { return }
         }

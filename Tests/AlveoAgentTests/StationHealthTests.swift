@@ -220,3 +220,69 @@ import Testing
         #expect(version.status == 0 && version.stdout == plain.stdout && version.stdout.hasPrefix("alveo "))
     }
 }
+
+/// The wall clock stepped under a running agent (Tests/Peers/clockstep_shim.c shifts only CLOCK_REALTIME
+/// of the agent's process, as an operator or NTP stepping the clock would): every duration is monotonic, so a step
+/// back does not end `technical.station_unreachable` and a step forward raises nothing (issue 23: a
+/// step back of 2 h ended it within 1 s, one forward raised it and clock_unsynchronized "for 24 h").
+@Suite(.serialized) struct WallClockStepTests {
+    @Test func steppingTheWallClockBackOrForwardEndsAndRaisesNothing() throws {
+        let directory = try Paths.temporaryDirectory()
+        let shim = directory.appendingPathComponent("clockstep_shim.so").path
+        let built = try ChildProcess.run(["cc", "-shared", "-fPIC", "-O2", "-o", shim,
+                                          Paths.repository.appendingPathComponent("Tests/Peers/clockstep_shim.c").path, "-ldl"])
+        try #require(built.status == 0, "cannot build the shim: \(built.stderr)")
+        let hl7Port = freePort(), modbusPort = freePort()
+        let receivedLog = directory.appendingPathComponent("received.jsonl").path
+        let peer = try Receivers.modbusPeer(["--tcp", "\(modbusPort)", "--ir", "1,3,0,42,80,72,400,300,220,50,140,280"], in: directory)
+        defer { peer.kill() }
+        let config = directory.appendingPathComponent("bed.yaml").path
+        let socket = directory.appendingPathComponent("alveo.sock").path
+        try """
+            patient: {sex: female, height_cm: 160}
+            devices:
+              - {id: gw, profile: \(Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path), poll_interval_s: 0.2, transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(modbusPort)}}
+            rules:
+              technical.station_unreachable: {after_s: 5}
+              technical.clock_unsynchronized: {after_s: 600}
+            control: {socket: \(socket)}
+            trends: {path: trends.sqlite}
+            outputs:
+              journal: {directory: journal}
+              hl7: {host: 127.0.0.1, port: \(hl7Port), bed_id: ICU-B1, patient_id: "12345", eui64: 0A1B2CFFFE3D4E5F, reconnect_max_s: 0.5}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let offset = directory.appendingPathComponent("clock-offset").path
+        try "0\n".write(toFile: offset, atomically: true, encoding: .utf8)
+        let agent = try RunningProcess([Paths.alveo, "run", "--config", config], directory: directory, name: "alveo",
+                                       environment: ["LD_PRELOAD": shim, "ALVEO_CLOCK_OFFSET_FILE": offset])
+        defer { agent.kill() }
+        let control = ControlAPITests(directory: directory)
+        func events(_ rule: String, _ phase: String) -> Int {
+            StationHealthTests.events(agent.stdout).filter { $0["rule"] as? String == rule && $0["phase"] as? String == phase }.count
+        }
+        /// Waits until the agent's own (monotonic) clock has gone on by `seconds`.
+        func agentRuns(for seconds: Double) -> Bool {
+            guard let from = control.agentTime(control.status(socket)) else { return false }
+            return waitUntil(timeout: 120) { (control.agentTime(control.status(socket)) ?? 0) >= from + seconds }
+        }
+        #expect(waitUntil(timeout: 60) { events("technical.station_unreachable", "start") == 1 }, "\(agent.stdout)\n\(agent.stderr)")
+
+        try "-7200\n".write(toFile: offset, atomically: true, encoding: .utf8)
+        #expect(agentRuns(for: 4), "status keeps answering with the clock set back: \(agent.stderr.suffix(2000))")
+        #expect(events("technical.station_unreachable", "end") == 0, "a clock set back ended the alarm: \(agent.stdout)")
+
+        try "86400\n".write(toFile: offset, atomically: true, encoding: .utf8)
+        #expect(agentRuns(for: 4))
+        #expect(events("technical.station_unreachable", "start") == 1 && events("technical.clock_unsynchronized", "start") == 0,
+                "a clock set forward raised alarms: \(agent.stdout)")
+        let status = control.status(socket)
+        #expect(((status["agent"] as? [String: Any])?["uptime_s"] as? Double ?? -1) < 3600, "uptime follows the monotonic clock: \(status["agent"] ?? "")")
+
+        // The station comes back under the stepped clock: delivery resumes and the alarm ends.
+        let receiver = try Receivers.hl7(port: hl7Port, log: receivedLog, in: directory)
+        defer { receiver.kill() }
+        #expect(waitUntil(timeout: 60) { events("technical.station_unreachable", "end") == 1 }, "\(agent.stdout)")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 30) == 0, "\(agent.stderr.suffix(2000))")
+    }
+}

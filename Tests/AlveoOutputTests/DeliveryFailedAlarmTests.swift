@@ -111,30 +111,30 @@ import Testing
         var settings = RuleSettings()
         settings.clockUnsynchronizedAfter = 600
         settings.diskMinFreeMB = 256
-        let start = Date(timeIntervalSince1970: 1_795_593_600)
+        let start = ContinuousClock.now
         func phases() -> [String] { emitted.withLock { $0.map { "\($0.rule.id)/\($0.phase.rawValue)" } } }
         pipeline.checkHealth(settings, now: start)
         #expect(phases() == ["technical.disk_low/start"], "100 MB free, below 256 MB")
-        pipeline.checkHealth(settings, now: start.addingTimeInterval(599))
+        pipeline.checkHealth(settings, now: start + .seconds(599))
         #expect(phases().count == 1, "unsynchronised for less than after_s")
-        pipeline.checkHealth(settings, now: start.addingTimeInterval(600))
+        pipeline.checkHealth(settings, now: start + .seconds(600))
         #expect(phases().last == "technical.clock_unsynchronized/start")
         synchronized.withLock { $0 = true }
         free.withLock { $0 = 270 << 20 }  // above the bound, but not by 10 %: no flapping
-        pipeline.checkHealth(settings, now: start.addingTimeInterval(640))
+        pipeline.checkHealth(settings, now: start + .seconds(640))
         #expect(phases().last == "technical.clock_unsynchronized/end" && !phases().contains("technical.disk_low/end"))
         free.withLock { $0 = 300 << 20 }
-        pipeline.checkHealth(settings, now: start.addingTimeInterval(680))
+        pipeline.checkHealth(settings, now: start + .seconds(680))
         #expect(phases().last == "technical.disk_low/end")
         settings.disabled = [.diskLow, .clockUnsynchronized]
         free.withLock { $0 = 1 << 20 }
         synchronized.withLock { $0 = false }
-        pipeline.checkHealth(settings, now: start.addingTimeInterval(5000))
+        pipeline.checkHealth(settings, now: start + .seconds(5000))
         #expect(phases().count == 4, "switched off: not checked")
         // A clean stop ends what is in force.
         settings.disabled = []
-        pipeline.checkHealth(settings, now: start.addingTimeInterval(6000))
-        pipeline.checkHealth(settings, now: start.addingTimeInterval(6600))
+        pipeline.checkHealth(settings, now: start + .seconds(6000))
+        pipeline.checkHealth(settings, now: start + .seconds(6600))
         #expect(phases().suffix(2) == ["technical.disk_low/start", "technical.clock_unsynchronized/start"])
         pipeline.endOwnAlarms()
         #expect(phases().suffix(2) == ["technical.disk_low/end", "technical.clock_unsynchronized/end"])

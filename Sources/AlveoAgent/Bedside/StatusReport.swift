@@ -109,7 +109,8 @@ enum StatusReport {
             })))
         }
 
-        let uptime = Date().timeIntervalSince(started)
+        // The agent clock (monotonic, from the start): a wall clock set back does not make uptime negative.
+        let uptime = t
         return .object([
             ("agent", .object([
                 ("version", .string(AlveoVersion.string)), ("started", .string(PCD04Message.rfc3339(started))),

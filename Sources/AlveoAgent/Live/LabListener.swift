@@ -93,8 +93,8 @@ public final class LabListener: Service, Sendable {
                 connections.withLock { $0.values.forEach { $0.shutdown() } }
                 table.withLock { $0.removeAll() }.forEach { $0.close() }  // handshakes too
                 // Connection threads see `stopping` within a second.
-                let deadline = Date().addingTimeInterval(5)
-                while Date() < deadline, active.load(ordering: .relaxed) > 0 { usleep(10_000) }
+                let deadline = ContinuousClock.now + .seconds(5)
+                while ContinuousClock.now < deadline, active.load(ordering: .relaxed) > 0 { usleep(10_000) }
                 done.resume()
             }
         }
