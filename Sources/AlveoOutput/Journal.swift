@@ -18,7 +18,15 @@ func syncDirectory(_ path: String) {
 public struct JournalError: Error, CustomStringConvertible {
     public var path: String
     public var message: String
+    /// Another Alveo process holds the journal: a configuration mistake, never waited out.
+    public var inUse = false
     public var description: String { "\(path): \(message)" }
+
+    public init(path: String, message: String, inUse: Bool = false) {
+        self.path = path
+        self.message = message
+        self.inUse = inUse
+    }
 }
 
 /// The alarm journal: every event appended as one JSON line and fsync'ed before it counts as recorded.
@@ -51,7 +59,10 @@ public final class Journal {
     /// (`markAlive`).
     private var lastAlive: Date?
 
-    public init(directory: String, segmentMaxBytes: Int = 16 << 20, runID: String = Journal.newRunID()) throws(JournalError) {
+    /// `spillDirectory`: where an earlier run left what it could not journal at its stop
+    /// (`JournalSpill`); those lines are journaled first, with their own run's id, and the files removed.
+    public init(directory: String, segmentMaxBytes: Int = 16 << 20, runID: String = Journal.newRunID(),
+                spillDirectory: String? = nil) throws(JournalError) {
         self.directory = directory
         self.segmentMaxBytes = segmentMaxBytes
         self.runID = runID
@@ -70,7 +81,7 @@ public final class Journal {
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
-            throw JournalError(path: directory, message: "the journal is in use by another Alveo process (stop it first)")
+            throw JournalError(path: directory, message: "the journal is in use by another Alveo process (stop it first)", inUse: true)
         }
         lockDescriptor = descriptor
         var status = stat()
@@ -78,6 +89,7 @@ public final class Journal {
             lastAlive = Date(timeIntervalSince1970: Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9)
         }
         try recover()
+        if let spillDirectory { try importSpills(from: spillDirectory) }
         rebuildLedger()
         self.runID = Journal.runID(runID, after: lastRunID)
     }
@@ -175,10 +187,20 @@ public final class Journal {
         return seq.int64Value
     }
 
-    /// Appends a charted or lab entry the core accepted (an acknowledgement, a position, a gas, a
-    /// haemoglobin…) and fsyncs. Forwarders skip these: they are the record, not alarms.
-    @discardableResult
-    public func append(entry observation: Observation, t: Double, wallTime: String?) throws(JournalError) -> Int64 {
+    /// One journal line's kind and content before it has a number: what `append` writes, and what a
+    /// spill file keeps when the journal cannot be written at a stop (`JournalSpill`).
+    public struct Line: Sendable, Equatable {
+        /// "event", "entry" or "input".
+        public var kind: String
+        /// The JSON value under `kind`.
+        public var json: String
+        /// Members written before it (an event's `"patient"`), with their leading comma.
+        public var before: String
+        public var wallTime: String?
+    }
+
+    /// A charted or lab entry the core accepted, as a journal line.
+    public static func line(entry observation: Observation, t: Double, wallTime: String?) -> Line {
         let value: JSONValue = switch observation.value {
         case .number(let number): .number(number)
         case .noData: .null
@@ -193,18 +215,91 @@ public final class Journal {
         if observation.corrects { members.append(("corrects", .bool(true))) }
         var json = ""
         JSONValue.object(members).write(to: &json)
-        return try appendLine(kind: "entry", json: json, wallTime: wallTime)
+        return Line(kind: "entry", json: json, before: "", wallTime: wallTime)
+    }
+
+    /// An event as a journal line; `patient`: who it is about when the bed's patient came from an
+    /// admission (the forwarders put it in PID; see `JournalEntry.patient`).
+    public static func line(_ event: AlarmEvent, wallTime: String?, patient: JournalPatient?) -> Line {
+        Line(kind: "event", json: event.jsonLine(), before: patient.map { ",\"patient\":" + $0.json() } ?? "", wallTime: wallTime)
+    }
+
+    /// An entry from a person or the hospital as the bedside loop took it (`json`), at core time `t`.
+    public static func line(input json: [UInt8], t: Double, wallTime: String?) -> Line {
+        var object = ""
+        JSONValue.object([("t", .number(t))]).write(to: &object)
+        return Line(kind: "input", json: String(object.dropLast()) + ",\"entry\":" + String(decoding: json, as: UTF8.self) + "}",
+                    before: "", wallTime: wallTime)
+    }
+
+    /// The agent's start or clean stop as a journal line (`appendMarker`).
+    public static func line(marker: String, wallTime: String?) -> Line {
+        var json = ""
+        JSONValue.string(marker).write(to: &json)
+        return Line(kind: "agent", json: json, before: "", wallTime: wallTime)
+    }
+
+    /// The kinds of line `append(_:)` takes (and a spill file may hold).
+    static let spillableKinds: Set<String> = ["event", "entry", "input", "agent"]
+
+    /// Appends a line made by `Journal.line` (an event's also updates the open alarms) and fsyncs.
+    /// `run`: the run that made it, when not this one (a spill file's lines).
+    @discardableResult
+    public func append(_ line: Line, run: String? = nil) throws(JournalError) -> Int64 {
+        guard Journal.spillableKinds.contains(line.kind) else {
+            throw JournalError(path: directory, message: "not a journal line's kind: \(Shown.text(line.kind.utf8, limit: 32))")
+        }
+        let seq = try appendLine(kind: line.kind, json: line.json, wallTime: line.wallTime, before: line.before, run: run)
+        if line.kind == "event", let object = try? JSONSerialization.jsonObject(with: Data(line.json.utf8)), let event = try? AlarmEvent(journal: object) {
+            ledger.apply(event, run: run ?? runID)
+        }
+        return seq
+    }
+
+    /// Journals what earlier runs spilled at their stop, oldest first, and removes each file once all of
+    /// it is journaled (a line that is not a spill line is reported and skipped).
+    private func importSpills(from spillDirectory: String) throws(JournalError) {
+        for path in JournalSpill.files(in: spillDirectory) {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                recovery.append("\(path): a spill file that cannot be read is left where it is")
+                continue
+            }
+            guard data.count <= JournalSpill.maxBytes else {
+                recovery.append("\(path): a spill file of \(data.count) bytes is too large to journal; left where it is")
+                continue
+            }
+            var taken = 0, skipped = 0
+            for bytes in data.split(separator: UInt8(ascii: "\n")).prefix(JournalSpill.maxLines) {
+                guard let (run, line) = JournalSpill.decode(bytes) else {
+                    skipped += 1
+                    continue
+                }
+                try append(line, run: run)
+                lastRunID = max(lastRunID ?? run, run)
+                taken += 1
+            }
+            do { try FileManager.default.removeItem(atPath: path) } catch {
+                recovery.append("\(path): journaled, but cannot be removed (\(error.localizedDescription)): remove it by hand, or its lines are journaled again")
+            }
+            recovery.append("\(path): \(taken) item(s) an earlier run could not journal at its stop are journaled now\(skipped > 0 ? "; \(skipped) unreadable line(s) skipped" : "")")
+        }
+    }
+
+    /// Appends a charted or lab entry the core accepted (an acknowledgement, a position, a gas, a
+    /// haemoglobin…) and fsyncs. Forwarders skip these: they are the record, not alarms.
+    @discardableResult
+    public func append(entry observation: Observation, t: Double, wallTime: String?) throws(JournalError) -> Int64 {
+        try append(Journal.line(entry: observation, t: t, wallTime: wallTime))
     }
 
     /// Appends one event and fsyncs; returns its sequence number. `wallTime` is when it was recorded
     /// (RFC 3339), nil in replay so that replays stay byte-identical.
-    @discardableResult
     /// `patient`: who the event is about, when the bed's patient came from an admission rather than
     /// the configuration (the forwarders put it in PID; see `JournalEntry.patient`).
+    @discardableResult
     public func append(_ event: AlarmEvent, wallTime: String?, patient: JournalPatient? = nil) throws(JournalError) -> Int64 {
-        var prefix = ""
-        if let patient { prefix = ",\"patient\":" + patient.json() }
-        let seq = try appendLine(kind: "event", json: event.jsonLine(), wallTime: wallTime, before: prefix)
+        let line = Journal.line(event, wallTime: wallTime, patient: patient)
+        let seq = try appendLine(kind: line.kind, json: line.json, wallTime: wallTime, before: line.before)
         ledger.apply(event, run: runID)
         return seq
     }
@@ -264,10 +359,7 @@ public final class Journal {
     /// admitted, updated or discharged) as the bedside loop took it (`json`), at core time `t`.
     @discardableResult
     public func append(input json: [UInt8], t: Double, wallTime: String?) throws(JournalError) -> Int64 {
-        var object = ""
-        JSONValue.object([("t", .number(t))]).write(to: &object)
-        return try appendLine(kind: "input", json: String(object.dropLast()) + ",\"entry\":" + String(decoding: json, as: UTF8.self) + "}",
-                              wallTime: wallTime)
+        try append(Journal.line(input: json, t: t, wallTime: wallTime))
     }
 
     /// Marks the journal's owner alive (the lock file's modification time): at the next start, the
@@ -280,17 +372,15 @@ public final class Journal {
     /// clean stop from a crash by them. Forwarders skip them, like charted entries.
     @discardableResult
     public func appendMarker(_ marker: String, wallTime: String?) throws(JournalError) -> Int64 {
-        var json = ""
-        JSONValue.string(marker).write(to: &json)
-        return try appendLine(kind: "agent", json: json, wallTime: wallTime)
+        try append(Journal.line(marker: marker, wallTime: wallTime))
     }
 
-    private func appendLine(kind: String, json: String, wallTime: String?, before: String = "", rotate: Bool = true) throws(JournalError) -> Int64 {
+    private func appendLine(kind: String, json: String, wallTime: String?, before: String = "", rotate: Bool = true, run: String? = nil) throws(JournalError) -> Int64 {
         // The ledger line at the head of a segment takes no number of its own: it carries the last
         // entry's, so numbering, positions and recovery are as without it.
         let isLedger = kind == "alarm_ledger"
         let seq = isLedger ? lastSeq : lastSeq + 1
-        var line = "{\"seq\":\(seq),\"run\":\"\(runID)\""
+        var line = "{\"seq\":\(seq),\"run\":\"\(run ?? runID)\""
         if let wallTime { line += ",\"wall_time\":\"\(wallTime)\"" }
         line += before + ",\"\(kind)\":" + json + "}\n"
         let bytes = Data(line.utf8)
@@ -300,7 +390,7 @@ public final class Journal {
             // Every new segment starts with the open alarms, so pruning the old ones loses none.
             if kind != "alarm_ledger" {
                 _ = try appendLine(kind: "alarm_ledger", json: ledger.json(), wallTime: wallTime, rotate: false)
-                return try appendLine(kind: kind, json: json, wallTime: wallTime, before: before, rotate: false)
+                return try appendLine(kind: kind, json: json, wallTime: wallTime, before: before, rotate: false, run: run)
             }
         } else if handle == nil {
             try openSegment(startingAt: seq)

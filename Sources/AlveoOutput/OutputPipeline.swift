@@ -19,7 +19,19 @@ public final class JournalWriter: @unchecked Sendable {
     // @unchecked: every access to `journal`, `failing`, `nextAlarmID`, `backlog` and `journalFailure`
     // is under `lock`.
     private let lock = NSLock()
-    let journal: Journal
+    /// The journal, once open: at start it may not be (a read-only or missing file system); the agent
+    /// then monitors on, raises `technical.journal_failed`, and tries to open it every few seconds.
+    private var journal: Journal?
+    private let openJournal: () throws(JournalError) -> Journal
+    private var lastOpenAttempt: ContinuousClock.Instant?
+    private var openFailure: JournalError?
+    static let reopenInterval = Duration.seconds(5)
+    /// The journal's directory.
+    let directory: String
+    /// This run's id (the journal's, or made here while it cannot be opened).
+    let runID: String
+    /// What the journal held at open about the previous runs (nil: a new journal, or not opened at start).
+    let previous: PreviousRun?
     private let logger: Logger
     private enum Failure {
         /// A message is parked: active while the forwarder's parked file holds messages.
@@ -36,13 +48,8 @@ public final class JournalWriter: @unchecked Sendable {
     /// Hands an event that could not be journaled to every forwarder directly.
     var sendUnjournaled: @Sendable (JournalEntry) -> Void = { _ in }
 
-    /// What could not be written yet, oldest first.
-    private enum Item {
-        case event(AlarmEvent, wallTime: String?, patient: JournalPatient?)
-        case entry(Observation, t: Double, wallTime: String?)
-        case input([UInt8], t: Double, wallTime: String?)
-    }
-    private var backlog: [Item] = []
+    /// What could not be written yet, oldest first, as the journal lines they will be.
+    private var backlog: [Journal.Line] = []
     /// Held items are bounded: past this, the oldest are dropped (and counted) rather than memory grown.
     static let backlogLimit = 10_000
     private var droppedFromBacklog = 0
@@ -51,13 +58,53 @@ public final class JournalWriter: @unchecked Sendable {
     /// The active `technical.journal_failed` alarm: its id, since when, why.
     private var journalFailure: (id: Int, since: Double, reason: String)?
 
-    init(journal: Journal, logger: Logger) {
-        self.journal = journal
+    /// `open` opens the journal; when it fails and `tolerateUnopened` (the live agent), the writer
+    /// starts without one and every write is held until it opens; otherwise the failure is thrown.
+    init(directory: String, logger: Logger, tolerateUnopened: Bool, open: @escaping () throws(JournalError) -> Journal) throws(JournalError) {
+        self.directory = directory
         self.logger = logger
+        openJournal = open
+        do {
+            let journal = try open()
+            self.journal = journal
+            runID = journal.runID
+            previous = journal.previous
+        } catch {
+            guard tolerateUnopened, !error.inUse else { throw error }
+            openFailure = error
+            lastOpenAttempt = .now
+            runID = Journal.newRunID() + "-nojournal"
+            previous = nil
+        }
+    }
+
+    /// Why the journal could not be opened at start (nil: it was).
+    var unopenedReason: String? { lock.withLock { journal == nil ? openFailure?.description : nil } }
+
+    /// What the journal recovered at open (torn lines set aside).
+    var recovery: [String] { lock.withLock { journal?.recovery ?? [] } }
+
+    /// The journal, opened now if it was not and the last try is long enough ago; under `lock`.
+    private func openedJournal() throws(JournalError) -> Journal {
+        if let journal { return journal }
+        let now = ContinuousClock.now
+        if let last = lastOpenAttempt, now - last < JournalWriter.reopenInterval, let openFailure { throw openFailure }
+        lastOpenAttempt = now
+        do {
+            let opened = try openJournal()
+            journal = opened
+            openFailure = nil
+            logger.notice("the alarm journal could be opened at last", metadata: ["journal": "\(directory)", "run": "\(opened.runID)"])
+            for warning in opened.recovery { logger.warning("journal recovered: \(warning)") }
+            return opened
+        } catch {
+            openFailure = error
+            throw error
+        }
     }
 
     /// The file a forwarder parks refused messages in (`JournalForwarder`).
-    func parkedFile(_ forwarder: String) -> String { journal.directory + "/\(forwarder)-parked.jsonl" }
+    func parkedFile(_ forwarder: String) -> String { directory + "/\(forwarder)-parked.jsonl" }
 
     /// Parked messages not yet reviewed: the parked file is there and not empty.
     private func parkedWaiting(_ forwarder: String) -> Int {
@@ -65,7 +112,7 @@ public final class JournalWriter: @unchecked Sendable {
         return data.split(separator: UInt8(ascii: "\n")).count
     }
 
-    var lastSeq: Int64 { lock.withLock { journal.lastSeq } }
+    var lastSeq: Int64 { lock.withLock { journal?.lastSeq ?? 0 } }
 
     /// Items not journaled yet (held in memory), and items dropped since the start because there
     /// were too many.
@@ -82,15 +129,15 @@ public final class JournalWriter: @unchecked Sendable {
     @discardableResult
     func append(_ events: [AlarmEvent], wallTime: String?) -> Bool {
         let patient = self.patient
-        return write(events.map { .event($0, wallTime: wallTime, patient: patient) })
+        return write(events.map { Journal.line($0, wallTime: wallTime, patient: patient) })
     }
 
     func appendInput(_ json: [UInt8], t: Double, wallTime: String?) {
-        _ = write([.input(json, t: t, wallTime: wallTime)])
+        _ = write([Journal.line(input: json, t: t, wallTime: wallTime)])
     }
 
     func appendEntry(_ observation: Observation, t: Double, wallTime: String?) {
-        _ = write([.entry(observation, t: t, wallTime: wallTime)])
+        _ = write([Journal.line(entry: observation, t: t, wallTime: wallTime)])
     }
 
     /// Writes what is held (called every second by the live agent, and at the end of a replay).
@@ -98,13 +145,18 @@ public final class JournalWriter: @unchecked Sendable {
 
     /// Writes held items, then `items`, in order; holds whatever cannot be written; raises or ends
     /// `technical.journal_failed` (outside the lock: emitting takes the stdout writer's lock).
-    private func write(_ items: [Item]) -> Bool {
+    private func write(_ items: [Journal.Line]) -> Bool {
         let (ok, started, ended) = lock.withLock { () -> (Bool, AlarmEvent?, AlarmEvent?) in
             var pending = backlog + items
             backlog = []
             var reason: String?
             var written = 0
-            for item in pending {
+            // A journal not opened yet: tried again (every few seconds) even with nothing to write, so
+            // that its failure is raised at once and its return is noticed.
+            if journal == nil {
+                do { _ = try openedJournal() } catch { reason = "\(error)" }
+            }
+            for item in pending where reason == nil {
                 do {
                     try writeLocked(item)
                     written += 1
@@ -128,13 +180,13 @@ public final class JournalWriter: @unchecked Sendable {
                 let now = clock()
                 journalFailure = (id, now, reason)
                 logger.critical("the alarm journal cannot be written: \(reason); \(backlog.count) item(s) held in memory, retrying every second",
-                                metadata: ["journal": "\(journal.directory)"])
+                                metadata: ["journal": "\(directory)"])
                 let event = AlarmEvent(
                     t: now, alarmID: id, rule: .journalFailed, source: "journal", parameter: nil, phase: .start,
                     priority: .high, state: .active, acknowledged: false, reason: nil,
-                    text: "The alarm journal cannot be written (\(reason)). Alarms are shown here but may not reach the central station until it is fixed: free disk space or check the storage of \(journal.directory). Alveo keeps them in memory and retries every second.",
-                    evidence: [("journal_directory", .string(journal.directory)), ("reason", .string(reason))])
-                backlog.append(.event(event, wallTime: wallTime(), patient: currentPatient))
+                    text: "The alarm journal cannot be written (\(reason)). Alarms are shown here but may not reach the central station until it is fixed: free disk space or check the storage of \(directory). Alveo keeps them in memory and retries every second.",
+                    evidence: [("journal_directory", .string(directory)), ("reason", .string(reason))])
+                backlog.append(Journal.line(event, wallTime: wallTime(), patient: currentPatient))
                 return (false, event, nil)
             }
             if reason == nil, backlog.isEmpty, let failure = journalFailure {
@@ -147,10 +199,11 @@ public final class JournalWriter: @unchecked Sendable {
                     t: now, alarmID: failure.id, rule: .journalFailed, source: "journal", parameter: nil, phase: .end,
                     priority: .high, state: .inactive, acknowledged: false, reason: nil,
                     text: "The alarm journal is written again; the alarms held in memory since \(Fmt.duration(now - failure.since)) ago are journaled and delivered.\(lost)",
-                    evidence: [("journal_directory", .string(journal.directory)), ("dropped", .number(Double(dropped)))])
-                logger.notice("the alarm journal is written again", metadata: ["journal": "\(journal.directory)", "dropped": "\(dropped)"])
-                do { try writeLocked(.event(event, wallTime: wallTime(), patient: currentPatient)) } catch {
-                    backlog.append(.event(event, wallTime: wallTime(), patient: currentPatient))
+                    evidence: [("journal_directory", .string(directory)), ("dropped", .number(Double(dropped)))])
+                logger.notice("the alarm journal is written again", metadata: ["journal": "\(directory)", "dropped": "\(dropped)"])
+                let line = Journal.line(event, wallTime: wallTime(), patient: currentPatient)
+                do { try writeLocked(line) } catch {
+                    backlog.append(line)
                 }
                 return (true, nil, event)
             }
@@ -158,34 +211,49 @@ public final class JournalWriter: @unchecked Sendable {
         }
         if let started {
             emit([started])
-            sendUnjournaled(JournalEntry(seq: 0, run: journal.runID, wallTime: wallTime(), event: started,
-                                         unjournaledID: "JF-\(journal.runID)-\(started.alarmID)", patient: patient))
+            sendUnjournaled(JournalEntry(seq: 0, run: runID, wallTime: wallTime(), event: started,
+                                         unjournaledID: "JF-\(runID)-\(started.alarmID)", patient: patient))
         }
         if let ended { emit([ended]) }
         return ok
     }
 
-    private func writeLocked(_ item: Item) throws(JournalError) {
-        switch item {
-        case .event(let event, let wallTime, let patient): try journal.append(event, wallTime: wallTime, patient: patient)
-        case .entry(let observation, let t, let wallTime): try journal.append(entry: observation, t: t, wallTime: wallTime)
-        case .input(let json, let t, let wallTime): try journal.append(input: json, t: t, wallTime: wallTime)
-        }
+    private func writeLocked(_ line: Journal.Line) throws(JournalError) {
+        try openedJournal().append(line)
     }
 
     func prune(deliveredUpTo seq: Int64) {
-        lock.withLock { journal.prune(deliveredUpTo: seq) }
+        lock.withLock { journal?.prune(deliveredUpTo: seq) }
     }
 
+    /// The agent's start or clean stop: journaled like the events (held, and spilled, when it cannot be).
     func appendMarker(_ marker: String, wallTime: String?) {
-        lock.withLock {
-            do { try journal.appendMarker(marker, wallTime: wallTime) } catch {
-                logger.error("cannot journal the agent's \(marker) marker: \(error)")
+        _ = write([Journal.line(marker: marker, wallTime: wallTime)])
+    }
+
+    /// At the stop, what is still held because the journal cannot be written goes to a spill file in
+    /// `directory` (journaled by the next run that opens the journal), or, failing that, to stderr.
+    /// Returns where it went and how many; the held items are then let go.
+    func spill(to directory: String?) -> (count: Int, file: String?, lostEarlier: Int) {
+        let (lines, lost) = lock.withLock { () -> ([Journal.Line], Int) in
+            defer { backlog.removeAll() }
+            return (backlog, lostItems)
+        }
+        guard !lines.isEmpty else { return (0, nil, lost) }
+        if let directory {
+            do {
+                let file = try JournalSpill.write(lines, run: runID, directory: directory)
+                syncDirectory(directory)
+                return (lines.count, file, lost)
+            } catch {
+                logger.critical("cannot write the spill file in \(directory): \(error); the held items go to stderr")
             }
         }
+        JournalSpill.toStandardError(lines, run: runID)
+        return (lines.count, nil, lost)
     }
 
-    func markAlive() { lock.withLock { journal.markAlive() } }
+    func markAlive() { lock.withLock { journal?.markAlive() } }
 
     /// The agent's health conditions in force (`technical.station_unreachable` per output,
     /// `technical.clock_unsynchronized`, `technical.disk_low`), by "rule/source": their alarm ids.
@@ -329,6 +397,9 @@ public final class JournalWriter: @unchecked Sendable {
 public struct OutputConfig: Sendable, Equatable {
     public var journalDirectory: String?
     public var segmentMaxBytes = 16 << 20
+    /// Where the live agent keeps what it could not journal at its stop (another file system than the
+    /// journal's; nil: stderr only). Journaled by the next start that opens the journal.
+    public var spillDirectory: String?
     public var hl7: HL7Settings?
     public var syslog: SyslogSettings?
     /// At a stop (SIGTERM): how long the agent waits for the ends of its alarms and
@@ -344,27 +415,35 @@ public struct OutputConfig: Sendable, Equatable {
 public final class OutputPipeline {
     let writer: JournalWriter?
     public let forwarders: [JournalForwarder]
+    /// Where what cannot be journaled at a stop is kept (`outputs.journal.spill_directory`).
+    let spillDirectory: String?
 
     /// `emit` receives the agent's own alarms (delivery failures) for stdout; `clock` gives their t;
     /// `wallTime` stamps their journal entries (nil in replay).
+    /// `tolerateUnopenedJournal` (the live agent): a journal that cannot be opened does not stop it;
+    /// it monitors on without one, raising `technical.journal_failed` at once (`start()`), and keeps
+    /// trying to open it.
     public init(config: OutputConfig, logger: Logger, clock: @escaping @Sendable () -> Double = { 0 },
-                wallTime: @escaping @Sendable () -> String? = { nil },
+                wallTime: @escaping @Sendable () -> String? = { nil }, tolerateUnopenedJournal: Bool = false,
                 emit: @escaping @Sendable ([AlarmEvent]) -> Void = { _ in }) throws(JournalError)
     {
+        spillDirectory = config.spillDirectory
         guard let directory = config.journalDirectory else {
             writer = nil
             forwarders = []
             return
         }
-        let journal = try Journal(directory: directory, segmentMaxBytes: config.segmentMaxBytes)
-        for warning in journal.recovery { logger.warning("journal recovered: \(warning)") }
-        let writer = JournalWriter(journal: journal, logger: logger)
+        let segmentMaxBytes = config.segmentMaxBytes, spillDirectory = config.spillDirectory
+        let writer = try JournalWriter(directory: directory, logger: logger, tolerateUnopened: tolerateUnopenedJournal) { () throws(JournalError) in
+            try Journal(directory: directory, segmentMaxBytes: segmentMaxBytes, spillDirectory: spillDirectory)
+        }
+        for warning in writer.recovery { logger.warning("journal recovered: \(warning)") }
         writer.emit = emit
         writer.clock = clock
         writer.wallTime = wallTime
         self.writer = writer
         var wires: [any ForwardingProtocol] = []
-        if let hl7 = config.hl7 { wires.append(HL7Protocol(settings: hl7, runID: journal.runID)) }
+        if let hl7 = config.hl7 { wires.append(HL7Protocol(settings: hl7, runID: writer.runID)) }
         if let syslog = config.syslog { wires.append(SyslogProtocol(settings: syslog)) }
         forwarders = wires.map { wire in
             let name = wire.name
@@ -398,7 +477,14 @@ public final class OutputPipeline {
     /// The journal's last sequence number (0 without a journal).
     public var lastSeq: Int64 { writer?.lastSeq ?? 0 }
 
-    public func start() { forwarders.forEach { $0.start() } }
+    /// Starts the forwarders; a journal that could not be opened raises `technical.journal_failed` now.
+    public func start() {
+        forwarders.forEach { $0.start() }
+        if writer?.unopenedReason != nil { writer?.retry() }
+    }
+
+    /// Why the journal could not be opened at start, while it still cannot be (nil: it is open).
+    public var journalUnopened: String? { writer?.unopenedReason }
 
     /// Stops the forwarders, after giving a message sent outside the journal (the start of
     /// `technical.journal_failed`) up to `unjournaledGrace` to go out: it is in no file to send later.
@@ -449,7 +535,7 @@ public final class OutputPipeline {
     }
 
     /// What the journal held at open about the previous runs (nil: no journal, or a new one).
-    public var previousRun: PreviousRun? { writer?.journal.previous }
+    public var previousRun: PreviousRun? { writer?.previous }
 
     /// Journals the agent's start (`started`) or clean stop (`stopped`): the next start tells a clean
     /// stop from a crash by them.
@@ -513,7 +599,7 @@ public final class OutputPipeline {
             }
         }
         if !settings.disabled.contains(.diskLow), lastDiskCheck.map({ now - $0 >= .seconds(30) }) ?? true,
-           let free = diskProbe(writer.journal.directory)
+           let free = diskProbe(writer.directory)
         {
             lastDiskCheck = now
             let freeMB = Double(free) / 1_048_576
@@ -521,7 +607,7 @@ public final class OutputPipeline {
             // Ends only with 10 % more than the bound free: a disk at the edge does not flap.
             let cleared = freeMB >= settings.diskMinFreeMB * 1.1
             if low || cleared {
-                let directory = writer.journal.directory
+                let directory = writer.directory
                 writer.setCondition(.diskLow, source: nil, active: low, priority: .medium) { starting in
                     starting
                         ? ("Only \(Fmt.fixed(freeMB, 0)) MB free on the journal's file system (\(directory)), below \(JSONValue.formatted(settings.diskMinFreeMB)) MB: free space before the journal fills and alarms can no longer be recorded.",
@@ -555,6 +641,31 @@ public final class OutputPipeline {
     public var undelivered: Int64 {
         guard let writer else { return 0 }
         return writer.lastSeq - deliveredEverywhere
+    }
+
+    /// At a stop: whatever the journal could not take yet is tried again until `timeout`, then kept
+    /// in a spill file (`outputs.journal.spill_directory`) or written to stderr, and reported — never
+    /// dropped silently. True when everything was journaled.
+    @discardableResult
+    public func finishJournal(timeout: Duration, logger: Logger) -> Bool {
+        guard let writer else { return true }
+        let deadline = ContinuousClock.now + timeout
+        while writer.unjournaled.held > 0, ContinuousClock.now < deadline {
+            writer.retry()
+            if writer.unjournaled.held > 0 { usleep(250_000) }
+        }
+        let (count, file, lost) = writer.spill(to: spillDirectory)
+        if count > 0 {
+            if let file {
+                logger.critical("the alarm journal could not be written before the stop: \(count) item(s) held in memory are kept in \(file), journaled by the next start that can open the journal")
+            } else {
+                logger.critical("the alarm journal could not be written before the stop and no spill_directory could take them: \(count) item(s) held in memory were written to stderr (lines starting 'alveo-unjournaled: ')")
+            }
+        }
+        if lost > 0 {
+            logger.critical("\(lost) item(s) were dropped from memory while the journal failed (more than \(JournalWriter.backlogLimit) held) and are lost")
+        }
+        return count == 0 && lost == 0
     }
 
     /// Waits until every forwarder has delivered the whole journal, up to `timeout`.

@@ -153,4 +153,108 @@ import Testing
             return folded == sequence.map { "ICU-B1-\($0)" }
         }, "\(receivedControlIDs()) vs \(sequence)")
     }
+
+    /// A simulated oximeter whose probe comes off and back every 2 s (a steady flow of events), and
+    /// the devices section that polls it.
+    func probeFlapper() throws -> (RunningProcess, String) {
+        let scenario = directory.appendingPathComponent("probe.csv").path
+        var text = "t,source,parameter,value\n"
+        for t in 0..<600 { text += t % 4 < 2 ? "\(t),oxi,sensor,off\n" : "\(t),oxi,spo2,95\n\(t),oxi,pulse_rate,80\n" }
+        try text.write(toFile: scenario, atomically: true, encoding: .utf8)
+        let link = directory.appendingPathComponent("oxi").path
+        let simulator = try RunningProcess([Paths.alveo, "simulate", "--scenario", scenario, "--vent-port", "\(freePort())", "--oxi-link", link],
+                                           directory: directory, name: "simulate")
+        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: link) }, "\(simulator.stderr)")
+        return (simulator, """
+            devices:
+              - {id: oxi, profile: \(LiveModbusTests.gatewayProfile), poll_interval_s: 0.25, transport: {kind: modbus_rtu, path: \(link), baud: 19200}}
+            """)
+    }
+
+    /// A journal on a file system mounted read-only at start (EROFS from the shim for every write
+    /// open and mkdir under it): the agent monitors on — alarms on stdout, technical.journal_failed at
+    /// the station — and journals everything it held once the file system is writable again. Before,
+    /// it exited 74 and systemd restarted it forever with no alarm anywhere.
+    @Test func aJournalThatCannotBeOpenedAtStartStillMonitorsAndJournalsOnceItCan() throws {
+        let port = freePort()
+        let receiver = try startReceiver(port: port)
+        defer { receiver.kill() }
+        let (simulator, devices) = try probeFlapper()
+        defer { simulator.kill() }
+        let readonly = directory.appendingPathComponent("read-only").path
+        try "".write(toFile: readonly, atomically: true, encoding: .utf8)
+        let agent = try RunningProcess([Paths.alveo, "run", "--config", try config(port: port, devices: devices)], directory: directory, name: "alveo",
+                                       environment: ["LD_PRELOAD": try shim(), "ALVEO_READONLY_FLAG": readonly, "ALVEO_FAULT_MATCH": "/journal"])
+        defer { agent.kill() }
+        func count(_ rule: String, _ phase: String? = nil) -> Int {
+            events(agent.stdout).filter { $0["rule"] as? String == rule && (phase == nil || $0["phase"] as? String == phase) }.count
+        }
+        #expect(waitUntil(timeout: 30) { count("technical.journal_failed", "start") == 1 }, "\(agent.stdout)\n\(agent.stderr)")
+        #expect(agent.stderr.contains("THE ALARM JOURNAL CANNOT BE OPENED"), "\(agent.stderr)")
+        #expect(waitUntil(timeout: 20) { receivedControlIDs().contains { $0.hasPrefix("ICU-B1-JF-") } }, "the station hears of it: \(receivedControlIDs())")
+        #expect(waitUntil(timeout: 30) { count("technical.sensor_off") >= 3 }, "monitoring goes on: \(agent.stdout)")
+        #expect(agent.poll() == nil)
+
+        // Writable again: the journal opens, what was held is journaled, the alarm ends.
+        try FileManager.default.removeItem(atPath: readonly)
+        #expect(waitUntil(timeout: 30) { count("technical.journal_failed", "end") == 1 }, "\(agent.stdout)\n\(agent.stderr)")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 30) == 0, "\(agent.stderr)")
+        let printed = events(agent.stdout).map(key)
+        let journaled = journalLines().compactMap { $0["event"] as? [String: Any] }.map(key)
+        #expect(Set(printed) == Set(journaled), "every event printed is in the journal: missing \(Set(printed).subtracting(journaled))")
+        #expect(journalLines().contains { $0["agent"] as? String == "started" } && journalLines().last?["agent"] as? String == "stopped")
+    }
+
+    /// Stopped while the journal cannot be written: what is held in memory — the events since, the
+    /// ends of the alarms, technical.monitoring_stopped, the stop marker — goes to the spill directory
+    /// and is journaled, with its own run's id, by the next start. Before, the log said "5 waited" and
+    /// 8 were lost.
+    @Test func aStopDuringAJournalFailureKeepsWhatWasHeldAndTheNextStartJournalsIt() throws {
+        let port = freePort()
+        let receiver = try startReceiver(port: port)
+        defer { receiver.kill() }
+        let (simulator, devices) = try probeFlapper()
+        defer { simulator.kill() }
+        let configPath = try config(port: port, devices: devices)
+        var text = try String(contentsOfFile: configPath, encoding: .utf8)
+        text = text.replacingOccurrences(of: "journal: {directory: journal}", with: "journal: {directory: journal, spill_directory: spill}")
+        try text.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let agent = try RunningProcess([Paths.alveo, "run", "--config", configPath], directory: directory, name: "alveo", environment: try environment())
+        defer { agent.kill() }
+        func count(_ rule: String, _ phase: String? = nil) -> Int {
+            events(agent.stdout).filter { $0["rule"] as? String == rule && (phase == nil || $0["phase"] as? String == phase) }.count
+        }
+        #expect(waitUntil(timeout: 30) { count("technical.sensor_off") >= 2 }, "\(agent.stdout)\n\(agent.stderr)")
+        try "".write(toFile: flag, atomically: true, encoding: .utf8)
+        #expect(waitUntil(timeout: 20) { count("technical.journal_failed", "start") == 1 }, "\(agent.stdout)\n\(agent.stderr)")
+        let before = count("technical.sensor_off")
+        #expect(waitUntil(timeout: 30) { count("technical.sensor_off") >= before + 2 }, "events while the disk is full")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 60) == 0, "\(agent.stderr)")
+        let run = try #require(journalLines().first?["run"] as? String)
+
+        let spill = directory.appendingPathComponent("spill").path
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: spill)) ?? []
+        #expect(files.count == 1 && files.first?.hasPrefix("spill-\(run)") == true, "\(files)\n\(agent.stderr)")
+        #expect(agent.stderr.contains("kept in \(spill)/spill-"), "the stop says where: \(agent.stderr)")
+        let printed = Set(events(agent.stdout).map(key))
+        #expect(printed.contains { $0.hasPrefix("technical.monitoring_stopped/") }, "\(agent.stdout)")
+
+        // The next start, with room on the disk: the spilled lines are journaled under their own run.
+        try FileManager.default.removeItem(atPath: flag)
+        let next = try RunningProcess([Paths.alveo, "run", "--config", configPath], directory: directory, name: "alveo-2", environment: try environment())
+        defer { next.kill() }
+        #expect(waitUntil(timeout: 30) { ((try? FileManager.default.contentsOfDirectory(atPath: spill)) ?? []).isEmpty }, "\(next.stderr)")
+        next.signal(SIGTERM)
+        #expect(next.waitForExit(timeout: 30) == 0, "\(next.stderr)")
+        let lines = journalLines()
+        let firstRun = lines.filter { $0["run"] as? String == run }
+        let journaled = Set(firstRun.compactMap { $0["event"] as? [String: Any] }.map(key))
+        #expect(printed.subtracting(journaled).isEmpty, "lost at the stop: \(printed.subtracting(journaled))")
+        #expect(firstRun.last?["agent"] as? String == "stopped", "the first run's clean stop is on record")
+        #expect(next.stderr.contains("journaled now"), "\(next.stderr)")
+        // The second run saw a clean stop (no crash gap), because the stop marker was spilled too.
+        #expect(!next.stderr.contains("stopped_cleanly=false"), "\(next.stderr)")
+    }
 }

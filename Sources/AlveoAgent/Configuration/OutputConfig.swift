@@ -13,9 +13,10 @@ extension OutputConfig {
             case "shutdown_budget_s":
                 config.shutdownBudget = .milliseconds(Int64(saturating: try value.number(in: 0...300, unit: "s") * 1000))
             case "journal":
-                for (journalKey, journalValue) in try value.mapping(allowed: ["directory", "segment_max_mb"]) {
+                for (journalKey, journalValue) in try value.mapping(allowed: ["directory", "segment_max_mb", "spill_directory"]) {
                     switch journalKey {
                     case "directory": config.journalDirectory = DeviceConfig.resolveDirectory(try journalValue.string(), relativeTo: node.file)
+                    case "spill_directory": config.spillDirectory = DeviceConfig.resolveDirectory(try journalValue.string(), relativeTo: node.file)
                     case "segment_max_mb": config.segmentMaxBytes = Int(saturating: try journalValue.number(in: 0.01...4096, unit: "MB") * 1_048_576)
                     default: break
                     }

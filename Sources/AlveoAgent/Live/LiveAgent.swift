@@ -104,8 +104,15 @@ public struct LiveAgent: Service {
 
     public func run() async throws {
         let clock = AgentClock()
+        // A journal that cannot be opened (a read-only or missing file system) does not stop the
+        // monitoring: alarms go to stdout, technical.journal_failed to every output that works, and
+        // the journal is tried again every few seconds (issue 23; before, the agent exited 74 and
+        // systemd restarted it forever, with no alarm anywhere).
         let outputs = clinical ? try OutputPipeline(config: config.outputs, logger: logger, clock: { clock.seconds() },
-                                                    wallTime: { PCD04Message.rfc3339(Date()) }, emit: emit) : nil
+                                                    wallTime: { PCD04Message.rfc3339(Date()) }, tolerateUnopenedJournal: true, emit: emit) : nil
+        if let reason = outputs?.journalUnopened {
+            logger.critical("THE ALARM JOURNAL CANNOT BE OPENED: \(reason). Alveo monitors on WITHOUT it: alarms go to stdout, technical.journal_failed to the central station; nothing is recorded on disk until it can be opened (tried every 5 s)")
+        }
         outputs?.start()
         defer { outputs?.stop() }
         // Bounded: the core takes a delivery in microseconds and devices send a few a second, so a
@@ -166,7 +173,7 @@ public struct LiveAgent: Service {
         // systemd (Type=notify): ready once reconciled and polling; the watchdog is fed from the loop
         // that feeds the core, so a stalled loop stops feeding it and systemd restarts the agent.
         let notifier = SystemdNotifier()
-        notifier?.notify("READY=1\nSTATUS=watching bed \(bedName)")
+        notifier?.notify("READY=1\nSTATUS=watching bed \(bedName)\(outputs?.journalUnopened != nil ? " WITHOUT ITS ALARM JOURNAL (cannot be opened)" : "")")
         let watchdogClock = ContinuousClock()
         var lastWatchdog = watchdogClock.now
         if notifier?.watchdogInterval != nil { notifier?.notify("WATCHDOG=1") }
@@ -367,6 +374,9 @@ public struct LiveAgent: Service {
             }
             outputs.endOwnAlarms()
             outputs.appendMarker("stopped", wallTime: wall)
+            // Nothing held in memory is lost at the stop: a journal still failing gets a few more
+            // seconds, then what it could not take goes to the spill directory (or stderr), reported.
+            outputs.finishJournal(timeout: min(config.outputs.shutdownBudget, .seconds(5)), logger: logger)
             trendWriter?.stop()  // what is queued is written before the process ends
             // Blocks this task up to the budget: the service group is stopping, nothing else waits on it.
             if !outputs.drain(timeout: config.outputs.shutdownBudget) {
