@@ -43,9 +43,21 @@ public final class TrendWriter: @unchecked Sendable {
         self.init(path: store.path, interval: interval, rawRetention: rawRetention, summaryRetention: summaryRetention) { store }
     }
 
+    /// Below this many bytes free on the store's file system (`freeSpace`), batches wait: the trend
+    /// store never takes the last room of a disk it may share with the alarm journal. Writing resumes
+    /// with 10 % more than this free.
+    public let minFreeBytes: UInt64
+    private let freeSpace: @Sendable () -> UInt64?
+    private var lastSpaceCheck: ContinuousClock.Instant?
+    private var spaceProblem: String?
+    static let spaceCheckInterval = Duration.seconds(5)
+
     public init(path: String, interval: Double = 1, rawRetention: Double, summaryRetention: Double,
+                minFreeBytes: UInt64 = 0, freeSpace: @escaping @Sendable () -> UInt64? = { nil },
                 open: @escaping @Sendable () throws(TrendStoreError) -> TrendStore)
     {
+        self.minFreeBytes = minFreeBytes
+        self.freeSpace = freeSpace
         self.path = path
         self.open = open
         self.interval = interval
@@ -156,6 +168,19 @@ public final class TrendWriter: @unchecked Sendable {
         }
     }
 
+    /// Why batches wait for room (nil: room enough), checked every few seconds; on the writer's thread.
+    private func checkSpace(now: ContinuousClock.Instant) -> String? {
+        guard minFreeBytes > 0 else { return nil }
+        if let last = lastSpaceCheck, now - last < TrendWriter.spaceCheckInterval { return spaceProblem }
+        lastSpaceCheck = now
+        guard let free = freeSpace() else { return spaceProblem }
+        let floor = spaceProblem == nil ? minFreeBytes : minFreeBytes + minFreeBytes / 10
+        spaceProblem = free < floor
+            ? "only \(free / 1_048_576) MB free on its file system, below trends.min_free_mb (\(minFreeBytes / 1_048_576)): not written, so that the alarm journal keeps its room"
+            : nil
+        return spaceProblem
+    }
+
     private func writeBatch() {
         writeLock.lock()
         defer { writeLock.unlock() }
@@ -188,7 +213,15 @@ public final class TrendWriter: @unchecked Sendable {
         }
         guard !batch.isEmpty else {
             condition.lock()
-            problemText = nil
+            problemText = spaceProblem
+            condition.unlock()
+            return
+        }
+        if let problem = checkSpace(now: started) {
+            condition.lock()
+            problemText = problem
+            pending.insert(contentsOf: batch, at: 0)
+            trimPending()
             condition.unlock()
             return
         }

@@ -3,6 +3,7 @@ import AlveoCore
 import AlveoTrace
 import AlveoTrends
 import Foundation
+import Synchronization
 import Testing
 
 /// The trend store and the report (docs/trends.md): the store holds exactly what the core accepted,
@@ -133,6 +134,29 @@ import Testing
         // The file is patient data: not readable by others.
         let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
         #expect(mode & 0o077 == 0, "mode \(String(mode, radix: 8))")
+    }
+
+    /// A store never takes the last room of its disk: below trends.min_free_mb the writer holds its
+    /// rows and says why (technical.trend_store_failed), and writes them once there is 10 % more room.
+    @Test func belowItsFreeSpaceFloorTheStoreWaitsAndSaysWhy() throws {
+        let path = directory.appendingPathComponent("floor.sqlite").path
+        let free = Mutex<UInt64>(100 << 20)
+        let writer = TrendWriter(path: path, interval: 0.05, rawRetention: 14 * 86400, summaryRetention: 17 * 86400,
+                                 minFreeBytes: 512 << 20, freeSpace: { free.withLock { $0 } }) { () throws(TrendStoreError) in
+            try TrendStore(path: path)
+        }
+        writer.start()
+        defer { writer.stop() }
+        let row = TrendRow.observation(TrendObservation(time: Self.origin, parameter: "spo2", value: 93, unit: "%", source: "oxi", method: "device"))
+        writer.append([row])
+        #expect(waitUntil(timeout: 20) { writer.problem?.contains("min_free_mb") == true }, "\(writer.problem ?? "no problem")")
+        #expect(writer.counters.written == 0 && writer.counters.pending == 1)
+        // Just above the floor is not enough once paused (no flapping at the edge); 10 % above is.
+        free.withLock { $0 = 520 << 20 }
+        writer.append([row])
+        #expect(!waitUntil(timeout: 7) { writer.counters.written > 0 }, "resumed within 10 % of the floor")
+        free.withLock { $0 = 600 << 20 }
+        #expect(waitUntil(timeout: 20) { writer.counters.written == 2 && writer.problem == nil }, "\(writer.counters) \(writer.problem ?? "")")
     }
 
     /// The downsampling keeps every extreme and at most two points per bucket.

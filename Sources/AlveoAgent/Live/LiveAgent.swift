@@ -131,7 +131,10 @@ public struct LiveAgent: Service {
         var trendWriter: TrendWriter?
         var trendProblemLogged: String?
         if clinical, let path = config.trends.path {
-            let writer = TrendWriter(path: path, rawRetention: config.trends.rawRetention, summaryRetention: config.trends.summaryRetention) {
+            let directory = (path as NSString).deletingLastPathComponent
+            let writer = TrendWriter(path: path, rawRetention: config.trends.rawRetention, summaryRetention: config.trends.summaryRetention,
+                                     minFreeBytes: UInt64(config.trends.minFreeMB * 1_048_576),
+                                     freeSpace: { SystemHealth.freeBytes(at: directory.isEmpty ? "." : directory) }) {
                 () throws(TrendStoreError) in try TrendStore(path: path)
             }
             writer.start()
