@@ -5,8 +5,9 @@ import Testing
 /// Masimo and a Modbus gateway with cables and adapters pulled, noise, damaged frames, impossible
 /// values, probes off), replayed by the agent into its journal and a real HL7 receiver (python-hl7),
 /// with the station down for an hour of the stay and the agent killed (SIGKILL) and restarted half
-/// way. Every event journaled must reach the receiver, in journal order; the restarted run's events
-/// must all be journaled; memory must not grow with the length of the stay.
+/// way — both at points of run A's own progress, never of the wall clock. Every event journaled must
+/// reach the receiver, in journal order; the restarted run's events must all be journaled; memory
+/// must not grow with the length of the stay.
 ///
 /// `make test` runs 6 hours (ALVEO_SOAK_HOURS); Tests/Soak/soak.sh runs the 7-day stay and prints the
 /// figures recorded in docs/performance.md.
@@ -65,23 +66,41 @@ import Testing
                     patient_id: "SOAK-1", bed_id: SOAK}
             """.write(toFile: config, atomically: true, encoding: .utf8)
 
-        // Run A, paced so that an hour of the stay takes 3 s: the station is down for an hour of it
-        // (from a quarter of the run), and the agent is killed at four fifths of it.
+        // Where run A will be, by what it does, never by the wall clock (issue 23: on a loaded box a
+        // wall-clock schedule killed run A before it reached the injected faults): a dry replay of A
+        // on virtual time gives the times of its events; the outage begins when A prints its first
+        // event from a quarter of its half on, ends at its first an hour later, and A is killed when
+        // it prints its last event before four fifths of its half (so a fifth of it, and its events,
+        // are still ahead of it).
+        let dryConfig = directory.appendingPathComponent("dry.yaml").path
+        try "patient: {sex: male, height_cm: 170}\n".write(toFile: dryConfig, atomically: true, encoding: .utf8)
+        let dry = try ChildProcess.run([Paths.alveo, "replay", "--config", dryConfig, a], timeout: 3600)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        let half = hours * 3600 / 2
+        let times = dry.stdout.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["t"] as? Double }
+        let outageFrom = times.first { $0 >= half / 4 }, outageTo = times.first { $0 >= half / 4 + 3600 }
+        let killAt = try #require(times.last { $0 <= half * 0.8 } ?? times.first, "run A prints no event: \(dry.stderr)")
+
+        // Run A, paced so that an hour of the stay takes 3 s.
         var receiver = try startReceiver("receiver1")
         defer { receiver.kill() }
         let speed = 1200.0
-        let half = hours * 3600 / 2
         let runA = try RunningProcess([Paths.alveo, "replay", "--config", config, "--speed", "\(speed)", a], directory: directory, name: "runA")
         defer { runA.kill() }
-        let startA = clock.now
-        func at(_ traceSeconds: Double) -> ContinuousClock.Instant { startA.advanced(by: .seconds(traceSeconds / speed)) }
-        // The outage and the kill are scheduled on the replay's pace (not waits for luck).
-        func waitFor(_ instant: ContinuousClock.Instant) { while clock.now < instant { usleep(20_000) } }
-        waitFor(at(half / 4))
-        receiver.kill()
-        waitFor(at(half / 4 + 3600))
-        receiver = try startReceiver("receiver2")
-        waitFor(at(half * 0.8))
+        /// Whether run A has printed an event at or after `t` (it flushes each event when paced).
+        func reached(_ t: Double) -> Bool {
+            runA.stdout.split(separator: "\n").reversed().contains {
+                ((try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["t"] as? Double ?? -1) >= t
+            }
+        }
+        let patience = max(600, hours * 3600 / speed * 20)
+        if let outageFrom {
+            #expect(waitUntil(timeout: patience) { reached(outageFrom) || runA.poll() != nil }, "\(runA.stderr)")
+            receiver.kill()
+            if let outageTo { #expect(waitUntil(timeout: patience) { reached(outageTo) || runA.poll() != nil }) }
+            receiver = try startReceiver("receiver2")
+        }
+        #expect(waitUntil(timeout: patience) { reached(killAt) || runA.poll() != nil }, "\(runA.stderr)")
         #expect(runA.poll() == nil, "run A still running when killed: \(runA.stderr)")
         runA.kill()
         let journaledByA = journal().count
