@@ -85,7 +85,7 @@ import Glibc
     }
 }
 
-@Suite(.serialized) struct ConnectionFloodTests {
+@Suite(.serialized, .endToEnd) struct ConnectionFloodTests {
     let directory: URL
 
     init() throws {
