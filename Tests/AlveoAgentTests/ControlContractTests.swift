@@ -1,0 +1,158 @@
+import AlveoAgent
+import Foundation
+import NIOHTTP1
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The control API as docs/control-api.md promises it, field by field, against a running `alveo run`
+/// (a ventilator that is not there, an HL7 output to a port nobody listens on): the answer's status
+/// for every field of every endpoint, the sample time actually used, bounded echoes, the agent's own
+/// alarms in status, the CLI's exit codes, and a client that reads the agent's answer whenever one
+/// arrives.
+@Suite(.serialized) struct ControlContractTests {
+    let directory: URL
+    let socket: String
+
+    init() throws {
+        directory = try Paths.temporaryDirectory()
+        socket = directory.appendingPathComponent("alveo.sock").path
+    }
+
+    /// Starts `alveo run` with the control socket; waits until it answers status. `hl7Port`: its HL7
+    /// output goes there (nobody listens unless the test starts a receiver).
+    func startAgent(hl7Port: Int = freePort(), extraRules: String = "") throws -> RunningProcess {
+        let config = directory.appendingPathComponent("bed.yaml").path
+        try """
+            patient: {sex: female, height_cm: 160}
+            devices:
+              - {id: vent, profile: \(Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path), transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(freePort())}}
+            control: {socket: \(socket)}
+            rules:
+              technical.device_silent: {timeout_s: 2}
+            \(extraRules)
+            outputs:
+              journal: {directory: journal}
+              hl7: {host: 127.0.0.1, port: \(hl7Port), bed_id: ICU-B1, patient_id: "12345", reconnect_max_s: 0.5}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let agent = try RunningProcess([Paths.alveo, "run", "--config", config], directory: directory, name: "run")
+        let up = waitUntil(timeout: 60) {
+            guard let result = try? ChildProcess.run([Paths.alveo, "status", "--json", "--socket", socket], timeout: 30) else { return false }
+            return result.status == 0
+        }
+        #expect(up, "the agent did not answer status: \(agent.stderr)")
+        return agent
+    }
+
+    /// One request through the CLI's own client (in process): status and the parsed answer.
+    func request(_ path: String, _ body: String?) async throws -> (status: Int, answer: [String: Any], text: String) {
+        let reply = try await ControlClient.request(socket: socket, method: body == nil ? .GET : .POST, path: path,
+                                                    json: body.map { Array($0.utf8) })
+        let text = String(decoding: reply.body, as: UTF8.self)
+        return (reply.status, (try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any]) ?? [:], text)
+    }
+
+    func alveo(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess.Result {
+        try ChildProcess.run([Paths.alveo] + arguments, timeout: 60, environment: environment)
+    }
+
+    static func rfc3339(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+
+    // MARK: the client reads the answer
+
+    /// Runs `request` `count` times, `width` at a time: how many times each status came, with the
+    /// failures (no answer read) under 0 and their reasons recorded.
+    static func concurrently(_ count: Int, width: Int, _ request: @escaping @Sendable () async throws(ControlClient.Failure) -> Int) async throws -> [Int: Int] {
+        var statuses: [Int: Int] = [:]
+        var reasons: [String: Int] = [:]
+        await withTaskGroup(of: Result<Int, ControlClient.Failure>.self) { group in
+            func take(_ result: Result<Int, ControlClient.Failure>) {
+                switch result {
+                case .success(let status): statuses[status, default: 0] += 1
+                case .failure(let failure):
+                    statuses[0, default: 0] += 1
+                    reasons["\(failure)", default: 0] += 1
+                }
+            }
+            for index in 0..<count {
+                if index >= width, let result = await group.next() { take(result) }
+                group.addTask {
+                    do throws(ControlClient.Failure) { return .success(try await request()) } catch { return .failure(error) }
+                }
+            }
+            for await result in group { take(result) }
+        }
+        if !reasons.isEmpty { Issue.record("no answer read: \(reasons)") }
+        return statuses
+    }
+
+    /// An agent that answers before it has read the request (as it does for a body over 64 KiB, or
+    /// as one that is quicker than the command's writes): the command reads its answer rather than
+    /// reporting the write it could not finish as "no agent". Each request is answered once its head is
+    /// read, and the connection half-closed; its 300 KB body is never read.
+    @Test func anAnswerThatComesBeforeTheRequestIsWrittenIsRead() async throws {
+        let path = directory.appendingPathComponent("early.sock").path
+        let count = 1000
+        let server = try EarlyAnswerServer(path: path, connections: count)
+        defer { server.stop() }
+        let body = Array("{\"values\":{\"pao2\":70},\"by\":\"\(String(repeating: "x", count: 300_000))\"}".utf8)
+        let statuses = try await Self.concurrently(count, width: 4) { () throws(ControlClient.Failure) in
+            try await ControlClient.request(socket: path, method: .POST, path: "/v1/chart", json: body).status
+        }
+        #expect(statuses == [422: count], "statuses (0: no answer read): \(statuses)")
+    }
+}
+
+/// A Unix socket server that answers every request with a 422 as soon as it has its head, and
+/// half-closes the connection without reading the body, then waits for the client to hang up (so the
+/// client's unfinished write meets a closed connection, not a reset).
+final class EarlyAnswerServer: @unchecked Sendable {
+    // @unchecked: `listener` is set once before the thread starts; the thread alone uses the rest.
+    private let listener: Int32
+    private let thread: Thread
+
+    init(path: String, connections: Int) throws {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            close(fd)
+            throw NSError(domain: "EarlyAnswerServer", code: Int(errno), userInfo: [NSLocalizedDescriptionKey: "cannot listen on \(path)"])
+        }
+        listener = fd
+        let answer = Array("HTTP/1.1 422 Unprocessable Content\r\nContent-Type: application/json\r\nContent-Length: 30\r\nConnection: close\r\n\r\n{\"error\":\"by: give less text\"}".utf8)
+        thread = Thread {
+            for _ in 0..<connections {
+                let client = accept(fd, nil, nil)
+                guard client >= 0 else { return }
+                // The request's head only (a byte at a time, so nothing of the body is taken).
+                var head: [UInt8] = []
+                var byte: UInt8 = 0
+                while !head.suffix(4).elementsEqual([13, 10, 13, 10]), recv(client, &byte, 1, 0) == 1 { head.append(byte) }
+                _ = answer.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                shutdown(client, Int32(SHUT_WR))
+                // Until the client hangs up (at most 30 s): never reading what it sends.
+                var hangUp = pollfd(fd: client, events: 0, revents: 0)  // POLLHUP: both directions shut
+                _ = poll(&hangUp, 1, 30_000)
+                close(client)
+            }
+        }
+        thread.start()
+    }
+
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+}
