@@ -106,6 +106,133 @@ import Glibc
         }
         #expect(statuses == [422: count], "statuses (0: no answer read): \(statuses)")
     }
+
+    // MARK: every field as the table says
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        var path: String
+        var body: String
+        var status: Int
+        var mentions: String = ""
+        var testDescription: String { "\(path) \(body.prefix(80)) → \(status)" }
+    }
+
+    static let long = String(repeating: "n", count: 129)
+    static let cases: [Case] = [
+        // Not a JSON object: 400 at every endpoint.
+        Case(path: "/v1/ack", body: "not json", status: 400, mentions: "JSON object"),
+        Case(path: "/v1/chart", body: "[]", status: 400, mentions: "JSON object"),
+        Case(path: "/v1/patient", body: "\"x\"", status: 400, mentions: "JSON object"),
+        Case(path: "/v1/patient/discharge", body: "[1]", status: 400, mentions: "JSON object"),
+        // ack: rule (string, required), source and by (text).
+        Case(path: "/v1/ack", body: "{}", status: 422, mentions: "rule"),
+        Case(path: "/v1/ack", body: "{\"rule\":5}", status: 400, mentions: "rule"),
+        Case(path: "/v1/ack", body: "{\"rule\":null}", status: 400, mentions: "rule"),
+        Case(path: "/v1/ack", body: "{\"rule\":\"oxygenation.nonsense\"}", status: 422, mentions: "is not a rule"),
+        Case(path: "/v1/ack", body: "{\"rule\":\"oxygenation.spo2_low\"}", status: 409, mentions: "spo2_low"),
+        Case(path: "/v1/ack", body: "{\"rule\":\"oxygenation.spo2_low\",\"source\":5}", status: 400, mentions: "source"),
+        Case(path: "/v1/ack", body: "{\"rule\":\"oxygenation.spo2_low\",\"source\":[\"vent\"]}", status: 400, mentions: "source"),
+        Case(path: "/v1/ack", body: "{\"rule\":\"oxygenation.spo2_low\",\"source\":\"\"}", status: 422, mentions: "source"),
+        Case(path: "/v1/ack", body: "{\"rule\":\"oxygenation.spo2_low\",\"source\":\"\(long)\"}", status: 422, mentions: "source"),
+        Case(path: "/v1/ack", body: "{\"rule\":\"oxygenation.spo2_low\",\"source\":\"a\\u0007b\"}", status: 422, mentions: "source"),
+        Case(path: "/v1/ack", body: "{\"rule\":\"oxygenation.spo2_low\",\"source\":\"vent\"}", status: 409, mentions: "vent"),
+        Case(path: "/v1/ack", body: "{\"rule\":\"oxygenation.spo2_low\",\"by\":7}", status: 400, mentions: "by"),
+        Case(path: "/v1/ack", body: "{\"rule\":\"oxygenation.spo2_low\",\"by\":\"\(long)\"}", status: 422, mentions: "by"),
+        // chart: values (object of 1-32, each a number or a text), sampled, sampled_ago_s, by.
+        Case(path: "/v1/chart", body: "{}", status: 422, mentions: "values"),
+        Case(path: "/v1/chart", body: "{\"values\":[]}", status: 400, mentions: "values"),
+        Case(path: "/v1/chart", body: "{\"values\":\"pao2=70\"}", status: 400, mentions: "values"),
+        Case(path: "/v1/chart", body: "{\"values\":{}}", status: 422, mentions: "values"),
+        Case(path: "/v1/chart", body: "{\"values\":{\(((1...33).map { "\"p\($0)\":1" }).joined(separator: ","))}}", status: 422, mentions: "values"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":true}}", status: 400, mentions: "pao2"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":null}}", status: 400, mentions: "pao2"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":[70]}}", status: 400, mentions: "pao2"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"spo2\":90}}", status: 422, mentions: "spo2"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":\"8kg\"}}", status: 422, mentions: "unit"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":5000}}", status: 422, mentions: "pao2"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"position\":\"sideways\"}}", status: 422, mentions: "position"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":70},\"sampled\":5}", status: 400, mentions: "sampled"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":70},\"sampled\":\"yesterday\"}", status: 422, mentions: "RFC 3339"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":70},\"sampled\":\"\(rfc3339(Date().addingTimeInterval(3600)))\"}", status: 422, mentions: "future"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":70},\"sampled\":\"\(rfc3339(Date().addingTimeInterval(-7 * 3600)))\"}", status: 422, mentions: "max_sample_age_s"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":70},\"sampled_ago_s\":\"60\"}", status: 400, mentions: "sampled_ago_s"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":70},\"sampled_ago_s\":true}", status: 400, mentions: "sampled_ago_s"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":70},\"sampled_ago_s\":-1}", status: 422, mentions: "0 to 604800"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":70},\"sampled_ago_s\":700000}", status: 422, mentions: "0 to 604800"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":70},\"sampled_ago_s\":30000}", status: 422, mentions: "max_sample_age_s"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":70},\"sampled_ago_s\":60,\"sampled\":\"\(rfc3339(Date()))\"}", status: 422, mentions: "not both"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":70},\"by\":{}}", status: 400, mentions: "by"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":70},\"by\":\"\(String(repeating: "b", count: 10_240))\"}", status: 422, mentions: "by"),
+        Case(path: "/v1/chart", body: "{\"values\":{\"pao2\":70,\"hb\":\"81g/L\"},\"sampled_ago_s\":60,\"by\":\"Dr Osei\"}", status: 200),
+        // patient: sex, height_cm, pbw_kg, conditions, id, id_authority, name, by.
+        Case(path: "/v1/patient", body: "{\"sex\":1}", status: 400, mentions: "sex"),
+        Case(path: "/v1/patient", body: "{\"sex\":\"x\"}", status: 422, mentions: "sex"),
+        Case(path: "/v1/patient", body: "{\"height_cm\":\"160\"}", status: 400, mentions: "height_cm"),
+        Case(path: "/v1/patient", body: "{\"height_cm\":true}", status: 400, mentions: "height_cm"),
+        Case(path: "/v1/patient", body: "{\"height_cm\":500}", status: 422, mentions: "height"),
+        Case(path: "/v1/patient", body: "{\"pbw_kg\":\"60\"}", status: 400, mentions: "pbw_kg"),
+        Case(path: "/v1/patient", body: "{\"pbw_kg\":500}", status: 422, mentions: "pbw_kg"),
+        Case(path: "/v1/patient", body: "{\"conditions\":\"sle\"}", status: 400, mentions: "conditions"),
+        Case(path: "/v1/patient", body: "{\"conditions\":[\"sle\",1]}", status: 400, mentions: "conditions[1]"),
+        Case(path: "/v1/patient", body: "{\"conditions\":[null]}", status: 400, mentions: "conditions[0]"),
+        Case(path: "/v1/patient", body: "{\"conditions\":[\"measles\"]}", status: 422, mentions: "measles"),
+        Case(path: "/v1/patient", body: "{\"id\":12345}", status: 400, mentions: "id"),
+        Case(path: "/v1/patient", body: "{\"id\":\"\"}", status: 422, mentions: "id"),
+        Case(path: "/v1/patient", body: "{\"id\":\"\(long)\"}", status: 422, mentions: "id"),
+        Case(path: "/v1/patient", body: "{\"id_authority\":false}", status: 400, mentions: "id_authority"),
+        Case(path: "/v1/patient", body: "{\"id_authority\":\"A\\nB\"}", status: 422, mentions: "id_authority"),
+        Case(path: "/v1/patient", body: "{\"name\":[\"DOE\"]}", status: 400, mentions: "name"),
+        Case(path: "/v1/patient", body: "{\"name\":\"DOE\\u0000\"}", status: 422, mentions: "name"),
+        Case(path: "/v1/patient", body: "{\"by\":null}", status: 400, mentions: "by"),
+        Case(path: "/v1/patient", body: "{\"by\":\"\"}", status: 422, mentions: "by"),
+        Case(path: "/v1/patient", body: "{\"conditions\":[\"anca_vasculitis\"],\"by\":\"Dr Osei\"}", status: 200),
+        // discharge: by.
+        Case(path: "/v1/patient/discharge", body: "{\"by\":1}", status: 400, mentions: "by"),
+        Case(path: "/v1/patient/discharge", body: "{\"by\":\"\(long)\"}", status: 422, mentions: "by"),
+        Case(path: "/v1/patient/discharge", body: "{\"by\":\"RN Kim\"}", status: 200),
+    ]
+
+    @Test func everyFieldOfEveryEndpointIsAnsweredAsTheTableSays() async throws {
+        let agent = try startAgent()
+        defer { agent.kill() }
+        for check in Self.cases {
+            let answer = try await request(check.path, check.body)
+            #expect(answer.status == check.status, "\(check.testDescription): \(answer.status) \(answer.text)")
+            if check.status != 200 {
+                let error = answer.answer["error"] as? String ?? ""
+                #expect(!error.isEmpty && error.contains(check.mentions), "\(check.testDescription): \(answer.text)")
+                // Bounded: an echo of what was sent is cut short (the longest answer lists the rules).
+                #expect(answer.text.utf8.count < 1000, "\(check.testDescription): an error of \(answer.text.utf8.count) bytes")
+            }
+        }
+        // Nothing refused changed anything: only the three 200s left a trace in the journal.
+        let inputs = try journal().filter { $0.contains("\"input\":{") }
+        #expect(inputs.count == 3, "journaled inputs: \(inputs.map { $0.prefix(200) })")
+    }
+
+    func journal() throws -> [String] {
+        let journal = directory.appendingPathComponent("journal").path
+        return try FileManager.default.contentsOfDirectory(atPath: journal).filter { $0.hasSuffix(".jsonl") }.sorted()
+            .flatMap { ((try? String(contentsOfFile: journal + "/" + $0, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
+    }
+
+    // MARK: bounded echoes
+
+    /// An acknowledgement's source is text like `by`: a 60 KB one is refused (422) with a short answer
+    /// and no long log line; a long but acceptable one is shown bounded.
+    @Test func anAcksSourceIsBoundedAndSoIsEveryEchoOfIt() async throws {
+        let agent = try startAgent()
+        defer { agent.kill() }
+        let huge = try await request("/v1/ack", "{\"rule\":\"oxygenation.spo2_low\",\"source\":\"\(String(repeating: "s", count: 60_000))\"}")
+        #expect(huge.status == 422 && huge.text.utf8.count < 400, "\(huge.status), \(huge.text.utf8.count) bytes: \(huge.text.prefix(300))")
+        let long = String(repeating: "q", count: 128)
+        let unknown = try await request("/v1/ack", "{\"rule\":\"oxygenation.spo2_low\",\"source\":\"\(long)\"}")
+        #expect(unknown.status == 409 && unknown.text.utf8.count < 200 && unknown.text.contains("qqqq"), "\(unknown.text)")
+        // The refusal reached the log, bounded too.
+        #expect(waitUntil(timeout: 10) { agent.stderr.contains("entry refused: no oxygenation.spo2_low alarm from qqqq") }, "\(agent.stderr)")
+        let longest = agent.stderr.split(separator: "\n").map(\.utf8.count).max() ?? 0
+        #expect(longest < 1000, "a log line of \(longest) bytes")
+    }
 }
 
 /// A Unix socket server that answers every request with a 422 as soon as it has its head, and
