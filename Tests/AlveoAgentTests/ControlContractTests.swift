@@ -91,6 +91,39 @@ import Glibc
         return statuses
     }
 
+    /// The agent refuses a 10 KB `by` once it has read the body, answers and closes; the client must
+    /// take that answer even when the close comes before it finished writing (it used to say "no
+    /// agent" for 3-5 % of them). And the CLI refuses such a `by` itself, without sending it.
+    @Test func aLongByIsAnsweredEveryTimeAndTheCLIRefusesItItself() async throws {
+        let agent = try startAgent()
+        defer { agent.kill() }
+        let by = String(repeating: "x", count: 10_240)
+        let body = "{\"values\":{\"pao2\":70},\"by\":\"\(by)\"}"
+        // Several at a time, as several bedside views and commands would.
+        let socket = self.socket
+        let statuses = try await Self.concurrently(250, width: 4) { () throws(ControlClient.Failure) in
+            try await ControlClient.request(socket: socket, method: .POST, path: "/v1/chart", json: Array(body.utf8)).status
+        }
+        #expect(statuses == [422: 250], "statuses (0: no answer read): \(statuses)")
+
+        // The CLI: exit 65 with the reason, against the agent and against no agent at all (so it did
+        // not send it).
+        let cli = try alveo(["chart", "pao2=70", "--by", by, "--socket", socket])
+        #expect(cli.status == 65 && cli.stderr.contains("--by") && cli.stderr.contains("10240 bytes"), "\(cli.status) \(cli.stderr)")
+        #expect(cli.stderr.utf8.count < 400, "the CLI does not echo the whole option: \(cli.stderr.utf8.count) bytes")
+        let offline = try alveo(["chart", "pao2=70", "--by", by, "--socket", directory.appendingPathComponent("none.sock").path])
+        #expect(offline.status == 65, "refused before connecting: \(offline.status) \(offline.stderr)")
+        for (command, option) in [(["ack", "oxygenation.spo2_low"], "--source"), (["patient", "set"], "--name"), (["patient", "discharge"], "--by")] {
+            let refused = try alveo(command + [option, "a\u{7}b", "--socket", socket])
+            #expect(refused.status == 65 && refused.stderr.contains(option) && refused.stderr.contains("control characters"),
+                    "\(command) \(option): \(refused.status) \(refused.stderr)")
+        }
+        // A body larger than 64 KiB is answered 413, even when the agent stops reading it.
+        let huge = "{\"values\":{\"pao2\":70},\"by\":\"\(String(repeating: "y", count: 70_000))\"}"
+        let tooLarge = try await request("/v1/chart", huge)
+        #expect(tooLarge.status == 413, "\(tooLarge)")
+    }
+
     /// An agent that answers before it has read the request (as it does for a body over 64 KiB, or
     /// as one that is quicker than the command's writes): the command reads its answer rather than
     /// reporting the write it could not finish as "no agent". Each request is answered once its head is
@@ -232,6 +265,35 @@ import Glibc
         #expect(waitUntil(timeout: 10) { agent.stderr.contains("entry refused: no oxygenation.spo2_low alarm from qqqq") }, "\(agent.stderr)")
         let longest = agent.stderr.split(separator: "\n").map(\.utf8.count).max() ?? 0
         #expect(longest < 1000, "a log line of \(longest) bytes")
+    }
+
+    // MARK: exit codes
+
+    /// Every exit code the control commands give is in the table of docs/control-api.md, and the
+    /// table has no other; 64, 65, 69 and 78 are seen here (0, 70 and 77 in ControlAPITests).
+    @Test func theControlCommandsExitCodesAreTheDocumentedOnes() throws {
+        let docs = try String(contentsOf: Paths.repository.appendingPathComponent("docs/control-api.md"), encoding: .utf8)
+        let section = try #require(docs.range(of: "## Exit codes of the commands").map { docs[$0.upperBound...] })
+        let table = Set(section.split(separator: "\n").prefix { !$0.hasPrefix("## ") }.compactMap { line -> Int32? in
+            guard line.hasPrefix("| "), let code = line.dropFirst(2).split(separator: " ").first else { return nil }
+            return Int32(code)
+        })
+        #expect(table == [0, 64, 65, 69, 70, 77, 78], "the table: \(table.sorted())")
+        let missing = directory.appendingPathComponent("none.sock").path
+        let seen: [(arguments: [String], status: Int32)] = [
+            (["chart", "--socket", missing], 64),
+            (["chart", "pao2=70", "--sampled", "tomorrow", "--socket", missing], 64),
+            (["status", "--socket", String(repeating: "/s", count: 60)], 64),
+            (["chart", "pao2=70", "--by", String(repeating: "b", count: 200), "--socket", missing], 65),
+            (["status", "--socket", missing], 69),
+            (["ack", "oxygenation.spo2_low", "--socket", missing], 69),
+            (["status", "--config", directory.appendingPathComponent("none.yaml").path], 78),
+        ]
+        for (arguments, expected) in seen {
+            let result = try alveo(arguments)
+            #expect(result.status == expected, "alveo \(arguments.joined(separator: " ").prefix(120)): \(result.status) \(result.stderr)")
+            #expect(table.contains(result.status), "exit \(result.status) is not in the table")
+        }
     }
 }
 
