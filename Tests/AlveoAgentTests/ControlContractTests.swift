@@ -249,6 +249,34 @@ import Glibc
             .flatMap { ((try? String(contentsOfFile: journal + "/" + $0, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
     }
 
+    // MARK: the sample time used
+
+    /// A sample time up to 60 s ahead of the agent's clock is taken as now: the answer, the status and
+    /// the journal say the time used, not the one given.
+    @Test func aSampleAheadOfTheClockIsTakenAsNowAndTheAnswerSaysSo() async throws {
+        let agent = try startAgent()
+        defer { agent.kill() }
+        let ahead = try await request("/v1/chart", "{\"values\":{\"pao2\":71},\"sampled\":\"\(Self.rfc3339(Date().addingTimeInterval(30)))\"}")
+        #expect(ahead.status == 200, "\(ahead.text)")
+        let t = try #require(ahead.answer["t"] as? Double), sampled = try #require(ahead.answer["sampled_t"] as? Double)
+        #expect(sampled <= t && t - sampled < 5, "sampled_t \(sampled) is the time used (t \(t)), not 30 s ahead")
+        let status = try await request("/v1/status", nil)
+        let pao2 = ((status.answer["values"] as? [[String: Any]]) ?? []).first { $0["parameter"] as? String == "pao2" }
+        #expect(abs((pao2?["t"] as? Double ?? .nan) - sampled) < 0.01, "status: \(pao2 ?? [:]), answer: \(sampled)")
+        let journaled = try journal().compactMap { line -> Double? in
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return ((object?["input"] as? [String: Any])?["entry"] as? [String: Any])?["sampledAt"] as? Double
+        }
+        #expect(journaled.count == 1 && abs(journaled[0] - sampled) < 1e-6, "the journal holds the time used: \(journaled), answer \(sampled)")
+        // A sample time in the past is kept as given.
+        let past = try await request("/v1/chart", "{\"values\":{\"pao2\":72},\"sampled_ago_s\":120}")
+        let pastT = try #require(past.answer["t"] as? Double), pastSampled = try #require(past.answer["sampled_t"] as? Double)
+        #expect(abs(pastT - 120 - pastSampled) < 1, "\(past.text)")
+        // More than 60 s ahead: refused.
+        let future = try await request("/v1/chart", "{\"values\":{\"pao2\":73},\"sampled\":\"\(Self.rfc3339(Date().addingTimeInterval(120)))\"}")
+        #expect(future.status == 422 && (future.answer["error"] as? String ?? "").contains("future"), "\(future.text)")
+    }
+
     // MARK: bounded echoes
 
     /// An acknowledgement's source is text like `by`: a 60 KB one is refused (422) with a short answer
