@@ -295,6 +295,43 @@ import Glibc
         #expect(longest < 1000, "a log line of \(longest) bytes")
     }
 
+    // MARK: the agent's own alarms in status
+
+    /// `technical.station_unreachable` is raised by the outputs, not the clinical core: status lists
+    /// it (JSON and text) with its source while it holds, and not after the station is back.
+    @Test func statusListsTheAgentsOwnAlarms() async throws {
+        let hl7Port = freePort()
+        let agent = try startAgent(hl7Port: hl7Port, extraRules: "  technical.station_unreachable: {after_s: 5}")
+        defer { agent.kill() }
+        func own() async -> [String: Any]? {
+            guard let status = try? await request("/v1/status", nil) else { return nil }
+            return ((status.answer["alarms"] as? [[String: Any]]) ?? []).first { $0["rule"] as? String == "technical.station_unreachable" }
+        }
+        var alarm: [String: Any]?
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            alarm = await own()
+            if alarm != nil { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let raised = try #require(alarm, "no technical.station_unreachable in status: \(agent.stdout)")
+        #expect(raised["source"] as? String == "hl7" && raised["priority"] as? String == "high" && raised["type"] as? String == "technical"
+                && (raised["alarm_id"] as? Double ?? 0) >= 1_000_001 && raised["latched"] as? Bool == false && raised["since_t"] is Double,
+                "\(raised)")
+        let text = try alveo(["status", "--socket", socket])
+        #expect(text.status == 0 && text.stdout.contains("technical.station_unreachable[hl7]"), "\(text.stdout)")
+        // The station is back: the alarm ends and leaves the list.
+        let receiver = try Receivers.hl7(port: hl7Port, log: directory.appendingPathComponent("received.jsonl").path, in: directory)
+        defer { receiver.kill() }
+        var ended = false
+        let endDeadline = Date().addingTimeInterval(60)
+        while Date() < endDeadline {
+            if await own() == nil { ended = true; break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(ended, "still listed after the station came back: \(agent.stdout)")
+    }
+
     // MARK: exit codes
 
     /// Every exit code the control commands give is in the table of docs/control-api.md, and the
