@@ -240,8 +240,9 @@ public struct ClinicalCore {
 
         public var description: String {
             switch self {
-            case .noAlarm(let rule, let source): "no \(rule.id) alarm\(source.map { " from \($0)" } ?? "") is active"
-            case .alreadyAcknowledged(let rule, let source): "the \(rule.id) alarm\(source.map { " from \($0)" } ?? "") is already acknowledged"
+            // The source is what a person typed: shown bounded and escaped (it is answered and logged).
+            case .noAlarm(let rule, let source): "no \(rule.id) alarm\(source.map { " from \(Shown.text($0.utf8, limit: 64))" } ?? "") is active"
+            case .alreadyAcknowledged(let rule, let source): "the \(rule.id) alarm\(source.map { " from \(Shown.text($0.utf8, limit: 64))" } ?? "") is already acknowledged"
             }
         }
     }

@@ -417,6 +417,7 @@ public final class OutputPipeline {
     public let forwarders: [JournalForwarder]
     /// Where what cannot be journaled at a stop is kept (`outputs.journal.spill_directory`).
     let spillDirectory: String?
+    private let ownAlarms = OwnAlarmList()
 
     /// `emit` receives the agent's own alarms (delivery failures) for stdout; `clock` gives their t;
     /// `wallTime` stamps their journal entries (nil in replay).
@@ -438,7 +439,11 @@ public final class OutputPipeline {
             try Journal(directory: directory, segmentMaxBytes: segmentMaxBytes, spillDirectory: spillDirectory)
         }
         for warning in writer.recovery { logger.warning("journal recovered: \(warning)") }
-        writer.emit = emit
+        let ownAlarms = self.ownAlarms
+        writer.emit = { events in
+            ownAlarms.apply(events)
+            emit(events)
+        }
         writer.clock = clock
         writer.wallTime = wallTime
         self.writer = writer
@@ -473,6 +478,11 @@ public final class OutputPipeline {
     /// Journal items (events, charted entries) not written yet and held in memory, and those dropped
     /// because too many were held; both 0 when the journal is healthy.
     public var unjournaled: (held: Int, dropped: Int) { writer?.unjournaled ?? (0, 0) }
+
+    /// The agent's own alarms in force (`technical.journal_failed`, `delivery_failed`,
+    /// `station_unreachable`, `clock_unsynchronized`, `disk_low`, `trend_store_failed`): the start event
+    /// of each, in order of alarm id, for `alveo status`.
+    public var activeOwnAlarms: [AlarmEvent] { ownAlarms.active }
 
     /// The journal's last sequence number (0 without a journal).
     public var lastSeq: Int64 { writer?.lastSeq ?? 0 }
@@ -680,4 +690,21 @@ public final class OutputPipeline {
         if let writer, !forwarders.isEmpty { writer.prune(deliveredUpTo: deliveredEverywhere) }
         return true
     }
+}
+
+/// The agent's own alarms in force, as the journal writer emits them (a start until its end).
+final class OwnAlarmList: @unchecked Sendable {
+    // @unchecked: `alarms` is only touched under `lock`.
+    private let lock = NSLock()
+    private var alarms: [Int: AlarmEvent] = [:]
+
+    func apply(_ events: [AlarmEvent]) {
+        lock.withLock {
+            for event in events {
+                if event.phase == .end { alarms[event.alarmID] = nil } else if alarms[event.alarmID] == nil { alarms[event.alarmID] = event }
+            }
+        }
+    }
+
+    var active: [AlarmEvent] { lock.withLock { alarms.values.sorted { $0.alarmID < $1.alarmID } } }
 }

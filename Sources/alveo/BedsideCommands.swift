@@ -17,14 +17,34 @@ struct ControlOptions: ParsableArguments {
     var json = false
 
     func socketPath() throws -> String {
-        if let socket { return socket }
+        if let socket {
+            // sockaddr_un holds 108 bytes with the terminating zero; the agent takes at most 103.
+            guard socket.utf8.count < 104 else { throw ValidationError("--socket: at most 103 bytes") }
+            return socket
+        }
         if let config { return try loadConfig(config).control.socketPath }
         return ControlConfig.defaultSocketPath
     }
 
+    /// Refuses, before anything is sent, a text option the agent would refuse (`--by`, `--source`,
+    /// `--id`, …: 1 to 128 bytes, no control characters): exit 65, as for the agent's 422.
+    func checkText(_ options: [(name: String, value: String?)]) throws {
+        for (name, value) in options {
+            guard let value, let problem = ControlServer.textProblem(value) else { continue }
+            printError("error: \(name): \(problem)")
+            throw ExitCode(.dataError)
+        }
+    }
+
     /// Sends the request; exits with the reason when the agent cannot be reached or refuses.
     func send(_ method: HTTPMethod, _ path: String, body: [String: Any]? = nil) async throws -> [String: Any] {
-        let payload = try body.map { Array(try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) }
+        let payload: [UInt8]?
+        do {
+            payload = try body.map { Array(try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) }
+        } catch {
+            printError("error: the request cannot be written as JSON: \(error)")
+            throw ExitCode(.dataError)
+        }
         let reply: ControlClient.Reply
         let socket = try socketPath()
         do {
@@ -82,6 +102,7 @@ struct Ack: AsyncParsableCommand {
     @OptionGroup var control: ControlOptions
 
     func run() async throws {
+        try control.checkText([("--source", source), ("--by", by)])
         var body: [String: Any] = ["rule": rule]
         if let source { body["source"] = source }
         if let by { body["by"] = by }
@@ -124,6 +145,7 @@ struct Chart: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try control.checkText([("--by", by)])
         var given: [String: String] = [:]
         for value in values {
             let parts = value.split(separator: "=", maxSplits: 1)
@@ -170,6 +192,7 @@ struct PatientCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
+            try control.checkText([("--id", id), ("--id-authority", idAuthority), ("--name", name), ("--by", by)])
             var body: [String: Any] = [:]
             if let sex { body["sex"] = sex }
             if let heightCm { body["height_cm"] = heightCm }
@@ -193,6 +216,7 @@ struct PatientCommand: AsyncParsableCommand {
         @OptionGroup var control: ControlOptions
 
         func run() async throws {
+            try control.checkText([("--by", by)])
             let reply = try await control.send(.POST, "/v1/patient/discharge", body: by.map { ["by": $0] } ?? [:])
             if control.json { return }
             try writeStandardOutput(EntryText.render(reply, done: "discharged"))

@@ -8,9 +8,9 @@ import ArgumentParser
 /// | 0 | ok | done; `run` stopped by SIGTERM/SIGINT |
 /// | 1 | failure | `simulate` could not run |
 /// | 64 | usage | wrong options (ArgumentParser) |
-/// | 65 | dataError | a malformed scenario or trace; a chart, acknowledgement or patient the agent refused as wrong (an unknown rule or parameter, a wrong unit, a value out of range, a stale or future sample time) |
+/// | 65 | dataError | a malformed scenario or trace; a chart, acknowledgement or patient the agent refused as wrong (an unknown rule or parameter, a wrong unit, a value out of range, a stale or future sample time), or that the command refused before sending it (a `--by`, `--source`, `--id`, `--id-authority` or `--name` the agent would refuse) |
 /// | 66 | noInput | the input file is missing, unreadable, compressed or cut in its header |
-/// | 69 | unavailable | the agent is not running, its control socket does not answer, or it is stopping (`status`, `ack`, `chart`, `patient`) |
+/// | 69 | unavailable | the agent is not running, its control socket does not answer (or closes without an answer), or it is stopping (`status`, `ack`, `chart`, `patient`) |
 /// | 70 | refused | the agent refused the request: there is nothing it could do (no such alarm to acknowledge, already acknowledged) |
 /// | 77 | noPermission | the control socket refused this user (not in its group) |
 /// | 74 | ioError | a device, file, journal or recording failed; events could not be journaled |

@@ -42,7 +42,7 @@ struct Run: AsyncParsableCommand {
     var controlSocket: String?
 
     func run() async throws {
-        var agentConfig = try loadConfig(config)
+        var agentConfig = try loadConfig(config, starting: true)
         if let controlSocket {
             guard controlSocket.utf8.count < 104 else { throw ValidationError("--control-socket: at most 103 bytes") }
             agentConfig.control.socketPath = controlSocket

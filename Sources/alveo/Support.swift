@@ -49,11 +49,14 @@ func startOutputs(_ config: AgentConfig, clock: @escaping @Sendable () -> Double
     }
 }
 
-func loadConfig(_ path: String) throws -> AgentConfig {
+/// `starting`: `alveo run` refuses to start; under systemd the line is logged as critical (`<2>`), as
+/// the agent's own log lines carry their priority there.
+func loadConfig(_ path: String, starting: Bool = false) throws -> AgentConfig {
     do {
         return try AgentConfig.load(path: path)
     } catch {
-        printError("error: \(error)")
+        let journald = starting && ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
+        printError("\(journald ? "<2>" : "")error: \(error)\(starting ? " (alveo run does not start)" : "")")
         throw ExitCode(.config)
     }
 }

@@ -51,13 +51,17 @@ public struct BedsideEntry: Sendable, Equatable, Codable {
         case action, sampledAt, by, via, forPatient
     }
 
-    /// Turns the sample ages into sample times, now that the entry arrived at `t` (core seconds).
+    /// Turns the sample ages into sample times, now that the entry arrived at `t` (core seconds). A
+    /// time at most `BedsideLoop.clockSkewTolerance` ahead of `t` is taken as `t` here (the clock read
+    /// was a little ahead of this box's), so that the journal, the trace and the answer carry the sample
+    /// time the loop uses; one further ahead is kept as it is, for the loop to refuse.
     public mutating func stamp(at t: Double) {
-        if let sampleAge { sampledAt = t - sampleAge }
+        func used(_ age: Double) -> Double { age < 0 && -age <= BedsideLoop.clockSkewTolerance ? t : t - age }
+        if let sampleAge { sampledAt = used(sampleAge) }
         sampleAge = nil
         if case .chart(var values) = action {
             for index in values.indices {
-                if let age = values[index].sampleAge { values[index].sampledAt = t - age }
+                if let age = values[index].sampleAge { values[index].sampledAt = used(age) }
                 values[index].sampleAge = nil
             }
             action = .chart(values)

@@ -57,12 +57,22 @@ enum StatusReport {
             return .object(members)
         } ?? .null
 
-        let alarms: [JSONValue] = core.activeAlarms.map { alarm in
+        var alarms: [JSONValue] = core.activeAlarms.map { alarm in
             .object([
                 ("alarm_id", .number(Double(alarm.alarmID))), ("rule", .string(alarm.rule.id)), ("source", string(alarm.source)),
                 ("parameter", string(alarm.parameter?.name)), ("priority", .string(alarm.priority.name)),
                 ("type", .string(alarm.rule.type.rawValue)), ("since_t", number(alarm.since)), ("active_for_s", number(t - alarm.since, 1)),
                 ("latched", .bool(alarm.latched)), ("acknowledged", .bool(alarm.acknowledged)),
+            ])
+        }
+        // The agent's own alarms (journal, delivery, station, clock, disk, trend store): raised by the
+        // outputs, not the core, and listed after its alarms (their ids start at 1000001).
+        alarms += (outputs?.activeOwnAlarms ?? []).map { alarm in
+            .object([
+                ("alarm_id", .number(Double(alarm.alarmID))), ("rule", .string(alarm.rule.id)), ("source", string(alarm.source)),
+                ("parameter", string(alarm.parameter?.name)), ("priority", .string(alarm.priority.name)),
+                ("type", .string(alarm.rule.type.rawValue)), ("since_t", number(alarm.t)), ("active_for_s", number(max(0, t - alarm.t), 1)),
+                ("latched", .bool(false)), ("acknowledged", .bool(alarm.acknowledged)),
             ])
         }
 

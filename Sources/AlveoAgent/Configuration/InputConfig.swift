@@ -93,6 +93,9 @@ public struct LabListenerConfig: Sendable, Equatable {
                 for (tlsKey, tlsValue) in try value.mapping(allowed: ["cert_file", "key_file", "client_ca_file"]) {
                     let path = DeviceConfig.resolveDirectory(try tlsValue.string(), relativeTo: node.file)
                     guard FileManager.default.isReadableFile(atPath: path) else { throw tlsValue.error("cannot read \(path)") }
+                    if tlsKey == "key_file", let problem = KeyFilePermissions.problem(path) {
+                        throw tlsValue.error("the private key \(path) \(problem)")
+                    }
                     files[tlsKey] = path
                 }
                 guard let certificate = files["cert_file"], let key = files["key_file"], let clients = files["client_ca_file"] else {

@@ -48,7 +48,10 @@ extension OutputConfig {
             switch key {
             case "ca_file": settings.caFile = try file(value)
             case "cert_file": settings.certificateFile = try file(value)
-            case "key_file": settings.keyFile = try file(value)
+            case "key_file":
+                let path = try file(value)
+                if let problem = KeyFilePermissions.problem(path) { throw value.error("the private key \(path) \(problem)") }
+                settings.keyFile = path
             case "server_name": settings.serverName = try value.string()
             default: break
             }

@@ -46,6 +46,8 @@ public enum ControlClient {
             }
         } catch let failure as Failure {
             throw failure
+        } catch let error as ChannelError where error == .ioOnClosedChannel || error == .eof || error == .outputClosed {
+            throw Failure.failed("\(path): the agent closed the connection without answering (\(error))")
         } catch let error as IOError {
             switch error.errnoCode {
             case ENOENT: throw Failure.notRunning("no control socket at \(path): is alveo run running (and is this its control.socket)?")
@@ -70,23 +72,39 @@ public enum ControlClient {
             var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
             head.headers.add(name: "Host", value: "alveo")
             head.headers.add(name: "Connection", value: "close")
+            var parts: [HTTPClientRequestPart] = [.head(head)]
             if let body {
                 head.headers.add(name: "Content-Type", value: "application/json")
                 head.headers.add(name: "Content-Length", value: "\(body.count)")
+                parts = [.head(head), .body(.byteBuffer(ByteBuffer(bytes: body)))]
             }
-            try await outbound.write(.head(head))
-            if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-            try await outbound.write(.end(nil))
+            parts.append(.end(nil))
+            // The agent may answer and close before this side has finished writing: once it has read a
+            // body it refuses, the answer and the close can arrive before the request's end is written
+            // ("I/O on closed channel"). Its answer counts whenever one arrives; a write error only
+            // when none does.
+            var writeError: (any Error)?
+            do { try await outbound.write(contentsOf: parts) } catch { writeError = error }
             var status = 0
             var bytes: [UInt8] = []
-            for try await part in inbound {
-                switch part {
-                case .head(let response): status = Int(response.status.code)
-                case .body(let buffer):
-                    guard bytes.count + buffer.readableBytes <= maxReply else { throw Failure.failed("the agent's answer is larger than \(maxReply) bytes") }
-                    bytes += Array(buffer.readableBytesView)
-                case .end: return Reply(status: status, body: bytes)
+            do {
+                for try await part in inbound {
+                    switch part {
+                    case .head(let response): status = Int(response.status.code)
+                    case .body(let buffer):
+                        guard bytes.count + buffer.readableBytes <= maxReply else { throw Failure.failed("the agent's answer is larger than \(maxReply) bytes") }
+                        bytes += Array(buffer.readableBytesView)
+                    case .end: return Reply(status: status, body: bytes)
+                    }
                 }
+            } catch let failure as Failure {
+                throw failure
+            } catch {
+                // The connection ended inside the answer: what was read is the answer, if anything was.
+                guard status != 0 else { throw writeError ?? error }
+            }
+            guard status != 0 else {
+                throw writeError ?? Failure.failed("the agent closed the connection without answering")
             }
             return Reply(status: status, body: bytes)
         }

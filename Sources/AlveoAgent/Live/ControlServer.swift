@@ -55,7 +55,7 @@ public struct ControlServer: Service {
         }
         for endpoint in Endpoint.allCases {
             router.post(RouterPath(stringLiteral: endpoint.rawValue)) { request, _ in
-                await ControlServer.handle(request, inbox: inbox) { body in try ControlServer.entry(endpoint, body) }
+                await ControlServer.handle(request, inbox: inbox) { body throws(RequestError) in try ControlServer.entry(endpoint, body) }
             }
         }
         let path = config.socketPath, group = config.group, logger = self.logger
@@ -100,89 +100,161 @@ public struct ControlServer: Service {
         case ack = "v1/ack", chart = "v1/chart", patient = "v1/patient", discharge = "v1/patient/discharge"
     }
 
-    /// The entry a request's JSON object asks for, or why it is a bad request. Total: any JSON object
-    /// (the body is at most 64 KiB, and Foundation's parser refuses nesting deeper than 512).
-    public static func entry(_ endpoint: Endpoint, _ body: [String: Any]) throws -> BedsideEntry {
+    /// The entry a request's JSON object asks for, or why not: `wrongType` (400) for a field of the
+    /// wrong JSON type, `unacceptable` (422) for a well-typed value that is not acceptable (docs/control-api.md,
+    /// "Answers"). Total: any JSON object (the body is at most 64 KiB, and Foundation's parser refuses
+    /// nesting deeper than 512). What the loop alone can judge (a rule, parameter, unit, sex or condition
+    /// it does not know, a sample time too old) it refuses itself, also as 422.
+    public static func entry(_ endpoint: Endpoint, _ body: [String: Any]) throws(RequestError) -> BedsideEntry {
+        let fields = Fields(body: body)
         switch endpoint {
         case .ack:
-            guard let rule = body["rule"] as? String else { throw BadRequest("give the rule to acknowledge: {\"rule\": \"oxygenation.spo2_low\"}") }
-            return BedsideEntry(action: .acknowledge(rule: rule, source: body["source"] as? String), by: try by(body), via: "control")
+            guard let rule = try fields.string("rule", "a rule id as text") else {
+                throw .unacceptable("give the rule to acknowledge: {\"rule\": \"oxygenation.spo2_low\"}")
+            }
+            return BedsideEntry(action: .acknowledge(rule: rule, source: try fields.text("source")), by: try fields.text("by"), via: "control")
         case .chart:
-            guard let given = body["values"] as? [String: Any], !given.isEmpty else {
-                throw BadRequest("give the values to chart: {\"values\": {\"pao2\": 62}}")
+            guard let given = try fields.object("values", "an object of parameters and values, e.g. {\"pao2\": 62}") else {
+                throw .unacceptable("give the values to chart: {\"values\": {\"pao2\": 62}}")
+            }
+            guard (1...maxValues).contains(given.count) else {
+                throw .unacceptable("values: give 1 to \(maxValues) values to chart (\(given.count) given), e.g. {\"pao2\": 62}")
             }
             var values: [ChartedValue] = []
             for (name, value) in given.sorted(by: { $0.key < $1.key }) {
                 let text: String
-                switch value {
-                case let number as NSNumber where String(cString: number.objCType) != "c": text = JSONValue.formatted(number.doubleValue)
-                case let string as String: text = string
-                default: throw BadRequest("\(Shown.text(name.utf8)): give a number or a word")
+                if let number = Fields.number(value) {
+                    text = JSONValue.formatted(number)
+                } else if let string = value as? String {
+                    text = string
+                } else {
+                    throw .wrongType("values.\(Shown.text(name.utf8, limit: 24)): give a number, or a text of a number and its unit (\"8.2kPa\") or a position")
                 }
                 values.append(ChartedValue(parameter: name, value: text))
             }
-            return BedsideEntry(action: .chart(values), sampleAge: try sampleAge(body), by: try by(body), via: "control")
+            let sampleAge = try sampleAge(fields)
+            return BedsideEntry(action: .chart(values), sampleAge: sampleAge, by: try fields.text("by"), via: "control")
         case .patient:
             var record = PatientRecord()
-            record.sex = body["sex"] as? String
-            if let height = body["height_cm"] {
-                guard let number = height as? NSNumber else { throw BadRequest("height_cm: give a number of centimetres") }
-                record.heightCm = number.doubleValue
-            }
-            if let pbw = body["pbw_kg"] {
-                guard let number = pbw as? NSNumber else { throw BadRequest("pbw_kg: give a number of kilograms") }
-                record.pbwKg = number.doubleValue
-            }
-            record.conditions = body["conditions"] as? [String] ?? []
-            record.id = try text(body, "id")
-            record.idAuthority = try text(body, "id_authority")
-            record.name = try text(body, "name")
-            return BedsideEntry(action: .set(record), by: try by(body), via: "control")
+            record.sex = try fields.string("sex", "male or female, as text")
+            record.heightCm = try fields.number("height_cm", "a number of centimetres")
+            record.pbwKg = try fields.number("pbw_kg", "a number of kilograms")
+            record.conditions = try fields.strings("conditions", "a list of condition names, e.g. [\"anca_vasculitis\"]") ?? []
+            record.id = try fields.text("id")
+            record.idAuthority = try fields.text("id_authority")
+            record.name = try fields.text("name")
+            return BedsideEntry(action: .set(record), by: try fields.text("by"), via: "control")
         case .discharge:
-            return BedsideEntry(action: .discharge, by: try by(body), via: "control")
+            return BedsideEntry(action: .discharge, by: try fields.text("by"), via: "control")
         }
     }
 
-    public struct BadRequest: Error {
+    /// The most values one chart request takes (as the loop).
+    static let maxValues = 32
+    /// The furthest back `sampled_ago_s` may go (the loop refuses, within it, what is older than
+    /// `max_sample_age_s`).
+    package static let maxSampledAgo: Double = 7 * 86_400
+    /// The longest text field (`by`, `source`, `id`, `id_authority`, `name`), in bytes of UTF-8.
+    package static let maxText = 128
+
+    /// Why a request is not handed to the loop, and so which status it gets.
+    public struct RequestError: Error, Sendable, Equatable, CustomStringConvertible {
+        public enum Kind: Sendable, Equatable {
+            /// The body is not a JSON object, or a field has the wrong JSON type: 400.
+            case wrongType
+            /// A well-typed value that is not acceptable (out of range, too long, missing): 422.
+            case unacceptable
+        }
+        public var kind: Kind
         public var message: String
-        init(_ message: String) { self.message = message }
+        public var description: String { message }
+
+        static func wrongType(_ message: String) -> RequestError { RequestError(kind: .wrongType, message: message) }
+        static func unacceptable(_ message: String) -> RequestError { RequestError(kind: .unacceptable, message: message) }
     }
 
-    static func by(_ body: [String: Any]) throws -> String? { try text(body, "by") }
-
-    /// An optional text field: printable, at most 128 characters, no control characters.
-    static func text(_ body: [String: Any], _ key: String) throws -> String? {
-        guard let value = body[key] else { return nil }
-        guard let text = value as? String, !text.isEmpty, text.utf8.count <= 128,
-              !text.unicodeScalars.contains(where: { $0.value < 0x20 || ($0.value >= 0x7F && $0.value < 0xA0) }) else {
-            throw BadRequest("\(key): give text of 1 to 128 characters without control characters")
-        }
-        return text
+    /// Why `value` is not acceptable as a text field (`by`, `source`, `id`, `id_authority`, `name`), or
+    /// nil: 1 to 128 bytes, no control characters. The CLI checks its options by the same rule.
+    package static func textProblem(_ value: String) -> String? {
+        let controls = value.unicodeScalars.contains { $0.value < 0x20 || ($0.value >= 0x7F && $0.value < 0xA0) }
+        guard value.isEmpty || value.utf8.count > maxText || controls else { return nil }
+        let what = value.isEmpty ? "it is empty" : controls ? "it has control characters" : "it has \(value.utf8.count) bytes"
+        return "give text of 1 to \(maxText) characters (bytes of UTF-8) without control characters (\(what))"
     }
 
-    /// How long before now the values were sampled: `sampled` (RFC 3339 UTC) or `sampled_ago_s`.
-    static func sampleAge(_ body: [String: Any]) throws -> Double? {
-        if let ago = body["sampled_ago_s"] {
-            guard let seconds = (ago as? NSNumber)?.doubleValue, seconds.isFinite, seconds >= 0, seconds <= 7 * 86_400 else {
-                throw BadRequest("sampled_ago_s: give a number of seconds, 0 or more")
-            }
-            return seconds
+    /// The members of a request's JSON object, read by type: absent gives nil; JSON null or another
+    /// type than asked is a `wrongType`. Messages never echo more than a bounded part of a value.
+    struct Fields {
+        let body: [String: Any]
+
+        func string(_ key: String, _ what: String) throws(RequestError) -> String? {
+            guard let value = body[key] else { return nil }
+            guard let text = value as? String else { throw .wrongType("\(key): give \(what)") }
+            return text
         }
-        if let sampled = body["sampled"] {
-            guard let text = sampled as? String, let milliseconds = UTCTime.parse(rfc3339: text) else {
-                throw BadRequest("sampled: give an RFC 3339 UTC time, e.g. 2026-11-29T10:02:00Z")
+
+        /// A text field: a string (else 400) of 1 to 128 bytes without control characters (else 422).
+        func text(_ key: String) throws(RequestError) -> String? {
+            guard let value = try string(key, "text") else { return nil }
+            if let problem = ControlServer.textProblem(value) { throw .unacceptable("\(key): \(problem)") }
+            return value
+        }
+
+        func number(_ key: String, _ what: String) throws(RequestError) -> Double? {
+            guard let value = body[key] else { return nil }
+            guard let number = Fields.number(value) else { throw .wrongType("\(key): give \(what)") }
+            return number
+        }
+
+        func object(_ key: String, _ what: String) throws(RequestError) -> [String: Any]? {
+            guard let value = body[key] else { return nil }
+            guard let object = value as? [String: Any] else { throw .wrongType("\(key): give \(what)") }
+            return object
+        }
+
+        func strings(_ key: String, _ what: String) throws(RequestError) -> [String]? {
+            guard let value = body[key] else { return nil }
+            guard let list = value as? [Any] else { throw .wrongType("\(key): give \(what)") }
+            var strings: [String] = []
+            for (index, item) in list.enumerated() {
+                guard let text = item as? String else { throw .wrongType("\(key)[\(index)]: give \(what)") }
+                strings.append(text)
             }
-            let age = Date().timeIntervalSince1970 - Double(milliseconds) / 1000
-            // A sample time ahead of this clock is in the future (a few seconds' skew between the CLI's
-            // rounding and now is allowed): the loop refuses it with the reason.
-            return age < 0 && age > -5 ? 0 : age
+            return strings
+        }
+
+        /// A JSON number (true and false are not numbers).
+        static func number(_ value: Any) -> Double? {
+            guard let number = value as? NSNumber, String(cString: number.objCType) != "c" else { return nil }
+            return number.doubleValue
+        }
+    }
+
+    /// How long before now the values were sampled: `sampled` (RFC 3339 UTC) or `sampled_ago_s`. A
+    /// time ahead of this clock gives a negative age: the loop takes it as now when it is at most 60 s
+    /// ahead (`BedsideLoop.clockSkewTolerance`), and refuses it otherwise.
+    static func sampleAge(_ fields: Fields) throws(RequestError) -> Double? {
+        let ago = try fields.number("sampled_ago_s", "a number of seconds")
+        let sampled = try fields.string("sampled", "an RFC 3339 UTC time as text, e.g. \"2026-11-29T10:02:00Z\"")
+        if ago != nil, sampled != nil { throw .unacceptable("give sampled or sampled_ago_s, not both") }
+        if let ago {
+            guard ago.isFinite, ago >= 0, ago <= maxSampledAgo else {
+                throw .unacceptable("sampled_ago_s: give a number of seconds from 0 to \(Int(maxSampledAgo)) (7 days)")
+            }
+            return ago
+        }
+        if let sampled {
+            guard let milliseconds = UTCTime.parse(rfc3339: sampled) else {
+                throw .unacceptable("sampled: '\(Shown.text(sampled.utf8, limit: 40))' is not an RFC 3339 UTC time, e.g. 2026-11-29T10:02:00Z")
+            }
+            return Date().timeIntervalSince1970 - Double(milliseconds) / 1000
         }
         return nil
     }
 
     /// Reads a JSON object body, builds the entry, hands it to the loop, and answers.
     static func handle(_ request: Request, inbox: BedsideInbox,
-                       _ make: ([String: Any]) throws -> BedsideEntry) async -> Response {
+                       _ make: ([String: Any]) throws(RequestError) -> BedsideEntry) async -> Response {
         let body: [String: Any]
         do {
             let buffer = try await request.body.collect(upTo: maxBody)
@@ -201,10 +273,8 @@ public struct ControlServer: Service {
         let entry: BedsideEntry
         do {
             entry = try make(body)
-        } catch let bad as BadRequest {
-            return json(.badRequest, .object([("error", .string(bad.message))]))
         } catch {
-            return json(.badRequest, .object([("error", .string("\(error)"))]))
+            return json(error.kind == .wrongType ? .badRequest : .unprocessableContent, .object([("error", .string(error.message))]))
         }
         switch await inbox.submit(entry) {
         case .success(let reply):
