@@ -287,7 +287,8 @@ public struct LiveAgent: Service {
                         }
                         logger.info("entry taken", metadata: ["via": "\(entry.via)", "by": "\(entry.by.map { Shown.text($0.utf8, limit: 64) } ?? "-")",
                                                               "events": "\(step.events.count)"])
-                        reply(.success(BedsideInbox.EntryReply(events: step.events, t: loop.now, sampledAt: entry.sampledAt)))
+                        // The sample time the loop used: never after the moment it took the entry.
+                        reply(.success(BedsideInbox.EntryReply(events: step.events, t: loop.now, sampledAt: entry.sampledAt.map { min($0, loop.now) })))
                     case .failure(let refusal):
                         logger.notice("entry refused: \(refusal)", metadata: ["via": "\(entry.via)"])
                         reply(.failure(refusal))
