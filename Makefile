@@ -2,10 +2,11 @@
 # Both install what a fresh Debian machine with Swift is missing, then build.
 
 SWIFT ?= swift
+SHELL := /bin/bash
 APT_PACKAGES := libmodbus-dev libserialport-dev libssl-dev libsqlite3-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps test-deps build demo demo-replay test bench traces fuzz fuzz-smoke soak clean deb deb-test
+.PHONY: deps test-deps build build-no-warnings demo demo-replay check test test-under-load bench traces fuzz fuzz-smoke soak clean deb deb-test
 
 ## deps: install the C libraries Alveo links (Debian packages), only if missing.
 deps:
@@ -51,14 +52,42 @@ demo-replay: deps
 	$(SWIFT) build --product alveo
 	$$($(SWIFT) build --show-bin-path)/alveo replay --format text --config config/dah-demo.yaml devices/scenarios/dah_escalation.csv
 
-## test: build everything with no warnings in our own code, then run the whole suite.
-test: test-deps
-	$(SWIFT) build --build-tests 2>&1 | tee .build-warnings.log
+## timed: runs a step and prints how long it took (make test's steps, so a slow one is seen).
+define timed
+	@s=$$(date +%s); $(1); rc=$$?; echo "== $(2): $$(( $$(date +%s) - s )) s$$( [ $$rc = 0 ] || echo ", FAILED (exit $$rc)")"; exit $$rc
+endef
+
+## build-no-warnings: build everything (tests included); any warning in Alveo's own code fails.
+build-no-warnings: deps
+	$(SWIFT) build --build-tests 2>&1 | tee .build-warnings.log; exit $${PIPESTATUS[0]}
 	@if grep -E "^/.*/(Sources|Tests)/.*warning:" .build-warnings.log | grep -v "/\.build/"; then \
 		echo "error: warnings in Alveo's own code (see above)"; exit 1; fi
-	$(SWIFT) test
-	$(MAKE) deb-test
-	$(MAKE) fuzz-smoke
+
+## check: the developer's loop (docs/testing.md): the no-warning build and every in-process test
+## (the clinical core, decoders, outputs, configuration, golden scenarios: no peers, no agent
+## processes); about 30 s after an incremental build. `make test` runs everything.
+check: deps
+	$(call timed,$(MAKE) --no-print-directory build-no-warnings,build)
+	$(call timed,ALVEO_CHECK=1 $(SWIFT) test --skip-build,in-process tests)
+
+## test: build everything with no warnings in our own code, then run the whole suite (every test,
+## the end-to-end ones with real peers), the Debian package test and a short fuzz run; each step's
+## time is printed.
+test: test-deps
+	$(call timed,$(MAKE) --no-print-directory build-no-warnings,build)
+	$(call timed,$(SWIFT) test --skip-build,swift test (every suite))
+	$(call timed,$(MAKE) --no-print-directory deb-test,package test)
+	$(call timed,$(MAKE) --no-print-directory fuzz-smoke,fuzz smoke)
+
+## test-under-load: `make test` LOAD_RUNS times (default 3) with two CPU-bound processes beside it,
+## as on a loaded CI machine or a newcomer's laptop with a build running (docs/testing.md).
+LOAD_RUNS ?= 3
+test-under-load: test-deps
+	@yes > /dev/null & y1=$$!; yes > /dev/null & y2=$$!; trap "kill $$y1 $$y2 2>/dev/null" EXIT INT TERM; \
+	for i in $$(seq $(LOAD_RUNS)); do \
+		echo "== make test, run $$i of $(LOAD_RUNS), with two busy loops beside it"; \
+		$(MAKE) --no-print-directory test || { echo "== run $$i of $(LOAD_RUNS) FAILED under load"; exit 1; }; \
+	done; echo "== make test passed $(LOAD_RUNS) times under load"
 
 ## deb: the Debian package (.build-deb/alveo_<version>_<arch>.deb): static Swift standard library,
 ## stripped, the systemd unit, /etc/alveo/alveo.yaml as a conffile, the alveo user (docs/operations.md).

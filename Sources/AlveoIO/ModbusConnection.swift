@@ -130,11 +130,33 @@ public final class ModbusConnection: Sendable {
     }
 
     /// Opens the TCP connection or the serial device (`modbus_connect`).
+    /// libmodbus waits with select(2), whose fd_set holds descriptors below FD_SETSIZE (1,024) only:
+    /// glibc aborts the process on a larger one. The agent raises its descriptor limit above that, so
+    /// a link is opened only while a descriptor below it is free (the next one the kernel gives), and
+    /// one that still lands above it is closed: a clear error, never an abort.
     public func connect() throws(ModbusError) {
-        let failure: Int32? = context.withLock { ctx in
-            modbus_connect(ctx) == 0 ? nil : alveo_errno()
+        let peer = endpoint.description
+        guard ModbusConnection.lowDescriptorFree() else {
+            throw ModbusError(operation: "connect", peer: peer, cause: .invalidRequest(
+                "no file descriptor below \(FD_SETSIZE) is free (libmodbus waits with select(2)): too many files or connections are open"))
         }
-        if let failure { throw ModbusError.fromErrno(failure, operation: "connect", peer: endpoint.description) }
+        let failure: Int32? = context.withLock { ctx in
+            guard modbus_connect(ctx) == 0 else { return alveo_errno() }
+            if modbus_get_socket(ctx) >= FD_SETSIZE {
+                modbus_close(ctx)
+                return EMFILE
+            }
+            return nil
+        }
+        if let failure { throw ModbusError.fromErrno(failure, operation: "connect", peer: peer) }
+    }
+
+    /// Whether the next descriptor the kernel hands out is below FD_SETSIZE.
+    static func lowDescriptorFree() -> Bool {
+        let probe = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC)
+        if probe < 0 { return errno != EMFILE && errno != ENFILE }
+        Glibc.close(probe)
+        return probe < FD_SETSIZE
     }
 
     /// Closes the link; `connect()` may be called again (`modbus_close`).

@@ -97,7 +97,7 @@ import Glibc
         var open: [Int32] = []
         for _ in 0..<count {
             if let unixPath {
-                let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+                let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
                 var address = sockaddr_un()
                 address.sun_family = sa_family_t(AF_UNIX)
                 withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -108,7 +108,7 @@ import Glibc
                 }
                 if ok == 0 { open.append(fd) } else { close(fd) }
             } else if let tcpPort {
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
                 var address = sockaddr_in()
                 address.sin_family = sa_family_t(AF_INET)
                 address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -228,5 +228,41 @@ import Glibc
 
         agent.signal(SIGTERM)
         #expect(agent.waitForExit(timeout: 30) == 0, "\(agent.stderr.suffix(3000))")
+    }
+
+    /// libmodbus waits with select(2), which aborts the process (glibc's fd_set check) on a descriptor
+    /// of 1,024 or more. With its limit raised, an agent that inherited or holds a thousand descriptors
+    /// must refuse the Modbus link with a clear error, never abort (seen: "bit out of range 0 -
+    /// FD_SETSIZE on fd_set", signal 6, when a test's idle sockets leaked into an agent).
+    @Test func anAgentWhoseLowDescriptorsAreTakenRefusesTheModbusLinkAndDoesNotAbort() throws {
+        let modbusPort = freePort()
+        let peer = try Receivers.modbusPeer(["--tcp", "\(modbusPort)", "--ir", "1,3,0,42,80,72,400,300,220,50,140,280"], in: directory)
+        defer { peer.kill() }
+        let socket = directory.appendingPathComponent("alveo.sock").path
+        let config = directory.appendingPathComponent("bed.yaml").path
+        try """
+            patient: {sex: female, height_cm: 160}
+            devices:
+              - {id: gw, profile: \(Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path), poll_interval_s: 0.2, transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(modbusPort)}}
+            control: {socket: \(socket)}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        // A parent that leaves 1,100 descriptors open to the agent it starts.
+        let holder = """
+            import os, resource, sys
+            resource.setrlimit(resource.RLIMIT_NOFILE, (4096, max(4096, resource.getrlimit(resource.RLIMIT_NOFILE)[1])))
+            for _ in range(1100):
+                os.set_inheritable(os.open("/dev/null", os.O_RDONLY), True)
+            os.execv(sys.argv[1], sys.argv[1:])
+            """
+        let agent = try RunningProcess(["python3", "-c", holder, Paths.alveo, "run", "--config", config], directory: directory, name: "run")
+        defer { agent.kill() }
+        let control = ControlAPITests(directory: directory)
+        #expect(waitUntil(timeout: 60) {
+            let device = ((control.status(socket)["devices"] as? [[String: Any]]) ?? []).first
+            return (device?["last_problem"] as? String)?.contains("FD_SETSIZE") == true || (device?["last_problem"] as? String)?.contains("1024") == true
+        }, "\(control.status(socket)["devices"] ?? "no status")\n\(agent.stderr.suffix(2000))")
+        #expect(agent.poll() == nil, "the agent ended: \(agent.stderr.suffix(2000))")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 30) == 0, "\(agent.stderr.suffix(2000))")
     }
 }
