@@ -22,7 +22,8 @@ public final class JournalWriter: @unchecked Sendable {
     /// The journal, once open: at start it may not be (a read-only or missing file system); the agent
     /// then monitors on, raises `technical.journal_failed`, and tries to open it every few seconds.
     private var journal: Journal?
-    private let openJournal: () throws(JournalError) -> Journal
+    /// Opens the journal; given a run id when this run already has one (opened late).
+    private let openJournal: (String?) throws(JournalError) -> Journal
     private var lastOpenAttempt: ContinuousClock.Instant?
     private var openFailure: JournalError?
     static let reopenInterval = Duration.seconds(5)
@@ -60,12 +61,12 @@ public final class JournalWriter: @unchecked Sendable {
 
     /// `open` opens the journal; when it fails and `tolerateUnopened` (the live agent), the writer
     /// starts without one and every write is held until it opens; otherwise the failure is thrown.
-    init(directory: String, logger: Logger, tolerateUnopened: Bool, open: @escaping () throws(JournalError) -> Journal) throws(JournalError) {
+    init(directory: String, logger: Logger, tolerateUnopened: Bool, open: @escaping (String?) throws(JournalError) -> Journal) throws(JournalError) {
         self.directory = directory
         self.logger = logger
         openJournal = open
         do {
-            let journal = try open()
+            let journal = try open(nil)
             self.journal = journal
             runID = journal.runID
             previous = journal.previous
@@ -73,7 +74,8 @@ public final class JournalWriter: @unchecked Sendable {
             guard tolerateUnopened, !error.inUse else { throw error }
             openFailure = error
             lastOpenAttempt = .now
-            runID = Journal.newRunID() + "-nojournal"
+            // The journal takes it when it opens later (unless its last run's id sorts after it).
+            runID = Journal.newRunID()
             previous = nil
         }
     }
@@ -91,7 +93,7 @@ public final class JournalWriter: @unchecked Sendable {
         if let last = lastOpenAttempt, now - last < JournalWriter.reopenInterval, let openFailure { throw openFailure }
         lastOpenAttempt = now
         do {
-            let opened = try openJournal()
+            let opened = try openJournal(runID)
             journal = opened
             openFailure = nil
             logger.notice("the alarm journal could be opened at last", metadata: ["journal": "\(directory)", "run": "\(opened.runID)"])
@@ -435,8 +437,8 @@ public final class OutputPipeline {
             return
         }
         let segmentMaxBytes = config.segmentMaxBytes, spillDirectory = config.spillDirectory
-        let writer = try JournalWriter(directory: directory, logger: logger, tolerateUnopened: tolerateUnopenedJournal) { () throws(JournalError) in
-            try Journal(directory: directory, segmentMaxBytes: segmentMaxBytes, spillDirectory: spillDirectory)
+        let writer = try JournalWriter(directory: directory, logger: logger, tolerateUnopened: tolerateUnopenedJournal) { (runID: String?) throws(JournalError) in
+            try Journal(directory: directory, segmentMaxBytes: segmentMaxBytes, runID: runID ?? Journal.newRunID(), spillDirectory: spillDirectory)
         }
         for warning in writer.recovery { logger.warning("journal recovered: \(warning)") }
         let ownAlarms = self.ownAlarms

@@ -16,7 +16,7 @@ import Testing
 
     func writer(in directory: String) throws -> (JournalWriter, Events) {
         let events = Events()
-        let writer = try JournalWriter(directory: directory, logger: Logger(label: "test"), tolerateUnopened: false) { () throws(JournalError) in
+        let writer = try JournalWriter(directory: directory, logger: Logger(label: "test"), tolerateUnopened: false) { (_: String?) throws(JournalError) in
             try Journal(directory: directory)
         }
         writer.emit = { new in events.all.withLock { $0 += new } }
