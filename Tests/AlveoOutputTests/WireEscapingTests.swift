@@ -98,6 +98,62 @@ import Testing
         }
     }
 
+    /// The SD of an RFC 5424 message, strictly (6.3): SD-ELEMENTs with SD-NAMEs of 1 to 32 printable
+    /// US-ASCII characters but `=`, space, `]`, `"`, values in quotes with only `\"`, `\\`, `\]` as
+    /// escapes and no raw `]` or `"`; then the MSG after one space. Nil when it is not well-formed.
+    static func structuredData(_ message: String) -> (header: [String], elements: [(String, [(String, String)])], msg: String)? {
+        let bytes = Array(message.utf8)
+        var index = 0
+        var header: [String] = []
+        for _ in 0..<6 {
+            let start = index
+            while index < bytes.count, bytes[index] != UInt8(ascii: " ") {
+                guard bytes[index] > 32, bytes[index] < 127 else { return nil }
+                index += 1
+            }
+            guard index > start, index < bytes.count else { return nil }
+            header.append(String(decoding: bytes[start..<index], as: UTF8.self))
+            index += 1
+        }
+        func sdName() -> String? {
+            let start = index
+            while index < bytes.count, bytes[index] > 32, bytes[index] < 127, !"= ]\"".utf8.contains(bytes[index]) { index += 1 }
+            guard (1...32).contains(index - start) else { return nil }
+            return String(decoding: bytes[start..<index], as: UTF8.self)
+        }
+        var elements: [(String, [(String, String)])] = []
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "[") else { return nil }
+        while index < bytes.count, bytes[index] == UInt8(ascii: "[") {
+            index += 1
+            guard let id = sdName() else { return nil }
+            var params: [(String, String)] = []
+            while index < bytes.count, bytes[index] == UInt8(ascii: " ") {
+                index += 1
+                guard let name = sdName(), index + 1 < bytes.count, bytes[index] == UInt8(ascii: "="), bytes[index + 1] == UInt8(ascii: "\"") else { return nil }
+                index += 2
+                var value: [UInt8] = []
+                while true {
+                    guard index < bytes.count, bytes[index] != UInt8(ascii: "]") else { return nil }
+                    if bytes[index] == UInt8(ascii: "\"") { break }
+                    if bytes[index] == UInt8(ascii: "\\") {
+                        guard index + 1 < bytes.count, "\"\\]".utf8.contains(bytes[index + 1]) else { return nil }
+                        index += 1
+                    }
+                    value.append(bytes[index])
+                    index += 1
+                }
+                index += 1
+                guard let text = String(validating: value, as: UTF8.self) else { return nil }
+                params.append((name, text))
+            }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "]") else { return nil }
+            index += 1
+            elements.append((id, params))
+        }
+        guard index < bytes.count, bytes[index] == UInt8(ascii: " ") else { return nil }
+        return (header, elements, String(decoding: bytes[(index + 1)...], as: UTF8.self))
+    }
+
     // MARK: - Building
 
     static var identity: HL7Identity {
@@ -310,6 +366,63 @@ import Testing
             if rule == .sensorOff || rule == .valueRejected, let source {
                 #expect(read[6][5] == [[Self.sanitized(source)]])
             }
+        }
+    }
+
+    // MARK: - Syslog
+
+    static func syslog(_ event: AlarmEvent, settings: SyslogSettings = SyslogSettings()) -> String {
+        let entry = JournalEntry(seq: 9, run: "R1", wallTime: "2026-11-25T16:47:00.000Z", event: event)
+        return SyslogMessage.build(entry: entry, event: event, settings: settings, now: Date(timeIntervalSince1970: 0))
+    }
+
+    @Test func syslogEscapesByScalarsAndKeepsItsHeaderPrintableASCII() throws {
+        var settings = SyslogSettings()
+        settings.hostname = "bed\u{301} b1\r\n\u{85}é"
+        settings.appName = ""
+        settings.bedID = "B\"\u{301}]\u{301}\\\u{301}1\r\n"
+        let event = Self.event(source: "o\"\u{301}x]", text: "line 1\r\nline 2\u{85}", evidence: [("k\u{301}e=y ]\"\r", .string("v\"\u{301}]\\")), ("é", .number(1))],
+                               reason: "]")
+        let message = Self.syslog(event, settings: settings)
+        #expect(message.contains(" bed=\"B\\\"\u{301}\\]\u{301}\\\\\u{301}1  \" "), "\(message)")
+        let parsed = try #require(Self.structuredData(message), "\(message)")
+        #expect(parsed.header[2] == "bedb1" && parsed.header[3] == "-")
+        #expect(parsed.elements.map(\.0) == ["alarm@32473", "evidence@32473"])
+        let alarm = Dictionary(parsed.elements[0].1, uniquingKeysWith: { first, _ in first })
+        #expect(alarm["bed"] == "B\"\u{301}]\u{301}\\\u{301}1  " && alarm["source"] == "o\"\u{301}x]" && alarm["reason"] == "]")
+        let evidence = Dictionary(parsed.elements[1].1, uniquingKeysWith: { first, _ in first })
+        #expect(parsed.elements[1].1.count == 2 && evidence["key"] == "v\"\u{301}]\\" && evidence["_"] == "1", "\(parsed.elements)")
+        #expect(parsed.msg == "line 1  line 2 ")
+    }
+
+    @Test func randomUnicodeStructuredDataParsesBackToTheValues() throws {
+        var random = SplitMix(seed: 5424)
+        for _ in 0..<3000 {
+            var settings = SyslogSettings()
+            settings.hostname = Self.randomText(&random)
+            settings.appName = Self.randomText(&random)
+            settings.bedID = Self.randomText(&random)
+            let source = Bool.random(using: &random) ? Self.randomText(&random) : nil
+            let reason = Bool.random(using: &random) ? Self.randomText(&random) : nil
+            let text = Self.randomText(&random, maxLength: 80)
+            let evidence: [(String, JSONValue)] = (0..<Int.random(in: 0...4, using: &random)).map { _ in
+                (Self.randomText(&random, maxLength: 40), .string(Self.randomText(&random)))
+            }
+            let message = Self.syslog(Self.event(.deviceSilent, source: source, text: text, evidence: evidence, reason: reason), settings: settings)
+            #expect(!message.unicodeScalars.contains { Self.isControl($0) }, "a control character")
+            let parsed = try #require(Self.structuredData(message), "not RFC 5424: \(message.unicodeScalars.map { $0.value })")
+            #expect(parsed.header.count == 6 && parsed.header[2].utf8.count <= 255 && parsed.header[3].utf8.count <= 48 && parsed.header[5] == "technical.device_silent")
+            let alarm = Dictionary(parsed.elements[0].1, uniquingKeysWith: { first, _ in first })
+            #expect(alarm["bed"] == Self.sanitized(settings.bedID) && alarm["source"] == source.map(Self.sanitized) && alarm["reason"] == reason.map(Self.sanitized))
+            let expected = evidence.sorted { $0.0 < $1.0 }.map { key, value -> (String, String) in
+                let name = String(String.UnicodeScalarView(key.unicodeScalars.filter { $0.value > 32 && $0.value < 127 && !"=]\"".unicodeScalars.contains($0) }.prefix(32)))
+                return (name.isEmpty ? "_" : name, Self.sanitized(value.text ?? ""))
+            }
+            #expect(parsed.elements.count == (evidence.isEmpty ? 1 : 2))
+            if parsed.elements.count == 2 {
+                #expect(parsed.elements[1].1.map(\.0) == expected.map(\.0) && parsed.elements[1].1.map(\.1) == expected.map(\.1))
+            }
+            #expect(parsed.msg == Self.sanitized(text))
         }
     }
 }
