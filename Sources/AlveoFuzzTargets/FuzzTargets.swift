@@ -12,7 +12,8 @@ import Foundation
 /// (`make fuzz`), and over the committed seeds and past findings by the test suite.
 public enum FuzzTargets {
     public static let names = ["pb840", "medibus", "masimo", "nonin2", "nonin8", "servo", "servoradc", "modbus", "profile", "scenario", "trace",
-                               "config", "hl7ack", "core", "hl7in", "control", "journal", "report", "intellivue"]
+                               "config", "hl7ack", "core", "hl7in", "control", "journal", "report", "intellivue",
+                               "pcd04_builder", "syslog_builder"]
 
     /// Runs target `name` on `data`; an unknown name traps (a usage error of the fuzz driver).
     public static func run(_ name: String, _ data: [UInt8]) {
@@ -36,6 +37,8 @@ public enum FuzzTargets {
         case "journal": journal(data)
         case "report": report(data)
         case "intellivue": intelliVue(data)
+        case "pcd04_builder": pcd04Builder(data)
+        case "syslog_builder": syslogBuilder(data)
         default: preconditionFailure("unknown fuzz target '\(name)' (one of: \(names.joined(separator: ", ")))")
         }
     }

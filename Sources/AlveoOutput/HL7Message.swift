@@ -143,6 +143,10 @@ public struct HL7Message: Sendable {
 
     /// Unescapes \F\ \S\ \T\ \R\ \E\ and \Xhh…\; other escapes (formatting: \.br\, \H\, \N\) become a
     /// space or nothing; the result is decoded in the message's character set, at most maxValueBytes.
+    /// Control characters (C0, DEL, C1), sent raw or decoded from `\X0D\`, become spaces: a value is
+    /// never stored with a CR that could end a segment when it is written again, and a field with a
+    /// formatting byte in it (a name with a line break) is still taken rather than the whole message
+    /// refused (an ADT feed stalls on a refused admission).
     func text(_ bytes: ArraySlice<UInt8>) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(min(bytes.count, HL7Message.maxValueBytes))
@@ -170,8 +174,14 @@ public struct HL7Message: Sendable {
             out.append(byte)
             index += 1
         }
-        if latin1 { return String(out.map { Character(Unicode.Scalar($0)) }) }
-        return String(decoding: out, as: UTF8.self)
+        var scalars = String.UnicodeScalarView()
+        if latin1 {
+            scalars.append(contentsOf: out.map { Unicode.Scalar($0) })
+        } else {
+            scalars = String(decoding: out, as: UTF8.self).unicodeScalars
+        }
+        guard scalars.contains(where: { HL7Escaping.isControl($0) }) else { return String(scalars) }
+        return String(String.UnicodeScalarView(scalars.map { HL7Escaping.isControl($0) ? " " : $0 }))
     }
 
     // MARK: - Common fields
@@ -184,20 +194,22 @@ public struct HL7Message: Sendable {
     public var sendingFacility: String { value(msh, 4) }
 
     /// The original-mode acknowledgement of this message: MSA-1 `code` (AA, AE, AR), MSA-2 its control
-    /// id, MSA-3 `text` (escaped, at most 200 characters); sender and receiver swapped.
+    /// id (decoded, at most 64 scalars, escaped again in our delimiters), MSA-3 `text` (escaped, at most
+    /// 200 scalars); sender and receiver swapped (at most 64 scalars each). Every value is cut before it is escaped, by Unicode
+    /// scalars, so a cut never splits an escape sequence or a UTF-8 sequence.
     public func acknowledgement(code: String, text: String, controlID: String, now: Date) -> String {
-        let e = PCD04Message.e
-        let version = value(msh, 12).isEmpty ? "2.6" : String(value(msh, 12).prefix(8))
-        let header = ["MSH", "^~\\&", e(value(msh, 5)), e(value(msh, 6)), e(value(msh, 3)), e(value(msh, 4)),
-                      PCD04Message.timestamp(now), "", "ACK^\(e(String(type.event.prefix(3))))^ACK", e(controlID), "P", e(version)]
-        let reason = String(text.prefix(200))
-        return [header.joined(separator: "|"), "MSA|\(code)|\(e(String(self.controlID.prefix(64))))|\(e(reason))"].joined(separator: "\r") + "\r"
+        let e = HL7Escaping.escape
+        func cut(_ text: String, _ scalars: Int) -> String { HL7Escaping.prefix(text, scalars: scalars) }
+        let version = value(msh, 12).isEmpty ? "2.6" : cut(value(msh, 12), 8)
+        let header = ["MSH", "^~\\&", e(cut(value(msh, 5), 64)), e(cut(value(msh, 6), 64)), e(cut(value(msh, 3), 64)), e(cut(value(msh, 4), 64)),
+                      PCD04Message.timestamp(now), "", "ACK^\(e(cut(type.event, 3)))^ACK", e(controlID), "P", e(version)]
+        return [header.joined(separator: "|"), "MSA|\(e(code))|\(e(cut(self.controlID, 64)))|\(e(cut(text, 200)))"].joined(separator: "\r") + "\r"
     }
 
     /// An AE for bytes that are not a message at all (no MSH to answer from).
     public static func rejection(text: String, controlID: String, now: Date) -> String {
-        ["MSH|^~\\&|ALVEO||||\(PCD04Message.timestamp(now))||ACK|\(PCD04Message.e(controlID))|P|2.6",
-         "MSA|AE||\(PCD04Message.e(String(text.prefix(200))))"].joined(separator: "\r") + "\r"
+        ["MSH|^~\\&|ALVEO||||\(PCD04Message.timestamp(now))||ACK|\(HL7Escaping.escape(controlID))|P|2.6",
+         "MSA|AE||\(HL7Escaping.escape(HL7Escaping.prefix(text, scalars: 200)))"].joined(separator: "\r") + "\r"
     }
 
     /// An HL7 DTM (YYYY[MM[DD[HH[MM[SS[.S…]]]]]][+/-ZZZZ]) as a date; without an offset, in `zone`

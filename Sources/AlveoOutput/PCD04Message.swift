@@ -145,11 +145,16 @@ public enum PCD04Message {
         return fields.joined(separator: "|")
     }
 
-    /// PID-3 `id^^^authority^type`, PID-5 with name type L (legal) when a name is known.
+    /// PID-3 `id^^^authority^type`, PID-5 with name type L (legal) when a name is known. Both keep
+    /// their types' shapes whatever they hold (`HL7Escaping.composite` with limits): the authority is
+    /// one HD (namespace&universal id&type: a `^` in it is data), the name an XPN whose family (FN) has
+    /// at most 5 subcomponents, its other components none, and at most 7 components (the 7th the name
+    /// type code, `L` when not given).
     static func pid(_ identity: HL7Identity) -> String {
-        let id = "\(e(identity.patientID))^^^\(components(identity.patientIDAuthority))^\(e(identity.patientIDTypeCode))"
-        var name = components(identity.patientName)
-        let parts = identity.patientName.split(separator: "^", omittingEmptySubsequences: false).count
+        let authority = HL7Escaping.composite(identity.patientIDAuthority, components: 1, subcomponents: { _ in 3 })
+        let id = "\(e(identity.patientID))^^^\(authority)^\(e(identity.patientIDTypeCode))"
+        var name = HL7Escaping.composite(identity.patientName, components: 7, subcomponents: { $0 == 0 ? 5 : 1 })
+        let parts = HL7Escaping.pieces(identity.patientName).count
         if identity.patientName != "UNKNOWN", !identity.patientName.isEmpty, parts < 7 {
             name += String(repeating: "^", count: 7 - parts) + "L"
         }
@@ -158,36 +163,14 @@ public enum PCD04Message {
 
     static func field(_ code: CodedElement) -> String { "\(e(code.code))^\(e(code.text))^\(e(code.system))" }
 
-    /// A composite field given in configuration with `^` between its components and `&` between
-    /// subcomponents (PID-5 family^given, PV1-3 unit^room^bed^facility, a facility HOSP&1.2.3&ISO):
-    /// each piece escaped, the `^` and `&` kept.
-    static func components(_ text: String) -> String {
-        text.split(separator: "^", omittingEmptySubsequences: false).map { component in
-            component.split(separator: "&", omittingEmptySubsequences: false).map { e(String($0)) }.joined(separator: "&")
-        }.joined(separator: "^")
-    }
+    /// A composite field held as one string, `^` between its components and `&` between
+    /// subcomponents (PID-5 family^given, PV1-3 unit^room^bed^facility, a facility HOSP&1.2.3&ISO),
+    /// a component's own delimiters escaped in it (an ADT family `DOE\S\X`): `HL7Escaping.composite`.
+    static func components(_ text: String) -> String { HL7Escaping.composite(text) }
 
-    /// HL7 escaping of the delimiters in free text; control characters (which configuration refuses
-    /// and the core never writes) become spaces, so nothing can end a segment early.
-    static func e(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "\\": out += "\\E\\"
-            case "|": out += "\\F\\"
-            case "^": out += "\\S\\"
-            case "~": out += "\\R\\"
-            case "&": out += "\\T\\"
-            default:
-                if character.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-                    out += " "
-                } else {
-                    out.append(character)
-                }
-            }
-        }
-        return out
-    }
+    /// HL7 escaping of the delimiters in free text, on Unicode scalars; control characters become
+    /// spaces, so nothing can end a field or a segment early (`HL7Escaping.escape`).
+    static func e(_ text: String) -> String { HL7Escaping.escape(text) }
 
     static func timestamp(_ date: Date) -> String {
         let formatter = DateFormatter()
@@ -213,10 +196,11 @@ public enum PCD04Message {
 
     /// MSA-1 and MSA-2 of an ACK, or nil if it is not a well-formed ACK.
     public static func parseACK(_ message: String) -> (code: String, controlID: String)? {
-        for segment in message.split(whereSeparator: { $0 == "\r" || $0 == "\n" }) where segment.hasPrefix("MSA|") {
-            let fields = segment.split(separator: "|", omittingEmptySubsequences: false)
+        // On bytes: a delimiter followed by a combining mark is still a delimiter.
+        for segment in message.utf8.split(whereSeparator: { $0 == 0x0D || $0 == 0x0A }) where segment.starts(with: "MSA|".utf8) {
+            let fields = segment.split(separator: UInt8(ascii: "|"), omittingEmptySubsequences: false)
             guard fields.count >= 3 else { return nil }
-            return (String(fields[1]), String(fields[2]))
+            return (String(decoding: fields[1], as: UTF8.self), String(decoding: fields[2], as: UTF8.self))
         }
         return nil
     }

@@ -108,28 +108,39 @@ public enum SyslogMessage {
         }
         var sd = "[alarm@32473" + alarm.map { " \(name($0.0))=\"\(escape($0.1))\"" }.joined() + "]"
         if !evidence.isEmpty { sd += "[evidence@32473" + evidence.map { " \(name($0.0))=\"\(escape($0.1))\"" }.joined() + "]" }
-        let header = "<\(pri)>1 \(timestamp) \(field(settings.hostname, 255)) \(field(settings.appName, 48)) \(getpid()) \(field(event.rule.id, 32))"
-        return "\(header) \(sd) \(event.text)"
+        let header = "<\(pri)>1 \(field(timestamp, 64)) \(field(settings.hostname, 255)) \(field(settings.appName, 48)) \(getpid()) \(field(event.rule.id, 32))"
+        return "\(header) \(sd) \(text(event.text))"
     }
 
-    /// SD-PARAM values escape `"`, `\` and `]` (RFC 5424 6.3.3).
+    /// SD-PARAM values escape `"`, `\` and `]` (RFC 5424 6.3.3), on Unicode scalars (a `"` followed by
+    /// a combining mark is still a quote to a receiver); control characters (C0, DEL, C1), which RFC
+    /// 5424 lets through but which forge lines in a receiver's line-based files, become spaces.
     static func escape(_ value: String) -> String {
-        var out = ""
-        for character in value {
-            if character == "\"" || character == "\\" || character == "]" { out.append("\\") }
-            out.append(character)
+        var out = String.UnicodeScalarView()
+        for scalar in value.unicodeScalars {
+            if scalar == "\"" || scalar == "\\" || scalar == "]" { out.append("\\") }
+            out.append(HL7Escaping.isControl(scalar) ? " " : scalar)
         }
-        return out
+        return String(out)
     }
 
-    /// PARAM-NAME: printable US-ASCII except `=`, space, `]` and `"`, at most 32 characters.
+    /// MSG: the alarm text as it is (UTF-8), control characters as spaces (one message, one line).
+    static func text(_ value: String) -> String {
+        guard value.unicodeScalars.contains(where: { HL7Escaping.isControl($0) }) else { return value }
+        return String(String.UnicodeScalarView(value.unicodeScalars.map { HL7Escaping.isControl($0) ? " " : $0 }))
+    }
+
+    /// PARAM-NAME (SD-NAME): 1 to 32 printable US-ASCII characters except `=`, space, `]` and `"`;
+    /// anything else dropped, "_" when nothing is left.
     static func name(_ key: String) -> String {
-        String(key.filter { $0.isASCII && $0 != "=" && $0 != " " && $0 != "]" && $0 != "\"" }.prefix(32))
+        let kept = key.unicodeScalars.filter { $0.value > 32 && $0.value < 127 && $0 != "=" && $0 != "]" && $0 != "\"" }.prefix(32)
+        return kept.isEmpty ? "_" : String(String.UnicodeScalarView(kept))
     }
 
-    /// A header field: printable US-ASCII without spaces, "-" when empty.
+    /// A header field: printable US-ASCII without spaces (PRINTUSASCII, RFC 5424 6), at most `limit`
+    /// characters, "-" when empty.
     static func field(_ value: String, _ limit: Int) -> String {
-        let cleaned = String(value.filter { $0.isASCII && $0 != " " && $0.asciiValue! > 32 && $0.asciiValue! < 127 }.prefix(limit))
-        return cleaned.isEmpty ? "-" : cleaned
+        let kept = value.unicodeScalars.filter { $0.value > 32 && $0.value < 127 }.prefix(limit)
+        return kept.isEmpty ? "-" : String(String.UnicodeScalarView(kept))
     }
 }

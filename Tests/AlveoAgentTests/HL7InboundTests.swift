@@ -61,7 +61,8 @@ import Testing
         #expect(message.value(pid, 3, repetition: 1) == "998877" && message.value(pid, 3, component: 4, repetition: 1) == "NHS")
         #expect(message.value(pid, 5, component: 2) == "JANE" && message.value(pid, 99) == "" && message.value(pid, 3, repetition: 5) == "")
         let nte = try #require(message.first("NTE"))
-        #expect(message.value(nte, 3) == "a|b^c&d~e\\fAB\rg h")
+        // \X0D\ decodes to a CR, which is never kept: a space (issue 23).
+        #expect(message.value(nte, 3) == "a|b^c&d~e\\fAB g h")
         #expect(message.value(message.msh, 1) == "|" && message.value(message.msh, 2) == "^~\\&")
     }
 
@@ -217,6 +218,36 @@ import Testing
         guard case .update(let updated) = update.entry.action else { Issue.record("\(update.entry.action)"); return }
         #expect(updated.heightCm == 171 && updated.id == nil && update.entry.forPatient?.first?.id == "67890")
         guard case .ignore = interpret(Self.adt("A04")) else { Issue.record("A04 taken"); return }
+    }
+
+    /// Issue 23: a decoded `\S\` became a component separator once the name was written again, and a
+    /// decoded `\X0D\` a CR in the record. The name is held as PID-5 is written (FAMILY^GIVEN, each
+    /// component's own delimiters escaped), so it goes out to the station as it came in.
+    @Test func anAdmittedNameKeepsItsEscapedDelimitersAndNoControlCharacters() throws {
+        // (PID-5 as sent, the name held, PID-5 in the PCD-04 messages of this patient.)
+        let cases: [(String, String, String)] = [
+            ("DOE\\S\\X^JANE", "DOE\\S\\X^JANE", "DOE\\S\\X^JANE^^^^^L"),
+            ("DOE\\F\\\u{0301}X", "DOE|\u{0301}X", "DOE\\F\\\u{0301}X^^^^^^L"),
+            ("DOE\\X0D\\X^JA\\T\\NE\\X0A\\", "DOE X^JA\\T\\NE ", "DOE X^JA\\T\\NE ^^^^^L"),
+            ("O\\E\\BRIEN^\\R\\ANN", "O\\E\\BRIEN^~ANN", "O\\E\\BRIEN^\\R\\ANN^^^^^L"),
+        ]
+        for (sent, held, sentOn) in cases {
+            let update = try #require(taken(interpret(Self.adt("A08").map { $0.hasPrefix("PID") ? "PID|1||67890^^^HO\\S\\SP^MR||\(sent)||19800101|F" : $0 })))
+            guard case .update(let record) = update.entry.action else { Issue.record("\(update.entry.action)"); return }
+            #expect(record.name == held, "\(sent)")
+            #expect(update.entry.forPatient?.first?.authority == "HO\\S\\SP")
+            let event = AlarmEvent(t: 1, alarmID: 1, rule: .sensorOff, source: "oxi", parameter: nil, phase: .start, priority: .medium, state: .active,
+                                   acknowledged: false, reason: nil, text: "t", evidence: [])
+            let entry = JournalEntry(seq: 1, run: "R", wallTime: nil, event: event, patient: JournalPatient(id: "67890", authority: "HO\\S\\SP", name: record.name))
+            let message = PCD04Message.build(entry: entry, event: event, identity: HL7Identity(), now: Self.now)
+            #expect(message.split(separator: "\r").map(String.init)[1] == "PID|||67890^^^HO\\S\\SP^MR||\(sentOn)", "\(sent)")
+        }
+        // At most 128 bytes held, cut before an escape, never inside one.
+        let long = try #require(taken(interpret(Self.adt("A08").map {
+            $0.hasPrefix("PID") ? "PID|1||67890^^^HOSP^MR||\(String(repeating: "\\S\\", count: 60))^JANE" : $0
+        })))
+        guard case .update(let record) = long.entry.action, let name = record.name else { Issue.record("\(long.entry.action)"); return }
+        #expect(name == String(repeating: "\\S\\", count: 42) + "^J" && name.utf8.count == 128)
     }
 
     @Test func anImplausibleHeightOrUnknownSexIsLeftUnknownAndSaid() throws {

@@ -188,6 +188,19 @@ import Glibc
         let empty = control.status(socket)
         #expect((empty["patient"] as? [String: Any])?["id"] is NSNull && (empty["patient"] as? [String: Any])?["pbw_kg"] is NSNull, "\(empty["patient"] ?? "")")
 
+        // Hostile control ids (issue 23): escaped delimiters followed by combining marks, a hex CR LF,
+        // 80 scalars to cut. The ACK echoes each decoded, cut by scalars and escaped again, and strict
+        // hl7apy takes it; nobody's results, so nothing changes.
+        let hostile = [("X\\F\\\u{301}Y\\S\\Z\\X0D0A\\~\\E\\", "X\\F\\\u{301}Y\\S\\Z  "),
+                       (String(repeating: "\\F\\\u{301}", count: 40), String(repeating: "\\F\\\u{301}", count: 32))]
+        let echoes = try send(hostile.map { Self.oru(id: $0.0, patient: "99999", obx: ["718-7^^LN||60|g/L"], sampled: Date()) },
+                              port: labPort, certificates: certificates, client: client, raw: true)
+        #expect(echoes.map { $0["control_id"] as? String } == hostile.map(\.1), "\(echoes)")
+        let acks = directory.appendingPathComponent("hostile-acks.hl7").path
+        try echoes.compactMap { ($0["ack"] as? String)?.replacingOccurrences(of: "\r", with: "\n") }.joined(separator: "\n\n").write(toFile: acks, atomically: true, encoding: .utf8)
+        let validated = try ChildProcess.run(["python3", Paths.repository.appendingPathComponent("Tests/Peers/hl7_validate.py").path, acks])
+        #expect(validated.status == 0 && validated.stdout.split(separator: "\n").count == 2, "hl7apy: \(validated.stdout) \(validated.stderr)")
+
         agent.signal(SIGTERM)
         #expect(agent.waitForExit(timeout: 30) == 0, "\(agent.stderr)")
         let journal = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("journal").path).filter { $0.hasSuffix(".jsonl") }

@@ -2,8 +2,8 @@
 """A real HL7 v2 MLLP sender (python-hl7's client) for Alveo's listener tests: a laboratory system
 or an ADT feed. Sends each message file given (segments one per line; CR-separated on the wire),
 optionally over TLS with a client certificate, and prints one JSON line per message:
-{"file", "ack_code", "ack_text", "control_id"}; or {"file", "error"} when the connection fails or no
-ACK comes within --timeout seconds. Messages must be valid HL7 (python-hl7 parses them before sending).
+{"file", "ack_code", "ack_text", "control_id", "ack"} ("ack": the ACK as received); or {"file", "error"}
+when the connection fails or no ACK comes within --timeout seconds. Messages must be valid HL7 (python-hl7 parses them before sending).
 
     hl7_sender.py --port 2575 [--tls-ca ca.pem --tls-cert c.pem --tls-key c.key] msg1.hl7 msg2.hl7
 """
@@ -54,10 +54,11 @@ def main():
                 answer = client.send_message(message)
             if not answer:
                 raise ConnectionError("no ACK: the connection was closed")
-            ack = hl7.parse(answer.strip(b"\x0b\x1c\r\n").decode("utf-8"))
+            raw = answer.strip(b"\x0b\x1c\r\n").decode("utf-8")
+            ack = hl7.parse(raw)
             msa = ack.segment("MSA")
             print(json.dumps({"file": path, "ack_code": str(msa[1]), "control_id": str(msa[2]),
-                              "ack_text": str(msa[3]) if len(msa) > 3 else ""}), flush=True)
+                              "ack_text": str(msa[3]) if len(msa) > 3 else "", "ack": raw}), flush=True)
         except Exception as error:
             print(json.dumps({"file": path, "error": f"{type(error).__name__}: {error}"}), flush=True)
             status = 1

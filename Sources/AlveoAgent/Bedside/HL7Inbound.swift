@@ -65,7 +65,8 @@ public enum HL7Inbound {
             let id = message.value(pid, 3, repetition: repetition)
             guard !id.isEmpty, id.utf8.count <= 64 else { return nil }
             let authority = message.value(pid, 3, component: 4, repetition: repetition)
-            return PatientIdentifier(id: id, authority: authority.isEmpty || authority.utf8.count > 64 ? nil : authority)
+            // Held as a composite (HD: namespace&id&type), so its own `^` `&` `\` stay data: escaped.
+            return PatientIdentifier(id: id, authority: authority.isEmpty || authority.utf8.count > 64 ? nil : HL7Escaping.component(authority))
         }
     }
 
@@ -133,7 +134,7 @@ public enum HL7Inbound {
     /// PV1-3 (or another PL field) against this bed's location: point of care, room and bed equal
     /// (ignoring case), and the facility too when both name one.
     static func isThisBed(_ message: HL7Message, _ segment: HL7Message.Segment, field: Int, bed: String) -> Bool {
-        let mine = bed.split(separator: "^", omittingEmptySubsequences: false).map { String($0.split(separator: "&", omittingEmptySubsequences: false).first ?? "") }
+        let mine = HL7Escaping.pieces(bed).map { $0.first ?? "" }
         guard mine.count >= 3 else { return false }
         for index in 0..<3 {
             let theirs = message.value(segment, field, component: index + 1)
@@ -152,8 +153,16 @@ public enum HL7Inbound {
         }
         var notes: [String] = []
         var record = PatientRecord(id: first.id, idAuthority: first.authority)
+        // The name is held as PID-5 is written, FAMILY^GIVEN: each decoded component escaped as it is
+        // joined, so a family `DOE\S\X` (decoded DOE^X) stays one component and goes out as it came.
+        // At most 128 bytes, as through the control API, cut before a scalar or an escape, never in one.
         let family = message.value(pid, 5), given = message.value(pid, 5, component: 2)
-        if !family.isEmpty { record.name = String((given.isEmpty ? family : "\(family)^\(given)").prefix(128)) }
+        if !family.isEmpty {
+            let held = HL7Escaping.component(family, maxBytes: 128)
+            let room = 128 - held.utf8.count - 1
+            let givenHeld = room > 0 ? HL7Escaping.component(given, maxBytes: room) : ""
+            record.name = givenHeld.isEmpty ? held : held + "^" + givenHeld
+        }
         switch message.value(pid, 8).uppercased() {
         case "M": record.sex = Sex.male.rawValue
         case "F": record.sex = Sex.female.rawValue
