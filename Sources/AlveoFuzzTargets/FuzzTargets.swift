@@ -13,7 +13,7 @@ import Foundation
 public enum FuzzTargets {
     public static let names = ["pb840", "medibus", "masimo", "nonin2", "nonin8", "servo", "servoradc", "modbus", "profile", "scenario", "trace",
                                "config", "hl7ack", "core", "hl7in", "control", "journal", "report", "intellivue",
-                               "pcd04_builder", "syslog_builder"]
+                               "pcd04_builder", "syslog_builder", "spill"]
 
     /// Runs target `name` on `data`; an unknown name traps (a usage error of the fuzz driver).
     public static func run(_ name: String, _ data: [UInt8]) {
@@ -39,6 +39,7 @@ public enum FuzzTargets {
         case "intellivue": intelliVue(data)
         case "pcd04_builder": pcd04Builder(data)
         case "syslog_builder": syslogBuilder(data)
+        case "spill": spill(data)
         default: preconditionFailure("unknown fuzz target '\(name)' (one of: \(names.joined(separator: ", ")))")
         }
     }
@@ -237,6 +238,22 @@ public enum FuzzTargets {
             precondition(message.utf8.count <= 8 * line.count + 4096, "PCD-04 message out of proportion to its journal line")
             let syslog = SyslogMessage.build(entry: entry, event: event, settings: SyslogSettings(), now: Date(timeIntervalSince1970: 0))
             precondition(syslog.utf8.count <= 8 * line.count + 4096, "syslog message out of proportion to its journal line")
+        }
+    }
+
+    /// A spill file (what a stopped run could not journal), as the next start reads it back: a line
+    /// taken must make exactly one well-formed journal line of its kind, whatever the file held.
+    static func spill(_ data: [UInt8]) {
+        for bytes in data.split(separator: UInt8(ascii: "\n")).prefix(64) {
+            guard let (run, line) = JournalSpill.decode(bytes) else { continue }
+            let text = Journal.compose(seq: 7, run: run, kind: line.kind, json: line.json, before: line.before, wallTime: line.wallTime)
+            guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+                preconditionFailure("a spill line made a journal line that is not JSON: \(text)")
+            }
+            let kinds = Set(object.keys).subtracting(["seq", "run", "wall_time", "patient"])
+            precondition(kinds == [line.kind] && (object["seq"] as? NSNumber)?.int64Value == 7 && object["run"] as? String == run,
+                         "a spill line smuggled members into the journal line: \(text)")
+            if line.kind == "event" { precondition(JournalEntry.decode(line: Data(text.utf8))?.event != nil, "an event line that does not read back") }
         }
     }
 

@@ -375,14 +375,19 @@ public final class Journal {
         try append(Journal.line(marker: marker, wallTime: wallTime))
     }
 
+    /// One journal line's text, newline included.
+    package static func compose(seq: Int64, run: String, kind: String, json: String, before: String, wallTime: String?) -> String {
+        var line = "{\"seq\":\(seq),\"run\":\"\(run)\""
+        if let wallTime { line += ",\"wall_time\":\"\(wallTime)\"" }
+        return line + before + ",\"\(kind)\":" + json + "}\n"
+    }
+
     private func appendLine(kind: String, json: String, wallTime: String?, before: String = "", rotate: Bool = true, run: String? = nil) throws(JournalError) -> Int64 {
         // The ledger line at the head of a segment takes no number of its own: it carries the last
         // entry's, so numbering, positions and recovery are as without it.
         let isLedger = kind == "alarm_ledger"
         let seq = isLedger ? lastSeq : lastSeq + 1
-        var line = "{\"seq\":\(seq),\"run\":\"\(run ?? runID)\""
-        if let wallTime { line += ",\"wall_time\":\"\(wallTime)\"" }
-        line += before + ",\"\(kind)\":" + json + "}\n"
+        let line = Journal.compose(seq: seq, run: run ?? runID, kind: kind, json: json, before: before, wallTime: wallTime)
         let bytes = Data(line.utf8)
         if rotate, segmentSize > 0, segmentSize + bytes.count > segmentMaxBytes {
             segmentSize = segmentMaxBytes  // full: the next segment starts at this entry

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(pb840 medibus masimo nonin2 nonin8 servo servoradc modbus profile scenario trace config hl7ack core hl7in control journal report intellivue pcd04_builder syslog_builder)
+[ ${#targets[@]} -gt 0 ] || targets=(pb840 medibus masimo nonin2 nonin8 servo servoradc modbus profile scenario trace config hl7ack core hl7in control journal report intellivue pcd04_builder syslog_builder spill)
 SWIFT=${SWIFT:-swift}
 scratch=.build-fuzz
 # -O: instrumented debug builds run a tenth as many inputs a second.
