@@ -4,7 +4,7 @@ import Testing
 /// No ghost alarms: `alveo run` against a real Modbus peer (pymodbus), a real HL7 receiver (python-hl7,
 /// messages validated by hl7apy) and a real rsyslog, stopped with SIGTERM, killed with SIGKILL and
 /// crash-looped; every alarm start that reached the station gets an end, threaded by OBR-3.
-@Suite(.serialized, .endToEnd) struct AlarmContinuityTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct AlarmContinuityTests {
     static let gatewayProfile = Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path
     /// Probe off; Pplat 35.0 and PEEP 5.0 (plateau high, driving pressure 30); Vt 300 (5.7 ml/kg).
     static let highPlateau = "1,3,0,42,80,72,400,300,350,50,140,280"

@@ -6,7 +6,7 @@ import Testing
 /// The inbox the control API and the HL7 listener hand requests to: it must cost the same at the
 /// millionth request as at the first (issue 23: each request wrapped the submit closure once more,
 /// and the agent died of a stack overflow after ~17,450 status requests).
-@Suite struct BedsideInboxTests {
+@Suite(.ownThread) struct BedsideInboxTests {
     @Test func fiftyThousandStatusRequestsCostNoMoreThanTheFirst() async throws {
         let inbox = BedsideInbox()
         inbox.attach { request in

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The `alveo` command as a user runs it: exit codes and messages that name file and line.
-@Suite(.endToEnd) struct CLITests {
+@Suite(.endToEnd, .ownThread) struct CLITests {
     static let config = Paths.scenarios.appendingPathComponent("spo2_tiers_ack.yaml").path
 
     func writeScenario(_ text: String) throws -> String {

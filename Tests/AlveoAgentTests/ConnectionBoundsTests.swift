@@ -85,7 +85,7 @@ import Glibc
     }
 }
 
-@Suite(.serialized, .endToEnd) struct ConnectionFloodTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct ConnectionFloodTests {
     let directory: URL
 
     init() throws {

@@ -7,7 +7,7 @@ import Glibc
 /// The bedside loop end to end: `alveo run` against `alveo simulate`, with a real python-hl7 receiver
 /// and a real rsyslog as the central station, driven by `alveo status`, `ack`, `chart` and `patient`
 /// over the control socket, and its `--record` trace replayed to the same bytes.
-@Suite(.serialized, .endToEnd) struct ControlAPITests {
+@Suite(.serialized, .endToEnd, .ownThread) struct ControlAPITests {
     let directory: URL
 
     init() throws {

@@ -11,7 +11,7 @@ import Glibc
 /// for every field of every endpoint, the sample time actually used, bounded echoes, the agent's own
 /// alarms in status, the CLI's exit codes, and a client that reads the agent's answer whenever one
 /// arrives.
-@Suite(.serialized, .endToEnd) struct ControlContractTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct ControlContractTests {
     let directory: URL
     let socket: String
 

@@ -9,7 +9,7 @@ import Testing
 /// hl7apy as the test receiver does. Events as `alveo replay --start 2026-11-25T08:00:00Z` journals
 /// them (the virtual time on that clock), with the oximeter and the ventilator as the bed's devices.
 /// To accept a deliberate change: ALVEO_UPDATE_GOLDEN=1, then review the diff.
-@Suite(.endToEnd) struct GoldenPCD04Tests {
+@Suite(.endToEnd, .ownThread) struct GoldenPCD04Tests {
     static let golden = Paths.scenarios.appendingPathComponent("dah_escalation.pcd04.hl7")
 
     /// The bed of the captures: the reference's example identity, the ventilator and the oximeter as VMD 1 and 2.

@@ -9,7 +9,7 @@ import Testing
 /// a deliberate change of the expected events, run with ALVEO_UPDATE_GOLDEN=1 and review the diff.
 /// `simulated-bed/traces/live-all-protocols` was recorded live (devices/simulated-bed/record-live.sh):
 /// its expected events are the live agent's own output, so replay must equal live byte for byte.
-@Suite(.endToEnd) struct GoldenTraceTests {
+@Suite(.endToEnd, .ownThread) struct GoldenTraceTests {
     struct Case: CustomTestStringConvertible, Sendable {
         var device: String
         var name: String

@@ -3,7 +3,7 @@ import Testing
 
 /// Delivery to a real HL7 MLLP receiver (python-hl7), with messages validated by hl7apy: order,
 /// at-least-once, AE/AR/no-ACK handling, outages and a SIGKILL in the middle of delivery.
-@Suite(.serialized, .endToEnd) struct HL7DeliveryTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct HL7DeliveryTests {
     static let receiverScript = Paths.repository.appendingPathComponent("Tests/Peers/hl7_receiver.py").path
     let directory: URL
 

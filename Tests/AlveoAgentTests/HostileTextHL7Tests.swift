@@ -10,7 +10,7 @@ import Testing
 /// not valid for hl7apy, and not checked here), validated by hl7apy as the test receiver validates (v2.6, strict, per segment).
 /// hl7apy alone would take `DOE|\u{301}X` raw (a stray `|` just makes PID-6 another name): the structure
 /// itself is checked by WireEscapingTests and the `pcd04_builder` fuzz target.
-@Suite(.endToEnd) struct HostileTextHL7Tests {
+@Suite(.endToEnd, .ownThread) struct HostileTextHL7Tests {
     static let validator = Paths.repository.appendingPathComponent("Tests/Peers/hl7_validate.py").path
 
     /// hl7apy over the messages (CR-separated segments); each must be valid.

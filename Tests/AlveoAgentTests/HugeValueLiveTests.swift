@@ -6,7 +6,7 @@ import Testing
 /// Here a real Modbus server (pymodbus) publishes a float32 of 3.4e38 (CDAB) as the plateau, and real
 /// serial peers on socat ptys send a Masimo SpO2 of 20 digits and a MEDIBUS plateau of 9E99 with a
 /// valid checksum: the agent must report each as an impossible value and keep running.
-@Suite(.serialized, .endToEnd) struct HugeValueLiveTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct HugeValueLiveTests {
     let directory: URL
 
     init() throws {

@@ -9,7 +9,7 @@ import Testing
 /// configuration (size, control characters, duplicate keys, NUL), scenario files (times, source names,
 /// huge fields), HL7 fields from configuration, file modes and patient identity in traces, and
 /// alveo-bench's arguments. Each case here was found wrong by an independent check.
-@Suite(.endToEnd) struct InputHygieneTests {
+@Suite(.endToEnd, .ownThread) struct InputHygieneTests {
     let directory: URL
 
     init() throws {
@@ -203,7 +203,7 @@ import Testing
 /// plain one whose argument looks like a Double (rounded, Double(…), an exponent literal, a scale, a
 /// number of seconds: the old `Int64(scaled / scale)` of `Fmt.fixed` is caught). A heuristic, not a
 /// type check: the fuzz targets and TotalityTests catch what it misses.
-@Suite(.endToEnd) struct ConversionLintTests {
+@Suite(.endToEnd, .ownThread) struct ConversionLintTests {
     @Test func noPlainDoubleToIntegerConversionsInSources() throws {
         let sources = Paths.repository.appendingPathComponent("Sources")
         let enumerator = try #require(FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil))

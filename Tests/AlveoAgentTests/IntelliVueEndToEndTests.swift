@@ -5,7 +5,7 @@ import Testing
 /// Philips IntelliVue end to end: the independent peer `Tests/Peers/intellivue_peer.py` (written from
 /// the protocol document alone, not from Alveo's encoder) plays the monitor on one end of a socat pty
 /// pair; `alveo run` reads it through libserialport (with the tests' LD_PRELOAD shim) into alarms.
-@Suite(.serialized, .endToEnd) struct IntelliVueEndToEndTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct IntelliVueEndToEndTests {
     let directory: URL
 
     init() throws {

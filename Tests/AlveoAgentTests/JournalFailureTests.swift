@@ -7,7 +7,7 @@ import Testing
 /// station heard nothing and `replay` exited 0. Now `technical.journal_failed` goes to stdout and to
 /// a real HL7 receiver at once, the events are held and written once the disk has room again (none
 /// lost, order kept, all delivered), and a replay that leaves events unjournaled exits 74.
-@Suite(.serialized, .endToEnd) struct JournalFailureTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct JournalFailureTests {
     let directory: URL
 
     init() throws {

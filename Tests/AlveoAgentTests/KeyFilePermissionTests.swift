@@ -8,7 +8,7 @@ import Glibc
 /// A TLS private key another user of the box could read is refused, as OpenSSH refuses its private
 /// keys: by the configuration (so by `alveo check-config` and `alveo run` alike), for every key file
 /// the configuration names (docs/security.md).
-@Suite(.endToEnd) struct KeyFilePermissionTests {
+@Suite(.endToEnd, .ownThread) struct KeyFilePermissionTests {
     let directory: URL
 
     init() throws {

@@ -7,7 +7,7 @@ import Glibc
 /// The laboratory and ADT listener end to end: `alveo run` against `alveo simulate`, a real python-hl7
 /// MLLP client as the laboratory and the ADT feed over TLS with client certificates (made by openssl),
 /// `alveo status` to see what changed, and the `--record` trace replayed to the same bytes.
-@Suite(.serialized, .endToEnd) struct LabListenerTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct LabListenerTests {
     static let senderScript = Paths.repository.appendingPathComponent("Tests/Peers/hl7_sender.py").path
     let directory: URL
 

@@ -4,7 +4,7 @@ import Testing
 
 /// `alveo run` as a process against pymodbus, a real and independent Modbus stack, over TCP and over
 /// RTU on a socat pty pair; peers are started and stopped by the tests.
-@Suite(.serialized, .endToEnd) struct LiveModbusTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct LiveModbusTests {
     static let peerScript = Paths.repository.appendingPathComponent("Tests/Peers/modbus_peer.py").path
     static let gatewayProfile = Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path
     /// STATUS valid + probe off; SpO2 80, PR 72, FiO2 40.0 %, Vt 450, Pplat 22.0, PEEP 5.0, RR 14.0, Ppeak 28.0.

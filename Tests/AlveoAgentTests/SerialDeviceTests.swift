@@ -5,7 +5,7 @@ import Testing
 /// Serial device protocols end to end: a pyserial peer built from the shared fixtures on one end of a
 /// socat pty pair, `alveo run` on the other through libserialport (with the test-only LD_PRELOAD shim),
 /// into alarm events.
-@Suite(.serialized, .endToEnd) struct SerialDeviceTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct SerialDeviceTests {
     let directory: URL
     static let fixtures = Paths.repository.appendingPathComponent("Tests/AlveoDevicesTests/Fixtures")
 

@@ -7,7 +7,7 @@ import Testing
 /// time is measured from /proc) and must raise `technical.device_silent`; a new pair and peer on the
 /// same paths (the adapter plugged back) must end it. Before the fix, Masimo and Nonin read 0 bytes
 /// from the hung-up line forever, at 0.65-0.74 s of CPU per second, and were never reopened.
-@Suite(.serialized, .endToEnd) struct SerialHangUpTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct SerialHangUpTests {
     let directory: URL
     static let fixtures = Paths.repository.appendingPathComponent("Tests/AlveoDevicesTests/Fixtures")
 

@@ -4,7 +4,7 @@ import Testing
 /// The libserialport code path, end to end: `alveo serial-check` opens a socat pty through
 /// libserialport (with the test-only LD_PRELOAD shim of Tests/Peers, since libserialport 0.1.1 does
 /// not open ptys), writes a request and reads a pyserial peer's answer.
-@Suite(.serialized, .endToEnd) struct SerialPortTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct SerialPortTests {
     static func buildShim(in directory: URL) throws -> String {
         let library = directory.appendingPathComponent("libserialport_pty_shim.so").path
         let source = Paths.repository.appendingPathComponent("Tests/Peers/libserialport_pty_shim.c").path

@@ -5,7 +5,7 @@ import Testing
 /// from the protocol document alone (not from Alveo's encoder), on one end of a socat pty pair, and
 /// `alveo run` on the other through libserialport (with the tests' LD_PRELOAD shim), into alarms.
 /// Parity none on the pty pair: a pseudo-terminal refuses even parity (a real SERVO line is 8E1).
-@Suite(.serialized, .endToEnd) struct ServoEndToEndTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct ServoEndToEndTests {
     let line: SerialDeviceTests
     var directory: URL { line.directory }
 

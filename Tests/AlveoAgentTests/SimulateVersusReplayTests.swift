@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// `alveo run` against `alveo simulate` playing a scenario gives the same rule starts as replaying it.
-@Suite(.serialized, .endToEnd) struct SimulateVersusReplayTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct SimulateVersusReplayTests {
     /// A 1 Hz scenario of ventilator and oximeter rows (dense, so that replay evaluates every second
     /// as the live agent does), with delays shortened in the config so that the test takes ~35 s.
     static func scenario() -> String {

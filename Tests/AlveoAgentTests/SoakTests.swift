@@ -11,7 +11,7 @@ import Testing
 ///
 /// `make test` runs 6 hours (ALVEO_SOAK_HOURS); Tests/Soak/soak.sh runs the 7-day stay and prints the
 /// figures recorded in docs/performance.md.
-@Suite(.serialized, .endToEnd) struct SoakTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct SoakTests {
     let directory: URL
     let hours: Double
 

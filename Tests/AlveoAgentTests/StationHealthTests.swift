@@ -4,7 +4,7 @@ import Testing
 /// The agent's own health as alarms the station sees: a central station that cannot be reached raises
 /// `technical.station_unreachable` on stdout, in the journal and through the output that still works,
 /// and it ends when delivery resumes (real receivers: python-hl7, rsyslog; a pymodbus peer).
-@Suite(.serialized, .endToEnd) struct StationHealthTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct StationHealthTests {
     let directory: URL
 
     init() throws {
@@ -145,7 +145,7 @@ import Testing
 
 /// Metrics in the Prometheus text format, on the control socket and in a textfile, parsed by
 /// prometheus_client's own parser; the counters match what the test drove.
-@Suite(.endToEnd) struct MetricsTests {
+@Suite(.endToEnd, .ownThread) struct MetricsTests {
     static func parse(_ arguments: [String]) throws -> [String: Double] {
         let result = try ChildProcess.run(["python3", Paths.repository.appendingPathComponent("Tests/Peers/metrics_check.py").path] + arguments)
         #expect(result.status == 0, "prometheus_client could not parse it (make test-deps): \(result.stdout) \(result.stderr)")
@@ -193,7 +193,7 @@ import Testing
 }
 
 /// `check-config` tells the truth: ok only when `run` would start; `--version` as `version`.
-@Suite(.endToEnd) struct CheckConfigTruthTests {
+@Suite(.endToEnd, .ownThread) struct CheckConfigTruthTests {
     @Test func noDevicesIsRefusedUnlessForReplayAndMissingSerialPathsAreWarned() throws {
         let directory = try Paths.temporaryDirectory()
         let bare = directory.appendingPathComponent("bare.yaml").path
@@ -225,7 +225,7 @@ import Testing
 /// of the agent's process, as an operator or NTP stepping the clock would): every duration is monotonic, so a step
 /// back does not end `technical.station_unreachable` and a step forward raises nothing (issue 23: a
 /// step back of 2 h ended it within 1 s, one forward raised it and clock_unsynchronized "for 24 h").
-@Suite(.serialized, .endToEnd) struct WallClockStepTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct WallClockStepTests {
     @Test func steppingTheWallClockBackOrForwardEndsAndRaisesNothing() throws {
         let directory = try Paths.temporaryDirectory()
         let shim = directory.appendingPathComponent("clockstep_shim.so").path

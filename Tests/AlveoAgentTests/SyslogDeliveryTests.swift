@@ -3,7 +3,7 @@ import Testing
 
 /// Delivery to a real rsyslog (Debian's package, started by the test with an imtcp input and a file
 /// output in RFC 5424 form), messages read back and checked field by field.
-@Suite(.serialized, .endToEnd) struct SyslogDeliveryTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct SyslogDeliveryTests {
     let directory: URL
 
     init() throws {

@@ -3,7 +3,7 @@ import Testing
 
 /// The systemd unit Alveo ships (config/systemd/alveo.service) is valid and hardened:
 /// `systemd-analyze verify` is clean and `systemd-analyze security` rates its exposure low.
-@Suite(.endToEnd) struct SystemdUnitTests {
+@Suite(.endToEnd, .ownThread) struct SystemdUnitTests {
     /// The unit with its binary path pointed at the build (verify checks that the executable exists).
     func unit() throws -> String {
         let text = try String(contentsOf: Paths.repository.appendingPathComponent("config/systemd/alveo.service"), encoding: .utf8)

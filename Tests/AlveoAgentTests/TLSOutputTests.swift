@@ -3,7 +3,7 @@ import Testing
 
 /// The outputs over TLS, against the same real receivers: python-hl7 with an ssl context (MLLP over
 /// TLS) and rsyslog with its GnuTLS driver (RFC 5425). Certificates are made by the test with openssl.
-@Suite(.serialized, .endToEnd) struct TLSOutputTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct TLSOutputTests {
     let directory: URL
 
     init() throws {

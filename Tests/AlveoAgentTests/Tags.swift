@@ -9,3 +9,71 @@ extension Trait where Self == ConditionTrait {
         .enabled(if: ProcessInfo.processInfo.environment["ALVEO_CHECK"] == nil, "end to end: make test runs it, make check skips it")
     }
 }
+
+extension Trait where Self == OwnThread {
+    /// Each test of the suite on a thread of its own (`OwnThread`).
+    static var ownThread: Self { OwnThread() }
+}
+
+/// Runs each test of a suite that blocks — it waits on processes, polls files and sockets with short
+/// sleeps — on a thread of its own, never on Swift's cooperative pool. That pool has one thread per
+/// core (two here): two blocking tests on it starved every async test in the process for minutes,
+/// and an async test's own deadlines then fired although the agent had answered (seen under load:
+/// "no answer from the agent within 15 s", and 80,000 in-process inbox requests taking 773 s).
+struct OwnThread: SuiteTrait, TestTrait, TestScoping {
+    var isRecursive: Bool { true }
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        guard !test.isSuite else { return try await function() }
+        let executor = ThreadExecutor(name: String(test.name.prefix(15)))
+        defer { executor.finish() }
+        try await withTaskExecutorPreference(executor) { try await function() }
+    }
+}
+
+/// A task executor over one dedicated thread. After `finish`, a late job (there should be none) runs
+/// on a new thread of its own rather than never.
+final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
+    // @unchecked: `jobs` and `finished` are used under `condition`.
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+    private var finished = false
+
+    init(name: String) {
+        let thread = Thread { [self] in run() }
+        thread.name = name
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        condition.lock()
+        defer { condition.unlock() }
+        if finished {
+            let executor = asUnownedTaskExecutor()
+            Thread.detachNewThread { job.runSynchronously(on: executor) }
+            return
+        }
+        jobs.append(job)
+        condition.signal()
+    }
+
+    func finish() {
+        condition.lock()
+        finished = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !finished { condition.wait() }
+            guard !jobs.isEmpty else { return condition.unlock() }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
+    }
+}

@@ -5,7 +5,7 @@ import Testing
 /// Reading a trace costs time and memory linear in what is in it, however it was damaged or made:
 /// before, a record 2^63 ns ahead made replay tick its sessions for hours, 32 MB of junk took 69 s to
 /// resynchronise through, and a 16 MiB Nonin format 8 record took 764 MB to replay.
-@Suite(.serialized, .endToEnd) struct TraceBoundsTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct TraceBoundsTests {
     let directory: URL
 
     init() throws {

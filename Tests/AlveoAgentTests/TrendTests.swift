@@ -10,7 +10,7 @@ import Testing
 /// keeps its retention, survives SIGKILL, and a store that cannot be written raises an alarm while
 /// monitoring goes on; the report of the DAH course and of a golden raw trace is checked against the
 /// store by an independent Python reader and rendered by headless Chromium with no network fetch.
-@Suite(.serialized, .endToEnd) struct TrendTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct TrendTests {
     let directory: URL
 
     init() throws {
