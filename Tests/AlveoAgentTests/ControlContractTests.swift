@@ -47,8 +47,9 @@ import Glibc
 
     /// One request through the CLI's own client (in process): status and the parsed answer.
     func request(_ path: String, _ body: String?) async throws -> (status: Int, answer: [String: Any], text: String) {
+        // A bound on failure, not a measurement: on a loaded machine an answer may take long to be read.
         let reply = try await ControlClient.request(socket: socket, method: body == nil ? .GET : .POST, path: path,
-                                                    json: body.map { Array($0.utf8) })
+                                                    json: body.map { Array($0.utf8) }, timeout: .seconds(600))
         let text = String(decoding: reply.body, as: UTF8.self)
         return (reply.status, (try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any]) ?? [:], text)
     }
@@ -102,7 +103,7 @@ import Glibc
         // Several at a time, as several bedside views and commands would.
         let socket = self.socket
         let statuses = try await Self.concurrently(250, width: 4) { () throws(ControlClient.Failure) in
-            try await ControlClient.request(socket: socket, method: .POST, path: "/v1/chart", json: Array(body.utf8)).status
+            try await ControlClient.request(socket: socket, method: .POST, path: "/v1/chart", json: Array(body.utf8), timeout: .seconds(600)).status
         }
         #expect(statuses == [422: 250], "statuses (0: no answer read): \(statuses)")
 
@@ -135,7 +136,7 @@ import Glibc
         defer { server.stop() }
         let body = Array("{\"values\":{\"pao2\":70},\"by\":\"\(String(repeating: "x", count: 300_000))\"}".utf8)
         let statuses = try await Self.concurrently(count, width: 4) { () throws(ControlClient.Failure) in
-            try await ControlClient.request(socket: path, method: .POST, path: "/v1/chart", json: body).status
+            try await ControlClient.request(socket: path, method: .POST, path: "/v1/chart", json: body, timeout: .seconds(600)).status
         }
         #expect(statuses == [422: count], "statuses (0: no answer read): \(statuses)")
     }
