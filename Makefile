@@ -71,13 +71,20 @@ check: deps
 	$(call timed,ALVEO_CHECK=1 $(SWIFT) test --skip-build,in-process tests)
 
 ## test: build everything with no warnings in our own code, then run the whole suite (every test,
-## the end-to-end ones with real peers), the Debian package test and a short fuzz run; each step's
-## time is printed.
+## the end-to-end ones with real peers), the Debian package test and a short fuzz run. Each step's
+## time is printed; a failing step does not stop the others (their results are still wanted), and
+## the summary at the end names every step that failed.
 test: test-deps
-	$(call timed,$(MAKE) --no-print-directory build-no-warnings,build)
-	$(call timed,$(SWIFT) test --skip-build,swift test (every suite))
-	$(call timed,$(MAKE) --no-print-directory deb-test,package test)
-	$(call timed,$(MAKE) --no-print-directory fuzz-smoke,fuzz smoke)
+	@failed=""; \
+	step() { name=$$1; shift; s=$$(date +%s); "$$@"; rc=$$?; \
+		echo "== $$name: $$(( $$(date +%s) - s )) s$$( [ $$rc = 0 ] || echo ", FAILED (exit $$rc)")"; \
+		[ $$rc = 0 ] || failed="$$failed, $$name"; return $$rc; }; \
+	if step build $(MAKE) --no-print-directory build-no-warnings; then \
+		step "swift test (every suite)" $(SWIFT) test --skip-build; \
+	else failed="$$failed, swift test (not run: the build failed)"; fi; \
+	step "package test" $(MAKE) --no-print-directory deb-test; \
+	step "fuzz smoke" $(MAKE) --no-print-directory fuzz-smoke; \
+	if [ -n "$$failed" ]; then echo "== make test FAILED: $${failed#, }"; exit 1; fi; echo "== make test passed"
 
 ## test-under-load: `make test` LOAD_RUNS times (default 3) with two CPU-bound processes beside it,
 ## as on a loaded CI machine or a newcomer's laptop with a build running (docs/testing.md).
