@@ -137,9 +137,15 @@ import Testing
         #expect(waitUntil(timeout: 10) { pings().contains { $0.state == "STOPPING=1" } })
         let watchdog = pings().filter { $0.state == "WATCHDOG=1" }.map(\.t)
         let gaps = zip(watchdog, watchdog.dropFirst()).map { $1 - $0 }
-        // Every 0.5 s (plus the 1 s tick's granularity) while the loop runs; one gap of about 6 s: the stall.
-        #expect(gaps.filter { $0 > 4 }.count == 1, "one stall: \(gaps)")
-        #expect(gaps.filter { $0 <= 4 }.allSatisfy { $0 < 1.6 }, "fed while the loop runs: \(gaps)")
+        // Every 0.5 s (plus the 1 s tick's granularity) while the loop runs, and one gap of at least the
+        // stall's 6 s (less a ping period): the stall. How close to 0.5 s the other gaps are depends on
+        // the machine's load, so it is not asserted (a loaded box delayed some to 2-3 s); that pings
+        // come before and after the stall is.
+        let stalls = gaps.enumerated().filter { $0.element >= 5.4 }
+        #expect(stalls.count == 1, "one stall: \(gaps)")
+        if let stall = stalls.first {
+            #expect(stall.offset >= 3 && gaps.count - stall.offset >= 4, "fed before and after the stall: \(gaps)")
+        }
     }
 }
 

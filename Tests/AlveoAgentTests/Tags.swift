@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 extension Trait where Self == ConditionTrait {
@@ -25,9 +26,55 @@ struct OwnThread: SuiteTrait, TestTrait, TestScoping {
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         guard !test.isSuite else { return try await function() }
+        await OwnThread.gate.enter()
         let executor = ThreadExecutor(name: String(test.name.prefix(15)))
-        defer { executor.finish() }
+        defer {
+            executor.finish()
+            OwnThread.gate.leave()
+        }
         try await withTaskExecutorPreference(executor) { try await function() }
+    }
+
+    /// At most this many such tests at once (`ALVEO_TEST_CONCURRENCY`; default: the cores plus one).
+    /// Each starts an agent, peers and receivers: unbounded, forty of them at once on two cores made
+    /// their own deadlines fire (`alveo deliver` not done within 120 s).
+    static let gate = Gate(width: ProcessInfo.processInfo.environment["ALVEO_TEST_CONCURRENCY"].flatMap { Int($0) }.map { max(1, $0) }
+        ?? ProcessInfo.processInfo.activeProcessorCount + 1)
+}
+
+/// A counting gate for async callers: `enter` waits while `width` are inside.
+final class Gate: Sendable {
+    private let state: Mutex<(inside: Int, waiting: [CheckedContinuation<Void, Never>])>
+    let width: Int
+
+    init(width: Int) {
+        self.width = width
+        state = Mutex((0, []))
+    }
+
+    func enter() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let admitted = state.withLock { state -> Bool in
+                if state.inside < width {
+                    state.inside += 1
+                    return true
+                }
+                state.waiting.append(continuation)
+                return false
+            }
+            if admitted { continuation.resume() }
+        }
+    }
+
+    func leave() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard !state.waiting.isEmpty else {
+                state.inside -= 1
+                return nil
+            }
+            return state.waiting.removeFirst()  // its place passes on: `inside` stays
+        }
+        next?.resume()
     }
 }
 
