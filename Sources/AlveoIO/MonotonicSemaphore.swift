@@ -47,15 +47,17 @@ public final class MonotonicSemaphore: @unchecked Sendable {
     public func wait(timeout: Duration) -> Bool {
         var deadline = timespec()
         clock_gettime(CLOCK_MONOTONIC, &deadline)
-        // At most ten years ahead: no overflow, and as good as for ever.
-        let seconds = min(max(0, timeout.components.seconds), 315_360_000)
-        let nanoseconds = Int64(deadline.tv_nsec) + (timeout.components.seconds < 0 ? 0 : timeout.components.attoseconds / 1_000_000_000)
-        deadline.tv_sec += Int(seconds + nanoseconds / 1_000_000_000)
-        deadline.tv_nsec = Int(nanoseconds % 1_000_000_000)
+        // Never negative; at most ten years ahead: no overflow, and as good as for ever.
+        let timeout = max(timeout, .zero)
+        let seconds = min(timeout.components.seconds, 315_360_000)
+        let nanoseconds = Int64(deadline.tv_nsec) + timeout.components.attoseconds / 1_000_000_000
+        deadline.tv_sec += Int(clamping: seconds + nanoseconds / 1_000_000_000)
+        deadline.tv_nsec = Int(clamping: nanoseconds % 1_000_000_000)
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while count == 0 {
-            if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { break }
+            // 0: signalled (or woken spuriously: look again); ETIMEDOUT, or anything else: done.
+            if pthread_cond_timedwait(condition, mutex, &deadline) != 0 { break }
         }
         guard count > 0 else { return false }
         count -= 1
