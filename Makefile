@@ -6,7 +6,7 @@ SHELL := /bin/bash
 APT_PACKAGES := libmodbus-dev libserialport-dev libssl-dev libsqlite3-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps test-deps build build-no-warnings demo demo-replay check test test-under-load bench traces fuzz fuzz-smoke soak clean deb deb-test
+.PHONY: deps test-deps build build-no-warnings demo demo-replay check test test-under-load bench traces fuzz fuzz-smoke soak soak-interfaces clean deb deb-test
 
 ## deps: install the C libraries Alveo links (Debian packages), only if missing.
 deps:
@@ -118,6 +118,16 @@ fuzz: deps
 SOAK_HOURS ?= 168
 soak: test-deps
 	SWIFT=$(SWIFT) Tests/Soak/soak.sh $(SOAK_HOURS)
+
+## soak-interfaces: a week (INTERFACES_HOURS, default 168) of what reaches the agent's own interfaces,
+## compressed into minutes, on the release build: a status poll a second, charts, labs and ADT, idle
+## and half-open connections, the journal's disk filling and freeing, clock steps; then
+## INTERFACES_BURST (30,000) status requests and as many charts. Resources flat, nothing lost; figures
+## in docs/performance.md. `make test` runs an hour of it.
+INTERFACES_HOURS ?= 168
+INTERFACES_BURST ?= 30000
+soak-interfaces: test-deps
+	SWIFT=$(SWIFT) Tests/Soak/interfaces-week.sh $(INTERFACES_HOURS) $(INTERFACES_BURST)
 
 ## fuzz-smoke: a short run of every fuzz target, part of `make test`.
 fuzz-smoke: deps

@@ -52,7 +52,7 @@ let package = Package(
         // The trend store (SQLite through GRDB) and the HTML report drawn from it.
         .target(
             name: "AlveoTrends",
-            dependencies: ["AlveoCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["AlveoCore", "AlveoIO", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         // The only module that calls the C libraries.

@@ -8,7 +8,8 @@ import Synchronization
 /// thread to finish. Shared by the Modbus bus pollers, the serial pollers and the journal forwarders.
 public final class WorkerThread: Sendable {
     public let name: String
-    private let wakeup = DispatchSemaphore(value: 0)
+    /// Monotonic: a DispatchSemaphore's timed wait is moved by the wall clock on Linux (MonotonicSemaphore).
+    private let wakeup = MonotonicSemaphore()
     private let done = DispatchSemaphore(value: 0)
     private let stopping = Mutex(false)
 
@@ -33,7 +34,7 @@ public final class WorkerThread: Sendable {
 
     /// Sleeps up to `duration`, returning early on `wake()` or `stop()`. Returns false when stopping.
     public func pause(_ duration: Duration) -> Bool {
-        _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(clamping: max(0, duration.wholeNanoseconds))))
+        wakeup.wait(timeout: duration)
         return !isStopping
     }
 

@@ -133,6 +133,8 @@ public final class JournalForwarder: Sendable {
         var lastSent = clock.now
         var heartbeats = 0
         var refusals = 0
+        /// The last record-only line passed over and not yet saved as the position.
+        var passed: Int64?
 
         func problem(_ text: String) {
             if text != lastProblem { logger.error("\(text)") }
@@ -158,7 +160,12 @@ public final class JournalForwarder: Sendable {
             }
             if let entry = pending, entry.isManualEntry {
                 // Charted and lab entries are kept in the journal as the record; they are not alarms.
-                do { try commit(entry.seq) } catch { problem("cannot save the delivery position: \(error)") }
+                // Passing one costs no write: the position is saved when the journal has been read to
+                // its end, or with the next delivery. (An fsync'ed save per line kept the forwarder
+                // hundreds of lines behind a burst of entries, and their number raised
+                // technical.station_unreachable while the station answered everything; issue 23.
+                // Unsaved at a crash, they are only passed over again.)
+                passed = entry.seq
                 pending = nil
                 continue
             }
@@ -175,6 +182,12 @@ public final class JournalForwarder: Sendable {
                 continue
             }
             guard let entry = pending, let event = entry.event else {
+                if let seq = passed {
+                    if seq > position {
+                        do { try commit(seq) } catch { problem("cannot save the delivery position: \(error)") }
+                    }
+                    passed = nil
+                }
                 if let interval = wire.heartbeatInterval, clock.now - lastSent >= interval {
                     heartbeats += 1
                     lastSent = clock.now

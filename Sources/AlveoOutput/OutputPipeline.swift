@@ -541,9 +541,13 @@ public final class OutputPipeline {
     }
 
     /// Journals an entry from a person or the hospital as the bedside loop took it (JSON), before the
-    /// events it caused.
+    /// events it caused, and wakes the forwarders to pass over it at once: a line they have not looked
+    /// at counts as waiting for them, and half a second of a burst of entries was more than
+    /// `technical.station_unreachable`'s backlog_max (issue 23).
     public func recordInput(_ json: [UInt8], t: Double, wallTime: String?) {
-        writer?.appendInput(json, t: t, wallTime: wallTime)
+        guard let writer else { return }
+        writer.appendInput(json, t: t, wallTime: wallTime)
+        forwarders.forEach { $0.wake() }
     }
 
     /// What the journal held at open about the previous runs (nil: no journal, or a new one).

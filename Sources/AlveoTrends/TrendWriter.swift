@@ -1,4 +1,4 @@
-import Dispatch
+import AlveoIO
 import Foundation
 
 /// Writes rows to a trend store from its own thread, so that the loop that feeds the clinical core
@@ -18,7 +18,7 @@ public final class TrendWriter: @unchecked Sendable {
     /// Guards the state below (taken briefly; nobody waits on it).
     private let condition = NSLock()
     /// Wakes the writer's thread before its interval (a flush, the stop).
-    private let wakeup = DispatchSemaphore(value: 0)
+    private let wakeup = MonotonicSemaphore()
     /// Held while a batch is written: one writer at a time (the thread, or a flush after the stop).
     private let writeLock = NSLock()
     private var pending: [TrendRow] = []
@@ -152,10 +152,11 @@ public final class TrendWriter: @unchecked Sendable {
     }
 
     private func run() {
-        let period = DispatchTimeInterval.milliseconds(Int(max(0.001, min(interval, 3600)) * 1000))
+        let period = Duration.milliseconds(Int64(max(0.001, min(interval, 3600)) * 1000))
         while true {
-            // A semaphore's timeout is monotonic (an NSCondition's deadline is a wall-clock date).
-            _ = wakeup.wait(timeout: .now() + period)
+            // Monotonic: an NSCondition's deadline is a wall-clock date, and so, on Linux, is a
+            // DispatchSemaphore's (MonotonicSemaphore).
+            wakeup.wait(timeout: period)
             condition.lock()
             let stop = stopping
             let wanted = flushRequested

@@ -50,6 +50,28 @@ func temporaryDirectory() throws -> String {
         #expect(reopened.runID == "20261125T164100Z-2")
     }
 
+    /// The reader takes lines in place from what it read, and keeps a line still being written (no
+    /// newline yet) until its end arrives, across many lines and into the next segment.
+    @Test func aLineWrittenInPiecesIsReadOnceWhole() throws {
+        let directory = try temporaryDirectory()
+        let first = directory + "/" + String(format: "journal-%012lld.jsonl", 1)
+        func line(_ seq: Int) -> String { "{\"seq\":\(seq),\"run\":\"R\",\"input\":{\"t\":\(seq)}}\n" }
+        try (1...2_000).map(line).joined().write(toFile: first, atomically: true, encoding: .utf8)
+        let handle = try #require(FileHandle(forWritingAtPath: first))
+        handle.seekToEndOfFile()
+        let cut = line(2_001).utf8.count / 2
+        handle.write(Data(line(2_001).utf8.prefix(cut)))
+        var reader = JournalReader(directory: directory, after: 0)
+        var seen: [Int64] = []
+        while let entry = reader.next() { seen.append(entry.seq) }
+        #expect(seen == (1...2_000).map(Int64.init))
+        handle.write(Data(line(2_001).utf8.dropFirst(cut)) + Data(line(2_002).utf8))
+        try handle.close()
+        try line(2_003).write(toFile: directory + "/" + String(format: "journal-%012lld.jsonl", 2_003), atomically: true, encoding: .utf8)
+        while let entry = reader.next() { seen.append(entry.seq) }
+        #expect(seen.suffix(3) == [2_001, 2_002, 2_003] && seen.count == 2_003)
+    }
+
     @Test func appendedEventsAreReadBackInOrderAfterAPosition() throws {
         let directory = try temporaryDirectory()
         let journal = try Journal(directory: directory)

@@ -3,8 +3,17 @@
 // gettimeofday, time) read $ALVEO_CLOCK_OFFSET_FILE: a number of seconds (may be negative) added to the
 // real time; CLOCK_MONOTONIC and the others are left alone. (libfaketime 0.9.10 hides argv from Swift
 // programs, so this small shim is used instead.) Never used in production.
+//
+// The kernel's CLOCK_REALTIME is not shifted, so an absolute CLOCK_REALTIME deadline the process
+// computes from the shifted clock and hands the kernel is off by the offset: a deadline 2 h in the past
+// (offset -7200), a wait that does not wait; 24 h ahead (offset 86400), a wait of a day. That is what a
+// wait already in progress meets when the real clock is stepped (the agent's own pauses must not
+// depend on it: ClockStepWaitTests). With ALVEO_CLOCK_SHIFT_DEADLINES=1, sem_timedwait (how libdispatch
+// waits, its idle worker threads included) gets its deadline shifted back, as on a clock really stepped
+// before the wait began: the runtime then waits as long as it asked, instead of churning threads.
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/time.h>
@@ -49,4 +58,14 @@ time_t time(time_t *out) {
     clock_gettime(CLOCK_REALTIME, &ts);
     if (out) *out = ts.tv_sec;
     return ts.tv_sec;
+}
+
+int sem_timedwait(sem_t *sem, const struct timespec *deadline) {
+    static int (*real)(sem_t *, const struct timespec *);
+    if (!real) real = (int (*)(sem_t *, const struct timespec *))dlsym(RTLD_NEXT, "sem_timedwait");
+    const char *wanted = getenv("ALVEO_CLOCK_SHIFT_DEADLINES");
+    if (!wanted || wanted[0] != '1') return real(sem, deadline);
+    struct timespec kernel = *deadline;
+    shift(&kernel, -offset_ns());
+    return real(sem, &kernel);
 }
