@@ -11,7 +11,7 @@ import Testing
 /// The wall clock is shifted for the agent alone (clockstep_shim.c) while the kernel's stays: to a
 /// pause, the agent's clock 24 h ahead is the real clock set back 24 h after it began (it waited for
 /// a day), and 2 h behind is a deadline already past (it did not wait at all, and the threads spun).
-@Suite(.serialized, .endToEnd) struct ClockStepWaitTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct ClockStepWaitTests {
     @Test func pollersKeepTheirPaceWhateverTheWallClockSays() throws {
         let directory = try Paths.temporaryDirectory()
         let shim = directory.appendingPathComponent("clockstep_shim.so").path

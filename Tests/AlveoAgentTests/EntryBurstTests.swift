@@ -8,7 +8,7 @@ import Testing
 /// and `technical.station_unreachable` (high) went off — "more alarm messages waiting than 100" —
 /// while the station answered every message (found by the week of the agent's own interfaces,
 /// issue 23: 302 lines behind after 3,000 charts).
-@Suite(.serialized, .endToEnd) struct EntryBurstTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct EntryBurstTests {
     @Test func aBurstOfChartsIsNoStationOutage() throws {
         let directory = try Paths.temporaryDirectory()
         let stationPort = freePort()

@@ -23,7 +23,7 @@ import Glibc
 /// `make test` runs an hour of it (ALVEO_INTERFACES_HOURS, ALVEO_INTERFACES_BURST) on the debug build;
 /// `make soak-interfaces` (Tests/Soak/interfaces-week.sh) the week on the release build, with the
 /// figures recorded in docs/performance.md.
-@Suite(.serialized, .endToEnd) struct InterfacesWeekTests {
+@Suite(.serialized, .endToEnd, .ownThread) struct InterfacesWeekTests {
     let directory: URL
     let hours: Double
     let burst: Int
