@@ -17,8 +17,81 @@ enum Assessment: Equatable {
     case active(Priority)
     /// The condition does not exist.
     case inactive
-    /// Not enough data, or within hysteresis of a state that is not active: keep the state as it is.
+    /// Within hysteresis (between the start and end thresholds), or a prompt whose window is still
+    /// open: keep the state as it is; for an active alarm this ends a run of cleared groups (its offset).
     case hold
+    /// Not enough data to tell: keep the state as it is; neither counts towards nor ends an offset.
+    case unknown
+}
+
+/// The engine's timing of one rule's alarm (rules v3 §1.2–1.4): how long its condition must be cleared
+/// before a relief (offset), how long it stays at least (minimum active time), and the chatter bound
+/// (at most `chatterMax` onsets in any hour; past it the alarm stays, intermittent, until its relief
+/// condition has held for `chatterStable`).
+public struct AlarmPolicy: Sendable, Equatable {
+    public var offset: Double
+    public var minActive: Double
+    public var chatterMax: Double
+    public var chatterStable: Double
+
+    public init(offset: Double = 0, minActive: Double = 0, chatterMax: Double, chatterStable: Double) {
+        self.offset = offset
+        self.minActive = minActive
+        self.chatterMax = chatterMax
+        self.chatterStable = chatterStable
+    }
+
+    /// No offset, minimum or bound: the agent's lifecycle alarms (a gap starts and ends at once).
+    public static let exempt = AlarmPolicy(chatterMax: .infinity, chatterStable: 0)
+
+    /// Defaults of rules v3 §1.4.
+    public static func defaults(for rule: RuleID) -> AlarmPolicy {
+        switch rule {
+        case .tidalVolumeHigh, .plateauHigh, .drivingPressureHigh, .spo2Low, .hemoglobinDrop, .renalFunction:
+            AlarmPolicy(chatterMax: 4, chatterStable: 600)
+        case .tidalVolumeLow: AlarmPolicy(offset: 60, chatterMax: 4, chatterStable: 600)
+        case .plateauOverdue, .plateauStale, .patientUnknown: AlarmPolicy(chatterMax: 2, chatterStable: 600)
+        case .pfSeverity: AlarmPolicy(chatterMax: 4, chatterStable: 1800)
+        case .pfFalling: AlarmPolicy(offset: 300, chatterMax: 3, chatterStable: 1800)
+        case .fio2Weanable: AlarmPolicy(chatterMax: 2, chatterStable: 1800)
+        case .pronePositioning, .proneRepeat, .proneStop, .plasmaExchange: AlarmPolicy(chatterMax: 2, chatterStable: 3600)
+        case .hemoptysisVolume: AlarmPolicy(chatterMax: 3, chatterStable: 3600)
+        case .hemoptysisProne: AlarmPolicy(minActive: 900, chatterMax: 3, chatterStable: 3600)
+        case .deviceSilent, .sensorOff: AlarmPolicy(offset: 10, chatterMax: 3, chatterStable: 60)
+        case .valueRejected: AlarmPolicy(chatterMax: 3, chatterStable: 60)
+        case .deliveryFailed, .journalFailed, .stationUnreachable, .clockUnsynchronized, .diskLow, .trendStoreFailed:
+            AlarmPolicy(chatterMax: 3, chatterStable: 600)
+        case .monitoringStopped, .monitoringGap: .exempt
+        }
+    }
+
+    /// Whether `offset_s` and `min_active_s` apply (rules v3 §1.4: the escalation prompts keep their own
+    /// windows and assessments).
+    public static func hasOffset(_ rule: RuleID) -> Bool {
+        switch rule {
+        case .pronePositioning, .proneRepeat, .proneStop, .plasmaExchange, .monitoringStopped, .monitoringGap: false
+        default: true
+        }
+    }
+}
+
+/// The onsets (starts and escalations) of one alarm key in the last hour, kept across its alarms: the
+/// chatter bound counts them. Bounded: only whether there are `limit` of them matters.
+struct OnsetLog {
+    private var times: [Double] = []
+
+    mutating func record(_ t: Double, limit: Double) {
+        times.append(t)
+        let keep = limit.isFinite ? max(1, Int(min(limit, 1000)) + 1) : 1
+        if times.count > keep { times.removeFirst(times.count - keep) }
+    }
+
+    /// Onsets in (t − 3600, t].
+    func count(at t: Double) -> Int {
+        var n = 0
+        for time in times where time > t - 3600 + Tolerance.epsilon { n += 1 }
+        return n
+    }
 }
 
 /// Alarm instances by key without hashing on the hot path: one slot per rule for the rules without a
@@ -58,6 +131,10 @@ struct Transition {
     var reason: String?
     /// A re-announcement: how many since the last announcement, and when that was.
     var reannounced: (count: Int, since: Double)?
+    /// Became intermittent (chatter bound): the onsets in the last hour.
+    var intermittentOnsets: Int?
+    /// A relief after an intermittent period (reason `stable`): how often the condition returned in it.
+    var episodes: Int?
 }
 
 /// When an unacknowledged alarm is announced again (IEC 60601-1-8: a high-priority condition must not
@@ -107,6 +184,13 @@ struct AlarmBook {
         /// Numbers alarm instances in order of start, 1, 2, …: every event of one alarm carries it.
         var id: Int
         var type: AlarmType
+        /// The first group of the current run of groups asking for a relief (an end, a latching, a fall
+        /// to a lower tier); nil while the condition is met or held.
+        var reliefSince: Double?
+        /// Past the chatter bound: stays until its relief condition has held for the policy's stable time.
+        var intermittent = false
+        /// Returns of the condition while intermittent.
+        var episodes = 0
 
         /// Announced (start, escalate, update for tier, latching, recurrence or indication): the
         /// re-announcement schedule starts again from here.
@@ -120,12 +204,23 @@ struct AlarmBook {
     private(set) var instances = AlarmTable<Instance>()
     private(set) var nextID: Int
     let schedule: ReannounceSchedule
+    /// Per rule, by ordinal.
+    let policies: [AlarmPolicy]
+    /// Onsets per key, across the key's alarms (the chatter bound).
+    private var onsets = AlarmTable<OnsetLog>()
 
     /// `firstID`: a new patient's core continues the numbering of the run, so that an alarm id names
     /// one alarm within a run whatever patient it was about.
-    init(schedule: ReannounceSchedule, firstID: Int = 1) {
+    init(schedule: ReannounceSchedule, policies: [AlarmPolicy] = RuleID.allCases.map(AlarmPolicy.defaults), firstID: Int = 1) {
         self.schedule = schedule
+        self.policies = policies
         nextID = firstID
+    }
+
+    private mutating func recordOnset(_ key: AlarmKey, at t: Double) {
+        var log = onsets[key] ?? OnsetLog()
+        log.record(t, limit: policies[key.rule.ordinal].chatterMax)
+        onsets[key] = log
     }
 
     /// Ends every alarm instance, whatever its state (a new patient at the bed): the end of each, in
@@ -176,44 +271,96 @@ struct AlarmBook {
             instances[key] = Instance(state: .active, priority: priority, latchOnEnd: priority == .high,
                                       lastAnnounced: t, announcedSince: t, since: t, id: nextID, type: key.rule.type)
             nextID += 1
+            recordOnset(key, at: t)
             return Transition(phase: .start, priority: priority, state: .active, acknowledged: false)
         }
         let transition: Transition?
         switch (instance.state, assessment) {
         case (.active, .active(let priority)) where priority > instance.priority:
+            // An escalation is never held back; it is an onset.
             instance.priority = priority
             instance.acknowledged = false
             instance.latchOnEnd = instance.latchOnEnd || priority == .high
+            instance.reliefSince = nil
             instance.announce(at: t)
+            recordOnset(key, at: t)
             transition = Transition(phase: .escalate, priority: priority, state: .active, acknowledged: false, reason: "tier")
         case (.active, .active(let priority)) where priority < instance.priority:
-            instance.priority = priority
-            instance.announce(at: t)
-            transition = Transition(phase: .deescalate, priority: priority, state: .active,
-                                    acknowledged: instance.acknowledged, reason: "tier")
+            transition = relieve(key, &instance, to: priority, at: t)
         case (.active, .inactive):
-            if instance.latchOnEnd && !instance.acknowledged {
-                instance.state = .latched
-                instance.priority = .high
-                instance.announce(at: t)
-                transition = Transition(phase: .update, priority: .high, state: .latched, acknowledged: false, reason: "latched")
-            } else {
-                instances[key] = nil
-                return Transition(phase: .end, priority: instance.priority, state: .inactive,
-                                  acknowledged: instance.acknowledged)
-            }
+            transition = relieve(key, &instance, to: nil, at: t)
+        case (.active, .active), (.active, .hold):
+            // Met or held: a run of cleared groups ends; while intermittent a return is an episode.
+            if instance.reliefSince != nil, instance.intermittent, case .active = assessment { instance.episodes += 1 }
+            instance.reliefSince = nil
+            transition = reannounce(&instance, at: t)
         case (.latched, .active(let priority)):
+            // The condition is back: for the chatter bound an onset like a start (a latched alarm that
+            // recurs and latches again with every frame is as much chatter as one that ends and starts).
             instance.state = .active
             instance.priority = priority
             instance.latchOnEnd = instance.latchOnEnd || priority == .high
+            instance.reliefSince = nil
             instance.announce(at: t)
+            recordOnset(key, at: t)
             transition = Transition(phase: .update, priority: priority, state: .active, acknowledged: false, reason: "recurred")
         default:
-            // Same tier, hold, or latched without the condition: only re-announcement can happen.
+            // Unknown (neither counts nor ends a run of cleared groups), or latched without the
+            // condition: only re-announcement can happen.
             transition = reannounce(&instance, at: t)
         }
-        instances[key] = instance
+        if let transition, transition.phase == .end {
+            instances[key] = nil
+        } else {
+            instances[key] = instance
+        }
         return transition
+    }
+
+    /// A relief asked for (an end or latching when `to` is nil, else a fall to that tier): made once the
+    /// condition has been cleared for the offset and the alarm active for its minimum, and only within
+    /// the chatter bound; past the bound the alarm becomes intermittent and the relief waits until the
+    /// cleared run has lasted the stable time.
+    private mutating func relieve(_ key: AlarmKey, _ instance: inout Instance, to lower: Priority?, at t: Double) -> Transition? {
+        let policy = policies[key.rule.ordinal]
+        let since = instance.reliefSince ?? t
+        instance.reliefSince = since
+        guard Tolerance.ge(t - instance.since, policy.minActive), Tolerance.ge(t - since, policy.offset) else {
+            return reannounce(&instance, at: t)
+        }
+        let recent = onsets[key]?.count(at: t) ?? 0
+        var reason: String?
+        var episodes: Int?
+        if instance.intermittent {
+            guard Tolerance.ge(t - since, policy.chatterStable), Double(recent) < policy.chatterMax else {
+                return reannounce(&instance, at: t)
+            }
+            reason = "stable"
+            episodes = instance.episodes
+            instance.intermittent = false
+            instance.episodes = 0
+        } else if Double(recent) >= policy.chatterMax {
+            instance.intermittent = true
+            instance.episodes = 0
+            instance.announce(at: t)
+            return Transition(phase: .update, priority: instance.priority, state: instance.state, acknowledged: instance.acknowledged,
+                              reason: "intermittent", intermittentOnsets: recent)
+        }
+        instance.reliefSince = nil
+        if let lower {
+            instance.priority = lower
+            instance.announce(at: t)
+            return Transition(phase: .deescalate, priority: lower, state: .active, acknowledged: instance.acknowledged,
+                              reason: reason ?? "tier", episodes: episodes)
+        }
+        if instance.latchOnEnd && !instance.acknowledged {
+            instance.state = .latched
+            instance.priority = .high
+            instance.announce(at: t)
+            return Transition(phase: .update, priority: .high, state: .latched, acknowledged: false, reason: "latched", episodes: episodes)
+        }
+        return Transition(phase: .end, priority: instance.priority, state: .inactive, acknowledged: instance.acknowledged,
+                          reason: reason, episodes: episodes)
     }
 
     private func reannounce(_ instance: inout Instance, at t: Double) -> Transition? {

@@ -18,7 +18,7 @@ extension ClinicalCore {
         let mlPerKg = vt.flatMap { vt in pbw.map { vt / $0 } }
 
         // technical.patient_unknown: said once while a tidal volume cannot be judged, never guessed.
-        drive(.patientUnknown, pbw == nil && vt != nil ? .active(.low) : (pbw != nil ? .inactive : .hold), at: t, into: &events)
+        drive(.patientUnknown, pbw == nil && vt != nil ? .active(.low) : (pbw != nil ? .inactive : .unknown), at: t, into: &events)
 
         // lpv.tidal_volume_high
         vtHighOnset.update(mlPerKg.map { Tolerance.gt($0, settings.vtHighMlPerKg) }, at: t)
@@ -60,7 +60,7 @@ extension ClinicalCore {
         let ventilatorCurrent = reading(.vt) != nil || reading(.peep) != nil
         if ventilatorCurrent, ventilatedSince == nil { ventilatedSince = t }
         let overdue = plateauOverdueFor(at: t).map { Tolerance.gt($0, settings.plateauOverdueAfter) } ?? false
-        drive(.plateauOverdue, overdue ? (ventilatorCurrent ? .active(.low) : .hold) : .inactive, at: t, into: &events)
+        drive(.plateauOverdue, overdue ? (ventilatorCurrent ? .active(.low) : .unknown) : .inactive, at: t, into: &events)
 
         // lpv.plateau_stale: a PEEP or Vt change since the plateau, and no new plateau for the grace time.
         let staleDue = staleChange.map { Tolerance.ge(t - $0.t, settings.staleGrace) } ?? false
@@ -87,7 +87,7 @@ extension ClinicalCore {
             guard let reference = pfFallReference else { return false }
             return Tolerance.ge(reference.value - current.value, settings.pfFallFraction * reference.value)
         }
-        drive(.pfFalling, falling.map { $0 ? .active(.medium) : .inactive } ?? .hold, at: t, into: &events)
+        drive(.pfFalling, falling.map { $0 ? .active(.medium) : .inactive } ?? .unknown, at: t, into: &events)
 
         // oxygenation.fio2_weanable
         let fio2 = reading(.fio2)?.value, peep = reading(.peep)?.value
@@ -279,7 +279,7 @@ extension ClinicalCore {
     }
 
     private mutating func assessPFBand() -> Assessment {
-        guard let pf else { return .hold }
+        guard let pf else { return .unknown }
         let edges = [Double.infinity, settings.pfMild, settings.pfModerate, settings.pfSevere]
         func rawBand(_ value: Double) -> Int {
             var band = 0
@@ -440,7 +440,7 @@ extension ClinicalCore {
         }
         switch ended {
         case true?: return .inactive
-        case nil: return .hold
+        case nil: return .unknown
         case false?: break
         }
         var priority = met?.priority ?? tiers[0].priority
@@ -467,7 +467,7 @@ extension ClinicalCore {
                 switch assessment {
                 case .active: true
                 case .inactive: false
-                case .hold: nil
+                case .hold, .unknown: nil
                 }
             }()
             switch condition {

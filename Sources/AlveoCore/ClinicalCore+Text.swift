@@ -20,9 +20,14 @@ extension ClinicalCore {
         case (.end, "patient_changed"?): text = "Ended: another patient was admitted to this bed. Was: " + description.active
         case (.end, "patient_discharged"?): text = "Ended: the patient was discharged from this bed. Was: " + description.active
         case (.end, "agent_stopped"?): text = "Ended: Alveo stopped watching this bed. Was: " + description.active
+        case (.end, "stable"?): text = "Stable for \(Fmt.duration(settings.policy(key.rule).chatterStable)). " + description.cleared
         case (.end, _): text = description.cleared
         case (.update, "latched"?): text = description.cleared + " Alarm latched until acknowledged."
         case (.update, "acknowledged"?): text = "Acknowledged. " + description.active
+        case (.update, "intermittent"?):
+            let policy = settings.policy(key.rule)
+            text = "Intermittent: started \(transition.intermittentOnsets ?? 0) times in 60 min; stays active until stable for "
+                + "\(Fmt.duration(policy.chatterStable)). " + description.active
         case (.continue, "reannounce"?):
             let since = alarms.instance(key)?.since ?? t
             text = (transition.state == .latched
@@ -31,6 +36,10 @@ extension ClinicalCore {
         default: text = description.active
         }
         var evidence = description.evidence
+        if let onsets = transition.intermittentOnsets {
+            evidence += [("intermittent", .bool(true)), ("onsets_1h", .number(Double(onsets)))]
+        }
+        if let episodes = transition.episodes { evidence.append(("episodes", .number(Double(episodes)))) }
         if let reannounced = transition.reannounced {
             evidence += [("reannounce_count", .number(Double(reannounced.count))), ("announced_since_t", .number(reannounced.since))]
         }

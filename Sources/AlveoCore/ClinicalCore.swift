@@ -188,7 +188,7 @@ public struct ClinicalCore {
         self.pbw = patient.predictedBodyWeightKg
         self.alarms = AlarmBook(schedule: ReannounceSchedule(high: settings.reannounceHigh, latched: settings.reannounceLatched,
                                                              medium: settings.reannounceMedium, mediumMax: settings.reannounceMediumMax),
-                                firstID: firstAlarmID)
+                                policies: settings.policies, firstID: firstAlarmID)
     }
 
     /// The next alarm id this core would give.

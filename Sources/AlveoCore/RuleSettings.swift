@@ -109,6 +109,12 @@ public struct RuleSettings: Sendable, Equatable {
 
     /// Rules switched off in the configuration.
     public var disabled: Set<RuleID> = []
+    /// The alarm engine's timing per rule, by ordinal (rules v3 §1.4): `offset_s`, `min_active_s`,
+    /// `chatter_max_per_h`, `chatter_stable_s` under each rule.
+    public var policies: [AlarmPolicy] = RuleID.allCases.map(AlarmPolicy.defaults)
+
+    /// One rule's alarm timing.
+    public func policy(_ rule: RuleID) -> AlarmPolicy { policies[rule.ordinal] }
 
     public init() {}
 
@@ -136,8 +142,32 @@ public struct RuleSettings: Sendable, Equatable {
             set: { $0[keyPath: path] = $1 }, allowed: allowed)
     }
 
-    /// The keys each rule accepts under `rules: <rule id>:` (besides `enabled`).
+    /// The keys each rule accepts under `rules: <rule id>:` (besides `enabled`): its own, then the
+    /// alarm engine's timing (rules v3 §1.4).
     public static func keys(for rule: RuleID) -> [Key] {
+        ruleKeys(for: rule) + policyKeys(for: rule)
+    }
+
+    /// The engine's keys of one rule: the offset and minimum active time where they apply, the chatter
+    /// bound for every rule the engine bounds.
+    public static func policyKeys(for rule: RuleID) -> [Key] {
+        guard AlarmPolicy.defaults(for: rule) != .exempt else { return [] }
+        let ordinal = rule.ordinal
+        var keys: [Key] = []
+        if AlarmPolicy.hasOffset(rule) {
+            keys.append(key("offset_s", "s", \.policies[ordinal].offset, 0...3600,
+                            "ends (or falls a tier) only once its end condition has held this long"))
+            keys.append(key("min_active_s", "s", \.policies[ordinal].minActive, 0...3600, "stays active at least this long"))
+        }
+        keys.append(key("chatter_max_per_h", "starts per hour", \.policies[ordinal].chatterMax, 1...60,
+                        "past this many starts and escalations in an hour it stays, intermittent, instead of ending"))
+        keys.append(key("chatter_stable_s", "s", \.policies[ordinal].chatterStable, 0...86400,
+                        "an intermittent alarm ends once its end condition has held this long"))
+        return keys
+    }
+
+    /// The rule's own thresholds, delays and windows.
+    public static func ruleKeys(for rule: RuleID) -> [Key] {
         let seconds = 0.0...(30 * 86400.0)
         switch rule {
         case .tidalVolumeHigh:
@@ -281,6 +311,16 @@ public struct RuleSettings: Sendable, Equatable {
             "\(name) is gone in rules v2: the text names each indication's own regimen"
         default: nil
         }
+    }
+
+    /// An alarm-engine key that does not apply to this rule, with why (rules v3 §1.4).
+    public static func inapplicableKey(_ name: String, rule: RuleID) -> String? {
+        let engineKeys = ["offset_s", "min_active_s", "chatter_max_per_h", "chatter_stable_s"]
+        guard engineKeys.contains(name), !policyKeys(for: rule).contains(where: { $0.name == name }) else { return nil }
+        if AlarmPolicy.defaults(for: rule) == .exempt {
+            return "\(name) does not apply to \(rule.id): it starts and ends when the agent stops and starts, never by a condition"
+        }
+        return "\(name) does not apply to \(rule.id): the prompt keeps its own qualifying window and assessment (rules v3 §1.4); only chatter_max_per_h and chatter_stable_s do"
     }
 
     /// Settings shared by all rules, under `rules: alarm_system:`.

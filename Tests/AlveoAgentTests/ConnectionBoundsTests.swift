@@ -93,8 +93,17 @@ import Glibc
     }
 
     /// Opens `count` connections and keeps them open (never sends a byte); the descriptors, to close.
+    /// Each kept above FD_SETSIZE (1024) when the limit allows: hundreds of them held by this test
+    /// process would otherwise take every low descriptor, and an in-process libmodbus test running
+    /// beside it (select() needs one below 1024) would be refused.
     static func idleConnections(_ count: Int, unixPath: String? = nil, tcpPort: Int? = nil) -> [Int32] {
         var open: [Int32] = []
+        func keepHigh(_ fd: Int32) -> Int32 {
+            let high = fcntl(fd, F_DUPFD_CLOEXEC, 1024)
+            guard high >= 0 else { return fd }
+            close(fd)
+            return high
+        }
         for _ in 0..<count {
             if let unixPath {
                 let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -106,7 +115,7 @@ import Glibc
                 let ok = withUnsafePointer(to: &address) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
                 }
-                if ok == 0 { open.append(fd) } else { close(fd) }
+                if ok == 0 { open.append(keepHigh(fd)) } else { close(fd) }
             } else if let tcpPort {
                 let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
                 var address = sockaddr_in()
@@ -116,7 +125,7 @@ import Glibc
                 let ok = withUnsafePointer(to: &address) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
                 }
-                if ok == 0 { open.append(fd) } else { close(fd) }
+                if ok == 0 { open.append(keepHigh(fd)) } else { close(fd) }
             }
         }
         return open

@@ -13,8 +13,7 @@ import Testing
 
     /// A scenario whose every group toggles the oximeter probe: `events` alarm events (starts and ends).
     func togglingScenario(events: Int) throws -> String {
-        var text = "t,source,parameter,value\n"
-        for n in 0..<events { text += "\(2 * n),oxi,sensor,\(n % 2 == 0 ? "off" : "ok")\n" }
+        let text = TogglingScenario.text(events: events)
         let path = directory.appendingPathComponent("toggle.csv").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -24,6 +23,8 @@ import Testing
         let path = directory.appendingPathComponent("bed.yaml").path
         try """
             patient: {sex: female, height_cm: 160, conditions: []}
+            rules:
+            \(TogglingScenario.ruleLines)
             outputs:
               journal: {directory: journal}
               hl7:

@@ -49,6 +49,9 @@ import Testing
         try """
             patient: {sex: female, height_cm: 160}
             \(devices)
+            # A probe that flaps is a steady flow of events here, not one alarm (rules v3 §1.3-1.4).
+            rules:
+              technical.sensor_off: {offset_s: 0, chatter_max_per_h: 60}
             outputs:
               journal: {directory: journal}
               hl7: {host: 127.0.0.1, port: \(port), ack_timeout_ms: 2000, reconnect_max_s: 0.5, patient_id: "12345", bed_id: ICU-B1}
@@ -81,7 +84,8 @@ import Testing
         defer { receiver.kill() }
         let scenario = directory.appendingPathComponent("toggle.csv").path
         var text = "t,source,parameter,value\n"
-        for n in 0..<10 { text += "\(2 * n),oxi,sensor,\(n % 2 == 0 ? "off" : "ok")\n" }
+        // Two probe-off episodes: 4 events.
+        for n in 0..<2 { text += "\(30 * n),oxi,sensor,off\n\(30 * n + 5),oxi,sensor,ok\n\(30 * n + 20),oxi,sensor,ok\n" }
         try text.write(toFile: scenario, atomically: true, encoding: .utf8)
         try "".write(toFile: flag, atomically: true, encoding: .utf8)  // the disk is full from the start
         let result = try ChildProcess.run([Paths.alveo, "replay", "--config", try config(port: port), "--drain-timeout", "20", scenario],
@@ -89,7 +93,7 @@ import Testing
         #expect(result.status == 74, "a replay whose events could not be journaled fails: \(result.stderr)")
         #expect(result.stderr.contains("could not be written to the journal"), "\(result.stderr)")
         let printed = events(result.stdout)
-        #expect(printed.filter { $0["rule"] as? String == "technical.sensor_off" }.count == 10, "every event still reaches stdout")
+        #expect(printed.filter { $0["rule"] as? String == "technical.sensor_off" }.count == 4, "every event still reaches stdout")
         #expect(printed.contains { $0["rule"] as? String == "technical.journal_failed" && $0["phase"] as? String == "start" },
                 "\(result.stdout)")
         #expect(!result.stderr.contains("NOT journaled"), "one alarm, not a log line per event")

@@ -21,7 +21,7 @@ import Testing
         try """
             patient: {sex: male, height_cm: 170}
             rules:
-              technical.device_silent: {timeout_s: 60}
+            \(TogglingScenario.ruleLines)
             outputs:
               journal: {directory: journal}
               syslog: {host: 127.0.0.1, port: \(port), facility: local0, hostname: bed-b1, bed_id: ICU-B1, reconnect_max_s: 0.5}
@@ -124,8 +124,7 @@ import Testing
     @Test func receiverRestartedMidStreamLosesNothing() throws {
         let port = freePort()
         let config = try config(port: port)
-        var text = "t,source,parameter,value\n"
-        for n in 0..<300 { text += "\(2 * n),oxi,sensor,\(n % 2 == 0 ? "off" : "ok")\n" }
+        let text = TogglingScenario.text(events: 300)
         let scenario = directory.appendingPathComponent("toggle.csv").path
         try text.write(toFile: scenario, atomically: true, encoding: .utf8)
         let replay = try ChildProcess.run([Paths.alveo, "replay", "--config", config, "--drain-timeout", "0.2", scenario])

@@ -53,8 +53,7 @@ import Testing
     }
 
     func scenario(events: Int) throws -> String {
-        var text = "t,source,parameter,value\n"
-        for n in 0..<events { text += "\(2 * n),oxi,sensor,\(n % 2 == 0 ? "off" : "ok")\n" }
+        let text = TogglingScenario.text(events: events)
         let path = directory.appendingPathComponent("toggle.csv").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -76,6 +75,8 @@ import Testing
             let path = directory.appendingPathComponent("\(journal).yaml").path
             try """
                 patient: {sex: female, height_cm: 160}
+                rules:
+                \(TogglingScenario.ruleLines)
                 outputs:
                   journal: {directory: \(journal)}
                   hl7: {host: 127.0.0.1, port: \(port), bed_id: ICU-B1, patient_id: "1", tls: {ca_file: \(ca)}}
@@ -104,6 +105,8 @@ import Testing
         let config = directory.appendingPathComponent("bed.yaml").path
         try """
             patient: {sex: female, height_cm: 160}
+            rules:
+            \(TogglingScenario.ruleLines)
             outputs:
               journal: {directory: journal}
               syslog: {host: 127.0.0.1, port: \(port), bed_id: ICU-B1, hostname: bed-b1, tls: {ca_file: \(certificates.ca)}}
@@ -133,6 +136,8 @@ import Testing
         let config = directory.appendingPathComponent("x509.yaml").path
         try """
             patient: {sex: female, height_cm: 160}
+            rules:
+            \(TogglingScenario.ruleLines)
             outputs:
               journal: {directory: journal-x509}
               syslog: {host: 127.0.0.1, port: \(port), bed_id: ICU-B1, resend_window_s: 0, tls: {ca_file: \(certificates.ca)}}

@@ -79,7 +79,11 @@ import Testing
         #expect(h.events(.deviceSilent).isEmpty, "10 s is not more than 10 s")
         h.feed(10.5, [("vent", .vt, 400)])
         h.feed(12, [("oxi", .spo2, 97)])
-        #expect(h.trail(.deviceSilent) == ["start@10.5:medium", "end@12:medium"])
+        // Rules v3 §1.4: ends once the source has been back for offset_s (10 s).
+        h.feed(21.9, [("oxi", .spo2, 97), ("vent", .vt, 400)])
+        #expect(h.trail(.deviceSilent) == ["start@10.5:medium"], "back for 9.9 s: not yet")
+        h.feed(22, [("oxi", .spo2, 97), ("vent", .vt, 400)])
+        #expect(h.trail(.deviceSilent) == ["start@10.5:medium", "end@22:medium"])
         #expect(h.events(.deviceSilent).allSatisfy { $0.source == "oxi" }, "lab sources are never silent")
     }
 
@@ -108,7 +112,12 @@ import Testing
         h.feed(5, [("oxi", .sensor, "ok")])
         h.feed(6, [("oxi", .sensor, "disconnected")])
         h.feed(8, [("oxi", .spo2, 95)])
-        #expect(h.trail(.sensorOff) == ["start@0:medium", "end@5:medium", "start@6:medium", "end@8:medium"])
+        // Rules v3 §1.4: off again within offset_s (10 s) of ok is the same alarm, not a new one; it
+        // ends 10 s after the last time the probe was off.
+        h.feed(17.9, [("oxi", .spo2, 95)])
+        #expect(h.trail(.sensorOff) == ["start@0:medium"])
+        h.feed(18, [("oxi", .spo2, 95)])
+        #expect(h.trail(.sensorOff) == ["start@0:medium", "end@18:medium"])
         #expect(h.events(.sensorOff).allSatisfy { $0.source == "oxi" && $0.type == .technical })
     }
 

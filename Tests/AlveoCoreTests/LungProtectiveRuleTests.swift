@@ -65,8 +65,10 @@ import Testing
         h.hold(from: 0, to: 600, [("vent", .vt, 265)])  // 4.014 ml/kg
         #expect(h.events(.tidalVolumeLow).isEmpty)
         h.hold(from: 601, to: 901, [("vent", .vt, 264)])  // 3.999 ml/kg
-        h.feed(902, [("vent", .vt, 300)])
-        #expect(h.trail(.tidalVolumeLow) == ["start@901:low", "end@902:low"])
+        h.hold(from: 902, to: 961, [("vent", .vt, 300)])
+        #expect(h.trail(.tidalVolumeLow) == ["start@901:low"], "rules v3 §1.4: ends after 60 s at or above 4 ml/kg")
+        h.feed(962, [("vent", .vt, 300)])
+        #expect(h.trail(.tidalVolumeLow) == ["start@901:low", "end@962:low"])
     }
 
     @Test func plateauAboveThirtyFiresAtOnceProposingOneMlPerKgLess() throws {

@@ -122,7 +122,10 @@ import Testing
         #expect(h.trail(.hemoptysisProne) == ["start@600:high"])
         #expect(h.events(.hemoptysisProne)[0].text.hasPrefix("Haemoptysis 60 ml during a prone session: check tube patency and suction; consider turning supine"))
         h.feed(1200, [("nurse", .position, "supine")])
-        #expect(h.trail(.hemoptysisProne) == ["start@600:high", "update@1200:high:latched"])
+        // Rules v3 §1.4: active at least min_active_s (900 s) before it latches.
+        #expect(h.trail(.hemoptysisProne) == ["start@600:high", "continue@1200:high"])
+        h.feed(1500, [("nurse", .position, "supine")])
+        #expect(h.trail(.hemoptysisProne) == ["start@600:high", "continue@1200:high", "update@1500:high:latched"])
 
         var g = Harness()
         let severe: [(String, Parameter, Any?)] = [("vent", .fio2, 80), ("vent", .peep, 12), ("oxi", .spo2, 88)]

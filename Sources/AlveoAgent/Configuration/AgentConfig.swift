@@ -155,6 +155,7 @@ public struct AgentConfig: Sendable, Equatable {
             // A key of v1 that is gone gets what replaces it, not just "unknown key".
             for (key, value) in try ruleNode.mapping() {
                 if let hint = RuleSettings.removedKey(key, rule: RuleID(rawValue: ruleName)) { throw value.error(hint) }
+                if let rule = RuleID(rawValue: ruleName), let hint = RuleSettings.inapplicableKey(key, rule: rule) { throw value.error(hint) }
             }
             guard let rule = RuleID(rawValue: ruleName) else {
                 for (key, value) in try ruleNode.mapping(allowed: RuleSettings.alarmSystemKeys.map(\.name)) {
