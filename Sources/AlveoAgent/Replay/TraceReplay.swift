@@ -186,8 +186,10 @@ public enum TraceReplay {
             case .opened:
                 _ = pumps[record.device]?.open(at: t)
             case .received:
-                guard let turn = pumps[record.device]?.receive(record.payload, at: t) else { continue }
-                for frame in turn.frames where !frame.isEmpty { process(frame, at: t) }
+                // Each frame goes to the core as its piece is decoded: a huge record stays in bounded memory.
+                _ = pumps[record.device]?.receive(record.payload, at: t) { frame in
+                    if !frame.isEmpty { process(frame, at: t) }
+                }
             case .modbusRegisters:
                 guard let block = RegisterBlock(payload: record.payload),
                       let result = pumps[record.device]?.take(block: block.registers) else { continue }

@@ -92,9 +92,18 @@ public struct DevicePump: Sendable {
     /// the bytes go to the session. A pump that is not a serial one (or a read for a line never
     /// opened, in a damaged trace) is ticked never and decodes what it is handed all the same.
     public mutating func receive(_ bytes: [UInt8], at t: Double) -> Turn {
+        var frames: [[Observation]] = []
         var turn = Turn()
+        turn.outgoing = receive(bytes, at: t) { frames.append($0) }
         turn.t = t
-        guard session != nil else { return turn }
+        turn.frames = frames
+        return turn
+    }
+
+    /// As `receive(_:at:)`, each frame's observations handed to `frame` as its piece is decoded, so
+    /// a huge read (a crafted trace) is decoded in bounded memory; returns what to send.
+    public mutating func receive(_ bytes: [UInt8], at t: Double, frame: ([Observation]) -> Void) -> [[UInt8]] {
+        guard session != nil else { return [] }
         var due: [UInt8] = []
         while let tickTime = grid.takeDue(upTo: t) {
             let wanted = session!.tick(at: tickTime)
@@ -105,12 +114,11 @@ public struct DevicePump: Sendable {
         while offset < bytes.count {
             let end = min(offset + Self.maxRead, bytes.count)
             let (frames, answer) = session!.receive(Array(bytes[offset..<end]), at: t)
-            turn.frames += frames
+            for observations in frames { frame(observations) }
             reply += answer
             offset = end
         }
-        for out in [due, reply] where !out.isEmpty { turn.outgoing.append(out) }
-        return turn
+        return [due, reply].filter { !$0.isEmpty }
     }
 
     /// Opens the session on a live line at `now`, writing its opener (given to `sending` first).
