@@ -84,8 +84,7 @@ public struct DevicePump: Sendable {
     /// tick interval, at least a millisecond (a zero timeout blocks in some serial libraries).
     public func readWait(at now: Double) -> Duration {
         let seconds = min(SessionTickGrid.interval, (grid.next ?? 0) - now)
-        let milliseconds = (seconds * 1000).rounded(.up)
-        return .milliseconds(milliseconds >= 1 && milliseconds.isFinite ? Int64(milliseconds) : 1)
+        return .milliseconds(max(1, Int64(saturating: (seconds * 1000).rounded(.up))))
     }
 
     /// The bytes of one read, received at `t` (possibly none): every tick due by `t` runs first, then
