@@ -11,20 +11,31 @@ import Foundation
 /// finite and within `DeviceNumber.magnitudeLimit`). Run by libFuzzer through `alveo-fuzz`
 /// (`make fuzz`), and over the committed seeds and past findings by the test suite.
 public enum FuzzTargets {
-    public static let names = ["pb840", "medibus", "masimo", "nonin2", "nonin8", "servo", "servoradc", "modbus", "profile", "scenario", "trace",
-                               "config", "hl7ack", "core", "hl7in", "control", "journal", "report", "intellivue",
-                               "pcd04_builder", "syslog_builder", "spill"]
+    /// Every serial driver's target (from the registry, `SerialDrivers.all`), then the other parsers.
+    public static let names = SerialDrivers.all.map(\.fuzzTarget) + others
+    static let others = ["modbus", "profile", "scenario", "trace", "config", "hl7ack", "core", "hl7in", "control", "journal", "report",
+                         "pcd04_builder", "syslog_builder", "spill"]
+
+    /// The seed files of target `name` as shell globs from the repository's root (`Tests/Fuzz/fuzz.sh`
+    /// adds Tests/Fuzz/seeds/NAME and the past findings): a serial driver's own fixtures.
+    public static func seeds(_ name: String) -> [String] {
+        SerialDrivers.fuzzing(name)?.fuzzSeeds ?? []
+    }
+
+    /// What `Tests/Fuzz/fuzz.sh` asks with ALVEO_FUZZ_LIST: `targets` (every target's name, one a line)
+    /// or a target's name (its seed globs, one a line); nil without it.
+    public static func listing(_ environment: [String: String]) -> String? {
+        guard let what = environment["ALVEO_FUZZ_LIST"] else { return nil }
+        return (what == "targets" ? names : seeds(what)).map { $0 + "\n" }.joined()
+    }
 
     /// Runs target `name` on `data`; an unknown name traps (a usage error of the fuzz driver).
     public static func run(_ name: String, _ data: [UInt8]) {
+        if let driver = SerialDrivers.fuzzing(name) {
+            session(driver.fuzzSession(), data, replyPerChunk: driver.fuzzReplyPerByte)
+            return
+        }
         switch name {
-        case "pb840": session(PB840Session(source: "vent"), data)
-        case "medibus": session(MedibusSession(source: "vent"), data)
-        case "masimo": session(StreamingSession(decoder: MasimoASCII1Decoder(source: "oxi")), data)
-        case "nonin2": session(NoninSession(decoder: NoninDF2Decoder(source: "oxi"), format: 2), data)
-        case "nonin8": session(NoninSession(decoder: NoninDF8Decoder(source: "oxi"), format: 8), data)
-        case "servo": session(ServoSession(source: "vent", mode: .polled), data)
-        case "servoradc": session(ServoSession(source: "vent", mode: .streaming), data)
         case "modbus": modbus(data)
         case "profile": profile(data)
         case "scenario": scenario(data)
@@ -36,7 +47,6 @@ public enum FuzzTargets {
         case "control": control(data)
         case "journal": journal(data)
         case "report": report(data)
-        case "intellivue": intelliVue(data)
         case "pcd04_builder": pcd04Builder(data)
         case "syslog_builder": syslogBuilder(data)
         case "spill": spill(data)
@@ -119,20 +129,9 @@ public enum FuzzTargets {
         }
     }
 
-    /// An IntelliVue session already associated (the monitor's accept and MDS Create event fed first),
-    /// so the input reaches the poll-reply parser; its replies (a 310-byte association request after
-    /// an abort in a one-byte chunk) are bounded per frame, not per byte.
-    static func intelliVue(_ data: [UInt8]) {
-        var session = IntelliVueSession(source: "mon")
-        _ = session.start(at: 0)
-        _ = session.receive(IntelliVueFrame.encode(SerialDeviceEncoders.intelliVueAssociationResponse), at: 0.01)
-        _ = session.receive(IntelliVueFrame.encode(SerialDeviceEncoders.intelliVueMDSCreate()), at: 0.02)
-        Self.session(session, data, started: true, replyPerChunk: 1024)
-    }
-
-    static func session(_ start: some SerialSession, _ data: [UInt8], started: Bool = false, replyPerChunk: Int = 64) {
+    /// A driver's session (started) fed the data in chunks of every size, ticked between them.
+    static func session(_ start: any SerialSession, _ data: [UInt8], replyPerChunk: Int) {
         var session = start
-        if !started { _ = session.start(at: 0) }
         var t = 0.0
         var frames = 0
         for chunk in Chunks(data) {

@@ -38,7 +38,8 @@ enum DeviceAction {
 /// rate (baud / 10), and the live poller reads whatever has arrived every 100 ms.
 struct VirtualSerialDevice {
     let config: SerialDeviceConfig
-    var session: any SerialSession
+    /// The live poller's data path: the session on its tick grid from the line's open.
+    var pump: DevicePump
     var values: SerialDeviceEncoders.Values = [:]
     var sensor: SensorState = .ok
     var queuedFrames: [[UInt8]] = []
@@ -48,8 +49,6 @@ struct VirtualSerialDevice {
     var plugged = true
     var adapterPresent = true
     var open = false
-    /// When the live poller would tick the session (from the line's open).
-    var grid = SessionTickGrid()
     var reopenAt = 0.0
     var backoff = 0.25
     var heard: [UInt8] = []
@@ -65,7 +64,7 @@ struct VirtualSerialDevice {
 
     init(config: SerialDeviceConfig, phase: Double) {
         self.config = config
-        session = config.makeSession()
+        pump = config.makePump()
         behaviour = SimulatedSerialDevice(config.driver)
         self.phase = phase
         reopenAt = phase
@@ -275,9 +274,8 @@ struct TraceSynthesizer {
             }
             serial[index].open = true
             serial[index].backoff = 0.25
-            serial[index].grid.open(at: t)
             write(.opened, t, id, [])
-            let opener = serial[index].session.start(at: t)
+            let opener = serial[index].pump.open(at: t)
             if !opener.isEmpty {
                 write(.sent, t, id, opener)
                 serial[index].heard += opener
@@ -287,25 +285,18 @@ struct TraceSynthesizer {
         guard serial[index].adapterPresent else {
             write(.pollFailed, t, id, Array("read \(serial[index].config.path): input/output error".utf8))
             serial[index].open = false
+            serial[index].pump.fail()
             serial[index].line.removeAll()
             serial[index].lineStart = 0
             serial[index].reopenAt = t + serial[index].backoff
             return
         }
         let bytes = serial[index].arrived(by: t)
-        // As the live poller: tick every grid time passed (a catch-up sends only the latest tick's
-        // bytes), record and hand over what was read, then write the ticks' bytes and the reply.
-        var due: [UInt8] = []
-        while let tickTime = serial[index].grid.takeDue(upTo: t) {
-            let wanted = serial[index].session.tick(at: tickTime)
-            if !wanted.isEmpty { due = wanted }
-        }
-        var reply: [UInt8] = []
-        if !bytes.isEmpty {
-            write(.received, t, id, bytes)
-            reply = serial[index].session.receive(bytes, at: t).reply
-        }
-        for out in [due, reply] where !out.isEmpty {
+        // The live poller's turn (DevicePump): the due ticks, what was read recorded and handed over,
+        // then what the session wants sent (after a catch-up, only the latest tick's bytes).
+        let turn = serial[index].pump.receive(bytes, at: t)
+        if !bytes.isEmpty { write(.received, t, id, bytes) }
+        for out in turn.outgoing {
             write(.sent, t, id, out)
             if serial[index].plugged { serial[index].heard += out }
         }

@@ -432,34 +432,10 @@ func benchmarkDecoders() {
                      Double(count) / best, Double(stream.count) / best / 1e6))
     }
     print("serial decoder throughput (best of 3, 4 KiB chunks)")
-    var pb840 = PB840Decoder(source: "v")
-    measure("PB840 MISCF", frame: SerialDeviceEncoders.pb840MISCF(values), count: 20_000) { pb840.feed($0).count }
-    var medibus = MedibusSession(source: "v")
-    _ = medibus.start(at: 0)
-    _ = medibus.receive(MedibusSession.echo(0x51), at: 0)
-    measure("MEDIBUS cp1", frame: SerialDeviceEncoders.medibusMeasured(values), count: 200_000) { medibus.receive($0, at: 1).frames.count }
-    var servo = ServoSession(source: "v", mode: .polled)
-    _ = servo.start(at: 0)
-    for reply in [ServoCIE.message("Servo-i0")] + Array(repeating: ServoCIE.message("ER12"), count: 6) + [ServoCIE.message("*")] {
-        _ = servo.receive(reply, at: 0)
-    }
-    measure("SERVO RADAB", frame: SerialDeviceEncoders.servoBreathReply(values), count: 200_000) { servo.receive($0, at: 1).frames.count }
-    var servoRADC = ServoRADCDecoder(source: "v")
-    measure("SERVO RADC", frame: SerialDeviceEncoders.servoBreathBlock(values), count: 200_000) { servoRADC.feed($0).count }
-    var masimo = MasimoASCII1Decoder(source: "o")
-    measure("Masimo ASCII 1", frame: SerialDeviceEncoders.masimoLine(values, sensor: .ok), count: 200_000) { masimo.feed($0).count }
-    var nonin = NoninDF2Decoder(source: "o")
-    measure("Nonin format 2", frame: SerialDeviceEncoders.noninPacket(values, sensor: .ok), count: 200_000) { nonin.feed($0).count }
-    // IntelliVue: deframing (FCS, escapes), the Data Export parse and the numerics into observations, as
-    // the session does for each poll reply (its invoke-id bookkeeping aside).
-    var deframer = IntelliVueDeframer()
-    let monitor = IntelliVueSession(source: "mon")
-    let reply = SerialDeviceEncoders.intelliVuePollReply(values, sensor: .ok, answering: IntelliVueSession.pollRequest(invokeID: 0))
-    measure("IntelliVue poll", frame: reply, count: 50_000) { chunk in
-        deframer.feed(chunk).reduce(0) { count, payload in
-            guard case .pollReply(_, _, let numerics) = IntelliVueMessage.parse(payload), monitor.observations(numerics).count == 8 else { return count }
-            return count + 1
-        }
+    // Every driver in the registry, each with the frame and session it hands the benchmark.
+    for driver in SerialDrivers.all {
+        let bench = driver.benchmark(values)
+        measure(bench.label, frame: bench.frame, count: bench.count, bench.decode)
     }
 }
 

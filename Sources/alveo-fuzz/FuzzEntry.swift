@@ -14,6 +14,10 @@ let fuzzTarget = ProcessInfo.processInfo.environment["ALVEO_FUZZ_TARGET"] ?? ""
 
 @main struct FuzzDriver {
     static func main() {
+        if let listing = FuzzTargets.listing(ProcessInfo.processInfo.environment) {
+            FileHandle.standardOutput.write(Data(listing.utf8))
+            exit(0)
+        }
         guard FuzzTargets.names.contains(fuzzTarget) else {
             FileHandle.standardError.write(Data("alveo-fuzz: set ALVEO_FUZZ_TARGET to one of: \(FuzzTargets.names.joined(separator: ", "))\n".utf8))
             exit(64)
@@ -31,6 +35,10 @@ let fuzzTarget = ProcessInfo.processInfo.environment["ALVEO_FUZZ_TARGET"] ?? ""
 /// finding in an ordinary build (a debugger, a backtrace).
 @main struct FuzzInputs {
     static func main() {
+        if let listing = FuzzTargets.listing(ProcessInfo.processInfo.environment) {
+            FileHandle.standardOutput.write(Data(listing.utf8))
+            exit(0)
+        }
         let arguments = Array(CommandLine.arguments.dropFirst())
         guard let target = arguments.first, FuzzTargets.names.contains(target) else {
             FileHandle.standardError.write(Data("usage: alveo-fuzz TARGET FILE... (targets: \(FuzzTargets.names.joined(separator: ", ")))\n".utf8))

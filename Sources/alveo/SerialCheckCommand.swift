@@ -59,7 +59,9 @@ struct SerialCheck: ParsableCommand {
             let port = try SerialPort(path: path, settings: settings)
             print("opened \(path) at \(baud) \(dataBits)\(parity.prefix(1).uppercased())\(stopBits), flow \(flow)")
             if let driverName, let driver = SerialDrivers.named(driverName) {
-                try converse(driver, port: port)
+                // The same device pump as `alveo run`, its decoded frames printed (AlveoAgent).
+                let frames = try SerialConversation.run(driver, port: port, seconds: seconds) { print($0) }
+                if frames == 0 { throw ExitCode(.ioError) }
                 return
             }
             if let send, let bytes = hexBytes(send) {
@@ -81,79 +83,6 @@ struct SerialCheck: ParsableCommand {
         } catch {
             printError("error: \(error)")
             throw ExitCode(.ioError)
-        }
-    }
-}
-
-extension SerialCheck {
-    /// Most decoded frames printed; the rest are counted.
-    static let shownFrames = 200
-
-    /// The driver's session on the port for `seconds`, ticked every 100 ms as `alveo run` ticks it:
-    /// its link states, the device's identification, each decoded frame (to `shownFrames`) and the
-    /// tallies. Every text from the device is printed escaped.
-    func converse(_ driver: any SerialDriver, port: SerialPort) throws {
-        print("protocol \(driver.name): \(driver.title)")
-        var session = driver.makeSession(source: "device", pollInterval: 1)
-        let clock = ContinuousClock()
-        let started = clock.now
-        func now() -> Double {
-            let elapsed = clock.now - started
-            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        }
-        func stamp(_ t: Double) -> String { String(format: "%7.2f s", t) }
-        var out = session.start(at: 0)
-        var link = session.linkState, identification: String?, rejected = 0, frames = 0
-        if let link { print("\(stamp(0))  link: \(Shown.text(link.utf8, limit: 120))") }
-        var nextTick = SessionTickGrid.interval
-        while now() < seconds {
-            if !out.isEmpty {
-                _ = try port.write(out, timeout: .seconds(1))
-                out = []
-            }
-            let bytes = try port.read(maxCount: 4096, timeout: .milliseconds(Int64(max(1, min(100, (nextTick - now()) * 1000)))))
-            let t = now()
-            while nextTick <= t {
-                out += session.tick(at: nextTick)
-                nextTick += SessionTickGrid.interval
-            }
-            if !bytes.isEmpty {
-                let (decoded, reply) = session.receive(bytes, at: t)
-                out += reply
-                for frame in decoded where !frame.isEmpty {
-                    frames += 1
-                    if frames <= Self.shownFrames {
-                        print("\(stamp(t))  " + frame.map { "\($0.parameter.name)=\(Self.shown($0.value)) \($0.parameter.unit)" }.joined(separator: "  "))
-                    }
-                }
-            }
-            if session.linkState != link, let state = session.linkState {
-                print("\(stamp(t))  link: \(Shown.text(state.utf8, limit: 120))")
-            }
-            link = session.linkState
-            if session.identification != identification, let name = session.identification {
-                print("\(stamp(t))  the device identifies itself as \(Shown.text(name.utf8, limit: 60))")
-            }
-            identification = session.identification
-            if session.counters.rejectedFrames > rejected {
-                print("\(stamp(t))  rejected \(session.counters.rejectedFrames - rejected): \(Shown.text((session.lastRejection ?? "?").utf8, limit: 160))")
-                rejected = session.counters.rejectedFrames
-            }
-        }
-        let counters = session.counters
-        let more = frames > Self.shownFrames ? " (the first \(Self.shownFrames) shown)" : ""
-        print("decoded \(frames) frame(s) with values\(more); valid frames \(counters.frames), rejected \(counters.rejectedFrames), skipped bytes \(counters.skippedBytes)")
-        if frames == 0 { throw ExitCode(.ioError) }
-    }
-
-    static func shown(_ value: ObservedValue) -> String {
-        switch value {
-        case .number(let x): String(format: "%g", x)
-        case .noData: "(no value)"
-        case .unusable(let text): "refused(\(Shown.text(text.utf8, limit: 40)))"
-        case .sensor(let state): state.rawValue
-        case .position(let position): "\(position)"
-        case .ack: "ack"
         }
     }
 }

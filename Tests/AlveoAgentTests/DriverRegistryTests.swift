@@ -1,6 +1,7 @@
 import AlveoAgent
 import AlveoCore
 import AlveoDevices
+import AlveoFuzzTargets
 import AlveoIO
 import Foundation
 import Testing
@@ -81,5 +82,33 @@ import Testing
             "| `\(driver.name)` | \(driver.title) | \(driver.role.rawValue) | \(driver.polled ? "polled" : "streaming") | \(driver.line) | \(driver.parameters.map(\.name).joined(separator: ", ")) |"
         }
         #expect(rows.map(String.init) == expected)
+    }
+
+    /// The fuzz targets and the decoder benchmark follow from the registry: each driver names a
+    /// target of its own with seeds that exist, and its benchmark decodes a stream of its frame.
+    @Test func everyDriverHandsOverItsFuzzTargetAndBenchmark() throws {
+        let targets = SerialDrivers.all.map(\.fuzzTarget)
+        #expect(Set(targets).count == targets.count, "one target each: \(targets)")
+        for driver in SerialDrivers.all {
+            #expect(FuzzTargets.names.contains(driver.fuzzTarget), "\(driver.name)")
+            #expect(SerialDrivers.fuzzing(driver.fuzzTarget)?.name == driver.name)
+            #expect(!driver.fuzzSeeds.isEmpty, "\(driver.name) seeds its fuzz target")
+            for glob in driver.fuzzSeeds {
+                let directory = Paths.repository.appendingPathComponent((glob as NSString).deletingLastPathComponent)
+                let pattern = (glob as NSString).lastPathComponent
+                let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { fnmatch(pattern, $0, 0) == 0 }
+                #expect(!files.isEmpty, "\(driver.name): no file matches \(glob)")
+            }
+            let values: SerialDeviceEncoders.Values = [.rr: 18, .vt: 420, .ppeak: 28, .fio2: 45, .peep: 8, .pplat: 24, .spo2: 93, .pulseRate: 88]
+            let bench = driver.benchmark(values)
+            let stream = Array([[UInt8]](repeating: bench.frame, count: 20).joined())
+            var decoded = 0
+            var offset = 0
+            while offset < stream.count {
+                decoded += bench.decode(Array(stream[offset..<min(offset + 4096, stream.count)]))
+                offset += 4096
+            }
+            #expect(decoded == 20, "\(bench.label): \(decoded) of 20 frames")
+        }
     }
 }

@@ -12,7 +12,6 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(pb840 medibus masimo nonin2 nonin8 servo servoradc modbus profile scenario trace config hl7ack core hl7in control journal report intellivue pcd04_builder syslog_builder spill)
 SWIFT=${SWIFT:-swift}
 scratch=.build-fuzz
 # -O: instrumented debug builds run a tenth as many inputs a second.
@@ -20,18 +19,14 @@ $SWIFT build -c release --product alveo-fuzz --scratch-path "$scratch" \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -use-ld=lld 2>&1 | grep -vE "Cannot export local symbol __(asan|sancov)" | tail -n 3
 binary="$scratch/release/alveo-fuzz"
 [ -x "$binary" ] || { echo "fuzz: the fuzzer build failed"; exit 1; }
+# Every target by default, from the binary (the serial drivers' targets come from their registry).
+[ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(ALVEO_FUZZ_LIST=targets "$binary")
 
 seeds() {
-    local fixtures=Tests/AlveoDevicesTests/Fixtures
+    # A serial driver's fixtures, as its driver names them (SerialDriver.fuzzSeeds).
+    local glob
+    for glob in $(ALVEO_FUZZ_LIST="$1" "$binary"); do ls $glob; done
     case "$1" in
-        pb840) ls $fixtures/pb8*0_*.bin $fixtures/pb980_*.bin ;;
-        medibus) ls $fixtures/medibus_*.bin ;;
-        masimo) ls $fixtures/masimo_*.txt ;;
-        nonin2) ls $fixtures/nonin_*.bin ;;
-        nonin8) ls $fixtures/nonin_cmd_set_format8.bin ;;
-        intellivue) ls $fixtures/intellivue_*.bin ;;
-        servo) ls $fixtures/servo_cie_*_computed.bin ;;
-        servoradc) ls $fixtures/servo_cie_radc_*.bin ;;
         profile) ls devices/*/profile.yaml ;;
         scenario) ls Tests/AlveoAgentTests/Scenarios/*.csv devices/scenarios/live_demo.csv ;;
         trace) find devices -name '*.alvtrace' -size -40k ;;

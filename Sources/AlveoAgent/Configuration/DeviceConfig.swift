@@ -21,6 +21,9 @@ public struct DeviceConfig: Sendable, Equatable {
     public var reconnectMax: Duration
     public var reconnectMin: Duration
 
+    /// The device's data path: its profile's decoder and the poll's blocks (live, replay and synthesis alike).
+    public func makePump() -> DevicePump { DevicePump(modbus: ModbusDecoder(profile: profile, source: id)) }
+
     static let keys = ["id", "profile", "poll_interval_s", "transport", "reconnect_max_s"]
     static let transportKeys = ["kind", "host", "port", "path", "baud", "parity", "data_bits", "stop_bits", "unit_id",
                                 "response_timeout_ms", "byte_timeout_ms"]

@@ -33,6 +33,9 @@ public struct SerialDeviceConfig: Sendable, Equatable {
         driver.makeSession(source: id, pollInterval: pollInterval)
     }
 
+    /// The device's data path: its session on the tick grid (live, replay and synthesis alike).
+    public func makePump() -> DevicePump { DevicePump(session: makeSession()) }
+
     /// A driver's usual line settings as the I/O module's.
     public static func settings(_ line: LineDefaults) -> SerialSettings {
         var settings = SerialSettings(baud: line.baud)

@@ -108,14 +108,15 @@ public final class BusPoller: Sendable {
     /// Per-device state on the bus thread.
     private struct Slot {
         var device: DeviceConfig
-        var decoder: ModbusDecoder
+        /// The device's data path: its decoder and the poll's blocks (as replay assembles them).
+        var pump: DevicePump
         var nextPoll: ContinuousClock.Instant
         var lastProblem: String?
     }
 
     private func run() {
         let monotonic = ContinuousClock()
-        var slots = devices.map { Slot(device: $0, decoder: ModbusDecoder(profile: $0.profile, source: $0.id), nextPoll: monotonic.now) }
+        var slots = devices.map { Slot(device: $0, pump: $0.makePump(), nextPoll: monotonic.now) }
         var connection: ModbusConnection?
         let reconnectMin = devices.map(\.reconnectMin).min()!, reconnectMax = devices.map(\.reconnectMax).max()!
         let responseTimeout = devices.map(\.responseTimeout).max()!, byteTimeout = devices.map(\.byteTimeout).max()!
@@ -181,19 +182,17 @@ public final class BusPoller: Sendable {
 
             do {
                 if devices.count > 1 { try link.setUnit(slot.device.unitID) }
-                var blocks: [[UInt16]] = []
-                blocks.reserveCapacity(slot.decoder.plan.blocks.count)
-                for block in slot.decoder.plan.blocks {
-                    blocks.append(try link.read(block.table == .input ? .input : .holding, address: block.address, count: block.count))
+                let poll = try slot.pump.poll { block throws(ModbusError) in
+                    try link.read(block.table == .input ? .input : .holding, address: block.address, count: block.count)
                 }
+                guard let (blocks, result) = poll, let plan = slot.pump.decoder?.plan else { continue }
                 let receivedAt = clock.seconds()
-                let result = slot.decoder.decode(blocks)
                 let handOver = { [deliver] in
                     if !result.deviceLost { deliver(Delivery(t: receivedAt, observations: result.observations)) }
                 }
                 if let recorder {
                     // The poll's blocks, consecutive, then its observations handed over (trace order = core order).
-                    let records = zip(slot.decoder.plan.blocks, blocks).map { block, registers in
+                    let records = zip(plan.blocks, blocks).map { block, registers in
                         let payload = RegisterBlock(table: block.table == .input ? RegisterBlock.input : RegisterBlock.holding,
                                                     address: block.address, registers: registers).payload
                         return TraceRecord(kind: .modbusRegisters, monotonic: receivedAt, wallNanoseconds: TraceWriter.wallNow(),

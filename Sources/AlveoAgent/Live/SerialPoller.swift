@@ -64,8 +64,9 @@ public final class SerialPoller: Sendable {
     private func run() {
         var backoff = 0.25
         var lastProblem: String?
-        // One session for the poller's life: what it remembers (the last plateau seen) survives a reopen.
-        var session = device.makeSession()
+        // One pump (session and tick grid) for the poller's life: what the session remembers (the last
+        // plateau seen) survives a reopen.
+        var pump = device.makePump()
         while !isStopping {
             let port: SerialPort
             do {
@@ -90,59 +91,37 @@ public final class SerialPoller: Sendable {
                 backoff = min(backoff * 2, device.reconnectMax)
                 continue
             }
-            var lastRejected = session.counters.rejectedFrames
+            var lastRejected = pump.counters.rejectedFrames
             var reportedAlarms: [String] = []
             var reportedLink: String?
             var reportedIdentification: String?
             do {
                 let openedAt = clock.seconds()
                 record(.opened, [], at: openedAt)
-                let opener = session.start(at: openedAt)
-                if !opener.isEmpty {
-                    record(.sent, opener, at: openedAt)
-                    try port.write(opener, timeout: .seconds(1))
-                }
-                // The session is ticked on a grid from the open, each tick due before the bytes read
-                // after it are handed to it: replay ticks it identically from the trace (SessionTickGrid).
-                var grid = SessionTickGrid()
-                grid.open(at: openedAt)
+                let line = PortLine(port: port)
+                try pump.open(on: line, at: openedAt) { bytes, t in record(.sent, bytes, at: t) }
                 while !isStopping {
-                    // Wait for bytes until the next tick is due (sp_blocking_read waits forever on 0 ms).
-                    let wait = min(SessionTickGrid.interval, (grid.next ?? 0) - clock.seconds())
-                    let bytes = try port.read(maxCount: 4096, timeout: .milliseconds(max(1, Int64(saturating: (wait * 1000).rounded(.up)))))
-                    let now = clock.seconds()
-                    // Every grid time passed is ticked (replay ticks them all), but a catch-up after a
-                    // stall (a VM pause, a slow fsync) sends only what the latest tick wanted, not a
-                    // burst of stale polls; what is sent is for the device, replay ignores it.
-                    var due: [UInt8] = []
-                    while let tickTime = grid.takeDue(upTo: now) {
-                        let wanted = session.tick(at: tickTime)
-                        if !wanted.isEmpty { due = wanted }
-                    }
-                    var reply: [UInt8] = []
-                    if !bytes.isEmpty {
+                    // Reads until the next tick is due, ticks the session on its grid (after a stall only
+                    // the latest tick's bytes are sent: DevicePump), hands over what arrived, then writes.
+                    try pump.turn(on: line, clock: clock.seconds, received: { bytes, turn, now in
+                        guard !bytes.isEmpty else { return }
                         // Received bytes are recorded and delivered before anything is written, so a
                         // write that fails cannot lose them.
-                        let (frames, answer) = session.receive(bytes, at: now)
-                        reply = answer
                         recordThenDeliver(recorder, TraceRecord(kind: .received, monotonic: now, wallNanoseconds: TraceWriter.wallNow(),
                                                                 device: device.id, payload: bytes)) {
-                            for observations in frames where !observations.isEmpty {
+                            for observations in turn.frames where !observations.isEmpty {
                                 deliver(Delivery(t: now, observations: observations))
                             }
                         }
-                        if !frames.isEmpty {
+                        if !turn.frames.isEmpty {
                             healthState.withLock {
                                 $0.lastGood = now
                                 $0.lastProblem = nil
                             }
                         }
                         backoff = 0.25
-                    }
-                    for out in [due, reply] where !out.isEmpty {
-                        record(.sent, out, at: now)
-                        try port.write(out, timeout: .seconds(1))
-                    }
+                    }, sending: { bytes, now in record(.sent, bytes, at: now) })
+                    guard let session = pump.session else { break }
                     let seen = session.counters
                     counters.withLock { $0 = seen }
                     if session.linkState != reportedLink {
@@ -169,6 +148,7 @@ public final class SerialPoller: Sendable {
                     }
                 }
             } catch {
+                pump.fail()
                 record(.pollFailed, Array("\(error)".utf8), at: clock.seconds())
                 logger.error("\(error); reopening")
                 healthState.withLock {

@@ -46,7 +46,7 @@ public enum TraceReplay {
     public static let reanchorAfter = 3
     /// Live, a serial read returns at most this many bytes: a longer received record (not written by
     /// Alveo) is handed to its session in pieces of this size, so decoding stays in bounded memory.
-    public static let maxReceivedChunk = 4096
+    public static let maxReceivedChunk = DevicePump.maxRead
 
     public struct DeviceTally: Sendable, Equatable {
         public var decoded = 0
@@ -129,24 +129,21 @@ public enum TraceReplay {
     {
         var loop = BedsideLoop(config: config)
         if let trends { loop.recordTrends(origin: trends.origin, config: config, into: trends.sink) }
-        var sessions: [String: any SerialSession] = [:]
-        for device in config.serialDevices { sessions[device.id] = device.makeSession() }
-        var decoders: [String: ModbusDecoder] = [:]
-        for device in config.devices { decoders[device.id] = ModbusDecoder(profile: device.profile, source: device.id) }
-        var pendingBlocks: [String: [[UInt16]]] = [:]
-        // The live serial poller ticks each session on a grid from the line's open, every tick due
-        // before the bytes read after it: replay ticks the same times (the bytes it would send are in
-        // the trace).
-        var grids: [String: SessionTickGrid] = [:]
+        // Each device's pump, driven by the records as the live poller drove it (the same opens, reads
+        // and failures at the same times): the same ticks, sessions and poll decoding. What it would
+        // send is in the trace, and ignored here.
+        var pumps: [String: DevicePump] = [:]
+        for device in config.serialDevices { pumps[device.id] = device.makePump() }
+        for device in config.devices { pumps[device.id] = device.makePump() }
 
         var summary = Summary()
         for device in config.devices { summary.devices[device.id] = DeviceTally() }
         for device in config.serialDevices { summary.devices[device.id] = DeviceTally() }
         func finish() -> Summary {
-            for (id, session) in sessions {
-                summary.devices[id]?.decoded = session.counters.frames
-                summary.devices[id]?.rejected = session.counters.rejectedFrames
-                summary.devices[id]?.skippedBytes = session.counters.skippedBytes
+            for (id, pump) in pumps where pump.session != nil {
+                summary.devices[id]?.decoded = pump.counters.frames
+                summary.devices[id]?.rejected = pump.counters.rejectedFrames
+                summary.devices[id]?.skippedBytes = pump.counters.skippedBytes
             }
             summary.warning = reader.problem
             summary.damage = reader.damage
@@ -187,37 +184,24 @@ public enum TraceReplay {
             pace?(t)
             switch record.kind {
             case .opened:
-                _ = sessions[record.device]?.start(at: t)
-                if sessions[record.device] != nil { grids[record.device, default: SessionTickGrid()].open(at: t) }
+                _ = pumps[record.device]?.open(at: t)
             case .received:
-                while let tickTime = grids[record.device]?.takeDue(upTo: t) { _ = sessions[record.device]?.tick(at: tickTime) }
-                guard sessions[record.device] != nil else { continue }
-                var offset = 0
-                while offset < record.payload.count {
-                    let end = min(offset + maxReceivedChunk, record.payload.count)
-                    guard let (frames, _) = sessions[record.device]?.receive(Array(record.payload[offset..<end]), at: t) else { break }
-                    for frame in frames where !frame.isEmpty { process(frame, at: t) }
-                    offset = end
+                // Each frame goes to the core as its piece is decoded: a huge record stays in bounded memory.
+                _ = pumps[record.device]?.receive(record.payload, at: t) { frame in
+                    if !frame.isEmpty { process(frame, at: t) }
                 }
             case .modbusRegisters:
-                guard let decoder = decoders[record.device], let block = RegisterBlock(payload: record.payload) else { continue }
-                pendingBlocks[record.device, default: []].append(block.registers)
-                if pendingBlocks[record.device]!.count == decoder.plan.blocks.count {
-                    let blocks = pendingBlocks[record.device]!
-                    pendingBlocks[record.device] = []
-                    if let result = decoders[record.device]?.decode(blocks) {
-                        if result.deviceLost {
-                            summary.devices[record.device]?.failed += 1  // the gateway lost its device: no data
-                        } else {
-                            summary.devices[record.device]?.decoded += 1
-                            process(result.observations, at: t)
-                        }
-                    }
+                guard let block = RegisterBlock(payload: record.payload),
+                      let result = pumps[record.device]?.take(block: block.registers) else { continue }
+                if result.deviceLost {
+                    summary.devices[record.device]?.failed += 1  // the gateway lost its device: no data
+                } else {
+                    summary.devices[record.device]?.decoded += 1
+                    process(result.observations, at: t)
                 }
             case .pollFailed:
                 summary.devices[record.device]?.failed += 1
-                pendingBlocks[record.device] = []
-                grids[record.device]?.close()  // a serial line that failed is not ticked until reopened
+                pumps[record.device]?.fail()  // a serial line that failed is not ticked until reopened
             case .tick:
                 process([], at: t)
             case .entry:

@@ -73,6 +73,44 @@ public protocol SerialDriver: Sendable {
     func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState, answering request: [UInt8]) -> [UInt8]
     /// Its answers to what it heard so far, consuming what it understood from `heard`.
     func answers(to heard: inout [UInt8]) -> [SimulatedAnswer]
+
+    // Fuzzing and the decoder benchmark (AlveoFuzzTargets, Tests/Fuzz/fuzz.sh and alveo-bench read them
+    // from the registry).
+    /// Its fuzz target's name (`make fuzz FUZZ_TARGETS=NAME`; seeds and past findings in
+    /// Tests/Fuzz/seeds/NAME and Tests/Fuzz/regressions/NAME).
+    var fuzzTarget: String { get }
+    /// Files that seed its fuzz target: shell globs from the repository's root (its fixtures).
+    var fuzzSeeds: [String] { get }
+    /// The session the fuzzer feeds: started, and as far into its conversation as its data frames
+    /// need (an IntelliVue associated); by default its session, started.
+    func fuzzSession() -> any SerialSession
+    /// Most reply bytes a fuzzed session may send per received byte (by default 64).
+    var fuzzReplyPerByte: Int { get }
+    /// Its entry in the decoder benchmark (`alveo-bench decoders`): by default its data frame for
+    /// `values` through its started session, 200,000 times.
+    func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark
+}
+
+/// One driver's decoder benchmark: a stream of `count` copies of `frame`, handed to `decode` in
+/// serial-read-sized chunks; `decode` returns the frames it completed.
+public struct DriverBenchmark {
+    public var label: String
+    public var frame: [UInt8]
+    public var count: Int
+    public var decode: ([UInt8]) -> Int
+
+    public init(label: String, frame: [UInt8], count: Int = 200_000, decode: @escaping ([UInt8]) -> Int) {
+        self.label = label
+        self.frame = frame
+        self.count = count
+        self.decode = decode
+    }
+
+    /// `session` (already started and past any handshake) decoding the stream.
+    public init(label: String, frame: [UInt8], count: Int = 200_000, session: any SerialSession) {
+        var session = session
+        self.init(label: label, frame: frame, count: count) { session.receive($0, at: 1).frames.count }
+    }
 }
 
 extension SerialDriver {
@@ -81,6 +119,18 @@ extension SerialDriver {
         dataFrame(values, sensor: sensor)
     }
     public func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] { [] }
+
+    public func fuzzSession() -> any SerialSession {
+        var session = makeSession(source: "fuzz", pollInterval: 1)
+        _ = session.start(at: 0)
+        return session
+    }
+
+    public var fuzzReplyPerByte: Int { 64 }
+
+    public func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark {
+        DriverBenchmark(label: title, frame: dataFrame(values, sensor: .ok), session: fuzzSession())
+    }
 }
 
 /// The registry: every serial-protocol device Alveo reads.
@@ -98,6 +148,11 @@ public enum SerialDrivers {
 
     public static func named(_ name: some StringProtocol) -> (any SerialDriver)? {
         all.first { $0.name == name }
+    }
+
+    /// The driver whose fuzz target is `name`.
+    public static func fuzzing(_ name: some StringProtocol) -> (any SerialDriver)? {
+        all.first { $0.fuzzTarget == name }
     }
 
     /// "pb840, medibus, …", for messages.

@@ -25,6 +25,38 @@ public struct IntelliVueDriver: SerialDriver {
         SerialDeviceEncoders.intelliVuePollReply(values, sensor: sensor, answering: request)
     }
 
+    public var fuzzTarget: String { "intellivue" }
+    public var fuzzSeeds: [String] { ["Tests/AlveoDevicesTests/Fixtures/intellivue_*.bin"] }
+
+    /// Associated (the monitor's accept and MDS Create event fed first), so the input reaches the
+    /// poll-reply parser.
+    public func fuzzSession() -> any SerialSession {
+        var session = IntelliVueSession(source: "mon")
+        _ = session.start(at: 0)
+        _ = session.receive(IntelliVueFrame.encode(SerialDeviceEncoders.intelliVueAssociationResponse), at: 0.01)
+        _ = session.receive(IntelliVueFrame.encode(SerialDeviceEncoders.intelliVueMDSCreate()), at: 0.02)
+        return session
+    }
+
+    /// After an abort in a one-byte chunk it sends its 310-byte association request again.
+    public var fuzzReplyPerByte: Int { 1024 }
+
+    /// Deframing (FCS, escapes), the Data Export parse and the numerics into observations, as the
+    /// session does for each poll reply (its invoke-id bookkeeping aside).
+    public func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark {
+        var deframer = IntelliVueDeframer()
+        let monitor = IntelliVueSession(source: "mon")
+        let reply = SerialDeviceEncoders.intelliVuePollReply(values, sensor: .ok, answering: IntelliVueSession.pollRequest(invokeID: 0))
+        return DriverBenchmark(label: "IntelliVue poll", frame: reply, count: 50_000) { chunk in
+            deframer.feed(chunk).reduce(0) { count, payload in
+                guard case .pollReply(_, _, let numerics) = IntelliVueMessage.parse(payload), monitor.observations(numerics).count == 8 else {
+                    return count
+                }
+                return count + 1
+            }
+        }
+    }
+
     /// It accepts an association and sends its MDS Create event, answers each poll with its numerics,
     /// and a release with a release response.
     public func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] {

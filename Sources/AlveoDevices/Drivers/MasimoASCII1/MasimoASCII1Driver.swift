@@ -20,4 +20,11 @@ public struct MasimoASCII1Driver: SerialDriver {
     public func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState) -> [UInt8] {
         SerialDeviceEncoders.masimoLine(values, sensor: sensor)
     }
+
+    public var fuzzTarget: String { "masimo" }
+    public var fuzzSeeds: [String] { ["Tests/AlveoDevicesTests/Fixtures/masimo_*.txt"] }
+
+    public func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark {
+        DriverBenchmark(label: "Masimo ASCII 1", frame: dataFrame(values, sensor: .ok), session: fuzzSession())
+    }
 }

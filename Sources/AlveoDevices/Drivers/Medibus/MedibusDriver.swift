@@ -20,6 +20,17 @@ public struct MedibusDriver: SerialDriver {
         SerialDeviceEncoders.medibusMeasured(values)
     }
 
+    public var fuzzTarget: String { "medibus" }
+    public var fuzzSeeds: [String] { ["Tests/AlveoDevicesTests/Fixtures/medibus_*.bin"] }
+
+    /// Measured data after the ventilator echoed the ICC.
+    public func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark {
+        var session = MedibusSession(source: "v")
+        _ = session.start(at: 0)
+        _ = session.receive(MedibusSession.echo(0x51), at: 0)
+        return DriverBenchmark(label: "MEDIBUS cp1", frame: dataFrame(values, sensor: .ok), session: session)
+    }
+
     /// It echoes ICC and NOP and answers a measured-data request with its data frame.
     public func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] {
         var answers: [SimulatedAnswer] = []

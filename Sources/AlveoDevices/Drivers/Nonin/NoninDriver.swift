@@ -29,6 +29,22 @@ public struct NoninDriver: SerialDriver {
         format == 2 ? SerialDeviceEncoders.noninPacket(values, sensor: sensor) : SerialDeviceEncoders.noninDF8Frame(values, sensor: sensor)
     }
 
+    public var fuzzTarget: String { "nonin\(format)" }
+    public var fuzzSeeds: [String] {
+        ["Tests/AlveoDevicesTests/Fixtures/" + (format == 2 ? "nonin_*.bin" : "nonin_cmd_set_format8.bin")]
+    }
+
+    /// The frame decoder alone (the session adds only the format selection's acknowledgement).
+    public func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark {
+        let frame = dataFrame(values, sensor: .ok)
+        if format == 2 {
+            var decoder = NoninDF2Decoder(source: "o")
+            return DriverBenchmark(label: "Nonin format 2", frame: frame) { decoder.feed($0).count }
+        }
+        var decoder = NoninDF8Decoder(source: "o")
+        return DriverBenchmark(label: "Nonin format 8", frame: frame) { decoder.feed($0).count }
+    }
+
     /// It acknowledges a format selection (`02 70 02 02 <format> 03`) with ACK.
     public func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] {
         var answers: [SimulatedAnswer] = []

@@ -19,6 +19,14 @@ public struct PB840Driver: SerialDriver {
         SerialDeviceEncoders.pb840MISCF(values)
     }
 
+    public var fuzzTarget: String { "pb840" }
+    public var fuzzSeeds: [String] { ["Tests/AlveoDevicesTests/Fixtures/pb8*0_*.bin", "Tests/AlveoDevicesTests/Fixtures/pb980_*.bin"] }
+
+    public func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark {
+        var decoder = PB840Decoder(source: "v")
+        return DriverBenchmark(label: "PB840 MISCF", frame: dataFrame(values, sensor: .ok), count: 20_000) { decoder.feed($0).count }
+    }
+
     /// It answers each SNDF with its data frame.
     public func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] {
         var answers: [SimulatedAnswer] = []

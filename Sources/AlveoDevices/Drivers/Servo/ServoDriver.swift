@@ -31,6 +31,27 @@ public struct ServoDriver: SerialDriver {
         mode == .polled ? SerialDeviceEncoders.servoBreathReply(values) : SerialDeviceEncoders.servoBreathBlock(values)
     }
 
+    public var fuzzTarget: String { mode == .polled ? "servo" : "servoradc" }
+    public var fuzzSeeds: [String] {
+        ["Tests/AlveoDevicesTests/Fixtures/" + (mode == .polled ? "servo_cie_*_computed.bin" : "servo_cie_radc_*.bin")]
+    }
+
+    /// RADAB replies after the identification and channel configuration were answered; RADC blocks
+    /// through the stream decoder.
+    public func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark {
+        let frame = dataFrame(values, sensor: .ok)
+        guard mode == .polled else {
+            var decoder = ServoRADCDecoder(source: "v")
+            return DriverBenchmark(label: "SERVO RADC", frame: frame) { decoder.feed($0).count }
+        }
+        var session = ServoSession(source: "v", mode: .polled)
+        _ = session.start(at: 0)
+        for reply in [ServoCIE.message("Servo-i0")] + Array(repeating: ServoCIE.message("ER12"), count: 6) + [ServoCIE.message("*")] {
+            _ = session.receive(reply, at: 0)
+        }
+        return DriverBenchmark(label: "SERVO RADAB", frame: frame, session: session)
+    }
+
     /// A SERVO-i in EXTENDED mode: it identifies itself, gives the manual's channel configuration,
     /// acknowledges channel definitions and the connection check with `*`, answers `RADAB` with its
     /// breath data; `RADC` starts the stream (played by `streamInterval`), ESC is dropped.
