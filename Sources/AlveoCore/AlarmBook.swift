@@ -1,18 +1,24 @@
 /// Identifies one alarm instance: a rule, and for per-source rules the source (and parameter).
-struct AlarmKey: Hashable, Comparable {
-    var rule: RuleID
+package struct AlarmKey: Hashable, Comparable {
+    package var rule: RuleID
     /// Index into the core's source table, or -1.
-    var source: Int = -1
+    package var source: Int = -1
     /// Parameter raw value (technical.value_rejected), or -1.
-    var parameter: Int = -1
+    package var parameter: Int = -1
 
-    static func < (a: AlarmKey, b: AlarmKey) -> Bool {
+    package init(rule: RuleID, source: Int = -1, parameter: Int = -1) {
+        self.rule = rule
+        self.source = source
+        self.parameter = parameter
+    }
+
+    package static func < (a: AlarmKey, b: AlarmKey) -> Bool {
         (a.source, a.parameter) < (b.source, b.parameter)
     }
 }
 
 /// What a rule concludes about its alarm at one evaluation.
-enum Assessment: Equatable {
+package enum Assessment: Equatable {
     /// The alarm condition exists at this priority.
     case active(Priority)
     /// The condition does not exist.
@@ -121,25 +127,25 @@ struct AlarmTable<Value> {
 }
 
 /// A state change to announce.
-struct Transition {
+package struct Transition {
     /// The alarm instance's id (set by AlarmBook).
-    var alarmID = 0
-    var phase: AlarmPhase
-    var priority: Priority
-    var state: AlarmState
-    var acknowledged: Bool
-    var reason: String?
+    package var alarmID = 0
+    package var phase: AlarmPhase
+    package var priority: Priority
+    package var state: AlarmState
+    package var acknowledged: Bool
+    package var reason: String?
     /// A re-announcement: how many since the last announcement, and when that was.
     var reannounced: (count: Int, since: Double)?
     /// Became intermittent (chatter bound): the onsets in the last hour.
-    var intermittentOnsets: Int?
+    package var intermittentOnsets: Int?
     /// A relief after an intermittent period (reason `stable`): how often the condition returned in it.
-    var episodes: Int?
+    package var episodes: Int?
 }
 
 /// When an unacknowledged alarm is announced again (IEC 60601-1-8: a high-priority condition must not
 /// go silent unattended; an alarm signal is silenced only by a deliberate act).
-struct ReannounceSchedule {
+package struct ReannounceSchedule {
     /// High priority, condition present: every `high` seconds.
     var high: Double
     /// Latched (the condition ended, a high alarm waits for an acknowledgement): every `latched` seconds.
@@ -148,10 +154,13 @@ struct ReannounceSchedule {
     var medium: Double
     var mediumMax: Double
 
+    /// Never re-announced (the agent's own alarms, rules v2 5.22–5.30).
+    package static let never = ReannounceSchedule(high: .infinity, latched: .infinity, medium: .infinity, mediumMax: .infinity)
+
     /// Seconds after the last announcement when the next re-announcement is due, or nil: never
     /// (advisory prompts, low priority, acknowledged).
     func interval(type: AlarmType, priority: Priority, state: AlarmState, acknowledged: Bool, count: Int) -> Double? {
-        guard !acknowledged else { return nil }
+        guard !acknowledged, high.isFinite else { return nil }
         if state == .latched { return latched }
         guard type != .advisory else { return nil }
         switch priority {
@@ -169,8 +178,8 @@ struct ReannounceSchedule {
 /// The alarm system's state machine (IEC 60601-1-8): priority tiers, latching of high-priority alarms
 /// until acknowledged, acknowledgement (an advisory prompt ends: the decision is made), re-announcement
 /// of unacknowledged medium and high alarms on the `ReannounceSchedule`.
-struct AlarmBook {
-    struct Instance {
+package struct AlarmBook {
+    package struct Instance {
         var state: AlarmState
         var priority: Priority
         var acknowledged = false
@@ -180,9 +189,9 @@ struct AlarmBook {
         /// The last announcement that was not a re-announcement, and the re-announcements since.
         var announcedSince: Double
         var reannounceCount = 0
-        var since: Double
+        package var since: Double
         /// Numbers alarm instances in order of start, 1, 2, …: every event of one alarm carries it.
-        var id: Int
+        package var id: Int
         var type: AlarmType
         /// The first group of the current run of groups asking for a relief (an end, a latching, a fall
         /// to a lower tier); nil while the condition is met or held.
@@ -206,14 +215,19 @@ struct AlarmBook {
     let schedule: ReannounceSchedule
     /// Per rule, by ordinal.
     let policies: [AlarmPolicy]
+    /// High-priority alarms latch until acknowledged (false: the agent's own alarms, which end with
+    /// their condition).
+    let latches: Bool
     /// Onsets per key, across the key's alarms (the chatter bound).
     private var onsets = AlarmTable<OnsetLog>()
 
     /// `firstID`: a new patient's core continues the numbering of the run, so that an alarm id names
     /// one alarm within a run whatever patient it was about.
-    init(schedule: ReannounceSchedule, policies: [AlarmPolicy] = RuleID.allCases.map(AlarmPolicy.defaults), firstID: Int = 1) {
+    package init(schedule: ReannounceSchedule, policies: [AlarmPolicy] = RuleID.allCases.map(AlarmPolicy.defaults), firstID: Int = 1,
+                 latches: Bool = true) {
         self.schedule = schedule
         self.policies = policies
+        self.latches = latches
         nextID = firstID
     }
 
@@ -250,7 +264,21 @@ struct AlarmBook {
         return instance.priority
     }
 
-    func instance(_ key: AlarmKey) -> Instance? { instances[key] }
+    package func instance(_ key: AlarmKey) -> Instance? { instances[key] }
+
+    /// The next alarm id this book would give.
+    package var nextAlarmID: Int { nextID }
+
+    /// Ends one instance whatever its state (the agent stopped): its end, or nil if there is none.
+    package mutating func remove(_ key: AlarmKey, reason: String) -> Transition? {
+        guard let instance = instances[key] else { return nil }
+        instances[key] = nil
+        return Transition(alarmID: instance.id, phase: .end, priority: instance.priority, state: .inactive,
+                          acknowledged: instance.acknowledged, reason: reason)
+    }
+
+    /// Every instance's key, in order of alarm id.
+    package var keys: [AlarmKey] { instances.entries.sorted { $0.value.id < $1.value.id }.map(\.key) }
 
     /// Keys of one rule's instances, in a stable order.
     func keys(of rule: RuleID) -> [AlarmKey] {
@@ -258,7 +286,7 @@ struct AlarmBook {
     }
 
     /// Applies one assessment at time `t` and returns the state change to announce, if any.
-    mutating func step(_ key: AlarmKey, _ assessment: Assessment, at t: Double) -> Transition? {
+    package mutating func step(_ key: AlarmKey, _ assessment: Assessment, at t: Double) -> Transition? {
         let id = instances[key]?.id ?? nextID
         guard var transition = transit(key, assessment, at: t) else { return nil }
         transition.alarmID = id
@@ -268,7 +296,7 @@ struct AlarmBook {
     private mutating func transit(_ key: AlarmKey, _ assessment: Assessment, at t: Double) -> Transition? {
         guard var instance = instances[key] else {
             guard case .active(let priority) = assessment else { return nil }
-            instances[key] = Instance(state: .active, priority: priority, latchOnEnd: priority == .high,
+            instances[key] = Instance(state: .active, priority: priority, latchOnEnd: latches && priority == .high,
                                       lastAnnounced: t, announcedSince: t, since: t, id: nextID, type: key.rule.type)
             nextID += 1
             recordOnset(key, at: t)
@@ -280,7 +308,7 @@ struct AlarmBook {
             // An escalation is never held back; it is an onset.
             instance.priority = priority
             instance.acknowledged = false
-            instance.latchOnEnd = instance.latchOnEnd || priority == .high
+            instance.latchOnEnd = instance.latchOnEnd || (latches && priority == .high)
             instance.reliefSince = nil
             instance.announce(at: t)
             recordOnset(key, at: t)
@@ -299,7 +327,7 @@ struct AlarmBook {
             // recurs and latches again with every frame is as much chatter as one that ends and starts).
             instance.state = .active
             instance.priority = priority
-            instance.latchOnEnd = instance.latchOnEnd || priority == .high
+            instance.latchOnEnd = instance.latchOnEnd || (latches && priority == .high)
             instance.reliefSince = nil
             instance.announce(at: t)
             recordOnset(key, at: t)
