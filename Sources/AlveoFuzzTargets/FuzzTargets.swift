@@ -303,9 +303,8 @@ public enum FuzzTargets {
         var loop = BedsideLoop(config: AgentConfig(patient: Patient(sex: .female, heightCm: 160, conditions: [.diffuseAlveolarHemorrhage])),
                                expectDevices: false)
         let endpoints = ControlServer.Endpoint.allCases
-        let body = Data(data.dropFirst().prefix(64 * 1024))
-        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return }
-        guard var entry = try? ControlServer.entry(endpoints[Int(first) % endpoints.count], object) else { return }
+        let body = Array(data.dropFirst().prefix(64 * 1024))
+        guard var entry = try? ControlServer.entry(endpoints[Int(first) % endpoints.count], body: body) else { return }
         entry.stamp(at: 100)
         if case .success(let step) = loop.take(entry, at: 100) {
             check(step.entries)

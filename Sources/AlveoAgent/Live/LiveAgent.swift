@@ -295,9 +295,9 @@ public struct LiveAgent: Service {
                     }
                     continue
                 case .request(.status(let reply), let t):
-                    reply(StatusReport.build(loop: loop, at: max(loop.now, t), started: started, config: config, pollers: pollers,
-                                             serialPollers: serialPollers, outputs: outputs, recording: recorder?.path,
-                                             inputs: inbox?.inputStatus ?? []))
+                    reply(OrderedJSONEncoder.value(StatusReport.build(
+                        loop: loop, at: max(loop.now, t), started: started, config: config, pollers: pollers, serialPollers: serialPollers,
+                        outputs: outputs, recording: recorder?.path, inputs: inbox?.inputStatus ?? StatusAnswer.Inputs())))
                     continue
                 }
                 if let source = delivery.observations.first?.source {
