@@ -247,11 +247,11 @@ public enum FuzzTargets {
         for bytes in data.split(separator: UInt8(ascii: "\n")).prefix(64) {
             guard let (run, line) = JournalSpill.decode(bytes) else { continue }
             let text = Journal.compose(seq: 7, run: run, kind: line.kind, json: line.json, before: line.before, wallTime: line.wallTime)
-            guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            guard let object = JSONValue.parse(text.utf8), let members = object.members else {
                 preconditionFailure("a spill line made a journal line that is not JSON: \(text)")
             }
-            let kinds = Set(object.keys).subtracting(["seq", "run", "wall_time", "patient"])
-            precondition(kinds == [line.kind] && (object["seq"] as? NSNumber)?.int64Value == 7 && object["run"] as? String == run,
+            let kinds = Set(members.map(\.0)).subtracting(["seq", "run", "wall_time", "patient"])
+            precondition(kinds == [line.kind] && object["seq"]?.number == 7 && object["run"]?.text == run,
                          "a spill line smuggled members into the journal line: \(text)")
             if line.kind == "event" { precondition(JournalEntry.decode(line: Data(text.utf8))?.event != nil, "an event line that does not read back") }
         }
