@@ -1,7 +1,7 @@
 import AlveoAgent
 import ArgumentParser
 
-struct Replay: ParsableCommand {
+struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Replay a scenario CSV or a raw device trace (.alvtrace) through the clinical core on virtual time; alarm events go to stdout.")
 
@@ -34,11 +34,11 @@ struct Replay: ParsableCommand {
     @Option(name: .long, help: "Replay at this many times real time (1 = real time, for demonstrations); default: as fast as the machine allows.")
     var speed: Double?
 
-    func run() throws {
-        try command {
+    func run() async throws {
+        try await command {
             let sinks = BedsideRuntime.Sinks(format: EventFormat(rawValue: format)!, configPath: config, trendsPath: trends, start: start,
                                              drainTimeout: drainTimeout)
-            try BedsideRuntime(source: BedsideRuntime.Source(path: scenario), sinks: sinks, speed: speed).run()
+            try await BedsideRuntime(source: BedsideRuntime.Source(path: scenario), sinks: sinks, speed: speed).run()
         }
     }
 }

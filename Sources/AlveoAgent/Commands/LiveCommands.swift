@@ -36,10 +36,10 @@ extension Commands {
 
     /// `alveo run`: polls the bed's devices and runs the bedside runtime until SIGTERM or SIGINT.
     public static func run(configPath config: String, format: EventFormat, record: String?, recording: RecordingOptions,
-                           logLevel: String?, metricsFile: String?, controlSocket: String?) async throws(CommandExit) {
+                           logLevel: String?, metricsFile: String?, controlSocket: String?) async throws {
         var agentConfig = try loadConfig(config, starting: true)
         if let controlSocket {
-            guard controlSocket.utf8.count < 104 else { throw .usage("--control-socket: at most 103 bytes") }
+            guard controlSocket.utf8.count < 104 else { throw CommandExit.usage("--control-socket: at most 103 bytes") }
             agentConfig.control.socketPath = controlSocket
         }
         guard !agentConfig.devices.isEmpty || !agentConfig.serialDevices.isEmpty else {
@@ -54,7 +54,7 @@ extension Commands {
         var level = agentConfig.logLevel
         if let logLevel {
             guard let parsed = Logger.Level(rawValue: logLevel) else {
-                throw .usage("--log-level must be one of: \(logLevels.joined(separator: ", "))")
+                throw CommandExit.usage("--log-level must be one of: \(logLevels.joined(separator: ", "))")
             }
             level = parsed
         }
@@ -67,27 +67,14 @@ extension Commands {
         if descriptors < agentConfig.descriptorBudget {
             logger.critical("only \(descriptors) file descriptors may be open (RLIMIT_NOFILE) and this configuration may need \(agentConfig.descriptorBudget): raise LimitNOFILE in the unit (or ulimit -n), or lower control.max_connections and inputs.hl7.max_connections")
         }
-        // Live: each event line carries the wall-clock time beside the agent's t.
-        let writer = SharedWriter(EventWriter(format: format, flushEach: true, wallClock: true))
-        let inbox = BedsideInbox()
         let pseudonyms = recorder != nil && !recording.recordIdentity ? IdentityPseudonyms(config: agentConfig) : nil
-        var agent = LiveAgent(config: agentConfig, logger: logger, recorder: recorder, inbox: inbox, pseudonyms: pseudonyms) { events in writer.write(events) }
-        agent.metricsFile = metricsFile
-        var services: [any Service] = [agent]
-        if agentConfig.control.enabled { services.append(ControlServer(config: agentConfig.control, inbox: inbox, logger: logger)) }
-        if let listener = agentConfig.inputs.hl7 { services.append(LabListener(config: listener, inbox: inbox, logger: logger)) }
-        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        do {
-            try await group.run()
-        } catch {
-            Console.error("error: \(error)")
-            throw CommandExit(.ioError)
-        }
+        let devices = BedsideRuntime.Devices(config: agentConfig, logger: logger, recorder: recorder, pseudonyms: pseudonyms)
+        try await BedsideRuntime(source: .devices(devices), sinks: BedsideRuntime.Sinks(format: format, metricsFile: metricsFile)).run()
     }
 
     /// `alveo record`: polls the devices and records a raw trace, without the clinical rules; prints the
     /// trace's path at the end.
-    public static func record(configPath config: String, out: String, seconds: Double?, recording: RecordingOptions) async throws(CommandExit) {
+    public static func record(configPath config: String, out: String, seconds: Double?, recording: RecordingOptions) async throws {
         let agentConfig = try loadConfig(config)
         guard !agentConfig.devices.isEmpty || !agentConfig.serialDevices.isEmpty else {
             Console.error("error: \(config): no devices: add a 'devices:' list (see config/ for examples)")
@@ -98,18 +85,9 @@ extension Commands {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "alveo-record")
         logger.info("recording", metadata: ["trace": "\(recorder.path)"])
-        let agent = LiveAgent(config: agentConfig, logger: logger, recorder: recorder, clinical: false,
-                              stopAfter: seconds.map { .clampedSeconds($0) }) { _ in }
-        // Stopping after --seconds is a normal end, not a failure.
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            Console.error("error: \(error)")
-            throw CommandExit(.ioError)
-        }
+        let devices = BedsideRuntime.Devices(config: agentConfig, logger: logger, recorder: recorder, clinical: false,
+                                             stopAfter: seconds.map { .clampedSeconds($0) })
+        try await BedsideRuntime(source: .devices(devices), sinks: BedsideRuntime.Sinks(format: .jsonl)).run()
         print(recorder.path)
     }
 

@@ -3,16 +3,23 @@ import AlveoOutput
 import AlveoTrace
 import AlveoTrends
 import Foundation
+import Logging
+import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
-/// A bedside run on virtual time: a source (a raw device trace, or a scenario CSV with its
-/// configuration) through the clinical core into the sinks (events to stdout, the journal and its
-/// forwarders, the trend store), then the end of the run (what is still in force, every journaled
-/// event delivered). `alveo replay` is this; the live agent (`LiveAgent`, devices as the source) owns
-/// the same sinks on the wall clock.
+/// The one bedside runtime: a source (the bed's devices live, a raw device trace, or a scenario CSV
+/// with its configuration) through the bedside loop and the clinical core into the sinks (events to
+/// stdout, the journal and its forwarders, the trend store, metrics), and the end of the run. Live
+/// (`alveo run`, `alveo record`), it also owns the control API and the laboratory listener, the health
+/// checks, systemd's watchdog and the graceful shutdown on SIGTERM and SIGINT (`LiveLoop`); a replay
+/// runs on virtual time, lists what is still in force at the end and waits for every journaled event
+/// to be delivered.
 public struct BedsideRuntime: Sendable {
-    /// What is replayed.
-    public enum Source: Sendable, Equatable {
+    /// Where the bedside's inputs come from.
+    public enum Source: Sendable {
+        /// The bed's devices, polled live on the wall clock.
+        case devices(Devices)
         /// A raw trace (`alveo run --record`, `alveo record`; - for standard input): it carries its own
         /// configuration, so a given configuration only gives the outputs.
         case rawTrace(String)
@@ -27,11 +34,37 @@ public struct BedsideRuntime: Sendable {
         var path: String {
             switch self {
             case .rawTrace(let path), .scenario(let path): path
+            case .devices: ""
             }
         }
     }
 
-    /// Where the events go besides stdout.
+    /// The live source: the configuration's devices, and how this run treats them.
+    public struct Devices: Sendable {
+        public var config: AgentConfig
+        public var logger: Logger
+        /// Every byte and register exchanged, recorded here (`--record`, `alveo record`).
+        public var recorder: TraceWriter?
+        /// false (`alveo record`): poll and record only: no clinical core, no journal, no forwarders,
+        /// no control API; the run ends when `stopAfter` has passed, as on SIGTERM.
+        public var clinical: Bool
+        public var stopAfter: Duration?
+        /// How a recording without identity names the patients in entries (nil: as they are).
+        public var pseudonyms: IdentityPseudonyms?
+
+        public init(config: AgentConfig, logger: Logger, recorder: TraceWriter? = nil, clinical: Bool = true, stopAfter: Duration? = nil,
+                    pseudonyms: IdentityPseudonyms? = nil) {
+            self.config = config
+            self.logger = logger
+            self.recorder = recorder
+            self.clinical = clinical
+            self.stopAfter = stopAfter
+            self.pseudonyms = pseudonyms
+        }
+    }
+
+    /// Where the events go besides stdout. Live, the journal, forwarders and trend store are the
+    /// configuration's.
     public struct Sinks: Sendable {
         /// How events are printed on stdout.
         public var format: EventFormat
@@ -42,15 +75,20 @@ public struct BedsideRuntime: Sendable {
         public var trendsPath: String?
         /// The wall-clock time of t = 0 (RFC 3339); default: a raw trace's recording start, else now.
         public var start: String?
-        /// With outputs: how long to wait at the end for every journaled event to be delivered.
+        /// With outputs: how long to wait at the end for every journaled event to be delivered (a
+        /// replay; live, the configuration's `outputs.shutdown_budget_s`).
         public var drainTimeout: Double
+        /// Live: the metrics (Prometheus text) written here every 15 s, for node_exporter's textfile collector.
+        public var metricsFile: String?
 
-        public init(format: EventFormat, configPath: String, trendsPath: String?, start: String?, drainTimeout: Double) {
+        public init(format: EventFormat, configPath: String = "", trendsPath: String? = nil, start: String? = nil, drainTimeout: Double = 60,
+                    metricsFile: String? = nil) {
             self.format = format
             self.configPath = configPath
             self.trendsPath = trendsPath
             self.start = start
             self.drainTimeout = drainTimeout
+            self.metricsFile = metricsFile
         }
     }
 
@@ -65,10 +103,49 @@ public struct BedsideRuntime: Sendable {
         self.speed = speed
     }
 
-    /// Runs the source into the sinks. Exits (`CommandExit`) 66 for an input that is neither a trace
-    /// nor a scenario, 78 for a wrong configuration, 65 for a malformed input, 74 when the journal or
-    /// trend store fails, 75 when not everything was delivered in time.
-    public func run() throws {
+    /// Runs the source into the sinks, to its end: live, until SIGTERM or SIGINT (or `stopAfter`).
+    /// Exits (`CommandExit`) 66 for an input that is neither a trace nor a scenario, 78 for a wrong
+    /// configuration, 65 for a malformed input, 74 when the journal or trend store fails (a replay; live,
+    /// when the service group fails), 75 when a replay's events were not all delivered in time.
+    public func run() async throws {
+        switch source {
+        case .devices(let devices): try await live(devices)
+        case .rawTrace, .scenario: try replay()
+        }
+    }
+
+    /// The live run: the loop, and with the clinical rules the control API and the laboratory listener,
+    /// as one service group stopped by SIGTERM and SIGINT.
+    func live(_ devices: Devices) async throws(CommandExit) {
+        let config = devices.config, logger = devices.logger
+        // Live: each event line carries the wall-clock time beside the agent's t.
+        let writer = SharedWriter(EventWriter(format: sinks.format, flushEach: true, wallClock: true))
+        let inbox = devices.clinical ? BedsideInbox() : nil
+        var loop = LiveLoop(config: config, logger: logger, recorder: devices.recorder, clinical: devices.clinical,
+                            stopAfter: devices.stopAfter, inbox: inbox, pseudonyms: devices.pseudonyms) { events in writer.write(events) }
+        loop.metricsFile = sinks.metricsFile
+        let group: ServiceGroup
+        if let inbox {
+            var services: [any Service] = [loop]
+            if config.control.enabled { services.append(ControlServer(config: config.control, inbox: inbox, logger: logger)) }
+            if let listener = config.inputs.hl7 { services.append(LabListener(config: listener, inbox: inbox, logger: logger)) }
+            group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        } else {
+            // Stopping after `stopAfter` is a normal end, not a failure.
+            group = ServiceGroup(configuration: ServiceGroupConfiguration(
+                services: [.init(service: loop, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        }
+        do {
+            try await group.run()
+        } catch {
+            Console.error("error: \(error)")
+            throw CommandExit(.ioError)
+        }
+    }
+
+    /// A replay, on virtual time.
+    func replay() throws {
         let config: AgentConfig?
         let base: Date
         switch source {
@@ -76,6 +153,8 @@ public struct BedsideRuntime: Sendable {
             base = try Commands.replayStart(sinks.start, source: source.path)
             // A raw device trace carries its own configuration: only the given one's outputs are used.
             config = sinks.configPath.isEmpty ? nil : try Commands.loadConfig(sinks.configPath)
+        case .devices:
+            return
         case .scenario(let path):
             if let problem = TraceReplay.notATrace(path: path, csvExpected: !sinks.configPath.isEmpty) {
                 Console.error("error: \(problem)")
@@ -109,6 +188,8 @@ public struct BedsideRuntime: Sendable {
                 let summary = try TraceReplay.run(path: path, pace: pacer(), trends: trendStore?.1, sink: sink)
                 writer.flush()
                 report(summary, path: path)
+            case .devices:
+                return
             case .scenario(let path):
                 let summary = try ScenarioReplay.run(config: config!, scenarioPath: path, manualEntry: { t, row in
                     outputs?.recordEntry(row, t: t, wallTime: wall(t))
