@@ -108,16 +108,8 @@ struct LiveLoop: Service {
 
     func run() async throws {
         let clock = AgentClock()
-        // A journal that cannot be opened (a read-only or missing file system) does not stop the
-        // monitoring: alarms go to stdout, technical.journal_failed to every output that works, and
-        // the journal is tried again every few seconds (issue 23; before, the agent exited 74 and
-        // systemd restarted it forever, with no alarm anywhere).
-        let outputs = clinical ? try OutputPipeline(config: config.outputs, logger: logger, clock: { clock.seconds() },
-                                                    wallTime: { PCD04Message.rfc3339(Date()) }, tolerateUnopenedJournal: true, emit: emit) : nil
-        if let reason = outputs?.journalUnopened {
-            logger.critical("THE ALARM JOURNAL CANNOT BE OPENED: \(reason). Alveo monitors on WITHOUT it: alarms go to stdout, technical.journal_failed to the central station; nothing is recorded on disk until it can be opened (tried every 5 s)")
-        }
-        outputs?.start()
+        let sinks = try LiveSinks(config: config, clinical: clinical, logger: logger, clock: clock, emit: emit)
+        let outputs = sinks.outputs
         defer { outputs?.stop() }
         // Bounded: the core takes a delivery in microseconds and devices send a few a second, so a
         // full queue means the core is stalled; the oldest deliveries are then dropped (counted and
@@ -129,20 +121,9 @@ struct LiveLoop: Service {
         }
         var loop = BedsideLoop(config: config)
         let started = Date()
-        // The trend store (docs/trends.md): written from its own thread, so the loop never waits on it.
-        // Opened on the writer's thread (again every 10 s while it cannot be); one that cannot be opened
-        // or written raises technical.trend_store_failed, its rows wait in memory, monitoring goes on.
-        var trendWriter: TrendWriter?
-        if clinical, let path = config.trends.path {
-            let directory = (path as NSString).deletingLastPathComponent
-            let writer = TrendWriter(path: path, rawRetention: config.trends.rawRetention, summaryRetention: config.trends.summaryRetention,
-                                     minFreeBytes: UInt64(config.trends.minFreeMB * 1_048_576),
-                                     freeSpace: { SystemHealth.freeBytes(at: directory.isEmpty ? "." : directory) }) {
-                () throws(TrendStoreError) in try TrendStore(path: path)
-            }
-            writer.start()
-            trendWriter = writer
-            loop.recordTrends(origin: started.timeIntervalSince1970 - clock.seconds(), config: config) { writer.append($0) }
+        let trendWriter = sinks.trendWriter
+        if let trendWriter {
+            loop.recordTrends(origin: started.timeIntervalSince1970 - clock.seconds(), config: config) { trendWriter.append($0) }
         }
         // The alarm lifecycle across the agent's own (docs/integration.md §2.8): before polling, what the
         // previous run left in force is reconciled (journaled and recorded like any input).
@@ -156,10 +137,7 @@ struct LiveLoop: Service {
                 recordThenDeliver(recorder, TraceRecord(kind: .lifecycle, monotonic: t, wallNanoseconds: TraceWriter.wallNow(), device: "",
                                                         payload: lifecycle.json())) {}
                 let events = loop.take(lifecycle, at: t)
-                if !events.isEmpty {
-                    outputs.record(events, wallTime: PCD04Message.rfc3339(Date()))
-                    emit(events)
-                }
+                sinks.record(events)
                 logger.notice("reconciled with the previous run", metadata: [
                     "previous_run": "\(previous.run ?? "-")", "stopped_cleanly": "\(previous.stoppedCleanly)",
                     "ended": "\(previous.open.filter { $0.event.rule != .monitoringStopped }.count)", "carried_over": "\(events.filter { $0.reason == "carried_over" }.count)"])
@@ -266,10 +244,7 @@ struct LiveLoop: Service {
                         let wall = PCD04Message.rfc3339(Date())
                         // The entry first (who, what, when sampled), then what it caused; only then the answer.
                         outputs.recordInput(entry.json(), t: loop.now, wallTime: wall)
-                        if !step.events.isEmpty {
-                            outputs.record(step.events, wallTime: wall)
-                            emit(step.events)
-                        }
+                        sinks.record(step.events, wallTime: wall)
                         switch entry.action {
                         case .admit, .update, .set, .discharge: outputs.setPatient(loop.journalPatient)
                         default: break
@@ -303,11 +278,8 @@ struct LiveLoop: Service {
                 for event in step.events {
                     Counter(label: "alveo_alarm_events_total", dimensions: [("rule", event.rule.id), ("phase", event.phase.rawValue)]).increment()
                 }
-                if !step.events.isEmpty {
-                    // Journaled (fsync) first: only then does an event count as recorded.
-                    outputs.record(step.events, wallTime: PCD04Message.rfc3339(Date()))
-                    emit(step.events)
-                }
+                // Journaled (fsync) first: only then does an event count as recorded.
+                sinks.record(step.events)
             }
         } onGracefulShutdown: {
             stopInput()
@@ -317,25 +289,10 @@ struct LiveLoop: Service {
         timer?.cancel()
         stopInput()
         watchdog.stopping()
-        if let outputs, let stop = stopping.withLock({ $0 }) {
+        if let stop = stopping.withLock({ $0 }) {
             // Every alarm in force ends, the station hears that the bed is unwatched, and the agent
             // waits (up to the shutdown budget) for it to be delivered.
-            let events = loop.take(stop.lifecycle, at: stop.t)
-            let wall = PCD04Message.rfc3339(Date())
-            if !events.isEmpty {
-                outputs.record(events, wallTime: wall)
-                emit(events)
-            }
-            outputs.endOwnAlarms()
-            outputs.appendMarker("stopped", wallTime: wall)
-            // Nothing held in memory is lost at the stop: a journal still failing gets a few more
-            // seconds, then what it could not take goes to the spill directory (or stderr), reported.
-            outputs.finishJournal(timeout: min(config.outputs.shutdownBudget, .seconds(5)), logger: logger)
-            trendWriter?.stop()  // what is queued is written before the process ends
-            // Blocks this task up to the budget: the service group is stopping, nothing else waits on it.
-            if !outputs.drain(timeout: config.outputs.shutdownBudget) {
-                logger.warning("stopping before every alarm event was delivered: \(outputs.undelivered) wait in the journal for the next run or alveo deliver")
-            }
+            sinks.finish(stopEvents: loop.take(stop.lifecycle, at: stop.t))
         }
         trendWriter?.stop()
         if let failed = recorder?.failedRecords, failed > 0 {
