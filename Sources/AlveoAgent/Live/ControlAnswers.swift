@@ -12,6 +12,9 @@ public struct ErrorAnswer: Codable, Sendable, Equatable {
 
 /// What the loop did with an entry: `{"ok":true,"t":…,"sampled_t":…,"events":[…]}`.
 public struct EntryAnswer: Codable, Sendable {
+    /// The answer as the agent writes it (docs/control-api.md).
+    public var json: String { OrderedJSONEncoder.encode(self) }
+
     public var ok: Bool
     /// When the loop took it, and the sample time it gave the values (agent seconds; nil: none given).
     public var t: Double?
@@ -20,8 +23,10 @@ public struct EntryAnswer: Codable, Sendable {
     public var events: [ControlEvent]
 
     enum CodingKeys: String, CodingKey {
-        case ok, t, events
+        case ok
+        case t
         case sampledT = "sampled_t"
+        case events
     }
 }
 
@@ -65,6 +70,9 @@ public struct ControlEvent: Codable, Sendable {
 
 /// `GET /v1/status`: what the agent sees, of one moment of the loop.
 public struct StatusAnswer: Codable, Sendable {
+    /// The answer as the agent writes it (docs/control-api.md).
+    public var json: String { OrderedJSONEncoder.encode(self) }
+
     public var agent: Agent
     public var patient: Patient
     public var values: [Value]
@@ -86,8 +94,14 @@ public struct StatusAnswer: Codable, Sendable {
         public var openssl: String
 
         enum CodingKeys: String, CodingKey {
-            case version, started, t, recording, libmodbus, libserialport, openssl
+            case version
+            case started
             case uptimeS = "uptime_s"
+            case t
+            case recording
+            case libmodbus
+            case libserialport
+            case openssl
         }
     }
 
@@ -106,9 +120,18 @@ public struct StatusAnswer: Codable, Sendable {
         public var sinceT: Double?
 
         enum CodingKeys: String, CodingKey {
-            case id, name, sex, conditions
-            case idAuthority = "id_authority", heightCm = "height_cm", pbwKg = "pbw_kg", pbwByHand = "pbw_by_hand",
-                 pbwCaution = "pbw_caution", vtTargetMl = "vt_target_ml", vtTargetMlPerKg = "vt_target_ml_per_kg", sinceT = "since_t"
+            case id
+            case idAuthority = "id_authority"
+            case name
+            case sex
+            case heightCm = "height_cm"
+            case pbwKg = "pbw_kg"
+            case pbwByHand = "pbw_by_hand"
+            case pbwCaution = "pbw_caution"
+            case vtTargetMl = "vt_target_ml"
+            case vtTargetMlPerKg = "vt_target_ml_per_kg"
+            case conditions
+            case sinceT = "since_t"
         }
     }
 
@@ -121,7 +144,11 @@ public struct StatusAnswer: Codable, Sendable {
         public var ageS: Double?
 
         enum CodingKeys: String, CodingKey {
-            case parameter, value, unit, source, t
+            case parameter
+            case value
+            case unit
+            case source
+            case t
             case ageS = "age_s"
         }
     }
@@ -151,9 +178,16 @@ public struct StatusAnswer: Codable, Sendable {
         public var fio2T: Double?
 
         enum CodingKeys: String, CodingKey {
-            case value, kind, method
-            case pao2Mmhg = "pao2_mmhg", pao2T = "pao2_t", spo2Pct = "spo2_pct", spo2T = "spo2_t", pao2ImputedMmhg = "pao2_imputed_mmhg",
-                 fio2Fraction = "fio2_fraction", fio2T = "fio2_t"
+            case value
+            case kind
+            case pao2Mmhg = "pao2_mmhg"
+            case pao2T = "pao2_t"
+            case spo2Pct = "spo2_pct"
+            case spo2T = "spo2_t"
+            case pao2ImputedMmhg = "pao2_imputed_mmhg"
+            case method
+            case fio2Fraction = "fio2_fraction"
+            case fio2T = "fio2_t"
         }
 
         public var measured: Bool { kind == "measured" }
@@ -189,8 +223,16 @@ public struct StatusAnswer: Codable, Sendable {
         public var acknowledged: Bool
 
         enum CodingKeys: String, CodingKey {
-            case rule, source, parameter, priority, type, latched, acknowledged
-            case alarmId = "alarm_id", sinceT = "since_t", activeForS = "active_for_s"
+            case alarmId = "alarm_id"
+            case rule
+            case source
+            case parameter
+            case priority
+            case type
+            case sinceT = "since_t"
+            case activeForS = "active_for_s"
+            case latched
+            case acknowledged
         }
     }
 
@@ -214,9 +256,23 @@ public struct StatusAnswer: Codable, Sendable {
         public var identification: String?
 
         enum CodingKeys: String, CodingKey {
-            case id, kind, connected, silent, sensor, polls, failures, connects, frames, link, identification
-            case lastGoodT = "last_good_t", lastGoodAgeS = "last_good_age_s", rejectedValues = "rejected_values",
-                 rejectedFrames = "rejected_frames", skippedBytes = "skipped_bytes", lastProblem = "last_problem"
+            case id
+            case kind
+            case connected
+            case lastGoodT = "last_good_t"
+            case lastGoodAgeS = "last_good_age_s"
+            case silent
+            case sensor
+            case rejectedValues = "rejected_values"
+            case polls
+            case failures
+            case connects
+            case frames
+            case rejectedFrames = "rejected_frames"
+            case skippedBytes = "skipped_bytes"
+            case lastProblem = "last_problem"
+            case link
+            case identification
         }
     }
 
@@ -224,6 +280,9 @@ public struct StatusAnswer: Codable, Sendable {
     public struct Outputs: Codable, Sendable {
         public var journal: Journal?
         public var forwarders: [Forwarder]?
+
+        /// No journal (and so no forwarders).
+        public init() {}
 
         public struct Journal: Codable, Sendable {
             public var directory: String
@@ -233,8 +292,11 @@ public struct StatusAnswer: Codable, Sendable {
             public var freeBytes: Int64?
 
             enum CodingKeys: String, CodingKey {
-                case directory, dropped
-                case lastSeq = "last_seq", heldInMemory = "held_in_memory", freeBytes = "free_bytes"
+                case directory
+                case lastSeq = "last_seq"
+                case heldInMemory = "held_in_memory"
+                case dropped
+                case freeBytes = "free_bytes"
             }
         }
 
@@ -250,8 +312,15 @@ public struct StatusAnswer: Codable, Sendable {
             public var lastProblem: String?
 
             enum CodingKeys: String, CodingKey {
-                case name, host, port, tls, connected, backlog
-                case deliveredUpTo = "delivered_up_to", lastDelivery = "last_delivery", lastProblem = "last_problem"
+                case name
+                case host
+                case port
+                case tls
+                case connected
+                case deliveredUpTo = "delivered_up_to"
+                case backlog
+                case lastDelivery = "last_delivery"
+                case lastProblem = "last_problem"
             }
         }
 
@@ -267,6 +336,9 @@ public struct StatusAnswer: Codable, Sendable {
     /// The inputs that feed the loop besides the devices: the laboratory and ADT listener when configured.
     public struct Inputs: Codable, Sendable {
         public var hl7: Listener?
+
+        /// No input besides the devices.
+        public init(hl7: Listener? = nil) { self.hl7 = hl7 }
 
         enum CodingKeys: String, CodingKey { case hl7 }
 
@@ -293,9 +365,19 @@ public struct StatusAnswer: Codable, Sendable {
         public var lastProblem: String?
 
         enum CodingKeys: String, CodingKey {
-            case listening, address, tls, connections, accepted, ignored, rejected, unanswered
-            case openConnections = "open_connections", refusedConnections = "refused_connections",
-                 evictedConnections = "evicted_connections", lastMessage = "last_message", lastProblem = "last_problem"
+            case listening
+            case address
+            case tls
+            case openConnections = "open_connections"
+            case connections
+            case refusedConnections = "refused_connections"
+            case evictedConnections = "evicted_connections"
+            case accepted
+            case ignored
+            case rejected
+            case unanswered
+            case lastMessage = "last_message"
+            case lastProblem = "last_problem"
         }
     }
 }
