@@ -65,6 +65,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -78,14 +79,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "alveo",
-            dependencies: [
-                "AlveoAgent", "AlveoCore", "AlveoDevices", "AlveoIO", "AlveoOutput", "AlveoTrace", "AlveoTrends",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-            ],
+            // The CLI parses options and calls AlveoAgent, the only module of ours it imports.
+            dependencies: ["AlveoAgent", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),
         // Every parser of outside input as a fuzz target (make fuzz; the seeds and findings run in the tests).

@@ -246,11 +246,11 @@ public enum FuzzTargets {
         for bytes in data.split(separator: UInt8(ascii: "\n")).prefix(64) {
             guard let (run, line) = JournalSpill.decode(bytes) else { continue }
             let text = Journal.compose(seq: 7, run: run, kind: line.kind, json: line.json, before: line.before, wallTime: line.wallTime)
-            guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            guard let object = JSONValue.parse(text.utf8), let members = object.members else {
                 preconditionFailure("a spill line made a journal line that is not JSON: \(text)")
             }
-            let kinds = Set(object.keys).subtracting(["seq", "run", "wall_time", "patient"])
-            precondition(kinds == [line.kind] && (object["seq"] as? NSNumber)?.int64Value == 7 && object["run"] as? String == run,
+            let kinds = Set(members.map(\.0)).subtracting(["seq", "run", "wall_time", "patient"])
+            precondition(kinds == [line.kind] && object["seq"]?.number == 7 && object["run"]?.text == run,
                          "a spill line smuggled members into the journal line: \(text)")
             if line.kind == "event" { precondition(JournalEntry.decode(line: Data(text.utf8))?.event != nil, "an event line that does not read back") }
         }
@@ -302,9 +302,8 @@ public enum FuzzTargets {
         var loop = BedsideLoop(config: AgentConfig(patient: Patient(sex: .female, heightCm: 160, conditions: [.diffuseAlveolarHemorrhage])),
                                expectDevices: false)
         let endpoints = ControlServer.Endpoint.allCases
-        let body = Data(data.dropFirst().prefix(64 * 1024))
-        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return }
-        guard var entry = try? ControlServer.entry(endpoints[Int(first) % endpoints.count], object) else { return }
+        let body = Array(data.dropFirst().prefix(64 * 1024))
+        guard var entry = try? ControlServer.entry(endpoints[Int(first) % endpoints.count], body: body) else { return }
         entry.stamp(at: 100)
         if case .success(let step) = loop.take(entry, at: 100) {
             check(step.entries)

@@ -39,9 +39,9 @@ public struct AlarmLedger: Sendable, Equatable {
     }
 
     /// From a snapshot line's member; entries that do not decode are skipped (and counted).
-    init(snapshot object: [String: Any], skipped: inout Int) {
+    init(snapshot object: JSONValue, skipped: inout Int) {
         func alarms(_ key: String) -> [OpenAlarm] {
-            ((object[key] as? [Any]) ?? []).compactMap { item in
+            (object[key]?.items ?? []).compactMap { item in
                 guard let alarm = OpenAlarm(json: item) else { skipped += 1; return nil }
                 return alarm
             }
@@ -63,10 +63,10 @@ extension OpenAlarm {
         return "{\"run\":\(run),\"event\":\(event.jsonLine())}"
     }
 
-    /// From its JSON object (as JSONSerialization gives it); nil if its event does not decode.
-    public init?(json object: Any) {
-        guard let object = object as? [String: Any], let raw = object["event"], let event = try? AlarmEvent(journal: raw) else { return nil }
-        self.init(run: object["run"] as? String, event: event)
+    /// From its JSON object; nil if its event does not decode.
+    public init?(json object: JSONValue) {
+        guard let raw = object["event"], let event = try? AlarmEvent(journal: raw) else { return nil }
+        self.init(run: object["run"]?.text, event: event)
     }
 }
 

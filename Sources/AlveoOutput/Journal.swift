@@ -178,13 +178,11 @@ public final class Journal {
     }
 
     static func run(of line: Data) -> String? {
-        (try? JSONSerialization.jsonObject(with: line) as? [String: Any])?["run"] as? String
+        JSONValue.parse(line)?["run"]?.text
     }
 
     static func sequence(of line: Data) -> Int64? {
-        guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any],
-              let seq = object["seq"] as? NSNumber else { return nil }
-        return seq.int64Value
+        JSONValue.parse(line)?["seq"]?.number.map { Int64(saturating: $0) }
     }
 
     /// One journal line's kind and content before it has a number: what `append` writes, and what a
@@ -250,7 +248,7 @@ public final class Journal {
             throw JournalError(path: directory, message: "not a journal line's kind: \(Shown.text(line.kind.utf8, limit: 32))")
         }
         let seq = try appendLine(kind: line.kind, json: line.json, wallTime: line.wallTime, before: line.before, run: run)
-        if line.kind == "event", let object = try? JSONSerialization.jsonObject(with: Data(line.json.utf8)), let event = try? AlarmEvent(journal: object) {
+        if line.kind == "event", let object = JSONValue.parse(line.json.utf8), let event = try? AlarmEvent(journal: object) {
             ledger.apply(event, run: run ?? runID)
         }
         return seq
@@ -315,7 +313,7 @@ public final class Journal {
             guard let data = FileManager.default.contents(atPath: segments[index].path) else { continue }
             contents[index] = data
             let first = data.prefix { $0 != UInt8(ascii: "\n") }
-            if let object = try? JSONSerialization.jsonObject(with: first) as? [String: Any], object["alarm_ledger"] != nil {
+            if JSONValue.parse(first)?["alarm_ledger"] != nil {
                 start = index
                 break
             }
@@ -329,19 +327,19 @@ public final class Journal {
         for index in segments.indices where index >= start {
             guard let data = contents[index] ?? FileManager.default.contents(atPath: segments[index].path) else { continue }
             for line in data.split(separator: UInt8(ascii: "\n")) {
-                guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any], object["seq"] != nil else {
+                guard let object = JSONValue.parse(line), object["seq"] != nil else {
                     skipped += 1
                     continue
                 }
                 lines += 1
-                let run = object["run"] as? String
-                if let wall = (object["wall_time"] as? String).flatMap(PCD04Message.parseRFC3339) { lastWall = max(lastWall ?? wall, wall) }
+                let run = object["run"]?.text
+                if let wall = object["wall_time"]?.text.flatMap(PCD04Message.parseRFC3339) { lastWall = max(lastWall ?? wall, wall) }
                 if run != nil { lastRun = run }
-                if let snapshot = object["alarm_ledger"] as? [String: Any] {
+                if let snapshot = object["alarm_ledger"], snapshot.isObject {
                     ledger = AlarmLedger(snapshot: snapshot, skipped: &skipped)
                 } else if let raw = object["event"] {
                     if let event = try? AlarmEvent(journal: raw) { ledger.apply(event, run: run) } else { skipped += 1 }
-                } else if let marker = object["agent"] as? String {
+                } else if let marker = object["agent"]?.text {
                     lastMarker = (run, marker)
                 }
             }

@@ -72,12 +72,9 @@ public struct JournalEntry: Sendable {
     public init(seq: Int64, run: String?, wallTime: String?, eventJSON: String, unjournaledID: String? = nil) {
         var content = Content.record
         if !eventJSON.isEmpty {
-            do {
-                let object = try JSONSerialization.jsonObject(with: Data(eventJSON.utf8))
-                content = .alarm(try AlarmEvent(journal: object))
-            } catch let error as JournalDecodingError {
-                content = .unreadable(error.description)
-            } catch {
+            if let object = JSONValue.parse(eventJSON.utf8) {
+                do { content = .alarm(try AlarmEvent(journal: object)) } catch { content = .unreadable(error.description) }
+            } else {
                 content = .unreadable("not JSON")
             }
         }
@@ -94,13 +91,13 @@ extension AlarmEvent {
     /// The event from its journal JSON object (as `jsonLine()` writes it). Every field the outputs use
     /// must be there with a known value: an unknown rule, phase, priority or state is an error, never
     /// a default.
-    public init(journal object: Any) throws(JournalDecodingError) {
-        guard let object = object as? [String: Any] else { throw JournalDecodingError(description: "the event is not a JSON object") }
+    public init(journal object: JSONValue) throws(JournalDecodingError) {
+        guard object.isObject else { throw JournalDecodingError(description: "the event is not a JSON object") }
         func fail(_ what: String) -> JournalDecodingError {
             JournalDecodingError(description: "event \(what)")
         }
         func string(_ key: String) throws(JournalDecodingError) -> String {
-            guard let value = object[key] as? String else { throw fail("has no text '\(key)'") }
+            guard let value = object[key]?.text else { throw fail("has no text '\(key)'") }
             return value
         }
         func word<T>(_ key: String, _ decode: (String) -> T?) throws(JournalDecodingError) -> T {
@@ -108,38 +105,24 @@ extension AlarmEvent {
             guard let value = decode(text) else { throw fail("has an unknown \(key) '\(Shown.text(text.utf8, limit: 48))'") }
             return value
         }
-        guard let t = (object["t"] as? NSNumber)?.doubleValue, t.isFinite else { throw fail("has no time 't'") }
-        guard let alarmID = (object["alarm_id"] as? NSNumber).map({ Int(clamping: $0.int64Value) }) else { throw fail("has no 'alarm_id'") }
+        guard let t = object["t"]?.number, t.isFinite else { throw fail("has no time 't'") }
+        guard let alarmID = object["alarm_id"]?.number.map({ Int(clamping: Int64(saturating: $0)) }) else { throw fail("has no 'alarm_id'") }
         let rule = try word("rule") { RuleID(rawValue: $0) }
         let phase = try word("phase") { AlarmPhase(rawValue: $0) }
         let priority = try word("priority") { name in Priority.allCases.first { $0.name == name } }
         let state = try word("state") { AlarmState(rawValue: $0) }
         var parameter: Parameter?
         if object["parameter"] != nil { parameter = try word("parameter") { Parameter(name: $0) } }
-        guard let acknowledged = object["acknowledged"] as? Bool else { throw fail("has no 'acknowledged'") }
-        let evidence = (object["evidence"] as? [String: Any]).map { members in
-            members.keys.sorted().map { ($0, JSONValue(foundation: members[$0]!)) }
-        } ?? []
-        self.init(t: t, alarmID: alarmID, rule: rule, source: object["source"] as? String, parameter: parameter, phase: phase,
-                  priority: priority, state: state, acknowledged: acknowledged, reason: object["reason"] as? String,
-                  text: try string("text"), evidence: evidence, run: object["run"] as? String)
+        guard let acknowledged = object["acknowledged"]?.bool else { throw fail("has no 'acknowledged'") }
+        // Members in key order, as the parser keeps them.
+        let evidence = object["evidence"]?.members ?? []
+        self.init(t: t, alarmID: alarmID, rule: rule, source: object["source"]?.text, parameter: parameter, phase: phase,
+                  priority: priority, state: state, acknowledged: acknowledged, reason: object["reason"]?.text,
+                  text: try string("text"), evidence: evidence, run: object["run"]?.text)
     }
 }
 
 extension JSONValue {
-    /// A value from JSONSerialization's objects (object keys sorted: their order is not kept there).
-    public init(foundation value: Any) {
-        switch value {
-        case let number as NSNumber:
-            // JSON true/false come back as NSNumber holding a C char.
-            if String(cString: number.objCType) == "c" { self = .bool(number.boolValue) } else { self = .number(number.doubleValue) }
-        case let text as String: self = .string(text)
-        case let members as [String: Any]: self = .object(members.keys.sorted().map { ($0, JSONValue(foundation: members[$0]!)) })
-        case let items as [Any]: self = .array(items.map { JSONValue(foundation: $0) })
-        default: self = .null
-        }
-    }
-
     /// The number, if this is one.
     public var number: Double? {
         if case .number(let value) = self { return value }
@@ -178,10 +161,10 @@ public struct JournalPatient: Sendable, Equatable {
         self.name = name
     }
 
-    init(_ object: [String: Any]) {
-        id = object["id"] as? String
-        authority = object["authority"] as? String
-        name = object["name"] as? String
+    init(_ object: JSONValue) {
+        id = object["id"]?.text
+        authority = object["authority"]?.text
+        name = object["name"]?.text
     }
 
     func json() -> String {

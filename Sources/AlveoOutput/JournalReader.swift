@@ -70,8 +70,7 @@ extension JournalEntry {
     /// object, no `seq`). An event in it becomes a typed `AlarmEvent`, or is marked unreadable, to
     /// be parked, never guessed at; its text is kept as written, for parking.
     public static func decode(line: Data) -> JournalEntry? {
-        guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any],
-              let seq = (object["seq"] as? NSNumber)?.int64Value,
+        guard let object = JSONValue.parse(line), let seq = object["seq"]?.number.map({ Int64(saturating: $0) }),
               let text = String(data: line, encoding: .utf8) else { return nil }
         var content = Content.record
         var eventJSON = ""
@@ -81,9 +80,9 @@ extension JournalEntry {
             if let start = text.range(of: ",\"event\":") { eventJSON = String(text[start.upperBound...].dropLast()) }
             do { content = .alarm(try AlarmEvent(journal: event)) } catch { content = .unreadable(error.description) }
         }
-        var entry = JournalEntry(seq: seq, run: object["run"] as? String, wallTime: object["wall_time"] as? String,
+        var entry = JournalEntry(seq: seq, run: object["run"]?.text, wallTime: object["wall_time"]?.text,
                                  eventJSON: eventJSON, content: content)
-        if let patient = object["patient"] as? [String: Any] { entry.patient = JournalPatient(patient) }
+        if let patient = object["patient"], patient.isObject { entry.patient = JournalPatient(patient) }
         return entry
     }
 }

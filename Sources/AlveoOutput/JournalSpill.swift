@@ -31,29 +31,29 @@ public enum JournalSpill {
 
     /// A spill file's line read back (nil: not one).
     package static func decode(_ bytes: some Collection<UInt8>) -> (run: String, line: Journal.Line)? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let run = object["run"] as? String, !run.isEmpty, run.utf8.count <= 64,
+        guard let object = JSONValue.parse(bytes),
+              let run = object["run"]?.text, !run.isEmpty, run.utf8.count <= 64,
               !run.unicodeScalars.contains(where: { $0.value < 0x21 || $0 == "\"" || $0 == "\\" || $0.value > 0x7E }),
-              let kind = object["kind"] as? String, Journal.spillableKinds.contains(kind),
-              let json = object["json"] as? String, json.utf8.count <= 1 << 20,
+              let kind = object["kind"]?.text, Journal.spillableKinds.contains(kind),
+              let json = object["json"]?.text, json.utf8.count <= 1 << 20,
               // The value must be one JSON value of its kind's shape: a journal line is never made of a
               // broken or a smuggled one.
-              let value = try? JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed])
+              let value = JSONValue.parse(json.utf8)
         else { return nil }
         switch kind {
         case "event": guard (try? AlarmEvent(journal: value)) != nil else { return nil }
-        case "agent": guard value is String else { return nil }
-        default: guard value is [String: Any] else { return nil }
+        case "agent": guard value.text != nil else { return nil }
+        default: guard value.isObject else { return nil }
         }
-        let before = object["before"] as? String ?? ""
+        let before = object["before"]?.text ?? ""
         if !before.isEmpty {
             // Exactly `,"patient":{…}`: read back as an object with that one member.
             guard kind == "event", before.hasPrefix(",\"patient\":{"), before.utf8.count <= 4096,
-                  let members = try? JSONSerialization.jsonObject(with: Data(("{" + before.dropFirst() + "}").utf8)) as? [String: Any],
-                  members.count == 1, members["patient"] is [String: Any]
+                  let members = JSONValue.parse(("{" + before.dropFirst() + "}").utf8)?.members,
+                  members.count == 1, members[0].0 == "patient", members[0].1.isObject
             else { return nil }
         }
-        let wall = object["wall_time"] as? String
+        let wall = object["wall_time"]?.text
         guard wall.map({ $0.utf8.count <= 40 && PCD04Message.parseRFC3339($0) != nil }) ?? true else { return nil }
         return (run, Journal.Line(kind: kind, json: json, before: before, wallTime: wall))
     }

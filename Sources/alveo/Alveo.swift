@@ -1,15 +1,6 @@
 import AlveoAgent
-import AlveoCore
-import AlveoDevices
-import AlveoIO
-import AlveoOutput
-import AlveoTrace
 import ArgumentParser
 import Foundation
-import Logging
-import ServiceLifecycle
-import Synchronization
-import UnixSignals
 
 @main
 struct Alveo: AsyncParsableCommand {
@@ -25,6 +16,8 @@ struct Alveo: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let error as CommandExit {
+            exit(withError: error.parserError)
         } catch {
             exit(withError: error)
         }

@@ -1,15 +1,5 @@
 import AlveoAgent
-import AlveoCore
-import AlveoDevices
-import AlveoIO
-import AlveoOutput
-import AlveoTrace
 import ArgumentParser
-import Foundation
-import Logging
-import ServiceLifecycle
-import Synchronization
-import UnixSignals
 
 struct Deliver: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,17 +17,6 @@ struct Deliver: ParsableCommand {
     }
 
     func run() throws {
-        let agentConfig = try loadConfig(config)
-        guard agentConfig.outputs.journalDirectory != nil, agentConfig.outputs.hl7 != nil || agentConfig.outputs.syslog != nil else {
-            printError("error: \(config): nothing to deliver: configure outputs.journal and outputs.hl7 or outputs.syslog")
-            throw ExitCode(.config)
-        }
-        let outputs = try startOutputs(agentConfig, clock: { 0 }, emit: { _ in })
-        defer { outputs.stop() }
-        guard outputs.drain(timeout: .clampedSeconds(timeout)) else {
-            printError("error: \(outputs.undelivered) journaled events not delivered within \(timeout) s")
-            throw ExitCode(.tempFail)
-        }
-        print("delivered: journal up to \(outputs.lastSeq)")
+        try command { try Commands.deliver(configPath: config, timeout: timeout) }
     }
 }

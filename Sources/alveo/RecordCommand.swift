@@ -1,15 +1,5 @@
 import AlveoAgent
-import AlveoCore
-import AlveoDevices
-import AlveoIO
-import AlveoOutput
-import AlveoTrace
 import ArgumentParser
-import Foundation
-import Logging
-import ServiceLifecycle
-import Synchronization
-import UnixSignals
 
 struct Record: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,29 +27,7 @@ struct Record: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let agentConfig = try loadConfig(config)
-        guard !agentConfig.devices.isEmpty || !agentConfig.serialDevices.isEmpty else {
-            printError("error: \(config): no devices: add a 'devices:' list (see config/ for examples)")
-            throw ExitCode(.config)
-        }
-        let recorder = try startRecording(out, configPath: config, config: agentConfig, options: traceLimits,
-                                          onStop: "alveo record stops")
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let logger = Logger(label: "alveo-record")
-        logger.info("recording", metadata: ["trace": "\(recorder.path)"])
-        let agent = LiveAgent(config: agentConfig, logger: logger, recorder: recorder, clinical: false,
-                              stopAfter: seconds.map { .clampedSeconds($0) }) { _ in }
-        // Stopping after --seconds is a normal end, not a failure.
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(.ioError)
-        }
-        print(recorder.path)
+        try await command { try await Commands.record(configPath: config, out: out, seconds: seconds, recording: traceLimits.options) }
     }
 }
 
@@ -80,22 +48,5 @@ struct TraceLimitOptions: ParsableArguments {
         guard traceMinFreeMb >= 0, traceMinFreeMb.isFinite else { throw ValidationError("--trace-min-free-mb must be 0 or more") }
     }
 
-    var limits: TraceWriter.Limits {
-        TraceWriter.Limits(maxBytes: traceMaxMb > 0 ? Int64(saturating: traceMaxMb * 1_000_000) : nil,
-                           minFreeBytes: traceMinFreeMb > 0 ? Int64(saturating: traceMinFreeMb * 1_000_000) : nil)
-    }
-}
-
-/// `onStop`: what happens next when the recording stops itself (said after its reason).
-func startRecording(_ directory: String, configPath: String, config: AgentConfig, options: TraceLimitOptions,
-                    onStop: String) throws -> TraceWriter {
-    do {
-        return try TraceRecording.start(directory: directory, configPath: configPath, config: config, limits: options.limits,
-                                        identity: options.recordIdentity,
-                                        onError: { printError("error: trace: \($0)") },
-                                        onStop: { printError("error: trace: \($0); \(onStop) (the limits: --trace-max-mb, --trace-min-free-mb)") })
-    } catch {
-        printError("error: \(error)")
-        throw ExitCode(.ioError)
-    }
+    var options: RecordingOptions { RecordingOptions(maxMb: traceMaxMb, minFreeMb: traceMinFreeMb, recordIdentity: recordIdentity) }
 }

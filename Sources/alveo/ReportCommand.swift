@@ -1,9 +1,4 @@
 import AlveoAgent
-import AlveoCore
-import AlveoIO
-import AlveoOutput
-import AlveoTrace
-import AlveoTrends
 import ArgumentParser
 import Foundation
 
@@ -50,76 +45,15 @@ struct Report: ParsableCommand {
         if (trends == nil) == (source == nil) { throw ValidationError("give either --trends STORE or a trace or scenario to replay") }
         if check, trends == nil { throw ValidationError("--check reads a store: give --trends") }
         for (name, value) in [("--from", from), ("--to", to)] {
-            if let value, PCD04Message.parseRFC3339(value) == nil { throw ValidationError("\(name) must be an RFC 3339 time such as 2026-11-25T16:00:00Z") }
+            if let value, !Commands.isRFC3339(value) { throw ValidationError("\(name) must be an RFC 3339 time such as 2026-11-25T16:00:00Z") }
         }
         if let timeZone, TimeZone(identifier: timeZone) == nil { throw ValidationError("--time-zone: '\(timeZone)' is not a time zone name (e.g. Europe/Paris, UTC)") }
     }
 
     func run() throws {
-        let store: TrendStore
-        do {
-            if let trends {
-                store = try TrendStore(path: trends, readOnly: true)
-            } else {
-                store = try replayIntoMemory(source!)
-            }
-            if check {
-                let verdict = try store.quickCheck()
-                for (table, count) in try store.counts().sorted(by: { $0.key < $1.key }) { try writeStandardOutput("\(table): \(count) rows\n") }
-                try writeStandardOutput("quick_check: \(verdict)\n")
-                if verdict != "ok" { throw ExitCode(1) }
-                return
-            }
-            let fromTime = from.flatMap(PCD04Message.parseRFC3339)?.timeIntervalSince1970
-            let toTime = to.flatMap(PCD04Message.parseRFC3339)?.timeIntervalSince1970
-            if let fromTime, let toTime, toTime <= fromTime { throw ValidationError("--to must be after --from") }
-            let data = try store.read(from: fromTime, to: toTime)
-            let zone = timeZone.flatMap(TimeZone.init(identifier:)) ?? .current
-            let html = TrendReport(timeZone: zone, sourceName: (trends ?? source ?? "").split(separator: "/").last.map(String.init) ?? "").html(data)
-            if let output {
-                do { try PrivateFiles.write(output, contents: Array(html.utf8)) } catch {
-                    printError("error: \(error)")
-                    throw ExitCode(.ioError)
-                }
-            } else {
-                try writeStandardOutput(html)
-            }
-        } catch let error as TrendStoreError {
-            printError("error: \(error)")
-            throw ExitCode(.dataError)
+        try command {
+            try Commands.Report(trends: trends, source: source, config: config, start: start, from: from, to: to, timeZone: timeZone,
+                                output: output, check: check).run()
         }
-    }
-
-    /// Replays a trace or a scenario into an in-memory store, as alveo replay --trends would.
-    func replayIntoMemory(_ path: String) throws -> TrendStore {
-        let store = try TrendStore(path: ":memory:")
-        let writer = TrendBatchWriter(store: store)
-        let base = try replayStart(start, source: path)
-        let output = TrendOutput(origin: base.timeIntervalSince1970) { writer.append($0) }
-        do {
-            if TraceReplay.isTrace(path: path) {
-                let summary = try TraceReplay.run(path: path, trends: output) { _ in }
-                if let warning = summary.warning { printError("warning: \(path): \(warning)") }
-            } else {
-                if let problem = TraceReplay.notATrace(path: path, csvExpected: !config.isEmpty) {
-                    printError("error: \(problem)")
-                    throw ExitCode(.noInput)
-                }
-                guard !config.isEmpty else { throw ValidationError("--config is required to report on a scenario CSV (a raw trace carries its own configuration)") }
-                _ = try ScenarioReplay.run(config: try loadConfig(config), scenarioPath: path, trends: output) { _ in }
-            }
-        } catch let error as ExitCode {
-            throw error
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(.dataError)
-        }
-        do { try writer.finish() } catch {
-            printError("error: the replay's trends could not be stored: \(error)")
-            throw ExitCode(.ioError)
-        }
-        return store
     }
 }

@@ -1,15 +1,5 @@
 import AlveoAgent
-import AlveoCore
-import AlveoDevices
-import AlveoIO
-import AlveoOutput
-import AlveoTrace
 import ArgumentParser
-import Foundation
-import Logging
-import ServiceLifecycle
-import Synchronization
-import UnixSignals
 
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,14 +18,14 @@ struct Simulate: AsyncParsableCommand {
     @Option(name: .long, help: "Scenario seconds per real second.")
     var speed: Double = 1
 
-    @Option(name: .long, help: "Also simulate a serial device on a pseudo-terminal: PROTOCOL=LINK (\(SerialDrivers.names)), repeatable.")
+    @Option(name: .long, help: "Also simulate a serial device on a pseudo-terminal: PROTOCOL=LINK (\(Commands.serialProtocolNames)), repeatable.")
     var serial: [String] = []
 
     func validate() throws {
         for item in serial {
             let parts = item.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, SerialDrivers.named(parts[0]) != nil else {
-                throw ValidationError("--serial '\(item)': expected PROTOCOL=LINK with PROTOCOL one of \(SerialDrivers.names)")
+            guard parts.count == 2, Commands.isSerialProtocol(parts[0]) else {
+                throw ValidationError("--serial '\(item)': expected PROTOCOL=LINK with PROTOCOL one of \(Commands.serialProtocolNames)")
             }
         }
         guard speed > 0, speed <= 10_000 else { throw ValidationError("--speed must be in (0, 10000]") }
@@ -43,23 +33,8 @@ struct Simulate: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let logger = Logger(label: "alveo-simulate")
-        var options = Simulator.Options(scenario: scenario)
-        options.ventilatorPort = ventPort
-        options.oximeterLink = oxiLink
-        options.speed = speed
-        options.serialDevices = serial.map { item in
-            let parts = item.split(separator: "=", maxSplits: 1)
-            return (SerialDrivers.named(parts[0])!, String(parts[1]))
-        }
-        let group = ServiceGroup(services: [Simulator(options: options, logger: logger)],
-                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        do {
-            try await group.run()
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(.failure)
+        try await command {
+            try await Commands.simulate(scenario: scenario, ventPort: ventPort, oxiLink: oxiLink, speed: speed, serial: serial)
         }
     }
 }

@@ -1,15 +1,5 @@
 import AlveoAgent
-import AlveoCore
-import AlveoDevices
-import AlveoIO
-import AlveoOutput
-import AlveoTrace
 import ArgumentParser
-import Foundation
-import Logging
-import ServiceLifecycle
-import Synchronization
-import UnixSignals
 
 struct Trace: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,37 +17,7 @@ struct Trace: ParsableCommand {
         var trace: String
 
         func run() throws {
-            var reader = try openTrace(trace)
-            var summary = TraceSummary()
-            var profiles: [String: String] = [:]
-            while let record = reader.next() {
-                summary.add(record)
-                if record.kind == .profile { profiles[record.device] = String(decoding: record.payload, as: UTF8.self) }
-            }
-            var out = summary.text(path: trace, problem: reader.problem, damage: reader.damage)
-            if let yaml = summary.configuration {
-                do {
-                    let config = try AgentConfig.parse(yaml: yaml, file: trace, profiles: profiles, readOutputs: false)
-                    if !config.serialDevices.isEmpty || !config.devices.isEmpty { out += "configured devices:\n" }
-                    for device in config.serialDevices {
-                        out += "  \(device.id): \(device.driver.name) on \(device.path) at \(device.settings.baud) baud\n"
-                    }
-                    for device in config.devices {
-                        out += "  \(device.id): Modbus unit \(device.unitID) at \(device.endpoint), profile \(device.profile.name)\n"
-                    }
-                } catch {
-                    out += "the recorded configuration does not parse: \(error)\n"
-                }
-                if showConfig {
-                    out += "configuration:\n" + TraceListing.escapedLines(yaml) + (yaml.hasSuffix("\n") ? "" : "\n")
-                    for (id, text) in profiles.sorted(by: { $0.key < $1.key }) {
-                        out += "profile of \(TraceListing.escaped(id)):\n" + TraceListing.escapedLines(text) + (text.hasSuffix("\n") ? "" : "\n")
-                    }
-                }
-            } else {
-                out += "no configuration record: this trace cannot be replayed\n"
-            }
-            try writeStandardOutput(out)
+            try command { try Commands.traceInfo(trace: trace, showConfig: showConfig) }
         }
     }
 
@@ -86,53 +46,17 @@ struct Trace: ParsableCommand {
 
         func validate() throws {
             for (name, text) in [("--from", from), ("--to", to)] {
-                if let text, TraceTimeBound(text) == nil {
+                if let text, !Commands.isTraceTime(text) {
                     throw ValidationError("\(name) \(text): give agent seconds (192.5), h:mm:ss (0:03:12) or a UTC time (2026-11-25T03:12:00Z)")
                 }
             }
-            if let from = from.flatMap(TraceTimeBound.init), let to = to.flatMap(TraceTimeBound.init), from.isLater(than: to) == true {
+            if let from, let to, Commands.traceTime(from, isLaterThan: to) {
                 throw ValidationError("--from is after --to")
             }
         }
 
         func run() throws {
-            var reader = try openTrace(trace)
-            let devices = Set(device)
-            let start = from.flatMap(TraceTimeBound.init), end = to.flatMap(TraceTimeBound.init)
-            var listed = 0
-            var seen: Set<String> = []
-            var out = ""
-            var index = 0
-            while let record = reader.next() {
-                index += 1
-                seen.insert(record.device)
-                if !devices.isEmpty, !devices.contains(record.device) { continue }
-                if let start, start.isAfter(record) { continue }
-                if let end, end.isBefore(record) {
-                    // Records are in the order the core took them: times can step back a hair between
-                    // threads, never by seconds.
-                    if end.secondsPast(record) > 10 { break }
-                    continue
-                }
-                listed += 1
-                if noTicks, record.kind == .tick { continue }
-                out += TraceListing.line(record, index: index)
-                out += "\n"
-                if out.utf8.count >= 1 << 16 {
-                    try writeStandardOutput(out)
-                    out.removeAll(keepingCapacity: true)
-                }
-            }
-            try writeStandardOutput(out)
-            for damage in reader.damage { printError("warning: \(trace): \(damage)") }
-            if let problem = reader.problem { printError("warning: \(trace): \(problem); read the \(index) records before it") }
-            if listed == 0, start != nil || end != nil || !devices.isEmpty {
-                printError("note: \(trace): no record matches (`alveo trace info` shows the devices and the times the trace covers)")
-            }
-            for id in devices.subtracting(seen).sorted() {
-                let known = seen.subtracting([""]).sorted().joined(separator: ", ")
-                printError("warning: \(trace): no records from device \(id) in what was read (devices seen: \(known.isEmpty ? "none" : known))")
-            }
+            try command { try Commands.traceDump(trace: trace, device: device, from: from, to: to, noTicks: noTicks) }
         }
     }
 
@@ -151,41 +75,7 @@ struct Trace: ParsableCommand {
         }
 
         func run() throws {
-            var out = "# exported from \(TraceListing.escaped(trace)) by alveo trace export: decoded device values, times in seconds\n"
-            out += "t,source,parameter,value\n"
-            // Written out every 64 KiB: a week of devices is gigabytes of CSV, never held whole.
-            var readerGone = false
-            do {
-                let summary = try TraceReplay.run(path: trace, observations: { t, group in
-                    if out.utf8.count > 65_536, !readerGone {
-                        do { try writeStandardOutput(out) } catch { readerGone = true }
-                        out = ""
-                    }
-                    if readerGone { return }
-                    for observation in group {
-                        let value: String = switch observation.value {
-                        case .number(let number): JSONValue.formatted(number)
-                        case .noData: ""
-                        case .position(let position): position.rawValue
-                        case .sensor(let state): state.rawValue
-                        case .ack(let rule): rule.id
-                        // Kept as the decimal text the device sent when it is one, so the exported
-                        // row is rejected again on replay; any other text as a number no device sends.
-                        case .unusable(let text): text.utf8.allSatisfy({ Array("0123456789+-.eE".utf8).contains($0) }) && !text.isEmpty ? text : "1e999"
-                        }
-                        out += "\(JSONValue.formatted(t)),\(observation.source),\(observation.parameter.name),\(value)\n"
-                    }
-                }, sink: { _ in })
-                if readerGone { return }
-                try writeStandardOutput(out)
-                for damage in summary.damage { printError("warning: \(trace): \(damage)") }
-                if let warning = summary.warning { printError("warning: \(trace): \(warning)") }
-            } catch let exit as ExitCode {
-                throw exit
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode(.dataError)
-            }
+            try command { try Commands.traceExport(trace: trace) }
         }
     }
 }

@@ -51,21 +51,18 @@ public final class BedsideInbox: Sendable {
         init(_ submit: @escaping Submit) { self.submit = submit }
     }
     private let submitter = Mutex<Submitter?>(nil)
-    private let inputs = Mutex<[(name: String, status: @Sendable () -> JSONValue)]>([])
+    private let inputs = Mutex<(@Sendable () -> StatusAnswer.Listener)?>(nil)
 
     public init() {}
 
-    /// An input that feeds this inbox (the laboratory listener) tells `alveo status` how it is doing.
-    public func register(input name: String, _ status: @escaping @Sendable () -> JSONValue) {
-        inputs.withLock { list in
-            list.removeAll { $0.name == name }
-            list.append((name, status))
-        }
+    /// The laboratory and ADT listener, which feeds this inbox, tells `alveo status` how it is doing.
+    func registerListener(_ status: @escaping @Sendable () -> StatusAnswer.Listener) {
+        inputs.withLock { $0 = status }
     }
 
     /// The registered inputs' states, for the status report.
-    var inputStatus: [(String, JSONValue)] {
-        inputs.withLock { $0 }.map { ($0.name, $0.status()) }
+    var inputStatus: StatusAnswer.Inputs {
+        StatusAnswer.Inputs(hl7: inputs.withLock { $0 }?())
     }
 
     package func attach(_ submit: @escaping Submit) {
@@ -95,7 +92,7 @@ public final class BedsideInbox: Sendable {
         return answer.withLock { $0 }
     }
 
-    /// The loop's state for `alveo status`, as JSON.
+    /// The loop's state for `alveo status`: a `StatusAnswer`, encoded in the loop's step.
     public func status(timeout: Duration = .seconds(10)) async -> Result<JSONValue, Failure> {
         await ask(timeout: timeout) { finish in .status { finish(.success($0)) } }
     }

@@ -60,19 +60,18 @@ public enum LifecycleEntry: Sendable, Equatable {
 
     /// From a record's payload; nil if it is not one (a damaged trace: counted as unreadable).
     public static func decode(_ payload: [UInt8]) -> LifecycleEntry? {
-        guard payload.count <= 4 << 20, let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else { return nil }
-        func texts(_ value: Any?) -> LifecycleTexts? {
-            guard let value = value as? [String: Any], let active = value["active"] as? String, let cleared = value["cleared"] as? String else { return nil }
-            var evidence: [(String, JSONValue)] = []
-            if let members = value["evidence"], case .object(let sorted) = JSONValue(foundation: members) { evidence = sorted }
-            return LifecycleTexts(active: active, cleared: cleared, evidence: evidence)
+        guard payload.count <= 4 << 20, let object = JSONValue.parse(payload), object.isObject else { return nil }
+        func texts(_ value: JSONValue?) -> LifecycleTexts? {
+            guard let value, let active = value["active"]?.text, let cleared = value["cleared"]?.text else { return nil }
+            // Members in key order, as the parser keeps them.
+            return LifecycleTexts(active: active, cleared: cleared, evidence: value["evidence"]?.members ?? [])
         }
-        func alarm(_ value: Any?) -> OpenAlarm? { value.flatMap { OpenAlarm(json: $0) } }
+        func alarm(_ value: JSONValue?) -> OpenAlarm? { value.flatMap { OpenAlarm(json: $0) } }
         if let stop = object["stop"] { return texts(stop).map { .stop($0) } }
-        guard let r = object["reconcile"] as? [String: Any] else { return nil }
-        let open = ((r["open"] as? [Any]) ?? []).compactMap(alarm)
-        let carried = ((r["carried"] as? [Any]) ?? []).compactMap(alarm)
-        return .reconcile(Reconciliation(open: open, carried: carried, endText: r["end_text"] as? String ?? "",
-                                         gap: texts(r["gap"]), resume: alarm(r["resume"]), resumeText: r["resume_text"] as? String ?? ""))
+        guard let r = object["reconcile"], r.isObject else { return nil }
+        let open = (r["open"]?.items ?? []).compactMap(alarm)
+        let carried = (r["carried"]?.items ?? []).compactMap(alarm)
+        return .reconcile(Reconciliation(open: open, carried: carried, endText: r["end_text"]?.text ?? "",
+                                         gap: texts(r["gap"]), resume: alarm(r["resume"]), resumeText: r["resume_text"]?.text ?? ""))
     }
 }

@@ -13,129 +13,113 @@ public enum AlveoVersion {
 /// What `alveo status` shows, built by the live loop from its own state in one step (so that the values,
 /// the P/F and the alarms are of one moment): the patient, every current value with its source and
 /// age, the P/F and what it comes from, the alarms in force, each device's line, each output's backlog,
-/// the journal and its disk, the agent's uptime and versions. JSON with a fixed key order
-/// (docs/control-api.md).
+/// the journal and its disk, the agent's uptime and versions (docs/control-api.md).
 enum StatusReport {
     static func build(loop: BedsideLoop, at t: Double, started: Date, config: AgentConfig, pollers: [BusPoller],
                       serialPollers: [SerialPoller], outputs: OutputPipeline?, recording: String?,
-                      inputs: [(String, JSONValue)] = []) -> JSONValue {
+                      inputs: StatusAnswer.Inputs = StatusAnswer.Inputs()) -> StatusAnswer {
         let core = loop.core
-        func number(_ x: Double?, _ decimals: Int = 3) -> JSONValue { x.map { .number(Fmt.round($0, decimals)) } ?? .null }
-        func string(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
+        func number(_ x: Double?, _ decimals: Int = 3) -> Double? { x.map { Fmt.round($0, decimals) } }
 
         let patient = loop.patient
         let pbw = core.pbw
-        let patientJSON: JSONValue = .object([
-            ("id", string(patient.id)), ("id_authority", string(patient.idAuthority)), ("name", string(patient.name)),
-            ("sex", string(core.patient.sex?.rawValue)), ("height_cm", number(core.patient.heightCm, 1)),
-            ("pbw_kg", number(pbw, 1)), ("pbw_by_hand", .bool(core.patient.pbwByHand)), ("pbw_caution", .bool(core.patient.pbwCaution)),
-            ("vt_target_ml", number(pbw.map { $0 * config.rules.vtTargetMlPerKg }, 0)),
-            ("vt_target_ml_per_kg", .number(config.rules.vtTargetMlPerKg)),
-            ("conditions", .array(core.patient.conditions.map(\.rawValue).sorted().map { .string($0) })),
-            ("since_t", .number(loop.patientSince)),
-        ])
+        let patientAnswer = StatusAnswer.Patient(
+            id: patient.id, idAuthority: patient.idAuthority, name: patient.name,
+            sex: core.patient.sex?.rawValue, heightCm: number(core.patient.heightCm, 1),
+            pbwKg: number(pbw, 1), pbwByHand: core.patient.pbwByHand, pbwCaution: core.patient.pbwCaution,
+            vtTargetMl: number(pbw.map { $0 * config.rules.vtTargetMlPerKg }, 0),
+            vtTargetMlPerKg: config.rules.vtTargetMlPerKg,
+            conditions: core.patient.conditions.map(\.rawValue).sorted(),
+            sinceT: loop.patientSince)
 
-        var values: [JSONValue] = []
+        var values: [StatusAnswer.Value] = []
         for parameter in Parameter.allCases where parameter.isNumeric {
             guard let current = core.current(parameter) else { continue }
             let unit = parameter == .fio2 ? "fraction" : parameter.unit
-            values.append(.object([
-                ("parameter", .string(parameter.name)), ("value", number(current.value)), ("unit", .string(unit)),
-                ("source", current.source.isEmpty ? .null : .string(current.source)), ("t", number(current.t)),
-                ("age_s", number(t - current.t, 1)),
-            ]))
+            values.append(StatusAnswer.Value(parameter: parameter.name, value: number(current.value), unit: unit,
+                                             source: current.source.isEmpty ? nil : current.source, t: number(current.t),
+                                             ageS: number(t - current.t, 1)))
         }
         let position = core.currentPosition
-        let pfJSON: JSONValue = core.currentPF.map { pf in
-            var members: [(String, JSONValue)] = [("value", number(pf.value, 1)), ("kind", .string(pf.kind.rawValue))]
+        let pf: StatusAnswer.PF? = core.currentPF.map { pf in
+            var answer = StatusAnswer.PF(value: number(pf.value, 1), kind: pf.kind.rawValue,
+                                         fio2Fraction: number(pf.fio2), fio2T: number(pf.fio2Time))
             switch pf.kind {
-            case .measured: members += [("pao2_mmhg", number(pf.pao2, 1)), ("pao2_t", number(pf.pao2Time))]
-            case .imputed: members += [("spo2_pct", number(pf.spo2, 1)), ("spo2_t", number(pf.pao2Time)),
-                                       ("pao2_imputed_mmhg", number(pf.pao2, 1)), ("method", .string("Brown 2016"))]
+            case .measured:
+                answer.pao2Mmhg = number(pf.pao2, 1)
+                answer.pao2T = number(pf.pao2Time)
+            case .imputed:
+                answer.spo2Pct = number(pf.spo2, 1)
+                answer.spo2T = number(pf.pao2Time)
+                answer.pao2ImputedMmhg = number(pf.pao2, 1)
+                answer.method = "Brown 2016"
             }
-            members += [("fio2_fraction", number(pf.fio2)), ("fio2_t", number(pf.fio2Time))]
-            return .object(members)
-        } ?? .null
+            return answer
+        }
 
-        var alarms: [JSONValue] = core.activeAlarms.map { alarm in
-            .object([
-                ("alarm_id", .number(Double(alarm.alarmID))), ("rule", .string(alarm.rule.id)), ("source", string(alarm.source)),
-                ("parameter", string(alarm.parameter?.name)), ("priority", .string(alarm.priority.name)),
-                ("type", .string(alarm.rule.type.rawValue)), ("since_t", number(alarm.since)), ("active_for_s", number(t - alarm.since, 1)),
-                ("latched", .bool(alarm.latched)), ("acknowledged", .bool(alarm.acknowledged)),
-            ])
+        var alarms: [StatusAnswer.Alarm] = core.activeAlarms.map { alarm in
+            StatusAnswer.Alarm(alarmId: alarm.alarmID, rule: alarm.rule.id, source: alarm.source, parameter: alarm.parameter?.name,
+                               priority: alarm.priority.name, type: alarm.rule.type.rawValue, sinceT: number(alarm.since),
+                               activeForS: number(t - alarm.since, 1), latched: alarm.latched, acknowledged: alarm.acknowledged)
         }
         // The agent's own alarms (journal, delivery, station, clock, disk, trend store): raised by the
         // outputs, not the core, and listed after its alarms (their ids start at 1000001).
         alarms += (outputs?.activeOwnAlarms ?? []).map { alarm in
-            .object([
-                ("alarm_id", .number(Double(alarm.alarmID))), ("rule", .string(alarm.rule.id)), ("source", string(alarm.source)),
-                ("parameter", string(alarm.parameter?.name)), ("priority", .string(alarm.priority.name)),
-                ("type", .string(alarm.rule.type.rawValue)), ("since_t", number(alarm.t)), ("active_for_s", number(max(0, t - alarm.t), 1)),
-                ("latched", .bool(false)), ("acknowledged", .bool(alarm.acknowledged)),
-            ])
+            StatusAnswer.Alarm(alarmId: alarm.alarmID, rule: alarm.rule.id, source: alarm.source, parameter: alarm.parameter?.name,
+                               priority: alarm.priority.name, type: alarm.rule.type.rawValue, sinceT: number(alarm.t),
+                               activeForS: number(max(0, t - alarm.t), 1), latched: false, acknowledged: alarm.acknowledged)
         }
 
         let health = Dictionary(core.sourceHealth.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        var devices: [JSONValue] = []
+        var devices: [StatusAnswer.Device] = []
         func device(_ id: String, _ kind: String, _ line: DeviceHealth) {
             let source = health[id]
-            devices.append(.object([
-                ("id", .string(id)), ("kind", .string(kind)), ("connected", .bool(line.connected)),
-                ("last_good_t", number(line.lastGood)), ("last_good_age_s", number(line.lastGood.map { t - $0 }, 1)),
-                ("silent", .bool(source?.silent ?? false)), ("sensor", .string(source?.sensor.rawValue ?? "ok")),
-                ("rejected_values", .number(Double(source?.rejectedValues ?? 0))),
-                ("polls", .number(Double(line.polls))), ("failures", .number(Double(line.failures))),
-                ("connects", .number(Double(line.connects))), ("frames", .number(Double(line.frames))),
-                ("rejected_frames", .number(Double(line.rejectedFrames))), ("skipped_bytes", .number(Double(line.skippedBytes))),
-                ("last_problem", string(line.lastProblem.map { Shown.text($0.utf8, limit: 200) })),
-                ("link", string(line.link.map { Shown.text($0.utf8, limit: 120) })),
-                ("identification", string(line.identification.map { Shown.text($0.utf8, limit: 60) })),
-            ]))
+            devices.append(StatusAnswer.Device(
+                id: id, kind: kind, connected: line.connected,
+                lastGoodT: number(line.lastGood), lastGoodAgeS: number(line.lastGood.map { t - $0 }, 1),
+                silent: source?.silent ?? false, sensor: source?.sensor.rawValue ?? "ok",
+                rejectedValues: source?.rejectedValues ?? 0,
+                polls: line.polls, failures: line.failures, connects: line.connects, frames: line.frames,
+                rejectedFrames: line.rejectedFrames, skippedBytes: line.skippedBytes,
+                lastProblem: line.lastProblem.map { Shown.text($0.utf8, limit: 200) },
+                link: line.link.map { Shown.text($0.utf8, limit: 120) },
+                identification: line.identification.map { Shown.text($0.utf8, limit: 60) }))
         }
         for poller in pollers {
             for config in poller.devices { device(config.id, "modbus \(config.profile.name)", poller.health(of: config.id)) }
         }
         for poller in serialPollers { device(poller.device.id, poller.device.driver.name, poller.health) }
 
-        var outputsJSON: [(String, JSONValue)] = []
+        var outputsAnswer = StatusAnswer.Outputs()
         if let outputs, let directory = config.outputs.journalDirectory {
             let unjournaled = outputs.unjournaled
-            outputsJSON.append(("journal", .object([
-                ("directory", .string(directory)), ("last_seq", .number(Double(outputs.lastSeq))),
-                ("held_in_memory", .number(Double(unjournaled.held))), ("dropped", .number(Double(unjournaled.dropped))),
-                ("free_bytes", TraceWriter.freeSpace(directory).map { .number(Double($0)) } ?? .null),
-            ])))
-            outputsJSON.append(("forwarders", .array(outputs.forwarders.map { forwarder in
+            outputsAnswer.journal = StatusAnswer.Outputs.Journal(
+                directory: directory, lastSeq: outputs.lastSeq, heldInMemory: unjournaled.held, dropped: unjournaled.dropped,
+                freeBytes: TraceWriter.freeSpace(directory))
+            outputsAnswer.forwarders = outputs.forwarders.map { forwarder in
                 let state = forwarder.state
-                return .object([
-                    ("name", .string(forwarder.wire.name)), ("host", .string(forwarder.wire.host)), ("port", .number(Double(forwarder.wire.port))),
-                    ("tls", .bool(forwarder.wire.tls != nil)), ("connected", .bool(state.connected)),
-                    ("delivered_up_to", .number(Double(forwarder.position))),
-                    ("backlog", .number(Double(max(0, outputs.lastSeq - forwarder.position)))),
-                    ("last_delivery", string(state.lastDelivery.map { PCD04Message.rfc3339($0) })),
-                    ("last_problem", string(state.lastProblem.map { Shown.text($0.utf8, limit: 200) })),
-                ])
-            })))
+                return StatusAnswer.Outputs.Forwarder(
+                    name: forwarder.wire.name, host: forwarder.wire.host, port: forwarder.wire.port, tls: forwarder.wire.tls != nil,
+                    connected: state.connected, deliveredUpTo: forwarder.position, backlog: max(0, outputs.lastSeq - forwarder.position),
+                    lastDelivery: state.lastDelivery.map { PCD04Message.rfc3339($0) },
+                    lastProblem: state.lastProblem.map { Shown.text($0.utf8, limit: 200) })
+            }
         }
 
         // The agent clock (monotonic, from the start): a wall clock set back does not make uptime negative.
         let uptime = t
-        return .object([
-            ("agent", .object([
-                ("version", .string(AlveoVersion.string)), ("started", .string(PCD04Message.rfc3339(started))),
-                ("uptime_s", number(uptime, 1)), ("t", number(t)), ("recording", string(recording)),
-                ("libmodbus", .string(LinkedLibraries.modbusVersion)), ("libserialport", .string(LinkedLibraries.serialPortVersion)),
-                ("openssl", .string(LinkedLibraries.openSSLVersion)),
-            ])),
-            ("patient", patientJSON),
-            ("values", .array(values)),
-            ("position", .object([("position", .string(position.position.rawValue)), ("since_t", number(position.since))])),
-            ("pf", pfJSON),
-            ("alarms", .array(alarms)),
-            ("devices", .array(devices)),
-            ("outputs", .object(outputsJSON)),
-            ("inputs", .object(inputs)),
-        ])
+        return StatusAnswer(
+            agent: StatusAnswer.Agent(
+                version: AlveoVersion.string, started: PCD04Message.rfc3339(started), uptimeS: number(uptime, 1), t: number(t),
+                recording: recording, libmodbus: LinkedLibraries.modbusVersion, libserialport: LinkedLibraries.serialPortVersion,
+                openssl: LinkedLibraries.openSSLVersion),
+            patient: patientAnswer,
+            values: values,
+            position: StatusAnswer.Position(position: position.position.rawValue, sinceT: number(position.since)),
+            pf: pf,
+            alarms: alarms,
+            devices: devices,
+            outputs: outputsAnswer,
+            inputs: inputs)
     }
 }

@@ -110,3 +110,55 @@ public enum ControlClient {
         }
     }
 }
+
+/// The typed requests of the CLI's bedside commands (`alveo status`, `ack`, `chart`, `patient`).
+extension ControlClient {
+    /// What the agent answered: what was asked, or a refusal with its status and reason; with the
+    /// body as it came (for `--json`).
+    public enum Outcome<Answer: Decodable & Sendable>: Sendable {
+        case answered(Answer, body: [UInt8])
+        case refused(status: Int, reason: String, body: [UInt8])
+    }
+
+    public static func status(socket: String) async throws(Failure) -> Outcome<StatusAnswer> {
+        try await call(socket: socket, method: .GET, path: "/v1/status", body: DischargeRequest?.none)
+    }
+
+    public static func ack(_ request: AckRequest, socket: String) async throws(Failure) -> Outcome<EntryAnswer> {
+        try await call(socket: socket, method: .POST, path: "/v1/ack", body: request)
+    }
+
+    public static func chart(_ request: ChartRequest, socket: String) async throws(Failure) -> Outcome<EntryAnswer> {
+        try await call(socket: socket, method: .POST, path: "/v1/chart", body: request)
+    }
+
+    public static func patient(_ request: PatientRequest, socket: String) async throws(Failure) -> Outcome<EntryAnswer> {
+        try await call(socket: socket, method: .POST, path: "/v1/patient", body: request)
+    }
+
+    public static func discharge(_ request: DischargeRequest, socket: String) async throws(Failure) -> Outcome<EntryAnswer> {
+        try await call(socket: socket, method: .POST, path: "/v1/patient/discharge", body: request)
+    }
+
+    private static func call<Answer: Decodable & Sendable>(socket: String, method: HTTPMethod, path: String,
+                                                           body: (some Encodable)?) async throws(Failure) -> Outcome<Answer> {
+        let payload: [UInt8]?
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            payload = try body.map { Array(try encoder.encode($0)) }
+        } catch {
+            throw .failed("the request cannot be written as JSON: \(error)")
+        }
+        let reply = try await request(socket: socket, method: method, path: path, json: payload)
+        guard reply.status == 200 else {
+            let reason = (try? JSONDecoder().decode(ErrorAnswer.self, from: Data(reply.body)))?.error ?? "HTTP \(reply.status)"
+            return .refused(status: reply.status, reason: reason, body: reply.body)
+        }
+        do {
+            return .answered(try JSONDecoder().decode(Answer.self, from: Data(reply.body)), body: reply.body)
+        } catch {
+            throw .failed("\(socket): the agent's answer cannot be read (\(Answer.self)): \(error)")
+        }
+    }
+}

@@ -49,13 +49,13 @@ public struct ControlServer: Service {
         }
         router.get("v1/status") { _, _ in
             switch await inbox.status() {
-            case .success(let status): return ControlServer.json(.ok, status)
+            case .success(let status): return ControlServer.json(.ok, status)  // a StatusAnswer
             case .failure(let failure): return ControlServer.failure(failure)
             }
         }
         for endpoint in Endpoint.allCases {
             router.post(RouterPath(stringLiteral: endpoint.rawValue)) { request, _ in
-                await ControlServer.handle(request, inbox: inbox) { body throws(RequestError) in try ControlServer.entry(endpoint, body) }
+                await ControlServer.handle(request, inbox: inbox) { body throws(RequestError) in try ControlServer.entry(endpoint, body: body) }
             }
         }
         let path = config.socketPath, group = config.group, logger = self.logger
@@ -100,57 +100,33 @@ public struct ControlServer: Service {
         case ack = "v1/ack", chart = "v1/chart", patient = "v1/patient", discharge = "v1/patient/discharge"
     }
 
-    /// The entry a request's JSON object asks for, or why not: `wrongType` (400) for a field of the
-    /// wrong JSON type, `unacceptable` (422) for a well-typed value that is not acceptable (docs/control-api.md,
-    /// "Answers"). Total: any JSON object (the body is at most 64 KiB, and Foundation's parser refuses
-    /// nesting deeper than 512). What the loop alone can judge (a rule, parameter, unit, sex or condition
-    /// it does not know, a sample time too old) it refuses itself, also as 422.
-    public static func entry(_ endpoint: Endpoint, _ body: [String: Any]) throws(RequestError) -> BedsideEntry {
-        let fields = Fields(body: body)
+    /// The entry a request's body asks for, or why not: `wrongType` (400) for a body that is not a JSON
+    /// object or a field of the wrong JSON type, `unacceptable` (422) for a well-typed value that is not
+    /// acceptable (docs/control-api.md, "Answers"); an empty body is an empty object. Total: any bytes
+    /// (the body is at most 64 KiB, and Foundation's parser refuses nesting deeper than 512). What the
+    /// loop alone can judge (a rule, parameter, unit, sex or condition it does not know, a sample time
+    /// too old) it refuses itself, also as 422.
+    public static func entry(_ endpoint: Endpoint, body: [UInt8], now: Date = Date()) throws(RequestError) -> BedsideEntry {
         switch endpoint {
-        case .ack:
-            guard let rule = try fields.string("rule", "a rule id as text") else {
-                throw .unacceptable("give the rule to acknowledge: {\"rule\": \"oxygenation.spo2_low\"}")
-            }
-            return BedsideEntry(action: .acknowledge(rule: rule, source: try fields.text("source")), by: try fields.text("by"), via: "control")
-        case .chart:
-            guard let given = try fields.object("values", "an object of parameters and values, e.g. {\"pao2\": 62}") else {
-                throw .unacceptable("give the values to chart: {\"values\": {\"pao2\": 62}}")
-            }
-            guard (1...maxValues).contains(given.count) else {
-                throw .unacceptable("values: give 1 to \(maxValues) values to chart (\(given.count) given), e.g. {\"pao2\": 62}")
-            }
-            var values: [ChartedValue] = []
-            for (name, value) in given.sorted(by: { $0.key < $1.key }) {
-                let text: String
-                if let number = Fields.number(value) {
-                    text = JSONValue.formatted(number)
-                } else if let string = value as? String {
-                    text = string
-                } else {
-                    throw .wrongType("values.\(Shown.text(name.utf8, limit: 24)): give a number, or a text of a number and its unit (\"8.2kPa\") or a position")
-                }
-                values.append(ChartedValue(parameter: name, value: text))
-            }
-            let sampleAge = try sampleAge(fields)
-            return BedsideEntry(action: .chart(values), sampleAge: sampleAge, by: try fields.text("by"), via: "control")
-        case .patient:
-            var record = PatientRecord()
-            record.sex = try fields.string("sex", "male or female, as text")
-            record.heightCm = try fields.number("height_cm", "a number of centimetres")
-            record.pbwKg = try fields.number("pbw_kg", "a number of kilograms")
-            record.conditions = try fields.strings("conditions", "a list of condition names, e.g. [\"anca_vasculitis\"]") ?? []
-            record.id = try fields.text("id")
-            record.idAuthority = try fields.text("id_authority")
-            record.name = try fields.text("name")
-            return BedsideEntry(action: .set(record), by: try fields.text("by"), via: "control")
-        case .discharge:
-            return BedsideEntry(action: .discharge, by: try fields.text("by"), via: "control")
+        case .ack: try decode(AckRequest.self, body).entry
+        case .chart: try decode(ChartRequest.self, body).entry(now: now)
+        case .patient: try decode(PatientRequest.self, body).entry
+        case .discharge: try decode(DischargeRequest.self, body).entry
         }
     }
 
-    /// The most values one chart request takes (as the loop).
-    static let maxValues = 32
+    /// A request from its body: the request's own refusal naming the field, else (not JSON, not an
+    /// object) that the body is not a JSON object.
+    static func decode<Request: Decodable>(_ type: Request.Type, _ body: [UInt8]) throws(RequestError) -> Request {
+        do {
+            return try JSONDecoder().decode(type, from: body.isEmpty ? Data("{}".utf8) : Data(body))
+        } catch let error as RequestError {
+            throw error
+        } catch {
+            throw .wrongType("the body is not a JSON object")
+        }
+    }
+
     /// The furthest back `sampled_ago_s` may go (the loop refuses, within it, what is older than
     /// `max_sample_age_s`).
     package static let maxSampledAgo: Double = 7 * 86_400
@@ -182,108 +158,25 @@ public struct ControlServer: Service {
         return "give text of 1 to \(maxText) characters (bytes of UTF-8) without control characters (\(what))"
     }
 
-    /// The members of a request's JSON object, read by type: absent gives nil; JSON null or another
-    /// type than asked is a `wrongType`. Messages never echo more than a bounded part of a value.
-    struct Fields {
-        let body: [String: Any]
-
-        func string(_ key: String, _ what: String) throws(RequestError) -> String? {
-            guard let value = body[key] else { return nil }
-            guard let text = value as? String else { throw .wrongType("\(key): give \(what)") }
-            return text
-        }
-
-        /// A text field: a string (else 400) of 1 to 128 bytes without control characters (else 422).
-        func text(_ key: String) throws(RequestError) -> String? {
-            guard let value = try string(key, "text") else { return nil }
-            if let problem = ControlServer.textProblem(value) { throw .unacceptable("\(key): \(problem)") }
-            return value
-        }
-
-        func number(_ key: String, _ what: String) throws(RequestError) -> Double? {
-            guard let value = body[key] else { return nil }
-            guard let number = Fields.number(value) else { throw .wrongType("\(key): give \(what)") }
-            return number
-        }
-
-        func object(_ key: String, _ what: String) throws(RequestError) -> [String: Any]? {
-            guard let value = body[key] else { return nil }
-            guard let object = value as? [String: Any] else { throw .wrongType("\(key): give \(what)") }
-            return object
-        }
-
-        func strings(_ key: String, _ what: String) throws(RequestError) -> [String]? {
-            guard let value = body[key] else { return nil }
-            guard let list = value as? [Any] else { throw .wrongType("\(key): give \(what)") }
-            var strings: [String] = []
-            for (index, item) in list.enumerated() {
-                guard let text = item as? String else { throw .wrongType("\(key)[\(index)]: give \(what)") }
-                strings.append(text)
-            }
-            return strings
-        }
-
-        /// A JSON number (true and false are not numbers).
-        static func number(_ value: Any) -> Double? {
-            guard let number = value as? NSNumber, String(cString: number.objCType) != "c" else { return nil }
-            return number.doubleValue
-        }
-    }
-
-    /// How long before now the values were sampled: `sampled` (RFC 3339 UTC) or `sampled_ago_s`. A
-    /// time ahead of this clock gives a negative age: the loop takes it as now when it is at most 60 s
-    /// ahead (`BedsideLoop.clockSkewTolerance`), and refuses it otherwise.
-    static func sampleAge(_ fields: Fields) throws(RequestError) -> Double? {
-        let ago = try fields.number("sampled_ago_s", "a number of seconds")
-        let sampled = try fields.string("sampled", "an RFC 3339 UTC time as text, e.g. \"2026-11-29T10:02:00Z\"")
-        if ago != nil, sampled != nil { throw .unacceptable("give sampled or sampled_ago_s, not both") }
-        if let ago {
-            guard ago.isFinite, ago >= 0, ago <= maxSampledAgo else {
-                throw .unacceptable("sampled_ago_s: give a number of seconds from 0 to \(Int(maxSampledAgo)) (7 days)")
-            }
-            return ago
-        }
-        if let sampled {
-            guard let milliseconds = UTCTime.parse(rfc3339: sampled) else {
-                throw .unacceptable("sampled: '\(Shown.text(sampled.utf8, limit: 40))' is not an RFC 3339 UTC time, e.g. 2026-11-29T10:02:00Z")
-            }
-            return Date().timeIntervalSince1970 - Double(milliseconds) / 1000
-        }
-        return nil
-    }
-
-    /// Reads a JSON object body, builds the entry, hands it to the loop, and answers.
-    static func handle(_ request: Request, inbox: BedsideInbox,
-                       _ make: ([String: Any]) throws(RequestError) -> BedsideEntry) async -> Response {
-        let body: [String: Any]
+    /// Reads the body, builds the entry, hands it to the loop, and answers.
+    static func handle(_ request: Request, inbox: BedsideInbox, _ make: ([UInt8]) throws(RequestError) -> BedsideEntry) async -> Response {
+        let body: [UInt8]
         do {
             let buffer = try await request.body.collect(upTo: maxBody)
-            let data = Data(buffer.readableBytesView)
-            if data.isEmpty {
-                body = [:]
-            } else {
-                guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                    return json(.badRequest, .object([("error", .string("the body is not a JSON object"))]))
-                }
-                body = object
-            }
+            body = Array(buffer.readableBytesView)
         } catch {
-            return json(.contentTooLarge, .object([("error", .string("the body is larger than \(maxBody / 1024) KiB"))]))
+            return json(.contentTooLarge, ErrorAnswer(error: "the body is larger than \(maxBody / 1024) KiB"))
         }
         let entry: BedsideEntry
         do {
             entry = try make(body)
         } catch {
-            return json(error.kind == .wrongType ? .badRequest : .unprocessableContent, .object([("error", .string(error.message))]))
+            return json(error.kind == .wrongType ? .badRequest : .unprocessableContent, ErrorAnswer(error: error.message))
         }
         switch await inbox.submit(entry) {
         case .success(let reply):
             // The events as stdout and the journal have them, one JSON object each.
-            var text = ""
-            JSONValue.object([("ok", .bool(true)), ("t", .number(reply.t)), ("sampled_t", reply.sampledAt.map { .number($0) } ?? .null)])
-                .write(to: &text)
-            text = String(text.dropLast()) + ",\"events\":[" + reply.events.map { $0.jsonLine() }.joined(separator: ",") + "]}"
-            return raw(.ok, text)
+            return json(.ok, EntryAnswer(ok: true, t: reply.t, sampledT: reply.sampledAt, events: reply.events.map(ControlEvent.init)))
         case .failure(let failure):
             return self.failure(failure)
         }
@@ -291,10 +184,14 @@ public struct ControlServer: Service {
 
     static func failure(_ failure: BedsideInbox.Failure) -> Response {
         switch failure {
-        case .notRunning, .timedOut: json(.serviceUnavailable, .object([("error", .string(failure.description))]))
-        case .refused(.invalid(let reason)): json(.unprocessableContent, .object([("error", .string(reason))]))
-        case .refused(.nothingToDo(let reason)), .refused(.otherPatient(let reason)): json(.conflict, .object([("error", .string(reason))]))
+        case .notRunning, .timedOut: json(.serviceUnavailable, ErrorAnswer(error: failure.description))
+        case .refused(.invalid(let reason)): json(.unprocessableContent, ErrorAnswer(error: reason))
+        case .refused(.nothingToDo(let reason)), .refused(.otherPatient(let reason)): json(.conflict, ErrorAnswer(error: reason))
         }
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ answer: some Encodable) -> Response {
+        raw(status, OrderedJSONEncoder.encode(answer))
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {
@@ -309,4 +206,9 @@ public struct ControlServer: Service {
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
+}
+
+extension ControlServer {
+    /// A text from outside as error messages quote it: bounded, bytes outside printable ASCII as `\xNN`.
+    public static func shown(_ text: String, limit: Int = 60) -> String { Shown.text(text.utf8, limit: limit) }
 }

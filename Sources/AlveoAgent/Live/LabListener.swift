@@ -68,12 +68,12 @@ public final class LabListener: Service, Sendable {
         } catch {
             logger.critical("laboratory and ADT listener not started: \(error); results and admissions will not reach this agent")
             stats.withLock { $0.lastProblem = "\(error)" }
-            inbox.register(input: "hl7") { [self] in statusJSON() }
+            inbox.registerListener { [self] in statusAnswer() }
             try? await gracefulShutdown()
             return
         }
         stats.withLock { $0.listening = true }
-        inbox.register(input: "hl7") { [self] in statusJSON() }
+        inbox.registerListener { [self] in statusAnswer() }
         logger.info("laboratory and ADT listener started", metadata: ["tls": "\(listener.usesTLS ? "client certificate required" : "off")",
                                                                       "allowed_senders": "\(config.allowedSenders.map(\.description).joined(separator: ","))"])
         let acceptor = WorkerThread(name: "alveo-hl7-listener")
@@ -301,16 +301,12 @@ public final class LabListener: Service, Sendable {
     }
 
     /// For `alveo status`: how the listener is doing.
-    func statusJSON() -> JSONValue {
+    func statusAnswer() -> StatusAnswer.Listener {
         let (s, open) = (stats.withLock { $0 }, connections.withLock { $0.count })
-        return .object([
-            ("listening", .bool(s.listening)), ("address", .string("\(config.bind):\(config.port)")), ("tls", .bool(config.tls != nil)),
-            ("open_connections", .number(Double(open))), ("connections", .number(Double(s.connections))),
-            ("refused_connections", .number(Double(s.refusedConnections))), ("evicted_connections", .number(Double(s.evictedConnections))),
-            ("accepted", .number(Double(s.accepted))), ("ignored", .number(Double(s.ignored))), ("rejected", .number(Double(s.rejected))),
-            ("unanswered", .number(Double(s.unanswered))),
-            ("last_message", s.lastMessage.map { .string(PCD04Message.rfc3339($0)) } ?? .null),
-            ("last_problem", s.lastProblem.map { .string($0) } ?? .null),
-        ])
+        return StatusAnswer.Listener(
+            listening: s.listening, address: "\(config.bind):\(config.port)", tls: config.tls != nil, openConnections: open,
+            connections: s.connections, refusedConnections: s.refusedConnections, evictedConnections: s.evictedConnections,
+            accepted: s.accepted, ignored: s.ignored, rejected: s.rejected, unanswered: s.unanswered,
+            lastMessage: s.lastMessage.map { PCD04Message.rfc3339($0) }, lastProblem: s.lastProblem)
     }
 }

@@ -10,10 +10,14 @@ import Metrics
 import ServiceLifecycle
 import Synchronization
 
-/// The live agent as one service: bus pollers on their own threads feed a single clinical core, which
-/// also ticks once a second so that silence and delays are noticed without new data. Runs until
-/// graceful shutdown (SIGTERM/SIGINT through the ServiceGroup).
-public struct LiveAgent: Service {
+/// The bedside runtime's live source as one service: bus pollers on their own threads feed the one
+/// bedside loop, which also ticks once a second so that silence and delays are noticed without new
+/// data, and takes the entries of the control API and the laboratory listener; its events go to the
+/// runtime's sinks (journal and forwarders, trend store, stdout, metrics), its health is checked on the
+/// tick (`LiveHealth`), systemd's watchdog fed from it (`Watchdog`). Runs until graceful shutdown
+/// (SIGTERM/SIGINT through the ServiceGroup, or `stopAfter`), then ends its alarms, journals the stop
+/// and drains the outputs. `BedsideRuntime` runs it (`alveo run`, `alveo record`).
+struct LiveLoop: Service {
     /// The bed as the station knows it (texts of the lifecycle alarms).
     var bedName: String { config.bedID ?? "this bed" }
 
@@ -61,9 +65,9 @@ public struct LiveAgent: Service {
     }
 
     /// Deliveries waiting for the core at most (a minute of a busy bed many times over).
-    public static let maxQueuedDeliveries = 10_000
+    static let maxQueuedDeliveries = 10_000
 
-    public let config: AgentConfig
+    let config: AgentConfig
     private let logger: Logger
     private let emit: @Sendable ([AlarmEvent]) -> Void
     private let tick: Duration
@@ -73,7 +77,7 @@ public struct LiveAgent: Service {
     private let inbox: BedsideInbox?
     private let pseudonyms: IdentityPseudonyms?
     /// Where to write the metrics every 15 s (node_exporter's textfile collector), if anywhere.
-    public var metricsFile: String?
+    var metricsFile: String?
 
     /// What the loop takes, in one order: device deliveries and clock ticks, and requests from the
     /// control API and the laboratory listener (with the time they arrived).
@@ -87,7 +91,7 @@ public struct LiveAgent: Service {
     /// forwarders. `stopAfter`: stop by itself after this long, as on SIGTERM. `inbox`: where the control
     /// API hands in entries and asks for the status. `pseudonyms`: how a recording without identity names
     /// the patients in entries (nil: as they are).
-    public init(config: AgentConfig, logger: Logger, tick: Duration = .seconds(1), recorder: TraceWriter? = nil,
+    init(config: AgentConfig, logger: Logger, tick: Duration = .seconds(1), recorder: TraceWriter? = nil,
                 clinical: Bool = true, stopAfter: Duration? = nil, inbox: BedsideInbox? = nil, pseudonyms: IdentityPseudonyms? = nil,
                 emit: @escaping @Sendable ([AlarmEvent]) -> Void)
     {
@@ -102,44 +106,24 @@ public struct LiveAgent: Service {
         self.emit = emit
     }
 
-    public func run() async throws {
+    func run() async throws {
         let clock = AgentClock()
-        // A journal that cannot be opened (a read-only or missing file system) does not stop the
-        // monitoring: alarms go to stdout, technical.journal_failed to every output that works, and
-        // the journal is tried again every few seconds (issue 23; before, the agent exited 74 and
-        // systemd restarted it forever, with no alarm anywhere).
-        let outputs = clinical ? try OutputPipeline(config: config.outputs, logger: logger, clock: { clock.seconds() },
-                                                    wallTime: { PCD04Message.rfc3339(Date()) }, tolerateUnopenedJournal: true, emit: emit) : nil
-        if let reason = outputs?.journalUnopened {
-            logger.critical("THE ALARM JOURNAL CANNOT BE OPENED: \(reason). Alveo monitors on WITHOUT it: alarms go to stdout, technical.journal_failed to the central station; nothing is recorded on disk until it can be opened (tried every 5 s)")
-        }
-        outputs?.start()
+        let sinks = try LiveSinks(config: config, clinical: clinical, logger: logger, clock: clock, emit: emit)
+        let outputs = sinks.outputs
         defer { outputs?.stop() }
         // Bounded: the core takes a delivery in microseconds and devices send a few a second, so a
         // full queue means the core is stalled; the oldest deliveries are then dropped (counted and
         // logged) rather than memory grown without end.
-        let (stream, continuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingNewest(LiveAgent.maxQueuedDeliveries))
+        let (stream, continuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingNewest(LiveLoop.maxQueuedDeliveries))
         let dropped = Mutex(0)
         let enqueue: @Sendable (Delivery) -> Void = { delivery in
             if case .dropped = continuation.yield(.delivery(delivery)) { dropped.withLock { $0 += 1 } }
         }
         var loop = BedsideLoop(config: config)
         let started = Date()
-        // The trend store (docs/trends.md): written from its own thread, so the loop never waits on it.
-        // Opened on the writer's thread (again every 10 s while it cannot be); one that cannot be opened
-        // or written raises technical.trend_store_failed, its rows wait in memory, monitoring goes on.
-        var trendWriter: TrendWriter?
-        var trendProblemLogged: String?
-        if clinical, let path = config.trends.path {
-            let directory = (path as NSString).deletingLastPathComponent
-            let writer = TrendWriter(path: path, rawRetention: config.trends.rawRetention, summaryRetention: config.trends.summaryRetention,
-                                     minFreeBytes: UInt64(config.trends.minFreeMB * 1_048_576),
-                                     freeSpace: { SystemHealth.freeBytes(at: directory.isEmpty ? "." : directory) }) {
-                () throws(TrendStoreError) in try TrendStore(path: path)
-            }
-            writer.start()
-            trendWriter = writer
-            loop.recordTrends(origin: started.timeIntervalSince1970 - clock.seconds(), config: config) { writer.append($0) }
+        let trendWriter = sinks.trendWriter
+        if let trendWriter {
+            loop.recordTrends(origin: started.timeIntervalSince1970 - clock.seconds(), config: config) { trendWriter.append($0) }
         }
         // The alarm lifecycle across the agent's own (docs/integration.md §2.8): before polling, what the
         // previous run left in force is reconciled (journaled and recorded like any input).
@@ -147,16 +131,13 @@ public struct LiveAgent: Service {
             outputs.appendMarker("started", wallTime: PCD04Message.rfc3339(started))
             if let previous = outputs.previousRun {
                 // As the trace will hold it (evidence keys sorted), so that replay gives the same bytes.
-                let composed = LiveAgent.reconciliation(previous, bed: bedName, now: started)
+                let composed = LiveLoop.reconciliation(previous, bed: bedName, now: started)
                 let lifecycle = LifecycleEntry.decode(composed.json()) ?? composed
                 let t = clock.seconds()
                 recordThenDeliver(recorder, TraceRecord(kind: .lifecycle, monotonic: t, wallNanoseconds: TraceWriter.wallNow(), device: "",
                                                         payload: lifecycle.json())) {}
                 let events = loop.take(lifecycle, at: t)
-                if !events.isEmpty {
-                    outputs.record(events, wallTime: PCD04Message.rfc3339(Date()))
-                    emit(events)
-                }
+                sinks.record(events)
                 logger.notice("reconciled with the previous run", metadata: [
                     "previous_run": "\(previous.run ?? "-")", "stopped_cleanly": "\(previous.stoppedCleanly)",
                     "ended": "\(previous.open.filter { $0.event.rule != .monitoringStopped }.count)", "carried_over": "\(events.filter { $0.reason == "carried_over" }.count)"])
@@ -175,14 +156,8 @@ public struct LiveAgent: Service {
         serialPollers.forEach { $0.start() }
         // systemd (Type=notify): ready once reconciled and polling; the watchdog is fed from the loop
         // that feeds the core, so a stalled loop stops feeding it and systemd restarts the agent.
-        let notifier = SystemdNotifier()
-        notifier?.notify("READY=1\nSTATUS=watching bed \(bedName)\(outputs?.journalUnopened != nil ? " WITHOUT ITS ALARM JOURNAL (cannot be opened)" : "")")
-        let watchdogClock = ContinuousClock()
-        var lastWatchdog = watchdogClock.now
-        if notifier?.watchdogInterval != nil { notifier?.notify("WATCHDOG=1") }
-        // Test hook (documented in docs/operations.md): the loop stalls once, for 6 s, this many
-        // seconds after the start, so a test can see the watchdog pings stop.
-        var stallAt = ProcessInfo.processInfo.environment["ALVEO_TEST_STALL_LOOP_AFTER_S"].flatMap(Double.init)
+        var watchdog = Watchdog()
+        watchdog.ready(status: "watching bed \(bedName)\(outputs?.journalUnopened != nil ? " WITHOUT ITS ALARM JOURNAL (cannot be opened)" : "")")
         // Stopping (SIGTERM/SIGINT, or --seconds): the end record is written and the core's input is
         // closed in one step, and the core still takes every delivery queued before it. So the trace
         // holds exactly what the core saw, and replay of it gives exactly the live events.
@@ -196,7 +171,7 @@ public struct LiveAgent: Service {
             let lifecycle = stopping.withLock { state -> LifecycleEntry? in
                 if case .some = state { return nil }
                 guard clinical else { return nil }
-                let composed = LiveAgent.stop(bed: bed, now: Date())
+                let composed = LiveLoop.stop(bed: bed, now: Date())
                 let stop = LifecycleEntry.decode(composed.json()) ?? composed
                 state = (t, stop)
                 return stop
@@ -250,18 +225,10 @@ public struct LiveAgent: Service {
 
         var frames: [String: Int] = [:]
         var droppedReported = 0
-        var ticks = 0
-        var deviceCounts: [String: DeviceHealth] = [:]
+        var health = LiveHealth(config: config, logger: logger, metricsFile: metricsFile)
         await withGracefulShutdownHandler {
             for await input in stream {
-                if let notifier, let interval = notifier.watchdogInterval, watchdogClock.now - lastWatchdog >= interval {
-                    notifier.notify("WATCHDOG=1")
-                    lastWatchdog = watchdogClock.now
-                }
-                if let at = stallAt, clock.seconds() >= at {
-                    stallAt = nil
-                    usleep(6_000_000)  // blocks the loop, as a stall would
-                }
+                watchdog.loopAlive(at: clock.seconds())
                 let droppedNow = dropped.withLock { $0 }
                 if droppedNow > droppedReported {
                     logger.critical("the clinical core fell behind: \(droppedNow - droppedReported) device deliveries dropped (\(droppedNow) in all)")
@@ -277,10 +244,7 @@ public struct LiveAgent: Service {
                         let wall = PCD04Message.rfc3339(Date())
                         // The entry first (who, what, when sampled), then what it caused; only then the answer.
                         outputs.recordInput(entry.json(), t: loop.now, wallTime: wall)
-                        if !step.events.isEmpty {
-                            outputs.record(step.events, wallTime: wall)
-                            emit(step.events)
-                        }
+                        sinks.record(step.events, wallTime: wall)
                         switch entry.action {
                         case .admit, .update, .set, .discharge: outputs.setPatient(loop.journalPatient)
                         default: break
@@ -295,9 +259,9 @@ public struct LiveAgent: Service {
                     }
                     continue
                 case .request(.status(let reply), let t):
-                    reply(StatusReport.build(loop: loop, at: max(loop.now, t), started: started, config: config, pollers: pollers,
-                                             serialPollers: serialPollers, outputs: outputs, recording: recorder?.path,
-                                             inputs: inbox?.inputStatus ?? []))
+                    reply(OrderedJSONEncoder.value(StatusReport.build(
+                        loop: loop, at: max(loop.now, t), started: started, config: config, pollers: pollers, serialPollers: serialPollers,
+                        outputs: outputs, recording: recorder?.path, inputs: inbox?.inputStatus ?? StatusAnswer.Inputs())))
                     continue
                 }
                 if let source = delivery.observations.first?.source {
@@ -306,46 +270,7 @@ public struct LiveAgent: Service {
                 }
                 guard let outputs else { continue }  // alveo record: poll and record only
                 if delivery.observations.isEmpty {  // the one-second tick
-                    outputs.checkParked()
-                    outputs.checkHealth(config.rules)
-                    if let path = config.trends.path, let trendWriter {
-                        let problem = trendWriter.problem
-                        if problem != trendProblemLogged {
-                            if let problem { logger.error("trend store: \(problem); monitoring goes on, values wait in memory") } else {
-                                logger.info("trend store written", metadata: ["path": "\(path)"])
-                            }
-                            trendProblemLogged = problem
-                        }
-                        outputs.setTrendStoreProblem(problem, path: path, pending: trendWriter.counters.pending, settings: config.rules)
-                        do {
-                            let counters = trendWriter.counters
-                            Gauge(label: "alveo_trend_pending_rows").record(counters.pending)
-                            Gauge(label: "alveo_trend_written_rows").record(counters.written)
-                            Gauge(label: "alveo_trend_dropped_rows").record(counters.dropped)
-                        }
-                    }
-                    ticks += 1
-                    if ticks % 30 == 0 { outputs.markAlive() }
-                    // The pollers' own counts, as counters (their increase since the last tick).
-                    var now: [String: DeviceHealth] = [:]
-                    for poller in pollers { for device in poller.devices { now[device.id] = poller.health(of: device.id) } }
-                    for poller in serialPollers { now[poller.device.id] = poller.health }
-                    for (id, health) in now {
-                        let was = deviceCounts[id] ?? DeviceHealth()
-                        for (name, value, previous) in [("alveo_device_polls_total", health.polls, was.polls),
-                                                        ("alveo_device_poll_failures_total", health.failures, was.failures),
-                                                        ("alveo_device_frames_total", health.frames, was.frames),
-                                                        ("alveo_device_frames_rejected_total", health.rejectedFrames, was.rejectedFrames),
-                                                        ("alveo_device_bytes_skipped_total", health.skippedBytes, was.skippedBytes)]
-                            where value > previous
-                        {
-                            Counter(label: name, dimensions: [("device", id)]).increment(by: value - previous)
-                        }
-                    }
-                    deviceCounts = now
-                    if ticks % 15 == 0, let path = metricsFile {
-                        do { try AgentMetrics.write(to: path) } catch { logger.error("cannot write the metrics file \(path): \(error)") }
-                    }
+                    health.tick(outputs: outputs, trendWriter: trendWriter, pollers: pollers, serialPollers: serialPollers)
                 }
                 // Deliveries from different threads can arrive a hair out of order: the loop keeps
                 // time from going back.
@@ -353,11 +278,8 @@ public struct LiveAgent: Service {
                 for event in step.events {
                     Counter(label: "alveo_alarm_events_total", dimensions: [("rule", event.rule.id), ("phase", event.phase.rawValue)]).increment()
                 }
-                if !step.events.isEmpty {
-                    // Journaled (fsync) first: only then does an event count as recorded.
-                    outputs.record(step.events, wallTime: PCD04Message.rfc3339(Date()))
-                    emit(step.events)
-                }
+                // Journaled (fsync) first: only then does an event count as recorded.
+                sinks.record(step.events)
             }
         } onGracefulShutdown: {
             stopInput()
@@ -366,26 +288,11 @@ public struct LiveAgent: Service {
         ticker.cancel()
         timer?.cancel()
         stopInput()
-        notifier?.notify("STOPPING=1")
-        if let outputs, let stop = stopping.withLock({ $0 }) {
+        watchdog.stopping()
+        if let stop = stopping.withLock({ $0 }) {
             // Every alarm in force ends, the station hears that the bed is unwatched, and the agent
             // waits (up to the shutdown budget) for it to be delivered.
-            let events = loop.take(stop.lifecycle, at: stop.t)
-            let wall = PCD04Message.rfc3339(Date())
-            if !events.isEmpty {
-                outputs.record(events, wallTime: wall)
-                emit(events)
-            }
-            outputs.endOwnAlarms()
-            outputs.appendMarker("stopped", wallTime: wall)
-            // Nothing held in memory is lost at the stop: a journal still failing gets a few more
-            // seconds, then what it could not take goes to the spill directory (or stderr), reported.
-            outputs.finishJournal(timeout: min(config.outputs.shutdownBudget, .seconds(5)), logger: logger)
-            trendWriter?.stop()  // what is queued is written before the process ends
-            // Blocks this task up to the budget: the service group is stopping, nothing else waits on it.
-            if !outputs.drain(timeout: config.outputs.shutdownBudget) {
-                logger.warning("stopping before every alarm event was delivered: \(outputs.undelivered) wait in the journal for the next run or alveo deliver")
-            }
+            sinks.finish(stopEvents: loop.take(stop.lifecycle, at: stop.t))
         }
         trendWriter?.stop()
         if let failed = recorder?.failedRecords, failed > 0 {

@@ -1,4 +1,4 @@
-import ArgumentParser
+import Foundation
 
 /// Every exit status of `alveo`, in one place (the values of BSD's sysexits.h, which service
 /// managers and scripts know). ArgumentParser itself exits 64 for a usage error and 0 for `--help`.
@@ -16,7 +16,7 @@ import ArgumentParser
 /// | 74 | ioError | a device, file, journal or recording failed; events could not be journaled |
 /// | 75 | tempFail | not everything was delivered within the time given (it stays in the journal) |
 /// | 78 | config | the configuration is wrong |
-enum ExitStatus: Int32 {
+public enum ExitStatus: Int32, Sendable {
     case ok = 0
     case failure = 1
     case usage = 64
@@ -30,6 +30,36 @@ enum ExitStatus: Int32 {
     case config = 78
 }
 
-extension ExitCode {
-    init(_ status: ExitStatus) { self.init(status.rawValue) }
+/// How a command ends other than by finishing: with a status (its reason already printed), or as a
+/// usage error (`alveo` prints the message and its usage, exit 64).
+public struct CommandExit: Error, Sendable, Equatable {
+    public var status: ExitStatus
+    /// A usage error's message.
+    public var usage: String?
+
+    public init(_ status: ExitStatus) {
+        self.status = status
+        usage = nil
+    }
+
+    public static func usage(_ message: String) -> CommandExit {
+        var exit = CommandExit(.usage)
+        exit.usage = message
+        return exit
+    }
+}
+
+/// The commands' standard output and error.
+public enum Console {
+    /// Writes to stdout; when the reader has gone (`alveo trace dump T | head`: EPIPE, SIGPIPE being
+    /// ignored) it stops the command quietly with success instead of trapping.
+    public static func write(_ text: String) throws(CommandExit) {
+        do { try FileHandle.standardOutput.write(contentsOf: Data(text.utf8)) } catch { throw CommandExit(.ok) }
+    }
+
+    /// A line to stderr.
+    public static func error(_ message: String) {
+        // try?: a reader that has gone (`alveo replay T 2>&1 | head`) must not make Alveo trap.
+        try? FileHandle.standardError.write(contentsOf: Data((message + "\n").utf8))
+    }
 }

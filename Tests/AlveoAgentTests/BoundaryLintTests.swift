@@ -1,0 +1,31 @@
+import Foundation
+import Testing
+
+/// The boundaries issue 24 asks to hold by more than convention: the CLI imports only AlveoAgent and
+/// ArgumentParser (and Foundation), and no source holds `[String: Any]` (the control API and the
+/// journal are read into typed values).
+struct BoundaryLintTests {
+    func sources(under folder: String) throws -> [(name: String, text: String)] {
+        let root = Paths.repository.appendingPathComponent(folder)
+        let enumerator = try #require(FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil))
+        return try enumerator.compactMap { item in
+            guard let url = item as? URL, url.pathExtension == "swift" else { return nil }
+            return (url.path.replacingOccurrences(of: Paths.repository.path + "/", with: ""), try String(contentsOf: url, encoding: .utf8))
+        }
+    }
+
+    @Test func theCLIImportsOnlyAlveoAgentAndArgumentParser() throws {
+        let files = try sources(under: "Sources/alveo")
+        #expect(files.count >= 10)
+        var imports: Set<String> = []
+        for file in files {
+            for line in file.text.split(separator: "\n") where line.hasPrefix("import ") { imports.insert(String(line.dropFirst(7))) }
+        }
+        #expect(imports.isSubset(of: ["AlveoAgent", "ArgumentParser", "Foundation"]), "the CLI imports \(imports.sorted())")
+    }
+
+    @Test func noSourceHoldsAnUntypedDictionary() throws {
+        let offenders = try sources(under: "Sources").filter { $0.text.contains("String: Any]") }.map(\.name)
+        #expect(offenders.isEmpty, "[String: Any] in \(offenders)")
+    }
+}
