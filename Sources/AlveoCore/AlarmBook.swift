@@ -214,7 +214,7 @@ package struct AlarmBook {
     private(set) var nextID: Int
     let schedule: ReannounceSchedule
     /// Per rule, by ordinal.
-    let policies: [AlarmPolicy]
+    package let policies: [AlarmPolicy]
     /// High-priority alarms latch until acknowledged (false: the agent's own alarms, which end with
     /// their condition).
     let latches: Bool

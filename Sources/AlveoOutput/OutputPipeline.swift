@@ -16,8 +16,8 @@ import Metrics
 ///   ends. Its start goes to stdout at once and, since the forwarders read the journal, is also handed
 ///   to every forwarder directly (`JournalEntry.unjournaledID`), so the station hears of it too.
 public final class JournalWriter: @unchecked Sendable {
-    // @unchecked: every access to `journal`, `failing`, `nextAlarmID`, `backlog` and `journalFailure`
-    // is under `lock`.
+    // @unchecked: every access to `journal`, `failing`, `alarms`, `ownSources`, `backlog` and
+    // `journalFailure` is under `lock`.
     private let lock = NSLock()
     /// The journal, once open: at start it may not be (a read-only or missing file system); the agent
     /// then monitors on, raises `technical.journal_failed`, and tries to open it every few seconds.
@@ -40,9 +40,14 @@ public final class JournalWriter: @unchecked Sendable {
         /// A message is refused again and again: active until it is delivered.
         case stuck
     }
-    private var failing: [String: (id: Int, failure: Failure)] = [:]
-    /// Agent alarms are numbered apart from the core's (1, 2, …) so the two never collide.
-    private var nextAlarmID = 1_000_001
+    /// Why each forwarder's `technical.delivery_failed` condition holds.
+    private var failing: [String: Failure] = [:]
+    /// The agent's own alarms on the core's alarm engine: the offset, minimum active time and chatter
+    /// bound of rules v3 §1.4 like every rule's; never re-announced, never latched (v2 5.22–5.30).
+    /// Numbered apart from the core's (1, 2, …) so the two never collide.
+    private var alarms: AlarmBook
+    /// The sources of the own alarms (outputs, "journal"), by the index their alarm keys carry.
+    private var ownSources: [String] = []
     var emit: @Sendable ([AlarmEvent]) -> Void = { _ in }
     var clock: @Sendable () -> Double = { 0 }
     var wallTime: @Sendable () -> String? = { nil }
@@ -57,13 +62,15 @@ public final class JournalWriter: @unchecked Sendable {
     /// Items dropped from the backlog since the start, never reset: a replay that lost any fails.
     private var lostItems = 0
     /// The active `technical.journal_failed` alarm: its id, since when, why.
-    private var journalFailure: (id: Int, since: Double, reason: String)?
+    private var journalFailure: (since: Double, reason: String)?
 
     /// `open` opens the journal; when it fails and `tolerateUnopened` (the live agent), the writer
     /// starts without one and every write is held until it opens; otherwise the failure is thrown.
-    init(directory: String, logger: Logger, tolerateUnopened: Bool, open: @escaping (String?) throws(JournalError) -> Journal) throws(JournalError) {
+    init(directory: String, logger: Logger, tolerateUnopened: Bool, policies: [AlarmPolicy] = RuleID.allCases.map(AlarmPolicy.defaults),
+         open: @escaping (String?) throws(JournalError) -> Journal) throws(JournalError) {
         self.directory = directory
         self.logger = logger
+        alarms = AlarmBook(schedule: .never, policies: policies, firstID: 1_000_001, latches: false)
         openJournal = open
         do {
             let journal = try open(nil)
@@ -174,34 +181,35 @@ public final class JournalWriter: @unchecked Sendable {
                 pending.removeFirst(pending.count - JournalWriter.backlogLimit)
             }
             backlog = pending
+            let journalKey = ownKey(.journalFailed, "journal")
             if let reason, journalFailure == nil {
                 // Not journaled now: the start goes to stdout and the forwarders at once, and is held
                 // with the rest so the journal has it once it can be written again.
-                let id = nextAlarmID
-                nextAlarmID += 1
                 let now = clock()
-                journalFailure = (id, now, reason)
+                journalFailure = (now, reason)
                 logger.critical("the alarm journal cannot be written: \(reason); \(backlog.count) item(s) held in memory, retrying every second",
                                 metadata: ["journal": "\(directory)"])
-                let event = AlarmEvent(
-                    t: now, alarmID: id, rule: .journalFailed, source: "journal", parameter: nil, phase: .start,
-                    priority: .high, state: .active, acknowledged: false, reason: nil,
-                    text: "The alarm journal cannot be written (\(reason)). Alarms are shown here but may not reach the central station until it is fixed: free disk space or check the storage of \(directory). Alveo keeps them in memory and retries every second.",
-                    evidence: [("journal_directory", .string(directory)), ("reason", .string(reason))])
+                let directory = directory
+                // Nil while the alarm is still in force, intermittent (the failure came back within its bound).
+                guard let event = ownEvent(.journalFailed, source: "journal", .active(.high), describe: { _ in
+                    ("The alarm journal cannot be written (\(reason)). Alarms are shown here but may not reach the central station until it is fixed: free disk space or check the storage of \(directory). Alveo keeps them in memory and retries every second.",
+                     [("journal_directory", .string(directory)), ("reason", .string(reason))])
+                }) else { return (false, nil, nil) }
                 backlog.append(Journal.line(event, wallTime: wallTime(), patient: currentPatient))
                 return (false, event, nil)
             }
-            if reason == nil, backlog.isEmpty, let failure = journalFailure {
+            if reason == nil, backlog.isEmpty, let since = journalFailure?.since ?? alarms.instance(journalKey)?.since {
                 journalFailure = nil
                 let now = clock()
                 let dropped = droppedFromBacklog
+                let directory = directory
+                // The end (or, past the chatter bound, the alarm staying intermittent until stable).
+                guard let event = ownEvent(.journalFailed, source: "journal", .inactive, describe: { _ in
+                    let lost = dropped > 0 ? " \(dropped) older item(s) were dropped from memory while it failed and are lost." : ""
+                    return ("The alarm journal is written again; the alarms held in memory since \(Fmt.duration(now - since)) ago are journaled and delivered.\(lost)",
+                            [("journal_directory", .string(directory)), ("dropped", .number(Double(dropped)))])
+                }) else { return (true, nil, nil) }
                 droppedFromBacklog = 0
-                let lost = dropped > 0 ? " \(dropped) older item(s) were dropped from memory while it failed and are lost." : ""
-                let event = AlarmEvent(
-                    t: now, alarmID: failure.id, rule: .journalFailed, source: "journal", parameter: nil, phase: .end,
-                    priority: .high, state: .inactive, acknowledged: false, reason: nil,
-                    text: "The alarm journal is written again; the alarms held in memory since \(Fmt.duration(now - failure.since)) ago are journaled and delivered.\(lost)",
-                    evidence: [("journal_directory", .string(directory)), ("dropped", .number(Double(dropped)))])
                 logger.notice("the alarm journal is written again", metadata: ["journal": "\(directory)", "dropped": "\(dropped)"])
                 let line = Journal.line(event, wallTime: wallTime(), patient: currentPatient)
                 do { try writeLocked(line) } catch {
@@ -257,33 +265,42 @@ public final class JournalWriter: @unchecked Sendable {
 
     func markAlive() { lock.withLock { journal?.markAlive() } }
 
-    /// The agent's health conditions in force (`technical.station_unreachable` per output,
-    /// `technical.clock_unsynchronized`, `technical.disk_low`), by "rule/source": their alarm ids.
-    private var conditions: [String: Int] = [:]
+    /// The key of an own alarm (under `lock`).
+    private func ownKey(_ rule: RuleID, _ source: String?) -> AlarmKey {
+        guard let source else { return AlarmKey(rule: rule) }
+        if let index = ownSources.firstIndex(of: source) { return AlarmKey(rule: rule, source: index) }
+        ownSources.append(source)
+        return AlarmKey(rule: rule, source: ownSources.count - 1)
+    }
+
+    /// One own alarm's condition through the alarm engine (under `lock`): the event of its transition,
+    /// if any. `describe(true)` gives the text and evidence of a start, `describe(false)` of an end.
+    private func ownEvent(_ rule: RuleID, source: String?, _ assessment: Assessment,
+                          describe: (_ starting: Bool) -> (String, [(String, JSONValue)])) -> AlarmEvent? {
+        let now = clock()
+        guard let transition = alarms.step(ownKey(rule, source), assessment, at: now) else { return nil }
+        var (text, evidence) = describe(transition.phase != .end)
+        let stable = Fmt.duration(alarms.policies[rule.ordinal].chatterStable)
+        if let onsets = transition.intermittentOnsets {
+            text = "Intermittent: started \(onsets) times in 60 min; stays active until stable for \(stable). " + text
+            evidence += [("intermittent", .bool(true)), ("onsets_1h", .number(Double(onsets)))]
+        }
+        if let episodes = transition.episodes {
+            text = "Stable for \(stable). " + text
+            evidence.append(("episodes", .number(Double(episodes))))
+        }
+        return AlarmEvent(t: now, alarmID: transition.alarmID, rule: rule, source: source, parameter: nil, phase: transition.phase,
+                          priority: transition.priority, state: transition.state, acknowledged: transition.acknowledged,
+                          reason: transition.reason, text: text, evidence: evidence)
+    }
 
     /// Raises or ends one of the agent's health alarms: journaled (so every output that works sends
     /// it) and emitted; `describe` gives the text and evidence of the start or the end.
     func setCondition(_ rule: RuleID, source: String?, active: Bool, priority: Priority,
                       describe: (_ starting: Bool) -> (String, [(String, JSONValue)]))
     {
-        let key = "\(rule.id)/\(source ?? "")"
         let event: AlarmEvent? = lock.withLock {
-            switch (active, conditions[key]) {
-            case (true, nil):
-                let id = nextAlarmID
-                nextAlarmID += 1
-                conditions[key] = id
-                let (text, evidence) = describe(true)
-                return AlarmEvent(t: clock(), alarmID: id, rule: rule, source: source, parameter: nil, phase: .start, priority: priority,
-                                  state: .active, acknowledged: false, reason: nil, text: text, evidence: evidence)
-            case (false, let id?):
-                conditions[key] = nil
-                let (text, evidence) = describe(false)
-                return AlarmEvent(t: clock(), alarmID: id, rule: rule, source: source, parameter: nil, phase: .end, priority: priority,
-                                  state: .inactive, acknowledged: false, reason: nil, text: text, evidence: evidence)
-            default:
-                return nil
-            }
+            ownEvent(rule, source: source, active ? .active(priority) : .inactive, describe: describe)
         }
         if let event {
             append([event], wallTime: wallTime())
@@ -297,21 +314,13 @@ public final class JournalWriter: @unchecked Sendable {
     func endOwnAlarms() {
         let events: [AlarmEvent] = lock.withLock {
             var ended: [AlarmEvent] = []
-            for (forwarder, active) in failing.sorted(by: { $0.value.id < $1.value.id }) {
-                ended.append(AlarmEvent(t: clock(), alarmID: active.id, rule: .deliveryFailed, source: forwarder, parameter: nil, phase: .end,
-                                        priority: .medium, state: .inactive, acknowledged: false, reason: "agent_stopped",
-                                        text: "Ended: Alveo stopped watching this bed.", evidence: []))
-            }
-            failing.removeAll()
-            for (key, id) in conditions.sorted(by: { $0.value < $1.value }) {
-                let parts = key.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-                guard let rule = RuleID(rawValue: String(parts[0])) else { continue }
-                let source = parts.count > 1 && !parts[1].isEmpty ? String(parts[1]) : nil
-                ended.append(AlarmEvent(t: clock(), alarmID: id, rule: rule, source: source, parameter: nil, phase: .end,
-                                        priority: rule == .stationUnreachable ? .high : .medium, state: .inactive, acknowledged: false,
+            for key in alarms.keys where key.rule != .journalFailed {
+                guard let end = alarms.remove(key, reason: "agent_stopped") else { continue }
+                ended.append(AlarmEvent(t: clock(), alarmID: end.alarmID, rule: key.rule, source: key.source >= 0 ? ownSources[key.source] : nil,
+                                        parameter: nil, phase: .end, priority: end.priority, state: .inactive, acknowledged: end.acknowledged,
                                         reason: "agent_stopped", text: "Ended: Alveo stopped watching this bed.", evidence: []))
             }
-            conditions.removeAll()
+            failing.removeAll()
             return ended
         }
         if !events.isEmpty {
@@ -342,17 +351,9 @@ public final class JournalWriter: @unchecked Sendable {
 
     private func raise(forwarder: String, failure: Failure, text: String, evidence: [(String, JSONValue)]) {
         let event: AlarmEvent? = lock.withLock {
-            if let active = failing[forwarder] {
-                // One alarm per forwarder; a parked message makes an active one wait for the review too.
-                if failure == .parked { failing[forwarder] = (active.id, .parked) }
-                return nil
-            }
-            let id = nextAlarmID
-            nextAlarmID += 1
-            failing[forwarder] = (id, failure)
-            return AlarmEvent(
-                t: clock(), alarmID: id, rule: .deliveryFailed, source: forwarder, parameter: nil, phase: .start,
-                priority: .medium, state: .active, acknowledged: false, reason: nil, text: text, evidence: evidence)
+            // One alarm per forwarder; a parked message makes an active one wait for the review too.
+            if failing[forwarder] != .parked { failing[forwarder] = failure }
+            return ownEvent(.deliveryFailed, source: forwarder, .active(.medium)) { _ in (text, evidence) }
         }
         if let event {
             append([event], wallTime: wallTime())
@@ -382,11 +383,11 @@ public final class JournalWriter: @unchecked Sendable {
     /// Ends the forwarder's alarm if `ending` gives the end's text and evidence (under the lock).
     private func end(forwarder: String, ending: (Failure) -> (String, [(String, JSONValue)])?) {
         let event: AlarmEvent? = lock.withLock {
-            guard let active = failing[forwarder], let (text, evidence) = ending(active.failure) else { return nil }
-            failing[forwarder] = nil
-            return AlarmEvent(
-                t: clock(), alarmID: active.id, rule: .deliveryFailed, source: forwarder, parameter: nil, phase: .end,
-                priority: .medium, state: .inactive, acknowledged: false, reason: nil, text: text, evidence: evidence)
+            guard let failure = failing[forwarder], let (text, evidence) = ending(failure) else { return nil }
+            let event = ownEvent(.deliveryFailed, source: forwarder, .inactive) { _ in (text, evidence) }
+            // Past the chatter bound the alarm stays (intermittent) until stable; the condition has cleared.
+            if event?.phase == .end || alarms.instance(ownKey(.deliveryFailed, forwarder)) == nil { failing[forwarder] = nil }
+            return event
         }
         if let event {
             append([event], wallTime: wallTime())
@@ -408,6 +409,9 @@ public struct OutputConfig: Sendable, Equatable {
     /// `technical.monitoring_stopped` to be delivered before it exits (what is not delivered stays in
     /// the journal for the next run or `alveo deliver`).
     public var shutdownBudget: Duration = .seconds(10)
+    /// The alarm engine's timing of the agent's own alarms (`rules.<id>` offset_s, min_active_s,
+    /// chatter_max_per_h, chatter_stable_s; rules v3 §1.4).
+    public var alarmPolicies: [AlarmPolicy] = RuleID.allCases.map(AlarmPolicy.defaults)
 
     public init() {}
 }
@@ -437,7 +441,8 @@ public final class OutputPipeline {
             return
         }
         let segmentMaxBytes = config.segmentMaxBytes, spillDirectory = config.spillDirectory
-        let writer = try JournalWriter(directory: directory, logger: logger, tolerateUnopened: tolerateUnopenedJournal) { (runID: String?) throws(JournalError) in
+        let writer = try JournalWriter(directory: directory, logger: logger, tolerateUnopened: tolerateUnopenedJournal,
+                                       policies: config.alarmPolicies) { (runID: String?) throws(JournalError) in
             try Journal(directory: directory, segmentMaxBytes: segmentMaxBytes, runID: runID ?? Journal.newRunID(), spillDirectory: spillDirectory)
         }
         for warning in writer.recovery { logger.warning("journal recovered: \(warning)") }

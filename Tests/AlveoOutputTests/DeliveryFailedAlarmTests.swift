@@ -148,3 +148,49 @@ import Testing
         #expect(rules == phases(), "journaled, so every output sends them")
     }
 }
+
+/// The agent's own alarms run on the core's alarm engine (issue 24): a condition that flaps is bounded
+/// like any rule's (rules v3 §1.4: at most 3 starts an hour, then intermittent until stable for 600 s),
+/// and never latches or re-announces.
+@Suite struct OwnAlarmEngineTests {
+    @Test func aFlappingTrendStoreProblemStartsAtMostThreeTimesAnHourThenStaysUntilStable() throws {
+        var config = OutputConfig()
+        config.journalDirectory = try temporaryDirectory()
+        let emitted = Mutex<[AlarmEvent]>([])
+        let now = Mutex(0.0)
+        let pipeline = try OutputPipeline(config: config, logger: Logger(label: "test"), clock: { now.withLock { $0 } },
+                                          emit: { new in emitted.withLock { $0 += new } })
+        let settings = RuleSettings()
+        func at(_ t: Double, problem: String?) {
+            now.withLock { $0 = t }
+            pipeline.setTrendStoreProblem(problem, path: "/var/lib/alveo/trends.sqlite", pending: 0, settings: settings)
+        }
+        func trail() -> [String] { emitted.withLock { $0.map { "\($0.phase.rawValue)@\(Int($0.t))\($0.reason.map { ":" + $0 } ?? "")" } } }
+        // Locked, free, locked, free … every 10 s for 10 min.
+        for step in 0..<60 { at(Double(step) * 10, problem: step % 2 == 0 ? "database is locked" : nil) }
+        #expect(trail().prefix(6) == ["start@0", "end@10", "start@20", "end@30", "start@40", "update@50:intermittent"], "\(trail())")
+        #expect(trail().count == 6, "a return while intermittent is no event: \(trail())")
+        let intermittent = try #require(emitted.withLock { $0.last })
+        #expect(intermittent.text.hasPrefix("Intermittent: started 3 times in 60 min; stays active until stable for 10 min. The trend store"))
+        #expect(intermittent.state == .active && intermittent.priority == .medium)
+        // Free from 590 s on: stable for 600 s, but three starts lie in the hour until the first leaves it at 3600 s.
+        for t in stride(from: 600.0, through: 3700, by: 10) { at(t, problem: nil) }
+        let end = try #require(emitted.withLock { $0.last })
+        #expect(end.phase == .end && end.reason == "stable" && end.t == 3600, "\(trail().suffix(2))")
+        #expect(end.text.hasPrefix("Stable for 10 min. The trend store is written again."))
+        #expect(end.evidence.contains { $0.0 == "episodes" && $0.1 == .number(27) }, "\(end.evidence)")
+        #expect(emitted.withLock { $0.allSatisfy { $0.phase != .continue } }, "never re-announced")
+    }
+
+    @Test func aHighOwnAlarmEndsWithItsConditionWithoutLatching() throws {
+        var config = OutputConfig()
+        config.journalDirectory = try temporaryDirectory()
+        let emitted = Mutex<[AlarmEvent]>([])
+        let pipeline = try OutputPipeline(config: config, logger: Logger(label: "test"), emit: { new in emitted.withLock { $0 += new } })
+        let (writer, _) = (pipeline.writer!, ())
+        writer.setCondition(.stationUnreachable, source: "hl7", active: true, priority: .high) { ($0 ? "down" : "up", []) }
+        writer.setCondition(.stationUnreachable, source: "hl7", active: false, priority: .high) { ($0 ? "down" : "up", []) }
+        #expect(emitted.withLock { $0.map(\.phase) } == [.start, .end])
+        #expect(emitted.withLock { $0.last?.state } == .inactive)
+    }
+}

@@ -113,6 +113,7 @@ public struct AgentConfig: Sendable, Equatable {
         // PCD-04 containment: the n-th configured device is VMD n.
         outputs.hl7?.identity.devices = deviceOrder
         config.outputs = outputs
+        config.outputs.alarmPolicies = rules.policies
         config.control = control
         config.logLevel = logLevel
         config.inputs = inputs
