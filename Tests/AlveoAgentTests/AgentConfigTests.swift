@@ -3,6 +3,7 @@ import Foundation
 import AlveoCore
 import AlveoDevices
 import AlveoIO
+import AlveoOutput
 import Testing
 
 @Suite struct AgentConfigTests {
@@ -60,6 +61,12 @@ import Testing
         ("patient: {sex: male, height_cm: 170}\nrules:\n  lpv.tidal_volume_high: {threshold_ml_per_kg: 20}", "bed.yaml:3: rules.lpv.tidal_volume_high.threshold_ml_per_kg: 20.0 is out of the allowed range"),
         ("patient: {sex: male, height_cm: 170}\nrules:\n  lpv.plateau_high: {end_cmh2o: 35}", "rules.lpv.plateau_high: need end_cmh2o <= threshold_cmh2o"),
         ("patient: [", "bed.yaml:2: not valid YAML: did not find expected node content"),
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  escalation.prone_positioning: {offset_s: 60}",
+         "bed.yaml:3: rules.escalation.prone_positioning.offset_s: offset_s does not apply to escalation.prone_positioning: the prompt keeps its own qualifying window"),
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  technical.monitoring_gap: {chatter_max_per_h: 5}",
+         "chatter_max_per_h does not apply to technical.monitoring_gap"),
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  oxygenation.spo2_low: {chatter_max_per_h: 0}",
+         "bed.yaml:3: rules.oxygenation.spo2_low.chatter_max_per_h: 0.0 is out of the allowed range"),
     ])
     func badConfigsSayWhatAndWhere(yaml: String, message: String) {
         #expect {
@@ -67,6 +74,21 @@ import Testing
         } throws: { error in
             "\(error)".contains(message)
         }
+    }
+
+    @Test func theAlarmEnginesTimingIsConfigurablePerRule() throws {
+        let config = try AgentConfig.parse(yaml: """
+            rules:
+              technical.sensor_off: {offset_s: 30, chatter_max_per_h: 6, chatter_stable_s: 120}
+              dah.hemoptysis_prone: {min_active_s: 0}
+              escalation.plasma_exchange: {chatter_max_per_h: 1}
+              technical.trend_store_failed: {chatter_stable_s: 60}
+            """, file: "bed.yaml")
+        #expect(config.rules.policy(.sensorOff) == AlarmPolicy(offset: 30, chatterMax: 6, chatterStable: 120))
+        #expect(config.rules.policy(.hemoptysisProne).minActive == 0)
+        #expect(config.rules.policy(.plasmaExchange).chatterMax == 1)
+        #expect(config.outputs.alarmPolicies[RuleID.trendStoreFailed.ordinal].chatterStable == 60, "the agent's own alarms too")
+        #expect(config.rules.policy(.spo2Low) == AlarmPolicy.defaults(for: .spo2Low))
     }
 
     @Test func everyConfigurableKeyIsDocumented() throws {
