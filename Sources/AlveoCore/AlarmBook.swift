@@ -34,13 +34,13 @@ package enum Assessment: Equatable {
 /// before a relief (offset), how long it stays at least (minimum active time), and the chatter bound
 /// (at most `chatterMax` onsets in any hour; past it the alarm stays, intermittent, until its relief
 /// condition has held for `chatterStable`).
-public struct AlarmPolicy: Sendable, Equatable {
-    public var offset: Double
-    public var minActive: Double
-    public var chatterMax: Double
-    public var chatterStable: Double
+package struct AlarmPolicy: Sendable, Equatable {
+    package var offset: Double
+    package var minActive: Double
+    package var chatterMax: Double
+    package var chatterStable: Double
 
-    public init(offset: Double = 0, minActive: Double = 0, chatterMax: Double, chatterStable: Double) {
+    package init(offset: Double = 0, minActive: Double = 0, chatterMax: Double, chatterStable: Double) {
         self.offset = offset
         self.minActive = minActive
         self.chatterMax = chatterMax
@@ -48,10 +48,10 @@ public struct AlarmPolicy: Sendable, Equatable {
     }
 
     /// No offset, minimum or bound: the agent's lifecycle alarms (a gap starts and ends at once).
-    public static let exempt = AlarmPolicy(chatterMax: .infinity, chatterStable: 0)
+    package static let exempt = AlarmPolicy(chatterMax: .infinity, chatterStable: 0)
 
     /// Defaults of rules v3 §1.4.
-    public static func defaults(for rule: RuleID) -> AlarmPolicy {
+    package static func defaults(for rule: RuleID) -> AlarmPolicy {
         switch rule {
         case .tidalVolumeHigh, .plateauHigh, .drivingPressureHigh, .spo2Low, .hemoglobinDrop, .renalFunction:
             AlarmPolicy(chatterMax: 4, chatterStable: 600)
@@ -73,7 +73,7 @@ public struct AlarmPolicy: Sendable, Equatable {
 
     /// Whether `offset_s` and `min_active_s` apply (rules v3 §1.4: the escalation prompts keep their own
     /// windows and assessments).
-    public static func hasOffset(_ rule: RuleID) -> Bool {
+    package static func hasOffset(_ rule: RuleID) -> Bool {
         switch rule {
         case .pronePositioning, .proneRepeat, .proneStop, .plasmaExchange, .monitoringStopped, .monitoringGap: false
         default: true

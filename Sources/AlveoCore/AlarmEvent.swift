@@ -2,14 +2,14 @@
 /// priority rises, `de-escalate` only when it falls; `update` for latching, acknowledgement,
 /// recurrence, a changed stage or indication; `continue` only for the re-announcement of an unchanged,
 /// unacknowledged alarm.
-public enum AlarmPhase: String, Sendable, CaseIterable {
+package enum AlarmPhase: String, Sendable, CaseIterable {
     case start, update, escalate
     case deescalate = "de-escalate"
     case `continue`, end
 }
 
 /// Alarm state after the event (IHE PCD-04 MDC_ATTR_ALERT_STATE).
-public enum AlarmState: String, Sendable {
+package enum AlarmState: String, Sendable {
     /// The condition is present.
     case active
     /// The condition has ended but a high-priority alarm stays until acknowledged.
@@ -19,34 +19,34 @@ public enum AlarmState: String, Sendable {
 }
 
 /// One alarm state change: what the journal records and the central station receives.
-public struct AlarmEvent: Sendable, Equatable {
+package struct AlarmEvent: Sendable, Equatable {
     /// Seconds since the scenario or run start (the time of the observation group that caused it).
-    public var t: Double
+    package var t: Double
     /// Identifies the alarm instance across its events (start … end): 1, 2, … in order of start.
-    public var alarmID: Int
-    public var rule: RuleID
+    package var alarmID: Int
+    package var rule: RuleID
     /// The device or channel, for per-source rules.
-    public var source: String?
+    package var source: String?
     /// The parameter, for technical.value_rejected.
-    public var parameter: Parameter?
-    public var phase: AlarmPhase
-    public var priority: Priority
-    public var state: AlarmState
-    public var acknowledged: Bool
+    package var parameter: Parameter?
+    package var phase: AlarmPhase
+    package var priority: Priority
+    package var state: AlarmState
+    package var acknowledged: Bool
     /// Why an update, escalate, continue or end happened: tier, reannounce, latched, acknowledged, recurred,
     /// indication, patient_changed, …
-    public var reason: String?
-    public var text: String
-    public var evidence: [(String, JSONValue)]
+    package var reason: String?
+    package var text: String
+    package var evidence: [(String, JSONValue)]
     /// The run of the agent that started this alarm, when it is not the run that reports the event:
     /// the end of an alarm a previous run left in force (reason `agent_restarted`), or of its
     /// `technical.monitoring_stopped`. The station threads the event to that run's alarm (OBR-3).
-    public var run: String?
+    package var run: String?
 
-    public var type: AlarmType { rule.type }
-    public var reference: String { rule.reference }
+    package var type: AlarmType { rule.type }
+    package var reference: String { rule.reference }
 
-    public init(t: Double, alarmID: Int, rule: RuleID, source: String?, parameter: Parameter?, phase: AlarmPhase,
+    package init(t: Double, alarmID: Int, rule: RuleID, source: String?, parameter: Parameter?, phase: AlarmPhase,
                 priority: Priority, state: AlarmState, acknowledged: Bool, reason: String?, text: String,
                 evidence: [(String, JSONValue)], run: String? = nil)
     {
@@ -65,10 +65,10 @@ public struct AlarmEvent: Sendable, Equatable {
         self.evidence = evidence
     }
 
-    public static func == (lhs: AlarmEvent, rhs: AlarmEvent) -> Bool { lhs.jsonLine() == rhs.jsonLine() }
+    package static func == (lhs: AlarmEvent, rhs: AlarmEvent) -> Bool { lhs.jsonLine() == rhs.jsonLine() }
 
     /// The event as one line of JSON (no trailing newline). Key order is fixed.
-    public func jsonLine() -> String {
+    package func jsonLine() -> String {
         var members: [(String, JSONValue)] = [("t", .number(t)), ("alarm_id", .number(Double(alarmID)))]
         if let run { members.append(("run", .string(run))) }
         members.append(("rule", .string(rule.id)))

@@ -1,37 +1,37 @@
 /// An alarm a run of the agent left in force, as its journal says: the run that started it and its
 /// last event (rule, source, id, priority, state, acknowledgement, text, evidence).
-public struct OpenAlarm: Sendable, Equatable {
+package struct OpenAlarm: Sendable, Equatable {
     /// The run that started the alarm (the journal's run id; nil for a journal without run ids).
-    public var run: String?
-    public var event: AlarmEvent
+    package var run: String?
+    package var event: AlarmEvent
 
-    public init(run: String?, event: AlarmEvent) {
+    package init(run: String?, event: AlarmEvent) {
         self.run = run
         self.event = event
     }
 
     /// The alarm's reference within the bed: `<run>-A<alarm id>` (the station's OBR-3 carries it
     /// after the bed id).
-    public var reference: String { "\(run.map { "\($0)-" } ?? "")A\(event.alarmID)" }
+    package var reference: String { "\(run.map { "\($0)-" } ?? "")A\(event.alarmID)" }
 
     /// Latched and not acknowledged: only an operator's act may end it.
-    public var isLatchedUnacknowledged: Bool { event.state == .latched && !event.acknowledged }
+    package var isLatchedUnacknowledged: Bool { event.state == .latched && !event.acknowledged }
 }
 
 /// The texts of a stop or a restart, written by the agent (they name the bed and the wall-clock
 /// times, which the core does not know) and recorded with it, so that replay says the same.
-public struct LifecycleTexts: Sendable, Equatable {
-    public var active: String
-    public var cleared: String
-    public var evidence: [(String, JSONValue)]
+package struct LifecycleTexts: Sendable, Equatable {
+    package var active: String
+    package var cleared: String
+    package var evidence: [(String, JSONValue)]
 
-    public init(active: String, cleared: String, evidence: [(String, JSONValue)]) {
+    package init(active: String, cleared: String, evidence: [(String, JSONValue)]) {
         self.active = active
         self.cleared = cleared
         self.evidence = evidence
     }
 
-    public static func == (lhs: LifecycleTexts, rhs: LifecycleTexts) -> Bool {
+    package static func == (lhs: LifecycleTexts, rhs: LifecycleTexts) -> Bool {
         lhs.active == rhs.active && lhs.cleared == rhs.cleared && JSONValue.object(lhs.evidence) == JSONValue.object(rhs.evidence)
     }
 }
@@ -44,13 +44,13 @@ extension ClinicalCore {
     static let stoppedLatchedPrefix = "Ended: Alveo stopped watching this bed. Latched and not acknowledged: it is carried over when Alveo starts again. Was: "
 
     /// How long after a restart a new start of an alarm the previous run left in force names it.
-    public static let previousAlarmWindow: Double = 3600
+    package static let previousAlarmWindow: Double = 3600
 
     /// The agent is stopping (SIGTERM, SIGINT): every alarm in force ends with reason `agent_stopped`
     /// (a latched, unacknowledged one says so in its evidence, `latched_unacknowledged`, and is
     /// carried over at the next start), then `technical.monitoring_stopped` starts, to tell the
     /// station that the bed is no longer watched.
-    public mutating func stopMonitoring(at t: Double, texts: LifecycleTexts) -> [AlarmEvent] {
+    package mutating func stopMonitoring(at t: Double, texts: LifecycleTexts) -> [AlarmEvent] {
         now = max(now, t.isNaN ? now : t)
         let latched = Set(activeAlarms.filter { $0.latched && !$0.acknowledged }.map(\.alarmID))
         var events = endAll(reason: "agent_stopped", at: now).map { event in
@@ -73,7 +73,7 @@ extension ClinicalCore {
     /// latched, naming the previous one; any other alarm, if its condition still holds, starts again
     /// as a new instance naming it (`previous_alarm`). `gap`: the previous run stopped without a clean
     /// shutdown; `technical.monitoring_gap` records when monitoring stopped and resumed.
-    public mutating func reconcile(open: [OpenAlarm], carried: [OpenAlarm], endText: String, gap: LifecycleTexts?,
+    package mutating func reconcile(open: [OpenAlarm], carried: [OpenAlarm], endText: String, gap: LifecycleTexts?,
                                    at t: Double) -> [AlarmEvent]
     {
         now = max(now, t.isNaN ? now : t)
@@ -116,7 +116,7 @@ extension ClinicalCore {
 
     /// The first poll after a restart that followed a clean stop: the previous run's
     /// `technical.monitoring_stopped` ends (threaded to it), reason `monitoring_resumed`.
-    public func resumeMonitoring(_ stopped: OpenAlarm, text: String, at t: Double) -> AlarmEvent {
+    package func resumeMonitoring(_ stopped: OpenAlarm, text: String, at t: Double) -> AlarmEvent {
         var end = stopped.event
         end.t = max(now, t.isNaN ? now : t)
         end.phase = .end

@@ -1,13 +1,13 @@
 /// The clinical core: pure and synchronous. It is fed groups of observations that share a time
 /// (seconds since the start) and returns the alarm events they cause. No clock, no I/O, no threads:
 /// the same input always gives the same output, which is what makes replay exact.
-public struct ClinicalCore {
-    public private(set) var patient: Patient
-    public let settings: RuleSettings
+package struct ClinicalCore {
+    package private(set) var patient: Patient
+    package let settings: RuleSettings
     /// Predicted body weight, kg; nil while the patient's sex or height is not known.
-    public private(set) var pbw: Double?
+    package private(set) var pbw: Double?
     /// Time of the last group processed.
-    public internal(set) var now = -Double.infinity
+    package internal(set) var now = -Double.infinity
 
     struct Reading {
         var value: Double
@@ -181,7 +181,7 @@ public struct ClinicalCore {
     /// The rules switched off, one bit per rule's ordinal (asked at every drive of every group).
     let disabledRules: UInt64
 
-    public init(patient: Patient, settings: RuleSettings = RuleSettings(), firstAlarmID: Int = 1) {
+    package init(patient: Patient, settings: RuleSettings = RuleSettings(), firstAlarmID: Int = 1) {
         self.patient = patient
         self.settings = settings
         self.disabledRules = settings.disabled.reduce(0) { $0 | (1 << UInt64($1.ordinal)) }
@@ -192,17 +192,17 @@ public struct ClinicalCore {
     }
 
     /// The next alarm id this core would give.
-    public var nextAlarmID: Int { alarms.nextID }
+    package var nextAlarmID: Int { alarms.nextID }
 
     /// The same patient, better known: sex and height given or corrected, a diagnosis confirmed on day
     /// two. Alarms and values carry on; the rules use the new context from the next evaluation.
-    public mutating func update(patient: Patient) {
+    package mutating func update(patient: Patient) {
         self.patient = patient
         pbw = patient.predictedBodyWeightKg
     }
 
     /// Ends every alarm with `reason` (`patient_changed` before a new patient's core starts), at `t`.
-    public mutating func endAll(reason: String, at t: Double) -> [AlarmEvent] {
+    package mutating func endAll(reason: String, at t: Double) -> [AlarmEvent] {
         now = max(now, t.isNaN ? now : t)
         return alarms.endAll().map { key, transition in
             var transition = transition
@@ -212,20 +212,20 @@ public struct ClinicalCore {
     }
 
     /// An active alarm, as `alveo status` shows it.
-    public struct ActiveAlarm: Sendable, Equatable {
-        public var alarmID: Int
-        public var rule: RuleID
-        public var source: String?
-        public var parameter: Parameter?
-        public var priority: Priority
-        public var latched: Bool
-        public var acknowledged: Bool
+    package struct ActiveAlarm: Sendable, Equatable {
+        package var alarmID: Int
+        package var rule: RuleID
+        package var source: String?
+        package var parameter: Parameter?
+        package var priority: Priority
+        package var latched: Bool
+        package var acknowledged: Bool
         /// When the alarm started (core time).
-        public var since: Double
+        package var since: Double
     }
 
     /// Every alarm instance in force, in order of start.
-    public var activeAlarms: [ActiveAlarm] {
+    package var activeAlarms: [ActiveAlarm] {
         alarms.instances.entries.sorted { $0.value.id < $1.value.id }.map { key, instance in
             ActiveAlarm(alarmID: instance.id, rule: key.rule, source: key.source >= 0 ? sources[key.source].name : nil,
                         parameter: key.parameter >= 0 ? Parameter(rawValue: key.parameter) : nil, priority: instance.priority,
@@ -234,11 +234,11 @@ public struct ClinicalCore {
     }
 
     /// Why an acknowledgement changes nothing.
-    public enum AckRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum AckRefusal: Error, Sendable, Equatable, CustomStringConvertible {
         case noAlarm(rule: RuleID, source: String?)
         case alreadyAcknowledged(rule: RuleID, source: String?)
 
-        public var description: String {
+        package var description: String {
             switch self {
             // The source is what a person typed: shown bounded and escaped (it is answered and logged).
             case .noAlarm(let rule, let source): "no \(rule.id) alarm\(source.map { " from \(Shown.text($0.utf8, limit: 64))" } ?? "") is active"
@@ -249,7 +249,7 @@ public struct ClinicalCore {
 
     /// A clinician acknowledges the alarms of `rule` (of `source` only, when given) at `t`: the
     /// events of it (and of anything else due at `t`), or why nothing would change.
-    public mutating func acknowledge(_ rule: RuleID, source: String?, at t: Double) -> Result<[AlarmEvent], AckRefusal> {
+    package mutating func acknowledge(_ rule: RuleID, source: String?, at t: Double) -> Result<[AlarmEvent], AckRefusal> {
         let src = source.flatMap { self.sourceIndex[$0] }
         if source != nil, src == nil { return .failure(.noAlarm(rule: rule, source: source)) }
         let keys = alarms.keys(of: rule).filter { src == nil || $0.source == src }
@@ -262,15 +262,15 @@ public struct ClinicalCore {
     }
 
     /// A parameter's current value, where it came from and when (nil: unknown).
-    public struct CurrentValue: Sendable, Equatable {
+    package struct CurrentValue: Sendable, Equatable {
         /// In Alveo's units (FiO2 as a fraction).
-        public var value: Double
-        public var source: String
-        public var t: Double
+        package var value: Double
+        package var source: String
+        package var t: Double
     }
 
     /// The current value of a device parameter, or the latest charted or laboratory value.
-    public func current(_ parameter: Parameter) -> CurrentValue? {
+    package func current(_ parameter: Parameter) -> CurrentValue? {
         let enteredBy = self.enteredBy[parameter.rawValue]
         let by = sources.indices.contains(enteredBy) ? sources[enteredBy].name : ""
         switch parameter {
@@ -285,18 +285,18 @@ public struct ClinicalCore {
     }
 
     /// The patient's position as charted, and since when.
-    public var currentPosition: (position: Position, since: Double) { (position, positionSince) }
+    package var currentPosition: (position: Position, since: Double) { (position, positionSince) }
 
     /// What a source has sent: when it last gave a valid message, whether it is silent, its probe.
-    public struct SourceHealth: Sendable, Equatable {
-        public var name: String
-        public var lastValid: Double?
-        public var silent: Bool
-        public var sensor: SensorState
-        public var rejectedValues: Int
+    package struct SourceHealth: Sendable, Equatable {
+        package var name: String
+        package var lastValid: Double?
+        package var silent: Bool
+        package var sensor: SensorState
+        package var rejectedValues: Int
     }
 
-    public var sourceHealth: [SourceHealth] {
+    package var sourceHealth: [SourceHealth] {
         sources.map { source in
             SourceHealth(name: source.name, lastValid: source.lastValid.isFinite ? source.lastValid : nil, silent: source.silent,
                          sensor: source.sensor, rejectedValues: source.rejections.values.reduce(0) { $0 + $1.count })
@@ -305,14 +305,14 @@ public struct ClinicalCore {
 
     /// Processes one group of observations that share time `t` (seconds), then evaluates every rule.
     /// `t` must not go backwards. An empty group just lets time pass (silence, delays, windows).
-    public mutating func process(_ group: some Sequence<Observation>, at t: Double) -> [AlarmEvent] {
+    package mutating func process(_ group: some Sequence<Observation>, at t: Double) -> [AlarmEvent] {
         var events: [AlarmEvent] = []
         process(group, at: t, into: &events)
         return events
     }
 
     /// As `process(_:at:)`, appending to a caller-owned buffer (no allocation per group).
-    public mutating func process(_ group: some Sequence<Observation>, at t: Double, into events: inout [AlarmEvent]) {
+    package mutating func process(_ group: some Sequence<Observation>, at t: Double, into events: inout [AlarmEvent]) {
         // Time never goes back (callers clamp it too): a t before the last one, or not a number, is
         // taken as the last one, so no input can stop the core.
         let t = t >= now ? t : (now.isFinite ? now : 0)
@@ -323,7 +323,7 @@ public struct ClinicalCore {
 
     /// Declares a streaming source (a configured device) before it sends anything, so that a device
     /// that never answers raises `technical.device_silent` after its timeout from `t`.
-    public mutating func expectSource(_ name: String, at t: Double) {
+    package mutating func expectSource(_ name: String, at t: Double) {
         let src = source(named: name)
         if !sources[src].streams {
             sources[src].streams = true
@@ -332,7 +332,7 @@ public struct ClinicalCore {
     }
 
     /// The P/F ratio the rules currently use, if any.
-    public var currentPF: PFRatio? { pf }
+    package var currentPF: PFRatio? { pf }
 
     // MARK: - Applying observations
 

@@ -6,21 +6,21 @@
 /// `ObservedValue.unusable` carrying the text received (printable and short), and the core reports it
 /// as `technical.value_rejected`. Numbers within the limit but outside a parameter's accepted range
 /// (an SpO2 of 140 %) are the core's to reject, with the same alarm.
-public enum DeviceNumber {
+package enum DeviceNumber {
     /// The largest magnitude a decoded number may have and still be handed to the core as a number.
-    public static let magnitudeLimit = 1e9
+    package static let magnitudeLimit = 1e9
     /// Longest decimal text read as a number; anything longer is not a number (and is not copied).
-    public static let maxTextLength = 40
+    package static let maxTextLength = 40
     /// Longest text of an unusable value kept for the alarm text.
-    public static let shownLength = 24
+    package static let shownLength = 24
 
     /// The observed value for a decoded number: `.number` when usable, else `.unusable` with `text`.
-    public static func value(_ x: Double, text: @autoclosure () -> String) -> ObservedValue {
+    package static func value(_ x: Double, text: @autoclosure () -> String) -> ObservedValue {
         isUsable(x) ? .number(x) : .unusable(shown(text()))
     }
 
     /// Finite and within ±`magnitudeLimit`.
-    public static func isUsable(_ x: Double) -> Bool {
+    package static func isUsable(_ x: Double) -> Bool {
         x.isFinite && abs(x) <= magnitudeLimit
     }
 
@@ -28,7 +28,7 @@ public enum DeviceNumber {
     /// text is not a number at all (blank, a dash, a word: the caller decides what that means for its
     /// protocol). A device that sends `INF`, `-nan` or 50 digits sent a number no measurement can be:
     /// that is `.unusable`, so the core reports it, never "no data".
-    public static func parse(_ bytes: some Collection<UInt8>) -> ObservedValue? {
+    package static func parse(_ bytes: some Collection<UInt8>) -> ObservedValue? {
         let array = Array(bytes.prefix(maxTextLength + 1))
         return array.withUnsafeBufferPointer { buffer -> ObservedValue? in
             if let x = DecimalText.parse(buffer) { return value(x, text: String(decoding: buffer, as: UTF8.self)) }
@@ -55,14 +55,14 @@ public enum DeviceNumber {
     /// As `parse`, then multiplied by `factor` (a unit conversion from `unit`, the device's), the
     /// product bounded again. An unusable product keeps the device's text with its unit ("2000000 l"):
     /// the number alone would read as Alveo's unit.
-    public static func parse(_ bytes: some Collection<UInt8>, times factor: Double, unit: String) -> ObservedValue? {
+    package static func parse(_ bytes: some Collection<UInt8>, times factor: Double, unit: String) -> ObservedValue? {
         guard let parsed = parse(bytes) else { return nil }
         guard case .number(let x) = parsed else { return parsed }
         return value(x * factor, text: String(decoding: bytes.prefix(maxTextLength), as: UTF8.self) + " " + unit)
     }
 
     /// `text` as an alarm text shows it: printable and at most `shownLength` characters (`Shown`).
-    public static func shown(_ text: String) -> String {
+    package static func shown(_ text: String) -> String {
         Shown.text(text.utf8, limit: shownLength)
     }
 }
@@ -70,8 +70,8 @@ public enum DeviceNumber {
 /// Text that came from outside (a device, a file, a person) as it may be echoed into an alarm text,
 /// an error message, a log line or a terminal: printable ASCII only, every other byte and the
 /// backslash as `\xNN`, at most `limit` characters, then "…". Never the whole of a 100 MB field.
-public enum Shown {
-    public static func text(_ bytes: some Sequence<UInt8>, limit: Int = 60) -> String {
+package enum Shown {
+    package static func text(_ bytes: some Sequence<UInt8>, limit: Int = 60) -> String {
         var out = ""
         var count = 0
         for byte in bytes {
@@ -92,14 +92,14 @@ public enum Shown {
 /// is text longer than `DeviceNumber.maxTextLength`. Decimal text past Double's range ("1e400") gives
 /// ±infinity, never NaN: the caller bounds the result. Exact for up to 15 significant digits (an
 /// integer mantissa divided by an exact power of ten is correctly rounded).
-public enum DecimalText {
+package enum DecimalText {
     private static let powersOfTen: [Double] = (0...22).map { exponent in
         var value = 1.0
         for _ in 0..<exponent { value *= 10 }
         return value
     }
 
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
         guard !bytes.isEmpty, bytes.count <= DeviceNumber.maxTextLength else { return nil }
         var index = bytes.startIndex
         let end = bytes.endIndex

@@ -1,5 +1,5 @@
 /// A JSON value with ordered object keys, so that the same events always print the same bytes.
-public enum JSONValue: Sendable, Equatable {
+package enum JSONValue: Sendable, Equatable {
     case number(Double)
     case string(String)
     case bool(Bool)
@@ -7,7 +7,7 @@ public enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     case null
 
-    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    package static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         var a = "", b = ""
         lhs.write(to: &a)
         rhs.write(to: &b)
@@ -15,7 +15,7 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     /// Appends the compact JSON text.
-    public func write(to out: inout String) {
+    package func write(to out: inout String) {
         switch self {
         case .number(let x): out += JSONValue.format(x)
         case .string(let s): JSONValue.writeString(s, to: &out)
@@ -41,7 +41,7 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     /// A number as events print it: integral without a decimal point, else shortest round-trip.
-    public static func formatted(_ x: Double) -> String { format(x) }
+    package static func formatted(_ x: Double) -> String { format(x) }
 
     /// Numbers print as integers when integral, else in Swift's shortest round-trip form.
     static func format(_ x: Double) -> String {
@@ -73,9 +73,9 @@ public enum JSONValue: Sendable, Equatable {
 }
 
 /// Fixed-decimal formatting for alarm texts, without Foundation.
-public enum Fmt {
+package enum Fmt {
     /// `x` rounded half away from zero to `decimals` places, e.g. fixed(52.416, 1) == "52.4".
-    public static func fixed(_ x: Double, _ decimals: Int) -> String {
+    package static func fixed(_ x: Double, _ decimals: Int) -> String {
         guard x.isFinite else { return "?" }
         let decimals = min(max(decimals, 0), 9)
         var scale = 1.0
@@ -96,14 +96,14 @@ public enum Fmt {
     }
 
     /// Rounds for evidence, so that derived values print short and stable.
-    public static func round(_ x: Double, _ decimals: Int) -> Double {
+    package static func round(_ x: Double, _ decimals: Int) -> Double {
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
         return (x * scale).rounded(.toNearestOrAwayFromZero) / scale
     }
 
     /// A duration for a nurse: "45 s", "5 min", "12 h", "1 h 30 min".
-    public static func duration(_ seconds: Double) -> String {
+    package static func duration(_ seconds: Double) -> String {
         let s = Int64(saturating: max(0, seconds).rounded())
         if s < 120 { return "\(s) s" }
         let minutes = s / 60

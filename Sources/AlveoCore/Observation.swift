@@ -1,5 +1,5 @@
 /// What one row of a scenario, or one decoded device field, carries.
-public enum ObservedValue: Sendable, Equatable {
+package enum ObservedValue: Sendable, Equatable {
     /// A number in the parameter's scenario unit (FiO2 in percent).
     case number(Double)
     /// The device said it has no value for this parameter right now.
@@ -16,19 +16,19 @@ public enum ObservedValue: Sendable, Equatable {
 }
 
 /// One timestamped value from one source. Time is seconds since the scenario or run start.
-public struct Observation: Sendable, Equatable {
-    public var source: String
-    public var parameter: Parameter
-    public var value: ObservedValue
+package struct Observation: Sendable, Equatable {
+    package var source: String
+    package var parameter: Parameter
+    package var value: ObservedValue
     /// For a charted or laboratory value: when it was sampled, on the same clock, at or before the
     /// time the group is processed (a blood gas drawn at 10:02 and charted at 10:30 is a PaO2 of
     /// 10:02). nil: when it was received. Device values are always of their receipt time.
-    public var sampledAt: Double?
+    package var sampledAt: Double?
     /// A laboratory result that corrects an earlier one of the same sample time (HL7 OBX-11 "C"):
     /// it replaces that result instead of adding one.
-    public var corrects: Bool
+    package var corrects: Bool
 
-    public init(source: String, parameter: Parameter, value: ObservedValue, sampledAt: Double? = nil, corrects: Bool = false) {
+    package init(source: String, parameter: Parameter, value: ObservedValue, sampledAt: Double? = nil, corrects: Bool = false) {
         self.source = source
         self.parameter = parameter
         self.value = value

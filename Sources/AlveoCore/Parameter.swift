@@ -2,13 +2,13 @@
 ///
 /// Units are part of the contract: FiO2 arrives as a percentage and is stored as a fraction;
 /// pressures are cmH2O; volumes are millilitres.
-public enum Parameter: Int, Sendable, CaseIterable, Hashable {
+package enum Parameter: Int, Sendable, CaseIterable, Hashable {
     case spo2, pulseRate, fio2, vt, pplat, peep, ppeak, rr
     case pao2, hb, hemoptysis, creatinine
     case position, sensor, ack
 
     /// The name used in scenario files and configuration.
-    public var name: String {
+    package var name: String {
         switch self {
         case .spo2: "spo2"
         case .pulseRate: "pulse_rate"
@@ -29,13 +29,13 @@ public enum Parameter: Int, Sendable, CaseIterable, Hashable {
     }
 
     /// Looks a parameter up by its scenario-file name.
-    public init?(name: some StringProtocol) {
+    package init?(name: some StringProtocol) {
         guard let match = Parameter.allCases.first(where: { $0.name == name }) else { return nil }
         self = match
     }
 
     /// The unit a scenario value is written in.
-    public var unit: String {
+    package var unit: String {
         switch self {
         case .spo2: "%"
         case .pulseRate, .rr: "/min"
@@ -53,7 +53,7 @@ public enum Parameter: Int, Sendable, CaseIterable, Hashable {
     }
 
     /// Whether the value is a number (as opposed to a word such as a position).
-    public var isNumeric: Bool {
+    package var isNumeric: Bool {
         switch self {
         case .position, .sensor, .ack: false
         default: true
@@ -62,7 +62,7 @@ public enum Parameter: Int, Sendable, CaseIterable, Hashable {
 
     /// Device parameters stream continuously; a source sending them can fall silent.
     /// Lab results and charted entries are never "silent".
-    public var isStreamed: Bool {
+    package var isStreamed: Bool {
         switch self {
         case .spo2, .pulseRate, .fio2, .vt, .pplat, .peep, .ppeak, .rr, .sensor: true
         default: false
@@ -70,7 +70,7 @@ public enum Parameter: Int, Sendable, CaseIterable, Hashable {
     }
 
     /// Physiologically possible range, in the scenario unit; outside it a value is rejected.
-    public var acceptedRange: ClosedRange<Double>? {
+    package var acceptedRange: ClosedRange<Double>? {
         switch self {
         case .spo2: 0...100
         case .pulseRate: 0...300
@@ -90,11 +90,11 @@ public enum Parameter: Int, Sendable, CaseIterable, Hashable {
 }
 
 /// Patient position as charted.
-public enum Position: String, Sendable, Hashable {
+package enum Position: String, Sendable, Hashable {
     case supine, prone
 }
 
 /// Oximeter probe state as the device reports it.
-public enum SensorState: String, Sendable, Hashable {
+package enum SensorState: String, Sendable, Hashable {
     case ok, off, disconnected
 }

@@ -1,17 +1,17 @@
 /// Biological sex, as used by the predicted body weight formula.
-public enum Sex: String, Sendable, CaseIterable {
+package enum Sex: String, Sendable, CaseIterable {
     case male, female
 }
 
 /// A diagnosis that changes which rules apply.
-public enum Condition: String, Sendable, CaseIterable, Hashable {
+package enum Condition: String, Sendable, CaseIterable, Hashable {
     case diffuseAlveolarHemorrhage = "diffuse_alveolar_hemorrhage"
     case ancaVasculitis = "anca_vasculitis"
     case antiGBM = "anti_gbm"
     case sle
 
     /// Hashes the case, not the identifier's text (the rules ask for conditions at every group).
-    public func hash(into hasher: inout Hasher) {
+    package func hash(into hasher: inout Hasher) {
         switch self {
         case .diffuseAlveolarHemorrhage: hasher.combine(0)
         case .ancaVasculitis: hasher.combine(1)
@@ -21,29 +21,29 @@ public enum Condition: String, Sendable, CaseIterable, Hashable {
     }
 
     /// Conditions under which renal function is watched (KDIGO: vasculitis with kidney involvement).
-    public var isVasculitis: Bool { self != .diffuseAlveolarHemorrhage }
+    package var isVasculitis: Bool { self != .diffuseAlveolarHemorrhage }
 }
 
 /// The patient context the rules need. Sex and height may not be known yet (a bed waiting for its
 /// patient, an admission without a height): the rules that need the predicted body weight then say
 /// so (`technical.patient_unknown`) instead of guessing.
-public struct Patient: Sendable, Equatable {
-    public var sex: Sex?
-    public var heightCm: Double?
-    public var conditions: Set<Condition>
+package struct Patient: Sendable, Equatable {
+    package var sex: Sex?
+    package var heightCm: Double?
+    package var conditions: Set<Condition>
     /// A predicted body weight entered by hand (for a patient the formula does not fit): used as is.
-    public var pbwKg: Double?
+    package var pbwKg: Double?
 
     /// Heights outside this range are refused: the ARDSNet formula is validated for adults only.
-    public static let heightRangeCm: ClosedRange<Double> = 130...250
+    package static let heightRangeCm: ClosedRange<Double> = 130...250
     /// Below this height (and within the range) the PBW is shown with a caution to check the height.
-    public static let shortStatureCm = 140.0
+    package static let shortStatureCm = 140.0
     /// A PBW entered by hand must be within this range; the height limits then do not apply (but a
     /// height must still be a human one).
-    public static let pbwRangeKg: ClosedRange<Double> = 20...150
-    public static let anyHeightRangeCm: ClosedRange<Double> = 30...300
+    package static let pbwRangeKg: ClosedRange<Double> = 20...150
+    package static let anyHeightRangeCm: ClosedRange<Double> = 30...300
 
-    public init(sex: Sex?, heightCm: Double?, conditions: Set<Condition> = [], pbwKg: Double? = nil) {
+    package init(sex: Sex?, heightCm: Double?, conditions: Set<Condition> = [], pbwKg: Double? = nil) {
         self.sex = sex
         self.heightCm = heightCm
         self.conditions = conditions
@@ -51,7 +51,7 @@ public struct Patient: Sendable, Equatable {
     }
 
     /// Why a height cannot be used for the PBW formula, or nil. Total for any number.
-    public static func heightProblem(_ heightCm: Double, pbwGiven: Bool) -> String? {
+    package static func heightProblem(_ heightCm: Double, pbwGiven: Bool) -> String? {
         let range = pbwGiven ? anyHeightRangeCm : heightRangeCm
         guard heightCm.isFinite, range.contains(heightCm) else {
             let shown = heightCm.isFinite && abs(heightCm) < 1e6 ? Fmt.fixed(heightCm, 1).trimmingTrailingZeros : "that"
@@ -63,26 +63,26 @@ public struct Patient: Sendable, Equatable {
     }
 
     /// The PBW was entered by hand.
-    public var pbwByHand: Bool { pbwKg != nil }
+    package var pbwByHand: Bool { pbwKg != nil }
 
     /// The PBW comes from a short stature (130-140 cm): check the height.
-    public var pbwCaution: Bool {
+    package var pbwCaution: Bool {
         guard pbwKg == nil, sex != nil, let heightCm else { return false }
         return heightCm < Patient.shortStatureCm - 1e-9
     }
 
     /// No sex, no height, no conditions: a bed whose patient is not known yet.
-    public static let unknown = Patient(sex: nil, heightCm: nil)
+    package static let unknown = Patient(sex: nil, heightCm: nil)
 
     /// Predicted body weight in kg (NIH NHLBI ARDS Network), when sex and height are known:
     /// male 50 + 0.91 × (height_cm − 152.4), female 45.5 + 0.91 × (height_cm − 152.4).
-    public var predictedBodyWeightKg: Double? {
+    package var predictedBodyWeightKg: Double? {
         if let pbwKg { return pbwKg }
         guard let sex, let heightCm else { return nil }
         let base = sex == .male ? 50.0 : 45.5
         return base + 0.91 * (heightCm - 152.4)
     }
 
-    public var hasDAH: Bool { conditions.contains(.diffuseAlveolarHemorrhage) }
-    public var hasVasculitis: Bool { conditions.contains { $0.isVasculitis } }
+    package var hasDAH: Bool { conditions.contains(.diffuseAlveolarHemorrhage) }
+    package var hasVasculitis: Bool { conditions.contains { $0.isVasculitis } }
 }

@@ -1,8 +1,8 @@
 /// Alarm priority (IEC 60601-1-8).
-public enum Priority: Int, Sendable, Comparable, CaseIterable {
+package enum Priority: Int, Sendable, Comparable, CaseIterable {
     case low = 1, medium, high
 
-    public var name: String {
+    package var name: String {
         switch self {
         case .low: "low"
         case .medium: "medium"
@@ -10,16 +10,16 @@ public enum Priority: Int, Sendable, Comparable, CaseIterable {
         }
     }
 
-    public static func < (lhs: Priority, rhs: Priority) -> Bool { lhs.rawValue < rhs.rawValue }
+    package static func < (lhs: Priority, rhs: Priority) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
 /// Alarm condition type (IEC 60601-1-8), plus advisory prompts.
-public enum AlarmType: String, Sendable {
+package enum AlarmType: String, Sendable {
     case physiological, technical, advisory
 }
 
 /// The rule catalogue. Identifiers are a contract with scenario files, configs and receivers.
-public enum RuleID: String, Sendable, CaseIterable, Hashable {
+package enum RuleID: String, Sendable, CaseIterable, Hashable {
     case tidalVolumeHigh = "lpv.tidal_volume_high"
     case tidalVolumeLow = "lpv.tidal_volume_low"
     case plateauHigh = "lpv.plateau_high"
@@ -68,7 +68,7 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     case trendStoreFailed = "technical.trend_store_failed"
 
     /// The rule's place in the catalogue, 0 … count - 1: a dense index (no string hashing).
-    public var ordinal: Int {
+    package var ordinal: Int {
         switch self {
         case .tidalVolumeHigh: 0
         case .tidalVolumeLow: 1
@@ -104,12 +104,12 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     }
 
     /// Hashes the catalogue place, not the identifier's text (RawRepresentable's default hashes the string).
-    public func hash(into hasher: inout Hasher) { hasher.combine(ordinal) }
+    package func hash(into hasher: inout Hasher) { hasher.combine(ordinal) }
 
     /// The identifier as written in files and events.
-    public var id: String { rawValue }
+    package var id: String { rawValue }
 
-    public var type: AlarmType {
+    package var type: AlarmType {
         switch self {
         case .deviceSilent, .sensorOff, .valueRejected, .deliveryFailed, .journalFailed, .patientUnknown, .monitoringStopped,
              .monitoringGap, .stationUnreachable, .clockUnsynchronized, .diskLow, .trendStoreFailed: .technical
@@ -119,7 +119,7 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     }
 
     /// Conditions the agent raises itself (outputs), rather than the clinical core's rules.
-    public var isAgentCondition: Bool {
+    package var isAgentCondition: Bool {
         switch self {
         case .deliveryFailed, .journalFailed, .stationUnreachable, .clockUnsynchronized, .diskLow, .trendStoreFailed: true
         default: false
@@ -127,14 +127,14 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     }
 
     /// Whether instances of this rule are kept per source (their events carry `source`).
-    public var isPerSource: Bool { type == .technical && !isLifecycle }
+    package var isPerSource: Bool { type == .technical && !isLifecycle }
 
     /// The agent's own lifecycle (stopped, gap): raised by the bedside loop at a stop or a restart,
     /// never by the rules' evaluation.
-    public var isLifecycle: Bool { self == .monitoringStopped || self == .monitoringGap }
+    package var isLifecycle: Bool { self == .monitoringStopped || self == .monitoringGap }
 
     /// A short title for reports.
-    public var title: String {
+    package var title: String {
         switch self {
         case .tidalVolumeHigh: "Tidal volume above lung-protective target"
         case .tidalVolumeLow: "Tidal volume very low"
@@ -170,7 +170,7 @@ public enum RuleID: String, Sendable, CaseIterable, Hashable {
     }
 
     /// Where the rule and its default numbers come from.
-    public var reference: String {
+    package var reference: String {
         switch self {
         case .tidalVolumeHigh, .tidalVolumeLow:
             "NIH NHLBI ARDS Network protocol card (6 ml/kg PBW); ATS/ESICM/SCCM 2017 (4-8 ml/kg)"

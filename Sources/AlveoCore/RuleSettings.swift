@@ -1,137 +1,137 @@
 /// Every threshold, delay and window the rules use. Defaults are in docs/clinical-rules.md with sources;
 /// each can be overridden in the agent configuration under `rules:`, keyed by rule id.
-public struct RuleSettings: Sendable, Equatable {
+package struct RuleSettings: Sendable, Equatable {
     // lpv.tidal_volume_high
-    public var vtHighMlPerKg = 6.5
-    public var vtHighDelay = 300.0
-    public var vtHighHighTierMlPerKg = 8.0
-    public var vtHighHighTierDelay = 60.0
-    public var vtHighEndMlPerKg = 6.0
-    public var vtTargetMlPerKg = 6.0
+    package var vtHighMlPerKg = 6.5
+    package var vtHighDelay = 300.0
+    package var vtHighHighTierMlPerKg = 8.0
+    package var vtHighHighTierDelay = 60.0
+    package var vtHighEndMlPerKg = 6.0
+    package var vtTargetMlPerKg = 6.0
     // lpv.tidal_volume_low
-    public var vtLowMlPerKg = 4.0
-    public var vtLowDelay = 300.0
+    package var vtLowMlPerKg = 4.0
+    package var vtLowDelay = 300.0
     // lpv.plateau_high
-    public var pplatHigh = 30.0
-    public var pplatEnd = 28.0
-    public var pplatVtStepMlPerKg = 1.0
-    public var pplatVtFloorMlPerKg = 4.0
+    package var pplatHigh = 30.0
+    package var pplatEnd = 28.0
+    package var pplatVtStepMlPerKg = 1.0
+    package var pplatVtFloorMlPerKg = 4.0
     // lpv.driving_pressure_high
-    public var drivingPressureHigh = 15.0
-    public var drivingPressureEnd = 13.0
+    package var drivingPressureHigh = 15.0
+    package var drivingPressureEnd = 13.0
     // lpv.plateau_overdue
-    public var plateauOverdueAfter = 4 * 3600.0
+    package var plateauOverdueAfter = 4 * 3600.0
     // lpv.plateau_stale
-    public var staleAfterPEEPChange = 2.0
-    public var staleAfterVtChangeMlPerKg = 1.0
-    public var staleVtChangeDelay = 120.0
-    public var staleGrace = 900.0
+    package var staleAfterPEEPChange = 2.0
+    package var staleAfterVtChangeMlPerKg = 1.0
+    package var staleVtChangeDelay = 120.0
+    package var staleGrace = 900.0
     // oxygenation.spo2_low
-    public var spo2Low = 88.0
-    public var spo2LowDelay = 60.0
-    public var spo2LowHighTier = 85.0
-    public var spo2LowHighTierDelay = 30.0
-    public var spo2LowEnd = 90.0
+    package var spo2Low = 88.0
+    package var spo2LowDelay = 60.0
+    package var spo2LowHighTier = 85.0
+    package var spo2LowHighTierDelay = 30.0
+    package var spo2LowEnd = 90.0
     // oxygenation.pf_severity (and P/F in general)
-    public var pfMild = 300.0
-    public var pfModerate = 200.0
-    public var pfSevere = 100.0
-    public var pfBandHysteresis = 10.0
-    public var gasValidFor = 3600.0
-    public var sfMild = 315.0
-    public var sfModerate = 235.0
-    public var sfSevere = 148.0
+    package var pfMild = 300.0
+    package var pfModerate = 200.0
+    package var pfSevere = 100.0
+    package var pfBandHysteresis = 10.0
+    package var gasValidFor = 3600.0
+    package var sfMild = 315.0
+    package var sfModerate = 235.0
+    package var sfSevere = 148.0
     // oxygenation.pf_falling
-    public var pfFallFraction = 0.20
-    public var pfFallWindow = 6 * 3600.0
+    package var pfFallFraction = 0.20
+    package var pfFallWindow = 6 * 3600.0
     // oxygenation.fio2_weanable
-    public var weanSpO2Above = 95.0
-    public var weanMinFiO2 = 0.5
-    public var weanDelay = 1800.0
+    package var weanSpO2Above = 95.0
+    package var weanMinFiO2 = 0.5
+    package var weanDelay = 1800.0
     // escalation.prone_positioning
-    public var proneMaxPF = 150.0
-    public var proneMinFiO2 = 0.6
-    public var proneMinPEEP = 5.0
-    public var proneDelay = 12 * 3600.0
-    public var proneSessionHours = 16.0
-    public var proneHemoptysisLookback = 24 * 3600.0
-    public var proneFalseReset = 3600.0
-    public var proneUnknownReset = 4 * 3600.0
+    package var proneMaxPF = 150.0
+    package var proneMinFiO2 = 0.6
+    package var proneMinPEEP = 5.0
+    package var proneDelay = 12 * 3600.0
+    package var proneSessionHours = 16.0
+    package var proneHemoptysisLookback = 24 * 3600.0
+    package var proneFalseReset = 3600.0
+    package var proneUnknownReset = 4 * 3600.0
     // escalation.prone_repeat
-    public var proneRepeatAssessAfter = 4 * 3600.0
+    package var proneRepeatAssessAfter = 4 * 3600.0
     // escalation.prone_stop
-    public var proneStopMinPF = 150.0
-    public var proneStopMaxPEEP = 10.0
-    public var proneStopMaxFiO2 = 0.6
-    public var proneStopDelay = 4 * 3600.0
+    package var proneStopMinPF = 150.0
+    package var proneStopMaxPEEP = 10.0
+    package var proneStopMaxFiO2 = 0.6
+    package var proneStopDelay = 4 * 3600.0
     // escalation.plasma_exchange
-    public var plexKidneyCreatinine = 3.4
-    public var plexMaxPF = 200.0
-    public var plexEndPF = 210.0
-    public var plexDelay = 3600.0
-    public var plexFalseReset = 3600.0
-    public var plexUnknownReset = 4 * 3600.0
+    package var plexKidneyCreatinine = 3.4
+    package var plexMaxPF = 200.0
+    package var plexEndPF = 210.0
+    package var plexDelay = 3600.0
+    package var plexFalseReset = 3600.0
+    package var plexUnknownReset = 4 * 3600.0
     // dah.hemoglobin_drop
-    public var hbDrop = 2.0
-    public var hbWindow = 24 * 3600.0
+    package var hbDrop = 2.0
+    package var hbWindow = 24 * 3600.0
     // dah.hemoptysis_volume
-    public var hemoptysisVolume = 200.0
-    public var hemoptysisWindow = 24 * 3600.0
+    package var hemoptysisVolume = 200.0
+    package var hemoptysisWindow = 24 * 3600.0
     // dah.hemoptysis_prone
-    public var hemoptysisProneMin = 0.0
+    package var hemoptysisProneMin = 0.0
     // dah.renal_function
-    public var creatinineRise = 0.3
-    public var creatinineWindow = 48 * 3600.0
-    public var creatinineRatio = 1.5
-    public var creatinineBaselineWindow = 7 * 86400.0
-    public var akiStage2Ratio = 2.0
-    public var akiStage3Ratio = 3.0
-    public var akiStage3Creatinine = 4.0
+    package var creatinineRise = 0.3
+    package var creatinineWindow = 48 * 3600.0
+    package var creatinineRatio = 1.5
+    package var creatinineBaselineWindow = 7 * 86400.0
+    package var akiStage2Ratio = 2.0
+    package var akiStage3Ratio = 3.0
+    package var akiStage3Creatinine = 4.0
     // technical.device_silent
-    public var silentAfter = 10.0
-    public var silentAfterBySource: [String: Double] = [:]
+    package var silentAfter = 10.0
+    package var silentAfterBySource: [String: Double] = [:]
     // technical.station_unreachable (the agent's outputs)
-    public var stationUnreachableAfter = 60.0
-    public var stationBacklogMax = 100.0
+    package var stationUnreachableAfter = 60.0
+    package var stationBacklogMax = 100.0
     // technical.clock_unsynchronized
-    public var clockUnsynchronizedAfter = 600.0
+    package var clockUnsynchronizedAfter = 600.0
     // technical.disk_low
-    public var diskMinFreeMB = 256.0
+    package var diskMinFreeMB = 256.0
     // alarm system
-    public var reannounceHigh = 600.0
-    public var reannounceLatched = 3600.0
-    public var reannounceMedium = 600.0
-    public var reannounceMediumMax = 3600.0
-    public var advisoryRearm = 6 * 3600.0
+    package var reannounceHigh = 600.0
+    package var reannounceLatched = 3600.0
+    package var reannounceMedium = 600.0
+    package var reannounceMediumMax = 3600.0
+    package var advisoryRearm = 6 * 3600.0
     /// Charted and laboratory values sampled longer ago than this are refused (and the FiO2 history
     /// kept for their P/F spans it).
-    public var maxSampleAge = 6 * 3600.0
+    package var maxSampleAge = 6 * 3600.0
 
     /// Rules switched off in the configuration.
-    public var disabled: Set<RuleID> = []
+    package var disabled: Set<RuleID> = []
     /// The alarm engine's timing per rule, by ordinal (rules v3 §1.4): `offset_s`, `min_active_s`,
     /// `chatter_max_per_h`, `chatter_stable_s` under each rule.
-    public var policies: [AlarmPolicy] = RuleID.allCases.map(AlarmPolicy.defaults)
+    package var policies: [AlarmPolicy] = RuleID.allCases.map(AlarmPolicy.defaults)
 
     /// One rule's alarm timing.
-    public func policy(_ rule: RuleID) -> AlarmPolicy { policies[rule.ordinal] }
+    package func policy(_ rule: RuleID) -> AlarmPolicy { policies[rule.ordinal] }
 
-    public init() {}
+    package init() {}
 
     /// Silence timeout for one source, seconds.
-    public func silentAfter(source: String) -> Double {
+    package func silentAfter(source: String) -> Double {
         silentAfterBySource[source] ?? silentAfter
     }
 
     /// One configurable number.
-    public struct Key: Sendable {
-        public let name: String
-        public let unit: String
-        public let help: String
-        public let get: @Sendable (RuleSettings) -> Double
-        public let set: @Sendable (inout RuleSettings, Double) -> Void
+    package struct Key: Sendable {
+        package let name: String
+        package let unit: String
+        package let help: String
+        package let get: @Sendable (RuleSettings) -> Double
+        package let set: @Sendable (inout RuleSettings, Double) -> Void
         /// Values outside this range are refused at configuration time.
-        public let allowed: ClosedRange<Double>
+        package let allowed: ClosedRange<Double>
     }
 
     private static func key(
@@ -144,13 +144,13 @@ public struct RuleSettings: Sendable, Equatable {
 
     /// The keys each rule accepts under `rules: <rule id>:` (besides `enabled`): its own, then the
     /// alarm engine's timing (rules v3 §1.4).
-    public static func keys(for rule: RuleID) -> [Key] {
+    package static func keys(for rule: RuleID) -> [Key] {
         ruleKeys(for: rule) + policyKeys(for: rule)
     }
 
     /// The engine's keys of one rule: the offset and minimum active time where they apply, the chatter
     /// bound for every rule the engine bounds.
-    public static func policyKeys(for rule: RuleID) -> [Key] {
+    package static func policyKeys(for rule: RuleID) -> [Key] {
         guard AlarmPolicy.defaults(for: rule) != .exempt else { return [] }
         let ordinal = rule.ordinal
         var keys: [Key] = []
@@ -167,7 +167,7 @@ public struct RuleSettings: Sendable, Equatable {
     }
 
     /// The rule's own thresholds, delays and windows.
-    public static func ruleKeys(for rule: RuleID) -> [Key] {
+    package static func ruleKeys(for rule: RuleID) -> [Key] {
         let seconds = 0.0...(30 * 86400.0)
         switch rule {
         case .tidalVolumeHigh:
@@ -301,7 +301,7 @@ public struct RuleSettings: Sendable, Equatable {
     }
 
     /// Keys of v1 that are gone, with what replaces them: refused with this hint.
-    public static func removedKey(_ name: String, rule: RuleID?) -> String? {
+    package static func removedKey(_ name: String, rule: RuleID?) -> String? {
         switch (rule, name) {
         case (nil, "reannounce_s"):
             "reannounce_s is gone in rules v2: re-announcement now depends on priority (high_s, latched_s, medium_s, medium_max_s)"
@@ -314,7 +314,7 @@ public struct RuleSettings: Sendable, Equatable {
     }
 
     /// An alarm-engine key that does not apply to this rule, with why (rules v3 §1.4).
-    public static func inapplicableKey(_ name: String, rule: RuleID) -> String? {
+    package static func inapplicableKey(_ name: String, rule: RuleID) -> String? {
         let engineKeys = ["offset_s", "min_active_s", "chatter_max_per_h", "chatter_stable_s"]
         guard engineKeys.contains(name), !policyKeys(for: rule).contains(where: { $0.name == name }) else { return nil }
         if AlarmPolicy.defaults(for: rule) == .exempt {
@@ -324,7 +324,7 @@ public struct RuleSettings: Sendable, Equatable {
     }
 
     /// Settings shared by all rules, under `rules: alarm_system:`.
-    public static var alarmSystemKeys: [Key] {
+    package static var alarmSystemKeys: [Key] {
         [key("high_s", "s", \.reannounceHigh, 60...900, "an unacknowledged high alarm whose condition is present is re-announced this often"),
          key("latched_s", "s", \.reannounceLatched, 600...7200, "an unacknowledged latched alarm is re-announced this often"),
          key("medium_s", "s", \.reannounceMedium, 60...3600, "an unacknowledged medium alarm is re-announced after this, then at doubling intervals"),

@@ -6,7 +6,7 @@
 extension FixedWidthInteger {
     /// `x` rounded toward zero, clamped to the integer's range; NaN gives 0.
     @inlinable
-    public init(saturating x: Double) {
+    package init(saturating x: Double) {
         if x.isNaN {
             self = 0
         } else if x <= Double(Self.min) {
@@ -23,7 +23,7 @@ extension FixedWidthInteger {
 extension Duration {
     /// Seconds as a Duration, whole nanoseconds, clamped to ±100 years; NaN and negatives of a
     /// timeout are the caller's to bound (this only promises not to trap).
-    public static func clampedSeconds(_ seconds: Double) -> Duration {
+    package static func clampedSeconds(_ seconds: Double) -> Duration {
         let limit = 100.0 * 365.25 * 86_400
         let bounded = seconds.isNaN ? 0 : Swift.min(Swift.max(seconds, -limit), limit)
         return .nanoseconds(Int64(saturating: (bounded * 1e9).rounded()))

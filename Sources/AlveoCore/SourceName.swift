@@ -3,11 +3,11 @@
 /// and log lines, so it is kept to what is safe in all of them: 1 to 64 letters, digits, `_`, `-` and
 /// `.` (letters and digits of any script, as configurations have always allowed: `beatmung_ü`; never
 /// spaces, punctuation, control or formatting characters).
-public enum SourceName {
-    public static let maxLength = 64
+package enum SourceName {
+    package static let maxLength = 64
 
     /// Whether `name` may name a source (configuration and scenario files refuse any other).
-    public static func isValid(_ name: some StringProtocol) -> Bool {
+    package static func isValid(_ name: some StringProtocol) -> Bool {
         guard !name.isEmpty, name.count <= maxLength else { return false }
         return name.allSatisfy { character in
             character == "_" || character == "-" || character == "." || character.isLetter || character.isNumber
@@ -15,11 +15,11 @@ public enum SourceName {
     }
 
     /// As `isValid`, over UTF-8 bytes (invalid UTF-8 is not a name).
-    public static func isValid(bytes: some Collection<UInt8>) -> Bool {
+    package static func isValid(bytes: some Collection<UInt8>) -> Bool {
         guard !bytes.isEmpty, bytes.count <= 4 * maxLength, let text = String(validating: Array(bytes), as: UTF8.self) else { return false }
         return isValid(text)
     }
 
     /// What a valid name is, for error messages.
-    public static let rule = "1 to 64 letters, digits, _ - . (no spaces)"
+    package static let rule = "1 to 64 letters, digits, _ - . (no spaces)"
 }

@@ -1,8 +1,8 @@
 /// RFC 3339 UTC timestamps with milliseconds (`2026-11-25T16:53:35.953Z`), computed without a
 /// calendar library: the journal's `wall_time`, HL7 and syslog timestamps, trace listings.
-public enum UTCTime {
+package enum UTCTime {
     /// Milliseconds since 1970-01-01T00:00:00Z (negative before), as RFC 3339 UTC.
-    public static func rfc3339(millisecondsSince1970 milliseconds: Int64) -> String {
+    package static func rfc3339(millisecondsSince1970 milliseconds: Int64) -> String {
         let (days, msOfDay) = floorDivide(milliseconds, 86_400_000)
         let (year, month, day) = civil(fromDays: days)
         let seconds = msOfDay / 1000
@@ -13,7 +13,7 @@ public enum UTCTime {
 
     /// Milliseconds since 1970 of an RFC 3339 UTC time as `rfc3339` writes it, fraction optional
     /// (`2026-11-25T03:12:00Z`, `2026-11-25T03:12:00.250Z`); nil if it is not one.
-    public static func parse(rfc3339 text: String) -> Int64? {
+    package static func parse(rfc3339 text: String) -> Int64? {
         let bytes = Array(text.utf8.prefix(40))
         guard text.utf8.count <= 40 else { return nil }
         func number(_ range: Range<Int>) -> Int64? {
@@ -60,7 +60,7 @@ public enum UTCTime {
 
     /// Quotient rounded down, and the non-negative remainder.
     /// `divisor` must be positive; any `value`, Int64.min included, is fine.
-    public static func floorDivide(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+    package static func floorDivide(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, remainder: Int64) {
         var (quotient, remainder) = value.quotientAndRemainder(dividingBy: divisor)
         if remainder < 0 {
             quotient -= 1

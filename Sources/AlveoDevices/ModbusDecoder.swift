@@ -2,27 +2,27 @@ import AlveoCore
 
 /// Turns the registers of one poll into observations, following a profile. Pure: the transport (a live
 /// libmodbus connection, a recorded trace, a test) hands it the blocks the poll plan asked for.
-public struct ModbusDecoder: Sendable {
-    public let profile: ModbusProfile
-    public let plan: ModbusPollPlan
-    public let source: String
+package struct ModbusDecoder: Sendable {
+    package let profile: ModbusProfile
+    package let plan: ModbusPollPlan
+    package let source: String
     private var lastRaw: [Int: [UInt16]] = [:]
 
     /// What one poll gave.
-    public struct Result: Sendable, Equatable {
-        public var observations: [Observation]
+    package struct Result: Sendable, Equatable {
+        package var observations: [Observation]
         /// The gateway says its device is lost: treat the poll as unanswered.
-        public var deviceLost: Bool
+        package var deviceLost: Bool
     }
 
-    public init(profile: ModbusProfile, source: String) {
+    package init(profile: ModbusProfile, source: String) {
         self.profile = profile
         self.plan = ModbusPollPlan(profile: profile)
         self.source = source
     }
 
     /// Decodes one poll. `blocks[i]` holds the registers of `plan.blocks[i]`.
-    public mutating func decode(_ blocks: [[UInt16]]) -> Result {
+    package mutating func decode(_ blocks: [[UInt16]]) -> Result {
         precondition(blocks.count == plan.blocks.count, "one register array per planned block")
         func registers(_ table: ModbusTable, _ address: Int, _ width: Int) -> [UInt16]? {
             for (index, block) in plan.blocks.enumerated() where block.table == table && block.contains(address, width: width) {
@@ -76,7 +76,7 @@ public struct ModbusDecoder: Sendable {
 
     /// The registers' number as the device meant it, for a report (a float32 in its own precision:
     /// 3.4028235e+38, not the Double it widens to).
-    public static func text(_ raw: [UInt16], _ type: ModbusValueType) -> String {
+    package static func text(_ raw: [UInt16], _ type: ModbusValueType) -> String {
         switch type {
         case .int16, .uint16: String(engineering(raw, type))
         case .float32ABCD: String(Float(bitPattern: UInt32(raw[0]) << 16 | UInt32(raw[1])))
@@ -85,7 +85,7 @@ public struct ModbusDecoder: Sendable {
     }
 
     /// The raw number held by the registers, before scaling.
-    public static func engineering(_ raw: [UInt16], _ type: ModbusValueType) -> Double {
+    package static func engineering(_ raw: [UInt16], _ type: ModbusValueType) -> Double {
         switch type {
         case .int16: Double(Int16(bitPattern: raw[0]))
         case .uint16: Double(raw[0])

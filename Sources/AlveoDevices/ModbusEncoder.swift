@@ -2,9 +2,9 @@ import AlveoCore
 
 /// The inverse of ModbusDecoder: what a device following a profile would put in its registers.
 /// Used by `alveo simulate` to play a scenario as a Modbus device.
-public enum ModbusEncoder {
+package enum ModbusEncoder {
     /// Raw registers for a value given in the parameter's scenario unit; nil = the field's no-data value.
-    public static func registers(for value: Double?, field: ModbusProfile.Field) -> [UInt16] {
+    package static func registers(for value: Double?, field: ModbusProfile.Field) -> [UInt16] {
         guard let value else { return Array(repeating: field.noData ?? 0, count: field.type.registerCount) }
         let deviceValue = field.unit.fromScenarioUnit(value) / field.scale
         switch field.type {
@@ -21,7 +21,7 @@ public enum ModbusEncoder {
     }
 
     /// The status word for a probe state, with the valid bit set.
-    public static func statusWord(_ status: ModbusProfile.Status, sensor: SensorState) -> UInt16 {
+    package static func statusWord(_ status: ModbusProfile.Status, sensor: SensorState) -> UInt16 {
         var word: UInt16 = 0
         if let valid = status.validBit { word |= 1 << UInt16(valid) }
         switch sensor {
@@ -35,7 +35,7 @@ public enum ModbusEncoder {
 
 extension DeviceUnit {
     /// Converts a value in the parameter's scenario unit to this unit.
-    public func fromScenarioUnit(_ value: Double) -> Double {
+    package func fromScenarioUnit(_ value: Double) -> Double {
         value / toScenarioUnit(1)
     }
 }
@@ -43,7 +43,7 @@ extension DeviceUnit {
 extension ModbusProfile {
     /// The alveo-gateway-v1 map (shared/device-protocols.md), built in for `alveo simulate`;
     /// devices/alveo-gateway-v1/profile.yaml is the same map as a file (a test keeps them equal).
-    public static let gatewayV1 = ModbusProfile(
+    package static let gatewayV1 = ModbusProfile(
         name: "alveo-gateway-v1",
         fields: [
             .init(address: 4, table: .input, type: .int16, scale: 1, unit: .percent, parameter: .spo2, noData: 0x8000),

@@ -1,11 +1,11 @@
 /// The reads one poll makes: contiguous register blocks, as few as possible.
-public struct ModbusPollPlan: Sendable, Equatable {
-    public struct Block: Sendable, Equatable {
-        public var table: ModbusTable
-        public var address: Int
-        public var count: Int
+package struct ModbusPollPlan: Sendable, Equatable {
+    package struct Block: Sendable, Equatable {
+        package var table: ModbusTable
+        package var address: Int
+        package var count: Int
 
-        public init(table: ModbusTable, address: Int, count: Int) {
+        package init(table: ModbusTable, address: Int, count: Int) {
             self.table = table
             self.address = address
             self.count = count
@@ -16,14 +16,14 @@ public struct ModbusPollPlan: Sendable, Equatable {
         }
     }
 
-    public var blocks: [Block]
+    package var blocks: [Block]
 
     /// Largest read the Modbus protocol allows for registers.
-    public static let maxRegistersPerRead = 125
+    package static let maxRegistersPerRead = 125
 
     /// Merges the profile's registers into blocks per table. Registers closer than `maxGap` are read
     /// together (reading a few unused registers is cheaper than another round trip).
-    public init(profile: ModbusProfile, maxGap: Int = 8) {
+    package init(profile: ModbusProfile, maxGap: Int = 8) {
         var spans: [(table: ModbusTable, start: Int, end: Int)] = profile.fields.map {
             ($0.table, $0.address, $0.address + $0.type.registerCount)
         }

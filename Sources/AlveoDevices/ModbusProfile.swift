@@ -1,19 +1,19 @@
 import AlveoCore
 
 /// Modbus register table: holding registers (function 03) or input registers (function 04).
-public enum ModbusTable: String, Sendable, CaseIterable {
+package enum ModbusTable: String, Sendable, CaseIterable {
     case holding, input
 }
 
 /// How a value is laid out in registers.
-public enum ModbusValueType: String, Sendable, CaseIterable {
+package enum ModbusValueType: String, Sendable, CaseIterable {
     case int16, uint16
     /// IEEE-754 float32, high word first (registers `42 20 00 00` = 40.0).
     case float32ABCD = "float32_abcd"
     /// IEEE-754 float32, low word first (registers `00 00 42 20` = 40.0).
     case float32CDAB = "float32_cdab"
 
-    public var registerCount: Int {
+    package var registerCount: Int {
         switch self {
         case .int16, .uint16: 1
         case .float32ABCD, .float32CDAB: 2
@@ -22,7 +22,7 @@ public enum ModbusValueType: String, Sendable, CaseIterable {
 }
 
 /// A unit a device may report in, and its conversion to the unit Alveo's rules use.
-public enum DeviceUnit: String, Sendable, CaseIterable {
+package enum DeviceUnit: String, Sendable, CaseIterable {
     case percent = "%"
     case fraction
     case perMinute = "/min"
@@ -37,7 +37,7 @@ public enum DeviceUnit: String, Sendable, CaseIterable {
     case milligramsPerDecilitre = "mg/dL"
 
     /// Units that can be converted to the parameter's scenario unit.
-    public static func allowed(for parameter: Parameter) -> [DeviceUnit] {
+    package static func allowed(for parameter: Parameter) -> [DeviceUnit] {
         switch parameter {
         case .spo2: [.percent]
         case .fio2: [.percent, .fraction]
@@ -53,7 +53,7 @@ public enum DeviceUnit: String, Sendable, CaseIterable {
     }
 
     /// Converts a value in this unit to the scenario unit of the parameter (FiO2 %, ml, cmH2O, mmHg).
-    public func toScenarioUnit(_ value: Double) -> Double {
+    package func toScenarioUnit(_ value: Double) -> Double {
         switch self {
         case .fraction: value * 100
         case .litre: value * 1000
@@ -65,22 +65,22 @@ public enum DeviceUnit: String, Sendable, CaseIterable {
 }
 
 /// A declarative Modbus register map for one kind of device (or gateway). Never code per device.
-public struct ModbusProfile: Sendable, Equatable {
+package struct ModbusProfile: Sendable, Equatable {
     /// One register (or register pair) that carries a clinical value.
-    public struct Field: Sendable, Equatable {
-        public var address: Int
-        public var table: ModbusTable
-        public var type: ModbusValueType
+    package struct Field: Sendable, Equatable {
+        package var address: Int
+        package var table: ModbusTable
+        package var type: ModbusValueType
         /// Engineering value = raw × scale.
-        public var scale: Double
-        public var unit: DeviceUnit
-        public var parameter: Parameter
+        package var scale: Double
+        package var unit: DeviceUnit
+        package var parameter: Parameter
         /// Raw register value meaning "no data" (e.g. 0x8000), for integer types.
-        public var noData: UInt16?
+        package var noData: UInt16?
         /// Report only when the raw value changes (a plateau pressure repeated every poll is one measurement).
-        public var onChange: Bool
+        package var onChange: Bool
 
-        public init(address: Int, table: ModbusTable, type: ModbusValueType, scale: Double, unit: DeviceUnit,
+        package init(address: Int, table: ModbusTable, type: ModbusValueType, scale: Double, unit: DeviceUnit,
                     parameter: Parameter, noData: UInt16? = nil, onChange: Bool = false)
         {
             self.address = address
@@ -95,19 +95,19 @@ public struct ModbusProfile: Sendable, Equatable {
     }
 
     /// A status register whose bits say whether the values are valid and what the sensor is doing.
-    public struct Status: Sendable, Equatable {
-        public var address: Int
-        public var table: ModbusTable
+    package struct Status: Sendable, Equatable {
+        package var address: Int
+        package var table: ModbusTable
         /// Bit set when the values are valid; clear = every field is "no data".
-        public var validBit: Int?
+        package var validBit: Int?
         /// Bits meaning the probe is off the patient.
-        public var sensorOffBits: [Int]
+        package var sensorOffBits: [Int]
         /// Bits meaning no sensor is connected.
-        public var noSensorBits: [Int]
+        package var noSensorBits: [Int]
         /// Bits meaning the gateway has lost the device behind it: the poll counts as no answer.
-        public var commsLostBits: [Int]
+        package var commsLostBits: [Int]
 
-        public init(address: Int, table: ModbusTable, validBit: Int?, sensorOffBits: [Int] = [], noSensorBits: [Int] = [],
+        package init(address: Int, table: ModbusTable, validBit: Int?, sensorOffBits: [Int] = [], noSensorBits: [Int] = [],
                     commsLostBits: [Int] = [])
         {
             self.address = address
@@ -119,14 +119,14 @@ public struct ModbusProfile: Sendable, Equatable {
         }
 
         /// Whether the profile reports a probe state (so a `sensor` observation is emitted).
-        public var reportsSensor: Bool { !sensorOffBits.isEmpty || !noSensorBits.isEmpty }
+        package var reportsSensor: Bool { !sensorOffBits.isEmpty || !noSensorBits.isEmpty }
     }
 
-    public var name: String
-    public var fields: [Field]
-    public var status: Status?
+    package var name: String
+    package var fields: [Field]
+    package var status: Status?
 
-    public init(name: String, fields: [Field], status: Status? = nil) {
+    package init(name: String, fields: [Field], status: Status? = nil) {
         self.name = name
         self.fields = fields
         self.status = status

@@ -4,7 +4,7 @@ import AlveoCore
 /// what to send as time passes (polls, keep-alives), and the observations of each complete frame.
 /// Pure: the transport (libserialport live, a recorded trace, a test) is injected, and time comes in
 /// as data (seconds).
-public protocol SerialSession: Sendable {
+package protocol SerialSession: Sendable {
     var source: String { get }
     var counters: StreamCounters { get }
     var lastRejection: String? { get }
@@ -27,67 +27,67 @@ public protocol SerialSession: Sendable {
 }
 
 extension SerialSession {
-    public var deviceAlarms: [String] { [] }
-    public var linkState: String? { nil }
-    public var identification: String? { nil }
+    package var deviceAlarms: [String] { [] }
+    package var linkState: String? { nil }
+    package var identification: String? { nil }
 }
 
 /// A device that streams on its own (Masimo ASCII 1, Nonin): nothing to send but an optional opener.
-public struct StreamingSession<Decoder: StreamDecoder>: SerialSession {
-    public private(set) var decoder: Decoder
+package struct StreamingSession<Decoder: StreamDecoder>: SerialSession {
+    package private(set) var decoder: Decoder
     private let opener: [UInt8]
 
-    public init(decoder: Decoder, opener: [UInt8] = []) {
+    package init(decoder: Decoder, opener: [UInt8] = []) {
         self.decoder = decoder
         self.opener = opener
     }
 
-    public var source: String { decoder.source }
-    public var counters: StreamCounters { decoder.counters }
-    public var lastRejection: String? { decoder.lastRejection }
-    public mutating func start(at t: Double) -> [UInt8] { opener }
-    public mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
+    package var source: String { decoder.source }
+    package var counters: StreamCounters { decoder.counters }
+    package var lastRejection: String? { decoder.lastRejection }
+    package mutating func start(at t: Double) -> [UInt8] { opener }
+    package mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
         (decoder.feed(bytes), [])
     }
-    public mutating func tick(at t: Double) -> [UInt8] { [] }
+    package mutating func tick(at t: Double) -> [UInt8] { [] }
 }
 
 /// When a serial session is ticked (for its polls, keep-alives, retries and link timeouts): every
 /// 100 ms from the moment its line opened, and every tick due at or before a time runs before the
 /// bytes received at that time. The live poller and trace replay both tick by this grid, so a session
 /// goes through exactly the same states in replay as it did live, from the trace's records alone.
-public struct SessionTickGrid: Sendable {
-    public static let interval = 0.1
+package struct SessionTickGrid: Sendable {
+    package static let interval = 0.1
     private var origin = 0.0
     private var ticked = 0
     private var isOpen = false
 
-    public init() {}
+    package init() {}
 
     /// The line opened at `t`: the first tick is one interval later.
-    public mutating func open(at t: Double) {
+    package mutating func open(at t: Double) {
         origin = t
         ticked = 0
         isOpen = true
     }
 
     /// The line failed or closed: no ticks until it opens again.
-    public mutating func close() { isOpen = false }
+    package mutating func close() { isOpen = false }
 
     /// The next tick's time, nil while the line is closed.
-    public var next: Double? { isOpen ? origin + Double(ticked + 1) * Self.interval : nil }
+    package var next: Double? { isOpen ? origin + Double(ticked + 1) * Self.interval : nil }
 
     /// At most this much of a gap is ticked through: a session's timers (retries every 2 s, a 3 s
     /// link timeout, three format selections) settle within seconds, so ticking the last minute of a
     /// longer gap leaves it as ticking all of it would for what it decodes, and a gap of a day costs
     /// 600 ticks, not 864,000 (a crafted trace of records a day apart once took hours to replay).
-    public static let maxCatchUp = 60.0
+    package static let maxCatchUp = 60.0
 
     /// The earliest grid time at or before `t` not yet ticked, now counted as ticked; nil if none.
     /// Call until nil, ticking the session at each time returned. After a gap longer than
     /// `maxCatchUp` (replay of a line open and silent for long; a machine suspended live), the grid
     /// moves on to the ticks of the last `maxCatchUp` seconds before `t`.
-    public mutating func takeDue(upTo t: Double) -> Double? {
+    package mutating func takeDue(upTo t: Double) -> Double? {
         guard let next, next <= t else { return nil }
         if t - next > Self.maxCatchUp {
             let last = Int(saturating: ((t - origin) / Self.interval).rounded(.down))

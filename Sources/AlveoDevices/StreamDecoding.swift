@@ -1,21 +1,21 @@
 import AlveoCore
 
 /// What a byte-stream decoder has seen: the figures a clinical engineer reads when a line is noisy.
-public struct StreamCounters: Sendable, Equatable {
+package struct StreamCounters: Sendable, Equatable {
     /// Complete, valid frames decoded.
-    public var frames = 0
+    package var frames = 0
     /// Bytes skipped while looking for the next frame (noise, a partial frame).
-    public var skippedBytes = 0
+    package var skippedBytes = 0
     /// Frames whose checksum, byte count or field count did not match: rejected, never decoded.
-    public var rejectedFrames = 0
+    package var rejectedFrames = 0
 
-    public init() {}
+    package init() {}
 }
 
 /// A decoder of a serial device's byte stream: handed whatever bytes arrived (in any chunks), it
 /// returns the observations of each complete frame, in order. Garbled bytes are counted and skipped,
 /// never fatal. Pure: the transport (libserialport live, a recorded trace, a test) is injected.
-public protocol StreamDecoder: Sendable {
+package protocol StreamDecoder: Sendable {
     /// The source name observations carry.
     var source: String { get }
     var counters: StreamCounters { get }

@@ -10,27 +10,27 @@ import Foundation
 /// the invariants that keep impossible values away from the rules (a decoded number is always
 /// finite and within `DeviceNumber.magnitudeLimit`). Run by libFuzzer through `alveo-fuzz`
 /// (`make fuzz`), and over the committed seeds and past findings by the test suite.
-public enum FuzzTargets {
+package enum FuzzTargets {
     /// Every serial driver's target (from the registry, `SerialDrivers.all`), then the other parsers.
-    public static let names = SerialDrivers.all.map(\.fuzzTarget) + others
+    package static let names = SerialDrivers.all.map(\.fuzzTarget) + others
     static let others = ["modbus", "profile", "scenario", "trace", "config", "hl7ack", "core", "hl7in", "control", "journal", "report",
                          "pcd04_builder", "syslog_builder", "spill"]
 
     /// The seed files of target `name` as shell globs from the repository's root (`Tests/Fuzz/fuzz.sh`
     /// adds Tests/Fuzz/seeds/NAME and the past findings): a serial driver's own fixtures.
-    public static func seeds(_ name: String) -> [String] {
+    package static func seeds(_ name: String) -> [String] {
         SerialDrivers.fuzzing(name)?.fuzzSeeds ?? []
     }
 
     /// What `Tests/Fuzz/fuzz.sh` asks with ALVEO_FUZZ_LIST: `targets` (every target's name, one a line)
     /// or a target's name (its seed globs, one a line); nil without it.
-    public static func listing(_ environment: [String: String]) -> String? {
+    package static func listing(_ environment: [String: String]) -> String? {
         guard let what = environment["ALVEO_FUZZ_LIST"] else { return nil }
         return (what == "targets" ? names : seeds(what)).map { $0 + "\n" }.joined()
     }
 
     /// Runs target `name` on `data`; an unknown name traps (a usage error of the fuzz driver).
-    public static func run(_ name: String, _ data: [UInt8]) {
+    package static func run(_ name: String, _ data: [UInt8]) {
         if let driver = SerialDrivers.fuzzing(name) {
             session(driver.fuzzSession(), data, replyPerChunk: driver.fuzzReplyPerByte)
             return

@@ -5,14 +5,14 @@ import Glibc
 
 /// The file side of the control API's Unix domain socket: its directory, a stale socket left by a
 /// crash, its mode and group. The listening itself is the server library's.
-public enum ControlSocket {
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
+package enum ControlSocket {
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
     }
 
     /// Makes the socket's directory (0755: the socket's own mode guards it) and removes a socket left
     /// by an agent that died; refuses when another agent is serving the path.
-    public static func prepare(path: String) throws(Failure) {
+    package static func prepare(path: String) throws(Failure) {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
             do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755]) } catch {
@@ -29,7 +29,7 @@ public enum ControlSocket {
     }
 
     /// Whether something accepts connections on the socket.
-    public static func isServed(_ path: String) -> Bool {
+    package static func isServed(_ path: String) -> Bool {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -43,7 +43,7 @@ public enum ControlSocket {
     }
 
     /// Mode 0660, and the group `group` (by name) when given: its members may use the API.
-    public static func secure(path: String, group: String?) throws(Failure) {
+    package static func secure(path: String, group: String?) throws(Failure) {
         var gid: gid_t = gid_t.max  // -1: leave the group as it is
         if let group {
             guard let entry = getgrnam(group) else { throw Failure(description: "no group '\(group)' on this system") }

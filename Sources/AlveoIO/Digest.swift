@@ -1,9 +1,9 @@
 import COpenSSL
 
 /// Cryptographic digests from libcrypto (the one C library that has them here).
-public enum Digest {
+package enum Digest {
     /// HMAC-SHA-256 of `message` under `key` (32 bytes).
-    public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+    package static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         _ = key.withUnsafeBytes { keyBytes in

@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// Serial line parity.
-public enum Parity: String, Sendable, CaseIterable {
+package enum Parity: String, Sendable, CaseIterable {
     case none, even, odd
 
     var libmodbusCode: CChar {
@@ -19,11 +19,11 @@ public enum Parity: String, Sendable, CaseIterable {
 }
 
 /// Where a Modbus server is.
-public enum ModbusEndpoint: Sendable, Equatable, CustomStringConvertible {
+package enum ModbusEndpoint: Sendable, Equatable, CustomStringConvertible {
     case tcp(host: String, port: Int)
     case rtu(path: String, baud: Int, parity: Parity, dataBits: Int, stopBits: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .tcp(let host, let port): "modbus-tcp://\(host):\(port)"
         case .rtu(let path, let baud, let parity, let dataBits, let stopBits):
@@ -33,7 +33,7 @@ public enum ModbusEndpoint: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Which register table a read uses.
-public enum RegisterFunction: String, Sendable, CaseIterable {
+package enum RegisterFunction: String, Sendable, CaseIterable {
     /// Function code 03.
     case holding
     /// Function code 04.
@@ -43,17 +43,17 @@ public enum RegisterFunction: String, Sendable, CaseIterable {
 /// One libmodbus client context. The context is owned here alone: every C call runs under the lock,
 /// and `deinit` closes and frees it. A context is not thread-safe, so a bus uses one connection from
 /// one thread; the lock only makes a stray call from another thread safe rather than corrupting.
-public final class ModbusConnection: Sendable {
+package final class ModbusConnection: Sendable {
     private let context: Mutex<OpaquePointer>
-    public let endpoint: ModbusEndpoint
+    package let endpoint: ModbusEndpoint
     private let unit: Mutex<Int>
 
     /// The unit id requests go to now.
-    public var unitID: Int { unit.withLock { $0 } }
+    package var unitID: Int { unit.withLock { $0 } }
 
     /// Creates the context and sets the unit id and timeouts (`modbus_new_tcp` / `modbus_new_rtu`,
     /// `modbus_set_slave`, `modbus_set_response_timeout`, `modbus_set_byte_timeout`). Does not connect.
-    public init(endpoint: ModbusEndpoint, unitID: Int, responseTimeout: Duration = .milliseconds(500),
+    package init(endpoint: ModbusEndpoint, unitID: Int, responseTimeout: Duration = .milliseconds(500),
                 byteTimeout: Duration = .milliseconds(100)) throws(ModbusError)
     {
         self.endpoint = endpoint
@@ -115,7 +115,7 @@ public final class ModbusConnection: Sendable {
 
     /// Addresses the next requests to another unit on the same bus (`modbus_set_slave`): several
     /// devices on one RS-485 line, or behind one TCP gateway, share one connection.
-    public func setUnit(_ unitID: Int) throws(ModbusError) {
+    package func setUnit(_ unitID: Int) throws(ModbusError) {
         guard (0...255).contains(unitID) else {
             throw ModbusError(operation: "set unit", peer: endpoint.description, cause: .invalidRequest("unit id \(unitID) is outside 0...255"))
         }
@@ -125,7 +125,7 @@ public final class ModbusConnection: Sendable {
     }
 
     /// Discards bytes still in the receive buffer, e.g. a late reply after a timeout (`modbus_flush`).
-    public func flush() {
+    package func flush() {
         context.withLock { ctx in _ = modbus_flush(ctx) }
     }
 
@@ -134,7 +134,7 @@ public final class ModbusConnection: Sendable {
     /// glibc aborts the process on a larger one. The agent raises its descriptor limit above that, so
     /// a link is opened only while a descriptor below it is free (the next one the kernel gives), and
     /// one that still lands above it is closed: a clear error, never an abort.
-    public func connect() throws(ModbusError) {
+    package func connect() throws(ModbusError) {
         let peer = endpoint.description
         guard ModbusConnection.lowDescriptorFree() else {
             throw ModbusError(operation: "connect", peer: peer, cause: .invalidRequest(
@@ -160,13 +160,13 @@ public final class ModbusConnection: Sendable {
     }
 
     /// Closes the link; `connect()` may be called again (`modbus_close`).
-    public func close() {
+    package func close() {
         context.withLock { ctx in modbus_close(ctx) }
     }
 
     /// Reads `count` consecutive registers from `address` (`modbus_read_registers` for holding,
     /// `modbus_read_input_registers` for input), at most 125 per request.
-    public func read(_ function: RegisterFunction, address: Int, count: Int) throws(ModbusError) -> [UInt16] {
+    package func read(_ function: RegisterFunction, address: Int, count: Int) throws(ModbusError) -> [UInt16] {
         let operation = "read \(count) \(function.rawValue) register(s) at \(address) from unit \(unitID)"
         guard (1...125).contains(count), address >= 0, address + count <= 65536 else {
             throw ModbusError(operation: operation, peer: endpoint.description,
@@ -193,6 +193,6 @@ public final class ModbusConnection: Sendable {
 }
 
 /// Internal helpers exposed for tests.
-public enum ModbusConnectionTestHooks {
-    public static func resolve(_ host: String) -> String? { ModbusConnection.numericIPv4(host) }
+package enum ModbusConnectionTestHooks {
+    package static func resolve(_ host: String) -> String? { ModbusConnection.numericIPv4(host) }
 }

@@ -5,8 +5,8 @@ import Glibc
 #endif
 
 /// A Modbus failure as a value: what was being done, with which peer, and why (errno or exception).
-public struct ModbusError: Error, CustomStringConvertible, Sendable, Equatable {
-    public enum Cause: Sendable, Equatable {
+package struct ModbusError: Error, CustomStringConvertible, Sendable, Equatable {
+    package enum Cause: Sendable, Equatable {
         /// An operating-system error (errno), e.g. ECONNREFUSED, ENOENT, ETIMEDOUT.
         case system(Int32)
         /// The server answered with a Modbus exception (function | 0x80, then this code).
@@ -17,11 +17,11 @@ public struct ModbusError: Error, CustomStringConvertible, Sendable, Equatable {
         case invalidRequest(String)
     }
 
-    public var operation: String
-    public var peer: String
-    public var cause: Cause
+    package var operation: String
+    package var peer: String
+    package var cause: Cause
 
-    public init(operation: String, peer: String, cause: Cause) {
+    package init(operation: String, peer: String, cause: Cause) {
         self.operation = operation
         self.peer = peer
         self.cause = cause
@@ -47,21 +47,21 @@ public struct ModbusError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 
     /// The mapping from a libmodbus errno value, for tests.
-    public static func fromErrnoForTesting(_ code: Int32) -> ModbusError {
+    package static func fromErrnoForTesting(_ code: Int32) -> ModbusError {
         fromErrno(code, operation: "test", peer: "test")
     }
 
     /// True when the peer did not answer in time (a silent device, a wrong unit id on RTU).
-    public var isTimeout: Bool { cause == .system(ETIMEDOUT) }
+    package var isTimeout: Bool { cause == .system(ETIMEDOUT) }
 
     /// True for exception 0x0B: a gateway reports that the device behind it does not answer.
-    public var isGatewayTargetLost: Bool { cause == .exception(0x0B) }
+    package var isGatewayTargetLost: Bool { cause == .exception(0x0B) }
 
-    public var description: String {
+    package var description: String {
         "\(peer): \(operation) failed: \(causeText)"
     }
 
-    public var causeText: String {
+    package var causeText: String {
         switch cause {
         case .system(let code):
             let name = code == ETIMEDOUT ? "no response within the timeout (ETIMEDOUT)" : "\(String(cString: strerror(code))) (errno \(code))"
@@ -74,7 +74,7 @@ public struct ModbusError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 
     /// Names from the Modbus application protocol specification.
-    public static func exceptionName(_ code: UInt8) -> String {
+    package static func exceptionName(_ code: UInt8) -> String {
         switch code {
         case 0x01: "illegal function"
         case 0x02: "illegal data address: the register is not served"

@@ -11,15 +11,15 @@ import Glibc
 /// freed on the server's own thread; the register mapping is shared under `lock`.
 /// (@unchecked: `modbus_reply` needs the context and the mapping together, which Mutex's region
 /// checking cannot express; every access to `mapping` is under `lock`.)
-public final class ModbusServer: @unchecked Sendable {
-    public let endpoint: ModbusEndpoint
-    public let unitID: Int
+package final class ModbusServer: @unchecked Sendable {
+    package let endpoint: ModbusEndpoint
+    package let unitID: Int
     private let mapping: UnsafeMutablePointer<modbus_mapping_t>
     private let lock = NSLock()
     private let registerCount: Int
 
     /// Allocates `registers` input and holding registers, all zero (`modbus_mapping_new`).
-    public init(endpoint: ModbusEndpoint, unitID: Int, registers: Int = 64) throws(ModbusError) {
+    package init(endpoint: ModbusEndpoint, unitID: Int, registers: Int = 64) throws(ModbusError) {
         self.endpoint = endpoint
         self.unitID = unitID
         self.registerCount = registers
@@ -34,7 +34,7 @@ public final class ModbusServer: @unchecked Sendable {
     }
 
     /// Sets registers from `address` on; values beyond the mapping are ignored.
-    public func set(_ table: RegisterFunction, address: Int, _ values: [UInt16]) {
+    package func set(_ table: RegisterFunction, address: Int, _ values: [UInt16]) {
         lock.withLock {
             let base = table == .input ? mapping.pointee.tab_input_registers : mapping.pointee.tab_registers
             guard let base else { return }
@@ -46,7 +46,7 @@ public final class ModbusServer: @unchecked Sendable {
 
     /// Starts serving on a new thread and returns once the server listens (TCP) or has opened its
     /// serial device (RTU). Serves until the process exits.
-    public func start() throws(ModbusError) {
+    package func start() throws(ModbusError) {
         let ready = DispatchSemaphore(value: 0)
         let outcome = Mutex<ModbusError?>(nil)
         let thread = Thread { [self] in

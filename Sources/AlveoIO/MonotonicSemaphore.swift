@@ -9,14 +9,14 @@ import Glibc
 /// paused made the pause an hour longer: a bus poller between two polls stopped polling the bed's
 /// devices (issue 23). A pthread condition variable whose clock is CLOCK_MONOTONIC is not moved by
 /// the wall clock.
-public final class MonotonicSemaphore: @unchecked Sendable {
+package final class MonotonicSemaphore: @unchecked Sendable {
     // @unchecked: `count` is read and written only with `mutex` held; the pthread objects are made
     // for use from many threads, and live as long as this object.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     private var count: Int
 
-    public init(value: Int = 0) {
+    package init(value: Int = 0) {
         count = value
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
@@ -35,7 +35,7 @@ public final class MonotonicSemaphore: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    public func signal() {
+    package func signal() {
         pthread_mutex_lock(mutex)
         count += 1
         pthread_cond_signal(condition)
@@ -44,7 +44,7 @@ public final class MonotonicSemaphore: @unchecked Sendable {
 
     /// Waits until signalled or until `timeout` has passed on the monotonic clock; true if signalled.
     @discardableResult
-    public func wait(timeout: Duration) -> Bool {
+    package func wait(timeout: Duration) -> Bool {
         var deadline = timespec()
         clock_gettime(CLOCK_MONOTONIC, &deadline)
         // Never negative; at most ten years ahead: no overflow, and as good as for ever.

@@ -7,15 +7,15 @@ import Glibc
 /// are created readable by their owner and group only, whatever the process's umask: 0640 for files,
 /// 0750 for the directories Alveo creates. A file an earlier version left more open is tightened
 /// when it is opened for writing again. docs/security.md lists what each file holds.
-public enum PrivateFiles {
-    public static let fileMode: mode_t = 0o640
-    public static let directoryMode: mode_t = 0o750
+package enum PrivateFiles {
+    package static let fileMode: mode_t = 0o640
+    package static let directoryMode: mode_t = 0o750
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var path: String
+    package struct Failure: Error, CustomStringConvertible {
+        package var path: String
         /// What failed and why, e.g. "cannot create: Permission denied (errno 13)".
-        public var message: String
-        public var description: String { "\(path): \(message)" }
+        package var message: String
+        package var description: String { "\(path): \(message)" }
 
         init(path: String, operation: String, code: Int32) {
             self.path = path
@@ -25,7 +25,7 @@ public enum PrivateFiles {
 
     /// Opens `path` for writing, creating it with mode 0640 (`truncate`: emptied; `append`: writes go
     /// to the end), and sets that mode whatever the umask or the mode it had.
-    public static func open(_ path: String, truncate: Bool = false, append: Bool = false) throws(Failure) -> FileHandle {
+    package static func open(_ path: String, truncate: Bool = false, append: Bool = false) throws(Failure) -> FileHandle {
         var flags = O_WRONLY | O_CLOEXEC
         if truncate { flags |= O_TRUNC }
         if append { flags |= O_APPEND }
@@ -44,7 +44,7 @@ public enum PrivateFiles {
     }
 
     /// Creates `path` (replacing what was there) with `contents`, mode 0640, fsync'ed.
-    public static func write(_ path: String, contents: some Collection<UInt8>) throws(Failure) {
+    package static func write(_ path: String, contents: some Collection<UInt8>) throws(Failure) {
         let handle = try open(path, truncate: true)
         defer { try? handle.close() }
         do {
@@ -59,7 +59,7 @@ public enum PrivateFiles {
 
     /// Creates `path` and any missing parents with mode 0750 (existing directories are left as they are:
     /// they may be shared, like /var/lib).
-    public static func createDirectory(_ path: String) throws(Failure) {
+    package static func createDirectory(_ path: String) throws(Failure) {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
         let parent = (path as NSString).deletingLastPathComponent

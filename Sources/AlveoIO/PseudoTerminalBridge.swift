@@ -8,16 +8,16 @@ import Glibc
 /// A virtual null-modem cable made of two pseudo-terminals joined by a copying thread (what
 /// `socat pty pty` does): a simulated serial device opens one end, the agent the other, each by a
 /// stable symlink. Lives until the process exits.
-public final class PseudoTerminalBridge: Sendable {
+package final class PseudoTerminalBridge: Sendable {
     /// Symlinks to the two ends' /dev/pts paths.
-    public let deviceEnd: String
-    public let agentEnd: String
+    package let deviceEnd: String
+    package let agentEnd: String
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
     }
 
-    public init(deviceEnd: String, agentEnd: String) throws {
+    package init(deviceEnd: String, agentEnd: String) throws {
         self.deviceEnd = deviceEnd
         self.agentEnd = agentEnd
         let first = try PseudoTerminalBridge.openPair(link: deviceEnd)
@@ -77,17 +77,17 @@ public final class PseudoTerminalBridge: Sendable {
 
 /// One pseudo-terminal whose master side a simulated serial device uses directly, and whose slave
 /// side the agent opens through `link`. The master descriptor is owned here and lives with the process.
-public final class PseudoTerminal: Sendable {
-    public let link: String
+package final class PseudoTerminal: Sendable {
+    package let link: String
     private let master: Int32
 
-    public init(link: String) throws {
+    package init(link: String) throws {
         self.link = link
         master = try PseudoTerminalBridge.openPair(link: link)
     }
 
     /// Bytes the agent wrote, waiting up to `timeoutMilliseconds`.
-    public func read(timeoutMilliseconds: Int32) -> [UInt8] {
+    package func read(timeoutMilliseconds: Int32) -> [UInt8] {
         var poller = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
         guard poll(&poller, 1, timeoutMilliseconds) > 0 else { return [] }
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -95,7 +95,7 @@ public final class PseudoTerminal: Sendable {
         return n > 0 ? Array(buffer.prefix(n)) : []
     }
 
-    public func write(_ bytes: [UInt8]) {
+    package func write(_ bytes: [UInt8]) {
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBufferPointer { Glibc.write(master, $0.baseAddress! + written, bytes.count - written) }

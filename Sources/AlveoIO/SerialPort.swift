@@ -6,19 +6,19 @@ import Glibc
 #endif
 
 /// Serial flow control.
-public enum FlowControl: String, Sendable, CaseIterable {
+package enum FlowControl: String, Sendable, CaseIterable {
     case none, xonxoff, rtscts
 }
 
 /// Line settings of a serial port, all from configuration (devices set theirs in their own menus).
-public struct SerialSettings: Sendable, Equatable {
-    public var baud: Int
-    public var dataBits: Int
-    public var parity: Parity
-    public var stopBits: Int
-    public var flowControl: FlowControl
+package struct SerialSettings: Sendable, Equatable {
+    package var baud: Int
+    package var dataBits: Int
+    package var parity: Parity
+    package var stopBits: Int
+    package var flowControl: FlowControl
 
-    public init(baud: Int, dataBits: Int = 8, parity: Parity = .none, stopBits: Int = 1, flowControl: FlowControl = .none) {
+    package init(baud: Int, dataBits: Int = 8, parity: Parity = .none, stopBits: Int = 1, flowControl: FlowControl = .none) {
         self.baud = baud
         self.dataBits = dataBits
         self.parity = parity
@@ -28,16 +28,16 @@ public struct SerialSettings: Sendable, Equatable {
 }
 
 /// A libserialport failure as a value: the operation, the port, the sp_return code and the OS message.
-public struct SerialPortError: Error, CustomStringConvertible, Sendable, Equatable {
-    public var operation: String
-    public var path: String
+package struct SerialPortError: Error, CustomStringConvertible, Sendable, Equatable {
+    package var operation: String
+    package var path: String
     /// The `sp_return` value: −1 SP_ERR_ARG, −2 SP_ERR_FAIL, −3 SP_ERR_MEM, −4 SP_ERR_SUPP.
-    public var code: Int32
+    package var code: Int32
     /// For SP_ERR_FAIL: the operating system's error code and message.
-    public var osCode: Int32?
-    public var osMessage: String?
+    package var osCode: Int32?
+    package var osMessage: String?
 
-    public var description: String {
+    package var description: String {
         let what: String
         switch code {
         case -1: what = "invalid argument (SP_ERR_ARG)\(operation.hasPrefix("find port") ? ": no such serial port" : "")"
@@ -51,7 +51,7 @@ public struct SerialPortError: Error, CustomStringConvertible, Sendable, Equatab
 
     /// The line hung up: the device side went away (a USB adapter unplugged, the far end of a
     /// pseudo-terminal closed). Reads then return 0 bytes at once forever; the poller must reopen.
-    public var isHangUp: Bool { operation.hasPrefix("read (hang-up") }
+    package var isHangUp: Bool { operation.hasPrefix("read (hang-up") }
 
     static func hangUp(_ path: String, detail: String) -> SerialPortError {
         SerialPortError(operation: "read (hang-up: \(detail); the device or its adapter went away)", path: path, code: -2,
@@ -79,15 +79,15 @@ public struct SerialPortError: Error, CustomStringConvertible, Sendable, Equatab
 
 /// One open serial port over libserialport. The `sp_port` is owned here alone, every call runs under
 /// the lock, and `deinit` closes and frees it. Blocking reads belong on a bus's own thread.
-public final class SerialPort: Sendable {
+package final class SerialPort: Sendable {
     private let port: Mutex<OpaquePointer>
     /// A read saw the line hang up after it had bytes to return: the next read throws.
     private let hungUp = Mutex(false)
-    public let path: String
-    public let settings: SerialSettings
+    package let path: String
+    package let settings: SerialSettings
 
     /// Finds, opens and configures the port (`sp_get_port_by_name`, `sp_open`, `sp_set_*`).
-    public init(path: String, settings: SerialSettings) throws(SerialPortError) {
+    package init(path: String, settings: SerialSettings) throws(SerialPortError) {
         self.path = path
         self.settings = settings
         // libserialport does not follow symlinks such as /dev/serial/by-id/...: resolve them first.
@@ -161,7 +161,7 @@ public final class SerialPort: Sendable {
     /// Here `poll(2)` on the port's descriptor waits for data, and POLLHUP, POLLERR, POLLNVAL or an
     /// end of file (`read(2)` giving 0 after POLLIN) is a hang-up: the bytes read before it are
     /// returned, and this read or the next throws `SerialPortError` with `isHangUp`.
-    public func read(maxCount: Int, timeout: Duration) throws(SerialPortError) -> [UInt8] {
+    package func read(maxCount: Int, timeout: Duration) throws(SerialPortError) -> [UInt8] {
         if hungUp.withLock({ $0 }) { throw SerialPortError.hangUp(path, detail: "end of file") }
         var buffer = [UInt8](repeating: 0, count: max(1, maxCount))
         var filled = 0
@@ -218,7 +218,7 @@ public final class SerialPort: Sendable {
 
     /// Writes all of `bytes` or fails after `timeout` (`sp_blocking_write`); returns the count written.
     @discardableResult
-    public func write(_ bytes: [UInt8], timeout: Duration) throws(SerialPortError) -> Int {
+    package func write(_ bytes: [UInt8], timeout: Duration) throws(SerialPortError) -> Int {
         let milliseconds = UInt32(clamping: max(0, timeout.wholeNanoseconds / 1_000_000))
         let result: Int32 = port.withLock { handle in
             bytes.withUnsafeBytes { sp_blocking_write(handle, $0.baseAddress, bytes.count, milliseconds).rawValue }

@@ -7,12 +7,12 @@ import Glibc
 
 /// TLS settings of a listener: its certificate and key, and the certificate authorities whose
 /// client certificates it accepts (a client without one is refused in the handshake).
-public struct TLSServerSettings: Sendable, Equatable {
-    public var certificateFile: String
-    public var keyFile: String
-    public var clientCAFile: String
+package struct TLSServerSettings: Sendable, Equatable {
+    package var certificateFile: String
+    package var keyFile: String
+    package var clientCAFile: String
 
-    public init(certificateFile: String, keyFile: String, clientCAFile: String) {
+    package init(certificateFile: String, keyFile: String, clientCAFile: String) {
         self.certificateFile = certificateFile
         self.keyFile = keyFile
         self.clientCAFile = clientCAFile
@@ -24,15 +24,15 @@ public struct TLSServerSettings: Sendable, Equatable {
 /// accepted connection runs on that connection's own thread (`Incoming.establish`), so a client that
 /// stalls in the handshake holds up nobody else. The socket and the context are owned here alone and
 /// freed in `deinit`; each TLS connection holds its own reference to the context.
-public final class StreamListener: @unchecked Sendable {
+package final class StreamListener: @unchecked Sendable {
     // @unchecked: accept is called by one thread; `close` from another only shuts the socket down.
     private let fd: Int32
     private let context: OpaquePointer?
     /// The port bound (the one asked for, or the one the system chose for port 0).
-    public let port: Int
-    public let address: String
+    package let port: Int
+    package let address: String
 
-    public init(bind host: String, port: Int, tls: TLSServerSettings?, backlog: Int32 = 16) throws(SocketError) {
+    package init(bind host: String, port: Int, tls: TLSServerSettings?, backlog: Int32 = 16) throws(SocketError) {
         let name = "\(host):\(port)"
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
@@ -101,31 +101,31 @@ public final class StreamListener: @unchecked Sendable {
         if let context { SSL_CTX_free(context) }
     }
 
-    public var usesTLS: Bool { context != nil }
+    package var usesTLS: Bool { context != nil }
 
     /// A connection accepted, not yet usable: `establish` does the TLS handshake (if any) on the
     /// caller's thread. Dropping it closes the socket.
-    public struct Incoming: @unchecked Sendable {
+    package struct Incoming: @unchecked Sendable {
         // @unchecked: handed from the accepting thread to the connection's thread, used by that one only.
         let tcp: TCPConnection
         let context: OpaquePointer?
         let listener: StreamListener  // keeps the context alive until the handshake took its reference
-        public var peer: String { tcp.peer }
+        package var peer: String { tcp.peer }
         /// The peer's address without its port (connections are bounded per address).
-        public let peerHost: String
+        package let peerHost: String
 
         /// Closes the connection from another thread (its owner's next read or handshake step fails).
         /// Whoever holds this value keeps the descriptor open, so it is never another socket's.
-        public func shutdown() { tcp.shutdown() }
+        package func shutdown() { tcp.shutdown() }
 
-        public func establish(timeout: Duration) throws(SocketError) -> any ByteLink {
+        package func establish(timeout: Duration) throws(SocketError) -> any ByteLink {
             guard let context else { return tcp }
             return try TLSConnection(accepted: tcp, context: context, timeout: timeout)
         }
     }
 
     /// Waits up to `timeout` for a connection; nil when none came (or the listener was closed).
-    public func accept(timeout: Duration) throws(SocketError) -> Incoming? {
+    package func accept(timeout: Duration) throws(SocketError) -> Incoming? {
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let ready = poll(&poller, 1, TCPConnection.milliseconds(timeout))
         if ready == 0 { return nil }
@@ -160,5 +160,5 @@ public final class StreamListener: @unchecked Sendable {
     }
 
     /// Stops accepting (from another thread): a waiting `accept` returns.
-    public func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+    package func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
 }

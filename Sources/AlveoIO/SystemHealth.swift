@@ -4,10 +4,10 @@ import Glibc
 #endif
 
 /// What the kernel says about the box's clock and disks.
-public enum SystemHealth {
+package enum SystemHealth {
     /// Whether the kernel reports the system clock as synchronised (adjtimex: neither `TIME_ERROR` nor
     /// `STA_UNSYNC`); nil if it cannot be asked.
-    public static func clockSynchronized() -> Bool? {
+    package static func clockSynchronized() -> Bool? {
         switch alveo_clock_synchronized() {
         case 1: true
         case 0: false
@@ -16,7 +16,7 @@ public enum SystemHealth {
     }
 
     /// Bytes free to unprivileged users on the file system holding `path`; nil if it cannot be asked.
-    public static func freeBytes(at path: String) -> UInt64? {
+    package static func freeBytes(at path: String) -> UInt64? {
         var status = statvfs()
         guard statvfs(path, &status) == 0 else { return nil }
         let (product, overflow) = UInt64(status.f_bavail).multipliedReportingOverflow(by: UInt64(status.f_frsize))
@@ -25,11 +25,11 @@ public enum SystemHealth {
 }
 
 /// The process's limit on open file descriptors (RLIMIT_NOFILE).
-public enum DescriptorLimit {
+package enum DescriptorLimit {
     /// Raises the soft limit to the hard one (at most `ceiling`) and returns the limit in force.
     /// systemd's default soft limit is 1,024, which a few hundred idle connections used to exhaust,
     /// after which no device or output could reconnect ("Too many open files").
-    public static func raise(ceiling: Int = 65_536) -> Int {
+    package static func raise(ceiling: Int = 65_536) -> Int {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
         let wanted = min(limit.rlim_max, rlim_t(ceiling))
@@ -42,7 +42,7 @@ public enum DescriptorLimit {
     }
 
     /// Descriptors open now (the entries of /proc/self/fd), for the status and the metrics; nil if unknown.
-    public static func openCount() -> Int? {
+    package static func openCount() -> Int? {
         guard let directory = opendir("/proc/self/fd") else { return nil }
         defer { closedir(directory) }
         var count = 0

@@ -6,14 +6,14 @@ import Glibc
 /// sd_notify(3) without libsystemd: datagrams to `$NOTIFY_SOCKET` (a path, or `@name` for the abstract
 /// namespace). Without the variable (not under systemd, or `Type=` not `notify`) every call does
 /// nothing. One owner: the agent's loop.
-public final class SystemdNotifier {
+package final class SystemdNotifier {
     private let descriptor: Int32
     private var address = sockaddr_un()
     private var addressLength: socklen_t = 0
     /// Half of `$WATCHDOG_USEC` (systemd's advice), nil when the watchdog is off.
-    public let watchdogInterval: Duration?
+    package let watchdogInterval: Duration?
 
-    public init?(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    package init?(environment: [String: String] = ProcessInfo.processInfo.environment) {
         guard let path = environment["NOTIFY_SOCKET"], !path.isEmpty, path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else {
             return nil
         }
@@ -39,7 +39,7 @@ public final class SystemdNotifier {
 
     /// Sends one state string (`READY=1`, `WATCHDOG=1`, `STOPPING=1`, `STATUS=…`); false if it failed.
     @discardableResult
-    public func notify(_ state: String) -> Bool {
+    package func notify(_ state: String) -> Bool {
         let bytes = Array(state.utf8)
         let sent = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in

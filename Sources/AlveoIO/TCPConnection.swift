@@ -5,23 +5,23 @@ import Glibc
 #endif
 
 /// A failed socket or TLS operation: which, with whom, and the errno (or the TLS library's reason).
-public struct SocketError: Error, CustomStringConvertible, Sendable, Equatable {
-    public var operation: String
-    public var peer: String
-    public var code: Int32
+package struct SocketError: Error, CustomStringConvertible, Sendable, Equatable {
+    package var operation: String
+    package var peer: String
+    package var code: Int32
     /// For TLS failures: OpenSSL's reason (certificate verify failed, …).
-    public var detail: String?
+    package var detail: String?
 
-    public init(operation: String, peer: String, code: Int32, detail: String? = nil) {
+    package init(operation: String, peer: String, code: Int32, detail: String? = nil) {
         self.operation = operation
         self.peer = peer
         self.code = code
         self.detail = detail
     }
 
-    public var isTimeout: Bool { code == ETIMEDOUT || code == EAGAIN || code == EWOULDBLOCK }
+    package var isTimeout: Bool { code == ETIMEDOUT || code == EAGAIN || code == EWOULDBLOCK }
 
-    public var description: String {
+    package var description: String {
         if let detail { return "\(peer): \(operation) failed: \(detail)" }
         let cause = code == ETIMEDOUT ? "timed out" : "\(String(cString: strerror(code))) (errno \(code))"
         return "\(peer): \(operation) failed: \(cause)"
@@ -29,7 +29,7 @@ public struct SocketError: Error, CustomStringConvertible, Sendable, Equatable {
 }
 
 /// A connected byte stream to a receiver: plain TCP or TLS over TCP.
-public protocol ByteLink: Sendable {
+package protocol ByteLink: Sendable {
     var peer: String { get }
     func send(_ bytes: [UInt8]) throws(SocketError)
     /// Receives what is available, waiting up to `timeout`; an empty result means the peer closed.
@@ -45,21 +45,21 @@ public protocol ByteLink: Sendable {
 }
 
 extension ByteLink {
-    public func receive(timeout: Duration) throws(SocketError) -> [UInt8] {
+    package func receive(timeout: Duration) throws(SocketError) -> [UInt8] {
         try receive(maxCount: 4096, timeout: timeout)
     }
 }
 
 /// A blocking TCP client connection with explicit timeouts, for a forwarder's own thread.
 /// The file descriptor is owned here alone and closed in `deinit`.
-public final class TCPConnection: ByteLink, @unchecked Sendable {
+package final class TCPConnection: ByteLink, @unchecked Sendable {
     // @unchecked: the descriptor is used by one forwarder thread; `close` may come from another to
     // interrupt it, which is what shutdown(2) is for.
     let fd: Int32
-    public let peer: String
+    package let peer: String
 
     /// Resolves `host`, connects within `timeout`.
-    public init(host: String, port: Int, timeout: Duration) throws(SocketError) {
+    package init(host: String, port: Int, timeout: Duration) throws(SocketError) {
         peer = "\(host):\(port)"
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
@@ -120,7 +120,7 @@ public final class TCPConnection: ByteLink, @unchecked Sendable {
     }
 
     /// Sends every byte (MSG_NOSIGNAL: a closed peer is an error, not a SIGPIPE).
-    public func send(_ bytes: [UInt8]) throws(SocketError) {
+    package func send(_ bytes: [UInt8]) throws(SocketError) {
         var sent = 0
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
@@ -133,7 +133,7 @@ public final class TCPConnection: ByteLink, @unchecked Sendable {
     }
 
     /// Receives what is available, waiting up to `timeout`; an empty result means the peer closed.
-    public func receive(maxCount: Int, timeout: Duration) throws(SocketError) -> [UInt8] {
+    package func receive(maxCount: Int, timeout: Duration) throws(SocketError) -> [UInt8] {
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let ready = poll(&poller, 1, TCPConnection.milliseconds(timeout))
         if ready == 0 { throw SocketError(operation: "receive", peer: peer, code: ETIMEDOUT) }
@@ -146,7 +146,7 @@ public final class TCPConnection: ByteLink, @unchecked Sendable {
 
     /// Whether the peer's TCP stack has acknowledged every byte sent (Linux TCP_INFO, tcpi_unacked),
     /// so that a forwarder without an application-level ACK (syslog) knows what reached the receiver.
-    public func allSentBytesAcknowledged() -> Bool {
+    package func allSentBytesAcknowledged() -> Bool {
         var info = tcp_info()
         var length = socklen_t(MemoryLayout<tcp_info>.size)
         guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0 else { return false }
@@ -154,14 +154,14 @@ public final class TCPConnection: ByteLink, @unchecked Sendable {
     }
 
     /// Interrupts a blocked send or receive from another thread.
-    public func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+    package func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
 
     /// A receiver that restarted while the link was idle has sent FIN or RST: without this check the
     /// next message would be written into a dead connection, reset, and look acknowledged.
     /// POLLRDHUP (Linux, 0x2000): declared only under _GNU_SOURCE, which Swift's Glibc module lacks.
     static let pollReadHangUp: Int16 = 0x2000
 
-    public func peerHasClosed() -> Bool {
+    package func peerHasClosed() -> Bool {
         var poller = pollfd(fd: fd, events: Int16(POLLIN) | TCPConnection.pollReadHangUp, revents: 0)
         guard poll(&poller, 1, 0) > 0 else { return false }
         if poller.revents & (TCPConnection.pollReadHangUp | Int16(POLLHUP) | Int16(POLLERR)) != 0 { return true }
@@ -170,7 +170,7 @@ public final class TCPConnection: ByteLink, @unchecked Sendable {
         return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
     }
 
-    public func isEstablished() -> Bool {
+    package func isEstablished() -> Bool {
         var info = tcp_info()
         var length = socklen_t(MemoryLayout<tcp_info>.size)
         guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0 else { return false }

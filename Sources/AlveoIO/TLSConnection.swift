@@ -7,17 +7,17 @@ import Glibc
 #endif
 
 /// TLS client settings (RFC 5425 for syslog, MLLP over TLS for HL7).
-public struct TLSSettings: Sendable, Equatable {
+package struct TLSSettings: Sendable, Equatable {
     /// PEM file of the certificate authorities trusted to sign the receiver's certificate; nil: the
     /// system's trust store.
-    public var caFile: String?
+    package var caFile: String?
     /// Client certificate chain and key (PEM), for receivers that require mutual TLS.
-    public var certificateFile: String?
-    public var keyFile: String?
+    package var certificateFile: String?
+    package var keyFile: String?
     /// The name (or IP address) the receiver's certificate must carry; default: the configured host.
-    public var serverName: String?
+    package var serverName: String?
 
-    public init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil, serverName: String? = nil) {
+    package init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil, serverName: String? = nil) {
         self.caFile = caFile
         self.certificateFile = certificateFile
         self.keyFile = keyFile
@@ -27,14 +27,14 @@ public struct TLSSettings: Sendable, Equatable {
 
 /// A TLS 1.2+ client connection over OpenSSL, verifying the receiver's certificate and name.
 /// The SSL context and session are owned here alone and freed in `deinit`.
-public final class TLSConnection: ByteLink, @unchecked Sendable {
+package final class TLSConnection: ByteLink, @unchecked Sendable {
     // @unchecked: used by one forwarder thread; `shutdown` from another only shuts the socket down.
     private let tcp: TCPConnection
     private let context: OpaquePointer
     private let session: OpaquePointer
-    public var peer: String { tcp.peer }
+    package var peer: String { tcp.peer }
 
-    public init(host: String, port: Int, timeout: Duration, settings: TLSSettings) throws(SocketError) {
+    package init(host: String, port: Int, timeout: Duration, settings: TLSSettings) throws(SocketError) {
         tcp = try TCPConnection(host: host, port: port, timeout: timeout)
         let peer = tcp.peer
         func failure(_ operation: String) -> SocketError {
@@ -149,7 +149,7 @@ public final class TLSConnection: ByteLink, @unchecked Sendable {
     }
 
     /// The subject of the client's certificate (for logs), if one was presented.
-    public var peerCertificateSubject: String? {
+    package var peerCertificateSubject: String? {
         guard let certificate = SSL_get1_peer_certificate(session) else { return nil }
         defer { X509_free(certificate) }
         guard let name = X509_get_subject_name(certificate), let line = X509_NAME_oneline(name, nil, 0) else { return nil }
@@ -169,7 +169,7 @@ public final class TLSConnection: ByteLink, @unchecked Sendable {
         setsockopt(tcp.fd, SOL_SOCKET, SO_SNDTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    public func send(_ bytes: [UInt8]) throws(SocketError) {
+    package func send(_ bytes: [UInt8]) throws(SocketError) {
         var sent = 0
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { SSL_write(session, $0.baseAddress! + sent, Int32(bytes.count - sent)) }
@@ -178,7 +178,7 @@ public final class TLSConnection: ByteLink, @unchecked Sendable {
         }
     }
 
-    public func receive(maxCount: Int, timeout: Duration) throws(SocketError) -> [UInt8] {
+    package func receive(maxCount: Int, timeout: Duration) throws(SocketError) -> [UInt8] {
         if SSL_pending(session) == 0 {
             var poller = pollfd(fd: tcp.fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, TCPConnection.milliseconds(timeout))
@@ -194,11 +194,11 @@ public final class TLSConnection: ByteLink, @unchecked Sendable {
         throw SocketError(operation: "TLS receive", peer: peer, code: errno == 0 ? ECONNRESET : errno)
     }
 
-    public func allSentBytesAcknowledged() -> Bool { tcp.allSentBytesAcknowledged() }
+    package func allSentBytesAcknowledged() -> Bool { tcp.allSentBytesAcknowledged() }
 
-    public func shutdown() { tcp.shutdown() }
+    package func shutdown() { tcp.shutdown() }
 
-    public func peerHasClosed() -> Bool { tcp.peerHasClosed() }
+    package func peerHasClosed() -> Bool { tcp.peerHasClosed() }
 
-    public func isEstablished() -> Bool { tcp.isEstablished() }
+    package func isEstablished() -> Bool { tcp.isEstablished() }
 }

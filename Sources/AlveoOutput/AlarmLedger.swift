@@ -6,22 +6,22 @@ import Foundation
 /// that the next run must carry over. Kept by the journal as it appends, written as the first line of
 /// every new segment (so pruning old segments loses nothing), and rebuilt at open from the last such
 /// line and the events after it: the next run reconciles from it (docs/integration.md §2.8).
-public struct AlarmLedger: Sendable, Equatable {
-    public private(set) var open: [String: OpenAlarm] = [:]
-    public private(set) var carried: [String: OpenAlarm] = [:]
+package struct AlarmLedger: Sendable, Equatable {
+    package private(set) var open: [String: OpenAlarm] = [:]
+    package private(set) var carried: [String: OpenAlarm] = [:]
 
-    public init() {}
+    package init() {}
 
     /// Open alarms in order of start (run, then id).
-    public var openAlarms: [OpenAlarm] { open.values.sorted(by: Self.order) }
-    public var carriedAlarms: [OpenAlarm] { carried.values.sorted(by: Self.order) }
+    package var openAlarms: [OpenAlarm] { open.values.sorted(by: Self.order) }
+    package var carriedAlarms: [OpenAlarm] { carried.values.sorted(by: Self.order) }
 
     static func order(_ a: OpenAlarm, _ b: OpenAlarm) -> Bool {
         ((a.run ?? ""), a.event.alarmID) < ((b.run ?? ""), b.event.alarmID)
     }
 
     /// One journaled event, written by run `run`.
-    public mutating func apply(_ event: AlarmEvent, run: String?) {
+    package mutating func apply(_ event: AlarmEvent, run: String?) {
         let alarm = OpenAlarm(run: event.run ?? run, event: event)
         if event.phase == .end {
             open[alarm.reference] = nil
@@ -54,7 +54,7 @@ public struct AlarmLedger: Sendable, Equatable {
 extension OpenAlarm {
     /// `{"run":…,"event":{…}}`: how the journal's ledger and a trace's lifecycle record write an open
     /// alarm.
-    public func json() -> String {
+    package func json() -> String {
         var run = "null"
         if let value = self.run {
             run = ""
@@ -64,23 +64,23 @@ extension OpenAlarm {
     }
 
     /// From its JSON object; nil if its event does not decode.
-    public init?(json object: JSONValue) {
+    package init?(json object: JSONValue) {
         guard let raw = object["event"], let event = try? AlarmEvent(journal: raw) else { return nil }
         self.init(run: object["run"]?.text, event: event)
     }
 }
 
 /// What the journal held at open about the runs before this one.
-public struct PreviousRun: Sendable, Equatable {
+package struct PreviousRun: Sendable, Equatable {
     /// Alarms started and not ended, in order of start.
-    public var open: [OpenAlarm]
+    package var open: [OpenAlarm]
     /// Latched, unacknowledged alarms a clean stop ended: to be carried over.
-    public var carried: [OpenAlarm]
+    package var carried: [OpenAlarm]
     /// The run that wrote the journal's last line.
-    public var run: String?
+    package var run: String?
     /// When that run was last heard of: its last journaled time or its last mark of life (the
     /// journal lock file's modification time, touched every 30 s), whichever is later.
-    public var lastSeen: Date?
+    package var lastSeen: Date?
     /// It stopped cleanly (its last line is its `stopped` marker): no monitoring gap to report.
-    public var stoppedCleanly: Bool
+    package var stoppedCleanly: Bool
 }

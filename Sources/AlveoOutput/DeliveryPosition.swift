@@ -6,19 +6,19 @@ import Glibc
 
 /// A forwarder's delivery position (the last journal sequence number delivered), persisted
 /// atomically (write, fsync, rename) so that a restart resumes exactly where delivery stopped.
-public struct DeliveryPosition: Sendable {
-    public let path: String
+package struct DeliveryPosition: Sendable {
+    package let path: String
 
-    public init(directory: String, name: String) {
+    package init(directory: String, name: String) {
         path = directory + "/\(name).position"
     }
 
-    public func load() -> Int64 {
+    package func load() -> Int64 {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }
         return Int64(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 
-    public func save(_ seq: Int64) throws(JournalError) {
+    package func save(_ seq: Int64) throws(JournalError) {
         let temporary = path + ".tmp"
         do {
             try PrivateFiles.write(temporary, contents: Array("\(seq)\n".utf8))

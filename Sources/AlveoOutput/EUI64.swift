@@ -8,16 +8,16 @@ import Foundation
 /// (IEEE 802: bits 1 and 0 of the first octet), so it can never collide with an OUI-assigned identifier.
 /// systemd's machine-id(5) asks applications not to expose the machine id itself, only a keyed hash of
 /// it; the MAC (the reference's suggestion) changes with a replaced network card or a VM's restart.
-public enum EUI64 {
+package enum EUI64 {
     /// The configured text as an EUI-64: 16 hex digits, optionally grouped by `-` or `:`; nil if not one.
-    public static func normalised(_ text: String) -> String? {
+    package static func normalised(_ text: String) -> String? {
         let digits = text.filter { $0 != "-" && $0 != ":" }
         guard digits.count == 16, digits.allSatisfy(\.isHexDigit) else { return nil }
         return digits.uppercased()
     }
 
     /// The identifier derived from a machine id (stable for the machine, locally administered).
-    public static func derived(machineID: String) -> String {
+    package static func derived(machineID: String) -> String {
         let key = Array("alveo.eui64.v1".utf8)
         let digest = Digest.hmacSHA256(key: key, message: Array(machineID.trimmingCharacters(in: .whitespacesAndNewlines).utf8))
         var bytes = Array(digest.prefix(8))
@@ -27,7 +27,7 @@ public enum EUI64 {
 
     /// This machine's derived identifier and what it was derived from (the machine id files; the host
     /// name when neither exists, as in some containers).
-    public static func forThisMachine() -> (value: String, from: String) {
+    package static func forThisMachine() -> (value: String, from: String) {
         for path in ["/etc/machine-id", "/var/lib/dbus/machine-id"] {
             if let text = try? String(contentsOfFile: path, encoding: .utf8),
                !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty

@@ -11,14 +11,14 @@
 /// separates components, `&` subcomponents, and a component's own delimiters are escaped in it
 /// (`\S\`, `\T\`, `\E\`, `\F\`, `\R\`). So an ADT name whose family is `DOE\S\X` (decoded: `DOE^X`)
 /// is held as `DOE\S\X^JANE` and goes out as such; `component(_:)` makes such a piece from data.
-public enum HL7Escaping {
+package enum HL7Escaping {
     /// C0 controls, DEL and C1 controls.
-    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+    package static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     /// Free text for one field, component or subcomponent: each delimiter escaped, controls as spaces.
-    public static func escape(_ text: String) -> String {
+    package static func escape(_ text: String) -> String {
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars { append(scalar, to: &out) }
         return String(out)
@@ -31,7 +31,7 @@ public enum HL7Escaping {
     /// limits, for a field of a known type: at most `components` components and `subcomponents(i)`
     /// subcomponents in component i (0-based); what is beyond goes into the last piece kept, as data, so
     /// nothing is lost and the field keeps its type's shape.
-    public static func composite(_ text: String, components maxComponents: Int = .max,
+    package static func composite(_ text: String, components maxComponents: Int = .max,
                                  subcomponents maxSubcomponents: (Int) -> Int = { _ in .max }) -> String {
         var components = pieces(text)
         if components.count > maxComponents, maxComponents > 0 {
@@ -52,7 +52,7 @@ public enum HL7Escaping {
     /// Data as one piece of a composite value: its own `\`, `^` and `&` escaped (`\E\`, `\S\`, `\T\`),
     /// so they stay data when the composite is split and written; at most `maxBytes` UTF-8 bytes, cut
     /// before a scalar or an escape that would not fit whole.
-    public static func component(_ text: String, maxBytes: Int = .max) -> String {
+    package static func component(_ text: String, maxBytes: Int = .max) -> String {
         var out = String.UnicodeScalarView()
         var bytes = 0
         for scalar in text.unicodeScalars {
@@ -73,7 +73,7 @@ public enum HL7Escaping {
 
     /// A composite value's components and their subcomponents, decoded (what a receiver reads from
     /// `composite(text)`): for comparing with decoded values and for tests.
-    public static func pieces(_ text: String) -> [[String]] {
+    package static func pieces(_ text: String) -> [[String]] {
         let scalars = Array(text.unicodeScalars)
         var components: [[String]] = []
         var subcomponents: [String] = []
@@ -105,7 +105,7 @@ public enum HL7Escaping {
 
     /// At most `count` Unicode scalars of `text`: a cut never splits a scalar (nor, done before
     /// escaping, an escape sequence).
-    public static func prefix(_ text: String, scalars count: Int) -> String {
+    package static func prefix(_ text: String, scalars count: Int) -> String {
         String(String.UnicodeScalarView(text.unicodeScalars.prefix(count)))
     }
 

@@ -4,51 +4,51 @@ import Foundation
 import Synchronization
 
 /// Where and how to deliver PCD-04 messages.
-public struct HL7Settings: Sendable, Equatable {
-    public var host = "127.0.0.1"
-    public var port = 2575
-    public var identity = HL7Identity()
-    public var connectTimeout: Duration = .seconds(5)
-    public var ackTimeout: Duration = .seconds(5)
-    public var reconnectMax: Duration = .seconds(30)
+package struct HL7Settings: Sendable, Equatable {
+    package var host = "127.0.0.1"
+    package var port = 2575
+    package var identity = HL7Identity()
+    package var connectTimeout: Duration = .seconds(5)
+    package var ackTimeout: Duration = .seconds(5)
+    package var reconnectMax: Duration = .seconds(30)
     /// Wait before resending after an AE (application error) answer.
-    public var retryAfterError: Duration = .seconds(1)
+    package var retryAfterError: Duration = .seconds(1)
     /// A heartbeat (ORU^R01 "bed alive") after this long without a message; nil: none.
-    public var heartbeat: Duration? = .seconds(60)
+    package var heartbeat: Duration? = .seconds(60)
     /// MLLP over TLS, or nil for plain TCP.
-    public var tls: TLSSettings?
+    package var tls: TLSSettings?
 
-    public init() {}
+    package init() {}
 }
 
 /// IHE PCD-04 over MLLP. AA/CA: delivered. AE/CE: resent after a pause. AR, CR or a malformed ACK
 /// (or one for another control id): parked. No ACK within the timeout: the forwarder reconnects and
 /// resends (at-least-once; MSH-10 is stable so the receiver can de-duplicate).
-public struct HL7Protocol: ForwardingProtocol {
-    public let settings: HL7Settings
+package struct HL7Protocol: ForwardingProtocol {
+    package let settings: HL7Settings
     /// Makes heartbeat control ids unique across runs.
-    public let runID: String
+    package let runID: String
 
-    public init(settings: HL7Settings, runID: String = Journal.newRunID()) {
+    package init(settings: HL7Settings, runID: String = Journal.newRunID()) {
         self.settings = settings
         self.runID = runID
     }
 
-    public var name: String { "hl7" }
-    public var host: String { settings.host }
-    public var port: Int { settings.port }
-    public var connectTimeout: Duration { settings.connectTimeout }
-    public var reconnectMax: Duration { settings.reconnectMax }
-    public var retryAfterError: Duration { settings.retryAfterError }
-    public var resendWindow: Duration { .zero }
-    public var heartbeatInterval: Duration? { settings.heartbeat }
-    public var tls: TLSSettings? { settings.tls }
+    package var name: String { "hl7" }
+    package var host: String { settings.host }
+    package var port: Int { settings.port }
+    package var connectTimeout: Duration { settings.connectTimeout }
+    package var reconnectMax: Duration { settings.reconnectMax }
+    package var retryAfterError: Duration { settings.retryAfterError }
+    package var resendWindow: Duration { .zero }
+    package var heartbeatInterval: Duration? { settings.heartbeat }
+    package var tls: TLSSettings? { settings.tls }
 
     /// The patient of the last message delivered (heartbeats name the same one).
     private let lastPatient = PatientBox()
 
     /// An ORU^R01 saying the bed's agent is alive, acknowledged like any message (not journaled).
-    public func heartbeat(number: Int, over link: any ByteLink) throws {
+    package func heartbeat(number: Int, over link: any ByteLink) throws {
         let controlID = "\(settings.identity.bedID)-HB-\(runID)-\(number)"
         let identity = PCD04Message.identity(settings.identity, for: lastPatient.value.withLock { $0 })
         let message = PCD04Message.heartbeat(identity: identity, controlID: controlID, now: Date())
@@ -59,7 +59,7 @@ public struct HL7Protocol: ForwardingProtocol {
         }
     }
 
-    public func deliver(_ entry: JournalEntry, event: AlarmEvent, over link: any ByteLink) throws -> DeliveryOutcome {
+    package func deliver(_ entry: JournalEntry, event: AlarmEvent, over link: any ByteLink) throws -> DeliveryOutcome {
         let controlID = PCD04Message.controlID(bedID: settings.identity.bedID, entry: entry)
         let message = PCD04Message.build(entry: entry, event: event, identity: settings.identity, now: Date())
         try link.send([0x0B] + Array(message.utf8) + [0x1C, 0x0D])

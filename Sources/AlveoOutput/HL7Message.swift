@@ -6,23 +6,23 @@ import Foundation
 /// system, a blood gas middleware or an ADT feed sends it. Parsed without trusting it: any byte sequence
 /// gives a message or a reason, in time and memory linear in its length, with at most `maxSegments`
 /// segments and `maxFields` fields per segment kept. Values are unescaped when read.
-public struct HL7Message: Sendable {
-    public struct Segment: Sendable {
+package struct HL7Message: Sendable {
+    package struct Segment: Sendable {
         /// The segment id: MSH, PID, OBR, OBX, PV1, …
-        public let name: String
+        package let name: String
         /// Raw (escaped) fields; `fields[n]` is field n (for MSH, MSH-1 is the field separator itself).
         let fields: [[UInt8]]
     }
 
-    public let segments: [Segment]
+    package let segments: [Segment]
     let separators: Separators
     /// MSH-18 said ISO 8859-1: text is read as Latin-1, else as UTF-8.
     let latin1: Bool
 
-    public static let maxSegments = 2000
-    public static let maxFields = 300
+    package static let maxSegments = 2000
+    package static let maxFields = 300
     /// A single value longer than this is cut (no field Alveo reads is longer).
-    public static let maxValueBytes = 4096
+    package static let maxValueBytes = 4096
 
     struct Separators: Sendable {
         var field: UInt8
@@ -33,11 +33,11 @@ public struct HL7Message: Sendable {
     }
 
     /// Why a message could not be read; short, printable, and never the message's content.
-    public struct ParseError: Error, Sendable, CustomStringConvertible, Equatable {
-        public var description: String
+    package struct ParseError: Error, Sendable, CustomStringConvertible, Equatable {
+        package var description: String
     }
 
-    public static func parse(_ bytes: [UInt8]) -> Result<HL7Message, ParseError> {
+    package static func parse(_ bytes: [UInt8]) -> Result<HL7Message, ParseError> {
         var start = 0
         // Leading line breaks (some senders frame with a CR or LF first).
         while start < bytes.count, bytes[start] == 0x0D || bytes[start] == 0x0A { start += 1 }
@@ -98,17 +98,17 @@ public struct HL7Message: Sendable {
     }
 
     /// The first segment of that name, and every one.
-    public func first(_ name: String) -> Segment? { segments.first { $0.name == name } }
-    public func all(_ name: String) -> [Segment] { segments.filter { $0.name == name } }
+    package func first(_ name: String) -> Segment? { segments.first { $0.name == name } }
+    package func all(_ name: String) -> [Segment] { segments.filter { $0.name == name } }
 
     /// A value: segment's field `field` (1-based, as HL7 numbers them), repetition `repetition`
     /// (0-based), component and subcomponent (1-based); unescaped, "" when absent.
-    public func value(_ segment: Segment, _ field: Int, component: Int = 1, subcomponent: Int = 1, repetition: Int = 0) -> String {
+    package func value(_ segment: Segment, _ field: Int, component: Int = 1, subcomponent: Int = 1, repetition: Int = 0) -> String {
         text(raw(segment, field, component: component, subcomponent: subcomponent, repetition: repetition))
     }
 
     /// How many repetitions field `field` has (0 when empty).
-    public func repetitions(_ segment: Segment, _ field: Int) -> Int {
+    package func repetitions(_ segment: Segment, _ field: Int) -> Int {
         guard field >= 1, field < segment.fields.count, !segment.fields[field].isEmpty else { return 0 }
         if segment.name == "MSH" && field <= 2 { return 1 }
         return min(segment.fields[field].split(separator: separators.repetition, omittingEmptySubsequences: false).count, 64)
@@ -186,18 +186,18 @@ public struct HL7Message: Sendable {
 
     // MARK: - Common fields
 
-    public var msh: Segment { segments[0] }
+    package var msh: Segment { segments[0] }
     /// MSH-9: message code and trigger event, e.g. ("ORU", "R01").
-    public var type: (code: String, event: String) { (value(msh, 9), value(msh, 9, component: 2)) }
-    public var controlID: String { value(msh, 10) }
-    public var sendingApplication: String { value(msh, 3) }
-    public var sendingFacility: String { value(msh, 4) }
+    package var type: (code: String, event: String) { (value(msh, 9), value(msh, 9, component: 2)) }
+    package var controlID: String { value(msh, 10) }
+    package var sendingApplication: String { value(msh, 3) }
+    package var sendingFacility: String { value(msh, 4) }
 
     /// The original-mode acknowledgement of this message: MSA-1 `code` (AA, AE, AR), MSA-2 its control
     /// id (decoded, at most 64 scalars, escaped again in our delimiters), MSA-3 `text` (escaped, at most
     /// 200 scalars); sender and receiver swapped (at most 64 scalars each). Every value is cut before it is escaped, by Unicode
     /// scalars, so a cut never splits an escape sequence or a UTF-8 sequence.
-    public func acknowledgement(code: String, text: String, controlID: String, now: Date) -> String {
+    package func acknowledgement(code: String, text: String, controlID: String, now: Date) -> String {
         let e = HL7Escaping.escape
         func cut(_ text: String, _ scalars: Int) -> String { HL7Escaping.prefix(text, scalars: scalars) }
         let version = value(msh, 12).isEmpty ? "2.6" : cut(value(msh, 12), 8)
@@ -207,14 +207,14 @@ public struct HL7Message: Sendable {
     }
 
     /// An AE for bytes that are not a message at all (no MSH to answer from).
-    public static func rejection(text: String, controlID: String, now: Date) -> String {
+    package static func rejection(text: String, controlID: String, now: Date) -> String {
         ["MSH|^~\\&|ALVEO||||\(PCD04Message.timestamp(now))||ACK|\(HL7Escaping.escape(controlID))|P|2.6",
          "MSA|AE||\(HL7Escaping.escape(HL7Escaping.prefix(text, scalars: 200)))"].joined(separator: "\r") + "\r"
     }
 
     /// An HL7 DTM (YYYY[MM[DD[HH[MM[SS[.S…]]]]]][+/-ZZZZ]) as a date; without an offset, in `zone`
     /// (the sender's local time, by HL7's rule the sender's; taken as this machine's). Nil if malformed.
-    public static func date(_ text: String, zone: TimeZone = .current) -> Date? {
+    package static func date(_ text: String, zone: TimeZone = .current) -> Date? {
         let bytes = Array(text.utf8.prefix(40))
         var digits: [Int] = []
         var index = 0

@@ -8,7 +8,7 @@ extension JSONValue {
     /// than 512, or anything after the value but white space. Object members are kept in key order
     /// (sorted), so the same object always gives the same value; a key given twice keeps its last value.
     /// Total: any bytes.
-    public static func parse(_ bytes: some Collection<UInt8>) -> JSONValue? {
+    package static func parse(_ bytes: some Collection<UInt8>) -> JSONValue? {
         let text = Array(bytes)
         return text.withUnsafeBufferPointer { buffer -> JSONValue? in
             var parser = JSONTextParser(bytes: buffer)
@@ -19,25 +19,25 @@ extension JSONValue {
     }
 
     /// JSON true or false, if this is one.
-    public var bool: Bool? {
+    package var bool: Bool? {
         if case .bool(let value) = self { return value }
         return nil
     }
 
     /// The members of an object, if this is one.
-    public var members: [(String, JSONValue)]? {
+    package var members: [(String, JSONValue)]? {
         if case .object(let members) = self { return members }
         return nil
     }
 
     /// The items of an array, if this is one.
-    public var items: [JSONValue]? {
+    package var items: [JSONValue]? {
         if case .array(let items) = self { return items }
         return nil
     }
 
     /// Whether this is an object.
-    public var isObject: Bool { members != nil }
+    package var isObject: Bool { members != nil }
 }
 
 /// A recursive-descent reader of JSON text over bytes.

@@ -15,14 +15,14 @@ func syncDirectory(_ path: String) {
 }
 
 /// A problem with the journal, naming the file.
-public struct JournalError: Error, CustomStringConvertible {
-    public var path: String
-    public var message: String
+package struct JournalError: Error, CustomStringConvertible {
+    package var path: String
+    package var message: String
     /// Another Alveo process holds the journal: a configuration mistake, never waited out.
-    public var inUse = false
-    public var description: String { "\(path): \(message)" }
+    package var inUse = false
+    package var description: String { "\(path): \(message)" }
 
-    public init(path: String, message: String, inUse: Bool = false) {
+    package init(path: String, message: String, inUse: Bool = false) {
         self.path = path
         self.message = message
         self.inUse = inUse
@@ -33,17 +33,17 @@ public struct JournalError: Error, CustomStringConvertible {
 /// It is the source of truth the forwarders read from. Segments are named by their first sequence
 /// number (`journal-000000000001.jsonl`); a new one starts when the current one exceeds
 /// `segmentMaxBytes`. Old segments are removed only once every forwarder has delivered them.
-public final class Journal {
-    public let directory: String
-    public let segmentMaxBytes: Int
+package final class Journal {
+    package let directory: String
+    package let segmentMaxBytes: Int
     /// What recovery found at open: torn or unreadable trailing bytes set aside.
-    public private(set) var recovery: [String] = []
-    public private(set) var lastSeq: Int64 = 0
+    package private(set) var recovery: [String] = []
+    package private(set) var lastSeq: Int64 = 0
     /// Identifies this run of the agent in every entry it writes (identifiers such as HL7 alarm
     /// references restart with each run; with the run id they stay unique). Unique and increasing
     /// within a journal: a run started in the same second as the last one, or after the clock was set
     /// back, gets the last run's id with a suffix (`20261125T164100Z-2`, `-3`, …).
-    public private(set) var runID: String
+    package private(set) var runID: String
     /// The run id of the last entry found at open (nil for a new journal).
     private var lastRunID: String?
     private var handle: FileHandle?
@@ -51,17 +51,17 @@ public final class Journal {
     private var segmentPath: String?
     private var segmentSize = 0
     /// The alarms still open, as the journal says (kept as events are appended).
-    public private(set) var ledger = AlarmLedger()
+    package private(set) var ledger = AlarmLedger()
     /// What the journal held when it was opened: the previous runs' open alarms, and when they were
     /// last heard of (nil for a new journal).
-    public private(set) var previous: PreviousRun?
+    package private(set) var previous: PreviousRun?
     /// The lock file's modification time at open: the last sign of life of the previous run
     /// (`markAlive`).
     private var lastAlive: Date?
 
     /// `spillDirectory`: where an earlier run left what it could not journal at its stop
     /// (`JournalSpill`); those lines are journaled first, with their own run's id, and the files removed.
-    public init(directory: String, segmentMaxBytes: Int = 16 << 20, runID: String = Journal.newRunID(),
+    package init(directory: String, segmentMaxBytes: Int = 16 << 20, runID: String = Journal.newRunID(),
                 spillDirectory: String? = nil) throws(JournalError) {
         self.directory = directory
         self.segmentMaxBytes = segmentMaxBytes
@@ -110,7 +110,7 @@ public final class Journal {
     }
 
     /// A run id from the wall clock, e.g. "20261125T164100Z".
-    public static func newRunID() -> String {
+    package static func newRunID() -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
@@ -119,7 +119,7 @@ public final class Journal {
     }
 
     /// Segment files in order.
-    public static func segments(in directory: String) -> [(firstSeq: Int64, path: String)] {
+    package static func segments(in directory: String) -> [(firstSeq: Int64, path: String)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.compactMap { name -> (Int64, String)? in
             guard name.hasPrefix("journal-"), name.hasSuffix(".jsonl"),
@@ -187,18 +187,18 @@ public final class Journal {
 
     /// One journal line's kind and content before it has a number: what `append` writes, and what a
     /// spill file keeps when the journal cannot be written at a stop (`JournalSpill`).
-    public struct Line: Sendable, Equatable {
+    package struct Line: Sendable, Equatable {
         /// "event", "entry" or "input".
-        public var kind: String
+        package var kind: String
         /// The JSON value under `kind`.
-        public var json: String
+        package var json: String
         /// Members written before it (an event's `"patient"`), with their leading comma.
-        public var before: String
-        public var wallTime: String?
+        package var before: String
+        package var wallTime: String?
     }
 
     /// A charted or lab entry the core accepted, as a journal line.
-    public static func line(entry observation: Observation, t: Double, wallTime: String?) -> Line {
+    package static func line(entry observation: Observation, t: Double, wallTime: String?) -> Line {
         let value: JSONValue = switch observation.value {
         case .number(let number): .number(number)
         case .noData: .null
@@ -218,12 +218,12 @@ public final class Journal {
 
     /// An event as a journal line; `patient`: who it is about when the bed's patient came from an
     /// admission (the forwarders put it in PID; see `JournalEntry.patient`).
-    public static func line(_ event: AlarmEvent, wallTime: String?, patient: JournalPatient?) -> Line {
+    package static func line(_ event: AlarmEvent, wallTime: String?, patient: JournalPatient?) -> Line {
         Line(kind: "event", json: event.jsonLine(), before: patient.map { ",\"patient\":" + $0.json() } ?? "", wallTime: wallTime)
     }
 
     /// An entry from a person or the hospital as the bedside loop took it (`json`), at core time `t`.
-    public static func line(input json: [UInt8], t: Double, wallTime: String?) -> Line {
+    package static func line(input json: [UInt8], t: Double, wallTime: String?) -> Line {
         var object = ""
         JSONValue.object([("t", .number(t))]).write(to: &object)
         return Line(kind: "input", json: String(object.dropLast()) + ",\"entry\":" + String(decoding: json, as: UTF8.self) + "}",
@@ -231,7 +231,7 @@ public final class Journal {
     }
 
     /// The agent's start or clean stop as a journal line (`appendMarker`).
-    public static func line(marker: String, wallTime: String?) -> Line {
+    package static func line(marker: String, wallTime: String?) -> Line {
         var json = ""
         JSONValue.string(marker).write(to: &json)
         return Line(kind: "agent", json: json, before: "", wallTime: wallTime)
@@ -243,7 +243,7 @@ public final class Journal {
     /// Appends a line made by `Journal.line` (an event's also updates the open alarms) and fsyncs.
     /// `run`: the run that made it, when not this one (a spill file's lines).
     @discardableResult
-    public func append(_ line: Line, run: String? = nil) throws(JournalError) -> Int64 {
+    package func append(_ line: Line, run: String? = nil) throws(JournalError) -> Int64 {
         guard Journal.spillableKinds.contains(line.kind) else {
             throw JournalError(path: directory, message: "not a journal line's kind: \(Shown.text(line.kind.utf8, limit: 32))")
         }
@@ -286,7 +286,7 @@ public final class Journal {
     /// Appends a charted or lab entry the core accepted (an acknowledgement, a position, a gas, a
     /// haemoglobin…) and fsyncs. Forwarders skip these: they are the record, not alarms.
     @discardableResult
-    public func append(entry observation: Observation, t: Double, wallTime: String?) throws(JournalError) -> Int64 {
+    package func append(entry observation: Observation, t: Double, wallTime: String?) throws(JournalError) -> Int64 {
         try append(Journal.line(entry: observation, t: t, wallTime: wallTime))
     }
 
@@ -295,7 +295,7 @@ public final class Journal {
     /// `patient`: who the event is about, when the bed's patient came from an admission rather than
     /// the configuration (the forwarders put it in PID; see `JournalEntry.patient`).
     @discardableResult
-    public func append(_ event: AlarmEvent, wallTime: String?, patient: JournalPatient? = nil) throws(JournalError) -> Int64 {
+    package func append(_ event: AlarmEvent, wallTime: String?, patient: JournalPatient? = nil) throws(JournalError) -> Int64 {
         let line = Journal.line(event, wallTime: wallTime, patient: patient)
         let seq = try appendLine(kind: line.kind, json: line.json, wallTime: wallTime, before: line.before)
         ledger.apply(event, run: runID)
@@ -356,20 +356,20 @@ public final class Journal {
     /// Appends an entry from a person or the hospital (charted values, an acknowledgement, a patient
     /// admitted, updated or discharged) as the bedside loop took it (`json`), at core time `t`.
     @discardableResult
-    public func append(input json: [UInt8], t: Double, wallTime: String?) throws(JournalError) -> Int64 {
+    package func append(input json: [UInt8], t: Double, wallTime: String?) throws(JournalError) -> Int64 {
         try append(Journal.line(input: json, t: t, wallTime: wallTime))
     }
 
     /// Marks the journal's owner alive (the lock file's modification time): at the next start, the
     /// last sign of life of this run if it dies without a clean stop. Cheap: no data is written.
-    public func markAlive() {
+    package func markAlive() {
         _ = futimens(lockDescriptor, nil)
     }
 
     /// The agent's own start and clean stop (`"agent":"started"`, `"stopped"`): the next start tells a
     /// clean stop from a crash by them. Forwarders skip them, like charted entries.
     @discardableResult
-    public func appendMarker(_ marker: String, wallTime: String?) throws(JournalError) -> Int64 {
+    package func appendMarker(_ marker: String, wallTime: String?) throws(JournalError) -> Int64 {
         try append(Journal.line(marker: marker, wallTime: wallTime))
     }
 
@@ -455,7 +455,7 @@ public final class Journal {
 
     /// Removes whole segments whose every entry is at or below `deliveredUpTo` (the lowest position of
     /// all forwarders), never the segment being written.
-    public func prune(deliveredUpTo: Int64) {
+    package func prune(deliveredUpTo: Int64) {
         let segments = Journal.segments(in: directory)
         for (index, segment) in segments.enumerated() where index + 1 < segments.count {
             let lastInSegment = segments[index + 1].firstSeq - 1

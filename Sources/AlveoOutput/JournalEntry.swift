@@ -2,9 +2,9 @@ import AlveoCore
 import Foundation
 
 /// One journal line as read back, decoded once into a typed record.
-public struct JournalEntry: Sendable {
+package struct JournalEntry: Sendable {
     /// What the line holds.
-    public enum Content: Sendable {
+    package enum Content: Sendable {
         /// An alarm event: what the forwarders deliver.
         case alarm(AlarmEvent)
         /// A charted or lab entry, or an input from a person or the hospital: the record, not an
@@ -15,42 +15,42 @@ public struct JournalEntry: Sendable {
         case unreadable(String)
     }
 
-    public var seq: Int64
+    package var seq: Int64
     /// The agent run that wrote it (see Journal.runID).
-    public var run: String?
+    package var run: String?
     /// When the event was recorded (RFC 3339, UTC): live, the moment it was detected; in replay, the
     /// virtual time mapped to the wall clock (`alveo replay --start`). Nil in journals written before
     /// replays carried it; the message then carries the time it is built.
-    public var wallTime: String?
+    package var wallTime: String?
     /// The event as written (`AlarmEvent.jsonLine()`), kept verbatim for the parked file; empty for
     /// a charted or lab entry.
-    public var eventJSON: String
-    public var content: Content
+    package var eventJSON: String
+    package var content: Content
     /// Set for an event that could not be journaled (the journal failed) and is handed to the
     /// forwarders directly: it stands in for the sequence number in MSH-10 and the syslog `seq`
     /// (e.g. `JF-20261129T101500Z-1000001`), and the forwarder keeps no position for it.
-    public var unjournaledID: String?
+    package var unjournaledID: String?
 
     /// Who the event is about, when the bed's patient came from an admission (else the configuration's
     /// identity applies).
-    public var patient: JournalPatient?
+    package var patient: JournalPatient?
 
     /// The entry as logs name it: its sequence number, or its stand-in when it was not journaled.
-    public var label: String { unjournaledID ?? "\(seq)" }
+    package var label: String { unjournaledID ?? "\(seq)" }
 
     /// The alarm event, if the line is one.
-    public var event: AlarmEvent? {
+    package var event: AlarmEvent? {
         if case .alarm(let event) = content { return event }
         return nil
     }
 
     /// A charted or lab entry, not an alarm event: forwarders skip it.
-    public var isManualEntry: Bool {
+    package var isManualEntry: Bool {
         if case .record = content { return true }
         return false
     }
 
-    public init(seq: Int64, run: String?, wallTime: String?, eventJSON: String, content: Content, unjournaledID: String? = nil) {
+    package init(seq: Int64, run: String?, wallTime: String?, eventJSON: String, content: Content, unjournaledID: String? = nil) {
         self.seq = seq
         self.run = run
         self.wallTime = wallTime
@@ -60,7 +60,7 @@ public struct JournalEntry: Sendable {
     }
 
     /// An entry for an event in hand (not read from a file).
-    public init(seq: Int64, run: String?, wallTime: String?, event: AlarmEvent, unjournaledID: String? = nil,
+    package init(seq: Int64, run: String?, wallTime: String?, event: AlarmEvent, unjournaledID: String? = nil,
                 patient: JournalPatient? = nil)
     {
         self.init(seq: seq, run: run, wallTime: wallTime, eventJSON: event.jsonLine(), content: .alarm(event),
@@ -69,7 +69,7 @@ public struct JournalEntry: Sendable {
     }
 
     /// An entry from the text of an event (`AlarmEvent.jsonLine()`), decoded as the reader does.
-    public init(seq: Int64, run: String?, wallTime: String?, eventJSON: String, unjournaledID: String? = nil) {
+    package init(seq: Int64, run: String?, wallTime: String?, eventJSON: String, unjournaledID: String? = nil) {
         var content = Content.record
         if !eventJSON.isEmpty {
             if let object = JSONValue.parse(eventJSON.utf8) {
@@ -83,15 +83,15 @@ public struct JournalEntry: Sendable {
 }
 
 /// Why a journaled event could not be decoded.
-public struct JournalDecodingError: Error, CustomStringConvertible {
-    public var description: String
+package struct JournalDecodingError: Error, CustomStringConvertible {
+    package var description: String
 }
 
 extension AlarmEvent {
     /// The event from its journal JSON object (as `jsonLine()` writes it). Every field the outputs use
     /// must be there with a known value: an unknown rule, phase, priority or state is an error, never
     /// a default.
-    public init(journal object: JSONValue) throws(JournalDecodingError) {
+    package init(journal object: JSONValue) throws(JournalDecodingError) {
         guard object.isObject else { throw JournalDecodingError(description: "the event is not a JSON object") }
         func fail(_ what: String) -> JournalDecodingError {
             JournalDecodingError(description: "event \(what)")
@@ -124,19 +124,19 @@ extension AlarmEvent {
 
 extension JSONValue {
     /// The number, if this is one.
-    public var number: Double? {
+    package var number: Double? {
         if case .number(let value) = self { return value }
         return nil
     }
 
     /// The text, if this is a string.
-    public var text: String? {
+    package var text: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
     /// An object member by key.
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         if case .object(let members) = self { return members.first { $0.0 == key }?.1 }
         return nil
     }
@@ -144,18 +144,18 @@ extension JSONValue {
 
 extension AlarmEvent {
     /// An evidence member by key.
-    public func evidence(_ key: String) -> JSONValue? { evidence.first { $0.0 == key }?.1 }
+    package func evidence(_ key: String) -> JSONValue? { evidence.first { $0.0 == key }?.1 }
 }
 
 /// The patient an event is about, as journaled with it once the bed's patient came from an admission
 /// (HL7 ADT or `alveo patient set`): the identifier, its assigning authority and the name. All nil: no
 /// patient at the bed (discharged).
-public struct JournalPatient: Sendable, Equatable {
-    public var id: String?
-    public var authority: String?
-    public var name: String?
+package struct JournalPatient: Sendable, Equatable {
+    package var id: String?
+    package var authority: String?
+    package var name: String?
 
-    public init(id: String?, authority: String?, name: String?) {
+    package init(id: String?, authority: String?, name: String?) {
         self.id = id
         self.authority = authority
         self.name = name

@@ -7,7 +7,7 @@ import Metrics
 import Synchronization
 
 /// What delivering one journal entry came to.
-public enum DeliveryOutcome: Sendable, Equatable {
+package enum DeliveryOutcome: Sendable, Equatable {
     /// The receiver has it: advance.
     case delivered
     /// The receiver refused it for now: send it again after a pause.
@@ -17,7 +17,7 @@ public enum DeliveryOutcome: Sendable, Equatable {
 }
 
 /// A wire protocol to a central-station receiver, over one TCP connection.
-public protocol ForwardingProtocol: Sendable {
+package protocol ForwardingProtocol: Sendable {
     /// Short name: names the position file, the parked file and log lines.
     var name: String { get }
     var host: String { get }
@@ -44,8 +44,8 @@ public protocol ForwardingProtocol: Sendable {
 /// the previous one is settled: at-least-once, order kept. The position (the last settled sequence
 /// number) is persisted after every entry, so a restart resumes exactly where it stopped. Runs on its
 /// own thread with blocking sockets and capped exponential reconnection backoff.
-public final class JournalForwarder: Sendable {
-    public let wire: any ForwardingProtocol
+package final class JournalForwarder: Sendable {
+    package let wire: any ForwardingProtocol
     private let journalDirectory: String
     private let logger: Logger
     /// The receiver refused an entry: parked (true), or still refusing it after repeated resends (false).
@@ -57,7 +57,7 @@ public final class JournalForwarder: Sendable {
     private let settled: Mutex<Int64>
     private let worker: WorkerThread
 
-    public init(wire: any ForwardingProtocol, journalDirectory: String, logger: Logger,
+    package init(wire: any ForwardingProtocol, journalDirectory: String, logger: Logger,
                 onParked: @escaping @Sendable (Int64, String, Bool) -> Void = { _, _, _ in },
                 onStuck: @escaping @Sendable (Int64, String) -> Void = { _, _ in },
                 onDelivered: @escaping @Sendable (Int64) -> Void = { _ in })
@@ -76,34 +76,34 @@ public final class JournalForwarder: Sendable {
     }
 
     /// The last journal sequence number delivered (or parked).
-    public var position: Int64 { settled.withLock { $0 } }
+    package var position: Int64 { settled.withLock { $0 } }
 
     /// What `alveo status` shows of a forwarder.
-    public struct State: Sendable, Equatable {
-        public var connected = false
+    package struct State: Sendable, Equatable {
+        package var connected = false
         /// When the last message was delivered (wall clock).
-        public var lastDelivery: Date?
+        package var lastDelivery: Date?
         /// The problem seen last, until delivery works again.
-        public var lastProblem: String?
+        package var lastProblem: String?
         /// Since when it has been failing (connecting, delivering, heartbeating), until it delivers or
         /// a heartbeat is answered again: what `technical.station_unreachable` measures. Monotonic: a
         /// wall clock set back or forward must neither end nor raise the alarm (issue 23).
-        public var problemSince: ContinuousClock.Instant?
+        package var problemSince: ContinuousClock.Instant?
     }
     private let stateBox = Mutex(State())
-    public var state: State { stateBox.withLock { $0 } }
+    package var state: State { stateBox.withLock { $0 } }
 
     /// Events that could not be journaled, to send before the journal's next entry (a few at most:
     /// the journal-failure alarm; older ones are dropped past 16).
     private let urgent = Mutex<[JournalEntry]>([])
 
     /// Unjournaled entries not yet settled (queued, or being sent).
-    public var unjournaledWaiting: Int { urgent.withLock { $0.count } + (urgentInFlight.withLock { $0 } ? 1 : 0) }
+    package var unjournaledWaiting: Int { urgent.withLock { $0.count } + (urgentInFlight.withLock { $0 } ? 1 : 0) }
     private let urgentInFlight = Mutex(false)
 
     /// Sends `entry` (not in the journal: `unjournaledID` set) ahead of the journal, once delivered
     /// or parked; no position is kept for it.
-    public func sendUnjournaled(_ entry: JournalEntry) {
+    package func sendUnjournaled(_ entry: JournalEntry) {
         urgent.withLock { queue in
             queue.append(entry)
             if queue.count > 16 { queue.removeFirst(queue.count - 16) }
@@ -111,12 +111,12 @@ public final class JournalForwarder: Sendable {
         wake()
     }
 
-    public func start() { worker.start { [self] in run() } }
+    package func start() { worker.start { [self] in run() } }
 
     /// New entries were appended: look now rather than at the next idle check.
-    public func wake() { worker.wake() }
+    package func wake() { worker.wake() }
 
-    public func stop() { worker.stop() }
+    package func stop() { worker.stop() }
 
     private var isStopping: Bool { worker.isStopping }
 

@@ -2,8 +2,8 @@ import AlveoCore
 import Foundation
 
 /// Reads journal entries in order after a position, following appends.
-public struct JournalReader {
-    public let directory: String
+package struct JournalReader {
+    package let directory: String
     private var segmentPath: String?
     private var offset = 0
     private var buffer = Data()
@@ -13,13 +13,13 @@ public struct JournalReader {
     private var consumed = 0
     private var position: Int64
 
-    public init(directory: String, after position: Int64) {
+    package init(directory: String, after position: Int64) {
         self.directory = directory
         self.position = position
     }
 
     /// The next entry after the last one returned, or nil if none has been written yet.
-    public mutating func next() -> JournalEntry? {
+    package mutating func next() -> JournalEntry? {
         while true {
             if segmentPath == nil {
                 // The segment holding position + 1: the last one whose first seq is ≤ it.
@@ -69,7 +69,7 @@ extension JournalEntry {
     /// One journal line (without its newline), parsed once: nil if it is not a journal line (no JSON
     /// object, no `seq`). An event in it becomes a typed `AlarmEvent`, or is marked unreadable, to
     /// be parked, never guessed at; its text is kept as written, for parking.
-    public static func decode(line: Data) -> JournalEntry? {
+    package static func decode(line: Data) -> JournalEntry? {
         guard let object = JSONValue.parse(line), let seq = object["seq"]?.number.map({ Int64(saturating: $0) }),
               let text = String(data: line, encoding: .utf8) else { return nil }
         var content = Content.record

@@ -12,7 +12,7 @@ import Glibc
 /// alarm ends included). Where no spill directory is set or it cannot be written, the lines go to
 /// stderr (the system journal under systemd), each behind `alveo-unjournaled: `, so nothing is lost
 /// without a trace.
-public enum JournalSpill {
+package enum JournalSpill {
     /// A spill file's name starts so; the run id follows.
     static let prefix = "spill-"
     /// The most lines read back from one spill file (a run holds at most `JournalWriter.backlogLimit`).

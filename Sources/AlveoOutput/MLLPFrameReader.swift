@@ -3,22 +3,22 @@
 /// a frame end before its start, megabytes without an end), feeding it never traps and never holds
 /// more than `maxFrame` bytes. A frame with no VT before its end is taken from the first byte kept
 /// (some receivers omit it); bytes before a frame's VT are discarded.
-public struct MLLPFrameReader: Sendable {
+package struct MLLPFrameReader: Sendable {
     /// Longer than any acknowledgement: a frame still open past this is dropped as noise.
-    public static let maxFrame = 1 << 20
+    package static let maxFrame = 1 << 20
     private var buffer: [UInt8] = []
     /// Bytes dropped as noise or as an over-long frame.
-    public private(set) var discarded = 0
+    package private(set) var discarded = 0
 
-    public init() {}
+    package init() {}
 
     /// Feeds received bytes; returns the messages of the frames they complete, in order.
-    public mutating func feed(_ bytes: [UInt8]) -> [String] {
+    package mutating func feed(_ bytes: [UInt8]) -> [String] {
         frames(bytes).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// As `feed`, the frames' bytes as received (the listener decodes them in the message's character set).
-    public mutating func frames(_ bytes: [UInt8]) -> [[UInt8]] {
+    package mutating func frames(_ bytes: [UInt8]) -> [[UInt8]] {
         var frames: [[UInt8]] = []
         for byte in bytes {
             buffer.append(byte)
@@ -39,10 +39,10 @@ public struct MLLPFrameReader: Sendable {
     }
 
     /// Bytes of a frame begun and not yet ended.
-    public var pending: Int { buffer.count }
+    package var pending: Int { buffer.count }
 
     /// Drops a frame begun and never ended (its sender went quiet mid-frame).
-    public mutating func dropPending() {
+    package mutating func dropPending() {
         discarded += buffer.count
         buffer = []
     }

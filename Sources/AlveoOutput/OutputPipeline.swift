@@ -15,7 +15,7 @@ import Metrics
 ///   again at every append and every `retry()` (each second live); once it is all written the alarm
 ///   ends. Its start goes to stdout at once and, since the forwarders read the journal, is also handed
 ///   to every forwarder directly (`JournalEntry.unjournaledID`), so the station hears of it too.
-public final class JournalWriter: @unchecked Sendable {
+package final class JournalWriter: @unchecked Sendable {
     // @unchecked: every access to `journal`, `failing`, `alarms`, `ownSources`, `backlog` and
     // `journalFailure` is under `lock`.
     private let lock = NSLock()
@@ -397,30 +397,30 @@ public final class JournalWriter: @unchecked Sendable {
 }
 
 /// Where alarm events go besides stdout: the journal and the forwarders that read it.
-public struct OutputConfig: Sendable, Equatable {
-    public var journalDirectory: String?
-    public var segmentMaxBytes = 16 << 20
+package struct OutputConfig: Sendable, Equatable {
+    package var journalDirectory: String?
+    package var segmentMaxBytes = 16 << 20
     /// Where the live agent keeps what it could not journal at its stop (another file system than the
     /// journal's; nil: stderr only). Journaled by the next start that opens the journal.
-    public var spillDirectory: String?
-    public var hl7: HL7Settings?
-    public var syslog: SyslogSettings?
+    package var spillDirectory: String?
+    package var hl7: HL7Settings?
+    package var syslog: SyslogSettings?
     /// At a stop (SIGTERM): how long the agent waits for the ends of its alarms and
     /// `technical.monitoring_stopped` to be delivered before it exits (what is not delivered stays in
     /// the journal for the next run or `alveo deliver`).
-    public var shutdownBudget: Duration = .seconds(10)
+    package var shutdownBudget: Duration = .seconds(10)
     /// The alarm engine's timing of the agent's own alarms (`rules.<id>` offset_s, min_active_s,
     /// chatter_max_per_h, chatter_stable_s; rules v3 §1.4).
-    public var alarmPolicies: [AlarmPolicy] = RuleID.allCases.map(AlarmPolicy.defaults)
+    package var alarmPolicies: [AlarmPolicy] = RuleID.allCases.map(AlarmPolicy.defaults)
 
-    public init() {}
+    package init() {}
 }
 
 /// The journal and the forwarders reading it. Every event is appended (and fsync'ed) before anything
 /// else happens to it; forwarders deliver from the journal on their own threads.
-public final class OutputPipeline {
+package final class OutputPipeline {
     let writer: JournalWriter?
-    public let forwarders: [JournalForwarder]
+    package let forwarders: [JournalForwarder]
     /// Where what cannot be journaled at a stop is kept (`outputs.journal.spill_directory`).
     let spillDirectory: String?
     private let ownAlarms = OwnAlarmList()
@@ -430,7 +430,7 @@ public final class OutputPipeline {
     /// `tolerateUnopenedJournal` (the live agent): a journal that cannot be opened does not stop it;
     /// it monitors on without one, raising `technical.journal_failed` at once (`start()`), and keeps
     /// trying to open it.
-    public init(config: OutputConfig, logger: Logger, clock: @escaping @Sendable () -> Double = { 0 },
+    package init(config: OutputConfig, logger: Logger, clock: @escaping @Sendable () -> Double = { 0 },
                 wallTime: @escaping @Sendable () -> String? = { nil }, tolerateUnopenedJournal: Bool = false,
                 emit: @escaping @Sendable ([AlarmEvent]) -> Void = { _ in }) throws(JournalError)
     {
@@ -474,45 +474,45 @@ public final class OutputPipeline {
     /// Every second of the live agent: writes alarm events held in memory after a journal failure,
     /// and ends a `technical.delivery_failed` for parked messages once the parked file has been moved
     /// away.
-    public func checkParked() {
+    package func checkParked() {
         writer?.retry()
         writer?.checkParked()
     }
 
     /// Writes alarm events held in memory after a journal failure, if the journal takes them now.
-    public func retryJournal() { writer?.retry() }
+    package func retryJournal() { writer?.retry() }
 
     /// Journal items (events, charted entries) not written yet and held in memory, and those dropped
     /// because too many were held; both 0 when the journal is healthy.
-    public var unjournaled: (held: Int, dropped: Int) { writer?.unjournaled ?? (0, 0) }
+    package var unjournaled: (held: Int, dropped: Int) { writer?.unjournaled ?? (0, 0) }
 
     /// The agent's own alarms in force (`technical.journal_failed`, `delivery_failed`,
     /// `station_unreachable`, `clock_unsynchronized`, `disk_low`, `trend_store_failed`): the start event
     /// of each, in order of alarm id, for `alveo status`.
-    public var activeOwnAlarms: [AlarmEvent] { ownAlarms.active }
+    package var activeOwnAlarms: [AlarmEvent] { ownAlarms.active }
 
     /// The journal's last sequence number (0 without a journal).
-    public var lastSeq: Int64 { writer?.lastSeq ?? 0 }
+    package var lastSeq: Int64 { writer?.lastSeq ?? 0 }
 
     /// Starts the forwarders; a journal that could not be opened raises `technical.journal_failed` now.
-    public func start() {
+    package func start() {
         forwarders.forEach { $0.start() }
         if writer?.unopenedReason != nil { writer?.retry() }
     }
 
     /// Why the journal could not be opened at start, while it still cannot be (nil: it is open).
-    public var journalUnopened: String? { writer?.unopenedReason }
+    package var journalUnopened: String? { writer?.unopenedReason }
 
     /// Stops the forwarders, after giving a message sent outside the journal (the start of
     /// `technical.journal_failed`) up to `unjournaledGrace` to go out: it is in no file to send later.
-    public func stop(unjournaledGrace: Duration = .seconds(2)) {
+    package func stop(unjournaledGrace: Duration = .seconds(2)) {
         _ = waitForUnjournaled(timeout: unjournaledGrace)
         forwarders.forEach { $0.stop() }
     }
 
     /// Waits until every forwarder has settled the messages handed to it outside the journal.
     @discardableResult
-    public func waitForUnjournaled(timeout: Duration) -> Bool {
+    package func waitForUnjournaled(timeout: Duration) -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while forwarders.contains(where: { $0.unjournaledWaiting > 0 }) {
@@ -530,7 +530,7 @@ public final class OutputPipeline {
     /// Appends the events to the journal and wakes the forwarders. A journal failure is logged as
     /// critical and reported to the caller; the events still go to stdout.
     @discardableResult
-    public func record(_ events: [AlarmEvent], wallTime: String?) -> Bool {
+    package func record(_ events: [AlarmEvent], wallTime: String?) -> Bool {
         guard let writer else { return true }
         let ok = writer.append(events, wallTime: wallTime)
         forwarders.forEach { $0.wake() }
@@ -539,7 +539,7 @@ public final class OutputPipeline {
     }
 
     /// Journals a charted or lab entry the core accepted (the record of who did what, when).
-    public func recordEntry(_ observation: Observation, t: Double, wallTime: String?) {
+    package func recordEntry(_ observation: Observation, t: Double, wallTime: String?) {
         guard let writer else { return }
         writer.appendEntry(observation, t: t, wallTime: wallTime)
         forwarders.forEach { $0.wake() }
@@ -549,29 +549,29 @@ public final class OutputPipeline {
     /// events it caused, and wakes the forwarders to pass over it at once: a line they have not looked
     /// at counts as waiting for them, and half a second of a burst of entries was more than
     /// `technical.station_unreachable`'s backlog_max (issue 23).
-    public func recordInput(_ json: [UInt8], t: Double, wallTime: String?) {
+    package func recordInput(_ json: [UInt8], t: Double, wallTime: String?) {
         guard let writer else { return }
         writer.appendInput(json, t: t, wallTime: wallTime)
         forwarders.forEach { $0.wake() }
     }
 
     /// What the journal held at open about the previous runs (nil: no journal, or a new one).
-    public var previousRun: PreviousRun? { writer?.previous }
+    package var previousRun: PreviousRun? { writer?.previous }
 
     /// Journals the agent's start (`started`) or clean stop (`stopped`): the next start tells a clean
     /// stop from a crash by them.
-    public func appendMarker(_ marker: String, wallTime: String?) { writer?.appendMarker(marker, wallTime: wallTime) }
+    package func appendMarker(_ marker: String, wallTime: String?) { writer?.appendMarker(marker, wallTime: wallTime) }
 
     /// Marks this run alive (the journal lock file's time), for the gap a crash would leave.
-    public func markAlive() { writer?.markAlive() }
+    package func markAlive() { writer?.markAlive() }
 
     /// At a clean stop: the agent's own alarms in force end with reason `agent_stopped`.
-    public func endOwnAlarms() { writer?.endOwnAlarms() }
+    package func endOwnAlarms() { writer?.endOwnAlarms() }
 
     /// Whether the system clock is synchronised (replaceable in tests).
-    public var clockProbe: @Sendable () -> Bool? = { SystemHealth.clockSynchronized() }
+    package var clockProbe: @Sendable () -> Bool? = { SystemHealth.clockSynchronized() }
     /// Free bytes on the journal's file system (replaceable in tests).
-    public var diskProbe: @Sendable (String) -> UInt64? = { SystemHealth.freeBytes(at: $0) }
+    package var diskProbe: @Sendable (String) -> UInt64? = { SystemHealth.freeBytes(at: $0) }
     private var clockUnsynchronizedSince: ContinuousClock.Instant?
     private var lastDiskCheck: ContinuousClock.Instant?
 
@@ -583,7 +583,7 @@ public final class OutputPipeline {
     /// configuration are not checked. Every duration is measured on the monotonic clock (`now`): the
     /// wall clock can be set back or forward (NTP stepping, an operator) without ending or raising any
     /// of these.
-    public func checkHealth(_ settings: RuleSettings, now: ContinuousClock.Instant = .now) {
+    package func checkHealth(_ settings: RuleSettings, now: ContinuousClock.Instant = .now) {
         guard let writer else { return }
         if !settings.disabled.contains(.stationUnreachable) {
             for forwarder in forwarders {
@@ -645,7 +645,7 @@ public final class OutputPipeline {
 
     /// The trend store's state (docs/trends.md): `problem` non-nil raises `technical.trend_store_failed`
     /// (medium: monitoring and alarms go on), nil ends it. Called every second by the live agent.
-    public func setTrendStoreProblem(_ problem: String?, path: String, pending: Int, settings: RuleSettings) {
+    package func setTrendStoreProblem(_ problem: String?, path: String, pending: Int, settings: RuleSettings) {
         guard let writer, !settings.disabled.contains(.trendStoreFailed) else { return }
         writer.setCondition(.trendStoreFailed, source: nil, active: problem != nil, priority: .medium) { starting in
             starting
@@ -656,10 +656,10 @@ public final class OutputPipeline {
     }
 
     /// Who the events journaled from now on are about (an admission); nil: the configuration's patient.
-    public func setPatient(_ patient: JournalPatient?) { writer?.patient = patient }
+    package func setPatient(_ patient: JournalPatient?) { writer?.patient = patient }
 
     /// Entries journaled but not yet delivered by every forwarder.
-    public var undelivered: Int64 {
+    package var undelivered: Int64 {
         guard let writer else { return 0 }
         return writer.lastSeq - deliveredEverywhere
     }
@@ -668,7 +668,7 @@ public final class OutputPipeline {
     /// in a spill file (`outputs.journal.spill_directory`) or written to stderr, and reported — never
     /// dropped silently. True when everything was journaled.
     @discardableResult
-    public func finishJournal(timeout: Duration, logger: Logger) -> Bool {
+    package func finishJournal(timeout: Duration, logger: Logger) -> Bool {
         guard let writer else { return true }
         let deadline = ContinuousClock.now + timeout
         while writer.unjournaled.held > 0, ContinuousClock.now < deadline {
@@ -690,7 +690,7 @@ public final class OutputPipeline {
     }
 
     /// Waits until every forwarder has delivered the whole journal, up to `timeout`.
-    public func drain(timeout: Duration) -> Bool {
+    package func drain(timeout: Duration) -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while undelivered > 0 || forwarders.contains(where: { $0.unjournaledWaiting > 0 }) {

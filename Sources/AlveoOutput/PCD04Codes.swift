@@ -1,12 +1,12 @@
 import AlveoCore
 
 /// A coded element as HL7 writes it: `code^text^coding system`.
-public struct CodedElement: Sendable, Hashable {
-    public var code: String
-    public var text: String
-    public var system: String
+package struct CodedElement: Sendable, Hashable {
+    package var code: String
+    package var text: String
+    package var system: String
 
-    public init(code: String, text: String, system: String) {
+    package init(code: String, text: String, system: String) {
         self.code = code
         self.text = text
         self.system = system
@@ -25,48 +25,48 @@ public struct CodedElement: Sendable, Hashable {
 
 /// Every code Alveo's PCD-04 messages use, in one table (checked by a test against the tables of
 /// shared/pcd04-reference.md §5.3 and §6, copied into the tests' fixtures).
-public enum MDC {
+package enum MDC {
     /// The coding system of Alveo's own codes (rule ids).
-    public static let localSystem = "99ALV"
+    package static let localSystem = "99ALV"
 
     // Events (partition 3).
-    public static let alarm = CodedElement.mdc(196616, "MDC_EVT_ALARM")
-    public static let high = CodedElement.mdc(196648, "MDC_EVT_HI")
-    public static let low = CodedElement.mdc(196670, "MDC_EVT_LO")
+    package static let alarm = CodedElement.mdc(196616, "MDC_EVT_ALARM")
+    package static let high = CodedElement.mdc(196648, "MDC_EVT_HI")
+    package static let low = CodedElement.mdc(196670, "MDC_EVT_LO")
 
     // Alert attributes (the rows .2 to .7 of an alert).
-    public static let alertSource = CodedElement.mdc(68480, "MDC_ATTR_ALERT_SOURCE")
-    public static let eventPhase = CodedElement.mdc(68481, "MDC_ATTR_EVENT_PHASE")
-    public static let alarmState = CodedElement.mdc(68482, "MDC_ATTR_ALARM_STATE")
-    public static let inactivationState = CodedElement.mdc(68483, "MDC_ATTR_ALARM_INACTIVATION_STATE")
-    public static let alarmPriority = CodedElement.mdc(68484, "MDC_ATTR_ALARM_PRIORITY")
-    public static let alertType = CodedElement.mdc(68485, "MDC_ATTR_ALERT_TYPE")
+    package static let alertSource = CodedElement.mdc(68480, "MDC_ATTR_ALERT_SOURCE")
+    package static let eventPhase = CodedElement.mdc(68481, "MDC_ATTR_EVENT_PHASE")
+    package static let alarmState = CodedElement.mdc(68482, "MDC_ATTR_ALARM_STATE")
+    package static let inactivationState = CodedElement.mdc(68483, "MDC_ATTR_ALARM_INACTIVATION_STATE")
+    package static let alarmPriority = CodedElement.mdc(68484, "MDC_ATTR_ALARM_PRIORITY")
+    package static let alertType = CodedElement.mdc(68485, "MDC_ATTR_ALERT_TYPE")
 
     /// Alveo's MDS (what GE and Masimo samples use for a multi-parameter monitor).
-    public static let mds = CodedElement.mdc(69965, "MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS")
+    package static let mds = CodedElement.mdc(69965, "MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS")
 
     // Metrics (partition 2).
-    public static let spo2 = CodedElement.mdc(150456, "MDC_PULS_OXIM_SAT_O2")
-    public static let pulseRate = CodedElement.mdc(149538, "MDC_PLETH_PULS_RATE")
-    public static let fio2 = CodedElement.mdc(152196, "MDC_CONC_AWAY_O2_INSP")
-    public static let tidalVolume = CodedElement.mdc(151980, "MDC_VENT_VOL_TIDAL")
-    public static let peep = CodedElement.mdc(151976, "MDC_VENT_PRESS_AWAY_END_EXP_POS")
-    public static let peakPressure = CodedElement.mdc(151973, "MDC_VENT_PRESS_AWAY_MAX")
-    public static let plateau = CodedElement.mdc(151784, "MDC_PRESS_RESP_PLAT")
-    public static let drivingPressure = CodedElement.mdc(152720, "MDC_VENT_PRESS_AWAY_DELTA")
-    public static let respiratoryRate = CodedElement.mdc(151586, "MDC_VENT_RESP_RATE")
-    public static let pfRatio = CodedElement.mdc(150656, "MDC_O2_OXYGENATION_RATIO")
+    package static let spo2 = CodedElement.mdc(150456, "MDC_PULS_OXIM_SAT_O2")
+    package static let pulseRate = CodedElement.mdc(149538, "MDC_PLETH_PULS_RATE")
+    package static let fio2 = CodedElement.mdc(152196, "MDC_CONC_AWAY_O2_INSP")
+    package static let tidalVolume = CodedElement.mdc(151980, "MDC_VENT_VOL_TIDAL")
+    package static let peep = CodedElement.mdc(151976, "MDC_VENT_PRESS_AWAY_END_EXP_POS")
+    package static let peakPressure = CodedElement.mdc(151973, "MDC_VENT_PRESS_AWAY_MAX")
+    package static let plateau = CodedElement.mdc(151784, "MDC_PRESS_RESP_PLAT")
+    package static let drivingPressure = CodedElement.mdc(152720, "MDC_VENT_PRESS_AWAY_DELTA")
+    package static let respiratoryRate = CodedElement.mdc(151586, "MDC_VENT_RESP_RATE")
+    package static let pfRatio = CodedElement.mdc(150656, "MDC_O2_OXYGENATION_RATIO")
 
     // Units (partition 4).
-    public static let percent = CodedElement.mdc(262688, "MDC_DIM_PERCENT")
-    public static let pulsePerMinute = CodedElement.mdc(264896, "MDC_DIM_PULS_PER_MIN")
-    public static let milliLitre = CodedElement.mdc(263762, "MDC_DIM_MILLI_L")
-    public static let cmH2O = CodedElement.mdc(266048, "MDC_DIM_CM_H2O")
-    public static let breathsPerMinute = CodedElement.mdc(264928, "MDC_DIM_RESP_PER_MIN")
-    public static let mmHg = CodedElement.mdc(266016, "MDC_DIM_MMHG")
+    package static let percent = CodedElement.mdc(262688, "MDC_DIM_PERCENT")
+    package static let pulsePerMinute = CodedElement.mdc(264896, "MDC_DIM_PULS_PER_MIN")
+    package static let milliLitre = CodedElement.mdc(263762, "MDC_DIM_MILLI_L")
+    package static let cmH2O = CodedElement.mdc(266048, "MDC_DIM_CM_H2O")
+    package static let breathsPerMinute = CodedElement.mdc(264928, "MDC_DIM_RESP_PER_MIN")
+    package static let mmHg = CodedElement.mdc(266016, "MDC_DIM_MMHG")
 
     /// Every MDC code used, for the table test and docs/integration.md.
-    public static let all: [CodedElement] = [
+    package static let all: [CodedElement] = [
         alarm, high, low, alertSource, eventPhase, alarmState, inactivationState, alarmPriority, alertType, mds,
         spo2, pulseRate, fio2, tidalVolume, peep, peakPressure, plateau, drivingPressure, respiratoryRate, pfRatio,
         percent, pulsePerMinute, milliLitre, cmH2O, breathsPerMinute, mmHg,
@@ -74,7 +74,7 @@ public enum MDC {
 
     /// The metric and unit of a device parameter, where MDC has one (lab and charted values have none
     /// in PCD-04: their alarms carry the values in the text).
-    public static func metric(_ parameter: Parameter) -> (metric: CodedElement, unit: CodedElement)? {
+    package static func metric(_ parameter: Parameter) -> (metric: CodedElement, unit: CodedElement)? {
         switch parameter {
         case .spo2: (spo2, percent)
         case .pulseRate: (pulseRate, pulsePerMinute)

@@ -2,36 +2,36 @@ import AlveoCore
 import Foundation
 
 /// Who and where a message is about, and how this agent presents itself to the station.
-public struct HL7Identity: Sendable, Equatable {
-    public var sendingApplication = "ALVEO"
+package struct HL7Identity: Sendable, Equatable {
+    package var sendingApplication = "ALVEO"
     /// The agent's EUI-64 (16 upper-case hex digits): MSH-3, OBR-3 and OBX-18. Configured, or derived
     /// from the machine id (`EUI64.forThisMachine()`).
-    public var eui64 = "0000000000000000"
-    public var sendingFacility = ""
-    public var receivingApplication = ""
-    public var receivingFacility = ""
+    package var eui64 = "0000000000000000"
+    package var sendingFacility = ""
+    package var receivingApplication = ""
+    package var receivingFacility = ""
     /// PID-3: the patient identifier (with its assigning authority, if any, and its identifier type
     /// code from HL7 table 0203: MR medical record number, PI patient internal id, AN account number).
-    public var patientID = ""
-    public var patientIDAuthority = ""
-    public var patientIDTypeCode = "MR"
+    package var patientID = ""
+    package var patientIDAuthority = ""
+    package var patientIDTypeCode = "MR"
     /// PID-5 (required in v2.6): family^given, or a placeholder when the agent is not told the name.
-    public var patientName = "UNKNOWN"
+    package var patientName = "UNKNOWN"
     /// PV1-3: point of care ^ room ^ bed ^ facility, e.g. ICU^B1^B1^HOSP.
-    public var bedLocation = ""
+    package var bedLocation = ""
     /// Prefix of MSH-10 and of the alarm identifiers: unique per bed across the hospital.
-    public var bedID = "BED"
+    package var bedID = "BED"
     /// MSH-21's OID: public senders disagree (shared/pcd04-reference.md §2); the Dräger reference
     /// generator's value by default.
-    public var profileOID = "1.3.6.1.4.1.19376.1.6.4.4"
+    package var profileOID = "1.3.6.1.4.1.19376.1.6.4.4"
     /// Whether an MDC event code is followed by the rule's own code as the alternate (CWE-4..6), so a
     /// station can tell two alarms with the same MDC event apart (P/F in a severity band, P/F falling).
-    public var alternateRuleCode = true
+    package var alternateRuleCode = true
     /// The bed's devices by configured id, in configuration order: the device at index i is VMD i + 1
     /// in OBX-4 (VMD 0 is Alveo's own: derived values, advisories, the agent's conditions).
-    public var devices: [String] = []
+    package var devices: [String] = []
 
-    public init() {}
+    package init() {}
 }
 
 /// Builds IHE PCD-04 (Report Alert, ORU^R40) messages from journal entries by the IHE PCD Alert
@@ -39,17 +39,17 @@ public struct HL7Identity: Sendable, Equatable {
 /// per message, an MDS row for Alveo, then rows .1 (event) to .7 (type) contained under the alarm's
 /// source. MSH-10 is "<bedID>-<journal seq>": unique and stable per event, so a resent message keeps
 /// its id and the receiver can de-duplicate.
-public enum PCD04Message {
-    public static func controlID(bedID: String, seq: Int64) -> String { "\(bedID)-\(seq)" }
+package enum PCD04Message {
+    package static func controlID(bedID: String, seq: Int64) -> String { "\(bedID)-\(seq)" }
 
     /// MSH-10 of an entry: by its journal sequence number, or its stand-in when it was not journaled.
-    public static func controlID(bedID: String, entry: JournalEntry) -> String {
+    package static func controlID(bedID: String, entry: JournalEntry) -> String {
         entry.unjournaledID.map { "\(bedID)-\($0)" } ?? controlID(bedID: bedID, seq: entry.seq)
     }
 
     /// The identity a message carries: the configuration's, or the patient journaled with the event
     /// (admitted through ADT or `alveo patient set`; no patient at the bed: UNKNOWN).
-    public static func identity(_ configured: HL7Identity, for patient: JournalPatient?) -> HL7Identity {
+    package static func identity(_ configured: HL7Identity, for patient: JournalPatient?) -> HL7Identity {
         guard let patient else { return configured }
         var identity = configured
         identity.patientID = patient.id ?? "UNKNOWN"
@@ -61,7 +61,7 @@ public enum PCD04Message {
     /// The message for an alarm event, segments separated by CR. `now` is MSH-7 (when the message is
     /// built); OBR-7 and OBX-14 carry the time the event was detected (the journal's), so a resend
     /// differs from the first send in MSH-7 only.
-    public static func build(entry: JournalEntry, event: AlarmEvent, identity configured: HL7Identity, now: Date) -> String {
+    package static func build(entry: JournalEntry, event: AlarmEvent, identity configured: HL7Identity, now: Date) -> String {
         let identity = Self.identity(configured, for: entry.patient)
         let eventTime = timestamp(entry.wallTime.flatMap(parseRFC3339) ?? now)
         let coding = AlertCoding.of(event)
@@ -122,7 +122,7 @@ public enum PCD04Message {
     }
 
     /// The periodic "bed alive" message: an ORU^R01 with the monitoring system as its only observation.
-    public static func heartbeat(identity: HL7Identity, controlID: String, now: Date) -> String {
+    package static func heartbeat(identity: HL7Identity, controlID: String, now: Date) -> String {
         let time = timestamp(now)
         let reference = "\(e(controlID))^\(e(identity.sendingApplication))^\(identity.eui64)^EUI-64"
         return [
@@ -181,7 +181,7 @@ public enum PCD04Message {
     }
 
     /// An RFC 3339 time, with or without fractional seconds.
-    public static func parseRFC3339(_ text: String) -> Date? {
+    package static func parseRFC3339(_ text: String) -> Date? {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let date = formatter.date(from: text) { return date }
@@ -190,12 +190,12 @@ public enum PCD04Message {
     }
 
     /// An RFC 3339 UTC timestamp with milliseconds, for journal entries.
-    public static func rfc3339(_ date: Date) -> String {
+    package static func rfc3339(_ date: Date) -> String {
         UTCTime.rfc3339(millisecondsSince1970: Int64(saturating: (date.timeIntervalSince1970 * 1000).rounded(.down)))
     }
 
     /// MSA-1 and MSA-2 of an ACK, or nil if it is not a well-formed ACK.
-    public static func parseACK(_ message: String) -> (code: String, controlID: String)? {
+    package static func parseACK(_ message: String) -> (code: String, controlID: String)? {
         // On bytes: a delimiter followed by a combining mark is still a delimiter.
         for segment in message.utf8.split(whereSeparator: { $0 == 0x0D || $0 == 0x0A }) where segment.starts(with: "MSA|".utf8) {
             let fields = segment.split(separator: UInt8(ascii: "|"), omittingEmptySubsequences: false)

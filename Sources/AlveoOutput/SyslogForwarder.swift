@@ -3,28 +3,28 @@ import AlveoIO
 import Foundation
 
 /// Where and how to send RFC 5424 syslog messages.
-public struct SyslogSettings: Sendable, Equatable {
-    public var host = "127.0.0.1"
-    public var port = 514
+package struct SyslogSettings: Sendable, Equatable {
+    package var host = "127.0.0.1"
+    package var port = 514
     /// Facility number (local0 = 16).
-    public var facility = 16
+    package var facility = 16
     /// HOSTNAME field; the machine's name by default.
-    public var hostname = ProcessInfo.processInfo.hostName
-    public var appName = "alveo"
+    package var hostname = ProcessInfo.processInfo.hostName
+    package var appName = "alveo"
     /// The bed, carried in the structured data.
-    public var bedID = "BED"
-    public var connectTimeout: Duration = .seconds(5)
+    package var bedID = "BED"
+    package var connectTimeout: Duration = .seconds(5)
     /// How long to wait for the receiver's TCP stack to acknowledge a message.
-    public var ackTimeout: Duration = .seconds(5)
-    public var reconnectMax: Duration = .seconds(30)
-    public var resendWindow: Duration = .seconds(5)
+    package var ackTimeout: Duration = .seconds(5)
+    package var reconnectMax: Duration = .seconds(30)
+    package var resendWindow: Duration = .seconds(5)
     /// RFC 5425 (syslog over TLS), or nil for plain TCP.
-    public var tls: TLSSettings?
+    package var tls: TLSSettings?
 
-    public init() {}
+    package init() {}
 
     /// Facility names (RFC 5424 table 1) accepted in configuration.
-    public static let facilities: [String: Int] = [
+    package static let facilities: [String: Int] = [
         "kern": 0, "user": 1, "daemon": 3, "auth": 4, "syslog": 5, "local0": 16, "local1": 17, "local2": 18,
         "local3": 19, "local4": 20, "local5": 21, "local6": 22, "local7": 23,
     ]
@@ -35,25 +35,25 @@ public struct SyslogSettings: Sendable, Equatable {
 /// byte (TCP_INFO), and entries delivered shortly before a broken link are sent again after
 /// reconnecting (`resendWindow`), so nothing is lost when the receiver restarts; duplicates carry the
 /// same `seq` in their structured data.
-public struct SyslogProtocol: ForwardingProtocol {
-    public let settings: SyslogSettings
+package struct SyslogProtocol: ForwardingProtocol {
+    package let settings: SyslogSettings
 
-    public init(settings: SyslogSettings) {
+    package init(settings: SyslogSettings) {
         self.settings = settings
     }
 
-    public var name: String { "syslog" }
-    public var host: String { settings.host }
-    public var port: Int { settings.port }
-    public var connectTimeout: Duration { settings.connectTimeout }
-    public var reconnectMax: Duration { settings.reconnectMax }
-    public var retryAfterError: Duration { .seconds(1) }
-    public var resendWindow: Duration { settings.resendWindow }
-    public var heartbeatInterval: Duration? { nil }
-    public var tls: TLSSettings? { settings.tls }
-    public func heartbeat(number: Int, over link: any ByteLink) throws {}
+    package var name: String { "syslog" }
+    package var host: String { settings.host }
+    package var port: Int { settings.port }
+    package var connectTimeout: Duration { settings.connectTimeout }
+    package var reconnectMax: Duration { settings.reconnectMax }
+    package var retryAfterError: Duration { .seconds(1) }
+    package var resendWindow: Duration { settings.resendWindow }
+    package var heartbeatInterval: Duration? { nil }
+    package var tls: TLSSettings? { settings.tls }
+    package func heartbeat(number: Int, over link: any ByteLink) throws {}
 
-    public func deliver(_ entry: JournalEntry, event: AlarmEvent, over link: any ByteLink) throws -> DeliveryOutcome {
+    package func deliver(_ entry: JournalEntry, event: AlarmEvent, over link: any ByteLink) throws -> DeliveryOutcome {
         let message = SyslogMessage.build(entry: entry, event: event, settings: settings, now: Date())
         let bytes = Array(message.utf8)
         // A receiver restarted while the link was idle: reconnect first, or this message would be lost.
@@ -74,9 +74,9 @@ public struct SyslogProtocol: ForwardingProtocol {
 }
 
 /// Builds one RFC 5424 message: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG`.
-public enum SyslogMessage {
+package enum SyslogMessage {
     /// high → crit (2), medium → warning (4), low → notice (5).
-    public static func severity(_ priority: Priority) -> Int {
+    package static func severity(_ priority: Priority) -> Int {
         switch priority {
         case .high: 2
         case .medium: 4
@@ -85,7 +85,7 @@ public enum SyslogMessage {
     }
 
     /// TIMESTAMP is when the event was detected (the journal's time); MSGID the rule id.
-    public static func build(entry: JournalEntry, event: AlarmEvent, settings: SyslogSettings, now: Date) -> String {
+    package static func build(entry: JournalEntry, event: AlarmEvent, settings: SyslogSettings, now: Date) -> String {
         let pri = settings.facility * 8 + severity(event.priority)
         let timestamp = entry.wallTime ?? PCD04Message.rfc3339(now)
         var alarm: [(String, String)] = [("bed", settings.bedID), ("seq", entry.unjournaledID ?? "\(entry.seq)"),

@@ -3,13 +3,13 @@ import Foundation
 /// Opening and reading input files with POSIX calls, so that every failure (no such file, a
 /// directory, EIO from a failing USB stick, a closed standard input) is a reason with its errno, never
 /// a trap in Foundation's non-throwing reads.
-public enum FileReading {
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
+package enum FileReading {
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
     }
 
     /// Opens `path` for reading; "-" is standard input.
-    public static func open(_ path: String) throws(Failure) -> FileHandle {
+    package static func open(_ path: String) throws(Failure) -> FileHandle {
         if path == "-" { return FileHandle.standardInput }
         let descriptor = Foundation.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw Failure(description: lastError()) }
@@ -17,7 +17,7 @@ public enum FileReading {
     }
 
     /// Up to `count` bytes, fewer only at the end of the file (a pipe gives what it has at a time).
-    public static func read(_ handle: FileHandle, count: Int) throws(Failure) -> [UInt8] {
+    package static func read(_ handle: FileHandle, count: Int) throws(Failure) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         var filled = 0
         while filled < count {
@@ -36,7 +36,7 @@ public enum FileReading {
 
     /// The compressor whose magic `head` starts with (gzip, zstd, bzip2, xz), if any: a compressed
     /// file given where plain data was expected.
-    public static func compression(_ head: some Collection<UInt8>) -> String? {
+    package static func compression(_ head: some Collection<UInt8>) -> String? {
         let start = Array(head.prefix(4))
         if start.starts(with: [0x1F, 0x8B]) { return "gzip" }
         if start == [0x28, 0xB5, 0x2F, 0xFD] { return "zstd" }

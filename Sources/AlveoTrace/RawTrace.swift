@@ -3,8 +3,8 @@ import AlveoIO
 import Foundation
 
 /// One record of a raw device trace (format in docs/trace-format.md).
-public struct TraceRecord: Sendable, Equatable {
-    public enum Kind: UInt8, Sendable {
+package struct TraceRecord: Sendable, Equatable {
+    package enum Kind: UInt8, Sendable {
         /// The configuration the run used (YAML text), written first.
         case config = 1
         /// Bytes received from a serial device.
@@ -34,20 +34,20 @@ public struct TraceRecord: Sendable, Equatable {
         case lifecycle = 11
     }
 
-    public var kind: Kind
+    package var kind: Kind
     /// Seconds since the run started, from the monotonic clock (what the core's time was). The file
     /// stores whole nanoseconds: a live agent must give the core `seconds(nanoseconds:)` of its clock,
     /// or the replayed time can differ from the live one in the last bit.
-    public var monotonic: Double
+    package var monotonic: Double
 
     /// The one conversion from the file's nanoseconds to the core's seconds, used by the live clock
     /// and the trace reader alike, so that live and replayed times are the same Double.
-    public static func seconds(nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1e9 }
+    package static func seconds(nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1e9 }
 
     /// The nanoseconds the file stores for `seconds`: for a time that came from
     /// `seconds(nanoseconds:)`, one that reads back as exactly the same Double, however long the run
     /// (from about 26 days on, 2^51 ns, the plain rounded product can be off by one).
-    public static func nanoseconds(seconds: Double) -> UInt64 {
+    package static func nanoseconds(seconds: Double) -> UInt64 {
         guard seconds > 0, seconds.isFinite else { return 0 }
         guard seconds < 1.8e10 else { return UInt64.max / 2 }
         let guess = UInt64(saturating: (seconds * 1e9).rounded())
@@ -59,12 +59,12 @@ public struct TraceRecord: Sendable, Equatable {
         return guess
     }
     /// Wall-clock time, nanoseconds since 1970 (for people reading the trace; replay never uses it).
-    public var wallNanoseconds: Int64
+    package var wallNanoseconds: Int64
     /// The device id (source); empty for the config record.
-    public var device: String
-    public var payload: [UInt8]
+    package var device: String
+    package var payload: [UInt8]
 
-    public init(kind: Kind, monotonic: Double, wallNanoseconds: Int64, device: String, payload: [UInt8]) {
+    package init(kind: Kind, monotonic: Double, wallNanoseconds: Int64, device: String, payload: [UInt8]) {
         self.kind = kind
         self.monotonic = monotonic
         self.wallNanoseconds = wallNanoseconds
@@ -76,10 +76,10 @@ public struct TraceRecord: Sendable, Equatable {
 /// Raw trace file layout: an 8-byte magic and a version, then records framed as
 /// `u32 body length | body | u32 CRC-32 of body`, all little-endian. A power cut can tear only the
 /// record being written: the reader stops there with a warning.
-public enum RawTrace {
-    public static let magic: [UInt8] = Array("ALVTRACE".utf8)
+package enum RawTrace {
+    package static let magic: [UInt8] = Array("ALVTRACE".utf8)
     /// 2: the agent's clock ticks are recorded (kind 9) and replay runs the rules only at them.
-    public static let version: UInt16 = 2
+    package static let version: UInt16 = 2
 
     private static let crcTable: [UInt32] = (0..<256).map { index in
         var crc = UInt32(index)
@@ -111,7 +111,7 @@ public enum RawTrace {
     }
 
     /// The framed bytes of one record.
-    public static func encode(_ record: TraceRecord) -> [UInt8] {
+    package static func encode(_ record: TraceRecord) -> [UInt8] {
         var body: [UInt8] = [record.kind.rawValue]
         append(TraceRecord.nanoseconds(seconds: record.monotonic), to: &body)
         append(record.wallNanoseconds, to: &body)
@@ -129,13 +129,13 @@ public enum RawTrace {
     /// Decodes as many whole records as `bytes` holds after the header, exactly as the streaming
     /// reader does: `problem` says where and why it stopped early (torn record, or corruption with no
     /// whole record after it), nil if the data ended cleanly; `damage` the corrupt stretches skipped.
-    public static func decode(_ bytes: [UInt8]) -> (records: [TraceRecord], problem: String?) {
+    package static func decode(_ bytes: [UInt8]) -> (records: [TraceRecord], problem: String?) {
         let (records, problem, _) = decodeReportingDamage(bytes)
         return (records, problem)
     }
 
     /// `decode`, with the corrupt stretches that were skipped.
-    public static func decodeReportingDamage(_ bytes: [UInt8]) -> (records: [TraceRecord], problem: String?, damage: [String]) {
+    package static func decodeReportingDamage(_ bytes: [UInt8]) -> (records: [TraceRecord], problem: String?, damage: [String]) {
         if let problem = checkHeader(bytes[...]) { return ([], problem, []) }
         var reader = RawTraceReader(bytes: bytes)
         var records: [TraceRecord] = []
@@ -167,7 +167,7 @@ public enum RawTrace {
     }
 
     /// Why `bytes` does not start with a trace header this version reads, or nil if it does.
-    public static func checkHeader(_ bytes: ArraySlice<UInt8>) -> String? {
+    package static func checkHeader(_ bytes: ArraySlice<UInt8>) -> String? {
         guard bytes.count >= 10 else { return "the trace is shorter than its header" }
         guard Array(bytes.prefix(8)) == magic else { return "not an Alveo trace (bad magic)" }
         let version = UInt16(bytes[bytes.startIndex + 8]) | UInt16(bytes[bytes.startIndex + 9]) << 8
@@ -177,7 +177,7 @@ public enum RawTrace {
 
     /// No record is this long (the largest are a configuration text and a 4 KiB serial read): a longer
     /// length is corruption, not a reason to read the rest of the file into memory.
-    public static let maxRecordLength = 16 << 20
+    package static let maxRecordLength = 16 << 20
 
     enum Step {
         case record(TraceRecord, size: Int)
@@ -216,7 +216,7 @@ public enum RawTrace {
 /// without being loaded whole. A corrupt record in the middle is skipped to the next whole record
 /// (noted in `damage`); a torn last record, or corruption with nothing whole after it, stops the
 /// reader with `problem`.
-public struct RawTraceReader {
+package struct RawTraceReader {
     /// nil: the whole trace is in `buffer` already (`RawTrace.decode`).
     private let handle: FileHandle?
     private var buffer: [UInt8] = []
@@ -225,11 +225,11 @@ public struct RawTraceReader {
     private var atEnd = false
     /// Why reading stopped before the end of the file (a torn last record, a read error, or
     /// corruption with no whole record after it), if it did.
-    public private(set) var problem: String?
+    package private(set) var problem: String?
     /// Corrupt stretches in the middle of the trace that were skipped, each with where and why: the
     /// reader goes on at the next whole record (CRC-checked), so one bad sector loses one record, not
     /// the hours after it.
-    public private(set) var damage: [String] = []
+    package private(set) var damage: [String] = []
     /// While inside a corrupt stretch: why, and the buffer index to try next.
     private var resync: (problem: String, scan: Int)?
     /// Where the corrupt stretch began (file offset) and the CRC bytes spent looking past it.
@@ -239,13 +239,13 @@ public struct RawTraceReader {
     /// The last good record's monotonic nanoseconds (nil before the first), for judging candidates.
     private var lastGoodMonotonic: UInt64?
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
     }
 
     /// `path` "-" reads standard input, so a compressed trace is replayed without unpacking it to
     /// disk: `zstd -dc run.alvtrace.zst | alveo replay -`.
-    public init(path: String) throws {
+    package init(path: String) throws {
         let header: [UInt8]
         do {
             let opened = try FileReading.open(path)
@@ -262,7 +262,7 @@ public struct RawTraceReader {
     }
 
     /// A reader over a whole trace in memory (header included; check it with `RawTrace.checkHeader`).
-    public init(bytes: [UInt8]) {
+    package init(bytes: [UInt8]) {
         handle = nil
         buffer = bytes
         start = min(10, bytes.count)
@@ -272,7 +272,7 @@ public struct RawTraceReader {
     }
 
     /// The next whole record, or nil at the end of the file or where reading had to stop.
-    public mutating func next() -> TraceRecord? {
+    package mutating func next() -> TraceRecord? {
         guard problem == nil else { return nil }
         while true {
             if let (reason, scan) = resync {
@@ -377,14 +377,14 @@ public struct RawTraceReader {
 
 /// Appends records to a trace file, each written and fsync'ed before the next (append-safe: a power
 /// cut loses at most the record being written). Safe to call from several poller threads.
-public final class TraceWriter: @unchecked Sendable {
+package final class TraceWriter: @unchecked Sendable {
     // @unchecked: `handle`, `finished` and `failures` are only touched under `lock`.
     private let lock = NSLock()
     private let handle: FileHandle
-    public let path: String
+    package let path: String
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
     }
 
     private let durable: Bool
@@ -399,16 +399,16 @@ public final class TraceWriter: @unchecked Sendable {
 
     /// Where a recording stops on its own while the agent runs on: a trace must never fill the disk
     /// that the alarm journal is written to.
-    public struct Limits: Sendable {
+    package struct Limits: Sendable {
         /// Stop recording when the file reaches this many bytes (nil: no cap).
-        public var maxBytes: Int64?
+        package var maxBytes: Int64?
         /// Stop recording when the trace's file system has fewer free bytes than this (nil: no floor);
         /// checked at the start and after every MiB written.
-        public var minFreeBytes: Int64?
+        package var minFreeBytes: Int64?
         /// The free bytes on the trace's file system (replaceable in tests).
-        public var freeSpace: @Sendable (String) -> Int64?
+        package var freeSpace: @Sendable (String) -> Int64?
 
-        public init(maxBytes: Int64? = nil, minFreeBytes: Int64? = nil,
+        package init(maxBytes: Int64? = nil, minFreeBytes: Int64? = nil,
                     freeSpace: @escaping @Sendable (String) -> Int64? = TraceWriter.freeSpace) {
             self.maxBytes = maxBytes
             self.minFreeBytes = minFreeBytes
@@ -417,7 +417,7 @@ public final class TraceWriter: @unchecked Sendable {
     }
 
     /// Free bytes available to this user on the file system holding `path`.
-    public static func freeSpace(_ path: String) -> Int64? {
+    package static func freeSpace(_ path: String) -> Int64? {
         let attributes = try? FileManager.default.attributesOfFileSystem(forPath: path)
         return (attributes?[.systemFreeSize] as? NSNumber)?.int64Value
     }
@@ -425,14 +425,14 @@ public final class TraceWriter: @unchecked Sendable {
     private let limits: Limits
     private var bytesSinceSpaceCheck = 0
     /// Why the recording stopped while the agent ran on (size cap, low disk space), if it did.
-    public var stoppedReason: String? { lock.withLock { stopReason } }
+    package var stoppedReason: String? { lock.withLock { stopReason } }
     private var stopReason: String?
 
     /// `durable`: fsync after every record (recording a patient); false only for generated traces.
     /// `onError` hears of the first record that could not be written, and of every 1000th after it;
     /// `onStop` (else `onError`) of a recording stopped by `limits` (`stoppedReason` then says why).
     /// A file system already below `limits.minFreeBytes` is refused here, before anything is created.
-    public init(path: String, durable: Bool = true, limits: Limits = Limits(),
+    package init(path: String, durable: Bool = true, limits: Limits = Limits(),
                 onError: @escaping @Sendable (String) -> Void = { _ in }, onStop: (@Sendable (String) -> Void)? = nil) throws {
         self.path = path
         self.durable = durable
@@ -461,19 +461,19 @@ public final class TraceWriter: @unchecked Sendable {
 
     deinit { try? handle.close() }
 
-    public func write(_ record: TraceRecord) {
+    package func write(_ record: TraceRecord) {
         write(record) {}
     }
 
     /// Writes the record, then runs `then` (handing its observations to the core) before any other
     /// record is written: the order of the records in the file is the order the core saw them in,
     /// so that replay feeds the rules in exactly the live order.
-    public func write(_ record: TraceRecord, then: () -> Void) {
+    package func write(_ record: TraceRecord, then: () -> Void) {
         write([record], then: then)
     }
 
     /// Writes the records consecutively (a Modbus poll's blocks), then runs `then`, in one step.
-    public func write(_ records: [TraceRecord], then: () -> Void) {
+    package func write(_ records: [TraceRecord], then: () -> Void) {
         let encoded = records.map { Data(RawTrace.encode($0)) }
         lock.withLock {
             for (record, bytes) in zip(records, encoded) {
@@ -534,7 +534,7 @@ public final class TraceWriter: @unchecked Sendable {
     /// Writes the end record (a clean stop) as the trace's last, then runs `then` (closing the
     /// core's input), in one step: what was written before it reached the core, nothing is written
     /// after it. Its time is never before a record already written. Only the first call writes.
-    public func finish(_ record: TraceRecord, before: [TraceRecord] = [], then: () -> Void = {}) {
+    package func finish(_ record: TraceRecord, before: [TraceRecord] = [], then: () -> Void = {}) {
         lock.withLock {
             if !finished {
                 // Records that belong with the end (the agent's stop), in the same step.
@@ -552,8 +552,8 @@ public final class TraceWriter: @unchecked Sendable {
     }
 
     /// Records that could not be written (disk full, I/O error).
-    public var failedRecords: Int { lock.withLock { failures } }
+    package var failedRecords: Int { lock.withLock { failures } }
 
     /// Wall-clock nanoseconds now, for records.
-    public static func wallNow() -> Int64 { Int64(saturating: Date().timeIntervalSince1970 * 1e9) }
+    package static func wallNow() -> Int64 { Int64(saturating: Date().timeIntervalSince1970 * 1e9) }
 }

@@ -2,39 +2,39 @@ import AlveoCore
 
 /// Parses the scenario CSV contract (`t,source,parameter,value`, `#` comments) one line at a time,
 /// from raw bytes, without building intermediate strings: replay must run at millions of rows a second.
-public struct ScenarioParser {
-    public static let header = "t,source,parameter,value"
+package struct ScenarioParser {
+    package static let header = "t,source,parameter,value"
     /// The header of a scenario whose charted and laboratory rows may say when they were sampled.
-    public static let headerWithSampleTime = "t,source,parameter,value,sampled_t"
+    package static let headerWithSampleTime = "t,source,parameter,value,sampled_t"
     /// No row is longer: a longer line is refused, not read into memory whole.
-    public static let maxLineLength = 4096
+    package static let maxLineLength = 4096
     /// The latest time a scenario row may have: 10 years in seconds.
-    public static let maxTime = 315_576_000.0
+    package static let maxTime = 315_576_000.0
 
-    public let file: String
+    package let file: String
     /// How long before its row a value may have been sampled (`rules: alarm_system: max_sample_age_s`).
-    public let maxSampleAge: Double
+    package let maxSampleAge: Double
     private var sawHeader = false
     /// 4 or 5 (with `sampled_t`).
     private var columns = 4
     private var lastTime = -Double.infinity
     private var sourceCache: [(bytes: [UInt8], name: String)] = []
     /// The most distinct sources a scenario may name.
-    public static let maxSources = 64
+    package static let maxSources = 64
 
-    public init(file: String, maxSampleAge: Double = 6 * 3600) {
+    package init(file: String, maxSampleAge: Double = 6 * 3600) {
         self.file = file
         self.maxSampleAge = maxSampleAge
     }
 
     /// One data row.
-    public struct Row: Sendable, Equatable {
-        public var t: Double
-        public var observation: Observation
+    package struct Row: Sendable, Equatable {
+        package var t: Double
+        package var observation: Observation
     }
 
     /// Parses one line (without its newline). Returns nil for the header, comments and blank lines.
-    public mutating func parse(line raw: UnsafeBufferPointer<UInt8>, number: Int) throws(ScenarioError) -> Row? {
+    package mutating func parse(line raw: UnsafeBufferPointer<UInt8>, number: Int) throws(ScenarioError) -> Row? {
         guard raw.count <= ScenarioParser.maxLineLength else {
             throw error(number, "line longer than \(ScenarioParser.maxLineLength) bytes: not a scenario row (starts '\(Shown.text(raw))')")
         }
@@ -110,7 +110,7 @@ public struct ScenarioParser {
     }
 
     /// Call at end of input: a file with no header is an error.
-    public func finish(lines: Int) throws(ScenarioError) {
+    package func finish(lines: Int) throws(ScenarioError) {
         guard sawHeader else {
             throw error(max(lines, 1), "missing header: the file has no '\(ScenarioParser.header)' line")
         }
@@ -191,7 +191,7 @@ public struct ScenarioParser {
 
     /// A strict decimal number (`DecimalText`): optional sign, digits, optional fraction, optional
     /// exponent; "nan", "inf", hex, empty and over-long text are refused.
-    public static func parseNumber(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+    package static func parseNumber(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
         DecimalText.parse(bytes)
     }
 }

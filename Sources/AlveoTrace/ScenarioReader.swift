@@ -3,8 +3,8 @@ import Foundation
 
 /// Reads a scenario file in chunks and yields its rows grouped by time (rows with the same `t` are
 /// one group). Memory stays flat however long the file is.
-public struct ScenarioReader {
-    public let path: String
+package struct ScenarioReader {
+    package let path: String
     private let handle: FileHandle
     private var parser: ScenarioParser
     private var buffer: [UInt8] = []
@@ -15,9 +15,9 @@ public struct ScenarioReader {
     private var lineNumber = 0
     private var pending: ScenarioParser.Row?
     /// Rows read so far.
-    public private(set) var rowCount = 0
+    package private(set) var rowCount = 0
 
-    public init(path: String, maxSampleAge: Double = 6 * 3600) throws(ScenarioError) {
+    package init(path: String, maxSampleAge: Double = 6 * 3600) throws(ScenarioError) {
         self.path = path
         do { handle = try FileReading.open(path) } catch {
             throw ScenarioError(file: path, line: 0, message: "cannot open the scenario file: \(error)")
@@ -26,7 +26,7 @@ public struct ScenarioReader {
     }
 
     /// Fills `rows` with the next group and returns its time, or nil at the end of the file.
-    public mutating func nextGroup(into rows: inout [Observation]) throws(ScenarioError) -> Double? {
+    package mutating func nextGroup(into rows: inout [Observation]) throws(ScenarioError) -> Double? {
         rows.removeAll(keepingCapacity: true)
         var groupTime: Double?
         if let pending {

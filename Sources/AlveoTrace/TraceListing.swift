@@ -4,17 +4,17 @@ import Foundation
 /// What a clinical engineer reads in a raw trace without replaying it: one line per record (time,
 /// device, direction, the bytes as text with escapes), and a per-device summary. For fault reports
 /// ("what did the ventilator send at 03:12?") and for checking a capture before sending it on.
-public enum TraceListing {
+package enum TraceListing {
     /// `#index  t  wall-clock (UTC)  device  kind  payload`, e.g.
     /// `#42  12.503000000  2026-11-25T16:53:35.953Z  vent  received 13 B  "\x1B$...\r"`.
-    public static func line(_ record: TraceRecord, index: Int) -> String {
+    package static func line(_ record: TraceRecord, index: Int) -> String {
         let t = String(format: "%.9f", record.monotonic)
         let device = record.device.isEmpty ? "-" : escaped(record.device)
         return "#\(index)  \(t)  \(wallTime(record.wallNanoseconds))  \(device)  \(describe(record))"
     }
 
     /// The record's kind and payload for people.
-    public static func describe(_ record: TraceRecord) -> String {
+    package static func describe(_ record: TraceRecord) -> String {
         switch record.kind {
         case .config: "config \(record.payload.count) B (the run's configuration; `alveo trace info` shows it)"
         case .profile: "profile \(record.payload.count) B (the Modbus profile this device was decoded with)"
@@ -31,18 +31,18 @@ public enum TraceListing {
     }
 
     /// Bytes as a quoted string: printable ASCII as is, `\r` `\n` `\t` `\\` `\"`, others `\xNN`.
-    public static func quoted(_ bytes: [UInt8]) -> String {
+    package static func quoted(_ bytes: [UInt8]) -> String {
         "\"" + escaped(bytes) + "\""
     }
 
     /// Text from the file (device ids, failure reasons) made safe for one line of a terminal: the
     /// escapes of `quoted`, without the quotes.
-    public static func escaped(_ text: String) -> String { escaped(Array(text.utf8)) }
+    package static func escaped(_ text: String) -> String { escaped(Array(text.utf8)) }
 
     /// Multi-line text from the file (a recorded configuration or profile) for a terminal: lines and
     /// tabs kept, every other control character (C0, DEL, C1) as `\xNN` or `\u{NN}`, so a crafted
     /// trace cannot send escape sequences.
-    public static func escapedLines(_ text: String) -> String {
+    package static func escapedLines(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
             switch scalar.value {
@@ -55,7 +55,7 @@ public enum TraceListing {
         return out
     }
 
-    public static func escaped(_ bytes: [UInt8]) -> String {
+    package static func escaped(_ bytes: [UInt8]) -> String {
         var text = ""
         text.reserveCapacity(bytes.count)
         for byte in bytes {
@@ -73,7 +73,7 @@ public enum TraceListing {
     }
 
     /// A register block: table, first (0-based PDU) address, count, then the words in hex.
-    public static func registers(_ payload: [UInt8]) -> String {
+    package static func registers(_ payload: [UInt8]) -> String {
         guard let block = RegisterBlock(payload: payload) else { return "(malformed block: \(payload.count) B)" }
         let table = switch block.table {
         case RegisterBlock.holding: "holding"
@@ -89,20 +89,20 @@ public enum TraceListing {
     }
 
     /// Nanoseconds since 1970 as RFC 3339 UTC with milliseconds (rounded down, also before 1970).
-    public static func wallTime(_ nanoseconds: Int64) -> String {
+    package static func wallTime(_ nanoseconds: Int64) -> String {
         UTCTime.rfc3339(millisecondsSince1970: UTCTime.floorDivide(nanoseconds, 1_000_000).quotient)
     }
 }
 
 /// A time to list a trace from or to, as people give it: agent seconds (`192.5`), agent time as
 /// `trace info` prints it (`0:03:12`, `3:12`), or a wall-clock time in UTC (`2026-11-25T03:12:00Z`).
-public enum TraceTimeBound: Sendable, Equatable {
+package enum TraceTimeBound: Sendable, Equatable {
     /// Seconds of agent time since the recording started.
     case agent(Double)
     /// Wall-clock nanoseconds since 1970.
     case wall(Int64)
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         if let milliseconds = UTCTime.parse(rfc3339: text) {
             // Years past 2262 or before 1677 are beyond Int64 nanoseconds: no trace is from then.
             let (nanoseconds, overflow) = milliseconds.multipliedReportingOverflow(by: 1_000_000)
@@ -139,18 +139,18 @@ public enum TraceTimeBound: Sendable, Equatable {
     }
 
     /// Whether this bound is later than `other`; nil when they are on different clocks.
-    public func isLater(than other: TraceTimeBound) -> Bool? {
+    package func isLater(than other: TraceTimeBound) -> Bool? {
         switch (self, other) {
         case (.agent, .agent), (.wall, .wall): value > other.value
         default: nil
         }
     }
 
-    public func isBefore(_ record: TraceRecord) -> Bool { value < time(of: record) }
-    public func isAfter(_ record: TraceRecord) -> Bool { value > time(of: record) }
+    package func isBefore(_ record: TraceRecord) -> Bool { value < time(of: record) }
+    package func isAfter(_ record: TraceRecord) -> Bool { value > time(of: record) }
 
     /// How far past this bound the record is, in seconds (to stop reading well past a `--to`).
-    public func secondsPast(_ record: TraceRecord) -> Double {
+    package func secondsPast(_ record: TraceRecord) -> Double {
         switch self {
         case .agent: time(of: record) - value
         case .wall: (time(of: record) - value) / 1e9
@@ -159,41 +159,41 @@ public enum TraceTimeBound: Sendable, Equatable {
 }
 
 /// Counts what a trace holds, per device: for `alveo trace info`.
-public struct TraceSummary: Sendable, Equatable {
-    public struct Device: Sendable, Equatable {
-        public var opened = 0
-        public var receivedRecords = 0
-        public var receivedBytes = 0
-        public var sentRecords = 0
-        public var sentBytes = 0
-        public var registerBlocks = 0
-        public var failed = 0
-        public var lastFailure: String?
-        public var firstT: Double?
-        public var lastT: Double?
+package struct TraceSummary: Sendable, Equatable {
+    package struct Device: Sendable, Equatable {
+        package var opened = 0
+        package var receivedRecords = 0
+        package var receivedBytes = 0
+        package var sentRecords = 0
+        package var sentBytes = 0
+        package var registerBlocks = 0
+        package var failed = 0
+        package var lastFailure: String?
+        package var firstT: Double?
+        package var lastT: Double?
     }
 
-    public var records = 0
-    public var ticks = 0
+    package var records = 0
+    package var ticks = 0
     /// Entries from people and the hospital (charted values, acknowledgements, patients).
-    public var entries = 0
-    public var configuration: String?
-    public var firstWall: Int64?
-    public var lastWall: Int64?
-    public var lastT = 0.0
+    package var entries = 0
+    package var configuration: String?
+    package var firstWall: Int64?
+    package var lastWall: Int64?
+    package var lastT = 0.0
     /// The end record was found: the recording stopped cleanly.
-    public var ended = false
+    package var ended = false
     /// Why the recording stopped while the agent ran on (the end record's text), if it did.
-    public var endReason: String?
-    public var devices: [String: Device] = [:]
+    package var endReason: String?
+    package var devices: [String: Device] = [:]
 
-    public init() {}
+    package init() {}
 
     /// Records found after the end record: not written by this recording (the writer takes nothing
     /// after it; two traces concatenated, say), so not counted; replay ignores them too.
-    public var afterEnd = 0
+    package var afterEnd = 0
 
-    public mutating func add(_ record: TraceRecord) {
+    package mutating func add(_ record: TraceRecord) {
         guard !ended else {
             afterEnd += 1
             return
@@ -237,7 +237,7 @@ public struct TraceSummary: Sendable, Equatable {
 
     /// The summary for people; `problem` is why the reader stopped early, if it did; `damage` the
     /// corrupt stretches it skipped.
-    public func text(path: String, problem: String?, damage: [String] = []) -> String {
+    package func text(path: String, problem: String?, damage: [String] = []) -> String {
         var out = "\(path): raw trace, format version \(RawTrace.version), \(records) records\n"
         if let firstWall, let lastWall {
             out += "recorded \(TraceListing.wallTime(firstWall)) to \(TraceListing.wallTime(lastWall)) (UTC), "

@@ -4,28 +4,28 @@ import Foundation
 /// `alveo report`: one self-contained HTML file (inline SVG and CSS, no script, nothing fetched) that
 /// prints on A4 landscape. docs/trends.md describes what each chart shows and the attributes the tests
 /// read (`data-*`).
-public struct TrendReport: Sendable {
+package struct TrendReport: Sendable {
     /// One chart: which series, its unit and axis, its lines and bands.
-    public struct Chart: Sendable {
-        public var key: String
-        public var title: String
-        public var unit: String
+    package struct Chart: Sendable {
+        package var key: String
+        package var title: String
+        package var unit: String
         /// Series keys drawn, with how (line, or points).
-        public var series: [(key: String, style: Style)]
+        package var series: [(key: String, style: Style)]
         /// The axis at least covers this range; it grows to the data.
-        public var range: ClosedRange<Double>
-        public var thresholds: [(value: Double, label: String)]
-        public var bands: [(from: Double, to: Double, label: String, css: String)]
+        package var range: ClosedRange<Double>
+        package var thresholds: [(value: Double, label: String)]
+        package var bands: [(from: Double, to: Double, label: String, css: String)]
         /// Blood gas times are marked on it.
-        public var gasMarks: Bool
+        package var gasMarks: Bool
     }
 
-    public enum Style: String, Sendable {
+    package enum Style: String, Sendable {
         case line, points, measured
     }
 
     /// The charts, in order (docs/trends.md "The report").
-    public static let charts: [Chart] = [
+    package static let charts: [Chart] = [
         Chart(key: "pf", title: "P/F ratio (PaO2/FiO2)", unit: "mmHg", series: [("pf/imputed", .line), ("pf/measured", .measured)],
               range: 0...400, thresholds: [],
               bands: [(0, 100, "severe ≤ 100", "severe"), (100, 200, "moderate ≤ 200", "moderate"), (200, 300, "mild ≤ 300", "mild")],
@@ -50,11 +50,11 @@ public struct TrendReport: Sendable {
               gasMarks: false),
     ]
 
-    public var timeZone: TimeZone
+    package var timeZone: TimeZone
     /// Where the data came from (a file name), for the header.
-    public var sourceName: String
+    package var sourceName: String
 
-    public init(timeZone: TimeZone = .current, sourceName: String) {
+    package init(timeZone: TimeZone = .current, sourceName: String) {
         self.timeZone = timeZone
         self.sourceName = sourceName
     }
@@ -65,7 +65,7 @@ public struct TrendReport: Sendable {
     /// The alarm timeline spans the page.
     static let timelineWidth = 1400.0
 
-    public func html(_ data: TrendData) -> String {
+    package func html(_ data: TrendData) -> String {
         var out = ""
         out.reserveCapacity(200_000)
         let period = "\(clock(data.from, date: true)) – \(clock(data.to, date: true))"
@@ -394,7 +394,7 @@ public struct TrendReport: Sendable {
     }
 
     /// Text for HTML content and attribute values; control characters become U+FFFD.
-    public func escape(_ text: String) -> String {
+    package func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {

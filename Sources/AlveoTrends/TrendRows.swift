@@ -2,18 +2,18 @@
 /// reads them. Times are Unix seconds (UTC); every value carries its unit.
 
 /// A value the clinical core accepted: from a device, charted by a person, or from the laboratory.
-public struct TrendObservation: Sendable, Equatable {
-    public var time: Double
+package struct TrendObservation: Sendable, Equatable {
+    package var time: Double
     /// The parameter's name as in scenario files (spo2, fio2, vt, pplat, …).
-    public var parameter: String
-    public var value: Double
-    public var unit: String
+    package var parameter: String
+    package var value: Double
+    package var unit: String
     /// The device id, `chart` or `lab`.
-    public var source: String
+    package var source: String
     /// `device`, `charted` or `lab`.
-    public var method: String
+    package var method: String
 
-    public init(time: Double, parameter: String, value: Double, unit: String, source: String, method: String) {
+    package init(time: Double, parameter: String, value: Double, unit: String, source: String, method: String) {
         self.time = time
         self.parameter = parameter
         self.value = value
@@ -24,18 +24,18 @@ public struct TrendObservation: Sendable, Equatable {
 }
 
 /// A value Alveo computed from observations: P/F (measured or imputed), S/F, Vt per kg PBW, driving pressure.
-public struct TrendDerived: Sendable, Equatable {
-    public var time: Double
+package struct TrendDerived: Sendable, Equatable {
+    package var time: Double
     /// `pf`, `sf`, `vt_per_kg` or `driving_pressure`.
-    public var name: String
-    public var value: Double
-    public var unit: String
+    package var name: String
+    package var value: Double
+    package var unit: String
     /// `measured` or `imputed` for P/F; `computed` otherwise.
-    public var method: String
+    package var method: String
     /// The inputs, as a JSON object (e.g. {"pao2_mmhg":62,"fio2":0.6}).
-    public var inputs: String
+    package var inputs: String
 
-    public init(time: Double, name: String, value: Double, unit: String, method: String, inputs: String) {
+    package init(time: Double, name: String, value: Double, unit: String, method: String, inputs: String) {
         self.time = time
         self.name = name
         self.value = value
@@ -46,12 +46,12 @@ public struct TrendDerived: Sendable, Equatable {
 }
 
 /// A period in one position (supine, prone); `end` nil while it lasts.
-public struct TrendPosition: Sendable, Equatable {
-    public var start: Double
-    public var end: Double?
-    public var position: String
+package struct TrendPosition: Sendable, Equatable {
+    package var start: Double
+    package var end: Double?
+    package var position: String
 
-    public init(start: Double, end: Double?, position: String) {
+    package init(start: Double, end: Double?, position: String) {
         self.start = start
         self.end = end
         self.position = position
@@ -59,22 +59,22 @@ public struct TrendPosition: Sendable, Equatable {
 }
 
 /// One alarm event (start, update, escalate, de-escalate, continue, end).
-public struct TrendAlarmEvent: Sendable, Equatable {
-    public var time: Double
-    public var alarmID: Int
-    public var rule: String
+package struct TrendAlarmEvent: Sendable, Equatable {
+    package var time: Double
+    package var alarmID: Int
+    package var rule: String
     /// physiological, technical or advisory.
-    public var type: String
-    public var title: String
-    public var phase: String
-    public var priority: String
-    public var state: String
-    public var acknowledged: Bool
-    public var reason: String?
-    public var source: String?
-    public var text: String
+    package var type: String
+    package var title: String
+    package var phase: String
+    package var priority: String
+    package var state: String
+    package var acknowledged: Bool
+    package var reason: String?
+    package var source: String?
+    package var text: String
 
-    public init(time: Double, alarmID: Int, rule: String, type: String, title: String, phase: String, priority: String, state: String,
+    package init(time: Double, alarmID: Int, rule: String, type: String, title: String, phase: String, priority: String, state: String,
                 acknowledged: Bool, reason: String?, source: String?, text: String)
     {
         self.time = time
@@ -93,16 +93,16 @@ public struct TrendAlarmEvent: Sendable, Equatable {
 }
 
 /// What the store keeps about the bed and the patient (the report's header); the latest wins.
-public struct TrendContext: Sendable, Equatable {
-    public var bed: String
-    public var sex: String?
-    public var heightCm: Double?
-    public var pbwKg: Double?
-    public var conditions: [String]
+package struct TrendContext: Sendable, Equatable {
+    package var bed: String
+    package var sex: String?
+    package var heightCm: Double?
+    package var pbwKg: Double?
+    package var conditions: [String]
     /// Device id and what it is (protocol or profile).
-    public var devices: [String]
+    package var devices: [String]
 
-    public init(bed: String, sex: String?, heightCm: Double?, pbwKg: Double?, conditions: [String], devices: [String]) {
+    package init(bed: String, sex: String?, heightCm: Double?, pbwKg: Double?, conditions: [String], devices: [String]) {
         self.bed = bed
         self.sex = sex
         self.heightCm = heightCm
@@ -113,7 +113,7 @@ public struct TrendContext: Sendable, Equatable {
 }
 
 /// One thing to write.
-public enum TrendRow: Sendable, Equatable {
+package enum TrendRow: Sendable, Equatable {
     case observation(TrendObservation)
     case derived(TrendDerived)
     /// The patient is in `position` from `time` (ends the period before).
@@ -123,11 +123,11 @@ public enum TrendRow: Sendable, Equatable {
 }
 
 /// One point of a series: a time, a value, and whether it is a measured point (a blood gas P/F).
-public struct TrendPoint: Sendable, Equatable {
-    public var time: Double
-    public var value: Double
+package struct TrendPoint: Sendable, Equatable {
+    package var time: Double
+    package var value: Double
 
-    public init(time: Double, value: Double) {
+    package init(time: Double, value: Double) {
         self.time = time
         self.value = value
     }
@@ -135,14 +135,14 @@ public struct TrendPoint: Sendable, Equatable {
 
 /// One series for the report: its points in the window after downsampling, and how many values the
 /// window held before.
-public struct TrendSeries: Sendable, Equatable {
-    public var points: [TrendPoint]
+package struct TrendSeries: Sendable, Equatable {
+    package var points: [TrendPoint]
     /// Values in the window (raw values, or minute extremes when the window was read from summaries).
-    public var values: Int
+    package var values: Int
     /// Read from the minute summaries (the raw values were too many, or retention removed them).
-    public var fromSummaries: Bool
+    package var fromSummaries: Bool
 
-    public init(points: [TrendPoint], values: Int, fromSummaries: Bool) {
+    package init(points: [TrendPoint], values: Int, fromSummaries: Bool) {
         self.points = points
         self.values = values
         self.fromSummaries = fromSummaries
@@ -150,20 +150,20 @@ public struct TrendSeries: Sendable, Equatable {
 }
 
 /// Everything the report needs, read from the store for a window.
-public struct TrendData: Sendable {
-    public var context: TrendContext?
+package struct TrendData: Sendable {
+    package var context: TrendContext?
     /// The window (Unix seconds).
-    public var from: Double
-    public var to: Double
+    package var from: Double
+    package var to: Double
     /// By series key: an observation's parameter (`spo2`, `hb`, …), a derived value (`sf`,
     /// `vt_per_kg`, `driving_pressure`), `pf/measured`, `pf/imputed`.
-    public var series: [String: TrendSeries]
-    public var positions: [TrendPosition]
-    public var alarms: [TrendAlarmEvent]
+    package var series: [String: TrendSeries]
+    package var positions: [TrendPosition]
+    package var alarms: [TrendAlarmEvent]
     /// When blood gases were drawn (PaO2 results' sample times).
-    public var gasTimes: [Double]
+    package var gasTimes: [Double]
 
-    public init(context: TrendContext?, from: Double, to: Double, series: [String: TrendSeries], positions: [TrendPosition],
+    package init(context: TrendContext?, from: Double, to: Double, series: [String: TrendSeries], positions: [TrendPosition],
                 alarms: [TrendAlarmEvent], gasTimes: [Double])
     {
         self.context = context

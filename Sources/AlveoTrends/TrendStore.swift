@@ -3,26 +3,26 @@ import Foundation
 import GRDB
 
 /// Why the trend store cannot be used.
-public struct TrendStoreError: Error, CustomStringConvertible, Sendable {
-    public var path: String
-    public var problem: String
+package struct TrendStoreError: Error, CustomStringConvertible, Sendable {
+    package var path: String
+    package var problem: String
 
-    public var description: String { "trend store \(path): \(problem)" }
+    package var description: String { "trend store \(path): \(problem)" }
 }
 
 /// The trend store of one bed: an SQLite database in WAL mode (docs/trends.md has the schema, for the
 /// `sqlite3` shell). Created 0600 (patient data). Raw values are kept `rawRetention` seconds, minute
 /// summaries, alarm events, positions and the context `summaryRetention`.
-public final class TrendStore: Sendable {
-    public let path: String
+package final class TrendStore: Sendable {
+    package let path: String
     let db: any DatabaseWriter
 
     /// The schema's version, in `PRAGMA user_version` and docs/trends.md.
-    public static let schemaVersion = 1
+    package static let schemaVersion = 1
 
     /// Opens (creating it if missing) the store at `path`; `":memory:"` is a private in-memory store
     /// (a report straight from a trace or a scenario).
-    public init(path: String, readOnly: Bool = false) throws(TrendStoreError) {
+    package init(path: String, readOnly: Bool = false) throws(TrendStoreError) {
         self.path = path
         var configuration = Configuration()
         configuration.readonly = readOnly
@@ -100,7 +100,7 @@ public final class TrendStore: Sendable {
     }
 
     /// The series key of a derived value in the summaries and the report (`pf/measured`, `sf`, …).
-    public static func seriesKey(_ derived: TrendDerived) -> String { seriesKey(name: derived.name, method: derived.method) }
+    package static func seriesKey(_ derived: TrendDerived) -> String { seriesKey(name: derived.name, method: derived.method) }
 
     static func seriesKey(name: String, method: String) -> String { name == "pf" ? "pf/\(method)" : name }
 
@@ -114,7 +114,7 @@ public final class TrendStore: Sendable {
     }
 
     /// Writes `rows` in one transaction (all or nothing).
-    public func write(_ rows: [TrendRow]) throws(TrendStoreError) {
+    package func write(_ rows: [TrendRow]) throws(TrendStoreError) {
         guard !rows.isEmpty else { return }
         do {
             try db.write { db in
@@ -163,7 +163,7 @@ public final class TrendStore: Sendable {
     /// Deletes raw values (observations, derived) older than `raw` seconds before `now`, and summaries,
     /// alarm events and closed position periods older than `summaries` seconds. Returns rows removed.
     @discardableResult
-    public func enforceRetention(now: Double, raw: Double, summaries: Double) throws(TrendStoreError) -> Int {
+    package func enforceRetention(now: Double, raw: Double, summaries: Double) throws(TrendStoreError) -> Int {
         do {
             return try db.write { db in
                 var removed = 0
@@ -186,13 +186,13 @@ public final class TrendStore: Sendable {
 
     /// Moves the write-ahead log into the database file and empties it (at a clean stop; SQLite also
     /// does it as the log grows).
-    public func checkpoint() {
+    package func checkpoint() {
         guard let pool = db as? DatabasePool else { return }
         _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
     }
 
     /// SQLite's `PRAGMA quick_check`: "ok", or what is damaged.
-    public func quickCheck() throws(TrendStoreError) -> String {
+    package func quickCheck() throws(TrendStoreError) -> String {
         do {
             return try db.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check").joined(separator: "; ") }
         } catch {
@@ -201,7 +201,7 @@ public final class TrendStore: Sendable {
     }
 
     /// Counts of rows per table (for `alveo report --info` and the tests).
-    public func counts() throws(TrendStoreError) -> [String: Int] {
+    package func counts() throws(TrendStoreError) -> [String: Int] {
         do {
             return try db.read { db in
                 var counts: [String: Int] = [:]
@@ -216,7 +216,7 @@ public final class TrendStore: Sendable {
     }
 
     /// Every observation in time order (the tests compare them with a replay's export).
-    public func observations() throws(TrendStoreError) -> [TrendObservation] {
+    package func observations() throws(TrendStoreError) -> [TrendObservation] {
         do {
             return try db.read { db in
                 try Row.fetchAll(db, sql: "SELECT time, parameter, value, unit, source, method FROM observation ORDER BY rowid").compactMap { row in
@@ -231,11 +231,11 @@ public final class TrendStore: Sendable {
     }
 
     /// Raw values per window above which the report reads the minute summaries instead.
-    public static let rawReadLimit = 200_000
+    package static let rawReadLimit = 200_000
 
     /// What the report shows for the window [from, to] (nil: the data's own extent), each series
     /// downsampled to `buckets` buckets (`Downsampling`).
-    public func read(from: Double?, to: Double?, buckets: Int = Downsampling.defaultBuckets) throws(TrendStoreError) -> TrendData {
+    package func read(from: Double?, to: Double?, buckets: Int = Downsampling.defaultBuckets) throws(TrendStoreError) -> TrendData {
         do {
             return try db.read { db in
                 let extent = try Row.fetchOne(db, sql: """
@@ -378,25 +378,25 @@ extension Row {
 /// series with at most 2 × buckets points keeps them all; otherwise each bucket keeps its lowest and
 /// its highest point (the earliest of equals), in time order, one point when they are the same.
 /// So a week at 1 Hz draws at most 2 × buckets points and no extreme is lost.
-public struct Downsampling: Sendable {
-    public static let defaultBuckets = 500
-    public var from: Double
-    public var to: Double
-    public var buckets: Int
+package struct Downsampling: Sendable {
+    package static let defaultBuckets = 500
+    package var from: Double
+    package var to: Double
+    package var buckets: Int
 
-    public init(from: Double, to: Double, buckets: Int) {
+    package init(from: Double, to: Double, buckets: Int) {
         self.from = from
         self.to = max(to, from + 1)
         self.buckets = max(1, buckets)
     }
 
-    public func bucket(_ time: Double) -> Int {
+    package func bucket(_ time: Double) -> Int {
         let index = ((time - from) / (to - from) * Double(buckets)).rounded(.down)
         guard index.isFinite else { return 0 }
         return Int(saturating: min(max(index, 0), Double(buckets - 1)))
     }
 
-    public func apply(_ points: [TrendPoint]) -> [TrendPoint] {
+    package func apply(_ points: [TrendPoint]) -> [TrendPoint] {
         guard points.count > 2 * buckets else { return points }
         var result: [TrendPoint] = []
         result.reserveCapacity(2 * buckets)
@@ -431,18 +431,18 @@ public struct Downsampling: Sendable {
 
 extension TrendStore {
     /// A value of any SQLite storage class, for `insertRaw`.
-    public enum RawValue: Sendable {
+    package enum RawValue: Sendable {
         case null, integer(Int64), real(Double), text(String), blob([UInt8])
     }
 
     /// The tables, in `insertRaw`'s numbering.
-    public static let tables = ["observation", "derived", "position_period", "alarm_event", "minute_summary", "context"]
+    package static let tables = ["observation", "derived", "position_period", "alarm_event", "minute_summary", "context"]
 
     /// Inserts a row of any values into table `table` (mod the table count), as a damaged or foreign
     /// file could hold them (the fuzz target and the tests: the reader must take any file). Values
     /// beyond the table's columns are dropped, missing ones are NULL; a refused row (NOT NULL, the
     /// summary's key) is not an error.
-    public func insertRaw(table: Int, values: [RawValue]) {
+    package func insertRaw(table: Int, values: [RawValue]) {
         let columns = [6, 6, 3, 12, 8, 7]
         let index = ((table % columns.count) + columns.count) % columns.count
         var row = Array(values.prefix(columns[index]))

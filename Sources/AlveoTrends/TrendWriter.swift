@@ -8,13 +8,13 @@ import Foundation
 /// not a database, no disk). A store that cannot be opened or written keeps the rows up to
 /// `maxPending` and tries again; past that bound the oldest rows are dropped and counted. `problem`
 /// says what is wrong (nil: all well), for the agent's `technical.trend_store_failed`.
-public final class TrendWriter: @unchecked Sendable {
+package final class TrendWriter: @unchecked Sendable {
     /// The store's path, for messages.
-    public let path: String
+    package let path: String
     private let open: @Sendable () throws(TrendStoreError) -> TrendStore
     private var store: TrendStore?
     private var lastOpenAttempt: ContinuousClock.Instant?
-    public static let reopenInterval: Duration = .seconds(10)
+    package static let reopenInterval: Duration = .seconds(10)
     /// Guards the state below (taken briefly; nobody waits on it).
     private let condition = NSLock()
     /// Wakes the writer's thread before its interval (a flush, the stop).
@@ -34,25 +34,25 @@ public final class TrendWriter: @unchecked Sendable {
     private var writtenRows = 0
     private var writeSeconds = 0.0
 
-    public let interval: Double
-    public let rawRetention: Double
-    public let summaryRetention: Double
-    public static let maxPending = 500_000
+    package let interval: Double
+    package let rawRetention: Double
+    package let summaryRetention: Double
+    package static let maxPending = 500_000
 
-    public convenience init(store: TrendStore, interval: Double = 1, rawRetention: Double, summaryRetention: Double) {
+    package convenience init(store: TrendStore, interval: Double = 1, rawRetention: Double, summaryRetention: Double) {
         self.init(path: store.path, interval: interval, rawRetention: rawRetention, summaryRetention: summaryRetention) { store }
     }
 
     /// Below this many bytes free on the store's file system (`freeSpace`), batches wait: the trend
     /// store never takes the last room of a disk it may share with the alarm journal. Writing resumes
     /// with 10 % more than this free.
-    public let minFreeBytes: UInt64
+    package let minFreeBytes: UInt64
     private let freeSpace: @Sendable () -> UInt64?
     private var lastSpaceCheck: ContinuousClock.Instant?
     private var spaceProblem: String?
     static let spaceCheckInterval = Duration.seconds(5)
 
-    public init(path: String, interval: Double = 1, rawRetention: Double, summaryRetention: Double,
+    package init(path: String, interval: Double = 1, rawRetention: Double, summaryRetention: Double,
                 minFreeBytes: UInt64 = 0, freeSpace: @escaping @Sendable () -> UInt64? = { nil },
                 open: @escaping @Sendable () throws(TrendStoreError) -> TrendStore)
     {
@@ -65,7 +65,7 @@ public final class TrendWriter: @unchecked Sendable {
         self.summaryRetention = summaryRetention
     }
 
-    public func start() {
+    package func start() {
         let thread = Thread { [self] in run() }
         thread.name = "alveo-trends"
         self.thread = thread
@@ -73,7 +73,7 @@ public final class TrendWriter: @unchecked Sendable {
     }
 
     /// Queues rows (never blocks on the disk).
-    public func append(_ rows: [TrendRow]) {
+    package func append(_ rows: [TrendRow]) {
         guard !rows.isEmpty else { return }
         condition.lock()
         pending.append(contentsOf: rows)
@@ -90,21 +90,21 @@ public final class TrendWriter: @unchecked Sendable {
     }
 
     /// What is wrong with the store now (nil: the last batch was written).
-    public var problem: String? {
+    package var problem: String? {
         condition.lock()
         defer { condition.unlock() }
         return problemText
     }
 
-    public struct Counters: Sendable {
-        public var written: Int
-        public var dropped: Int
-        public var pending: Int
+    package struct Counters: Sendable {
+        package var written: Int
+        package var dropped: Int
+        package var pending: Int
         /// Seconds spent writing (on the writer's thread).
-        public var writeSeconds: Double
+        package var writeSeconds: Double
     }
 
-    public var counters: Counters {
+    package var counters: Counters {
         condition.lock()
         defer { condition.unlock() }
         return Counters(written: writtenRows, dropped: droppedRows, pending: pending.count, writeSeconds: writeSeconds)
@@ -113,7 +113,7 @@ public final class TrendWriter: @unchecked Sendable {
     /// Writes what is queued now and waits until it is written (or failed), up to `timeout` seconds
     /// (on the monotonic clock, as every wait here: a wall clock set back must not hold the writer).
     @discardableResult
-    public func flush(timeout: Double = 10) -> Bool {
+    package func flush(timeout: Double = 10) -> Bool {
         condition.lock()
         flushRequested += 1
         let wanted = flushRequested
@@ -139,7 +139,7 @@ public final class TrendWriter: @unchecked Sendable {
     }
 
     /// Writes what is queued and stops the thread.
-    public func stop() {
+    package func stop() {
         flush()
         condition.lock()
         guard !stopping else { return condition.unlock() }
@@ -262,20 +262,20 @@ public final class TrendWriter: @unchecked Sendable {
 /// Writes a replay's rows to a store as they come, synchronously, in transactions of `batch` rows:
 /// a replay runs thousands of times faster than real time, so nothing is held back or dropped (the
 /// live `TrendWriter` bounds what waits for a store that cannot be written; a replay stops instead).
-public final class TrendBatchWriter {
-    public let store: TrendStore
+package final class TrendBatchWriter {
+    package let store: TrendStore
     private var pending: [TrendRow] = []
     private let batch: Int
     /// The first failure; rows after it are not written.
-    public private(set) var failure: TrendStoreError?
-    public private(set) var written = 0
+    package private(set) var failure: TrendStoreError?
+    package private(set) var written = 0
 
-    public init(store: TrendStore, batch: Int = 20_000) {
+    package init(store: TrendStore, batch: Int = 20_000) {
         self.store = store
         self.batch = max(1, batch)
     }
 
-    public func append(_ rows: [TrendRow]) {
+    package func append(_ rows: [TrendRow]) {
         guard failure == nil else { return }
         pending.append(contentsOf: rows)
         if pending.count >= batch { write() }
@@ -292,7 +292,7 @@ public final class TrendBatchWriter {
     }
 
     /// Writes what is left; throws the first failure.
-    public func finish() throws(TrendStoreError) {
+    package func finish() throws(TrendStoreError) {
         if failure == nil, !pending.isEmpty { write() }
         if let failure { throw failure }
         store.checkpoint()

@@ -3,7 +3,9 @@ import Testing
 
 /// The boundaries issue 24 asks to hold by more than convention: the CLI imports only AlveoAgent and
 /// ArgumentParser (and Foundation), and no source holds `[String: Any]` (the control API and the
-/// journal are read into typed values).
+/// journal are read into typed values), and nothing is `public`: every client of our modules is in this
+/// package, so `package` is the widest access a declaration needs (a deliberate public API would be
+/// listed here).
 struct BoundaryLintTests {
     func sources(under folder: String) throws -> [(name: String, text: String)] {
         let root = Paths.repository.appendingPathComponent(folder)
@@ -27,5 +29,17 @@ struct BoundaryLintTests {
     @Test func noSourceHoldsAnUntypedDictionary() throws {
         let offenders = try sources(under: "Sources").filter { $0.text.contains("String: Any]") }.map(\.name)
         #expect(offenders.isEmpty, "[String: Any] in \(offenders)")
+    }
+
+    @Test func nothingIsPublicOutsideADeliberateAPI() throws {
+        let deliberate: Set<String> = []
+        var offenders: [String] = []
+        for file in try sources(under: "Sources") where !deliberate.contains(file.name) {
+            for (number, line) in file.text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let code = line.split(separator: "//", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                if code.range(of: #"(^|[\s(])public\s"#, options: .regularExpression) != nil { offenders.append("\(file.name):\(number + 1)") }
+            }
+        }
+        #expect(offenders.isEmpty, "public (not package) at \(offenders.prefix(20))")
     }
 }

@@ -5,8 +5,8 @@ import Foundation
 /// measured by the laboratory (with the time they were sampled), an acknowledgement, a patient admitted,
 /// updated or discharged. It is journaled (with who and through what) and written into raw traces, so
 /// that replay takes it exactly as the live loop did.
-public struct BedsideEntry: Sendable, Equatable, Codable {
-    public enum Action: Sendable, Equatable, Codable {
+package struct BedsideEntry: Sendable, Equatable, Codable {
+    package enum Action: Sendable, Equatable, Codable {
         /// Charted or laboratory values, all of one sample time.
         case chart([ChartedValue])
         /// Acknowledge the alarms of a rule (of one source only, when given).
@@ -22,22 +22,22 @@ public struct BedsideEntry: Sendable, Equatable, Codable {
         case discharge
     }
 
-    public var action: Action
+    package var action: Action
     /// When charted values were sampled, in the core's seconds; nil: when received.
-    public var sampledAt: Double?
+    package var sampledAt: Double?
     /// How long before its arrival the values were sampled (seconds), as the control API or the
     /// listener know it; turned into `sampledAt` by `stamp(at:)` when the loop's clock reads the
     /// arrival, and never recorded.
-    public var sampleAge: Double?
+    package var sampleAge: Double?
     /// Who: a user name (`--by`), or the sending application and facility of a laboratory message.
-    public var by: String?
+    package var by: String?
     /// Through what: `control` (the control API), `hl7` (the laboratory and ADT listener).
-    public var via: String
+    package var via: String
     /// The patient the entry is about, as the hospital names them (PID-3, every identifier given):
     /// taken only for the bed's current patient. Nil: for whoever is at the bed (the control API).
-    public var forPatient: [PatientIdentifier]?
+    package var forPatient: [PatientIdentifier]?
 
-    public init(action: Action, sampledAt: Double? = nil, sampleAge: Double? = nil, by: String? = nil, via: String,
+    package init(action: Action, sampledAt: Double? = nil, sampleAge: Double? = nil, by: String? = nil, via: String,
                 forPatient: [PatientIdentifier]? = nil) {
         self.action = action
         self.sampledAt = sampledAt
@@ -55,7 +55,7 @@ public struct BedsideEntry: Sendable, Equatable, Codable {
     /// time at most `BedsideLoop.clockSkewTolerance` ahead of `t` is taken as `t` here (the clock read
     /// was a little ahead of this box's), so that the journal, the trace and the answer carry the sample
     /// time the loop uses; one further ahead is kept as it is, for the loop to refuse.
-    public mutating func stamp(at t: Double) {
+    package mutating func stamp(at t: Double) {
         func used(_ age: Double) -> Double { age < 0 && -age <= BedsideLoop.clockSkewTolerance ? t : t - age }
         if let sampleAge { sampledAt = used(sampleAge) }
         sampleAge = nil
@@ -70,7 +70,7 @@ public struct BedsideEntry: Sendable, Equatable, Codable {
 
     /// The entry with the patient's identity replaced as `redact` says (for traces recorded without
     /// identity): identifiers and names, never the clinical content.
-    public func redacted(_ redact: (String) -> String) -> BedsideEntry {
+    package func redacted(_ redact: (String) -> String) -> BedsideEntry {
         var copy = self
         copy.forPatient = forPatient?.map { PatientIdentifier(id: redact($0.id), authority: $0.authority.map(redact)) }
         func scrub(_ record: PatientRecord) -> PatientRecord {
@@ -90,31 +90,31 @@ public struct BedsideEntry: Sendable, Equatable, Codable {
     }
 
     /// Compact JSON with sorted keys: the same entry is always the same bytes (traces, journal).
-    public func json() -> [UInt8] {
+    package func json() -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array((try? encoder.encode(self)) ?? Data("{}".utf8))
     }
 
-    public static func decode(_ bytes: [UInt8]) -> BedsideEntry? {
+    package static func decode(_ bytes: [UInt8]) -> BedsideEntry? {
         try? JSONDecoder().decode(BedsideEntry.self, from: Data(bytes))
     }
 }
 
 /// One charted or laboratory value: a parameter name (`pao2`, `hb`, `hemoptysis`, `creatinine`,
 /// `position`) and its value in Alveo's unit (or a position word).
-public struct ChartedValue: Sendable, Equatable, Codable {
-    public var parameter: String
-    public var value: String
+package struct ChartedValue: Sendable, Equatable, Codable {
+    package var parameter: String
+    package var value: String
     /// A laboratory correction (HL7 OBX-11 "C"): replaces the result of the same sample time.
-    public var corrects: Bool
+    package var corrects: Bool
     /// This value's own sample time (core seconds), when it differs from the entry's (the results of
     /// one laboratory message may be of several samples).
-    public var sampledAt: Double?
+    package var sampledAt: Double?
     /// Its age on arrival, until `BedsideEntry.stamp(at:)`; never recorded.
-    public var sampleAge: Double?
+    package var sampleAge: Double?
 
-    public init(parameter: String, value: String, corrects: Bool = false, sampledAt: Double? = nil, sampleAge: Double? = nil) {
+    package init(parameter: String, value: String, corrects: Bool = false, sampledAt: Double? = nil, sampleAge: Double? = nil) {
         self.parameter = parameter
         self.value = value
         self.corrects = corrects
@@ -128,11 +128,11 @@ public struct ChartedValue: Sendable, Equatable, Codable {
 }
 
 /// A patient identifier as HL7 PID-3 carries it: the identifier and its assigning authority.
-public struct PatientIdentifier: Sendable, Equatable, Codable {
-    public var id: String
-    public var authority: String?
+package struct PatientIdentifier: Sendable, Equatable, Codable {
+    package var id: String
+    package var authority: String?
 
-    public init(id: String, authority: String? = nil) {
+    package init(id: String, authority: String? = nil) {
         self.id = id
         self.authority = authority
     }
@@ -140,17 +140,17 @@ public struct PatientIdentifier: Sendable, Equatable, Codable {
 
 /// A patient as the bed knows them: what the rules need (sex, height, conditions) and who they are
 /// (identifier, name, location), for `alveo status` and the messages to the central station.
-public struct PatientRecord: Sendable, Equatable, Codable {
-    public var sex: String?
-    public var heightCm: Double?
-    public var conditions: [String]
-    public var id: String?
-    public var idAuthority: String?
-    public var name: String?
+package struct PatientRecord: Sendable, Equatable, Codable {
+    package var sex: String?
+    package var heightCm: Double?
+    package var conditions: [String]
+    package var id: String?
+    package var idAuthority: String?
+    package var name: String?
     /// A predicted body weight entered by hand, kg.
-    public var pbwKg: Double?
+    package var pbwKg: Double?
 
-    public init(sex: String? = nil, heightCm: Double? = nil, conditions: [String] = [], id: String? = nil,
+    package init(sex: String? = nil, heightCm: Double? = nil, conditions: [String] = [], id: String? = nil,
                 idAuthority: String? = nil, name: String? = nil, pbwKg: Double? = nil) {
         self.sex = sex
         self.pbwKg = pbwKg
@@ -162,7 +162,7 @@ public struct PatientRecord: Sendable, Equatable, Codable {
     }
 
     /// This record's values over `base`'s (an update gives only what changes; conditions add up).
-    public func over(_ base: PatientRecord) -> PatientRecord {
+    package func over(_ base: PatientRecord) -> PatientRecord {
         PatientRecord(sex: sex ?? base.sex, heightCm: heightCm ?? base.heightCm,
                       conditions: Array(Set(base.conditions).union(conditions)).sorted(),
                       id: id ?? base.id, idAuthority: idAuthority ?? base.idAuthority, name: name ?? base.name,
@@ -170,7 +170,7 @@ public struct PatientRecord: Sendable, Equatable, Codable {
     }
 
     /// What the rules see, or why not (an unknown sex or condition, a height out of range).
-    public func patient() -> Result<Patient, BedsideRefusal> {
+    package func patient() -> Result<Patient, BedsideRefusal> {
         var sexValue: Sex?
         if let sex {
             guard let parsed = Sex(rawValue: sex) else { return .failure(.invalid("sex '\(Shown.text(sex.utf8))' is not one of: male, female")) }
@@ -194,14 +194,14 @@ public struct PatientRecord: Sendable, Equatable, Codable {
         return .success(Patient(sex: sexValue, heightCm: heightCm, conditions: conditionSet, pbwKg: pbwKg))
     }
 
-    public init(_ patient: Patient) {
+    package init(_ patient: Patient) {
         self.init(sex: patient.sex?.rawValue, heightCm: patient.heightCm, conditions: patient.conditions.map(\.rawValue).sorted(),
                   pbwKg: patient.pbwKg)
     }
 }
 
 /// Why the bedside loop did not take an entry: nothing changed.
-public enum BedsideRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+package enum BedsideRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     /// The entry is malformed or out of range (a bad parameter, number, unit or time).
     case invalid(String)
     /// It is well formed but there is nothing it could do (no such alarm, already acknowledged).
@@ -209,7 +209,7 @@ public enum BedsideRefusal: Error, Sendable, Equatable, CustomStringConvertible 
     /// It is about another patient than the one at this bed (or no patient is known here).
     case otherPatient(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalid(let reason), .nothingToDo(let reason), .otherPatient(let reason): reason
         }

@@ -7,7 +7,7 @@ import Synchronization
 /// hospital say, and get its answer: entries are taken in the one order of everything the loop takes
 /// (devices, clock ticks, entries), recorded in the trace when recording, journaled before they are
 /// answered. Until the live agent has started (or after it stopped) the inbox answers `notRunning`.
-public final class BedsideInbox: Sendable {
+package final class BedsideInbox: Sendable {
     /// Hands one request to the running loop; false if it could not take it (stopping, full).
     package typealias Submit = @Sendable (Request) -> Bool
 
@@ -18,22 +18,22 @@ public final class BedsideInbox: Sendable {
     }
 
     /// What the loop did with an entry.
-    public struct EntryReply: Sendable {
+    package struct EntryReply: Sendable {
         /// The events it caused, in order (journaled before this reply).
-        public var events: [AlarmEvent]
+        package var events: [AlarmEvent]
         /// When the loop took it, and the sample time it gave the values (core seconds).
-        public var t: Double
-        public var sampledAt: Double?
+        package var t: Double
+        package var sampledAt: Double?
     }
 
-    public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
         /// The live loop is not running (starting, stopping).
         case notRunning
         /// No answer within the time allowed (the loop is stalled or overloaded).
         case timedOut
         case refused(BedsideRefusal)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .notRunning: "the bedside loop is not running (the agent is starting or stopping)"
             case .timedOut: "the bedside loop did not answer in time"
@@ -53,7 +53,7 @@ public final class BedsideInbox: Sendable {
     private let submitter = Mutex<Submitter?>(nil)
     private let inputs = Mutex<(@Sendable () -> StatusAnswer.Listener)?>(nil)
 
-    public init() {}
+    package init() {}
 
     /// The laboratory and ADT listener, which feeds this inbox, tells `alveo status` how it is doing.
     func registerListener(_ status: @escaping @Sendable () -> StatusAnswer.Listener) {
@@ -72,7 +72,7 @@ public final class BedsideInbox: Sendable {
     package func detach() { submitter.withLock { $0 = nil } }
 
     /// Hands `entry` to the loop and waits (at most `timeout`) for what it did.
-    public func submit(_ entry: BedsideEntry, timeout: Duration = .seconds(10)) async -> Result<EntryReply, Failure> {
+    package func submit(_ entry: BedsideEntry, timeout: Duration = .seconds(10)) async -> Result<EntryReply, Failure> {
         await ask(timeout: timeout) { finish in
             .entry(entry) { result in finish(result.mapError { .refused($0) }) }
         }
@@ -80,7 +80,7 @@ public final class BedsideInbox: Sendable {
 
     /// `submit` for a caller on its own thread (the laboratory listener's connections): blocks it until
     /// the loop answered or the timeout passed.
-    public func submitWaiting(_ entry: BedsideEntry, timeout: Duration = .seconds(10)) -> Result<EntryReply, Failure> {
+    package func submitWaiting(_ entry: BedsideEntry, timeout: Duration = .seconds(10)) -> Result<EntryReply, Failure> {
         let done = DispatchSemaphore(value: 0)
         let answer = Mutex<Result<EntryReply, Failure>>(.failure(.timedOut))
         Task {
@@ -93,7 +93,7 @@ public final class BedsideInbox: Sendable {
     }
 
     /// The loop's state for `alveo status`: a `StatusAnswer`, encoded in the loop's step.
-    public func status(timeout: Duration = .seconds(10)) async -> Result<JSONValue, Failure> {
+    package func status(timeout: Duration = .seconds(10)) async -> Result<JSONValue, Failure> {
         await ask(timeout: timeout) { finish in .status { finish(.success($0)) } }
     }
 

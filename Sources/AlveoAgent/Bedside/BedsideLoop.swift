@@ -9,19 +9,19 @@ import AlveoTrends
 /// the start (so a device that never answers is found silent), and the charted and laboratory entries
 /// the core accepts are handed back to be journaled as the record of who did what. Pure and
 /// synchronous, like the core: the callers own the threads, the clock and the outputs.
-public struct BedsideLoop {
-    public private(set) var core: ClinicalCore
+package struct BedsideLoop {
+    package private(set) var core: ClinicalCore
     /// The time of the last input taken (the core's time).
-    public private(set) var now = 0.0
+    package private(set) var now = 0.0
     private var events: [AlarmEvent] = []
     /// After a restart that followed a clean stop: the previous run's `technical.monitoring_stopped`,
     /// ended at the first poll.
     private var pendingResume: (alarm: OpenAlarm, text: String)?
     /// Who the patient is and what the rules know of them (from the configuration, then from
     /// admissions and updates).
-    public private(set) var patient: PatientRecord
+    package private(set) var patient: PatientRecord
     /// When the current patient's state started (an admission or a discharge starts a new one).
-    public private(set) var patientSince = 0.0
+    package private(set) var patientSince = 0.0
     private let settings: RuleSettings
     /// The configured devices: a new patient's core expects them too.
     private let deviceIDs: [String]
@@ -31,14 +31,14 @@ public struct BedsideLoop {
 
     /// What one input gave: the events it caused, and the entries (charted or laboratory values,
     /// positions, acknowledgements) the core took, to be journaled before the events.
-    public struct Step {
-        public var events: [AlarmEvent]
-        public var entries: [Observation]
+    package struct Step {
+        package var events: [AlarmEvent]
+        package var entries: [Observation]
     }
 
     /// `expectDevices`: the configured devices are the bed's sources from t = 0 (live and trace
     /// replay); a scenario names its own sources and does not use the configuration's devices.
-    public init(config: AgentConfig, expectDevices: Bool = true) {
+    package init(config: AgentConfig, expectDevices: Bool = true) {
         core = ClinicalCore(patient: config.patient, settings: config.rules)
         settings = config.rules
         var identity = PatientRecord(config.patient)
@@ -52,7 +52,7 @@ public struct BedsideLoop {
 
     /// From now on, every accepted observation, derived value, position and alarm event goes to `sink`
     /// as trend rows (docs/trends.md); `origin` is the Unix time of t = 0.
-    public mutating func recordTrends(origin: Double, config: AgentConfig, into sink: @escaping ([TrendRow]) -> Void) {
+    package mutating func recordTrends(origin: Double, config: AgentConfig, into sink: @escaping ([TrendRow]) -> Void) {
         trendRecorder = TrendRecorder(config: config, origin: origin)
         trendSink = sink
     }
@@ -67,20 +67,20 @@ public struct BedsideLoop {
 
     /// The patient's identity for the journal (what messages to the station name), once the patient
     /// came from an admission: all nil after a discharge.
-    public var journalPatient: JournalPatient {
+    package var journalPatient: JournalPatient {
         JournalPatient(id: patient.id, authority: patient.idAuthority, name: patient.name)
     }
 
     /// The parameters a person or the laboratory may chart.
-    public static let chartable: [Parameter] = [.pao2, .hb, .hemoptysis, .creatinine, .position]
+    package static let chartable: [Parameter] = [.pao2, .hb, .hemoptysis, .creatinine, .position]
 
     /// How far a sample time may be ahead of the agent's clock and still be taken (as now): a
     /// laboratory system's clock, or the watch a person read, differs from this box's by seconds.
-    public static let clockSkewTolerance: Double = 60
+    package static let clockSkewTolerance: Double = 60
 
     /// An entry from a person or the laboratory, at `t` (when it arrived): the events it caused, or
     /// why it was refused (then nothing changed).
-    public mutating func take(_ entry: BedsideEntry, at t: Double) -> Result<Step, BedsideRefusal> {
+    package mutating func take(_ entry: BedsideEntry, at t: Double) -> Result<Step, BedsideRefusal> {
         let result = takeEntry(entry, at: t)
         if case .success(let step) = result {
             switch entry.action {
@@ -204,7 +204,7 @@ public struct BedsideLoop {
     }
 
     /// The agent's own stop or restart (docs/integration.md §2.8): the events it gives.
-    public mutating func take(_ lifecycle: LifecycleEntry, at t: Double) -> [AlarmEvent] {
+    package mutating func take(_ lifecycle: LifecycleEntry, at t: Double) -> [AlarmEvent] {
         now = max(now, t)
         switch lifecycle {
         case .stop(let texts):
@@ -220,11 +220,11 @@ public struct BedsideLoop {
     }
 
     /// Alarms in force now (for the summary of a replay: its end invents no ends).
-    public var activeAlarms: [ClinicalCore.ActiveAlarm] { core.activeAlarms }
+    package var activeAlarms: [ClinicalCore.ActiveAlarm] { core.activeAlarms }
 
     /// A group of observations that share a time: a device's poll or frame, a scenario's rows, or
     /// none at all (the clock tick: the rules run so that silences and delays are found).
-    public mutating func take(_ observations: [Observation], at t: Double) -> Step {
+    package mutating func take(_ observations: [Observation], at t: Double) -> Step {
         now = max(now, t)
         let entries = observations.filter { !$0.parameter.isStreamed && BedsideLoop.accepted($0) }
         events.removeAll(keepingCapacity: true)

@@ -8,13 +8,13 @@ import Foundation
 /// the parsed message, the configuration and the time; the bedside loop then takes the entry (and
 /// checks PID-3 against the bed's patient, which only it knows). Mapping and units:
 /// shared/clinical-reference.md §8; docs/integration.md.
-public enum HL7Inbound {
-    public enum Kind: String, Sendable {
+package enum HL7Inbound {
+    package enum Kind: String, Sendable {
         case result = "ORU"
         case admission = "ADT"
     }
 
-    public enum Decision: Sendable {
+    package enum Decision: Sendable {
         /// Hand this entry to the loop; `notes` are what was left out and why (logged).
         case take(BedsideEntry, kind: Kind, notes: [String])
         /// Accepted, nothing to do (AA): an admission for another bed, results Alveo does not use.
@@ -24,7 +24,7 @@ public enum HL7Inbound {
     }
 
     /// LOINC codes taken, to Alveo's parameters.
-    public static let loinc: [String: Parameter] = [
+    package static let loinc: [String: Parameter] = [
         "2703-7": .pao2,  // Oxygen [Partial pressure] in Arterial blood
         "718-7": .hb,  // Hemoglobin [Mass/volume] in Blood
         "59260-0": .hb,  // Hemoglobin [Moles/volume] in Blood
@@ -32,11 +32,11 @@ public enum HL7Inbound {
         "14682-9": .creatinine,  // Creatinine [Moles/volume] in Serum or Plasma
     ]
     /// Body height (ADT OBX), cm or inches.
-    public static let heightLOINC = "8302-2"
+    package static let heightLOINC = "8302-2"
     /// pO2 of blood with no specimen named: not a PaO2 (clinical-reference §8).
     static let nonArterialPO2 = ["11556-8"]
 
-    public static func interpret(_ message: HL7Message, config: LabListenerConfig, now: Date, zone: TimeZone = .current) -> Decision {
+    package static func interpret(_ message: HL7Message, config: LabListenerConfig, now: Date, zone: TimeZone = .current) -> Decision {
         let application = message.sendingApplication, facility = message.sendingFacility
         guard config.allowedSenders.contains(where: { $0.allows(application: application, facility: facility) }) else {
             return .reject(code: "AR", "sender \(Shown.text(application.utf8, limit: 40))^\(Shown.text(facility.utf8, limit: 40)) (MSH-3^MSH-4) is not in allowed_senders")

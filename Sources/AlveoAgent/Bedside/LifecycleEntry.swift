@@ -5,7 +5,7 @@ import Foundation
 /// The agent's own stop and restart, as the bedside loop takes them: composed by the live agent (it
 /// knows the bed, the wall clock and the journal), recorded in a raw trace as a `lifecycle` record, so
 /// that replay of the trace gives the same events (docs/integration.md §2.8).
-public enum LifecycleEntry: Sendable, Equatable {
+package enum LifecycleEntry: Sendable, Equatable {
     /// SIGTERM or SIGINT: every alarm in force ends (`agent_stopped`), `technical.monitoring_stopped` starts.
     case stop(LifecycleTexts)
     /// The start after a previous run, before polling: what that run left in force ends
@@ -14,16 +14,16 @@ public enum LifecycleEntry: Sendable, Equatable {
     /// first poll (`resume`).
     case reconcile(Reconciliation)
 
-    public struct Reconciliation: Sendable, Equatable {
-        public var open: [OpenAlarm]
-        public var carried: [OpenAlarm]
-        public var endText: String
-        public var gap: LifecycleTexts?
+    package struct Reconciliation: Sendable, Equatable {
+        package var open: [OpenAlarm]
+        package var carried: [OpenAlarm]
+        package var endText: String
+        package var gap: LifecycleTexts?
         /// The previous run's `technical.monitoring_stopped` and the text of its end.
-        public var resume: OpenAlarm?
-        public var resumeText: String
+        package var resume: OpenAlarm?
+        package var resumeText: String
 
-        public init(open: [OpenAlarm], carried: [OpenAlarm], endText: String, gap: LifecycleTexts?, resume: OpenAlarm?, resumeText: String) {
+        package init(open: [OpenAlarm], carried: [OpenAlarm], endText: String, gap: LifecycleTexts?, resume: OpenAlarm?, resumeText: String) {
             self.open = open
             self.carried = carried
             self.endText = endText
@@ -34,7 +34,7 @@ public enum LifecycleEntry: Sendable, Equatable {
     }
 
     /// The record's payload (JSON).
-    public func json() -> [UInt8] {
+    package func json() -> [UInt8] {
         func texts(_ texts: LifecycleTexts?) -> String {
             guard let texts else { return "null" }
             var out = ""
@@ -59,7 +59,7 @@ public enum LifecycleEntry: Sendable, Equatable {
     }
 
     /// From a record's payload; nil if it is not one (a damaged trace: counted as unreadable).
-    public static func decode(_ payload: [UInt8]) -> LifecycleEntry? {
+    package static func decode(_ payload: [UInt8]) -> LifecycleEntry? {
         guard payload.count <= 4 << 20, let object = JSONValue.parse(payload), object.isObject else { return nil }
         func texts(_ value: JSONValue?) -> LifecycleTexts? {
             guard let value, let active = value["active"]?.text, let cleared = value["cleared"]?.text else { return nil }

@@ -6,8 +6,8 @@ import AlveoTrace
 import Foundation
 
 /// Alveo's version, for `alveo version`, `alveo status` and logs.
-public enum AlveoVersion {
-    public static let string = "0.2.0"
+package enum AlveoVersion {
+    package static let string = "0.2.0"
 }
 
 /// What `alveo status` shows, built by the live loop from its own state in one step (so that the values,

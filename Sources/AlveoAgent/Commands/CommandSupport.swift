@@ -6,13 +6,13 @@ import Logging
 
 /// The commands of `alveo` as AlveoAgent runs them: the CLI (Sources/alveo) parses the options and
 /// calls these; each prints what it has to say and ends by returning, or by throwing `CommandExit`.
-public enum Commands {}
+package enum Commands {}
 
 extension Commands {
     /// The configuration at `path`, or exit 78 with the reason. `starting`: `alveo run` refuses to
     /// start; under systemd the line is logged as critical (`<2>`), as the agent's own log lines carry
     /// their priority there.
-    public static func loadConfig(_ path: String, starting: Bool = false) throws(CommandExit) -> AgentConfig {
+    package static func loadConfig(_ path: String, starting: Bool = false) throws(CommandExit) -> AgentConfig {
         do {
             return try AgentConfig.load(path: path)
         } catch {
@@ -63,7 +63,7 @@ extension Commands {
     }
 
     /// Whether `text` is an RFC 3339 time (the commands' --start, --from, --to).
-    public static func isRFC3339(_ text: String) -> Bool { PCD04Message.parseRFC3339(text) != nil }
+    package static func isRFC3339(_ text: String) -> Bool { PCD04Message.parseRFC3339(text) != nil }
 }
 
 /// The event writer shared with the agent's emit callback (called from one task at a time).

@@ -7,7 +7,7 @@ import Foundation
 extension Commands {
     /// `alveo check-config FILE`: validates a configuration without touching any device and says what
     /// it configures; `replay`: a configuration for `alveo replay` (no devices needed).
-    public static func checkConfig(file: String, replay: Bool) throws(CommandExit) {
+    package static func checkConfig(file: String, replay: Bool) throws(CommandExit) {
         let config = try loadConfig(file)
         // "ok" only when `alveo run` would start with it.
         if !replay, config.devices.isEmpty, config.serialDevices.isEmpty {
@@ -85,7 +85,7 @@ extension Commands {
     }
 
     /// `alveo deliver`: delivers what the journal holds and the station has not acknowledged.
-    public static func deliver(configPath config: String, timeout: Double) throws(CommandExit) {
+    package static func deliver(configPath config: String, timeout: Double) throws(CommandExit) {
         let agentConfig = try loadConfig(config)
         guard agentConfig.outputs.journalDirectory != nil, agentConfig.outputs.hl7 != nil || agentConfig.outputs.syslog != nil else {
             Console.error("error: \(config): nothing to deliver: configure outputs.journal and outputs.hl7 or outputs.syslog")
@@ -103,7 +103,7 @@ extension Commands {
 
 extension AlveoVersion {
     /// What `alveo version` and `alveo --version` print.
-    public static var text: String {
+    package static var text: String {
         ["alveo \(AlveoVersion.string)", "libmodbus \(LinkedLibraries.modbusVersion)", "libserialport \(LinkedLibraries.serialPortVersion)",
          LinkedLibraries.openSSLVersion].joined(separator: "\n")
     }

@@ -16,7 +16,7 @@ import Foundation
 /// | 74 | ioError | a device, file, journal or recording failed; events could not be journaled |
 /// | 75 | tempFail | not everything was delivered within the time given (it stays in the journal) |
 /// | 78 | config | the configuration is wrong |
-public enum ExitStatus: Int32, Sendable {
+package enum ExitStatus: Int32, Sendable {
     case ok = 0
     case failure = 1
     case usage = 64
@@ -32,17 +32,17 @@ public enum ExitStatus: Int32, Sendable {
 
 /// How a command ends other than by finishing: with a status (its reason already printed), or as a
 /// usage error (`alveo` prints the message and its usage, exit 64).
-public struct CommandExit: Error, Sendable, Equatable {
-    public var status: ExitStatus
+package struct CommandExit: Error, Sendable, Equatable {
+    package var status: ExitStatus
     /// A usage error's message.
-    public var usage: String?
+    package var usage: String?
 
-    public init(_ status: ExitStatus) {
+    package init(_ status: ExitStatus) {
         self.status = status
         usage = nil
     }
 
-    public static func usage(_ message: String) -> CommandExit {
+    package static func usage(_ message: String) -> CommandExit {
         var exit = CommandExit(.usage)
         exit.usage = message
         return exit
@@ -50,15 +50,15 @@ public struct CommandExit: Error, Sendable, Equatable {
 }
 
 /// The commands' standard output and error.
-public enum Console {
+package enum Console {
     /// Writes to stdout; when the reader has gone (`alveo trace dump T | head`: EPIPE, SIGPIPE being
     /// ignored) it stops the command quietly with success instead of trapping.
-    public static func write(_ text: String) throws(CommandExit) {
+    package static func write(_ text: String) throws(CommandExit) {
         do { try FileHandle.standardOutput.write(contentsOf: Data(text.utf8)) } catch { throw CommandExit(.ok) }
     }
 
     /// A line to stderr.
-    public static func error(_ message: String) {
+    package static func error(_ message: String) {
         // try?: a reader that has gone (`alveo replay T 2>&1 | head`) must not make Alveo trap.
         try? FileHandle.standardError.write(contentsOf: Data((message + "\n").utf8))
     }

@@ -10,15 +10,15 @@ import UnixSignals
 /// A recording's own limits and what it keeps (`alveo run --record`, `alveo record`): where a
 /// recording stops on its own while the agent runs on, so that it never fills the disk the alarm
 /// journal is written to.
-public struct RecordingOptions: Sendable {
+package struct RecordingOptions: Sendable {
     /// Stop recording at this many MB (10^6 bytes); 0: no cap.
-    public var maxMb: Double
+    package var maxMb: Double
     /// Do not start, or stop, with less than this many MB free; 0: no floor.
-    public var minFreeMb: Double
+    package var minFreeMb: Double
     /// Keep the patient's identity in the recorded configuration.
-    public var recordIdentity: Bool
+    package var recordIdentity: Bool
 
-    public init(maxMb: Double, minFreeMb: Double, recordIdentity: Bool) {
+    package init(maxMb: Double, minFreeMb: Double, recordIdentity: Bool) {
         self.maxMb = maxMb
         self.minFreeMb = minFreeMb
         self.recordIdentity = recordIdentity
@@ -32,10 +32,10 @@ public struct RecordingOptions: Sendable {
 
 extension Commands {
     /// The log levels `--log-level` takes, least severe first.
-    public static let logLevels = Logger.Level.allCases.map(\.rawValue)
+    package static let logLevels = Logger.Level.allCases.map(\.rawValue)
 
     /// `alveo run`: polls the bed's devices and runs the bedside runtime until SIGTERM or SIGINT.
-    public static func run(configPath config: String, format: EventFormat, record: String?, recording: RecordingOptions,
+    package static func run(configPath config: String, format: EventFormat, record: String?, recording: RecordingOptions,
                            logLevel: String?, metricsFile: String?, controlSocket: String?) async throws {
         var agentConfig = try loadConfig(config, starting: true)
         if let controlSocket {
@@ -74,7 +74,7 @@ extension Commands {
 
     /// `alveo record`: polls the devices and records a raw trace, without the clinical rules; prints the
     /// trace's path at the end.
-    public static func record(configPath config: String, out: String, seconds: Double?, recording: RecordingOptions) async throws {
+    package static func record(configPath config: String, out: String, seconds: Double?, recording: RecordingOptions) async throws {
         let agentConfig = try loadConfig(config)
         guard !agentConfig.devices.isEmpty || !agentConfig.serialDevices.isEmpty else {
             Console.error("error: \(config): no devices: add a 'devices:' list (see config/ for examples)")
@@ -106,14 +106,14 @@ extension Commands {
     }
 
     /// The serial protocols `--serial` and `--protocol` take, as a list for people.
-    public static var serialProtocolNames: String { SerialDrivers.names }
+    package static var serialProtocolNames: String { SerialDrivers.names }
 
     /// Whether `name` is a serial protocol Alveo speaks.
-    public static func isSerialProtocol(_ name: some StringProtocol) -> Bool { SerialDrivers.named(name) != nil }
+    package static func isSerialProtocol(_ name: some StringProtocol) -> Bool { SerialDrivers.named(name) != nil }
 
     /// `alveo simulate`: plays a scenario as simulated devices until SIGTERM or SIGINT. `serial`:
     /// PROTOCOL=LINK each (checked with `isSerialProtocol`).
-    public static func simulate(scenario: String, ventPort: Int, oxiLink: String, speed: Double, serial: [String]) async throws(CommandExit) {
+    package static func simulate(scenario: String, ventPort: Int, oxiLink: String, speed: Double, serial: [String]) async throws(CommandExit) {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "alveo-simulate")
         var options = Simulator.Options(scenario: scenario)

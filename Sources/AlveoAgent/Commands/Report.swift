@@ -6,18 +6,18 @@ import Foundation
 
 extension Commands {
     /// `alveo report`: a self-contained HTML trend report from a trend store, a raw trace or a scenario.
-    public struct Report: Sendable {
-        public var trends: String?
-        public var source: String?
-        public var config: String
-        public var start: String?
-        public var from: String?
-        public var to: String?
-        public var timeZone: String?
-        public var output: String?
-        public var check: Bool
+    package struct Report: Sendable {
+        package var trends: String?
+        package var source: String?
+        package var config: String
+        package var start: String?
+        package var from: String?
+        package var to: String?
+        package var timeZone: String?
+        package var output: String?
+        package var check: Bool
 
-        public init(trends: String?, source: String?, config: String, start: String?, from: String?, to: String?, timeZone: String?,
+        package init(trends: String?, source: String?, config: String, start: String?, from: String?, to: String?, timeZone: String?,
                     output: String?, check: Bool) {
             self.trends = trends
             self.source = source
@@ -30,7 +30,7 @@ extension Commands {
             self.check = check
         }
 
-        public func run() throws {
+        package func run() throws {
             let store: TrendStore
             do {
                 if let trends {

@@ -6,18 +6,18 @@ import Foundation
 extension Commands {
     /// `alveo serial-check`: opens a serial port with libserialport, optionally sends bytes, and prints
     /// what arrives; with a protocol, holds the device's conversation and prints what it decodes.
-    public struct SerialCheck: Sendable {
-        public var path: String
-        public var baud: Int
-        public var dataBits: Int
-        public var parity: String
-        public var stopBits: Int
-        public var flow: String
-        public var send: String?
-        public var seconds: Double
-        public var driverName: String?
+    package struct SerialCheck: Sendable {
+        package var path: String
+        package var baud: Int
+        package var dataBits: Int
+        package var parity: String
+        package var stopBits: Int
+        package var flow: String
+        package var send: String?
+        package var seconds: Double
+        package var driverName: String?
 
-        public init(path: String, baud: Int, dataBits: Int, parity: String, stopBits: Int, flow: String, send: String?, seconds: Double,
+        package init(path: String, baud: Int, dataBits: Int, parity: String, stopBits: Int, flow: String, send: String?, seconds: Double,
                     driverName: String?) {
             self.path = path
             self.baud = baud
@@ -31,7 +31,7 @@ extension Commands {
         }
 
         /// Why these options cannot be used, or nil (a usage error).
-        public func problem() -> String? {
+        package func problem() -> String? {
             guard Parity(rawValue: parity) != nil else { return "--parity must be none, even or odd" }
             guard FlowControl(rawValue: flow) != nil else { return "--flow must be none, xonxoff or rtscts" }
             if let send, (hexBytes(send)?.count ?? 4097) > 4096 || send.utf8.count > 65_536 {
@@ -50,7 +50,7 @@ extension Commands {
             return nil
         }
 
-        public func run() throws {
+        package func run() throws {
             let settings = SerialSettings(baud: baud, dataBits: dataBits, parity: Parity(rawValue: parity)!, stopBits: stopBits,
                                           flowControl: FlowControl(rawValue: flow)!)
             do {

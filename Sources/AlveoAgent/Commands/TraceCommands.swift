@@ -7,7 +7,7 @@ import Foundation
 extension Commands {
     /// `alveo trace info TRACE`: when it was recorded, whether it ended cleanly, what each device sent,
     /// received and failed; `showConfig`: the configuration and profiles as recorded.
-    public static func traceInfo(trace: String, showConfig: Bool) throws(CommandExit) {
+    package static func traceInfo(trace: String, showConfig: Bool) throws(CommandExit) {
         var reader = try openTrace(trace)
         var summary = TraceSummary()
         var profiles: [String: String] = [:]
@@ -42,16 +42,16 @@ extension Commands {
     }
 
     /// Whether `text` is a time `alveo trace dump --from/--to` takes (agent seconds, h:mm:ss, UTC).
-    public static func isTraceTime(_ text: String) -> Bool { TraceTimeBound(text) != nil }
+    package static func isTraceTime(_ text: String) -> Bool { TraceTimeBound(text) != nil }
 
     /// Whether the trace time `from` is later than `to` (both as `isTraceTime` takes them).
-    public static func traceTime(_ from: String, isLaterThan to: String) -> Bool {
+    package static func traceTime(_ from: String, isLaterThan to: String) -> Bool {
         guard let from = TraceTimeBound(from), let to = TraceTimeBound(to) else { return false }
         return from.isLater(than: to) == true
     }
 
     /// `alveo trace dump TRACE`: the records for people, one a line.
-    public static func traceDump(trace: String, device: [String], from: String?, to: String?, noTicks: Bool) throws(CommandExit) {
+    package static func traceDump(trace: String, device: [String], from: String?, to: String?, noTicks: Bool) throws(CommandExit) {
         var reader = try openTrace(trace)
         let devices = Set(device)
         let start = from.flatMap(TraceTimeBound.init), end = to.flatMap(TraceTimeBound.init)
@@ -92,7 +92,7 @@ extension Commands {
     }
 
     /// `alveo trace export --csv TRACE`: the decoded values as a scenario CSV on stdout.
-    public static func traceExport(trace: String) throws(CommandExit) {
+    package static func traceExport(trace: String) throws(CommandExit) {
         var out = "# exported from \(TraceListing.escaped(trace)) by alveo trace export: decoded device values, times in seconds\n"
         out += "t,source,parameter,value\n"
         // Written out every 64 KiB: a week of devices is gigabytes of CSV, never held whole.

@@ -6,41 +6,41 @@ import Logging
 import Yams
 
 /// An agent configuration: the patient and rule settings (devices and outputs come with the live agent).
-public struct AgentConfig: Sendable, Equatable {
-    public var patient: Patient
-    public var rules: RuleSettings
+package struct AgentConfig: Sendable, Equatable {
+    package var patient: Patient
+    package var rules: RuleSettings
     /// The bed's Modbus devices, polled by `alveo run` (replay ignores them).
-    public var devices: [DeviceConfig]
+    package var devices: [DeviceConfig]
     /// The bed's devices that speak their own serial protocol (PB840, MEDIBUS, Masimo, Nonin).
-    public var serialDevices: [SerialDeviceConfig] = []
+    package var serialDevices: [SerialDeviceConfig] = []
     /// The journal and the central-station forwarders (run and replay).
-    public var outputs = OutputConfig()
+    package var outputs = OutputConfig()
     /// The control API of `alveo run` (`alveo status`, `ack`, `chart`, `patient`).
-    public var control = ControlConfig()
+    package var control = ControlConfig()
     /// The laboratory and ADT listener, when configured.
-    public var inputs = InputConfig()
+    package var inputs = InputConfig()
     /// `logging: {level: …}`: the least severe level logged (`--log-level` overrides it).
-    public var logLevel: Logger.Level = .info
+    package var logLevel: Logger.Level = .info
     /// Who the configured patient is (outputs.hl7's patient_id, patient_id_authority, patient_name).
-    public var patientIdentity = PatientIdentity()
+    package var patientIdentity = PatientIdentity()
     /// The bed's name as the outputs give it (outputs.hl7's bed_id, else outputs.syslog's), if any.
-    public var bedID: String? { outputs.hl7?.identity.bedID ?? outputs.syslog?.bedID }
+    package var bedID: String? { outputs.hl7?.identity.bedID ?? outputs.syslog?.bedID }
     /// The trend store (`trends`).
-    public var trends = TrendConfig()
+    package var trends = TrendConfig()
     /// The file it was read from, for messages.
-    public var file: String
+    package var file: String
 
     /// File descriptors `alveo run` may need at most with this configuration: every connection the
     /// listeners admit (their bounds), two per device and per forwarder (one reconnecting while the old
     /// closes), and a reserve for the journal, trend store, trace, metrics and the runtime's own. The
     /// listeners' bounds keep them inside it, so a device or an output can always reconnect.
-    public var descriptorBudget: Int {
+    package var descriptorBudget: Int {
         let listeners = (control.enabled ? control.maxConnections + 16 : 0) + (inputs.hl7?.maxConnections ?? 0) + 1
         let links = 2 * (devices.count + serialDevices.count) + 2 * ((outputs.hl7 != nil ? 1 : 0) + (outputs.syslog != nil ? 1 : 0))
         return listeners + links + 256
     }
 
-    public init(patient: Patient, rules: RuleSettings = RuleSettings(), devices: [DeviceConfig] = [], file: String = "<built-in>") {
+    package init(patient: Patient, rules: RuleSettings = RuleSettings(), devices: [DeviceConfig] = [], file: String = "<built-in>") {
         self.patient = patient
         self.rules = rules
         self.devices = devices
@@ -51,7 +51,7 @@ public struct AgentConfig: Sendable, Equatable {
     static let topLevelKeys = ["patient", "rules", "devices", "outputs", "control", "inputs", "logging", "trends"]
 
     /// Reads and validates a YAML configuration file.
-    public static func load(path: String) throws(ConfigError) -> AgentConfig {
+    package static func load(path: String) throws(ConfigError) -> AgentConfig {
         let text = try YAMLFile.text(path: path)
         return try parse(yaml: text, file: path)
     }
@@ -60,7 +60,7 @@ public struct AgentConfig: Sendable, Equatable {
     /// `profiles`: Modbus profile YAML texts by device id, used instead of the profile files (a raw
     /// trace carries the profiles its run used). `readOutputs: false` skips the outputs section: a trace
     /// replayed on another machine must not need the recording box's TLS files, and replay sends nothing.
-    public static func parse(yaml: String, file: String, profiles: [String: String] = [:], readOutputs: Bool = true) throws(ConfigError) -> AgentConfig {
+    package static func parse(yaml: String, file: String, profiles: [String: String] = [:], readOutputs: Bool = true) throws(ConfigError) -> AgentConfig {
         let top = try YAMLFile.root(yaml: yaml, file: file)
         var patient: Patient?
         var rules = RuleSettings()
@@ -214,12 +214,12 @@ public struct AgentConfig: Sendable, Equatable {
 
 /// The configured patient's identity: what PID-3 of laboratory results must name, and what messages to
 /// the station carry, until an admission says otherwise.
-public struct PatientIdentity: Sendable, Equatable {
-    public var id: String?
-    public var authority: String?
-    public var name: String?
+package struct PatientIdentity: Sendable, Equatable {
+    package var id: String?
+    package var authority: String?
+    package var name: String?
 
-    public init(id: String? = nil, authority: String? = nil, name: String? = nil) {
+    package init(id: String? = nil, authority: String? = nil, name: String? = nil) {
         self.id = id
         self.authority = authority
         self.name = name

@@ -1,18 +1,18 @@
 /// A problem in an agent configuration: which file, line and key, what is wrong and what is allowed.
-public struct ConfigError: Error, CustomStringConvertible, Equatable {
-    public var file: String
-    public var line: Int
-    public var key: String
-    public var message: String
+package struct ConfigError: Error, CustomStringConvertible, Equatable {
+    package var file: String
+    package var line: Int
+    package var key: String
+    package var message: String
 
-    public init(file: String, line: Int, key: String, message: String) {
+    package init(file: String, line: Int, key: String, message: String) {
         self.file = file
         self.line = line
         self.key = key
         self.message = message
     }
 
-    public var description: String {
+    package var description: String {
         key.isEmpty ? "\(file):\(line): \(message)" : "\(file):\(line): \(key): \(message)"
     }
 }

@@ -2,23 +2,23 @@ import AlveoCore
 
 /// The control API of `alveo run`: HTTP/1.1 with JSON on a Unix domain socket, never on TCP. Who may
 /// use it is decided by the socket's mode (0660) and group.
-public struct ControlConfig: Sendable, Equatable {
+package struct ControlConfig: Sendable, Equatable {
     /// Off with `control: {enabled: false}`.
-    public var enabled = true
-    public var socketPath = ControlConfig.defaultSocketPath
+    package var enabled = true
+    package var socketPath = ControlConfig.defaultSocketPath
     /// The group given the socket (its members may use the API); nil: the agent's own group.
-    public var group: String?
+    package var group: String?
     /// Connections held open at most; at the bound a new one takes the place of the one idle longest.
-    public var maxConnections = 64
+    package var maxConnections = 64
     /// A connection with no request for this long is closed (a bedside view polling keeps its own).
-    public var idleTimeoutSeconds = 30.0
+    package var idleTimeoutSeconds = 30.0
     /// A request whose body has not arrived and been answered within this is closed (the loop answers
     /// within 10 s or says it cannot).
-    public static let requestTimeout = Duration.seconds(15)
+    package static let requestTimeout = Duration.seconds(15)
 
-    public static let defaultSocketPath = "/run/alveo/alveo.sock"
+    package static let defaultSocketPath = "/run/alveo/alveo.sock"
 
-    public init() {}
+    package init() {}
 
     /// The bounds of the control API's connections (ControlConnectionGuard).
     var connectionLimits: ConnectionTable.Limits {

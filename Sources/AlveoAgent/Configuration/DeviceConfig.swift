@@ -5,24 +5,24 @@ import Foundation
 import Yams
 
 /// One device at the bed: how to reach it, which profile decodes it, how often to poll.
-public struct DeviceConfig: Sendable, Equatable {
+package struct DeviceConfig: Sendable, Equatable {
     /// The source name its observations and technical alarms carry.
-    public var id: String
-    public var endpoint: ModbusEndpoint
-    public var unitID: Int
-    public var profilePath: String
-    public var profile: ModbusProfile
+    package var id: String
+    package var endpoint: ModbusEndpoint
+    package var unitID: Int
+    package var profilePath: String
+    package var profile: ModbusProfile
     /// The profile's YAML text as read (what a raw trace stores, so that it replays anywhere).
-    public var profileText = ""
-    public var pollInterval: Duration
-    public var responseTimeout: Duration
-    public var byteTimeout: Duration
+    package var profileText = ""
+    package var pollInterval: Duration
+    package var responseTimeout: Duration
+    package var byteTimeout: Duration
     /// Reconnection backoff doubles from `reconnectMin` up to this.
-    public var reconnectMax: Duration
-    public var reconnectMin: Duration
+    package var reconnectMax: Duration
+    package var reconnectMin: Duration
 
     /// The device's data path: its profile's decoder and the poll's blocks (live, replay and synthesis alike).
-    public func makePump() -> DevicePump { DevicePump(modbus: ModbusDecoder(profile: profile, source: id)) }
+    package func makePump() -> DevicePump { DevicePump(modbus: ModbusDecoder(profile: profile, source: id)) }
 
     static let keys = ["id", "profile", "poll_interval_s", "transport", "reconnect_max_s"]
     static let transportKeys = ["kind", "host", "port", "path", "baud", "parity", "data_bits", "stop_bits", "unit_id",

@@ -5,10 +5,10 @@ import Foundation
 
 /// What the agent hears besides its devices and the control API: `inputs: {hl7: …}`, the HL7 v2 MLLP
 /// listener for laboratory results (ORU^R01) and admissions (ADT). Off unless configured.
-public struct InputConfig: Sendable, Equatable {
-    public var hl7: LabListenerConfig?
+package struct InputConfig: Sendable, Equatable {
+    package var hl7: LabListenerConfig?
 
-    public init() {}
+    package init() {}
 
     static func parse(_ node: ConfigNode, outputs: OutputConfig) throws(ConfigError) -> InputConfig {
         var config = InputConfig()
@@ -20,28 +20,28 @@ public struct InputConfig: Sendable, Equatable {
 }
 
 /// The laboratory and ADT listener (docs/integration.md, "Laboratory results and admissions").
-public struct LabListenerConfig: Sendable, Equatable {
+package struct LabListenerConfig: Sendable, Equatable {
     /// The numeric IP address to listen on (0.0.0.0 or :: for every interface).
-    public var bind = ""
-    public var port = 0
+    package var bind = ""
+    package var port = 0
     /// TLS with the client's certificate required and verified; nil: plain MLLP.
-    public var tls: TLSServerSettings?
+    package var tls: TLSServerSettings?
     /// Who may send (MSH-3 application, MSH-4 facility; nil facility: any). Never empty.
-    public var allowedSenders: [Sender] = []
+    package var allowedSenders: [Sender] = []
     /// This bed's PV1-3 (point of care^room^bed^facility), to know which admissions and transfers are
     /// for it; default: outputs.hl7.bed_location.
-    public var bedLocation: String?
+    package var bedLocation: String?
     /// Connections held at most; at the bound a new one takes the place of the one that waited longest.
-    public var maxConnections = 8
+    package var maxConnections = 8
     /// Connections from one address at most (a second sender, say the ADT feed, still gets in).
-    public var maxConnectionsPerPeer = 4
+    package var maxConnectionsPerPeer = 4
     /// An established connection with no message for this long is closed (0: never); senders connect
     /// again when they next have something to send.
-    public var idleTimeoutSeconds = 600.0
+    package var idleTimeoutSeconds = 600.0
     /// A TLS handshake must be done within this, however slowly its bytes come.
-    public var handshakeTimeoutSeconds = 10.0
+    package var handshakeTimeoutSeconds = 10.0
     /// A frame begun and not finished within this is dropped.
-    public var idleFrameTimeoutSeconds = 60.0
+    package var idleFrameTimeoutSeconds = 60.0
 
     /// The bounds of the listener's connections (`ConnectionTable`).
     var connectionLimits: ConnectionTable.Limits {
@@ -52,24 +52,24 @@ public struct LabListenerConfig: Sendable, Equatable {
                                busyTimeout: .milliseconds(Int64((idleFrameTimeoutSeconds + 15) * 1000)))
     }
 
-    public struct Sender: Sendable, Equatable, CustomStringConvertible {
-        public var application: String
-        public var facility: String?
+    package struct Sender: Sendable, Equatable, CustomStringConvertible {
+        package var application: String
+        package var facility: String?
 
-        public init(application: String, facility: String? = nil) {
+        package init(application: String, facility: String? = nil) {
             self.application = application
             self.facility = facility
         }
 
-        public var description: String { facility.map { "\(application)^\($0)" } ?? application }
+        package var description: String { facility.map { "\(application)^\($0)" } ?? application }
 
-        public func allows(application: String, facility: String) -> Bool {
+        package func allows(application: String, facility: String) -> Bool {
             self.application.caseInsensitiveCompare(application) == .orderedSame
                 && (self.facility.map { $0.caseInsensitiveCompare(facility) == .orderedSame } ?? true)
         }
     }
 
-    public init() {}
+    package init() {}
 
     static func parse(_ node: ConfigNode, outputs: OutputConfig) throws(ConfigError) -> LabListenerConfig {
         var config = LabListenerConfig()

@@ -5,13 +5,13 @@ import Foundation
 import Yams
 
 /// Reads a Modbus device profile (YAML) from `devices/`; errors name the file, line and key.
-public enum ProfileLoader {
-    public static func load(path: String) throws(ConfigError) -> ModbusProfile {
+package enum ProfileLoader {
+    package static func load(path: String) throws(ConfigError) -> ModbusProfile {
         try load(root: try YAMLFile.root(path: path), file: path)
     }
 
     /// A profile from its YAML text (a profile stored in a raw trace); `file` names it in errors.
-    public static func load(yaml: String, file: String) throws(ConfigError) -> ModbusProfile {
+    package static func load(yaml: String, file: String) throws(ConfigError) -> ModbusProfile {
         try load(root: try YAMLFile.root(yaml: yaml, file: file), file: file)
     }
 

@@ -4,17 +4,17 @@ import AlveoIO
 import Foundation
 
 /// A device on its own serial line, spoken to in its own protocol (not Modbus).
-public struct SerialDeviceConfig: Sendable, Equatable {
-    public var id: String
-    public var path: String
-    public var settings: SerialSettings
+package struct SerialDeviceConfig: Sendable, Equatable {
+    package var id: String
+    package var path: String
+    package var settings: SerialSettings
     /// The device's driver (`protocol:`; AlveoDevices' `SerialDrivers.all`).
-    public var driver: any SerialDriver
+    package var driver: any SerialDriver
     /// For polled protocols (PB840, MEDIBUS): how often to ask.
-    public var pollInterval: Double
-    public var reconnectMax: Double
+    package var pollInterval: Double
+    package var reconnectMax: Double
 
-    public init(id: String, path: String, settings: SerialSettings, driver: any SerialDriver, pollInterval: Double, reconnectMax: Double) {
+    package init(id: String, path: String, settings: SerialSettings, driver: any SerialDriver, pollInterval: Double, reconnectMax: Double) {
         self.id = id
         self.path = path
         self.settings = settings
@@ -23,21 +23,21 @@ public struct SerialDeviceConfig: Sendable, Equatable {
         self.reconnectMax = reconnectMax
     }
 
-    public static func == (a: SerialDeviceConfig, b: SerialDeviceConfig) -> Bool {
+    package static func == (a: SerialDeviceConfig, b: SerialDeviceConfig) -> Bool {
         a.id == b.id && a.path == b.path && a.settings == b.settings && a.driver.name == b.driver.name
             && a.pollInterval == b.pollInterval && a.reconnectMax == b.reconnectMax
     }
 
     /// The protocol session that talks to the device.
-    public func makeSession() -> any SerialSession {
+    package func makeSession() -> any SerialSession {
         driver.makeSession(source: id, pollInterval: pollInterval)
     }
 
     /// The device's data path: its session on the tick grid (live, replay and synthesis alike).
-    public func makePump() -> DevicePump { DevicePump(session: makeSession()) }
+    package func makePump() -> DevicePump { DevicePump(session: makeSession()) }
 
     /// A driver's usual line settings as the I/O module's.
-    public static func settings(_ line: LineDefaults) -> SerialSettings {
+    package static func settings(_ line: LineDefaults) -> SerialSettings {
         var settings = SerialSettings(baud: line.baud)
         settings.parity = switch line.parity { case .none: .none; case .even: .even; case .odd: .odd }
         settings.dataBits = line.dataBits

@@ -2,18 +2,18 @@ import AlveoCore
 
 /// The `trends` section: where `alveo run` keeps the bed's trend store, and for how long
 /// (docs/configuration.md, docs/trends.md).
-public struct TrendConfig: Sendable, Equatable {
+package struct TrendConfig: Sendable, Equatable {
     /// The SQLite file; nil: no trend store (the default).
-    public var path: String?
+    package var path: String?
     /// Raw values (every accepted observation and derived value) are kept this long, seconds.
-    public var rawRetention: Double = 14 * 86400
+    package var rawRetention: Double = 14 * 86400
     /// Minute summaries, alarm events and position periods are kept this long, seconds.
-    public var summaryRetention: Double = 365 * 86400
+    package var summaryRetention: Double = 365 * 86400
     /// The store is not written while its file system has less than this free (MB): the alarm journal
     /// keeps its room (issue 23: the store's WAL refilled a freed journal disk in 20 s).
-    public var minFreeMB: Double = 512
+    package var minFreeMB: Double = 512
 
-    public init() {}
+    package init() {}
 
     static func parse(_ node: ConfigNode) throws(ConfigError) -> TrendConfig {
         var config = TrendConfig()

@@ -7,26 +7,26 @@ import Synchronization
 /// journald keeps levels (`journalctl -p warning`); otherwise the human format
 /// (`2026-11-30T10:02:00+0000 info alveo: message key=value`). Metadata is sorted, control characters
 /// escaped, and one line is one write.
-public struct AgentLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level
+package struct AgentLogHandler: LogHandler {
+    package var metadata: Logger.Metadata = [:]
+    package var logLevel: Logger.Level
     private let label: String
     private let journald: Bool
 
     /// `journald`: prefix priorities (default: when the `JOURNAL_STREAM` environment variable is set).
-    public init(label: String, level: Logger.Level, journald: Bool = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil) {
+    package init(label: String, level: Logger.Level, journald: Bool = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil) {
         self.label = label
         self.logLevel = level
         self.journald = journald
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
     /// The syslog priority of a level (RFC 5424 severities).
-    public static func priority(_ level: Logger.Level) -> Int {
+    package static func priority(_ level: Logger.Level) -> Int {
         switch level {
         case .trace, .debug: 7
         case .info: 6
@@ -38,7 +38,7 @@ public struct AgentLogHandler: LogHandler {
     }
 
     /// One line, without the newline.
-    public func line(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, now: Date = Date()) -> String {
+    package func line(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, now: Date = Date()) -> String {
         var merged = metadata
         if let extra { merged.merge(extra) { $1 } }
         let fields = merged.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
@@ -48,7 +48,7 @@ public struct AgentLogHandler: LogHandler {
         return "\(formatter.string(from: now)) \(level) \(label): \(text)"
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         let bytes = Array((line(level: event.level, message: event.message, metadata: event.metadata) + "\n").utf8)
         AgentLogHandler.lock.withLock { _ in
             // One write(2) per line: lines of different threads never interleave.

@@ -5,12 +5,12 @@ import Prometheus
 /// The agent's metrics (swift-metrics, exposed in the Prometheus text format by swift-prometheus):
 /// served on the control socket at `/metrics`, and optionally written to a file for node_exporter's
 /// textfile collector. Names and labels are in docs/operations.md.
-public enum AgentMetrics {
+package enum AgentMetrics {
     /// The registry `alveo run` bootstraps the metrics system with (nil until then).
-    nonisolated(unsafe) public private(set) static var registry: PrometheusCollectorRegistry?
+    nonisolated(unsafe) package private(set) static var registry: PrometheusCollectorRegistry?
 
     /// Once per process, before anything records a metric.
-    public static func bootstrap() {
+    package static func bootstrap() {
         guard registry == nil else { return }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -18,11 +18,11 @@ public enum AgentMetrics {
     }
 
     /// The exposition text (empty when not bootstrapped).
-    public static func text() -> String { registry?.emitToString() ?? "" }
+    package static func text() -> String { registry?.emitToString() ?? "" }
 
     /// Writes the exposition to `path` atomically (a temporary file renamed over it), as node_exporter's
     /// textfile collector expects.
-    public static func write(to path: String) throws {
+    package static func write(to path: String) throws {
         let temporary = path + ".tmp"
         try Data(text().utf8).write(to: URL(fileURLWithPath: temporary))
         guard rename(temporary, path) == 0 else {

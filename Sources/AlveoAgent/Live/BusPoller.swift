@@ -11,42 +11,42 @@ import Synchronization
 /// Whole nanoseconds, converted exactly as a trace is read back, so a recorded run replays with the
 /// very same times (a time computed from attoseconds can differ in its last bit after the round trip
 /// through the file, and then the event's `t` prints differently).
-public struct AgentClock: Sendable {
+package struct AgentClock: Sendable {
     private let start = ContinuousClock.now
 
-    public init() {}
+    package init() {}
 
-    public func seconds() -> Double {
+    package func seconds() -> Double {
         TraceRecord.seconds(nanoseconds: UInt64(max(0, (ContinuousClock.now - start).wholeNanoseconds)))
     }
 }
 
 /// What a poller hands to the core: the observations of one poll and when they were received.
-public struct Delivery: Sendable {
-    public var t: Double
+package struct Delivery: Sendable {
+    package var t: Double
     /// Empty for the agent's one-second clock tick: the rules run so that silences are found.
-    public var observations: [Observation]
+    package var observations: [Observation]
 }
 
 /// Counters a clinical engineer can read in the logs and in `alveo status`.
-public struct DeviceHealth: Sendable, Equatable {
-    public var polls = 0
-    public var failures = 0
-    public var connects = 0
-    public var deviceLost = 0
+package struct DeviceHealth: Sendable, Equatable {
+    package var polls = 0
+    package var failures = 0
+    package var connects = 0
+    package var deviceLost = 0
     /// The link (Modbus connection, serial port) is open now.
-    public var connected = false
+    package var connected = false
     /// When the last good poll or frame arrived (agent seconds).
-    public var lastGood: Double?
+    package var lastGood: Double?
     /// The problem seen last, until data flows again.
-    public var lastProblem: String?
+    package var lastProblem: String?
     /// Serial devices: frames decoded and rejected, bytes skipped as noise.
-    public var frames = 0
-    public var rejectedFrames = 0
-    public var skippedBytes = 0
+    package var frames = 0
+    package var rejectedFrames = 0
+    package var skippedBytes = 0
     /// Serial devices with a handshake: where the conversation stands, and what the device says it is.
-    public var link: String?
-    public var identification: String?
+    package var link: String?
+    package var identification: String?
 }
 
 /// Polls the devices of one bus (one serial line, or one TCP gateway address) on the bus's own
@@ -55,9 +55,9 @@ public struct DeviceHealth: Sendable, Equatable {
 /// must not collide) and are addressed by unit id in turn, each on its own poll interval.
 /// The bus connects with capped exponential backoff. A poll that fails delivers nothing: the core's
 /// silence timeout turns that into `technical.device_silent`, and the first good poll ends it.
-public final class BusPoller: Sendable {
-    public let endpoint: ModbusEndpoint
-    public let devices: [DeviceConfig]
+package final class BusPoller: Sendable {
+    package let endpoint: ModbusEndpoint
+    package let devices: [DeviceConfig]
     private let clock: AgentClock
     private let deliver: @Sendable (Delivery) -> Void
     private let logger: Logger
@@ -66,7 +66,7 @@ public final class BusPoller: Sendable {
     private let recorder: TraceWriter?
 
     /// Groups configured devices into buses: same endpoint, one bus.
-    public static func buses(for devices: [DeviceConfig]) -> [[DeviceConfig]] {
+    package static func buses(for devices: [DeviceConfig]) -> [[DeviceConfig]] {
         var buses: [[DeviceConfig]] = []
         for device in devices {
             if let index = buses.firstIndex(where: { $0[0].endpoint == device.endpoint }) {
@@ -78,7 +78,7 @@ public final class BusPoller: Sendable {
         return buses
     }
 
-    public init(devices: [DeviceConfig], clock: AgentClock, logger: Logger, recorder: TraceWriter? = nil,
+    package init(devices: [DeviceConfig], clock: AgentClock, logger: Logger, recorder: TraceWriter? = nil,
                 deliver: @escaping @Sendable (Delivery) -> Void)
     {
         self.recorder = recorder
@@ -94,12 +94,12 @@ public final class BusPoller: Sendable {
         self.counters = Mutex(Dictionary(uniqueKeysWithValues: devices.map { ($0.id, DeviceHealth()) }))
     }
 
-    public func health(of device: String) -> DeviceHealth { counters.withLock { $0[device] ?? DeviceHealth() } }
+    package func health(of device: String) -> DeviceHealth { counters.withLock { $0[device] ?? DeviceHealth() } }
 
-    public func start() { worker.start { [self] in run() } }
+    package func start() { worker.start { [self] in run() } }
 
     /// Stops the loop and waits for its thread to finish (at most one response timeout).
-    public func stop() { worker.stop() }
+    package func stop() { worker.stop() }
 
     private var isStopping: Bool { worker.isStopping }
 

@@ -5,22 +5,22 @@ import AlveoCore
 // (which reads them with JSONDecoder). Numbers that can be absent or not finite are optional.
 
 /// Any refusal: `{"error": "…"}`.
-public struct ErrorAnswer: Codable, Sendable, Equatable {
-    public var error: String
-    public init(error: String) { self.error = error }
+package struct ErrorAnswer: Codable, Sendable, Equatable {
+    package var error: String
+    package init(error: String) { self.error = error }
 }
 
 /// What the loop did with an entry: `{"ok":true,"t":…,"sampled_t":…,"events":[…]}`.
-public struct EntryAnswer: Codable, Sendable {
+package struct EntryAnswer: Codable, Sendable {
     /// The answer as the agent writes it (docs/control-api.md).
-    public var json: String { OrderedJSONEncoder.encode(self) }
+    package var json: String { OrderedJSONEncoder.encode(self) }
 
-    public var ok: Bool
+    package var ok: Bool
     /// When the loop took it, and the sample time it gave the values (agent seconds; nil: none given).
-    public var t: Double?
-    public var sampledT: Double?
+    package var t: Double?
+    package var sampledT: Double?
     /// The events it caused, each as stdout and the journal have it.
-    public var events: [ControlEvent]
+    package var events: [ControlEvent]
 
     enum CodingKeys: String, CodingKey {
         case ok
@@ -32,11 +32,11 @@ public struct EntryAnswer: Codable, Sendable {
 
 /// An event in an answer. The server writes the whole event as stdout and the journal have it; the
 /// client reads what it shows of it.
-public struct ControlEvent: Codable, Sendable {
-    public var rule: String?
-    public var phase: String?
-    public var priority: String?
-    public var text: String?
+package struct ControlEvent: Codable, Sendable {
+    package var rule: String?
+    package var phase: String?
+    package var priority: String?
+    package var text: String?
     /// The server's: the event's JSON line, written as is.
     var line: String?
 
@@ -50,7 +50,7 @@ public struct ControlEvent: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey { case rule, phase, priority, text }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let members = try decoder.container(keyedBy: CodingKeys.self)
         rule = try? members.decode(String.self, forKey: .rule)
         phase = try? members.decode(String.self, forKey: .phase)
@@ -58,7 +58,7 @@ public struct ControlEvent: Codable, Sendable {
         text = try? members.decode(String.self, forKey: .text)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         if let line, let raw = encoder as? any RawJSONEncoding { return raw.encodeRaw(line) }
         var members = encoder.container(keyedBy: CodingKeys.self)
         try members.encode(rule, forKey: .rule)
@@ -69,29 +69,29 @@ public struct ControlEvent: Codable, Sendable {
 }
 
 /// `GET /v1/status`: what the agent sees, of one moment of the loop.
-public struct StatusAnswer: Codable, Sendable {
+package struct StatusAnswer: Codable, Sendable {
     /// The answer as the agent writes it (docs/control-api.md).
-    public var json: String { OrderedJSONEncoder.encode(self) }
+    package var json: String { OrderedJSONEncoder.encode(self) }
 
-    public var agent: Agent
-    public var patient: Patient
-    public var values: [Value]
-    public var position: Position
-    public var pf: PF?
-    public var alarms: [Alarm]
-    public var devices: [Device]
-    public var outputs: Outputs
-    public var inputs: Inputs
+    package var agent: Agent
+    package var patient: Patient
+    package var values: [Value]
+    package var position: Position
+    package var pf: PF?
+    package var alarms: [Alarm]
+    package var devices: [Device]
+    package var outputs: Outputs
+    package var inputs: Inputs
 
-    public struct Agent: Codable, Sendable {
-        public var version: String
-        public var started: String
-        public var uptimeS: Double?
-        public var t: Double?
-        public var recording: String?
-        public var libmodbus: String
-        public var libserialport: String
-        public var openssl: String
+    package struct Agent: Codable, Sendable {
+        package var version: String
+        package var started: String
+        package var uptimeS: Double?
+        package var t: Double?
+        package var recording: String?
+        package var libmodbus: String
+        package var libserialport: String
+        package var openssl: String
 
         enum CodingKeys: String, CodingKey {
             case version
@@ -105,19 +105,19 @@ public struct StatusAnswer: Codable, Sendable {
         }
     }
 
-    public struct Patient: Codable, Sendable {
-        public var id: String?
-        public var idAuthority: String?
-        public var name: String?
-        public var sex: String?
-        public var heightCm: Double?
-        public var pbwKg: Double?
-        public var pbwByHand: Bool
-        public var pbwCaution: Bool
-        public var vtTargetMl: Double?
-        public var vtTargetMlPerKg: Double?
-        public var conditions: [String]
-        public var sinceT: Double?
+    package struct Patient: Codable, Sendable {
+        package var id: String?
+        package var idAuthority: String?
+        package var name: String?
+        package var sex: String?
+        package var heightCm: Double?
+        package var pbwKg: Double?
+        package var pbwByHand: Bool
+        package var pbwCaution: Bool
+        package var vtTargetMl: Double?
+        package var vtTargetMlPerKg: Double?
+        package var conditions: [String]
+        package var sinceT: Double?
 
         enum CodingKeys: String, CodingKey {
             case id
@@ -135,13 +135,13 @@ public struct StatusAnswer: Codable, Sendable {
         }
     }
 
-    public struct Value: Codable, Sendable {
-        public var parameter: String
-        public var value: Double?
-        public var unit: String
-        public var source: String?
-        public var t: Double?
-        public var ageS: Double?
+    package struct Value: Codable, Sendable {
+        package var parameter: String
+        package var value: Double?
+        package var unit: String
+        package var source: String?
+        package var t: Double?
+        package var ageS: Double?
 
         enum CodingKeys: String, CodingKey {
             case parameter
@@ -153,9 +153,9 @@ public struct StatusAnswer: Codable, Sendable {
         }
     }
 
-    public struct Position: Codable, Sendable {
-        public var position: String
-        public var sinceT: Double?
+    package struct Position: Codable, Sendable {
+        package var position: String
+        package var sinceT: Double?
 
         enum CodingKeys: String, CodingKey {
             case position
@@ -165,17 +165,17 @@ public struct StatusAnswer: Codable, Sendable {
 
     /// The P/F the rules use: measured (a PaO2 with the FiO2 of its sample time) or imputed (SpO2,
     /// Brown 2016); the members of the other kind are absent.
-    public struct PF: Codable, Sendable {
-        public var value: Double?
-        public var kind: String
-        public var pao2Mmhg: Double?
-        public var pao2T: Double?
-        public var spo2Pct: Double?
-        public var spo2T: Double?
-        public var pao2ImputedMmhg: Double?
-        public var method: String?
-        public var fio2Fraction: Double?
-        public var fio2T: Double?
+    package struct PF: Codable, Sendable {
+        package var value: Double?
+        package var kind: String
+        package var pao2Mmhg: Double?
+        package var pao2T: Double?
+        package var spo2Pct: Double?
+        package var spo2T: Double?
+        package var pao2ImputedMmhg: Double?
+        package var method: String?
+        package var fio2Fraction: Double?
+        package var fio2T: Double?
 
         enum CodingKeys: String, CodingKey {
             case value
@@ -190,9 +190,9 @@ public struct StatusAnswer: Codable, Sendable {
             case fio2T = "fio2_t"
         }
 
-        public var measured: Bool { kind == "measured" }
+        package var measured: Bool { kind == "measured" }
 
-        public func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var members = encoder.container(keyedBy: CodingKeys.self)
             try members.encodeIfPresent(value, forKey: .value)
             try members.encode(kind, forKey: .kind)
@@ -210,17 +210,17 @@ public struct StatusAnswer: Codable, Sendable {
         }
     }
 
-    public struct Alarm: Codable, Sendable {
-        public var alarmId: Int
-        public var rule: String
-        public var source: String?
-        public var parameter: String?
-        public var priority: String
-        public var type: String
-        public var sinceT: Double?
-        public var activeForS: Double?
-        public var latched: Bool
-        public var acknowledged: Bool
+    package struct Alarm: Codable, Sendable {
+        package var alarmId: Int
+        package var rule: String
+        package var source: String?
+        package var parameter: String?
+        package var priority: String
+        package var type: String
+        package var sinceT: Double?
+        package var activeForS: Double?
+        package var latched: Bool
+        package var acknowledged: Bool
 
         enum CodingKeys: String, CodingKey {
             case alarmId = "alarm_id"
@@ -236,24 +236,24 @@ public struct StatusAnswer: Codable, Sendable {
         }
     }
 
-    public struct Device: Codable, Sendable {
-        public var id: String
-        public var kind: String
-        public var connected: Bool
-        public var lastGoodT: Double?
-        public var lastGoodAgeS: Double?
-        public var silent: Bool
-        public var sensor: String
-        public var rejectedValues: Int
-        public var polls: Int
-        public var failures: Int
-        public var connects: Int
-        public var frames: Int
-        public var rejectedFrames: Int
-        public var skippedBytes: Int
-        public var lastProblem: String?
-        public var link: String?
-        public var identification: String?
+    package struct Device: Codable, Sendable {
+        package var id: String
+        package var kind: String
+        package var connected: Bool
+        package var lastGoodT: Double?
+        package var lastGoodAgeS: Double?
+        package var silent: Bool
+        package var sensor: String
+        package var rejectedValues: Int
+        package var polls: Int
+        package var failures: Int
+        package var connects: Int
+        package var frames: Int
+        package var rejectedFrames: Int
+        package var skippedBytes: Int
+        package var lastProblem: String?
+        package var link: String?
+        package var identification: String?
 
         enum CodingKeys: String, CodingKey {
             case id
@@ -277,19 +277,19 @@ public struct StatusAnswer: Codable, Sendable {
     }
 
     /// The journal and the forwarders; both absent without a journal.
-    public struct Outputs: Codable, Sendable {
-        public var journal: Journal?
-        public var forwarders: [Forwarder]?
+    package struct Outputs: Codable, Sendable {
+        package var journal: Journal?
+        package var forwarders: [Forwarder]?
 
         /// No journal (and so no forwarders).
-        public init() {}
+        package init() {}
 
-        public struct Journal: Codable, Sendable {
-            public var directory: String
-            public var lastSeq: Int64
-            public var heldInMemory: Int
-            public var dropped: Int
-            public var freeBytes: Int64?
+        package struct Journal: Codable, Sendable {
+            package var directory: String
+            package var lastSeq: Int64
+            package var heldInMemory: Int
+            package var dropped: Int
+            package var freeBytes: Int64?
 
             enum CodingKeys: String, CodingKey {
                 case directory
@@ -300,16 +300,16 @@ public struct StatusAnswer: Codable, Sendable {
             }
         }
 
-        public struct Forwarder: Codable, Sendable {
-            public var name: String
-            public var host: String
-            public var port: Int
-            public var tls: Bool
-            public var connected: Bool
-            public var deliveredUpTo: Int64
-            public var backlog: Int64
-            public var lastDelivery: String?
-            public var lastProblem: String?
+        package struct Forwarder: Codable, Sendable {
+            package var name: String
+            package var host: String
+            package var port: Int
+            package var tls: Bool
+            package var connected: Bool
+            package var deliveredUpTo: Int64
+            package var backlog: Int64
+            package var lastDelivery: String?
+            package var lastProblem: String?
 
             enum CodingKeys: String, CodingKey {
                 case name
@@ -326,7 +326,7 @@ public struct StatusAnswer: Codable, Sendable {
 
         enum CodingKeys: String, CodingKey { case journal, forwarders }
 
-        public func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var members = encoder.container(keyedBy: CodingKeys.self)
             if let journal { try members.encode(journal, forKey: .journal) }
             if let forwarders { try members.encode(forwarders, forKey: .forwarders) }
@@ -334,35 +334,35 @@ public struct StatusAnswer: Codable, Sendable {
     }
 
     /// The inputs that feed the loop besides the devices: the laboratory and ADT listener when configured.
-    public struct Inputs: Codable, Sendable {
-        public var hl7: Listener?
+    package struct Inputs: Codable, Sendable {
+        package var hl7: Listener?
 
         /// No input besides the devices.
-        public init(hl7: Listener? = nil) { self.hl7 = hl7 }
+        package init(hl7: Listener? = nil) { self.hl7 = hl7 }
 
         enum CodingKeys: String, CodingKey { case hl7 }
 
-        public func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var members = encoder.container(keyedBy: CodingKeys.self)
             if let hl7 { try members.encode(hl7, forKey: .hl7) }
         }
     }
 
     /// The laboratory and ADT listener (docs/integration.md §8).
-    public struct Listener: Codable, Sendable {
-        public var listening: Bool
-        public var address: String
-        public var tls: Bool
-        public var openConnections: Int
-        public var connections: Int
-        public var refusedConnections: Int
-        public var evictedConnections: Int
-        public var accepted: Int
-        public var ignored: Int
-        public var rejected: Int
-        public var unanswered: Int
-        public var lastMessage: String?
-        public var lastProblem: String?
+    package struct Listener: Codable, Sendable {
+        package var listening: Bool
+        package var address: String
+        package var tls: Bool
+        package var openConnections: Int
+        package var connections: Int
+        package var refusedConnections: Int
+        package var evictedConnections: Int
+        package var accepted: Int
+        package var ignored: Int
+        package var rejected: Int
+        package var unanswered: Int
+        package var lastMessage: String?
+        package var lastProblem: String?
 
         enum CodingKeys: String, CodingKey {
             case listening

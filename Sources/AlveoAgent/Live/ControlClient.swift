@@ -6,20 +6,20 @@ import NIOPosix
 /// The CLI's side of the control API: one HTTP/1.1 request over the agent's Unix socket, through
 /// swift-nio's HTTP client codec, with the reasons a clinical engineer needs when it fails (no agent
 /// running, a socket this user may not open).
-public enum ControlClient {
-    public struct Reply: Sendable {
-        public var status: Int
-        public var body: [UInt8]
+package enum ControlClient {
+    package struct Reply: Sendable {
+        package var status: Int
+        package var body: [UInt8]
     }
 
-    public enum Failure: Error, Sendable, CustomStringConvertible {
+    package enum Failure: Error, Sendable, CustomStringConvertible {
         /// No agent listens: the socket is missing or nobody accepts on it.
         case notRunning(String)
         /// The socket is there but this user may not open it (not in its group).
         case permissionDenied(String)
         case failed(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .notRunning(let text), .permissionDenied(let text), .failed(let text): text
             }
@@ -29,7 +29,7 @@ public enum ControlClient {
     /// The largest answer read (a status of a busy bed is a few kilobytes).
     static let maxReply = 4 << 20
 
-    public static func request(socket path: String, method: HTTPMethod, path uri: String, json body: [UInt8]? = nil,
+    package static func request(socket path: String, method: HTTPMethod, path uri: String, json body: [UInt8]? = nil,
                                timeout: Duration = .seconds(15)) async throws(Failure) -> Reply {
         do {
             return try await withThrowingTaskGroup(of: Reply?.self) { group in
@@ -115,28 +115,28 @@ public enum ControlClient {
 extension ControlClient {
     /// What the agent answered: what was asked, or a refusal with its status and reason; with the
     /// body as it came (for `--json`).
-    public enum Outcome<Answer: Decodable & Sendable>: Sendable {
+    package enum Outcome<Answer: Decodable & Sendable>: Sendable {
         case answered(Answer, body: [UInt8])
         case refused(status: Int, reason: String, body: [UInt8])
     }
 
-    public static func status(socket: String) async throws(Failure) -> Outcome<StatusAnswer> {
+    package static func status(socket: String) async throws(Failure) -> Outcome<StatusAnswer> {
         try await call(socket: socket, method: .GET, path: "/v1/status", body: DischargeRequest?.none)
     }
 
-    public static func ack(_ request: AckRequest, socket: String) async throws(Failure) -> Outcome<EntryAnswer> {
+    package static func ack(_ request: AckRequest, socket: String) async throws(Failure) -> Outcome<EntryAnswer> {
         try await call(socket: socket, method: .POST, path: "/v1/ack", body: request)
     }
 
-    public static func chart(_ request: ChartRequest, socket: String) async throws(Failure) -> Outcome<EntryAnswer> {
+    package static func chart(_ request: ChartRequest, socket: String) async throws(Failure) -> Outcome<EntryAnswer> {
         try await call(socket: socket, method: .POST, path: "/v1/chart", body: request)
     }
 
-    public static func patient(_ request: PatientRequest, socket: String) async throws(Failure) -> Outcome<EntryAnswer> {
+    package static func patient(_ request: PatientRequest, socket: String) async throws(Failure) -> Outcome<EntryAnswer> {
         try await call(socket: socket, method: .POST, path: "/v1/patient", body: request)
     }
 
-    public static func discharge(_ request: DischargeRequest, socket: String) async throws(Failure) -> Outcome<EntryAnswer> {
+    package static func discharge(_ request: DischargeRequest, socket: String) async throws(Failure) -> Outcome<EntryAnswer> {
         try await call(socket: socket, method: .POST, path: "/v1/patient/discharge", body: request)
     }
 

@@ -74,12 +74,12 @@ struct ControlFields {
 }
 
 /// `POST /v1/ack`: acknowledge the alarms of a rule (of one source).
-public struct AckRequest: Codable, Sendable, Equatable {
-    public var rule: String
-    public var source: String?
-    public var by: String?
+package struct AckRequest: Codable, Sendable, Equatable {
+    package var rule: String
+    package var source: String?
+    package var by: String?
 
-    public init(rule: String, source: String? = nil, by: String? = nil) {
+    package init(rule: String, source: String? = nil, by: String? = nil) {
         self.rule = rule
         self.source = source
         self.by = by
@@ -87,7 +87,7 @@ public struct AckRequest: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey { case rule, source, by }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let fields = try ControlFields(decoder)
         guard let rule = try fields.string("rule", "a rule id as text") else {
             throw ControlServer.RequestError.unacceptable("give the rule to acknowledge: {\"rule\": \"oxygenation.spo2_low\"}")
@@ -101,16 +101,16 @@ public struct AckRequest: Codable, Sendable, Equatable {
 }
 
 /// A value to chart: a number in Alveo's unit, or a text of a number and its unit ("8.2kPa") or a position.
-public enum ChartValue: Codable, Sendable, Equatable {
+package enum ChartValue: Codable, Sendable, Equatable {
     case number(Double)
     case text(String)
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let value = try decoder.singleValueContainer()
         if let number = try? value.decode(Double.self) { self = .number(number) } else { self = .text(try value.decode(String.self)) }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var value = encoder.singleValueContainer()
         switch self {
         case .number(let number): try value.encode(number)
@@ -128,14 +128,14 @@ public enum ChartValue: Codable, Sendable, Equatable {
 }
 
 /// `POST /v1/chart`: values of one sample time.
-public struct ChartRequest: Codable, Sendable, Equatable {
-    public var values: [String: ChartValue]
+package struct ChartRequest: Codable, Sendable, Equatable {
+    package var values: [String: ChartValue]
     /// When sampled, RFC 3339 UTC; or `sampledAgoS`, seconds before now; neither: now.
-    public var sampled: String?
-    public var sampledAgoS: Double?
-    public var by: String?
+    package var sampled: String?
+    package var sampledAgoS: Double?
+    package var by: String?
 
-    public init(values: [String: ChartValue], sampled: String? = nil, sampledAgoS: Double? = nil, by: String? = nil) {
+    package init(values: [String: ChartValue], sampled: String? = nil, sampledAgoS: Double? = nil, by: String? = nil) {
         self.values = values
         self.sampled = sampled
         self.sampledAgoS = sampledAgoS
@@ -150,7 +150,7 @@ public struct ChartRequest: Codable, Sendable, Equatable {
     /// The most values one chart request takes (as the loop).
     static let maxValues = 32
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let fields = try ControlFields(decoder)
         guard let given = try fields.object("values", "an object of parameters and values, e.g. {\"pao2\": 62}") else {
             throw ControlServer.RequestError.unacceptable("give the values to chart: {\"values\": {\"pao2\": 62}}")
@@ -200,17 +200,17 @@ public struct ChartRequest: Codable, Sendable, Equatable {
 }
 
 /// `POST /v1/patient`: set the patient (an admission when `id` differs from the current one's).
-public struct PatientRequest: Codable, Sendable, Equatable {
-    public var sex: String?
-    public var heightCm: Double?
-    public var pbwKg: Double?
-    public var conditions: [String]?
-    public var id: String?
-    public var idAuthority: String?
-    public var name: String?
-    public var by: String?
+package struct PatientRequest: Codable, Sendable, Equatable {
+    package var sex: String?
+    package var heightCm: Double?
+    package var pbwKg: Double?
+    package var conditions: [String]?
+    package var id: String?
+    package var idAuthority: String?
+    package var name: String?
+    package var by: String?
 
-    public init(sex: String? = nil, heightCm: Double? = nil, pbwKg: Double? = nil, conditions: [String]? = nil, id: String? = nil,
+    package init(sex: String? = nil, heightCm: Double? = nil, pbwKg: Double? = nil, conditions: [String]? = nil, id: String? = nil,
                 idAuthority: String? = nil, name: String? = nil, by: String? = nil) {
         self.sex = sex
         self.heightCm = heightCm
@@ -227,7 +227,7 @@ public struct PatientRequest: Codable, Sendable, Equatable {
         case heightCm = "height_cm", pbwKg = "pbw_kg", idAuthority = "id_authority"
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let fields = try ControlFields(decoder)
         sex = try fields.string("sex", "male or female, as text")
         heightCm = try fields.number("height_cm", "a number of centimetres")
@@ -247,14 +247,14 @@ public struct PatientRequest: Codable, Sendable, Equatable {
 }
 
 /// `POST /v1/patient/discharge`: the patient has left the bed.
-public struct DischargeRequest: Codable, Sendable, Equatable {
-    public var by: String?
+package struct DischargeRequest: Codable, Sendable, Equatable {
+    package var by: String?
 
-    public init(by: String? = nil) { self.by = by }
+    package init(by: String? = nil) { self.by = by }
 
     enum CodingKeys: String, CodingKey { case by }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         by = try ControlFields(decoder).text("by")
     }
 

@@ -16,15 +16,15 @@ import ServiceLifecycle
 ///
 /// A control API that cannot start (no directory for the socket, another agent serving it) is logged
 /// as critical and the agent monitors on without it: the bed must not lose its alarms for want of it.
-public struct ControlServer: Service {
-    public let config: ControlConfig
+package struct ControlServer: Service {
+    package let config: ControlConfig
     private let inbox: BedsideInbox
     private let logger: Logger
 
     /// The largest request body taken.
     static let maxBody = 64 * 1024
 
-    public init(config: ControlConfig, inbox: BedsideInbox, logger: Logger) {
+    package init(config: ControlConfig, inbox: BedsideInbox, logger: Logger) {
         self.config = config
         self.inbox = inbox
         var logger = logger
@@ -32,7 +32,7 @@ public struct ControlServer: Service {
         self.logger = logger
     }
 
-    public func run() async throws {
+    package func run() async throws {
         do {
             try ControlSocket.prepare(path: config.socketPath)
         } catch {
@@ -96,7 +96,7 @@ public struct ControlServer: Service {
     }
 
     /// The endpoints that take an entry (POST with a JSON object).
-    public enum Endpoint: String, CaseIterable, Sendable {
+    package enum Endpoint: String, CaseIterable, Sendable {
         case ack = "v1/ack", chart = "v1/chart", patient = "v1/patient", discharge = "v1/patient/discharge"
     }
 
@@ -106,7 +106,7 @@ public struct ControlServer: Service {
     /// (the body is at most 64 KiB, and Foundation's parser refuses nesting deeper than 512). What the
     /// loop alone can judge (a rule, parameter, unit, sex or condition it does not know, a sample time
     /// too old) it refuses itself, also as 422.
-    public static func entry(_ endpoint: Endpoint, body: [UInt8], now: Date = Date()) throws(RequestError) -> BedsideEntry {
+    package static func entry(_ endpoint: Endpoint, body: [UInt8], now: Date = Date()) throws(RequestError) -> BedsideEntry {
         switch endpoint {
         case .ack: try decode(AckRequest.self, body).entry
         case .chart: try decode(ChartRequest.self, body).entry(now: now)
@@ -134,16 +134,16 @@ public struct ControlServer: Service {
     package static let maxText = 128
 
     /// Why a request is not handed to the loop, and so which status it gets.
-    public struct RequestError: Error, Sendable, Equatable, CustomStringConvertible {
-        public enum Kind: Sendable, Equatable {
+    package struct RequestError: Error, Sendable, Equatable, CustomStringConvertible {
+        package enum Kind: Sendable, Equatable {
             /// The body is not a JSON object, or a field has the wrong JSON type: 400.
             case wrongType
             /// A well-typed value that is not acceptable (out of range, too long, missing): 422.
             case unacceptable
         }
-        public var kind: Kind
-        public var message: String
-        public var description: String { message }
+        package var kind: Kind
+        package var message: String
+        package var description: String { message }
 
         static func wrongType(_ message: String) -> RequestError { RequestError(kind: .wrongType, message: message) }
         static func unacceptable(_ message: String) -> RequestError { RequestError(kind: .unacceptable, message: message) }
@@ -210,5 +210,5 @@ public struct ControlServer: Service {
 
 extension ControlServer {
     /// A text from outside as error messages quote it: bounded, bytes outside printable ASCII as `\xNN`.
-    public static func shown(_ text: String, limit: Int = 60) -> String { Shown.text(text.utf8, limit: limit) }
+    package static func shown(_ text: String, limit: Int = 60) -> String { Shown.text(text.utf8, limit: limit) }
 }

@@ -3,8 +3,8 @@ import AlveoTrace
 import Foundation
 
 /// What `ack`, `chart` and `patient` print for people.
-public enum EntryText {
-    public static func render(_ reply: EntryAnswer, done: String) -> String {
+package enum EntryText {
+    package static func render(_ reply: EntryAnswer, done: String) -> String {
         let events = reply.events
         var out = "\(done) at t=\(JSONValue.formatted(reply.t ?? 0)) s"
         if let sampled = reply.sampledT { out += " (sampled at t=\(JSONValue.formatted(sampled)) s)" }
@@ -17,8 +17,8 @@ public enum EntryText {
 }
 
 /// `alveo status` for people.
-public enum StatusText {
-    public static func render(_ status: StatusAnswer) -> String {
+package enum StatusText {
+    package static func render(_ status: StatusAnswer) -> String {
         func text(_ value: String?) -> String { value.map(TraceListing.escapedLines) ?? "-" }
         func text(_ value: Double?) -> String { value.map(JSONValue.formatted) ?? "-" }
         func text(_ value: some BinaryInteger) -> String { JSONValue.formatted(Double(value)) }
@@ -77,8 +77,8 @@ public enum StatusText {
 }
 
 /// `--sampled`: a clock time today (yesterday when later than now), a time ago, or RFC 3339 UTC.
-public enum SampleTime {
-    public static func parse(_ text: String, now: Date) -> Date? {
+package enum SampleTime {
+    package static func parse(_ text: String, now: Date) -> Date? {
         guard text.utf8.count <= 40 else { return nil }
         if let milliseconds = UTCTime.parse(rfc3339: text) { return Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
         if text.hasPrefix("-") {
@@ -102,14 +102,14 @@ public enum SampleTime {
     }
 
     /// As the control API takes it: RFC 3339 UTC to the millisecond below.
-    public static func rfc3339(_ date: Date) -> String {
+    package static func rfc3339(_ date: Date) -> String {
         UTCTime.rfc3339(millisecondsSince1970: Int64(saturating: (date.timeIntervalSince1970 * 1000).rounded(.down)))
     }
 }
 
 extension ChartRequest {
     /// `alveo chart`'s arguments: PARAMETER=VALUE each (as text: the agent reads the number and its unit).
-    public init(arguments: [String], sampled: Date?, by: String?) {
+    package init(arguments: [String], sampled: Date?, by: String?) {
         var given: [String: ChartValue] = [:]
         for argument in arguments {
             let parts = argument.split(separator: "=", maxSplits: 1)
@@ -120,7 +120,7 @@ extension ChartRequest {
     }
 
     /// Why `argument` is not PARAMETER=VALUE, or nil.
-    public static func argumentProblem(_ argument: String) -> String? {
+    package static func argumentProblem(_ argument: String) -> String? {
         argument.split(separator: "=", maxSplits: 1).count == 2 ? nil : "'\(Shown.text(argument.utf8))' is not PARAMETER=VALUE (e.g. pao2=62)"
     }
 }
@@ -128,7 +128,7 @@ extension ChartRequest {
 extension PatientRequest {
     /// What `alveo patient set` refuses before sending: a PBW out of range, a height no adult has.
     /// The adult range is checked by the agent, which knows whether this patient's PBW was entered by hand.
-    public static func optionProblem(heightCm: Double?, pbwKg: Double?) -> String? {
+    package static func optionProblem(heightCm: Double?, pbwKg: Double?) -> String? {
         if let pbwKg, !(pbwKg.isFinite && Patient.pbwRangeKg.contains(pbwKg)) {
             return "--pbw-kg must be \(Int(Patient.pbwRangeKg.lowerBound))-\(Int(Patient.pbwRangeKg.upperBound))"
         }

@@ -22,8 +22,8 @@ import Synchronization
 /// One thread accepts; each connection (at most `max_connections`) has its own thread, which does
 /// the TLS handshake and reads frames. A message resent with the control id (MSH-10) of one already
 /// taken from that sender is answered AA again and not taken twice.
-public final class LabListener: Service, Sendable {
-    public let config: LabListenerConfig
+package final class LabListener: Service, Sendable {
+    package let config: LabListenerConfig
     private let inbox: BedsideInbox
     private let logger: Logger
     private let stats = Mutex(Stats())
@@ -52,7 +52,7 @@ public final class LabListener: Service, Sendable {
 
     static let recentPerSender = 256
 
-    public init(config: LabListenerConfig, inbox: BedsideInbox, logger: Logger) {
+    package init(config: LabListenerConfig, inbox: BedsideInbox, logger: Logger) {
         self.config = config
         self.inbox = inbox
         table = Mutex(ConnectionTable(limits: config.connectionLimits))
@@ -61,7 +61,7 @@ public final class LabListener: Service, Sendable {
         self.logger = logger
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let listener: StreamListener
         do {
             listener = try StreamListener(bind: config.bind, port: config.port, tls: config.tls)

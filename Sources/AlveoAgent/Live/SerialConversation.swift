@@ -19,14 +19,14 @@ struct PortLine: PumpLine {
 /// `alveo serial-check --protocol NAME`: a driver's conversation held on an open port for a while,
 /// through the same device pump as `alveo run` (the same tick grid, reads and writes), with what it
 /// decodes printed instead of handed to the clinical rules.
-public enum SerialConversation {
+package enum SerialConversation {
     /// Most decoded frames printed; the rest are counted.
-    public static let shownFrames = 200
+    package static let shownFrames = 200
 
     /// The driver's session on `port` for `seconds`: its link states, the device's identification,
     /// each decoded frame (to `shownFrames`) and the tallies, each line given to `print`. Every text
     /// from the device is escaped. Returns the number of frames that decoded to values.
-    public static func run(_ driver: any SerialDriver, port: SerialPort, seconds: Double, print: (String) -> Void) throws -> Int {
+    package static func run(_ driver: any SerialDriver, port: SerialPort, seconds: Double, print: (String) -> Void) throws -> Int {
         try run(driver, line: PortLine(port: port), seconds: seconds, print: print)
     }
 
@@ -73,7 +73,7 @@ public enum SerialConversation {
     }
 
     /// A decoded value as serial-check prints it.
-    public static func shown(_ value: ObservedValue) -> String {
+    package static func shown(_ value: ObservedValue) -> String {
         switch value {
         case .number(let x): String(format: "%g", x)
         case .noData: "(no value)"

@@ -11,8 +11,8 @@ import Synchronization
 /// capped exponential backoff), runs the protocol session (handshake, polls, keep-alives, echoes),
 /// decodes what arrives and delivers each frame's observations with its receipt time. Garbled bytes
 /// are counted and logged when they occur, never fatal; a line that fails is reopened.
-public final class SerialPoller: Sendable {
-    public let device: SerialDeviceConfig
+package final class SerialPoller: Sendable {
+    package let device: SerialDeviceConfig
     private let clock: AgentClock
     private let deliver: @Sendable (Delivery) -> Void
     private let logger: Logger
@@ -20,7 +20,7 @@ public final class SerialPoller: Sendable {
     private let counters = Mutex(StreamCounters())
     private let recorder: TraceWriter?
 
-    public init(device: SerialDeviceConfig, clock: AgentClock, logger: Logger, recorder: TraceWriter? = nil,
+    package init(device: SerialDeviceConfig, clock: AgentClock, logger: Logger, recorder: TraceWriter? = nil,
                 deliver: @escaping @Sendable (Delivery) -> Void)
     {
         self.device = device
@@ -34,11 +34,11 @@ public final class SerialPoller: Sendable {
         self.logger = logger
     }
 
-    public var streamCounters: StreamCounters { counters.withLock { $0 } }
+    package var streamCounters: StreamCounters { counters.withLock { $0 } }
 
     private let healthState = Mutex(DeviceHealth())
     /// The line's state for `alveo status`: open or not, the last frame, the last problem, the counts.
-    public var health: DeviceHealth {
+    package var health: DeviceHealth {
         var health = healthState.withLock { $0 }
         let seen = streamCounters
         health.frames = seen.frames
@@ -47,10 +47,10 @@ public final class SerialPoller: Sendable {
         return health
     }
 
-    public func start() { worker.start { [self] in run() } }
+    package func start() { worker.start { [self] in run() } }
 
     /// Stops the loop and waits for its thread (at most one 100 ms read or 1 s write in flight).
-    public func stop() { worker.stop() }
+    package func stop() { worker.stop() }
 
     private var isStopping: Bool { worker.isStopping }
 

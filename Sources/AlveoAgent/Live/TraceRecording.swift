@@ -7,9 +7,9 @@ import Yams
 
 /// Starts a raw trace for `alveo run --record` and `alveo record`: the configuration file's text first,
 /// then the Modbus profile each device is decoded with, so that the trace replays on any machine.
-public enum TraceRecording {
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
+package enum TraceRecording {
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
     }
 
     /// Creates `directory/alveo-<run id>.alvtrace` with the configuration and profiles written.
@@ -19,7 +19,7 @@ public enum TraceRecording {
     /// `identity`: keep the patient's identity (`patient_id`, `patient_id_authority`, `patient_name`)
     /// in the recorded configuration. Off by default: traces are sent out with fault reports, and
     /// replay needs none of it.
-    public static func start(directory: String, configPath: String, config: AgentConfig, limits: TraceWriter.Limits = .init(),
+    package static func start(directory: String, configPath: String, config: AgentConfig, limits: TraceWriter.Limits = .init(),
                              identity: Bool = false,
                              onError: @escaping @Sendable (String) -> Void = { _ in },
                              onStop: (@Sendable (String) -> Void)? = nil) throws(Failure) -> TraceWriter {
@@ -61,12 +61,12 @@ public enum TraceRecording {
 
     /// Keys whose values identify the patient; anywhere in the configuration, their values are
     /// replaced by `redactedValue` in a recording made without `identity`.
-    public static let identityKeys: Set<String> = ["patient_id", "patient_id_authority", "patient_name"]
-    public static let redactedValue = "REDACTED"
+    package static let identityKeys: Set<String> = ["patient_id", "patient_id_authority", "patient_name"]
+    package static let redactedValue = "REDACTED"
 
     /// The configuration with every identity value replaced (comments and layout are not kept: the
     /// text is written again from its parsed form); nil if it is not YAML.
-    public static func redactingIdentity(yaml: String) -> String? {
+    package static func redactingIdentity(yaml: String) -> String? {
         guard let root = try? Yams.compose(yaml: yaml) else { return nil }
         // The identity's values, to find them again elsewhere in `outputs:` (a YAML alias reusing an
         // anchored patient id in another field); replay never reads `outputs:`.
@@ -112,10 +112,10 @@ public enum TraceRecording {
 /// first appearance. Equal values get equal pseudonyms, so replay matches a result to the same patient
 /// as the live agent did; the pseudonyms are not derived from the values (a hash of a record number
 /// could be reversed by trying them all).
-public final class IdentityPseudonyms: Sendable {
+package final class IdentityPseudonyms: Sendable {
     private let names: Mutex<[String: String]>
 
-    public init(config: AgentConfig) {
+    package init(config: AgentConfig) {
         var seeded: [String: String] = [:]
         let identity = config.patientIdentity
         for value in [identity.id, identity.authority, identity.name].compactMap({ $0 }) where !value.isEmpty {
@@ -124,7 +124,7 @@ public final class IdentityPseudonyms: Sendable {
         names = Mutex(seeded)
     }
 
-    public func pseudonym(_ value: String) -> String {
+    package func pseudonym(_ value: String) -> String {
         if value.isEmpty { return value }
         return names.withLock { names in
             if let known = names[value] { return known }

@@ -3,7 +3,7 @@ import AlveoOutput
 import Foundation
 
 /// How alarm events are written.
-public enum EventFormat: String, Sendable, CaseIterable {
+package enum EventFormat: String, Sendable, CaseIterable {
     /// One JSON object per line: the contract other tools read.
     case jsonl
     /// Aligned lines for people at a terminal.
@@ -11,7 +11,7 @@ public enum EventFormat: String, Sendable, CaseIterable {
 }
 
 /// Writes events to a file descriptor through a buffer, so replay is not bound by one write per event.
-public final class EventWriter {
+package final class EventWriter {
     private let handle: FileHandle
     private let format: EventFormat
     private var buffer: [UInt8] = []
@@ -21,7 +21,7 @@ public final class EventWriter {
     /// `flushEach`: write every event at once (live use); otherwise buffer (replay). `wallClock`: each
     /// line carries the wall-clock time it was written (live: `"wall_time"` after `"t"` in JSON, the
     /// local time first in text); replay leaves it out, so that replays stay byte-identical.
-    public init(handle: FileHandle = .standardOutput, format: EventFormat = .jsonl, flushEach: Bool = false, wallClock: Bool = false) {
+    package init(handle: FileHandle = .standardOutput, format: EventFormat = .jsonl, flushEach: Bool = false, wallClock: Bool = false) {
         self.handle = handle
         self.format = format
         self.flushEach = flushEach
@@ -29,7 +29,7 @@ public final class EventWriter {
         buffer.reserveCapacity(1 << 16)
     }
 
-    public func write(_ event: AlarmEvent) {
+    package func write(_ event: AlarmEvent) {
         var line = format == .jsonl ? event.jsonLine() : EventWriter.text(event)
         if wallClock {
             let now = Date()
@@ -45,7 +45,7 @@ public final class EventWriter {
         if flushEach || buffer.count >= 1 << 16 { flush() }
     }
 
-    public func flush() {
+    package func flush() {
         guard !buffer.isEmpty else { return }
         // A closed stdout (the reader went away) must not stop the agent: the journal has the events.
         try? handle.write(contentsOf: Data(buffer))
@@ -55,7 +55,7 @@ public final class EventWriter {
     deinit { flush() }
 
     /// "  0:05:00  START     MEDIUM  lpv.tidal_volume_high  Tidal volume ..."
-    public static func text(_ event: AlarmEvent) -> String {
+    package static func text(_ event: AlarmEvent) -> String {
         let seconds = Int64(saturating: event.t.rounded(.down))
         let clock = "\(seconds / 3600):" + pad(seconds / 60 % 60) + ":" + pad(seconds % 60)
         var phase = event.phase == .deescalate ? "DE-ESC" : event.phase.rawValue.uppercased()

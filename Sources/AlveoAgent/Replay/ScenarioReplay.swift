@@ -3,15 +3,15 @@ import AlveoTrends
 import AlveoTrace
 
 /// Replays a scenario file through the clinical core on virtual time, as fast as the machine allows.
-public enum ScenarioReplay {
-    public struct Summary: Sendable, Equatable {
-        public var rows = 0
-        public var groups = 0
-        public var events = 0
+package enum ScenarioReplay {
+    package struct Summary: Sendable, Equatable {
+        package var rows = 0
+        package var groups = 0
+        package var events = 0
         /// Alarms still in force at the end of the scenario (replay invents no ends for them).
-        public var active: [ClinicalCore.ActiveAlarm] = []
+        package var active: [ClinicalCore.ActiveAlarm] = []
 
-        public init() {}
+        package init() {}
     }
 
     /// Feeds every group of the scenario to a fresh core and hands each event to `sink`, in order.
@@ -20,7 +20,7 @@ public enum ScenarioReplay {
     /// `manualEntry` receives each charted or lab entry the core accepts (not device values), before the
     /// events of its group, so that the journal can keep them too. `pace` is called with each group's
     /// time before it is processed (`--speed`); nil runs flat out.
-    public static func run(config: AgentConfig, scenarioPath: String, manualEntry: (Double, Observation) -> Void = { _, _ in },
+    package static func run(config: AgentConfig, scenarioPath: String, manualEntry: (Double, Observation) -> Void = { _, _ in },
                            pace: ((Double) -> Void)? = nil, trends: TrendOutput? = nil, sink: (AlarmEvent) -> Void) throws(ScenarioError) -> Summary
     {
         var reader = try ScenarioReader(path: scenarioPath, maxSampleAge: config.rules.maxSampleAge)

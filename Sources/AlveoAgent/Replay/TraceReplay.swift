@@ -8,56 +8,56 @@ import Foundation
 /// decoders and clinical core as the live agent, on the trace's own time, as fast as the machine
 /// allows. The live agent's clock ticks are in the trace: the rules run at the same moments, so
 /// silences and delays are found as they were live.
-public enum TraceReplay {
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
+package enum TraceReplay {
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
     }
 
-    public struct Summary: Sendable {
-        public var records = 0
-        public var events = 0
+    package struct Summary: Sendable {
+        package var records = 0
+        package var events = 0
         /// Why the trace ended early (torn or corrupt last record), if it did.
-        public var warning: String?
+        package var warning: String?
         /// Corrupt stretches skipped in the middle of the trace (the records in them are lost).
-        public var damage: [String] = []
+        package var damage: [String] = []
         /// The end record was read: the recording was stopped cleanly (or stopped itself).
-        public var ended = false
+        package var ended = false
         /// Why the recording stopped while the live agent ran on (size cap, low disk space), if it did:
         /// the replay ends there, the live run did not.
-        public var recordingStopped: String?
+        package var recordingStopped: String?
         /// What each device gave, by id: frames or polls decoded, frames rejected, bytes skipped as
         /// noise, and failed reads (Modbus polls, serial opens and reads).
-        public var devices: [String: DeviceTally] = [:]
+        package var devices: [String: DeviceTally] = [:]
         /// Entry records whose JSON this version cannot read (skipped).
-        public var unreadableEntries = 0
+        package var unreadableEntries = 0
         /// Alarms still in force at the end: replay invents no ends for them (the live agent ended
         /// them only if it was stopped, and then the trace holds that stop).
-        public var active: [ClinicalCore.ActiveAlarm] = []
+        package var active: [ClinicalCore.ActiveAlarm] = []
 
-        public init() {}
+        package init() {}
     }
 
     /// The live agent writes a tick record every second, so consecutive records are never far apart;
     /// a record more than this after the one before (a clock gone wrong, a damaged record whose CRC
     /// still matched, a crafted file) is skipped and reported rather than replayed: the sessions
     /// would be ticked through every 100 ms of the jump, and `--speed` would sleep through it.
-    public static let maxJump = 86_400.0
+    package static let maxJump = 86_400.0
     /// Consecutive records past a jump that, agreeing with each other, make it real.
-    public static let reanchorAfter = 3
+    package static let reanchorAfter = 3
     /// Live, a serial read returns at most this many bytes: a longer received record (not written by
     /// Alveo) is handed to its session in pieces of this size, so decoding stays in bounded memory.
-    public static let maxReceivedChunk = DevicePump.maxRead
+    package static let maxReceivedChunk = DevicePump.maxRead
 
-    public struct DeviceTally: Sendable, Equatable {
-        public var decoded = 0
-        public var rejected = 0
-        public var skippedBytes = 0
-        public var failed = 0
+    package struct DeviceTally: Sendable, Equatable {
+        package var decoded = 0
+        package var rejected = 0
+        package var skippedBytes = 0
+        package var failed = 0
     }
 
     /// Whether the file is a raw trace (by its magic) rather than a scenario CSV. "-" is a raw trace
     /// on standard input (its magic is checked when it is read: peeking would consume it).
-    public static func isTrace(path: String) -> Bool {
+    package static func isTrace(path: String) -> Bool {
         if path == "-" { return true }
         guard let handle = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? handle.close() }
@@ -67,7 +67,7 @@ public enum TraceReplay {
     /// Why `path`, which is not a raw trace, is not a scenario CSV either (missing, unreadable,
     /// compressed, a trace cut inside its header, or empty when no CSV was meant); nil when it may
     /// well be a CSV (the CSV reader then says what is wrong with it, by line).
-    public static func notATrace(path: String, csvExpected: Bool) -> String? {
+    package static func notATrace(path: String, csvExpected: Bool) -> String? {
         let head: [UInt8]
         do { head = try FileReading.read(try FileReading.open(path), count: 8) } catch {
             return "\(path): cannot read it: \(error)"
@@ -86,7 +86,7 @@ public enum TraceReplay {
     /// trace as scenario rows, for `alveo trace export --csv`. `pace` is called with each virtual time
     /// before anything at that time is processed (`--speed`: it sleeps until then); nil runs flat out.
     /// `trends`: the trend rows of the replay go to `sink`, t = 0 at Unix time `origin` (`alveo replay --trends`, `alveo report`).
-    public static func run(path: String, observations: (Double, [Observation]) -> Void = { _, _ in },
+    package static func run(path: String, observations: (Double, [Observation]) -> Void = { _, _ in },
                            pace: ((Double) -> Void)? = nil, trends: TrendOutput? = nil, sink: (AlarmEvent) -> Void) throws -> Summary
     {
         var reader = try RawTraceReader(path: path)
@@ -95,7 +95,7 @@ public enum TraceReplay {
 
     /// As `run(path:…)`, from a reader (a trace in memory: `RawTraceReader(bytes:)`); `name` names it
     /// in messages.
-    public static func run(reader: inout RawTraceReader, name path: String, observations: (Double, [Observation]) -> Void = { _, _ in },
+    package static func run(reader: inout RawTraceReader, name path: String, observations: (Double, [Observation]) -> Void = { _, _ in },
                            pace: ((Double) -> Void)? = nil, trends: TrendOutput? = nil, sink: (AlarmEvent) -> Void) throws -> Summary
     {
         guard let first = reader.next(), first.kind == .config else {

@@ -15,9 +15,9 @@ import UnixSignals
 /// checks, systemd's watchdog and the graceful shutdown on SIGTERM and SIGINT (`LiveLoop`); a replay
 /// runs on virtual time, lists what is still in force at the end and waits for every journaled event
 /// to be delivered.
-public struct BedsideRuntime: Sendable {
+package struct BedsideRuntime: Sendable {
     /// Where the bedside's inputs come from.
-    public enum Source: Sendable {
+    package enum Source: Sendable {
         /// The bed's devices, polled live on the wall clock.
         case devices(Devices)
         /// A raw trace (`alveo run --record`, `alveo record`; - for standard input): it carries its own
@@ -27,7 +27,7 @@ public struct BedsideRuntime: Sendable {
         case scenario(String)
 
         /// The source at `path`: a raw trace when it is one, else a scenario.
-        public init(path: String) {
+        package init(path: String) {
             self = TraceReplay.isTrace(path: path) ? .rawTrace(path) : .scenario(path)
         }
 
@@ -40,19 +40,19 @@ public struct BedsideRuntime: Sendable {
     }
 
     /// The live source: the configuration's devices, and how this run treats them.
-    public struct Devices: Sendable {
-        public var config: AgentConfig
-        public var logger: Logger
+    package struct Devices: Sendable {
+        package var config: AgentConfig
+        package var logger: Logger
         /// Every byte and register exchanged, recorded here (`--record`, `alveo record`).
-        public var recorder: TraceWriter?
+        package var recorder: TraceWriter?
         /// false (`alveo record`): poll and record only: no clinical core, no journal, no forwarders,
         /// no control API; the run ends when `stopAfter` has passed, as on SIGTERM.
-        public var clinical: Bool
-        public var stopAfter: Duration?
+        package var clinical: Bool
+        package var stopAfter: Duration?
         /// How a recording without identity names the patients in entries (nil: as they are).
-        public var pseudonyms: IdentityPseudonyms?
+        package var pseudonyms: IdentityPseudonyms?
 
-        public init(config: AgentConfig, logger: Logger, recorder: TraceWriter? = nil, clinical: Bool = true, stopAfter: Duration? = nil,
+        package init(config: AgentConfig, logger: Logger, recorder: TraceWriter? = nil, clinical: Bool = true, stopAfter: Duration? = nil,
                     pseudonyms: IdentityPseudonyms? = nil) {
             self.config = config
             self.logger = logger
@@ -65,23 +65,23 @@ public struct BedsideRuntime: Sendable {
 
     /// Where the events go besides stdout. Live, the journal, forwarders and trend store are the
     /// configuration's.
-    public struct Sinks: Sendable {
+    package struct Sinks: Sendable {
         /// How events are printed on stdout.
-        public var format: EventFormat
+        package var format: EventFormat
         /// The agent configuration (YAML) whose outputs (journal, forwarders) get the events; for a
         /// scenario also its patient and rules. Empty: none (a raw trace only).
-        public var configPath: String
+        package var configPath: String
         /// The SQLite trend store the run's trends are written to, if any.
-        public var trendsPath: String?
+        package var trendsPath: String?
         /// The wall-clock time of t = 0 (RFC 3339); default: a raw trace's recording start, else now.
-        public var start: String?
+        package var start: String?
         /// With outputs: how long to wait at the end for every journaled event to be delivered (a
         /// replay; live, the configuration's `outputs.shutdown_budget_s`).
-        public var drainTimeout: Double
+        package var drainTimeout: Double
         /// Live: the metrics (Prometheus text) written here every 15 s, for node_exporter's textfile collector.
-        public var metricsFile: String?
+        package var metricsFile: String?
 
-        public init(format: EventFormat, configPath: String = "", trendsPath: String? = nil, start: String? = nil, drainTimeout: Double = 60,
+        package init(format: EventFormat, configPath: String = "", trendsPath: String? = nil, start: String? = nil, drainTimeout: Double = 60,
                     metricsFile: String? = nil) {
             self.format = format
             self.configPath = configPath
@@ -92,12 +92,12 @@ public struct BedsideRuntime: Sendable {
         }
     }
 
-    public var source: Source
-    public var sinks: Sinks
+    package var source: Source
+    package var sinks: Sinks
     /// Times real time (1: real time, for demonstrations); nil: as fast as the machine allows.
-    public var speed: Double?
+    package var speed: Double?
 
-    public init(source: Source, sinks: Sinks, speed: Double? = nil) {
+    package init(source: Source, sinks: Sinks, speed: Double? = nil) {
         self.source = source
         self.sinks = sinks
         self.speed = speed
@@ -107,7 +107,7 @@ public struct BedsideRuntime: Sendable {
     /// Exits (`CommandExit`) 66 for an input that is neither a trace nor a scenario, 78 for a wrong
     /// configuration, 65 for a malformed input, 74 when the journal or trend store fails (a replay; live,
     /// when the service group fails), 75 when a replay's events were not all delivered in time.
-    public func run() async throws {
+    package func run() async throws {
         switch source {
         case .devices(let devices): try await live(devices)
         case .rawTrace, .scenario: try replay()

@@ -5,30 +5,30 @@ import AlveoDevices
 /// bytes it hears and when it streams. `alveo simulate` runs it on a pseudo-terminal on real time;
 /// the trace synthesizer (`alveo-bench golden-traces`) on a virtual line on virtual time. Its data
 /// frames come from `SerialDeviceEncoders`.
-public struct SimulatedSerialDevice: Sendable {
-    public typealias Answer = SimulatedAnswer
+package struct SimulatedSerialDevice: Sendable {
+    package typealias Answer = SimulatedAnswer
 
-    public let driver: any SerialDriver
+    package let driver: any SerialDriver
     private var heard: [UInt8] = []
     private var nextStream = 0.0
 
-    public init(_ driver: any SerialDriver) {
+    package init(_ driver: any SerialDriver) {
         self.driver = driver
     }
 
     /// Whether it plays the bed's ventilator rather than its oximeter (or monitor).
-    public var isVentilator: Bool { driver.role == .ventilator }
+    package var isVentilator: Bool { driver.role == .ventilator }
 
     /// Seconds between the frames a streaming device sends on its own; nil for a polled device.
-    public var streamInterval: Double? { driver.streamInterval }
+    package var streamInterval: Double? { driver.streamInterval }
 
     /// The data frame for the values it measures (Alveo's units, FiO2 in percent) and its probe state.
-    public static func dataFrame(_ driver: any SerialDriver, values: SerialDeviceEncoders.Values, sensor: SensorState) -> [UInt8] {
+    package static func dataFrame(_ driver: any SerialDriver, values: SerialDeviceEncoders.Values, sensor: SensorState) -> [UInt8] {
         driver.dataFrame(values, sensor: sensor)
     }
 
     /// The bytes of a data-frame answer (`.dataFrame` or `.dataFrameAnswering`); nil for `.bytes`.
-    public static func dataFrame(_ driver: any SerialDriver, for answer: Answer, values: SerialDeviceEncoders.Values,
+    package static func dataFrame(_ driver: any SerialDriver, for answer: Answer, values: SerialDeviceEncoders.Values,
                                  sensor: SensorState) -> [UInt8]?
     {
         switch answer {
@@ -41,7 +41,7 @@ public struct SimulatedSerialDevice: Sendable {
     /// Its answers to the bytes it heard, in order (its driver's `answers`: a PB840 answers SNDF with
     /// its data frame; a MEDIBUS ventilator echoes ICC and NOP and answers a measured-data request; a
     /// Nonin acknowledges a format selection).
-    public mutating func hear(_ bytes: [UInt8]) -> [Answer] {
+    package mutating func hear(_ bytes: [UInt8]) -> [Answer] {
         heard += bytes
         let answers = driver.answers(to: &heard)
         if heard.count > 8192 { heard.removeAll() }  // nothing it understands (an IntelliVue association request alone is 310 bytes)
@@ -50,7 +50,7 @@ public struct SimulatedSerialDevice: Sendable {
 
     /// Whether a streaming device sends a data frame at `t` (seconds since it started). Time it spent
     /// unheard (unplugged) is not made up for with a burst.
-    public mutating func streams(at t: Double) -> Bool {
+    package mutating func streams(at t: Double) -> Bool {
         guard let interval = streamInterval, t >= nextStream else { return false }
         nextStream += interval
         if nextStream <= t { nextStream = t + interval }

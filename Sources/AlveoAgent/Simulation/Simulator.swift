@@ -10,29 +10,29 @@ import Synchronization
 /// `alveo simulate`: plays a scenario file as real devices, for people with no hardware. The
 /// ventilator is a Modbus TCP server and the oximeter a Modbus RTU server on a pseudo-terminal pair,
 /// both following the alveo-gateway-v1 map. Values are held between scenario rows, on real time.
-public struct Simulator: Service {
-    public struct Options: Sendable {
-        public var scenario: String
-        public var host = "127.0.0.1"
-        public var ventilatorPort = 5020
-        public var oximeterLink = "/tmp/alveo-oxi"
-        public var ventilatorSource = "vent"
-        public var oximeterSource = "oxi"
+package struct Simulator: Service {
+    package struct Options: Sendable {
+        package var scenario: String
+        package var host = "127.0.0.1"
+        package var ventilatorPort = 5020
+        package var oximeterLink = "/tmp/alveo-oxi"
+        package var ventilatorSource = "vent"
+        package var oximeterSource = "oxi"
         /// Scenario seconds per real second.
-        public var speed = 1.0
+        package var speed = 1.0
         /// Serial-protocol devices to simulate on pseudo-terminals: protocol and the link the agent opens.
         /// Ventilators (pb840, medibus) play the ventilator source, oximeters the oximeter source.
-        public var serialDevices: [(driver: any SerialDriver, link: String)] = []
+        package var serialDevices: [(driver: any SerialDriver, link: String)] = []
 
-        public init(scenario: String) {
+        package init(scenario: String) {
             self.scenario = scenario
         }
     }
 
-    public let options: Options
+    package let options: Options
     private let logger: Logger
 
-    public init(options: Options, logger: Logger) {
+    package init(options: Options, logger: Logger) {
         self.options = options
         self.logger = logger
     }
@@ -133,7 +133,7 @@ public struct Simulator: Service {
         var sequence: UInt16 = 0
     }
 
-    public func run() async throws {
+    package func run() async throws {
         // Read the whole scenario first so that a malformed file fails before anything is served.
         var reader = try ScenarioReader(path: options.scenario)
         var groups: [(t: Double, rows: [Observation])] = []

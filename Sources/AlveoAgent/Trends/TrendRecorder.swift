@@ -9,29 +9,29 @@ import Foundation
 /// values derived from them (P/F measured or imputed with its inputs, S/F, Vt per kg PBW, driving
 /// pressure), position periods and alarm events. Pure: the caller owns the writer. Times are the
 /// core's seconds since `origin` (Unix seconds of t = 0).
-public struct TrendRecorder: Sendable {
-    public let origin: Double
+package struct TrendRecorder: Sendable {
+    package let origin: Double
     private var lastPF: PFRatio?
     private var lastPosition: (position: Position, since: Double)?
     private var contextWritten = false
     private let bed: String
     private let devices: [String]
-    public private(set) var rows: [TrendRow] = []
+    package private(set) var rows: [TrendRow] = []
 
-    public init(config: AgentConfig, origin: Double) {
+    package init(config: AgentConfig, origin: Double) {
         self.origin = origin
         bed = config.bedID ?? ""
         devices = config.devices.map { "\($0.id) (\($0.profile.name))" } + config.serialDevices.map { "\($0.id) (\($0.driver.name))" }
     }
 
     /// Hands over the rows gathered since the last call.
-    public mutating func take() -> [TrendRow] {
+    package mutating func take() -> [TrendRow] {
         defer { rows.removeAll(keepingCapacity: true) }
         return rows
     }
 
     /// The patient (the report's header): at the start, and after an admission or an update.
-    public mutating func context(_ patient: Patient) {
+    package mutating func context(_ patient: Patient) {
         rows.append(.context(TrendContext(bed: bed, sex: patient.sex?.rawValue, heightCm: patient.heightCm, pbwKg: patient.predictedBodyWeightKg,
                                           conditions: patient.conditions.map(\.rawValue).sorted(), devices: devices)))
         contextWritten = true
@@ -40,7 +40,7 @@ public struct TrendRecorder: Sendable {
     func time(_ t: Double) -> Double { origin + t }
 
     /// After the loop took `observations` at its time `loop.now` and gave `events`.
-    public mutating func took(_ observations: [Observation], events: [AlarmEvent], loop: BedsideLoop) {
+    package mutating func took(_ observations: [Observation], events: [AlarmEvent], loop: BedsideLoop) {
         let core = loop.core
         if !contextWritten { context(core.patient) }
         let t = loop.now
@@ -84,7 +84,7 @@ public struct TrendRecorder: Sendable {
     }
 
     /// Alarm events (also those of acknowledgements, admissions and lifecycle steps).
-    public mutating func alarms(_ events: [AlarmEvent]) {
+    package mutating func alarms(_ events: [AlarmEvent]) {
         for event in events {
             rows.append(.alarm(TrendAlarmEvent(time: time(event.t), alarmID: event.alarmID, rule: event.rule.id, type: event.type.rawValue,
                                                title: event.rule.title, phase: event.phase.rawValue, priority: event.priority.name,
@@ -97,11 +97,11 @@ public struct TrendRecorder: Sendable {
 }
 
 /// Where a replay's trend rows go: to `sink`, with t = 0 at Unix time `origin`.
-public struct TrendOutput {
-    public var origin: Double
-    public var sink: ([TrendRow]) -> Void
+package struct TrendOutput {
+    package var origin: Double
+    package var sink: ([TrendRow]) -> Void
 
-    public init(origin: Double, sink: @escaping ([TrendRow]) -> Void) {
+    package init(origin: Double, sink: @escaping ([TrendRow]) -> Void) {
         self.origin = origin
         self.sink = sink
     }

@@ -1,23 +1,23 @@
 import AlveoCore
 
 /// What a device is at the bedside.
-public enum DeviceRole: String, Sendable, CaseIterable {
+package enum DeviceRole: String, Sendable, CaseIterable {
     case ventilator, oximeter, monitor
 }
 
 /// A serial line's settings as a device usually has them (its menu's defaults): `alveo check-config`
 /// notes a configured line that differs, and the docs list them. (The configuration's default stays
 /// 9600 8N1, as in every version so far.)
-public struct LineDefaults: Sendable, Equatable, CustomStringConvertible {
-    public enum Parity: String, Sendable { case none, even, odd }
-    public enum Flow: String, Sendable { case none, xonxoff, rtscts }
-    public var baud: Int
-    public var parity: Parity
-    public var dataBits: Int
-    public var stopBits: Int
-    public var flow: Flow
+package struct LineDefaults: Sendable, Equatable, CustomStringConvertible {
+    package enum Parity: String, Sendable { case none, even, odd }
+    package enum Flow: String, Sendable { case none, xonxoff, rtscts }
+    package var baud: Int
+    package var parity: Parity
+    package var dataBits: Int
+    package var stopBits: Int
+    package var flow: Flow
 
-    public init(baud: Int, parity: Parity = .none, dataBits: Int = 8, stopBits: Int = 1, flow: Flow = .none) {
+    package init(baud: Int, parity: Parity = .none, dataBits: Int = 8, stopBits: Int = 1, flow: Flow = .none) {
         self.baud = baud
         self.parity = parity
         self.dataBits = dataBits
@@ -26,7 +26,7 @@ public struct LineDefaults: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// "9600 8N1", "19200 8E1 XON/XOFF".
-    public var description: String {
+    package var description: String {
         let p = switch parity { case .none: "N"; case .even: "E"; case .odd: "O" }
         let f = switch flow { case .none: ""; case .xonxoff: " XON/XOFF"; case .rtscts: " RTS/CTS" }
         return "\(baud) \(dataBits)\(p)\(stopBits)\(f)"
@@ -34,7 +34,7 @@ public struct LineDefaults: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// What a simulated device answers to what it heard (`SerialDriver.answers`).
-public enum SimulatedAnswer: Sendable, Equatable {
+package enum SimulatedAnswer: Sendable, Equatable {
     /// These bytes (an echo, an acknowledgement).
     case bytes([UInt8])
     /// The device's data frame for what it measures now (`SerialDriver.dataFrame`, or a frame the caller substitutes).
@@ -49,7 +49,7 @@ public enum SimulatedAnswer: Sendable, Equatable {
 /// (in Alveo's units), its session (decoder and what it sends), and how the simulator and the trace
 /// synthesizer play it. The CLI, the configuration, the simulator, trace synthesis and the docs read
 /// `SerialDrivers.all`; adding a device is a folder, a driver and a line in that list.
-public protocol SerialDriver: Sendable {
+package protocol SerialDriver: Sendable {
     /// The `protocol:` value in a configuration and `alveo simulate --serial NAME=LINK` (e.g. `pb840`).
     var name: String { get }
     /// For people: "Puritan Bennett 840/980 (DCI, SNDF/MISCF)".
@@ -93,13 +93,13 @@ public protocol SerialDriver: Sendable {
 
 /// One driver's decoder benchmark: a stream of `count` copies of `frame`, handed to `decode` in
 /// serial-read-sized chunks; `decode` returns the frames it completed.
-public struct DriverBenchmark {
-    public var label: String
-    public var frame: [UInt8]
-    public var count: Int
-    public var decode: ([UInt8]) -> Int
+package struct DriverBenchmark {
+    package var label: String
+    package var frame: [UInt8]
+    package var count: Int
+    package var decode: ([UInt8]) -> Int
 
-    public init(label: String, frame: [UInt8], count: Int = 200_000, decode: @escaping ([UInt8]) -> Int) {
+    package init(label: String, frame: [UInt8], count: Int = 200_000, decode: @escaping ([UInt8]) -> Int) {
         self.label = label
         self.frame = frame
         self.count = count
@@ -107,35 +107,35 @@ public struct DriverBenchmark {
     }
 
     /// `session` (already started and past any handshake) decoding the stream.
-    public init(label: String, frame: [UInt8], count: Int = 200_000, session: any SerialSession) {
+    package init(label: String, frame: [UInt8], count: Int = 200_000, session: any SerialSession) {
         var session = session
         self.init(label: label, frame: frame, count: count) { session.receive($0, at: 1).frames.count }
     }
 }
 
 extension SerialDriver {
-    public var streamInterval: Double? { nil }
-    public func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState, answering request: [UInt8]) -> [UInt8] {
+    package var streamInterval: Double? { nil }
+    package func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState, answering request: [UInt8]) -> [UInt8] {
         dataFrame(values, sensor: sensor)
     }
-    public func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] { [] }
+    package func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] { [] }
 
-    public func fuzzSession() -> any SerialSession {
+    package func fuzzSession() -> any SerialSession {
         var session = makeSession(source: "fuzz", pollInterval: 1)
         _ = session.start(at: 0)
         return session
     }
 
-    public var fuzzReplyPerByte: Int { 64 }
+    package var fuzzReplyPerByte: Int { 64 }
 
-    public func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark {
+    package func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark {
         DriverBenchmark(label: title, frame: dataFrame(values, sensor: .ok), session: fuzzSession())
     }
 }
 
 /// The registry: every serial-protocol device Alveo reads.
-public enum SerialDrivers {
-    public static let all: [any SerialDriver] = [
+package enum SerialDrivers {
+    package static let all: [any SerialDriver] = [
         PB840Driver(),
         MedibusDriver(),
         MasimoASCII1Driver(),
@@ -146,15 +146,15 @@ public enum SerialDrivers {
         IntelliVueDriver(),
     ]
 
-    public static func named(_ name: some StringProtocol) -> (any SerialDriver)? {
+    package static func named(_ name: some StringProtocol) -> (any SerialDriver)? {
         all.first { $0.name == name }
     }
 
     /// The driver whose fuzz target is `name`.
-    public static func fuzzing(_ name: some StringProtocol) -> (any SerialDriver)? {
+    package static func fuzzing(_ name: some StringProtocol) -> (any SerialDriver)? {
         all.first { $0.fuzzTarget == name }
     }
 
     /// "pb840, medibus, …", for messages.
-    public static var names: String { all.map(\.name).joined(separator: ", ") }
+    package static var names: String { all.map(\.name).joined(separator: ", ") }
 }

@@ -1,7 +1,7 @@
 import AlveoCore
 
 /// A byte line the pump reads and writes: libserialport live (AlveoAgent's `PortLine`), a fake in tests.
-public protocol PumpLine {
+package protocol PumpLine {
     /// Up to `maxCount` bytes that arrived within `timeout`, possibly none.
     func read(maxCount: Int, timeout: Duration) throws -> [UInt8]
     /// All of `bytes`, or a failure after `timeout`.
@@ -26,48 +26,48 @@ public protocol PumpLine {
 /// of stale polls is a burst of requests it answers one after another (a PB840 takes about a second
 /// to send each MISCF reply at 9600 baud), each reply then read as the answer to a later request,
 /// and the data of the newest one arrives last. The session wanted one poll now, so it gets one.
-public struct DevicePump: Sendable {
+package struct DevicePump: Sendable {
     /// Live, a serial read asks for at most this many bytes; replay hands a longer recorded read (not
     /// written by Alveo) to the session in pieces of this size, so decoding stays in bounded memory.
-    public static let maxRead = 4096
+    package static let maxRead = 4096
 
     /// The serial session, nil for a Modbus device.
-    public private(set) var session: (any SerialSession)?
+    package private(set) var session: (any SerialSession)?
     private var grid = SessionTickGrid()
     /// The Modbus decoder, nil for a serial device.
-    public private(set) var decoder: ModbusDecoder?
+    package private(set) var decoder: ModbusDecoder?
     /// The blocks of the Modbus poll read so far.
     private var blocks: [[UInt16]] = []
 
-    public init(session: any SerialSession) {
+    package init(session: any SerialSession) {
         self.session = session
     }
 
-    public init(modbus decoder: ModbusDecoder) {
+    package init(modbus decoder: ModbusDecoder) {
         self.decoder = decoder
     }
 
     /// What one turn gave: the observations of each frame completed, and what to send, in order (the
     /// bytes the latest due tick wanted, then the session's reply to what was received), none empty.
-    public struct Turn: Sendable, Equatable {
+    package struct Turn: Sendable, Equatable {
         /// When the bytes were received (the time the session saw).
-        public var t = 0.0
-        public var frames: [[Observation]] = []
-        public var outgoing: [[UInt8]] = []
-        public init() {}
+        package var t = 0.0
+        package var frames: [[Observation]] = []
+        package var outgoing: [[UInt8]] = []
+        package init() {}
     }
 
     /// The session's counters (frames, rejected frames, skipped bytes); zero for a Modbus device.
-    public var counters: StreamCounters { session?.counters ?? StreamCounters() }
+    package var counters: StreamCounters { session?.counters ?? StreamCounters() }
 
     // MARK: Serial
 
     /// Whether the serial line is open (ticks are due).
-    public var isOpen: Bool { grid.next != nil }
+    package var isOpen: Bool { grid.next != nil }
 
     /// The serial line opened at `t`: the session starts and the tick grid with it. Returns the bytes
     /// to send first (handshake, format selection, first poll), possibly none.
-    public mutating func open(at t: Double) -> [UInt8] {
+    package mutating func open(at t: Double) -> [UInt8] {
         guard session != nil else { return [] }
         grid.open(at: t)
         return session?.start(at: t) ?? []
@@ -75,14 +75,14 @@ public struct DevicePump: Sendable {
 
     /// A read or open failed (the line, or a Modbus poll): the serial session is not ticked until the
     /// line opens again, and the blocks of a Modbus poll in progress are dropped.
-    public mutating func fail() {
+    package mutating func fail() {
         grid.close()
         blocks.removeAll(keepingCapacity: true)
     }
 
     /// How long a read started at `now` may wait for bytes before the next tick is due: at most one
     /// tick interval, at least a millisecond (a zero timeout blocks in some serial libraries).
-    public func readWait(at now: Double) -> Duration {
+    package func readWait(at now: Double) -> Duration {
         let seconds = min(SessionTickGrid.interval, (grid.next ?? 0) - now)
         return .milliseconds(max(1, Int64(saturating: (seconds * 1000).rounded(.up))))
     }
@@ -90,7 +90,7 @@ public struct DevicePump: Sendable {
     /// The bytes of one read, received at `t` (possibly none): every tick due by `t` runs first, then
     /// the bytes go to the session. A pump that is not a serial one (or a read for a line never
     /// opened, in a damaged trace) is ticked never and decodes what it is handed all the same.
-    public mutating func receive(_ bytes: [UInt8], at t: Double) -> Turn {
+    package mutating func receive(_ bytes: [UInt8], at t: Double) -> Turn {
         var frames: [[Observation]] = []
         var turn = Turn()
         turn.outgoing = receive(bytes, at: t) { frames.append($0) }
@@ -101,7 +101,7 @@ public struct DevicePump: Sendable {
 
     /// As `receive(_:at:)`, each frame's observations handed to `frame` as its piece is decoded, so
     /// a huge read (a crafted trace) is decoded in bounded memory; returns what to send.
-    public mutating func receive(_ bytes: [UInt8], at t: Double, frame: ([Observation]) -> Void) -> [[UInt8]] {
+    package mutating func receive(_ bytes: [UInt8], at t: Double, frame: ([Observation]) -> Void) -> [[UInt8]] {
         guard session != nil else { return [] }
         var due: [UInt8] = []
         while let tickTime = grid.takeDue(upTo: t) {
@@ -121,7 +121,7 @@ public struct DevicePump: Sendable {
     }
 
     /// Opens the session on a live line at `now`, writing its opener (given to `sending` first).
-    public mutating func open(on line: some PumpLine, at now: Double, sending: (_ bytes: [UInt8], _ t: Double) -> Void = { _, _ in }) throws {
+    package mutating func open(on line: some PumpLine, at now: Double, sending: (_ bytes: [UInt8], _ t: Double) -> Void = { _, _ in }) throws {
         let opener = open(at: now)
         guard !opener.isEmpty else { return }
         sending(opener, now)
@@ -133,7 +133,7 @@ public struct DevicePump: Sendable {
     /// a write that fails cannot lose them), then writes what the session wants sent, each piece given
     /// to `sending` first. `clock` is the time the session and the core see (seconds).
     @discardableResult
-    public mutating func turn(on line: some PumpLine, clock: () -> Double,
+    package mutating func turn(on line: some PumpLine, clock: () -> Double,
                               received: (_ bytes: [UInt8], _ turn: Turn, _ t: Double) -> Void = { _, _, _ in },
                               sending: (_ bytes: [UInt8], _ t: Double) -> Void = { _, _ in }) throws -> Turn
     {
@@ -152,7 +152,7 @@ public struct DevicePump: Sendable {
 
     /// One block of a Modbus poll, in the plan's order: the poll's result once its last block is in,
     /// nil before (and for a pump that is not a Modbus one).
-    public mutating func take(block registers: [UInt16]) -> ModbusDecoder.Result? {
+    package mutating func take(block registers: [UInt16]) -> ModbusDecoder.Result? {
         guard let plan = decoder?.plan, !plan.blocks.isEmpty else { return nil }
         blocks.append(registers)
         guard blocks.count >= plan.blocks.count else { return nil }
@@ -163,7 +163,7 @@ public struct DevicePump: Sendable {
     /// A live Modbus poll: reads each block of the plan through `read`, in order, and decodes them.
     /// Returns the registers read (to record) and what they decode to; nil for a pump that is not a
     /// Modbus one. A read that fails drops the poll and fails the call.
-    public mutating func poll<Failure: Error>(
+    package mutating func poll<Failure: Error>(
         _ read: (ModbusPollPlan.Block) throws(Failure) -> [UInt16]
     ) throws(Failure) -> (blocks: [[UInt16]], result: ModbusDecoder.Result)? {
         guard let plan = decoder?.plan else { return nil }

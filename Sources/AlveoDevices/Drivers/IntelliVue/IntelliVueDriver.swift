@@ -4,33 +4,33 @@ import AlveoCore
 /// pulse from the pleth, and the ventilator's FiO2, Vt, Pplat, PEEP, Ppeak and RR where an
 /// IntelliBridge/VueLink module brings them (device-protocols-monitors-vents.md §IntelliVue;
 /// devices/intellivue/README.md).
-public struct IntelliVueDriver: SerialDriver {
-    public init() {}
-    public var name: String { "intellivue" }
-    public var title: String { "Philips IntelliVue MP/MX monitor (Data Export, MIB/RS232)" }
-    public var role: DeviceRole { .monitor }
-    public var polled: Bool { true }
-    public var line: LineDefaults { LineDefaults(baud: 115_200) }
-    public var parameters: [Parameter] { [.spo2, .pulseRate, .fio2, .vt, .pplat, .peep, .ppeak, .rr] }
+package struct IntelliVueDriver: SerialDriver {
+    package init() {}
+    package var name: String { "intellivue" }
+    package var title: String { "Philips IntelliVue MP/MX monitor (Data Export, MIB/RS232)" }
+    package var role: DeviceRole { .monitor }
+    package var polled: Bool { true }
+    package var line: LineDefaults { LineDefaults(baud: 115_200) }
+    package var parameters: [Parameter] { [.spo2, .pulseRate, .fio2, .vt, .pplat, .peep, .ppeak, .rr] }
 
-    public func makeSession(source: String, pollInterval: Double) -> any SerialSession {
+    package func makeSession(source: String, pollInterval: Double) -> any SerialSession {
         IntelliVueSession(source: source, pollInterval: pollInterval)
     }
 
-    public func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState) -> [UInt8] {
+    package func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState) -> [UInt8] {
         SerialDeviceEncoders.intelliVuePollReply(values, sensor: sensor, answering: IntelliVueSession.pollRequest(invokeID: 0))
     }
 
-    public func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState, answering request: [UInt8]) -> [UInt8] {
+    package func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState, answering request: [UInt8]) -> [UInt8] {
         SerialDeviceEncoders.intelliVuePollReply(values, sensor: sensor, answering: request)
     }
 
-    public var fuzzTarget: String { "intellivue" }
-    public var fuzzSeeds: [String] { ["Tests/AlveoDevicesTests/Fixtures/intellivue_*.bin"] }
+    package var fuzzTarget: String { "intellivue" }
+    package var fuzzSeeds: [String] { ["Tests/AlveoDevicesTests/Fixtures/intellivue_*.bin"] }
 
     /// Associated (the monitor's accept and MDS Create event fed first), so the input reaches the
     /// poll-reply parser.
-    public func fuzzSession() -> any SerialSession {
+    package func fuzzSession() -> any SerialSession {
         var session = IntelliVueSession(source: "mon")
         _ = session.start(at: 0)
         _ = session.receive(IntelliVueFrame.encode(SerialDeviceEncoders.intelliVueAssociationResponse), at: 0.01)
@@ -39,11 +39,11 @@ public struct IntelliVueDriver: SerialDriver {
     }
 
     /// After an abort in a one-byte chunk it sends its 310-byte association request again.
-    public var fuzzReplyPerByte: Int { 1024 }
+    package var fuzzReplyPerByte: Int { 1024 }
 
     /// Deframing (FCS, escapes), the Data Export parse and the numerics into observations, as the
     /// session does for each poll reply (its invoke-id bookkeeping aside).
-    public func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark {
+    package func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark {
         var deframer = IntelliVueDeframer()
         let monitor = IntelliVueSession(source: "mon")
         let reply = SerialDeviceEncoders.intelliVuePollReply(values, sensor: .ok, answering: IntelliVueSession.pollRequest(invokeID: 0))
@@ -59,7 +59,7 @@ public struct IntelliVueDriver: SerialDriver {
 
     /// It accepts an association and sends its MDS Create event, answers each poll with its numerics,
     /// and a release with a release response.
-    public func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] {
+    package func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] {
         var deframer = IntelliVueDeframer()
         let payloads = deframer.feed(heard)
         // Keep an unfinished frame for next time.

@@ -3,11 +3,11 @@ import AlveoCore
 /// A simulated IntelliVue monitor's messages (for `alveo simulate` and the golden traces). The
 /// association response is synthetic: a client reads only its first byte (0x0E).
 extension SerialDeviceEncoders {
-    public static let intelliVueAssociationResponse: [UInt8] = [0x0E, 0x0C, 0x05, 0x08, 0x13, 0x01, 0x00, 0x16, 0x01, 0x02, 0x80, 0x00, 0x14, 0x02]
+    package static let intelliVueAssociationResponse: [UInt8] = [0x0E, 0x0C, 0x05, 0x08, 0x13, 0x01, 0x00, 0x16, 0x01, 0x02, 0x80, 0x00, 0x14, 0x02]
 
     /// The MDS Create event report (ROIV, confirmed event report, NOM_NOTI_MDS_CREAT) a monitor sends
     /// after accepting an association, with an empty attribute list.
-    public static func intelliVueMDSCreate(invokeID: UInt16 = 1, eventTime: UInt32 = 0x000A_BD00) -> [UInt8] {
+    package static func intelliVueMDSCreate(invokeID: UInt16 = 1, eventTime: UInt32 = 0x000A_BD00) -> [UInt8] {
         var payload: [UInt8] = [0xE1, 0x00, 0x00, 0x02, 0x00, 0x01]
         let info: [UInt8] = [0x00, 0x21, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]  // MDS, empty AttributeList
         let argument: [UInt8] = [0x00, 0x21, 0x00, 0x00, 0x00, 0x00] + be32(eventTime) + [0x0D, 0x06] + be16(info.count) + info
@@ -25,7 +25,7 @@ extension SerialDeviceEncoders {
 
     /// The poll reply (RORS, NOM_ACT_POLL_MDIB_DATA) to the poll request `request` (its invoke id),
     /// one numeric per value; a probe off the finger makes SpO2 and pulse INVALID with no value.
-    public static func intelliVuePollReply(_ values: Values, sensor: SensorState, answering request: [UInt8]) -> [UInt8] {
+    package static func intelliVuePollReply(_ values: Values, sensor: SensorState, answering request: [UInt8]) -> [UInt8] {
         let invokeID: [UInt8] = request.count >= 10 ? [request[8], request[9]] : [0, 0]
         var observations: [UInt8] = []
         var count = 0

@@ -4,14 +4,14 @@ import AlveoCore
 /// and 7D between the flags sent as `7D (b ^ 20)`; the FCS is PPP's FCS-16 (RFC 1662) over the
 /// unescaped header and payload, complemented, low byte first (device-protocols-monitors-vents.md
 /// §IntelliVue "Physical and framing layer").
-public enum IntelliVueFrame {
+package enum IntelliVueFrame {
     static let bof: UInt8 = 0xC0, eof: UInt8 = 0xC1, escape: UInt8 = 0x7D
     static let protocolID: UInt8 = 0x11, messageType: UInt8 = 0x01
     /// Running the FCS over a frame's header, payload and both FCS bytes gives this when it is good.
     static let goodFinalFCS: UInt16 = 0xF0B8
     /// Longer than any reply a monitor sends (its MTU is at most a few KiB; the largest length field is
     /// 65535): a "frame" longer than this is noise and is dropped as it arrives.
-    public static let maxPayload = 8192
+    package static let maxPayload = 8192
 
     static let table: [UInt16] = (0..<256).map { index in
         var fcs = UInt16(index)
@@ -20,14 +20,14 @@ public enum IntelliVueFrame {
     }
 
     /// The running FCS-16 over `bytes` (start with 0xFFFF).
-    public static func fcs(_ bytes: some Sequence<UInt8>, from start: UInt16 = 0xFFFF) -> UInt16 {
+    package static func fcs(_ bytes: some Sequence<UInt8>, from start: UInt16 = 0xFFFF) -> UInt16 {
         var fcs = start
         for byte in bytes { fcs = (fcs >> 8) ^ table[Int((fcs ^ UInt16(byte)) & 0xFF)] }
         return fcs
     }
 
     /// The frame on the wire for `payload`.
-    public static func encode(_ payload: [UInt8]) -> [UInt8] {
+    package static func encode(_ payload: [UInt8]) -> [UInt8] {
         let count = min(payload.count, Int(UInt16.max))
         var body: [UInt8] = [protocolID, messageType, UInt8(count >> 8), UInt8(count & 0xFF)] + payload.prefix(count)
         let check = ~fcs(body)
@@ -49,16 +49,16 @@ public enum IntelliVueFrame {
 /// Takes the bytes a monitor sends, in any chunks, and gives each good frame's payload. Bytes outside
 /// a frame, frames that are too long, aborted (`7D C1`), cut by a new `C0`, of the wrong length or
 /// with a bad FCS are counted and dropped, never fatal. Memory is bounded by `maxPayload`.
-public struct IntelliVueDeframer: Sendable {
-    public private(set) var counters = StreamCounters()
-    public private(set) var lastRejection: String?
+package struct IntelliVueDeframer: Sendable {
+    package private(set) var counters = StreamCounters()
+    package private(set) var lastRejection: String?
     private var inFrame = false
     private var escaped = false
     private var body: [UInt8] = []
 
-    public init() {}
+    package init() {}
 
-    public mutating func reset() {
+    package mutating func reset() {
         inFrame = false
         escaped = false
         body.removeAll(keepingCapacity: true)
@@ -70,7 +70,7 @@ public struct IntelliVueDeframer: Sendable {
     }
 
     /// The payloads of the frames `bytes` complete.
-    public mutating func feed(_ bytes: some Sequence<UInt8>) -> [[UInt8]] {
+    package mutating func feed(_ bytes: some Sequence<UInt8>) -> [[UInt8]] {
         var payloads: [[UInt8]] = []
         for byte in bytes {
             guard inFrame else {

@@ -3,7 +3,7 @@ import AlveoCore
 /// The Data Export messages Alveo reads and writes (device-protocols-monitors-vents.md §IntelliVue
 /// "Session / presentation layer" and "Data Export message layout"). Every field is big-endian; every
 /// read is bounds-checked, so any payload parses to a message or to `.other`/`.malformed`.
-public enum IntelliVueMessage: Sendable, Equatable {
+package enum IntelliVueMessage: Sendable, Equatable {
     case associationAccepted
     case associationRefused
     case releaseRequest
@@ -26,20 +26,20 @@ public enum IntelliVueMessage: Sendable, Equatable {
 }
 
 /// One attribute value assertion: its id and its value bytes.
-public struct IntelliVueAttribute: Sendable, Equatable {
-    public var id: UInt16
-    public var value: [UInt8]
+package struct IntelliVueAttribute: Sendable, Equatable {
+    package var id: UInt16
+    package var value: [UInt8]
 }
 
 /// A numeric observation (NuObsValue) as the monitor sent it.
-public struct IntelliVueNumeric: Sendable, Equatable {
-    public var physioID: UInt16
-    public var state: UInt16
-    public var unitCode: UInt16
+package struct IntelliVueNumeric: Sendable, Equatable {
+    package var physioID: UInt16
+    package var state: UInt16
+    package var unitCode: UInt16
     /// The FLOAT as sent.
-    public var raw: UInt32
+    package var raw: UInt32
 
-    public init(physioID: UInt16, state: UInt16, unitCode: UInt16, raw: UInt32) {
+    package init(physioID: UInt16, state: UInt16, unitCode: UInt16, raw: UInt32) {
         self.physioID = physioID
         self.state = state
         self.unitCode = unitCode
@@ -47,17 +47,17 @@ public struct IntelliVueNumeric: Sendable, Equatable {
     }
 
     /// The FLOAT's value: nil for its special mantissas (NaN, NRes, ±INF: "no value").
-    public var value: Double? { IntelliVueFloat.value(raw) }
+    package var value: Double? { IntelliVueFloat.value(raw) }
 }
 
 /// IntelliVue's 32-bit FLOAT: signed 8-bit exponent, signed 24-bit mantissa, value = m × 10^e.
-public enum IntelliVueFloat {
+package enum IntelliVueFloat {
     static let nan: Int32 = 0x7FFFFF, nres: Int32 = -0x800000, positiveInfinity: Int32 = 0x7FFFFE, negativeInfinity: Int32 = -0x7FFFFE
 
-    public static func mantissa(_ raw: UInt32) -> Int32 { Int32(bitPattern: raw << 8) >> 8 }
-    public static func exponent(_ raw: UInt32) -> Int { Int(Int8(bitPattern: UInt8(raw >> 24))) }
+    package static func mantissa(_ raw: UInt32) -> Int32 { Int32(bitPattern: raw << 8) >> 8 }
+    package static func exponent(_ raw: UInt32) -> Int { Int(Int8(bitPattern: UInt8(raw >> 24))) }
 
-    public static func value(_ raw: UInt32) -> Double? {
+    package static func value(_ raw: UInt32) -> Double? {
         let m = mantissa(raw)
         guard m != nan, m != nres, m != positiveInfinity, m != negativeInfinity else { return nil }
         let e = exponent(raw)
@@ -70,7 +70,7 @@ public enum IntelliVueFloat {
     static let powers: [Double] = (0...22).map { k in (0..<k).reduce(1.0) { value, _ in value * 10 } }
 
     /// The FLOAT for `value` with `decimals` digits after the point (the mantissa clamped to 24 bits).
-    public static func encode(_ value: Double?, decimals: Int) -> UInt32 {
+    package static func encode(_ value: Double?, decimals: Int) -> UInt32 {
         guard let value, value.isFinite else { return UInt32(bitPattern: nan) & 0x00FF_FFFF }
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
@@ -137,7 +137,7 @@ extension IntelliVueMessage {
     static let maxNumerics = 1024
 
     /// The message a frame's payload holds.
-    public static func parse(_ payload: [UInt8]) -> IntelliVueMessage {
+    package static func parse(_ payload: [UInt8]) -> IntelliVueMessage {
         guard let first = payload.first else { return .malformed("empty payload") }
         switch first {
         case 0x0E: return .associationAccepted

@@ -4,10 +4,10 @@ import AlveoCore
 /// monitor's MDS Create event, then poll its numerics (a single poll of NOM_MOC_VMO_METRIC_NU) at
 /// least once a second — the poll is also the keep-alive. Silence, an abort or a refusal starts the
 /// association over. Time is data: the live poller and replay drive it alike.
-public struct IntelliVueSession: SerialSession {
-    public let source: String
-    public let pollInterval: Double
-    public private(set) var lastRejection: String?
+package struct IntelliVueSession: SerialSession {
+    package let source: String
+    package let pollInterval: Double
+    package private(set) var lastRejection: String?
     private var deframer = IntelliVueDeframer()
     private var ownCounters = StreamCounters()
     private var state = LinkState.idle
@@ -36,19 +36,19 @@ public struct IntelliVueSession: SerialSession {
     /// Replies to this many recent polls are accepted.
     static let outstandingLimit = 4
 
-    public init(source: String, pollInterval: Double = 1) {
+    package init(source: String, pollInterval: Double = 1) {
         self.source = source
         self.pollInterval = pollInterval.isFinite ? min(max(pollInterval, 0.1), IntelliVueSession.longestPollInterval) : 1
     }
 
-    public var counters: StreamCounters {
+    package var counters: StreamCounters {
         var all = deframer.counters
         all.frames = ownCounters.frames
         all.rejectedFrames += ownCounters.rejectedFrames
         return all
     }
 
-    public var linkState: String? {
+    package var linkState: String? {
         switch state {
         case .idle: nil
         case .associating: "associating" + (associatingBecause.map { " (\($0))" } ?? "")
@@ -61,7 +61,7 @@ public struct IntelliVueSession: SerialSession {
 
     /// The association request (VSCaptureMP's serial variant: poll period 500 ms, MTU 1456), as the
     /// protocol document's fixture `intellivue_cmd_assoc_request_computed.bin` holds it.
-    public static let associationRequestPayload: [UInt8] = [
+    package static let associationRequestPayload: [UInt8] = [
         0x0D, 0xFF, 0x01, 0x28, 0x05, 0x08, 0x13, 0x01, 0x00, 0x16, 0x01, 0x02, 0x80, 0x00, 0x14, 0x02, 0x00, 0x02, 0xC1, 0xFF,
         0x01, 0x16, 0x31, 0x80, 0xA0, 0x80, 0x80, 0x01, 0x01, 0x00, 0x00, 0xA2, 0x80, 0xA0, 0x03, 0x00, 0x00, 0x01, 0xA4, 0x80,
         0x30, 0x80, 0x02, 0x01, 0x01, 0x06, 0x04, 0x52, 0x01, 0x00, 0x01, 0x30, 0x80, 0x06, 0x02, 0x51, 0x01, 0x00, 0x00, 0x00,
@@ -80,7 +80,7 @@ public struct IntelliVueSession: SerialSession {
     ]
 
     /// The MDS Create event result, echoing the event's invoke id and time.
-    public static func mdsCreateResult(invokeID: UInt16, eventTime: UInt32) -> [UInt8] {
+    package static func mdsCreateResult(invokeID: UInt16, eventTime: UInt32) -> [UInt8] {
         [0xE1, 0x00, 0x00, 0x02, 0x00, 0x02, 0x00, 0x14, UInt8(invokeID >> 8), UInt8(invokeID & 0xFF), 0x00, 0x01, 0x00, 0x0E,
          0x00, 0x21, 0x00, 0x00, 0x00, 0x00, UInt8(eventTime >> 24), UInt8((eventTime >> 16) & 0xFF), UInt8((eventTime >> 8) & 0xFF),
          UInt8(eventTime & 0xFF), 0x0D, 0x06, 0x00, 0x00]
@@ -89,12 +89,12 @@ public struct IntelliVueSession: SerialSession {
     /// A single poll of every numeric (NOM_ACT_POLL_MDIB_DATA of NOM_MOC_VMO_METRIC_NU, all attribute
     /// groups), with this invoke id: ROIV, confirmed action on the MDS, scope 0 (u32; the fixture has
     /// it, the document's step 3 leaves it out), action type, poll number 1, object type, group 0.
-    public static func pollRequest(invokeID: UInt16) -> [UInt8] {
+    package static func pollRequest(invokeID: UInt16) -> [UInt8] {
         [0xE1, 0x00, 0x00, 0x02, 0x00, 0x01, 0x00, 0x1C, UInt8(invokeID >> 8), UInt8(invokeID & 0xFF), 0x00, 0x07, 0x00, 0x16,
          0x00, 0x21, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x16, 0x00, 0x08, 0x00, 0x01, 0x00, 0x01, 0x00, 0x06, 0x00, 0x00]
     }
 
-    public static let releaseRequestPayload: [UInt8] = [0x09, 0x18, 0xC1, 0x16, 0x61, 0x80, 0x30, 0x80, 0x02, 0x01, 0x01, 0xA0, 0x80, 0x62, 0x80, 0x80, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]
+    package static let releaseRequestPayload: [UInt8] = [0x09, 0x18, 0xC1, 0x16, 0x61, 0x80, 0x30, 0x80, 0x02, 0x01, 0x01, 0xA0, 0x80, 0x62, 0x80, 0x80, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]
 
     // MARK: the session
 
@@ -108,13 +108,13 @@ public struct IntelliVueSession: SerialSession {
         return IntelliVueFrame.encode(IntelliVueSession.associationRequestPayload)
     }
 
-    public mutating func start(at t: Double) -> [UInt8] {
+    package mutating func start(at t: Double) -> [UInt8] {
         deframer.reset()
         lastReceived = t
         return associate(at: t)
     }
 
-    public mutating func tick(at t: Double) -> [UInt8] {
+    package mutating func tick(at t: Double) -> [UInt8] {
         switch state {
         case .idle:
             return associate(at: t)
@@ -143,7 +143,7 @@ public struct IntelliVueSession: SerialSession {
         lastRejection = reason
     }
 
-    public mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
+    package mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
         var frames: [[Observation]] = []
         var reply: [UInt8] = []
         let rejectedBefore = deframer.counters.rejectedFrames
@@ -228,7 +228,7 @@ public struct IntelliVueSession: SerialSession {
     static let notPatientStates: UInt16 = 0x0800 | 0x0400
 
     /// The core's observations of a poll reply's numerics (one per parameter, by preference).
-    public func observations(_ numerics: [IntelliVueNumeric]) -> [Observation] {
+    package func observations(_ numerics: [IntelliVueNumeric]) -> [Observation] {
         var observations: [Observation] = []
         for (physio, parameter) in IntelliVueSession.physioIDs where !observations.contains(where: { $0.parameter == parameter }) {
             guard let numeric = numerics.first(where: { $0.physioID == physio }) else { continue }

@@ -3,19 +3,19 @@ import AlveoCore
 /// Masimo "ASCII 1" serial output (Radical-7, Rad-8, Rad-97): one text line a second of KEY=value
 /// tokens, read by key whatever the model's field set. Dashes mean no value. EXC (hex) carries the
 /// sensor state. The device's own date and time are ignored: observations are stamped on receipt.
-public struct MasimoASCII1Decoder: StreamDecoder {
-    public let source: String
-    public private(set) var counters = StreamCounters()
-    public private(set) var lastRejection: String?
+package struct MasimoASCII1Decoder: StreamDecoder {
+    package let source: String
+    package private(set) var counters = StreamCounters()
+    package private(set) var lastRejection: String?
     private var line: [UInt8] = []
     /// Longer than any real line: a stream without line ends is noise, not a line.
     static let maxLineLength = 512
 
-    public init(source: String) {
+    package init(source: String) {
         self.source = source
     }
 
-    public mutating func feed(_ bytes: [UInt8]) -> [[Observation]] {
+    package mutating func feed(_ bytes: [UInt8]) -> [[Observation]] {
         var frames: [[Observation]] = []
         for byte in bytes {
             if byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n") {
@@ -33,7 +33,7 @@ public struct MasimoASCII1Decoder: StreamDecoder {
     }
 
     /// EXC bits (Masimo ASCII 1 specification as published in shared/device-protocols.md).
-    public static func sensorState(exc: Int) -> SensorState {
+    package static func sensorState(exc: Int) -> SensorState {
         let noSensor = 0x001, defective = 0x002, sensorOff = 0x020, unrecognised = 0x080, noCable = 0x1000
         if exc & (noSensor | noCable | unrecognised | defective) != 0 { return .disconnected }
         if exc & sensorOff != 0 { return .off }

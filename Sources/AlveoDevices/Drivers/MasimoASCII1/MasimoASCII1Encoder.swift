@@ -2,7 +2,7 @@ import AlveoCore
 
 extension SerialDeviceEncoders {
     /// A Masimo ASCII 1 line.
-    public static func masimoLine(_ values: Values, sensor: SensorState) -> [UInt8] {
+    package static func masimoLine(_ values: Values, sensor: SensorState) -> [UInt8] {
         let exc = switch sensor {
         case .ok: "000800"
         case .off: "000820"

@@ -2,29 +2,29 @@ import AlveoCore
 
 /// Dräger ventilators over MEDIBUS: ICC to open, measured-data requests, NOP to keep the link
 /// (device-protocols.md §MEDIBUS; devices/medibus/README.md).
-public struct MedibusDriver: SerialDriver {
-    public init() {}
-    public var name: String { "medibus" }
-    public var title: String { "Dräger ventilator (MEDIBUS)" }
-    public var role: DeviceRole { .ventilator }
-    public var polled: Bool { true }
+package struct MedibusDriver: SerialDriver {
+    package init() {}
+    package var name: String { "medibus" }
+    package var title: String { "Dräger ventilator (MEDIBUS)" }
+    package var role: DeviceRole { .ventilator }
+    package var polled: Bool { true }
     /// Evita 4 and the MEDIBUS.X default (device-protocols.md); EvitaXL and V500 use 19200 8N1.
-    public var line: LineDefaults { LineDefaults(baud: 19200, parity: .even) }
-    public var parameters: [Parameter] { [.fio2, .vt, .pplat, .peep, .ppeak, .rr, .spo2, .pulseRate] }
+    package var line: LineDefaults { LineDefaults(baud: 19200, parity: .even) }
+    package var parameters: [Parameter] { [.fio2, .vt, .pplat, .peep, .ppeak, .rr, .spo2, .pulseRate] }
 
-    public func makeSession(source: String, pollInterval: Double) -> any SerialSession {
+    package func makeSession(source: String, pollInterval: Double) -> any SerialSession {
         MedibusSession(source: source, pollInterval: pollInterval)
     }
 
-    public func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState) -> [UInt8] {
+    package func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState) -> [UInt8] {
         SerialDeviceEncoders.medibusMeasured(values)
     }
 
-    public var fuzzTarget: String { "medibus" }
-    public var fuzzSeeds: [String] { ["Tests/AlveoDevicesTests/Fixtures/medibus_*.bin"] }
+    package var fuzzTarget: String { "medibus" }
+    package var fuzzSeeds: [String] { ["Tests/AlveoDevicesTests/Fixtures/medibus_*.bin"] }
 
     /// Measured data after the ventilator echoed the ICC.
-    public func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark {
+    package func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark {
         var session = MedibusSession(source: "v")
         _ = session.start(at: 0)
         _ = session.receive(MedibusSession.echo(0x51), at: 0)
@@ -32,7 +32,7 @@ public struct MedibusDriver: SerialDriver {
     }
 
     /// It echoes ICC and NOP and answers a measured-data request with its data frame.
-    public func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] {
+    package func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] {
         var answers: [SimulatedAnswer] = []
         while let end = heard.firstIndex(of: 0x0D) {
             let command = Array(heard[..<end])

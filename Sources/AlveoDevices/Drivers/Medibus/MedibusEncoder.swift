@@ -2,7 +2,7 @@ import AlveoCore
 
 extension SerialDeviceEncoders {
     /// A MEDIBUS measured-data (code page 1) response: SOH '$' records checksum CR.
-    public static func medibusMeasured(_ values: Values) -> [UInt8] {
+    package static func medibusMeasured(_ values: Values) -> [UInt8] {
         let records: [(UInt8, Parameter, Double)] = [
             (0x88, .vt, 1), (0x74, .pplat, 1 / 1.019716), (0x78, .peep, 1 / 1.019716), (0x7D, .ppeak, 1 / 1.019716),
             (0xF0, .fio2, 1), (0xD6, .rr, 1), (0xEB, .spo2, 1), (0xE1, .pulseRate, 1),

@@ -3,11 +3,11 @@ import AlveoCore
 /// Dräger MEDIBUS (Evita, V500, Savina, Apollo): an ICC handshake, then measured data (code page 1)
 /// requested every poll, NOP as keep-alive, and the ventilator's own ICC and NOP answered by echo.
 /// Frames are checked by their checksum; realtime bytes (bit 7 set) and DC1/DC3 are filtered out.
-public struct MedibusSession: SerialSession {
-    public let source: String
-    public let pollInterval: Double
-    public private(set) var counters = StreamCounters()
-    public private(set) var lastRejection: String?
+package struct MedibusSession: SerialSession {
+    package let source: String
+    package let pollInterval: Double
+    package private(set) var counters = StreamCounters()
+    package private(set) var lastRejection: String?
     private var buffer: [UInt8] = []
     private var linked = false
     private var lastSent = -Double.infinity
@@ -16,40 +16,40 @@ public struct MedibusSession: SerialSession {
     private var lastPlateau: String?
 
     static let esc: UInt8 = 0x1B, soh: UInt8 = 0x01, cr: UInt8 = 0x0D
-    public static let icc: UInt8 = 0x51, nop: UInt8 = 0x30, measured: UInt8 = 0x24
+    package static let icc: UInt8 = 0x51, nop: UInt8 = 0x30, measured: UInt8 = 0x24
     /// Send NOP after this much idle time; the link times out after 3 s of silence.
     static let keepAlive = 1.5
     /// Longer than any reply (code page 1 with every code is about 600 bytes).
     static let maxFrameLength = 2048
     static let linkTimeout = 3.0
 
-    public init(source: String, pollInterval: Double = 1) {
+    package init(source: String, pollInterval: Double = 1) {
         self.source = source
         self.pollInterval = pollInterval
     }
 
     /// Two uppercase hex characters of the byte sum, mod 256.
-    public static func checksum(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+    package static func checksum(_ bytes: some Sequence<UInt8>) -> [UInt8] {
         Hex.digits(of: UInt8(bytes.reduce(0) { ($0 + Int($1)) & 0xFF }))
     }
 
     /// A command: ESC cmd checksum CR.
-    public static func command(_ code: UInt8) -> [UInt8] {
+    package static func command(_ code: UInt8) -> [UInt8] {
         [esc, code] + checksum([esc, code]) + [cr]
     }
 
     /// An echo reply to the ventilator's command: SOH cmd checksum CR.
-    public static func echo(_ code: UInt8) -> [UInt8] {
+    package static func echo(_ code: UInt8) -> [UInt8] {
         [soh, code] + checksum([soh, code]) + [cr]
     }
 
-    public mutating func start(at t: Double) -> [UInt8] {
+    package mutating func start(at t: Double) -> [UInt8] {
         linked = false
         lastSent = t
         return MedibusSession.command(MedibusSession.icc)
     }
 
-    public mutating func tick(at t: Double) -> [UInt8] {
+    package mutating func tick(at t: Double) -> [UInt8] {
         if linked, t - lastReceived > MedibusSession.linkTimeout {
             linked = false  // the ventilator went quiet: start over
         }
@@ -69,7 +69,7 @@ public struct MedibusSession: SerialSession {
         return []
     }
 
-    public mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
+    package mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
         for byte in bytes {
             // Realtime waveform bytes have bit 7 set; DC1/DC3 are flow control: neither is protocol.
             if byte & 0x80 != 0 || byte == 0x11 || byte == 0x13 { continue }

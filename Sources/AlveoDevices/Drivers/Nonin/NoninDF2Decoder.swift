@@ -3,14 +3,14 @@ import AlveoCore
 /// Nonin serial data format #2: 5-byte frames `01 STATUS PLETH DATA CHK` (CHK = sum of the first four
 /// mod 256), 25 frames a packet, the first frame flagged by the SYNC bit. Synchronises on SYNC with a
 /// valid checksum and slides one byte on any failure. HR 511 and SpO2 127 mean no value.
-public struct NoninDF2Decoder: StreamDecoder {
-    public let source: String
-    public private(set) var counters = StreamCounters()
-    public private(set) var lastRejection: String?
+package struct NoninDF2Decoder: StreamDecoder {
+    package let source: String
+    package private(set) var counters = StreamCounters()
+    package private(set) var lastRejection: String?
     private var buffer: [UInt8] = []
     private var packet: [[UInt8]] = []
 
-    public init(source: String) {
+    package init(source: String) {
         self.source = source
     }
 
@@ -19,7 +19,7 @@ public struct NoninDF2Decoder: StreamDecoder {
         return b[0] == 0x01 && b[1] & 0x80 != 0 && UInt8(truncatingIfNeeded: Int(b[0]) + Int(b[1]) + Int(b[2]) + Int(b[3])) == b[4]
     }
 
-    public mutating func feed(_ bytes: [UInt8]) -> [[Observation]] {
+    package mutating func feed(_ bytes: [UInt8]) -> [[Observation]] {
         buffer += bytes
         var frames: [[Observation]] = []
         var index = 0
@@ -75,5 +75,5 @@ public struct NoninDF2Decoder: StreamDecoder {
     }
 
     /// The command that selects a data format: `02 70 02 02 <format> 03`; the device answers ACK 0x06 or NAK 0x15.
-    public static func selectFormat(_ format: UInt8) -> [UInt8] { [0x02, 0x70, 0x02, 0x02, format, 0x03] }
+    package static func selectFormat(_ format: UInt8) -> [UInt8] { [0x02, 0x70, 0x02, 0x02, format, 0x03] }
 }

@@ -3,17 +3,17 @@ import AlveoCore
 /// Nonin serial data format #8: 4-byte frames `STATUS HR_LSB7 SPO2 STATUS2` once a second, no
 /// checksum. STATUS has bit 7 set and the other three bytes have it clear, which is how frames are
 /// found (sliding one byte at a time otherwise). HR 511 and SpO2 127 mean no value.
-public struct NoninDF8Decoder: StreamDecoder {
-    public let source: String
-    public private(set) var counters = StreamCounters()
-    public private(set) var lastRejection: String?
+package struct NoninDF8Decoder: StreamDecoder {
+    package let source: String
+    package private(set) var counters = StreamCounters()
+    package private(set) var lastRejection: String?
     private var buffer: [UInt8] = []
 
-    public init(source: String) {
+    package init(source: String) {
         self.source = source
     }
 
-    public mutating func feed(_ bytes: [UInt8]) -> [[Observation]] {
+    package mutating func feed(_ bytes: [UInt8]) -> [[Observation]] {
         buffer += bytes
         var frames: [[Observation]] = []
         var index = 0
@@ -45,38 +45,38 @@ public struct NoninDF8Decoder: StreamDecoder {
 /// A Nonin oximeter: selects its data format when the line opens (`02 70 02 02 <fmt> 03`), waits for
 /// ACK (0x06) or NAK (0x15), retries a refused or unanswered selection every 2 s (three times), then
 /// decodes the stream in that format.
-public struct NoninSession<Decoder: StreamDecoder>: SerialSession {
-    public private(set) var decoder: Decoder
-    public let format: UInt8
+package struct NoninSession<Decoder: StreamDecoder>: SerialSession {
+    package private(set) var decoder: Decoder
+    package let format: UInt8
     private var awaitingAnswer = false
     private var sentAt = -Double.infinity
     private var attempts = 0
     private var nakReason: String?
 
-    public init(decoder: Decoder, format: UInt8) {
+    package init(decoder: Decoder, format: UInt8) {
         self.decoder = decoder
         self.format = format
     }
 
-    public var source: String { decoder.source }
+    package var source: String { decoder.source }
     private var naks = 0
-    public var counters: StreamCounters {
+    package var counters: StreamCounters {
         var counters = decoder.counters
         counters.rejectedFrames += naks
         return counters
     }
-    public var lastRejection: String? { nakReason ?? decoder.lastRejection }
+    package var lastRejection: String? { nakReason ?? decoder.lastRejection }
     /// Whether the device acknowledged the format selection.
-    public private(set) var acknowledged = false
+    package private(set) var acknowledged = false
 
-    public mutating func start(at t: Double) -> [UInt8] {
+    package mutating func start(at t: Double) -> [UInt8] {
         awaitingAnswer = true
         attempts = 1
         sentAt = t
         return NoninDF2Decoder.selectFormat(format)
     }
 
-    public mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
+    package mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
         var data = bytes
         // The answer is the first byte after the command; an oximeter already streaming in the format
         // answers with frames instead, and ACK/NAK values inside frame data are data, not answers.
@@ -99,7 +99,7 @@ public struct NoninSession<Decoder: StreamDecoder>: SerialSession {
         return (frames, [])
     }
 
-    public mutating func tick(at t: Double) -> [UInt8] {
+    package mutating func tick(at t: Double) -> [UInt8] {
         guard awaitingAnswer, t - sentAt >= 2 else { return [] }
         guard attempts < 3 else {
             awaitingAnswer = false  // decode whatever it streams; counters will show a wrong format

@@ -3,39 +3,39 @@ import AlveoCore
 /// Nonin OEM III modules and Xpod in data format 2 (75 frames a second in packets of 25) or 8 (one
 /// frame a second); Alveo selects the format when the line opens and the device acknowledges
 /// (device-protocols.md §Nonin; devices/nonin/README.md).
-public struct NoninDriver: SerialDriver {
+package struct NoninDriver: SerialDriver {
     /// 2 or 8.
-    public let format: Int
+    package let format: Int
 
-    public init(format: Int) {
+    package init(format: Int) {
         self.format = format == 2 ? 2 : 8
     }
 
-    public var name: String { "nonin_df\(format)" }
-    public var title: String { "Nonin pulse oximeter (data format \(format))" }
-    public var role: DeviceRole { .oximeter }
-    public var polled: Bool { false }
-    public var line: LineDefaults { LineDefaults(baud: 9600) }
-    public var parameters: [Parameter] { [.spo2, .pulseRate] }
+    package var name: String { "nonin_df\(format)" }
+    package var title: String { "Nonin pulse oximeter (data format \(format))" }
+    package var role: DeviceRole { .oximeter }
+    package var polled: Bool { false }
+    package var line: LineDefaults { LineDefaults(baud: 9600) }
+    package var parameters: [Parameter] { [.spo2, .pulseRate] }
 
-    public func makeSession(source: String, pollInterval: Double) -> any SerialSession {
+    package func makeSession(source: String, pollInterval: Double) -> any SerialSession {
         format == 2 ? NoninSession(decoder: NoninDF2Decoder(source: source), format: 2)
             : NoninSession(decoder: NoninDF8Decoder(source: source), format: 8)
     }
 
-    public var streamInterval: Double? { format == 2 ? 1.0 / 3 : 1 }
+    package var streamInterval: Double? { format == 2 ? 1.0 / 3 : 1 }
 
-    public func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState) -> [UInt8] {
+    package func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState) -> [UInt8] {
         format == 2 ? SerialDeviceEncoders.noninPacket(values, sensor: sensor) : SerialDeviceEncoders.noninDF8Frame(values, sensor: sensor)
     }
 
-    public var fuzzTarget: String { "nonin\(format)" }
-    public var fuzzSeeds: [String] {
+    package var fuzzTarget: String { "nonin\(format)" }
+    package var fuzzSeeds: [String] {
         ["Tests/AlveoDevicesTests/Fixtures/" + (format == 2 ? "nonin_*.bin" : "nonin_cmd_set_format8.bin")]
     }
 
     /// The frame decoder alone (the session adds only the format selection's acknowledgement).
-    public func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark {
+    package func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark {
         let frame = dataFrame(values, sensor: .ok)
         if format == 2 {
             var decoder = NoninDF2Decoder(source: "o")
@@ -46,7 +46,7 @@ public struct NoninDriver: SerialDriver {
     }
 
     /// It acknowledges a format selection (`02 70 02 02 <format> 03`) with ACK.
-    public func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] {
+    package func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] {
         var answers: [SimulatedAnswer] = []
         while let start = heard.firstIndex(of: 0x02), heard.count - start >= 6 {
             if heard[start + 1] == 0x70, heard[start + 5] == 0x03 { answers.append(.bytes([0x06])) }

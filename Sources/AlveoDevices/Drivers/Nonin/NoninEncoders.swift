@@ -2,7 +2,7 @@ import AlveoCore
 
 extension SerialDeviceEncoders {
     /// A Nonin format #2 packet (25 frames).
-    public static func noninPacket(_ values: Values, sensor: SensorState) -> [UInt8] {
+    package static func noninPacket(_ values: Values, sensor: SensorState) -> [UInt8] {
         let hr = values[.pulseRate].map { Int(saturating: $0.rounded()) } ?? 511
         let spo2 = values[.spo2].map { Int(saturating: $0.rounded()) } ?? 127
         var bytes: [UInt8] = []
@@ -25,7 +25,7 @@ extension SerialDeviceEncoders {
 
 extension SerialDeviceEncoders {
     /// A Nonin format #8 frame (4 bytes: status with the high bits of HR, HR, SpO2, reserved).
-    public static func noninDF8Frame(_ values: Values, sensor: SensorState) -> [UInt8] {
+    package static func noninDF8Frame(_ values: Values, sensor: SensorState) -> [UInt8] {
         let hr = values[.pulseRate].map { Int(saturating: $0.rounded()) } ?? 511
         let spo2 = values[.spo2].map { Int(saturating: $0.rounded()) } ?? 127
         return [0x80 | (sensor == .ok ? 0 : 0x40) | UInt8((hr >> 7) & 3), UInt8(hr & 0x7F), UInt8(spo2 & 0x7F), 0]

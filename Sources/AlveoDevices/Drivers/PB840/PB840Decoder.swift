@@ -3,12 +3,12 @@ import AlveoCore
 /// Puritan Bennett 840/980 replies to SNDF/SNDA: `MISCx,<bytes>,<fields> ,` STX fields ETX CR, with
 /// fixed-width comma-terminated fields and no checksum: the byte count between STX and ETX and the
 /// field count are validated instead. Fields are keyed by number (the layout varies with options).
-public struct PB840Decoder: StreamDecoder {
-    public let source: String
-    public private(set) var counters = StreamCounters()
-    public private(set) var lastRejection: String?
+package struct PB840Decoder: StreamDecoder {
+    package let source: String
+    package private(set) var counters = StreamCounters()
+    package private(set) var lastRejection: String?
     /// The ventilator's own alarm status fields of the last MISCF (105–153): anything not NORMAL/OFF.
-    public private(set) var deviceAlarms: [String] = []
+    package private(set) var deviceAlarms: [String] = []
     private var buffer: [UInt8] = []
     /// The ventilator repeats its last plateau in every reply: only a changed value is a new measurement.
     private var lastPlateau: String?
@@ -18,9 +18,9 @@ public struct PB840Decoder: StreamDecoder {
     static let maxFields = 512
 
     /// The poll command for the full field set.
-    public static let sndf: [UInt8] = Array("SNDF\r".utf8)
+    package static let sndf: [UInt8] = Array("SNDF\r".utf8)
 
-    public init(source: String) {
+    package init(source: String) {
         self.source = source
     }
 
@@ -30,7 +30,7 @@ public struct PB840Decoder: StreamDecoder {
     /// arriving in 100 ms chunks is scanned once, not once per chunk).
     private var searchedUpTo = 0
 
-    public mutating func feed(_ bytes: [UInt8]) -> [[Observation]] {
+    package mutating func feed(_ bytes: [UInt8]) -> [[Observation]] {
         buffer += bytes
         var frames: [[Observation]] = []
         while let start = find(Self.misc, from: 0) {

@@ -2,7 +2,7 @@ import AlveoCore
 
 extension SerialDeviceEncoders {
     /// A PB840 MISCF reply (169 fields, byte and field counts consistent) carrying the given values.
-    public static func pb840MISCF(_ values: Values, time: String = "12:00") -> [UInt8] {
+    package static func pb840MISCF(_ values: Values, time: String = "12:00") -> [UInt8] {
         var fields = [String](repeating: "      ", count: 169)
         func set(_ number: Int, _ text: String) {
             fields[number - 5] = text.count >= 6 ? text : text + String(repeating: " ", count: 6 - text.count)

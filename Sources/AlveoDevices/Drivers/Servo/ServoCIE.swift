@@ -4,21 +4,21 @@ import AlveoCore
 /// modes share: commands with their XOR checksum, the breath channels Alveo reads with the manual's
 /// gains, and the channel configuration (`RCCO`) and error (`ER<nn>`) replies
 /// (device-protocols-monitors-vents.md §SERVO; devices/servo/README.md).
-public enum ServoCIE {
-    public static let eot: UInt8 = 0x04, esc: UInt8 = 0x1B, endFlag: UInt8 = 0x7F
-    public static let xon: UInt8 = 0x11, xoff: UInt8 = 0x13
+package enum ServoCIE {
+    package static let eot: UInt8 = 0x04, esc: UInt8 = 0x1B, endFlag: UInt8 = 0x7F
+    package static let xon: UInt8 = 0x11, xoff: UInt8 = 0x13
 
     /// A breath channel (type BT) and how its raw value becomes Alveo's: raw × gain − offset.
-    public struct Channel: Sendable, Equatable {
-        public var number: Int
-        public var parameter: Parameter
+    package struct Channel: Sendable, Equatable {
+        package var number: Int
+        package var parameter: Parameter
         /// Per unit of the raw value, in the channel's unit.
-        public var gain: Double
-        public var offset: Double
+        package var gain: Double
+        package var offset: Double
         /// From the channel's unit to Alveo's (mbar → cmH2O, l → ml); 1 in the manual's units.
-        public var toAlveo: Double
+        package var toAlveo: Double
 
-        public init(number: Int, parameter: Parameter, gain: Double, offset: Double = 0, toAlveo: Double = 1) {
+        package init(number: Int, parameter: Parameter, gain: Double, offset: Double = 0, toAlveo: Double = 1) {
             self.number = number
             self.parameter = parameter
             self.gain = gain
@@ -27,7 +27,7 @@ public enum ServoCIE {
         }
 
         /// The value in Alveo's unit of a raw value the ventilator sent.
-        public func value(raw: Int) -> ObservedValue {
+        package func value(raw: Int) -> ObservedValue {
             // A gain of 0.1 divides by 10, so that 169 reads 16.9 and not 16.900000000000002.
             let inverse = (1 / gain).rounded()
             let scaled = inverse > 1 && abs(1 / inverse - gain) <= gain * 1e-12 ? Double(raw) / inverse : Double(raw) * gain
@@ -38,7 +38,7 @@ public enum ServoCIE {
 
     /// The breath channels Alveo defines with `SDADB`, in table order, with the manual's gains
     /// (65 43 388 rev 12; offset 0). `RCCO` replaces a gain when the ventilator reports its own.
-    public static let breathChannels: [Channel] = [
+    package static let breathChannels: [Channel] = [
         Channel(number: 200, parameter: .rr, gain: 0.1),     // measured breath frequency, breaths/min
         Channel(number: 201, parameter: .vt, gain: 1),       // expiratory tidal volume, ml
         Channel(number: 205, parameter: .ppeak, gain: 0.1),  // peak pressure, cmH2O
@@ -48,39 +48,39 @@ public enum ServoCIE {
     ]
 
     /// The manual's channel, by number (only the channels above).
-    public static func channel(_ number: Int) -> Channel? {
+    package static func channel(_ number: Int) -> Channel? {
         breathChannels.first { $0.number == number }
     }
 
     /// XOR of the bytes.
-    public static func xor(_ bytes: some Sequence<UInt8>) -> UInt8 {
+    package static func xor(_ bytes: some Sequence<UInt8>) -> UInt8 {
         bytes.reduce(0, ^)
     }
 
     /// The EXTENDED-mode checksum: the XOR of the message bytes as two uppercase hex characters.
-    public static func checksum(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+    package static func checksum(_ bytes: some Sequence<UInt8>) -> [UInt8] {
         Hex.digits(of: xor(bytes))
     }
 
     /// An EXTENDED-mode command or reply: text, checksum, EOT (`RCTY` → `RCTY1C<EOT>`).
-    public static func message(_ text: String) -> [UInt8] {
+    package static func message(_ text: String) -> [UInt8] {
         let bytes = Array(text.utf8)
         return bytes + checksum(bytes) + [eot]
     }
 
     /// `SDADB` with each channel as 3 digits.
-    public static func defineBreath(_ channels: [Channel]) -> [UInt8] {
+    package static func defineBreath(_ channels: [Channel]) -> [UInt8] {
         message("SDADB" + channels.map { String($0.number).leftPadded(3) }.joined())
     }
 
     /// Decimal digits only (no sign, at most 9): nil otherwise.
-    public static func integer(_ bytes: some Collection<UInt8>) -> Int? {
+    package static func integer(_ bytes: some Collection<UInt8>) -> Int? {
         guard !bytes.isEmpty, bytes.count <= 9, bytes.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
         return bytes.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
     }
 
     /// What an error code means (manual: ASCII `ER<nn>`, binary `E0 <code>`).
-    public static func errorText(_ code: Int) -> String {
+    package static func errorText(_ code: Int) -> String {
         switch code {
         case 10: "invalid command"
         case 11: "syntax error"
@@ -98,7 +98,7 @@ public enum ServoCIE {
     /// (a reply may hold several `;`-separated entries, or a sampling time first): the manual's channel
     /// with the ventilator's gain, offset and unit. nil with the reason when the reply is not usable,
     /// and the caller keeps the manual's gain.
-    public static func configuration(_ reply: [UInt8], for manual: Channel) -> (channel: Channel?, problem: String?) {
+    package static func configuration(_ reply: [UInt8], for manual: Channel) -> (channel: Channel?, problem: String?) {
         let entries = reply.split(separator: UInt8(ascii: ";"))
         guard let entry = entries.first(where: { entry in
             entry.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).first.map { integer($0) == manual.number } ?? false

@@ -3,42 +3,42 @@ import AlveoCore
 /// Maquet SERVO-i / SERVO-s over the Computer Interface Emulator (CIE) on its RS-232 port: breath
 /// data polled with `RADAB` (`servo_cie`) or streamed with `RADC` (`servo_cie_radc`)
 /// (device-protocols-monitors-vents.md §SERVO; devices/servo/README.md).
-public struct ServoDriver: SerialDriver {
-    public let mode: ServoSession.Mode
+package struct ServoDriver: SerialDriver {
+    package let mode: ServoSession.Mode
 
-    public init(mode: ServoSession.Mode) {
+    package init(mode: ServoSession.Mode) {
         self.mode = mode
     }
 
-    public var name: String { mode == .polled ? "servo_cie" : "servo_cie_radc" }
-    public var title: String {
+    package var name: String { mode == .polled ? "servo_cie" : "servo_cie_radc" }
+    package var title: String {
         mode == .polled ? "Maquet SERVO-i/SERVO-s ventilator (CIE: RADAB breath data)" : "Maquet SERVO-i/SERVO-s ventilator (CIE: RADC stream)"
     }
-    public var role: DeviceRole { .ventilator }
-    public var polled: Bool { mode == .polled }
+    package var role: DeviceRole { .ventilator }
+    package var polled: Bool { mode == .polled }
     /// The manual's settings (§2.2): binary replies need 8 data bits.
-    public var line: LineDefaults { LineDefaults(baud: 9600, parity: .even, flow: .xonxoff) }
-    public var parameters: [Parameter] { ServoCIE.breathChannels.map(\.parameter) }
+    package var line: LineDefaults { LineDefaults(baud: 9600, parity: .even, flow: .xonxoff) }
+    package var parameters: [Parameter] { ServoCIE.breathChannels.map(\.parameter) }
 
-    public func makeSession(source: String, pollInterval: Double) -> any SerialSession {
+    package func makeSession(source: String, pollInterval: Double) -> any SerialSession {
         ServoSession(source: source, mode: mode, pollInterval: pollInterval)
     }
 
     /// A breath every 3 s (20/min) on the stream.
-    public var streamInterval: Double? { mode == .polled ? nil : 3 }
+    package var streamInterval: Double? { mode == .polled ? nil : 3 }
 
-    public func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState) -> [UInt8] {
+    package func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState) -> [UInt8] {
         mode == .polled ? SerialDeviceEncoders.servoBreathReply(values) : SerialDeviceEncoders.servoBreathBlock(values)
     }
 
-    public var fuzzTarget: String { mode == .polled ? "servo" : "servoradc" }
-    public var fuzzSeeds: [String] {
+    package var fuzzTarget: String { mode == .polled ? "servo" : "servoradc" }
+    package var fuzzSeeds: [String] {
         ["Tests/AlveoDevicesTests/Fixtures/" + (mode == .polled ? "servo_cie_*_computed.bin" : "servo_cie_radc_*.bin")]
     }
 
     /// RADAB replies after the identification and channel configuration were answered; RADC blocks
     /// through the stream decoder.
-    public func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark {
+    package func benchmark(_ values: SerialDeviceEncoders.Values) -> DriverBenchmark {
         let frame = dataFrame(values, sensor: .ok)
         guard mode == .polled else {
             var decoder = ServoRADCDecoder(source: "v")
@@ -55,7 +55,7 @@ public struct ServoDriver: SerialDriver {
     /// A SERVO-i in EXTENDED mode: it identifies itself, gives the manual's channel configuration,
     /// acknowledges channel definitions and the connection check with `*`, answers `RADAB` with its
     /// breath data; `RADC` starts the stream (played by `streamInterval`), ESC is dropped.
-    public func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] {
+    package func answers(to heard: inout [UInt8]) -> [SimulatedAnswer] {
         var answers: [SimulatedAnswer] = []
         while let end = heard.firstIndex(of: ServoCIE.eot) {
             var command = Array(heard[..<end])

@@ -11,7 +11,7 @@ extension SerialDeviceEncoders {
 
     /// A SERVO `RADAB` reply for the manual's six breath channels: 4 digits each (`9999`: no value),
     /// checksum, EOT.
-    public static func servoBreathReply(_ values: Values, channels: [ServoCIE.Channel] = ServoCIE.breathChannels) -> [UInt8] {
+    package static func servoBreathReply(_ values: Values, channels: [ServoCIE.Channel] = ServoCIE.breathChannels) -> [UInt8] {
         let digits = channels.map { channel in
             servoRaw(values[channel.parameter], channel, max: 9998).map { String($0).leftPadded(4) } ?? "9999"
         }
@@ -19,7 +19,7 @@ extension SerialDeviceEncoders {
     }
 
     /// A SERVO `RADC` breath block: 'B', 2 bytes per channel MSB first (`7E FF`: no value), 0x7F, XOR.
-    public static func servoBreathBlock(_ values: Values, channels: [ServoCIE.Channel] = ServoCIE.breathChannels) -> [UInt8] {
+    package static func servoBreathBlock(_ values: Values, channels: [ServoCIE.Channel] = ServoCIE.breathChannels) -> [UInt8] {
         var block: [UInt8] = [UInt8(ascii: "B")]
         for channel in channels {
             let raw = servoRaw(values[channel.parameter], channel, max: 0x7EFE) ?? 0x7EFF
@@ -30,7 +30,7 @@ extension SerialDeviceEncoders {
     }
 
     /// A SERVO `RCCO<ch>` reply with the manual's gain: `<ch>,<gain>,<offset>,<unit>,BT,<id>;`.
-    public static func servoChannelConfiguration(_ channel: ServoCIE.Channel) -> [UInt8] {
+    package static func servoChannelConfiguration(_ channel: ServoCIE.Channel) -> [UInt8] {
         let unit = switch channel.parameter {
         case .vt: "01"
         case .rr: "06"

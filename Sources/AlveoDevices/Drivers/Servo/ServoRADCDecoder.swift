@@ -8,9 +8,9 @@ import AlveoCore
 /// A 0x7F inside a 2-byte value is data: only a 0x7F where a flag or a value's first byte is due ends
 /// a block. A block failing its checksum is counted as rejected and dropped; a stream that ends
 /// mid-block loses nothing already decoded. Total: any bytes, any chunking, bounded state.
-public struct ServoRADCDecoder: StreamDecoder {
+package struct ServoRADCDecoder: StreamDecoder {
     /// What the stream said besides breath data.
-    public enum Item: Sendable, Equatable {
+    package enum Item: Sendable, Equatable {
         case breath([Observation])
         /// A binary error block `E0 <code> 7F <CHK>` (0x11: standby).
         case error(Int)
@@ -23,13 +23,13 @@ public struct ServoRADCDecoder: StreamDecoder {
         case stopped
     }
 
-    public let source: String
-    public var channels: [ServoCIE.Channel]
-    public private(set) var counters = StreamCounters()
-    public private(set) var lastRejection: String?
+    package let source: String
+    package var channels: [ServoCIE.Channel]
+    package private(set) var counters = StreamCounters()
+    package private(set) var lastRejection: String?
 
     /// A block longer than this without its end flag is noise (the longest seen is about 400 bytes).
-    public static let maxBlockLength = 4096
+    package static let maxBlockLength = 4096
     /// The manual allows at most 50 channels in a table.
     static let maxValues = 50
 
@@ -53,25 +53,25 @@ public struct ServoRADCDecoder: StreamDecoder {
     /// The last bytes, for an ASCII error reply or BASIC-mode answer in the stream's place.
     private var tail: [UInt8] = []
 
-    public init(source: String, channels: [ServoCIE.Channel] = ServoCIE.breathChannels) {
+    package init(source: String, channels: [ServoCIE.Channel] = ServoCIE.breathChannels) {
         self.source = source
         self.channels = channels
     }
 
     /// Back to a block boundary, forgetting a partial block (a new stream).
-    public mutating func reset() {
+    package mutating func reset() {
         state = .between
         tail.removeAll()
         values.removeAll()
     }
 
-    public mutating func feed(_ bytes: [UInt8]) -> [[Observation]] {
+    package mutating func feed(_ bytes: [UInt8]) -> [[Observation]] {
         decode(bytes).compactMap { item in
             if case .breath(let observations) = item { observations } else { nil }
         }
     }
 
-    public mutating func decode(_ bytes: [UInt8]) -> [Item] {
+    package mutating func decode(_ bytes: [UInt8]) -> [Item] {
         var items: [Item] = []
         for byte in bytes {
             if let item = asciiReply(byte) {

@@ -9,21 +9,21 @@ import AlveoCore
 /// checksum) resends it, others are counted and logged. No valid reply for 3 × max(poll interval, 1 s)
 /// (polled), or no valid block for 15 s (streaming), or a BASIC-mode reply (`900PCI`): start over from
 /// `RCTY`, after ESC when streaming. Pure: time comes in as data.
-public struct ServoSession: SerialSession {
-    public enum Mode: Sendable { case polled, streaming }
+package struct ServoSession: SerialSession {
+    package enum Mode: Sendable { case polled, streaming }
 
-    public let source: String
-    public let mode: Mode
-    public let pollInterval: Double
+    package let source: String
+    package let mode: Mode
+    package let pollInterval: Double
     /// The channels defined with `SDADB`, with the manual's gains.
-    public let manualChannels: [ServoCIE.Channel]
+    package let manualChannels: [ServoCIE.Channel]
     /// The channels with the gains in use (the ventilator's from `RCCO`, else the manual's).
-    public var channels: [ServoCIE.Channel] { decoder.channels }
+    package var channels: [ServoCIE.Channel] { decoder.channels }
     private var ownCounters = StreamCounters()
     private var ownRejection: String?
     private var decoder: ServoRADCDecoder
     /// What the ventilator says it is (`RCTY`: "Servo-i", "Servo-s"), once it has said it.
-    public private(set) var identification: String?
+    package private(set) var identification: String?
 
     enum Phase: Equatable {
         case identifying
@@ -39,7 +39,7 @@ public struct ServoSession: SerialSession {
     private(set) var phase = Phase.identifying
 
     /// Where the conversation stands, for the log.
-    public var linkState: String? {
+    package var linkState: String? {
         switch phase {
         case .identifying: "identifying (RCTY)"
         case .readingGain: "reading the channels' gains (RCCO)"
@@ -69,7 +69,7 @@ public struct ServoSession: SerialSession {
     /// Longer than any ASCII reply (50 channels × 4 digits): a longer one without EOT is noise.
     static let maxReplyLength = 1024
 
-    public init(source: String, mode: Mode, pollInterval: Double = 1, channels: [ServoCIE.Channel] = ServoCIE.breathChannels) {
+    package init(source: String, mode: Mode, pollInterval: Double = 1, channels: [ServoCIE.Channel] = ServoCIE.breathChannels) {
         self.source = source
         self.mode = mode
         self.pollInterval = pollInterval
@@ -77,7 +77,7 @@ public struct ServoSession: SerialSession {
         decoder = ServoRADCDecoder(source: source, channels: channels)
     }
 
-    public var counters: StreamCounters {
+    package var counters: StreamCounters {
         var sum = ownCounters
         sum.frames += decoder.counters.frames
         sum.rejectedFrames += decoder.counters.rejectedFrames
@@ -85,7 +85,7 @@ public struct ServoSession: SerialSession {
         return sum
     }
 
-    public var lastRejection: String? {
+    package var lastRejection: String? {
         rejectionIsDecoders ? decoder.lastRejection : ownRejection
     }
     private var rejectionIsDecoders = false
@@ -95,7 +95,7 @@ public struct ServoSession: SerialSession {
         phase == .streaming ? Self.streamTimeout : 3 * max(pollInterval, 1)
     }
 
-    public mutating func start(at t: Double) -> [UInt8] {
+    package mutating func start(at t: Double) -> [UInt8] {
         decoder.reset()
         decoder.channels = manualChannels
         buffer.removeAll()
@@ -106,7 +106,7 @@ public struct ServoSession: SerialSession {
         return send(ServoCIE.message("RCTY"), phase: .identifying, at: t)
     }
 
-    public mutating func tick(at t: Double) -> [UInt8] {
+    package mutating func tick(at t: Double) -> [UInt8] {
         if phase == .stopping {
             guard t - lastSent >= Self.escPause else { return [] }
             return send(ServoCIE.message("RCTY"), phase: .identifying, at: t)
@@ -132,7 +132,7 @@ public struct ServoSession: SerialSession {
         }
     }
 
-    public mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
+    package mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
         var frames: [[Observation]] = []
         var reply: [UInt8] = []
         var index = bytes.startIndex
