@@ -105,9 +105,12 @@ let package = Package(
                     exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(name: "AlveoIOTests", dependencies: ["AlveoIO", "CModbus"], swiftSettings: strictSettings),
         .testTarget(name: "AlveoDevicesTests", dependencies: ["AlveoDevices", "AlveoCore"], exclude: ["Fixtures"], swiftSettings: strictSettings),
+        // What the end-to-end tests share: child processes, the real peers, paths, waits, traits.
+        .target(name: "AlveoTestKit", path: "Tests/AlveoTestKit", swiftSettings: strictSettings),
         .testTarget(
             name: "AlveoAgentTests",
-            dependencies: ["AlveoAgent", "AlveoTrace", "AlveoCore", "AlveoIO", "AlveoDevices", "AlveoOutput", "AlveoTrends", "AlveoFuzzTargets", "alveo"],
+            dependencies: ["AlveoAgent", "AlveoTrace", "AlveoCore", "AlveoIO", "AlveoDevices", "AlveoOutput", "AlveoTrends", "AlveoFuzzTargets", "alveo",
+                           "AlveoTestKit"],
             exclude: ["Scenarios"],
             swiftSettings: strictSettings
         ),

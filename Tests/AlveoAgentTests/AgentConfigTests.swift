@@ -1,3 +1,4 @@
+import AlveoTestKit
 import AlveoAgent
 import Foundation
 import AlveoCore

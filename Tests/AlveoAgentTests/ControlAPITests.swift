@@ -1,3 +1,4 @@
+import AlveoTestKit
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -256,10 +257,11 @@ import Glibc
         let agent = try RunningProcess([Paths.alveo, "run", "--config", config], directory: directory, name: "run")
         defer { agent.kill() }
         #expect(waitUntil(timeout: 30) { !status(socket).isEmpty }, "\(agent.stderr)")
-        var info = stat()
-        #expect(stat(socket, &info) == 0 && info.st_mode & 0o777 == 0o660, "mode \(String(info.st_mode & 0o777, radix: 8))")
+        let attributes = try FileManager.default.attributesOfItem(atPath: socket)
+        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
+        #expect(mode & 0o777 == 0o660, "mode \(String(mode & 0o777, radix: 8))")
         let groupEntry = getgrnam(group)
-        #expect(groupEntry != nil && info.st_gid == groupEntry!.pointee.gr_gid)
+        #expect(groupEntry != nil && (attributes[.groupOwnerAccountID] as? NSNumber)?.uint32Value == groupEntry!.pointee.gr_gid)
 
         func asUser(_ user: String) throws -> ChildProcess.Result {
             try ChildProcess.run(["setpriv", "--reuid=\(user)", "--regid=\(user)", "--init-groups", Paths.alveo, "status", "--socket", socket])

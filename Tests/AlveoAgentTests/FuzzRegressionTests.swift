@@ -1,3 +1,4 @@
+import AlveoTestKit
 import AlveoFuzzTargets
 import Foundation
 import Testing

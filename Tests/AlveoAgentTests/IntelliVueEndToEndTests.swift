@@ -1,3 +1,4 @@
+import AlveoTestKit
 import AlveoTrace
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import AlveoTestKit
 import AlveoCore
 import AlveoTrace
 import Testing

@@ -1,3 +1,4 @@
+import AlveoTestKit
 import Foundation
 import Testing
 

@@ -2,10 +2,10 @@ import Foundation
 import Testing
 
 /// The real receivers the end-to-end tests deliver to, started the same way everywhere.
-enum Receivers {
+package enum Receivers {
     /// Debian's rsyslogd with an imtcp input on 127.0.0.1:`port` and a file output (`logFile`) in
     /// RFC 5424 form; returns once it listens.
-    static func rsyslog(port: Int, logFile: String, in directory: URL, name: String = "rsyslog") throws -> RunningProcess {
+    package static func rsyslog(port: Int, logFile: String, in directory: URL, name: String = "rsyslog") throws -> RunningProcess {
         let work = directory.appendingPathComponent("\(name)-work").path
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let conf = directory.appendingPathComponent("\(name).conf").path
@@ -24,7 +24,7 @@ enum Receivers {
 
     /// Tests/Peers/modbus_peer.py (pymodbus) with `arguments` (`--tcp PORT --ir …`, `--rtu PATH …`);
     /// returns once it serves.
-    static func modbusPeer(_ arguments: [String], in directory: URL, name: String = "peer") throws -> RunningProcess {
+    package static func modbusPeer(_ arguments: [String], in directory: URL, name: String = "peer") throws -> RunningProcess {
         let ready = directory.appendingPathComponent("\(name).ready").path
         try? FileManager.default.removeItem(atPath: ready)
         let peer = try RunningProcess(["python3", Paths.repository.appendingPathComponent("Tests/Peers/modbus_peer.py").path, "--ready", ready]
@@ -37,9 +37,9 @@ enum Receivers {
 
     /// Tests/Peers/hl7_receiver.py (python-hl7's MLLP server, hl7apy validation) on `port`, logging
     /// each message to `log`; returns once it listens.
-    static func hl7(port: Int, log: String, in directory: URL, name: String = "receiver", arguments: [String] = []) throws -> RunningProcess {
+    package static func hl7(port: Int, log: String, in directory: URL, name: String = "receiver", arguments: [String] = []) throws -> RunningProcess {
         let ready = directory.appendingPathComponent("\(name).ready").path
-        let receiver = try RunningProcess(["python3", HL7DeliveryTests.receiverScript, "--port", "\(port)", "--log", log, "--ready", ready] + arguments,
+        let receiver = try RunningProcess(["python3", Paths.repository.appendingPathComponent("Tests/Peers/hl7_receiver.py").path, "--port", "\(port)", "--log", log, "--ready", ready] + arguments,
                                           directory: directory, name: name)
         #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: ready) || receiver.poll() != nil },
                 "receiver did not start (python-hl7 and hl7apy installed? make test-deps): \(receiver.stderr)")

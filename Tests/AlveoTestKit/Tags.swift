@@ -2,18 +2,18 @@ import Foundation
 import Synchronization
 import Testing
 
-extension Trait where Self == ConditionTrait {
+package extension Trait where Self == ConditionTrait {
     /// A suite that starts processes (the agent, a simulator, peers, receivers) or talks to real ones
     /// over sockets and pseudo-terminals: `make test` runs it; `make check` (ALVEO_CHECK=1) skips it.
     /// (Swift 6.3's `swift test` cannot filter by tag yet, so the switch is an environment variable.)
-    static var endToEnd: Self {
+    package static var endToEnd: Self {
         .enabled(if: ProcessInfo.processInfo.environment["ALVEO_CHECK"] == nil, "end to end: make test runs it, make check skips it")
     }
 }
 
-extension Trait where Self == OwnThread {
+package extension Trait where Self == OwnThread {
     /// Each test of the suite on a thread of its own (`OwnThread`).
-    static var ownThread: Self { OwnThread() }
+    package static var ownThread: Self { OwnThread() }
 }
 
 /// Runs each test of a suite that blocks — it waits on processes, polls files and sockets with short
@@ -21,10 +21,10 @@ extension Trait where Self == OwnThread {
 /// core (two here): two blocking tests on it starved every async test in the process for minutes,
 /// and an async test's own deadlines then fired although the agent had answered (seen under load:
 /// "no answer from the agent within 15 s", and 80,000 in-process inbox requests taking 773 s).
-struct OwnThread: SuiteTrait, TestTrait, TestScoping {
-    var isRecursive: Bool { true }
+package struct OwnThread: SuiteTrait, TestTrait, TestScoping {
+    package var isRecursive: Bool { true }
 
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+    package func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         guard !test.isSuite else { return try await function() }
         await OwnThread.gate.enter()
         let executor = ThreadExecutor(name: String(test.name.prefix(15)))
@@ -38,21 +38,21 @@ struct OwnThread: SuiteTrait, TestTrait, TestScoping {
     /// At most this many such tests at once (`ALVEO_TEST_CONCURRENCY`; default: the cores plus one).
     /// Each starts an agent, peers and receivers: unbounded, forty of them at once on two cores made
     /// their own deadlines fire (`alveo deliver` not done within 120 s).
-    static let gate = Gate(width: ProcessInfo.processInfo.environment["ALVEO_TEST_CONCURRENCY"].flatMap { Int($0) }.map { max(1, $0) }
+    package static let gate = Gate(width: ProcessInfo.processInfo.environment["ALVEO_TEST_CONCURRENCY"].flatMap { Int($0) }.map { max(1, $0) }
         ?? ProcessInfo.processInfo.activeProcessorCount + 1)
 }
 
 /// A counting gate for async callers: `enter` waits while `width` are inside.
-final class Gate: Sendable {
+package final class Gate: Sendable {
     private let state: Mutex<(inside: Int, waiting: [CheckedContinuation<Void, Never>])>
-    let width: Int
+    package let width: Int
 
-    init(width: Int) {
+    package init(width: Int) {
         self.width = width
         state = Mutex((0, []))
     }
 
-    func enter() async {
+    package func enter() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let admitted = state.withLock { state -> Bool in
                 if state.inside < width {
@@ -66,7 +66,7 @@ final class Gate: Sendable {
         }
     }
 
-    func leave() {
+    package func leave() {
         let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard !state.waiting.isEmpty else {
                 state.inside -= 1
@@ -80,20 +80,20 @@ final class Gate: Sendable {
 
 /// A task executor over one dedicated thread. After `finish`, a late job (there should be none) runs
 /// on a new thread of its own rather than never.
-final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
+package final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
     // @unchecked: `jobs` and `finished` are used under `condition`.
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var finished = false
 
-    init(name: String) {
+    package init(name: String) {
         let thread = Thread { [self] in run() }
         thread.name = name
         thread.stackSize = 8 << 20
         thread.start()
     }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    package func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         condition.lock()
         defer { condition.unlock() }
@@ -106,7 +106,7 @@ final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
         condition.signal()
     }
 
-    func finish() {
+    package func finish() {
         condition.lock()
         finished = true
         condition.signal()

@@ -4,14 +4,14 @@ import Glibc
 #endif
 
 /// Runs a program to completion (see RunningProcess for how it is started), capturing its output.
-struct ChildProcess {
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+package struct ChildProcess {
+    package struct Result {
+        package var status: Int32
+        package var stdout: String
+        package var stderr: String
     }
 
-    static func run(_ arguments: [String], timeout: TimeInterval = 120, environment extra: [String: String] = [:]) throws -> Result {
+    package static func run(_ arguments: [String], timeout: TimeInterval = 120, environment extra: [String: String] = [:]) throws -> Result {
         let directory = try Paths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let process = try RunningProcess(arguments, directory: directory, name: "child", environment: extra)
@@ -28,7 +28,7 @@ struct ChildProcess {
 /// forks it: posix_spawn's vfork-style start makes the child's ru_maxrss include the test process's
 /// own memory (Linux takes the old address space's high-water mark at exec), which would swamp the
 /// figure; the Python parent is small and known.
-func peakMemory(_ arguments: [String], timeout: TimeInterval = 120) throws -> (result: ChildProcess.Result, kilobytes: Int) {
+package func peakMemory(_ arguments: [String], timeout: TimeInterval = 120) throws -> (result: ChildProcess.Result, kilobytes: Int) {
     let script = """
         import os, resource, sys
         pid = os.fork()

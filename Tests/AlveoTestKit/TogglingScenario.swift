@@ -5,8 +5,8 @@
 /// (sensor_off without its 10 s offset, so each episode ends at the next row, and with the highest
 /// chatter bound, 60 an hour, over the 15 an hour each oximeter makes; no silence alarms from the
 /// oximeters between their episodes).
-enum TogglingScenario {
-    static func text(events: Int) -> String {
+package enum TogglingScenario {
+    package static func text(events: Int) -> String {
         var text = "t,source,parameter,value\n"
         for n in 0..<events {
             let k = (n / 2) % 50
@@ -16,7 +16,7 @@ enum TogglingScenario {
     }
 
     /// The `rules:` entries (indented for a top-level `rules:` mapping).
-    static let ruleLines = """
+    package static let ruleLines = """
           technical.sensor_off: {offset_s: 0, chatter_max_per_h: 60}
           technical.device_silent: {enabled: false}
         """

@@ -8,38 +8,38 @@ import Glibc
 /// as the command makes, or one connection kept alive, as a bedside view would. A kept-alive
 /// connection the agent closed (idle, or to make room at its bound) is opened again and the request
 /// sent again — only for requests that may be repeated (`retry`), and counted.
-final class ControlSocketClient {
-    struct Response {
-        var status: Int
-        var body: [UInt8]
-        var text: String { String(decoding: body, as: UTF8.self) }
+package final class ControlSocketClient {
+    package struct Response {
+        package var status: Int
+        package var body: [UInt8]
+        package var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    let path: String
+    package let path: String
     /// The longest a request may wait for its answer before it counts as unanswered.
-    let timeoutSeconds: Int
+    package let timeoutSeconds: Int
     private var kept: Int32 = -1
     /// Kept-alive connections found closed by the agent and opened again.
-    private(set) var reopened = 0
+    package private(set) var reopened = 0
 
-    init(path: String, timeoutSeconds: Int = 30) {
+    package init(path: String, timeoutSeconds: Int = 30) {
         self.path = path
         self.timeoutSeconds = timeoutSeconds
     }
 
     deinit { if kept >= 0 { close(kept) } }
 
-    static func get(_ path: String, close: Bool) -> [UInt8] {
+    package static func get(_ path: String, close: Bool) -> [UInt8] {
         Array("GET \(path) HTTP/1.1\r\nHost: alveo\r\n\(close ? "Connection: close\r\n" : "")\r\n".utf8)
     }
 
-    static func post(_ path: String, json: String, close: Bool = true) -> [UInt8] {
+    package static func post(_ path: String, json: String, close: Bool = true) -> [UInt8] {
         let body = Array(json.utf8)
         return Array("POST \(path) HTTP/1.1\r\nHost: alveo\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\(close ? "Connection: close\r\n" : "")\r\n".utf8) + body
     }
 
     /// A connected Unix socket with send and receive timeouts, or -1.
-    static func connect(_ path: String, timeoutSeconds: Int = 30) -> Int32 {
+    package static func connect(_ path: String, timeoutSeconds: Int = 30) -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return -1 }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
@@ -61,7 +61,7 @@ final class ControlSocketClient {
     }
 
     /// Sends every byte (MSG_NOSIGNAL: a connection the agent closed is an error here, not a SIGPIPE).
-    static func send(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    package static func send(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var sent = 0
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
@@ -74,7 +74,7 @@ final class ControlSocketClient {
 
     /// Reads one response (status line, headers, a body of Content-Length bytes); nil when the
     /// connection ends first or the answer does not come in time.
-    static func receive(_ fd: Int32) -> Response? {
+    package static func receive(_ fd: Int32) -> Response? {
         var buffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16_384)
         var headerEnd: Int?
@@ -112,7 +112,7 @@ final class ControlSocketClient {
     }
 
     /// One request on a connection of its own.
-    func once(_ request: [UInt8]) -> Response? {
+    package func once(_ request: [UInt8]) -> Response? {
         let fd = Self.connect(path, timeoutSeconds: timeoutSeconds)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -122,7 +122,7 @@ final class ControlSocketClient {
 
     /// One request on the kept-alive connection (opened when needed); a request that may be
     /// repeated is sent once more on a new connection when the agent had closed the old one.
-    func keptAlive(_ request: [UInt8], retry: Bool) -> Response? {
+    package func keptAlive(_ request: [UInt8], retry: Bool) -> Response? {
         for attempt in 0..<2 {
             if kept < 0 {
                 kept = Self.connect(path, timeoutSeconds: timeoutSeconds)
@@ -138,7 +138,7 @@ final class ControlSocketClient {
     }
 
     /// Closes the kept-alive connection.
-    func disconnect() {
+    package func disconnect() {
         if kept >= 0 { close(kept) }
         kept = -1
     }

@@ -5,23 +5,23 @@ import Glibc
 
 /// What a process holds, read from /proc: resident memory, open descriptors, threads and the CPU time
 /// it has used. Samples taken along a run say whether it stays flat.
-struct ProcessResources {
+package struct ProcessResources {
     /// Requests made when the sample was taken (what the figures are per).
-    var requests: Int
+    package var requests: Int
     /// VmRSS: all resident pages, the code of the binary and its libraries included (they come in as
     /// code runs for the first time, up to the size of what is mapped).
-    var rssKiB: Int
+    package var rssKiB: Int
     /// RssAnon: resident anonymous memory (the heap, stacks): where a leak shows.
-    var anonKiB: Int
-    var descriptors: Int
-    var threads: Int
+    package var anonKiB: Int
+    package var descriptors: Int
+    package var threads: Int
     /// User + system CPU seconds since the process started.
-    var cpuSeconds: Double
+    package var cpuSeconds: Double
     /// The live heap (malloc's bytes in use), when the process reports it (heap_shim.c); -1 if not.
-    var heapKiB = -1
+    package var heapKiB = -1
 
     /// The process's figures now; nil once it is gone.
-    static func sample(_ pid: pid_t, requests: Int) -> ProcessResources? {
+    package static func sample(_ pid: pid_t, requests: Int) -> ProcessResources? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")
@@ -40,7 +40,7 @@ struct ProcessResources {
     }
 
     /// Whether the process is stopped (SIGSTOP): state T in /proc/PID/stat.
-    static func isStopped(_ pid: pid_t) -> Bool {
+    package static func isStopped(_ pid: pid_t) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
         return stat[stat.index(after: close)...].split(separator: " ").first == "T"
     }
@@ -50,14 +50,14 @@ struct ProcessResources {
 /// least and greatest value in each, and its least-squares slope per 100,000 requests (over the
 /// samples after the first tenth, which hold the warm-up: allocator arenas, caches, lazily started
 /// threads).
-struct Drift: CustomStringConvertible {
-    var firstMean: Double, lastMean: Double
-    var firstMin: Double, lastMin: Double
-    var firstMax: Double, lastMax: Double
-    var slopePer100k: Double
-    var unit: String
+package struct Drift: CustomStringConvertible {
+    package var firstMean: Double, lastMean: Double
+    package var firstMin: Double, lastMin: Double
+    package var firstMax: Double, lastMax: Double
+    package var slopePer100k: Double
+    package var unit: String
 
-    init(_ samples: [ProcessResources], unit: String, _ value: (ProcessResources) -> Double) {
+    package init(_ samples: [ProcessResources], unit: String, _ value: (ProcessResources) -> Double) {
         self.unit = unit
         let quarter = max(1, samples.count / 4)
         let first = samples.prefix(quarter).map(value), last = samples.suffix(quarter).map(value)
@@ -76,19 +76,19 @@ struct Drift: CustomStringConvertible {
         slopePer100k = sxx > 0 ? sxy / sxx * 100_000 : 0
     }
 
-    var growth: Double { lastMean - firstMean }
+    package var growth: Double { lastMean - firstMean }
 
-    var description: String {
+    package var description: String {
         String(format: "first quarter %.1f, last quarter %.1f %@ (min %.0f -> %.0f, max %.0f -> %.0f), slope %+.2f %@ per 100k requests",
                firstMean, lastMean, unit, firstMin, lastMin, firstMax, lastMax, slopePer100k, unit)
     }
 }
 
 /// CPU seconds per 1,000 requests in the first and the last quarter of a series of samples.
-struct CPUCost: CustomStringConvertible {
-    var firstPerThousand: Double, lastPerThousand: Double
+package struct CPUCost: CustomStringConvertible {
+    package var firstPerThousand: Double, lastPerThousand: Double
 
-    init(_ samples: [ProcessResources]) {
+    package init(_ samples: [ProcessResources]) {
         func cost(_ part: ArraySlice<ProcessResources>) -> Double {
             guard let a = part.first, let b = part.last, b.requests > a.requests else { return 0 }
             return (b.cpuSeconds - a.cpuSeconds) / Double(b.requests - a.requests) * 1000
@@ -98,9 +98,9 @@ struct CPUCost: CustomStringConvertible {
         lastPerThousand = cost(samples.suffix(quarter))
     }
 
-    var ratio: Double { firstPerThousand > 0 ? lastPerThousand / firstPerThousand : 0 }
+    package var ratio: Double { firstPerThousand > 0 ? lastPerThousand / firstPerThousand : 0 }
 
-    var description: String {
+    package var description: String {
         String(format: "CPU %.3f s per 1,000 requests in the first quarter, %.3f s in the last (x%.2f)", firstPerThousand, lastPerThousand, ratio)
     }
 }

@@ -7,13 +7,13 @@ import Glibc
 /// waited on by condition with a deadline, stopped by signal. Foundation's Process hangs when started
 /// off the main thread here (shared/platform-notes.md): posix_spawn with an empty signal mask and
 /// default dispositions, reaped with waitpid, is used instead.
-final class RunningProcess {
-    let pid: pid_t
-    let stdoutPath: String
-    let stderrPath: String
+package final class RunningProcess {
+    package let pid: pid_t
+    package let stdoutPath: String
+    package let stderrPath: String
     private var exitStatus: Int32?
 
-    init(_ arguments: [String], directory: URL, name: String, environment extra: [String: String] = [:]) throws {
+    package init(_ arguments: [String], directory: URL, name: String, environment extra: [String: String] = [:]) throws {
         stdoutPath = directory.appendingPathComponent("\(name).out").path
         stderrPath = directory.appendingPathComponent("\(name).err").path
         var actions = posix_spawn_file_actions_t()
@@ -55,11 +55,11 @@ final class RunningProcess {
 
     deinit { kill() }
 
-    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+    package var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    package var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     /// Exit status if the process has ended (reaps it), nil while running.
-    func poll() -> Int32? {
+    package func poll() -> Int32? {
         if let exitStatus { return exitStatus }
         var status: Int32 = 0
         guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
@@ -67,10 +67,10 @@ final class RunningProcess {
         return exitStatus
     }
 
-    func signal(_ signal: Int32) { if poll() == nil { _ = Glibc.kill(pid, signal) } }
+    package func signal(_ signal: Int32) { if poll() == nil { _ = Glibc.kill(pid, signal) } }
 
     /// SIGKILL and reap: nothing is left behind.
-    func kill() {
+    package func kill() {
         guard poll() == nil else { return }
         _ = Glibc.kill(pid, SIGKILL)
         var status: Int32 = 0
@@ -79,7 +79,7 @@ final class RunningProcess {
     }
 
     /// Waits for the process to end, up to `timeout` seconds; nil if it did not.
-    func waitForExit(timeout: TimeInterval) -> Int32? {
+    package func waitForExit(timeout: TimeInterval) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if let status = poll() { return status }
@@ -90,7 +90,7 @@ final class RunningProcess {
 }
 
 /// Waits for a condition with a deadline; never sleeps for luck.
-func waitUntil(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
+package func waitUntil(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if condition() { return true }
@@ -100,7 +100,7 @@ func waitUntil(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
 }
 
 /// A TCP port nobody listens on right now (bound to port 0, then released).
-func freePort() -> Int {
+package func freePort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -116,7 +116,7 @@ func freePort() -> Int {
 }
 
 /// Whether something accepts TCP connections on 127.0.0.1:port.
-func isListening(_ port: Int) -> Bool {
+package func isListening(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
