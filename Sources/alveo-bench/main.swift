@@ -478,7 +478,8 @@ func benchmarkTraceWrite(records: Int) throws {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let which = arguments.first ?? "all"
-let benchmarks = ["all", "replay", "trace-replay", "trace-write", "poll", "decoders", "delivery", "bedside", "run", "golden-traces", "soak-trace", "report", "trend-writes"]
+let benchmarks = ["all", "replay", "trace-replay", "trace-write", "poll", "decoders", "delivery", "bedside", "run", "golden-traces", "soak-trace", "report", "trend-writes",
+                  "flap-trace"]
 if ["-h", "--help", "help"].contains(which) || !benchmarks.contains(which) {
     let usage = """
         usage: alveo-bench [BENCHMARK [N]]   (make bench BENCH=NAME)
@@ -495,6 +496,8 @@ if ["-h", "--help", "help"].contains(which) || !benchmarks.contains(which) {
           trend-writes [H] CPU the trend store adds to the bedside loop, H hours at 1 Hz (default 2)
           golden-traces    rewrite the golden raw traces under devices/*/traces
           soak-trace H DIR [SEED]  the soak's two traces (H hours in all, faults injected) in DIR
+          flap-trace toggle|fuzzed H PATH [SEED]  H hours of a Nonin format 8 whose probe flag flips with every
+                           frame (toggle) or at random amid garbled bytes (fuzzed), at PATH (not a benchmark)
         """
     if ["-h", "--help", "help"].contains(which) {
         print(usage)
@@ -515,6 +518,14 @@ if which == "soak-trace" {
         exit(64)
     }
     try SoakTrace.write(hours: hours, directory: arguments[2], seed: arguments.count > 3 ? UInt64(arguments[3]) ?? 1 : 1)
+}
+if which == "flap-trace" {
+    guard arguments.count >= 4, let kind = FlapTrace.Kind(rawValue: arguments[1]), let hours = Double(arguments[2]), hours > 0, hours <= 24 * 31 else {
+        FileHandle.standardError.write(Data("usage: alveo-bench flap-trace toggle|fuzzed HOURS(up to 744) PATH [SEED]\n".utf8))
+        exit(64)
+    }
+    let (records, bytes) = try FlapTrace.write(kind, hours: hours, path: arguments[3], seed: arguments.count > 4 ? UInt64(arguments[4]) ?? 24 : 24)
+    print("\(arguments[3]): \(records) records, \(bytes) bytes")
 }
 if which == "all" || which == "replay" { try benchmarkReplay() }
 if which == "all" || which == "trace-replay" { try benchmarkTraceReplay(hours: count(24)) }
