@@ -8,7 +8,8 @@
 //           the line carries 1 to 16 garbled bytes, some of which fit the frame pattern and decode as
 //           frames with arbitrary flags and values (format 8 has no checksum).
 //
-// `alveo-bench flap-trace KIND HOURS PATH [SEED]` writes one.
+// `alveo-bench flap-trace KIND HOURS PATH [SEED]` writes one (FlapTraceTests replays a few hours of
+// each with `alveo replay`); `alveo-bench replay-flap` writes about 16 MB of each and times the replay.
 import AlveoAgent
 import AlveoCore
 import AlveoDevices
@@ -72,6 +73,105 @@ enum FlapTrace {
         synthesizer.run(until: hours * 3600)
         let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         return (synthesizer.records, size)
+    }
+}
+
+/// `make bench BENCH=replay-flap`: about 16 MB of each flap trace, replayed as `alveo replay TRACE`
+/// replays it (target: under 5 s, fewer than 1,000 events), with the time split by stage: reading the
+/// records (CRC), reading and decoding (the Nonin pump, as replay drives it), the whole replay into a
+/// sink that drops the events, the whole replay into JSON Lines on /dev/null, and the release
+/// `alveo replay` binary as a process (its wall time includes start-up).
+func benchmarkReplayFlap(hours: Int) throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("alveo-bench-flap-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let clock = ContinuousClock()
+    func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
+    func best(of runs: Int, _ body: () throws -> Void) rethrows -> Double {
+        var best = Double.infinity
+        for _ in 0..<runs {
+            let start = clock.now
+            try body()
+            best = min(best, seconds(clock.now - start))
+        }
+        return best
+    }
+    let alveo = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("alveo").path
+    let devNull = FileHandle(forWritingAtPath: "/dev/null")!
+    print("replay of a Nonin format 8 trace whose probe flag flaps (issue 24: fewer than 1,000 events, under 5 s)")
+    for kind in FlapTrace.Kind.allCases {
+        let path = directory.appendingPathComponent("flap-\(kind.rawValue).alvtrace").path
+        let start = clock.now
+        let (records, size) = try FlapTrace.write(kind, hours: Double(hours), path: path)
+        let made = seconds(clock.now - start)
+        let megabytes = Double(size) / 1e6
+        print(String(format: "  %@, %d h: %d records, %.1f MB (synthesized in %.1f s)", kind.rawValue, hours, records, megabytes, made))
+
+        // Stage 1: the reader alone (1 MiB reads, CRC of every record).
+        var read = 0
+        let reading = try best(of: 3) {
+            var reader = try RawTraceReader(path: path)
+            read = 0
+            while reader.next() != nil { read += 1 }
+        }
+        precondition(read == records, "read \(read) of \(records) records")
+
+        // Stage 2: reader and Nonin pump, as replay drives it (opens, reads, failures), no core.
+        var frames = 0
+        let decoding = try best(of: 3) {
+            var reader = try RawTraceReader(path: path)
+            guard let first = reader.next(), first.kind == .config else { fatalError("no configuration record") }
+            let config = try AgentConfig.parse(yaml: String(decoding: first.payload, as: UTF8.self), file: path, readOutputs: false)
+            var pumps: [String: DevicePump] = [:]
+            for device in config.serialDevices { pumps[device.id] = device.makePump() }
+            frames = 0
+            while let record = reader.next() {
+                switch record.kind {
+                case .opened: _ = pumps[record.device]?.open(at: record.monotonic)
+                case .received: _ = pumps[record.device]?.receive(record.payload, at: record.monotonic) { _ in frames += 1 }
+                case .pollFailed: pumps[record.device]?.fail()
+                default: break
+                }
+            }
+        }
+
+        // Stage 3: the whole replay (pump, clinical core and alarm engine), events dropped.
+        var summary = TraceReplay.Summary()
+        let replaying = try best(of: 3) { summary = try TraceReplay.run(path: path) { _ in } }
+        precondition(summary.warning == nil && summary.records == records, "replayed \(summary.records) of \(records)")
+
+        // Stage 4: as `alveo replay` writes them: JSON Lines to /dev/null.
+        let writing = try best(of: 3) {
+            let writer = EventWriter(handle: devNull, format: .jsonl)
+            summary = try TraceReplay.run(path: path) { writer.write($0) }
+            writer.flush()
+        }
+
+        // Stage 5: the release binary, as a user runs it, under /usr/bin/time for its own peak RSS (a
+        // child spawned from this process would be charged this process's high-water mark).
+        var process = Double.nan, peak = Double.nan
+        if FileManager.default.isExecutableFile(atPath: alveo) {
+            let time = "/usr/bin/time"
+            let timed = FileManager.default.isExecutableFile(atPath: time)
+            process = try best(of: 3) {
+                let replay = Process()
+                replay.executableURL = URL(fileURLWithPath: timed ? time : alveo)
+                replay.arguments = (timed ? ["-f", "maxrss_kib=%M", alveo] : []) + ["replay", path]
+                replay.standardOutput = devNull
+                let stderr = Pipe()
+                replay.standardError = stderr
+                try replay.run()
+                let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                replay.waitUntilExit()
+                precondition(replay.terminationStatus == 0, "alveo replay \(path) failed: \(text)")
+                if let line = text.split(separator: "\n").last(where: { $0.hasPrefix("maxrss_kib=") }),
+                   let kib = Double(line.dropFirst("maxrss_kib=".count)) { peak = kib / 1024 }
+            }
+        }
+        print(String(format: "    %d frames decoded, %d events; best of 3: read %.2f s, read + decode %.2f s, replay %.2f s, replay to JSON Lines %.2f s (%.1f MB/s), `alveo replay` %.2f s (%.1f MB/s, peak RSS %.1f MB)",
+                     frames, summary.events, reading, decoding, replaying, writing, megabytes / writing, process, megabytes / process, peak))
+        print(String(format: "    by stage: reader %.2f s, pump and decoder %.2f s, clinical core and alarm engine %.2f s, JSON Lines %.2f s",
+                     reading, max(0, decoding - reading), max(0, replaying - decoding), max(0, writing - replaying)))
     }
 }
 
