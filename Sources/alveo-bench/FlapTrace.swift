@@ -21,11 +21,15 @@ enum FlapTrace {
         case toggle, fuzzed
     }
 
+    static let devices = """
+        devices:
+          - {id: oxi, transport: {kind: serial, protocol: nonin_df8, path: /dev/ttyUSB1, baud: 9600}}
+        """
+
     static let config = """
         # Flap trace: synthesized by `alveo-bench flap-trace` on virtual time (Nonin format 8, probe flag flapping).
         patient: {sex: male, height_cm: 170}
-        devices:
-          - {id: oxi, transport: {kind: serial, protocol: nonin_df8, path: /dev/ttyUSB1, baud: 9600}}
+        \(devices)
         """
 
     static let values: SerialDeviceEncoders.Values = [.spo2: 96, .pulseRate: 70]
