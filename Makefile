@@ -133,7 +133,7 @@ soak-interfaces: test-deps
 fuzz-smoke: deps
 	SWIFT=$(SWIFT) Tests/Fuzz/fuzz.sh 10
 
-## bench: release-build benchmarks (scenario and raw-trace replay, Modbus poll cost, decoders, delivery, the bedside loop,
+## bench: release-build benchmarks (scenario and raw-trace replay, a flapping oximeter's trace replay, Modbus poll cost, decoders, delivery, the bedside loop,
 ## 5 min of `alveo run`); figures go in docs/performance.md. `make bench BENCH=trace-replay` runs one.
 BENCH ?= all
 bench: test-deps

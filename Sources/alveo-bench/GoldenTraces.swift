@@ -119,6 +119,11 @@ enum GoldenTraces {
                 (90, "oxi", .plug),
             ])
 
+        // An hour of the fuzzed flap trace (FlapTrace): the probe flag drawn at random for every frame,
+        // garbled bytes before about one frame in eight.
+        try make("nonin-df8-flap", device: "nonin", config: FlapTrace.devices, duration: 3600,
+                 script: FlapTrace.script(.fuzzed, hours: 1, seed: 24))
+
         try make("intellivue-faults", device: "intellivue", config: """
             devices:
               - {id: mon, poll_interval_s: 1, transport: {kind: serial, protocol: intellivue, path: /dev/ttyUSB3, baud: 115200}}

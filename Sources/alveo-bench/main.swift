@@ -4,6 +4,7 @@
 //   swift run -c release alveo-bench replay     # scenario replay only
 //   swift run -c release alveo-bench trace-replay [HOURS]   # raw-trace replay of a 24 h PB840 + Nonin trace
 //   swift run -c release alveo-bench bedside [N]   # chart/ORU -> event latency, status latency
+//   swift run -c release alveo-bench replay-flap [HOURS]    # replay of ~16 MB Nonin format 8 traces whose probe flag flaps
 //   swift run alveo-bench golden-traces         # rewrite devices/<device>/traces (not a benchmark)
 import AlveoAgent
 import AlveoCore
@@ -478,7 +479,8 @@ func benchmarkTraceWrite(records: Int) throws {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let which = arguments.first ?? "all"
-let benchmarks = ["all", "replay", "trace-replay", "trace-write", "poll", "decoders", "delivery", "bedside", "run", "golden-traces", "soak-trace", "report", "trend-writes"]
+let benchmarks = ["all", "replay", "trace-replay", "trace-write", "poll", "decoders", "delivery", "bedside", "run", "golden-traces", "soak-trace", "report", "trend-writes",
+                  "replay-flap", "flap-trace"]
 if ["-h", "--help", "help"].contains(which) || !benchmarks.contains(which) {
     let usage = """
         usage: alveo-bench [BENCHMARK [N]]   (make bench BENCH=NAME)
@@ -495,6 +497,9 @@ if ["-h", "--help", "help"].contains(which) || !benchmarks.contains(which) {
           trend-writes [H] CPU the trend store adds to the bedside loop, H hours at 1 Hz (default 2)
           golden-traces    rewrite the golden raw traces under devices/*/traces
           soak-trace H DIR [SEED]  the soak's two traces (H hours in all, faults injected) in DIR
+          replay-flap [H]  replay of H hours (default 75, about 16 MB) of Nonin format 8 whose probe flag flaps
+          flap-trace toggle|fuzzed H PATH [SEED]  H hours of a Nonin format 8 whose probe flag flips with every
+                           frame (toggle) or at random amid garbled bytes (fuzzed), at PATH (not a benchmark)
         """
     if ["-h", "--help", "help"].contains(which) {
         print(usage)
@@ -516,7 +521,16 @@ if which == "soak-trace" {
     }
     try SoakTrace.write(hours: hours, directory: arguments[2], seed: arguments.count > 3 ? UInt64(arguments[3]) ?? 1 : 1)
 }
+if which == "flap-trace" {
+    guard arguments.count >= 4, let kind = FlapTrace.Kind(rawValue: arguments[1]), let hours = Double(arguments[2]), hours > 0, hours <= 24 * 31 else {
+        FileHandle.standardError.write(Data("usage: alveo-bench flap-trace toggle|fuzzed HOURS(up to 744) PATH [SEED]\n".utf8))
+        exit(64)
+    }
+    let (records, bytes) = try FlapTrace.write(kind, hours: hours, path: arguments[3], seed: arguments.count > 4 ? UInt64(arguments[4]) ?? 24 : 24)
+    print("\(arguments[3]): \(records) records, \(bytes) bytes")
+}
 if which == "all" || which == "replay" { try benchmarkReplay() }
+if which == "all" || which == "replay-flap" { try benchmarkReplayFlap(hours: count(75)) }
 if which == "all" || which == "trace-replay" { try benchmarkTraceReplay(hours: count(24)) }
 if which == "all" || which == "trace-write" { try benchmarkTraceWrite(records: count(30_000)) }
 if which == "all" || which == "poll" { try benchmarkPollCost() }

@@ -45,6 +45,12 @@ import Testing
         Case(device: "nonin", name: "nonin-df8-faults", required: [
             "technical.sensor_off/start/oxi", "technical.sensor_off/end/oxi", "technical.device_silent/start/oxi",
         ], garbled: false),
+        // The probe flag drawn at random for every frame, garbled bytes on the line (FlapTrace, an hour):
+        // one sensor_off alarm for the hour, and value_rejected held intermittent at its chatter bound.
+        Case(device: "nonin", name: "nonin-df8-flap", required: [
+            "technical.sensor_off/start/oxi", "technical.sensor_off/continue/oxi", "technical.value_rejected/start/oxi",
+            "technical.value_rejected/update/oxi",
+        ], garbled: true),
         Case(device: "intellivue", name: "intellivue-faults", required: [
             "lpv.plateau_high/start", "oxygenation.spo2_low/start", "technical.device_silent/start/mon", "technical.device_silent/end/mon",
         ], garbled: true),
