@@ -192,6 +192,9 @@ final class InterfacesWeek {
               - {id: oxi, profile: \(profile), poll_interval_s: 1, transport: {kind: modbus_rtu, path: \(link), baud: 19200}}
             rules:
               technical.clock_unsynchronized: {after_s: 86400}
+              # A week's disk-full hours pass in minutes here: the chatter bound counts real hours
+              # (rules v3 §1.3), so it is set to its widest for this compressed week.
+              technical.journal_failed: {chatter_max_per_h: 60}
             control: {socket: \(socket)}
             inputs:
               hl7: {bind: 127.0.0.1, port: \(labPort), allowed_senders: [ABL90^ICU, ADT]}
