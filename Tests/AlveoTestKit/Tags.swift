@@ -6,14 +6,14 @@ package extension Trait where Self == ConditionTrait {
     /// A suite that starts processes (the agent, a simulator, peers, receivers) or talks to real ones
     /// over sockets and pseudo-terminals: `make test` runs it; `make check` (ALVEO_CHECK=1) skips it.
     /// (Swift 6.3's `swift test` cannot filter by tag yet, so the switch is an environment variable.)
-    package static var endToEnd: Self {
+    static var endToEnd: Self {
         .enabled(if: ProcessInfo.processInfo.environment["ALVEO_CHECK"] == nil, "end to end: make test runs it, make check skips it")
     }
 }
 
 package extension Trait where Self == OwnThread {
     /// Each test of the suite on a thread of its own (`OwnThread`).
-    package static var ownThread: Self { OwnThread() }
+    static var ownThread: Self { OwnThread() }
 }
 
 /// Runs each test of a suite that blocks — it waits on processes, polls files and sockets with short
