@@ -152,13 +152,7 @@ final class InterfacesWeek {
 
     // MARK: - Peers and agent
 
-    func shim(_ name: String) throws -> String {
-        let library = directory.appendingPathComponent("\(name).so").path
-        let built = try ChildProcess.run(["cc", "-shared", "-fPIC", "-O2", "-o", library,
-                                          Paths.repository.appendingPathComponent("Tests/Peers/\(name).c").path, "-ldl"])
-        #expect(built.status == 0, "cannot build \(name): \(built.stderr)")
-        return library
-    }
+    func shim(_ name: String) throws -> String { try Shims.build(name, in: directory) }
 
     /// Devices for longer than any run lasts: FiO2 0.60, SpO2 93 %, the oximeter's probe off for 10 s
     /// every 2 min (device events keep coming, also while the disk is full); then the last values hold.

@@ -17,13 +17,7 @@ import Testing
 
     var flag: String { directory.appendingPathComponent("disk-full").path }
 
-    func shim() throws -> String {
-        let library = directory.appendingPathComponent("enospc_shim.so").path
-        let source = Paths.repository.appendingPathComponent("Tests/Peers/enospc_shim.c").path
-        let result = try ChildProcess.run(["cc", "-shared", "-fPIC", "-O2", "-o", library, source, "-ldl"])
-        #expect(result.status == 0, "cannot build the shim: \(result.stderr)")
-        return library
-    }
+    func shim() throws -> String { try Shims.build("enospc_shim", in: directory) }
 
     func environment() throws -> [String: String] {
         ["LD_PRELOAD": try shim(), "ALVEO_FAULT_FLAG": flag, "ALVEO_FAULT_MATCH": "/journal/journal-"]

@@ -6,13 +6,7 @@ import Testing
 /// libserialport (with the test-only LD_PRELOAD shim of Tests/Peers, since libserialport 0.1.1 does
 /// not open ptys), writes a request and reads a pyserial peer's answer.
 @Suite(.serialized, .endToEnd, .ownThread) struct SerialPortTests {
-    static func buildShim(in directory: URL) throws -> String {
-        let library = directory.appendingPathComponent("libserialport_pty_shim.so").path
-        let source = Paths.repository.appendingPathComponent("Tests/Peers/libserialport_pty_shim.c").path
-        let result = try ChildProcess.run(["cc", "-shared", "-fPIC", "-O2", "-o", library, source, "-ldl"])
-        #expect(result.status == 0, "cannot build the shim: \(result.stderr)")
-        return library
-    }
+    static func buildShim(in directory: URL) throws -> String { try Shims.build("libserialport_pty_shim", in: directory) }
 
     @Test func serialCheckTalksToAPeerThroughLibserialport() throws {
         let directory = try Paths.temporaryDirectory()

@@ -235,10 +235,7 @@ import Testing
 @Suite(.serialized, .endToEnd, .ownThread) struct WallClockStepTests {
     @Test func steppingTheWallClockBackOrForwardEndsAndRaisesNothing() throws {
         let directory = try Paths.temporaryDirectory()
-        let shim = directory.appendingPathComponent("clockstep_shim.so").path
-        let built = try ChildProcess.run(["cc", "-shared", "-fPIC", "-O2", "-o", shim,
-                                          Paths.repository.appendingPathComponent("Tests/Peers/clockstep_shim.c").path, "-ldl"])
-        try #require(built.status == 0, "cannot build the shim: \(built.stderr)")
+        let shim = try Shims.build("clockstep_shim", in: directory)
         let hl7Port = freePort(), modbusPort = freePort()
         let receivedLog = directory.appendingPathComponent("received.jsonl").path
         let peer = try Receivers.modbusPeer(["--tcp", "\(modbusPort)", "--ir", "1,3,0,42,80,72,400,300,220,50,140,280"], in: directory)
