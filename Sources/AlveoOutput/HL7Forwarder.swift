@@ -17,6 +17,9 @@ package struct HL7Settings: Sendable, Equatable {
     package var heartbeat: Duration? = .seconds(60)
     /// MLLP over TLS, or nil for plain TCP.
     package var tls: TLSSettings?
+    /// `outputs.hl7.reannounce`: transitions only (default, IHE PCD ACM), or the re-announcement
+    /// schedule too (by site agreement).
+    package var reannounce: ReannouncePolicy = .transitions
 
     package init() {}
 }
@@ -42,6 +45,7 @@ package struct HL7Protocol: ForwardingProtocol {
     package var retryAfterError: Duration { settings.retryAfterError }
     package var resendWindow: Duration { .zero }
     package var heartbeatInterval: Duration? { settings.heartbeat }
+    package var reannounce: ReannouncePolicy { settings.reannounce }
     package var tls: TLSSettings? { settings.tls }
 
     /// The patient of the last message delivered (heartbeats name the same one).

@@ -33,11 +33,21 @@ package protocol ForwardingProtocol: Sendable {
     var resendWindow: Duration { get }
     /// When idle this long with a connection, send a heartbeat (nil: no heartbeats).
     var heartbeatInterval: Duration? { get }
+    /// Which events go to this receiver: state transitions only, or re-announcements too (rules v3 §2.1).
+    var reannounce: ReannouncePolicy { get }
     /// Sends a "bed alive" message; a thrown error means the link is broken.
     func heartbeat(number: Int, over link: any ByteLink) throws
     /// Sends one alarm event (the entry's, decoded) and waits for the receiver's verdict. A thrown
     /// error means the link is broken: the forwarder reconnects and sends the same entry again.
     func deliver(_ entry: JournalEntry, event: AlarmEvent, over link: any ByteLink) throws -> DeliveryOutcome
+}
+
+/// Which alarm events an output sends (rules v3 §2.1).
+package enum ReannouncePolicy: String, Sendable, Equatable, CaseIterable {
+    /// State transitions only: start, update, escalate, de-escalate, end (no `continue`).
+    case transitions
+    /// Transitions and the re-announcements of the schedule (rules v3 §2.2).
+    case schedule
 }
 
 /// Delivers the journal through one protocol, in journal order, one entry at a time, each only once
@@ -158,8 +168,12 @@ package final class JournalForwarder: Sendable {
                 urgentInFlight.withLock { $0 = false }
                 pending = reader.next()
             }
-            if let entry = pending, entry.isManualEntry {
+            if let entry = pending, entry.isManualEntry || (wire.reannounce == .transitions && entry.event?.phase == .continue) {
                 // Charted and lab entries are kept in the journal as the record; they are not alarms.
+                // Re-announcements (phase continue) go only to receivers configured for them: the IHE PCD
+                // ACM profile sends an alarm message at a state transition; periodic re-sends are by site
+                // agreement (`outputs.hl7.reannounce: schedule`), and the station's alarm manager owns its
+                // own re-notification (rules v3 §2.1).
                 // Passing one costs no write: the position is saved when the journal has been read to
                 // its end, or with the next delivery. (An fsync'ed save per line kept the forwarder
                 // hundreds of lines behind a burst of entries, and their number raised

@@ -20,6 +20,9 @@ package struct SyslogSettings: Sendable, Equatable {
     package var resendWindow: Duration = .seconds(5)
     /// RFC 5425 (syslog over TLS), or nil for plain TCP.
     package var tls: TLSSettings?
+    /// `outputs.syslog.reannounce`: the re-announcement schedule too (default: a log carries every
+    /// event), or state transitions only.
+    package var reannounce: ReannouncePolicy = .schedule
 
     package init() {}
 
@@ -50,6 +53,7 @@ package struct SyslogProtocol: ForwardingProtocol {
     package var retryAfterError: Duration { .seconds(1) }
     package var resendWindow: Duration { settings.resendWindow }
     package var heartbeatInterval: Duration? { nil }
+    package var reannounce: ReannouncePolicy { settings.reannounce }
     package var tls: TLSSettings? { settings.tls }
     package func heartbeat(number: Int, over link: any ByteLink) throws {}
 

@@ -20,7 +20,7 @@ import Testing
         return path
     }
 
-    func config(port: Int, ackTimeoutMS: Int = 2000) throws -> String {
+    func config(port: Int, ackTimeoutMS: Int = 2000, extraHL7: String = "") throws -> String {
         let path = directory.appendingPathComponent("bed.yaml").path
         try """
             patient: {sex: female, height_cm: 160, conditions: []}
@@ -40,6 +40,7 @@ import Testing
                 bed_location: ICU^B1^B1^HOSP
                 bed_id: ICU-B1
                 eui64: 0A-1B-2C-FF-FE-3D-4E-5F
+            \(extraHL7)
             """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -213,6 +214,33 @@ import Testing
         // Journal: 1 start, 2 hb, 3 ack, 4 ack update, 5 end, 6 value_rejected start: messages for 1, 4, 5, 6 only.
         let ids = received().compactMap { $0["control_id"] as? String }
         #expect(ids == ["ICU-B1-1", "ICU-B1-4", "ICU-B1-5", "ICU-B1-6"], "\(ids)")
+    }
+
+    /// Rules v3 §2.1 (IHE PCD ACM): the station gets state transitions; re-announcements (phase
+    /// `continue`) only when the site asks for them (`reannounce: schedule`). The journal and stdout
+    /// carry every event either way.
+    @Test(arguments: [("", false), ("    reannounce: transitions", false), ("    reannounce: schedule", true)])
+    func reannouncementsGoToTheStationOnlyBySiteAgreement(extra: String, sendsContinue: Bool) throws {
+        let port = freePort()
+        let receiver = try startReceiver(port: port)
+        defer { receiver.kill() }
+        // SpO2 87 % (medium after 60 s) for 25 min: re-announced at 660 and 1860 s (v2_reannounce), then ended.
+        var rows = ["t,source,parameter,value"]
+        for t in stride(from: 0, through: 1500, by: 30) { rows.append("\(t),oxi,spo2,87") }
+        rows.append("1530,oxi,spo2,97")
+        let scenario = directory.appendingPathComponent("reannounce.csv").path
+        try rows.joined(separator: "\n").write(toFile: scenario, atomically: true, encoding: .utf8)
+        let result = try ChildProcess.run([Paths.alveo, "replay", "--config", try config(port: port, extraHL7: extra), scenario])
+        #expect(result.status == 0, "\(result.stderr)")
+        let printed = result.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let printedPhases = printed.compactMap { $0["phase"] as? String }
+        #expect(printedPhases.contains("continue"), "stdout carries the re-announcements: \(printedPhases)")
+        let phases = received().compactMap { message -> String? in
+            (message["segments"] as? [String])?.first { $0.contains("MDC_ATTR_EVENT_PHASE") }?.split(separator: "|", omittingEmptySubsequences: false)[5].description
+        }
+        #expect(phases.count == (sendsContinue ? printedPhases.count : printedPhases.filter { $0 != "continue" }.count), "\(phases) of \(printedPhases)")
+        #expect(phases.contains("continue") == sendsContinue, "\(phases)")
+        #expect(phases.first == "start" && phases.last == "end", "\(phases)")
     }
 
     @Test func idleAgentSendsHeartbeats() throws {

@@ -64,7 +64,7 @@ import Testing
             outputs:
               journal: {directory: journal, segment_max_mb: 1}
               hl7: {host: 127.0.0.1, port: \(port), ack_timeout_ms: 2000, reconnect_max_s: 0.5, heartbeat_s: 0,
-                    patient_id: "SOAK-1", bed_id: SOAK}
+                    patient_id: "SOAK-1", bed_id: SOAK, reannounce: schedule}
             """.write(toFile: config, atomically: true, encoding: .utf8)
 
         // Where run A will be, by what it does, never by the wall clock (issue 23: on a loaded box a

@@ -69,6 +69,7 @@ import Testing
             var tls: TLSSettings? { nil }
             var resendWindow: Duration { .zero }
             var heartbeatInterval: Duration? { nil }
+            var reannounce: ReannouncePolicy { .schedule }
             func heartbeat(number: Int, over link: any ByteLink) throws {}
             func deliver(_ entry: JournalEntry, event: AlarmEvent, over link: any ByteLink) throws -> DeliveryOutcome {
                 Issue.record("entry \(entry.seq) was sent")

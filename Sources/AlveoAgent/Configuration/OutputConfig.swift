@@ -62,11 +62,21 @@ extension OutputConfig {
         return settings
     }
 
+    /// `reannounce: transitions | schedule` (rules v3 §2.1).
+    private static func parseReannounce(_ value: ConfigNode) throws(ConfigError) -> ReannouncePolicy {
+        let text = try value.string()
+        guard let policy = ReannouncePolicy(rawValue: text) else {
+            throw value.error("'\(Shown.text(text.utf8, limit: 32))' is not a re-announcement policy (transitions: state changes only; "
+                + "schedule: re-announcements too)")
+        }
+        return policy
+    }
+
     private static func parseSyslog(_ node: ConfigNode) throws(ConfigError) -> SyslogSettings {
         var settings = SyslogSettings()
         var sawBed = false
         let keys = ["host", "port", "facility", "hostname", "app_name", "bed_id", "ack_timeout_ms", "connect_timeout_ms",
-                    "reconnect_max_s", "resend_window_s", "tls"]
+                    "reconnect_max_s", "resend_window_s", "tls", "reannounce"]
         for (key, value) in try node.mapping(allowed: keys) {
             switch key {
             case "host": settings.host = try value.string()
@@ -87,6 +97,7 @@ extension OutputConfig {
             case "reconnect_max_s": settings.reconnectMax = .milliseconds(Int64(saturating: try value.number(in: 0.1...3600, unit: "s") * 1000))
             case "resend_window_s": settings.resendWindow = .milliseconds(Int64(saturating: try value.number(in: 0...3600, unit: "s") * 1000))
             case "tls": settings.tls = try parseTLS(value)
+            case "reannounce": settings.reannounce = try parseReannounce(value)
             default: break
             }
         }
@@ -100,7 +111,7 @@ extension OutputConfig {
         let keys = ["host", "port", "ack_timeout_ms", "connect_timeout_ms", "reconnect_max_s", "retry_after_error_ms", "heartbeat_s", "tls",
                     "sending_application", "sending_facility", "receiving_application", "receiving_facility",
                     "patient_id", "patient_id_authority", "patient_id_type", "patient_name", "bed_location", "bed_id",
-                    "eui64", "profile_oid", "alternate_rule_code"]
+                    "eui64", "profile_oid", "alternate_rule_code", "reannounce"]
         func milliseconds(_ value: Double) -> Duration { .milliseconds(Int64(saturating: value)) }
         for (key, value) in try node.mapping(allowed: keys) {
             switch key {
@@ -111,6 +122,7 @@ extension OutputConfig {
             case "reconnect_max_s": settings.reconnectMax = milliseconds(try value.number(in: 0.1...3600, unit: "s") * 1000)
             case "retry_after_error_ms": settings.retryAfterError = milliseconds(try value.number(in: 0...600_000, unit: "ms"))
             case "tls": settings.tls = try parseTLS(value)
+            case "reannounce": settings.reannounce = try parseReannounce(value)
             case "heartbeat_s":
                 let seconds = try value.number(in: 0...86400, unit: "s (0: no heartbeat)")
                 settings.heartbeat = seconds == 0 ? nil : milliseconds(seconds * 1000)
