@@ -124,6 +124,11 @@ package struct ClinicalCore {
     var hemoptysisTotal = 0.0
     var lastHemoptysisCharted: (t: Double, ml: Double)?
 
+    /// ECMO as last charted (rules v3 §3.3), with its sample time; nil: never charted.
+    var ecmo: (mode: ECMOMode, t: Double)?
+    /// Massive haemoptysis as last charted by the team (rules v3 §3.4), with its sample time.
+    var massiveHemoptysisCharted: (yes: Bool, t: Double)?
+
     var position: Position = .supine
     var positionSince = 0.0
     var lastProneT: Double?
@@ -391,6 +396,15 @@ package struct ClinicalCore {
         case .sensor(let state):
             sources[src].lastValid = t
             setSensor(state, source: src, at: t)
+        case .ecmo(let mode):
+            // Holds from its sample time, like a position (rules v3 §3.3); the rules it changes read it.
+            if sampled >= (ecmo?.t ?? -Double.infinity) { ecmo = (mode, sampled) }
+            enteredBy[parameter.rawValue] = src
+        case .yesNo(let yes):
+            if parameter == .massiveHemoptysis, sampled >= (massiveHemoptysisCharted?.t ?? -Double.infinity) {
+                massiveHemoptysisCharted = (yes, sampled)
+            }
+            enteredBy[parameter.rawValue] = src
         case .ack(let rule):
             pendingAcks.append((rule, nil))
         }

@@ -8,6 +8,8 @@ package enum LabUnits {
         .hb: [(["g/dl"], 1), (["g/l"], 0.1), (["mmol/l"], 1.611)],
         .creatinine: [(["mg/dl"], 1), (["umol/l", "µmol/l", "μmol/l", "micromol/l"], 1 / 88.4)],
         .hemoptysis: [(["ml", "cm3"], 1)],
+        .paco2: [(["mmhg", "mm[hg]", "mm hg"], 1), (["kpa"], 7.50062)],
+        .ph: [(["ph", "[ph]"], 1)],
     ]
 
     /// The factor from `unit` to the parameter's Alveo unit; nil if the unit is not one it comes in.
@@ -25,6 +27,8 @@ package enum LabUnits {
         case .hb: "g/dL, g/L, mmol/L"
         case .creatinine: "mg/dL, umol/L"
         case .hemoptysis: "ml"
+        case .paco2: "mmHg, kPa"
+        case .ph: "pH (no unit)"
         default: parameter.unit
         }
     }

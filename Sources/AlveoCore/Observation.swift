@@ -6,6 +6,10 @@ package enum ObservedValue: Sendable, Equatable {
     case noData
     case position(Position)
     case sensor(SensorState)
+    /// ECMO charted: `vv`, `va` or `none` (rules v3 §3.3).
+    case ecmo(ECMOMode)
+    /// A charted yes or no (`massive_hemoptysis`, rules v3 §3.4).
+    case yesNo(Bool)
     /// A clinician acknowledges the alarms of one rule.
     case ack(RuleID)
     /// The device sent a number that cannot be a measurement of anything (not finite, or far beyond

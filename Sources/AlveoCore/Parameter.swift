@@ -6,6 +6,10 @@ package enum Parameter: Int, Sendable, CaseIterable, Hashable {
     case spo2, pulseRate, fio2, vt, pplat, peep, ppeak, rr
     case pao2, hb, hemoptysis, creatinine
     case position, sensor, ack
+    // Rules v3 §3.2 (appended: the raw values of the older ones are kept).
+    case map, nibpMap, heartRate
+    case ph, paco2
+    case ecmo, massiveHemoptysis
 
     /// The name used in scenario files and configuration.
     package var name: String {
@@ -25,6 +29,13 @@ package enum Parameter: Int, Sendable, CaseIterable, Hashable {
         case .position: "position"
         case .sensor: "sensor"
         case .ack: "ack"
+        case .map: "map"
+        case .nibpMap: "nibp_map"
+        case .heartRate: "heart_rate"
+        case .ph: "ph"
+        case .paco2: "paco2"
+        case .ecmo: "ecmo"
+        case .massiveHemoptysis: "massive_hemoptysis"
         }
     }
 
@@ -49,13 +60,19 @@ package enum Parameter: Int, Sendable, CaseIterable, Hashable {
         case .position: "supine|prone"
         case .sensor: "ok|off|disconnected"
         case .ack: "rule id"
+        case .map, .nibpMap: "mmHg"
+        case .heartRate: "/min"
+        case .ph: "pH"
+        case .paco2: "mmHg"
+        case .ecmo: "vv|va|none"
+        case .massiveHemoptysis: "yes|no"
         }
     }
 
     /// Whether the value is a number (as opposed to a word such as a position).
     package var isNumeric: Bool {
         switch self {
-        case .position, .sensor, .ack: false
+        case .position, .sensor, .ack, .ecmo, .massiveHemoptysis: false
         default: true
         }
     }
@@ -64,7 +81,7 @@ package enum Parameter: Int, Sendable, CaseIterable, Hashable {
     /// Lab results and charted entries are never "silent".
     package var isStreamed: Bool {
         switch self {
-        case .spo2, .pulseRate, .fio2, .vt, .pplat, .peep, .ppeak, .rr, .sensor: true
+        case .spo2, .pulseRate, .fio2, .vt, .pplat, .peep, .ppeak, .rr, .sensor, .map, .nibpMap, .heartRate: true
         default: false
         }
     }
@@ -84,7 +101,11 @@ package enum Parameter: Int, Sendable, CaseIterable, Hashable {
         case .hb: 1...25
         case .hemoptysis: 0...5000
         case .creatinine: 0.1...30
-        case .position, .sensor, .ack: nil
+        case .map, .nibpMap: 10...250
+        case .heartRate: 0...300
+        case .ph: 6.5...8.0
+        case .paco2: 5...250
+        case .position, .sensor, .ack, .ecmo, .massiveHemoptysis: nil
         }
     }
 }
@@ -92,6 +113,11 @@ package enum Parameter: Int, Sendable, CaseIterable, Hashable {
 /// Patient position as charted.
 package enum Position: String, Sendable, Hashable {
     case supine, prone
+}
+
+/// Extracorporeal membrane oxygenation as charted (rules v3 §3.3): veno-venous, veno-arterial, or none.
+package enum ECMOMode: String, Sendable, Hashable {
+    case vv, va, none
 }
 
 /// Oximeter probe state as the device reports it.

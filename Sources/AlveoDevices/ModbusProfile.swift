@@ -41,14 +41,15 @@ package enum DeviceUnit: String, Sendable, CaseIterable {
         switch parameter {
         case .spo2: [.percent]
         case .fio2: [.percent, .fraction]
-        case .pulseRate, .rr: [.perMinute]
+        case .pulseRate, .rr, .heartRate: [.perMinute]
+        case .map, .nibpMap, .paco2: [.mmHg, .kPa]
         case .vt: [.millilitre, .litre]
         case .pplat, .peep, .ppeak: [.cmH2O, .mbar, .hPa]
         case .pao2: [.mmHg, .kPa]
         case .hb: [.gramsPerDecilitre]
         case .hemoptysis: [.millilitre]
         case .creatinine: [.milligramsPerDecilitre]
-        case .position, .sensor, .ack: []
+        case .position, .sensor, .ack, .ph, .ecmo, .massiveHemoptysis: []
         }
     }
 

@@ -206,6 +206,8 @@ package final class Journal {
         case .sensor(let state): .string(state.rawValue)
         case .ack(let rule): .string(rule.id)
         case .unusable(let text): .string(text)
+        case .ecmo(let mode): .string(mode.rawValue)
+        case .yesNo(let yes): .string(yes ? "yes" : "no")
         }
         var members: [(String, JSONValue)] = [("t", .number(t)), ("source", .string(observation.source)),
                                               ("parameter", .string(observation.parameter.name)), ("value", value)]

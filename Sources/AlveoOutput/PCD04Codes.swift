@@ -56,6 +56,9 @@ package enum MDC {
     package static let drivingPressure = CodedElement.mdc(152720, "MDC_VENT_PRESS_AWAY_DELTA")
     package static let respiratoryRate = CodedElement.mdc(151586, "MDC_VENT_RESP_RATE")
     package static let pfRatio = CodedElement.mdc(150656, "MDC_O2_OXYGENATION_RATIO")
+    package static let arterialMean = CodedElement.mdc(150039, "MDC_PRESS_BLD_ART_ABP_MEAN")
+    package static let cuffMean = CodedElement.mdc(150303, "MDC_PRESS_CUFF_MEAN")
+    package static let heartRate = CodedElement.mdc(147842, "MDC_ECG_HEART_RATE")
 
     // Units (partition 4).
     package static let percent = CodedElement.mdc(262688, "MDC_DIM_PERCENT")
@@ -64,12 +67,14 @@ package enum MDC {
     package static let cmH2O = CodedElement.mdc(266048, "MDC_DIM_CM_H2O")
     package static let breathsPerMinute = CodedElement.mdc(264928, "MDC_DIM_RESP_PER_MIN")
     package static let mmHg = CodedElement.mdc(266016, "MDC_DIM_MMHG")
+    package static let beatsPerMinute = CodedElement.mdc(264864, "MDC_DIM_BEAT_PER_MIN")
 
     /// Every MDC code used, for the table test and docs/integration.md.
     package static let all: [CodedElement] = [
         alarm, high, low, alertSource, eventPhase, alarmState, inactivationState, alarmPriority, alertType, mds,
         spo2, pulseRate, fio2, tidalVolume, peep, peakPressure, plateau, drivingPressure, respiratoryRate, pfRatio,
-        percent, pulsePerMinute, milliLitre, cmH2O, breathsPerMinute, mmHg,
+        arterialMean, cuffMean, heartRate,
+        percent, pulsePerMinute, milliLitre, cmH2O, breathsPerMinute, mmHg, beatsPerMinute,
     ]
 
     /// The metric and unit of a device parameter, where MDC has one (lab and charted values have none
@@ -84,7 +89,10 @@ package enum MDC {
         case .peep: (peep, cmH2O)
         case .ppeak: (peakPressure, cmH2O)
         case .rr: (respiratoryRate, breathsPerMinute)
-        case .pao2, .hb, .hemoptysis, .creatinine, .position, .sensor, .ack: nil
+        case .map: (arterialMean, mmHg)
+        case .nibpMap: (cuffMean, mmHg)
+        case .heartRate: (heartRate, beatsPerMinute)
+        case .pao2, .hb, .hemoptysis, .creatinine, .position, .sensor, .ack, .ph, .paco2, .ecmo, .massiveHemoptysis: nil
         }
     }
 }

@@ -139,6 +139,16 @@ package struct ScenarioParser {
                 throw error(line, "sensor '\(text)' is not one of: ok, off, disconnected")
             }
             return .sensor(state)
+        case .ecmo:
+            guard let mode = ECMOMode(rawValue: text) else {
+                throw error(line, "ecmo '\(text)' is not one of: vv, va, none")
+            }
+            return .ecmo(mode)
+        case .massiveHemoptysis:
+            guard text == "yes" || text == "no" else {
+                throw error(line, "massive_hemoptysis '\(text)' is not one of: yes, no")
+            }
+            return .yesNo(text == "yes")
         default:
             guard let rule = RuleID(rawValue: text) else {
                 throw error(line, "ack '\(text)' is not a rule id (one of: \(RuleID.allCases.map(\.id).joined(separator: ", ")))")

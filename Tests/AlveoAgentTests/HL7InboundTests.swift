@@ -140,11 +140,28 @@ import Testing
         #expect(entry.via == "hl7" && entry.by == "ABL90^ICU")
         #expect(entry.forPatient == [PatientIdentifier(id: "12345", authority: "HOSP"), PatientIdentifier(id: "998877", authority: "NHS")])
         guard case .chart(let values) = entry.action else { Issue.record("\(entry.action)"); return }
-        #expect(values.map(\.parameter) == ["pao2", "hb", "creatinine"])
-        #expect(values.map(\.value) == ["8.2kPa", "81g/L", "180umol/L"])
-        #expect(values.map(\.corrects) == [false, true, false])
-        // OBX-14 where given, else OBR-7 (10:00): 28 min, 30 min and 90 min before 10:30.
-        #expect(values.map(\.sampleAge) == [1680, 1800, 5400])
+        // The arterial pH (rules v3 §3.2) with its UCUM unit `[pH]`.
+        #expect(values.map(\.parameter) == ["ph", "pao2", "hb", "creatinine"])
+        #expect(values.map(\.value) == ["7.31[pH]", "8.2kPa", "81g/L", "180umol/L"])
+        #expect(values.map(\.corrects) == [false, false, true, false])
+        // OBX-14 where given, else OBR-7 (10:00): 30 min, 28 min, 30 min and 90 min before 10:30.
+        #expect(values.map(\.sampleAge) == [1800, 1680, 1800, 5400])
+    }
+
+    /// An arterial PaCO2 and a pH with no unit (OBX-6 empty, as many analysers send it): taken.
+    @Test func arterialPaCO2AndAUnitlessPHAreTaken() throws {
+        let decision = interpret([
+            Self.msh, Self.pid, "OBR|1||GAS2|24336-0^Gas panel - Arterial blood^LN|||20261129100000",
+            "OBX|1|NM|2744-1^pH of Arterial blood^LN||7.18||||||F",
+            "OBX|2|NM|2019-8^Carbon dioxide [Partial pressure] in Arterial blood^LN||9.6|kPa|||||F",
+        ])
+        let (entry, _) = try #require(taken(decision))
+        guard case .chart(let values) = entry.action else { Issue.record("\(entry.action)"); return }
+        #expect(values.map(\.parameter) == ["ph", "paco2"])
+        #expect(values.map(\.value) == ["7.18", "9.6kPa"])
+        let paco2 = try BedsideLoop.observation(values[1], source: "lab", sampledAt: 0).get()
+        #expect(paco2.value == .number(9.6 * 7.50062))
+        #expect(throws: (any Error).self) { try BedsideLoop.observation(ChartedValue(parameter: "ph", value: "9.1", corrects: false, sampleAge: 0), source: "lab", sampledAt: 0).get() }
     }
 
     @Test func whatIsNotTakenAndWhy() throws {
@@ -154,14 +171,17 @@ import Testing
             "OBX|1|NM|2703-7^pO2^LN||9.1|kPa|||||P",
             "OBX|2|NM|11556-8^Oxygen [Partial pressure] in Blood^LN||5.0|kPa|||||F",
             "OBX|3|NM|19211-2^pO2 venous^LN||5.2|kPa|||||F",
-            "OBX|4|NM|2019-8^pCO2^LN||6|kPa|||||F",
+            "OBX|4|NM|2021-4^Carbon dioxide [Partial pressure] in Venous blood^LN||6|kPa|||||F",
             "OBX|5|NM|LOCAL1^Haemoglobin^L||8|g/dL|||||F",
+            "OBX|6|NM|2746-6^pH of Venous blood^LN||7.30||||||F",
         ])
         guard case .ignore(let reason, let notes) = decision else { Issue.record("\(decision)"); return }
         #expect(reason.contains("no result Alveo uses"))
-        #expect(notes.count == 3, "\(notes)")
+        #expect(notes.count == 5, "\(notes)")
         #expect(notes[0].contains("OBX 1") && notes[0].contains("only final"))
         #expect(notes[1].contains("not a PaO2") && notes[2].contains("not a PaO2"))
+        #expect(notes[3].contains("OBX 4") && notes[3].contains("not a PaCO2"))
+        #expect(notes[4].contains("OBX 6") && notes[4].contains("not arterial (2744-1)"))
     }
 
     @Test func contentThatCannotBeTakenIsAnApplicationError() {

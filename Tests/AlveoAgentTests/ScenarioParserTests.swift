@@ -35,4 +35,29 @@ import Testing
         #expect(try parse("2,oxi,sensor,off", 5)?.observation.value == .sensor(.off))
         #expect(try parse("3,nurse,ack,lpv.plateau_high", 6)?.observation.value == .ack(.plateauHigh))
     }
+
+    /// Rules v3 §3.2: haemodynamics, the arterial gas beside PaO2, ECMO and the team's call of massive
+    /// haemoptysis, by their scenario names; a word that is not one of the values says which are.
+    @Test func theParametersOfRulesV3Parse() throws {
+        var parser = ScenarioParser(file: "v3.csv")
+        func parse(_ line: String, _ number: Int) throws(ScenarioError) -> ScenarioParser.Row? {
+            try Array(line.utf8).withUnsafeBufferPointer { buffer throws(ScenarioError) in try parser.parse(line: buffer, number: number) }
+        }
+        _ = try parse("t,source,parameter,value", 1)
+        #expect(try parse("10,mon,map,61", 2)?.observation == Observation(source: "mon", parameter: .map, value: .number(61)))
+        #expect(try parse("10,mon,nibp_map,58", 3)?.observation.parameter == .nibpMap)
+        #expect(try parse("10,mon,heart_rate,118", 4)?.observation.parameter == .heartRate)
+        #expect(try parse("10,lab,ph,7.18", 5)?.observation.value == .number(7.18))
+        #expect(try parse("10,lab,paco2,68", 6)?.observation.parameter == .paco2)
+        #expect(try parse("10,nurse,ecmo,vv", 7)?.observation.value == .ecmo(.vv))
+        #expect(try parse("10,nurse,ecmo,none", 8)?.observation.value == .ecmo(.none))
+        #expect(try parse("10,nurse,massive_hemoptysis,yes", 9)?.observation.value == .yesNo(true))
+        #expect(try parse("10,nurse,massive_hemoptysis,no", 10)?.observation.value == .yesNo(false))
+        #expect(Parameter.map.isStreamed && Parameter.heartRate.isStreamed && !Parameter.ph.isStreamed && !Parameter.ecmo.isNumeric)
+        for (line, message) in [("11,nurse,ecmo,yes", "ecmo 'yes' is not one of: vv, va, none"),
+                                ("11,nurse,massive_hemoptysis,maybe", "massive_hemoptysis 'maybe' is not one of: yes, no")] {
+            #expect(throws: ScenarioError.self) { try parse(line, 11) }
+            do { _ = try parse(line, 11) } catch { #expect(error.description.contains(message) && error.description.contains("v3.csv:11"), "\(error)") }
+        }
+    }
 }

@@ -10,6 +10,12 @@ import Testing
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/pcd04-reference.md").path
         return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
     }()
+    /// shared/pcd01-reference.md (copied to Fixtures): the codes of observations real gateways send,
+    /// where the metrics of rules v3 §3.2 (MAP, NIBP mean, ECG heart rate) are tabulated.
+    static let pcd01Reference: String = {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/pcd01-reference.md").path
+        return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }()
 
     /// The identity of the reference's examples (§12).
     static var exampleIdentity: HL7Identity {
@@ -212,13 +218,14 @@ import Testing
     // MARK: - The code table
 
     /// Every MDC code Alveo sends appears with the same number and name in the reference's tables
-    /// (§5 rows, §5.3 attributes, §6 events, metrics and units); the plateau is 151784, never 152424.
+    /// (§5 rows, §5.3 attributes, §6 events, metrics and units), or in the PCD-01 reference's metric
+    /// table (MAP, NIBP mean, ECG heart rate); the plateau is 151784, never 152424.
     @Test func everyCodeIsTheReferencesCode() throws {
-        #expect(!Self.reference.isEmpty)
+        #expect(!Self.reference.isEmpty && !Self.pcd01Reference.isEmpty)
         for code in MDC.all {
             let forms = ["| \(code.code) | \(code.text) |", "`\(code.code)^\(code.text)^MDC`", "\(code.code) \(code.text)",
-                         "\(code.code)^\(code.text)^MDC"]
-            #expect(forms.contains { Self.reference.contains($0) }, "\(code.code) \(code.text) is not in the reference's tables")
+                         "\(code.code)^\(code.text)^MDC", "`\(code.code)^\(code.text)`", "\(code.code) \(code.text) ", "| \(code.code) | \(code.text) | "]
+            #expect(forms.contains { Self.reference.contains($0) || Self.pcd01Reference.contains($0) }, "\(code.code) \(code.text) is not in the reference's tables")
         }
         #expect(MDC.plateau == CodedElement(code: "151784", text: "MDC_PRESS_RESP_PLAT", system: "MDC"))
         #expect(!MDC.all.contains { $0.code == "152424" || ["68164", "68165", "68166", "68167"].contains($0.code) })

@@ -72,7 +72,7 @@ package struct BedsideLoop {
     }
 
     /// The parameters a person or the laboratory may chart.
-    package static let chartable: [Parameter] = [.pao2, .hb, .hemoptysis, .creatinine, .position]
+    package static let chartable: [Parameter] = [.pao2, .hb, .hemoptysis, .creatinine, .position, .ph, .paco2, .ecmo, .massiveHemoptysis]
 
     /// How far a sample time may be ahead of the agent's clock and still be taken (as now): a
     /// laboratory system's clock, or the watch a person read, differs from this box's by seconds.
@@ -175,7 +175,7 @@ package struct BedsideLoop {
 
     /// A charted value as an observation, or why it is not one (an unknown or device parameter, a
     /// number that is not one or is outside the parameter's range).
-    static func observation(_ charted: ChartedValue, source: String, sampledAt: Double) -> Result<Observation, BedsideRefusal> {
+    package static func observation(_ charted: ChartedValue, source: String, sampledAt: Double) -> Result<Observation, BedsideRefusal> {
         guard let parameter = Parameter(name: charted.parameter), chartable.contains(parameter) else {
             return .failure(.invalid("'\(Shown.text(charted.parameter.utf8))' is not charted here (one of: \(chartable.map(\.name).joined(separator: ", ")))"))
         }
@@ -185,6 +185,16 @@ package struct BedsideLoop {
                 return .failure(.invalid("position '\(Shown.text(charted.value.utf8))' is not one of: supine, prone"))
             }
             value = .position(position)
+        } else if parameter == .ecmo {
+            guard let mode = ECMOMode(rawValue: charted.value) else {
+                return .failure(.invalid("ecmo '\(Shown.text(charted.value.utf8))' is not one of: vv, va, none"))
+            }
+            value = .ecmo(mode)
+        } else if parameter == .massiveHemoptysis {
+            guard charted.value == "yes" || charted.value == "no" else {
+                return .failure(.invalid("massive_hemoptysis '\(Shown.text(charted.value.utf8))' is not one of: yes, no"))
+            }
+            value = .yesNo(charted.value == "yes")
         } else {
             // A number, then optionally its unit: 62, 8.2kPa, 8.2 kPa, 81 g/L.
             let text = Array(charted.value.utf8.prefix(64))

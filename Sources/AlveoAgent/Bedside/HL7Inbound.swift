@@ -30,11 +30,17 @@ package enum HL7Inbound {
         "59260-0": .hb,  // Hemoglobin [Moles/volume] in Blood
         "2160-0": .creatinine,  // Creatinine [Mass/volume] in Serum or Plasma
         "14682-9": .creatinine,  // Creatinine [Moles/volume] in Serum or Plasma
+        "2744-1": .ph,  // pH of Arterial blood (rules v3 §3.2; a venous or capillary pH is another code, not used)
+        "2019-8": .paco2,  // Carbon dioxide [Partial pressure] in Arterial blood
     ]
     /// Body height (ADT OBX), cm or inches.
     package static let heightLOINC = "8302-2"
     /// pO2 of blood with no specimen named: not a PaO2 (clinical-reference §8).
     static let nonArterialPO2 = ["11556-8"]
+    /// Venous (2021-4), capillary (2020-6) and unspecified (11557-6) pCO2; venous (2746-6), capillary
+    /// (2745-8) and unspecified (11558-4) pH: not arterial, not used (rules v3 §3.2).
+    static let nonArterialPCO2 = ["2021-4", "2020-6", "11557-6"]
+    static let nonArterialPH = ["2746-6", "2745-8", "11558-4"]
 
     package static func interpret(_ message: HL7Message, config: LabListenerConfig, now: Date, zone: TimeZone = .current) -> Decision {
         let application = message.sendingApplication, facility = message.sendingFacility
@@ -103,6 +109,10 @@ package enum HL7Inbound {
             guard let parameter = loinc[code] else {
                 if nonArterialPO2.contains(code) || text.contains("po2") || (text.contains("oxygen") && text.contains("partial pressure")) {
                     notes.append("\(where_): pO2 of LOINC \(Shown.text(code.utf8, limit: 12)) is not arterial (2703-7): not a PaO2, ignored")
+                } else if nonArterialPCO2.contains(code) || text.contains("pco2") || (text.contains("carbon dioxide") && text.contains("partial pressure")) {
+                    notes.append("\(where_): pCO2 of LOINC \(Shown.text(code.utf8, limit: 12)) is not arterial (2019-8): not a PaCO2, ignored")
+                } else if nonArterialPH.contains(code) {
+                    notes.append("\(where_): pH of LOINC \(Shown.text(code.utf8, limit: 12)) is not arterial (2744-1): ignored")
                 }
                 continue
             }
@@ -116,7 +126,8 @@ package enum HL7Inbound {
                 return .reject(code: "AE", "\(where_) (\(code)): '\(Shown.text(raw.utf8, limit: 24))' is not a number")
             }
             let unit = message.value(segment, 6).trimmingSpaces
-            guard !unit.isEmpty, LabUnits.factor(unit, for: parameter) != nil else {
+            // pH has no unit: OBX-6 is often empty, or `[pH]` (UCUM).
+            guard !unit.isEmpty || parameter == .ph, LabUnits.factor(unit, for: parameter) != nil else {
                 return .reject(code: "AE", "\(where_) (\(code)): unit '\(Shown.text(unit.utf8, limit: 16))' (OBX-6) is not one of \(LabUnits.accepted(for: parameter))")
             }
             let observed = message.value(segment, 14)
@@ -127,7 +138,7 @@ package enum HL7Inbound {
                                        sampleAge: now.timeIntervalSince(sampled)))
             if values.count > 32 { return .reject(code: "AE", "more than 32 results Alveo uses in one message") }
         }
-        guard !values.isEmpty else { return .ignore("no result Alveo uses (LOINC 2703-7, 718-7, 59260-0, 2160-0, 14682-9; F or C)", notes: notes) }
+        guard !values.isEmpty else { return .ignore("no result Alveo uses (LOINC 2703-7, 718-7, 59260-0, 2160-0, 14682-9, 2744-1, 2019-8; F or C)", notes: notes) }
         return .take(BedsideEntry(action: .chart(values), by: by, via: "hl7", forPatient: patient), kind: .result, notes: notes)
     }
 

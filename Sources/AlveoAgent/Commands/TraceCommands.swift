@@ -111,6 +111,8 @@ extension Commands {
                     case .position(let position): position.rawValue
                     case .sensor(let state): state.rawValue
                     case .ack(let rule): rule.id
+                    case .ecmo(let mode): mode.rawValue
+                    case .yesNo(let yes): yes ? "yes" : "no"
                     // Kept as the decimal text the device sent when it is one, so the exported
                     // row is rejected again on replay; any other text as a number no device sends.
                     case .unusable(let text): text.utf8.allSatisfy({ Array("0123456789+-.eE".utf8).contains($0) }) && !text.isEmpty ? text : "1e999"

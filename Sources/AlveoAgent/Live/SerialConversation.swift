@@ -81,6 +81,8 @@ package enum SerialConversation {
         case .sensor(let state): state.rawValue
         case .position(let position): "\(position)"
         case .ack: "ack"
+        case .ecmo(let mode): mode.rawValue
+        case .yesNo(let yes): yes ? "yes" : "no"
         }
     }
 }
