@@ -110,12 +110,11 @@ package final class Journal {
     }
 
     /// A run id from the wall clock, e.g. "20261125T164100Z".
-    package static func newRunID() -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return formatter.string(from: Date())
+    package static func newRunID(now: Date = Date()) -> String {
+        // From the RFC 3339 text, without Foundation's DateFormatter (whose first use pages in ICU's
+        // locale data: megabytes of the agent's resident memory, docs/performance.md).
+        let text = UTCTime.rfc3339(millisecondsSince1970: Int64(saturating: now.timeIntervalSince1970.rounded(.down)) * 1000)
+        return String(text.prefix(19).filter { $0 != "-" && $0 != ":" }) + "Z"
     }
 
     /// Segment files in order.

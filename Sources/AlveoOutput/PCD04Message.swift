@@ -172,16 +172,23 @@ package enum PCD04Message {
     /// spaces, so nothing can end a field or a segment early (`HL7Escaping.escape`).
     static func e(_ text: String) -> String { HL7Escaping.escape(text) }
 
+    /// `YYYYMMDDHHMMSS.sss+0000` (HL7 DTM, UTC), from the RFC 3339 text: no DateFormatter a message
+    /// (its cost, and its first use paging in ICU's locale data: megabytes of resident memory).
     static func timestamp(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMddHHmmss.SSS"
-        return formatter.string(from: date) + "+0000"
+        let separators: [UInt8] = Array("-:TZ".utf8)
+        return String(decoding: rfc3339(date).utf8.filter { !separators.contains($0) }, as: UTF8.self) + "+0000"
     }
 
     /// An RFC 3339 time, with or without fractional seconds.
     package static func parseRFC3339(_ text: String) -> Date? {
+        // The form Alveo writes (`2026-11-25T16:53:35.953Z`, every journal line's wall_time) without a
+        // formatter; any other form (an offset, a --start typed by hand) through ISO8601DateFormatter.
+        let utf8 = text.utf8
+        if utf8.count >= 20, utf8[utf8.index(utf8.startIndex, offsetBy: 10)] == UInt8(ascii: "T"),
+           let milliseconds = UTCTime.parse(rfc3339: text)
+        {
+            return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+        }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let date = formatter.date(from: text) { return date }

@@ -257,77 +257,6 @@ func benchmarkPollCost() throws {
 /// CPU time and peak RSS of `alveo run` with 3 devices polled at 1 Hz: a simulated ventilator
 /// (Modbus TCP) and oximeter (Modbus RTU on a pseudo-terminal) from `alveo simulate`, and a third
 /// gateway served by pymodbus (Tests/Peers/modbus_peer.py).
-func benchmarkRunCost(seconds: Int) throws {
-    let binDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    let alveo = binDirectory.appendingPathComponent("alveo").path
-    guard FileManager.default.isExecutableFile(atPath: alveo) else {
-        print("run cost: \(alveo) not built; run `swift build -c release` first (make bench does)")
-        return
-    }
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("alveo-bench-run-\(getpid())")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let base = 16_000 + Int(getpid() % 500) * 2
-    let link = directory.appendingPathComponent("oxi").path
-    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let profile = repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path
-    let scenario = repository.appendingPathComponent("devices/scenarios/live_demo.csv").path
-    let config = directory.appendingPathComponent("bed.yaml").path
-    try """
-        patient: {sex: female, height_cm: 160, conditions: [diffuse_alveolar_hemorrhage]}
-        devices:
-          - {id: vent, profile: \(profile), poll_interval_s: 1, transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(base)}}
-          - {id: oxi, profile: \(profile), poll_interval_s: 1, transport: {kind: modbus_rtu, path: \(link), baud: 19200}}
-          - {id: gw2, profile: \(profile), poll_interval_s: 1, transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(base + 1)}}
-        """.write(toFile: config, atomically: true, encoding: .utf8)
-
-    func start(_ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        return process
-    }
-    let simulator = try start([alveo, "simulate", "--scenario", scenario, "--vent-port", "\(base)", "--oxi-link", link])
-    let peer = try start(["python3", repository.appendingPathComponent("Tests/Peers/modbus_peer.py").path, "--tcp", "\(base + 1)",
-                          "--ir", "1,1,0,42,97,72,400,450,220,50,140,280"])
-    defer {
-        simulator.interrupt()
-        peer.terminate()
-        simulator.waitUntilExit()
-        peer.waitUntilExit()
-    }
-    var waited = 0
-    while !FileManager.default.fileExists(atPath: link), waited < 100 { usleep(100_000); waited += 1 }
-    usleep(1_500_000)  // let pymodbus import and listen; the agent would reconnect anyway
-
-    // Spawned with fork/exec so that wait4 returns the agent's own rusage.
-    var pid: pid_t = 0
-    var argv: [UnsafeMutablePointer<CChar>?] = [strdup(alveo), strdup("run"), strdup("--config"), strdup(config), nil]
-    defer { argv.forEach { free($0) } }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    posix_spawn_file_actions_addopen(&actions, 1, directory.appendingPathComponent("events.jsonl").path, O_WRONLY | O_CREAT, 0o644)
-    posix_spawn_file_actions_addopen(&actions, 2, directory.appendingPathComponent("agent.log").path, O_WRONLY | O_CREAT, 0o644)
-    guard posix_spawn(&pid, alveo, &actions, nil, &argv, environ) == 0 else { print("cannot start alveo run"); return }
-    posix_spawn_file_actions_destroy(&actions)
-    print("alveo run, 3 devices at 1 Hz for \(seconds) s ...")
-    sleep(UInt32(clamping: seconds))
-    kill(pid, SIGTERM)
-    var status: Int32 = 0
-    var usage = rusage()
-    wait4(pid, &status, 0, &usage)
-    let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-    let log = (try? String(contentsOfFile: directory.appendingPathComponent("agent.log").path, encoding: .utf8)) ?? ""
-    let polls = log.split(separator: "\n").filter { $0.contains("stopped") }.map { line in
-        line.split(separator: " ").first { $0.hasPrefix("polls=") }.map(String.init) ?? "?"
-    }
-    print(String(format: "  CPU %.2f s in %d s = %.3f %% of one core; peak RSS %.1f MB; exit status %d; %@",
-                 cpu, seconds, cpu / Double(seconds) * 100, Double(usage.ru_maxrss) / 1024, status >> 8, polls.joined(separator: " ")))
-}
-
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
     sorted[max(0, min(sorted.count - 1, Int(saturating: (Double(sorted.count) * p).rounded(.up)) - 1))]
 }
@@ -492,7 +421,7 @@ if ["-h", "--help", "help"].contains(which) || !benchmarks.contains(which) {
           decoders         serial decoders, bytes/s
           delivery [N]     journal -> HL7 delivery of N events (default 10000)
           bedside [N]      chart, ORU and status latency under a running `alveo run`, N each (default 1000)
-          run [S]          CPU and memory of `alveo run` over S seconds (default 300)
+          run [S]          CPU and memory of `alveo run` (3 devices, control API, trends, journal) over S seconds (default 300)
           report [D]       the HTML report of a trend store of D days (default 7) of 10 parameters at 1 Hz
           trend-writes [H] CPU the trend store adds to the bedside loop, H hours at 1 Hz (default 2)
           golden-traces    rewrite the golden raw traces under devices/*/traces
@@ -537,6 +466,6 @@ if which == "all" || which == "poll" { try benchmarkPollCost() }
 if which == "all" || which == "decoders" { benchmarkDecoders() }
 if which == "all" || which == "delivery" { try benchmarkDelivery(events: count(10_000)) }
 if which == "all" || which == "bedside" { try await BedsideLatency.run(entries: count(1000)) }
-if which == "all" || which == "run" { try benchmarkRunCost(seconds: count(300)) }
+if which == "all" || which == "run" { try RunCost.run(seconds: count(300)) }
 if which == "all" || which == "trend-writes" { try TrendBench.writes(hours: count(2)) }
 if which == "all" || which == "report" { try TrendBench.report(days: count(7)) }

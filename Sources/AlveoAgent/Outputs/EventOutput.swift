@@ -1,4 +1,5 @@
 import AlveoCore
+import AlveoIO
 import AlveoOutput
 import Foundation
 
@@ -85,10 +86,7 @@ package final class EventWriter {
 
     /// "10:02:07" in the box's time zone, for people at a terminal.
     static func localTime(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "HH:mm:ss"
-        return formatter.string(from: date)
+        LocalTime(date).hoursMinutesSeconds  // not a DateFormatter: ICU's data stays out of memory
     }
 
     private static func pad(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }

@@ -1,11 +1,8 @@
 import AlveoCore
-import AlveoOutput
 import AlveoTrace
-import AlveoTrends
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
 import UnixSignals
 
 /// The one bedside runtime: a source (the bed's devices live, a raw device trace, or a scenario CSV
@@ -118,11 +115,12 @@ package struct BedsideRuntime: Sendable {
     /// as one service group stopped by SIGTERM and SIGINT.
     func live(_ devices: Devices) async throws(CommandExit) {
         let config = devices.config, logger = devices.logger
-        // Live: each event line carries the wall-clock time beside the agent's t.
-        let writer = SharedWriter(EventWriter(format: sinks.format, flushEach: true, wallClock: true))
         let inbox = devices.clinical ? BedsideInbox() : nil
-        var loop = LiveLoop(config: config, logger: logger, recorder: devices.recorder, clinical: devices.clinical,
-                            stopAfter: devices.stopAfter, inbox: inbox, pseudonyms: devices.pseudonyms) { events in writer.write(events) }
+        let format = sinks.format, clinical = devices.clinical
+        var loop = LiveLoop(config: config, logger: logger, recorder: devices.recorder, clinical: clinical,
+                            stopAfter: devices.stopAfter, inbox: inbox, pseudonyms: devices.pseudonyms) { clock in
+            try RuntimeSinks.live(config: config, clinical: clinical, logger: logger, clock: clock, format: format)
+        }
         loop.metricsFile = sinks.metricsFile
         let group: ServiceGroup
         if let inbox {
@@ -166,44 +164,32 @@ package struct BedsideRuntime: Sendable {
             config = try Commands.loadConfig(sinks.configPath)
             base = try Commands.replayStart(sinks.start, source: path)
         }
-        let writer = SharedWriter(EventWriter(format: sinks.format, flushEach: speed != nil))
-        let scenarioTime = Mutex(0.0)
-        let wall: @Sendable (Double) -> String = { PCD04Message.rfc3339(base.addingTimeInterval($0)) }
-        let outputs = try config.map { config throws(CommandExit) in
-            try Commands.startOutputs(config, clock: { scenarioTime.withLock { $0 } },
-                                      wallTime: { wall(scenarioTime.withLock { $0 }) }, emit: { writer.write($0) })
-        }
-        defer { outputs?.stop() }
-        let trendStore = try openTrends(base)
-        // Every event: journaled (on the --start clock: the same --start gives the same journal, and
-        // each message the time its event was detected), then printed.
-        func sink(_ event: AlarmEvent) {
-            scenarioTime.withLock { $0 = event.t }
-            outputs?.record([event], wallTime: wall(event.t))
-            writer.write([event])
-        }
+        let opened = try RuntimeSinks.replay(config: config, origin: base, format: sinks.format, flushEach: speed != nil,
+                                            trendsPath: sinks.trendsPath)
+        defer { opened.stop() }
+        // Every event journaled (on the --start clock: the same --start gives the same journal, and each
+        // message the time its event was detected), then printed.
+        let trends = opened.trendOutput(origin: base.timeIntervalSince1970)
         do {
             switch source {
             case .rawTrace(let path):
-                let summary = try TraceReplay.run(path: path, pace: pacer(), trends: trendStore?.1, sink: sink)
-                writer.flush()
+                let summary = try TraceReplay.run(path: path, pace: pacer(), trends: trends) { opened.record([$0]) }
+                opened.flush()
                 report(summary, path: path)
             case .devices:
                 return
             case .scenario(let path):
-                let summary = try ScenarioReplay.run(config: config!, scenarioPath: path, manualEntry: { t, row in
-                    outputs?.recordEntry(row, t: t, wallTime: wall(t))
-                }, pace: pacer(), trends: trendStore?.1, sink: sink)
-                writer.flush()
+                let summary = try ScenarioReplay.run(config: config!, scenarioPath: path, manualEntry: { t, row in opened.recordEntry(row, t: t) },
+                                                     pace: pacer(), trends: trends) { opened.record([$0]) }
+                opened.flush()
                 reportActive(summary.active)
             }
         } catch {
-            writer.flush()
+            opened.flush()
             Console.error("error: \(error)")
             throw CommandExit(.dataError)
         }
-        try closeTrends(trendStore)
-        if let outputs { try finish(outputs, writer) }
+        try opened.finishReplay(drainTimeout: sinks.drainTimeout)
     }
 
     /// For the engineer reading a trace: what each device gave (as the live agent logs at stop), the
@@ -222,26 +208,6 @@ package struct BedsideRuntime: Sendable {
         reportActive(summary.active)
         if let stopped = summary.recordingStopped {
             Console.error("note: \(path): \(TraceListing.escaped(stopped)); the replay ends there, the live agent ran on after it")
-        }
-    }
-
-    /// The trend store and its writer, if one is given.
-    func openTrends(_ base: Date) throws(CommandExit) -> (TrendBatchWriter, TrendOutput)? {
-        guard let trends = sinks.trendsPath else { return nil }
-        do {
-            let writer = TrendBatchWriter(store: try TrendStore(path: trends))
-            return (writer, TrendOutput(origin: base.timeIntervalSince1970) { writer.append($0) })
-        } catch {
-            Console.error("error: \(error)")
-            throw CommandExit(.ioError)
-        }
-    }
-
-    func closeTrends(_ trends: (TrendBatchWriter, TrendOutput)?) throws(CommandExit) {
-        guard let (writer, _) = trends else { return }
-        do { try writer.finish() } catch {
-            Console.error("error: \(error)")
-            throw CommandExit(.ioError)
         }
     }
 
@@ -266,27 +232,5 @@ package struct BedsideRuntime: Sendable {
             return "\(alarm.rule.id)\(alarm.source.map { "[\($0)]" } ?? "") A\(alarm.alarmID) \(alarm.priority.name) \(state) since t=\(JSONValue.formatted(alarm.since))"
         }
         Console.error("note: \(active.count) alarm(s) in force at the end of the replay, not ended: \(list.joined(separator: ", "))")
-    }
-
-    /// The end of a replay with outputs: anything the journal could not take fails the replay (74);
-    /// then every journaled event is delivered within the drain timeout, or the replay fails (75).
-    func finish(_ outputs: OutputPipeline, _ writer: SharedWriter) throws(CommandExit) {
-        // Alarm events the journal could not take (disk full, read-only) were printed but are held in
-        // memory: one more try, then a replay that leaves any of them unjournaled fails.
-        outputs.retryJournal()
-        let unjournaled = outputs.unjournaled
-        if unjournaled.held + unjournaled.dropped > 0 {
-            writer.flush()
-            // The station hears of it before the process ends: that message is in no file.
-            outputs.waitForUnjournaled(timeout: .clampedSeconds(sinks.drainTimeout))
-            Console.error("error: \(unjournaled.held + unjournaled.dropped) journal item(s) (alarm events, charted entries) could not be written to the journal; the events were printed above but are not in the journal and will not reach the central station (see technical.journal_failed)")
-            throw CommandExit(.ioError)
-        }
-        let drained = outputs.drain(timeout: .clampedSeconds(sinks.drainTimeout))
-        writer.flush()
-        if !drained {
-            Console.error("error: \(outputs.undelivered) journaled events not delivered within \(sinks.drainTimeout) s; they stay in the journal and are delivered on the next start")
-            throw CommandExit(.tempFail)
-        }
     }
 }

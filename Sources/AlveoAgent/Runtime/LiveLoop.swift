@@ -21,55 +21,13 @@ struct LiveLoop: Service {
     /// The bed as the station knows it (texts of the lifecycle alarms).
     var bedName: String { config.bedID ?? "this bed" }
 
-    /// The texts of a stop at `now`.
-    static func stop(bed: String, now: Date) -> LifecycleEntry {
-        .stop(LifecycleTexts(
-            active: "Alveo stopped at \(clockTime(now)): bed \(bed) is no longer watched by Alveo. Its alarms were ended; watch the patient by other means until Alveo runs again.",
-            cleared: "Alveo watches bed \(bed) again.",
-            evidence: [("bed", .string(bed)), ("stopped_at", .string(PCD04Message.rfc3339(now)))]))
-    }
-
-    /// What to do at start with what the previous run left (`previous`), at `now`.
-    static func reconciliation(_ previous: PreviousRun, bed: String, now: Date) -> LifecycleEntry {
-        let lastSeen = previous.lastSeen.map { min($0, now) }
-        let stoppedAt = lastSeen.map(clockTime) ?? "an unknown time"
-        let gapSeconds = lastSeen.map { max(0, now.timeIntervalSince($0)) }
-        let how = previous.stoppedCleanly ? "after it was stopped at \(stoppedAt)" : "after it stopped unexpectedly (last heard of at \(stoppedAt))"
-        var gap: LifecycleTexts?
-        if !previous.stoppedCleanly {
-            let length = gapSeconds.map { " (\(Fmt.duration($0)))" } ?? ""
-            gap = LifecycleTexts(
-                active: "Alveo was not watching bed \(bed) from \(stoppedAt) to \(clockTime(now))\(length): it stopped without a clean shutdown (crash, kill or power cut). The alarms it had raised were ended; conditions still present are raised again.",
-                cleared: "Alveo watches bed \(bed) again since \(clockTime(now)), after a gap in monitoring from \(stoppedAt)\(length).",
-                evidence: [("bed", .string(bed)), ("previous_run", previous.run.map { .string($0) } ?? .null),
-                           ("stopped_at", lastSeen.map { .string(PCD04Message.rfc3339($0)) } ?? .null),
-                           ("resumed_at", .string(PCD04Message.rfc3339(now))), ("gap_s", gapSeconds.map { .number(($0 * 1000).rounded() / 1000) } ?? .null)])
-        }
-        let resume = previous.open.last { $0.event.rule == .monitoringStopped }
-        return .reconcile(LifecycleEntry.Reconciliation(
-            open: previous.open, carried: previous.carried,
-            endText: "Ended: Alveo restarted at \(clockTime(now)) \(how). If the condition still holds it is raised again as a new alarm.",
-            gap: gap, resume: resume,
-            resumeText: "Alveo watches bed \(bed) again since \(clockTime(now)) (stopped at \(stoppedAt)\(gapSeconds.map { ", \(Fmt.duration($0)) without Alveo" } ?? "")).")
-        )
-    }
-
-    /// A wall-clock time as people at the bed read it: the box's local time, with the date when it is
-    /// not today.
-    static func clockTime(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone.current
-        formatter.dateFormat = Calendar.current.isDateInToday(date) ? "HH:mm" : "yyyy-MM-dd HH:mm"
-        return formatter.string(from: date) + (TimeZone.current.secondsFromGMT() == 0 ? " UTC" : "")
-    }
-
     /// Deliveries waiting for the core at most (a minute of a busy bed many times over).
     static let maxQueuedDeliveries = 10_000
 
     let config: AgentConfig
     private let logger: Logger
-    private let emit: @Sendable ([AlarmEvent]) -> Void
+    /// Opens the runtime's sinks on the run's clock (`RuntimeSinks.live`).
+    private let openSinks: @Sendable (AgentClock) throws -> RuntimeSinks
     private let tick: Duration
     private let recorder: TraceWriter?
     private let clinical: Bool
@@ -93,7 +51,7 @@ struct LiveLoop: Service {
     /// the patients in entries (nil: as they are).
     init(config: AgentConfig, logger: Logger, tick: Duration = .seconds(1), recorder: TraceWriter? = nil,
                 clinical: Bool = true, stopAfter: Duration? = nil, inbox: BedsideInbox? = nil, pseudonyms: IdentityPseudonyms? = nil,
-                emit: @escaping @Sendable ([AlarmEvent]) -> Void)
+                sinks openSinks: @escaping @Sendable (AgentClock) throws -> RuntimeSinks)
     {
         self.inbox = inbox
         self.pseudonyms = pseudonyms
@@ -103,14 +61,14 @@ struct LiveLoop: Service {
         self.config = config
         self.logger = logger
         self.tick = tick
-        self.emit = emit
+        self.openSinks = openSinks
     }
 
     func run() async throws {
         let clock = AgentClock()
-        let sinks = try LiveSinks(config: config, clinical: clinical, logger: logger, clock: clock, emit: emit)
+        let sinks = try openSinks(clock)
         let outputs = sinks.outputs
-        defer { outputs?.stop() }
+        defer { sinks.stop() }
         // Bounded: the core takes a delivery in microseconds and devices send a few a second, so a
         // full queue means the core is stalled; the oldest deliveries are then dropped (counted and
         // logged) rather than memory grown without end.
@@ -121,27 +79,21 @@ struct LiveLoop: Service {
         }
         var loop = BedsideLoop(config: config)
         let started = Date()
-        let trendWriter = sinks.trendWriter
-        if let trendWriter {
-            loop.recordTrends(origin: started.timeIntervalSince1970 - clock.seconds(), config: config) { trendWriter.append($0) }
+        if let trends = sinks.trendOutput(origin: started.timeIntervalSince1970 - clock.seconds()) {
+            loop.recordTrends(origin: trends.origin, config: config, into: trends.sink)
         }
         // The alarm lifecycle across the agent's own (docs/integration.md §2.8): before polling, what the
-        // previous run left in force is reconciled (journaled and recorded like any input).
-        if let outputs {
-            outputs.appendMarker("started", wallTime: PCD04Message.rfc3339(started))
-            if let previous = outputs.previousRun {
-                // As the trace will hold it (evidence keys sorted), so that replay gives the same bytes.
-                let composed = LiveLoop.reconciliation(previous, bed: bedName, now: started)
-                let lifecycle = LifecycleEntry.decode(composed.json()) ?? composed
-                let t = clock.seconds()
-                recordThenDeliver(recorder, TraceRecord(kind: .lifecycle, monotonic: t, wallNanoseconds: TraceWriter.wallNow(), device: "",
-                                                        payload: lifecycle.json())) {}
-                let events = loop.take(lifecycle, at: t)
-                sinks.record(events)
-                logger.notice("reconciled with the previous run", metadata: [
-                    "previous_run": "\(previous.run ?? "-")", "stopped_cleanly": "\(previous.stoppedCleanly)",
-                    "ended": "\(previous.open.filter { $0.event.rule != .monitoringStopped }.count)", "carried_over": "\(events.filter { $0.reason == "carried_over" }.count)"])
-            }
+        // previous run left in force is reconciled (recorded in the trace like any input, and journaled).
+        let reconciled = sinks.begin(bed: bedName, started: started) { lifecycle in
+            let t = clock.seconds()
+            recordThenDeliver(recorder, TraceRecord(kind: .lifecycle, monotonic: t, wallNanoseconds: TraceWriter.wallNow(), device: "",
+                                                    payload: lifecycle.json())) {}
+            return loop.take(lifecycle, at: t)
+        }
+        if let (previous, events) = reconciled {
+            logger.notice("reconciled with the previous run", metadata: [
+                "previous_run": "\(previous.run ?? "-")", "stopped_cleanly": "\(previous.stoppedCleanly)",
+                "ended": "\(previous.open.filter { $0.event.rule != .monitoringStopped }.count)", "carried_over": "\(events.filter { $0.reason == "carried_over" }.count)"])
         }
 
         let pollers = BusPoller.buses(for: config.devices).map { devices in
@@ -171,7 +123,7 @@ struct LiveLoop: Service {
             let lifecycle = stopping.withLock { state -> LifecycleEntry? in
                 if case .some = state { return nil }
                 guard clinical else { return nil }
-                let composed = LiveLoop.stop(bed: bed, now: Date())
+                let composed = RunLifecycle.stop(bed: bed, now: Date())
                 let stop = LifecycleEntry.decode(composed.json()) ?? composed
                 state = (t, stop)
                 return stop
@@ -243,7 +195,7 @@ struct LiveLoop: Service {
                     case .success(let step):
                         let wall = PCD04Message.rfc3339(Date())
                         // The entry first (who, what, when sampled), then what it caused; only then the answer.
-                        outputs.recordInput(entry.json(), t: loop.now, wallTime: wall)
+                        sinks.recordInput(entry.json(), t: loop.now, wallTime: wall)
                         sinks.record(step.events, wallTime: wall)
                         switch entry.action {
                         case .admit, .update, .set, .discharge: outputs.setPatient(loop.journalPatient)
@@ -270,14 +222,11 @@ struct LiveLoop: Service {
                 }
                 guard let outputs else { continue }  // alveo record: poll and record only
                 if delivery.observations.isEmpty {  // the one-second tick
-                    health.tick(outputs: outputs, trendWriter: trendWriter, pollers: pollers, serialPollers: serialPollers)
+                    health.tick(outputs: outputs, trendWriter: sinks.liveTrendWriter, pollers: pollers, serialPollers: serialPollers)
                 }
                 // Deliveries from different threads can arrive a hair out of order: the loop keeps
                 // time from going back.
                 let step = loop.take(delivery.observations, at: delivery.t)
-                for event in step.events {
-                    Counter(label: "alveo_alarm_events_total", dimensions: [("rule", event.rule.id), ("phase", event.phase.rawValue)]).increment()
-                }
                 // Journaled (fsync) first: only then does an event count as recorded.
                 sinks.record(step.events)
             }
@@ -292,9 +241,9 @@ struct LiveLoop: Service {
         if let stop = stopping.withLock({ $0 }) {
             // Every alarm in force ends, the station hears that the bed is unwatched, and the agent
             // waits (up to the shutdown budget) for it to be delivered.
-            sinks.finish(stopEvents: loop.take(stop.lifecycle, at: stop.t))
+            sinks.finish(stopEvents: loop.take(stop.lifecycle, at: stop.t), config: config, logger: logger)
         }
-        trendWriter?.stop()
+        sinks.stopTrends()
         if let failed = recorder?.failedRecords, failed > 0 {
             logger.error("the trace is incomplete: \(failed) record(s) could not be written", metadata: ["trace": "\(recorder!.path)"])
         }
