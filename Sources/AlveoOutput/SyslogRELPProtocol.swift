@@ -154,10 +154,11 @@ final class RELPSession: Sendable {
                 return frame
             }
             let left = clock.now.duration(to: deadline)
-            guard left > .zero else {
-                throw SocketError(operation: "wait for the RELP rsp to transaction \(txnr)", peer: link.peer, code: ETIMEDOUT)
-            }
-            let chunk = try link.receive(timeout: left)
+            let timedOut = SocketError(operation: "wait for the RELP rsp to transaction \(txnr)", peer: link.peer, code: ETIMEDOUT)
+            guard left > .zero else { throw timedOut }
+            let received = Result { () throws(SocketError) -> [UInt8] in try link.receive(timeout: left) }
+            if case .failure(let error) = received, error.isTimeout { throw timedOut }
+            let chunk = try received.get()
             if chunk.isEmpty {
                 throw SocketError(operation: "wait for the RELP rsp to transaction \(txnr)", peer: link.peer, code: ECONNRESET,
                                   detail: "the receiver closed the connection")
