@@ -97,10 +97,11 @@ package struct SyslogRELPProtocol: ForwardingProtocol {
         try link.send(RELPFrame(txnr: txnr, command: "syslog", data: Array(message.utf8)).bytes)
         let frame = try session.response(to: txnr, over: link, timeout: settings.ackTimeout)
         guard let answer = RELPResponse.parse(frame.data) else {
-            return .park("RELP transaction \(txnr) answered with a malformed rsp: \(Shown.text(frame.data, limit: 120))")
+            return .park("the receiver answered with a malformed RELP rsp: \(Shown.text(frame.data, limit: 120))")
         }
         guard answer.status == 200 else {
-            return .retry("RELP transaction \(txnr) answered \(answer.status) \(Shown.text(answer.text, limit: 80))")
+            // The same words each time (no transaction number): a receiver refusing for an hour is one log line.
+            return .retry("the receiver answered RELP status \(answer.status) \(Shown.text(answer.text, limit: 80))")
         }
         return .delivered
     }

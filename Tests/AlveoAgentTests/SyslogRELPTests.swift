@@ -181,7 +181,7 @@ import Glibc
         #expect(result.status == 0, "\(result.stderr)")
         let messages = peerMessages()
         #expect(messages.prefix(4).map { "\($0.seq)/\($0.answered)" } == ["1/500", "1/500", "1/500", "1/200"], "\(messages)")
-        #expect(result.stderr.contains("RELP transaction 2 answered 500 error (test peer)"), "\(result.stderr)")
+        #expect(result.stderr.contains("journal entry 1: the receiver answered RELP status 500 error (test peer): resending"), "\(result.stderr)")
         // Three refusals in a row raise the agent's technical alarm; the acceptance ends it.
         let agentAlarms = result.stdout.split(separator: "\n").filter { $0.contains("\"rule\":\"technical.delivery_failed\"") }
         #expect(agentAlarms.count == 2, "\(result.stdout)")
@@ -199,7 +199,7 @@ import Glibc
         #expect(result.status == 0, "\(result.stderr)")
         let parked = try String(contentsOfFile: directory.appendingPathComponent("journal/syslog-parked.jsonl").path, encoding: .utf8)
         #expect(parked.contains("\"seq\":1,"))
-        #expect(parked.contains("RELP transaction 2 answered with a malformed rsp: OK"), "\(parked)")
+        #expect(parked.contains("the receiver answered with a malformed RELP rsp: OK"), "\(parked)")
         let accepted = peerMessages().filter { $0.answered == "200" }.map(\.seq)
         #expect(accepted == journalEventSequence().filter { $0 != 1 }, "the rest follow, with the agent's alarm: \(accepted)")
         #expect(result.stdout.contains("\"rule\":\"technical.delivery_failed\""))
