@@ -43,9 +43,12 @@ package struct SyslogRELPProtocol: ForwardingProtocol {
     package var tls: TLSSettings? { settings.tls }
     package func heartbeat(number: Int, over link: any ByteLink) throws {}
 
-    /// The offers of the client's `open`: RELP version 0, this software, the syslog command.
+    /// The offers of the client's `open`: RELP version 0, this software (printable ASCII only: an
+    /// offer ends at a LF), the syslog command.
     package var openOffers: [UInt8] {
-        Array("relp_version=0\nrelp_software=\(settings.software)\ncommands=syslog".utf8)
+        let software = settings.software.utf8.filter { $0 > 32 && $0 < 127 && $0 != UInt8(ascii: "=") }.prefix(64)
+        return Array("relp_version=0\nrelp_software=".utf8) + (software.isEmpty ? Array("alveo".utf8) : Array(software))
+            + Array("\ncommands=syslog".utf8)
     }
 
     /// Opens the RELP session: `open` with the offers, and a `rsp 200` whose offers include the

@@ -97,3 +97,17 @@ import Testing
         #expect(offers.values.allSatisfy { $0.count <= 64 })
     }
 }
+
+@Suite struct RELPOpenOfferTests {
+    @Test func theSoftwareOfferStaysOneOffer() {
+        var settings = SyslogSettings()
+        settings.software = "alveo,0.2.0"
+        #expect(SyslogRELPProtocol(settings: settings).openOffers == Array("relp_version=0\nrelp_software=alveo,0.2.0\ncommands=syslog".utf8))
+        settings.software = "evil\ncommands=close=x"
+        let offers = RELPResponse(status: 200, text: [], body: SyslogRELPProtocol(settings: settings).openOffers).offers
+        #expect(offers["commands"] == ["syslog"], "a LF in the software name cannot add an offer: \(offers)")
+        #expect(offers["relp_software"] == ["evilcommandsclosex"])
+        settings.software = "\n"
+        #expect(RELPResponse(status: 200, text: [], body: SyslogRELPProtocol(settings: settings).openOffers).offers["relp_software"] == ["alveo"])
+    }
+}
