@@ -86,7 +86,7 @@ let package = Package(
         // Every parser of outside input as a fuzz target (make fuzz; the seeds and findings run in the tests).
         .target(
             name: "AlveoFuzzTargets",
-            dependencies: ["AlveoAgent", "AlveoCore", "AlveoDevices", "AlveoOutput", "AlveoTrace", "AlveoTrends"],
+            dependencies: ["AlveoAgent", "AlveoCore", "AlveoDevices", "AlveoIO", "AlveoOutput", "AlveoTrace", "AlveoTrends"],
             swiftSettings: strictSettings
         ),
         .executableTarget(name: "alveo-fuzz", dependencies: ["AlveoFuzzTargets"], swiftSettings: strictSettings),

@@ -1,6 +1,7 @@
 import AlveoAgent
 import AlveoCore
 import AlveoDevices
+import AlveoIO
 import AlveoOutput
 import AlveoTrace
 import AlveoTrends
@@ -14,7 +15,7 @@ package enum FuzzTargets {
     /// Every serial driver's target (from the registry, `SerialDrivers.all`), then the other parsers.
     package static let names = SerialDrivers.all.map(\.fuzzTarget) + others
     static let others = ["modbus", "profile", "scenario", "trace", "config", "hl7ack", "core", "hl7in", "control", "journal", "report",
-                         "pcd04_builder", "syslog_builder", "spill"]
+                         "pcd04_builder", "syslog_builder", "spill", "relp"]
 
     /// The seed files of target `name` as shell globs from the repository's root (`Tests/Fuzz/fuzz.sh`
     /// adds Tests/Fuzz/seeds/NAME and the past findings): a serial driver's own fixtures.
@@ -50,6 +51,7 @@ package enum FuzzTargets {
         case "pcd04_builder": pcd04Builder(data)
         case "syslog_builder": syslogBuilder(data)
         case "spill": spill(data)
+        case "relp": relp(data)
         default: preconditionFailure("unknown fuzz target '\(name)' (one of: \(names.joined(separator: ", ")))")
         }
     }
@@ -254,6 +256,55 @@ package enum FuzzTargets {
                          "a spill line smuggled members into the journal line: \(text)")
             if line.kind == "event" { precondition(JournalEntry.decode(line: Data(text.utf8))?.event != nil, "an event line that does not read back") }
         }
+    }
+
+    /// Bytes from a RELP receiver (`outputs.syslog.protocol: relp`): through the frame reader in
+    /// chunks, every frame's data as a `rsp` and its offers; then as the whole answer of a receiver to
+    /// the client's `open` and first message (a link that hands the bytes over in chunks, then
+    /// closes): a session opened or refused, a verdict or a broken link, never a trap or a wait.
+    static func relp(_ data: [UInt8]) {
+        var reader = RELPFrameReader()
+        var frames = 0
+        for chunk in Chunks(data) {
+            guard case .success(let read) = reader.feed(chunk) else { break }
+            frames += read.count
+            precondition(frames <= data.count / 6 + 1, "more frames than a frame's 6 bytes allow")
+            for frame in read {
+                precondition(frame.data.count <= RELPFrameReader.defaultMaxData, "a frame past the bound")
+                if let answer = RELPResponse.parse(frame.data) {
+                    precondition((0...999).contains(answer.status))
+                    precondition(answer.offers.count <= 64)
+                }
+            }
+        }
+        var settings = SyslogSettings()
+        settings.ackTimeout = .milliseconds(50)
+        let wire = SyslogRELPProtocol(settings: settings)
+        let link = ScriptedLink(Array(Chunks(data)))
+        let event = AlarmEvent(t: 60, alarmID: 3, rule: .sensorOff, source: "oxi", parameter: nil, phase: .start, priority: .medium,
+                               state: .active, acknowledged: false, reason: nil, text: "probe off", evidence: [], run: nil)
+        let entry = JournalEntry(seq: 7, run: "R", wallTime: "2026-11-25T08:01:00.000Z", event: event)
+        do {
+            try wire.opened(link)
+            _ = try wire.deliver(entry, event: event, over: link)
+        } catch {}
+        wire.closing(link)
+    }
+
+    /// A receiver that sends fixed chunks, one a read, then closes; takes whatever is sent.
+    final class ScriptedLink: ByteLink, @unchecked Sendable {
+        // @unchecked: one fuzz iteration's thread only.
+        private var chunks: [[UInt8]]
+        let peer = "fuzz:0"
+
+        init(_ chunks: [[UInt8]]) { self.chunks = chunks.reversed() }
+
+        func send(_ bytes: [UInt8]) throws(SocketError) {}
+        func receive(maxCount: Int, timeout: Duration) throws(SocketError) -> [UInt8] { chunks.popLast() ?? [] }
+        func allSentBytesAcknowledged() -> Bool { true }
+        func shutdown() {}
+        func peerHasClosed() -> Bool { false }
+        func isEstablished() -> Bool { true }
     }
 
     static func hl7ack(_ data: [UInt8]) {

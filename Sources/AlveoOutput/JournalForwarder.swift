@@ -40,6 +40,17 @@ package protocol ForwardingProtocol: Sendable {
     /// Sends one alarm event (the entry's, decoded) and waits for the receiver's verdict. A thrown
     /// error means the link is broken: the forwarder reconnects and sends the same entry again.
     func deliver(_ entry: JournalEntry, event: AlarmEvent, over link: any ByteLink) throws -> DeliveryOutcome
+    /// Called on each new connection before anything is sent over it (RELP opens its session); a
+    /// thrown error means the connection cannot be used: it is closed and tried again later.
+    func opened(_ link: any ByteLink) throws
+    /// Called once at a stop with the connection still up (RELP closes its session); best effort.
+    func closing(_ link: any ByteLink)
+}
+
+extension ForwardingProtocol {
+    /// Most protocols need nothing said when a connection opens.
+    package func opened(_ link: any ByteLink) throws {}
+    package func closing(_ link: any ByteLink) {}
 }
 
 /// Which alarm events an output sends (rules v3 §2.1).
@@ -207,7 +218,7 @@ package final class JournalForwarder: Sendable {
                     lastSent = clock.now
                     do {
                         if connection == nil {
-                            connection = try connect()
+                            connection = try open()
                             logger.info("connected")
                             linked(true)
                         }
@@ -229,7 +240,7 @@ package final class JournalForwarder: Sendable {
             }
             if connection == nil {
                 do {
-                    connection = try connect()
+                    connection = try open()
                     logger.info("connected")
                     linked(true)
                 } catch {
@@ -305,6 +316,23 @@ package final class JournalForwarder: Sendable {
                 backoff = min(backoff * 2, wire.reconnectMax)
             }
         }
+        // Stopping: a protocol with a session ends it (RELP's close), then the link closes.
+        if let link = connection {
+            wire.closing(link)
+            link.shutdown()
+        }
+    }
+
+    /// A connection the protocol has opened (its session, if it has one), ready for messages.
+    private func open() throws -> any ByteLink {
+        let link = try connect()
+        do {
+            try wire.opened(link)
+        } catch {
+            link.shutdown()
+            throw error
+        }
+        return link
     }
 
     private func connect() throws(SocketError) -> any ByteLink {

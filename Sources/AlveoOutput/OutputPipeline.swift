@@ -456,7 +456,12 @@ package final class OutputPipeline {
         self.writer = writer
         var wires: [any ForwardingProtocol] = []
         if let hl7 = config.hl7 { wires.append(HL7Protocol(settings: hl7, runID: writer.runID)) }
-        if let syslog = config.syslog { wires.append(SyslogProtocol(settings: syslog)) }
+        if let syslog = config.syslog {
+            switch syslog.transport {
+            case .tcp: wires.append(SyslogProtocol(settings: syslog))
+            case .relp: wires.append(SyslogRELPProtocol(settings: syslog))
+            }
+        }
         forwarders = wires.map { wire in
             let name = wire.name
             return JournalForwarder(wire: wire, journalDirectory: directory, logger: logger,

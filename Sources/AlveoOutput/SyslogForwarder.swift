@@ -18,8 +18,14 @@ package struct SyslogSettings: Sendable, Equatable {
     package var ackTimeout: Duration = .seconds(5)
     package var reconnectMax: Duration = .seconds(30)
     package var resendWindow: Duration = .seconds(5)
-    /// RFC 5425 (syslog over TLS), or nil for plain TCP.
+    /// RFC 5425 (syslog over TLS), or nil for plain TCP; with RELP, RELP over TLS as rsyslog's imrelp
+    /// takes it (`tls="on"`).
     package var tls: TLSSettings?
+    /// `outputs.syslog.protocol`: octet-counted TCP (confirmed by the receiver's kernel) or RELP
+    /// (confirmed by the receiver itself).
+    package var transport: SyslogTransport = .tcp
+    /// What RELP's `open` names as `relp_software` (name,version,url; no commas inside a part).
+    package var software = "alveo"
     /// `outputs.syslog.reannounce`: the re-announcement schedule too (default: a log carries every
     /// event), or state transitions only.
     package var reannounce: ReannouncePolicy = .schedule
@@ -31,6 +37,15 @@ package struct SyslogSettings: Sendable, Equatable {
         "kern": 0, "user": 1, "daemon": 3, "auth": 4, "syslog": 5, "local0": 16, "local1": 17, "local2": 18,
         "local3": 19, "local4": 20, "local5": 21, "local6": 22, "local7": 23,
     ]
+}
+
+/// How syslog messages travel and what confirms them (`outputs.syslog.protocol`).
+package enum SyslogTransport: String, Sendable, Equatable, CaseIterable {
+    /// RFC 6587 octet counting over TCP (or RFC 5425 TLS): delivered once the receiver's kernel has
+    /// acknowledged the bytes, with a resend window for a receiver restarted just after.
+    case tcp
+    /// rsyslog's RELP: delivered once the receiver answers `rsp 200` for the message's transaction.
+    case relp
 }
 
 /// RFC 5424 messages over TCP with octet-counting framing (RFC 6587). Syslog has no application

@@ -92,6 +92,32 @@ import Testing
         #expect(config.rules.policy(.spo2Low) == AlarmPolicy.defaults(for: .spo2Low))
     }
 
+    @Test func syslogProtocolIsTCPByDefaultAndRELPOnRequest() throws {
+        func syslog(_ line: String) throws -> SyslogSettings? {
+            try AgentConfig.parse(yaml: """
+                outputs:
+                  journal: {directory: journal}
+                  syslog: {host: 127.0.0.1, port: 2514, bed_id: ICU-B1\(line)}
+                """, file: "bed.yaml").outputs.syslog
+        }
+        #expect(try syslog("")?.transport == .tcp)
+        #expect(try syslog(", protocol: tcp")?.transport == .tcp)
+        let relp = try #require(try syslog(", protocol: relp, ack_timeout_ms: 2000"))
+        #expect(relp.transport == .relp)
+        #expect(relp.ackTimeout == .milliseconds(2000))
+        #expect(relp.software == "alveo,\(AlveoVersion.string)")
+        #expect {
+            try syslog(", protocol: rfc3195")
+        } throws: { error in
+            "\(error)".contains("bed.yaml:3: outputs.syslog.protocol: 'rfc3195' is not a syslog protocol (tcp:")
+        }
+        #expect {
+            try syslog(", protocol: relp, resend_window_s: 5")
+        } throws: { error in
+            "\(error)".contains("bed.yaml:3: outputs.syslog.resend_window_s: resend_window_s is for protocol: tcp")
+        }
+    }
+
     @Test func everyConfigurableKeyIsDocumented() throws {
         let doc = try String(contentsOf: Paths.repository.appendingPathComponent("docs/clinical-rules.md"), encoding: .utf8)
         for rule in RuleID.allCases {

@@ -127,7 +127,8 @@ import Testing
     /// and keeps trying. How many entries the agent counts delivered before the rejection arrives is a
     /// race (docs/integration.md §3.5: TCP acknowledges bytes rsyslog then drops); on an idle machine
     /// it is usually none, under load one or two were (make test-under-load), so the count is not
-    /// asserted here. Confirmed delivery closes the race (issue 26).
+    /// asserted here. RELP's confirmation closes the race: over `protocol: relp` the same setup counts
+    /// nothing delivered (SyslogRELPTests.overTLSWithAClientCertificateAsImrelpRequiresIt).
     @Test func syslogReceiverRequiringAClientCertificateWritesNothingAndTheAgentSeesTheRejection() throws {
         let certificates = try makeCertificates()
         let port = freePort()

@@ -76,7 +76,9 @@ extension OutputConfig {
         var settings = SyslogSettings()
         var sawBed = false
         let keys = ["host", "port", "facility", "hostname", "app_name", "bed_id", "ack_timeout_ms", "connect_timeout_ms",
-                    "reconnect_max_s", "resend_window_s", "tls", "reannounce"]
+                    "reconnect_max_s", "resend_window_s", "tls", "reannounce", "protocol"]
+        settings.software = "alveo,\(AlveoVersion.string)"
+        var resendWindowNode: ConfigNode?
         for (key, value) in try node.mapping(allowed: keys) {
             switch key {
             case "host": settings.host = try value.string()
@@ -95,13 +97,25 @@ extension OutputConfig {
             case "ack_timeout_ms": settings.ackTimeout = .milliseconds(Int64(saturating: try value.number(in: 50...600_000, unit: "ms")))
             case "connect_timeout_ms": settings.connectTimeout = .milliseconds(Int64(saturating: try value.number(in: 50...600_000, unit: "ms")))
             case "reconnect_max_s": settings.reconnectMax = .milliseconds(Int64(saturating: try value.number(in: 0.1...3600, unit: "s") * 1000))
-            case "resend_window_s": settings.resendWindow = .milliseconds(Int64(saturating: try value.number(in: 0...3600, unit: "s") * 1000))
+            case "resend_window_s":
+                resendWindowNode = value
+                settings.resendWindow = .milliseconds(Int64(saturating: try value.number(in: 0...3600, unit: "s") * 1000))
             case "tls": settings.tls = try parseTLS(value)
             case "reannounce": settings.reannounce = try parseReannounce(value)
+            case "protocol":
+                let text = try value.string()
+                guard let transport = SyslogTransport(rawValue: text) else {
+                    throw value.error("'\(Shown.text(text.utf8, limit: 32))' is not a syslog protocol (tcp: RFC 6587 octet counting, "
+                        + "confirmed by the receiver's TCP; relp: rsyslog's RELP, confirmed by the receiver)")
+                }
+                settings.transport = transport
             default: break
             }
         }
         guard sawBed else { throw node.error("missing 'bed_id': it tells the receiver which bed a message is from") }
+        if settings.transport == .relp, let resendWindowNode {
+            throw resendWindowNode.error("resend_window_s is for protocol: tcp; with relp the receiver confirms each message and nothing delivered is sent again")
+        }
         return settings
     }
 
