@@ -50,35 +50,12 @@ package struct AlarmPolicy: Sendable, Equatable {
     /// No offset, minimum or bound: the agent's lifecycle alarms (a gap starts and ends at once).
     package static let exempt = AlarmPolicy(chatterMax: .infinity, chatterStable: 0)
 
-    /// Defaults of rules v3 §1.4.
-    package static func defaults(for rule: RuleID) -> AlarmPolicy {
-        switch rule {
-        case .tidalVolumeHigh, .plateauHigh, .drivingPressureHigh, .spo2Low, .hemoglobinDrop, .renalFunction:
-            AlarmPolicy(chatterMax: 4, chatterStable: 600)
-        case .tidalVolumeLow: AlarmPolicy(offset: 60, chatterMax: 4, chatterStable: 600)
-        case .plateauOverdue, .plateauStale, .patientUnknown: AlarmPolicy(chatterMax: 2, chatterStable: 600)
-        case .pfSeverity: AlarmPolicy(chatterMax: 4, chatterStable: 1800)
-        case .pfFalling: AlarmPolicy(offset: 300, chatterMax: 3, chatterStable: 1800)
-        case .fio2Weanable: AlarmPolicy(chatterMax: 2, chatterStable: 1800)
-        case .pronePositioning, .proneRepeat, .proneStop, .plasmaExchange: AlarmPolicy(chatterMax: 2, chatterStable: 3600)
-        case .hemoptysisVolume: AlarmPolicy(chatterMax: 3, chatterStable: 3600)
-        case .hemoptysisProne: AlarmPolicy(minActive: 900, chatterMax: 3, chatterStable: 3600)
-        case .deviceSilent, .sensorOff: AlarmPolicy(offset: 10, chatterMax: 3, chatterStable: 60)
-        case .valueRejected: AlarmPolicy(chatterMax: 3, chatterStable: 60)
-        case .deliveryFailed, .journalFailed, .stationUnreachable, .clockUnsynchronized, .diskLow, .trendStoreFailed:
-            AlarmPolicy(chatterMax: 3, chatterStable: 600)
-        case .monitoringStopped, .monitoringGap: .exempt
-        }
-    }
+    /// Defaults of rules v3 §1.4, as each rule declares them.
+    package static func defaults(for rule: RuleID) -> AlarmPolicy { Catalogue.entries[rule.ordinal].policy }
 
     /// Whether `offset_s` and `min_active_s` apply (rules v3 §1.4: the escalation prompts keep their own
     /// windows and assessments).
-    package static func hasOffset(_ rule: RuleID) -> Bool {
-        switch rule {
-        case .pronePositioning, .proneRepeat, .proneStop, .plasmaExchange, .monitoringStopped, .monitoringGap: false
-        default: true
-        }
-    }
+    package static func hasOffset(_ rule: RuleID) -> Bool { Catalogue.entries[rule.ordinal].hasOffset }
 }
 
 /// The onsets (starts and escalations) of one alarm key in the last hour, kept across its alarms: the

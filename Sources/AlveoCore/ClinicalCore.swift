@@ -28,6 +28,9 @@ package struct ClinicalCore {
 
     struct SourceState {
         var name: String
+        /// `technical.device_silent`'s timeout for this source (asked at every group: kept here, not
+        /// looked up by name).
+        var silentAfter: Double
         var streams = false
         var lastValid = -Double.infinity
         var silent = false
@@ -81,21 +84,6 @@ package struct ClinicalCore {
         var to: Double
     }
 
-    /// Why escalation.plasma_exchange applies; a higher raw value is the stronger indication.
-    enum PlexIndication: Int, Comparable {
-        case dahHypoxaemia = 1, ancaKidney, antiGBM
-
-        var name: String {
-            switch self {
-            case .dahHypoxaemia: "dah_hypoxaemia"
-            case .ancaKidney: "anca_kidney"
-            case .antiGBM: "anti_gbm"
-            }
-        }
-
-        static func < (a: PlexIndication, b: PlexIndication) -> Bool { a.rawValue < b.rawValue }
-    }
-
     // Streamed device values by Parameter.rawValue; nil = unknown (no data, silent source, probe off).
     var readings: [Reading?] = Array(repeating: nil, count: Parameter.allCases.count)
     var sources: [SourceState] = []
@@ -121,7 +109,6 @@ package struct ClinicalCore {
     var creatinineSeries = LabSeries()
     var creatinineFinding: KidneyFinding?
     var hemoptysis: [(t: Double, ml: Double)] = []
-    var hemoptysisTotal = 0.0
     var lastHemoptysisCharted: (t: Double, ml: Double)?
 
     var position: Position = .supine
@@ -135,7 +122,6 @@ package struct ClinicalCore {
     var proneHemoptysis: (t: Double, ml: Double)?
 
     var lastPlateauT: Double?
-    var ventilatedSince: Double?
     var plateau: Plateau?
     /// A plateau was accepted in this group: paired with the group's PEEP and Vt at evaluation.
     var plateauInGroup = false
@@ -145,32 +131,34 @@ package struct ClinicalCore {
     static let plateauRepeatWindow = 120.0
     var staleChange: StaleChange?
     var vtChangeOnset = Onset()
-
-    var vtHighOnset = Onset(), vtHighHighOnset = Onset(), vtLowOnset = Onset()
-    var spo2LowOnset = Onset(), spo2LowHighOnset = Onset(), spo2BelowEndOnset = Onset()
-    var proneStopOnset = Onset(), weanOnset = Onset()
-    var proneWindow = QualifyingWindow()
-    /// Why the last prone prompt ended (its window reset, charted prone, haemoptysis), for its text.
-    var proneEndReason: String?
-    /// Why the last next-session prompt and the DAH indication of plasma exchange ended, for their texts.
-    var repeatEndReason: String?
-    var plexEndReason: String?
-
-    var plexWindow = QualifyingWindow()
-    /// The DAH hypoxaemia indication holds (its window was met; until P/F recovers or the window resets).
-    var plexDAH = false
+    /// Ventilated since the first Vt or PEEP reading (lpv.plateau_overdue counts from it).
+    var ventilatedSince: Double?
+    /// The total of charted haemoptysis in its window (`dah.hemoptysis_volume`'s window).
+    var hemoptysisTotal = 0.0
+    /// Prone sessions charted so far: a new one answers the prompt to prone (its window restarts).
+    var proneSessionStarts = 0
+    /// An ANCA vasculitis patient's creatinine above the plasma exchange threshold (its kidney
+    /// indication), the latest such result.
     var plexKidney: (t: Double, value: Double)?
-    var plexIndication: PlexIndication?
-    /// Acknowledged indications do not come back in the run, nor weaker ones.
-    var plexAcknowledged = 0
-    var renalStage = 0
+
+    /// The clinical rules in evaluation order (context and bed, then per source), each with its own
+    /// state and settings; `ruleSlot` finds one by ordinal (>= 0: in `bedRules`, <= -2: in
+    /// `sourceRules` at -slot - 2, -1: not a clinical rule).
+    var bedRules: [any BedRule] = []
+    var sourceRules: [any SourceRule] = []
+    let ruleSlot: [Int]
+    /// The settings the bed's own derivations use (P/F, plateau pairing, windows, labs), read once.
+    let bedSettings: BedSettings
 
     var alarms: AlarmBook
+    /// The facts changed since the rules last ran (what the observations of a group, the passing of
+    /// time and the rules themselves changed): a rule runs when one of its inputs is among them.
+    var changed: Facts = .all
     /// Alarms a previous run of the agent left in force, by key: the first start of the same alarm
     /// in this run within `previousAlarmWindow` of the reconciliation names it (`previous_alarm`).
     var previousAlarms = AlarmTable<(reference: String, until: Double)>()
     /// Texts of the agent's lifecycle alarms (monitoring stopped, monitoring gap), set when raised.
-    var lifecycleTexts: [RuleID: Description] = [:]
+    var lifecycleTexts: [RuleID: AlarmDescription] = [:]
     /// Acknowledgements to apply at the next evaluation: a rule, and the source it is limited to.
     var pendingAcks: [(rule: RuleID, source: Int?)] = []
     /// Advisory prompts ended by an acknowledgement: they may start again once their condition has
@@ -186,6 +174,18 @@ package struct ClinicalCore {
         self.settings = settings
         self.disabledRules = settings.disabled.reduce(0) { $0 | (1 << UInt64($1.ordinal)) }
         self.pbw = patient.predictedBodyWeightKg
+        self.bedSettings = BedSettings(settings)
+        var slots = [Int](repeating: -1, count: Catalogue.entries.count)
+        for unit in Catalogue.clinicalRules {
+            if let rule = unit as? any SourceRule.Type {
+                slots[unit.id.ordinal] = -2 - sourceRules.count
+                sourceRules.append(rule.make(settings))
+            } else if let rule = unit as? any BedRule.Type {
+                slots[unit.id.ordinal] = bedRules.count
+                bedRules.append(rule.make(settings))
+            }
+        }
+        self.ruleSlot = slots
         self.alarms = AlarmBook(schedule: ReannounceSchedule(high: settings.reannounceHigh, latched: settings.reannounceLatched,
                                                              medium: settings.reannounceMedium, mediumMax: settings.reannounceMediumMax),
                                 policies: settings.policies, firstID: firstAlarmID)
@@ -207,7 +207,7 @@ package struct ClinicalCore {
         return alarms.endAll().map { key, transition in
             var transition = transition
             transition.reason = reason
-            return makeEvent(key, transition, at: now)
+            return makeEvent(key, transition, describe(key, at: now), at: now)
         }
     }
 
@@ -343,7 +343,7 @@ package struct ClinicalCore {
         } else if let index = sourceIndex[name] {
             return index
         }
-        sources.append(SourceState(name: name))
+        sources.append(SourceState(name: name, silentAfter: settings.silentAfter(source: name)))
         sourceIndex[name] = sources.count - 1
         return sources.count - 1
     }
@@ -381,8 +381,7 @@ package struct ClinicalCore {
                 if newPosition == .prone {
                     // A new session: the course goes on, and the prompt to prone is answered.
                     courseEnded = false
-                    proneWindow.reset()
-                    proneEndReason = "charted prone"
+                    proneSessionStarts += 1
                 }
                 positionSince = sampled
             }
@@ -455,14 +454,15 @@ package struct ClinicalCore {
             if let current = gas, sampled < current.t, !corrects { return }  // an older gas than the one in force
             pendingGas = (value, sampled, sampleGiven, corrects)
         case .hb:
-            let (latest, reference) = hbSeries.insert(t: sampled, value: value, corrects: corrects, window: settings.hbWindow, extreme: >)
-            let met = reference.map { Tolerance.ge($0.value - latest.value, settings.hbDrop) } ?? false
+            let hb = bedSettings.hemoglobin
+            let (latest, reference) = hbSeries.insert(t: sampled, value: value, corrects: corrects, window: hb.hbWindow, extreme: >)
+            let met = reference.map { Tolerance.ge($0.value - latest.value, hb.hbDrop) } ?? false
             hbFinding = LabFinding(value: latest.value, t: latest.t, reference: reference, met: met)
         case .creatinine:
-            let keep = max(settings.creatinineWindow, settings.creatinineBaselineWindow)
+            let keep = max(bedSettings.kidney.creatinineWindow, bedSettings.kidney.creatinineBaselineWindow)
             let (latest, _) = creatinineSeries.insert(t: sampled, value: value, corrects: corrects, window: keep, extreme: <)
             creatinineFinding = judgeKidney(latest)
-            if patient.conditions.contains(.ancaVasculitis), Tolerance.gt(latest.value, settings.plexKidneyCreatinine) {
+            if patient.conditions.contains(.ancaVasculitis), Tolerance.gt(latest.value, bedSettings.plasmaExchange.plexKidneyCreatinine) {
                 plexKidney = latest
             }
         case .hemoptysis:
