@@ -90,6 +90,8 @@ struct AlarmTable<Value> {
         }
     }
 
+    var hasPerSource: Bool { !perSource.isEmpty }
+
     var entries: [(key: AlarmKey, value: Value)] {
         var all: [(key: AlarmKey, value: Value)] = []
         for rule in RuleID.allCases { if let value = global[rule.ordinal] { all.append((AlarmKey(rule: rule), value)) } }
@@ -233,6 +235,22 @@ package struct AlarmBook {
         }
         instances.removeAll()
         return ended
+    }
+
+    /// Whether any per-source alarm (a device's technical alarm) is in force.
+    var hasPerSourceInstances: Bool { instances.hasPerSource }
+
+    /// When an alarm next needs to be assessed with no change in its condition: its re-announcement;
+    /// `-infinity` while a relief waits (an offset, a minimum active time, the chatter bound's stable
+    /// time); `infinity` when nothing is due (no alarm, or never re-announced). A little early:
+    /// assessing early changes nothing.
+    func deadline(_ key: AlarmKey) -> Double {
+        guard let instance = instances[key] else { return .infinity }
+        if instance.reliefSince != nil { return -.infinity }
+        guard let interval = schedule.interval(type: instance.type, priority: instance.priority, state: instance.state,
+                                               acknowledged: instance.acknowledged, count: instance.reannounceCount)
+        else { return .infinity }
+        return instance.lastAnnounced + interval - 1e-6
     }
 
     /// Priority of an instance whose condition is present (not latched), if any.

@@ -10,6 +10,8 @@ extension ClinicalCore {
     }
 
     mutating func evaluate(at t: Double, into events: inout [AlarmEvent]) {
+        // An acknowledgement changes alarms of any rule: every rule runs.
+        if !pendingAcks.isEmpty { changed = .all }
         applyAcknowledgements(at: t, into: &events)
         detectSilence(at: t)
         updateOxygenation(at: t)
@@ -18,20 +20,45 @@ extension ClinicalCore {
         if ventilatedSince == nil, reading(.vt) != nil || reading(.peep) != nil { ventilatedSince = t }
         updateHemoptysisWindow(at: t)
 
-        // The rules are taken out while they run, so that each can read and drive the bed.
+        // The rules are taken out while they run, so that each can read and drive the bed. A rule runs
+        // when one of its inputs changed, or when it is due: its own timer (an onset delay, a window),
+        // the engine's (a re-announcement, a relief waiting for its offset), or an event it gave at
+        // the group before. Running a rule whose inputs did not change and whose timers are not due
+        // changes nothing: skipping it gives the same events.
         var rules: [any BedRule] = []
         swap(&rules, &bedRules)
-        for index in rules.indices { rules[index].evaluate(&self, at: t, into: &events) }
+        for index in rules.indices where changed.rawValue & ruleInputs[index].rawValue != 0 || t >= ruleDue[index] {
+            let before = events.count
+            rules[index].evaluate(&self, at: t, into: &events)
+            if events.count != before {
+                ruleDue[index] = -.infinity
+            } else {
+                ruleDue[index] = min(rules[index].nextDue(self, at: t) ?? -.infinity, engineDue(ruleOrdinals[index]))
+            }
+        }
         swap(&rules, &bedRules)
 
-        // Technical alarms, per source in order of first appearance.
-        var perSource: [any SourceRule] = []
-        swap(&perSource, &sourceRules)
-        for src in sources.indices {
-            guard sources[src].streams || !sources[src].rejectedParameters.isEmpty else { continue }
-            for index in perSource.indices { perSource[index].evaluate(&self, source: src, at: t, into: &events) }
+        // Technical alarms, per source in order of first appearance: when a source changed, or while
+        // any of their alarms is in force.
+        if changed.contains(.sources) || alarms.hasPerSourceInstances {
+            var perSource: [any SourceRule] = []
+            swap(&perSource, &sourceRules)
+            for src in sources.indices {
+                guard sources[src].streams || !sources[src].rejectedParameters.isEmpty else { continue }
+                for index in perSource.indices { perSource[index].evaluate(&self, source: src, at: t, into: &events) }
+            }
+            swap(&perSource, &sourceRules)
         }
-        swap(&perSource, &sourceRules)
+        changed = []
+    }
+
+    /// When the engine next needs a rule's alarm to be assessed again: its re-announcement, or every
+    /// group while a relief waits (offset, minimum active time, chatter) or an acknowledged prompt
+    /// re-arms.
+    private func engineDue(_ ordinal: Int) -> Double {
+        let key = AlarmKey(rule: RuleID(ordinal: ordinal))
+        if rearming[key] != nil { return -.infinity }
+        return alarms.deadline(key)
     }
 
     // MARK: - Pieces
@@ -56,11 +83,10 @@ extension ClinicalCore {
     private mutating func detectSilence(at t: Double) {
         for src in sources.indices where sources[src].streams {
             let silent = Tolerance.gt(t - sources[src].lastValid, sources[src].silentAfter)
+            if sources[src].silent != silent { changed.insert(.sources) }
             sources[src].silent = silent
             if silent {
-                for parameter in Parameter.allCases where parameter.isStreamed && parameter.isNumeric {
-                    if readings[parameter.rawValue]?.source == src { readings[parameter.rawValue] = nil }
-                }
+                for parameter in Parameter.allCases where parameter.isStreamed && parameter.isNumeric { invalidate(parameter, from: src) }
             }
         }
     }
@@ -75,6 +101,7 @@ extension ClinicalCore {
             gas = Gas(pao2: pending.pao2, t: pending.t, fio2: fio2)
             pendingGas = nil
         }
+        let previousPF = pf, previousReference = pfFallReference
         pf = nil
         if let gas, let fio2 = gas.fio2, Tolerance.le(t - gas.t, bedSettings.pfSeverity.gasValidFor) {
             pf = PFRatio(value: gas.pao2 / fio2.value, kind: .measured, pao2: gas.pao2, pao2Time: gas.t, spo2: nil,
@@ -97,12 +124,20 @@ extension ClinicalCore {
         case nil:
             pfFallReference = nil
         }
+        // What the rules read of P/F is its value and kind, and its fall reference's value.
+        if previousPF?.value != pf?.value || previousPF?.kind != pf?.kind || previousReference?.value != pfFallReference?.value {
+            changed.insert(.pf)
+        }
     }
 
     private mutating func updateHemoptysisWindow(at t: Double) {
         let cutoff = t - bedSettings.hemoptysisVolume.hemoptysisWindow - Tolerance.epsilon
-        if let first = hemoptysis.first, first.t < cutoff { hemoptysis.removeAll { $0.t < cutoff } }
-        hemoptysisTotal = hemoptysis.reduce(0) { $0 + $1.ml }
+        if let first = hemoptysis.first, first.t < cutoff {
+            hemoptysis.removeAll { $0.t < cutoff }
+            changed.insert(.hemoptysis)
+        }
+        // Summed only when the entries changed (at every group this would be a loop over a day's entries).
+        if changed.contains(.hemoptysis) { hemoptysisTotal = hemoptysis.reduce(0) { $0 + $1.ml } }
     }
 
     /// Pplat minus the PEEP of the plateau's own breath (its group); nil when that PEEP is not known,
@@ -122,22 +157,25 @@ extension ClinicalCore {
             // A new measurement answers the plateau prompts: they may come again for the next change.
             rearming[AlarmKey(rule: .plateauStale)] = nil
             rearming[AlarmKey(rule: .plateauOverdue)] = nil
+            changed.insert(.plateau)
         }
         plateauInGroup = false
         guard let plateau, staleChange == nil else { return }
         if let paired = plateau.peep, let peep = reading(.peep)?.value, Tolerance.ge(abs(peep - paired), bedSettings.plateauStale.staleAfterPEEPChange) {
             staleChange = StaleChange(what: .peep, t: t, from: paired, to: peep)
+            changed.insert(.plateau)
             return
         }
         let vt = reading(.vt)?.value
-        let changed: Bool? = if let paired = plateau.vt, let vt, let pbw {
+        let vtChanged: Bool? = if let paired = plateau.vt, let vt, let pbw {
             Tolerance.ge(abs(vt - paired), bedSettings.plateauStale.staleAfterVtChangeMlPerKg * pbw)
         } else {
             nil
         }
-        vtChangeOnset.update(changed, at: t)
+        vtChangeOnset.update(vtChanged, at: t)
         if let since = vtChangeOnset.since, vtChangeOnset.held(at: t, for: bedSettings.plateauStale.staleVtChangeDelay), let paired = plateau.vt, let vt {
             staleChange = StaleChange(what: .vt, t: since, from: paired, to: vt)
+            changed.insert(.plateau)
         }
     }
 

@@ -77,6 +77,7 @@ extension ClinicalCore {
                                    at t: Double) -> [AlarmEvent]
     {
         now = max(now, t.isNaN ? now : t)
+        changed = .all
         var events: [AlarmEvent] = []
         var latched: [OpenAlarm] = carried
         for alarm in open where alarm.event.rule != .monitoringStopped {

@@ -147,6 +147,10 @@ package struct ClinicalCore {
     var bedRules: [any BedRule] = []
     var sourceRules: [any SourceRule] = []
     let ruleSlot: [Int]
+    /// Per rule of `bedRules`: its ordinal, its inputs, and when it is next due (without an input change).
+    let ruleOrdinals: [Int]
+    let ruleInputs: [Facts]
+    var ruleDue: [Double]
     /// The settings the bed's own derivations use (P/F, plateau pairing, windows, labs), read once.
     let bedSettings: BedSettings
 
@@ -186,6 +190,9 @@ package struct ClinicalCore {
             }
         }
         self.ruleSlot = slots
+        self.ruleOrdinals = bedRules.map { type(of: $0).id.ordinal }
+        self.ruleInputs = bedRules.map { type(of: $0).inputs }
+        self.ruleDue = [Double](repeating: -.infinity, count: bedRules.count)
         self.alarms = AlarmBook(schedule: ReannounceSchedule(high: settings.reannounceHigh, latched: settings.reannounceLatched,
                                                              medium: settings.reannounceMedium, mediumMax: settings.reannounceMediumMax),
                                 policies: settings.policies, firstID: firstAlarmID)
@@ -199,11 +206,13 @@ package struct ClinicalCore {
     package mutating func update(patient: Patient) {
         self.patient = patient
         pbw = patient.predictedBodyWeightKg
+        changed = .all
     }
 
     /// Ends every alarm with `reason` (`patient_changed` before a new patient's core starts), at `t`.
     package mutating func endAll(reason: String, at t: Double) -> [AlarmEvent] {
         now = max(now, t.isNaN ? now : t)
+        changed = .all
         return alarms.endAll().map { key, transition in
             var transition = transition
             transition.reason = reason
@@ -258,6 +267,7 @@ package struct ClinicalCore {
             return .failure(.alreadyAcknowledged(rule: rule, source: source))
         }
         pendingAcks.append((rule, src))
+        changed = .all
         return .success(process([], at: t))
     }
 
@@ -328,6 +338,7 @@ package struct ClinicalCore {
         if !sources[src].streams {
             sources[src].streams = true
             sources[src].lastValid = t
+            changed.insert(.sources)
         }
     }
 
@@ -344,6 +355,7 @@ package struct ClinicalCore {
             return index
         }
         sources.append(SourceState(name: name, silentAfter: settings.silentAfter(source: name)))
+        changed.insert(.sources)
         sourceIndex[name] = sources.count - 1
         return sources.count - 1
     }
@@ -357,6 +369,7 @@ package struct ClinicalCore {
         if parameter.isStreamed, !sources[src].streams {
             sources[src].streams = true
             sources[src].lastValid = t
+            changed.insert(.sources)
         }
         switch observation.value {
         case .number(let value):
@@ -387,16 +400,21 @@ package struct ClinicalCore {
             }
             position = newPosition
             if newPosition == .prone { lastProneT = sampled }
+            changed.insert(.position)
         case .sensor(let state):
             sources[src].lastValid = t
             setSensor(state, source: src, at: t)
         case .ack(let rule):
             pendingAcks.append((rule, nil))
+            changed = .all
         }
     }
 
     private mutating func setSensor(_ state: SensorState, source src: Int, at t: Double) {
-        if sources[src].sensor != state { sources[src].sensorSince = t }
+        if sources[src].sensor != state {
+            sources[src].sensorSince = t
+            changed.insert(.sources)
+        }
         sources[src].sensor = state
         if state != .ok {
             // A probe that is off makes the last SpO2 and pulse stale.
@@ -414,6 +432,7 @@ package struct ClinicalCore {
         rejection.shown = shown
         rejection.t = t
         rejection.count += 1
+        if !rejection.active { changed.insert(.sources) }
         rejection.active = true
         sources[src].rejections[parameter.rawValue] = rejection
         // The impossible value never reaches the rules, and the last good one is no longer current.
@@ -424,11 +443,14 @@ package struct ClinicalCore {
                                  corrects: Bool, sampleGiven: Bool) {
         if sources[src].rejections[parameter.rawValue]?.active == true {
             sources[src].rejections[parameter.rawValue]?.active = false
+            changed.insert(.sources)
         }
         if parameter.isStreamed {
             sources[src].lastValid = t
             // FiO2 arrives in percent and is stored as a fraction.
             let stored = parameter == .fio2 ? value / 100 : value
+            let previous = readings[parameter.rawValue]
+            if previous == nil || previous!.value != stored || previous!.source != src { changed.insert(Facts(rawValue: 1 << UInt32(parameter.rawValue))) }
             readings[parameter.rawValue] = Reading(value: stored, t: t, source: src)
             if parameter == .spo2, sources[src].sensor != .ok { setSensor(.ok, source: src, at: t) }
             if parameter == .pplat {
@@ -458,24 +480,30 @@ package struct ClinicalCore {
             let (latest, reference) = hbSeries.insert(t: sampled, value: value, corrects: corrects, window: hb.hbWindow, extreme: >)
             let met = reference.map { Tolerance.ge($0.value - latest.value, hb.hbDrop) } ?? false
             hbFinding = LabFinding(value: latest.value, t: latest.t, reference: reference, met: met)
+            changed.insert(.hemoglobin)
         case .creatinine:
             let keep = max(bedSettings.kidney.creatinineWindow, bedSettings.kidney.creatinineBaselineWindow)
             let (latest, _) = creatinineSeries.insert(t: sampled, value: value, corrects: corrects, window: keep, extreme: <)
             creatinineFinding = judgeKidney(latest)
+            changed.insert(.creatinine)
             if patient.conditions.contains(.ancaVasculitis), Tolerance.gt(latest.value, bedSettings.plasmaExchange.plexKidneyCreatinine) {
                 plexKidney = latest
             }
         case .hemoptysis:
             let index = hemoptysis.lastIndex(where: { $0.t <= sampled }).map { $0 + 1 } ?? 0
             hemoptysis.insert((sampled, value), at: index)
+            changed.insert(.hemoptysis)
             if value > 0, sampled >= (lastHemoptysisCharted?.t ?? -Double.infinity) { lastHemoptysisCharted = (sampled, value) }
         default:
             break
         }
     }
 
-    private mutating func invalidate(_ parameter: Parameter, from src: Int) {
-        if readings[parameter.rawValue]?.source == src { readings[parameter.rawValue] = nil }
+    mutating func invalidate(_ parameter: Parameter, from src: Int) {
+        if readings[parameter.rawValue]?.source == src {
+            readings[parameter.rawValue] = nil
+            changed.insert(Facts(rawValue: 1 << UInt32(parameter.rawValue)))
+        }
     }
 
     func reading(_ parameter: Parameter) -> Reading? { readings[parameter.rawValue] }
