@@ -10,8 +10,9 @@ extension ClinicalCore {
     }
 
     mutating func evaluate(at t: Double, into events: inout [AlarmEvent]) {
-        // An acknowledgement changes alarms of any rule: every rule runs.
+        // An acknowledgement changes alarms of any rule: every rule runs, and steps its alarm.
         if !pendingAcks.isEmpty { changed = .all }
+        if changed == .all { for index in lastAssessment.indices { lastAssessment[index] = nil } }
         applyAcknowledgements(at: t, into: &events)
         detectSilence(at: t)
         updateOxygenation(at: t)
@@ -29,12 +30,8 @@ extension ClinicalCore {
         swap(&rules, &bedRules)
         for index in rules.indices where changed.rawValue & ruleInputs[index].rawValue != 0 || t >= ruleDue[index] {
             let before = events.count
-            rules[index].evaluate(&self, at: t, into: &events)
-            if events.count != before {
-                ruleDue[index] = -.infinity
-            } else {
-                ruleDue[index] = min(rules[index].nextDue(self, at: t) ?? -.infinity, engineDue(ruleOrdinals[index]))
-            }
+            let due = rules[index].evaluate(&self, at: t, into: &events)
+            ruleDue[index] = events.count != before ? -.infinity : min(due ?? -.infinity, engineDue(ruleOrdinals[index]))
         }
         swap(&rules, &bedRules)
 
@@ -269,6 +266,12 @@ extension ClinicalCore {
             case nil: break
             }
             if rearming[key] != nil || assessment != .inactive { return }
+        }
+        if key.source < 0, key.parameter < 0 {
+            // The same assessment as at the last step, and nothing due in the engine: no transition.
+            let ordinal = key.rule.ordinal
+            if lastAssessment[ordinal] == assessment, t < alarms.deadline(key) { return }
+            lastAssessment[ordinal] = assessment
         }
         guard let transition = alarms.step(key, assessment, at: t) else { return }
         var event = makeEvent(key, transition, rule.describe(key, bed: self, at: t), at: t)

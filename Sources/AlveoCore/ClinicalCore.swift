@@ -3,6 +3,8 @@
 /// the same input always gives the same output, which is what makes replay exact.
 package struct ClinicalCore {
     package private(set) var patient: Patient
+    /// The patient's diagnoses the rules ask at every group, read once from `patient`.
+    private(set) var diagnoses: Diagnoses
     package let settings: RuleSettings
     /// Predicted body weight, kg; nil while the patient's sex or height is not known.
     package private(set) var pbw: Double?
@@ -155,6 +157,9 @@ package struct ClinicalCore {
     let bedSettings: BedSettings
 
     var alarms: AlarmBook
+    /// The last assessment driven into each rule's alarm (rules without a source, by ordinal): the
+    /// same assessment again, before the engine's deadline, changes nothing and is not stepped.
+    var lastAssessment: [Assessment?] = Array(repeating: nil, count: Catalogue.entries.count)
     /// The facts changed since the rules last ran (what the observations of a group, the passing of
     /// time and the rules themselves changed): a rule runs when one of its inputs is among them.
     var changed: Facts = .all
@@ -178,6 +183,7 @@ package struct ClinicalCore {
         self.settings = settings
         self.disabledRules = settings.disabled.reduce(0) { $0 | (1 << UInt64($1.ordinal)) }
         self.pbw = patient.predictedBodyWeightKg
+        self.diagnoses = Diagnoses(patient)
         self.bedSettings = BedSettings(settings)
         var slots = [Int](repeating: -1, count: Catalogue.entries.count)
         for unit in Catalogue.clinicalRules {
@@ -206,6 +212,7 @@ package struct ClinicalCore {
     package mutating func update(patient: Patient) {
         self.patient = patient
         pbw = patient.predictedBodyWeightKg
+        diagnoses = Diagnoses(patient)
         changed = .all
     }
 
@@ -328,6 +335,15 @@ package struct ClinicalCore {
         let t = t >= now ? t : (now.isFinite ? now : 0)
         now = t
         for observation in group { apply(observation, at: t) }
+        evaluate(at: t, into: &events)
+    }
+
+    /// As `process(_:at:into:)`, for the array every caller has (a loop by index: no generic
+    /// iterator, no copy of the group).
+    package mutating func process(_ group: [Observation], at t: Double, into events: inout [AlarmEvent]) {
+        let t = t >= now ? t : (now.isFinite ? now : 0)
+        now = t
+        for index in group.indices { apply(group[index], at: t) }
         evaluate(at: t, into: &events)
     }
 
@@ -486,7 +502,7 @@ package struct ClinicalCore {
             let (latest, _) = creatinineSeries.insert(t: sampled, value: value, corrects: corrects, window: keep, extreme: <)
             creatinineFinding = judgeKidney(latest)
             changed.insert(.creatinine)
-            if patient.conditions.contains(.ancaVasculitis), Tolerance.gt(latest.value, bedSettings.plasmaExchange.plexKidneyCreatinine) {
+            if diagnoses.ancaVasculitis, Tolerance.gt(latest.value, bedSettings.plasmaExchange.plexKidneyCreatinine) {
                 plexKidney = latest
             }
         case .hemoptysis:
@@ -507,4 +523,19 @@ package struct ClinicalCore {
     }
 
     func reading(_ parameter: Parameter) -> Reading? { readings[parameter.rawValue] }
+}
+
+/// The diagnoses the rules read at every group (a set lookup each would hash them).
+struct Diagnoses {
+    var dah: Bool
+    var antiGBM: Bool
+    var ancaVasculitis: Bool
+    var vasculitis: Bool
+
+    init(_ patient: Patient) {
+        dah = patient.hasDAH
+        antiGBM = patient.conditions.contains(.antiGBM)
+        ancaVasculitis = patient.conditions.contains(.ancaVasculitis)
+        vasculitis = patient.hasVasculitis
+    }
 }

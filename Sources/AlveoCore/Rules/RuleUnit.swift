@@ -46,10 +46,6 @@ package protocol ClinicalRule: RuleUnit {
     /// The text and evidence of one of its alarms, from the bed and its own state at `t`.
     func describe(_ key: AlarmKey, bed: ClinicalCore, at t: Double) -> AlarmDescription
 
-    /// The earliest time its own state can change with no input changing (an onset delay, a window
-    /// deadline), or `.infinity`; `nil`: it cannot tell, evaluate it at every group.
-    func nextDue(_ bed: ClinicalCore, at t: Double) -> Double?
-
     /// A clinician acknowledged one of its alarms and the engine ended it (an advisory prompt): what
     /// the rule remembers of the decision. Returns whether the engine re-arms the prompt (it may start
     /// again only once its condition has been known false for `rearm_s`).
@@ -58,10 +54,14 @@ package protocol ClinicalRule: RuleUnit {
 
 /// A rule about the bed as a whole (most rules).
 package protocol BedRule: ClinicalRule {
-    mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent])
+    /// Assesses its condition and drives its alarm; returns the earliest time its own state can change
+    /// with no input changing (an onset delay, a window deadline), `.infinity` if none, or nil: it
+    /// cannot tell, evaluate it at every group.
+    mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double?
 }
 
-/// A rule about each streaming source (a device): evaluated per source, in order of appearance.
+/// A rule about each streaming source (a device): evaluated per source, in order of appearance, when
+/// a source changed or while one of these rules' alarms is in force.
 package protocol SourceRule: ClinicalRule {
     mutating func evaluate(_ bed: inout ClinicalCore, source: Int, at t: Double, into events: inout [AlarmEvent])
 }

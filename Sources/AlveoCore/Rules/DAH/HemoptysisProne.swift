@@ -29,7 +29,12 @@ package struct HemoptysisProne: BedRule {
 
     package init(settings: Settings) { self.settings = settings }
 
-    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        assess(&bed, at: t, into: &events)
+        return nextDue(bed, at: t)
+    }
+
+    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         if bed.position == .prone {
             let since = bed.positionSince
             if let entry = bed.hemoptysis.last(where: { $0.t >= since - Tolerance.epsilon && Tolerance.gt($0.ml, settings.hemoptysisProneMin) }),
@@ -42,7 +47,9 @@ package struct HemoptysisProne: BedRule {
         bed.drive(AlarmKey(rule: Self.id), charted != nil ? .active(.high) : .inactive, by: self, at: t, into: &events)
     }
 
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? { .infinity }
+
+    /// When it is next due with no input changed (`.infinity`: never; nil: at every group).
+    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? { .infinity }
 
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
 

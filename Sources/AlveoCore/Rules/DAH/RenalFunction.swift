@@ -47,9 +47,14 @@ package struct RenalFunction: BedRule {
 
     package init(settings: Settings) { self.settings = settings }
 
-    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        assess(&bed, at: t, into: &events)
+        return nextDue(bed, at: t)
+    }
+
+    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         // KDIGO stages at each creatinine result (persisting until the next one).
-        guard bed.patient.hasVasculitis || bed.patient.hasDAH else { return }
+        guard bed.diagnoses.vasculitis || bed.diagnoses.dah else { return }
         let stage = bed.creatinineFinding?.stage ?? 0
         let key = AlarmKey(rule: Self.id)
         if stage > 0, self.stage > 0, stage != self.stage, bed.alarms.activePriority(key) == (stage >= 3 ? .high : .medium),
@@ -62,7 +67,9 @@ package struct RenalFunction: BedRule {
         bed.drive(key, stage == 0 ? .inactive : .active(stage >= 3 ? .high : .medium), by: self, at: t, into: &events)
     }
 
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? { .infinity }
+
+    /// When it is next due with no input changed (`.infinity`: never; nil: at every group).
+    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? { .infinity }
 
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
 

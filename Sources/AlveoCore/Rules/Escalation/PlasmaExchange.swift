@@ -66,9 +66,14 @@ package struct PlasmaExchange: BedRule {
 
     package init(settings: Settings) { self.settings = settings }
 
-    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        assess(&bed, at: t, into: &events)
+        return nextDue(bed, at: t)
+    }
+
+    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         let key = AlarmKey(rule: Self.id)
-        if bed.patient.hasDAH {
+        if bed.diagnoses.dah {
             let low = bed.pf.map { Tolerance.lt($0.value, settings.plexMaxPF) }
             if let pf = bed.pf, Tolerance.ge(pf.value, settings.plexEndPF) {
                 // Recovered: the indication ends, and a new one needs its whole window again.
@@ -88,9 +93,9 @@ package struct PlasmaExchange: BedRule {
         }
         // The strongest indication that holds and is not acknowledged (no allocation: this runs every group).
         var strongest: Indication?
-        if bed.patient.conditions.contains(.antiGBM) {
+        if bed.diagnoses.antiGBM {
             strongest = .antiGBM
-        } else if bed.patient.conditions.contains(.ancaVasculitis), bed.plexKidney != nil {
+        } else if bed.diagnoses.ancaVasculitis, bed.plexKidney != nil {
             strongest = .ancaKidney
         } else if dahHolds {
             strongest = .dahHypoxaemia
@@ -117,7 +122,7 @@ package struct PlasmaExchange: BedRule {
     }
 
     /// While the DAH window is open it moves at every group where P/F is low (and may reset on time).
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? { window.since == nil ? .infinity : nil }
+    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? { window.since == nil ? .infinity : nil }
 
     /// The decision is made: this indication and weaker ones do not come back (no re-arming).
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool {

@@ -48,7 +48,12 @@ package struct PronePositioning: BedRule {
 
     package init(settings: Settings) { self.settings = settings }
 
-    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        assess(&bed, at: t, into: &events)
+        return nextDue(bed, at: t)
+    }
+
+    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         if sessionsSeen != bed.proneSessionStarts {
             sessionsSeen = bed.proneSessionStarts
             window.reset()
@@ -81,7 +86,7 @@ package struct PronePositioning: BedRule {
     }
 
     /// While the window is open it moves at every group where the criteria hold (and may reset on time).
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? { window.since == nil ? .infinity : nil }
+    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? { window.since == nil ? .infinity : nil }
 
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
 

@@ -36,7 +36,12 @@ package struct ProneRepeat: BedRule {
             && Tolerance.ge(t - bed.positionSince, settings.proneRepeatAssessAfter)
     }
 
-    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        assess(&bed, at: t, into: &events)
+        return nextDue(bed, at: t)
+    }
+
+    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         let key = AlarmKey(rule: Self.id)
         let due = isDue(bed, at: t)
         let massiveHemoptysis = bed.massiveHemoptysis
@@ -56,7 +61,7 @@ package struct ProneRepeat: BedRule {
     }
 
     /// Due when the supine time reaches the assessment time.
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? {
+    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? {
         guard bed.lastProneT != nil, !bed.courseEnded, bed.position == .supine, !isDue(bed, at: t) else { return .infinity }
         return bed.positionSince + settings.proneRepeatAssessAfter - 1e-6
     }

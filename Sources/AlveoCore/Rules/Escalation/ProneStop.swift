@@ -36,7 +36,12 @@ package struct ProneStop: BedRule {
 
     package init(settings: Settings) { self.settings = settings }
 
-    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        assess(&bed, at: t, into: &events)
+        return nextDue(bed, at: t)
+    }
+
+    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         let criteria = bed.proneStopCriteria
         onset.update(criteria, at: t)
         if criteria == true, onset.held(at: t, for: settings.proneStopDelay), !bed.courseEnded {
@@ -49,7 +54,9 @@ package struct ProneStop: BedRule {
                   by: self, at: t, into: &events, known: criteria)
     }
 
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? { onset.due(after: settings.proneStopDelay, at: t) }
+
+    /// When it is next due with no input changed (`.infinity`: never; nil: at every group).
+    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? { onset.due(after: settings.proneStopDelay, at: t) }
 
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
 

@@ -41,7 +41,12 @@ package struct PlateauHigh: BedRule {
 
     package init(settings: Settings) { self.settings = settings }
 
-    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        assess(&bed, at: t, into: &events)
+        return nextDue(bed, at: t)
+    }
+
+    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         // Each plateau measurement, no delay.
         let pplat = bed.reading(.pplat)?.value
         let key = AlarmKey(rule: Self.id)
@@ -51,7 +56,9 @@ package struct PlateauHigh: BedRule {
                   by: self, at: t, into: &events)
     }
 
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? { .infinity }
+
+    /// When it is next due with no input changed (`.infinity`: never; nil: at every group).
+    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? { .infinity }
 
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
 

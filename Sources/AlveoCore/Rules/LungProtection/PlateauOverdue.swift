@@ -27,14 +27,19 @@ package struct PlateauOverdue: BedRule {
 
     package init(settings: Settings) { self.settings = settings }
 
-    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        assess(&bed, at: t, into: &events)
+        return nextDue(bed, at: t)
+    }
+
+    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         let ventilatorCurrent = bed.reading(.vt) != nil || bed.reading(.peep) != nil
         let overdue = bed.plateauOverdueFor(at: t).map { Tolerance.gt($0, settings.plateauOverdueAfter) } ?? false
         bed.drive(AlarmKey(rule: Self.id), overdue ? (ventilatorCurrent ? .active(.low) : .unknown) : .inactive, by: self, at: t, into: &events)
     }
 
     /// Due when the time since the last plateau (or the start of ventilation) passes the limit.
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? {
+    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? {
         guard let overdueFor = bed.plateauOverdueFor(at: t), !Tolerance.gt(overdueFor, settings.plateauOverdueAfter) else { return .infinity }
         return t - overdueFor + settings.plateauOverdueAfter
     }

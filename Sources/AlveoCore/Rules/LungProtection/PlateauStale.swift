@@ -34,12 +34,19 @@ package struct PlateauStale: BedRule {
 
     package init(settings: Settings) { self.settings = settings }
 
-    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        assess(&bed, at: t, into: &events)
+        return nextDue(bed, at: t)
+    }
+
+    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         let staleDue = bed.staleChange.map { Tolerance.ge(t - $0.t, settings.staleGrace) } ?? false
         bed.drive(AlarmKey(rule: Self.id), staleDue ? .active(.low) : .inactive, by: self, at: t, into: &events)
     }
 
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? {
+
+    /// When it is next due with no input changed (`.infinity`: never; nil: at every group).
+    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? {
         guard let change = bed.staleChange, !Tolerance.ge(t - change.t, settings.staleGrace) else { return .infinity }
         return change.t + settings.staleGrace - 1e-6
     }

@@ -50,7 +50,12 @@ package struct TidalVolumeHigh: BedRule {
 
     package init(settings: Settings) { self.settings = settings }
 
-    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        assess(&bed, at: t, into: &events)
+        return nextDue(bed, at: t)
+    }
+
+    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         let mlPerKg = bed.vtMlPerKg
         let medium = mlPerKg.map { Tolerance.gt($0, settings.vtHighMlPerKg) }
         let high = mlPerKg.map { Tolerance.gt($0, settings.vtHighHighTierMlPerKg) }
@@ -63,7 +68,9 @@ package struct TidalVolumeHigh: BedRule {
                   by: self, at: t, into: &events)
     }
 
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? {
+
+    /// When it is next due with no input changed (`.infinity`: never; nil: at every group).
+    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? {
         min(onset.due(after: settings.vtHighDelay, at: t), highOnset.due(after: settings.vtHighHighTierDelay, at: t))
     }
 

@@ -35,7 +35,12 @@ package struct TidalVolumeLow: BedRule {
 
     package init(settings: Settings) { self.settings = settings }
 
-    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        assess(&bed, at: t, into: &events)
+        return nextDue(bed, at: t)
+    }
+
+    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         let low = bed.vtMlPerKg.map { Tolerance.lt($0, settings.vtLowMlPerKg) }
         onset.update(low, at: t)
         let key = AlarmKey(rule: Self.id)
@@ -44,7 +49,9 @@ package struct TidalVolumeLow: BedRule {
                   by: self, at: t, into: &events)
     }
 
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? { onset.due(after: settings.vtLowDelay, at: t) }
+
+    /// When it is next due with no input changed (`.infinity`: never; nil: at every group).
+    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? { onset.due(after: settings.vtLowDelay, at: t) }
 
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
 

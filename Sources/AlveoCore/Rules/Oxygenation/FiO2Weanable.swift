@@ -35,7 +35,12 @@ package struct FiO2Weanable: BedRule {
 
     package init(settings: Settings) { self.settings = settings }
 
-    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        assess(&bed, at: t, into: &events)
+        return nextDue(bed, at: t)
+    }
+
+    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         let weanable = bed.all(bed.reading(.spo2).map { Tolerance.gt($0.value, settings.weanSpO2Above) },
                                bed.reading(.fio2).map { Tolerance.ge($0.value, settings.weanMinFiO2) })
         onset.update(weanable, at: t)
@@ -45,7 +50,9 @@ package struct FiO2Weanable: BedRule {
                   by: self, at: t, into: &events, known: weanable)
     }
 
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? { onset.due(after: settings.weanDelay, at: t) }
+
+    /// When it is next due with no input changed (`.infinity`: never; nil: at every group).
+    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? { onset.due(after: settings.weanDelay, at: t) }
 
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
 

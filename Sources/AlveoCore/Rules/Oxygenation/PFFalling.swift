@@ -37,7 +37,12 @@ package struct PFFalling: BedRule {
 
     package init(settings: Settings) { self.settings = settings }
 
-    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        assess(&bed, at: t, into: &events)
+        return nextDue(bed, at: t)
+    }
+
+    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         let reference = bed.pfFallReference
         let falling: Bool? = bed.pf.map { current in
             guard let reference else { return false }
@@ -46,7 +51,9 @@ package struct PFFalling: BedRule {
         bed.drive(AlarmKey(rule: Self.id), falling.map { $0 ? .active(.medium) : .inactive } ?? .unknown, by: self, at: t, into: &events)
     }
 
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? { .infinity }
+
+    /// When it is next due with no input changed (`.infinity`: never; nil: at every group).
+    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? { .infinity }
 
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
 

@@ -53,11 +53,16 @@ package struct PFSeverity: BedRule {
 
     package init(settings: Settings) { self.settings = settings }
 
-    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
-        bed.drive(AlarmKey(rule: Self.id), assess(bed), by: self, at: t, into: &events)
+    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        assess(&bed, at: t, into: &events)
+        return nextDue(bed, at: t)
     }
 
-    private mutating func assess(_ bed: ClinicalCore) -> Assessment {
+    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+        bed.drive(AlarmKey(rule: Self.id), assessBand(bed), by: self, at: t, into: &events)
+    }
+
+    private mutating func assessBand(_ bed: ClinicalCore) -> Assessment {
         guard let pf = bed.pf else { return .unknown }
         let edges = (settings.pfMild, settings.pfModerate, settings.pfSevere)
         func edge(_ index: Int) -> Double { index == 1 ? edges.0 : (index == 2 ? edges.1 : (index == 3 ? edges.2 : .infinity)) }
@@ -73,7 +78,9 @@ package struct PFSeverity: BedRule {
         return band == 0 ? .inactive : .active(Priority(rawValue: band)!)
     }
 
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? { .infinity }
+
+    /// When it is next due with no input changed (`.infinity`: never; nil: at every group).
+    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? { .infinity }
 
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
 

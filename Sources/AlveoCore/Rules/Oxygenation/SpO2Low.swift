@@ -52,7 +52,12 @@ package struct SpO2Low: BedRule {
 
     package init(settings: Settings) { self.settings = settings }
 
-    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        assess(&bed, at: t, into: &events)
+        return nextDue(bed, at: t)
+    }
+
+    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         let spo2 = bed.reading(.spo2)?.value
         let medium = spo2.map { Tolerance.lt($0, settings.spo2Low) }
         let high = spo2.map { Tolerance.lt($0, settings.spo2LowHighTier) }
@@ -66,7 +71,9 @@ package struct SpO2Low: BedRule {
                   by: self, at: t, into: &events)
     }
 
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? {
+
+    /// When it is next due with no input changed (`.infinity`: never; nil: at every group).
+    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? {
         min(onset.due(after: settings.spo2LowDelay, at: t), highOnset.due(after: settings.spo2LowHighTierDelay, at: t))
     }
 

@@ -31,8 +31,6 @@ package struct DeviceSilent: SourceRule {
         bed.drive(AlarmKey(rule: Self.id, source: src), bed.sources[src].silent ? .active(.medium) : .inactive, by: self, at: t, into: &events)
     }
 
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? { .infinity }
-
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
 
     package func describe(_ key: AlarmKey, bed: ClinicalCore, at t: Double) -> AlarmDescription {

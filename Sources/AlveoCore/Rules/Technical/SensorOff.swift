@@ -22,8 +22,6 @@ package struct SensorOff: SourceRule {
                   by: self, at: t, into: &events)
     }
 
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? { .infinity }
-
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
 
     package func describe(_ key: AlarmKey, bed: ClinicalCore, at t: Double) -> AlarmDescription {

@@ -24,8 +24,6 @@ package struct ValueRejected: SourceRule {
         }
     }
 
-    package func nextDue(_ bed: ClinicalCore, at t: Double) -> Double? { .infinity }
-
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
 
     package func describe(_ key: AlarmKey, bed: ClinicalCore, at t: Double) -> AlarmDescription {
