@@ -18,7 +18,10 @@ extension ClinicalCore {
         updateOxygenation(at: t)
         updatePlateau(at: t)
         // Ventilated from the first Vt or PEEP reading on (lpv.plateau_overdue).
-        if ventilatedSince == nil, reading(.vt) != nil || reading(.peep) != nil { ventilatedSince = t }
+        if ventilatedSince == nil, reading(.vt) != nil || reading(.peep) != nil {
+            ventilatedSince = t
+            changed.insert(.ventilation)
+        }
         updateHemoptysisWindow(at: t)
 
         // The rules are taken out while they run, so that each can read and drive the bed. A rule runs

@@ -467,6 +467,7 @@ package struct ClinicalCore {
             let stored = parameter == .fio2 ? value / 100 : value
             let previous = readings[parameter.rawValue]
             if previous == nil || previous!.value != stored || previous!.source != src { changed.insert(Facts(rawValue: 1 << UInt32(parameter.rawValue))) }
+            if previous == nil, parameter == .vt || parameter == .peep { changed.insert(.ventilatorReporting) }
             readings[parameter.rawValue] = Reading(value: stored, t: t, source: src)
             if parameter == .spo2, sources[src].sensor != .ok { setSensor(.ok, source: src, at: t) }
             if parameter == .pplat {
@@ -519,6 +520,7 @@ package struct ClinicalCore {
         if readings[parameter.rawValue]?.source == src {
             readings[parameter.rawValue] = nil
             changed.insert(Facts(rawValue: 1 << UInt32(parameter.rawValue)))
+            if parameter == .vt || parameter == .peep { changed.insert(.ventilatorReporting) }
         }
     }
 

@@ -130,6 +130,8 @@ package struct Facts: OptionSet, Sendable, Hashable {
     package static let patient = Facts(rawValue: 1 << 23)
     /// Ventilation (the first Vt or PEEP reading).
     package static let ventilation = Facts(rawValue: 1 << 24)
+    /// Whether a Vt or a PEEP reading is current (not their values).
+    package static let ventilatorReporting = Facts(rawValue: 1 << 25)
 
     /// Everything: evaluate at every group.
     package static let all = Facts(rawValue: .max)

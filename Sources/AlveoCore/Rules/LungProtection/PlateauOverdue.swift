@@ -11,7 +11,8 @@ package struct PlateauOverdue: BedRule {
     package static var policy: AlarmPolicy { AlarmPolicy(chatterMax: 2, chatterStable: 600) }
     package static var hasOffset: Bool { true }
     package static var coding: RuleCoding { .local }
-    package static var inputs: Facts { [.vt, .peep, .plateau, .ventilation] }
+    /// Whether the ventilator reports (Vt or PEEP), not its values.
+    package static var inputs: Facts { [.ventilatorReporting, .plateau, .ventilation] }
 
     package struct Settings: RuleSettingsGroup {
         package var plateauOverdueAfter = 4 * 3600.0

@@ -13,7 +13,8 @@ package struct PatientUnknown: BedRule {
     package static var policy: AlarmPolicy { AlarmPolicy(chatterMax: 2, chatterStable: 600) }
     package static var hasOffset: Bool { true }
     package static var coding: RuleCoding { .local }
-    package static var inputs: Facts { [.vt, .patient] }
+    /// Whether a Vt is reported, not its value.
+    package static var inputs: Facts { [.ventilatorReporting, .patient] }
 
     package typealias Settings = NoSettings
 
