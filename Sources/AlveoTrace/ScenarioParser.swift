@@ -199,6 +199,7 @@ package struct ScenarioParser {
         return nil
     }
 
+    @inline(__always)
     static func trim(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         var lower = bytes.startIndex, upper = bytes.endIndex
         while lower < upper, bytes[lower] == UInt8(ascii: " ") || bytes[lower] == UInt8(ascii: "\t") { lower += 1 }
