@@ -83,14 +83,10 @@ struct AlarmTable<Value> {
     private var global = [Value?](repeating: nil, count: RuleID.allCases.count)
     private var perSource: [AlarmKey: Value] = [:]
 
-    /// Read and written in place (`_read`, `_modify`): an instance is looked up several times per rule
-    /// and group, and copying it out and back showed in the profile.
     subscript(key: AlarmKey) -> Value? {
-        _read {
-            if key.source < 0 && key.parameter < 0 { yield global[key.rule.ordinal] } else { yield perSource[key] }
-        }
-        _modify {
-            if key.source < 0 && key.parameter < 0 { yield &global[key.rule.ordinal] } else { yield &perSource[key] }
+        get { key.source < 0 && key.parameter < 0 ? global[key.rule.ordinal] : perSource[key] }
+        set {
+            if key.source < 0 && key.parameter < 0 { global[key.rule.ordinal] = newValue } else { perSource[key] = newValue }
         }
     }
 
