@@ -26,7 +26,6 @@ package struct Setting<Group>: Sendable {
         self.allowed = allowed
         self.help = help
     }
-
 }
 
 /// Ranges several settings share.
