@@ -11,7 +11,7 @@ extension ClinicalCore {
 
     mutating func evaluate(at t: Double, into events: inout [AlarmEvent]) {
         // An acknowledgement changes alarms of any rule: every rule runs, and steps its alarm.
-        if !pendingAcks.isEmpty { changed = .all }
+        if !pendingAcks.isEmpty || evaluatesEveryRule { changed = .all }
         if changed == .all { for index in lastAssessment.indices { lastAssessment[index] = nil } }
         applyAcknowledgements(at: t, into: &events)
         detectSilence(at: t)
@@ -29,9 +29,10 @@ extension ClinicalCore {
         // the engine's (a re-announcement, a relief waiting for its offset), or an event it gave at
         // the group before. Running a rule whose inputs did not change and whose timers are not due
         // changes nothing: skipping it gives the same events.
+        let runAll = changed == .all
         var rules: [any BedRule] = []
         swap(&rules, &bedRules)
-        for index in rules.indices where changed.rawValue & ruleInputs[index].rawValue != 0 || t >= ruleDue[index] {
+        for index in rules.indices where runAll || changed.rawValue & ruleInputs[index].rawValue != 0 || t >= ruleDue[index] {
             let before = events.count
             let due = rules[index].evaluate(&self, at: t, into: &events)
             ruleDue[index] = events.count != before ? -.infinity : min(due ?? -.infinity, engineDue(ruleOrdinals[index]))

@@ -163,6 +163,9 @@ package struct ClinicalCore {
     /// The facts changed since the rules last ran (what the observations of a group, the passing of
     /// time and the rules themselves changed): a rule runs when one of its inputs is among them.
     var changed: Facts = .all
+    /// Runs every rule at every group and steps every assessment, as before rules were scheduled
+    /// (tests compare the two: they must give the same events).
+    var evaluatesEveryRule = false
     /// Alarms a previous run of the agent left in force, by key: the first start of the same alarm
     /// in this run within `previousAlarmWindow` of the reconciliation names it (`previous_alarm`).
     var previousAlarms = AlarmTable<(reference: String, until: Double)>()
