@@ -469,7 +469,7 @@ package struct ClinicalCore {
             // FiO2 arrives in percent and is stored as a fraction.
             let stored = parameter == .fio2 ? value / 100 : value
             let previous = readings[parameter.rawValue]
-            if previous == nil || previous!.value != stored || previous!.source != src { changed.insert(Facts(rawValue: 1 << UInt32(parameter.rawValue))) }
+            if previous == nil || previous!.value != stored || previous!.source != src { changed.insert(.reading(parameter)) }
             if previous == nil, parameter == .vt || parameter == .peep { changed.insert(.ventilatorReporting) }
             readings[parameter.rawValue] = Reading(value: stored, t: t, source: src)
             if parameter == .spo2, sources[src].sensor != .ok { setSensor(.ok, source: src, at: t) }
@@ -522,7 +522,7 @@ package struct ClinicalCore {
     mutating func invalidate(_ parameter: Parameter, from src: Int) {
         if readings[parameter.rawValue]?.source == src {
             readings[parameter.rawValue] = nil
-            changed.insert(Facts(rawValue: 1 << UInt32(parameter.rawValue)))
+            changed.insert(.reading(parameter))
             if parameter == .vt || parameter == .peep { changed.insert(.ventilatorReporting) }
         }
     }

@@ -96,15 +96,15 @@ package struct AlarmDescription {
 }
 
 /// The facts of the bed a rule may read, one bit each: a device parameter's reading (its value or its
-/// presence changed), and the derived facts.
+/// presence changed; bits 0-31, by the parameter's raw value), and the derived facts (bits 32 on).
 package struct Facts: OptionSet, Sendable, Hashable {
-    package let rawValue: UInt32
-    package init(rawValue: UInt32) { self.rawValue = rawValue }
+    package let rawValue: UInt64
+    package init(rawValue: UInt64) { self.rawValue = rawValue }
 
     /// A device parameter's current reading (value, presence or source changed).
     package static func reading(_ parameter: Parameter) -> Facts {
-        precondition(parameter.isStreamed && parameter.isNumeric, "\(parameter.name) is not a device reading")
-        return Facts(rawValue: 1 << UInt32(parameter.rawValue))
+        precondition(parameter.rawValue < 32, "\(parameter.name): the reading bits are 0-31")
+        return Facts(rawValue: 1 << UInt64(parameter.rawValue))
     }
 
     package static let spo2 = reading(.spo2)
@@ -113,25 +113,25 @@ package struct Facts: OptionSet, Sendable, Hashable {
     package static let pplat = reading(.pplat)
     package static let peep = reading(.peep)
     /// The P/F ratio the rules use (measured or imputed) and its fall reference.
-    package static let pf = Facts(rawValue: 1 << 16)
+    package static let pf = Facts(rawValue: 1 << 32)
     /// The plateau pairing (a new plateau, a stale change).
-    package static let plateau = Facts(rawValue: 1 << 17)
+    package static let plateau = Facts(rawValue: 1 << 33)
     /// The charted position and the course of prone sessions.
-    package static let position = Facts(rawValue: 1 << 18)
+    package static let position = Facts(rawValue: 1 << 34)
     /// Charted haemoptysis (entries and the window's total).
-    package static let hemoptysis = Facts(rawValue: 1 << 19)
+    package static let hemoptysis = Facts(rawValue: 1 << 35)
     /// A haemoglobin result.
-    package static let hemoglobin = Facts(rawValue: 1 << 20)
+    package static let hemoglobin = Facts(rawValue: 1 << 36)
     /// A creatinine result.
-    package static let creatinine = Facts(rawValue: 1 << 21)
+    package static let creatinine = Facts(rawValue: 1 << 37)
     /// The sources: silence, probe state, rejected values.
-    package static let sources = Facts(rawValue: 1 << 22)
+    package static let sources = Facts(rawValue: 1 << 38)
     /// The patient (sex, height, PBW, conditions).
-    package static let patient = Facts(rawValue: 1 << 23)
+    package static let patient = Facts(rawValue: 1 << 39)
     /// Ventilation (the first Vt or PEEP reading).
-    package static let ventilation = Facts(rawValue: 1 << 24)
+    package static let ventilation = Facts(rawValue: 1 << 40)
     /// Whether a Vt or a PEEP reading is current (not their values).
-    package static let ventilatorReporting = Facts(rawValue: 1 << 25)
+    package static let ventilatorReporting = Facts(rawValue: 1 << 41)
 
     /// Everything: evaluate at every group.
     package static let all = Facts(rawValue: .max)
