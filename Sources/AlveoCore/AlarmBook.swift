@@ -50,35 +50,12 @@ package struct AlarmPolicy: Sendable, Equatable {
     /// No offset, minimum or bound: the agent's lifecycle alarms (a gap starts and ends at once).
     package static let exempt = AlarmPolicy(chatterMax: .infinity, chatterStable: 0)
 
-    /// Defaults of rules v3 §1.4.
-    package static func defaults(for rule: RuleID) -> AlarmPolicy {
-        switch rule {
-        case .tidalVolumeHigh, .plateauHigh, .drivingPressureHigh, .spo2Low, .hemoglobinDrop, .renalFunction:
-            AlarmPolicy(chatterMax: 4, chatterStable: 600)
-        case .tidalVolumeLow: AlarmPolicy(offset: 60, chatterMax: 4, chatterStable: 600)
-        case .plateauOverdue, .plateauStale, .patientUnknown: AlarmPolicy(chatterMax: 2, chatterStable: 600)
-        case .pfSeverity: AlarmPolicy(chatterMax: 4, chatterStable: 1800)
-        case .pfFalling: AlarmPolicy(offset: 300, chatterMax: 3, chatterStable: 1800)
-        case .fio2Weanable: AlarmPolicy(chatterMax: 2, chatterStable: 1800)
-        case .pronePositioning, .proneRepeat, .proneStop, .plasmaExchange: AlarmPolicy(chatterMax: 2, chatterStable: 3600)
-        case .hemoptysisVolume: AlarmPolicy(chatterMax: 3, chatterStable: 3600)
-        case .hemoptysisProne: AlarmPolicy(minActive: 900, chatterMax: 3, chatterStable: 3600)
-        case .deviceSilent, .sensorOff: AlarmPolicy(offset: 10, chatterMax: 3, chatterStable: 60)
-        case .valueRejected: AlarmPolicy(chatterMax: 3, chatterStable: 60)
-        case .deliveryFailed, .journalFailed, .stationUnreachable, .clockUnsynchronized, .diskLow, .trendStoreFailed:
-            AlarmPolicy(chatterMax: 3, chatterStable: 600)
-        case .monitoringStopped, .monitoringGap: .exempt
-        }
-    }
+    /// Defaults of rules v3 §1.4, as each rule declares them.
+    package static func defaults(for rule: RuleID) -> AlarmPolicy { Catalogue.entries[rule.ordinal].policy }
 
     /// Whether `offset_s` and `min_active_s` apply (rules v3 §1.4: the escalation prompts keep their own
     /// windows and assessments).
-    package static func hasOffset(_ rule: RuleID) -> Bool {
-        switch rule {
-        case .pronePositioning, .proneRepeat, .proneStop, .plasmaExchange, .monitoringStopped, .monitoringGap: false
-        default: true
-        }
-    }
+    package static func hasOffset(_ rule: RuleID) -> Bool { Catalogue.entries[rule.ordinal].hasOffset }
 }
 
 /// The onsets (starts and escalations) of one alarm key in the last hour, kept across its alarms: the
@@ -112,6 +89,8 @@ struct AlarmTable<Value> {
             if key.source < 0 && key.parameter < 0 { global[key.rule.ordinal] = newValue } else { perSource[key] = newValue }
         }
     }
+
+    var hasPerSource: Bool { !perSource.isEmpty }
 
     var entries: [(key: AlarmKey, value: Value)] {
         var all: [(key: AlarmKey, value: Value)] = []
@@ -256,6 +235,22 @@ package struct AlarmBook {
         }
         instances.removeAll()
         return ended
+    }
+
+    /// Whether any per-source alarm (a device's technical alarm) is in force.
+    var hasPerSourceInstances: Bool { instances.hasPerSource }
+
+    /// When an alarm next needs to be assessed with no change in its condition: its re-announcement;
+    /// `-infinity` while a relief waits (an offset, a minimum active time, the chatter bound's stable
+    /// time); `infinity` when nothing is due (no alarm, or never re-announced). A little early:
+    /// assessing early changes nothing.
+    func deadline(_ key: AlarmKey) -> Double {
+        guard let instance = instances[key] else { return .infinity }
+        if instance.reliefSince != nil { return -.infinity }
+        guard let interval = schedule.interval(type: instance.type, priority: instance.priority, state: instance.state,
+                                               acknowledged: instance.acknowledged, count: instance.reannounceCount)
+        else { return .infinity }
+        return instance.lastAnnounced + interval - 1e-6
     }
 
     /// Priority of an instance whose condition is present (not latched), if any.

@@ -60,9 +60,9 @@ extension ClinicalCore {
             carried.evidence.append(("latched_unacknowledged", .bool(true)))
             return carried
         }
-        lifecycleTexts[.monitoringStopped] = Description(active: texts.active, cleared: texts.cleared, evidence: texts.evidence)
+        lifecycleTexts[.monitoringStopped] = AlarmDescription(active: texts.active, cleared: texts.cleared, evidence: texts.evidence)
         let key = AlarmKey(rule: .monitoringStopped)
-        if let transition = alarms.step(key, .active(.medium), at: now) { events.append(makeEvent(key, transition, at: now)) }
+        if let transition = alarms.step(key, .active(.medium), at: now) { events.append(makeEvent(key, transition, describe(key, at: now), at: now)) }
         return events
     }
 
@@ -77,6 +77,7 @@ extension ClinicalCore {
                                    at t: Double) -> [AlarmEvent]
     {
         now = max(now, t.isNaN ? now : t)
+        changed = .all
         var events: [AlarmEvent] = []
         var latched: [OpenAlarm] = carried
         for alarm in open where alarm.event.rule != .monitoringStopped {
@@ -94,10 +95,10 @@ extension ClinicalCore {
             if alarm.isLatchedUnacknowledged { latched.append(alarm) } else { remember(alarm) }
         }
         if let gap {
-            lifecycleTexts[.monitoringGap] = Description(active: gap.active, cleared: gap.cleared, evidence: gap.evidence)
+            lifecycleTexts[.monitoringGap] = AlarmDescription(active: gap.active, cleared: gap.cleared, evidence: gap.evidence)
             let key = AlarmKey(rule: .monitoringGap)
-            if let start = alarms.step(key, .active(.medium), at: now) { events.append(makeEvent(key, start, at: now)) }
-            if let end = alarms.step(key, .inactive, at: now) { events.append(makeEvent(key, end, at: now)) }
+            if let start = alarms.step(key, .active(.medium), at: now) { events.append(makeEvent(key, start, describe(key, at: now), at: now)) }
+            if let end = alarms.step(key, .inactive, at: now) { events.append(makeEvent(key, end, describe(key, at: now), at: now)) }
         }
         for alarm in latched where !alarm.event.rule.isLifecycle && !alarm.event.rule.isAgentCondition {
             let key = alarmKey(alarm.event)

@@ -3,6 +3,8 @@
 /// the same input always gives the same output, which is what makes replay exact.
 package struct ClinicalCore {
     package private(set) var patient: Patient
+    /// The patient's diagnoses the rules ask at every group, read once from `patient`.
+    private(set) var diagnoses: Diagnoses
     package let settings: RuleSettings
     /// Predicted body weight, kg; nil while the patient's sex or height is not known.
     package private(set) var pbw: Double?
@@ -28,6 +30,9 @@ package struct ClinicalCore {
 
     struct SourceState {
         var name: String
+        /// `technical.device_silent`'s timeout for this source (asked at every group: kept here, not
+        /// looked up by name).
+        var silentAfter: Double
         var streams = false
         var lastValid = -Double.infinity
         var silent = false
@@ -81,21 +86,6 @@ package struct ClinicalCore {
         var to: Double
     }
 
-    /// Why escalation.plasma_exchange applies; a higher raw value is the stronger indication.
-    enum PlexIndication: Int, Comparable {
-        case dahHypoxaemia = 1, ancaKidney, antiGBM
-
-        var name: String {
-            switch self {
-            case .dahHypoxaemia: "dah_hypoxaemia"
-            case .ancaKidney: "anca_kidney"
-            case .antiGBM: "anti_gbm"
-            }
-        }
-
-        static func < (a: PlexIndication, b: PlexIndication) -> Bool { a.rawValue < b.rawValue }
-    }
-
     // Streamed device values by Parameter.rawValue; nil = unknown (no data, silent source, probe off).
     var readings: [Reading?] = Array(repeating: nil, count: Parameter.allCases.count)
     var sources: [SourceState] = []
@@ -121,7 +111,6 @@ package struct ClinicalCore {
     var creatinineSeries = LabSeries()
     var creatinineFinding: KidneyFinding?
     var hemoptysis: [(t: Double, ml: Double)] = []
-    var hemoptysisTotal = 0.0
     var lastHemoptysisCharted: (t: Double, ml: Double)?
 
     /// ECMO as last charted (rules v3 §3.3), with its sample time; nil: never charted.
@@ -140,7 +129,6 @@ package struct ClinicalCore {
     var proneHemoptysis: (t: Double, ml: Double)?
 
     var lastPlateauT: Double?
-    var ventilatedSince: Double?
     var plateau: Plateau?
     /// A plateau was accepted in this group: paired with the group's PEEP and Vt at evaluation.
     var plateauInGroup = false
@@ -150,32 +138,44 @@ package struct ClinicalCore {
     static let plateauRepeatWindow = 120.0
     var staleChange: StaleChange?
     var vtChangeOnset = Onset()
-
-    var vtHighOnset = Onset(), vtHighHighOnset = Onset(), vtLowOnset = Onset()
-    var spo2LowOnset = Onset(), spo2LowHighOnset = Onset(), spo2BelowEndOnset = Onset()
-    var proneStopOnset = Onset(), weanOnset = Onset()
-    var proneWindow = QualifyingWindow()
-    /// Why the last prone prompt ended (its window reset, charted prone, haemoptysis), for its text.
-    var proneEndReason: String?
-    /// Why the last next-session prompt and the DAH indication of plasma exchange ended, for their texts.
-    var repeatEndReason: String?
-    var plexEndReason: String?
-
-    var plexWindow = QualifyingWindow()
-    /// The DAH hypoxaemia indication holds (its window was met; until P/F recovers or the window resets).
-    var plexDAH = false
+    /// Ventilated since the first Vt or PEEP reading (lpv.plateau_overdue counts from it).
+    var ventilatedSince: Double?
+    /// The total of charted haemoptysis in its window (`dah.hemoptysis_volume`'s window).
+    var hemoptysisTotal = 0.0
+    /// Prone sessions charted so far: a new one answers the prompt to prone (its window restarts).
+    var proneSessionStarts = 0
+    /// An ANCA vasculitis patient's creatinine above the plasma exchange threshold (its kidney
+    /// indication), the latest such result.
     var plexKidney: (t: Double, value: Double)?
-    var plexIndication: PlexIndication?
-    /// Acknowledged indications do not come back in the run, nor weaker ones.
-    var plexAcknowledged = 0
-    var renalStage = 0
+
+    /// The clinical rules in evaluation order (context and bed, then per source), each with its own
+    /// state and settings; `ruleSlot` finds one by ordinal (>= 0: in `bedRules`, <= -2: in
+    /// `sourceRules` at -slot - 2, -1: not a clinical rule).
+    var bedRules: [any BedRule] = []
+    var sourceRules: [any SourceRule] = []
+    let ruleSlot: [Int]
+    /// Per rule of `bedRules`: its ordinal, its inputs, and when it is next due (without an input change).
+    let ruleOrdinals: [Int]
+    let ruleInputs: [Facts]
+    var ruleDue: [Double]
+    /// The settings the bed's own derivations use (P/F, plateau pairing, windows, labs), read once.
+    let bedSettings: BedSettings
 
     var alarms: AlarmBook
+    /// The last assessment driven into each rule's alarm (rules without a source, by ordinal): the
+    /// same assessment again, before the engine's deadline, changes nothing and is not stepped.
+    var lastAssessment: [Assessment?] = Array(repeating: nil, count: Catalogue.entries.count)
+    /// The facts changed since the rules last ran (what the observations of a group, the passing of
+    /// time and the rules themselves changed): a rule runs when one of its inputs is among them.
+    var changed: Facts = .all
+    /// Runs every rule at every group and steps every assessment, as before rules were scheduled
+    /// (tests compare the two: they must give the same events).
+    var evaluatesEveryRule = false
     /// Alarms a previous run of the agent left in force, by key: the first start of the same alarm
     /// in this run within `previousAlarmWindow` of the reconciliation names it (`previous_alarm`).
     var previousAlarms = AlarmTable<(reference: String, until: Double)>()
     /// Texts of the agent's lifecycle alarms (monitoring stopped, monitoring gap), set when raised.
-    var lifecycleTexts: [RuleID: Description] = [:]
+    var lifecycleTexts: [RuleID: AlarmDescription] = [:]
     /// Acknowledgements to apply at the next evaluation: a rule, and the source it is limited to.
     var pendingAcks: [(rule: RuleID, source: Int?)] = []
     /// Advisory prompts ended by an acknowledgement: they may start again once their condition has
@@ -191,6 +191,22 @@ package struct ClinicalCore {
         self.settings = settings
         self.disabledRules = settings.disabled.reduce(0) { $0 | (1 << UInt64($1.ordinal)) }
         self.pbw = patient.predictedBodyWeightKg
+        self.diagnoses = Diagnoses(patient)
+        self.bedSettings = BedSettings(settings)
+        var slots = [Int](repeating: -1, count: Catalogue.entries.count)
+        for unit in Catalogue.clinicalRules {
+            if let rule = unit as? any SourceRule.Type {
+                slots[unit.id.ordinal] = -2 - sourceRules.count
+                sourceRules.append(rule.make(settings))
+            } else if let rule = unit as? any BedRule.Type {
+                slots[unit.id.ordinal] = bedRules.count
+                bedRules.append(rule.make(settings))
+            }
+        }
+        self.ruleSlot = slots
+        self.ruleOrdinals = bedRules.map { type(of: $0).id.ordinal }
+        self.ruleInputs = bedRules.map { type(of: $0).inputs }
+        self.ruleDue = [Double](repeating: -.infinity, count: bedRules.count)
         self.alarms = AlarmBook(schedule: ReannounceSchedule(high: settings.reannounceHigh, latched: settings.reannounceLatched,
                                                              medium: settings.reannounceMedium, mediumMax: settings.reannounceMediumMax),
                                 policies: settings.policies, firstID: firstAlarmID)
@@ -204,15 +220,18 @@ package struct ClinicalCore {
     package mutating func update(patient: Patient) {
         self.patient = patient
         pbw = patient.predictedBodyWeightKg
+        diagnoses = Diagnoses(patient)
+        changed = .all
     }
 
     /// Ends every alarm with `reason` (`patient_changed` before a new patient's core starts), at `t`.
     package mutating func endAll(reason: String, at t: Double) -> [AlarmEvent] {
         now = max(now, t.isNaN ? now : t)
+        changed = .all
         return alarms.endAll().map { key, transition in
             var transition = transition
             transition.reason = reason
-            return makeEvent(key, transition, at: now)
+            return makeEvent(key, transition, describe(key, at: now), at: now)
         }
     }
 
@@ -263,6 +282,7 @@ package struct ClinicalCore {
             return .failure(.alreadyAcknowledged(rule: rule, source: source))
         }
         pendingAcks.append((rule, src))
+        changed = .all
         return .success(process([], at: t))
     }
 
@@ -326,6 +346,15 @@ package struct ClinicalCore {
         evaluate(at: t, into: &events)
     }
 
+    /// As `process(_:at:into:)`, for the array every caller has (a loop by index: no generic
+    /// iterator, no copy of the group).
+    package mutating func process(_ group: [Observation], at t: Double, into events: inout [AlarmEvent]) {
+        let t = t >= now ? t : (now.isFinite ? now : 0)
+        now = t
+        for index in group.indices { apply(group[index], at: t) }
+        evaluate(at: t, into: &events)
+    }
+
     /// Declares a streaming source (a configured device) before it sends anything, so that a device
     /// that never answers raises `technical.device_silent` after its timeout from `t`.
     package mutating func expectSource(_ name: String, at t: Double) {
@@ -333,6 +362,7 @@ package struct ClinicalCore {
         if !sources[src].streams {
             sources[src].streams = true
             sources[src].lastValid = t
+            changed.insert(.sources)
         }
     }
 
@@ -348,7 +378,8 @@ package struct ClinicalCore {
         } else if let index = sourceIndex[name] {
             return index
         }
-        sources.append(SourceState(name: name))
+        sources.append(SourceState(name: name, silentAfter: settings.silentAfter(source: name)))
+        changed.insert(.sources)
         sourceIndex[name] = sources.count - 1
         return sources.count - 1
     }
@@ -362,6 +393,7 @@ package struct ClinicalCore {
         if parameter.isStreamed, !sources[src].streams {
             sources[src].streams = true
             sources[src].lastValid = t
+            changed.insert(.sources)
         }
         switch observation.value {
         case .number(let value):
@@ -386,13 +418,13 @@ package struct ClinicalCore {
                 if newPosition == .prone {
                     // A new session: the course goes on, and the prompt to prone is answered.
                     courseEnded = false
-                    proneWindow.reset()
-                    proneEndReason = "charted prone"
+                    proneSessionStarts += 1
                 }
                 positionSince = sampled
             }
             position = newPosition
             if newPosition == .prone { lastProneT = sampled }
+            changed.insert(.position)
         case .sensor(let state):
             sources[src].lastValid = t
             setSensor(state, source: src, at: t)
@@ -407,11 +439,15 @@ package struct ClinicalCore {
             enteredBy[parameter.rawValue] = src
         case .ack(let rule):
             pendingAcks.append((rule, nil))
+            changed = .all
         }
     }
 
     private mutating func setSensor(_ state: SensorState, source src: Int, at t: Double) {
-        if sources[src].sensor != state { sources[src].sensorSince = t }
+        if sources[src].sensor != state {
+            sources[src].sensorSince = t
+            changed.insert(.sources)
+        }
         sources[src].sensor = state
         if state != .ok {
             // A probe that is off makes the last SpO2 and pulse stale.
@@ -429,6 +465,7 @@ package struct ClinicalCore {
         rejection.shown = shown
         rejection.t = t
         rejection.count += 1
+        if !rejection.active { changed.insert(.sources) }
         rejection.active = true
         sources[src].rejections[parameter.rawValue] = rejection
         // The impossible value never reaches the rules, and the last good one is no longer current.
@@ -439,11 +476,15 @@ package struct ClinicalCore {
                                  corrects: Bool, sampleGiven: Bool) {
         if sources[src].rejections[parameter.rawValue]?.active == true {
             sources[src].rejections[parameter.rawValue]?.active = false
+            changed.insert(.sources)
         }
         if parameter.isStreamed {
             sources[src].lastValid = t
             // FiO2 arrives in percent and is stored as a fraction.
             let stored = parameter == .fio2 ? value / 100 : value
+            let previous = readings[parameter.rawValue]
+            if previous == nil || previous!.value != stored || previous!.source != src { changed.insert(.reading(parameter)) }
+            if previous == nil, parameter == .vt || parameter == .peep { changed.insert(.ventilatorReporting) }
             readings[parameter.rawValue] = Reading(value: stored, t: t, source: src)
             if parameter == .spo2, sources[src].sensor != .ok { setSensor(.ok, source: src, at: t) }
             if parameter == .pplat {
@@ -469,28 +510,51 @@ package struct ClinicalCore {
             if let current = gas, sampled < current.t, !corrects { return }  // an older gas than the one in force
             pendingGas = (value, sampled, sampleGiven, corrects)
         case .hb:
-            let (latest, reference) = hbSeries.insert(t: sampled, value: value, corrects: corrects, window: settings.hbWindow, extreme: >)
-            let met = reference.map { Tolerance.ge($0.value - latest.value, settings.hbDrop) } ?? false
+            let hb = bedSettings.hemoglobin
+            let (latest, reference) = hbSeries.insert(t: sampled, value: value, corrects: corrects, window: hb.hbWindow, extreme: >)
+            let met = reference.map { Tolerance.ge($0.value - latest.value, hb.hbDrop) } ?? false
             hbFinding = LabFinding(value: latest.value, t: latest.t, reference: reference, met: met)
+            changed.insert(.hemoglobin)
         case .creatinine:
-            let keep = max(settings.creatinineWindow, settings.creatinineBaselineWindow)
+            let keep = max(bedSettings.kidney.creatinineWindow, bedSettings.kidney.creatinineBaselineWindow)
             let (latest, _) = creatinineSeries.insert(t: sampled, value: value, corrects: corrects, window: keep, extreme: <)
             creatinineFinding = judgeKidney(latest)
-            if patient.conditions.contains(.ancaVasculitis), Tolerance.gt(latest.value, settings.plexKidneyCreatinine) {
+            changed.insert(.creatinine)
+            if diagnoses.ancaVasculitis, Tolerance.gt(latest.value, bedSettings.plasmaExchange.plexKidneyCreatinine) {
                 plexKidney = latest
             }
         case .hemoptysis:
             let index = hemoptysis.lastIndex(where: { $0.t <= sampled }).map { $0 + 1 } ?? 0
             hemoptysis.insert((sampled, value), at: index)
+            changed.insert(.hemoptysis)
             if value > 0, sampled >= (lastHemoptysisCharted?.t ?? -Double.infinity) { lastHemoptysisCharted = (sampled, value) }
         default:
             break
         }
     }
 
-    private mutating func invalidate(_ parameter: Parameter, from src: Int) {
-        if readings[parameter.rawValue]?.source == src { readings[parameter.rawValue] = nil }
+    mutating func invalidate(_ parameter: Parameter, from src: Int) {
+        if readings[parameter.rawValue]?.source == src {
+            readings[parameter.rawValue] = nil
+            changed.insert(.reading(parameter))
+            if parameter == .vt || parameter == .peep { changed.insert(.ventilatorReporting) }
+        }
     }
 
     func reading(_ parameter: Parameter) -> Reading? { readings[parameter.rawValue] }
+}
+
+/// The diagnoses the rules read at every group (a set lookup each would hash them).
+struct Diagnoses {
+    var dah: Bool
+    var antiGBM: Bool
+    var ancaVasculitis: Bool
+    var vasculitis: Bool
+
+    init(_ patient: Patient) {
+        dah = patient.hasDAH
+        antiGBM = patient.conditions.contains(.antiGBM)
+        ancaVasculitis = patient.conditions.contains(.ancaVasculitis)
+        vasculitis = patient.hasVasculitis
+    }
 }

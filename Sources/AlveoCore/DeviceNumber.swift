@@ -137,7 +137,8 @@ package enum DecimalText {
             return slowParse(bytes)
         }
         guard fractionDigits <= 22 else { return slowParse(bytes) }
-        var value = Double(mantissa) / powersOfTen[fractionDigits]
+        // A whole number (most device values and every scenario time) needs no division.
+        var value = fractionDigits == 0 ? Double(mantissa) : Double(mantissa) / powersOfTen[fractionDigits]
         if negative { value = -value }
         return value
     }

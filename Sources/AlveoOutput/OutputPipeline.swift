@@ -596,7 +596,7 @@ package final class OutputPipeline {
                 let backlog = max(0, writer.lastSeq - forwarder.position)
                 Gauge(label: "alveo_output_backlog", dimensions: [("output", forwarder.wire.name)]).record(backlog)
                 let failing = state.problemSince.map { Self.seconds(now - $0) } ?? 0
-                let unreachable = failing >= settings.stationUnreachableAfter || Double(backlog) > settings.stationBacklogMax
+                let unreachable = failing >= settings[StationUnreachable.self].after || Double(backlog) > settings[StationUnreachable.self].backlogMax
                 let name = "\(forwarder.wire.name) (\(forwarder.wire.host):\(forwarder.wire.port))"
                 writer.setCondition(.stationUnreachable, source: forwarder.wire.name, active: unreachable, priority: .high) { starting in
                     guard starting else {
@@ -604,8 +604,8 @@ package final class OutputPipeline {
                                 [("output", .string(forwarder.wire.name)), ("backlog", .number(Double(backlog)))])
                     }
                     let why = state.lastProblem.map { " (\(Shown.text($0.utf8, limit: 160)))" } ?? ""
-                    let how = failing >= settings.stationUnreachableAfter ? "has not delivered for \(Fmt.duration(failing))\(why)"
-                        : "has more alarm messages waiting than \(JSONValue.formatted(settings.stationBacklogMax))"
+                    let how = failing >= settings[StationUnreachable.self].after ? "has not delivered for \(Fmt.duration(failing))\(why)"
+                        : "has more alarm messages waiting than \(JSONValue.formatted(settings[StationUnreachable.self].backlogMax))"
                     return ("The central station output \(name) \(how); \(backlog) journal entries wait for it. Alarms from this bed may not reach the central station: check the network and the receiver.",
                             [("output", .string(forwarder.wire.name)), ("host", .string(forwarder.wire.host)),
                              ("port", .number(Double(forwarder.wire.port))), ("failing_s", .number((failing * 10).rounded() / 10)),
@@ -616,7 +616,7 @@ package final class OutputPipeline {
         if !settings.disabled.contains(.clockUnsynchronized), let synchronized = clockProbe() {
             if synchronized { clockUnsynchronizedSince = nil } else if clockUnsynchronizedSince == nil { clockUnsynchronizedSince = now }
             let unsynchronizedFor = clockUnsynchronizedSince.map { Self.seconds(now - $0) }
-            writer.setCondition(.clockUnsynchronized, source: nil, active: unsynchronizedFor.map { $0 >= settings.clockUnsynchronizedAfter } ?? false,
+            writer.setCondition(.clockUnsynchronized, source: nil, active: unsynchronizedFor.map { $0 >= settings[ClockUnsynchronized.self].after } ?? false,
                                 priority: .medium) { starting in
                 starting
                     ? ("The system clock is not synchronised (the kernel has reported it so for \(Fmt.duration(unsynchronizedFor ?? 0))): the times in alarm messages may be wrong. Check NTP (chrony or systemd-timesyncd) on this box.",
@@ -629,15 +629,15 @@ package final class OutputPipeline {
         {
             lastDiskCheck = now
             let freeMB = Double(free) / 1_048_576
-            let low = freeMB < settings.diskMinFreeMB
+            let low = freeMB < settings[DiskLow.self].minFreeMB
             // Ends only with 10 % more than the bound free: a disk at the edge does not flap.
-            let cleared = freeMB >= settings.diskMinFreeMB * 1.1
+            let cleared = freeMB >= settings[DiskLow.self].minFreeMB * 1.1
             if low || cleared {
                 let directory = writer.directory
                 writer.setCondition(.diskLow, source: nil, active: low, priority: .medium) { starting in
                     starting
-                        ? ("Only \(Fmt.fixed(freeMB, 0)) MB free on the journal's file system (\(directory)), below \(JSONValue.formatted(settings.diskMinFreeMB)) MB: free space before the journal fills and alarms can no longer be recorded.",
-                           [("free_mb", .number(freeMB.rounded())), ("min_free_mb", .number(settings.diskMinFreeMB)), ("directory", .string(directory))])
+                        ? ("Only \(Fmt.fixed(freeMB, 0)) MB free on the journal's file system (\(directory)), below \(JSONValue.formatted(settings[DiskLow.self].minFreeMB)) MB: free space before the journal fills and alarms can no longer be recorded.",
+                           [("free_mb", .number(freeMB.rounded())), ("min_free_mb", .number(settings[DiskLow.self].minFreeMB)), ("directory", .string(directory))])
                         : ("The journal's file system has \(Fmt.fixed(freeMB, 0)) MB free again.", [("free_mb", .number(freeMB.rounded()))])
                 }
             }

@@ -77,6 +77,17 @@ package enum MDC {
         percent, pulsePerMinute, milliLitre, cmH2O, breathsPerMinute, mmHg, beatsPerMinute,
     ]
 
+    /// The metric and unit of a limit alarm's metric.
+    package static func metric(_ metric: CodedMetric) -> (metric: CodedElement, unit: CodedElement) {
+        switch metric {
+        case .spo2: (spo2, percent)
+        case .tidalVolume: (tidalVolume, milliLitre)
+        case .plateau: (plateau, cmH2O)
+        case .drivingPressure: (drivingPressure, cmH2O)
+        case .pfRatio: (pfRatio, mmHg)
+        }
+    }
+
     /// The metric and unit of a device parameter, where MDC has one (lab and charted values have none
     /// in PCD-04: their alarms carry the values in the text).
     package static func metric(_ parameter: Parameter) -> (metric: CodedElement, unit: CodedElement)? {
@@ -125,62 +136,42 @@ struct AlertCoding {
     /// The metric of the containment's channel level for an alarm not on a numeric (a rejected value).
     var metricOnly: CodedElement?
 
-    /// The coding of an event. An exhaustive switch over the rules: a rule the outputs cannot code
-    /// does not compile. Where the value or its limit is missing from the evidence (a value no longer
-    /// reported), row .2 names the source instead.
+    /// The coding of an event, from its rule's declared coding (`RuleCoding`, an exhaustive switch: a
+    /// kind of coding the outputs cannot write does not compile). Where the value or its limit is
+    /// missing from the evidence (a value no longer reported), row .2 names the source instead.
     static func of(_ event: AlarmEvent) -> AlertCoding {
         let local = CodedElement.local(event.rule.id, event.rule.title)
-        func limitAlarm(_ mdcEvent: CodedElement, _ flag: String, metric: CodedElement, unit: CodedElement, value: Double?,
-                        limit: String?, device: String?) -> AlertCoding
-        {
-            guard let value, value.isFinite else {
+        switch event.rule.coding {
+        case .limit(let alarm):
+            let (metric, unit) = MDC.metric(alarm.metric)
+            let mdcEvent = alarm.above ? MDC.high : MDC.low
+            let flag = alarm.above ? "H" : "L"
+            let device = alarm.device?.read(event.evidence)
+            guard let value = alarm.value.read(event.evidence), value.isFinite else {
                 return AlertCoding(event: mdcEvent, isMDCEvent: true, abnormality: flag, source: .metricUnavailable(metric: metric, device: device))
             }
             return AlertCoding(event: mdcEvent, isMDCEvent: true, abnormality: flag,
-                               source: .numeric(metric: metric, unit: unit, value: value, limit: limit, device: device))
-        }
-        func number(_ key: String) -> Double? { event.evidence(key)?.number }
-        func text(_ key: String) -> String? { event.evidence(key)?.text }
-        func above(_ limit: Double?) -> String? { limit.map { "<" + JSONValue.formatted($0) } }
-        func below(_ limit: Double?) -> String? { limit.map { ">" + JSONValue.formatted($0) } }
-        let advisory = AlertCoding(event: local, isMDCEvent: false, abnormality: "A", source: .agent)
-
-        switch event.rule {
-        case .spo2Low:
-            return limitAlarm(MDC.low, "L", metric: MDC.spo2, unit: MDC.percent, value: number("spo2_pct"),
-                              limit: number("threshold_pct").map { JSONValue.formatted($0) + "-100" }, device: text("spo2_source"))
-        case .tidalVolumeHigh, .tidalVolumeLow:
-            let high = event.rule == .tidalVolumeHigh
-            let limitML = number("threshold_ml_per_kg").flatMap { perKg in number("pbw_kg").map { (perKg * $0).rounded() } }
-            return limitAlarm(high ? MDC.high : MDC.low, high ? "H" : "L", metric: MDC.tidalVolume, unit: MDC.milliLitre,
-                              value: number("vt_ml"), limit: high ? above(limitML) : below(limitML), device: text("vt_source"))
-        case .plateauHigh:
-            return limitAlarm(MDC.high, "H", metric: MDC.plateau, unit: MDC.cmH2O, value: number("pplat_cmh2o"),
-                              limit: above(number("threshold_cmh2o")), device: text("pplat_source"))
-        case .drivingPressureHigh:
-            // Derived from the ventilator's plateau and PEEP of one breath: contained in the ventilator.
-            return limitAlarm(MDC.high, "H", metric: MDC.drivingPressure, unit: MDC.cmH2O, value: number("driving_pressure_cmh2o"),
-                              limit: above(number("threshold_cmh2o")), device: text("pplat_source"))
-        case .pfSeverity:
-            let edge = number("band_limit").flatMap { $0 > 0 ? $0 : nil }
-            return limitAlarm(MDC.low, "L", metric: MDC.pfRatio, unit: MDC.mmHg, value: event.evidence("pf")?["value"]?.number,
-                              limit: below(edge), device: nil)
-        case .pfFalling:
-            return limitAlarm(MDC.low, "L", metric: MDC.pfRatio, unit: MDC.mmHg, value: event.evidence("pf")?["value"]?.number,
-                              limit: below(number("pf_limit")), device: nil)
-        case .hemoglobinDrop, .hemoptysisVolume, .hemoptysisProne, .renalFunction:
-            // Lab and charted values have no MDC metric in PCD-04: local code, values in the text.
+                               source: .numeric(metric: metric, unit: unit, value: value, limit: limit(alarm, event.evidence), device: device))
+        case .local:
             return AlertCoding(event: local, isMDCEvent: false, abnormality: "A", source: .agent)
-        case .plateauOverdue, .plateauStale, .fio2Weanable, .pronePositioning, .proneRepeat, .proneStop, .plasmaExchange:
-            return advisory
-        case .deviceSilent, .sensorOff:
-            return AlertCoding(event: local, isMDCEvent: false, abnormality: "A", source: event.source.map { .device($0) } ?? .agent)
-        case .valueRejected:
+        case .deviceTechnical(let parameterMetric):
             return AlertCoding(event: local, isMDCEvent: false, abnormality: "A", source: event.source.map { .device($0) } ?? .agent,
-                               metricOnly: event.parameter.flatMap { MDC.metric($0)?.metric })
-        case .deliveryFailed, .journalFailed, .patientUnknown, .monitoringStopped, .monitoringGap, .stationUnreachable,
-             .clockUnsynchronized, .diskLow, .trendStoreFailed:
-            return AlertCoding(event: local, isMDCEvent: false, abnormality: "A", source: .agent)
+                               metricOnly: parameterMetric ? event.parameter.flatMap { MDC.metric($0)?.metric } : nil)
+        }
+    }
+
+    /// OBX-7 of a limit alarm: `<limit` above it, `>limit` below it, or the normal range.
+    private static func limit(_ alarm: LimitAlarm, _ evidence: [(String, JSONValue)]) -> String? {
+        let side = alarm.above ? "<" : ">"
+        switch alarm.limit {
+        case .rangeUpTo(let threshold, let upper):
+            return threshold.read(evidence).map { JSONValue.formatted($0) + "-" + JSONValue.formatted(upper) }
+        case .threshold(let threshold, let positiveOnly):
+            guard let value = threshold.read(evidence), !positiveOnly || value > 0 else { return nil }
+            return side + JSONValue.formatted(value)
+        case .perKg(let perKg, let weight):
+            guard let perKg = perKg.read(evidence), let weight = weight.read(evidence) else { return nil }
+            return side + JSONValue.formatted((perKg * weight).rounded())
         }
     }
 }

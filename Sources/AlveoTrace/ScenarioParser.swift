@@ -54,22 +54,39 @@ package struct ScenarioParser {
             return nil
         }
 
-        // Split into exactly the header's fields.
-        var fields: [UnsafeBufferPointer<UInt8>] = []
-        fields.reserveCapacity(5)
-        var start = line.startIndex
+        // Split into exactly the header's fields: the commas' places kept in place (no array per row).
+        var commas: (Int, Int, Int, Int) = (0, 0, 0, 0)
+        var count = 1
         for index in line.indices where line[index] == UInt8(ascii: ",") {
-            fields.append(UnsafeBufferPointer(rebasing: line[start..<index]))
-            start = index + 1
+            switch count {
+            case 1: commas.0 = index
+            case 2: commas.1 = index
+            case 3: commas.2 = index
+            case 4: commas.3 = index
+            default: break
+            }
+            count += 1
         }
-        fields.append(UnsafeBufferPointer(rebasing: line[start..<line.endIndex]))
-        guard fields.count == columns else {
-            throw error(number, "expected \(columns) fields (\(columns == 4 ? ScenarioParser.header : ScenarioParser.headerWithSampleTime)), found \(fields.count)")
+        guard count == columns else {
+            throw error(number, "expected \(columns) fields (\(columns == 4 ? ScenarioParser.header : ScenarioParser.headerWithSampleTime)), found \(count)")
         }
-        let tField = ScenarioParser.trim(fields[0])
-        let sourceField = ScenarioParser.trim(fields[1])
-        let parameterField = ScenarioParser.trim(fields[2])
-        let valueField = ScenarioParser.trim(fields[3])
+        func comma(_ index: Int) -> Int {
+            switch index {
+            case 0: commas.0
+            case 1: commas.1
+            case 2: commas.2
+            default: commas.3
+            }
+        }
+        func field(_ index: Int) -> UnsafeBufferPointer<UInt8> {
+            let start = index == 0 ? line.startIndex : comma(index - 1) + 1
+            let end = index == columns - 1 ? line.endIndex : comma(index)
+            return UnsafeBufferPointer(rebasing: line[start..<end])
+        }
+        let tField = ScenarioParser.trim(field(0))
+        let sourceField = ScenarioParser.trim(field(1))
+        let parameterField = ScenarioParser.trim(field(2))
+        let valueField = ScenarioParser.trim(field(3))
 
         guard let t = ScenarioParser.parseNumber(tField) else {
             throw error(number, "time '\(Shown.text(tField))' is not a number of seconds")
@@ -90,7 +107,7 @@ package struct ScenarioParser {
         let value = try parseValue(valueField, parameter: parameter, line: number)
         var sampledAt: Double?
         if columns == 5 {
-            let sampleField = ScenarioParser.trim(fields[4])
+            let sampleField = ScenarioParser.trim(field(4))
             if !sampleField.isEmpty {
                 guard !parameter.isStreamed else {
                     throw error(number, "sampled_t is for charted and laboratory values; \(parameter.name) from a device is of its row's time")
@@ -192,6 +209,7 @@ package struct ScenarioParser {
         return nil
     }
 
+    @inline(__always)
     static func trim(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         var lower = bytes.startIndex, upper = bytes.endIndex
         while lower < upper, bytes[lower] == UInt8(ascii: " ") || bytes[lower] == UInt8(ascii: "\t") { lower += 1 }

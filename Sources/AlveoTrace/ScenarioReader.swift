@@ -61,12 +61,22 @@ package struct ScenarioReader {
         }
     }
 
+    /// The first newline in `bytes` at or after `start` (memchr: a tenth of a replay went into the
+    /// generic search of a slice).
+    private static func newline(in bytes: [UInt8], from start: Int) -> Int? {
+        guard start < bytes.count else { return nil }
+        return bytes.withUnsafeBytes { raw -> Int? in
+            guard let base = raw.baseAddress, let found = memchr(base + start, Int32(UInt8(ascii: "\n")), raw.count - start) else { return nil }
+            return base.distance(to: UnsafeRawPointer(found))
+        }
+    }
+
     /// The next line's byte range in `buffer`, reading more of the file as needed.
     private mutating func nextLine() throws(ScenarioError) -> (Int, Int)? {
         while true {
             // Each byte is searched once (`scanned`), and a line may not outgrow the parser's limit:
             // a 100 MB line is refused after 4 KiB, never buffered whole or rescanned per chunk.
-            if let newline = buffer[max(position, scanned)...].firstIndex(of: UInt8(ascii: "\n")) {
+            if let newline = ScenarioReader.newline(in: buffer, from: max(position, scanned)) {
                 defer { position = newline + 1; scanned = position }
                 return (position, newline)
             }

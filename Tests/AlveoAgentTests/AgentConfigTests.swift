@@ -39,8 +39,8 @@ import Testing
                 per_source_timeout_s: {oxi: 30}
               alarm_system: {high_s: 300, latched_s: 1800, medium_s: 300, medium_max_s: 2400, rearm_s: 3600}
             """, file: "bed.yaml")
-        #expect(config.rules.vtHighMlPerKg == 7)
-        #expect(config.rules.vtHighDelay == 120)
+        #expect(config.rules[TidalVolumeHigh.self].vtHighMlPerKg == 7)
+        #expect(config.rules[TidalVolumeHigh.self].vtHighDelay == 120)
         #expect(config.rules.disabled == [.spo2Low])
         #expect(config.rules.silentAfter(source: "oxi") == 30)
         #expect(config.rules.silentAfter(source: "vent") == 15)

@@ -97,7 +97,7 @@ import Testing
 
     @Test func perSourceSilenceTimeout() {
         var settings = RuleSettings()
-        settings.silentAfterBySource["oxi"] = 30
+        settings[DeviceSilent.self].perSource["oxi"] = 30
         var h = Harness(settings: settings)
         h.feed(0, [("oxi", .spo2, 97), ("vent", .vt, 400)])
         h.hold(from: 1, to: 30, [("vent", .vt, 400)])

@@ -112,8 +112,8 @@ import Testing
         pipeline.clockProbe = { synchronized.withLock { $0 } }
         pipeline.diskProbe = { _ in free.withLock { $0 } }
         var settings = RuleSettings()
-        settings.clockUnsynchronizedAfter = 600
-        settings.diskMinFreeMB = 256
+        settings[ClockUnsynchronized.self].after = 600
+        settings[DiskLow.self].minFreeMB = 256
         let start = ContinuousClock.now
         func phases() -> [String] { emitted.withLock { $0.map { "\($0.rule.id)/\($0.phase.rawValue)" } } }
         pipeline.checkHealth(settings, now: start)

@@ -27,8 +27,8 @@ enum StatusReport {
             id: patient.id, idAuthority: patient.idAuthority, name: patient.name,
             sex: core.patient.sex?.rawValue, heightCm: number(core.patient.heightCm, 1),
             pbwKg: number(pbw, 1), pbwByHand: core.patient.pbwByHand, pbwCaution: core.patient.pbwCaution,
-            vtTargetMl: number(pbw.map { $0 * config.rules.vtTargetMlPerKg }, 0),
-            vtTargetMlPerKg: config.rules.vtTargetMlPerKg,
+            vtTargetMl: number(pbw.map { $0 * config.rules[TidalVolumeHigh.self].vtTargetMlPerKg }, 0),
+            vtTargetMlPerKg: config.rules[TidalVolumeHigh.self].vtTargetMlPerKg,
             conditions: core.patient.conditions.map(\.rawValue).sorted(),
             sinceT: loop.patientSince)
 

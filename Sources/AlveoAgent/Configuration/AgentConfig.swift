@@ -176,7 +176,7 @@ package struct AgentConfig: Sendable, Equatable {
                         guard SourceName.isValid(source) else {
                             throw timeout.error("'\(Shown.text(source.utf8))' is not a source name (\(SourceName.rule))")
                         }
-                        settings.silentAfterBySource[source] = try timeout.number(in: 1...3600, unit: "s")
+                        settings[DeviceSilent.self].perSource[source] = try timeout.number(in: 1...3600, unit: "s")
                     }
                 default:
                     try set(key, value, keys: keys, in: &settings)
@@ -194,18 +194,10 @@ package struct AgentConfig: Sendable, Equatable {
 
     /// Cross-field checks: an end threshold must sit on the safe side of its start threshold.
     private static func checkConsistency(_ s: RuleSettings, node: ConfigNode) throws(ConfigError) {
-        func require(_ ok: Bool, _ rule: RuleID, _ message: String) throws(ConfigError) {
-            if !ok { throw ConfigError(file: node.file, line: node.line, key: "rules.\(rule.id)", message: message) }
+        // Each rule says what is inconsistent in its own values.
+        if let (rule, problem) = s.problems.first {
+            throw ConfigError(file: node.file, line: node.line, key: "rules.\(rule.id)", message: problem)
         }
-        try require(s.vtHighEndMlPerKg <= s.vtHighMlPerKg && s.vtHighMlPerKg <= s.vtHighHighTierMlPerKg, .tidalVolumeHigh,
-                    "need end_ml_per_kg <= threshold_ml_per_kg <= high_threshold_ml_per_kg")
-        try require(s.pplatEnd <= s.pplatHigh, .plateauHigh, "need end_cmh2o <= threshold_cmh2o")
-        try require(s.drivingPressureEnd <= s.drivingPressureHigh, .drivingPressureHigh, "need end_cmh2o <= threshold_cmh2o")
-        try require(s.spo2LowHighTier <= s.spo2Low && s.spo2Low <= s.spo2LowEnd, .spo2Low,
-                    "need high_threshold_pct <= threshold_pct <= end_pct")
-        try require(s.pfSevere < s.pfModerate && s.pfModerate < s.pfMild, .pfSeverity, "need severe_mmhg < moderate_mmhg < mild_mmhg")
-        try require(s.plexMaxPF <= s.plexEndPF, .plasmaExchange, "need max_pf_mmhg <= end_pf_mmhg")
-        try require(s.akiStage2Ratio <= s.akiStage3Ratio, .renalFunction, "need stage2_ratio <= stage3_ratio")
         if s.reannounceMedium > s.reannounceMediumMax {
             throw ConfigError(file: node.file, line: node.line, key: "rules.alarm_system", message: "need medium_s <= medium_max_s")
         }
