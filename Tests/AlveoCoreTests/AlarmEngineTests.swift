@@ -90,6 +90,9 @@ import Testing
         #expect(intermittent.evidence.contains { $0.0 == "intermittent" && $0.1 == .bool(true) })
         #expect(intermittent.evidence.contains { $0.0 == "onsets_1h" && $0.1 == .number(3) })
         #expect(intermittent.text.hasPrefix("Intermittent: started 3 times in 60 min; stays active until stable for 60 s. "), "\(intermittent.text)")
+        // Made while the probe is back on: said so, never "off the patient" (issue 24 finding).
+        #expect(intermittent.text.contains("Oximeter probe on oxi reporting again for 10 s") && !intermittent.text.contains("off the patient"),
+                "\(intermittent.text)")
         // Stable: ends 60 s (chatter_stable_s) after the last off, with how often it came back meanwhile.
         h.hold(from: 3600, to: 3800, [("oxi", .sensor, "ok"), ("oxi", .spo2, 95)])
         let end = try #require(h.events(.sensorOff).last)

@@ -27,6 +27,15 @@ package struct SensorOff: SourceRule {
     package func describe(_ key: AlarmKey, bed: ClinicalCore, at t: Double) -> AlarmDescription {
         let state = bed.sources[key.source]
         let evidence: [(String, JSONValue)] = [("sensor", .string(state.sensor.rawValue)), ("since_t", .number(state.sensorSince))]
+        if state.sensor == .ok {
+            // Back on, within the offset or while intermittent: said as it is, not as "off" (a
+            // re-announcement or an update can come in this time).
+            return AlarmDescription(
+                active: "Oximeter probe on \(state.name) reporting again for \(Fmt.duration(max(0, t - state.sensorSince))): "
+                    + "the alarm ends once the probe has stayed on; check that it stays on.",
+                cleared: "Oximeter probe on \(state.name) reporting again.",
+                evidence: evidence)
+        }
         let what = state.sensor == .disconnected ? "is disconnected" : "is off the patient"
         return AlarmDescription(
             active: "Oximeter probe on \(state.name) \(what): SpO2 is not being monitored; check the probe and its site.",
