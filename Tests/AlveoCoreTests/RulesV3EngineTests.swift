@@ -53,7 +53,7 @@ import Testing
             h.feed(t, [("oxi", .sensor, Int(t) % 2 == 0 ? "off" : "ok")])
         }
         h.hold(from: 600, to: 700, [("oxi", .sensor, "ok"), ("oxi", .spo2, 95)])
-        #expect(h.trail(.sensorOff) == ["start@0:medium", "end@609:medium"])
+        #expect(h.trail(.sensorOff).filter { !$0.hasPrefix("continue") } == ["start@0:medium", "end@609:medium"])
 
         var slow = Harness()
         for t in stride(from: 0.0, to: 1200, by: 1) {
@@ -99,7 +99,7 @@ import Testing
         let mismatch = try #require(h.events(.unitMismatch).first)
         #expect(mismatch.phase == .start && mismatch.t == 660 && mismatch.priority == .medium && mismatch.source == "vent")
         #expect(mismatch.text.hasPrefix("FiO2 from vent arrives as 0.6, which looks like a fraction, but its configured unit is % (accepted 21-100)"),
-                mismatch.text)
+                "\(mismatch.text)")
         #expect(mismatch.text.contains("Blind while it lasts: oxygenation.pf_severity"))
         #expect(mismatch.evidence.contains { $0.0 == "looks_like" && $0.1 == .string("fraction") })
         #expect(!h.events(.pfSeverity).dropFirst(severityBefore).contains { $0.phase == .end }, "held, not ended: \(h.trail(.pfSeverity))")
@@ -126,7 +126,7 @@ import Testing
         h.feed(4000, [("vent", .fio2, 50), ("vent", .peep, 12), ("oxi", .spo2, 99)])
         let moderate = try #require(h.events(.pfSeverity).last)
         #expect(moderate.phase == .deescalate && moderate.priority == .medium, "\(h.trail(.pfSeverity))")
-        #expect(moderate.text.contains("at least 163"), moderate.text)
+        #expect(moderate.text.contains("at least 163"), "\(moderate.text)")
         #expect(!moderate.text.contains("Berlin"))
         h.feed(4300, [("vent", .fio2, 30), ("vent", .peep, 12), ("oxi", .spo2, 99)])
         #expect(h.events(.pfSeverity).last.map { "\($0.phase):\($0.priority)" } == "deescalate:low")
@@ -145,13 +145,13 @@ import Testing
         kidney.feed(0, [("lab", .creatinine, 2.6)])
         kidney.feed(43200, [("lab", .creatinine, 4.1)])
         let aki = try #require(kidney.events(.renalFunction).first)
-        #expect(aki.priority == .high && aki.text.contains("at or above 4.0 mg/dL"), aki.text)
+        #expect(aki.priority == .high && aki.text.contains("at or above 4.0 mg/dL"), "\(aki.text)")
         #expect(aki.evidence.contains { $0.0 == "stage_criterion" && $0.1 == .string("absolute_4_mg_dl") })
 
         var imputed = Harness()
         imputed.feed(0, [("vent", .fio2, 50), ("vent", .peep, 10), ("oxi", .spo2, 92)])
         let band = try #require(imputed.events(.pfSeverity).first)
-        #expect(!band.text.contains("Berlin") && band.text.contains("2024"), band.text)
+        #expect(!band.text.contains("Berlin") && band.text.contains("2024"), "\(band.text)")
         #expect(band.evidence.contains { $0.0 == "band_system" && $0.1 == .string("imputed") })
     }
 }

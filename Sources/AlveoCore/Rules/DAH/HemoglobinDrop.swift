@@ -8,6 +8,7 @@ package struct HemoglobinDrop: BedRule {
     package static var title: String { "Haemoglobin falling" }
     package static var reference: String { "Alveo heuristic for diffuse alveolar haemorrhage (2 g/dL in 24 h, configurable)" }
     package static var policy: AlarmPolicy { AlarmPolicy(chatterMax: 4, chatterStable: 600) }
+    package static var resultDriven: Bool { true }
     package static var hasOffset: Bool { true }
     /// Lab values have no MDC metric in PCD-04: local code, values in the text.
     package static var coding: RuleCoding { .local }
