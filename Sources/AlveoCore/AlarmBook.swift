@@ -125,26 +125,43 @@ package struct Transition {
 /// When an unacknowledged alarm is announced again (IEC 60601-1-8: a high-priority condition must not
 /// go silent unattended; an alarm signal is silenced only by a deliberate act).
 package struct ReannounceSchedule {
-    /// High priority, condition present: every `high` seconds.
+    /// High priority, condition present: every `high` seconds for the first `highFast` seconds after
+    /// its last announcement, then every `highMax` seconds (rules v3 §2.2).
     var high: Double
+    var highFast: Double
+    var highMax: Double
     /// Latched (the condition ended, a high alarm waits for an acknowledgement): every `latched` seconds.
     var latched: Double
     /// Medium, physiological or technical, condition present: after `medium`, then doubling up to `mediumMax`.
     var medium: Double
     var mediumMax: Double
 
+    package init(high: Double, highFast: Double, highMax: Double, latched: Double, medium: Double, mediumMax: Double) {
+        self.high = high
+        self.highFast = highFast
+        self.highMax = highMax
+        self.latched = latched
+        self.medium = medium
+        self.mediumMax = mediumMax
+    }
+
     /// Never re-announced (the agent's own alarms, rules v2 5.22–5.30).
-    package static let never = ReannounceSchedule(high: .infinity, latched: .infinity, medium: .infinity, mediumMax: .infinity)
+    package static let never = ReannounceSchedule(high: .infinity, highFast: 0, highMax: .infinity, latched: .infinity,
+                                                  medium: .infinity, mediumMax: .infinity)
 
     /// Seconds after the last announcement when the next re-announcement is due, or nil: never
-    /// (advisory prompts, low priority, acknowledged).
-    func interval(type: AlarmType, priority: Priority, state: AlarmState, acknowledged: Bool, count: Int) -> Double? {
+    /// (advisory prompts, low priority, acknowledged, and result-driven alarms below high, which are
+    /// re-announced only at a new result: rules v3 §2.2). `announcedFor`: seconds from the alarm's last
+    /// announcement (not a re-announcement) to its last event.
+    func interval(type: AlarmType, priority: Priority, state: AlarmState, acknowledged: Bool, count: Int,
+                  announcedFor: Double = 0, resultDriven: Bool = false) -> Double? {
         guard !acknowledged, high.isFinite else { return nil }
         if state == .latched { return latched }
         guard type != .advisory else { return nil }
         switch priority {
-        case .high: return high
+        case .high: return Tolerance.lt(announcedFor, highFast) ? high : highMax
         case .medium:
+            guard !resultDriven else { return nil }
             // 600, 1200, 2400, … capped: the doubling stops at the cap (and never overflows).
             var interval = medium
             for _ in 0..<min(count, 32) where interval < mediumMax { interval *= 2 }
@@ -172,6 +189,8 @@ package struct AlarmBook {
         /// Numbers alarm instances in order of start, 1, 2, …: every event of one alarm carries it.
         package var id: Int
         var type: AlarmType
+        /// Re-announced below high only at a new result (rules v3 §2.2).
+        var resultDriven = false
         /// The first group of the current run of groups asking for a relief (an end, a latching, a fall
         /// to a lower tier); nil while the condition is met or held.
         var reliefSince: Double?
@@ -292,7 +311,8 @@ package struct AlarmBook {
         guard var instance = instances[key] else {
             guard case .active(let priority) = assessment else { return nil }
             instances[key] = Instance(state: .active, priority: priority, latchOnEnd: latches && priority == .high,
-                                      lastAnnounced: t, announcedSince: t, since: t, id: nextID, type: key.rule.type)
+                                      lastAnnounced: t, announcedSince: t, since: t, id: nextID, type: key.rule.type,
+                                      resultDriven: key.rule.isResultDriven)
             nextID += 1
             recordOnset(key, at: t)
             return Transition(phase: .start, priority: priority, state: .active, acknowledged: false)
@@ -388,13 +408,28 @@ package struct AlarmBook {
 
     private func reannounce(_ instance: inout Instance, at t: Double) -> Transition? {
         guard let interval = schedule.interval(type: instance.type, priority: instance.priority, state: instance.state,
-                                               acknowledged: instance.acknowledged, count: instance.reannounceCount),
+                                               acknowledged: instance.acknowledged, count: instance.reannounceCount,
+                                               announcedFor: instance.lastAnnounced - instance.announcedSince,
+                                               resultDriven: instance.resultDriven),
               t - instance.lastAnnounced >= interval - Tolerance.epsilon
         else { return nil }
         instance.lastAnnounced = t
         instance.reannounceCount += 1
         return Transition(phase: .continue, priority: instance.priority, state: instance.state,
                           acknowledged: false, reason: "reannounce", reannounced: (instance.reannounceCount, instance.announcedSince))
+    }
+
+    /// A new result of a result-driven rule's parameter left its alarm as it was (rules v3 §2.2): below
+    /// high, unacknowledged and active, that is its re-announcement (`continue`, reason `new_result`).
+    mutating func newResult(_ key: AlarmKey, at t: Double) -> Transition? {
+        guard var instance = instances[key], instance.state == .active, !instance.acknowledged, instance.priority < .high,
+              instance.resultDriven, t > instance.lastAnnounced + Tolerance.epsilon
+        else { return nil }
+        instance.lastAnnounced = t
+        instance.reannounceCount += 1
+        instances[key] = instance
+        return Transition(alarmID: instance.id, phase: .continue, priority: instance.priority, state: .active, acknowledged: false,
+                          reason: "new_result", reannounced: (instance.reannounceCount, instance.announcedSince))
     }
 
     /// The alarm's stage changed within one priority (a KDIGO stage 1 to 2): announced as an update.
@@ -456,10 +491,12 @@ struct Onset {
     private(set) var since: Double?
 
     /// Unknown (nil) resets the onset: a delay counts only over groups where the condition was seen true.
-    mutating func update(_ condition: Bool?, at t: Double) {
+    /// `held`: the value is between the start and end thresholds (the hysteresis band); such a group
+    /// keeps a pending onset pending (rules v3 §1.2), only a cleared or unknown one cancels it.
+    mutating func update(_ condition: Bool?, held: Bool = false, at t: Double) {
         if condition == true {
             if since == nil { since = t }
-        } else {
+        } else if !(condition == false && held) {
             since = nil
         }
     }

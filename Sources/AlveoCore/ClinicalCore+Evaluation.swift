@@ -102,8 +102,9 @@ extension ClinicalCore {
             gas = Gas(pao2: pending.pao2, t: pending.t, fio2: fio2)
             pendingGas = nil
         }
-        let previousPF = pf, previousReference = pfFallReference
+        let previousPF = pf, previousReference = pfFallReference, previousBound = pfLowerBound
         pf = nil
+        pfLowerBound = nil
         if let gas, let fio2 = gas.fio2, Tolerance.le(t - gas.t, bedSettings.pfSeverity.gasValidFor) {
             pf = PFRatio(value: gas.pao2 / fio2.value, kind: .measured, pao2: gas.pao2, pao2Time: gas.t, spo2: nil,
                          fio2: fio2.value, fio2Time: fio2.t)
@@ -111,6 +112,11 @@ extension ClinicalCore {
                   let pao2 = Oxygenation.imputedPaO2(spo2Percent: spo2.value) {
             pf = PFRatio(value: pao2 / fio2.value, kind: .imputed, pao2: pao2, pao2Time: spo2.t, spo2: spo2.value,
                          fio2: fio2.value, fio2Time: fio2.t)
+        } else if let spo2 = reading(.spo2), let fio2 = reading(.fio2), Tolerance.gt(spo2.value, Oxygenation.brownMaxSpO2Percent),
+                  let pao2 = Oxygenation.imputedPaO2(spo2Percent: Oxygenation.brownMaxSpO2Percent), fio2.value > 0 {
+            // Rules v3 §3.1: P/F unknown, but at least PaO2_Brown(96 %) / FiO2.
+            pfLowerBound = PFRatio(value: pao2 / fio2.value, kind: .lowerBound, pao2: pao2, pao2Time: spo2.t, spo2: spo2.value,
+                                   fio2: fio2.value, fio2Time: fio2.t)
         }
         pfHistoryMeasured.expire(before: t - bedSettings.pfFalling.pfFallWindow)
         pfHistoryImputed.expire(before: t - bedSettings.pfFalling.pfFallWindow)
@@ -122,11 +128,12 @@ extension ClinicalCore {
         case .imputed?:
             pfFallReference = pfHistoryImputed.maximum
             pfHistoryImputed.append(t: t, value: pf!.value, payload: pf!)
-        case nil:
+        case .lowerBound?, nil:
             pfFallReference = nil
         }
         // What the rules read of P/F is its value and kind, and its fall reference's value.
-        if previousPF?.value != pf?.value || previousPF?.kind != pf?.kind || previousReference?.value != pfFallReference?.value {
+        if previousPF?.value != pf?.value || previousPF?.kind != pf?.kind || previousReference?.value != pfFallReference?.value
+            || previousBound?.value != pfLowerBound?.value {
             changed.insert(.pf)
         }
     }
@@ -242,6 +249,13 @@ extension ClinicalCore {
             priority = current
         }
         return .active(priority)
+    }
+
+    /// A new result of a result-driven rule's parameter left its alarm as it was (rules v3 §2.2): its
+    /// re-announcement, with the new value in the rule's text and evidence.
+    mutating func announceNewResult<Rule: ClinicalRule>(_ key: AlarmKey, by rule: Rule, at t: Double, into events: inout [AlarmEvent]) {
+        guard !isDisabled(key.rule), let transition = alarms.newResult(key, at: t) else { return }
+        events.append(makeEvent(key, transition, rule.describe(key, bed: self, at: t), at: t))
     }
 
     /// Switched off in the configuration (a bit per rule: asked at every drive of every group).

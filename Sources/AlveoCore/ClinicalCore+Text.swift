@@ -25,6 +25,7 @@ extension ClinicalCore {
             text = (transition.state == .latched
                 ? "Latched alarm still unacknowledged. " + description.cleared
                 : "Unacknowledged, active for \(Fmt.duration(t - since)). " + description.active)
+        case (.continue, "new_result"?): text = "New result, alarm unchanged. " + description.active
         default: text = description.active
         }
         var evidence = description.evidence
@@ -103,6 +104,9 @@ extension ClinicalCore {
         case .imputed:
             members += [("spo2_pct", .number(pf.spo2 ?? 0)), ("spo2_t", .number(pf.pao2Time)),
                         ("pao2_imputed_mmhg", .number(Fmt.round(pf.pao2, 1))), ("method", .string("Brown 2016"))]
+        case .lowerBound:
+            members += [("spo2_pct", .number(pf.spo2 ?? 0)), ("spo2_t", .number(pf.pao2Time)),
+                        ("pao2_at_least_mmhg", .number(Fmt.round(pf.pao2, 1))), ("method", .string("Brown 2016 at 96 %"))]
         }
         members += [("fio2_fraction", .number(Fmt.round(pf.fio2, 3))), ("fio2_t", .number(pf.fio2Time))]
         return .object(members)
@@ -114,6 +118,9 @@ extension ClinicalCore {
             "P/F \(Fmt.fixed(pf.value, 0)) (measured: PaO2 \(Fmt.fixed(pf.pao2, 0)) mmHg on FiO2 \(Fmt.fixed(pf.fio2, 2)))"
         case .imputed:
             "P/F \(Fmt.fixed(pf.value, 0)) (imputed from SpO2 \(Fmt.fixed(pf.spo2 ?? 0, 0)) %, PaO2 ~\(Fmt.fixed(pf.pao2, 0)) mmHg by Brown 2016, on FiO2 \(Fmt.fixed(pf.fio2, 2)))"
+        case .lowerBound:
+            // Rounded down: a bound is never shown higher than it is (rules v3 §3.1).
+            "P/F at least \(Fmt.fixed(pf.value.isFinite ? pf.value.rounded(.down) : pf.value, 0)) (lower bound: SpO2 \(Fmt.fixed(pf.spo2 ?? 0, 0)) % is above 96 %, PaO2 at least \(Fmt.fixed(pf.pao2, 0)) mmHg by Brown 2016, on FiO2 \(Fmt.fixed(pf.fio2, 2)))"
         }
     }
 

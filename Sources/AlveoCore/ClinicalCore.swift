@@ -40,6 +40,21 @@ package struct ClinicalCore {
         var sensorSince = 0.0
         var rejections: [Int: Rejection] = [:]
         var rejectedParameters: [Int] = []
+        /// Values in another unit than the configured one (rules v3 §4.15), by parameter.
+        var mismatches: [Int: Mismatch] = [:]
+        var mismatchedParameters: [Int] = []
+    }
+
+    /// A run of values that look like another unit (`technical.unit_mismatch`).
+    struct Mismatch {
+        var looksLike: String
+        /// The last three values received (kept short: evidence, not a log).
+        var examples: [Double]
+        /// Values rejected since `since` (the first of the alarm's episode).
+        var count: Int
+        var since: Double
+        /// The last value of the parameter was one of these (no value in the configured unit since).
+        var active: Bool
     }
 
     struct Gas {
@@ -97,6 +112,8 @@ package struct ClinicalCore {
     /// The FiO2 reading in force over the last `maxSampleAge`: a gas drawn earlier uses the FiO2 of then.
     var fio2History = History<Reading>()
     var pf: PFRatio?
+    /// While `pf` is unknown because SpO2 is above 96 %: the lower bound of rules v3 §3.1 (nil otherwise).
+    var pfLowerBound: PFRatio?
     /// P/F values of the fall window, one series per kind: a fall is measured with measured, imputed with imputed.
     var pfHistoryMeasured = SlidingMaximum<PFRatio>()
     var pfHistoryImputed = SlidingMaximum<PFRatio>()
@@ -207,7 +224,8 @@ package struct ClinicalCore {
         self.ruleOrdinals = bedRules.map { type(of: $0).id.ordinal }
         self.ruleInputs = bedRules.map { type(of: $0).inputs }
         self.ruleDue = [Double](repeating: -.infinity, count: bedRules.count)
-        self.alarms = AlarmBook(schedule: ReannounceSchedule(high: settings.reannounceHigh, latched: settings.reannounceLatched,
+        self.alarms = AlarmBook(schedule: ReannounceSchedule(high: settings.reannounceHigh, highFast: settings.reannounceHighFast,
+                                                             highMax: settings.reannounceHighMax, latched: settings.reannounceLatched,
                                                              medium: settings.reannounceMedium, mediumMax: settings.reannounceMediumMax),
                                 policies: settings.policies, firstID: firstAlarmID)
     }
@@ -397,6 +415,11 @@ package struct ClinicalCore {
         }
         switch observation.value {
         case .number(let value):
+            if let looksLike = parameter.mismatchedUnit(value) {
+                mismatch(value, looksLike: looksLike, parameter: parameter, source: src, at: t)
+                reject(value, shown: Fmt.fixed(value, 2).trimmingTrailingZeros, parameter: parameter, source: src, at: t)
+                return
+            }
             guard let range = parameter.acceptedRange, DeviceNumber.isUsable(value), range.contains(value) else {
                 let usable = DeviceNumber.isUsable(value)
                 reject(usable ? value : nil, shown: usable ? Fmt.fixed(value, 2).trimmingTrailingZeros : DeviceNumber.shown(String(value)),
@@ -472,8 +495,29 @@ package struct ClinicalCore {
         invalidate(parameter, from: src)
     }
 
+    /// A value of another unit (rules v3 §4.15): a new episode unless the source's alarm is still in force.
+    private mutating func mismatch(_ value: Double, looksLike: String, parameter: Parameter, source src: Int, at t: Double) {
+        let key = AlarmKey(rule: .unitMismatch, source: src, parameter: parameter.rawValue)
+        var record = sources[src].mismatches[parameter.rawValue]
+        if record == nil { sources[src].mismatchedParameters.append(parameter.rawValue) }
+        if record == nil || (record?.active == false && alarms.instance(key) == nil) {
+            record = Mismatch(looksLike: looksLike, examples: [], count: 0, since: t, active: false)
+        }
+        record!.looksLike = looksLike
+        record!.examples.append(value)
+        if record!.examples.count > 3 { record!.examples.removeFirst(record!.examples.count - 3) }
+        record!.count = min(record!.count, Int.max - 1) + 1
+        if !record!.active { changed.insert(.sources) }
+        record!.active = true
+        sources[src].mismatches[parameter.rawValue] = record
+    }
+
     private mutating func accept(_ value: Double, parameter: Parameter, source src: Int, at t: Double, sampled: Double,
                                  corrects: Bool, sampleGiven: Bool) {
+        if sources[src].mismatches[parameter.rawValue]?.active == true {
+            sources[src].mismatches[parameter.rawValue]?.active = false
+            changed.insert(.sources)
+        }
         if sources[src].rejections[parameter.rawValue]?.active == true {
             sources[src].rejections[parameter.rawValue]?.active = false
             changed.insert(.sources)

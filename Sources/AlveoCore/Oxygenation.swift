@@ -29,6 +29,9 @@ package enum PFKind: String, Sendable {
     case measured
     /// PaO2 imputed from SpO2 (Brown 2016), divided by the current FiO2.
     case imputed
+    /// SpO2 above 96 %: P/F is unknown but at least Brown's PaO2 at 96 % over FiO2 (rules v3 §3.1); used
+    /// only towards better oxygenation (to show that "P/F < X" is false), never as a P/F.
+    case lowerBound = "lower_bound"
 }
 
 /// A P/F ratio with everything used to compute it.

@@ -68,6 +68,14 @@ import Testing
          "chatter_max_per_h does not apply to technical.monitoring_gap"),
         ("patient: {sex: male, height_cm: 170}\nrules:\n  oxygenation.spo2_low: {chatter_max_per_h: 0}",
          "bed.yaml:3: rules.oxygenation.spo2_low.chatter_max_per_h: 0.0 is out of the allowed range"),
+        // Rules v3 §4.4, §2.2, §7.16: the end of pf_falling's hysteresis above its start, a high alarm
+        // silent for 2 h, and v2's latched_s 7200 with a hint of why it went.
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  oxygenation.pf_falling: {fall_fraction: 0.2, end_fall_fraction: 0.25}",
+         "rules.oxygenation.pf_falling: need end_fall_fraction <= fall_fraction"),
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  alarm_system: {high_max_s: 7200}",
+         "bed.yaml:3: rules.alarm_system.high_max_s: 7200.0 is out of the allowed range 600.0...3600.0"),
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  alarm_system: {latched_s: 7200}",
+         "bed.yaml:3: rules.alarm_system.latched_s: latched_s 7200.0 is refused: rules v3 re-announce an unacknowledged latched high alarm at least every 3600 s"),
     ])
     func badConfigsSayWhatAndWhere(yaml: String, message: String) {
         #expect {

@@ -22,12 +22,20 @@ struct Harness {
                 switch row.1 {
                 case .position: value = .position(Position(rawValue: word)!)
                 case .sensor: value = .sensor(SensorState(rawValue: word)!)
+                case .ecmo: value = .ecmo(ECMOMode(rawValue: word)!)
+                case .massiveHemoptysis: value = .yesNo(word == "yes")
                 default: value = .ack(RuleID(rawValue: word)!)
                 }
             default: fatalError("unsupported test value \(String(describing: row.2))")
             }
             return Observation(source: row.0, parameter: row.1, value: value)
         }
+        return feed(observations: observations, at: t)
+    }
+
+    /// Feeds one group of observations as they are (sample times, corrections).
+    @discardableResult
+    mutating func feed(observations: [Observation], at t: Double) -> [AlarmEvent] {
         let new = core.process(observations, at: t)
         events += new
         return new

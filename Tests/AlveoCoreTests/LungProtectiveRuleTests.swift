@@ -21,14 +21,33 @@ import Testing
         #expect(h.events(.tidalVolumeHigh).isEmpty)
     }
 
+    /// Rules v3 §1.2: a cleared group (Vt 390 ml = 5.9 ml/kg, at or below the 6.0 end) cancels a pending onset.
     @Test func tidalVolumeDelayRestartsWhenTheConditionBreaks() {
         var h = Harness()
         h.hold(from: 0, to: 200, [("vent", .vt, 450)])
-        h.feed(201, [("vent", .vt, 420)])
+        h.feed(201, [("vent", .vt, 390)])
         h.hold(from: 202, to: 501, [("vent", .vt, 450)])
         #expect(h.events(.tidalVolumeHigh).isEmpty)
         h.feed(502, [("vent", .vt, 450)])
         #expect(h.trail(.tidalVolumeHigh) == ["start@502:medium"])
+    }
+
+    /// Rules v3 §1.2: a held group (Vt 420 ml = 6.4 ml/kg, between the 6.0 end and the 6.5 start) keeps
+    /// the onset pending (v2 restarted the delay); an unknown group (no Vt) cancels it.
+    @Test func tidalVolumeOnsetStaysPendingThroughTheHysteresisBand() {
+        var h = Harness()
+        h.hold(from: 0, to: 200, [("vent", .vt, 450)])
+        h.feed(201, [("vent", .vt, 420)])
+        h.hold(from: 202, to: 299, [("vent", .vt, 450)])
+        #expect(h.events(.tidalVolumeHigh).isEmpty)
+        h.feed(300, [("vent", .vt, 450)])
+        #expect(h.trail(.tidalVolumeHigh) == ["start@300:medium"])
+
+        var unknown = Harness()
+        unknown.hold(from: 0, to: 200, [("vent", .vt, 450)])
+        unknown.feed(201, [("vent", .vt, nil)])
+        unknown.hold(from: 202, to: 300, [("vent", .vt, 450)])
+        #expect(unknown.events(.tidalVolumeHigh).isEmpty, "\(unknown.trail(.tidalVolumeHigh))")
     }
 
     @Test func tidalVolumeEndsOnlyAtSixMlPerKg() {

@@ -24,20 +24,23 @@ import Testing
         #expect(h.trail(.spo2Low) == ["start@30:high"])
     }
 
-    /// Rules v2 §1.3: medium after 600 s, then doubling (1200, 2400) up to 3600 s; phase `continue`.
+    /// Rules v3 §2.2: medium after 600 s, then doubling (1200, 2400, 4800) up to `medium_max_s` (7200 s
+    /// in v3; v2 capped at 3600); phase `continue`.
     @Test func unacknowledgedMediumIsReannouncedAtDoublingIntervals() {
         var h = Harness()
         h.hold(from: 0, to: 8000, step: 10, [("oxi", .spo2, 86)])
+        #expect(h.trail(.spo2Low) == ["start@60:medium", "continue@660:medium", "continue@1860:medium", "continue@4260:medium"])
+        h.hold(from: 8010, to: 16500, step: 10, [("oxi", .spo2, 86)])
         #expect(h.trail(.spo2Low) == ["start@60:medium", "continue@660:medium", "continue@1860:medium", "continue@4260:medium",
-                                      "continue@7860:medium"])
+                                      "continue@9060:medium", "continue@16260:medium"], "4800, then capped at 7200")
         let second = h.events(.spo2Low)[2]
         #expect(second.reason == "reannounce" && second.state == .active && second.priority == .medium)
         #expect(second.evidence.contains { $0.0 == "reannounce_count" && $0.1 == .number(2) })
         #expect(second.evidence.contains { $0.0 == "announced_since_t" && $0.1 == .number(60) })
         #expect(second.text.hasPrefix("Unacknowledged, active for 30 min."))
-        h.feed(8010, [("nurse", .ack, "oxygenation.spo2_low"), ("oxi", .spo2, 86)])
-        h.hold(from: 8020, to: 20000, step: 10, [("oxi", .spo2, 86)])
-        #expect(h.trail(.spo2Low).count == 6, "acknowledged (one update) and not re-announced")
+        h.feed(16510, [("nurse", .ack, "oxygenation.spo2_low"), ("oxi", .spo2, 86)])
+        h.hold(from: 16520, to: 40000, step: 10, [("oxi", .spo2, 86)])
+        #expect(h.trail(.spo2Low).count == 7, "acknowledged (one update) and not re-announced")
     }
 
     /// High: every 600 s without limit; an escalation restarts the count; latched: hourly.

@@ -47,7 +47,8 @@ import Testing
                 var core = ClinicalCore(patient: Patient(sex: .female, heightCm: 160))
                 let events = core.process([Observation(source: "dev", parameter: parameter, value: .number(x))], at: 1)
                 let rejected = events.filter { $0.rule == .valueRejected }
-                if let range = parameter.acceptedRange, DeviceNumber.isUsable(x), range.contains(x) {
+                // Rules v3 §4.15: a value that looks like another unit (SpO2 0.5 on %) is rejected too.
+                if let range = parameter.acceptedRange, DeviceNumber.isUsable(x), range.contains(x), parameter.mismatchedUnit(x) == nil {
                     #expect(rejected.isEmpty, "\(parameter.name) \(x)")
                 } else {
                     #expect(rejected.count == 1, "\(parameter.name) \(x) is reported")

@@ -48,11 +48,12 @@ enum StatusReport {
             case .measured:
                 answer.pao2Mmhg = number(pf.pao2, 1)
                 answer.pao2T = number(pf.pao2Time)
-            case .imputed:
+            case .imputed, .lowerBound:
+                // `currentPF` is never a lower bound (rules v3 §3.1); the same fields if it were.
                 answer.spo2Pct = number(pf.spo2, 1)
                 answer.spo2T = number(pf.pao2Time)
                 answer.pao2ImputedMmhg = number(pf.pao2, 1)
-                answer.method = "Brown 2016"
+                answer.method = pf.kind == .imputed ? "Brown 2016" : "Brown 2016 at 96 % (lower bound)"
             }
             return answer
         }

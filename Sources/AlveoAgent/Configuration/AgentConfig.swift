@@ -160,6 +160,10 @@ package struct AgentConfig: Sendable, Equatable {
             }
             guard let rule = RuleID(rawValue: ruleName) else {
                 for (key, value) in try ruleNode.mapping(allowed: RuleSettings.alarmSystemKeys.map(\.name)) {
+                    if key == "latched_s", let seconds = try? value.number(), seconds > 3600, seconds.isFinite {
+                        // v2 allowed 7200: say why it is gone, not only the range (rules v3 §2.2).
+                        throw value.error("latched_s \(seconds) is refused: rules v3 re-announce an unacknowledged latched high alarm at least every 3600 s (IEC 60601-1-8: a high-priority condition must not go silent unattended; v2 allowed 7200); set latched_s between 600 and 3600")
+                    }
                     try set(key, value, keys: RuleSettings.alarmSystemKeys, in: &settings)
                 }
                 continue
@@ -200,6 +204,9 @@ package struct AgentConfig: Sendable, Equatable {
         }
         if s.reannounceMedium > s.reannounceMediumMax {
             throw ConfigError(file: node.file, line: node.line, key: "rules.alarm_system", message: "need medium_s <= medium_max_s")
+        }
+        if s.reannounceHigh > s.reannounceHighMax {
+            throw ConfigError(file: node.file, line: node.line, key: "rules.alarm_system", message: "need high_s <= high_max_s")
         }
     }
 }

@@ -29,6 +29,7 @@ package enum Catalogue {
         DeviceSilent.self,
         SensorOff.self,
         ValueRejected.self,
+        UnitMismatch.self,
         DeliveryFailed.self,
         JournalFailed.self,
         MonitoringStopped.self,
@@ -58,6 +59,7 @@ package enum Catalogue {
         package let kind: Kind
         package let policy: AlarmPolicy
         package let hasOffset: Bool
+        package let resultDriven: Bool
         /// The unit's declared ordinal (its `RuleID`).
         package let declaredOrdinal: Int
         /// Its own settings at their defaults.
@@ -74,6 +76,7 @@ package enum Catalogue {
             coding = Unit.coding
             policy = Unit.policy
             hasOffset = Unit.hasOffset
+            resultDriven = Unit.resultDriven
             declaredOrdinal = Unit.id.ordinal
             if let agent = unit as? any AgentCondition.Type {
                 kind = agent.raisedBy == .lifecycle ? .lifecycle : .agent

@@ -49,6 +49,8 @@ package struct RuleID: Sendable, Hashable, CaseIterable, RawRepresentable, Custo
     /// Where the rule and its default numbers come from.
     package var reference: String { entry.reference }
     package var coding: RuleCoding { entry.coding }
+    /// Re-announced below high only at a new result (rules v3 §2.2).
+    package var isResultDriven: Bool { entry.resultDriven }
 
     /// Conditions the agent raises itself (outputs, clock, disk, trends), rather than the core's rules.
     package var isAgentCondition: Bool { entry.kind == .agent }

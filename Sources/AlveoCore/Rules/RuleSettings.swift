@@ -56,9 +56,11 @@ package struct RuleSettings: Sendable, Equatable {
 
     // alarm system
     package var reannounceHigh = 600.0
+    package var reannounceHighFast = 3600.0
+    package var reannounceHighMax = 3600.0
     package var reannounceLatched = 3600.0
     package var reannounceMedium = 600.0
-    package var reannounceMediumMax = 3600.0
+    package var reannounceMediumMax = 7200.0
     package var advisoryRearm = 6 * 3600.0
     /// Charted and laboratory values sampled longer ago than this are refused (and the FiO2 history
     /// kept for their P/F spans it).
@@ -181,7 +183,9 @@ package struct RuleSettings: Sendable, Equatable {
     /// Settings shared by all rules, under `rules: alarm_system:`.
     package static var alarmSystemKeys: [Key] {
         [key("high_s", "s", \.reannounceHigh, 60...900, "an unacknowledged high alarm whose condition is present is re-announced this often"),
-         key("latched_s", "s", \.reannounceLatched, 600...7200, "an unacknowledged latched alarm is re-announced this often"),
+         key("high_fast_s", "s", \.reannounceHighFast, 0...7200, "for this long after its last announcement; then every high_max_s"),
+         key("high_max_s", "s", \.reannounceHighMax, 600...3600, "an unacknowledged high alarm is re-announced at least this often (IEC 60601-1-8: never silent unattended)"),
+         key("latched_s", "s", \.reannounceLatched, 600...3600, "an unacknowledged latched alarm is re-announced this often"),
          key("medium_s", "s", \.reannounceMedium, 60...3600, "an unacknowledged medium alarm is re-announced after this, then at doubling intervals"),
          key("medium_max_s", "s", \.reannounceMediumMax, 600...14400, "up to this interval"),
          key("rearm_s", "s", \.advisoryRearm, 0...(7 * 86400.0), "an acknowledged advisory prompt may start again once its condition has been known false this long"),

@@ -21,6 +21,14 @@ package protocol RuleUnit: SendableMetatype {
     static var hasOffset: Bool { get }
     /// How its events are coded in PCD-04 (AlveoOutput maps this to HL7).
     static var coding: RuleCoding { get }
+    /// Its condition comes from laboratory results and charted entries (rules v3 §2.2): below high it
+    /// is re-announced only when a new result leaves it as it was, never on a timer.
+    static var resultDriven: Bool { get }
+}
+
+extension RuleUnit {
+    /// Most rules follow a device's stream; the four dah.* rules say otherwise.
+    package static var resultDriven: Bool { false }
 }
 
 /// The rule families, one folder each under `Rules/`.

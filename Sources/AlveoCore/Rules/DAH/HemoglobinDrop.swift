@@ -8,6 +8,7 @@ package struct HemoglobinDrop: BedRule {
     package static var title: String { "Haemoglobin falling" }
     package static var reference: String { "Alveo heuristic for diffuse alveolar haemorrhage (2 g/dL in 24 h, configurable)" }
     package static var policy: AlarmPolicy { AlarmPolicy(chatterMax: 4, chatterStable: 600) }
+    package static var resultDriven: Bool { true }
     package static var hasOffset: Bool { true }
     /// Lab values have no MDC metric in PCD-04: local code, values in the text.
     package static var coding: RuleCoding { .local }
@@ -29,6 +30,9 @@ package struct HemoglobinDrop: BedRule {
 
     let settings: Settings
 
+    /// The time of the last result judged (a new one may re-announce an unchanged alarm).
+    var resultT: Double?
+
     package init(settings: Settings) { self.settings = settings }
 
     package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
@@ -37,7 +41,13 @@ package struct HemoglobinDrop: BedRule {
     }
 
     private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
-        bed.drive(AlarmKey(rule: Self.id), bed.hbFinding?.met == true ? .active(.medium) : .inactive, by: self, at: t, into: &events)
+        let key = AlarmKey(rule: Self.id)
+        let newResult = bed.hbFinding.map { $0.t != resultT } ?? false
+        resultT = bed.hbFinding?.t
+        let before = events.count
+        bed.drive(key, bed.hbFinding?.met == true ? .active(.medium) : .inactive, by: self, at: t, into: &events)
+        // Rules v3 §2.2, §4.10: a new result that leaves the alarm as it was is its re-announcement.
+        if newResult, bed.hbFinding?.met == true, events.count == before { bed.announceNewResult(key, by: self, at: t, into: &events) }
     }
 
 

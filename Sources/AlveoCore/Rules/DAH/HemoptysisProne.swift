@@ -8,6 +8,7 @@ package struct HemoptysisProne: BedRule {
     package static var title: String { "Haemoptysis during a prone session" }
     package static var reference: String { "Guerin, NEJM 2013;368:2159 (PROSEVA: haemoptysis stopped the session)" }
     package static var policy: AlarmPolicy { AlarmPolicy(minActive: 900, chatterMax: 3, chatterStable: 3600) }
+    package static var resultDriven: Bool { true }
     package static var hasOffset: Bool { true }
     /// Charted values have no MDC metric in PCD-04: local code, values in the text.
     package static var coding: RuleCoding { .local }

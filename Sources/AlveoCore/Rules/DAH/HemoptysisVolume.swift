@@ -10,6 +10,7 @@ package struct HemoptysisVolume: BedRule {
         "Alveo heuristic (200 ml in 24 h, configurable; massive haemoptysis is 100-1000 ml/24 h in the literature)"
     }
     package static var policy: AlarmPolicy { AlarmPolicy(chatterMax: 3, chatterStable: 3600) }
+    package static var resultDriven: Bool { true }
     package static var hasOffset: Bool { true }
     /// Charted values have no MDC metric in PCD-04: local code, values in the text.
     package static var coding: RuleCoding { .local }

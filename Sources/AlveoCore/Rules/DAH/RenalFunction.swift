@@ -10,6 +10,7 @@ package struct RenalFunction: BedRule {
         "KDIGO 2012 AKI (creatinine >= 0.3 mg/dL within 48 h or >= 1.5 x baseline within 7 days; stages 1-3)"
     }
     package static var policy: AlarmPolicy { AlarmPolicy(chatterMax: 4, chatterStable: 600) }
+    package static var resultDriven: Bool { true }
     package static var hasOffset: Bool { true }
     /// Lab values have no MDC metric in PCD-04: local code, values in the text.
     package static var coding: RuleCoding { .local }
@@ -44,6 +45,8 @@ package struct RenalFunction: BedRule {
     let settings: Settings
     /// The stage announced (0: none).
     var stage = 0
+    /// The time of the last result judged (a new one may re-announce an unchanged alarm).
+    var resultT: Double?
 
     package init(settings: Settings) { self.settings = settings }
 
@@ -63,8 +66,14 @@ package struct RenalFunction: BedRule {
             self.stage = stage
             events.append(bed.makeEvent(key, transition, describe(key, bed: bed, at: t), at: t))
         }
+        let newResult = bed.creatinineFinding.map { $0.t != resultT } ?? false
+        resultT = bed.creatinineFinding?.t
+        let before = events.count
+        let unchanged = stage == self.stage
         self.stage = stage
         bed.drive(key, stage == 0 ? .inactive : .active(stage >= 3 ? .high : .medium), by: self, at: t, into: &events)
+        // Rules v3 §2.2: a new result that leaves the alarm as it was is its re-announcement.
+        if newResult, unchanged, stage > 0, events.count == before { bed.announceNewResult(key, by: self, at: t, into: &events) }
     }
 
 
@@ -92,18 +101,42 @@ package struct RenalFunction: BedRule {
                                             (.antiGBM, "anti-GBM disease"), (.sle, "SLE")]
         let context = names.filter { bed.patient.conditions.contains($0.0) }.map(\.1).joined(separator: " and ")
         let value = "Creatinine \(Fmt.fixed(finding.value, 1)) mg/dL"
-        var how = ""
-        if finding.criterion == "ratio" || (finding.criterion == "rise" && finding.ratio.map { Tolerance.ge($0, settings.creatinineRatio) } == true),
-           let ratio = finding.ratio, let baseline = finding.baseline {
-            let window = settings.creatinineBaselineWindow
-            let days = (window / 86400).rounded()
-            let name = Tolerance.equal(window, days * 86400) ? "\(Fmt.fixed(days, 0))-day" : Fmt.duration(window)
-            how = ", \(Fmt.fixed(ratio, 1)) x the \(name) baseline \(Fmt.fixed(baseline.value, 1))"
-        } else if let lowest = finding.lowest {
-            how = ", up \(Fmt.fixed(finding.value - lowest.value, 1)) from \(Fmt.fixed(lowest.value, 1)) within \(Fmt.duration(settings.creatinineWindow))"
+        // Rules v3 §4.12: the text names the criterion that gave the stage.
+        let window = settings.creatinineBaselineWindow
+        let days = (window / 86400).rounded()
+        let baselineName = Tolerance.equal(window, days * 86400) ? "\(Fmt.fixed(days, 0))-day" : Fmt.duration(window)
+        let ratioPhrase = finding.ratio.flatMap { ratio in
+            finding.baseline.map { "\(Fmt.fixed(ratio, 1)) x the \(baselineName) baseline \(Fmt.fixed($0.value, 1))" }
         }
+        let risePhrase = finding.lowest.map {
+            "a rise of \(Fmt.fixed(finding.value - $0.value, 1)) within \(Fmt.duration(settings.creatinineWindow))"
+        }
+        // KDIGO's rise is checked first (the core's `criterion`): the text leads with it.
+        let byRise = finding.criterion == "rise"
+        let criterion: String?
+        let how: String
+        switch finding.stage {
+        case 3 where !(finding.ratio.map { Tolerance.ge($0, settings.akiStage3Ratio) } ?? false):
+            criterion = "absolute_4_mg_dl"
+            let primary = byRise ? risePhrase : ratioPhrase
+            let secondary = byRise ? ratioPhrase : nil
+            how = ": at or above \(Fmt.fixed(settings.akiStage3Creatinine, 1)) mg/dL with \(primary ?? "AKI") (KDIGO AKI stage 3\(secondary.map { "; \($0)" } ?? ""))"
+        case 3, 2:
+            criterion = finding.stage == 3 ? "ratio_3" : "ratio_2"
+            how = ", \(ratioPhrase ?? "?") (KDIGO AKI stage \(finding.stage))"
+        case 1 where !byRise:
+            criterion = "ratio_1_5"
+            how = ", \(ratioPhrase ?? "?") (KDIGO AKI stage 1)"
+        case 1:
+            criterion = "rise_0_3"
+            how = ", up \(finding.lowest.map { Fmt.fixed(finding.value - $0.value, 1) } ?? "?") from \(finding.lowest.map { Fmt.fixed($0.value, 1) } ?? "?") within \(Fmt.duration(settings.creatinineWindow)) (KDIGO AKI stage 1)"
+        default:
+            criterion = nil
+            how = " (KDIGO AKI stage \(finding.stage))"
+        }
+        evidence.append(("stage_criterion", criterion.map { .string($0) } ?? .null))
         return AlarmDescription(
-            active: "\(value)\(how) (KDIGO AKI stage \(finding.stage))\(context.isEmpty ? "" : " in \(context)"): check urinalysis (blood, protein, casts) for glomerulonephritis; review fluids and nephrotoxins.",
+            active: "\(value)\(how)\(context.isEmpty ? "" : " in \(context)"): check urinalysis (blood, protein, casts) for glomerulonephritis; review fluids and nephrotoxins.",
             cleared: "\(value): no longer meets the KDIGO AKI creatinine criteria (a \(Fmt.fixed(settings.creatinineRise, 1)) mg/dL rise within \(Fmt.duration(settings.creatinineWindow)) or \(Fmt.fixed(settings.creatinineRatio, 1)) x the baseline).",
             evidence: evidence)
     }

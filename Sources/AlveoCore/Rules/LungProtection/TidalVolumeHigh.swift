@@ -59,7 +59,8 @@ package struct TidalVolumeHigh: BedRule {
         let mlPerKg = bed.vtMlPerKg
         let medium = mlPerKg.map { Tolerance.gt($0, settings.vtHighMlPerKg) }
         let high = mlPerKg.map { Tolerance.gt($0, settings.vtHighHighTierMlPerKg) }
-        onset.update(medium, at: t)
+        // Between the end (6.0) and start (6.5 ml/kg) thresholds: held, the onset stays pending (v3 §1.2).
+        onset.update(medium, held: mlPerKg.map { Tolerance.gt($0, settings.vtHighEndMlPerKg) } ?? false, at: t)
         highOnset.update(high, at: t)
         let key = AlarmKey(rule: Self.id)
         bed.drive(key, bed.tiered(ClinicalCore.Tier(condition: medium, onset: onset, delay: settings.vtHighDelay, priority: .medium),

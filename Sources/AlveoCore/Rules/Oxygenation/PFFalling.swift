@@ -21,6 +21,8 @@ package struct PFFalling: BedRule {
 
     package struct Settings: RuleSettingsGroup {
         package var pfFallFraction = 0.20
+        /// Held (hysteresis) down to this fall; cleared below it (rules v3 §4.4).
+        package var pfEndFallFraction = 0.15
         package var pfFallWindow = 6 * 3600.0
 
         package init() {}
@@ -28,8 +30,15 @@ package struct PFFalling: BedRule {
         package static var keys: [Setting<Settings>] {
             [
                 Setting("fall_fraction", "fraction", \.pfFallFraction, 0.01...0.9, "fires when P/F is this fraction below the highest P/F of the window"),
+                Setting("end_fall_fraction", "fraction", \.pfEndFallFraction, 0...0.9,
+                        "an active alarm is held while the fall is at least this (hysteresis), cleared below it; at most fall_fraction"),
                 Setting("window_s", "s", \.pfFallWindow, 600...(48 * 3600.0), "look-back window"),
             ]
+        }
+
+        package var problem: String? {
+            pfEndFallFraction <= pfFallFraction ? nil
+                : "need end_fall_fraction <= fall_fraction (the alarm is held between them): end_fall_fraction \(Fmt.fixed(pfEndFallFraction, 2)) is above fall_fraction \(Fmt.fixed(pfFallFraction, 2))"
         }
     }
 
@@ -44,11 +53,15 @@ package struct PFFalling: BedRule {
 
     private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         let reference = bed.pfFallReference
-        let falling: Bool? = bed.pf.map { current in
-            guard let reference else { return false }
-            return Tolerance.ge(reference.value - current.value, settings.pfFallFraction * reference.value)
-        }
-        bed.drive(AlarmKey(rule: Self.id), falling.map { $0 ? .active(.medium) : .inactive } ?? .unknown, by: self, at: t, into: &events)
+        // Met at a fall of fall_fraction, held down to end_fall_fraction, cleared below it; no earlier
+        // value of the same kind in the window: cleared (rules v3 §4.4).
+        let assessment: Assessment = bed.pf.map { current in
+            guard let reference else { return .inactive }
+            let fall = reference.value - current.value
+            if Tolerance.ge(fall, settings.pfFallFraction * reference.value) { return .active(.medium) }
+            return Tolerance.ge(fall, settings.pfEndFallFraction * reference.value) ? .hold : .inactive
+        } ?? .unknown
+        bed.drive(AlarmKey(rule: Self.id), assessment, by: self, at: t, into: &events)
     }
 
 
@@ -71,11 +84,12 @@ package struct PFFalling: BedRule {
                 change = ", down \(Fmt.fixed(fall * 100, 0)) % from \(Fmt.fixed(ref.value, 0)) (\(ref.payload.kind.rawValue)) \(Fmt.duration(t - ref.t)) ago"
             }
         }
-        evidence += [("fall_fraction_limit", .number(settings.pfFallFraction)), ("window_s", .number(settings.pfFallWindow))]
+        evidence += [("fall_fraction_limit", .number(settings.pfFallFraction)), ("end_fall_fraction", .number(settings.pfEndFallFraction)),
+                     ("window_s", .number(settings.pfFallWindow))]
         let now = pf.map(bed.pfPhrase) ?? "P/F not currently available"
         return AlarmDescription(
             active: "\(now)\(change): oxygenation is worsening; reassess the patient and consider a blood gas.",
-            cleared: "\(now): no longer \(Fmt.fixed(settings.pfFallFraction * 100, 0)) % below the \(Fmt.duration(settings.pfFallWindow)) high\(high).",
+            cleared: "\(now): no longer \(Fmt.fixed(settings.pfEndFallFraction * 100, 0)) % below the \(Fmt.duration(settings.pfFallWindow)) high\(high).",
             evidence: evidence)
     }
 }

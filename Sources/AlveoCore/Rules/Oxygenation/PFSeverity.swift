@@ -50,25 +50,41 @@ package struct PFSeverity: BedRule {
     let settings: Settings
     /// The band of the alarm: 0 none, 1 mild, 2 moderate, 3 severe.
     var band = 0
+    /// When the band last changed (a held band's re-announcement says it is held).
+    var bandSince = -Double.infinity
+    /// Since when P/F has been unknown (the held band's text, rules v3 §2.2); nil while it is known.
+    var unknownSince: Double?
 
     package init(settings: Settings) { self.settings = settings }
 
     package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
-        assess(&bed, at: t, into: &events)
-        return nextDue(bed, at: t)
+        if bed.pf == nil { unknownSince = unknownSince ?? t } else { unknownSince = nil }
+        let before = band
+        let assessment = assessBand(bed)
+        if band != before { bandSince = t }
+        bed.drive(AlarmKey(rule: Self.id), assessment, by: self, at: t, into: &events)
+        return .infinity
     }
 
-    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
-        bed.drive(AlarmKey(rule: Self.id), assessBand(bed), by: self, at: t, into: &events)
+    private func edge(_ index: Int) -> Double {
+        index == 1 ? settings.pfMild : (index == 2 ? settings.pfModerate : (index == 3 ? settings.pfSevere : .infinity))
     }
 
     private mutating func assessBand(_ bed: ClinicalCore) -> Assessment {
-        guard let pf = bed.pf else { return .unknown }
-        let edges = (settings.pfMild, settings.pfModerate, settings.pfSevere)
-        func edge(_ index: Int) -> Double { index == 1 ? edges.0 : (index == 2 ? edges.1 : (index == 3 ? edges.2 : .infinity)) }
+        let active = bed.alarms.activePriority(AlarmKey(rule: Self.id)) != nil
+        guard let pf = bed.pf else {
+            // Rules v3 §3.1, §4.3 (a): a lower bound only shows that P/F is above an edge. It may let an
+            // active alarm fall to a better band or end; it never starts, escalates or re-activates it.
+            guard active, let bound = bed.pfLowerBound else { return .unknown }
+            var band = self.band
+            while band > 0, Tolerance.ge(bound.value, edge(band) + settings.pfBandHysteresis) { band -= 1 }
+            if band == self.band { return .unknown }
+            self.band = band
+            return band == 0 ? .inactive : .active(Priority(rawValue: band)!)
+        }
         var raw = 0
         for index in 1...3 where Tolerance.le(pf.value, edge(index)) { raw = index }
-        var band = bed.alarms.activePriority(AlarmKey(rule: Self.id)) != nil ? self.band : 0
+        var band = active ? self.band : 0
         if raw > band {
             band = raw
         } else {
@@ -78,33 +94,59 @@ package struct PFSeverity: BedRule {
         return band == 0 ? .inactive : .active(Priority(rawValue: band)!)
     }
 
-
-    /// When it is next due with no input changed (`.infinity`: never; nil: at every group).
-    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? { .infinity }
-
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
 
+    static let names = ["none", "mild", "moderate", "severe"]
+
+    /// "(100 < P/F <= 200)": the band's range on P/F (or S/F).
+    private static func range(_ band: Int, _ edges: [Double], _ ratio: String) -> String {
+        guard band > 0 else { return "" }
+        let upper = "\(ratio) <= \(Fmt.fixed(edges[band], 0))"
+        return band == 3 ? "(\(upper))" : "(\(Fmt.fixed(edges[band + 1], 0)) < \(upper))"
+    }
+
     package func describe(_ key: AlarmKey, bed: ClinicalCore, at t: Double) -> AlarmDescription {
-        let names = ["none", "mild", "moderate", "severe"]
+        let names = Self.names
         let edges = [0, settings.pfMild, settings.pfModerate, settings.pfSevere]
-        guard let pf = bed.pf else {
-            return AlarmDescription(active: "P/F not currently available.", cleared: "P/F not currently available.",
-                                    evidence: [(EvidenceKey.pfValue.name, .null), ("band", .string(names[band]))])
+        let name = names[band]
+        guard let pf = bed.pf ?? bed.pfLowerBound else {
+            let held = "\(name.prefix(1).uppercased())\(name.dropFirst()) range held: P/F not known\(unknownSince.map { " for \(Fmt.duration(max(0, t - $0)))" } ?? "") (no current SpO2 and FiO2, no blood gas within \(Fmt.duration(settings.gasValidFor))): draw an arterial blood gas."
+            return AlarmDescription(active: held, cleared: "P/F not currently available.",
+                                    evidence: [(EvidenceKey.pfValue.name, .null), ("band", .string(names[band])), Self.bandLimit(edges[band])])
         }
         var evidence: [(String, JSONValue)] = [(EvidenceKey.pfValue.name, bed.pfEvidence(pf)), ("band", .string(names[band])),
-                                               Self.bandLimit(edges[band])]
-        // S/F beside P/F (global definition, Matthay 2024), as evidence only: bands on one signal only.
-        if let spo2 = bed.reading(.spo2), let fio2 = bed.reading(.fio2), Tolerance.le(spo2.value, 97) {
+                                               Self.bandLimit(edges[band]),
+                                               ("band_system", .string(pf.kind == .measured ? "berlin_2012" : "imputed"))]
+        // S/F beside P/F (global definition, Matthay 2024), as evidence and text only: bands stay on P/F.
+        var sfText = ""
+        if let spo2 = bed.reading(.spo2), let fio2 = bed.reading(.fio2), Tolerance.le(spo2.value, 97), fio2.value > 0 {
             let sf = spo2.value / fio2.value
-            let sfBand = Tolerance.le(sf, settings.sfSevere) ? "severe" : Tolerance.le(sf, settings.sfModerate) ? "moderate"
-                : Tolerance.le(sf, settings.sfMild) ? "mild" : "none"
-            evidence += [("sf", .number(Fmt.round(sf, 1))), ("sf_band", .string(sfBand))]
+            let sfEdges = [0, settings.sfMild, settings.sfModerate, settings.sfSevere]
+            let sfBand = Tolerance.le(sf, settings.sfSevere) ? 3 : Tolerance.le(sf, settings.sfModerate) ? 2 : Tolerance.le(sf, settings.sfMild) ? 1 : 0
+            evidence += [("sf", .number(Fmt.round(sf, 1))), ("sf_band", .string(names[sfBand])), ("sf_band_system", .string("global_2024"))]
+            // An imputed P/F or a bound is no Berlin band: the 2024 S/F band says more (rules v3 §4.3 b).
+            if pf.kind != .measured {
+                sfText = sfBand == 0 ? " S/F \(Fmt.fixed(sf, 0)): above the 2024 global definition's bands."
+                    : " S/F \(Fmt.fixed(sf, 0)): \(names[sfBand]) by the 2024 global definition \(Self.range(sfBand, sfEdges, "S/F"))."
+            }
         }
-        let name = names[band]
-        return AlarmDescription(
-            active: "\(bed.pfPhrase(pf)): \(name) ARDS range (Berlin, P/F <= \(Fmt.fixed(edges[band], 0))); review oxygenation and PEEP.",
-            cleared: "\(bed.pfPhrase(pf)), above the Berlin ARDS bands.",
-            evidence: evidence)
+        let active: String
+        switch pf.kind {
+        case .measured:
+            active = "\(bed.pfPhrase(pf)): \(name) ARDS range by Berlin 2012 and global definition 2024 \(Self.range(band, edges, "P/F")); review oxygenation and PEEP."
+        case .imputed:
+            active = "\(bed.pfPhrase(pf)): \(name) range by P/F imputed from SpO2 \(Self.range(band, edges, "P/F")): confirm with an arterial blood gas.\(sfText)"
+        case .lowerBound:
+            if band > 0, let since = unknownSince, Tolerance.gt(t, bandSince) {
+                // Held on an unknown P/F (rules v3 §2.2): say so, and what would settle it.
+                active = "\(name.prefix(1).uppercased())\(name.dropFirst()) range held: P/F not known for \(Fmt.duration(max(0, t - since))) (SpO2 \(Fmt.fixed(pf.spo2 ?? 0, 0)) % is above 96 %, no blood gas within \(Fmt.duration(settings.gasValidFor)); lower bound \(Fmt.fixed(pf.value.rounded(.down), 0)) on FiO2 \(Fmt.fixed(pf.fio2, 2))): draw an arterial blood gas."
+            } else {
+                active = "\(bed.pfPhrase(pf)): \(name) range by a lower bound of P/F \(Self.range(band, edges, "P/F")): confirm with an arterial blood gas.\(sfText)"
+            }
+        }
+        let cleared = pf.kind == .measured ? "\(bed.pfPhrase(pf)), above the ARDS bands (Berlin 2012 and global definition 2024)."
+                                           : "\(bed.pfPhrase(pf)), above the ARDS bands: confirm with an arterial blood gas."
+        return AlarmDescription(active: active, cleared: cleared, evidence: evidence)
     }
 }
 

@@ -61,7 +61,8 @@ package struct SpO2Low: BedRule {
         let spo2 = bed.reading(.spo2)?.value
         let medium = spo2.map { Tolerance.lt($0, settings.spo2Low) }
         let high = spo2.map { Tolerance.lt($0, settings.spo2LowHighTier) }
-        onset.update(medium, at: t)
+        // Between the start (88 %) and end (90 %) thresholds: held, the onset stays pending (v3 §1.2).
+        onset.update(medium, held: spo2.map { Tolerance.lt($0, settings.spo2LowEnd) } ?? false, at: t)
         highOnset.update(high, at: t)
         belowEndOnset.update(spo2.map { Tolerance.lt($0, settings.spo2LowEnd) }, at: t)
         let key = AlarmKey(rule: Self.id)

@@ -28,7 +28,13 @@ package struct DeviceSilent: SourceRule {
 
     package mutating func evaluate(_ bed: inout ClinicalCore, source src: Int, at t: Double, into events: inout [AlarmEvent]) {
         guard bed.sources[src].streams else { return }
-        bed.drive(AlarmKey(rule: Self.id, source: src), bed.sources[src].silent ? .active(.medium) : .inactive, by: self, at: t, into: &events)
+        let state = bed.sources[src]
+        // Rules v3 §4.14: cleared once valid messages have come for offset_s with no gap longer than the
+        // timeout. A group with a message from the source is cleared; one without is unknown (it neither
+        // counts nor ends the run), so the relief comes only at a message offset_s after the run began,
+        // and a source slower than its timeout is one alarm, not one per message.
+        let assessment: Assessment = state.silent ? .active(.medium) : (Tolerance.equal(state.lastValid, t) ? .inactive : .unknown)
+        bed.drive(AlarmKey(rule: Self.id, source: src), assessment, by: self, at: t, into: &events)
     }
 
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
