@@ -390,7 +390,7 @@ package struct ClinicalCore {
         // A charted or laboratory value is of its sample time (never after the group's time; how old
         // it may be is checked where it enters, against `maxSampleAge`). Device values are of now.
         let sampled = parameter.isStreamed ? t : min(observation.sampledAt ?? t, t)
-        if parameter.isStreamed, !sources[src].streams {
+        if parameter.isStreamed, !parameter.isIntermittent, !sources[src].streams {
             sources[src].streams = true
             sources[src].lastValid = t
             changed.insert(.sources)

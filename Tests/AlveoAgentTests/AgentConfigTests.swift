@@ -68,6 +68,15 @@ import Testing
          "chatter_max_per_h does not apply to technical.monitoring_gap"),
         ("patient: {sex: male, height_cm: 170}\nrules:\n  oxygenation.spo2_low: {chatter_max_per_h: 0}",
          "bed.yaml:3: rules.oxygenation.spo2_low.chatter_max_per_h: 0.0 is out of the allowed range"),
+        // Rules v3 §5.1: the MAP thresholds in order, the allowed ranges.
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  circulation.hypotension: {high_threshold_mmhg: 70}",
+         "rules.circulation.hypotension: need high_threshold_mmhg <= threshold_mmhg <= end_mmhg"),
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  circulation.hypotension: {end_mmhg: 60}",
+         "rules.circulation.hypotension: need high_threshold_mmhg <= threshold_mmhg <= end_mmhg"),
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  circulation.hypotension: {threshold_mmhg: 20}",
+         "bed.yaml:3: rules.circulation.hypotension.threshold_mmhg: 20.0 is out of the allowed range"),
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  circulation.hypotension: {nibp_valid_s: 30}",
+         "bed.yaml:3: rules.circulation.hypotension.nibp_valid_s: 30.0 is out of the allowed range"),
     ])
     func badConfigsSayWhatAndWhere(yaml: String, message: String) {
         #expect {

@@ -18,7 +18,7 @@ import Testing
         var cases = ["lpv_violations", "spo2_tiers_ack", "technical_faults", "labs_renal_hemoptysis", "well_ventilated",
                      "sample_times_unknown_patient", "v2_short_stature", "v2_prone_window", "v2_prone_course", "v2_peep_change",
                      "v2_pf_like_with_like", "v2_plasma_exchange", "v2_plasma_exchange_anti_gbm", "v2_kidney", "v2_hemoptysis_prone",
-                     "v2_reannounce", "v2_fio2_weanable"].map {
+                     "v2_reannounce", "v2_fio2_weanable", "v3_hypotension"].map {
             Case(name: $0, scenario: Paths.scenarios.appendingPathComponent("\($0).csv"),
                  config: Paths.scenarios.appendingPathComponent("\($0).yaml"))
         }

@@ -29,7 +29,7 @@ import Testing
         #expect(start.evidence.contains { $0.0 == "cautions" && $0.1 == .array([.string("hemoptysis"), .string("hypotension")]) },
                 "\(start.evidence)")
         #expect(start.text.contains("Caution: haemoptysis 250 ml in the last 24 h") && start.text.contains("PROSEVA excluded MAP < 65 mmHg"),
-                start.text)
+                "\(start.text)")
         let update = try #require(prone.first { $0.phase == .update })
         #expect(update.t == 46800 && update.reason == "caution")
         #expect(update.evidence.contains { $0.0 == "cautions" && $0.1 == .array([.string("massive_hemoptysis"), .string("hypotension")]) })
@@ -107,7 +107,7 @@ import Testing
         #expect(harness.trail(.hemoptysisProne).filter { !$0.hasPrefix("continue") } == ["start@10800:medium", "end@11700:medium"])
         let start = try #require(harness.events(.hemoptysisProne).first)
         #expect(start.evidence.contains { $0.0 == "late" && $0.1 == .bool(true) })
-        #expect(start.text.contains("charted after turning supine"), start.text)
+        #expect(start.text.contains("charted after turning supine"), "\(start.text)")
     }
 
     // MARK: - §7.12, 7.13 ECMO
@@ -181,7 +181,7 @@ import Testing
             h.feed(t, [("mon", .map, map), ("mon", .heartRate, 118)])
         }
         let transitions = h.events(.hypotension).filter { $0.phase != .continue }
-        #expect(transitions.map { "\($0.phase.rawValue)@\(JSONValue.format($0.t))" } == ["start@300", "escalate@460", "deescalate@720", "update@1020"],
+        #expect(transitions.map { "\($0.phase.rawValue)@\(JSONValue.format($0.t))" } == ["start@300", "escalate@460", "de-escalate@720", "update@1020"],
                 "\(h.trail(.hypotension))")
         #expect(transitions.map(\.priority).prefix(3) == [.medium, .high, .medium])
         #expect(transitions.last?.state == .latched, "reached high unacknowledged: latched, not ended")
@@ -202,7 +202,7 @@ import Testing
         var gbm = Harness(Patient(sex: .male, heightCm: 170, conditions: [.antiGBM, .ancaVasculitis]))
         gbm.feed(0, [])
         let plex = try #require(gbm.events(.plasmaExchange).first)
-        #expect(plex.text.hasPrefix("Anti-GBM disease: KDIGO 2021 recommends plasma exchange with cyclophosphamide and glucocorticoids"), plex.text)
+        #expect(plex.text.hasPrefix("Anti-GBM disease: KDIGO 2021 recommends plasma exchange with cyclophosphamide and glucocorticoids"), "\(plex.text)")
         #expect(!plex.text.contains("Immunosuppression (glucocorticoids with rituximab or cyclophosphamide) is the mainstay"))
     }
 }

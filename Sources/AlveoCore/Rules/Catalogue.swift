@@ -18,6 +18,7 @@ package enum Catalogue {
         PFSeverity.self,
         PFFalling.self,
         FiO2Weanable.self,
+        Hypotension.self,
         ProneStop.self,
         PronePositioning.self,
         ProneRepeat.self,

@@ -27,6 +27,7 @@ package protocol RuleUnit: SendableMetatype {
 package enum RuleFamily: String, Sendable, CaseIterable {
     case lungProtection = "LungProtection"
     case oxygenation = "Oxygenation"
+    case circulation = "Circulation"
     case escalation = "Escalation"
     case dah = "DAH"
     case technical = "Technical"
