@@ -111,7 +111,6 @@ package struct ClinicalCore {
     var creatinineSeries = LabSeries()
     var creatinineFinding: KidneyFinding?
     var hemoptysis: [(t: Double, ml: Double)] = []
-    var lastHemoptysisCharted: (t: Double, ml: Double)?
 
     /// ECMO as last charted (rules v3 §3.3), with its sample time; nil: never charted.
     var ecmo: (mode: ECMOMode, t: Double)?
@@ -431,10 +430,12 @@ package struct ClinicalCore {
         case .ecmo(let mode):
             // Holds from its sample time, like a position (rules v3 §3.3); the rules it changes read it.
             if sampled >= (ecmo?.t ?? -Double.infinity) { ecmo = (mode, sampled) }
+            changed.insert(.ecmo)
             enteredBy[parameter.rawValue] = src
         case .yesNo(let yes):
             if parameter == .massiveHemoptysis, sampled >= (massiveHemoptysisCharted?.t ?? -Double.infinity) {
                 massiveHemoptysisCharted = (yes, sampled)
+                changed.insert(.massiveHemoptysis)
             }
             enteredBy[parameter.rawValue] = src
         case .ack(let rule):
@@ -527,7 +528,6 @@ package struct ClinicalCore {
             let index = hemoptysis.lastIndex(where: { $0.t <= sampled }).map { $0 + 1 } ?? 0
             hemoptysis.insert((sampled, value), at: index)
             changed.insert(.hemoptysis)
-            if value > 0, sampled >= (lastHemoptysisCharted?.t ?? -Double.infinity) { lastHemoptysisCharted = (sampled, value) }
         default:
             break
         }

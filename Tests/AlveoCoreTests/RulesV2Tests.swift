@@ -131,10 +131,11 @@ import Testing
         let severe: [(String, Parameter, Any?)] = [("vent", .fio2, 80), ("vent", .peep, 12), ("oxi", .spo2, 88)]
         g.feed(0, [("nurse", .hemoptysis, 250)] + severe)
         g.hold(from: 600, to: 43200 + 1200, step: 600, severe)
-        #expect(g.events(.pronePositioning).isEmpty, "withheld while 250 ml in 24 h holds")
+        // Rules v3 §4.6: never withheld; the haemoptysis is a caution in the prompt.
+        #expect(g.trail(.pronePositioning) == ["start@43200:medium"], "\(g.trail(.pronePositioning))")
+        let prompt = g.events(.pronePositioning)[0]
+        #expect(prompt.text.contains("Caution: haemoptysis 250 ml in the last 24 h (last 250 ml 12 h ago)"), "\(prompt.text)")
+        #expect(prompt.evidence.contains { $0.0 == "cautions" && $0.1 == .array([.string("hemoptysis")]) })
         #expect(g.events(.hemoptysisVolume).first?.text.contains("check tube position and patency") == true)
-        // The window kept running: once the haemoptysis leaves the 24 h window the prompt comes at once.
-        g.hold(from: 45000, to: 86400 + 600, step: 600, severe)
-        #expect(g.trail(.pronePositioning) == ["start@86400:medium"] || g.trail(.pronePositioning) == ["start@87000:medium"])
     }
 }
