@@ -94,6 +94,8 @@ package struct ClinicalCore {
     var gas: Gas?
     /// A PaO2 taken in this group, with its sample time (`sampled`: given, not the group's time).
     var pendingGas: (pao2: Double, t: Double, sampled: Bool, corrects: Bool)?
+    /// The latest arterial pH and PaCO2 (rules v3 §3.2): the values of one sample time form one gas.
+    var acidBase: (ph: Double?, paco2: Double?, t: Double)?
     /// The FiO2 reading in force over the last `maxSampleAge`: a gas drawn earlier uses the FiO2 of then.
     var fio2History = History<Reading>()
     var pf: PFRatio?
@@ -524,6 +526,13 @@ package struct ClinicalCore {
             if diagnoses.ancaVasculitis, Tolerance.gt(latest.value, bedSettings.plasmaExchange.plexKidneyCreatinine) {
                 plexKidney = latest
             }
+        case .ph, .paco2:
+            // An older sample than the latest gas changes nothing; a newer one starts a new gas.
+            if let current = acidBase, sampled < current.t - Tolerance.epsilon { return }
+            var gas = acidBase.flatMap { Tolerance.equal($0.t, sampled) ? $0 : nil } ?? (ph: nil, paco2: nil, t: sampled)
+            if parameter == .ph { gas.ph = value } else { gas.paco2 = value }
+            acidBase = gas
+            changed.insert(.reading(.ph))
         case .hemoptysis:
             let index = hemoptysis.lastIndex(where: { $0.t <= sampled }).map { $0 + 1 } ?? 0
             hemoptysis.insert((sampled, value), at: index)

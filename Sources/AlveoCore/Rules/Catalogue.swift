@@ -23,6 +23,7 @@ package enum Catalogue {
         PronePositioning.self,
         ProneRepeat.self,
         PlasmaExchange.self,
+        ECMOReferral.self,
         HemoglobinDrop.self,
         HemoptysisVolume.self,
         HemoptysisProne.self,
