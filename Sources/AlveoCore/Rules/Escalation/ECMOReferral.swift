@@ -107,12 +107,8 @@ package struct ECMOReferral: BedRule {
         if bed.onECMO {
             // Rules v3 §3.3: not evaluated on ECMO; a prompt in force ends (reason ecmo), the windows reset.
             for index in windows.indices { windows[index].reset() }
+            bed.endForECMO(key, by: self, at: t, into: &events)
             criterion = nil
-            if !bed.isDisabled(Self.id), var transition = bed.alarms.remove(key, reason: "ecmo") {
-                endReason = "ecmo"
-                transition.reason = "ecmo"
-                events.append(bed.makeEvent(key, transition, describe(key, bed: bed, at: t), at: t))
-            }
             return .infinity
         }
         var met: Criterion?
@@ -178,7 +174,6 @@ package struct ECMOReferral: BedRule {
         }
         if bed.patient.hasDAH { text += " DAH: ECMO needs anticoagulation: discuss the strategy with the ECMO centre." }
         let cleared = switch endReason {
-        case "ecmo"?: "Ended: \(bed.ecmo?.mode == .va ? "VA" : "VV")-ECMO charted: P/F from the ventilator's FiO2 does not describe oxygenation on ECMO. Was: \(text)"
         case let reason?: "ECMO referral no longer prompted: \(reason)."
         case nil: "ECMO referral no longer prompted: EOLIA criteria not met."
         }
@@ -189,6 +184,20 @@ package struct ECMOReferral: BedRule {
 extension ClinicalCore {
     /// On ECMO (rules v3 §3.3): VV or VA charted, until `none`.
     var onECMO: Bool { ecmo.map { $0.mode != .none } ?? false }
+
+    /// Rules v3 §3.3: a rule not evaluated on ECMO ends its alarm in force, whatever its state (latched
+    /// included), reason `ecmo`; an end, not a relief (never held back by the chatter bound).
+    mutating func endForECMO<Rule: ClinicalRule>(_ key: AlarmKey, by rule: Rule, at t: Double, into events: inout [AlarmEvent]) {
+        guard !isDisabled(key.rule), var transition = alarms.remove(key, reason: "ecmo") else { return }
+        transition.reason = "ecmo"
+        let was = rule.describe(key, bed: self, at: t)
+        let mode = ecmo?.mode == .va ? "VA" : "VV"
+        let description = AlarmDescription(
+            active: was.active,
+            cleared: "Ended: \(mode)-ECMO charted: P/F from the ventilator's FiO2 does not describe oxygenation on ECMO. Was: \(was.active)",
+            evidence: was.evidence + [("ecmo", .string(ecmo?.mode.rawValue ?? "none"))])
+        events.append(makeEvent(key, transition, description, at: t))
+    }
 }
 
 extension RuleID {

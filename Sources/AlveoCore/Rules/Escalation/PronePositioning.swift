@@ -12,7 +12,7 @@ package struct PronePositioning: BedRule {
     package static var policy: AlarmPolicy { AlarmPolicy(chatterMax: 2, chatterStable: 3600) }
     package static var hasOffset: Bool { false }
     package static var coding: RuleCoding { .local }
-    package static var inputs: Facts { [.pf, .fio2, .peep, .position, .hemoptysis, .massiveHemoptysis] }
+    package static var inputs: Facts { [.pf, .fio2, .peep, .position, .hemoptysis, .massiveHemoptysis, .ecmo] }
 
     package struct Settings: RuleSettingsGroup {
         package var proneMaxPF = 150.0
@@ -57,6 +57,12 @@ package struct PronePositioning: BedRule {
     }
 
     private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+        if bed.onECMO {
+            // Rules v3 §3.3: not evaluated on ECMO; the prompt ends (reason ecmo), the window resets.
+            window.reset()
+            bed.endForECMO(AlarmKey(rule: Self.id), by: self, at: t, into: &events)
+            return
+        }
         if sessionsSeen != bed.proneSessionStarts {
             sessionsSeen = bed.proneSessionStarts
             window.reset()

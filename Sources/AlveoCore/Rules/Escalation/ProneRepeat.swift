@@ -13,7 +13,7 @@ package struct ProneRepeat: BedRule {
     package static var policy: AlarmPolicy { AlarmPolicy(chatterMax: 2, chatterStable: 3600) }
     package static var hasOffset: Bool { false }
     package static var coding: RuleCoding { .local }
-    package static var inputs: Facts { [.pf, .fio2, .peep, .position, .hemoptysis, .massiveHemoptysis] }
+    package static var inputs: Facts { [.pf, .fio2, .peep, .position, .hemoptysis, .massiveHemoptysis, .ecmo] }
 
     package struct Settings: RuleSettingsGroup {
         package var proneRepeatAssessAfter = 4 * 3600.0
@@ -46,6 +46,11 @@ package struct ProneRepeat: BedRule {
 
     private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         let key = AlarmKey(rule: Self.id)
+        if bed.onECMO {
+            // Rules v3 §3.3: not evaluated on ECMO; a prompt in force ends (reason ecmo).
+            bed.endForECMO(key, by: self, at: t, into: &events)
+            return
+        }
         let due = isDue(bed, at: t)
         let stopCriteria = bed.proneStopCriteria
         let assessment: Assessment
