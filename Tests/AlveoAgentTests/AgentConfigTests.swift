@@ -82,6 +82,9 @@ import Testing
          "bed.yaml:3: rules.escalation.ecmo_referral.ph_max: 7.6 is out of the allowed range"),
         ("patient: {sex: male, height_cm: 170}\nrules:\n  escalation.ecmo_referral: {offset_s: 60}",
          "offset_s does not apply to escalation.ecmo_referral"),
+        // Rules v3 §4.13: the high tier of haemoptysis while prone.
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  dah.hemoptysis_prone: {high_ml: 2000}",
+         "bed.yaml:3: rules.dah.hemoptysis_prone.high_ml: 2000.0 is out of the allowed range"),
         // Rules v3 §3.4: massive haemoptysis from 100 to 5000 ml.
         ("patient: {sex: male, height_cm: 170}\nrules:\n  dah.hemoptysis_volume: {massive_ml: 50}",
          "bed.yaml:3: rules.dah.hemoptysis_volume.massive_ml: 50.0 is out of the allowed range"),

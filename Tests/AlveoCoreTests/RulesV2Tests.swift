@@ -119,13 +119,14 @@ import Testing
         var h = Harness()
         h.feed(0, [("nurse", .position, "prone")])
         h.feed(600, [("nurse", .hemoptysis, 60)])
-        #expect(h.trail(.hemoptysisProne) == ["start@600:high"])
-        #expect(h.events(.hemoptysisProne)[0].text.hasPrefix("Haemoptysis 60 ml during a prone session: check tube patency and suction; consider turning supine"))
+        // Rules v3 §4.13: 60 ml is medium (high from 100 ml in the session).
+        #expect(h.trail(.hemoptysisProne) == ["start@600:medium"])
+        #expect(h.events(.hemoptysisProne)[0].text.hasPrefix("Haemoptysis 60 ml during the prone session (session total 60 ml): check tube patency and suction"))
         h.feed(1200, [("nurse", .position, "supine")])
-        // Rules v3 §1.4: active at least min_active_s (900 s) before it latches.
-        #expect(h.trail(.hemoptysisProne) == ["start@600:high", "continue@1200:high"])
+        // Rules v3 §1.4: active at least min_active_s (900 s) before it ends.
+        #expect(h.trail(.hemoptysisProne) == ["start@600:medium", "continue@1200:medium"])
         h.feed(1500, [("nurse", .position, "supine")])
-        #expect(h.trail(.hemoptysisProne) == ["start@600:high", "continue@1200:high", "update@1500:high:latched"])
+        #expect(h.trail(.hemoptysisProne) == ["start@600:medium", "continue@1200:medium", "end@1500:medium"])
 
         var g = Harness()
         let severe: [(String, Parameter, Any?)] = [("vent", .fio2, 80), ("vent", .peep, 12), ("oxi", .spo2, 88)]
