@@ -10,7 +10,7 @@ struct BedSettings {
     let pfFalling: PFFalling.Settings
     /// The PEEP and Vt changes that make a plateau stale.
     let plateauStale: PlateauStale.Settings
-    /// The haemoptysis window and the volume that withholds the prone prompts.
+    /// The haemoptysis window and the volume that makes it massive (rules v3 §3.4).
     let hemoptysisVolume: HemoptysisVolume.Settings
     /// The haemoglobin window and drop (the finding at each result).
     let hemoglobin: HemoglobinDrop.Settings
@@ -22,6 +22,8 @@ struct BedSettings {
     let proneStop: ProneStop.Settings
     /// The prone course (session length, haemoptysis look-back) the escalation prompts share.
     let pronePositioning: PronePositioning.Settings
+    /// The MAP thresholds and the cuff's validity (the prone prompts' hypotension caution).
+    let hypotension: Hypotension.Settings
 
     init(_ settings: RuleSettings) {
         tidalVolumeHigh = settings[TidalVolumeHigh.self]
@@ -34,6 +36,7 @@ struct BedSettings {
         plasmaExchange = settings[PlasmaExchange.self]
         proneStop = settings[ProneStop.self]
         pronePositioning = settings[PronePositioning.self]
+        hypotension = settings[Hypotension.self]
     }
 }
 

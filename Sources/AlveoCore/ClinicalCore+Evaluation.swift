@@ -87,7 +87,9 @@ extension ClinicalCore {
             if sources[src].silent != silent { changed.insert(.sources) }
             sources[src].silent = silent
             if silent {
-                for parameter in Parameter.allCases where parameter.isStreamed && parameter.isNumeric { invalidate(parameter, from: src) }
+                for parameter in Parameter.allCases where parameter.isStreamed && parameter.isNumeric && !parameter.isIntermittent {
+                    invalidate(parameter, from: src)
+                }
             }
         }
     }

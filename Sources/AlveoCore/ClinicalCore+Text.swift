@@ -123,15 +123,6 @@ extension ClinicalCore {
             "P/F at least \(Fmt.fixed(pf.value.isFinite ? pf.value.rounded(.down) : pf.value, 0)) (lower bound: SpO2 \(Fmt.fixed(pf.spo2 ?? 0, 0)) % is above 96 %, PaO2 at least \(Fmt.fixed(pf.pao2, 0)) mmHg by Brown 2016, on FiO2 \(Fmt.fixed(pf.fio2, 2)))"
         }
     }
-
-    func hemoptysisWarning(at t: Double) -> (String, [(String, JSONValue)]) {
-        guard let charted = lastHemoptysisCharted, Tolerance.le(t - charted.t, bedSettings.pronePositioning.proneHemoptysisLookback) else {
-            return ("", [("hemoptysis_charted_t", lastHemoptysisCharted.map { .number($0.t) } ?? .null)])
-        }
-        let total = hemoptysis.filter { Tolerance.le(t - $0.t, bedSettings.pronePositioning.proneHemoptysisLookback) }.reduce(0) { $0 + $1.ml }
-        return (" Caution: haemoptysis charted in the last \(Fmt.duration(bedSettings.pronePositioning.proneHemoptysisLookback)) (\(Fmt.fixed(total, 0)) ml, last \(Fmt.fixed(charted.ml, 0)) ml \(Fmt.duration(t - charted.t)) ago); in PROSEVA haemoptysis was a reason to stop a session.",
-                [("hemoptysis_charted_t", .number(charted.t)), ("hemoptysis_lookback_ml", .number(total))])
-    }
 }
 
 extension String {

@@ -109,6 +109,8 @@ package struct ClinicalCore {
     var gas: Gas?
     /// A PaO2 taken in this group, with its sample time (`sampled`: given, not the group's time).
     var pendingGas: (pao2: Double, t: Double, sampled: Bool, corrects: Bool)?
+    /// The latest arterial pH and PaCO2 (rules v3 §3.2): the values of one sample time form one gas.
+    var acidBase: (ph: Double?, paco2: Double?, t: Double)?
     /// The FiO2 reading in force over the last `maxSampleAge`: a gas drawn earlier uses the FiO2 of then.
     var fio2History = History<Reading>()
     var pf: PFRatio?
@@ -128,7 +130,6 @@ package struct ClinicalCore {
     var creatinineSeries = LabSeries()
     var creatinineFinding: KidneyFinding?
     var hemoptysis: [(t: Double, ml: Double)] = []
-    var lastHemoptysisCharted: (t: Double, ml: Double)?
 
     /// ECMO as last charted (rules v3 §3.3), with its sample time; nil: never charted.
     var ecmo: (mode: ECMOMode, t: Double)?
@@ -408,7 +409,7 @@ package struct ClinicalCore {
         // A charted or laboratory value is of its sample time (never after the group's time; how old
         // it may be is checked where it enters, against `maxSampleAge`). Device values are of now.
         let sampled = parameter.isStreamed ? t : min(observation.sampledAt ?? t, t)
-        if parameter.isStreamed, !sources[src].streams {
+        if parameter.isStreamed, !parameter.isIntermittent, !sources[src].streams {
             sources[src].streams = true
             sources[src].lastValid = t
             changed.insert(.sources)
@@ -454,10 +455,12 @@ package struct ClinicalCore {
         case .ecmo(let mode):
             // Holds from its sample time, like a position (rules v3 §3.3); the rules it changes read it.
             if sampled >= (ecmo?.t ?? -Double.infinity) { ecmo = (mode, sampled) }
+            changed.insert(.ecmo)
             enteredBy[parameter.rawValue] = src
         case .yesNo(let yes):
             if parameter == .massiveHemoptysis, sampled >= (massiveHemoptysisCharted?.t ?? -Double.infinity) {
                 massiveHemoptysisCharted = (yes, sampled)
+                changed.insert(.massiveHemoptysis)
             }
             enteredBy[parameter.rawValue] = src
         case .ack(let rule):
@@ -567,11 +570,17 @@ package struct ClinicalCore {
             if diagnoses.ancaVasculitis, Tolerance.gt(latest.value, bedSettings.plasmaExchange.plexKidneyCreatinine) {
                 plexKidney = latest
             }
+        case .ph, .paco2:
+            // An older sample than the latest gas changes nothing; a newer one starts a new gas.
+            if let current = acidBase, sampled < current.t - Tolerance.epsilon { return }
+            var gas = acidBase.flatMap { Tolerance.equal($0.t, sampled) ? $0 : nil } ?? (ph: nil, paco2: nil, t: sampled)
+            if parameter == .ph { gas.ph = value } else { gas.paco2 = value }
+            acidBase = gas
+            changed.insert(.reading(.ph))
         case .hemoptysis:
             let index = hemoptysis.lastIndex(where: { $0.t <= sampled }).map { $0 + 1 } ?? 0
             hemoptysis.insert((sampled, value), at: index)
             changed.insert(.hemoptysis)
-            if value > 0, sampled >= (lastHemoptysisCharted?.t ?? -Double.infinity) { lastHemoptysisCharted = (sampled, value) }
         default:
             break
         }

@@ -86,6 +86,12 @@ package enum Parameter: Int, Sendable, CaseIterable, Hashable {
         }
     }
 
+    /// A device parameter sent once per measurement, minutes apart (a cuff pressure): it is current for
+    /// its own validity after the measurement (`circulation.hypotension`'s `nibp_valid_s`, rules v3
+    /// §3.2), so it never makes its source a streaming one (a cuff sending a value every few minutes is
+    /// not silent) and a source's silence does not take it away.
+    package var isIntermittent: Bool { self == .nibpMap }
+
     /// Physiologically possible range, in the scenario unit; outside it a value is rejected.
     package var acceptedRange: ClosedRange<Double>? {
         switch self {

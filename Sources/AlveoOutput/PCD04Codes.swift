@@ -78,13 +78,14 @@ package enum MDC {
     ]
 
     /// The metric and unit of a limit alarm's metric.
-    package static func metric(_ metric: CodedMetric) -> (metric: CodedElement, unit: CodedElement) {
+    package static func metric(_ metric: CodedMetric, evidence: [(String, JSONValue)]) -> (metric: CodedElement, unit: CodedElement) {
         switch metric {
         case .spo2: (spo2, percent)
         case .tidalVolume: (tidalVolume, milliLitre)
         case .plateau: (plateau, cmH2O)
         case .drivingPressure: (drivingPressure, cmH2O)
         case .pfRatio: (pfRatio, mmHg)
+        case .meanArterialPressure(let site): (site.read(evidence) == "nibp" ? cuffMean : arterialMean, mmHg)
         }
     }
 
@@ -143,7 +144,7 @@ struct AlertCoding {
         let local = CodedElement.local(event.rule.id, event.rule.title)
         switch event.rule.coding {
         case .limit(let alarm):
-            let (metric, unit) = MDC.metric(alarm.metric)
+            let (metric, unit) = MDC.metric(alarm.metric, evidence: event.evidence)
             let mdcEvent = alarm.above ? MDC.high : MDC.low
             let flag = alarm.above ? "H" : "L"
             let device = alarm.device?.read(event.evidence)

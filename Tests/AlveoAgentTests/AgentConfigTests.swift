@@ -76,6 +76,26 @@ import Testing
          "bed.yaml:3: rules.alarm_system.high_max_s: 7200.0 is out of the allowed range 600.0...3600.0"),
         ("patient: {sex: male, height_cm: 170}\nrules:\n  alarm_system: {latched_s: 7200}",
          "bed.yaml:3: rules.alarm_system.latched_s: latched_s 7200.0 is refused: rules v3 re-announce an unacknowledged latched high alarm at least every 3600 s"),
+        // Rules v3 §5.1: the MAP thresholds in order, the allowed ranges.
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  circulation.hypotension: {high_threshold_mmhg: 70}",
+         "rules.circulation.hypotension: need high_threshold_mmhg <= threshold_mmhg <= end_mmhg"),
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  circulation.hypotension: {end_mmhg: 60}",
+         "rules.circulation.hypotension: need high_threshold_mmhg <= threshold_mmhg <= end_mmhg"),
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  circulation.hypotension: {threshold_mmhg: 20}",
+         "bed.yaml:3: rules.circulation.hypotension.threshold_mmhg: 20.0 is out of the allowed range"),
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  circulation.hypotension: {nibp_valid_s: 30}",
+         "bed.yaml:3: rules.circulation.hypotension.nibp_valid_s: 30.0 is out of the allowed range"),
+        // Rules v3 §5.2: EOLIA's numbers within their ranges.
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  escalation.ecmo_referral: {ph_max: 7.6}",
+         "bed.yaml:3: rules.escalation.ecmo_referral.ph_max: 7.6 is out of the allowed range"),
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  escalation.ecmo_referral: {offset_s: 60}",
+         "offset_s does not apply to escalation.ecmo_referral"),
+        // Rules v3 §4.13: the high tier of haemoptysis while prone.
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  dah.hemoptysis_prone: {high_ml: 2000}",
+         "bed.yaml:3: rules.dah.hemoptysis_prone.high_ml: 2000.0 is out of the allowed range"),
+        // Rules v3 §3.4: massive haemoptysis from 100 to 5000 ml.
+        ("patient: {sex: male, height_cm: 170}\nrules:\n  dah.hemoptysis_volume: {massive_ml: 50}",
+         "bed.yaml:3: rules.dah.hemoptysis_volume.massive_ml: 50.0 is out of the allowed range"),
     ])
     func badConfigsSayWhatAndWhere(yaml: String, message: String) {
         #expect {

@@ -18,7 +18,7 @@ import Testing
         var cases = ["lpv_violations", "spo2_tiers_ack", "technical_faults", "labs_renal_hemoptysis", "well_ventilated",
                      "sample_times_unknown_patient", "v2_short_stature", "v2_prone_window", "v2_prone_course", "v2_peep_change",
                      "v2_pf_like_with_like", "v2_plasma_exchange", "v2_plasma_exchange_anti_gbm", "v2_kidney", "v2_hemoptysis_prone",
-                     "v2_reannounce", "v2_fio2_weanable"].map {
+                     "v2_reannounce", "v2_fio2_weanable", "v3_hypotension"].map {
             Case(name: $0, scenario: Paths.scenarios.appendingPathComponent("\($0).csv"),
                  config: Paths.scenarios.appendingPathComponent("\($0).yaml"))
         }
@@ -74,8 +74,11 @@ import Testing
         #expect(first(.plasmaExchange, .end)?.reason == "acknowledged")
         #expect(events.filter { $0.rule == .plasmaExchange }.count == 2, "acknowledged: not raised again")
         #expect(first(.pfFalling, .start)?.t == 7200, "not at the switch from the gas to imputation (1 h), but at imputed 109 -> 81")
-        #expect(first(.pronePositioning, .start) == nil, "withheld while 230 ml of haemoptysis in 24 h holds; the team proned at 14.5 h")
-        #expect(first(.hemoptysisVolume, .start)?.text.contains("Prone prompts are withheld while it holds") == true)
+        // Rules v3 §4.6: never withheld: the prompt at 14 h with the haemoptysis caution; the team proned at 14.5 h.
+        let prone = try #require(first(.pronePositioning, .start))
+        #expect(prone.t == 50400 && prone.text.contains("Caution: haemoptysis 230 ml in the last 24 h"), "\(prone.text)")
+        #expect(first(.pronePositioning, .end)?.t == 52200)
+        #expect(first(.hemoptysisVolume, .start)?.priority == .medium, "230 ml in 24 h: medium; high only while massive (§4.11)")
         #expect(first(.plateauStale, .start)?.t == 8100, "PEEP 10 -> 14 at 2 h after the plateau of 0 h")
         #expect(first(.hemoptysisProne, .start)?.t == 72000.0)
         #expect(first(.proneStop, .start)?.t == 34.5 * 3600, "4 h supine with P/F >= 150 after the session")

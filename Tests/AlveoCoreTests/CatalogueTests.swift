@@ -30,6 +30,7 @@ import Testing
             let expected: [String] = switch unit.family {
             case .lungProtection: ["lpv"]
             case .oxygenation: ["oxygenation"]
+            case .circulation: ["circulation"]
             case .escalation: ["escalation"]
             case .dah: ["dah"]
             case .technical, .agent: ["technical"]

@@ -19,18 +19,31 @@ import Testing
         #expect(h.events(.hemoglobinDrop).isEmpty)
     }
 
-    @Test func hemoptysisTwoHundredMillilitresInTwentyFourHoursLatches() {
+    /// Rules v3 §4.11: medium at 200 ml in 24 h, high while massive (600 ml, or charted), latched when
+    /// it reached high unacknowledged.
+    @Test func hemoptysisTwoHundredMillilitresIsMediumAndMassiveIsHigh() {
         var h = Harness()
         h.feed(0, [("nurse", .hemoptysis, 100)])
         h.feed(3600, [("nurse", .hemoptysis, 99)])
         #expect(h.events(.hemoptysisVolume).isEmpty)
         h.feed(7200, [("nurse", .hemoptysis, 1)])
-        #expect(h.trail(.hemoptysisVolume) == ["start@7200:high"])
+        #expect(h.trail(.hemoptysisVolume) == ["start@7200:medium"])
         h.feed(86400, [])  // the first entry is exactly 24 h old: still counted
         h.feed(86401, [])
-        h.feed(86500, [("nurse", .ack, "dah.hemoptysis_volume")])
-        #expect(h.trail(.hemoptysisVolume) == ["start@7200:high", "continue@86400:high",
-                                                "update@86401:high:latched", "end@86500:high"])
+        #expect(h.trail(.hemoptysisVolume).filter { !$0.hasPrefix("continue") } == ["start@7200:medium", "end@86401:medium"])
+
+        var massive = Harness()
+        massive.feed(0, [("nurse", .hemoptysis, 250)])
+        massive.feed(600, [("nurse", .hemoptysis, 350)])
+        #expect(massive.trail(.hemoptysisVolume) == ["start@0:medium", "escalate@600:high"])
+        #expect(massive.events(.hemoptysisVolume)[1].text.hasPrefix("Massive haemoptysis: 600 ml in the last 24 h (≥ 600 ml): call the physician now"))
+        // Charted as needing an immediate procedure: high whatever the volume, medium again at `no`.
+        var charted = Harness()
+        charted.feed(0, [("nurse", .hemoptysis, 250)])
+        charted.feed(600, [("nurse", .massiveHemoptysis, "yes")])
+        charted.feed(1200, [("nurse", .massiveHemoptysis, "no")])
+        #expect(charted.trail(.hemoptysisVolume) == ["start@0:medium", "escalate@600:high", "de-escalate@1200:medium"])
+        #expect(charted.events(.hemoptysisVolume)[1].text.contains("charted as needing an immediate procedure"))
     }
 
     @Test func kidneyInjuryByKDIGOInVasculitisAndDAH() {

@@ -178,8 +178,9 @@ import Testing
         h.feed(0, [])
         #expect(h.trail(.plasmaExchange) == ["start@0:medium"])
         let event = try #require(h.events(.plasmaExchange).first)
-        #expect(event.text.hasPrefix("Immunosuppression (glucocorticoids with rituximab or cyclophosphamide) is the mainstay; plasma exchange is adjunctive."))
-        #expect(event.text.contains("Anti-GBM disease: plasma exchange is recommended") && !event.text.contains("PEXIVAS regimen"))
+        // Rules v3 §4.9: anti-GBM opens with its own regimen, without the ANCA line.
+        #expect(event.text.hasPrefix("Anti-GBM disease: KDIGO 2021 recommends plasma exchange with cyclophosphamide and glucocorticoids"))
+        #expect(!event.text.contains("is the mainstay") && !event.text.contains("PEXIVAS regimen"))
         #expect(event.evidence.contains { $0.0 == "indication" && $0.1 == .string("anti_gbm") })
         #expect(!event.text.contains("fresh frozen plasma"), "no bleeding charted")
     }

@@ -119,22 +119,24 @@ import Testing
         var h = Harness()
         h.feed(0, [("nurse", .position, "prone")])
         h.feed(600, [("nurse", .hemoptysis, 60)])
-        #expect(h.trail(.hemoptysisProne) == ["start@600:high"])
-        #expect(h.events(.hemoptysisProne)[0].text.hasPrefix("Haemoptysis 60 ml during a prone session: check tube patency and suction; consider turning supine"))
+        // Rules v3 §4.13: 60 ml is medium (high from 100 ml in the session).
+        #expect(h.trail(.hemoptysisProne) == ["start@600:medium"])
+        #expect(h.events(.hemoptysisProne)[0].text.hasPrefix("Haemoptysis 60 ml during the prone session (session total 60 ml): check tube patency and suction"))
         h.feed(1200, [("nurse", .position, "supine")])
-        // Rules v3 §1.4: active at least min_active_s (900 s) before it latches.
-        #expect(h.trail(.hemoptysisProne) == ["start@600:high", "continue@1200:high"])
+        // Rules v3 §1.4: active at least min_active_s (900 s) before it ends.
+        #expect(h.trail(.hemoptysisProne) == ["start@600:medium", "continue@1200:medium"])
         h.feed(1500, [("nurse", .position, "supine")])
-        #expect(h.trail(.hemoptysisProne) == ["start@600:high", "continue@1200:high", "update@1500:high:latched"])
+        #expect(h.trail(.hemoptysisProne) == ["start@600:medium", "continue@1200:medium", "end@1500:medium"])
 
         var g = Harness()
         let severe: [(String, Parameter, Any?)] = [("vent", .fio2, 80), ("vent", .peep, 12), ("oxi", .spo2, 88)]
         g.feed(0, [("nurse", .hemoptysis, 250)] + severe)
         g.hold(from: 600, to: 43200 + 1200, step: 600, severe)
-        #expect(g.events(.pronePositioning).isEmpty, "withheld while 250 ml in 24 h holds")
+        // Rules v3 §4.6: never withheld; the haemoptysis is a caution in the prompt.
+        #expect(g.trail(.pronePositioning) == ["start@43200:medium"], "\(g.trail(.pronePositioning))")
+        let prompt = g.events(.pronePositioning)[0]
+        #expect(prompt.text.contains("Caution: haemoptysis 250 ml in the last 24 h (last 250 ml 12 h ago)"), "\(prompt.text)")
+        #expect(prompt.evidence.contains { $0.0 == "cautions" && $0.1 == .array([.string("hemoptysis")]) })
         #expect(g.events(.hemoptysisVolume).first?.text.contains("check tube position and patency") == true)
-        // The window kept running: once the haemoptysis leaves the 24 h window the prompt comes at once.
-        g.hold(from: 45000, to: 86400 + 600, step: 600, severe)
-        #expect(g.trail(.pronePositioning) == ["start@86400:medium"] || g.trail(.pronePositioning) == ["start@87000:medium"])
     }
 }

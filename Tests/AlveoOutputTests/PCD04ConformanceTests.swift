@@ -105,6 +105,9 @@ import Testing
                 event(rule, evidence: [("pf", .object([("value", .number(142.5))])), ("band", .string("moderate")), ("band_limit", .number(200))])
             case .pfFalling:
                 event(rule, evidence: [("pf", .object([("value", .number(150))])), ("pf_limit", .number(160))])
+            case .hypotension:
+                event(rule, evidence: [("map_mmhg", .number(61)), ("map_source", .string("abp")), ("map_device", .string("vent")),
+                                       ("threshold_mmhg", .number(65))])
             case .deviceSilent, .sensorOff: event(rule, source: "oxi")
             case .valueRejected: event(rule, source: "vent", parameter: .pplat)
             case .deliveryFailed: event(rule, source: "hl7")
@@ -159,6 +162,7 @@ import Testing
             .drivingPressureHigh: ("196648^MDC_EVT_HI^MDC", "H", "152720^MDC_VENT_PRESS_AWAY_DELTA^MDC", "17", "266048^MDC_DIM_CM_H2O^MDC", "<15", "1.1.1.152720", "ALVEO-vent"),
             .pfSeverity: ("196670^MDC_EVT_LO^MDC", "L", "150656^MDC_O2_OXYGENATION_RATIO^MDC", "142.5", "266016^MDC_DIM_MMHG^MDC", ">200", "1.0.1.150656", "ALVEO^^0A1B2CFFFE3D4E5F^EUI-64"),
             .pfFalling: ("196670^MDC_EVT_LO^MDC", "L", "150656^MDC_O2_OXYGENATION_RATIO^MDC", "150", "266016^MDC_DIM_MMHG^MDC", ">160", "1.0.1.150656", "ALVEO^^0A1B2CFFFE3D4E5F^EUI-64"),
+            .hypotension: ("196670^MDC_EVT_LO^MDC", "L", "150039^MDC_PRESS_BLD_ART_ABP_MEAN^MDC", "61", "266016^MDC_DIM_MMHG^MDC", ">65", "1.1.1.150039", "ALVEO-vent"),
         ]
         for event in Self.everyRule {
             let obx = Array(Self.build(event)[4...])
@@ -175,6 +179,10 @@ import Testing
                     "\(what): \(obx[2])")
             #expect(obx[2][4] == want.vmd + ".2" && obx[2][11] == "F" && obx[2][18] == want.source, "\(what): \(obx[2])")
         }
+        // Rules v3 §5.1: a MAP from the cuff is coded on the cuff's metric.
+        let cuff = Array(Self.build(Self.event(.hypotension, evidence: [("map_mmhg", .number(60)), ("map_source", .string("nibp")),
+                                                                         ("map_device", .string("vent")), ("threshold_mmhg", .number(65))]))[4...])
+        #expect(cuff[2][3] == "150303^MDC_PRESS_CUFF_MEAN^MDC" && cuff[2][5] == "60" && cuff[2][7] == ">65", "\(cuff[2])")
         // Technical alarms sit under their device's VMD; a rejected value under its metric.
         let silent = Array(Self.build(Self.event(.deviceSilent, source: "oxi"))[4...])
         #expect(silent[2][4] == "1.2.0.0.2" && silent[2][5] == "oxi" && silent[2][18] == "ALVEO-oxi")

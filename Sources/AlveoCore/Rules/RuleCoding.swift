@@ -14,6 +14,9 @@ package enum RuleCoding: Sendable {
 /// The metrics a limit alarm can be about (AlveoOutput has their MDC codes and units).
 package enum CodedMetric: Sendable {
     case spo2, tidalVolume, plateau, drivingPressure, pfRatio
+    /// A mean blood pressure whose site the evidence names: `nibp` is the cuff's (MDC_PRESS_CUFF_MEAN),
+    /// anything else the arterial line's (MDC_PRESS_BLD_ART_ABP_MEAN).
+    case meanArterialPressure(site: EvidenceKey<String>)
 }
 
 /// A limit alarm's coding: the metric, the side of the limit, and where value, limit and device are.

@@ -35,6 +35,7 @@ extension RuleUnit {
 package enum RuleFamily: String, Sendable, CaseIterable {
     case lungProtection = "LungProtection"
     case oxygenation = "Oxygenation"
+    case circulation = "Circulation"
     case escalation = "Escalation"
     case dah = "DAH"
     case technical = "Technical"
@@ -140,6 +141,11 @@ package struct Facts: OptionSet, Sendable, Hashable {
     package static let ventilation = Facts(rawValue: 1 << 40)
     /// Whether a Vt or a PEEP reading is current (not their values).
     package static let ventilatorReporting = Facts(rawValue: 1 << 41)
+
+    /// The charted ECMO state (rules v3 §3.3).
+    package static let ecmo = Facts(rawValue: 1 << 42)
+    /// The charted `massive_hemoptysis` yes/no (rules v3 §3.4).
+    package static let massiveHemoptysis = Facts(rawValue: 1 << 43)
 
     /// Everything: evaluate at every group.
     package static let all = Facts(rawValue: .max)

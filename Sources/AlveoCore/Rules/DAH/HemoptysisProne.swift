@@ -1,69 +1,117 @@
-/// `dah.hemoptysis_prone`: haemoptysis charted during a prone session (high); lasts while prone,
-/// latches.
+/// `dah.hemoptysis_prone` (rules v3 §4.13): haemoptysis whose sample time falls in a prone session,
+/// whenever it is charted. Medium above `min_ml`, high at `high_ml` (100 ml) in the session or while
+/// massive; active while prone in that session; at supine a medium one ends, a high one latches. An
+/// entry charted after its session ended starts it at the charting (kept `min_active_s`, 900 s).
 package struct HemoptysisProne: BedRule {
     package static var id: RuleID { .hemoptysisProne }
     package static var identifier: String { "dah.hemoptysis_prone" }
     package static var family: RuleFamily { .dah }
     package static var type: AlarmType { .physiological }
     package static var title: String { "Haemoptysis during a prone session" }
-    package static var reference: String { "Guerin, NEJM 2013;368:2159 (PROSEVA: haemoptysis stopped the session)" }
+    package static var reference: String { "Guerin, NEJM 2013;368:2159 (PROSEVA interrupted sessions for haemoptysis)" }
     package static var policy: AlarmPolicy { AlarmPolicy(minActive: 900, chatterMax: 3, chatterStable: 3600) }
     package static var resultDriven: Bool { true }
     package static var hasOffset: Bool { true }
     /// Charted values have no MDC metric in PCD-04: local code, values in the text.
     package static var coding: RuleCoding { .local }
-    package static var inputs: Facts { [.position, .hemoptysis] }
+    package static var inputs: Facts { [.position, .hemoptysis, .massiveHemoptysis] }
 
     package struct Settings: RuleSettingsGroup {
         package var hemoptysisProneMin = 0.0
+        package var high = 100.0
 
         package init() {}
 
         package static var keys: [Setting<Settings>] {
-            [Setting("min_ml", "ml", \.hemoptysisProneMin, 0...1000, "haemoptysis above this charted while prone")]
+            [
+                Setting("min_ml", "ml", \.hemoptysisProneMin, 0...1000, "medium when the session's haemoptysis is above this"),
+                Setting("high_ml", "ml", \.high, 0...1000, "high when the session's haemoptysis reaches this"),
+            ]
         }
     }
 
     let settings: Settings
-    /// The haemoptysis charted during the current prone session.
-    var charted: (t: Double, ml: Double)?
+    /// The session the alarm is about (its start; its end once supine), its total and its last entry.
+    var session: (start: Double, end: Double?)?
+    var total = 0.0
+    var last: (t: Double, ml: Double)?
+    /// When the last entry was charted, and whether that was after its session had ended.
+    var chartedT: Double?
+    var late = false
 
     package init(settings: Settings) { self.settings = settings }
 
-    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
-        assess(&bed, at: t, into: &events)
-        return nextDue(bed, at: t)
-    }
-
-    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
-        if bed.position == .prone {
-            let since = bed.positionSince
-            if let entry = bed.hemoptysis.last(where: { $0.t >= since - Tolerance.epsilon && Tolerance.gt($0.ml, settings.hemoptysisProneMin) }),
-               charted.map({ entry.t >= $0.t }) ?? true {
-                charted = entry
-            }
-        } else {
-            charted = nil
+    /// The haemoptysis by sample time in [start, end).
+    static func sessionEntries(_ bed: borrowing ClinicalCore, from start: Double, to end: Double?) -> (total: Double, last: (t: Double, ml: Double)?) {
+        var total = 0.0
+        var last: (t: Double, ml: Double)?
+        for entry in bed.hemoptysis where entry.t >= start - Tolerance.epsilon && (end.map { entry.t < $0 - Tolerance.epsilon } ?? true) && entry.ml > 0 {
+            total += entry.ml
+            last = entry
         }
-        bed.drive(AlarmKey(rule: Self.id), charted != nil ? .active(.high) : .inactive, by: self, at: t, into: &events)
+        return (total, last)
     }
 
-
-    /// When it is next due with no input changed (`.infinity`: never; nil: at every group).
-    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? { .infinity }
+    package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        let current: (start: Double, end: Double?)? = bed.position == .prone ? (bed.positionSince, nil) : bed.lastSession.map { ($0.start, $0.end) }
+        guard let current else {
+            bed.drive(AlarmKey(rule: Self.id), .inactive, by: self, at: t, into: &events)
+            return .infinity
+        }
+        if session?.start != current.start { session = current; total = 0; last = nil; late = false; chartedT = nil }
+        session?.end = current.end
+        let now = Self.sessionEntries(bed, from: current.start, to: current.end)
+        let added = Tolerance.gt(now.total, total)
+        if added {
+            chartedT = t
+            late = current.end != nil
+            last = now.last
+        }
+        total = now.total
+        let assessment: Assessment
+        if Tolerance.le(total, settings.hemoptysisProneMin) {
+            assessment = .inactive
+        } else if current.end == nil || (added && late) {
+            // Prone in the session, or an entry of the ended session charted now.
+            assessment = .active(Tolerance.ge(total, settings.high) || bed.massiveHemoptysis ? .high : .medium)
+        } else {
+            assessment = .inactive
+        }
+        bed.drive(AlarmKey(rule: Self.id), assessment, by: self, at: t, into: &events)
+        return .infinity
+    }
 
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
 
+    /// "03:00" (UTC time of day).
+    static func clock(_ t: Double) -> String {
+        let minutes = UTCTime.floorDivide(Int64(saturating: (t / 60).rounded(.down)), 1440).remainder
+        let h = minutes / 60, m = minutes % 60
+        return (h < 10 ? "0" : "") + "\(h):" + (m < 10 ? "0" : "") + "\(m)"
+    }
+
     package func describe(_ key: AlarmKey, bed: ClinicalCore, at t: Double) -> AlarmDescription {
         let evidence: [(String, JSONValue)] = [
-            ("hemoptysis_ml", charted.map { .number($0.ml) } ?? .null),
-            ("hemoptysis_t", charted.map { .number($0.t) } ?? .null),
-            ("prone_since_t", bed.position == .prone ? .number(bed.positionSince) : (bed.lastSession.map { .number($0.start) } ?? .null)),
+            ("hemoptysis_ml", last.map { .number($0.ml) } ?? .null),
+            ("hemoptysis_t", last.map { .number($0.t) } ?? .null),
+            ("charted_t", chartedT.map { .number($0) } ?? .null),
+            ("session_total_ml", .number(total)),
+            ("prone_since_t", session.map { .number($0.start) } ?? .null),
+            ("supine_t", session?.end.map { .number($0) } ?? .null),
+            ("late", .bool(late)),
         ]
-        let ml = charted.map { Fmt.fixed($0.ml, 0) } ?? "?"
+        let ml = last.map { Fmt.fixed($0.ml, 0) } ?? "?"
+        let active: String
+        if late, let session, let end = session.end, let last {
+            active = "Haemoptysis \(ml) ml sampled at \(Self.clock(last.t)) during the prone session \(Self.clock(session.start))–\(Self.clock(end)), "
+                + "charted after turning supine: take it into the decision on the next session; check tube patency and suction."
+        } else {
+            active = "Haemoptysis \(ml) ml during the prone session (session total \(Fmt.fixed(total, 0)) ml): check tube patency and suction; "
+                + "if bleeding goes on or the tube obstructs, consider turning supine (PROSEVA interrupted sessions for haemoptysis)."
+        }
         return AlarmDescription(
-            active: "Haemoptysis \(ml) ml during a prone session: check tube patency and suction; consider turning supine (in PROSEVA haemoptysis stopped the session).",
-            cleared: "Patient charted supine after haemoptysis during a prone session.",
+            active: active,
+            cleared: late ? "Haemoptysis of the last prone session noted." : "Patient charted supine after haemoptysis during a prone session.",
             evidence: evidence)
     }
 }

@@ -1,5 +1,6 @@
-/// `dah.hemoptysis_volume`: charted haemoptysis reaching 200 ml in 24 h (high); while it holds the
-/// prone prompts are withheld.
+/// `dah.hemoptysis_volume` (rules v3 §4.11): charted haemoptysis reaching 200 ml in 24 h (medium);
+/// high while massive (§3.4: 600 ml in 24 h, or charted as needing an immediate procedure). It
+/// withholds nothing: the prone prompts carry it as a caution.
 package struct HemoptysisVolume: BedRule {
     package static var id: RuleID { .hemoptysisVolume }
     package static var identifier: String { "dah.hemoptysis_volume" }
@@ -7,25 +8,27 @@ package struct HemoptysisVolume: BedRule {
     package static var type: AlarmType { .physiological }
     package static var title: String { "Large haemoptysis volume" }
     package static var reference: String {
-        "Alveo heuristic (200 ml in 24 h, configurable; massive haemoptysis is 100-1000 ml/24 h in the literature)"
+        "Alveo heuristic (200 ml in 24 h, configurable); massive: 600 ml/24 h (definitions range 100-1000 ml/24 h) or a bleed needing an immediate procedure (PROSEVA exclusion)"
     }
     package static var policy: AlarmPolicy { AlarmPolicy(chatterMax: 3, chatterStable: 3600) }
     package static var resultDriven: Bool { true }
     package static var hasOffset: Bool { true }
     /// Charted values have no MDC metric in PCD-04: local code, values in the text.
     package static var coding: RuleCoding { .local }
-    package static var inputs: Facts { [.hemoptysis] }
+    package static var inputs: Facts { [.hemoptysis, .massiveHemoptysis] }
 
     package struct Settings: RuleSettingsGroup {
         package var hemoptysisVolume = 200.0
         package var hemoptysisWindow = 24 * 3600.0
+        package var massive = 600.0
 
         package init() {}
 
         package static var keys: [Setting<Settings>] {
             [
-                Setting("volume_ml", "ml", \.hemoptysisVolume, 10...5000, "fires when charted haemoptysis in the window reaches this"),
+                Setting("volume_ml", "ml", \.hemoptysisVolume, 10...5000, "medium when charted haemoptysis in the window reaches this"),
                 Setting("window_s", "s", \.hemoptysisWindow, 3600...(7 * 86400.0), "window"),
+                Setting("massive_ml", "ml", \.massive, 100...5000, "massive (high, and the prone prompts' caution) at this in the window"),
             ]
         }
     }
@@ -35,37 +38,55 @@ package struct HemoptysisVolume: BedRule {
     package init(settings: Settings) { self.settings = settings }
 
     package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
-        assess(&bed, at: t, into: &events)
-        return nextDue(bed, at: t)
+        let assessment: Assessment = bed.massiveHemoptysis ? .active(.high)
+            : Tolerance.ge(bed.hemoptysisTotal, settings.hemoptysisVolume) ? .active(.medium) : .inactive
+        bed.drive(AlarmKey(rule: Self.id), assessment, by: self, at: t, into: &events)
+        // The total changes only with an entry or one leaving the window (both the `hemoptysis` fact).
+        return .infinity
     }
-
-    private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
-        bed.drive(AlarmKey(rule: Self.id), bed.massiveHemoptysis ? .active(.high) : .inactive, by: self, at: t, into: &events)
-    }
-
-
-    /// When it is next due with no input changed (`.infinity`: never; nil: at every group).
-    private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? { .infinity }
 
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
 
     package func describe(_ key: AlarmKey, bed: ClinicalCore, at t: Double) -> AlarmDescription {
+        let charted = bed.massiveHemoptysisCharted
         let evidence: [(String, JSONValue)] = [
             ("total_ml", .number(Fmt.round(bed.hemoptysisTotal, 1))), ("window_s", .number(settings.hemoptysisWindow)),
             ("entries", .number(Double(bed.hemoptysis.count))),
             ("first_entry_t", bed.hemoptysis.first.map { .number($0.t) } ?? .null),
             ("last_entry_t", bed.hemoptysis.last.map { .number($0.t) } ?? .null),
+            ("massive", .bool(bed.massiveHemoptysis)), ("massive_ml", .number(settings.massive)),
+            ("massive_charted", charted.map { .bool($0.yes) } ?? .null), ("massive_charted_t", charted.map { .number($0.t) } ?? .null),
         ]
         let window = Fmt.duration(settings.hemoptysisWindow)
-        // Ventilated (a current Vt or PEEP): the airway is a tube, and prone prompts wait.
-        let ventilated = bed.reading(.vt) != nil || bed.reading(.peep) != nil
-        let action = ventilated
-            ? "call the physician: check tube position and patency, suction, consider bronchoscopy; check Hb and coagulation. Prone prompts are withheld while it holds."
-            : "call the physician; secure the airway, check Hb and coagulation."
+        let total = Fmt.fixed(bed.hemoptysisTotal, 0)
+        let active: String
+        if bed.massiveHemoptysis {
+            let what = Tolerance.ge(bed.hemoptysisTotal, settings.massive)
+                ? "\(total) ml in the last \(window) (≥ \(Fmt.fixed(settings.massive, 0)) ml)"
+                : "charted as needing an immediate procedure (\(total) ml in the last \(window))"
+            active = "Massive haemoptysis: \(what): call the physician now: airway first (tube position, suction, bronchoscopy; "
+                + "a one-sided source: isolate the lung), then bleeding control (bronchial artery embolisation or surgery for a focal source); "
+                + "Hb, coagulation, blood."
+        } else {
+            // Ventilated (a current Vt or PEEP): the airway is a tube.
+            let ventilated = bed.reading(.vt) != nil || bed.reading(.peep) != nil
+            let action = ventilated
+                ? "tell the physician; check tube position and patency, suction, consider bronchoscopy; check Hb and coagulation."
+                : "tell the physician; secure the airway, check Hb and coagulation."
+            active = "Haemoptysis \(total) ml charted in the last \(window) (limit \(Fmt.fixed(settings.hemoptysisVolume, 0)) ml): \(action)"
+        }
         return AlarmDescription(
-            active: "Haemoptysis \(Fmt.fixed(bed.hemoptysisTotal, 0)) ml charted in the last \(window) (limit \(Fmt.fixed(settings.hemoptysisVolume, 0)) ml): \(action)",
-            cleared: "Haemoptysis in the last \(window) now \(Fmt.fixed(bed.hemoptysisTotal, 0)) ml, below \(Fmt.fixed(settings.hemoptysisVolume, 0)) ml.",
+            active: active,
+            cleared: "Haemoptysis in the last \(window) now \(total) ml, below \(Fmt.fixed(settings.hemoptysisVolume, 0)) ml.",
             evidence: evidence)
+    }
+}
+
+extension ClinicalCore {
+    /// Massive haemoptysis (rules v3 §3.4): charted `massive_hemoptysis: yes` (until `no`), or at least
+    /// `massive_ml` charted in the window.
+    var massiveHemoptysis: Bool {
+        massiveHemoptysisCharted?.yes == true || Tolerance.ge(hemoptysisTotal, bedSettings.hemoptysisVolume.massive)
     }
 }
 

@@ -141,19 +141,24 @@ package struct PlasmaExchange: BedRule {
             ("creatinine_mg_dl", bed.plexKidney.map { .number($0.value) } ?? .null),
             ("creatinine_t", bed.plexKidney.map { .number($0.t) } ?? .null),
         ]
-        var text = "Immunosuppression (glucocorticoids with rituximab or cyclophosphamide) is the mainstay; plasma exchange is adjunctive."
+        // Rules v3 §4.9: the ANCA line opens only the ANCA and DAH indications; anti-GBM opens with its own
+        // regimen (plasma exchange is first line there, with cyclophosphamide and glucocorticoids).
+        let anca = "Immunosuppression (glucocorticoids with rituximab or cyclophosphamide) is the mainstay; plasma exchange is adjunctive."
+        var text = ""
         switch indication {
         case .antiGBM?:
-            text += " Anti-GBM disease: plasma exchange is recommended for nearly all patients and always with pulmonary haemorrhage (KDIGO 2021): daily exchanges, typically 14 days or until anti-GBM antibodies are undetectable."
+            text = "Anti-GBM disease: KDIGO 2021 recommends plasma exchange with cyclophosphamide and glucocorticoids for all patients, "
+                + "except those dialysis-dependent at presentation with 100 % crescents and no pulmonary haemorrhage; rituximab is second line. "
+                + "Daily exchanges, typically 14 days or until anti-GBM antibodies are undetectable."
         case .ancaKidney?:
             let creatinine = bed.plexKidney.map { Fmt.fixed($0.value, 1) } ?? "?"
-            text += " Creatinine \(creatinine) mg/dL (> \(Fmt.fixed(settings.plexKidneyCreatinine, 1))): KDIGO 2024 and BMJ 2022 suggest considering plasma exchange (PEXIVAS regimen: 7 exchanges within 14 days)."
+            text = anca + " Creatinine \(creatinine) mg/dL (> \(Fmt.fixed(settings.plexKidneyCreatinine, 1))): KDIGO 2024 and BMJ 2022 suggest considering plasma exchange (PEXIVAS regimen: 7 exchanges within 14 days)."
         case .dahHypoxaemia?:
             let now = bed.pf.map(bed.pfPhrase) ?? "P/F not available"
             let held = window.since.map { " for \(Fmt.duration(t - $0))" } ?? ""
-            text += " DAH with \(now) below \(Fmt.fixed(settings.plexMaxPF, 0))\(held): KDIGO 2024 says plasma exchange may be considered; PEXIVAS showed no overall effect on death or ESKD and BMJ 2022 suggests against it without severe kidney involvement: discuss with nephrology/rheumatology."
+            text = anca + " DAH with \(now) below \(Fmt.fixed(settings.plexMaxPF, 0))\(held): KDIGO 2024 says plasma exchange may be considered; PEXIVAS showed no overall effect on death or ESKD and BMJ 2022 suggests against it without severe kidney involvement: discuss with nephrology/rheumatology."
         case nil:
-            break
+            text = anca
         }
         let bleeding = patient.hasDAH || bed.hemoptysis.contains { Tolerance.le(t - $0.t, 24 * 3600) && $0.ml > 0 }
         if bleeding { text += " Use fresh frozen plasma for the replacement while bleeding." }

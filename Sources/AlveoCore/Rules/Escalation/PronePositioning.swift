@@ -1,6 +1,7 @@
 /// `escalation.prone_positioning`: P/F below 150 with FiO2 >= 0.6 and PEEP >= 5 while supine, over a
 /// 12 h qualifying window (advisory, medium): consider proning. Armed before the first session and
-/// after a course has ended; withheld while large haemoptysis is charted.
+/// after a course has ended; never withheld: haemoptysis and hypotension are cautions in its text
+/// (rules v3 §3.5, §4.6).
 package struct PronePositioning: BedRule {
     package static var id: RuleID { .pronePositioning }
     package static var identifier: String { "escalation.prone_positioning" }
@@ -11,7 +12,7 @@ package struct PronePositioning: BedRule {
     package static var policy: AlarmPolicy { AlarmPolicy(chatterMax: 2, chatterStable: 3600) }
     package static var hasOffset: Bool { false }
     package static var coding: RuleCoding { .local }
-    package static var inputs: Facts { [.pf, .fio2, .peep, .position, .hemoptysis] }
+    package static var inputs: Facts { [.pf, .fio2, .peep, .position, .hemoptysis, .massiveHemoptysis, .ecmo] }
 
     package struct Settings: RuleSettingsGroup {
         package var proneMaxPF = 150.0
@@ -45,6 +46,8 @@ package struct PronePositioning: BedRule {
     var endReason: String?
     /// The prone sessions already seen: a new one answers the prompt (the window restarts).
     var sessionsSeen = 0
+    /// The cautions the active prompt last announced (a change is an update, reason `caution`).
+    var cautions: [ProneCaution] = []
 
     package init(settings: Settings) { self.settings = settings }
 
@@ -54,6 +57,12 @@ package struct PronePositioning: BedRule {
     }
 
     private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+        if bed.onECMO {
+            // Rules v3 §3.3: not evaluated on ECMO; the prompt ends (reason ecmo), the window resets.
+            window.reset()
+            bed.endForECMO(AlarmKey(rule: Self.id), by: self, at: t, into: &events)
+            return
+        }
         if sessionsSeen != bed.proneSessionStarts {
             sessionsSeen = bed.proneSessionStarts
             window.reset()
@@ -72,9 +81,6 @@ package struct PronePositioning: BedRule {
             assessment = .inactive
         } else if !armed {
             assessment = .inactive
-        } else if bed.massiveHemoptysis {
-            endReason = "haemoptysis"
-            assessment = .inactive
         } else if window.met(criteria, at: t, delay: settings.proneDelay) {
             if bed.alarms.activePriority(key) == nil { endReason = nil }
             assessment = .active(.medium)
@@ -82,6 +88,16 @@ package struct PronePositioning: BedRule {
             assessment = bed.alarms.activePriority(key) != nil ? .hold : .inactive
         }
         if bed.position == .prone, bed.alarms.activePriority(key) != nil { endReason = "charted prone" }
+        let wasActive = bed.alarms.activePriority(key) != nil
+        let now = bed.proneCautions(at: t)
+        if wasActive, bed.position != .prone, assessment != .inactive, now != cautions, !bed.isDisabled(Self.id),
+           var transition = bed.alarms.reindicate(key, at: t) {
+            cautions = now
+            transition.reason = "caution"
+            events.append(bed.makeEvent(key, transition, describe(key, bed: bed, at: t), at: t))
+            return
+        }
+        cautions = now
         bed.drive(key, bed.position == .prone ? .inactive : assessment, by: self, at: t, into: &events, known: criteria)
     }
 
@@ -95,7 +111,7 @@ package struct PronePositioning: BedRule {
         let answered = sessionsSeen != bed.proneSessionStarts
         let since = answered ? nil : window.since
         let endReason = answered ? "charted prone" : self.endReason
-        let (warning, hemoptysisEvidence) = bed.hemoptysisWarning(at: t)
+        let (warning, hemoptysisEvidence) = bed.proneCautionText(at: t)
         var evidence: [(String, JSONValue)] = [(EvidenceKey.pfValue.name, bed.pf.map(bed.pfEvidence) ?? .null)]
         evidence += bed.readingEvidence(.fio2, "fio2_fraction", decimals: 3) + bed.readingEvidence(.peep, "peep_cmh2o", decimals: 1)
         evidence += [("position", .string(bed.position.rawValue)),
@@ -107,7 +123,6 @@ package struct PronePositioning: BedRule {
         let now = bed.pf.map(bed.pfPhrase) ?? "P/F not available"
         let cleared = switch endReason {
         case "charted prone"?: "Patient charted prone."
-        case "haemoptysis"?: "Prone prompt withheld while large haemoptysis is charted (dah.hemoptysis_volume); the criteria are still followed."
         case let reason?: "Prone positioning criteria \(reason): the qualifying window starts again (\(now), FiO2 \(fio2), PEEP \(peep))."
         case nil: "Prone positioning criteria no longer met (\(now), FiO2 \(fio2), PEEP \(peep))."
         }
@@ -121,4 +136,78 @@ package struct PronePositioning: BedRule {
 extension RuleID {
     /// `escalation.prone_positioning`
     package static let pronePositioning = RuleID(ordinal: 10)
+}
+
+/// A reason for care before turning a patient prone (rules v3 §3.5): never a reason to withhold.
+package enum ProneCaution: String, Sendable {
+    case hemoptysis
+    case massiveHemoptysis = "massive_hemoptysis"
+    case hypotension
+}
+
+extension ClinicalCore {
+    /// The cautions of the prone prompts now, in order: haemoptysis (or massive haemoptysis, which
+    /// replaces it), then hypotension (its alarm active, or its condition met when it is disabled).
+    func proneCautions(at t: Double) -> [ProneCaution] {
+        var cautions: [ProneCaution] = []
+        if massiveHemoptysis {
+            cautions.append(.massiveHemoptysis)
+        } else if Tolerance.gt(hemoptysisSampled(within: bedSettings.pronePositioning.proneHemoptysisLookback, at: t).total, 0) {
+            cautions.append(.hemoptysis)
+        }
+        if hypotensionCaution(at: t) != nil { cautions.append(.hypotension) }
+        return cautions
+    }
+
+    /// Haemoptysis by sample time in the look-back: its total and its last entry.
+    func hemoptysisSampled(within lookback: Double, at t: Double) -> (total: Double, last: (t: Double, ml: Double)?) {
+        var total = 0.0
+        var last: (t: Double, ml: Double)?
+        for entry in hemoptysis where Tolerance.le(t - entry.t, lookback) && entry.ml > 0 {
+            total += entry.ml
+            last = entry
+        }
+        return (total, last)
+    }
+
+    /// The MAP behind the hypotension caution, when there is one.
+    func hypotensionCaution(at t: Double) -> Hypotension.MAP? {
+        let settings = bedSettings.hypotension
+        let map = Hypotension.currentMAP(self, nibpValid: settings.nibpValid, at: t)
+        if isDisabled(.hypotension) {
+            return map.flatMap { Tolerance.lt($0.value, settings.threshold) ? $0 : nil }
+        }
+        guard alarms.instance(AlarmKey(rule: .hypotension))?.state == .active else { return nil }
+        return map
+    }
+
+    /// The cautions' text (each sentence after the prompt) and evidence.
+    func proneCautionText(at t: Double) -> (String, [(String, JSONValue)]) {
+        let cautions = proneCautions(at: t)
+        let lookback = bedSettings.pronePositioning.proneHemoptysisLookback
+        let sampled = hemoptysisSampled(within: lookback, at: t)
+        var text = ""
+        var evidence: [(String, JSONValue)] = [("cautions", .array(cautions.map { .string($0.rawValue) }))]
+        for caution in cautions {
+            switch caution {
+            case .hemoptysis:
+                let last = sampled.last.map { " (last \(Fmt.fixed($0.ml, 0)) ml \(Fmt.duration(t - $0.t)) ago)" } ?? ""
+                text += " Caution: haemoptysis \(Fmt.fixed(sampled.total, 0)) ml in the last \(Fmt.duration(lookback))\(last): check tube "
+                    + "patency and suction before turning; in PROSEVA haemoptysis during a session interrupted it."
+            case .massiveHemoptysis:
+                let what = massiveHemoptysisCharted?.yes == true && !Tolerance.ge(hemoptysisTotal, bedSettings.hemoptysisVolume.massive)
+                    ? "charted as needing an immediate procedure" : "\(Fmt.fixed(hemoptysisTotal, 0)) ml in the last \(Fmt.duration(bedSettings.hemoptysisVolume.hemoptysisWindow))"
+                text += " Massive haemoptysis (\(what)): PROSEVA excluded patients with massive haemoptysis requiring an immediate "
+                    + "surgical or interventional radiology procedure. Secure the airway and decide on bleeding control before turning."
+            case .hypotension:
+                guard let map = hypotensionCaution(at: t) else { continue }
+                let threshold = Fmt.fixed(bedSettings.hypotension.threshold, 0)
+                text += " Caution: MAP \(Fmt.fixed(map.value, 0)) mmHg (\(map.fromCuff ? "cuff" : "arterial line")) below \(threshold) mmHg; "
+                    + "PROSEVA excluded MAP < 65 mmHg: restore the blood pressure first."
+                evidence += [("map_mmhg", .number(map.value)), ("map_source", .string(map.fromCuff ? "nibp" : "abp"))]
+            }
+        }
+        evidence += [("hemoptysis_lookback_ml", .number(sampled.total)), ("hemoptysis_last_t", sampled.last.map { .number($0.t) } ?? .null)]
+        return (text, evidence)
+    }
 }

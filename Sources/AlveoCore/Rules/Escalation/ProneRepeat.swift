@@ -1,5 +1,6 @@
 /// `escalation.prone_repeat`: supine for 4 h after a session of a course that has not ended, the
-/// PROSEVA stopping criteria known not met (advisory, medium): consider the next session.
+/// PROSEVA stopping criteria known not met (advisory, medium): consider the next session. Never
+/// withheld: haemoptysis and hypotension are cautions in its text (rules v3 §3.5, §4.8).
 package struct ProneRepeat: BedRule {
     package static var id: RuleID { .proneRepeat }
     package static var identifier: String { "escalation.prone_repeat" }
@@ -12,7 +13,7 @@ package struct ProneRepeat: BedRule {
     package static var policy: AlarmPolicy { AlarmPolicy(chatterMax: 2, chatterStable: 3600) }
     package static var hasOffset: Bool { false }
     package static var coding: RuleCoding { .local }
-    package static var inputs: Facts { [.pf, .fio2, .peep, .position, .hemoptysis] }
+    package static var inputs: Facts { [.pf, .fio2, .peep, .position, .hemoptysis, .massiveHemoptysis, .ecmo] }
 
     package struct Settings: RuleSettingsGroup {
         package var proneRepeatAssessAfter = 4 * 3600.0
@@ -25,8 +26,10 @@ package struct ProneRepeat: BedRule {
     }
 
     let settings: Settings
-    /// Why the last prompt ended (charted prone, haemoptysis, improved), for its text.
+    /// Why the last prompt ended (charted prone, improved), for its text.
     var endReason: String?
+    /// The cautions the active prompt last announced (a change is an update, reason `caution`).
+    var cautions: [ProneCaution] = []
 
     package init(settings: Settings) { self.settings = settings }
 
@@ -43,25 +46,39 @@ package struct ProneRepeat: BedRule {
 
     private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         let key = AlarmKey(rule: Self.id)
+        if bed.onECMO {
+            // Rules v3 §3.3: not evaluated on ECMO; a prompt in force ends (reason ecmo).
+            bed.endForECMO(key, by: self, at: t, into: &events)
+            return
+        }
         let due = isDue(bed, at: t)
-        let massiveHemoptysis = bed.massiveHemoptysis
         let stopCriteria = bed.proneStopCriteria
         let assessment: Assessment
-        if !due || massiveHemoptysis || stopCriteria == true {
+        if !due || stopCriteria == true {
             if bed.alarms.activePriority(key) != nil {
-                endReason = bed.position == .prone ? "charted prone" : (massiveHemoptysis ? "haemoptysis" : (stopCriteria == true ? "improved" : nil))
+                endReason = bed.position == .prone ? "charted prone" : (stopCriteria == true ? "improved" : nil)
             }
             assessment = .inactive
         } else {
             assessment = stopCriteria == false ? .active(.medium) : .hold
             if stopCriteria == false, bed.alarms.activePriority(key) == nil { endReason = nil }
         }
-        bed.drive(key, assessment, by: self, at: t, into: &events,
-                  known: due && !massiveHemoptysis ? stopCriteria.map { !$0 } : false)
+        let now = bed.proneCautions(at: t)
+        if bed.alarms.activePriority(key) != nil, assessment != .inactive, now != cautions, !bed.isDisabled(Self.id),
+           var transition = bed.alarms.reindicate(key, at: t) {
+            cautions = now
+            transition.reason = "caution"
+            events.append(bed.makeEvent(key, transition, describe(key, bed: bed, at: t), at: t))
+            return
+        }
+        cautions = now
+        bed.drive(key, assessment, by: self, at: t, into: &events, known: due ? stopCriteria.map { !$0 } : false)
     }
 
-    /// Due when the supine time reaches the assessment time.
+    /// Due when the supine time reaches the assessment time; while its prompt is active, at every group
+    /// (a caution can change with the hypotension alarm's state, which is no input fact).
     private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? {
+        if bed.alarms.activePriority(AlarmKey(rule: Self.id)) != nil { return nil }
         guard bed.lastProneT != nil, !bed.courseEnded, bed.position == .supine, !isDue(bed, at: t) else { return .infinity }
         return bed.positionSince + settings.proneRepeatAssessAfter - 1e-6
     }
@@ -69,7 +86,7 @@ package struct ProneRepeat: BedRule {
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
 
     package func describe(_ key: AlarmKey, bed: ClinicalCore, at t: Double) -> AlarmDescription {
-        let (warning, hemoptysisEvidence) = bed.hemoptysisWarning(at: t)
+        let (warning, hemoptysisEvidence) = bed.proneCautionText(at: t)
         let session = bed.lastSession.map { $0.end - $0.start }
         var evidence: [(String, JSONValue)] = [(EvidenceKey.pfValue.name, bed.pf.map(bed.pfEvidence) ?? .null)]
         evidence += bed.readingEvidence(.peep, "peep_cmh2o", decimals: 1) + bed.readingEvidence(.fio2, "fio2_fraction", decimals: 3)
@@ -85,7 +102,6 @@ package struct ProneRepeat: BedRule {
         if let session, Tolerance.lt(session, sessionHours * 3600) { short = " Last session only \(Fmt.duration(session))." }
         let cleared = switch endReason {
         case "charted prone"?: "Patient charted prone."
-        case "haemoptysis"?: "Next prone session not prompted while large haemoptysis is charted (dah.hemoptysis_volume)."
         case "improved"?: "PROSEVA improvement criteria met (\(now), PEEP \(peep), FiO2 \(fio2)): see escalation.prone_stop."
         default: "Next prone session no longer prompted (\(now), PEEP \(peep), FiO2 \(fio2), \(bed.position.rawValue))."
         }

@@ -92,8 +92,4 @@ extension ClinicalCore {
                    reading(.peep).map { Tolerance.le($0.value, stop.proneStopMaxPEEP) },
                    reading(.fio2).map { Tolerance.le($0.value, stop.proneStopMaxFiO2) })
     }
-
-    /// Charted haemoptysis in its window reaches dah.hemoptysis_volume's limit: the prone prompts are
-    /// withheld (their windows keep running).
-    var massiveHemoptysis: Bool { Tolerance.ge(hemoptysisTotal, bedSettings.hemoptysisVolume.hemoptysisVolume) }
 }

@@ -14,7 +14,7 @@ package struct TidalVolumeLow: BedRule {
         .limit(LimitAlarm(metric: .tidalVolume, above: false, value: .vtML, limit: .perKg(.thresholdMlPerKg, weight: .pbwKg),
                           device: .vtSource))
     }
-    package static var inputs: Facts { [.vt, .patient] }
+    package static var inputs: Facts { [.vt, .patient, .ecmo] }
 
     package struct Settings: RuleSettingsGroup {
         package var vtLowMlPerKg = 4.0
@@ -36,6 +36,12 @@ package struct TidalVolumeLow: BedRule {
     package init(settings: Settings) { self.settings = settings }
 
     package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        if bed.onECMO {
+            // Rules v3 §3.3, §4.1: rest ventilation on ECMO is deliberately ultra-low: not evaluated.
+            onset.update(nil, at: t)
+            bed.endForECMO(AlarmKey(rule: Self.id), by: self, at: t, into: &events)
+            return .infinity
+        }
         assess(&bed, at: t, into: &events)
         return nextDue(bed, at: t)
     }
