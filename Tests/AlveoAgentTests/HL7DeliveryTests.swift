@@ -211,9 +211,10 @@ import Testing
         let entries = lines.filter { $0.contains("\"entry\":") }
         #expect(entries.count == 2, "the Hb and the acknowledgement; the impossible Hb of 250 is an alarm, not an entry: \(entries)")
         #expect(entries.contains { $0.contains("\"parameter\":\"ack\",\"value\":\"technical.sensor_off\"") })
-        // Journal: 1 start, 2 hb, 3 ack, 4 ack update, 5 end, 6 value_rejected start: messages for 1, 4, 5, 6 only.
+        // Journal: 1 start, 2 hb, 3 ack, 4 ack update, 5 end, 6 value_rejected start, 7 unit_mismatch start (an
+        // Hb of 250 on g/dL looks like g/L, rules v3 §4.15): messages for 1, 4, 5, 6 and 7 only.
         let ids = received().compactMap { $0["control_id"] as? String }
-        #expect(ids == ["ICU-B1-1", "ICU-B1-4", "ICU-B1-5", "ICU-B1-6"], "\(ids)")
+        #expect(ids == ["ICU-B1-1", "ICU-B1-4", "ICU-B1-5", "ICU-B1-6", "ICU-B1-7"], "\(ids)")
     }
 
     /// Rules v3 §2.1 (IHE PCD ACM): the station gets state transitions; re-announcements (phase

@@ -123,10 +123,11 @@ import Testing
         #expect(h.trail(.hemoptysisProne) == ["start@600:medium"])
         #expect(h.events(.hemoptysisProne)[0].text.hasPrefix("Haemoptysis 60 ml during the prone session (session total 60 ml): check tube patency and suction"))
         h.feed(1200, [("nurse", .position, "supine")])
-        // Rules v3 §1.4: active at least min_active_s (900 s) before it ends.
-        #expect(h.trail(.hemoptysisProne) == ["start@600:medium", "continue@1200:medium"])
+        // Rules v3 §1.4: active at least min_active_s (900 s) before it ends; §2.2: result-driven, so no
+        // re-announcement without a new entry.
+        #expect(h.trail(.hemoptysisProne) == ["start@600:medium"])
         h.feed(1500, [("nurse", .position, "supine")])
-        #expect(h.trail(.hemoptysisProne) == ["start@600:medium", "continue@1200:medium", "end@1500:medium"])
+        #expect(h.trail(.hemoptysisProne) == ["start@600:medium", "end@1500:medium"])
 
         var g = Harness()
         let severe: [(String, Parameter, Any?)] = [("vent", .fio2, 80), ("vent", .peep, 12), ("oxi", .spo2, 88)]
