@@ -162,11 +162,13 @@ package final class TLSConnection: ByteLink, @unchecked Sendable {
         SSL_CTX_free(context)
     }
 
-    private func setSocketTimeout(_ duration: Duration) {
+    /// `sending: false` sets the read timeout only: a short read (RELP's 1 ms look for a `serverclose`)
+    /// must not leave the next write with a 1 ms timeout.
+    private func setSocketTimeout(_ duration: Duration, sending: Bool = true) {
         let micros = max(0, duration.wholeNanoseconds / 1000)
         var value = timeval(tv_sec: Int(micros / 1_000_000), tv_usec: Int(micros % 1_000_000))
         setsockopt(tcp.fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(tcp.fd, SOL_SOCKET, SO_SNDTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+        if sending { setsockopt(tcp.fd, SOL_SOCKET, SO_SNDTIMEO, &value, socklen_t(MemoryLayout<timeval>.size)) }
     }
 
     package func send(_ bytes: [UInt8]) throws(SocketError) {
@@ -185,7 +187,7 @@ package final class TLSConnection: ByteLink, @unchecked Sendable {
             if ready == 0 { throw SocketError(operation: "receive", peer: peer, code: ETIMEDOUT) }
             if ready < 0 { throw SocketError(operation: "receive", peer: peer, code: errno) }
         }
-        setSocketTimeout(timeout)
+        setSocketTimeout(timeout, sending: false)
         var buffer = [UInt8](repeating: 0, count: maxCount)
         let n = buffer.withUnsafeMutableBytes { SSL_read(session, $0.baseAddress, Int32(maxCount)) }
         if n > 0 { return Array(buffer.prefix(Int(n))) }
