@@ -143,6 +143,9 @@ package struct ClinicalCore {
     var lastSession: (start: Double, end: Double)?
     /// A course of proning has ended: the stop criteria were met since the last charting of prone.
     var courseEnded = false
+    /// The last stop assessment (rules v3 §4.7, made by `escalation.prone_stop`): when, its outcome,
+    /// and how long after the end of the session it was made.
+    var proneAssessment: (t: Double, met: Bool, afterSession: Double)?
     /// Haemoptysis charted during the current prone session.
     var proneHemoptysis: (t: Double, ml: Double)?
 

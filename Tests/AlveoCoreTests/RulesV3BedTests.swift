@@ -42,7 +42,7 @@ import Testing
 
     /// §7.10: supine with the stop criteria met and a 2 min probe-off gap at 2 h: prone_stop exactly 4 h
     /// after supine.
-    @Test(.disabled("rules v3 §4.7 stop assessments are not built yet (issue 25)")) func theStopAssessmentIsMadeOnceFourHoursAfterSupine() {
+    @Test func theStopAssessmentIsMadeOnceFourHoursAfterSupine() {
         var h = Harness()
         let improved: [Row] = [("vent", .fio2, 40), ("vent", .peep, 8), ("oxi", .spo2, 95)]  // imputed P/F ~ 198
         h.feed(0, improved + [("nurse", .position, "prone")])
@@ -60,7 +60,7 @@ import Testing
 
     /// §7.10: supine with P/F 148.9 / 157.5 alternating: one prone_repeat at 4 h, nothing at 8 h; a
     /// steady 168 from 9 h: at 12 h the repeat ends and prone_stop starts.
-    @Test(.disabled("rules v3 §4.7 stop assessments are not built yet (issue 25)")) func alternatingPFGivesOneRepeatThenAStopWhenSteady() {
+    @Test func alternatingPFGivesOneRepeatThenAStopWhenSteady() {
         var h = Harness()
         let setting: [Row] = [("vent", .fio2, 60), ("vent", .peep, 10)]
         h.feed(0, setting + [("nurse", .position, "prone")])
@@ -78,6 +78,43 @@ import Testing
             "start@\(JSONValue.format(3600 + 14400)):medium", "end@\(JSONValue.format(3600 + 43200)):medium",
         ], "\(h.trail(.proneRepeat))")
         #expect(h.trail(.proneStop).first == "start@\(JSONValue.format(3600 + 43200)):low", "\(h.trail(.proneStop))")
+    }
+
+    /// §4.8: an acknowledged prone_repeat starts again at the next assessment that is not met (not after
+    /// rearm_s); a session charted before the first assessment is due cancels it; a criterion known false
+    /// after a met assessment ends prone_stop with the course ended (prone_positioning armed again).
+    @Test func repeatAfterAcknowledgementAndStopEndingOnAFalseCriterion() throws {
+        var h = Harness()
+        let poor: [Row] = [("vent", .fio2, 80), ("vent", .peep, 14), ("oxi", .spo2, 88)]
+        h.feed(0, poor + [("nurse", .position, "prone")])
+        h.feed(3600, poor + [("nurse", .position, "supine")])
+        h.hold(from: 3660, to: 3600 + 14400, step: 60, poor)
+        #expect(h.trail(.proneRepeat) == ["start@18000:medium"], "\(h.trail(.proneRepeat))")
+        h.feed(18060, poor + [("nurse", .ack, "escalation.prone_repeat")])
+        h.hold(from: 18120, to: 18000 + 14400, step: 60, poor)
+        #expect(h.trail(.proneRepeat).filter { !$0.hasPrefix("continue") } == ["start@18000:medium", "end@18060:medium", "start@32400:medium"],
+                "\(h.trail(.proneRepeat))")
+
+        // Prone again 2 h after a session: no assessment for that session.
+        var early = Harness()
+        early.feed(0, poor + [("nurse", .position, "prone")])
+        early.feed(3600, poor + [("nurse", .position, "supine")])
+        early.hold(from: 3660, to: 10800, step: 60, poor)
+        early.feed(10860, poor + [("nurse", .position, "prone")])
+        early.hold(from: 10920, to: 30000, step: 60, poor)
+        #expect(early.events(.proneRepeat).isEmpty && early.events(.proneStop).isEmpty)
+
+        // A met assessment, then PEEP 12: prone_stop ends, the course has ended.
+        var stop = Harness()
+        let good: [Row] = [("vent", .fio2, 40), ("vent", .peep, 8), ("oxi", .spo2, 95)]
+        stop.feed(0, good + [("nurse", .position, "prone")])
+        stop.feed(3600, good + [("nurse", .position, "supine")])
+        stop.hold(from: 3660, to: 18000, step: 60, good)
+        stop.feed(18060, [("vent", .fio2, 40), ("vent", .peep, 12), ("oxi", .spo2, 95)])
+        #expect(stop.trail(.proneStop) == ["start@18000:low", "end@18060:low"], "\(stop.trail(.proneStop))")
+        let end = try #require(stop.events(.proneStop).last)
+        #expect(end.text.hasPrefix("PROSEVA stop criteria no longer met") && end.text.contains("escalation.prone_positioning applies again"), "\(end.text)")
+        #expect(stop.core.courseEnded)
     }
 
     // MARK: - §7.11 haemoptysis while prone

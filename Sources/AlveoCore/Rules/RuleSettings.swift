@@ -166,6 +166,10 @@ package struct RuleSettings: Sendable, Equatable {
             "\(name) is gone in rules v2: the SpO2 branch of escalation.plasma_exchange was removed (P/F, measured or imputed, covers hypoxaemia)"
         case (.plasmaExchange?, "exchanges"), (.plasmaExchange?, "days"):
             "\(name) is gone in rules v2: the text names each indication's own regimen"
+        case (.proneStop?, "delay_s"):
+            "delay_s is gone in rules v3: the stop criteria are assessed once, assess_after_s (default 14400) after the end of a prone session, over assess_window_s (§4.7)"
+        case (.proneRepeat?, "assess_after_s"):
+            "assess_after_s of escalation.prone_repeat is gone in rules v3: set it under escalation.prone_stop, whose assessments both prompts share (§4.7)"
         default: nil
         }
     }

@@ -1,5 +1,5 @@
-/// `escalation.prone_repeat`: supine for 4 h after a session of a course that has not ended, the
-/// PROSEVA stopping criteria known not met (advisory, medium): consider the next session. Never
+/// `escalation.prone_repeat`: a stop assessment (rules v3 §4.7, made by `escalation.prone_stop`) not met
+/// after a session of a course that has not ended (advisory, medium): consider the next session. Never
 /// withheld: haemoptysis and hypotension are cautions in its text (rules v3 §3.5, §4.8).
 package struct ProneRepeat: BedRule {
     package static var id: RuleID { .proneRepeat }
@@ -13,31 +13,18 @@ package struct ProneRepeat: BedRule {
     package static var policy: AlarmPolicy { AlarmPolicy(chatterMax: 2, chatterStable: 3600) }
     package static var hasOffset: Bool { false }
     package static var coding: RuleCoding { .local }
-    package static var inputs: Facts { [.pf, .fio2, .peep, .position, .hemoptysis, .massiveHemoptysis, .ecmo] }
+    // It reads P/F, PEEP and FiO2 through the assessments (and names them): blind with them on a unit mismatch.
+    package static var inputs: Facts { [.proneAssessment, .pf, .fio2, .peep, .position, .hemoptysis, .massiveHemoptysis, .ecmo] }
 
-    package struct Settings: RuleSettingsGroup {
-        package var proneRepeatAssessAfter = 4 * 3600.0
+    /// Its assessments are `escalation.prone_stop`'s (`assess_after_s`, `reassess_s`, `assess_window_s`).
+    package typealias Settings = NoSettings
 
-        package init() {}
-
-        package static var keys: [Setting<Settings>] {
-            [Setting("assess_after_s", "s", \.proneRepeatAssessAfter, 600...(48 * 3600.0), "supine this long after a session before the criteria are assessed")]
-        }
-    }
-
-    let settings: Settings
     /// Why the last prompt ended (charted prone, improved), for its text.
     var endReason: String?
     /// The cautions the active prompt last announced (a change is an update, reason `caution`).
     var cautions: [ProneCaution] = []
 
-    package init(settings: Settings) { self.settings = settings }
-
-    /// Supine after a session of a course that has not ended, for the assessment time.
-    private func isDue(_ bed: ClinicalCore, at t: Double) -> Bool {
-        bed.lastProneT != nil && !bed.courseEnded && bed.position == .supine
-            && Tolerance.ge(t - bed.positionSince, settings.proneRepeatAssessAfter)
-    }
+    package init(settings: Settings) {}
 
     package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
         assess(&bed, at: t, into: &events)
@@ -51,20 +38,25 @@ package struct ProneRepeat: BedRule {
             bed.endForECMO(key, by: self, at: t, into: &events)
             return
         }
-        let due = isDue(bed, at: t)
-        let stopCriteria = bed.proneStopCriteria
+        let active = bed.alarms.activePriority(key) != nil
+        let made = bed.proneAssessment.flatMap { Tolerance.equal($0.t, t) ? $0.met : nil }
+        // The next assessment decides afresh: an acknowledged prompt does not wait for rearm_s (§4.8).
+        if made != nil { bed.rearming[key] = nil }
         let assessment: Assessment
-        if !due || stopCriteria == true {
-            if bed.alarms.activePriority(key) != nil {
-                endReason = bed.position == .prone ? "charted prone" : (stopCriteria == true ? "improved" : nil)
-            }
+        if bed.position == .prone {
+            if active { endReason = "charted prone" }
             assessment = .inactive
+        } else if made == true {
+            if active { endReason = "improved" }
+            assessment = .inactive
+        } else if made == false {
+            if !active { endReason = nil }
+            assessment = .active(.medium)
         } else {
-            assessment = stopCriteria == false ? .active(.medium) : .hold
-            if stopCriteria == false, bed.alarms.activePriority(key) == nil { endReason = nil }
+            assessment = active ? .hold : .inactive
         }
         let now = bed.proneCautions(at: t)
-        if bed.alarms.activePriority(key) != nil, assessment != .inactive, now != cautions, !bed.isDisabled(Self.id),
+        if active, assessment != .inactive, now != cautions, !bed.isDisabled(Self.id),
            var transition = bed.alarms.reindicate(key, at: t) {
             cautions = now
             transition.reason = "caution"
@@ -72,15 +64,13 @@ package struct ProneRepeat: BedRule {
             return
         }
         cautions = now
-        bed.drive(key, assessment, by: self, at: t, into: &events, known: due ? stopCriteria.map { !$0 } : false)
+        bed.drive(key, assessment, by: self, at: t, into: &events, known: made.map { !$0 })
     }
 
-    /// Due when the supine time reaches the assessment time; while its prompt is active, at every group
-    /// (a caution can change with the hypotension alarm's state, which is no input fact).
+    /// While its prompt is active, at every group (a caution can change with the hypotension alarm's
+    /// state, which is no input fact); otherwise when an assessment is made.
     private func nextDue(_ bed: borrowing ClinicalCore, at t: Double) -> Double? {
-        if bed.alarms.activePriority(AlarmKey(rule: Self.id)) != nil { return nil }
-        guard bed.lastProneT != nil, !bed.courseEnded, bed.position == .supine, !isDue(bed, at: t) else { return .infinity }
-        return bed.positionSince + settings.proneRepeatAssessAfter - 1e-6
+        bed.alarms.activePriority(AlarmKey(rule: Self.id)) != nil ? nil : .infinity
     }
 
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
@@ -93,6 +83,12 @@ package struct ProneRepeat: BedRule {
         evidence += [("last_prone_t", bed.lastProneT.map { .number($0) } ?? .null), ("supine_since_t", .number(bed.positionSince)),
                      ("session_s", session.map { .number(Fmt.round($0, 0)) } ?? .null)]
         evidence += hemoptysisEvidence
+        // Rules v3 §4.8: the haemoptysis of the last session, by sample time.
+        let sessionBleed = bed.lastSession.map { last in
+            bed.hemoptysis.filter { Tolerance.ge($0.t, last.start) && Tolerance.le($0.t, last.end) }.reduce(0) { $0 + $1.ml }
+        } ?? 0
+        evidence.append(("session_hemoptysis_ml", .number(sessionBleed)))
+        let bled = Tolerance.gt(sessionBleed, 0) ? " Haemoptysis \(Fmt.fixed(sessionBleed, 0)) ml during the last session." : ""
         let fio2 = bed.reading(.fio2).map { Fmt.fixed($0.value, 2) } ?? "?"
         let peep = bed.reading(.peep).map { Fmt.fixed($0.value, 0) } ?? "?"
         let now = bed.pf.map(bed.pfPhrase) ?? "P/F not available"
@@ -102,11 +98,12 @@ package struct ProneRepeat: BedRule {
         if let session, Tolerance.lt(session, sessionHours * 3600) { short = " Last session only \(Fmt.duration(session))." }
         let cleared = switch endReason {
         case "charted prone"?: "Patient charted prone."
-        case "improved"?: "PROSEVA improvement criteria met (\(now), PEEP \(peep), FiO2 \(fio2)): see escalation.prone_stop."
+        case "improved"?:
+            "PROSEVA improvement criteria met at the assessment \(bed.proneAssessment.map { Fmt.duration($0.afterSession) } ?? "?") after the session (\(now), PEEP \(peep), FiO2 \(fio2)): see escalation.prone_stop."
         default: "Next prone session no longer prompted (\(now), PEEP \(peep), FiO2 \(fio2), \(bed.position.rawValue))."
         }
         return AlarmDescription(
-            active: "Supine \(Fmt.duration(t - bed.positionSince)) after \(sessionText) and PROSEVA improvement criteria not met (\(now), PEEP \(peep), FiO2 \(fio2)): consider the next prone session (daily sessions of at least \(Fmt.fixed(sessionHours, 0)) h until improvement).\(short)\(warning)",
+            active: "Supine \(Fmt.duration(t - bed.positionSince)) after \(sessionText) and PROSEVA improvement criteria not met (\(now), PEEP \(peep), FiO2 \(fio2)): consider the next prone session (daily sessions of at least \(Fmt.fixed(sessionHours, 0)) h until improvement).\(short)\(bled)\(warning)",
             cleared: cleared,
             evidence: evidence)
     }
