@@ -130,6 +130,8 @@ package struct ClinicalCore {
     var creatinineSeries = LabSeries()
     var creatinineFinding: KidneyFinding?
     var hemoptysis: [(t: Double, ml: Double)] = []
+    /// Haemoptysis entries charted so far (a new one is a new result for the result-driven rules, §2.2).
+    var hemoptysisEntriesCharted = 0
 
     /// ECMO as last charted (rules v3 §3.3), with its sample time; nil: never charted.
     var ecmo: (mode: ECMOMode, t: Double)?
@@ -583,6 +585,7 @@ package struct ClinicalCore {
         case .hemoptysis:
             let index = hemoptysis.lastIndex(where: { $0.t <= sampled }).map { $0 + 1 } ?? 0
             hemoptysis.insert((sampled, value), at: index)
+            hemoptysisEntriesCharted &+= 1
             changed.insert(.hemoptysis)
         default:
             break

@@ -77,7 +77,11 @@ package struct HemoptysisProne: BedRule {
         } else {
             assessment = .inactive
         }
-        bed.drive(AlarmKey(rule: Self.id), assessment, by: self, at: t, into: &events)
+        let key = AlarmKey(rule: Self.id)
+        let before = events.count
+        bed.drive(key, assessment, by: self, at: t, into: &events)
+        // Rules v3 §2.2: a new entry that leaves the alarm as it was is its re-announcement.
+        if added, case .active = assessment, events.count == before { bed.announceNewResult(key, by: self, at: t, into: &events) }
         return .infinity
     }
 

@@ -34,13 +34,21 @@ package struct HemoptysisVolume: BedRule {
     }
 
     let settings: Settings
+    /// The entries charted when it last ran (a new one is a new result, rules v3 §2.2).
+    var entriesSeen = 0
 
     package init(settings: Settings) { self.settings = settings }
 
     package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
         let assessment: Assessment = bed.massiveHemoptysis ? .active(.high)
             : Tolerance.ge(bed.hemoptysisTotal, settings.hemoptysisVolume) ? .active(.medium) : .inactive
-        bed.drive(AlarmKey(rule: Self.id), assessment, by: self, at: t, into: &events)
+        let key = AlarmKey(rule: Self.id)
+        let newEntry = bed.hemoptysisEntriesCharted != entriesSeen
+        entriesSeen = bed.hemoptysisEntriesCharted
+        let before = events.count
+        bed.drive(key, assessment, by: self, at: t, into: &events)
+        // Rules v3 §2.2: a new entry that leaves the alarm as it was is its re-announcement, with the new total.
+        if newEntry, case .active = assessment, events.count == before { bed.announceNewResult(key, by: self, at: t, into: &events) }
         // The total changes only with an entry or one leaving the window (both the `hemoptysis` fact).
         return .infinity
     }
