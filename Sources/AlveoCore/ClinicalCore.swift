@@ -393,6 +393,18 @@ package struct ClinicalCore {
     /// The P/F ratio the rules currently use, if any.
     package var currentPF: PFRatio? { pf }
 
+    /// The ECMO state as charted (or from `patient.conditions` at start), with its sample time; nil:
+    /// never charted (rules v3 §3.3).
+    package var currentECMO: (mode: ECMOMode, since: Double)? { ecmo.map { ($0.mode, $0.t) } }
+
+    /// The MAP the rules use now (rules v3 §3.2): the arterial line's, else a cuff value within
+    /// `nibp_valid_s`; with its source and whether it is the cuff's.
+    package var currentMAP: (value: Double, t: Double, source: String, fromCuff: Bool)? {
+        Hypotension.currentMAP(self, nibpValid: bedSettings.hypotension.nibpValid, at: now).map {
+            ($0.value, $0.t, sources.indices.contains($0.source) ? sources[$0.source].name : "", $0.fromCuff)
+        }
+    }
+
     // MARK: - Applying observations
 
     mutating func source(named name: String) -> Int {

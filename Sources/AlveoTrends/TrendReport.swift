@@ -43,6 +43,10 @@ package struct TrendReport: Sendable {
         Chart(key: "fio2", title: "FiO2", unit: "%", series: [("fio2", .line)], range: 20...100, thresholds: [], bands: [], gasMarks: true),
         Chart(key: "spo2", title: "SpO2", unit: "%", series: [("spo2", .line)], range: 80...100, thresholds: [],
               bands: [(88, 95, "goal 88–95 %", "goal")], gasMarks: false),
+        Chart(key: "map", title: "Mean arterial pressure (arterial line; cuff as points)", unit: "mmHg",
+              series: [("map", .line), ("nibp_map", .points)], range: 40...120, thresholds: [(65, "65 mmHg")], bands: [], gasMarks: false),
+        Chart(key: "heart_rate", title: "Heart rate (ECG)", unit: "/min", series: [("heart_rate", .line)], range: 40...140, thresholds: [],
+              bands: [], gasMarks: false),
         Chart(key: "hb", title: "Haemoglobin", unit: "g/dL", series: [("hb", .points)], range: 6...14, thresholds: [], bands: [], gasMarks: false),
         Chart(key: "hemoptysis", title: "Haemoptysis charted", unit: "ml", series: [("hemoptysis", .points)], range: 0...50, thresholds: [],
               bands: [], gasMarks: false),
@@ -109,6 +113,7 @@ package struct TrendReport: Sendable {
         .band.severe { fill: #f4b6b6; } .band.moderate { fill: #f8d9b0; } .band.mild { fill: #fbf0c4; } .band.goal { fill: #cfe8cf; }
         .band-label { font-size: 8px; fill: #666; }
         .prone { fill: #9fb7e6; fill-opacity: 0.35; }
+        .ecmo { fill: #c9a0dc; fill-opacity: 0.30; }
         .threshold { stroke: #b00; stroke-width: 1; stroke-dasharray: 5 3; } .threshold-label { font-size: 8px; fill: #b00; }
         .gas { stroke: #555; stroke-width: 0.6; stroke-dasharray: 1 2; }
         .series path { fill: none; stroke: #1a4d8f; stroke-width: 1.1; }
@@ -134,11 +139,24 @@ package struct TrendReport: Sendable {
             <dt>Period</dt><dd>\(escape(period))</dd><dt>Sex</dt><dd>\(escape(sex))</dd>
             <dt>Height</dt><dd>\(escape(height))</dd><dt>Predicted body weight</dt><dd>\(escape(pbw))</dd>
             <dt>Conditions</dt><dd>\(escape(conditions))</dd><dt>Devices</dt><dd>\(escape(devices))</dd>
-            <dt>Prone periods</dt><dd>\(data.positions.filter { $0.position == "prone" }.count)</dd><dt>Alarms</dt><dd>\(Set(data.alarms.map(\.alarmID)).count)</dd>
-            </dl><div class="legend">Blue bands: prone. Dotted verticals: blood gases. P/F: black dots measured (arterial gas), line imputed from SpO2.
+            <dt>Prone periods</dt><dd>\(data.positions.filter { $0.position == "prone" }.count)</dd><dt>ECMO</dt><dd>\(ecmoPeriods(data).isEmpty ? "none charted" : ecmoPeriods(data).map { "\($0.mode.uppercased()) \(clock($0.start, date: true))\($0.end.map { " – \(clock($0, date: true))" } ?? " on")" }.joined(separator: "; "))</dd><dt>Alarms</dt><dd>\(Set(data.alarms.map(\.alarmID)).count)</dd>
+            </dl><div class="legend">Blue bands: prone. Purple bands on P/F: ECMO. Dotted verticals: blood gases. P/F: black dots measured (arterial gas), line imputed from SpO2.
             Downsampled to the lowest and highest value per \(escape(duration((data.to - data.from) / Double(Downsampling.defaultBuckets)))) where a series has more points than the page can show.</div></header>
 
             """
+    }
+
+    /// The ECMO periods (rules v3 §3.3) from the `ecmo` series (0 none, 1 VV, 2 VA).
+    func ecmoPeriods(_ data: TrendData) -> [(mode: String, start: Double, end: Double?)] {
+        var periods: [(mode: String, start: Double, end: Double?)] = []
+        for point in data.series["ecmo"]?.points ?? [] {
+            if let last = periods.last, last.end == nil {
+                if point.value == (last.mode == "vv" ? 1 : 2) { continue }
+                periods[periods.count - 1].end = point.time
+            }
+            if point.value == 1 || point.value == 2 { periods.append((point.value == 1 ? "vv" : "va", point.time, nil)) }
+        }
+        return periods
     }
 
     func x(_ time: Double, _ data: TrendData) -> Double {
@@ -172,6 +190,15 @@ package struct TrendReport: Sendable {
             let start = max(period.start, data.from), end = min(period.end ?? data.to, data.to)
             guard end > start else { continue }
             s += "<rect class=\"prone\" data-start=\"\(f(period.start))\" data-end=\"\(period.end.map(f) ?? "")\" x=\"\(f(x(start, data)))\" y=\"\(f(py))\" width=\"\(f(x(end, data) - x(start, data)))\" height=\"\(f(ph))\"/>\n"
+        }
+        if chart.key == "pf" {
+            // ECMO (rules v3 §3.3): the P/F from the ventilator's FiO2 does not describe oxygenation.
+            for period in ecmoPeriods(data) {
+                let start = max(period.start, data.from), end = min(period.end ?? data.to, data.to)
+                guard end > start else { continue }
+                s += "<rect class=\"ecmo\" data-mode=\"\(period.mode)\" data-start=\"\(f(period.start))\" data-end=\"\(period.end.map(f) ?? "")\" x=\"\(f(x(start, data)))\" y=\"\(f(py))\" width=\"\(f(x(end, data) - x(start, data)))\" height=\"\(f(ph))\"/>"
+                s += "<text class=\"band-label\" x=\"\(f(x(start, data) + 3))\" y=\"\(f(py + ph - 3))\">\(period.mode.uppercased())-ECMO</text>\n"
+            }
         }
         s += axes(low: low, high: high, y: y, data)
         if chart.gasMarks {

@@ -14,8 +14,8 @@ package enum AlveoVersion {
 /// the P/F and the alarms are of one moment): the patient, every current value with its source and
 /// age, the P/F and what it comes from, the alarms in force, each device's line, each output's backlog,
 /// the journal and its disk, the agent's uptime and versions (docs/control-api.md).
-enum StatusReport {
-    static func build(loop: BedsideLoop, at t: Double, started: Date, config: AgentConfig, pollers: [BusPoller],
+package enum StatusReport {
+    package static func build(loop: BedsideLoop, at t: Double, started: Date, config: AgentConfig, pollers: [BusPoller],
                       serialPollers: [SerialPoller], outputs: OutputPipeline?, recording: String?,
                       inputs: StatusAnswer.Inputs = StatusAnswer.Inputs()) -> StatusAnswer {
         let core = loop.core
@@ -118,6 +118,11 @@ enum StatusReport {
             values: values,
             position: StatusAnswer.Position(position: position.position.rawValue, sinceT: number(position.since)),
             pf: pf,
+            map: core.currentMAP.map { map in
+                StatusAnswer.MAP(valueMmhg: number(map.value, 1), source: map.fromCuff ? "nibp" : "abp",
+                                 device: map.source.isEmpty ? nil : map.source, t: number(map.t))
+            },
+            ecmo: core.currentECMO.map { StatusAnswer.ECMO(mode: $0.mode.rawValue, sinceT: number($0.since)) },
             alarms: alarms,
             devices: devices,
             outputs: outputsAnswer,

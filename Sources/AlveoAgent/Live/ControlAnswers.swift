@@ -78,6 +78,10 @@ package struct StatusAnswer: Codable, Sendable {
     package var values: [Value]
     package var position: Position
     package var pf: PF?
+    /// The MAP the rules use (rules v3 §3.2): the arterial line's, else a recent cuff value.
+    package var map: MAP?
+    /// The ECMO state (rules v3 §3.3); nil when never charted.
+    package var ecmo: ECMO?
     package var alarms: [Alarm]
     package var devices: [Device]
     package var outputs: Outputs
@@ -150,6 +154,32 @@ package struct StatusAnswer: Codable, Sendable {
             case source
             case t
             case ageS = "age_s"
+        }
+    }
+
+    package struct MAP: Codable, Sendable {
+        package var valueMmhg: Double?
+        /// `abp` (arterial line) or `nibp` (cuff).
+        package var source: String
+        package var device: String?
+        package var t: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case valueMmhg = "value_mmhg"
+            case source
+            case device
+            case t
+        }
+    }
+
+    package struct ECMO: Codable, Sendable {
+        /// `vv`, `va` or `none`.
+        package var mode: String
+        package var sinceT: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case mode
+            case sinceT = "since_t"
         }
     }
 

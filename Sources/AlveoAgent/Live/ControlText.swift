@@ -41,6 +41,13 @@ package enum StatusText {
         } else {
             out += "P/F unknown\n"
         }
+        if let map = status.map {
+            out += "MAP \(text(map.valueMmhg)) mmHg (\(map.source == "nibp" ? "cuff" : "arterial line") from \(text(map.device)) of t=\(text(map.t)) s)\n"
+        }
+        if let ecmo = status.ecmo {
+            out += ecmo.mode == "none" ? "ECMO none since t=\(text(ecmo.sinceT)) s\n"
+                : "ECMO \(text(ecmo.mode.uppercased())) since t=\(text(ecmo.sinceT)) s: the P/F rules and the prone prompts are not evaluated\n"
+        }
         out += status.alarms.isEmpty ? "no active alarm\n" : "alarms:\n"
         for alarm in status.alarms {
             let state = [alarm.latched ? "latched" : nil, alarm.acknowledged ? "acknowledged" : nil].compactMap { $0 }.joined(separator: ", ")

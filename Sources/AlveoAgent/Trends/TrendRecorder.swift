@@ -13,6 +13,7 @@ package struct TrendRecorder: Sendable {
     package let origin: Double
     private var lastPF: PFRatio?
     private var lastPosition: (position: Position, since: Double)?
+    private var lastECMO: (mode: ECMOMode, since: Double)?
     private var contextWritten = false
     private let bed: String
     private let devices: [String]
@@ -79,6 +80,13 @@ package struct TrendRecorder: Sendable {
         if lastPosition.map({ $0.position != position.position || $0.since != position.since }) ?? true {
             lastPosition = position
             rows.append(.position(time: time(position.since), position: position.position.rawValue))
+        }
+        // The ECMO state (rules v3 §3.3) as a derived series: 0 none, 1 VV, 2 VA, from its sample time.
+        if let ecmo = core.currentECMO, ecmo.since.isFinite, lastECMO.map({ $0.mode != ecmo.mode || $0.since != ecmo.since }) ?? true {
+            lastECMO = ecmo
+            let code: Double = switch ecmo.mode { case .none: 0; case .vv: 1; case .va: 2 }
+            rows.append(.derived(TrendDerived(time: time(ecmo.since), name: "ecmo", value: code, unit: "1", method: "charted",
+                                              inputs: "{\"mode\":\"\(ecmo.mode.rawValue)\"}")))
         }
         alarms(events)
     }
