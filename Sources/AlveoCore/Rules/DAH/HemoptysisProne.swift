@@ -87,13 +87,6 @@ package struct HemoptysisProne: BedRule {
 
     package mutating func acknowledgedEnd(_ key: AlarmKey) -> Bool { true }
 
-    /// "03:00" (UTC time of day).
-    static func clock(_ t: Double) -> String {
-        let minutes = UTCTime.floorDivide(Int64(saturating: (t / 60).rounded(.down)), 1440).remainder
-        let h = minutes / 60, m = minutes % 60
-        return (h < 10 ? "0" : "") + "\(h):" + (m < 10 ? "0" : "") + "\(m)"
-    }
-
     package func describe(_ key: AlarmKey, bed: ClinicalCore, at t: Double) -> AlarmDescription {
         let evidence: [(String, JSONValue)] = [
             ("hemoptysis_ml", last.map { .number($0.ml) } ?? .null),
@@ -107,7 +100,9 @@ package struct HemoptysisProne: BedRule {
         let ml = last.map { Fmt.fixed($0.ml, 0) } ?? "?"
         let active: String
         if late, let session, let end = session.end, let last {
-            active = "Haemoptysis \(ml) ml sampled at \(Self.clock(last.t)) during the prone session \(Self.clock(session.start))–\(Self.clock(end)), "
+            // The core has no wall clock (t counts from the start of the run): ages, not clock times.
+            active = "Haemoptysis \(ml) ml sampled \(Fmt.duration(max(0, t - last.t))) ago during the \(Fmt.duration(end - session.start)) prone session "
+                + "that ended \(Fmt.duration(max(0, t - end))) ago, "
                 + "charted after turning supine: take it into the decision on the next session; check tube patency and suction."
         } else {
             active = "Haemoptysis \(ml) ml during the prone session (session total \(Fmt.fixed(total, 0)) ml): check tube patency and suction; "
