@@ -68,8 +68,8 @@ extension ClinicalCore {
         guard !pendingAcks.isEmpty else { return }
         let acks = pendingAcks
         pendingAcks.removeAll()
-        for (rule, source) in acks {
-            for key in alarms.keys(of: rule) where source == nil || key.source == source {
+        for (rule, source, only) in acks {
+            for key in alarms.keys(of: rule) where (source == nil || key.source == source) && (only == nil || key == only) {
                 if let transition = alarms.acknowledge(key, at: t) {
                     events.append(makeEvent(key, transition, describe(key, at: t), at: t))
                     if transition.phase == .end, rule.type == .advisory, acknowledgedEnd(key) {

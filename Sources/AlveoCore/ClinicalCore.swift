@@ -200,7 +200,8 @@ package struct ClinicalCore {
     /// Texts of the agent's lifecycle alarms (monitoring stopped, monitoring gap), set when raised.
     var lifecycleTexts: [RuleID: AlarmDescription] = [:]
     /// Acknowledgements to apply at the next evaluation: a rule, and the source it is limited to.
-    var pendingAcks: [(rule: RuleID, source: Int?)] = []
+    /// Acknowledgements to apply at the next evaluation: a rule's alarms (of one source), or one alarm (`key`).
+    var pendingAcks: [(rule: RuleID, source: Int?, key: AlarmKey?)] = []
     /// Advisory prompts ended by an acknowledgement: they may start again once their condition has
     /// been known false for `advisoryRearm` (the time it has been so, if it is).
     var rearming = AlarmTable<Double?>()
@@ -285,12 +286,17 @@ package struct ClinicalCore {
     package enum AckRefusal: Error, Sendable, Equatable, CustomStringConvertible {
         case noAlarm(rule: RuleID, source: String?)
         case alreadyAcknowledged(rule: RuleID, source: String?)
+        /// No alarm with this id is in force (it ended, or was never raised in this run).
+        case notInForce(alarmID: Int)
+        case alarmAlreadyAcknowledged(alarmID: Int, rule: RuleID)
 
         package var description: String {
             switch self {
             // The source is what a person typed: shown bounded and escaped (it is answered and logged).
             case .noAlarm(let rule, let source): "no \(rule.id) alarm\(source.map { " from \(Shown.text($0.utf8, limit: 64))" } ?? "") is active"
             case .alreadyAcknowledged(let rule, let source): "the \(rule.id) alarm\(source.map { " from \(Shown.text($0.utf8, limit: 64))" } ?? "") is already acknowledged"
+            case .notInForce(let id): "alarm #\(id) is not in force (it has ended)"
+            case .alarmAlreadyAcknowledged(let id, let rule): "alarm #\(id) (\(rule.id)) is already acknowledged"
             }
         }
     }
@@ -305,7 +311,21 @@ package struct ClinicalCore {
         guard keys.contains(where: { alarms.instance($0).map { !$0.acknowledged || $0.state == .latched } ?? false }) else {
             return .failure(.alreadyAcknowledged(rule: rule, source: source))
         }
-        pendingAcks.append((rule, src))
+        pendingAcks.append((rule, src, nil))
+        changed = .all
+        return .success(process([], at: t))
+    }
+
+    /// Acknowledges one alarm by its id, as `alveo ack` acknowledges a rule's (an alert manager's
+    /// PCD-05 names the alert, not the rule): the events, or why nothing would change.
+    package mutating func acknowledge(alarmID: Int, at t: Double) -> Result<[AlarmEvent], AckRefusal> {
+        guard let key = alarms.keys.first(where: { alarms.instance($0)?.id == alarmID }), let instance = alarms.instance(key) else {
+            return .failure(.notInForce(alarmID: alarmID))
+        }
+        guard !instance.acknowledged || instance.state == .latched else {
+            return .failure(.alarmAlreadyAcknowledged(alarmID: alarmID, rule: key.rule))
+        }
+        pendingAcks.append((key.rule, nil, key))
         changed = .all
         return .success(process([], at: t))
     }
@@ -481,7 +501,7 @@ package struct ClinicalCore {
             }
             enteredBy[parameter.rawValue] = src
         case .ack(let rule):
-            pendingAcks.append((rule, nil))
+            pendingAcks.append((rule, nil, nil))
             changed = .all
         }
     }

@@ -20,6 +20,9 @@ package struct BedsideEntry: Sendable, Equatable, Codable {
         case set(PatientRecord)
         /// The patient has left the bed: their alarms end, and the bed waits for its next patient.
         case discharge
+        /// What the hospital's alert manager reports about one of this run's alarms (IHE PCD-05,
+        /// ORA^R41): delivered, read, accepted, …; an acknowledgement when the site counts it as one.
+        case alertStatus(AlertStatus)
     }
 
     package var action: Action
@@ -98,6 +101,40 @@ package struct BedsideEntry: Sendable, Equatable, Codable {
 
     package static func decode(_ bytes: [UInt8]) -> BedsideEntry? {
         try? JSONDecoder().decode(BedsideEntry.self, from: Data(bytes))
+    }
+}
+
+/// One status report of the alert manager about an alarm (IHE PCD-05; docs/integration.md §9): which
+/// alarm (already resolved from the alert reference to this run's alarm id, so that replay needs no run
+/// id), the status, who and on what device.
+package struct AlertStatus: Sendable, Equatable, Codable {
+    /// This run's alarm id (`A<n>` of the alert reference).
+    package var alarm: Int
+    /// The alert reference as the manager sent it (OBR-3 components 1-2, or the MSA-2 it was found by).
+    package var reference: String
+    /// `forwarded`, `delivered`, `read`, `accepted`, `rejected`, `cancelled`, `callback` or `other`.
+    package var status: String
+    /// PRT-3 as sent (escaped and bounded), when it is not one of the statuses above word for word.
+    package var statusText: String?
+    /// The person who acted (PRT-5: "4711 NURSE ANNA"), escaped and bounded.
+    package var person: String?
+    /// The endpoint device (PRT-10), escaped and bounded.
+    package var device: String?
+    /// When the manager says it happened (PRT-11, else MSH-7), RFC 3339 UTC.
+    package var time: String?
+    /// The site counts this status as an acknowledgement (`inputs.hl7.alert_manager.acknowledge`).
+    package var acknowledges: Bool
+
+    package init(alarm: Int, reference: String, status: String, statusText: String? = nil, person: String? = nil,
+                 device: String? = nil, time: String? = nil, acknowledges: Bool) {
+        self.alarm = alarm
+        self.reference = reference
+        self.status = status
+        self.statusText = statusText
+        self.person = person
+        self.device = device
+        self.time = time
+        self.acknowledges = acknowledges
     }
 }
 

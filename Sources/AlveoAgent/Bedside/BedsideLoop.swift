@@ -22,6 +22,11 @@ package struct BedsideLoop {
     package private(set) var patient: PatientRecord
     /// When the current patient's state started (an admission or a discharge starts a new one).
     package private(set) var patientSince = 0.0
+    /// What the alert manager last reported about each alarm (PCD-05), and who acknowledged it (any
+    /// way: `alveo ack`, the alert manager), by alarm id: for `alveo status`. Bounded to the most recent.
+    package private(set) var stationStatus: [Int: AlertStatus] = [:]
+    package private(set) var acknowledgedBy: [Int: (by: String?, via: String)] = [:]
+    static let alarmNotesKept = 256
     private let settings: RuleSettings
     /// The configured devices: a new patient's core expects them too.
     private let deviceIDs: [String]
@@ -86,8 +91,13 @@ package struct BedsideLoop {
             switch entry.action {
             case .chart: break  // recorded by take(_ observations:)
             case .admit, .set, .update, .discharge: trend([], [], patientChanged: true)  // their events recorded where taken
-            case .acknowledge: trend([], step.events)
+            case .acknowledge, .alertStatus: trend([], step.events)
             }
+            // Who acknowledged (for `alveo status`): the alarms this entry's acknowledgements were for.
+            for event in step.events where event.reason == "acknowledged" {
+                acknowledgedBy[event.alarmID] = (entry.by, entry.via)
+            }
+            if acknowledgedBy.count > BedsideLoop.alarmNotesKept, let oldest = acknowledgedBy.keys.min() { acknowledgedBy[oldest] = nil }
         }
         return result
     }
@@ -157,6 +167,20 @@ package struct BedsideLoop {
             patient = merged
             core.update(patient: updated)
             return .success(take([], at: at))
+        case .alertStatus(let report):
+            // Only an alarm of this run (ids count on across patients): anything else is not ours.
+            guard report.alarm >= 1, report.alarm < core.nextAlarmID else {
+                return .failure(.invalid("alert \(Shown.text(report.reference.utf8, limit: 80)) names alarm #\(report.alarm), which this run has not raised"))
+            }
+            stationStatus[report.alarm] = report
+            if stationStatus.count > BedsideLoop.alarmNotesKept, let oldest = stationStatus.keys.min() { stationStatus[oldest] = nil }
+            guard report.acknowledges else { return .success(Step(events: [], entries: [])) }
+            now = at
+            switch core.acknowledge(alarmID: report.alarm, at: at) {
+            case .success(let events): return .success(Step(events: events, entries: []))
+            // Already acknowledged, or ended: the report is still taken (journaled, shown).
+            case .failure: return .success(Step(events: [], entries: []))
+            }
         case .discharge:
             now = at
             let ended = core.endAll(reason: "patient_discharged", at: at)

@@ -12,6 +12,8 @@ package enum HL7Inbound {
     package enum Kind: String, Sendable {
         case result = "ORU"
         case admission = "ADT"
+        /// An alert manager's status report on one of Alveo's alarms (IHE PCD-05, ORA^R41).
+        case alertStatus = "ORA"
     }
 
     package enum Decision: Sendable {
@@ -42,8 +44,27 @@ package enum HL7Inbound {
     static let nonArterialPCO2 = ["2021-4", "2020-6", "11557-6"]
     static let nonArterialPH = ["2746-6", "2745-8", "11558-4"]
 
-    package static func interpret(_ message: HL7Message, config: LabListenerConfig, now: Date, zone: TimeZone = .current) -> Decision {
+    /// `runID`: this run's id, in the alert references of its alarms (status reports name them).
+    package static func interpret(_ message: HL7Message, config: LabListenerConfig, now: Date, zone: TimeZone = .current,
+                                  runID: String? = nil) -> Decision {
         let application = message.sendingApplication, facility = message.sendingFacility
+        if message.type.code == "ORA" {
+            // The alert manager has its own allow-list: a results feed must not acknowledge alarms.
+            guard let manager = config.alertManager else {
+                return .reject(code: "AR", "status reports (ORA^R41) are not taken here: inputs.hl7.alert_manager is not configured")
+            }
+            guard manager.senders.contains(where: { $0.allows(application: application, facility: facility) }) else {
+                return .reject(code: "AR", "sender \(Shown.text(application.utf8, limit: 40))^\(Shown.text(facility.utf8, limit: 40)) (MSH-3^MSH-4) is not in alert_manager.senders")
+            }
+            guard message.type.event == "R41" else {
+                return .reject(code: "AR", "message type ORA^\(Shown.text(message.type.event.utf8, limit: 8)) is not taken here (ORA^R41)")
+            }
+            let processing = message.value(message.msh, 11)
+            guard processing.isEmpty || processing == "P" else {
+                return .reject(code: "AR", "processing id (MSH-11) \(Shown.text(processing.utf8, limit: 4)): only production (P) reports change an alarm")
+            }
+            return alertStatus(message, manager: manager, bedID: config.alertBedID ?? "", runID: runID, now: now, zone: zone)
+        }
         guard config.allowedSenders.contains(where: { $0.allows(application: application, facility: facility) }) else {
             return .reject(code: "AR", "sender \(Shown.text(application.utf8, limit: 40))^\(Shown.text(facility.utf8, limit: 40)) (MSH-3^MSH-4) is not in allowed_senders")
         }
@@ -62,6 +83,46 @@ package enum HL7Inbound {
         default:
             return .reject(code: "AR", "message type \(Shown.text(code.utf8, limit: 8))^\(Shown.text(event.utf8, limit: 8)) is not taken here (ORU^R01; ADT^A01, A02, A03, A08)")
         }
+    }
+
+    /// An alert manager's status report (IHE PCD-05; shared/pcd05-reference.md): which of this run's
+    /// alarms (OBR-3, else OBR-2: `<bed>-<run>-A<n>`, components 1-2), what status (PRT-3, CWE-1 or -2,
+    /// any case), who (PRT-5), on what (PRT-10), when (PRT-11, else MSH-7).
+    static func alertStatus(_ message: HL7Message, manager: LabListenerConfig.AlertManager, bedID: String, runID: String?,
+                            now: Date, zone: TimeZone) -> Decision {
+        let obr = message.first("OBR")
+        var reference = ""
+        for field in [3, 2] {
+            if let obr, !message.value(obr, field).isEmpty { reference = message.value(obr, field); break }
+        }
+        guard !reference.isEmpty else {
+            return .reject(code: "AR", "no alert reference (OBR-3 or OBR-2 as Alveo sent it): Alveo threads status reports by the alert, not by MSA-2")
+        }
+        let shown = Shown.text(reference.utf8, limit: 80)
+        guard reference.hasPrefix(bedID + "-") else { return .reject(code: "AR", "alert \(shown) is not of this bed (\(Shown.text(bedID.utf8, limit: 40)))") }
+        let rest = reference.dropFirst(bedID.count + 1)
+        guard let marker = rest.range(of: "-A", options: .backwards),
+              let alarm = Int(rest[marker.upperBound...]), alarm >= 1, rest[marker.upperBound...].allSatisfy(\.isASCII) else {
+            return .reject(code: "AR", "alert \(shown) is not an Alveo alert reference (<bed>-<run>-A<alarm>)")
+        }
+        let run = String(rest[..<marker.lowerBound])
+        guard let runID, run == runID else { return .reject(code: "AR", "alert \(shown) is of another run of Alveo (this run: \(runID ?? "unknown"))") }
+        guard let prt = message.first("PRT") else { return .reject(code: "AE", "no status (PRT-3)") }
+        let code = message.value(prt, 3).lowercased(), text = message.value(prt, 3, component: 2).lowercased()
+        let status = LabListenerConfig.AlertManager.statuses.first { $0 == code || $0 == text } ?? "other"
+        let raw = message.value(prt, 3).isEmpty ? message.value(prt, 3, component: 2) : message.value(prt, 3)
+        let person = [1, 2, 3].map { message.value(prt, 5, component: $0) }.filter { !$0.isEmpty }.joined(separator: " ")
+        let device = message.value(prt, 10)
+        let when = HL7Message.date(message.value(prt, 11), zone: zone) ?? HL7Message.date(message.value(message.msh, 7), zone: zone)
+        let report = AlertStatus(alarm: alarm, reference: Shown.text(reference.utf8, limit: 128), status: status,
+                                 statusText: raw.lowercased() == status ? nil : Shown.text(raw.utf8, limit: 64),
+                                 person: person.isEmpty ? nil : Shown.text(person.utf8, limit: 128),
+                                 device: device.isEmpty ? nil : Shown.text(device.utf8, limit: 64),
+                                 time: when.map { PCD04Message.rfc3339($0) }, acknowledges: manager.acknowledge.contains(status))
+        let sender = message.sendingFacility.isEmpty ? message.sendingApplication : "\(message.sendingApplication)^\(message.sendingFacility)"
+        let by = report.person ?? report.device ?? Shown.text(sender.utf8, limit: 128)
+        return .take(BedsideEntry(action: .alertStatus(report), by: by, via: "hl7-acm"), kind: .alertStatus,
+                     notes: status == "other" ? ["PRT-3 status '\(Shown.text(raw.utf8, limit: 64))' is not one Alveo knows: taken as other"] : [])
     }
 
     /// PID-3's identifiers (every repetition: a hospital may send its record number and others).

@@ -59,9 +59,14 @@ package enum StatusReport {
         }
 
         var alarms: [StatusAnswer.Alarm] = core.activeAlarms.map { alarm in
-            StatusAnswer.Alarm(alarmId: alarm.alarmID, rule: alarm.rule.id, source: alarm.source, parameter: alarm.parameter?.name,
-                               priority: alarm.priority.name, type: alarm.rule.type.rawValue, sinceT: number(alarm.since),
-                               activeForS: number(t - alarm.since, 1), latched: alarm.latched, acknowledged: alarm.acknowledged)
+            let by = alarm.acknowledged ? loop.acknowledgedBy[alarm.alarmID] : nil
+            let station = loop.stationStatus[alarm.alarmID].map {
+                StatusAnswer.Alarm.Station(status: $0.status, statusText: $0.statusText, person: $0.person, device: $0.device, time: $0.time)
+            }
+            return StatusAnswer.Alarm(alarmId: alarm.alarmID, rule: alarm.rule.id, source: alarm.source, parameter: alarm.parameter?.name,
+                                      priority: alarm.priority.name, type: alarm.rule.type.rawValue, sinceT: number(alarm.since),
+                                      activeForS: number(t - alarm.since, 1), latched: alarm.latched, acknowledged: alarm.acknowledged,
+                                      acknowledgedBy: by?.by, acknowledgedVia: by?.via, station: station)
         }
         // The agent's own alarms (journal, delivery, station, clock, disk, trend store): raised by the
         // outputs, not the core, and listed after its alarms (their ids start at 1000001).

@@ -42,6 +42,21 @@ package struct LabListenerConfig: Sendable, Equatable {
     package var handshakeTimeoutSeconds = 10.0
     /// A frame begun and not finished within this is dropped.
     package var idleFrameTimeoutSeconds = 60.0
+    /// The hospital's alert manager (IHE PCD-05 status reports on Alveo's alarms); nil: not taken.
+    package var alertManager: AlertManager?
+    /// This bed's id in the alert references Alveo sends (outputs.hl7.bed_id): a report naming another is refused.
+    package var alertBedID: String?
+
+    /// `inputs.hl7.alert_manager`: who may report (MSH-3^MSH-4, apart from the laboratory and ADT
+    /// senders: a results feed must not acknowledge alarms) and which statuses count as an acknowledgement.
+    package struct AlertManager: Sendable, Equatable {
+        package var senders: [Sender] = []
+        package var acknowledge: Set<String> = ["accepted"]
+        /// The statuses Alveo knows (IHE ACM: PCD-05's PRT-3); anything else is `other`.
+        package static let statuses = ["forwarded", "delivered", "read", "accepted", "rejected", "cancelled", "callback"]
+
+        package init() {}
+    }
 
     /// The bounds of the listener's connections (`ConnectionTable`).
     var connectionLimits: ConnectionTable.Limits {
@@ -75,7 +90,8 @@ package struct LabListenerConfig: Sendable, Equatable {
         var config = LabListenerConfig()
         var sawBind = false, sawPort = false, sawSenders = false
         for (key, value) in try node.mapping(allowed: ["bind", "port", "tls", "allowed_senders", "bed_location", "max_connections",
-                                                              "max_connections_per_peer", "idle_timeout_s", "handshake_timeout_s"]) {
+                                                              "max_connections_per_peer", "idle_timeout_s", "handshake_timeout_s",
+                                                              "alert_manager"]) {
             switch key {
             case "bind":
                 let text = try value.string()
@@ -103,15 +119,32 @@ package struct LabListenerConfig: Sendable, Equatable {
                 }
                 config.tls = TLSServerSettings(certificateFile: certificate, keyFile: key, clientCAFile: clients)
             case "allowed_senders":
-                for item in try value.sequence() {
-                    let text = try item.string()
-                    let parts = text.split(separator: "^", omittingEmptySubsequences: false).map(String.init)
-                    guard (1...2).contains(parts.count), !parts[0].isEmpty, parts.allSatisfy({ $0.utf8.count <= 64 && !$0.contains("|") && !$0.contains("~") }) else {
-                        throw item.error("give APPLICATION or APPLICATION^FACILITY (MSH-3, MSH-4), e.g. LIS^HOSP")
-                    }
-                    config.allowedSenders.append(Sender(application: parts[0], facility: parts.count == 2 && !parts[1].isEmpty ? parts[1] : nil))
-                }
+                config.allowedSenders = try senders(value, example: "LIS^HOSP")
                 sawSenders = true
+            case "alert_manager":
+                var manager = AlertManager()
+                var sawManagerSenders = false
+                for (managerKey, managerValue) in try value.mapping(allowed: ["senders", "acknowledge"]) {
+                    switch managerKey {
+                    case "senders":
+                        manager.senders = try senders(managerValue, example: "ALERT_MGR^HOSP")
+                        sawManagerSenders = !manager.senders.isEmpty
+                    default:
+                        var statuses: Set<String> = []
+                        for item in try managerValue.sequence() {
+                            let status = try item.string().lowercased()
+                            guard AlertManager.statuses.contains(status) else {
+                                throw item.error("'\(Shown.text(status.utf8, limit: 24))' is not a status Alveo knows (one of: \(AlertManager.statuses.joined(separator: ", ")))")
+                            }
+                            statuses.insert(status)
+                        }
+                        manager.acknowledge = statuses
+                    }
+                }
+                guard sawManagerSenders else {
+                    throw value.error("give senders: the alert manager's MSH-3 (or MSH-3^MSH-4) whose status reports (ORA^R41) are taken")
+                }
+                config.alertManager = manager
             case "bed_location": config.bedLocation = try value.string()
             case "max_connections": config.maxConnections = try value.integer(in: 1...256)
             case "max_connections_per_peer": config.maxConnectionsPerPeer = try value.integer(in: 1...256)
@@ -125,6 +158,26 @@ package struct LabListenerConfig: Sendable, Equatable {
             throw node.error("give allowed_senders: the sending applications (MSH-3, or MSH-3^MSH-4) whose results and admissions are taken")
         }
         if config.bedLocation == nil, let location = outputs.hl7?.identity.bedLocation, !location.isEmpty { config.bedLocation = location }
+        if config.alertManager != nil {
+            guard let identity = outputs.hl7?.identity else {
+                throw node.error("alert_manager: status reports are about the alerts Alveo sends to the station: configure outputs.hl7 too")
+            }
+            config.alertBedID = identity.bedID
+        }
         return config
+    }
+
+    /// A list of APPLICATION or APPLICATION^FACILITY (MSH-3, MSH-4).
+    static func senders(_ node: ConfigNode, example: String) throws(ConfigError) -> [Sender] {
+        var senders: [Sender] = []
+        for item in try node.sequence() {
+            let text = try item.string()
+            let parts = text.split(separator: "^", omittingEmptySubsequences: false).map(String.init)
+            guard (1...2).contains(parts.count), !parts[0].isEmpty, parts.allSatisfy({ $0.utf8.count <= 64 && !$0.contains("|") && !$0.contains("~") }) else {
+                throw item.error("give APPLICATION or APPLICATION^FACILITY (MSH-3, MSH-4), e.g. \(example)")
+            }
+            senders.append(Sender(application: parts[0], facility: parts.count == 2 && !parts[1].isEmpty ? parts[1] : nil))
+        }
+        return senders
     }
 }

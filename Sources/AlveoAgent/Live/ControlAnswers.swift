@@ -251,6 +251,30 @@ package struct StatusAnswer: Codable, Sendable {
         package var activeForS: Double?
         package var latched: Bool
         package var acknowledged: Bool
+        /// Who acknowledged it (a user name, or the person the alert manager names) and through what
+        /// (`control`, `hl7-acm`); nil when not acknowledged, or by the agent itself.
+        package var acknowledgedBy: String?
+        package var acknowledgedVia: String?
+        /// What the hospital's alert manager last reported about it (IHE PCD-05), if anything.
+        package var station: Station?
+
+        package init(alarmId: Int, rule: String, source: String?, parameter: String?, priority: String, type: String, sinceT: Double?,
+                     activeForS: Double?, latched: Bool, acknowledged: Bool, acknowledgedBy: String? = nil, acknowledgedVia: String? = nil,
+                     station: Station? = nil) {
+            self.alarmId = alarmId
+            self.rule = rule
+            self.source = source
+            self.parameter = parameter
+            self.priority = priority
+            self.type = type
+            self.sinceT = sinceT
+            self.activeForS = activeForS
+            self.latched = latched
+            self.acknowledged = acknowledged
+            self.acknowledgedBy = acknowledgedBy
+            self.acknowledgedVia = acknowledgedVia
+            self.station = station
+        }
 
         enum CodingKeys: String, CodingKey {
             case alarmId = "alarm_id"
@@ -263,6 +287,26 @@ package struct StatusAnswer: Codable, Sendable {
             case activeForS = "active_for_s"
             case latched
             case acknowledged
+            case acknowledgedBy = "acknowledged_by"
+            case acknowledgedVia = "acknowledged_via"
+            case station
+        }
+
+        /// The alert manager's last report (PCD-05): status, who, on what, when.
+        package struct Station: Codable, Sendable {
+            package var status: String
+            package var statusText: String?
+            package var person: String?
+            package var device: String?
+            package var time: String?
+
+            enum CodingKeys: String, CodingKey {
+                case status
+                case statusText = "status_text"
+                case person
+                case device
+                case time
+            }
         }
     }
 

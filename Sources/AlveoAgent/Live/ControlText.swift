@@ -51,7 +51,17 @@ package enum StatusText {
         out += status.alarms.isEmpty ? "no active alarm\n" : "alarms:\n"
         for alarm in status.alarms {
             let state = [alarm.latched ? "latched" : nil, alarm.acknowledged ? "acknowledged" : nil].compactMap { $0 }.joined(separator: ", ")
-            out += "  #\(text(alarm.alarmId)) \(text(alarm.priority)) \(text(alarm.rule))\(alarm.source.map { "[\(TraceListing.escapedLines($0))]" } ?? "") for \(text(alarm.activeForS)) s\(state.isEmpty ? "" : " (\(state))")\n"
+            var line = "  #\(text(alarm.alarmId)) \(text(alarm.priority)) \(text(alarm.rule))\(alarm.source.map { "[\(TraceListing.escapedLines($0))]" } ?? "") for \(text(alarm.activeForS)) s\(state.isEmpty ? "" : " (\(state))")"
+            if alarm.acknowledged, alarm.acknowledgedBy != nil || alarm.acknowledgedVia != nil {
+                line += "; acknowledged by \(text(alarm.acknowledgedBy)) via \(text(alarm.acknowledgedVia))"
+            }
+            if let station = alarm.station {
+                line += "; station: \(text(station.status))"
+                if let person = station.person { line += " by \(TraceListing.escapedLines(person))" }
+                if let device = station.device { line += " on \(TraceListing.escapedLines(device))" }
+                if let time = station.time { line += " at \(TraceListing.escapedLines(time))" }
+            }
+            out += line + "\n"
         }
         out += "devices:\n"
         for device in status.devices {
