@@ -163,6 +163,20 @@ import Testing
         #expect(h.events(.pfSeverity).contains { $0.phase == .start && $0.t == 5100 }, "\(h.trail(.pfSeverity))")
     }
 
+    /// §3.3, §7.12: a latched pf_severity ends at the charting of ECMO too (reason ecmo, any state).
+    @Test func aLatchedPFSeverityEndsOnECMO() throws {
+        var h = Harness()
+        h.feed(0, [("vent", .fio2, 50), ("lab", .pao2, 40)])     // P/F 80: severe
+        h.feed(600, [("vent", .fio2, 50), ("lab", .pao2, 170)])  // P/F 340: out of the bands, latched
+        #expect(h.trail(.pfSeverity).last == "update@600:high:latched", "\(h.trail(.pfSeverity))")
+        h.feed(1200, [("vent", .fio2, 50), ("lab", .pao2, 170), ("nurse", .ecmo, "vv")])
+        let end = try #require(h.events(.pfSeverity).last)
+        #expect(end.phase == .end && end.t == 1200 && end.reason == "ecmo" && end.priority == .high, "\(h.trail(.pfSeverity))")
+        #expect(end.evidence.contains { $0.0 == "ecmo" && $0.1 == .string("vv") })
+        h.hold(from: 1800, to: 3600, step: 600, [("vent", .fio2, 50), ("lab", .pao2, 40)])
+        #expect(!h.events(.pfSeverity).contains { $0.t > 1200 }, "\(h.trail(.pfSeverity))")
+    }
+
     /// §3.3, §4.9: the plasma-exchange prompt on the DAH indication alone ends at the charting of ECMO
     /// (reason ecmo) and does not come back on ECMO.
     @Test func plasmaExchangeDAHIndicationEndsOnECMO() throws {
