@@ -122,7 +122,25 @@ extension ClinicalCore {
         }
         pfHistoryMeasured.expire(before: t - bedSettings.pfFalling.pfFallWindow)
         pfHistoryImputed.expire(before: t - bedSettings.pfFalling.pfFallWindow)
-        // A switch of method is never a fall: the reference is the highest earlier P/F of the same kind.
+        if onECMO {
+            // Rules v3 §3.3: P/F is still computed and shown, but pf_falling compares only values after
+            // ECMO: none of before or during it is kept. The reference stays as it was before ECMO (no rule
+            // reads it on ECMO; pf_falling's end at the charting names it, then clears it).
+            pfHistoryMeasured = SlidingMaximum()
+            pfHistoryImputed = SlidingMaximum()
+        } else {
+            // A switch of method is never a fall: the reference is the highest earlier P/F of the same kind.
+            updateFallReference(at: t)
+        }
+        // What the rules read of P/F is its value and kind, and its fall reference's value.
+        if previousPF?.value != pf?.value || previousPF?.kind != pf?.kind || previousReference?.value != pfFallReference?.value
+            || previousBound?.value != pfLowerBound?.value {
+            changed.insert(.pf)
+        }
+    }
+
+    /// The highest earlier P/F of the current one's kind in the fall window, and the current one added.
+    private mutating func updateFallReference(at t: Double) {
         switch pf?.kind {
         case .measured?:
             pfFallReference = pfHistoryMeasured.maximum
@@ -132,11 +150,6 @@ extension ClinicalCore {
             pfHistoryImputed.append(t: t, value: pf!.value, payload: pf!)
         case .lowerBound?, nil:
             pfFallReference = nil
-        }
-        // What the rules read of P/F is its value and kind, and its fall reference's value.
-        if previousPF?.value != pf?.value || previousPF?.kind != pf?.kind || previousReference?.value != pfFallReference?.value
-            || previousBound?.value != pfLowerBound?.value {
-            changed.insert(.pf)
         }
     }
 

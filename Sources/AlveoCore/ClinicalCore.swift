@@ -120,7 +120,6 @@ package struct ClinicalCore {
     var pfHistoryMeasured = SlidingMaximum<PFRatio>()
     var pfHistoryImputed = SlidingMaximum<PFRatio>()
     var pfFallReference: (t: Double, value: Double, payload: PFRatio)?
-    var pfBand = 0
 
     /// Who gave each charted or laboratory parameter last (a source index; -1: nobody), for `status`.
     var enteredBy = [Int](repeating: -1, count: Parameter.allCases.count)
@@ -216,6 +215,8 @@ package struct ClinicalCore {
         self.disabledRules = settings.disabled.reduce(0) { $0 | (1 << UInt64($1.ordinal)) }
         self.pbw = patient.predictedBodyWeightKg
         self.diagnoses = Diagnoses(patient)
+        // On ECMO from the start (rules v3 §3.3): a charted `ecmo` value replaces it from its sample time.
+        self.ecmo = patient.ecmoAtStart.map { ($0, -Double.infinity) }
         self.bedSettings = BedSettings(settings)
         var slots = [Int](repeating: -1, count: Catalogue.entries.count)
         for unit in Catalogue.clinicalRules {
@@ -246,6 +247,12 @@ package struct ClinicalCore {
         self.patient = patient
         pbw = patient.predictedBodyWeightKg
         diagnoses = Diagnoses(patient)
+        // The ECMO state given with the patient holds until an `ecmo` value is charted (rules v3 §3.3).
+        if ecmo == nil || ecmo?.t == -.infinity {
+            let wasOnECMO = onECMO
+            ecmo = patient.ecmoAtStart.map { ($0, -Double.infinity) }
+            if onECMO, !wasOnECMO { courseEnded = true }
+        }
         changed = .all
     }
 
@@ -491,7 +498,12 @@ package struct ClinicalCore {
             setSensor(state, source: src, at: t)
         case .ecmo(let mode):
             // Holds from its sample time, like a position (rules v3 §3.3); the rules it changes read it.
-            if sampled >= (ecmo?.t ?? -Double.infinity) { ecmo = (mode, sampled) }
+            if sampled >= (ecmo?.t ?? -Double.infinity) {
+                // ECMO started: the prone course ends (rules v3 §3.3); at `none` the prompt to prone is
+                // armed again (a course that ended), and the P/F rules start afresh (updateOxygenation).
+                if mode != .none, !onECMO { courseEnded = true }
+                ecmo = (mode, sampled)
+            }
             changed.insert(.ecmo)
             enteredBy[parameter.rawValue] = src
         case .yesNo(let yes):

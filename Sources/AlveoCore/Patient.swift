@@ -9,6 +9,9 @@ package enum Condition: String, Sendable, CaseIterable, Hashable {
     case ancaVasculitis = "anca_vasculitis"
     case antiGBM = "anti_gbm"
     case sle
+    /// On ECMO at the start (rules v3 §3.3): the state until an `ecmo` value is charted.
+    case ecmoVV = "ecmo_vv"
+    case ecmoVA = "ecmo_va"
 
     /// Hashes the case, not the identifier's text (the rules ask for conditions at every group).
     package func hash(into hasher: inout Hasher) {
@@ -17,11 +20,18 @@ package enum Condition: String, Sendable, CaseIterable, Hashable {
         case .ancaVasculitis: hasher.combine(1)
         case .antiGBM: hasher.combine(2)
         case .sle: hasher.combine(3)
+        case .ecmoVV: hasher.combine(4)
+        case .ecmoVA: hasher.combine(5)
         }
     }
 
     /// Conditions under which renal function is watched (KDIGO: vasculitis with kidney involvement).
-    package var isVasculitis: Bool { self != .diffuseAlveolarHemorrhage }
+    package var isVasculitis: Bool {
+        switch self {
+        case .ancaVasculitis, .antiGBM, .sle: true
+        case .diffuseAlveolarHemorrhage, .ecmoVV, .ecmoVA: false
+        }
+    }
 }
 
 /// The patient context the rules need. Sex and height may not be known yet (a bed waiting for its
@@ -85,4 +95,9 @@ package struct Patient: Sendable, Equatable {
 
     package var hasDAH: Bool { conditions.contains(.diffuseAlveolarHemorrhage) }
     package var hasVasculitis: Bool { conditions.contains { $0.isVasculitis } }
+    /// The ECMO state at start (rules v3 §3.3): `ecmo_va` or `ecmo_vv` among the conditions (VA first
+    /// when both are given, which the configuration refuses); nil: not on ECMO at start.
+    package var ecmoAtStart: ECMOMode? {
+        conditions.contains(.ecmoVA) ? .va : (conditions.contains(.ecmoVV) ? .vv : nil)
+    }
 }

@@ -14,7 +14,7 @@ struct PatientCommand: AsyncParsableCommand {
         @Option(name: .long, help: "male or female.") var sex: String?
         @Option(name: .long, help: "Height in cm (for the predicted body weight; adults, 130-250 cm).") var heightCm: Double?
         @Option(name: .long, help: "A predicted body weight entered by hand, kg (20-150), for a patient the ARDSNet formula does not fit.") var pbwKg: Double?
-        @Option(name: .long, help: "Conditions, comma separated: diffuse_alveolar_hemorrhage, anca_vasculitis, anti_gbm, sle.") var conditions: String?
+        @Option(name: .long, help: "Conditions, comma separated: diffuse_alveolar_hemorrhage, anca_vasculitis, anti_gbm, sle, ecmo_vv, ecmo_va.") var conditions: String?
         @Option(name: .long, help: "The patient identifier (PID-3 of the messages to the station).") var id: String?
         @Option(name: .long, help: "The identifier's assigning authority.") var idAuthority: String?
         @Option(name: .long, help: "The name, FAMILY^GIVEN.") var name: String?

@@ -93,6 +93,9 @@ import Testing
         // Rules v3 §4.13: the high tier of haemoptysis while prone.
         ("patient: {sex: male, height_cm: 170}\nrules:\n  dah.hemoptysis_prone: {high_ml: 2000}",
          "bed.yaml:3: rules.dah.hemoptysis_prone.high_ml: 2000.0 is out of the allowed range"),
+        // Rules v3 §3.3: one ECMO state at start.
+        ("patient: {sex: male, height_cm: 170, conditions: [ecmo_vv, ecmo_va]}",
+         "ecmo_vv and ecmo_va: give at most one"),
         // Rules v3 §3.4: massive haemoptysis from 100 to 5000 ml.
         ("patient: {sex: male, height_cm: 170}\nrules:\n  dah.hemoptysis_volume: {massive_ml: 50}",
          "bed.yaml:3: rules.dah.hemoptysis_volume.massive_ml: 50.0 is out of the allowed range"),

@@ -151,7 +151,7 @@ import Testing
 
     /// §7.12: VV-ECMO charted ends pf_severity, the prone prompt and ecmo_referral (reason ecmo); Vt 3
     /// ml/kg on ECMO gives no tidal_volume_low; `ecmo none` lets the P/F rules start afresh.
-    @Test(.disabled("rules v3 §3.3 on ECMO: pf_severity, pf_falling, prone_stop and the plasma-exchange indication are not yet suspended (issue 25)")) func ecmoEndsTheOxygenationPromptsAndNoneStartsThemAfresh() throws {
+    @Test func ecmoEndsTheOxygenationPromptsAndNoneStartsThemAfresh() throws {
         var h = Harness()
         let severe: [Row] = [("vent", .fio2, 100), ("vent", .peep, 16), ("oxi", .spo2, 80), ("vent", .vt, 400)]
         h.hold(from: 0, to: 46800, step: 600, severe)
@@ -169,6 +169,98 @@ import Testing
         h.feed(50000, severe + [("nurse", .ecmo, "none")])
         h.feed(50060, severe)
         #expect(h.events(.pfSeverity).contains { $0.phase == .start && $0.t >= 50000 }, "\(h.trail(.pfSeverity))")
+    }
+
+    /// §3.3: pf_falling ends at the charting of ECMO (reason ecmo, evidence ecmo); after `ecmo none` a P/F
+    /// is compared only with values after ECMO (P/F 120 after a pre-ECMO high of 200 is no fall), and a
+    /// fall after ECMO starts it again.
+    @Test func pfFallingEndsOnECMOAndComparesOnlyValuesAfterIt() throws {
+        var h = Harness()
+        func gas(_ pao2: Double) -> [Row] { [("vent", .fio2, 50), ("lab", .pao2, pao2)] }  // P/F = 2 x PaO2
+        h.hold(from: 0, to: 1800, step: 300, gas(100))
+        h.feed(2100, gas(70))
+        h.feed(2400, gas(70) + [("nurse", .ecmo, "vv")])
+        h.hold(from: 2700, to: 4800, step: 300, gas(60))
+        h.feed(5100, gas(60) + [("nurse", .ecmo, "none")])
+        h.hold(from: 5400, to: 6000, step: 300, gas(60))
+        h.hold(from: 6300, to: 6900, step: 300, gas(75))
+        h.feed(7200, gas(55))
+        #expect(h.trail(.pfFalling).filter { !$0.hasPrefix("continue") } == ["start@2100:medium", "end@2400:medium", "start@7200:medium"],
+                "\(h.trail(.pfFalling))")
+        let end = try #require(h.events(.pfFalling).first { $0.phase == .end })
+        #expect(end.reason == "ecmo" && end.evidence.contains { $0.0 == "ecmo" && $0.1 == .string("vv") }, "\(end.evidence)")
+        #expect(end.text.hasPrefix("Ended: VV-ECMO charted: P/F from the ventilator's FiO2 does not describe oxygenation on ECMO. Was: "),
+                "\(end.text)")
+        #expect(end.evidence.filter { $0.0 == "ecmo" }.count == 1)
+        let again = try #require(h.events(.pfFalling).last)
+        #expect(again.text.contains("from 150 (measured)"), "the reference is the high after ECMO: \(again.text)")
+        #expect(again.evidence.contains { $0.0 == "ecmo" && $0.1 == .string("none") })
+        // pf_severity ended too, and started afresh after `none` (P/F 120: moderate).
+        #expect(h.events(.pfSeverity).contains { $0.phase == .end && $0.t == 2400 && $0.reason == "ecmo" }, "\(h.trail(.pfSeverity))")
+        #expect(h.events(.pfSeverity).contains { $0.phase == .start && $0.t == 5100 }, "\(h.trail(.pfSeverity))")
+    }
+
+    /// §3.3, §7.12: a latched pf_severity ends at the charting of ECMO too (reason ecmo, any state).
+    @Test func aLatchedPFSeverityEndsOnECMO() throws {
+        var h = Harness()
+        h.feed(0, [("vent", .fio2, 50), ("lab", .pao2, 40)])     // P/F 80: severe
+        h.feed(600, [("vent", .fio2, 50), ("lab", .pao2, 170)])  // P/F 340: out of the bands, latched
+        #expect(h.trail(.pfSeverity).last == "update@600:high:latched", "\(h.trail(.pfSeverity))")
+        h.feed(1200, [("vent", .fio2, 50), ("lab", .pao2, 170), ("nurse", .ecmo, "vv")])
+        let end = try #require(h.events(.pfSeverity).last)
+        #expect(end.phase == .end && end.t == 1200 && end.reason == "ecmo" && end.priority == .high, "\(h.trail(.pfSeverity))")
+        #expect(end.evidence.contains { $0.0 == "ecmo" && $0.1 == .string("vv") })
+        h.hold(from: 1800, to: 3600, step: 600, [("vent", .fio2, 50), ("lab", .pao2, 40)])
+        #expect(!h.events(.pfSeverity).contains { $0.t > 1200 }, "\(h.trail(.pfSeverity))")
+    }
+
+    /// §3.3, §4.9: the plasma-exchange prompt on the DAH indication alone ends at the charting of ECMO
+    /// (reason ecmo) and does not come back on ECMO.
+    @Test func plasmaExchangeDAHIndicationEndsOnECMO() throws {
+        var h = Harness(Patient(sex: .male, heightCm: 170, conditions: [.diffuseAlveolarHemorrhage]))
+        let low: [Row] = [("vent", .fio2, 50), ("lab", .pao2, 70)]  // P/F 140
+        h.hold(from: 0, to: 3900, step: 300, low)
+        let start = try #require(h.events(.plasmaExchange).first)
+        #expect(start.phase == .start && start.evidence.contains { $0.0 == "indication" && $0.1 == .string("dah_hypoxaemia") })
+        h.feed(4200, low + [("nurse", .ecmo, "vv")])
+        h.hold(from: 4500, to: 4500 + 3 * 3600, step: 300, low)
+        #expect(h.trail(.plasmaExchange).filter { !$0.hasPrefix("continue") } == ["start@3600:medium", "end@4200:medium"],
+                "\(h.trail(.plasmaExchange))")
+        let end = try #require(h.events(.plasmaExchange).last)
+        #expect(end.reason == "ecmo" && end.evidence.contains { $0.0 == "ecmo" && $0.1 == .string("vv") })
+    }
+
+    /// §4.9: with a stronger indication holding at the charting of ECMO, the prompt is not ended: an
+    /// `update`, reason `indication` (ANCA vasculitis with a creatinine above 3.4 mg/dL).
+    @Test func plasmaExchangeOnECMOWithAStrongerIndicationIsAnUpdate() throws {
+        var h = Harness(Patient(sex: .male, heightCm: 170, conditions: [.diffuseAlveolarHemorrhage, .ancaVasculitis]))
+        let low: [Row] = [("vent", .fio2, 50), ("lab", .pao2, 70)]
+        h.hold(from: 0, to: 3900, step: 300, low)
+        #expect(h.events(.plasmaExchange).first.map { "\($0.phase)@\($0.t)" } == "start@3600.0", "\(h.trail(.plasmaExchange))")
+        h.feed(4200, low + [("nurse", .ecmo, "va"), ("lab", .creatinine, 4.0)])
+        h.hold(from: 4500, to: 7200, step: 300, low)
+        let events = h.events(.plasmaExchange).filter { $0.phase != .continue }
+        #expect(events.map { "\($0.phase.rawValue)@\(JSONValue.format($0.t))" } == ["start@3600", "update@4200"], "\(h.trail(.plasmaExchange))")
+        let update = try #require(events.last)
+        #expect(update.reason == "indication" && update.evidence.contains { $0.0 == "indication" && $0.1 == .string("anca_kidney") })
+        #expect(update.evidence.contains { $0.0 == "ecmo" && $0.1 == .string("va") })
+    }
+
+    /// §3.3: `ecmo_vv` among the conditions: on ECMO from the first group (no P/F rule, no prone prompt, no
+    /// referral, no tidal_volume_low); a charted `ecmo none` replaces it.
+    @Test func ecmoConditionAtStartSuppressesTheOxygenationRulesFromTheFirstGroup() throws {
+        var h = Harness(Patient(sex: .male, heightCm: 170, conditions: [.ecmoVV]))
+        let severe: [Row] = [("vent", .fio2, 100), ("vent", .peep, 16), ("oxi", .spo2, 80), ("vent", .vt, 200)]
+        h.hold(from: 0, to: 7 * 3600, step: 600, severe)
+        for rule in [RuleID.pfSeverity, .pfFalling, .pronePositioning, .ecmoReferral, .tidalVolumeLow, .plasmaExchange] {
+            #expect(h.events(rule).isEmpty, "\(rule.id): \(h.trail(rule))")
+        }
+        #expect(h.core.currentPF != nil, "P/F is still computed and shown")
+        h.feed(7 * 3600 + 600, severe + [("nurse", .ecmo, "none")])
+        let start = try #require(h.events(.pfSeverity).first)
+        #expect(start.phase == .start && start.t == 7 * 3600 + 600 && start.priority == .high, "\(h.trail(.pfSeverity))")
+        #expect(start.evidence.contains { $0.0 == "ecmo" && $0.1 == .string("none") })
+        #expect(!Patient(sex: .male, heightCm: 170, conditions: [.ecmoVV, .ecmoVA]).hasVasculitis)
     }
 
     /// §7.13: EOLIA's criteria each by its own window.

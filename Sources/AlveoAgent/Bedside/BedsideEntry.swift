@@ -228,6 +228,10 @@ package struct PatientRecord: Sendable, Equatable, Codable {
             }
             conditionSet.insert(condition)
         }
+        // One ECMO state at start (rules v3 §3.3).
+        if conditionSet.isSuperset(of: [.ecmoVV, .ecmoVA]) {
+            return .failure(.invalid("conditions ecmo_vv and ecmo_va: give at most one (the ECMO state until an ecmo value is charted)"))
+        }
         return .success(Patient(sex: sexValue, heightCm: heightCm, conditions: conditionSet, pbwKg: pbwKg))
     }
 

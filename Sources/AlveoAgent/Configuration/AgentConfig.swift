@@ -138,6 +138,8 @@ package struct AgentConfig: Sendable, Equatable {
             case "pbw_kg": pbw = try value.number(in: Patient.pbwRangeKg, unit: "kg")
             case "conditions":
                 for item in try value.sequence() { conditions.insert(try item.oneOf(Condition.self)) }
+                // One ECMO state at start (rules v3 §3.3).
+                if conditions.isSuperset(of: [.ecmoVV, .ecmoVA]) { throw value.error("ecmo_vv and ecmo_va: give at most one (the ECMO state at start)") }
             default: break
             }
         }

@@ -185,9 +185,16 @@ extension ClinicalCore {
     /// On ECMO (rules v3 §3.3): VV or VA charted, until `none`.
     var onECMO: Bool { ecmo.map { $0.mode != .none } ?? false }
 
+    /// Evidence `ecmo` (rules v3 §3.3) for the rules ECMO suspends, once an ECMO state is known (charted, or
+    /// a condition at start); none before (the events of a patient never on ECMO stay as they were).
+    var ecmoEvidence: [(String, JSONValue)] { ecmo.map { [("ecmo", .string($0.mode.rawValue))] } ?? [] }
+
     /// Rules v3 §3.3: a rule not evaluated on ECMO ends its alarm in force, whatever its state (latched
     /// included), reason `ecmo`; an end, not a relief (never held back by the chatter bound).
     mutating func endForECMO<Rule: ClinicalRule>(_ key: AlarmKey, by rule: Rule, at t: Double, into events: inout [AlarmEvent]) {
+        // The rule drives nothing on ECMO: after `none` its first assessment is a new one, even if it
+        // equals the last before ECMO (the alarm it drove is gone).
+        if key.source < 0, key.parameter < 0 { lastAssessment[key.rule.ordinal] = nil }
         guard !isDisabled(key.rule), var transition = alarms.remove(key, reason: "ecmo") else { return }
         transition.reason = "ecmo"
         let was = rule.describe(key, bed: self, at: t)
@@ -195,7 +202,7 @@ extension ClinicalCore {
         let description = AlarmDescription(
             active: was.active,
             cleared: "Ended: \(mode)-ECMO charted: P/F from the ventilator's FiO2 does not describe oxygenation on ECMO. Was: \(was.active)",
-            evidence: was.evidence + [("ecmo", .string(ecmo?.mode.rawValue ?? "none"))])
+            evidence: was.evidence.filter { $0.0 != "ecmo" } + [("ecmo", .string(ecmo?.mode.rawValue ?? "none"))])
         events.append(makeEvent(key, transition, description, at: t))
     }
 }

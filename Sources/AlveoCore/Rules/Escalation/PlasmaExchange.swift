@@ -13,7 +13,7 @@ package struct PlasmaExchange: BedRule {
     package static var policy: AlarmPolicy { AlarmPolicy(chatterMax: 2, chatterStable: 3600) }
     package static var hasOffset: Bool { false }
     package static var coding: RuleCoding { .local }
-    package static var inputs: Facts { [.pf, .patient, .creatinine] }
+    package static var inputs: Facts { [.pf, .patient, .creatinine, .ecmo] }
 
     package struct Settings: RuleSettingsGroup {
         package var plexKidneyCreatinine = 3.4
@@ -73,7 +73,9 @@ package struct PlasmaExchange: BedRule {
 
     private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
         let key = AlarmKey(rule: Self.id)
-        if bed.diagnoses.dah {
+        // Rules v3 §3.3, §4.9: the DAH indication is not evaluated on ECMO (P/F from the ventilator's FiO2
+        // does not describe oxygenation); its window resets once its prompt has ended.
+        if bed.diagnoses.dah, !bed.onECMO {
             let low = bed.pf.map { Tolerance.lt($0.value, settings.plexMaxPF) }
             if let pf = bed.pf, Tolerance.ge(pf.value, settings.plexEndPF) {
                 // Recovered: the indication ends, and a new one needs its whole window again.
@@ -89,8 +91,9 @@ package struct PlasmaExchange: BedRule {
             }
         } else {
             dahHolds = false
-            window.reset()
+            if !bed.onECMO { window.reset() }
         }
+        defer { if bed.onECMO { window.reset() } }
         // The strongest indication that holds and is not acknowledged (no allocation: this runs every group).
         var strongest: Indication?
         if bed.diagnoses.antiGBM {
@@ -106,6 +109,12 @@ package struct PlasmaExchange: BedRule {
             strongest = nil
         }
         guard let strongest else {
+            if bed.onECMO, indication == .dahHypoxaemia {
+                // A prompt on the DAH indication alone ends, reason ecmo (a stronger one would be an update).
+                bed.endForECMO(key, by: self, at: t, into: &events)
+                indication = nil
+                return
+            }
             indication = nil
             bed.drive(key, .inactive, by: self, at: t, into: &events)
             return
@@ -163,6 +172,7 @@ package struct PlasmaExchange: BedRule {
         let bleeding = patient.hasDAH || bed.hemoptysis.contains { Tolerance.le(t - $0.t, 24 * 3600) && $0.ml > 0 }
         if bleeding { text += " Use fresh frozen plasma for the replacement while bleeding." }
         evidence.append(("ffp_replacement", .bool(bleeding)))
+        evidence += bed.ecmoEvidence
         return AlarmDescription(
             active: text,
             cleared: endReason.map { "Plasma exchange no longer prompted: \($0)." } ?? "Plasma exchange no longer prompted: no indication holds.",

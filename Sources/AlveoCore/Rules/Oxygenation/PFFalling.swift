@@ -14,7 +14,7 @@ package struct PFFalling: BedRule {
     package static var coding: RuleCoding {
         .limit(LimitAlarm(metric: .pfRatio, above: false, value: .pfValue, limit: .threshold(limit, positiveOnly: false), device: nil))
     }
-    package static var inputs: Facts { [.pf] }
+    package static var inputs: Facts { [.pf, .ecmo] }
 
     /// The P/F below which the fall is met, mmHg.
     static let limit = EvidenceKey<Double>("pf_limit")
@@ -52,6 +52,14 @@ package struct PFFalling: BedRule {
     }
 
     private mutating func assess(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) {
+        if bed.onECMO {
+            // Rules v3 §3.3: not evaluated on ECMO; an alarm in force ends (reason ecmo, its text names the
+            // fall before ECMO). P/F of before and during ECMO is not kept (updateOxygenation): at `none`
+            // the fall is measured against values after ECMO only.
+            bed.endForECMO(AlarmKey(rule: Self.id), by: self, at: t, into: &events)
+            bed.pfFallReference = nil
+            return
+        }
         let reference = bed.pfFallReference
         // Met at a fall of fall_fraction, held down to end_fall_fraction, cleared below it; no earlier
         // value of the same kind in the window: cleared (rules v3 §4.4).
@@ -85,7 +93,7 @@ package struct PFFalling: BedRule {
             }
         }
         evidence += [("fall_fraction_limit", .number(settings.pfFallFraction)), ("end_fall_fraction", .number(settings.pfEndFallFraction)),
-                     ("window_s", .number(settings.pfFallWindow))]
+                     ("window_s", .number(settings.pfFallWindow))] + bed.ecmoEvidence
         let now = pf.map(bed.pfPhrase) ?? "P/F not currently available"
         return AlarmDescription(
             active: "\(now)\(change): oxygenation is worsening; reassess the patient and consider a blood gas.",

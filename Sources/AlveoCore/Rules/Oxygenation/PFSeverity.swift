@@ -14,7 +14,7 @@ package struct PFSeverity: BedRule {
     package static var coding: RuleCoding {
         .limit(LimitAlarm(metric: .pfRatio, above: false, value: .pfValue, limit: .threshold(bandLimit, positiveOnly: true), device: nil))
     }
-    package static var inputs: Facts { [.pf] }
+    package static var inputs: Facts { [.pf, .ecmo] }
 
     /// The upper edge of the band, mmHg (0: no band).
     static let bandLimit = EvidenceKey<Double>("band_limit")
@@ -58,6 +58,15 @@ package struct PFSeverity: BedRule {
     package init(settings: Settings) { self.settings = settings }
 
     package mutating func evaluate(_ bed: inout ClinicalCore, at t: Double, into events: inout [AlarmEvent]) -> Double? {
+        if bed.onECMO {
+            // Rules v3 §3.3, §4.3 (c): not evaluated on ECMO; an alarm in force ends (reason ecmo, latched
+            // included) and the band is forgotten: at `none` the rule starts afresh.
+            bed.endForECMO(AlarmKey(rule: Self.id), by: self, at: t, into: &events)
+            band = 0
+            bandSince = -.infinity
+            unknownSince = nil
+            return .infinity
+        }
         if bed.pf == nil { unknownSince = unknownSince ?? t } else { unknownSince = nil }
         let before = band
         let assessment = assessBand(bed)
@@ -112,7 +121,8 @@ package struct PFSeverity: BedRule {
         guard let pf = bed.pf ?? bed.pfLowerBound else {
             let held = "\(name.prefix(1).uppercased())\(name.dropFirst()) range held: P/F not known\(unknownSince.map { " for \(Fmt.duration(max(0, t - $0)))" } ?? "") (no current SpO2 and FiO2, no blood gas within \(Fmt.duration(settings.gasValidFor))): draw an arterial blood gas."
             return AlarmDescription(active: held, cleared: "P/F not currently available.",
-                                    evidence: [(EvidenceKey.pfValue.name, .null), ("band", .string(names[band])), Self.bandLimit(edges[band])])
+                                    evidence: [(EvidenceKey.pfValue.name, .null), ("band", .string(names[band])), Self.bandLimit(edges[band])]
+                                        + bed.ecmoEvidence)
         }
         var evidence: [(String, JSONValue)] = [(EvidenceKey.pfValue.name, bed.pfEvidence(pf)), ("band", .string(names[band])),
                                                Self.bandLimit(edges[band]),
@@ -144,6 +154,7 @@ package struct PFSeverity: BedRule {
                 active = "\(bed.pfPhrase(pf)): \(name) range by a lower bound of P/F \(Self.range(band, edges, "P/F")): confirm with an arterial blood gas.\(sfText)"
             }
         }
+        evidence += bed.ecmoEvidence
         let cleared = pf.kind == .measured ? "\(bed.pfPhrase(pf)), above the ARDS bands (Berlin 2012 and global definition 2024)."
                                            : "\(bed.pfPhrase(pf)), above the ARDS bands: confirm with an arterial blood gas."
         return AlarmDescription(active: active, cleared: cleared, evidence: evidence)
