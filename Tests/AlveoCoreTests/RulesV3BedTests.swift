@@ -117,6 +117,30 @@ import Testing
         #expect(stop.core.courseEnded)
     }
 
+    /// §3.3, §4.8: ECMO charted ends prone_stop and prone_repeat (reason ecmo) and the course; no
+    /// assessment is made on ECMO.
+    @Test func ecmoEndsTheStopAndRepeatPrompts() throws {
+        let good: [Row] = [("vent", .fio2, 40), ("vent", .peep, 8), ("oxi", .spo2, 95)]
+        var stop = Harness()
+        stop.feed(0, good + [("nurse", .position, "prone")])
+        stop.feed(3600, good + [("nurse", .position, "supine")])
+        stop.hold(from: 3660, to: 18000, step: 60, good)
+        stop.feed(18060, good + [("nurse", .ecmo, "vv")])
+        let end = try #require(stop.events(.proneStop).last)
+        #expect(stop.trail(.proneStop) == ["start@18000:low", "end@18060:low"] && end.reason == "ecmo", "\(stop.trail(.proneStop))")
+
+        let poor: [Row] = [("vent", .fio2, 80), ("vent", .peep, 14), ("oxi", .spo2, 88)]
+        var repeating = Harness()
+        repeating.feed(0, poor + [("nurse", .position, "prone")])
+        repeating.feed(3600, poor + [("nurse", .position, "supine")])
+        repeating.hold(from: 3660, to: 18000, step: 60, poor)
+        repeating.feed(18060, poor + [("nurse", .ecmo, "va")])
+        repeating.hold(from: 18120, to: 40000, step: 600, poor)
+        #expect(repeating.events(.proneRepeat).filter { $0.phase != .continue }.map { "\($0.phase)@\($0.t):\($0.reason ?? "-")" }
+                == ["start@18000.0:-", "end@18060.0:ecmo"], "\(repeating.trail(.proneRepeat))")
+        #expect(repeating.events(.proneStop).isEmpty)
+    }
+
     // MARK: - §7.11 haemoptysis while prone
 
     @Test func haemoptysisWhileProneByAmountAndSampleTime() throws {
