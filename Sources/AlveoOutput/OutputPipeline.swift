@@ -421,6 +421,8 @@ package struct OutputConfig: Sendable, Equatable {
 package final class OutputPipeline {
     let writer: JournalWriter?
     package let forwarders: [JournalForwarder]
+    /// This run's id (the journal's): in the alert references of its PCD-04 messages.
+    package var runID: String? { writer?.runID }
     /// Where what cannot be journaled at a stop is kept (`outputs.journal.spill_directory`).
     let spillDirectory: String?
     private let ownAlarms = OwnAlarmList()

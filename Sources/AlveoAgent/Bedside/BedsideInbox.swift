@@ -52,6 +52,13 @@ package final class BedsideInbox: Sendable {
     }
     private let submitter = Mutex<Submitter?>(nil)
     private let inputs = Mutex<(@Sendable () -> StatusAnswer.Listener)?>(nil)
+    private let run = Mutex<String?>(nil)
+
+    /// This run's id, once its journal is open (the alert manager's status reports name it).
+    package var runID: String? {
+        get { run.withLock { $0 } }
+        set { run.withLock { $0 = newValue } }
+    }
 
     package init() {}
 

@@ -234,7 +234,7 @@ package final class LabListener: Service, Sendable {
             logger.info("resent message answered again, not taken twice", metadata: metadata)
             return answer("AA", "already taken")
         }
-        switch HL7Inbound.interpret(message, config: config, now: now) {
+        switch HL7Inbound.interpret(message, config: config, now: now, runID: inbox.runID) {
         case .reject(let code, let reason):
             logger.warning("message refused (\(code)): \(reason)", metadata: metadata)
             count(\.rejected, problem: "\(code): \(reason)")
@@ -269,6 +269,11 @@ package final class LabListener: Service, Sendable {
                 count(\.ignored)
                 remember(controlID, from: sender)
                 return answer("AA", reason)
+            case .failure(.refused(.invalid(let reason))) where kind == .alertStatus:
+                // A status for an alarm this run never raised: not ours (nothing changes, do not resend).
+                logger.warning("status report refused (AR): \(reason)", metadata: metadata)
+                count(\.rejected, problem: "AR: \(reason)")
+                return answer("AR", reason)
             case .failure(.refused(.invalid(let reason))):
                 logger.warning("message refused (AE): \(reason)", metadata: metadata)
                 count(\.rejected, problem: "AE: \(reason)")

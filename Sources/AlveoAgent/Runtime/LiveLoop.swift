@@ -68,6 +68,7 @@ struct LiveLoop: Service {
         let clock = AgentClock()
         let sinks = try openSinks(clock)
         let outputs = sinks.outputs
+        inbox?.runID = outputs?.runID
         defer { sinks.stop() }
         // Bounded: the core takes a delivery in microseconds and devices send a few a second, so a
         // full queue means the core is stalled; the oldest deliveries are then dropped (counted and
