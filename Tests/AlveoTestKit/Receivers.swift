@@ -60,6 +60,18 @@ package enum Receivers {
         return peer
     }
 
+    /// Tests/Peers/acm_peer.py: an IHE ACM alert manager on `port` (takes Alveo's PCD-04, logs each to
+    /// `log`) that answers selected alerts with PCD-05 status reports to Alveo's listener; returns once it listens.
+    package static func alertManager(port: Int, log: String, in directory: URL, name: String = "alert-manager", arguments: [String]) throws -> RunningProcess {
+        let ready = directory.appendingPathComponent("\(name).ready").path
+        try? FileManager.default.removeItem(atPath: ready)
+        let peer = try RunningProcess(["python3", Paths.repository.appendingPathComponent("Tests/Peers/acm_peer.py").path, "--port", "\(port)",
+                                       "--log", log, "--ready", ready] + arguments, directory: directory, name: name)
+        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: ready) || peer.poll() != nil },
+                "the alert manager peer did not start: \(peer.stderr)")
+        return peer
+    }
+
     /// Tests/Peers/modbus_peer.py (pymodbus) with `arguments` (`--tcp PORT --ir …`, `--rtu PATH …`);
     /// returns once it serves.
     package static func modbusPeer(_ arguments: [String], in directory: URL, name: String = "peer") throws -> RunningProcess {

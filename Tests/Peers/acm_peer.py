@@ -16,6 +16,9 @@ Flags:
   --port N               listen here for PCD-04 (127.0.0.1; --host to change)
   --log FILE             JSON lines, appended (below)
   --alveo HOST:PORT      Alveo's HL7 listener, where the ORA^R41 go (required to send any status)
+  --when-state STATE     with --select: the first message of the alert whose alarm state is STATE
+                         (e.g. latched) gets the status, instead of its first message; one select
+                         alone: --select TEXT@STATE
   --select TEXT          repeatable; a PCD-04 whose raw text contains TEXT (rule id, word of the alarm
                          text, ...) and which is the first message seen of its alert id gets a status.
                          Default: none selected (the peer then only ACKs and logs)
@@ -169,6 +172,8 @@ async def main():
     parser.add_argument("--log", required=True)
     parser.add_argument("--alveo", help="HOST:PORT of Alveo's HL7 listener")
     parser.add_argument("--select", action="append", default=[])
+    parser.add_argument("--when-state", default=None,
+                        help="select the first message of a selected alert whose alarm state (MDC_ATTR_ALARM_STATE) is this, e.g. latched, instead of its first message")
     parser.add_argument("--delay", type=float, default=0.5)
     parser.add_argument("--status", default="Accepted")
     parser.add_argument("--statuses")
@@ -196,6 +201,7 @@ async def main():
         client_tls.check_hostname = False
 
     seen = set()
+    reported = set()
     tasks = set()
     counter = {"ora": 0}
 
@@ -269,7 +275,18 @@ async def main():
                 first = bool(is_pcd04 and alert_id and alert_id not in seen)
                 if first:
                     seen.add(alert_id)
-                selected = bool(first and any(s in text for s in args.select))
+                # --select TEXT: the alert's first message; TEXT@STATE (or --when-state): its first
+                # message in that alarm state (e.g. latched).
+                selected = False
+                for choice in args.select:
+                    wanted, _, state = choice.partition("@")
+                    state = state or args.when_state
+                    if not (is_pcd04 and alert_id and alert_id not in reported and wanted in text):
+                        continue
+                    if (state and info["state"] == state) or (not state and first):
+                        selected = True
+                if selected:
+                    reported.add(alert_id)
                 record = {"kind": "pcd04" if is_pcd04 else "other", "control_id": control_id,
                           "type": field(msh, 9)}
                 record.update({k: v for k, v in info.items() if k != "alert_ref"})
