@@ -244,6 +244,46 @@ import Testing
         #expect(phases.first == "start" && phases.last == "end", "\(phases)")
     }
 
+    /// Issue 26 acceptance: the bundled DAH course without its acknowledgements, replayed into the
+    /// PCD-04 output: by default the station gets its 29 state transitions and no `continue`; with
+    /// `reannounce: schedule` all 102 events (docs/clinical-rules.md, the course without acknowledgements).
+    @Test(arguments: [("", 29), ("    reannounce: schedule", 102)])
+    func theDAHCourseReachesTheStationAsTransitionsByDefault(extra: String, messages: Int) throws {
+        let port = freePort()
+        let receiver = try startReceiver(port: port)
+        defer { receiver.kill() }
+        let course = try String(contentsOf: Paths.repository.appendingPathComponent("devices/scenarios/dah_escalation.csv"), encoding: .utf8)
+        let scenario = directory.appendingPathComponent("dah_no_acks.csv").path
+        try course.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.contains(",ack,") }.joined(separator: "\n")
+            .write(toFile: scenario, atomically: true, encoding: .utf8)
+        let config = directory.appendingPathComponent("dah.yaml").path
+        try """
+            patient: {sex: female, height_cm: 160, conditions: [diffuse_alveolar_hemorrhage, anca_vasculitis]}
+            rules:
+              technical.device_silent: {timeout_s: 600}
+            outputs:
+              journal: {directory: journal-dah}
+              hl7:
+                host: 127.0.0.1
+                port: \(port)
+                reconnect_max_s: 0.5
+                patient_id: "12345"
+                bed_location: ICU^B1^B1^HOSP
+                bed_id: ICU-B1
+            \(extra)
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try ChildProcess.run([Paths.alveo, "replay", "--config", config, scenario], timeout: 300)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.split(separator: "\n").count == 102, "stdout carries every event")
+        let alarms = received().filter { ($0["type"] as? String)?.hasPrefix("ORU^R40") == true }
+        let phases = alarms.compactMap { message -> String? in
+            (message["segments"] as? [String])?.first { $0.contains("MDC_ATTR_EVENT_PHASE") }?.split(separator: "|", omittingEmptySubsequences: false)[5].description
+        }
+        #expect(alarms.count == messages, "\(alarms.count) messages: \(phases)")
+        #expect(phases.contains("continue") == (messages == 102), "\(phases)")
+        #expect(alarms.allSatisfy { $0["valid"] as? Bool == true }, "hl7apy: \(alarms.compactMap { $0["errors"] })")
+    }
+
     @Test func idleAgentSendsHeartbeats() throws {
         let port = freePort()
         let receiver = try startReceiver(port: port)
