@@ -96,8 +96,12 @@ import Glibc
         }, "the latched SpO2 alarm did not end by the manager's acceptance: \(agent.stdout)\n\(log(managerLog))")
         let spo2 = control.events(agent).filter { $0["rule"] as? String == "oxygenation.spo2_low" }
         #expect(spo2.contains { $0["state"] as? String == "latched" }, "it had latched: \(spo2)")
-        // Every status was answered AA.
-        let reports = log(managerLog).filter { $0["kind"] as? String == "pcd05" }
+        // Every status was answered AA (the answer follows the events, so wait for the peer's log).
+        var reports: [[String: Any]] = []
+        #expect(waitUntil(timeout: 30) {
+            reports = log(managerLog).filter { $0["kind"] as? String == "pcd05" }
+            return reports.count >= 4
+        })
         #expect(reports.count == 4 && reports.allSatisfy { $0["ack_code"] as? String == "AA" && $0["ack_type"] as? String == "ACK^R41^ACK" }, "\(reports)")
 
         // No further re-sends of the acknowledged plateau alarm: high_s 60 would re-send it every minute;
