@@ -25,6 +25,10 @@ deb=$(config/debian/make-deb.sh | tail -n 1)
 # lintian: no error or warning but those overridden, with their reasons, in config/debian.
 lintian --fail-on error,warning --display-info "$deb" > .build-deb/lintian.log 2>&1 \
     || { cat .build-deb/lintian.log; echo "deb-test: lintian"; exit 1; }
+# docs/operations.md lists the dependencies dpkg-shlibdeps found.
+dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/^ *//' | while read -r dependency; do
+    tr '\n' ' ' < docs/operations.md | tr -s ' ' | grep -qF "$dependency" || { echo "deb-test: docs/operations.md does not list the dependency $dependency"; exit 1; }
+done
 pristine=.build-deb/debian12-pristine
 root=.build-deb/debian12
 if [ ! -x "$pristine/usr/bin/apt-get" ]; then
@@ -70,7 +74,7 @@ in_root man -P cat alveo 2>/dev/null | grep -q "alveo check-config" || fail "man
 in_root man -P cat alveo.yaml 2>/dev/null | grep -q "outputs.journal" || fail "man alveo.yaml: no outputs.journal"
 python3 config/debian/alveo-man.py "$root/usr/bin/alveo" | cmp -s - <(zcat "$root/usr/share/man/man1/alveo.1.gz") \
     || fail "alveo.1 differs from what the installed binary's --help generates"
-config/debian/alveo-yaml-man.sh docs/configuration.md "$version" | cmp -s - <(zcat "$root/usr/share/man/man5/alveo.yaml.5.gz") \
+config/debian/alveo-yaml-man.sh docs/configuration.md "$version~prev" | cmp -s - <(zcat "$root/usr/share/man/man5/alveo.yaml.5.gz") \
     || fail "alveo.yaml.5 differs from what docs/configuration.md generates"
 # The docs: every doc, device README and example bed; every relative link resolves on the box.
 doc=$root/usr/share/doc/alveo
