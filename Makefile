@@ -6,7 +6,7 @@ SHELL := /bin/bash
 APT_PACKAGES := libmodbus-dev libserialport-dev libssl-dev libsqlite3-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps test-deps build build-no-warnings demo demo-replay check test test-under-load bench traces fuzz fuzz-smoke soak soak-interfaces clean deb deb-test
+.PHONY: deps test-deps build build-no-warnings demo demo-replay check test test-under-load bench traces fuzz fuzz-smoke soak soak-interfaces clean deb deb-deps deb-test
 
 ## deps: install the C libraries Alveo links (Debian packages), only if missing.
 deps:
@@ -96,14 +96,25 @@ test-under-load: test-deps
 		$(MAKE) --no-print-directory test || { echo "== run $$i of $(LOAD_RUNS) FAILED under load"; exit 1; }; \
 	done; echo "== make test passed $(LOAD_RUNS) times under load"
 
-## deb: the Debian package (.build-deb/alveo_<version>_<arch>.deb): static Swift standard library,
-## stripped, the systemd unit, /etc/alveo/alveo.yaml as a conffile, the alveo user (docs/operations.md).
-deb: deps
+## deb-deps: what building the package needs besides Swift: debhelper and dpkg-dev (dpkg-buildpackage),
+## pandoc and python3 (the man pages), lintian (the package test checks the package with it).
+DEB_APT_PACKAGES := debhelper dpkg-dev pandoc python3 lintian
+deb-deps: deps
+	@if ! command -v dh >/dev/null || ! command -v dpkg-buildpackage >/dev/null || ! command -v pandoc >/dev/null || ! command -v python3 >/dev/null || ! command -v lintian >/dev/null; then \
+		echo "Installing $(DEB_APT_PACKAGES) from Debian's packages"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_APT_PACKAGES); \
+	fi
+
+## deb: the Debian package (.build-deb/alveo_<version>_<arch>.deb), built with dpkg-buildpackage and
+## debhelper from config/debian (assembled as debian/ in .build-deb/src): static Swift standard library,
+## stripped, the systemd unit, /etc/alveo/alveo.yaml as a conffile, the alveo user, man pages, docs.
+deb: deb-deps
 	SWIFT=$(SWIFT) config/debian/make-deb.sh
 
-## deb-test: the package on a fresh Debian 12 root (debootstrap): install, run, remove, purge. Part of
-## `make test` (the release build with the static standard library and the debootstrap take 10-15 min).
-deb-test: test-deps
+## deb-test: lintian, then the package on a fresh Debian 12 root (debootstrap): install, manuals and docs,
+## upgrade from the previous version, a deleted conffile, remove, purge. Part of `make test` (the release
+## build with the static standard library and the debootstrap take 10-15 min).
+deb-test: test-deps deb-deps
 	SWIFT=$(SWIFT) SUDO=$(SUDO) Tests/Deb/install_test.sh
 
 ## fuzz: every fuzz target (libFuzzer, -sanitize=fuzzer,address; built in .build-fuzz) for FUZZ_SECONDS

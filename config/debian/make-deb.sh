@@ -1,81 +1,67 @@
 #!/usr/bin/env bash
-# `make deb`: builds alveo_<version>_<arch>.deb with dpkg-deb (docs/operations.md, "The Debian package").
-# The release binary is linked with the Swift standard library and Foundation statically and stripped,
-# so the box needs no Swift toolchain; its C libraries are declared as dependencies, found with ldd
-# and dpkg -S on this machine. Built in .build-deb (its own scratch path); the package lands in
-# .build-deb/ and its path is printed last.
+# `make deb`: builds .build-deb/alveo_<version>_<arch>.deb the Debian way (docs/operations.md, "The
+# Debian package"). SwiftPM is not a build system debhelper knows, so the release binary is built
+# here first (the Swift standard library and Foundation linked statically: the box needs no Swift
+# toolchain); then a source tree is assembled in .build-deb/src/alveo-<version>/ from config/debian
+# (its debian/ directory: the project keeps no top-level debian/), the binary, the docs, device
+# READMEs and example beds, and dpkg-buildpackage builds the package from it with debhelper (dh):
+# stripping, man pages, ${shlibs:Depends}, the systemd unit, conffiles, the maintainer scripts.
+# ALVEO_DEB_VERSION=V builds the same tree as version V (a changelog entry on top; the upgrade test).
+# The path of the package is printed last.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SWIFT=${SWIFT:-swift}
 version=$(sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/AlveoAgent/Bedside/StatusReport.swift)
-arch=$(dpkg --print-architecture)
+changelog_version=$(dpkg-parsechangelog -l config/debian/changelog -S Version)
+[ "$changelog_version" = "$version" ] || {
+    echo "make-deb: AlveoVersion.string is $version but config/debian/changelog's top entry is $changelog_version: add an entry (dch -c config/debian/changelog -v $version)"; exit 1; }
 $SWIFT build -c release --product alveo --static-swift-stdlib --scratch-path .build-deb 2>&1 | tail -n 2
 bin=.build-deb/release/alveo
-root=.build-deb/pkg/alveo_${version}_${arch}
-rm -rf "$root"
-install -d "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/alveo" "$root/usr/share/doc/alveo" \
-    "$root/usr/share/alveo/devices"
-install -m 0755 "$bin" "$root/usr/bin/alveo"
-strip --strip-unneeded "$root/usr/bin/alveo"
-install -m 0644 config/systemd/alveo.service "$root/lib/systemd/system/alveo.service"
-install -m 0640 config/debian/alveo.yaml "$root/etc/alveo/alveo.yaml"
+[ -x "$bin" ] || { echo "make-deb: no $bin"; exit 1; }
+
+deb_version=${ALVEO_DEB_VERSION:-$version}
+src=.build-deb/src/alveo-$deb_version
+rm -rf "$src" && install -d "$src/debian" "$src/bin" "$src/doc/devices" "$src/examples" "$src/devices" "$src/embedded"
+cp -a config/debian/. "$src/debian/"
+rm "$src/debian/make-deb.sh" "$src/debian/alveo.yaml"
+install -m 0644 config/systemd/alveo.service "$src/debian/alveo.service"
+install -m 0755 "$bin" "$src/bin/alveo"
+install -m 0644 config/debian/alveo.yaml "$src/alveo.yaml"
 for profile in devices/*/profile.yaml; do
     name=$(basename "$(dirname "$profile")")
-    install -d "$root/usr/share/alveo/devices/$name"
-    install -m 0644 "$profile" "$root/usr/share/alveo/devices/$name/profile.yaml"
+    install -D -m 0644 "$profile" "$src/devices/$name/profile.yaml"
 done
-for doc in README.md docs/operations.md docs/configuration.md docs/integration.md docs/clinical-rules.md docs/control-api.md docs/security.md; do
-    [ -f "$doc" ] && install -m 0644 "$doc" "$root/usr/share/doc/alveo/$(basename "$doc")"
+install -m 0644 config/*.yaml "$src/examples/"
+# /usr/share/doc/alveo: the README and docs/ side by side, devices/<device>/README.md, examples/.
+# Links are rewritten to that layout, so every relative link resolves on the box.
+install -m 0644 README.md "$src/doc/README.md"
+sed -i -e 's#](docs/#](#g' -e 's#](config/#](examples/#g' -e 's#](devices/#](devices/#g' "$src/doc/README.md"
+for doc in docs/*.md; do
+    sed -e 's#](\.\./devices/#](devices/#g' -e 's#](\.\./README\.md#](README.md#g' \
+        -e 's#](\.\./config/#](examples/#g' "$doc" > "$src/doc/$(basename "$doc")"
 done
-# --help of every command, for the box without a network: the command-line reference.
-{
-    "$bin" --help
-    for command in run status ack chart patient record simulate replay report deliver trace check-config serial-check version; do
-        printf '\n\n===== alveo %s =====\n\n' "$command"
-        "$bin" help "$command"
-    done
-} > "$root/usr/share/doc/alveo/alveo-help.txt" 2>&1
-cat > "$root/usr/share/doc/alveo/copyright" <<COPYRIGHT
-Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
-Upstream-Name: alveo
-Files: *
-Copyright: 2026 the Alveo founding engineers
-License: proprietary
-COPYRIGHT
-# Runtime dependencies: the Debian package of every shared library the binary loads, with the minimum
-# version its symbols need (dpkg-shlibdeps, from dpkg-dev); without dpkg-dev, the packages ldd and dpkg -S
-# name, unversioned.
-install -d "$root/DEBIAN"
-if command -v dpkg-shlibdeps >/dev/null; then
-    work=$(mktemp -d)
-    install -d "$work/debian"
-    printf 'Source: alveo\n\nPackage: alveo\nArchitecture: any\n' > "$work/debian/control"
-    depends=$(cd "$work" && dpkg-shlibdeps -O -e "$OLDPWD/$root/usr/bin/alveo" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
-    rm -rf "$work"
-else
-    depends=$(ldd "$bin" | awk '/=> \//{print $3}' | while read -r library; do
-        real=$(readlink -f "$library")
-        dpkg -S "$library" 2>/dev/null || dpkg -S "$real" 2>/dev/null || dpkg -S "/usr$library" 2>/dev/null || true
-    done | cut -d: -f1 | sort -u | paste -sd, - | sed 's/,/, /g')
+cp -a docs/images "$src/doc/images"
+for readme in devices/*/README.md; do
+    name=$(basename "$(dirname "$readme")")
+    install -d "$src/doc/devices/$name"
+    sed -e 's#](\.\./\.\./docs/#](../../#g' -e 's#](\.\./\.\./config/#](../../examples/#g' \
+        "$readme" > "$src/doc/devices/$name/README.md"
+done
+# The license texts of what is compiled into the binary (debian/copyright names them).
+for checkout in .build-deb/checkouts/*/; do
+    name=$(basename "$checkout")
+    install -d "$src/embedded/$name"
+    cp "$checkout"/LICENSE* "$checkout"/NOTICE* "$src/embedded/$name/" 2>/dev/null || true
+done
+install -D -m 0644 .build-deb/checkouts/Yams/Sources/CYaml/include/yaml.h "$src/embedded/libyaml/yaml.h"
+if [ "$deb_version" != "$version" ]; then
+    { printf 'alveo (%s) unstable; urgency=medium\n\n  * Rebuilt as %s (the package test).\n\n -- %s  %s\n\n' \
+        "$deb_version" "$deb_version" "$(dpkg-parsechangelog -l config/debian/changelog -S Maintainer)" "$(date -R)"
+      cat config/debian/changelog; } > "$src/debian/changelog"
 fi
-[ -n "$depends" ] || { echo "make-deb: no dependencies found (ldd, dpkg -S)"; exit 1; }
-size=$(du -sk "$root" | cut -f1)
-cat > "$root/DEBIAN/control" <<CONTROL
-Package: alveo
-Version: $version
-Architecture: $arch
-Maintainer: Alveo founding engineers <alveo@example.invalid>
-Installed-Size: $size
-Depends: $depends, passwd
-Section: misc
-Priority: optional
-Description: bedside ventilation and oxygenation alarm agent for the ICU
- Alveo polls a patient's ventilator and pulse oximeter (RS-232 serial, Modbus RTU/TCP), runs a
- clinical core for lung-protective ventilation, oxygenation and diffuse alveolar haemorrhage, and
- sends its alarms to a durable local journal and on to the central station (IHE PCD-04 over MLLP,
- RFC 5424 syslog). It supports decisions; it never changes a device setting.
-CONTROL
-echo "/etc/alveo/alveo.yaml" > "$root/DEBIAN/conffiles"
-install -m 0755 config/debian/postinst config/debian/prerm config/debian/postrm "$root/DEBIAN/"
-dpkg-deb --root-owner-group --build "$root" ".build-deb/alveo_${version}_${arch}.deb" >/dev/null
-echo ".build-deb/alveo_${version}_${arch}.deb"
+(cd "$src" && dpkg-buildpackage -us -uc -b) > .build-deb/dpkg-buildpackage.log 2>&1 || {
+    tail -n 30 .build-deb/dpkg-buildpackage.log; echo "make-deb: dpkg-buildpackage failed (.build-deb/dpkg-buildpackage.log)"; exit 1; }
+deb=alveo_${deb_version}_$(dpkg --print-architecture).deb
+mv ".build-deb/src/$deb" ".build-deb/$deb"
+rm -f .build-deb/src/alveo_"$deb_version"_*.buildinfo .build-deb/src/alveo_"$deb_version"_*.changes
+echo ".build-deb/$deb"
