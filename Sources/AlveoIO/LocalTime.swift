@@ -17,11 +17,27 @@ package struct LocalTime: Sendable, Equatable {
     package var second: Int
     /// Seconds east of UTC at that moment.
     package var utcOffset: Int
+    /// The zone's abbreviation at that moment (`CET`, `UTC`), as the C library names it.
+    package var zone: String
 
     package init(_ date: Date) {
         var time = time_t(Int64(saturating: date.timeIntervalSince1970.rounded(.down)))
         var parts = tm()
         if localtime_r(&time, &parts) == nil { gmtime_r(&time, &parts) }
+        self.init(parts)
+    }
+
+    /// `date` at a fixed offset east of UTC, named `zone` (tests; a zone given in a message).
+    package init(_ date: Date, utcOffset: Int, zone: String) {
+        var time = time_t(Int64(saturating: date.timeIntervalSince1970.rounded(.down)) + Int64(utcOffset))
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        self.init(parts)
+        self.utcOffset = utcOffset
+        self.zone = zone
+    }
+
+    private init(_ parts: tm) {
         year = Int(parts.tm_year) + 1900
         month = Int(parts.tm_mon) + 1
         day = Int(parts.tm_mday)
@@ -29,6 +45,13 @@ package struct LocalTime: Sendable, Equatable {
         minute = Int(parts.tm_min)
         second = Int(parts.tm_sec)
         utcOffset = parts.tm_gmtoff
+        zone = parts.tm_zone.map { String(cString: $0) } ?? ""
+    }
+
+    /// "UTC+01:00".
+    package var offsetText: String {
+        let minutes = abs(utcOffset) / 60
+        return "UTC" + (utcOffset < 0 ? "-" : "+") + LocalTime.pad(minutes / 60, 2) + ":" + LocalTime.pad(minutes % 60, 2)
     }
 
     /// Whether both are on the same local calendar day.

@@ -37,7 +37,16 @@ package struct SerialPortError: Error, CustomStringConvertible, Sendable, Equata
     package var osCode: Int32?
     package var osMessage: String?
 
+    package init(operation: String, path: String, code: Int32, osCode: Int32? = nil, osMessage: String? = nil) {
+        self.operation = operation
+        self.path = path
+        self.code = code
+        self.osCode = osCode
+        self.osMessage = osMessage
+    }
+
     package var description: String {
+        if let plain = plainDescription { return plain }
         let what: String
         switch code {
         case -1: what = "invalid argument (SP_ERR_ARG)\(operation.hasPrefix("find port") ? ": no such serial port" : "")"
@@ -47,6 +56,32 @@ package struct SerialPortError: Error, CustomStringConvertible, Sendable, Equata
         default: what = "error \(code)"
         }
         return "\(path): \(operation) failed: \(what)"
+    }
+
+    /// What people wiring a device meet most (no such port, not a serial port, no permission, busy), said
+    /// plainly with the port's path and what to check; libserialport's code is kept at the end for support.
+    private var plainDescription: String? {
+        let finding = operation == "find port", opening = operation == "open"
+        guard finding || opening else { return nil }
+        let detail = code == -2 ? " (\(osMessage ?? "?"), errno \(osCode ?? 0))" : code == -1 ? " (SP_ERR_ARG)" : ""
+        switch (code, osCode) {
+        case (-2, ENOENT?) where finding:
+            return "\(path): no such serial port: the path does not exist. Is the device's cable or USB adapter plugged in? "
+                + "`ls -l /dev/serial/by-id/` lists the adapters present\(detail)"
+        case (-2, ENOTDIR?) where finding:
+            return "\(path): no such serial port: a part of the path is not a directory\(detail)"
+        case (-1, _) where finding:
+            return "\(path): not a serial port: the path exists, but libserialport finds no serial device there\(detail)"
+        case (-2, EACCES?), (-2, EPERM?):
+            return "\(path): the serial port cannot be opened: permission denied. The user running alveo needs the port's group "
+                + "(usually dialout: `ls -l \(path)`)\(detail)"
+        case (-2, EBUSY?):
+            return "\(path): the serial port cannot be opened: it is in use by another program (stop it, or `alveo run`, first)\(detail)"
+        case (-2, _):
+            return "\(path): the serial port cannot be \(finding ? "found" : "opened")\(detail)"
+        default:
+            return nil
+        }
     }
 
     /// The line hung up: the device side went away (a USB adapter unplugged, the far end of a

@@ -9,7 +9,7 @@ struct Report: ParsableCommand {
             From the store `alveo run` keeps (trends.path in the configuration):
               alveo report --trends /var/lib/alveo/trends.sqlite --from 2026-11-29T08:00:00Z -o report.html
             Straight from a raw trace (it carries its configuration) or a scenario with its configuration:
-              alveo report devices/pb840/traces/pb840_faults.alvtrace -o report.html
+              alveo report devices/pb840/traces/pb840-faults.alvtrace -o report.html
               alveo report --config config/dah-demo.yaml devices/scenarios/dah_escalation.csv -o dah.html
             --check prints the store's row counts and SQLite's quick_check instead. docs/trends.md describes the store and the report.
             """)

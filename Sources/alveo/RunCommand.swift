@@ -5,8 +5,8 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Poll the bed's devices and write alarm events to stdout until SIGTERM or SIGINT.")
 
-    @Option(name: .long, help: "Agent configuration (YAML): patient, devices, rules.")
-    var config: String
+    @Option(name: .long, help: "Agent configuration (YAML): patient, devices, rules. The default is where the Debian package installs it.")
+    var config: String = AgentConfig.defaultPath
 
     @Option(name: .long, help: "Output format: jsonl (one JSON event per line) or text (for people).")
     var format: String = "jsonl"

@@ -14,7 +14,8 @@ struct SerialCheck: ParsableCommand {
 
     @Option(help: "Serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/... (symlinks are followed).")
     var path: String
-    @Option(help: "Baud rate.") var baud: Int = 9600
+    @Option(help: "Baud rate (default: as alveo run opens a line its configuration gives no baud for: 19200 as a modbus_rtu device; with --protocol, 9600 as a kind: serial device).")
+    var baud: Int?
     @Option(help: "Data bits (5-8).") var dataBits: Int = 8
     @Option(help: "Parity: none, even, odd.") var parity: String = "none"
     @Option(help: "Stop bits (1 or 2).") var stopBits: Int = 1
@@ -25,7 +26,7 @@ struct SerialCheck: ParsableCommand {
     var driverName: String?
 
     var check: Commands.SerialCheck {
-        Commands.SerialCheck(path: path, baud: baud, dataBits: dataBits, parity: parity, stopBits: stopBits, flow: flow, send: send,
+        Commands.SerialCheck(path: path, baud: baud ?? Commands.SerialCheck.defaultBaud(driverName: driverName), dataBits: dataBits, parity: parity, stopBits: stopBits, flow: flow, send: send,
                              seconds: seconds, driverName: driverName)
     }
 

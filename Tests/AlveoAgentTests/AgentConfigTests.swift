@@ -219,7 +219,7 @@ import Testing
                 devices:
                   - {id: a, profile: nowhere.yaml, transport: {kind: modbus_tcp}}
                 """, file: "bed.yaml")
-        } throws: { "\($0)".contains("bed.yaml:3: devices[0].profile: cannot use profile nowhere.yaml") }
+        } throws: { "\($0)".contains("bed.yaml:3: devices[0].profile: cannot find the profile nowhere.yaml: looked for /") }
         #expect {
             try AgentConfig.parse(yaml: """
                 patient: {sex: male, height_cm: 170}

@@ -111,7 +111,7 @@ import Glibc
         #expect(devices.map { $0["id"] as? String } == ["vent", "oxi"] && devices.allSatisfy { $0["connected"] as? Bool == true },
                 "devices: \(devices)")
         let human = try alveo(["status"], socket: socket)
-        #expect(human.status == 0 && human.stdout.contains("PBW 70.6 kg") && human.stdout.contains("spo2"), "\(human.stdout)")
+        #expect(human.status == 0 && human.stdout.contains("PBW 70.6 kg") && human.stdout.contains("SpO2"), "\(human.stdout)")
 
         // A blood gas drawn while FiO2 was 0.40, charted after it went to 0.80: P/F 55 / 0.40 = 137.5,
         // moderate (with the FiO2 of now it would be 69, severe).

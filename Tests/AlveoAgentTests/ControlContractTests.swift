@@ -320,8 +320,10 @@ import Glibc
         #expect(raised["source"] as? String == "hl7" && raised["priority"] as? String == "high" && raised["type"] as? String == "technical"
                 && (raised["alarm_id"] as? Double ?? 0) >= 1_000_001 && raised["latched"] as? Bool == false && raised["since_t"] is Double,
                 "\(raised)")
-        let text = try alveo(["status", "--socket", socket])
-        #expect(text.status == 0 && text.stdout.contains("technical.station_unreachable[hl7]"), "\(text.stdout)")
+        // Times for people in the zone of TZ (a POSIX zone, so that no tzdata is needed): 5 h 45 min east.
+        let text = try alveo(["status", "--socket", socket], environment: ["TZ": "XYZ-5:45"])
+        #expect(text.status == 0 && text.stdout.contains("technical.station_unreachable[hl7] since "), "\(text.stdout)")
+        #expect(text.stdout.contains("times in XYZ (UTC+05:45)") && !text.stdout.contains("t="), "\(text.stdout)")
         // The station is back: the alarm ends and leaves the list.
         let receiver = try Receivers.hl7(port: hl7Port, log: directory.appendingPathComponent("received.jsonl").path, in: directory)
         defer { receiver.kill() }

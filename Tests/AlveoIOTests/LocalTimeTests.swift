@@ -19,4 +19,13 @@ import Testing
         let now = LocalTime(Date())
         #expect(now.isSameDay(as: now) && !now.isSameDay(as: LocalTime(Date().addingTimeInterval(-2 * 86_400))))
     }
+
+    @Test func aFixedOffsetAndTheZonesName() {
+        // 2026-11-29 22:40:59 UTC at UTC+05:45.
+        let local = LocalTime(Date(timeIntervalSince1970: 1_795_992_059), utcOffset: 20_700, zone: "NPT")
+        #expect(local.date == "2026-11-30" && local.hoursMinutesSeconds == "04:25:59" && local.offsetText == "UTC+05:45" && local.zone == "NPT")
+        #expect(LocalTime(Date(), utcOffset: -18_000, zone: "EST").offsetText == "UTC-05:00")
+        // The C library names the box's zone.
+        #expect(!LocalTime(Date()).zone.isEmpty)
+    }
 }

@@ -30,6 +30,23 @@ extension Commands {
             self.driverName = driverName
         }
 
+        /// The baud rate when `--baud` is not given: what `alveo run` opens the same line at when its
+        /// configuration gives none, so that a line proven by serial-check is the line the agent polls.
+        /// A bare check (bytes, typically a Modbus RTU request to a gateway) is a `modbus_rtu` line's
+        /// 19200; with `--protocol` a `kind: serial` line's 9600.
+        package static func defaultBaud(driverName: String?) -> Int {
+            driverName == nil ? DeviceConfig.defaultRTUBaud : SerialDeviceConfig.defaultBaud
+        }
+
+        /// With `--protocol`: a note when the line differs from the protocol's usual settings.
+        package func lineNote() -> String? {
+            guard let driverName, let driver = SerialDrivers.named(driverName) else { return nil }
+            let settings = SerialSettings(baud: baud, dataBits: dataBits, parity: Parity(rawValue: parity) ?? .none, stopBits: stopBits,
+                                          flowControl: FlowControl(rawValue: flow) ?? .none)
+            guard settings != SerialDeviceConfig.settings(driver.line) else { return nil }
+            return "note: \(driver.name) devices usually run at \(driver.line); check the line settings against the device's menu"
+        }
+
         /// Why these options cannot be used, or nil (a usage error).
         package func problem() -> String? {
             guard Parity(rawValue: parity) != nil else { return "--parity must be none, even or odd" }
@@ -56,6 +73,7 @@ extension Commands {
             do {
                 let port = try SerialPort(path: path, settings: settings)
                 print("opened \(path) at \(baud) \(dataBits)\(parity.prefix(1).uppercased())\(stopBits), flow \(flow)")
+                if let note = lineNote() { print(note) }
                 if let driverName, let driver = SerialDrivers.named(driverName) {
                     // The same device pump as `alveo run`, its decoded frames printed.
                     let frames = try SerialConversation.run(driver, port: port, seconds: seconds) { print($0) }

@@ -47,6 +47,10 @@ package struct AgentConfig: Sendable, Equatable {
         self.file = file
     }
 
+    /// Where `alveo run` and `alveo check-config` look when no configuration is named: the Debian
+    /// package's conffile.
+    package static let defaultPath = "/etc/alveo/alveo.yaml"
+
     /// Top-level keys this version understands.
     static let topLevelKeys = ["patient", "rules", "devices", "outputs", "control", "inputs", "logging", "trends"]
 

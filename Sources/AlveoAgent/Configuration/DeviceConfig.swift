@@ -6,6 +6,10 @@ import Yams
 
 /// One device at the bed: how to reach it, which profile decodes it, how often to poll.
 package struct DeviceConfig: Sendable, Equatable {
+    /// A `modbus_rtu` line's baud rate when the configuration gives none: 19200, the default the Modbus
+    /// over serial line specification (V1.02 §2.5.1) requires of every device. 8N1 as the others.
+    package static let defaultRTUBaud = 19200
+
     /// The source name its observations and technical alarms carry.
     package var id: String
     package var endpoint: ModbusEndpoint
@@ -93,7 +97,7 @@ package struct DeviceConfig: Sendable, Equatable {
         }
         guard let profilePath, let profileNode else { throw node.error("missing 'profile' (a file under devices/)") }
 
-        var kind: String?, host = "127.0.0.1", port = 502, path: String?, baud = 19200, parity = Parity.none
+        var kind: String?, host = "127.0.0.1", port = 502, path: String?, baud = DeviceConfig.defaultRTUBaud, parity = Parity.none
         var dataBits = 8, stopBits = 1, unit = 1, response = 500.0, byte = 100.0
         for (key, value) in try transport.mapping(allowed: transportKeys) {
             switch key {
@@ -126,13 +130,19 @@ package struct DeviceConfig: Sendable, Equatable {
         let resolved = resolve(profilePath, relativeTo: node.file)
         let profile: ModbusProfile
         var profileText = ""
+        if profiles[id] == nil, !FileManager.default.isReadableFile(atPath: resolved) {
+            // A configuration copied away from the repository (to /etc/alveo) keeps its relative profile
+            // paths: name every place looked at, so that the fix is obvious.
+            throw ConfigError(file: node.file, line: profileNode.line, key: profileNode.path,
+                              message: missingProfile(profilePath, relativeTo: node.file))
+        }
         do {
             if let stored = profiles[id] {
                 profileText = stored
                 profile = try ProfileLoader.load(yaml: stored, file: "\(node.file) (profile of \(id) stored with it)")
             } else {
                 guard let data = FileManager.default.contents(atPath: resolved) else {
-                    throw ConfigError(file: resolved, line: 0, key: "", message: "cannot read the file (does it exist?)")
+                    throw ConfigError(file: resolved, line: 0, key: "", message: "cannot read \(resolved)")
                 }
                 profileText = String(decoding: data, as: UTF8.self)
                 profile = try ProfileLoader.load(yaml: profileText, file: resolved)
@@ -148,6 +158,23 @@ package struct DeviceConfig: Sendable, Equatable {
                                   reconnectMin: duration(min(0.25, reconnectMax)))
         device.profileText = profileText
         return (device, nil)
+    }
+
+    /// Why a profile cannot be read, naming the paths tried (absolute, so that they can be checked with `ls`).
+    static func missingProfile(_ path: String, relativeTo configFile: String) -> String {
+        func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+        let exists = FileManager.default.fileExists(atPath: resolve(path, relativeTo: configFile))
+        if path.hasPrefix("/") {
+            return exists ? "cannot read \(path) (permissions?)" : "\(path) does not exist"
+        }
+        if exists { return "cannot read \(absolute(resolve(path, relativeTo: configFile))) (permissions?)" }
+        let besideConfig = absolute(URL(fileURLWithPath: configFile).deletingLastPathComponent().appendingPathComponent(path).path)
+        let fromWorkingDirectory = absolute(path)
+        let looked = besideConfig == fromWorkingDirectory
+            ? "looked for \(besideConfig) (beside the configuration, and from the working directory); it does not exist"
+            : "looked for \(besideConfig) (beside the configuration) and \(fromWorkingDirectory) (from the working directory); neither exists"
+        return "cannot find the profile \(path): \(looked). Copy the profile beside the configuration or give its absolute path "
+            + "(the package installs them under /usr/share/alveo/devices/)"
     }
 
     /// A relative profile path is looked up beside the config file first, then from the working directory.

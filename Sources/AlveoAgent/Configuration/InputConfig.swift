@@ -153,7 +153,7 @@ package struct LabListenerConfig: Sendable, Equatable {
             default: break
             }
         }
-        guard sawBind, sawPort else { throw node.error("give bind (a numeric IP address) and port (MLLP is usually 2575)") }
+        guard sawBind, sawPort else { throw node.error("give bind (a numeric IP address) and port (e.g. 2576; 2575 is usually the outbound PCD-04 feed's)") }
         guard sawSenders, !config.allowedSenders.isEmpty else {
             throw node.error("give allowed_senders: the sending applications (MSH-3, or MSH-3^MSH-4) whose results and admissions are taken")
         }

@@ -5,6 +5,10 @@ import Foundation
 
 /// A device on its own serial line, spoken to in its own protocol (not Modbus).
 package struct SerialDeviceConfig: Sendable, Equatable {
+    /// A `kind: serial` line's baud rate when the configuration gives none (as in every version so far;
+    /// `alveo check-config` notes a protocol that usually runs otherwise). 8N1 as the others.
+    package static let defaultBaud = 9600
+
     package var id: String
     package var path: String
     package var settings: SerialSettings
@@ -61,7 +65,7 @@ package struct SerialDeviceConfig: Sendable, Equatable {
         }
         // 9600 8N1 unless given (as every version so far); check-config says when the protocol's usual
         // settings differ (a MEDIBUS ventilator usually runs 19200 8E1).
-        var settings = SerialSettings(baud: 9600)
+        var settings = SerialSettings(baud: SerialDeviceConfig.defaultBaud)
         for (key, value) in entries {
             switch key {
             case "path": path = try value.string()

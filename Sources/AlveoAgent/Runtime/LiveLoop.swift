@@ -18,8 +18,8 @@ import Synchronization
 /// (SIGTERM/SIGINT through the ServiceGroup, or `stopAfter`), then ends its alarms, journals the stop
 /// and drains the outputs. `BedsideRuntime` runs it (`alveo run`, `alveo record`).
 struct LiveLoop: Service {
-    /// The bed as the station knows it (texts of the lifecycle alarms).
-    var bedName: String { config.bedID ?? "this bed" }
+    /// The bed as the station knows it (texts of the lifecycle alarms); nil when the configuration names none.
+    var bedID: String? { config.bedID }
 
     /// Deliveries waiting for the core at most (a minute of a busy bed many times over).
     static let maxQueuedDeliveries = 10_000
@@ -85,7 +85,7 @@ struct LiveLoop: Service {
         }
         // The alarm lifecycle across the agent's own (docs/integration.md §2.8): before polling, what the
         // previous run left in force is reconciled (recorded in the trace like any input, and journaled).
-        let reconciled = sinks.begin(bed: bedName, started: started) { lifecycle in
+        let reconciled = sinks.begin(bed: bedID, started: started) { lifecycle in
             let t = clock.seconds()
             recordThenDeliver(recorder, TraceRecord(kind: .lifecycle, monotonic: t, wallNanoseconds: TraceWriter.wallNow(), device: "",
                                                     payload: lifecycle.json())) {}
@@ -110,7 +110,7 @@ struct LiveLoop: Service {
         // systemd (Type=notify): ready once reconciled and polling; the watchdog is fed from the loop
         // that feeds the core, so a stalled loop stops feeding it and systemd restarts the agent.
         var watchdog = Watchdog()
-        watchdog.ready(status: "watching bed \(bedName)\(outputs?.journalUnopened != nil ? " WITHOUT ITS ALARM JOURNAL (cannot be opened)" : "")")
+        watchdog.ready(status: "watching \(RunLifecycle.phrase(bedID))\(outputs?.journalUnopened != nil ? " WITHOUT ITS ALARM JOURNAL (cannot be opened)" : "")")
         // Stopping (SIGTERM/SIGINT, or --seconds): the end record is written and the core's input is
         // closed in one step, and the core still takes every delivery queued before it. So the trace
         // holds exactly what the core saw, and replay of it gives exactly the live events.
@@ -118,7 +118,7 @@ struct LiveLoop: Service {
         // longer watched: the stop is composed once, at the time the input closes, recorded before the
         // end record, and taken by the loop after the last delivery.
         let stopping = Mutex<(t: Double, lifecycle: LifecycleEntry)?>(nil)
-        let bed = bedName
+        let bed = bedID
         let stopInput: @Sendable () -> Void = { [recorder, clinical] in
             let t = clock.seconds()
             let lifecycle = stopping.withLock { state -> LifecycleEntry? in

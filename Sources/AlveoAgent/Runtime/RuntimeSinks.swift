@@ -175,7 +175,7 @@ final class RuntimeSinks {
     /// (`RunLifecycle.reconciliation`) is handed to `take`, which records it in the trace and gives it
     /// to the loop, and the events are recorded here. Returns the previous run and the events (nil: no
     /// journal, or a new one).
-    func begin(bed: String, started: Date, take: (LifecycleEntry) -> [AlarmEvent]) -> (previous: PreviousRun, events: [AlarmEvent])? {
+    func begin(bed: String?, started: Date, take: (LifecycleEntry) -> [AlarmEvent]) -> (previous: PreviousRun, events: [AlarmEvent])? {
         guard let outputs else { return nil }
         outputs.appendMarker("started", wallTime: PCD04Message.rfc3339(started))
         guard let previous = outputs.previousRun else { return nil }
