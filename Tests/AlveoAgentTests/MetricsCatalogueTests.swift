@@ -28,7 +28,10 @@ import Testing
         #expect(catalogued.subtracting(recorded).isEmpty, "catalogued but never recorded: \(catalogued.subtracting(recorded).sorted())")
         let docs = try String(contentsOf: Paths.repository.appendingPathComponent("docs/operations.md"), encoding: .utf8)
         for family in AgentMetrics.families {
-            #expect(docs.contains("| `\(family.name)` | \(family.kind.rawValue) |"), "docs/operations.md's table lists \(family.name)")
+            let row = docs.split(separator: "\n").first { $0.hasPrefix("| `\(family.name)` | \(family.kind.rawValue) |") }
+            #expect(row != nil, "docs/operations.md's table lists \(family.name) as a \(family.kind.rawValue)")
+            let columns = row?.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } ?? []
+            #expect(columns.count > 4 && columns[4] == family.labels.map { "`\($0)`" }.joined(separator: ", "), "\(family.name)'s labels: \(columns)")
             #expect(!family.help.isEmpty)
             #expect((family.kind == .counter) == family.name.hasSuffix("_total"), "\(family.name): counters and only counters end in _total")
             if family.kind == .histogram { #expect(family.name.hasSuffix("_seconds") && !family.buckets.isEmpty) }

@@ -1,3 +1,4 @@
+import AlveoCore
 import AlveoIO
 import Foundation
 import Metrics
@@ -91,7 +92,7 @@ package enum AgentMetrics {
         }
 
         private func buckets(_ label: String) -> [Duration] {
-            (AgentMetrics.byName[label]?.buckets ?? deliveryBuckets).map { Duration.nanoseconds(Int64(($0 * 1e9).rounded())) }
+            (AgentMetrics.byName[label]?.buckets ?? deliveryBuckets).map { Duration.nanoseconds(Int64(saturating: ($0 * 1e9).rounded())) }
         }
 
         func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
