@@ -16,11 +16,12 @@ deps:
 	fi
 
 ## test-deps: real peers the tests start: socat (pty pairs), pymodbus and pyserial (Modbus server),
-## rsyslog (with its TLS and RELP inputs), python-hl7, debootstrap (the package test), headless Chromium (the report's rendering).
-TEST_APT_PACKAGES := socat python3 python3-pip gcc libc6-dev rsyslog rsyslog-gnutls rsyslog-relp openssl systemd debootstrap dpkg-dev chromium
+## rsyslog (with its TLS and RELP inputs), python-hl7, debootstrap (the package test), headless Chromium (the report's rendering),
+## Prometheus (promtool, and the server that scrapes) and node_exporter (its textfile collector reads the metrics file).
+TEST_APT_PACKAGES := socat python3 python3-pip gcc libc6-dev rsyslog rsyslog-gnutls rsyslog-relp openssl systemd debootstrap dpkg-dev chromium prometheus prometheus-node-exporter
 PIP_PACKAGES := "pymodbus>=3.16,<4" "pyserial>=3.5" "hl7>=0.4.5" "hl7apy>=1.3" "prometheus_client>=0.20"
 test-deps: deps
-	@if ! command -v socat >/dev/null || ! command -v python3 >/dev/null || ! command -v cc >/dev/null || ! command -v rsyslogd >/dev/null || ! command -v openssl >/dev/null || ! command -v systemd-analyze >/dev/null || ! command -v debootstrap >/dev/null || ! command -v dpkg-shlibdeps >/dev/null || ! command -v chromium >/dev/null || [ ! -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || [ ! -e /usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so ]; then \
+	@if ! command -v socat >/dev/null || ! command -v python3 >/dev/null || ! command -v cc >/dev/null || ! command -v rsyslogd >/dev/null || ! command -v openssl >/dev/null || ! command -v systemd-analyze >/dev/null || ! command -v debootstrap >/dev/null || ! command -v dpkg-shlibdeps >/dev/null || ! command -v chromium >/dev/null || ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null || ! command -v prometheus-node-exporter >/dev/null || [ ! -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || [ ! -e /usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so ]; then \
 		echo "Installing $(TEST_APT_PACKAGES) from Debian's packages"; \
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_APT_PACKAGES); \
 	fi

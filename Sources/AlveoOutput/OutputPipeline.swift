@@ -592,11 +592,18 @@ package final class OutputPipeline {
     /// of these.
     package func checkHealth(_ settings: RuleSettings, now: ContinuousClock.Instant = .now) {
         guard let writer else { return }
+        // The backlogs as metrics, whether or not station_unreachable is checked.
+        var journalBacklog: Int64 = 0
+        for forwarder in forwarders {
+            let backlog = max(0, writer.lastSeq - forwarder.position)
+            Gauge(label: "alveo_output_backlog", dimensions: [("output", forwarder.wire.name)]).record(backlog)
+            journalBacklog = max(journalBacklog, backlog)
+        }
+        Gauge(label: "alveo_journal_backlog").record(journalBacklog)
         if !settings.disabled.contains(.stationUnreachable) {
             for forwarder in forwarders {
                 let state = forwarder.state
                 let backlog = max(0, writer.lastSeq - forwarder.position)
-                Gauge(label: "alveo_output_backlog", dimensions: [("output", forwarder.wire.name)]).record(backlog)
                 let failing = state.problemSince.map { Self.seconds(now - $0) } ?? 0
                 let unreachable = failing >= settings[StationUnreachable.self].after || Double(backlog) > settings[StationUnreachable.self].backlogMax
                 let name = "\(forwarder.wire.name) (\(forwarder.wire.host):\(forwarder.wire.port))"

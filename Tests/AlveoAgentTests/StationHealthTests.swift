@@ -151,13 +151,21 @@ import Testing
 }
 
 /// Metrics in the Prometheus text format, on the control socket and in a textfile, parsed by
-/// prometheus_client's own parser; the counters match what the test drove.
+/// prometheus_client's own parser and passed by `promtool check metrics` (HELP, TYPE, `_total`, units);
+/// the counters match what the test drove; a device that never connects has its series from the start.
 @Suite(.endToEnd, .ownThread) struct MetricsTests {
     static func parse(_ arguments: [String]) throws -> [String: Double] {
         let result = try ChildProcess.run(["python3", Paths.repository.appendingPathComponent("Tests/Peers/metrics_check.py").path] + arguments)
         #expect(result.status == 0, "prometheus_client could not parse it (make test-deps): \(result.stdout) \(result.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         return (object?["samples"] as? [String: Any] ?? [:]).compactMapValues { ($0 as? NSNumber)?.doubleValue }
+    }
+
+    /// `promtool check metrics` (Debian's prometheus package; make test-deps): its lint is Prometheus' conventions.
+    static func promtoolAccepts(_ file: String) throws {
+        let result = try ChildProcess.run(["sh", "-c", "promtool check metrics < \"$0\"", file])
+        #expect(result.status == 0 && result.stdout.isEmpty && result.stderr.isEmpty,
+                "promtool check metrics \(file): \(result.status) \(result.stdout) \(result.stderr)")
     }
 
     @Test func metricsParseAndCountWhatHappened() throws {
@@ -172,6 +180,7 @@ import Testing
             patient: {sex: female, height_cm: 160}
             devices:
               - {id: gw, profile: \(Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path), poll_interval_s: 0.2, transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(modbusPort)}}
+              - {id: never, profile: \(Paths.repository.appendingPathComponent("devices/alveo-gateway-v1/profile.yaml").path), transport: {kind: modbus_tcp, host: 127.0.0.1, port: \(freePort())}}
             control: {socket: \(socket)}
             outputs:
               journal: {directory: journal}
@@ -183,8 +192,23 @@ import Testing
             StationHealthTests.events(agent.stdout).filter { $0["rule"] as? String == rule && $0["phase"] as? String == "start" }.count
         }
         #expect(waitUntil(timeout: 30) { starts("technical.sensor_off") == 1 && starts("lpv.plateau_high") == 1 }, "\(agent.stderr)")
-        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: textfile) }, "the textfile every 15 s")
-        let served = try Self.parse(["--socket", socket])
+        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: textfile) }, "the textfile at the first tick")
+        let servedText = directory.appendingPathComponent("served.prom").path
+        let served = try Self.parse(["--socket", socket, "--save", servedText])
+        try Self.promtoolAccepts(servedText)
+        try Self.promtoolAccepts(textfile)
+        #expect(served.keys.contains { $0.hasPrefix("alveo_build_info{version=") && served[$0] == 1 }, "\(served.keys.sorted())")
+        #expect(served["alveo_device_up{device=gw}"] == 1 && served["alveo_device_up{device=never}"] == 0, "a series for a device that never connected")
+        #expect((served["alveo_device_data_age_seconds{device=gw}"] ?? 99) < 5, "polled every 0.2 s")
+        #expect((served["alveo_device_data_age_seconds{device=never}"] ?? 0) > 0, "as old as the run")
+        let inForce = served.filter { $0.key.hasPrefix("alveo_alarms_in_force{") }
+        #expect(inForce.count == 9, "every type × priority: \(inForce.keys.sorted())")
+        #expect(inForce.values.reduce(0, +) >= 1 && inForce.values.contains(0), "the alarms in force, and 0 where none: \(inForce)")
+        #expect(served["alveo_journal_fsync_seconds_bucket{le=0.0001}"] != nil && served["alveo_journal_fsync_seconds_bucket{le=0.05}"] != nil,
+                "buckets from 0.1 ms: \(served.keys.filter { $0.contains("fsync") }.sorted())")
+        #expect((served["alveo_journal_backlog{}"] ?? 0) >= 2, "nothing reaches the absent station")
+        let modes = try FileManager.default.attributesOfItem(atPath: textfile)[.posixPermissions] as? Int
+        #expect(modes == 0o644, "node_exporter reads it as another user: \(String(describing: modes))")
         #expect(served["alveo_alarm_events_total{phase=start,rule=technical.sensor_off}"] == 1, "\(served.keys.sorted())")
         #expect(served["alveo_alarm_events_total{phase=start,rule=lpv.plateau_high}"] == 1)
         #expect((served["alveo_device_deliveries_total{device=gw}"] ?? 0) >= 5, "polls every 0.2 s")
@@ -192,8 +216,10 @@ import Testing
                 "the poller's own count, no failure")
         #expect((served["alveo_output_backlog{output=hl7}"] ?? 0) >= 2, "nothing reaches the absent station")
         #expect((served["alveo_journal_fsync_seconds_count{}"] ?? 0) >= 2, "\(served.keys.sorted())")
-        let written = try Self.parse(["--file", textfile])
-        #expect(written["alveo_alarm_events_total{phase=start,rule=technical.sensor_off}"] == 1)
+        // Written at the first tick, then every 15 s: the alarm is in it by the next write.
+        #expect(waitUntil(timeout: 40) {
+            (try? Self.parse(["--file", textfile]))?["alveo_alarm_events_total{phase=start,rule=technical.sensor_off}"] == 1
+        }, "the textfile follows")
         agent.signal(SIGTERM)
         #expect(agent.waitForExit(timeout: 30) == 0)
     }

@@ -30,5 +30,9 @@ import Testing
                      "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "DeviceAllow=char-ttyUSB rw", "LimitNOFILE=65536"] {
             #expect(unit.contains(line), "\(line)")
         }
+        // The metrics textfile is written where node_exporter reads it, in a directory the unit may write.
+        let metricsFile = unit.firstMatch(of: /--metrics-file (\S+)/).map { String($0.1) }
+        #expect(metricsFile == "/var/lib/prometheus/node-exporter/alveo.prom", "\(String(describing: metricsFile))")
+        #expect(unit.contains("ReadWritePaths=-/var/lib/prometheus/node-exporter\n"), "the textfile's directory is writable")
     }
 }

@@ -3,6 +3,7 @@
 
   metrics_check.py --socket PATH    GET /metrics over the control API's Unix socket
   metrics_check.py --file PATH      a textfile written by `alveo run --metrics-file`
+  --save PATH                       also writes the text as read to PATH (for `promtool check metrics`)
 
 Prints one JSON object: {"samples": {"name{label=value,...}": value, ...}, "families": [...]}; exits 1 if
 the text does not parse.
@@ -44,8 +45,12 @@ def fetch(path):
 parser = argparse.ArgumentParser()
 parser.add_argument("--socket")
 parser.add_argument("--file")
+parser.add_argument("--save")
 args = parser.parse_args()
 text = fetch(args.socket) if args.socket else open(args.file).read()
+if args.save:
+    with open(args.save, "w") as out:
+        out.write(text)
 try:
     families = list(text_string_to_metric_families(text))
 except Exception as error:  # the test reports it

@@ -1,3 +1,4 @@
+import AlveoCore
 import AlveoOutput
 import AlveoTrends
 import Logging
@@ -5,23 +6,28 @@ import Metrics
 
 /// What the live runtime checks and counts once a second (on the loop's clock tick): the outputs'
 /// parked entries and health alarms, the trend store's state (technical.trend_store_failed, logged on
-/// a change), the agent's liveness mark in the journal, the devices' counters as metrics, and the
-/// metrics file every 15 s.
+/// a change), the agent's liveness mark in the journal, the devices' counters and links, the alarms in
+/// force and the backlogs as metrics, and the metrics file at the first tick and every 15 s after.
 struct LiveHealth {
     let config: AgentConfig
     let logger: Logger
     let metricsFile: String?
     private var trendProblemLogged: String?
+    private var metricsProblem: String?
     private var ticks = 0
     private var deviceCounts: [String: DeviceHealth] = [:]
+    private var trendCounts = (written: 0, dropped: 0)
 
     init(config: AgentConfig, logger: Logger, metricsFile: String?) {
         self.config = config
         self.logger = logger
         self.metricsFile = metricsFile
+        AgentMetrics.start(devices: config.devices.map(\.id) + config.serialDevices.map(\.id))
     }
 
-    mutating func tick(outputs: OutputPipeline, trendWriter: TrendWriter?, pollers: [BusPoller], serialPollers: [SerialPoller]) {
+    /// `t`: now, in agent seconds; `coreAlarms`: the clinical core's alarms in force.
+    mutating func tick(outputs: OutputPipeline, trendWriter: TrendWriter?, pollers: [BusPoller], serialPollers: [SerialPoller],
+                       t: Double, coreAlarms: [(type: AlarmType, priority: Priority)]) {
         outputs.checkParked()
         outputs.checkHealth(config.rules)
         if let path = config.trends.path, let trendWriter {
@@ -35,8 +41,9 @@ struct LiveHealth {
             outputs.setTrendStoreProblem(problem, path: path, pending: trendWriter.counters.pending, settings: config.rules)
             let counters = trendWriter.counters
             Gauge(label: "alveo_trend_pending_rows").record(counters.pending)
-            Gauge(label: "alveo_trend_written_rows").record(counters.written)
-            Gauge(label: "alveo_trend_dropped_rows").record(counters.dropped)
+            if counters.written > trendCounts.written { Counter(label: "alveo_trend_written_rows_total").increment(by: counters.written - trendCounts.written) }
+            if counters.dropped > trendCounts.dropped { Counter(label: "alveo_trend_dropped_rows_total").increment(by: counters.dropped - trendCounts.dropped) }
+            trendCounts = (counters.written, counters.dropped)
         }
         ticks += 1
         if ticks % 30 == 0 { outputs.markAlive() }
@@ -57,8 +64,24 @@ struct LiveHealth {
             }
         }
         deviceCounts = now
-        if ticks % 15 == 0, let path = metricsFile {
-            do { try AgentMetrics.write(to: path) } catch { logger.error("cannot write the metrics file \(path): \(error)") }
+        for (id, health) in now {
+            Gauge(label: "alveo_device_up", dimensions: [("device", id)]).record(health.connected ? 1 : 0)
+            Gauge(label: "alveo_device_data_age_seconds", dimensions: [("device", id)]).record(max(0, t - (health.lastGood ?? 0)))
+        }
+        AgentMetrics.record(alarmsInForce: coreAlarms + outputs.activeOwnAlarms.map { ($0.rule.type, $0.priority) })
+        if ticks % 15 == 1, let path = metricsFile {
+            // Logged when the problem changes, not every 15 s (a textfile directory not yet made writable).
+            do {
+                try AgentMetrics.write(to: path)
+                if metricsProblem != nil { logger.notice("metrics file written again", metadata: ["path": "\(path)"]) }
+                metricsProblem = nil
+            } catch {
+                let problem = "\(error)"
+                if metricsProblem != problem {
+                    logger.error("cannot write the metrics file: \(problem) (docs/operations.md, Metrics: the directory must be writable by the agent)")
+                }
+                metricsProblem = problem
+            }
         }
     }
 }

@@ -223,7 +223,8 @@ struct LiveLoop: Service {
                 }
                 guard let outputs else { continue }  // alveo record: poll and record only
                 if delivery.observations.isEmpty {  // the one-second tick
-                    health.tick(outputs: outputs, trendWriter: sinks.liveTrendWriter, pollers: pollers, serialPollers: serialPollers)
+                    health.tick(outputs: outputs, trendWriter: sinks.liveTrendWriter, pollers: pollers, serialPollers: serialPollers,
+                                t: delivery.t, coreAlarms: loop.core.activeAlarms.map { ($0.rule.type, $0.priority) })
                 }
                 // Deliveries from different threads can arrive a hair out of order: the loop keeps
                 // time from going back.

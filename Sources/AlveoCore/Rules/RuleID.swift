@@ -14,7 +14,7 @@ package enum Priority: Int, Sendable, Comparable, CaseIterable {
 }
 
 /// Alarm condition type (IEC 60601-1-8), plus advisory prompts.
-package enum AlarmType: String, Sendable {
+package enum AlarmType: String, Sendable, CaseIterable {
     case physiological, technical, advisory
 }
 
