@@ -10,7 +10,11 @@ import Testing
     /// config/example-bed.yaml copied away from the repository: its relative profile paths no longer
     /// resolve, and the error names every path it looked at.
     @Test func aCopiedExampleConfigNamesThePathsItTried() throws {
-        let directory = try Paths.temporaryDirectory()
+        // One level down, so that "beside the configuration" (…/bed/../devices) is never the path from
+        // the child's working directory (its own temporary directory's ../devices), which CI's layout
+        // made equal when the copy sat directly in a temporary directory.
+        let directory = try Paths.temporaryDirectory().appendingPathComponent("bed")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let copy = directory.appendingPathComponent("alveo.yaml").path
         try FileManager.default.copyItem(atPath: Paths.repository.appendingPathComponent("config/example-bed.yaml").path, toPath: copy)
         let result = try ChildProcess.run([Paths.alveo, "check-config", copy])
