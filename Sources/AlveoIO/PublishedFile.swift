@@ -14,7 +14,9 @@ package enum PublishedFile {
     /// or the new one, never half of one.
     package static func replace(_ path: String, contents: some Collection<UInt8>) throws(PrivateFiles.Failure) {
         let temporary = path + ".tmp"
-        let descriptor = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        // O_NOFOLLOW: the textfile directory may be shared (sticky, group-writable); a link planted at PATH.tmp
+        // must not make the agent write through it into one of its own files.
+        let descriptor = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode)
         guard descriptor >= 0 else { throw PrivateFiles.Failure(path: temporary, operation: "create", code: errno) }
         var failure: PrivateFiles.Failure?
         if fchmod(descriptor, mode) != 0 { failure = PrivateFiles.Failure(path: temporary, operation: "set mode 0644", code: errno) }
