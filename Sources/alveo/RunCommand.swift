@@ -25,7 +25,7 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Least severe log level on stderr: trace, debug, info, notice, warning, error, critical (overrides logging.level; default info). Under systemd each line carries its syslog priority.")
     var logLevel: String?
 
-    @Option(name: .long, help: "Also write the metrics (Prometheus text format, as served at /metrics on the control socket) to this file after the first second and every 15 s, mode 0644, through a temporary file renamed over it, for node_exporter's textfile collector (Debian: /var/lib/prometheus/node-exporter/alveo.prom).")
+    @Option(name: .long, help: "Also write the metrics (Prometheus text format, as served at /metrics on the control socket) to this file after the first second and every 15 s, mode 0644, through a temporary file renamed over it, for node_exporter's textfile collector (the Debian package's unit: /var/lib/alveo-metrics/alveo.prom, linked from /var/lib/prometheus/node-exporter).")
     var metricsFile: String?
 
     @Option(name: .long, help: "The control API's Unix socket (alveo status, ack, chart, patient); overrides control.socket (default \(ControlConfig.defaultSocketPath)).")

@@ -56,7 +56,12 @@ import Testing
             outputs:
               journal: {directory: journal}
             """.write(toFile: config, atomically: true, encoding: .utf8)
-        let textfile = textfiles.appendingPathComponent("alveo.prom").path
+        // As the package lays it out (config/debian/alveo.links): the agent writes in its own directory,
+        // node_exporter's textfile directory holds a link to the file.
+        let metrics = directory.appendingPathComponent("alveo-metrics")
+        try FileManager.default.createDirectory(at: metrics, withIntermediateDirectories: true)
+        let textfile = metrics.appendingPathComponent("alveo.prom").path
+        try FileManager.default.createSymbolicLink(atPath: textfiles.appendingPathComponent("alveo.prom").path, withDestinationPath: textfile)
         let agent = try RunningProcess([Paths.alveo, "run", "--config", config, "--metrics-file", textfile], directory: directory, name: "alveo")
         defer { agent.kill() }
         let exporter = try RunningProcess(["prometheus-node-exporter", "--collector.disable-defaults", "--collector.textfile",
@@ -85,7 +90,7 @@ import Testing
         let mtime = Self.query(prometheusPort, #"node_textfile_mtime_seconds{file=~"(.*/)?alveo[.]prom"}"#)
         #expect(mtime.count == 1 && abs(mtime[0].value - Date().timeIntervalSince1970) < 120, "\(mtime)")
         #expect(Self.query(prometheusPort, "alveo_journal_backlog").count == 1)
-        #expect(Self.query(prometheusPort, "node_textfile_scrape_error").first?.value == 0, "node_exporter parsed the textfile")
+        #expect(Self.query(prometheusPort, "node_textfile_scrape_error").first?.value == 0, "node_exporter read the textfile through the link and parsed it")
         let rules = Self.get("http://127.0.0.1:\(prometheusPort)/api/v1/rules")
         let groups = ((rules?["data"] as? [String: Any])?["groups"] as? [[String: Any]]) ?? []
         #expect(groups.flatMap { ($0["rules"] as? [[String: Any]]) ?? [] }.compactMap { $0["name"] as? String }

@@ -30,9 +30,13 @@ import Testing
                      "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "DeviceAllow=char-ttyUSB rw", "LimitNOFILE=65536"] {
             #expect(unit.contains(line), "\(line)")
         }
-        // The metrics textfile is written where node_exporter reads it, in a directory the unit may write.
+        // The metrics textfile is written in the agent's own directory, which the unit may write and the
+        // package's link from node_exporter's textfile directory points at (config/debian/alveo.links).
         let metricsFile = unit.firstMatch(of: /--metrics-file (\S+)/).map { String($0.1) }
-        #expect(metricsFile == "/var/lib/prometheus/node-exporter/alveo.prom", "\(String(describing: metricsFile))")
-        #expect(unit.contains("ReadWritePaths=-/var/lib/prometheus/node-exporter\n"), "the textfile's directory is writable")
+        #expect(metricsFile == "/var/lib/alveo-metrics/alveo.prom", "\(String(describing: metricsFile))")
+        #expect(unit.contains("ReadWritePaths=-/var/lib/alveo-metrics\n"), "the textfile's directory is writable")
+        #expect(!unit.contains("ReadWritePaths=-/var/lib/prometheus"), "node_exporter's directory is root's: the unit needs no right in it")
+        let links = try String(contentsOf: Paths.repository.appendingPathComponent("config/debian/alveo.links"), encoding: .utf8)
+        #expect(links.contains("var/lib/alveo-metrics/alveo.prom var/lib/prometheus/node-exporter/alveo.prom\n"), "\(links)")
     }
 }

@@ -63,6 +63,21 @@ in_root id alveo | grep -q "(dialout)" || fail "user alveo not in group dialout:
 [ "$(modes /etc/alveo/alveo.yaml)" = "root:alveo 640" ] || fail "/etc/alveo/alveo.yaml: $(modes /etc/alveo/alveo.yaml)"
 in_root grep -q "^/etc/alveo/alveo.yaml$" /var/lib/dpkg/info/alveo.conffiles || fail "the configuration is not a conffile"
 in_root test -f /lib/systemd/system/alveo.service || fail "no systemd unit"
+# The metrics textfile: the agent's own directory, linked from node_exporter's textfile directory
+# (which stays root's); what the agent writes there, node_exporter's user reads through the link.
+[ "$(modes /var/lib/alveo-metrics)" = "alveo:alveo 755" ] || fail "/var/lib/alveo-metrics: $(modes /var/lib/alveo-metrics)"
+[ "$(in_root readlink -f /var/lib/prometheus/node-exporter/alveo.prom)" = /var/lib/alveo-metrics/alveo.prom ] \
+    || fail "no link from node_exporter's textfile directory: $(in_root ls -l /var/lib/prometheus/node-exporter)"
+# The installed agent itself writes it (as systemd would run it: user alveo, UMask 0027, /run/alveo).
+in_root install -d -o alveo -g alveo -m 0750 /run/alveo
+$SUDO chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin runuser -u alveo -- sh -c 'umask 0027; exec timeout 120 /usr/bin/alveo run --config /etc/alveo/alveo.yaml --control-socket /run/alveo/deb-test.sock --metrics-file /var/lib/alveo-metrics/alveo.prom' >/dev/null 2>&1 &
+agent=$!
+for _ in $(seq 1 600); do in_root test -s /var/lib/alveo-metrics/alveo.prom && break; sleep 0.1; done
+$SUDO pkill -TERM -f "alveo run --config /etc/alveo/alveo.yaml --control-socket /run/alveo/deb-test.sock" || true
+wait "$agent" || true
+[ "$(modes /var/lib/alveo-metrics/alveo.prom)" = "alveo:alveo 644" ] || fail "the agent's metrics textfile: $(in_root ls -l /var/lib/alveo-metrics)"
+in_root runuser -u nobody -- cat /var/lib/prometheus/node-exporter/alveo.prom | grep -q '^alveo_device_up{device="vent"} 0' \
+    || fail "another user cannot read the agent's metrics textfile through the link"
 [ "$(in_root readlink "$wants")" = /lib/systemd/system/alveo.service ] || fail "the service is not enabled ($wants)"
 version_out=$(in_root /usr/bin/alveo version) || fail "alveo version failed"
 echo "$version_out" | head -n 1 | grep -q "^alveo $version" || fail "alveo version: $version_out"
@@ -119,6 +134,8 @@ in_root test -f /etc/alveo/alveo.yaml || fail "remove deleted the conffile"
 in_root dpkg -P alveo >/dev/null
 in_root rm -rf /usr/bin/systemctl /run/systemd/system /tmp/systemctl.log
 in_root test ! -e /var/lib/alveo || fail "purge kept /var/lib/alveo"
+in_root test ! -e /var/lib/alveo-metrics || fail "purge kept /var/lib/alveo-metrics"
+in_root test ! -L /var/lib/prometheus/node-exporter/alveo.prom || fail "purge kept the metrics link"
 in_root test ! -e /etc/alveo || fail "purge kept /etc/alveo"
 if in_root id alveo >/dev/null 2>&1; then fail "purge kept the user"; fi
 [ -z "$(in_root dpkg-statoverride --list '/etc/alveo*')" ] || fail "purge kept statoverrides: $(in_root dpkg-statoverride --list '/etc/alveo*')"
