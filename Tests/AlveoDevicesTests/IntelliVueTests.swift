@@ -198,7 +198,16 @@ import Testing
         #expect(value(0x51A8, unit: 0x0F20, 0x0000_0005) == [.peep: .unusable("5.0 unit 0F20")], "a unit Alveo does not know is refused")
         #expect(value(0x4BB8, unit: 0x0220, 0x7F7F_FFFD) == [.spo2: .unusable("8.388605e+133")], "a FLOAT beyond any measurement")
         #expect(IntelliVueFloat.value(0x0300_0001) == 1000 && IntelliVueFloat.value(0xE900_0001) == 1e-23)
-        #expect(value(0x4182, unit: 0x0AA0, 0x0000_0050).isEmpty, "ECG heart rate is not the pleth pulse")
+        #expect(value(0x4182, unit: 0x0AA0, 0x0000_0050) == [.heartRate: .number(80)], "ECG heart rate, apart from the pleth pulse")
+        #expect(value(0x4A17, unit: 0x0F20, 0x0000_004A) == [.map: .number(74)], "ABP mean in mmHg")
+        let kPa = value(0x4A13, unit: 0x0F03, 0xFF00_0064)[.map]
+        guard case .number(let mmHg) = kPa else { Issue.record("\(String(describing: kPa))"); return }
+        #expect(abs(mmHg - 10 * 7.500_62) < 0.01, "ART mean 10.0 kPa is 75 mmHg: \(mmHg)")
+        #expect(value(0x4A17, unit: 0x0AA0, 0x0000_004A) == [.map: .unusable("74.0 unit 0AA0")], "a pressure in /min is refused")
+        #expect(value(0x4A07, unit: 0x0F20, 0x0000_004E).isEmpty, "the cuff mean is not read (no measurement time)")
+        let arterial = values(session.observations([IntelliVueNumeric(physioID: 0x4A13, state: 0, unitCode: 0x0F20, raw: 70),
+                                                    IntelliVueNumeric(physioID: 0x4A17, state: 0, unitCode: 0x0F20, raw: 74)]))
+        #expect(arterial == [.map: .number(74)], "the labelled ABP before the generic ART")
         // The vent's FiO2 is preferred to the gas module's.
         let both = values(session.observations([IntelliVueNumeric(physioID: 0x5284, state: 0, unitCode: 0x0220, raw: 30),
                                                 IntelliVueNumeric(physioID: 0x7498, state: 0, unitCode: 0x0220, raw: 40)]))

@@ -204,15 +204,23 @@ package struct IntelliVueSession: SerialSession {
 
     // MARK: numerics into the core's parameters
 
-    /// Physiological ids Alveo reads, in order of preference per parameter.
+    /// Physiological ids Alveo reads, in order of preference per parameter. The arterial mean: the
+    /// labelled ABP (NOM_PRESS_BLD_ART_ABP_MEAN, 0x4A17) before the generic ART (NOM_PRESS_BLD_ART_MEAN,
+    /// 0x4A13); heart rate from the ECG (NOM_ECG_CARD_BEAT_RATE, 0x4182), apart from the pleth pulse.
+    /// The ids are IEEE 11073-10101 SCADA terms (MDC code − 2 × 65536: 150039, 150035, 147842), as
+    /// VSCaptureMP's table gives them. The cuff mean (NOM_PRESS_BLD_NONINV_MEAN, 0x4A07) is not read:
+    /// the monitor repeats the last cuff value in every poll, and without the measurement's own time
+    /// stamp it would look current for as long as the monitor shows it (devices/intellivue/README.md).
     static let physioIDs: [(UInt16, Parameter)] = [
         (0x4BB8, .spo2), (0x4822, .pulseRate), (0x7498, .fio2), (0x5284, .fio2), (0x513C, .vt),
         (0x50E8, .pplat), (0x51A8, .peep), (0x5109, .ppeak), (0x5012, .rr),
+        (0x4A17, .map), (0x4A13, .map), (0x4182, .heartRate),
     ]
 
     /// IntelliVue unit codes Alveo reads, as the units every device adapter converts with (`DeviceUnit`).
     static let units: [UInt16: DeviceUnit] = [
         0x0220: .percent, 0x0AA0: .perMinute, 0x0AE0: .perMinute, 0x0F40: .cmH2O, 0x0F72: .mbar, 0x0652: .millilitre, 0x0640: .litre,
+        0x0F20: .mmHg, 0x0F03: .kPa,
     ]
 
     /// The factor from a unit code to the parameter's unit in the core; nil for a unit Alveo does not
