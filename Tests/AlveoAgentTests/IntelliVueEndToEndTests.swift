@@ -59,7 +59,7 @@ import Testing
     @Test func associationNumericsNoisePulledCableAndReplay() throws {
         let line = try ptyPair()
         defer { line.socat.kill() }
-        try writeValues(#"{"spo2": 96, "pulse_rate": 88, "fio2": 50, "vt": 400, "pplat": 33, "peep": 10, "ppeak": 36, "rr": 20}"#)
+        try writeValues(#"{"spo2": 96, "pulse_rate": 88, "fio2": 50, "vt": 400, "pplat": 33, "peep": 10, "ppeak": 36, "rr": 20, "map": 74, "heart_rate": 91}"#)
         let peer = try startPeer(port: line.device, ["--refuse-first", "--noise", "--pull-after", "30", "--pull-for", "4"])
         defer { peer.kill() }
         let traces = path("traces")
@@ -73,6 +73,7 @@ import Testing
         let status = try ChildProcess.run([Paths.alveo, "status", "--socket", path("alveo.sock")])
         #expect(status.stdout.contains("mon (intellivue): connected") && status.stdout.contains("; link associated, polling numerics"),
                 "\(status.stdout)\n\(status.stderr)")
+        #expect(status.stdout.contains("MAP 74 mmHg (arterial line"), "the monitor's arterial mean is the MAP the rules use: \(status.stdout)")
         #expect(waitUntil(timeout: 30) { agent.stderr.contains("rejected") }, "the peer's bad-FCS and aborted frames are counted: \(agent.stderr)")
         // The cable is pulled after 30 replies: silence, then a new association, data again.
         // (The end of the silence while the first association was refused comes 10 s after the data, its
@@ -98,6 +99,7 @@ import Testing
         let export = try ChildProcess.run([Paths.alveo, "trace", "export", "--csv", trace])
         #expect(export.stdout.contains(",mon,spo2,96\n") && export.stdout.contains(",mon,pplat,33\n") && export.stdout.contains(",mon,vt,400\n"),
                 "\(export.stdout.prefix(2000))")
+        #expect(export.stdout.contains(",mon,map,74\n") && export.stdout.contains(",mon,heart_rate,91\n"), "the arterial mean and the ECG heart rate")
     }
 
     /// Linked results, pressures in mbar and volumes in litres, a value with no value (NaN), an abort

@@ -59,8 +59,13 @@ PARAMS = [
     ("pplat", 0x50E8, 0x0F40, "Pplat", 0x0015),
     ("peep", 0x51A8, 0x0F40, "PEEP", 0x0016),
     ("ppeak", 0x5109, 0x0F40, "PIP", 0x0017),
+    # NOM_PRESS_BLD_ART_ABP_MEAN in mmHg (NOM_DIM_MMHG 0x0F20) and NOM_ECG_CARD_BEAT_RATE (VSCaptureMP's
+    # table: 18967, 16770).
+    ("map", 0x4A17, 0x0F20, "ABPm", 0x0018),
+    ("heart_rate", 0x4182, 0x0AA0, "HR", 0x0019),
 ]
-DEFAULTS = {"spo2": 97, "pulse_rate": 72, "fio2": 40, "vt": 450, "pplat": 22, "peep": 5, "ppeak": 28, "rr": 16}
+DEFAULTS = {"spo2": 97, "pulse_rate": 72, "fio2": 40, "vt": 450, "pplat": 22, "peep": 5, "ppeak": 28, "rr": 16,
+            "map": 78, "heart_rate": 90}
 PRESSURES = ("pplat", "peep", "ppeak")
 UNIT_MBAR, UNIT_L = 0x0F72, 0x0640
 NAN_MANTISSA = 0x7FFFFF
