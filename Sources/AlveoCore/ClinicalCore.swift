@@ -451,8 +451,9 @@ package struct ClinicalCore {
         let src = source(named: observation.source)
         let parameter = observation.parameter
         // A charted or laboratory value is of its sample time (never after the group's time; how old
-        // it may be is checked where it enters, against `maxSampleAge`). Device values are of now.
-        let sampled = parameter.isStreamed ? t : min(observation.sampledAt ?? t, t)
+        // it may be is checked where it enters, against `maxSampleAge`). Device values are of now, but
+        // a cuff pressure given with its measurement time (a device gateway's OBX-14) is of that time.
+        let sampled = parameter.isStreamed && !parameter.isIntermittent ? t : min(observation.sampledAt ?? t, t)
         if parameter.isStreamed, !parameter.isIntermittent, !sources[src].streams {
             sources[src].streams = true
             sources[src].lastValid = t
@@ -579,9 +580,11 @@ package struct ClinicalCore {
             // FiO2 arrives in percent and is stored as a fraction.
             let stored = parameter == .fio2 ? value / 100 : value
             let previous = readings[parameter.rawValue]
+            // A cuff measurement is of its own time: an older one than that in force changes nothing.
+            if parameter.isIntermittent, let previous, sampled < previous.t - Tolerance.epsilon { return }
             if previous == nil || previous!.value != stored || previous!.source != src { changed.insert(.reading(parameter)) }
             if previous == nil, parameter == .vt || parameter == .peep { changed.insert(.ventilatorReporting) }
-            readings[parameter.rawValue] = Reading(value: stored, t: t, source: src)
+            readings[parameter.rawValue] = Reading(value: stored, t: parameter.isIntermittent ? sampled : t, source: src)
             if parameter == .spo2, sources[src].sensor != .ok { setSensor(.ok, source: src, at: t) }
             if parameter == .pplat {
                 // A ventilator repeats its last plateau on every report (every poll, seconds apart):

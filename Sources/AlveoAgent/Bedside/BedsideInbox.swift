@@ -15,6 +15,9 @@ package final class BedsideInbox: Sendable {
         /// The entry's sample ages become sample times when the loop's clock reads its arrival.
         case entry(BedsideEntry, reply: @Sendable (Result<EntryReply, BedsideRefusal>) -> Void)
         case status(reply: @Sendable (JSONValue) -> Void)
+        /// A device gateway's message (IHE PCD-01, as a trace keeps it) with rows of these devices:
+        /// recorded, read and queued by the loop's input in one step, with no answer to wait for.
+        case deviceMessage([UInt8], devices: [String])
     }
 
     /// What the loop did with an entry.
@@ -97,6 +100,13 @@ package final class BedsideInbox: Sendable {
         }
         done.wait()
         return answer.withLock { $0 }
+    }
+
+    /// Hands a device gateway's message to the loop's input; false when the loop is not running or
+    /// could not take it (the listener then does not answer, and the gateway sends it again).
+    package func submitDeviceMessage(_ message: [UInt8], devices: [String]) -> Bool {
+        guard let submit = submitter.withLock({ $0 })?.submit else { return false }
+        return submit(.deviceMessage(message, devices: devices))
     }
 
     /// The loop's state for `alveo status`: a `StatusAnswer`, encoded in the loop's step.

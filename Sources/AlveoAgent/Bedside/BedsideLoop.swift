@@ -51,7 +51,7 @@ package struct BedsideLoop {
         identity.idAuthority = config.patientIdentity.authority
         identity.name = config.patientIdentity.name
         patient = identity
-        deviceIDs = expectDevices ? config.devices.map(\.id) + config.serialDevices.map(\.id) : []
+        deviceIDs = expectDevices ? config.allDeviceIDs : []
         for id in deviceIDs { core.expectSource(id, at: 0) }
     }
 

@@ -23,6 +23,9 @@ package enum HL7Inbound {
         case ignore(String, notes: [String])
         /// Refused: AR (not for us: sender, type, processing id) or AE (content that cannot be taken).
         case reject(code: String, String)
+        /// Device observations (IHE PCD-01) with rows of these of the bed's `pcd01` devices (ids): the
+        /// loop reads them (`PCD01.decode`) as it takes them, so that replay reads the same.
+        case devices([String], notes: [String])
     }
 
     /// LOINC codes taken, to Alveo's parameters.
@@ -65,7 +68,14 @@ package enum HL7Inbound {
             }
             return alertStatus(message, manager: manager, bedID: config.alertBedID ?? "", runID: runID, now: now, zone: zone)
         }
-        guard config.allowedSenders.contains(where: { $0.allows(application: application, facility: facility) }) else {
+        // Device observations from a device-integration gateway: by MSH-21 (IHE_PCD_001), or from a
+        // gateway sender that is not also a results sender.
+        let fromGateway = config.deviceGateway?.senders.contains(where: { $0.allows(application: application, facility: facility) }) ?? false
+        let fromLab = config.allowedSenders.contains(where: { $0.allows(application: application, facility: facility) })
+        if PCD01.isPCD01(message) || (fromGateway && !fromLab) {
+            return deviceObservations(message, config: config, fromGateway: fromGateway)
+        }
+        guard fromLab else {
             return .reject(code: "AR", "sender \(Shown.text(application.utf8, limit: 40))^\(Shown.text(facility.utf8, limit: 40)) (MSH-3^MSH-4) is not in allowed_senders")
         }
         let processing = message.value(message.msh, 11)
@@ -83,6 +93,45 @@ package enum HL7Inbound {
         default:
             return .reject(code: "AR", "message type \(Shown.text(code.utf8, limit: 8))^\(Shown.text(event.utf8, limit: 8)) is not taken here (ORU^R01; ADT^A01, A02, A03, A08)")
         }
+    }
+
+    /// Device observations (IHE PCD-01) from the device gateway: its sender, ORU^R01, production, this
+    /// bed's location (PV1-3 against `device_gateway.location`), and rows of the bed's `pcd01` devices.
+    /// A message for another bed, or with none of this bed's devices, is accepted with nothing to do (a
+    /// gateway may send every bed's values to every subscriber).
+    static func deviceObservations(_ message: HL7Message, config: LabListenerConfig, fromGateway: Bool) -> Decision {
+        let application = message.sendingApplication, facility = message.sendingFacility
+        guard let gateway = config.deviceGateway else {
+            return .reject(code: "AR", "device observations (IHE PCD-01) are not taken here: inputs.hl7.device_gateway is not configured")
+        }
+        guard fromGateway else {
+            return .reject(code: "AR", "sender \(Shown.text(application.utf8, limit: 40))^\(Shown.text(facility.utf8, limit: 40)) (MSH-3^MSH-4) is not in device_gateway.senders")
+        }
+        guard message.type.code == "ORU", message.type.event == "R01" else {
+            return .reject(code: "AR", "message type \(Shown.text(message.type.code.utf8, limit: 8))^\(Shown.text(message.type.event.utf8, limit: 8)) from the device gateway is not taken (IHE PCD-01 is ORU^R01)")
+        }
+        let processing = message.value(message.msh, 11)
+        guard processing.isEmpty || processing == "P" else {
+            return .reject(code: "AR", "processing id (MSH-11) \(Shown.text(processing.utf8, limit: 4)): only production (P) device values reach the rules")
+        }
+        guard let pv1 = message.first("PV1") else {
+            return .ignore("no PV1-3: not known to be this bed's (device_gateway.location \(Shown.text(gateway.locationText.utf8, limit: 64)))", notes: [])
+        }
+        for (index, wanted) in gateway.location.enumerated() where !wanted.isEmpty {
+            let theirs = message.value(pv1, 3, component: index + 1)
+            guard theirs.caseInsensitiveCompare(wanted) == .orderedSame else {
+                let shown = (1...max(1, gateway.location.count)).map { message.value(pv1, 3, component: $0) }.joined(separator: "^")
+                return .ignore("PV1-3 \(Shown.text(shown.utf8, limit: 64)) is not this bed (\(Shown.text(gateway.locationText.utf8, limit: 64))): nothing to do", notes: [])
+            }
+        }
+        var notes: [String] = []
+        let unconfigured = PCD01.unconfiguredEquipment(in: message, of: config.gatewayDevices)
+        if !unconfigured.isEmpty {
+            notes.append("rows of equipment no pcd01 device takes, ignored: \(unconfigured.map { Shown.text($0.utf8, limit: 40) }.joined(separator: ", "))")
+        }
+        let devices = PCD01.devices(in: message, of: config.gatewayDevices)
+        guard !devices.isEmpty else { return .ignore("no row of this bed's pcd01 devices (OBX-18)", notes: notes) }
+        return .devices(devices.map(\.id), notes: notes)
     }
 
     /// An alert manager's status report (IHE PCD-05; shared/pcd05-reference.md): which of this run's

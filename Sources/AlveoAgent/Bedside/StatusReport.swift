@@ -16,7 +16,7 @@ package enum AlveoVersion {
 /// the journal and its disk, the agent's uptime and versions (docs/control-api.md).
 package enum StatusReport {
     package static func build(loop: BedsideLoop, at t: Double, started: Date, config: AgentConfig, pollers: [BusPoller],
-                      serialPollers: [SerialPoller], outputs: OutputPipeline?, recording: String?,
+                      serialPollers: [SerialPoller], gateway: GatewayDevices? = nil, outputs: OutputPipeline?, recording: String?,
                       inputs: StatusAnswer.Inputs = StatusAnswer.Inputs()) -> StatusAnswer {
         let core = loop.core
         func number(_ x: Double?, _ decimals: Int = 3) -> Double? { x.map { Fmt.round($0, decimals) } }
@@ -95,6 +95,7 @@ package enum StatusReport {
             for config in poller.devices { device(config.id, "modbus \(config.profile.name)", poller.health(of: config.id)) }
         }
         for poller in serialPollers { device(poller.device.id, poller.device.driver.name, poller.health) }
+        for config in gateway?.devices ?? [] { device(config.id, "pcd01", gateway!.health(of: config.id, at: t)) }
 
         var outputsAnswer = StatusAnswer.Outputs()
         if let outputs, let directory = config.outputs.journalDirectory {

@@ -10,7 +10,7 @@ extension Commands {
     package static func checkConfig(file: String, replay: Bool) throws(CommandExit) {
         let config = try loadConfig(file)
         // "ok" only when `alveo run` would start with it.
-        if !replay, config.devices.isEmpty, config.serialDevices.isEmpty {
+        if !replay, config.allDeviceIDs.isEmpty {
             Console.error("error: \(file): no devices: `alveo run` would not start with it (add a 'devices:' list, see config/; check a configuration for replay with --replay)")
             throw CommandExit(.config)
         }
@@ -32,6 +32,10 @@ extension Commands {
         for device in config.devices {
             let reads = device.profile.fields.count
             print("  device \(device.id): \(device.endpoint) unit \(device.unitID), profile \(device.profile.name) (\(reads) values), every \(device.pollInterval)")
+        }
+        for device in config.gatewayDevices {
+            let location = config.inputs.hl7?.deviceGateway.map { " at PV1-3 \($0.locationText)" } ?? ""
+            print("  device \(device.id): through the device gateway (IHE PCD-01 on the HL7 listener), OBX-18 \(device.equipment)\(location); periodic values at most \(Fmt.fixed(device.maxAge, 0)) s old")
         }
         // A serial path that is not there now (cable unplugged, wrong udev name) is a warning: the
         // agent waits for it, reopening with backoff.

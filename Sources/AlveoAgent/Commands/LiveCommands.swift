@@ -42,7 +42,7 @@ extension Commands {
             guard controlSocket.utf8.count < 104 else { throw CommandExit.usage("--control-socket: at most 103 bytes") }
             agentConfig.control.socketPath = controlSocket
         }
-        guard !agentConfig.devices.isEmpty || !agentConfig.serialDevices.isEmpty else {
+        guard !agentConfig.allDeviceIDs.isEmpty else {
             Console.error("error: \(config): no devices: add a 'devices:' list (see config/ for examples)")
             throw CommandExit(.config)
         }
@@ -76,7 +76,7 @@ extension Commands {
     /// trace's path at the end.
     package static func record(configPath config: String, out: String, seconds: Double?, recording: RecordingOptions) async throws {
         let agentConfig = try loadConfig(config)
-        guard !agentConfig.devices.isEmpty || !agentConfig.serialDevices.isEmpty else {
+        guard !agentConfig.allDeviceIDs.isEmpty else {
             Console.error("error: \(config): no devices: add a 'devices:' list (see config/ for examples)")
             throw CommandExit(.config)
         }

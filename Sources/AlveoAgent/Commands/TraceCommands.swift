@@ -19,12 +19,15 @@ extension Commands {
         if let yaml = summary.configuration {
             do {
                 let config = try AgentConfig.parse(yaml: yaml, file: trace, profiles: profiles, readOutputs: false)
-                if !config.serialDevices.isEmpty || !config.devices.isEmpty { out += "configured devices:\n" }
+                if !config.allDeviceIDs.isEmpty { out += "configured devices:\n" }
                 for device in config.serialDevices {
                     out += "  \(device.id): \(device.driver.name) on \(device.path) at \(device.settings.baud) baud\n"
                 }
                 for device in config.devices {
                     out += "  \(device.id): Modbus unit \(device.unitID) at \(device.endpoint), profile \(device.profile.name)\n"
+                }
+                for device in config.gatewayDevices {
+                    out += "  \(device.id): through the device gateway (IHE PCD-01), OBX-18 \(TraceListing.escaped(device.equipment))\n"
                 }
             } catch {
                 out += "the recorded configuration does not parse: \(error)\n"

@@ -13,6 +13,11 @@ package struct AgentConfig: Sendable, Equatable {
     package var devices: [DeviceConfig]
     /// The bed's devices that speak their own serial protocol (PB840, MEDIBUS, Masimo, Nonin).
     package var serialDevices: [SerialDeviceConfig] = []
+    /// Devices whose values come through the hospital's device-integration gateway (IHE PCD-01 on
+    /// the HL7 listener: `inputs.hl7.device_gateway`).
+    package var gatewayDevices: [GatewayDeviceConfig] = []
+    /// Every configured device's id, in no particular order of kind.
+    package var allDeviceIDs: [String] { devices.map(\.id) + serialDevices.map(\.id) + gatewayDevices.map(\.id) }
     /// The journal and the central-station forwarders (run and replay).
     package var outputs = OutputConfig()
     /// The control API of `alveo run` (`alveo status`, `ack`, `chart`, `patient`).
@@ -70,6 +75,8 @@ package struct AgentConfig: Sendable, Equatable {
         var rules = RuleSettings()
         var devices: [DeviceConfig] = []
         var serialDevices: [SerialDeviceConfig] = []
+        var gatewayDevices: [GatewayDeviceConfig] = []
+        var devicesNode: ConfigNode?
         var outputs = OutputConfig()
         var deviceOrder: [String] = []
         var logLevel = Logger.Level.info
@@ -81,7 +88,9 @@ package struct AgentConfig: Sendable, Equatable {
             switch key {
             case "patient": patient = try parsePatient(value)
             case "rules": rules = try parseRules(value)
-            case "devices": (devices, serialDevices, deviceOrder) = try DeviceConfig.parseList(value, profiles: profiles)
+            case "devices":
+                (devices, serialDevices, gatewayDevices, deviceOrder) = try DeviceConfig.parseList(value, profiles: profiles)
+                devicesNode = value
             case "outputs":
                 if readOutputs {
                     outputs = try OutputConfig.parse(value)
@@ -111,6 +120,10 @@ package struct AgentConfig: Sendable, Equatable {
         // for replay, which listens to nothing.
         var inputs = InputConfig()
         if readOutputs, let inputsNode { inputs = try InputConfig.parse(inputsNode, outputs: outputs) }
+        if readOutputs, let first = gatewayDevices.first, let devicesNode, inputs.hl7?.deviceGateway == nil {
+            throw devicesNode.error("'\(first.id)' is a pcd01 device: its values come through the device gateway, so configure inputs.hl7.device_gateway (senders, location) too")
+        }
+        inputs.hl7?.gatewayDevices = gatewayDevices
         // No patient section: the bed waits for its patient (set through the control API or admitted by
         // the hospital's ADT); until then the rules that need the predicted body weight say so.
         var config = AgentConfig(patient: patient ?? .unknown, rules: rules, devices: devices, file: file)
@@ -123,6 +136,7 @@ package struct AgentConfig: Sendable, Equatable {
         config.inputs = inputs
         config.patientIdentity = identity
         config.serialDevices = serialDevices
+        config.gatewayDevices = gatewayDevices
         config.trends = trends
         return config
     }

@@ -34,20 +34,28 @@ package struct DeviceConfig: Sendable, Equatable {
 
     /// `profiles`: profile YAML texts by device id, used instead of the profile files (a raw trace's own).
     static func parseList(_ node: ConfigNode, profiles: [String: String] = [:]) throws(ConfigError)
-        -> (modbus: [DeviceConfig], serial: [SerialDeviceConfig], order: [String])
+        -> (modbus: [DeviceConfig], serial: [SerialDeviceConfig], gateway: [GatewayDeviceConfig], order: [String])
     {
         var devices: [DeviceConfig] = []
         var serialDevices: [SerialDeviceConfig] = []
+        var gatewayDevices: [GatewayDeviceConfig] = []
         var order: [String] = []
         let items = try node.sequence()
         // One bed: a handful of devices, each with its own thread.
         guard items.count <= 32 else { throw node.error("\(items.count) devices: one bed has at most 32") }
         for item in items {
             let parsed = try parse(item, profiles: profiles)
-            let id = parsed.modbus?.id ?? parsed.serial!.id
+            let id = parsed.modbus?.id ?? parsed.serial?.id ?? parsed.gateway!.id
             order.append(id)
-            if devices.contains(where: { $0.id == id }) || serialDevices.contains(where: { $0.id == id }) {
+            if devices.contains(where: { $0.id == id }) || serialDevices.contains(where: { $0.id == id }) || gatewayDevices.contains(where: { $0.id == id }) {
                 throw item.error("device id '\(id)' is used twice: each device needs its own id")
+            }
+            if let gateway = parsed.gateway {
+                if let other = gatewayDevices.first(where: { $0.equipment.caseInsensitiveCompare(gateway.equipment) == .orderedSame }) {
+                    throw item.error("'\(id)' and '\(other.id)' both take equipment \(gateway.equipment): one device per OBX-18 identity")
+                }
+                gatewayDevices.append(gateway)
+                continue
             }
             if let serial = parsed.serial {
                 if serialDevices.contains(where: { $0.path == serial.path })
@@ -71,10 +79,12 @@ package struct DeviceConfig: Sendable, Equatable {
             }
             devices.append(device)
         }
-        return (devices, serialDevices, order)
+        return (devices, serialDevices, gatewayDevices, order)
     }
 
-    static func parse(_ node: ConfigNode, profiles: [String: String] = [:]) throws(ConfigError) -> (modbus: DeviceConfig?, serial: SerialDeviceConfig?) {
+    static func parse(_ node: ConfigNode, profiles: [String: String] = [:]) throws(ConfigError)
+        -> (modbus: DeviceConfig?, serial: SerialDeviceConfig?, gateway: GatewayDeviceConfig?)
+    {
         var id: String?, profilePath: String?, profileNode: ConfigNode?, poll = 1.0, reconnectMax = 5.0
         var transport: ConfigNode?
         for (key, value) in try node.mapping(allowed: keys) {
@@ -88,12 +98,16 @@ package struct DeviceConfig: Sendable, Equatable {
             }
         }
         guard let id else { throw node.error("missing 'id' (the source name, e.g. vent or oxi)") }
-        guard let transport else { throw node.error("missing 'transport' (kind: modbus_tcp, modbus_rtu or serial)") }
+        guard let transport else { throw node.error("missing 'transport' (kind: modbus_tcp, modbus_rtu, serial or pcd01)") }
+        if transport.node["kind"]?.string == "pcd01" {
+            if let profileNode { throw profileNode.error("a pcd01 device takes no profile: the gateway's MDC codes say what each value is") }
+            return (nil, nil, try GatewayDeviceConfig.parse(node, id: id, transport: transport))
+        }
         if transport.node["kind"]?.string == "serial" {
             if let profileNode {
                 throw profileNode.error("a serial-protocol device takes no profile (its protocol says how to read it); profiles are for Modbus devices")
             }
-            return (nil, try SerialDeviceConfig.parse(node, id: id, transport: transport, pollInterval: poll, reconnectMax: reconnectMax))
+            return (nil, try SerialDeviceConfig.parse(node, id: id, transport: transport, pollInterval: poll, reconnectMax: reconnectMax), nil)
         }
         guard let profilePath, let profileNode else { throw node.error("missing 'profile' (a file under devices/)") }
 
@@ -104,7 +118,7 @@ package struct DeviceConfig: Sendable, Equatable {
             case "kind":
                 kind = try value.string()
                 guard kind == "modbus_tcp" || kind == "modbus_rtu" else {
-                    throw value.error("'\(kind!)' is not a transport kind (allowed: modbus_tcp, modbus_rtu, serial)")
+                    throw value.error("'\(kind!)' is not a transport kind (allowed: modbus_tcp, modbus_rtu, serial, pcd01)")
                 }
             case "host": host = try value.string()
             case "port": port = try value.integer(in: 1...65535)
@@ -157,7 +171,7 @@ package struct DeviceConfig: Sendable, Equatable {
                                   byteTimeout: duration(byte / 1000), reconnectMax: duration(reconnectMax),
                                   reconnectMin: duration(min(0.25, reconnectMax)))
         device.profileText = profileText
-        return (device, nil)
+        return (device, nil, nil)
     }
 
     /// Why a profile cannot be read, naming the paths tried (absolute, so that they can be checked with `ls`).

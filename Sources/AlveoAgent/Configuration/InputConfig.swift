@@ -46,6 +46,23 @@ package struct LabListenerConfig: Sendable, Equatable {
     package var alertManager: AlertManager?
     /// This bed's id in the alert references Alveo sends (outputs.hl7.bed_id): a report naming another is refused.
     package var alertBedID: String?
+    /// The hospital's device-integration gateway (IHE PCD-01 observations of this bed's devices); nil: not taken.
+    package var deviceGateway: DeviceGateway?
+    /// The bed's `pcd01` devices (from `devices:`), whose rows the gateway's messages carry.
+    package var gatewayDevices: [GatewayDeviceConfig] = []
+
+    /// `inputs.hl7.device_gateway`: who may send device observations (MSH-3^MSH-4, apart from the
+    /// laboratory's) and the PV1-3 of this bed as the gateway writes it. Each non-empty component of
+    /// `location` must equal the message's (ignoring case); an empty one matches anything: a monitor
+    /// moved to another bed keeps its EUI-64, and only its location says whose values they are now.
+    package struct DeviceGateway: Sendable, Equatable {
+        package var senders: [Sender] = []
+        package var location: [String] = []
+
+        package init() {}
+
+        package var locationText: String { location.joined(separator: "^") }
+    }
 
     /// `inputs.hl7.alert_manager`: who may report (MSH-3^MSH-4, apart from the laboratory and ADT
     /// senders: a results feed must not acknowledge alarms) and which statuses count as an acknowledgement.
@@ -91,7 +108,7 @@ package struct LabListenerConfig: Sendable, Equatable {
         var sawBind = false, sawPort = false, sawSenders = false
         for (key, value) in try node.mapping(allowed: ["bind", "port", "tls", "allowed_senders", "bed_location", "max_connections",
                                                               "max_connections_per_peer", "idle_timeout_s", "handshake_timeout_s",
-                                                              "alert_manager"]) {
+                                                              "alert_manager", "device_gateway"]) {
             switch key {
             case "bind":
                 let text = try value.string()
@@ -145,6 +162,25 @@ package struct LabListenerConfig: Sendable, Equatable {
                     throw value.error("give senders: the alert manager's MSH-3 (or MSH-3^MSH-4) whose status reports (ORA^R41) are taken")
                 }
                 config.alertManager = manager
+            case "device_gateway":
+                var gateway = DeviceGateway()
+                for (gatewayKey, gatewayValue) in try value.mapping(allowed: ["senders", "location"]) {
+                    switch gatewayKey {
+                    case "senders": gateway.senders = try senders(gatewayValue, example: "GATEWAY^HOSP")
+                    default:
+                        let text = try gatewayValue.string()
+                        let parts = text.split(separator: "^", omittingEmptySubsequences: false).map(String.init)
+                        guard parts.count <= 9, parts.contains(where: { !$0.isEmpty }),
+                              parts.allSatisfy({ $0.utf8.count <= 64 && !$0.contains("|") && !$0.contains("~") && !$0.contains("\\") && !$0.contains("&") }) else {
+                            throw gatewayValue.error("give this bed's PV1-3 as the gateway writes it, components by ^ (e.g. ICU^^B1 or ICU-01; an empty component matches any)")
+                        }
+                        gateway.location = parts
+                    }
+                }
+                guard !gateway.senders.isEmpty else {
+                    throw value.error("give senders: the gateway's MSH-3 (or MSH-3^MSH-4) whose device observations (IHE PCD-01) are taken")
+                }
+                config.deviceGateway = gateway
             case "bed_location": config.bedLocation = try value.string()
             case "max_connections": config.maxConnections = try value.integer(in: 1...256)
             case "max_connections_per_peer": config.maxConnectionsPerPeer = try value.integer(in: 1...256)
@@ -158,6 +194,15 @@ package struct LabListenerConfig: Sendable, Equatable {
             throw node.error("give allowed_senders: the sending applications (MSH-3, or MSH-3^MSH-4) whose results and admissions are taken")
         }
         if config.bedLocation == nil, let location = outputs.hl7?.identity.bedLocation, !location.isEmpty { config.bedLocation = location }
+        if var gateway = config.deviceGateway, gateway.location.isEmpty {
+            // The gateway's values are this bed's only where it says so: without a location of its own,
+            // the bed's (inputs.hl7 or outputs.hl7 bed_location).
+            guard let bed = config.bedLocation, !bed.isEmpty else {
+                throw node.error("device_gateway: give its location (this bed's PV1-3 as the gateway writes it) or a bed_location: a device moved to another bed keeps its identity, and only the location says whose values they are")
+            }
+            gateway.location = bed.split(separator: "^", omittingEmptySubsequences: false).map(String.init)
+            config.deviceGateway = gateway
+        }
         if config.alertManager != nil {
             guard let identity = outputs.hl7?.identity else {
                 throw node.error("alert_manager: status reports are about the alerts Alveo sends to the station: configure outputs.hl7 too")

@@ -245,6 +245,19 @@ package final class LabListener: Service, Sendable {
             count(\.ignored)
             remember(controlID, from: sender)
             return answer("AA", reason)
+        case .devices(let ids, let notes):
+            notes.forEach { logger.notice("\($0)", metadata: metadata) }
+            // Recorded as it is taken: MSH, OBR and OBX (no patient identity), read by the loop.
+            guard inbox.submitDeviceMessage(PCD01.traced(frame), devices: ids) else {
+                logger.error("device observations not taken now (no answer; the gateway will resend): the bedside loop is not running", metadata: metadata)
+                count(\.unanswered, problem: "device observations: the bedside loop is not running")
+                return nil
+            }
+            metadata["devices"] = "\(ids.joined(separator: ","))"
+            logger.debug("device observations taken", metadata: metadata)
+            count(\.accepted)
+            remember(controlID, from: sender)
+            return answer("AA", "")
         case .take(let entry, let kind, let notes):
             notes.forEach { logger.notice("\($0)", metadata: metadata) }
             switch inbox.submitWaiting(entry) {

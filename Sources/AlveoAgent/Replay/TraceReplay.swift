@@ -136,9 +136,13 @@ package enum TraceReplay {
         for device in config.serialDevices { pumps[device.id] = device.makePump() }
         for device in config.devices { pumps[device.id] = device.makePump() }
 
+        // The devices behind the device gateway: each message read again as the live loop read it.
+        let gatewayDevices = Dictionary(config.gatewayDevices.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+
         var summary = Summary()
         for device in config.devices { summary.devices[device.id] = DeviceTally() }
         for device in config.serialDevices { summary.devices[device.id] = DeviceTally() }
+        for device in config.gatewayDevices { summary.devices[device.id] = DeviceTally() }
         func finish() -> Summary {
             for (id, pump) in pumps where pump.session != nil {
                 summary.devices[id]?.decoded = pump.counters.frames
@@ -186,9 +190,19 @@ package enum TraceReplay {
             case .opened:
                 _ = pumps[record.device]?.open(at: t)
             case .received:
-                // Each frame goes to the core as its piece is decoded: a huge record stays in bounded memory.
-                _ = pumps[record.device]?.receive(record.payload, at: t) { frame in
-                    if !frame.isEmpty { process(frame, at: t) }
+                if let device = gatewayDevices[record.device] {
+                    let decoded = PCD01.decode(record.payload, device: device, at: t)
+                    if decoded.observations.isEmpty {
+                        summary.devices[record.device]?.rejected += 1
+                    } else {
+                        summary.devices[record.device]?.decoded += 1
+                        process(decoded.observations, at: t)
+                    }
+                } else {
+                    // Each frame goes to the core as its piece is decoded: a huge record stays in bounded memory.
+                    _ = pumps[record.device]?.receive(record.payload, at: t) { frame in
+                        if !frame.isEmpty { process(frame, at: t) }
+                    }
                 }
             case .modbusRegisters:
                 guard let block = RegisterBlock(payload: record.payload),

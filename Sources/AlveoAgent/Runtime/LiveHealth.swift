@@ -22,12 +22,12 @@ struct LiveHealth {
         self.config = config
         self.logger = logger
         self.metricsFile = metricsFile
-        AgentMetrics.start(devices: config.devices.map(\.id) + config.serialDevices.map(\.id))
+        AgentMetrics.start(devices: config.allDeviceIDs)
     }
 
     /// `t`: now, in agent seconds; `coreAlarms`: the clinical core's alarms in force.
     mutating func tick(outputs: OutputPipeline, trendWriter: TrendWriter?, pollers: [BusPoller], serialPollers: [SerialPoller],
-                       t: Double, coreAlarms: [(type: AlarmType, priority: Priority)]) {
+                       gateway: GatewayDevices? = nil, t: Double, coreAlarms: [(type: AlarmType, priority: Priority)]) {
         outputs.checkParked()
         outputs.checkHealth(config.rules)
         if let path = config.trends.path, let trendWriter {
@@ -51,6 +51,7 @@ struct LiveHealth {
         var now: [String: DeviceHealth] = [:]
         for poller in pollers { for device in poller.devices { now[device.id] = poller.health(of: device.id) } }
         for poller in serialPollers { now[poller.device.id] = poller.health }
+        for device in gateway?.devices ?? [] { now[device.id] = gateway?.health(of: device.id, at: t) }
         for (id, health) in now {
             let was = deviceCounts[id] ?? DeviceHealth()
             for (name, value, previous) in [("alveo_device_polls_total", health.polls, was.polls),

@@ -100,7 +100,9 @@ struct LiveLoop: Service {
         let pollers = BusPoller.buses(for: config.devices).map { devices in
             BusPoller(devices: devices, clock: clock, logger: logger, recorder: recorder, deliver: enqueue)
         }
-        logger.info("starting", metadata: ["devices": "\((config.devices.map(\.id) + config.serialDevices.map(\.id)).joined(separator: ","))",
+        // The bed's devices behind the hospital's device gateway: their messages come through the inbox.
+        let gateway = GatewayDevices(devices: config.gatewayDevices, logger: logger)
+        logger.info("starting", metadata: ["devices": "\(config.allDeviceIDs.joined(separator: ","))",
                                            "pbw_kg": "\(config.patient.predictedBodyWeightKg.map { Fmt.fixed($0, 1) } ?? "unknown")"])
         let serialPollers = config.serialDevices.map { device in
             SerialPoller(device: device, clock: clock, logger: logger, recorder: recorder, deliver: enqueue)
@@ -151,6 +153,20 @@ struct LiveLoop: Service {
                     }
                 case .status:
                     if case .terminated = continuation.yield(.request(request, t: t)) { queued = false }
+                case .deviceMessage(let message, let ids):
+                    // Each device's rows as its own record (replay reads them for that device), read
+                    // and queued under the trace's lock: the trace's order is the loop's.
+                    for id in ids {
+                        guard let device = gateway.device(id) else { continue }
+                        let now = clock.seconds()
+                        let record = TraceRecord(kind: .received, monotonic: now, wallNanoseconds: TraceWriter.wallNow(), device: id, payload: message)
+                        recordThenDeliver(recorder, record) {
+                            let decoded = PCD01.decode(message, device: device, at: now)
+                            gateway.took(decoded, device: id, at: now)
+                            if !decoded.observations.isEmpty,
+                               case .terminated = continuation.yield(.delivery(Delivery(t: now, observations: decoded.observations))) { queued = false }
+                        }
+                    }
                 }
                 return queued
             }
@@ -190,6 +206,8 @@ struct LiveLoop: Service {
                 let delivery: Delivery
                 switch input {
                 case .delivery(let value): delivery = value
+                case .request(.deviceMessage, _):
+                    continue  // read and queued as deliveries where it arrived (the inbox's attach)
                 case .request(.entry(let entry, let reply), let t):
                     guard let outputs else { reply(.failure(.nothingToDo("alveo record runs no clinical rules"))); continue }
                     switch loop.take(entry, at: t) {
@@ -213,7 +231,7 @@ struct LiveLoop: Service {
                     continue
                 case .request(.status(let reply), let t):
                     reply(OrderedJSONEncoder.value(StatusReport.build(
-                        loop: loop, at: max(loop.now, t), started: started, config: config, pollers: pollers, serialPollers: serialPollers,
+                        loop: loop, at: max(loop.now, t), started: started, config: config, pollers: pollers, serialPollers: serialPollers, gateway: gateway,
                         outputs: outputs, recording: recorder?.path, inputs: inbox?.inputStatus ?? StatusAnswer.Inputs())))
                     continue
                 }
@@ -223,7 +241,7 @@ struct LiveLoop: Service {
                 }
                 guard let outputs else { continue }  // alveo record: poll and record only
                 if delivery.observations.isEmpty {  // the one-second tick
-                    health.tick(outputs: outputs, trendWriter: sinks.liveTrendWriter, pollers: pollers, serialPollers: serialPollers,
+                    health.tick(outputs: outputs, trendWriter: sinks.liveTrendWriter, pollers: pollers, serialPollers: serialPollers, gateway: gateway,
                                 t: delivery.t, coreAlarms: loop.core.activeAlarms.map { ($0.rule.type, $0.priority) })
                 }
                 // Deliveries from different threads can arrive a hair out of order: the loop keeps
@@ -269,6 +287,10 @@ struct LiveLoop: Service {
             let seen = poller.streamCounters
             logger.info("stopped", metadata: ["device": "\(poller.device.id)", "frames": "\(seen.frames)", "decoded": "\(frames[poller.device.id] ?? 0)",
                                               "rejected_frames": "\(seen.rejectedFrames)", "skipped_bytes": "\(seen.skippedBytes)"])
+        }
+        for device in gateway.devices {
+            logger.info("stopped", metadata: ["device": "\(device.id)", "messages": "\(gateway.health(of: device.id, at: clock.seconds()).frames)",
+                                              "decoded": "\(frames[device.id] ?? 0)"])
         }
     }
 }

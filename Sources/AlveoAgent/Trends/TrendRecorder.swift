@@ -23,6 +23,7 @@ package struct TrendRecorder: Sendable {
         self.origin = origin
         bed = config.bedID ?? ""
         devices = config.devices.map { "\($0.id) (\($0.profile.name))" } + config.serialDevices.map { "\($0.id) (\($0.driver.name))" }
+            + config.gatewayDevices.map { "\($0.id) (pcd01)" }
     }
 
     /// Hands over the rows gathered since the last call.
