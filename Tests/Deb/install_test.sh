@@ -19,8 +19,16 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 SUDO=${SUDO:-}
 version=$(sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/AlveoAgent/Bedside/StatusReport.swift)
-previous=$(ALVEO_DEB_VERSION="$version~prev" config/debian/make-deb.sh | tail -n 1)
-deb=$(config/debian/make-deb.sh | tail -n 1)
+# make-deb.sh prints the package's path last; when it fails, what it said is shown (it used to end
+# the test without a word).
+build_log=$(mktemp)
+trap 'rm -f "$build_log"' EXIT
+make_deb() {
+    ALVEO_DEB_VERSION="$1" config/debian/make-deb.sh > "$build_log" 2>&1 || { tail -n 40 "$build_log" >&2; echo "deb-test: make-deb.sh failed (version $1)" >&2; exit 1; }
+    tail -n 1 "$build_log"
+}
+previous=$(make_deb "$version~prev")
+deb=$(make_deb "$version")
 [ -f "$deb" ] && [ -f "$previous" ] || { echo "deb-test: make-deb.sh gave no package"; exit 1; }
 # lintian: no error or warning but those overridden, with their reasons, in config/debian.
 lintian --fail-on error,warning --display-info "$deb" > .build-deb/lintian.log 2>&1 \
@@ -42,7 +50,7 @@ fi
 $SUDO rm -rf "$root"
 $SUDO cp -a "$pristine" "$root"
 $SUDO mount -t proc proc "$root/proc"
-trap '$SUDO umount "$root/proc" 2>/dev/null || true' EXIT
+trap '$SUDO umount "$root/proc" 2>/dev/null || true; rm -f "$build_log"' EXIT
 $SUDO cp "$previous" "$root/tmp/alveo-previous.deb"
 $SUDO cp "$deb" "$root/tmp/alveo.deb"
 in_root() { $SUDO chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive "$@"; }
