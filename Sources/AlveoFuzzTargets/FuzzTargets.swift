@@ -323,6 +323,12 @@ package enum FuzzTargets {
         config.port = 2575
         config.allowedSenders = [.init(application: "ABL90", facility: "ICU"), .init(application: "LIS")]
         config.bedLocation = "ICU^B1^B1^HOSP"
+        // Device observations (IHE PCD-01) from a gateway too: routed, read and given to the loop.
+        var gateway = LabListenerConfig.DeviceGateway()
+        gateway.senders = [.init(application: "GATEWAY")]
+        gateway.location = ["ICU", "B1"]
+        config.deviceGateway = gateway
+        config.gatewayDevices = [GatewayDeviceConfig(id: "monitor", equipment: "00A037FFFE123456"), GatewayDeviceConfig(id: "vent", equipment: "VENT_B1")]
         return config
     }()
 
@@ -337,10 +343,20 @@ package enum FuzzTargets {
                 guard case .success(let message) = HL7Message.parse(frame) else { continue }
                 let ack = message.acknowledgement(code: "AA", text: message.value(message.msh, 10), controlID: "A", now: now)
                 precondition(ack.utf8.count < 2048 && !ack.utf8.contains(0x0A), "an ACK is short and one segment per CR")
-                if case .take(var entry, _, _) = HL7Inbound.interpret(message, config: listener, now: now, zone: TimeZone(identifier: "UTC")!) {
+                switch HL7Inbound.interpret(message, config: listener, now: now, zone: TimeZone(identifier: "UTC")!) {
+                case .take(var entry, _, _):
                     entry.stamp(at: t)
                     if case .success(let step) = loop.take(entry, at: t) { check(step.entries) }
                     t += 1
+                case .devices(let ids, _):
+                    let traced = PCD01.traced(frame)
+                    for device in listener.gatewayDevices where ids.contains(device.id) {
+                        let decoded = PCD01.decode(traced, device: device, at: t)
+                        precondition(Set(decoded.observations.map(\.parameter)).count == decoded.observations.count, "one value per parameter")
+                        _ = loop.take(decoded.observations, at: t)
+                        t += 1
+                    }
+                default: break
                 }
             }
         }
