@@ -11,7 +11,7 @@ package struct IntelliVueDriver: SerialDriver {
     package var role: DeviceRole { .monitor }
     package var polled: Bool { true }
     package var line: LineDefaults { LineDefaults(baud: 115_200) }
-    package var parameters: [Parameter] { [.spo2, .pulseRate, .fio2, .vt, .pplat, .peep, .ppeak, .rr] }
+    package var parameters: [Parameter] { [.spo2, .pulseRate, .fio2, .vt, .pplat, .peep, .ppeak, .rr, .map, .heartRate] }
 
     package func makeSession(source: String, pollInterval: Double) -> any SerialSession {
         IntelliVueSession(source: source, pollInterval: pollInterval)
