@@ -74,10 +74,11 @@ extension Commands {
             print("  control API: off (alveo status, ack, chart and patient will not reach this agent)")
         }
         if let listener = config.inputs.hl7 {
-            print("  HL7 listener: \(listener.bind):\(listener.port), \(listener.tls != nil ? "TLS, client certificates from \(listener.tls!.clientCAFile)" : "plain TCP"), senders \(listener.allowedSenders.map(\.description).joined(separator: ", "))")
+            let gateway = listener.deviceGateway.map { "; device gateway \($0.senders.map(\.description).joined(separator: ", ")) for PV1-3 \($0.locationText)" } ?? ""
+            print("  HL7 listener: \(listener.bind):\(listener.port), \(listener.tls != nil ? "TLS, client certificates from \(listener.tls!.clientCAFile)" : "plain TCP"), senders \(listener.allowedSenders.map(\.description).joined(separator: ", "))\(gateway)")
             // Warnings: what would make the listener take less than the engineer expects, or anyone's.
             if listener.tls == nil, !["127.0.0.1", "::1"].contains(listener.bind) {
-                print("  warning: the HL7 listener takes results and admissions from anyone who can reach \(listener.bind):\(listener.port) and writes the right MSH-3 (no TLS): use tls with client_ca_file, or a firewall")
+                print("  warning: the HL7 listener takes \(listener.deviceGateway != nil ? "device values, " : "")results and admissions from anyone who can reach \(listener.bind):\(listener.port) and writes the right MSH-3 (no TLS): use tls with client_ca_file, or a firewall")
             }
             if listener.bedLocation == nil {
                 print("  warning: no bed_location (inputs.hl7 or outputs.hl7): admissions (ADT) cannot be matched to this bed and are refused")
