@@ -140,6 +140,26 @@ enum Frames {
         if case .number(let peep)? = values[.peep] { #expect(abs(peep - 10.19716) < 1e-5) } else { Issue.record("no PEEP") }
     }
 
+    /// A monitor's blood pressure and heart rate through a Modbus gateway (issue 28): the arterial mean in
+    /// kPa, the cuff mean reported only when its registers change (a cuff value is repeated every poll),
+    /// the ECG heart rate; the gateway's no-data value.
+    @Test func bloodPressureAndHeartRateFromAProfile() throws {
+        let profile = ModbusProfile(name: "monitor", fields: [
+            .init(address: 0, table: .input, type: .int16, scale: 0.1, unit: .kPa, parameter: .map, noData: 0x8000),
+            .init(address: 1, table: .input, type: .int16, scale: 1, unit: .mmHg, parameter: .nibpMap, noData: 0x8000, onChange: true),
+            .init(address: 2, table: .input, type: .int16, scale: 1, unit: .perMinute, parameter: .heartRate, noData: 0x8000),
+        ])
+        var decoder = ModbusDecoder(profile: profile, source: "mon")
+        func values(_ registers: [UInt16]) -> [Parameter: ObservedValue] {
+            Dictionary(uniqueKeysWithValues: decoder.decode([registers]).observations.map { ($0.parameter, $0.value) })
+        }
+        let first = values([100, 78, 92])
+        guard case .number(let map)? = first[.map] else { Issue.record("\(first)"); return }
+        #expect(abs(map - 75.006) < 0.01 && first[.nibpMap] == .number(78) && first[.heartRate] == .number(92))
+        #expect(values([100, 78, 92])[.nibpMap] == nil, "the same cuff value again is a repeat, not a measurement")
+        #expect(values([0x8000, 80, 0x8000]) == [.map: .noData, .nibpMap: .number(80), .heartRate: .noData])
+    }
+
     @Test func pollPlanMergesNearbyRegistersAndSplitsFarOnes() {
         let profile = ModbusProfile(name: "p", fields: [
             .init(address: 0, table: .input, type: .int16, scale: 1, unit: .percent, parameter: .spo2),
