@@ -21,6 +21,7 @@ extension SerialDeviceEncoders {
     static let intelliVueNumerics: [(Parameter, UInt16, UInt16, Int)] = [
         (.spo2, 0x4BB8, 0x0220, 0), (.pulseRate, 0x4822, 0x0AA0, 0), (.fio2, 0x7498, 0x0220, 1), (.vt, 0x513C, 0x0652, 0),
         (.pplat, 0x50E8, 0x0F40, 1), (.peep, 0x51A8, 0x0F40, 1), (.ppeak, 0x5109, 0x0F40, 1), (.rr, 0x5012, 0x0AE0, 0),
+        (.map, 0x4A17, 0x0F20, 0), (.heartRate, 0x4182, 0x0AA0, 0),
     ]
 
     /// The poll reply (RORS, NOM_ACT_POLL_MDIB_DATA) to the poll request `request` (its invoke id),
