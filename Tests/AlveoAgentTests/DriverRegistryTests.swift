@@ -19,7 +19,7 @@ import Testing
             #expect(driver.polled == (driver.streamInterval == nil), "\(driver.name): polled or streaming, not both")
             var session = driver.makeSession(source: "dev", pollInterval: 1)
             var device = SimulatedSerialDevice(driver)
-            let values: SerialDeviceEncoders.Values = [.spo2: 93, .pulseRate: 88, .fio2: 45, .vt: 350, .pplat: 27, .peep: 10, .ppeak: 31, .rr: 22]
+            let values: SerialDeviceEncoders.Values = [.spo2: 93, .pulseRate: 88, .fio2: 45, .vt: 350, .pplat: 27, .peep: 10, .ppeak: 31, .rr: 22, .map: 72, .heartRate: 91]
             var decoded: [Observation] = []
             var t = 0.0
             var toDevice = session.start(at: t)
