@@ -98,10 +98,14 @@ package struct DeviceConfig: Sendable, Equatable {
             }
         }
         guard let id else { throw node.error("missing 'id' (the source name, e.g. vent or oxi)") }
-        guard let transport else { throw node.error("missing 'transport' (kind: modbus_tcp, modbus_rtu, serial or pcd01)") }
+        guard let transport else { throw node.error("missing 'transport' (kind: modbus_tcp, modbus_rtu, serial, lan or pcd01)") }
         if transport.node["kind"]?.string == "pcd01" {
             if let profileNode { throw profileNode.error("a pcd01 device takes no profile: the gateway's MDC codes say what each value is") }
             return (nil, nil, try GatewayDeviceConfig.parse(node, id: id, transport: transport))
+        }
+        if transport.node["kind"]?.string == "lan" {
+            if let profileNode { throw profileNode.error("a lan device takes no profile (its protocol says how to read it); profiles are for Modbus devices") }
+            return (nil, try SerialDeviceConfig.parseLAN(node, id: id, transport: transport, pollInterval: poll, reconnectMax: reconnectMax), nil)
         }
         if transport.node["kind"]?.string == "serial" {
             if let profileNode {
@@ -118,7 +122,7 @@ package struct DeviceConfig: Sendable, Equatable {
             case "kind":
                 kind = try value.string()
                 guard kind == "modbus_tcp" || kind == "modbus_rtu" else {
-                    throw value.error("'\(kind!)' is not a transport kind (allowed: modbus_tcp, modbus_rtu, serial, pcd01)")
+                    throw value.error("'\(kind!)' is not a transport kind (allowed: modbus_tcp, modbus_rtu, serial, lan, pcd01)")
                 }
             case "host": host = try value.string()
             case "port": port = try value.integer(in: 1...65535)

@@ -16,6 +16,20 @@ struct PortLine: PumpLine {
     }
 }
 
+/// A device on the LAN (UDP) as the device pump's line: one read is one datagram from the device.
+struct DatagramLine: PumpLine {
+    let socket: DatagramSocket
+
+    func read(maxCount: Int, timeout: Duration) throws -> [UInt8] {
+        try socket.receive(maxCount: max(maxCount, 65_536), timeout: timeout)
+    }
+
+    func write(_ bytes: [UInt8], timeout: Duration) throws {
+        // One datagram: a LAN session hands the pump one message at a time (IntelliVueSession.lan).
+        try socket.send(bytes)
+    }
+}
+
 /// `alveo serial-check --protocol NAME`: a driver's conversation held on an open port for a while,
 /// through the same device pump as `alveo run` (the same tick grid, reads and writes), with what it
 /// decodes printed instead of handed to the clinical rules.

@@ -68,9 +68,13 @@ package final class SerialPoller: Sendable {
         // plateau seen) survives a reopen.
         var pump = device.makePump()
         while !isStopping {
-            let port: SerialPort
+            let line: any PumpLine
             do {
-                port = try SerialPort(path: device.path, settings: device.settings)
+                if let lan = device.lan {
+                    line = DatagramLine(socket: try DatagramSocket(host: lan.host, port: lan.port))
+                } else {
+                    line = PortLine(port: try SerialPort(path: device.path, settings: device.settings))
+                }
                 logger.info("opened")
                 lastProblem = nil
                 healthState.withLock {
@@ -98,7 +102,6 @@ package final class SerialPoller: Sendable {
             do {
                 let openedAt = clock.seconds()
                 record(.opened, [], at: openedAt)
-                let line = PortLine(port: port)
                 try pump.open(on: line, at: openedAt) { bytes, t in record(.sent, bytes, at: t) }
                 while !isStopping {
                     // Reads until the next tick is due, ticks the session on its grid (after a stall only

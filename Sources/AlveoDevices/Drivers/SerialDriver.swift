@@ -62,6 +62,11 @@ package protocol SerialDriver: Sendable {
     var parameters: [Parameter] { get }
     /// The session that talks to one such device (`source`: the device id).
     func makeSession(source: String, pollInterval: Double) -> any SerialSession
+    /// The device's UDP port when it can also be reached over the LAN (`transport: {kind: lan}`: the
+    /// same protocol, one message per datagram); nil for a serial-only device.
+    var lanPort: Int? { get }
+    /// The session for a device on the LAN (`lanPort` not nil).
+    func makeLANSession(source: String, pollInterval: Double) -> any SerialSession
 
     // The simulator and the trace synthesizer.
     /// Seconds between the frames it sends on its own; nil for a polled device.
@@ -115,6 +120,8 @@ package struct DriverBenchmark {
 
 extension SerialDriver {
     package var streamInterval: Double? { nil }
+    package var lanPort: Int? { nil }
+    package func makeLANSession(source: String, pollInterval: Double) -> any SerialSession { makeSession(source: source, pollInterval: pollInterval) }
     package func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState, answering request: [UInt8]) -> [UInt8] {
         dataFrame(values, sensor: sensor)
     }

@@ -17,6 +17,14 @@ package struct IntelliVueDriver: SerialDriver {
         IntelliVueSession(source: source, pollInterval: pollInterval)
     }
 
+    /// Data Export over the LAN: UDP port 24105 of the monitor (the Data Export Interface Programming
+    /// Guide; VSCaptureMP and PERSEUS use it), the same association and polls without framing.
+    package var lanPort: Int? { 24105 }
+
+    package func makeLANSession(source: String, pollInterval: Double) -> any SerialSession {
+        IntelliVueSession(source: source, pollInterval: pollInterval, lan: true)
+    }
+
     package func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState) -> [UInt8] {
         SerialDeviceEncoders.intelliVuePollReply(values, sensor: sensor, answering: IntelliVueSession.pollRequest(invokeID: 0))
     }

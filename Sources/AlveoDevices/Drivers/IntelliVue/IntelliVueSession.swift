@@ -7,6 +7,9 @@ import AlveoCore
 package struct IntelliVueSession: SerialSession {
     package let source: String
     package let pollInterval: Double
+    /// Data Export over the LAN (UDP): one message per datagram, no frame, no FCS (the UDP checksum
+    /// and the network's own guard them), the LAN variant of the association request.
+    package let lan: Bool
     package private(set) var lastRejection: String?
     private var deframer = IntelliVueDeframer()
     private var ownCounters = StreamCounters()
@@ -36,8 +39,9 @@ package struct IntelliVueSession: SerialSession {
     /// Replies to this many recent polls are accepted.
     static let outstandingLimit = 4
 
-    package init(source: String, pollInterval: Double = 1) {
+    package init(source: String, pollInterval: Double = 1, lan: Bool = false) {
         self.source = source
+        self.lan = lan
         self.pollInterval = pollInterval.isFinite ? min(max(pollInterval, 0.1), IntelliVueSession.longestPollInterval) : 1
     }
 
@@ -79,6 +83,22 @@ package struct IntelliVueSession: SerialSession {
         0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
     ]
 
+    /// The association request over the LAN: the same, with the LAN variant's poll profile (VSCaptureMP's
+    /// LAN request and the protocol description): min_poll_period 0x03E8 (125 ms in 1/8 ms), max_mtu_rx
+    /// 0x09C4 (2500), max_mtu_tx 0x03E8 (1000), in place of the serial 0x0FA0, 0x05B0, 0x05B0.
+    package static let lanAssociationRequestPayload: [UInt8] = {
+        var payload = associationRequestPayload
+        let serial: [UInt8] = [0x00, 0x00, 0x0F, 0xA0, 0x00, 0x00, 0x05, 0xB0, 0x00, 0x00, 0x05, 0xB0, 0xFF, 0xFF, 0xFF, 0xFF]
+        let lan: [UInt8] = [0x00, 0x00, 0x03, 0xE8, 0x00, 0x00, 0x09, 0xC4, 0x00, 0x00, 0x03, 0xE8, 0xFF, 0xFF, 0xFF, 0xFF]
+        if let at = (0...(payload.count - serial.count)).first(where: { Array(payload[$0..<($0 + serial.count)]) == serial }) {
+            payload.replaceSubrange(at..<(at + serial.count), with: lan)
+        }
+        return payload
+    }()
+
+    /// What goes on the line: a frame on RS232, the bare message in a datagram on the LAN.
+    private func wire(_ payload: [UInt8]) -> [UInt8] { lan ? payload : IntelliVueFrame.encode(payload) }
+
     /// The MDS Create event result, echoing the event's invoke id and time.
     package static func mdsCreateResult(invokeID: UInt16, eventTime: UInt32) -> [UInt8] {
         [0xE1, 0x00, 0x00, 0x02, 0x00, 0x02, 0x00, 0x14, UInt8(invokeID >> 8), UInt8(invokeID & 0xFF), 0x00, 0x01, 0x00, 0x0E,
@@ -105,7 +125,7 @@ package struct IntelliVueSession: SerialSession {
         outstanding.removeAll()
         linked = nil
         nextInvokeID = 0
-        return IntelliVueFrame.encode(IntelliVueSession.associationRequestPayload)
+        return wire(lan ? IntelliVueSession.lanAssociationRequestPayload : IntelliVueSession.associationRequestPayload)
     }
 
     package mutating func start(at t: Double) -> [UInt8] {
@@ -135,7 +155,7 @@ package struct IntelliVueSession: SerialSession {
         nextInvokeID &+= 1
         outstanding.append(invokeID)
         if outstanding.count > IntelliVueSession.outstandingLimit { outstanding.removeFirst() }
-        return IntelliVueFrame.encode(IntelliVueSession.pollRequest(invokeID: invokeID))
+        return wire(IntelliVueSession.pollRequest(invokeID: invokeID))
     }
 
     private mutating func reject(_ reason: String) {
@@ -147,7 +167,8 @@ package struct IntelliVueSession: SerialSession {
         var frames: [[Observation]] = []
         var reply: [UInt8] = []
         let rejectedBefore = deframer.counters.rejectedFrames
-        let payloads = deframer.feed(bytes)
+        // On the LAN each read is one datagram, one message.
+        let payloads = lan ? [bytes] : deframer.feed(bytes)
         if deframer.counters.rejectedFrames > rejectedBefore { lastRejection = deframer.lastRejection }
         for payload in payloads {
             let message = IntelliVueMessage.parse(payload)
@@ -168,10 +189,15 @@ package struct IntelliVueSession: SerialSession {
                 let what = message == .abort ? "aborted" : "released"
                 reply += associate(at: t, because: "the monitor \(what) the association")
             case .mdsCreate(let invokeID, let eventTime):
-                reply += IntelliVueFrame.encode(IntelliVueSession.mdsCreateResult(invokeID: invokeID, eventTime: eventTime))
+                reply += wire(IntelliVueSession.mdsCreateResult(invokeID: invokeID, eventTime: eventTime))
                 if state != .polling {
                     state = .polling
-                    reply += poll(at: t)
+                    if lan {
+                        // One message per datagram: the first poll goes at the next tick, on its own.
+                        lastSent = -.infinity
+                    } else {
+                        reply += poll(at: t)
+                    }
                 }
             case .pollReply(let invokeID, let linkState, let numerics):
                 guard state == .polling, outstanding.contains(invokeID) else {
