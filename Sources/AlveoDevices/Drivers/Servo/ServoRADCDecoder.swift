@@ -79,9 +79,19 @@ package struct ServoRADCDecoder: StreamDecoder {
                 continue
             }
             if let item = step(byte) { items.append(item) }
+            // A byte that ended a block as wrong (a breath block's value past the channels defined, a
+            // checksum that does not hold) may be the start of the next block: a byte lost or added in
+            // one block costs that block, never the next.
+            if reread {
+                reread = false
+                if let item = step(byte) { items.append(item) }
+            }
         }
         return items
     }
+
+    /// Set by `step` when the byte it was given is to be read again between blocks.
+    private var reread = false
 
     /// Watches for `ER<nn><CHK><EOT>` and `900PCI<EOT>`, which can only be ASCII replies: the
     /// checksum makes a chance match in binary data negligible. A match drops the partial block.
@@ -134,6 +144,11 @@ package struct ServoRADCDecoder: StreamDecoder {
                 }
             }
         case .values(let kind, let high):
+            if kind == UInt8(ascii: "B"), high == nil, valueCount == channels.count, byte != ServoCIE.endFlag {
+                // A breath block has exactly one value per channel defined, then its end flag.
+                reread = true
+                return drop("RADC breath block with more than the \(channels.count) values of the channels defined")
+            }
             add(byte)
             if let high {
                 if kind == UInt8(ascii: "B"), values.count <= Self.maxValues { values.append(UInt16(high) << 8 | UInt16(byte)) }
@@ -163,6 +178,8 @@ package struct ServoRADCDecoder: StreamDecoder {
             guard byte == xor else {
                 counters.rejectedFrames += 1
                 lastRejection = "RADC \(Self.name(kind)) failed its checksum (XOR 0x\(Hex.byte(xor)), received 0x\(Hex.byte(byte)))"
+                // The checksum byte may have been lost: this byte may start the next block.
+                reread = Self.startsBlock(byte)
                 return nil
             }
             counters.frames += 1
@@ -176,6 +193,11 @@ package struct ServoRADCDecoder: StreamDecoder {
             return drop("RADC \(Self.name(blockKind)) longer than \(Self.maxBlockLength) bytes without its end flag")
         }
         return nil
+    }
+
+    /// The bytes a block starts with.
+    private static func startsBlock(_ byte: UInt8) -> Bool {
+        [0x80, 0x81, 0xE0, UInt8(ascii: "B"), UInt8(ascii: "S"), UInt8(ascii: "A"), UInt8(ascii: "E"), UInt8(ascii: "T")].contains(byte)
     }
 
     private var blockKind: UInt8 {
