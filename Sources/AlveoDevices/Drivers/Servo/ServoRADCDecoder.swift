@@ -61,6 +61,8 @@ package struct ServoRADCDecoder: StreamDecoder {
     /// Back to a block boundary, forgetting a partial block (a new stream).
     package mutating func reset() {
         state = .between
+        resynchronising = false
+        reread = false
         tail.removeAll()
         values.removeAll()
     }
@@ -92,6 +94,8 @@ package struct ServoRADCDecoder: StreamDecoder {
 
     /// Set by `step` when the byte it was given is to be read again between blocks.
     private var reread = false
+    /// A block failed and no valid block has come since.
+    private var resynchronising = false
 
     /// Watches for `ER<nn><CHK><EOT>` and `900PCI<EOT>`, which can only be ASCII replies: the
     /// checksum makes a chance match in binary data negligible. A match drops the partial block.
@@ -124,7 +128,14 @@ package struct ServoRADCDecoder: StreamDecoder {
                 values.removeAll(keepingCapacity: true)
                 valueCount = 0
             case 0xE0: begin(.error(code: nil), byte)
-            case ServoCIE.endFlag: return .stopped
+            case ServoCIE.endFlag:
+                // After a block that failed, a 0x7F is a byte of the disturbed data, not the ventilator
+                // stopping the stream.
+                guard !resynchronising else {
+                    counters.skippedBytes += 1
+                    return nil
+                }
+                return .stopped
             case ServoCIE.xon, ServoCIE.xoff: break  // flow control between blocks
             default: counters.skippedBytes += 1
             }
@@ -180,9 +191,11 @@ package struct ServoRADCDecoder: StreamDecoder {
                 lastRejection = "RADC \(Self.name(kind)) failed its checksum (XOR 0x\(Hex.byte(xor)), received 0x\(Hex.byte(byte)))"
                 // The checksum byte may have been lost: this byte may start the next block.
                 reread = Self.startsBlock(byte)
+                resynchronising = true
                 return nil
             }
             counters.frames += 1
+            resynchronising = false
             switch kind {
             case UInt8(ascii: "B"): return breath()
             case 0xE0: return .error(Int(errorCode))
@@ -230,6 +243,7 @@ package struct ServoRADCDecoder: StreamDecoder {
 
     /// Drops the block being read as noise: rejected, its bytes counted as skipped.
     private mutating func drop(_ reason: String) -> Item? {
+        resynchronising = true
         counters.rejectedFrames += 1
         counters.skippedBytes += length
         lastRejection = reason

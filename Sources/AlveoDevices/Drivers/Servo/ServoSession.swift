@@ -181,7 +181,21 @@ package struct ServoSession: SerialSession {
     // MARK: - ASCII replies
 
     /// One reply (the bytes before its EOT): checked, then taken by what the conversation awaits.
-    private mutating func handle(_ raw: [UInt8], at t: Double) -> (frame: [Observation]?, reply: [UInt8]) {
+    private mutating func handle(_ whole: [UInt8], at t: Double) -> (frame: [Observation]?, reply: [UInt8]) {
+        var raw = whole
+        if phase == .identifying {
+            // A ventilator still streaming from before the line opened sends the tail of its stream
+            // (binary, its last checksum byte maybe printable) before the RCTY reply. That reply alone
+            // carries no value, so it alone is looked for after the tail: it starts with a letter.
+            let tail = raw.lastIndex(where: { $0 < 0x20 || $0 >= 0x7F }).map { $0 + 1 } ?? 0
+            if let start = (tail..<raw.count).first(where: { start in
+                (raw[start] | 0x20) >= UInt8(ascii: "a") && (raw[start] | 0x20) <= UInt8(ascii: "z")
+                    && ServoCIE.checkedMessage(Array(raw[start...])) != nil
+            }) {
+                ownCounters.skippedBytes += start
+                raw.removeFirst(start)
+            }
+        }
         guard !raw.isEmpty else { return (nil, []) }
         if raw.count >= 6, raw.suffix(6).elementsEqual("900PCI".utf8) {
             ownCounters.skippedBytes += raw.count - 6
