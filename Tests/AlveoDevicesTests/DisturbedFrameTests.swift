@@ -19,6 +19,11 @@ import Testing
 ///   bytes with bit 7 clear". Any changed byte that keeps that pattern, and any added byte (it shifts
 ///   the frame onto a pattern that may hold), cannot be detected. Deletions are detected (the next
 ///   frame's STATUS falls inside the four bytes).
+/// - SERVO RADC: every single-byte edit of a breath block is detected, but the stream has no byte that
+///   only starts a block: a disturbed byte that reads as the start of a block of unknown length
+///   (settings, alarm, trend, curve), or a lost or changed end flag or checksum, may take the next
+///   block with the disturbed one (both rejected: never a value); for those edits the next block may
+///   be lost, the block after it decodes.
 /// Everything else is detected: SERVO CIE (XOR of the whole reply, which starts after the command, and
 /// 4 digits per channel), SERVO RADC (XOR, one value per channel, end flag), MEDIBUS (byte sum, printable
 /// 6-character records), Nonin format 2 (byte sum per frame, packets of 25), IntelliVue (FCS-16, length).
