@@ -43,8 +43,8 @@ package struct MasimoASCII1Decoder: StreamDecoder {
     /// A line starts with the device's date and time, `MM/DD/YY HH:MM:SS ` (18 characters).
     static let dateLayout = Array("99/99/99 99:99:99 ".utf8)
 
-    /// Why a line is not an ASCII 1 line as the protocol lays it out, nil when it is: the date and
-    /// time first (noise before them discards the line), then `KEY=VALUE` tokens with uppercase keys,
+    /// Why a line (from its date, `lineStart`) is not an ASCII 1 line as the protocol lays it out, nil
+    /// when it is: the date and time first, then `KEY=VALUE` tokens with uppercase keys,
     /// each key once, SPO2, BPM and EXC among them, SPO2 three digits or dashes and `%`, BPM three
     /// digits or dashes, EXC hexadecimal. The line has no checksum: a digit changed into another
     /// digit cannot be detected, but a character added or lost in a value Alveo reads changes its

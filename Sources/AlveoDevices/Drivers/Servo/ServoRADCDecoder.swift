@@ -83,7 +83,8 @@ package struct ServoRADCDecoder: StreamDecoder {
             if let item = step(byte) { items.append(item) }
             // A byte that ended a block as wrong (a breath block's value past the channels defined, a
             // checksum that does not hold) may be the start of the next block: a byte lost or added in
-            // one block costs that block, never the next.
+            // one block costs that block, and the next only when a disturbed byte reads as the start
+            // of a block whose length Alveo cannot know (devices/servo/README.md, "Disturbed frames").
             if reread {
                 reread = false
                 if let item = step(byte) { items.append(item) }

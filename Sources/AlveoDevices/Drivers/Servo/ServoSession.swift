@@ -188,12 +188,21 @@ package struct ServoSession: SerialSession {
             // (binary, its last checksum byte maybe printable) before the RCTY reply. That reply alone
             // carries no value, so it alone is looked for after the tail: it starts with a letter.
             let tail = raw.lastIndex(where: { $0 < 0x20 || $0 >= 0x7F }).map { $0 + 1 } ?? 0
-            if let start = (tail..<raw.count).first(where: { start in
-                (raw[start] | 0x20) >= UInt8(ascii: "a") && (raw[start] | 0x20) <= UInt8(ascii: "z")
-                    && ServoCIE.checkedMessage(Array(raw[start...])) != nil
-            }) {
-                ownCounters.skippedBytes += start
-                raw.removeFirst(start)
+            let end = raw.count - 2
+            if end > tail {
+                // One pass from the end: the XOR of the message grows with each earlier start.
+                let checksum = Array(raw.suffix(2))
+                var x: UInt8 = 0
+                var found: Int?
+                for start in stride(from: end - 1, through: tail, by: -1) {
+                    x ^= raw[start]
+                    let letter = (raw[start] | 0x20) >= UInt8(ascii: "a") && (raw[start] | 0x20) <= UInt8(ascii: "z")
+                    if letter, Hex.digits(of: x) == checksum { found = start }
+                }
+                if let found, found > 0 {
+                    ownCounters.skippedBytes += found
+                    raw.removeFirst(found)
+                }
             }
         }
         guard !raw.isEmpty else { return (nil, []) }
