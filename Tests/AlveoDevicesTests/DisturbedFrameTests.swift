@@ -13,8 +13,9 @@ import Testing
 /// - PB840 MISCF/MISCA: no checksum. A byte of a field changed into another (not a comma) keeps the
 ///   byte count and the field count. Insertions and deletions change the byte count and are rejected.
 /// - Masimo ASCII 1: no checksum. A digit of SPO2/BPM changed into another digit, or a hex digit of
-///   EXC into another; and a hex digit added to or lost from EXC, whose width varies by model (3 and 6
-///   seen). A character added to or lost from SPO2 or BPM changes their fixed width of 3 and is rejected.
+///   EXC into another; and any edit in EXC or at its end (a line end or space added cuts it, a hex
+///   digit added or lost changes its width, which varies by model: 3 and 6 seen). A character added
+///   to or lost from SPO2 or BPM changes their fixed width of 3 and is rejected.
 /// - Nonin format 8: no checksum and no end marker; a frame is only "STATUS with bit 7 set, three
 ///   bytes with bit 7 clear". Any changed byte that keeps that pattern, and any added byte (it shifts
 ///   the frame onto a pattern that may hold), cannot be detected. Deletions are detected (the next
@@ -22,8 +23,8 @@ import Testing
 /// - SERVO RADC: every single-byte edit of a breath block is detected, but the stream has no byte that
 ///   only starts a block: a disturbed byte that reads as the start of a block of unknown length
 ///   (settings, alarm, trend, curve), or a lost or changed end flag or checksum, may take the next
-///   block with the disturbed one (both rejected: never a value); for those edits the next block may
-///   be lost, the block after it decodes.
+///   block with the disturbed one (both rejected: never a value); for those edits the test accepts
+///   that the next block is lost too (`mayLoseNext`), never a value.
 /// Everything else is detected: SERVO CIE (XOR of the whole reply, which starts after the command, and
 /// 4 digits per channel), SERVO RADC (XOR, one value per channel, end flag), MEDIBUS (byte sum, printable
 /// 6-character records), Nonin format 2 (byte sum per frame, packets of 25), IntelliVue (FCS-16, length).
