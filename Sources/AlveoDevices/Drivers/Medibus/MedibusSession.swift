@@ -83,7 +83,9 @@ package struct MedibusSession: SerialSession {
         while let end = buffer[consumed...].firstIndex(of: MedibusSession.cr) {
             let frame = buffer[consumed..<end]
             consumed = end + 1
-            guard let start = frame.firstIndex(where: { $0 == MedibusSession.soh || $0 == MedibusSession.esc }) else {
+            // A frame starts at its SOH (a reply) or ESC (the ventilator's command), which never occur
+            // inside one: an earlier start is a frame that lost its CR, and is skipped with the noise.
+            guard let start = frame.lastIndex(where: { $0 == MedibusSession.soh || $0 == MedibusSession.esc }) else {
                 counters.skippedBytes += frame.count + 1
                 continue
             }
@@ -99,6 +101,15 @@ package struct MedibusSession: SerialSession {
             guard body.count >= 4, Array(body.suffix(2)) == MedibusSession.checksum(body.dropLast(2)) else {
                 counters.rejectedFrames += 1
                 lastRejection = "frame with a bad checksum or too short (\(body.count) bytes)"
+                continue
+            }
+            // The data between the command code and the checksum is printable text; measured data is
+            // 6-character records (a byte sum cannot see an added 0x00).
+            let data = body[2..<(body.count - 2)]
+            guard data.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }),
+                  body[0] != MedibusSession.soh || body[1] != MedibusSession.measured || data.count % 6 == 0 else {
+                counters.rejectedFrames += 1
+                lastRejection = "frame whose data is not printable text or not 6-character records (\(data.count) bytes)"
                 continue
             }
             lastReceived = t

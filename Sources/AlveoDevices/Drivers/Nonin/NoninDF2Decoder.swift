@@ -29,7 +29,15 @@ package struct NoninDF2Decoder: StreamDecoder {
                 if !packet.isEmpty {
                     counters.rejectedFrames += 1
                     lastRejection = "frame \(packet.count) of a packet failed its checksum or framing: resynchronising"
+                    // The packet's frames may have taken the start of the next packet (a disturbed
+                    // byte can make a SYNC frame of its own with the bytes after it): slide on from
+                    // the byte after the packet's first, never from where it failed. A packet is 25
+                    // checked frames after a SYNC frame, so nothing short of that is accepted.
+                    buffer = Array(packet.joined().dropFirst()) + buffer[index...]
+                    index = 0
                     packet.removeAll()
+                    counters.skippedBytes += 1
+                    continue
                 }
                 counters.skippedBytes += 1
                 index += 1

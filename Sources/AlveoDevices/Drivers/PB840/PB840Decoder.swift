@@ -16,6 +16,8 @@ package struct PB840Decoder: StreamDecoder {
     /// Larger than any real reply (a MISCF is about 1,250 bytes in about 170 fields).
     static let maxReplyBytes = 8192
     static let maxFields = 512
+    /// Fewest fields of a MISCF: the manual's fields 1–153 (field N is the (N−4)th after STX).
+    static let miscfFields = 149
 
     /// The poll command for the full field set.
     package static let sndf: [UInt8] = Array("SNDF\r".utf8)
@@ -55,6 +57,14 @@ package struct PB840Decoder: StreamDecoder {
                 continue
             }
             let kind = Shown.text(buffer[0..<5])
+            // Only MISCF (SNDF) and MISCA (SNDA) replies are read: another letter is a disturbed header.
+            // A MISCF carries the fields up to 153 (the last alarm status; 169 seen), a MISCA fewer
+            // (97): the letter and the field count must agree, or F read as A would read a MISCF's
+            // fields by MISCA's numbers.
+            guard kind == "MISCF" ? fieldCount >= Self.miscfFields : kind == "MISCA" && fieldCount < Self.miscfFields else {
+                reject("unknown reply or a field count that does not fit it: \(Shown.text(buffer[0..<min(stx, 24)]))", drop: 4)
+                continue
+            }
             let etx = stx + 1 + byteCount
             // A new reply starting inside this one: this one was cut short.
             let searchEnd = min(etx, buffer.count - 1)

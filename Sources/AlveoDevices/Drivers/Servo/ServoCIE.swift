@@ -62,6 +62,20 @@ package enum ServoCIE {
         Hex.digits(of: xor(bytes))
     }
 
+    /// The message of an EXTENDED-mode reply, `text` being every byte received between the command
+    /// and the reply's EOT (XON/XOFF removed): the text is printable, at least one character and its
+    /// 2-character checksum, and the checksum is the XOR of all the rest. nil otherwise. A reply starts
+    /// where the answer to the command starts: nothing is searched for inside the text, because an XOR
+    /// cannot tell a shifted or permuted reply from the real one (`0` inserted after `005` in
+    /// `005200450280022000550400`: the longest suffix whose XOR held read RR 50.2, not 5.2). Noise
+    /// before a reply therefore discards the reply, not just the noise.
+    package static func checkedMessage(_ text: [UInt8]) -> [UInt8]? {
+        guard text.count >= 3, text.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { return nil }
+        let message = Array(text[..<(text.count - 2)])
+        guard checksum(message).elementsEqual(text.suffix(2)) else { return nil }
+        return message
+    }
+
     /// An EXTENDED-mode command or reply: text, checksum, EOT (`RCTY` → `RCTY1C<EOT>`).
     package static func message(_ text: String) -> [UInt8] {
         let bytes = Array(text.utf8)

@@ -61,6 +61,8 @@ package struct ServoRADCDecoder: StreamDecoder {
     /// Back to a block boundary, forgetting a partial block (a new stream).
     package mutating func reset() {
         state = .between
+        resynchronising = false
+        reread = false
         tail.removeAll()
         values.removeAll()
     }
@@ -79,9 +81,22 @@ package struct ServoRADCDecoder: StreamDecoder {
                 continue
             }
             if let item = step(byte) { items.append(item) }
+            // A byte that ended a block as wrong (a breath block's value past the channels defined, a
+            // checksum that does not hold) may be the start of the next block: a byte lost or added in
+            // one block costs that block, and the next only when a disturbed byte reads as the start
+            // of a block whose length Alveo cannot know (devices/servo/README.md, "Disturbed frames").
+            if reread {
+                reread = false
+                if let item = step(byte) { items.append(item) }
+            }
         }
         return items
     }
+
+    /// Set by `step` when the byte it was given is to be read again between blocks.
+    private var reread = false
+    /// A block failed and no valid block has come since.
+    private var resynchronising = false
 
     /// Watches for `ER<nn><CHK><EOT>` and `900PCI<EOT>`, which can only be ASCII replies: the
     /// checksum makes a chance match in binary data negligible. A match drops the partial block.
@@ -114,7 +129,14 @@ package struct ServoRADCDecoder: StreamDecoder {
                 values.removeAll(keepingCapacity: true)
                 valueCount = 0
             case 0xE0: begin(.error(code: nil), byte)
-            case ServoCIE.endFlag: return .stopped
+            case ServoCIE.endFlag:
+                // After a block that failed, a 0x7F is a byte of the disturbed data, not the ventilator
+                // stopping the stream.
+                guard !resynchronising else {
+                    counters.skippedBytes += 1
+                    return nil
+                }
+                return .stopped
             case ServoCIE.xon, ServoCIE.xoff: break  // flow control between blocks
             default: counters.skippedBytes += 1
             }
@@ -134,6 +156,11 @@ package struct ServoRADCDecoder: StreamDecoder {
                 }
             }
         case .values(let kind, let high):
+            if kind == UInt8(ascii: "B"), high == nil, valueCount == channels.count, byte != ServoCIE.endFlag {
+                // A breath block has exactly one value per channel defined, then its end flag.
+                reread = true
+                return drop("RADC breath block with more than the \(channels.count) values of the channels defined")
+            }
             add(byte)
             if let high {
                 if kind == UInt8(ascii: "B"), values.count <= Self.maxValues { values.append(UInt16(high) << 8 | UInt16(byte)) }
@@ -163,9 +190,13 @@ package struct ServoRADCDecoder: StreamDecoder {
             guard byte == xor else {
                 counters.rejectedFrames += 1
                 lastRejection = "RADC \(Self.name(kind)) failed its checksum (XOR 0x\(Hex.byte(xor)), received 0x\(Hex.byte(byte)))"
+                // The checksum byte may have been lost: this byte may start the next block.
+                reread = Self.startsBlock(byte)
+                resynchronising = true
                 return nil
             }
             counters.frames += 1
+            resynchronising = false
             switch kind {
             case UInt8(ascii: "B"): return breath()
             case 0xE0: return .error(Int(errorCode))
@@ -176,6 +207,11 @@ package struct ServoRADCDecoder: StreamDecoder {
             return drop("RADC \(Self.name(blockKind)) longer than \(Self.maxBlockLength) bytes without its end flag")
         }
         return nil
+    }
+
+    /// The bytes a block starts with.
+    private static func startsBlock(_ byte: UInt8) -> Bool {
+        [0x80, 0x81, 0xE0, UInt8(ascii: "B"), UInt8(ascii: "S"), UInt8(ascii: "A"), UInt8(ascii: "E"), UInt8(ascii: "T")].contains(byte)
     }
 
     private var blockKind: UInt8 {
@@ -208,6 +244,7 @@ package struct ServoRADCDecoder: StreamDecoder {
 
     /// Drops the block being read as noise: rejected, its bytes counted as skipped.
     private mutating func drop(_ reason: String) -> Item? {
+        resynchronising = true
         counters.rejectedFrames += 1
         counters.skippedBytes += length
         lastRejection = reason

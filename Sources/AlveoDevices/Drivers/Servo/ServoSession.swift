@@ -181,24 +181,46 @@ package struct ServoSession: SerialSession {
     // MARK: - ASCII replies
 
     /// One reply (the bytes before its EOT): checked, then taken by what the conversation awaits.
-    private mutating func handle(_ raw: [UInt8], at t: Double) -> (frame: [Observation]?, reply: [UInt8]) {
-        // A reply is printable text: anything before its last unprintable byte is noise or the tail of
-        // a stream that was stopped.
-        let start = (raw.lastIndex { $0 < 0x20 || $0 >= 0x7F }).map { $0 + 1 } ?? 0
-        ownCounters.skippedBytes += start
-        let text = Array(raw[start...])
-        guard !text.isEmpty else { return (nil, []) }
-        if text.count >= 6, text.suffix(6).elementsEqual("900PCI".utf8) {
-            ownCounters.skippedBytes += text.count - 6
+    private mutating func handle(_ whole: [UInt8], at t: Double) -> (frame: [Observation]?, reply: [UInt8]) {
+        var raw = whole
+        if phase == .identifying {
+            // A ventilator still streaming from before the line opened sends the tail of its stream
+            // (binary, its last checksum byte maybe printable) before the RCTY reply. That reply alone
+            // carries no value, so it alone is looked for after the tail: it starts with a letter.
+            let tail = raw.lastIndex(where: { $0 < 0x20 || $0 >= 0x7F }).map { $0 + 1 } ?? 0
+            let end = raw.count - 2
+            if end > tail {
+                // One pass from the end: the XOR of the message grows with each earlier start.
+                let checksum = Array(raw.suffix(2))
+                var x: UInt8 = 0
+                var found: Int?
+                for start in stride(from: end - 1, through: tail, by: -1) {
+                    x ^= raw[start]
+                    let letter = (raw[start] | 0x20) >= UInt8(ascii: "a") && (raw[start] | 0x20) <= UInt8(ascii: "z")
+                    if letter, Hex.digits(of: x) == checksum { found = start }
+                }
+                if let found, found > 0 {
+                    ownCounters.skippedBytes += found
+                    raw.removeFirst(found)
+                }
+            }
+        }
+        guard !raw.isEmpty else { return (nil, []) }
+        if raw.count >= 6, raw.suffix(6).elementsEqual("900PCI".utf8) {
+            ownCounters.skippedBytes += raw.count - 6
             return (nil, startOver(at: t, basic: true))
         }
-        guard text.count >= 3, let bodyStart = Self.checkedStart(text) else {
-            reject("reply '\(Shown.text(text, limit: 40))' with a bad checksum or too short")
+        // Everything since the command (or the last EOT) is the reply: noise before it, a byte
+        // inserted, dropped or changed in it, and the reply is rejected whole (ServoCIE.checkedMessage).
+        guard let body = ServoCIE.checkedMessage(raw) else {
+            // Unprintable bytes alone (the tail of a stopped stream) are noise, not a reply.
+            let noise = (raw.lastIndex { $0 < 0x20 || $0 >= 0x7F }).map { $0 + 1 } ?? 0
+            ownCounters.skippedBytes += noise
+            if noise < raw.count {
+                reject("reply '\(Shown.text(raw, limit: 40))' with a bad checksum, too short or with bytes before it")
+            }
             return (nil, [])
         }
-        // Printable noise before a reply (the tail of a stopped stream) is dropped with it.
-        ownCounters.skippedBytes += bodyStart
-        let body = Array(text[bodyStart..<(text.count - 2)])
         if body.count == 4, body.starts(with: "ER".utf8), let code = ServoCIE.integer(body[2...]) {
             return (nil, error(code, to: commandName, at: t))
         }
@@ -230,24 +252,6 @@ package struct ServoSession: SerialSession {
         case .streaming, .stopping:
             return (nil, [])
         }
-    }
-
-    /// Where the checked message starts in `text` (message, then its 2-character checksum): the
-    /// whole text when it checks, else the longest suffix that does (one pass: the XOR grows from the
-    /// end); nil when none does.
-    static func checkedStart(_ text: [UInt8]) -> Int? {
-        let checksum = Array(text.suffix(2))
-        let end = text.count - 2
-        if ServoCIE.checksum(text[..<end]) == checksum { return 0 }
-        var x: UInt8 = 0
-        var found: Int?
-        var index = end - 1
-        while index > 0 {
-            x ^= text[index]
-            if Hex.digits(of: x) == checksum { found = index }
-            index -= 1
-        }
-        return found
     }
 
     /// `RCTY`'s reply: the CIE type and a status digit (0 ok, 1 internal communication error).
@@ -352,6 +356,9 @@ package struct ServoSession: SerialSession {
     }
 
     private mutating func send(_ command: [UInt8], phase next: Phase, at t: Double) -> [UInt8] {
+        // What came before the command is not part of its answer.
+        ownCounters.skippedBytes += buffer.count
+        buffer.removeAll()
         if next == .streaming, phase != .streaming { decoder.reset() }
         phase = next
         lastSent = t
