@@ -102,6 +102,60 @@ import Testing
         #expect(export.stdout.contains(",mon,map,74\n") && export.stdout.contains(",mon,heart_rate,91\n"), "the arterial mean and the ECG heart rate")
     }
 
+    /// Data Export over the LAN (issue 28): the same peer as a monitor on UDP (one message per datagram,
+    /// no frame), with garbage and cut datagrams between replies and the network cable pulled (the
+    /// monitor forgets the association: silence, then Alveo associates again); recorded, and the trace
+    /// replays to the live events byte for byte.
+    @Test func dataExportOverTheLAN() throws {
+        let udp = freePort()
+        try writeValues(#"{"spo2": 96, "pulse_rate": 88, "fio2": 50, "vt": 400, "pplat": 33, "peep": 10, "ppeak": 36, "rr": 20, "map": 71, "heart_rate": 93}"#)
+        let ready = path("lan.ready")
+        let peer = try RunningProcess(["python3", Paths.repository.appendingPathComponent("Tests/Peers/intellivue_peer.py").path, "--udp", "\(udp)",
+                                       "--ready", ready, "--values", path("values.json"), "--noise", "--pull-after", "20", "--pull-for", "4"],
+                                      directory: directory, name: "peer")
+        defer { peer.kill() }
+        #expect(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: ready) || peer.poll() != nil }, "\(peer.stderr)")
+        try """
+            patient: {sex: female, height_cm: 165}
+            control: {socket: \(path("alveo.sock"))}
+            devices:
+              - {id: mon, poll_interval_s: 0.5, transport: {kind: lan, protocol: intellivue, host: 127.0.0.1, port: \(udp)}}
+            rules:
+              technical.device_silent: {timeout_s: 3}
+            """.write(toFile: path("lan.yaml"), atomically: true, encoding: .utf8)
+        let check = try ChildProcess.run([Paths.alveo, "check-config", path("lan.yaml")])
+        #expect(check.status == 0 && check.stdout.contains("udp://127.0.0.1:\(udp)"), "\(check.stdout)\(check.stderr)")
+        let traces = path("lan-traces")
+        let agent = try RunningProcess([Paths.alveo, "run", "--config", path("lan.yaml"), "--record", traces], directory: directory, name: "alveo")
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 40) { hasEvent(agent, "lpv.plateau_high", "start") }, "stdout: \(agent.stdout)\nstderr: \(agent.stderr)\npeer: \(peer.stderr)")
+        #expect(peer.stderr.contains("association request -> accepted") && agent.stderr.contains("link: associated, polling numerics"), "\(agent.stderr)")
+        let status = try ChildProcess.run([Paths.alveo, "status", "--socket", path("alveo.sock")])
+        #expect(status.stdout.contains("; link associated, polling numerics") && status.stdout.contains("MAP 71 mmHg (arterial line"),
+                "\(status.stdout)\n\(status.stderr)")
+        #expect(waitUntil(timeout: 30) { agent.stderr.contains("rejected") }, "the garbage and cut datagrams are counted: \(agent.stderr)")
+        // The network cable is pulled after 20 replies: silence, a new association, data again.
+        #expect(waitUntil(timeout: 60) { hasEvent(agent, "technical.device_silent", "start") }, "\(agent.stdout)\n\(peer.stderr)")
+        let silent = agent.stdout.split(separator: "\n").count
+        #expect(waitUntil(timeout: 60) { hasEvent(agent, "technical.device_silent", "end", after: silent - 1) }, "\(agent.stdout)\n\(agent.stderr)\n\(peer.stderr)")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 15) == 0, "\(agent.stderr)")
+
+        let trace = try LiveVersusReplay.trace(in: traces)
+        let first = try LiveVersusReplay.replayTwice(trace)
+        #expect(first.stdout == LiveVersusReplay.withoutWallTime(agent.stdout), "replay equals live")
+        let export = try ChildProcess.run([Paths.alveo, "trace", "export", "--csv", trace])
+        #expect(export.stdout.contains(",mon,pplat,33\n") && export.stdout.contains(",mon,map,71\n") && export.stdout.contains(",mon,heart_rate,93\n"),
+                "\(export.stdout.prefix(2000))")
+        // Every value in the trace is one the peer sent (the cut reply gave none).
+        for line in export.stdout.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: ",").map(String.init)
+            guard fields.count == 4, let value = Double(fields[3]) else { continue }
+            let sent: [String: Double] = ["spo2": 96, "pulse_rate": 88, "fio2": 50, "vt": 400, "pplat": 33, "peep": 10, "ppeak": 36, "rr": 20, "map": 71, "heart_rate": 93]
+            #expect(sent[fields[2]].map { abs($0 - value) < 0.01 } == true, "\(line)")
+        }
+    }
+
     /// Linked results, pressures in mbar and volumes in litres, a value with no value (NaN), an abort
     /// from the monitor, and demo data, which is reported and never charted.
     @Test func linkedRepliesUnitsAbortAndDemoData() throws {

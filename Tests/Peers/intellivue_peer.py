@@ -5,6 +5,7 @@ Written from /work/shared/device-protocols-monitors-vents.md and the intellivue_
 Alveo's encoder), so a misunderstanding shared with Alveo cannot hide.
 
   intellivue_peer.py --port A [--baud 115200] [--ready FILE] [--values FILE] [options]
+  intellivue_peer.py --udp PORT [--ready FILE] [--values FILE] [options]
   intellivue_peer.py --selftest [--fixtures DIR]
 
 Frames: C0 | 11 01 LL LL | payload | FCS_lo FCS_hi | C1, 0x7D escaping, PPP FCS-16.
@@ -36,6 +37,10 @@ Options:
   --plain                no 0x0990 attribute, fixed attribute order (label, value)
   --exit-after N         exit after N poll replies
   --ready FILE           written once the port is open
+  --udp PORT             Data Export over the LAN instead: listen on UDP 127.0.0.1:PORT (a monitor listens on
+                         24105), one message per datagram with no frame and no FCS, answers to the address the
+                         client sent from; --noise then sends a datagram of garbage and a cut reply before every
+                         3rd reply, --pull-after drops every datagram for --pull-for s (the network cable)
 Logs one line per protocol event to stderr ("peer: ...").
 """
 import argparse
@@ -497,18 +502,30 @@ class Peer:
         self.pull_done = False
         self.abort_done = False
         self.t0 = time.monotonic()
+        self.client = None
 
     def rel_time(self):
         return int((time.monotonic() - self.t0) * 8000) & 0xFFFFFFFF
 
     def send(self, payload):
-        self.write(frame(payload))
+        if self.o.udp:
+            self.datagram(payload)
+        else:
+            self.write(frame(payload))
 
     def write(self, data):
         try:
             self.port.write(data)
         except Exception as e:
             log("write failed: %s" % e)
+
+    def datagram(self, payload):
+        if self.client is None:
+            return
+        try:
+            self.port.sendto(payload, self.client)
+        except Exception as e:
+            log("send failed: %s" % e)
 
     def drop(self, why):
         if self.associated:
@@ -529,6 +546,14 @@ class Peer:
     def on_bytes(self, data):
         if self.pulled_until is not None:
             return  # cable pulled: discard everything
+        if self.o.udp:
+            # One datagram is one message (no frame, no FCS: UDP's checksum guards it).
+            self.last_valid = time.monotonic()
+            try:
+                self.on_payload(data)
+            except Exception as e:
+                log("datagram ignored (%s): %s" % (e, data[:24].hex()))
+            return
         for ok, item in self.deframer.feed(data):
             if not ok:
                 log("frame dropped: %s" % item)
@@ -605,7 +630,12 @@ class Peer:
     def poll_reply(self, inv, act, poll_number):
         self.values = load_values(self.o.values, self.values)
         n = self.replies + 1
-        if self.o.noise and n % 3 == 0:
+        if self.o.noise and n % 3 == 0 and self.o.udp:
+            good = poll_reply_payloads(inv, act, poll_number, self.values, self.o, self.rel_time())[0]
+            self.datagram(bytes([0x00, 0xFF, 0x11, 0x13, 0xC0, 0x7D]))
+            self.datagram(good[:len(good) // 2])
+            log("noise before poll reply %d: a datagram of garbage, then the reply cut in half" % n)
+        elif self.o.noise and n % 3 == 0:
             bad = frame_bad_fcs(poll_reply_payloads(inv, act, poll_number, self.values, self.o, self.rel_time(),
                                                     corrupt=True)[0])
             self.write(bytes([0x00, 0xFF, 0x11, 0x13, EOF, 0x00]) + bytes.fromhex("C0110100057DC1") + bad)
@@ -651,9 +681,32 @@ def main():
     ap.add_argument("--exit-after", type=int, default=0)
     ap.add_argument("--selftest", action="store_true")
     ap.add_argument("--fixtures", default=DEFAULT_FIXTURES)
+    ap.add_argument("--udp", type=int, default=0)
     o = ap.parse_args()
     if o.selftest:
         sys.exit(0 if selftest(o.fixtures) else 1)
+    if o.udp:
+        import socket
+        signal.signal(signal.SIGTERM, lambda *_: (log("terminated"), sys.exit(0)))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", o.udp))
+        sock.settimeout(0.05)
+        if o.ready:
+            open(o.ready, "w").close()
+        log("IntelliVue peer on UDP 127.0.0.1:%d (Data Export over LAN)" % o.udp)
+        peer = Peer(o, sock)
+        while not (o.exit_after and peer.replies >= o.exit_after):
+            try:
+                data, sender = sock.recvfrom(65536)
+            except socket.timeout:
+                data = None
+            if data:
+                if peer.pulled_until is None:
+                    peer.client = sender
+                peer.on_bytes(data)
+            peer.tick()
+        log("exit after %d poll replies" % peer.replies)
+        return
     if not o.port:
         ap.error("--port is required")
     import serial
