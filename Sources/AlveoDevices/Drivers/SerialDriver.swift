@@ -62,6 +62,9 @@ package protocol SerialDriver: Sendable {
     var parameters: [Parameter] { get }
     /// The session that talks to one such device (`source`: the device id).
     func makeSession(source: String, pollInterval: Double) -> any SerialSession
+    /// How often its session really polls for `poll_interval_s` (a driver may bound it: an IntelliVue
+    /// drops a silent client); by default the configured interval.
+    func pollInterval(configured: Double) -> Double
 
     // The simulator and the trace synthesizer.
     /// Seconds between the frames it sends on its own; nil for a polled device.
@@ -114,6 +117,7 @@ package struct DriverBenchmark {
 }
 
 extension SerialDriver {
+    package func pollInterval(configured: Double) -> Double { configured }
     package var streamInterval: Double? { nil }
     package func dataFrame(_ values: SerialDeviceEncoders.Values, sensor: SensorState, answering request: [UInt8]) -> [UInt8] {
         dataFrame(values, sensor: sensor)
