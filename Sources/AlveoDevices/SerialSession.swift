@@ -8,6 +8,8 @@ package protocol SerialSession: Sendable {
     var source: String { get }
     var counters: StreamCounters { get }
     var lastRejection: String? { get }
+    /// Each rejected frame's reason, when the session keeps them (`RejectionLog`); empty otherwise.
+    var rejections: RejectionLog { get }
     /// Bytes to send when the line opens (handshake, format selection, first poll). It must reset
     /// every piece of state that `tick` changes: replay does not see the live poller's last ticks
     /// before a line failed (their times are those of empty reads, which are not recorded), and is
@@ -24,12 +26,18 @@ package protocol SerialSession: Sendable {
     var linkState: String? { get }
     /// What the device says it is, once it has said it (a SERVO's `RCTY` reply: "Servo-i"), for the log.
     var identification: String? { get }
+    /// The device's own answer while it keeps refusing to give data although asked as its protocol
+    /// says ("SERVO answered RADC with error 16 (…)"), for `technical.device_refused`; nil while the
+    /// conversation goes on, and for a device that cannot refuse.
+    var refusal: String? { get }
 }
 
 extension SerialSession {
     package var deviceAlarms: [String] { [] }
     package var linkState: String? { nil }
     package var identification: String? { nil }
+    package var refusal: String? { nil }
+    package var rejections: RejectionLog { RejectionLog() }
 }
 
 /// A device that streams on its own (Masimo ASCII 1, Nonin): nothing to send but an optional opener.
@@ -45,6 +53,7 @@ package struct StreamingSession<Decoder: StreamDecoder>: SerialSession {
     package var source: String { decoder.source }
     package var counters: StreamCounters { decoder.counters }
     package var lastRejection: String? { decoder.lastRejection }
+    package var rejections: RejectionLog { decoder.rejections }
     package mutating func start(at t: Double) -> [UInt8] { opener }
     package mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
         (decoder.feed(bytes), [])

@@ -12,6 +12,31 @@ package struct StreamCounters: Sendable, Equatable {
     package init() {}
 }
 
+/// The reasons of a device's latest rejected frames, each its own (three frames rejected in one read
+/// are three reasons), for the log: at most `capacity` kept, with the count of all ever added so that
+/// a reader knows which are new and whether it missed some.
+package struct RejectionLog: Sendable, Equatable {
+    package static let capacity = 16
+    package private(set) var reasons: [String] = []
+    /// Reasons ever added.
+    package private(set) var total = 0
+
+    package init() {}
+
+    package mutating func append(_ reason: String) {
+        total += 1
+        reasons.append(reason)
+        if reasons.count > Self.capacity { reasons.removeFirst(reasons.count - Self.capacity) }
+    }
+
+    /// The reasons added after the first `seen`, oldest first; nil when some of them are no longer kept.
+    package func since(_ seen: Int) -> [String]? {
+        let new = total - seen
+        guard new >= 0, new <= reasons.count else { return nil }
+        return Array(reasons.suffix(new))
+    }
+}
+
 /// A decoder of a serial device's byte stream: handed whatever bytes arrived (in any chunks), it
 /// returns the observations of each complete frame, in order. Garbled bytes are counted and skipped,
 /// never fatal. Pure: the transport (libserialport live, a recorded trace, a test) is injected.
@@ -21,6 +46,13 @@ package protocol StreamDecoder: Sendable {
     var counters: StreamCounters { get }
     /// Why the last rejected frame was rejected, for the log.
     var lastRejection: String? { get }
+    /// Each rejected frame's reason (a decoder that keeps only the last gives an empty log, and the
+    /// log then says the count and the last reason).
+    var rejections: RejectionLog { get }
     /// Feeds bytes; returns one observation list per frame completed by them.
     mutating func feed(_ bytes: [UInt8]) -> [[Observation]]
+}
+
+extension StreamDecoder {
+    package var rejections: RejectionLog { RejectionLog() }
 }

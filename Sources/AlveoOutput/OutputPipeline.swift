@@ -669,6 +669,18 @@ package final class OutputPipeline {
         }
     }
 
+    /// `technical.device_refused` for a serial device: `refusal` is the device's own answer while it
+    /// keeps refusing to give data (nil: it does not), `since` how long (agent seconds).
+    package func setDeviceRefusal(_ refusal: String?, device: String, title: String, for seconds: Double, settings: RuleSettings) {
+        guard let writer, !settings.disabled.contains(.deviceRefused) else { return }
+        writer.setCondition(.deviceRefused, source: device, active: refusal != nil, priority: .medium) { starting in
+            starting
+                ? ("\(device) (\(title)) answers but refuses to send data: \(Shown.text((refusal ?? "").utf8, limit: 200)). Alveo asks again with growing pauses (up to 30 s); its values are not being monitored. Check the device's interface settings and options (see its README under devices/).",
+                   [("device", .string(device)), ("answer", .string(refusal ?? "")), ("refusing_s", .number((seconds * 10).rounded() / 10))])
+                : ("\(device) sends data again.", [("device", .string(device))])
+        }
+    }
+
     /// Who the events journaled from now on are about (an admission); nil: the configuration's patient.
     package func setPatient(_ patient: JournalPatient?) { writer?.patient = patient }
 

@@ -80,6 +80,25 @@ import Testing
         #expect(result.stderr.contains("/nonexistent/scenario.csv"))
     }
 
+    /// `check-config` says how often a device is really polled: an IntelliVue at least once a second
+    /// whatever `poll_interval_s` says (the monitor drops a silent client), a SERVO as configured.
+    @Test func checkConfigSaysTheIntervalThePollsReallyHave() throws {
+        let path = try Paths.temporaryDirectory().appendingPathComponent("bed.yaml").path
+        try """
+            patient: {sex: female, height_cm: 160}
+            devices:
+              - {id: mon, poll_interval_s: 3, transport: {kind: serial, protocol: intellivue, path: /dev/ttyUSB0, baud: 115200}}
+              - {id: vent, poll_interval_s: 3, transport: {kind: serial, protocol: servo_cie, path: /dev/ttyUSB1, baud: 9600, parity: even}}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try ChildProcess.run([Paths.alveo, "check-config", path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let monitor = result.stdout.split(separator: "\n").first { $0.contains("device mon:") } ?? ""
+        #expect(monitor.contains("polled every 1.0 s, not every 3.0 s (poll_interval_s)"), "\(result.stdout)")
+        #expect(!monitor.contains("polled every 3.0 s,"), "\(result.stdout)")
+        let ventilator = result.stdout.split(separator: "\n").first { $0.contains("device vent:") } ?? ""
+        #expect(ventilator.hasSuffix("polled every 3.0 s"), "\(result.stdout)")
+    }
+
     @Test func badConfigNamesFileLineAndKey() throws {
         let path = try Paths.temporaryDirectory().appendingPathComponent("bed.yaml").path
         try "patient:\n  sex: female\n  height_cm: 160\nrules:\n  oxygenation.spo2_low:\n    delay: 30\n".write(toFile: path, atomically: true, encoding: .utf8)

@@ -39,7 +39,9 @@ import Testing
         return peer
     }
 
-    func startAgent(device: String, extra: [String] = []) throws -> RunningProcess {
+    /// `alveo run` with `device` as its one device; `journal`: with an alarm journal (the agent's own
+    /// alarms, `technical.device_refused` among them, need one).
+    func startAgent(device: String, extra: [String] = [], journal: Bool = false) throws -> RunningProcess {
         let config = directory.appendingPathComponent("bed.yaml").path
         try """
             patient: {sex: male, height_cm: 170}
@@ -47,7 +49,7 @@ import Testing
               - \(device)
             rules:
               technical.device_silent: {timeout_s: 2}
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+            """.appending(journal ? "\noutputs: {journal: {directory: journal}}\n" : "").write(toFile: config, atomically: true, encoding: .utf8)
         let shim = try SerialPortTests.buildShim(in: directory)
         return try RunningProcess([Paths.alveo, "run", "--config", config] + extra, directory: directory, name: "alveo",
                                   environment: ["LD_PRELOAD": shim])
@@ -115,6 +117,33 @@ import Testing
         #expect(waitUntil(timeout: 30) { hasEvent(agent, "technical.sensor_off", "start", source: "oxi") },
                 "stdout: \(agent.stdout)\nstderr: \(agent.stderr)")
         #expect(waitUntil(timeout: 10) { agent.stderr.contains("rejected") }, "corrupted copies are counted and logged")
+    }
+
+    /// A Nonin already streaming format 8 answers the format selection with NAK and its next frame in
+    /// the same write (one read for Alveo): the NAK is its answer, so Alveo selects again 2 s later,
+    /// three selections in all as devices/nonin/README.md says, decoding the frames meanwhile; the
+    /// third is acknowledged.
+    @Test func noninFormat8NAKFollowedByDataIsAskedAgain() throws {
+        let line = try ptyPair()
+        defer { line.socat.kill() }
+        // STATUS with the sensor-disconnected bit: the frames decode to technical.sensor_off.
+        let file = directory.appendingPathComponent("df8.bin")
+        try Data([0x80 | 0x40 | 0x03, 0x7F, 127, 0x00]).write(to: file)
+        let peer = try startPeer(["nonin-nak", file.path, "--naks", "2", "--interval", "0.5"], port: line.device, baud: 9600)
+        defer { peer.kill() }
+        let agent = try startAgent(device: "{id: oxi, transport: {kind: serial, protocol: nonin_df8, path: \(line.agent), baud: 9600}}")
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) { peer.stderr.contains("selection #3 of format 8") }, "peer: \(peer.stderr)\nagent: \(agent.stderr)")
+        #expect(waitUntil(timeout: 30) { hasEvent(agent, "technical.sensor_off", "start", source: "oxi") },
+                "the frames after a NAK are decoded: \(agent.stdout)\n\(agent.stderr)")
+        let heard = peer.stderr.split(separator: "\n").filter { $0.hasPrefix("selection #") }
+        #expect(heard.map { $0.hasSuffix("-> NAK") } == [true, true, false], "\(heard)")
+        let times = heard.compactMap { line in line.range(of: " at ").flatMap { Double(line[$0.upperBound...].split(separator: " ").first ?? "") } }
+        #expect(times.count == 3 && times[1] - times[0] >= 1.5 && times[2] - times[1] >= 1.5, "about 2 s apart: \(heard)")
+        #expect(agent.stderr.contains("the oximeter refused data format 8 (NAK)"), "\(agent.stderr)")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 15) == 0, "\(agent.stderr)")
+        #expect(!peer.stderr.contains("selection #4"), "acknowledged: no fourth selection: \(peer.stderr)")
     }
 
     @Test func medibusHandshakeAndMeasuredData() throws {

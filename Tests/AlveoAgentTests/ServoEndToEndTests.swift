@@ -113,6 +113,72 @@ import Testing
         #expect(first.stdout == LiveVersusReplay.withoutWallTime(agent.stdout), "the replayed events are the live ones")
     }
 
+    /// RADC against a peer that follows the manual strictly (§4.4: binary error 16 while no curve
+    /// channel is defined): Alveo defines one with SDADC before RADC, and the breath data are recorded
+    /// and replay to the live events.
+    @Test func radcAgainstAPeerThatFollowsTheManualRecordsValues() throws {
+        let pty = try line.ptyPair()
+        defer { pty.socat.kill() }
+        let values = directory.appendingPathComponent("values.json").path
+        try writeValues(values, pplat: 32)
+        let peer = try startPeer(["--strict", "--breath-s", "1"], port: pty.device, values: values)
+        defer { peer.kill() }
+        let traces = directory.appendingPathComponent("traces").path
+        let agent = try line.startAgent(
+            device: "{id: vent, transport: {kind: serial, protocol: servo_cie_radc, path: \(pty.agent), baud: 9600, parity: none}}",
+            extra: ["--record", traces])
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) { line.hasEvent(agent, "lpv.plateau_high", "start") },
+                "stdout: \(agent.stdout)\nstderr: \(agent.stderr)\npeer: \(peer.stderr)")
+        #expect(peer.stderr.contains("SDADC [100] -> *"), "\(peer.stderr)")
+        #expect(agent.stderr.contains("link: streaming breath data (RADC)"), "\(agent.stderr)")
+        #expect(!peer.stderr.contains("binary error E0 10"), "RADC is never sent before the curve channel: \(peer.stderr)")
+        #expect(!agent.stderr.contains("refuses"), "\(agent.stderr)")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 15) == 0, "\(agent.stderr)")
+
+        let trace = try LiveVersusReplay.trace(in: traces)
+        let first = try LiveVersusReplay.replayTwice(trace)
+        #expect(first.stdout == LiveVersusReplay.withoutWallTime(agent.stdout), "the replayed events are the live ones")
+        #expect(first.stdout.contains("\"rule\":\"lpv.plateau_high\""), "\(first.stdout)")
+    }
+
+    /// A ventilator that refuses every RADC (binary error 16 although the channels are defined): Alveo
+    /// asks again with pauses doubling from 1 s (never in a tight loop), and raises
+    /// `technical.device_refused` with the ventilator's answer in its text.
+    @Test func aVentilatorThatAlwaysRefusesRADCIsAskedWithGrowingPausesAndAlarmed() throws {
+        let pty = try line.ptyPair()
+        defer { pty.socat.kill() }
+        let values = directory.appendingPathComponent("values.json").path
+        try writeValues(values, pplat: 32)
+        let peer = try startPeer(["--refuse-radc"], port: pty.device, values: values)
+        defer { peer.kill() }
+        let agent = try line.startAgent(
+            device: "{id: vent, transport: {kind: serial, protocol: servo_cie_radc, path: \(pty.agent), baud: 9600, parity: none}}",
+            journal: true)
+        defer { agent.kill() }
+        #expect(waitUntil(timeout: 30) { line.hasEvent(agent, "technical.device_refused", "start", source: "vent") },
+                "stdout: \(agent.stdout)\nstderr: \(agent.stderr)\npeer: \(peer.stderr)")
+        let start = agent.stdout.split(separator: "\n").first { $0.contains("\"rule\":\"technical.device_refused\"") } ?? ""
+        #expect(start.contains("SERVO answered RADC with error 16 (CIE not configured: no curve channels defined)"), "\(start)")
+        #expect(agent.stderr.contains("the device refuses to send data: SERVO answered RADC with error 16"), "\(agent.stderr)")
+        // The peer's clock: when it heard each RADC. Five attempts take at least 1 + 2 + 4 + 8 s of pauses.
+        func attempts() -> [Double] {
+            peer.stderr.split(separator: "\n").compactMap { line -> Double? in
+                guard let range = line.range(of: "RADC attempt #"), let at = line.range(of: " at ", range: range.upperBound..<line.endIndex) else { return nil }
+                return Double(line[at.upperBound...].split(separator: " ").first ?? "")
+            }
+        }
+        #expect(waitUntil(timeout: 60) { attempts().count >= 5 }, "\(peer.stderr)")
+        let heard = attempts()
+        let first = try #require(heard.first)
+        #expect(heard.filter { $0 - first < 10 }.count <= 5, "at most 5 RADC in the first 10 s (a tight loop sent 37 in 9 s): \(heard)")
+        #expect(heard.count >= 5 && heard[4] - first >= 13, "pauses of 1, 2, 4 and 8 s between the first five: \(heard)")
+        #expect(!line.hasEvent(agent, "technical.device_refused", "end"), "\(agent.stdout)")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit(timeout: 15) == 0, "\(agent.stderr)")
+    }
+
     /// `alveo simulate --serial servo_cie=LINK` and `servo_cie_radc=LINK` serve SERVOs that `alveo run` reads.
     @Test func simulateServesBothModes() throws {
         let scenario = directory.appendingPathComponent("scenario.csv").path

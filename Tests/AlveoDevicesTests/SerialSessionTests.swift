@@ -105,6 +105,81 @@ import Testing
         #expect(frames.count == 1, "the ACK byte is not taken for data")
         #expect(session.tick(at: 10).isEmpty)
     }
+
+    /// An oximeter already streaming answers the selection with NAK and data in the same read: the
+    /// NAK is its answer, so the selection is sent again 2 s later (three times in all, as the README
+    /// says) although frames decode; the frames are delivered meanwhile; an ACK ends the asking.
+    @Test func aNAKFollowedByDataInTheSameReadIsStillARefusal() {
+        let select: [UInt8] = [0x02, 0x70, 0x02, 0x02, 0x08, 0x03]
+        var session = NoninSession(decoder: NoninDF8Decoder(source: "oxi"), format: 8)
+        #expect(session.start(at: 0) == select)
+        let (frames, _) = session.receive([0x15, 0x80, 72, 97, 0x00, 0x80, 72, 97, 0x00], at: 0.1)
+        #expect(frames.count == 2, "the data after the NAK is decoded")
+        #expect(session.lastRejection == "the oximeter refused data format 8 (NAK)")
+        #expect(session.rejections.reasons == ["the oximeter refused data format 8 (NAK)"])
+        #expect(!session.acknowledged)
+        #expect(session.tick(at: 1.9).isEmpty)
+        #expect(session.tick(at: 2.1) == select, "asked again: the frames do not override the NAK")
+        _ = session.receive([0x15, 0x80, 72, 97, 0x00], at: 2.2)
+        #expect(session.tick(at: 4.2) == select, "the third and last selection")
+        _ = session.receive([0x15, 0x80, 72, 97, 0x00], at: 4.3)
+        #expect(session.tick(at: 6.3).isEmpty, "three selections in all, then it decodes what comes")
+        #expect(session.tick(at: 20).isEmpty)
+        #expect(session.counters.rejectedFrames == 3)
+        #expect(session.receive([0x80, 70, 96, 0x00], at: 21).frames.count == 1)
+        // A new connection asks again; this time an ACK (with data behind it) ends the asking.
+        #expect(session.start(at: 30) == select)
+        _ = session.receive([0x06, 0x80, 72, 97, 0x00], at: 30.1)
+        #expect(session.acknowledged)
+        #expect(session.tick(at: 33).isEmpty)
+        // The oximeter's stream was already in the port before the selection: the NAK comes between
+        // two frames of the same read, and is still the answer. A 0x15 inside a frame is data.
+        var streaming = NoninSession(decoder: NoninDF8Decoder(source: "oxi"), format: 8)
+        _ = streaming.start(at: 0)
+        let read = streaming.receive([0x80, 0x15, 97, 0x00, 0x80, 72, 97, 0x00, 0x15, 0x80, 72, 97, 0x00], at: 0.1)
+        #expect(read.frames.count == 3, "HR 21 (0x15) in the first frame is data")
+        #expect(streaming.counters.rejectedFrames == 1 && streaming.counters.skippedBytes == 0, "the NAK between frames: \(streaming.counters)")
+        #expect(streaming.tick(at: 2.1) == select)
+        // Without any answer, data in the format asked for ends the waiting (an oximeter that streams
+        // and does not answer).
+        var quiet = NoninSession(decoder: NoninDF8Decoder(source: "oxi"), format: 8)
+        _ = quiet.start(at: 0)
+        #expect(quiet.receive([0x80, 72, 97, 0x00], at: 0.1).frames.count == 1)
+        #expect(quiet.tick(at: 2.1).isEmpty)
+    }
+}
+
+@Suite struct RejectionLogTests {
+    @Test func eachRejectionKeepsItsOwnReasonBounded() {
+        var log = RejectionLog()
+        #expect(log.since(0) == [])
+        log.append("a")
+        log.append("b")
+        log.append("c")
+        #expect(log.since(0) == ["a", "b", "c"])
+        #expect(log.since(2) == ["c"])
+        for index in 0..<40 { log.append("r\(index)") }
+        #expect(log.reasons.count == RejectionLog.capacity)
+        #expect(log.since(0) == nil, "the older reasons are no longer kept: the reader says so")
+        #expect(log.since(log.total - 2) == ["r38", "r39"])
+    }
+
+    /// Three IntelliVue frames rejected in one read (a bad FCS, an abort, one cut by the next frame's
+    /// start; that next frame's payload is no message either): each rejection with its own reason.
+    @Test func threeRejectedFramesInOneReadAreThreeReasons() {
+        var session = IntelliVueSession(source: "mon")
+        _ = session.start(at: 0)
+        let good = IntelliVueFrame.encode([0x01, 0x02, 0x03])
+        var badFCS = good
+        badFCS[badFCS.count - 2] ^= 0x55
+        let aborted: [UInt8] = [0xC0, 0x11, 0x01, 0x7D, 0xC1]
+        let cut: [UInt8] = [0xC0, 0x11, 0x01, 0x00]
+        let before = session.rejections.total
+        _ = session.receive(badFCS + aborted + cut + good, at: 1)
+        let reasons = session.rejections.since(before) ?? []
+        #expect(reasons.count == 4 && reasons.count == session.counters.rejectedFrames, "\(reasons)")
+        #expect(Set(reasons).count == 4, "each with its own reason: \(reasons)")
+    }
 }
 
 @Suite struct SerialEncoderRoundTripTests {

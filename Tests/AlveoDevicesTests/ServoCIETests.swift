@@ -23,8 +23,8 @@ import Testing
     }
 
     /// Opens a session the way a SERVO answers: the RCTY reply fixture, then `ER12` (no configuration
-    /// for the channel: the manual's gains) or the given RCCO replies, then `*` for SDADB. Returns what
-    /// the session sent, in order.
+    /// for the channel: the manual's gains) or the given RCCO replies, then `*` for SDADB (and for
+    /// SDADC, streaming). Returns what the session sent, in order.
     func open(_ session: inout ServoSession, configurations: [Int: [UInt8]] = [:], at t: Double = 0) throws -> [[UInt8]] {
         var sent = [session.start(at: t)]
         var reply = session.receive(try fixture("servo_cie_rcty_reply_computed.bin"), at: t + 0.05).reply
@@ -37,6 +37,11 @@ import Testing
         #expect(reply == ServoCIE.defineBreath(session.manualChannels))
         reply = session.receive(ServoCIE.message("*"), at: t + 0.2).reply
         sent.append(reply)
+        if session.mode == .streaming {
+            #expect(reply == ServoCIE.message("SDADC100"), "RADC needs a curve channel (manual §4.4)")
+            reply = session.receive(ServoCIE.message("*"), at: t + 0.25).reply
+            sent.append(reply)
+        }
         return sent
     }
 
@@ -221,12 +226,21 @@ import Testing
         // ER18 (our command arrived garbled): sent again at the next tick.
         #expect(session.receive(ServoCIE.message("ER18"), at: 1.4).reply.isEmpty)
         #expect(session.tick(at: 1.5) == ServoCIE.message("RADAB"))
-        // ER16 (no channels: the ventilator lost its table): defined again, then polled.
-        #expect(session.receive(ServoCIE.message("ER16"), at: 1.6).reply == ServoCIE.defineBreath(ServoCIE.breathChannels))
-        #expect(session.receive(ServoCIE.message("*"), at: 1.7).reply == ServoCIE.message("RADAB"))
-        // Others: counted and logged.
-        _ = session.receive(ServoCIE.message("ER10"), at: 1.8)
-        #expect(session.lastRejection == "the ventilator answered ER10 (invalid command) to RADAB")
+        // ER16 (no channels: the ventilator lost its table): defined again 1 s later, then polled.
+        #expect(session.receive(ServoCIE.message("ER16"), at: 1.6).reply.isEmpty)
+        #expect(session.lastRejection == "the ventilator answered RADAB with error 16 (CIE not configured: no breath channels defined); defining the channels again in 1 s")
+        #expect(session.refusal == nil, "a first refusal is not yet a standing one")
+        #expect(session.tick(at: 2.5).isEmpty)
+        #expect(session.tick(at: 2.6) == ServoCIE.defineBreath(ServoCIE.breathChannels))
+        #expect(session.receive(ServoCIE.message("*"), at: 2.7).reply == ServoCIE.message("RADAB"))
+        // Others: counted and logged; refused again before any data: a standing refusal, asked again 2 s later.
+        _ = session.receive(ServoCIE.message("ER10"), at: 2.8)
+        #expect(session.lastRejection == "the ventilator answered RADAB with error 10 (invalid command), 2 times running; asking again in 2 s")
+        #expect(session.refusal == "SERVO answered RADAB with error 10 (invalid command)")
+        #expect(session.tick(at: 4.7).isEmpty)
+        #expect(session.tick(at: 4.8) == ServoCIE.message("RADAB"))
+        #expect(session.receive(try fixture("servo_cie_radab_reply_computed.bin"), at: 4.9).frames.count == 1)
+        #expect(session.refusal == nil, "data ends the refusal")
         // The binary error block in a stream: standby, RADC asked again 5 s later.
         var streaming = ServoSession(source: "vent", mode: .streaming)
         _ = try open(&streaming)
@@ -240,6 +254,54 @@ import Testing
         _ = streaming.receive(ServoCIE.message("ER17"), at: 6.1)
         #expect(streaming.counters.rejectedFrames == 2)
         #expect(streaming.tick(at: 11.2) == ServoCIE.message("RADC"))
+    }
+
+    /// RADC as the manual says (§4.4, §2.2.3): with no curve channel defined it answers the binary
+    /// error 16. Alveo defines one with SDADC; a ventilator that refuses all the same is asked again
+    /// after pauses doubling from 1 s to 30 s (never in a tight loop), and its answer is said.
+    @Test func aRefusedRADCIsAskedAgainWithGrowingPausesAndItsAnswerSaid() throws {
+        var session = ServoSession(source: "vent", mode: .streaming)
+        _ = try open(&session)
+        var error16: [UInt8] = [0xE0, 0x10, 0x7F]
+        error16.append(ServoCIE.xor(error16))
+        // A ventilator that takes every definition and refuses every RADC.
+        func answer(_ command: [UInt8]) -> [UInt8] {
+            guard !command.isEmpty else { return [] }
+            if command == ServoCIE.message("RADC") { return error16 }
+            if command.starts(with: Array("SDAD".utf8)) { return ServoCIE.message("*") }
+            Issue.record("unexpected command \(Shown.text(command, limit: 40))")
+            return []
+        }
+        var radcAt: [Double] = [0.25]
+        var pending = answer(ServoCIE.message("RADC"))
+        var refusalAt: Double?
+        for step in 4...1200 {
+            let t = Double(step) / 10
+            if !pending.isEmpty {
+                var command = session.receive(pending, at: t).reply
+                pending = []
+                while !command.isEmpty {
+                    if command == ServoCIE.message("RADC") { radcAt.append(t) }
+                    let reply = answer(command)
+                    command = reply == error16 ? [] : session.receive(reply, at: t).reply
+                    if reply == error16 { pending = reply }
+                }
+            }
+            if refusalAt == nil, session.refusal != nil { refusalAt = t }
+            let sent = session.tick(at: t)
+            #expect(sent != [ServoCIE.esc] && sent != ServoCIE.message("RCTY"), "waiting to ask again is not silence (t \(t))")
+            if sent == ServoCIE.message("RADC") { radcAt.append(t) }
+            if !sent.isEmpty { pending = answer(sent) }
+        }
+        let pauses = zip(radcAt.dropFirst(), radcAt).map { (($0 - $1) * 10).rounded() / 10 }
+        // Each pause, plus the 0.1 s the error and the SDADB acknowledgement each take to arrive here.
+        #expect(pauses.prefix(7) == [1.3, 2.2, 4.2, 8.2, 16.2, 30.2, 30.2], "1 s doubling to 30 s, then 30 s: \(pauses)")
+        #expect(radcAt.count <= 9, "at most 9 RADC in 2 minutes: \(radcAt)")
+        #expect(refusalAt.map { $0 < 2 } == true, "said from the second refusal: \(String(describing: refusalAt))")
+        #expect(session.refusal == "SERVO answered RADC with error 16 (CIE not configured: no curve channels defined)")
+        // The stream comes: the refusal is over, and the pauses start again from 1 s.
+        _ = session.receive(SerialDeviceEncoders.servoBreathBlock([.rr: 20]), at: 200)
+        #expect(session.refusal == nil)
     }
 
     @Test func silenceAndBasicModeStartOver() throws {

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Simulated Maquet SERVO-i ventilator (Computer Interface Emulator, CIE) for Alveo's end-to-end tests.
 
-Written from /work/shared/device-protocols-monitors-vents.md and the servo_cie_* fixtures only (not from
-Alveo's encoder), so a misunderstanding shared with Alveo cannot hide.
+Written from /work/shared/device-protocols-monitors-vents.md, the servo_cie_* fixtures and the text of
+Maquet's "SERVO-i/SERVO-s Computer Interface Emulator Reference Manual" 65 43 388 rev 12 (§2.2.3 error
+messages, §4.4 RADC, §4.9 RCCO, §4.21 SDAD) only (not from Alveo's encoder), so a misunderstanding shared
+with Alveo cannot hide.
 
   servo_peer.py --port A [--baud 9600] [--ready FILE] [--values FILE] [options]
   servo_peer.py --selftest [--fixtures DIR]
@@ -10,9 +12,9 @@ Alveo's encoder), so a misunderstanding shared with Alveo cannot hide.
 Starts in BASIC mode (only RCTY, with or without checksum, and HO are understood; replies without checksum).
 RCTY -> Servo-i0<CHK><EOT> and EXTENDED mode: every command needs its 2-char uppercase XOR checksum before
 EOT (wrong -> ER18, unknown -> ER10, bad syntax -> ER11, unknown channel / out of range -> ER12, RADAB/RADC
-without breath channels -> ER16). Commands: <EOT> (-> *), HO (-> 900PCI<EOT>, BASIC), RCTY, RHVE (-> 005),
+without breath channels -> ER16; RADC with no channel at all -> binary error E0 10 7F CHK). Commands: <EOT> (-> *), HO (-> 900PCI<EOT>, BASIC), RCTY, RHVE (-> 005),
 SPVE<nnn>, SDADB<ch>... (200 RR, 201 Vte, 205 Ppeak, 207 Pplat, 208 PEEP, 209 O2), SDADC<ch>... (100 flow,
-101 pressure), RCCO<ch>, RADAB, RADC (binary stream of curve blocks and a breath block every --breath-s s;
+101 pressure), RCCO<ch> (manual §4.9: <sampling_time>;<ch>,<gain>,<offset>,<unit>,<type>,FFFF;), RADAB, RADC (binary stream of curve blocks and a breath block every --breath-s s;
 ESC stops it). 0x11/0x13 are ignored in commands; an incomplete command is discarded after 10 s.
 
 Options:
@@ -29,6 +31,9 @@ Options:
   --pull-after N --pull-for S   after N data replies act as a pulled cable for S s (read and discard, send
                          nothing), then resume in the same state (once)
   --exit-after N         exit after N data replies
+  --strict               RADC as the manual says (§4.4): with no curve channel defined (SDADC) it answers the
+                         binary error 16 (E0 10 7F CHK), breath channels or not
+  --refuse-radc          RADC always answered with the binary error 16 (a ventilator that never streams)
   --ready FILE           written once the port is open
 Logs one line per protocol event to stderr ("peer: ...").
 """
@@ -56,6 +61,7 @@ CURVE = {  # channel: (gain, offset, unit code, id) -- not given by the doc, inv
     100: (1.0, 16384.0, "02", "FLOW"),
     101: (0.1, 0.0, "04", "PAW"),
 }
+SAMPLING_MS = 20  # the manual's default sampling time (§4.23), first in every RCCO reply (§4.9)
 DEFAULTS = {"spo2": 97, "pulse_rate": 72, "fio2": 40, "vt": 450, "pplat": 22, "peep": 5, "ppeak": 28, "rr": 16}
 
 
@@ -183,6 +189,8 @@ class Peer:
         self.pull_done = False
         self.standby_until = None
         self.standby_done = False
+        self.radc_attempts = 0
+        self.started = time.monotonic()
 
     # --- output
     def write(self, data):
@@ -355,11 +363,11 @@ class Peer:
                 return
             ch = int(arg)
             if ch in BREATH:
-                text = "%03d,%s,%s,%s,BT,%s;" % (ch, format_gain(self.gain(ch)), format_gain(0), BREATH[ch][2],
-                                                 BREATH[ch][3])
+                text = "%03d;%03d,%s,%s,%s,BT,FFFF;" % (SAMPLING_MS, ch, format_gain(self.gain(ch)), format_gain(0),
+                                                        BREATH[ch][2])
             elif ch in CURVE:
                 g, off, unit, ident = CURVE[ch]
-                text = "%03d,%s,%s,%s,CT,%s;" % (ch, format_gain(g), format_gain(off), unit, ident)
+                text = "%03d;%03d,%s,%s,%s,CU,FFFF;" % (SAMPLING_MS, ch, format_gain(g), format_gain(off), unit)
             else:
                 self.error(12, "RCCO%03d unknown channel" % ch)
                 return
@@ -381,8 +389,13 @@ class Peer:
                 self.reply(self.radab_text())
                 self.data_reply_count("RADAB -> reply")
         elif body == b"RADC":
-            if not self.breath and not self.curve:
-                self.error(16, "RADC without channels")
+            self.radc_attempts += 1
+            log("RADC attempt #%d at %.3f s" % (self.radc_attempts, time.monotonic() - self.started))
+            if self.o.refuse_radc or (not self.curve and (self.o.strict or not self.breath)):
+                # §2.2.3/§4.4: "If no curve channels are defined, this command returns the binary error code 16".
+                self.write(binary_block(b"\xe0\x10"))
+                log("RADC %s -> binary error E0 10 (CIE not configured)"
+                    % ("refused (--refuse-radc)" if self.o.refuse_radc else "without curve channels"))
             elif self.in_standby():
                 self.error(17, "RADC in standby")
             else:
@@ -441,6 +454,10 @@ class Peer:
             return
         if self.curve and now >= self.next_curve:
             self.next_curve = now + 0.25
+            # Each chunk is ended by the end flag (an interruption, manual §4.4): the next one starts
+            # again with the phase flag and absolute values ("absolute values are sent first").
+            self.curve_last = {}
+            self.curve_phase = None
             body = bytearray()
             samples = 12
             for _ in range(samples):
@@ -490,6 +507,8 @@ def main():
     ap.add_argument("--pull-after", type=int, default=0)
     ap.add_argument("--pull-for", type=float, default=5.0)
     ap.add_argument("--exit-after", type=int, default=0)
+    ap.add_argument("--strict", action="store_true")
+    ap.add_argument("--refuse-radc", action="store_true")
     ap.add_argument("--selftest", action="store_true")
     ap.add_argument("--fixtures", default=DEFAULT_FIXTURES)
     o = ap.parse_args()

@@ -23,7 +23,12 @@ extension Commands {
         print("\(file): ok (\(described))")
         for device in config.serialDevices {
             let line = "\(device.settings.baud) \(device.settings.dataBits)\(device.settings.parity.rawValue.prefix(1).uppercased())\(device.settings.stopBits), flow \(device.settings.flowControl.rawValue)"
-            let polled = device.driver.polled ? ", polled every \(device.pollInterval) s" : ", streaming"
+            let polls = device.driver.pollInterval(configured: device.pollInterval)
+            let polled = !device.driver.polled ? ", streaming"
+                : polls == device.pollInterval ? ", polled every \(device.pollInterval) s"
+                : polls < device.pollInterval
+                ? ", polled every \(polls) s, not every \(device.pollInterval) s (poll_interval_s): the device drops a client silent for longer, so \(device.driver.name) polls at least every \(polls) s"
+                : ", polled every \(polls) s, not every \(device.pollInterval) s (poll_interval_s): \(device.driver.name) polls at most that often"
             print("  device \(device.id): serial \(device.path) at \(line), \(device.driver.name): \(device.driver.title)\(polled)")
             if device.settings != SerialDeviceConfig.settings(device.driver.line) {
                 print("  note: device \(device.id): \(device.driver.name) devices usually run at \(device.driver.line); check the line settings against the device's menu")

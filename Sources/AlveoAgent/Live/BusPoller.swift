@@ -47,6 +47,10 @@ package struct DeviceHealth: Sendable, Equatable {
     /// Serial devices with a handshake: where the conversation stands, and what the device says it is.
     package var link: String?
     package var identification: String?
+    /// Serial devices: the device's own answer while it keeps refusing to give data
+    /// (`technical.device_refused`), and since when (agent seconds).
+    package var refusal: String?
+    package var refusedSince: Double?
 }
 
 /// Polls the devices of one bus (one serial line, or one TCP gateway address) on the bus's own

@@ -63,6 +63,7 @@ package final class SerialPoller: Sendable {
 
     private func run() {
         var backoff = 0.25
+        var rejectionLines = RejectionLines()
         var lastProblem: String?
         // One pump (session and tick grid) for the poller's life: what the session remembers (the last
         // plateau seen) survives a reopen.
@@ -96,9 +97,16 @@ package final class SerialPoller: Sendable {
                 continue
             }
             var lastRejected = pump.counters.rejectedFrames
+            var lastReasons = pump.session?.rejections.total ?? 0
             var reportedAlarms: [String] = []
             var reportedLink: String?
             var reportedIdentification: String?
+            // The session starts its conversation again at every open: no refusal yet.
+            var reportedRefusal: String?
+            healthState.withLock {
+                $0.refusal = nil
+                $0.refusedSince = nil
+            }
             do {
                 let openedAt = clock.seconds()
                 record(.opened, [], at: openedAt)
@@ -137,6 +145,19 @@ package final class SerialPoller: Sendable {
                         logger.info("the device identifies itself as \(identification)")
                         healthState.withLock { $0.identification = identification }
                     }
+                    if session.refusal != reportedRefusal {
+                        reportedRefusal = session.refusal
+                        if let refusal = reportedRefusal {
+                            logger.warning("the device refuses to send data: \(refusal)")
+                        } else {
+                            logger.info("the device no longer refuses")
+                        }
+                        let now = clock.seconds()
+                        healthState.withLock {
+                            $0.refusedSince = reportedRefusal == nil ? nil : ($0.refusedSince ?? now)
+                            $0.refusal = reportedRefusal
+                        }
+                    }
                     if session.deviceAlarms != reportedAlarms {
                         reportedAlarms = session.deviceAlarms
                         if reportedAlarms.isEmpty {
@@ -146,8 +167,21 @@ package final class SerialPoller: Sendable {
                         }
                     }
                     if seen.rejectedFrames > lastRejected {
-                        logger.warning("rejected \(seen.rejectedFrames - lastRejected) frame(s): \(session.lastRejection ?? "?") (skipped bytes so far: \(seen.skippedBytes))")
+                        // Each rejected frame with its own reason, up to `RejectionLines.perMinute` lines a
+                        // minute (a noisy line must not flood the log); past that, or when the session
+                        // keeps only its last reason, one line with the count and the last reason.
+                        let new = seen.rejectedFrames - lastRejected
+                        let reasons = session.rejections.since(lastReasons)
+                        if let reasons, reasons.count == new, rejectionLines.allow(new, at: clock.seconds()) {
+                            for reason in reasons {
+                                logger.warning("rejected 1 frame(s): \(reason) (skipped bytes so far: \(seen.skippedBytes))")
+                            }
+                        } else {
+                            let why = reasons?.count == new ? " (their reasons are not each logged: more than \(RejectionLines.perMinute) this minute)" : ""
+                            logger.warning("rejected \(new) frame(s)\(why): the last: \(session.lastRejection ?? "?") (skipped bytes so far: \(seen.skippedBytes))")
+                        }
                         lastRejected = seen.rejectedFrames
+                        lastReasons = session.rejections.total
                     }
                 }
             } catch {
@@ -163,5 +197,25 @@ package final class SerialPoller: Sendable {
                 backoff = min(backoff * 2, device.reconnectMax)
             }
         }
+    }
+}
+
+/// How many rejected-frame lines a serial device may write to the log: `perMinute` in each minute
+/// (agent seconds), so that each rejection is said with its own reason on a line that has a few, and a
+/// line that garbles everything cannot flood the journal.
+struct RejectionLines {
+    static let perMinute = 20
+    private var windowStart = -Double.infinity
+    private var used = 0
+
+    /// Whether `lines` more may be written at `t` (counted if so).
+    mutating func allow(_ lines: Int, at t: Double) -> Bool {
+        if t - windowStart >= 60 {
+            windowStart = t
+            used = 0
+        }
+        guard used + lines <= Self.perMinute else { return false }
+        used += lines
+        return true
     }
 }

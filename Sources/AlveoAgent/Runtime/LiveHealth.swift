@@ -1,4 +1,5 @@
 import AlveoCore
+import AlveoDevices
 import AlveoOutput
 import AlveoTrends
 import Logging
@@ -30,6 +31,11 @@ struct LiveHealth {
                        gateway: GatewayDevices? = nil, t: Double, coreAlarms: [(type: AlarmType, priority: Priority)]) {
         outputs.checkParked()
         outputs.checkHealth(config.rules)
+        for poller in serialPollers {
+            let health = poller.health
+            outputs.setDeviceRefusal(health.refusal, device: poller.device.id, title: poller.device.driver.title,
+                                     for: health.refusedSince.map { max(0, t - $0) } ?? 0, settings: config.rules)
+        }
         if let path = config.trends.path, let trendWriter {
             let problem = trendWriter.problem
             if problem != trendProblemLogged {

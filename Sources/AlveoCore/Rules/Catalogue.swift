@@ -40,6 +40,7 @@ package enum Catalogue {
         ClockUnsynchronized.self,
         DiskLow.self,
         TrendStoreFailed.self,
+        DeviceRefused.self,
     ]
 
     /// Who raises a unit's alarms.

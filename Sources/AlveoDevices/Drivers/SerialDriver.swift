@@ -67,6 +67,9 @@ package protocol SerialDriver: Sendable {
     var lanPort: Int? { get }
     /// The session for a device on the LAN (`lanPort` not nil).
     func makeLANSession(source: String, pollInterval: Double) -> any SerialSession
+    /// How often its session really polls for `poll_interval_s` (a driver may bound it: an IntelliVue
+    /// drops a silent client); by default the configured interval.
+    func pollInterval(configured: Double) -> Double
 
     // The simulator and the trace synthesizer.
     /// Seconds between the frames it sends on its own; nil for a polled device.
@@ -119,6 +122,7 @@ package struct DriverBenchmark {
 }
 
 extension SerialDriver {
+    package func pollInterval(configured: Double) -> Double { configured }
     package var streamInterval: Double? { nil }
     package var lanPort: Int? { nil }
     package func makeLANSession(source: String, pollInterval: Double) -> any SerialSession { makeSession(source: source, pollInterval: pollInterval) }

@@ -13,6 +13,8 @@ package struct IntelliVueDriver: SerialDriver {
     package var line: LineDefaults { LineDefaults(baud: 115_200) }
     package var parameters: [Parameter] { [.spo2, .pulseRate, .fio2, .vt, .pplat, .peep, .ppeak, .rr, .map, .heartRate] }
 
+    package func pollInterval(configured: Double) -> Double { IntelliVueSession.pollInterval(configured: configured) }
+
     package func makeSession(source: String, pollInterval: Double) -> any SerialSession {
         IntelliVueSession(source: source, pollInterval: pollInterval)
     }

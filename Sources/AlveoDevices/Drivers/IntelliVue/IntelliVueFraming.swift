@@ -52,6 +52,7 @@ package enum IntelliVueFrame {
 package struct IntelliVueDeframer: Sendable {
     package private(set) var counters = StreamCounters()
     package private(set) var lastRejection: String?
+    package private(set) var rejections = RejectionLog()
     private var inFrame = false
     private var escaped = false
     private var body: [UInt8] = []
@@ -67,6 +68,7 @@ package struct IntelliVueDeframer: Sendable {
     private mutating func reject(_ reason: String) {
         counters.rejectedFrames += 1
         lastRejection = reason
+        rejections.append(reason)
     }
 
     /// The payloads of the frames `bytes` complete.

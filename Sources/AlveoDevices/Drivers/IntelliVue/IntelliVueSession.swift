@@ -11,6 +11,8 @@ package struct IntelliVueSession: SerialSession {
     /// and the network's own guard them), the LAN variant of the association request.
     package let lan: Bool
     package private(set) var lastRejection: String?
+    /// Each rejection's reason, the deframer's and the session's own, in order.
+    package private(set) var rejections = RejectionLog()
     private var deframer = IntelliVueDeframer()
     private var ownCounters = StreamCounters()
     private var state = LinkState.idle
@@ -42,7 +44,12 @@ package struct IntelliVueSession: SerialSession {
     package init(source: String, pollInterval: Double = 1, lan: Bool = false) {
         self.source = source
         self.lan = lan
-        self.pollInterval = pollInterval.isFinite ? min(max(pollInterval, 0.1), IntelliVueSession.longestPollInterval) : 1
+        self.pollInterval = Self.pollInterval(configured: pollInterval)
+    }
+
+    /// The interval it polls at for `poll_interval_s`: 0.1 s to `longestPollInterval`.
+    package static func pollInterval(configured: Double) -> Double {
+        configured.isFinite ? min(max(configured, 0.1), longestPollInterval) : 1
     }
 
     package var counters: StreamCounters {
@@ -161,15 +168,19 @@ package struct IntelliVueSession: SerialSession {
     private mutating func reject(_ reason: String) {
         ownCounters.rejectedFrames += 1
         lastRejection = reason
+        rejections.append(reason)
     }
 
     package mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
         var frames: [[Observation]] = []
         var reply: [UInt8] = []
-        let rejectedBefore = deframer.counters.rejectedFrames
+        let rejectedBefore = deframer.counters.rejectedFrames, loggedBefore = deframer.rejections.total
         // On the LAN each read is one datagram, one message.
         let payloads = lan ? [bytes] : deframer.feed(bytes)
-        if deframer.counters.rejectedFrames > rejectedBefore { lastRejection = deframer.lastRejection }
+        if deframer.counters.rejectedFrames > rejectedBefore {
+            lastRejection = deframer.lastRejection
+            for reason in deframer.rejections.since(loggedBefore) ?? [] { rejections.append(reason) }
+        }
         for payload in payloads {
             let message = IntelliVueMessage.parse(payload)
             if case .malformed(let why) = message {

@@ -6,7 +6,11 @@ import AlveoCore
 package struct MasimoASCII1Decoder: StreamDecoder {
     package let source: String
     package private(set) var counters = StreamCounters()
-    package private(set) var lastRejection: String?
+    package private(set) var lastRejection: String? {
+        didSet { if let lastRejection { rejections.append(lastRejection) } }
+    }
+    /// Each rejection's reason (every one sets `lastRejection`).
+    package private(set) var rejections = RejectionLog()
     private var line: [UInt8] = []
     /// Longer than any real line: a stream without line ends is noise, not a line.
     static let maxLineLength = 512

@@ -7,7 +7,11 @@ package struct MedibusSession: SerialSession {
     package let source: String
     package let pollInterval: Double
     package private(set) var counters = StreamCounters()
-    package private(set) var lastRejection: String?
+    package private(set) var lastRejection: String? {
+        didSet { if let lastRejection { rejections.append(lastRejection) } }
+    }
+    /// Each rejection's reason (every one sets `lastRejection`).
+    package private(set) var rejections = RejectionLog()
     private var buffer: [UInt8] = []
     private var linked = false
     private var lastSent = -Double.infinity

@@ -6,7 +6,11 @@ import AlveoCore
 package struct NoninDF2Decoder: StreamDecoder {
     package let source: String
     package private(set) var counters = StreamCounters()
-    package private(set) var lastRejection: String?
+    package private(set) var lastRejection: String? {
+        didSet { if let lastRejection { rejections.append(lastRejection) } }
+    }
+    /// Each rejection's reason (every one sets `lastRejection`).
+    package private(set) var rejections = RejectionLog()
     private var buffer: [UInt8] = []
     private var packet: [[UInt8]] = []
 

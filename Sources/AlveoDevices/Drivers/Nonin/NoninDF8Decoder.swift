@@ -6,7 +6,11 @@ import AlveoCore
 package struct NoninDF8Decoder: StreamDecoder {
     package let source: String
     package private(set) var counters = StreamCounters()
-    package private(set) var lastRejection: String?
+    package private(set) var lastRejection: String? {
+        didSet { if let lastRejection { rejections.append(lastRejection) } }
+    }
+    /// Each rejection's reason (every one sets `lastRejection`).
+    package private(set) var rejections = RejectionLog()
     private var buffer: [UInt8] = []
 
     package init(source: String) {
@@ -44,7 +48,10 @@ package struct NoninDF8Decoder: StreamDecoder {
 
 /// A Nonin oximeter: selects its data format when the line opens (`02 70 02 02 <fmt> 03`), waits for
 /// ACK (0x06) or NAK (0x15), retries a refused or unanswered selection every 2 s (three times), then
-/// decodes the stream in that format.
+/// decodes the stream in that format. Frames decoded while it waits end the waiting (an oximeter
+/// already streaming may answer with data instead), unless it said NAK: after a NAK only an ACK or
+/// the third selection does (NAK followed by data in the same read is still a refusal; format 8 has
+/// no checksum, so frames that look valid do not prove the format).
 package struct NoninSession<Decoder: StreamDecoder>: SerialSession {
     package private(set) var decoder: Decoder
     package let format: UInt8
@@ -52,6 +59,10 @@ package struct NoninSession<Decoder: StreamDecoder>: SerialSession {
     private var sentAt = -Double.infinity
     private var attempts = 0
     private var nakReason: String?
+    /// The oximeter said NAK on this connection: only an ACK (or the last selection) ends the asking.
+    private var refused = false
+    /// The NAKs' and the decoder's rejections, in order.
+    package private(set) var rejections = RejectionLog()
 
     package init(decoder: Decoder, format: UInt8) {
         self.decoder = decoder
@@ -71,6 +82,7 @@ package struct NoninSession<Decoder: StreamDecoder>: SerialSession {
 
     package mutating func start(at t: Double) -> [UInt8] {
         awaitingAnswer = true
+        refused = false
         attempts = 1
         sentAt = t
         return NoninDF2Decoder.selectFormat(format)
@@ -78,25 +90,51 @@ package struct NoninSession<Decoder: StreamDecoder>: SerialSession {
 
     package mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
         var data = bytes
-        // The answer is the first byte after the command; an oximeter already streaming in the format
-        // answers with frames instead, and ACK/NAK values inside frame data are data, not answers.
-        if awaitingAnswer, let first = data.first, first == 0x06 || first == 0x15 {
-            if first == 0x06 {
+        // The answer is one byte, ACK or NAK; an oximeter already streaming sends it between two of
+        // its frames, so it need not be the first byte read, and ACK/NAK values inside frame data are
+        // data, not answers (`answerIndex`).
+        if awaitingAnswer, let at = answerIndex(in: data) {
+            let answer = data.remove(at: at)
+            if answer == 0x06 {
                 acknowledged = true
                 awaitingAnswer = false
                 nakReason = nil
             } else {
                 naks += 1
-                nakReason = "the oximeter refused data format \(format) (NAK)"
+                refused = true
+                let reason = "the oximeter refused data format \(format) (NAK)"
+                nakReason = reason
+                rejections.append(reason)
             }
-            data.removeFirst()
         }
+        let loggedBefore = decoder.rejections.total
         let frames = decoder.feed(data)
-        if awaitingAnswer, !frames.isEmpty {
+        for reason in decoder.rejections.since(loggedBefore) ?? [] { rejections.append(reason) }
+        if awaitingAnswer, !frames.isEmpty, !refused {
             awaitingAnswer = false  // it streams in the format asked for
             nakReason = nil
         }
         return (frames, [])
+    }
+
+    /// Where the answer (ACK 0x06 or NAK 0x15) is in `data`: the first byte of the read, or the first
+    /// such byte that is not part of a frame (between two frames of a running stream: the decoder
+    /// would skip it, and taking it out decodes as many frames with fewer bytes skipped), provided
+    /// taking it out costs no frame. Only the first 8 candidates are tried (each a trial decode of
+    /// the read on a copy of the decoder).
+    func answerIndex(in data: [UInt8]) -> Int? {
+        var tried = 0
+        for index in data.indices where data[index] == 0x06 || data[index] == 0x15 {
+            var kept = decoder, taken = decoder
+            let keptFrames = kept.feed(data).count
+            var without = data
+            without.remove(at: index)
+            let takenFrames = taken.feed(without).count
+            if takenFrames >= keptFrames, index == 0 || taken.counters.skippedBytes < kept.counters.skippedBytes { return index }
+            tried += 1
+            if tried == 8 { break }
+        }
+        return nil
     }
 
     package mutating func tick(at t: Double) -> [UInt8] {

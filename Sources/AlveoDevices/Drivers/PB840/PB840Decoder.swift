@@ -6,7 +6,11 @@ import AlveoCore
 package struct PB840Decoder: StreamDecoder {
     package let source: String
     package private(set) var counters = StreamCounters()
-    package private(set) var lastRejection: String?
+    package private(set) var lastRejection: String? {
+        didSet { if let lastRejection { rejections.append(lastRejection) } }
+    }
+    /// Each rejection's reason (every one sets `lastRejection`).
+    package private(set) var rejections = RejectionLog()
     /// The ventilator's own alarm status fields of the last MISCF (105–153): anything not NORMAL/OFF.
     package private(set) var deviceAlarms: [String] = []
     private var buffer: [UInt8] = []

@@ -19,6 +19,7 @@ package struct PB840Session: SerialSession {
     package var source: String { decoder.source }
     package var counters: StreamCounters { decoder.counters }
     package var lastRejection: String? { decoder.lastRejection }
+    package var rejections: RejectionLog { decoder.rejections }
     package var deviceAlarms: [String] { decoder.deviceAlarms }
 
     package mutating func start(at t: Double) -> [UInt8] {

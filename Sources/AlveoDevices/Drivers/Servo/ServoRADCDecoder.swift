@@ -26,7 +26,11 @@ package struct ServoRADCDecoder: StreamDecoder {
     package let source: String
     package var channels: [ServoCIE.Channel]
     package private(set) var counters = StreamCounters()
-    package private(set) var lastRejection: String?
+    package private(set) var lastRejection: String? {
+        didSet { if let lastRejection { rejections.append(lastRejection) } }
+    }
+    /// Each rejection's reason (every one sets `lastRejection`).
+    package private(set) var rejections = RejectionLog()
 
     /// A block longer than this without its end flag is noise (the longest seen is about 400 bytes).
     package static let maxBlockLength = 4096

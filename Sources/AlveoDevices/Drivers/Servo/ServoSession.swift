@@ -3,12 +3,16 @@ import AlveoCore
 /// A Maquet SERVO-i / SERVO-s over its Computer Interface Emulator: `RCTY` (identification; the CIE
 /// enters EXTENDED mode), `RCCO<ch>` for each breath channel's gain (the manual's gain when the
 /// ventilator answers ER12 or nothing), `SDADB` with the channels, then either `RADAB` every poll
-/// (polled) or `RADC` once and the binary stream (`ServoRADCDecoder`). ASCII replies end with a
-/// checksum and EOT and are checked; XON/XOFF bytes are dropped from them (never from binary data).
-/// Errors: ER17 (standby) is counted and said, ER16 (no channels) redefines them, ER18 (our command's
-/// checksum) resends it, others are counted and logged. No valid reply for 3 × max(poll interval, 1 s)
-/// (polled), or no valid block for 15 s (streaming), or a BASIC-mode reply (`900PCI`): start over from
-/// `RCTY`, after ESC when streaming. Pure: time comes in as data.
+/// (polled) or, after `SDADC` with a curve channel (the manual, §4.4: RADC with no curve channel
+/// defined answers binary error 16), `RADC` once and the binary stream (`ServoRADCDecoder`). ASCII
+/// replies end with a checksum and EOT and are checked; XON/XOFF bytes are dropped from them (never
+/// from binary data). Errors: ER17 (standby) is counted and said, ER16 (no channels) redefines them,
+/// ER18 (our command's checksum) resends it, others are counted and logged. A data command refused
+/// (ER16 or another error, standby aside) is asked again after a pause that doubles from 1 s to 30 s
+/// until data comes; refused twice running, the refusal is said (`refusal`) for the technical alarm.
+/// No valid reply for 3 × max(poll interval, 1 s) (polled), or no valid block for 15 s (streaming),
+/// or a BASIC-mode reply (`900PCI`): start over from `RCTY`, after ESC when streaming. Pure: time
+/// comes in as data.
 package struct ServoSession: SerialSession {
     package enum Mode: Sendable { case polled, streaming }
 
@@ -30,6 +34,8 @@ package struct ServoSession: SerialSession {
         /// Waiting for the configuration of `manualChannels[index]`.
         case readingGain(Int)
         case defining
+        /// `SDADC`: the curve channel RADC needs (streaming only).
+        case definingCurves
         case polling
         case streaming
         /// ESC sent to stop a stream: `RCTY` follows once the ventilator has had time to stop.
@@ -44,6 +50,7 @@ package struct ServoSession: SerialSession {
         case .identifying: "identifying (RCTY)"
         case .readingGain: "reading the channels' gains (RCCO)"
         case .defining: "defining the breath channels (SDADB)"
+        case .definingCurves: "defining the curve channel (SDADC)"
         case .polling: "polling breath data (RADAB)"
         case .streaming: "streaming breath data (RADC)"
         case .stopping: "stopping the stream (ESC)"
@@ -54,8 +61,14 @@ package struct ServoSession: SerialSession {
     private var lastSent = -Double.infinity
     /// The last valid reply or block (a reply the conversation cannot go on with does not count).
     private var lastValid = -Double.infinity
-    /// When to send `RADC` again after the ventilator refused it.
-    private var retryStreamAt: Double?
+    /// When to ask for data again after the ventilator refused it (standby, an error), and whether
+    /// the channels are defined again first (ER16).
+    private var retry: (at: Double, redefine: Bool)?
+    /// Refusals of the data command (RADAB, RADC) since data last came.
+    private var refusals = 0
+    /// The ventilator's answer when it has refused the data command twice running (the channels
+    /// defined again in between): what the technical alarm says; nil once data comes.
+    package private(set) var refusal: String?
     /// The ventilator got our last command garbled (ER18): send it again at the next tick.
     private var resendDue = false
 
@@ -66,6 +79,14 @@ package struct ServoSession: SerialSession {
     static let streamTimeout = 15.0
     /// After a refused `RADC` (standby), ask again this much later.
     static let streamRetry = 5.0
+    /// After a refused data command (not standby): the first pause, doubled at each refusal up to
+    /// `backOffMax`.
+    static let backOffFirst = 1.0
+    static let backOffMax = 30.0
+    /// The curve channel defined before `RADC` (airway flow, in every SERVO-i/SERVO-s protocol
+    /// version; the real capture's ventilator streamed it). RADC needs one (manual §4.4); its
+    /// blocks are checked and skipped.
+    static let curveChannels = [100]
     /// Longer than any ASCII reply (50 channels × 4 digits): a longer one without EOT is noise.
     static let maxReplyLength = 1024
 
@@ -89,10 +110,17 @@ package struct ServoSession: SerialSession {
         rejectionIsDecoders ? decoder.lastRejection : ownRejection
     }
     private var rejectionIsDecoders = false
+    /// Each rejection's reason, the session's own and the stream decoder's, in order.
+    package private(set) var rejections = RejectionLog()
 
     /// No valid reply for this long: start over.
     var linkTimeout: Double {
         phase == .streaming ? Self.streamTimeout : 3 * max(pollInterval, 1)
+    }
+
+    /// The pause before asking again after the `refusals`-th refusal: 1, 2, 4, 8, 16, 30, 30… s.
+    static func backOff(after refusals: Int) -> Double {
+        min(backOffMax, backOffFirst * Double(1 << min(max(refusals - 1, 0), 16)))
     }
 
     package mutating func start(at t: Double) -> [UInt8] {
@@ -100,7 +128,9 @@ package struct ServoSession: SerialSession {
         decoder.channels = manualChannels
         buffer.removeAll()
         identification = nil
-        retryStreamAt = nil
+        retry = nil
+        refusals = 0
+        refusal = nil
         resendDue = false
         lastValid = t
         return send(ServoCIE.message("RCTY"), phase: .identifying, at: t)
@@ -111,7 +141,8 @@ package struct ServoSession: SerialSession {
             guard t - lastSent >= Self.escPause else { return [] }
             return send(ServoCIE.message("RCTY"), phase: .identifying, at: t)
         }
-        if t - lastValid > linkTimeout { return startOver(at: t) }
+        // Waiting to ask again after a refusal is not silence: the ventilator answered.
+        if retry == nil, t - lastValid > linkTimeout { return startOver(at: t) }
         if resendDue {
             resendDue = false
             return send(lastCommand, phase: phase, at: t)
@@ -120,14 +151,17 @@ package struct ServoSession: SerialSession {
         case .readingGain(let index):
             guard t - lastSent >= Self.gainTimeout else { return [] }
             return nextGain(after: index, at: t)  // no answer: the manual's gain
-        case .polling:
-            guard t - lastSent >= pollInterval else { return [] }
+        case .polling, .streaming:
+            if let retry {
+                guard t >= retry.at else { return [] }
+                self.retry = nil
+                lastValid = t
+                if retry.redefine { return define(at: t) }
+                return send(dataCommand, phase: phase, at: t)
+            }
+            guard phase == .polling, t - lastSent >= pollInterval else { return [] }
             return send(ServoCIE.message("RADAB"), phase: .polling, at: t)
-        case .streaming:
-            guard let at = retryStreamAt, t >= at else { return [] }
-            retryStreamAt = nil
-            return send(ServoCIE.message("RADC"), phase: .streaming, at: t)
-        case .identifying, .defining, .stopping:
+        case .identifying, .defining, .definingCurves, .stopping:
             return []
         }
     }
@@ -140,9 +174,18 @@ package struct ServoSession: SerialSession {
             if phase == .streaming {
                 // The rest is the stream (an ASCII error in its place is found by the decoder).
                 let (framesBefore, rejectedBefore) = (decoder.counters.frames, decoder.counters.rejectedFrames)
+                let loggedBefore = decoder.rejections.total
                 let items = decoder.decode(Array(bytes[index...]))
-                if decoder.counters.rejectedFrames > rejectedBefore { rejectionIsDecoders = true }
-                if decoder.counters.frames > framesBefore { lastValid = t }
+                if decoder.counters.rejectedFrames > rejectedBefore {
+                    rejectionIsDecoders = true
+                    for reason in decoder.rejections.since(loggedBefore) ?? [] { rejections.append(reason) }
+                }
+                if decoder.counters.frames > framesBefore {
+                    lastValid = t
+                    // A block of data (curve, breath, …), not only an error block, ends a refusal.
+                    let errors = items.count { if case .error = $0 { true } else { false } }
+                    if decoder.counters.frames - framesBefore > errors { dataCame() }
+                }
                 for item in items {
                     switch item {
                     case .breath(let observations): frames.append(observations)
@@ -241,13 +284,18 @@ package struct ServoSession: SerialSession {
             guard body == [UInt8(ascii: "*")] else { return (nil, []) }
             lastValid = t
             ownCounters.frames += 1
-            return (nil, mode == .polled ? send(ServoCIE.message("RADAB"), phase: .polling, at: t)
-                : send(ServoCIE.message("RADC"), phase: .streaming, at: t))
+            return (nil, mode == .polled ? send(ServoCIE.message("RADAB"), phase: .polling, at: t) : defineCurves(at: t))
+        case .definingCurves:
+            guard body == [UInt8(ascii: "*")] else { return (nil, []) }
+            lastValid = t
+            ownCounters.frames += 1
+            return (nil, send(ServoCIE.message("RADC"), phase: .streaming, at: t))
         case .polling:
             guard body != [UInt8(ascii: "*")] else { return (nil, []) }
             guard let observations = breathData(body) else { return (nil, []) }
             lastValid = t
             ownCounters.frames += 1
+            dataCame()
             return (observations, [])
         case .streaming, .stopping:
             return (nil, [])
@@ -283,6 +331,42 @@ package struct ServoSession: SerialSession {
         send(ServoCIE.defineBreath(manualChannels), phase: .defining, at: t)
     }
 
+    /// `SDADC` with the curve channel, before `RADC`.
+    private mutating func defineCurves(at t: Double) -> [UInt8] {
+        send(ServoCIE.message("SDADC" + Self.curveChannels.map { String($0).leftPadded(3) }.joined()), phase: .definingCurves, at: t)
+    }
+
+    /// The command that asks for data in this mode.
+    private var dataCommand: [UInt8] { ServoCIE.message(mode == .polled ? "RADAB" : "RADC") }
+
+    /// Data came: the ventilator no longer refuses.
+    private mutating func dataCame() {
+        refusals = 0
+        refusal = nil
+    }
+
+    /// The ventilator refused the data command (`command`) with `code`: ask again after the back-off,
+    /// defining the channels first when it says they are not defined; said as a standing refusal from
+    /// the second time running.
+    private mutating func refused(_ code: Int, to command: String, at t: Double) {
+        refusals += 1
+        let pause = Self.backOff(after: refusals)
+        retry = (t + pause, code == 16)
+        let binary = phase == .streaming
+        let answer = "error \(code) (\(Self.meaning(code, streaming: binary)))"
+        if refusals >= 2 { refusal = "SERVO answered \(command) with \(answer)" }
+        reject("the ventilator answered \(command) with \(answer)"
+            + (refusals >= 2 ? ", \(refusals) times running" : "")
+            + (code == 16 ? "; defining the channels again in \(Fmt.duration(pause))" : "; asking again in \(Fmt.duration(pause))"))
+    }
+
+    /// An error code's meaning, with what is missing for ER16 (RADC needs a curve channel, RADAB a
+    /// breath channel).
+    static func meaning(_ code: Int, streaming: Bool) -> String {
+        guard code == 16 else { return ServoCIE.errorText(code) }
+        return streaming ? "CIE not configured: no curve channels defined" : "CIE not configured: no breath channels defined"
+    }
+
     /// A RADAB reply: 4 digits per channel in table order; `9999` is no value.
     private mutating func breathData(_ body: [UInt8]) -> [Observation]? {
         guard body.count == 4 * channels.count else {
@@ -308,6 +392,25 @@ package struct ServoSession: SerialSession {
         case (12, .readingGain(let index)):
             lastValid = t  // this channel's gain is not available: the manual's
             return nextGain(after: index, at: t)
+        case (18, _):
+            // Not progress: a line that garbles every command still ends in starting over.
+            resendDue = !lastCommand.isEmpty
+            return []
+        case (17, .polling), (17, .streaming):
+            lastValid = t
+            reject("ventilator in standby (ER17)")
+            if phase == .streaming { retry = (t + Self.streamRetry, false) }
+            return []
+        case (_, .polling), (_, .streaming):
+            // The data command refused: asked again after a growing pause, never in a tight loop.
+            lastValid = t
+            refused(code, to: command, at: t)
+            return []
+        case (_, .definingCurves):
+            // A CIE that does not take the curve channel: RADC is tried anyway (it says what it lacks).
+            lastValid = t
+            reject(said + "; asking for RADC anyway")
+            return send(ServoCIE.message("RADC"), phase: .streaming, at: t)
         case (16, _):
             lastValid = t
             reject(said + "; defining the channels again")
@@ -315,15 +418,9 @@ package struct ServoSession: SerialSession {
         case (17, _):
             lastValid = t
             reject("ventilator in standby (ER17)")
-            if phase == .streaming { retryStreamAt = t + Self.streamRetry }
-            return []
-        case (18, _):
-            // Not progress: a line that garbles every command still ends in starting over.
-            resendDue = !lastCommand.isEmpty
             return []
         default:
             reject(said)
-            if phase == .streaming { retryStreamAt = t + Self.streamRetry }
             return []
         }
     }
@@ -333,6 +430,7 @@ package struct ServoSession: SerialSession {
         case .identifying, .stopping: "RCTY"
         case .readingGain(let index): "RCCO\(manualChannels[index].number)"
         case .defining: "SDADB"
+        case .definingCurves: "SDADC"
         case .polling: "RADAB"
         case .streaming: "RADC"
         }
@@ -342,7 +440,7 @@ package struct ServoSession: SerialSession {
     /// it streams).
     private mutating func startOver(at t: Double, basic: Bool = false) -> [UInt8] {
         if basic { reject("the CIE answered in BASIC mode (900PCI): identifying again") }
-        retryStreamAt = nil
+        retry = nil
         resendDue = false
         buffer.removeAll()
         lastValid = t
@@ -370,5 +468,6 @@ package struct ServoSession: SerialSession {
         ownCounters.rejectedFrames += 1
         ownRejection = reason
         rejectionIsDecoders = false
+        rejections.append(reason)
     }
 }
