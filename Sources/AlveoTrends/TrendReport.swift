@@ -64,7 +64,7 @@ package struct TrendReport: Sendable {
             Track(key: "ppeak", title: "Ppeak", unit: "cmH2O", series: [("ppeak", .line)], range: 10...40, thresholds: [], bands: [], gasMarks: false, height: 44),
             Track(key: "rr", title: "Respiratory rate", unit: "/min (ventilator)", series: [("rr", .line)], range: 10...35, thresholds: [], bands: [],
                   gasMarks: false, height: 44),
-            Track(key: "heart_rate", title: "Heart rate, pulse", unit: "/min: ECG, oximeter", series: [("heart_rate", .line), ("pulse_rate", .second)],
+            Track(key: "heart_rate", title: "Heart rate, pulse", unit: "/min: ECG blue, oximeter orange", series: [("heart_rate", .line), ("pulse_rate", .second)],
                   range: 60...120, thresholds: [], bands: [], gasMarks: false, height: 50),
             Track(key: "map", title: "MAP", unit: "mmHg: arterial, cuff ●", series: [("map", .line), ("nibp_map", .points)], range: 50...110,
                   thresholds: [(65, "65 mmHg")], bands: [], gasMarks: false, height: 50),
@@ -145,7 +145,7 @@ package struct TrendReport: Sendable {
         body { font: 10px/1.3 "DejaVu Sans", Arial, sans-serif; margin: 0 6px; color: #111; }
         header h1 { font-size: 15px; margin: 2px 0; }
         header dl { display: grid; grid-template-columns: repeat(4, auto 1fr); gap: 1px 6px; margin: 0 0 3px; }
-        header dt { font-weight: bold; } header dd { margin: 0; }
+        header dl.counts { grid-template-columns: auto 1fr; } header dt { font-weight: bold; } header dd { margin: 0; }
         .legend { font-size: 9px; color: #222; margin: 2px 0 4px; }
         .key { display: inline-block; width: 14px; height: 8px; vertical-align: middle; margin: 0 2px 0 8px; }
         .key.prone { background: #c4d3f0; } .key.ecmo { background: #e3cdee; }
@@ -209,8 +209,8 @@ package struct TrendReport: Sendable {
             <dt>Height</dt><dd>\(escape(height))</dd><dt>Predicted body weight</dt><dd>\(escape(pbw))</dd>
             <dt>Conditions</dt><dd>\(escape(conditions))</dd><dt>Devices</dt><dd>\(escape(devices))</dd>
             <dt>Prone periods</dt><dd>\(prone)</dd><dt>ECMO</dt><dd>\(escape(ecmoText))</dd>
-            <dt>Alarms</dt><dd data-alarms="\(episodes.count)" data-events="\(data.alarms.count)">\(escape(alarms))</dd><dt>Blood gases</dt><dd data-gases="\(data.gases.count)">\(data.gases.count)</dd>
-            </dl><div class="legend"><span class="key prone"></span>prone <span class="key ecmo"></span>ECMO <span class="key plex"></span>plasma exchange prompted
+            </dl><dl class="counts"><dt>Alarms</dt><dd data-alarms="\(episodes.count)" data-events="\(data.alarms.count)">\(escape(alarms))</dd>
+            <dt>Blood gases</dt><dd data-gases="\(data.gases.count)">\(data.gases.count) (PaO2 results; table below)</dd></dl><div class="legend"><span class="key prone"></span>prone <span class="key ecmo"></span>ECMO <span class="key plex"></span>plasma exchange prompted
             <span class="key gas"></span>blood gas drawn <span class="key measured"></span>P/F measured (arterial gas, value written) <span class="key line"></span>data (P/F: imputed from SpO2, lighter)
             <span class="key second"></span>second source (pulse from the oximeter) <span class="key threshold"></span>threshold (labelled)
             <span class="key high"></span>high <span class="key medium"></span>medium <span class="key low"></span>low priority alarm, black tick: acknowledged.
@@ -427,7 +427,8 @@ package struct TrendReport: Sendable {
         for band in track.bands where band.to > low && band.from < high {
             let top = y(min(band.to, high)), bottom = y(max(band.from, low))
             s += "<rect class=\"band \(band.css)\" data-from=\"\(f(band.from))\" data-to=\"\(f(band.to))\" x=\"\(f(px))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(bottom - top))\"/>"
-            s += "<text class=\"band-label\" x=\"\(f(px + pw - 3))\" y=\"\(f(bottom - 2))\" text-anchor=\"end\">\(escape(band.label))</text>\n"
+            if bottom - top >= 9 { s += "<text class=\"band-label\" x=\"\(f(px + pw - 3))\" y=\"\(f(bottom - 2))\" text-anchor=\"end\">\(escape(band.label))</text>" }
+            s += "\n"
         }
         s += marks.svg(self, top: py, height: ph, labels: track.key == tracks.first?.key)
         s += yAxis(low: low, high: high, height: ph, y: y)
@@ -602,9 +603,14 @@ package struct TrendReport: Sendable {
     func gasTable(_ data: TrendData) -> String {
         var s = "<section class=\"gases\"><h2>Blood gases</h2>\n"
         guard !data.gases.isEmpty else { return s + "<p>No blood gas in this period.</p></section>\n" }
-        s += "<table class=\"numbers\" data-table=\"gases\" data-rows=\"\(data.gases.count)\"><thead><tr><th>Sample time</th><th>PaO2 (mmHg)</th><th>FiO2 at the draw (%)</th><th>P/F (mmHg)</th><th>PaCO2 (mmHg)</th><th>pH</th></tr></thead><tbody>\n"
+        // PaCO2 and pH when any gas of the period has them.
+        let paco2 = data.gases.contains { $0.paco2 != nil }, ph = data.gases.contains { $0.ph != nil }
+        s += "<table class=\"numbers\" data-table=\"gases\" data-rows=\"\(data.gases.count)\"><thead><tr><th>Sample time</th><th>PaO2 (mmHg)</th><th>FiO2 at the draw (%)</th><th>P/F (mmHg)</th>\(paco2 ? "<th>PaCO2 (mmHg)</th>" : "")\(ph ? "<th>pH</th>" : "")</tr></thead><tbody>\n"
         for gas in data.gases {
-            s += "<tr data-time=\"\(exact(gas.time))\"><td>\(escape(clock(gas.time, date: true)))</td><td>\(number(gas.pao2, 0))</td><td>\(gas.fio2Percent.map { number($0, 0) } ?? "—")</td><td>\(gas.pf.map { number($0, 0) } ?? "—")</td><td>\(gas.paco2.map { number($0, 0) } ?? "—")</td><td>\(gas.ph.map { number($0, 2) } ?? "—")</td></tr>\n"
+            s += "<tr data-time=\"\(exact(gas.time))\"><td>\(escape(clock(gas.time, date: true)))</td><td>\(number(gas.pao2, 0))</td><td>\(gas.fio2Percent.map { number($0, 0) } ?? "—")</td><td>\(gas.pf.map { number($0, 0) } ?? "—")</td>"
+            if paco2 { s += "<td>\(gas.paco2.map { number($0, 0) } ?? "—")</td>" }
+            if ph { s += "<td>\(gas.ph.map { number($0, 2) } ?? "—")</td>" }
+            s += "</tr>\n"
         }
         return s + "</tbody></table></section>\n"
     }
