@@ -319,10 +319,12 @@ package struct TrendReport: Sendable {
         s += svgOpen(key: "axis-\(position)", height: height, data: data, plotY: top ? height : 0, plotH: 0)
         for tick in ticks {
             let tx = f(x(tick.time, data))
+            // At the right edge a label ends at its tick (centred, it would be cut).
+            let anchor = x(tick.time, data) > TrendReport.width - 25 ? "end" : "middle"
             // The time next to the tracks, the date (on the first tick and each new day) beyond it.
             let (timeY, dateY, lineY) = top ? (22.0, 11.0, height) : (11.0, 21.0, 0.0)
             s += "<line class=\"grid\(tick.date != nil ? " day" : "")\" data-time=\"\(exact(tick.time))\" x1=\"\(tx)\" x2=\"\(tx)\" y1=\"\(f(lineY))\" y2=\"\(f(top ? lineY - 3 : 3))\"/>"
-            s += "<text class=\"tick-label\" data-time=\"\(exact(tick.time))\" x=\"\(tx)\" y=\"\(f(timeY))\" text-anchor=\"middle\">\(escape(tick.label))"
+            s += "<text class=\"tick-label\" data-time=\"\(exact(tick.time))\" x=\"\(tx)\" y=\"\(f(timeY))\" text-anchor=\"\(anchor)\">\(escape(tick.label))"
             if let date = tick.date { s += "<tspan class=\"tick-date\" x=\"\(tx)\" y=\"\(f(dateY))\"> \(escape(date))</tspan>" }
             s += "</text>"
         }
@@ -537,10 +539,12 @@ package struct TrendReport: Sendable {
     // MARK: - Tables
 
     /// The hourly table: at each whole hour of the period (in the report's zone; every 2, 4, 6, 12 or
-    /// 24 h when the period is long), the last value recorded in the hour up to it.
+    /// 24 h when the period is longer than 96 h; every 1, 5, 15 or 30 min when it is shorter than 6 h),
+    /// the last value recorded in the step up to it.
     func hourlyTable(_ data: TrendData) -> String {
         let span = data.to - data.from
-        let step = [3600.0, 7200, 14400, 21600, 43200, 86400].first { span / $0 <= 96 } ?? 86400
+        let short: [Double] = [60, 300, 900, 1800, 3600], long: [Double] = [3600, 7200, 14400, 21600, 43200, 86400]
+        let step: Double = span < 6 * 3600 ? (short.first { span / $0 <= 24 } ?? 3600) : (long.first { span / $0 <= 96 } ?? 86400)
         let offset = Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: data.from)))
         var times: [Double] = []
         var time = ((data.from + offset) / step).rounded(.up) * step - offset
@@ -573,8 +577,8 @@ package struct TrendReport: Sendable {
         let cells = times.map { time in columns.map { value($0.keys, at: time) } }
         let shown = columns.indices.filter { index in cells.contains { $0[index] != nil } }
         let prone = { (time: Double) in data.positions.contains { $0.position == "prone" && $0.start <= time && ($0.end ?? .infinity) > time } }
-        var s = "<section class=\"hourly\"><h2>Trend table: the last value in the \(escape(duration(step))) up to each time</h2>\n"
-        guard !times.isEmpty else { return s + "<p>The period holds no whole hour.</p></section>\n" }
+        var s = "<section class=\"hourly\"><h2>Trend table: every \(escape(duration(step))), the last value recorded in the \(escape(duration(step))) up to the time</h2>\n"
+        guard !times.isEmpty else { return s + "<p>The period holds no whole \(escape(duration(step))).</p></section>\n" }
         s += "<table class=\"numbers\" data-table=\"hourly\" data-rows=\"\(times.count)\" data-step=\"\(f(step))\"><thead><tr><th>Time</th><th>Position</th>"
         for index in shown { s += "<th>\(escape(columns[index].title)) (\(escape(columns[index].unit)))</th>" }
         s += "</tr></thead><tbody>\n"
@@ -673,6 +677,7 @@ package struct TrendReport: Sendable {
     func pad2(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 
     func duration(_ seconds: Double) -> String {
+        if seconds < 1 { return "under 1 s" }
         if seconds < 120 { return "\(Int(saturating: seconds.rounded())) s" }
         if seconds < 7200 { return "\(Int(saturating: (seconds / 60).rounded())) min" }
         let hours = seconds / 3600

@@ -364,8 +364,11 @@ def local_date(time, zone):
 
 
 def hourly_times(start, end, zone):
-    """The hourly table's times: whole hours (or 2, 4, 6, 12, 24 h for long windows) in the zone."""
-    step = next((s for s in (3600, 7200, 14400, 21600, 43200, 86400) if (end - start) / s <= 96), 86400)
+    """The hourly table's times: whole hours (2, 4, 6, 12, 24 h beyond 96 h; 1, 5, 15, 30 min under 6 h) in the zone."""
+    if end - start < 6 * 3600:
+        step = next((s for s in (60, 300, 900, 1800, 3600) if (end - start) / s <= 24), 3600)
+    else:
+        step = next((s for s in (3600, 7200, 14400, 21600, 43200, 86400) if (end - start) / s <= 96), 86400)
     offset = datetime.datetime.fromtimestamp(start, zone).utcoffset().total_seconds()
     t = math.ceil((start + offset) / step) * step - offset
     times = []
