@@ -123,7 +123,12 @@ package struct TrendReport: Sendable {
         out += "<div class=\"tracks\">\n"
         out += axis(data, ticks: ticks, position: "top")
         out += lane(data, marks: marks)
-        for track in tracks { out += render(track, data, marks: marks) }
+        let all = tracks
+        for track in all {
+            out += render(track, data, marks: marks, first: track.key == all.first?.key)
+            // The axis again after the ventilation tracks: a printed second page has its times too.
+            if track.key == "peep" { out += axis(data, ticks: ticks, position: "middle") }
+        }
         out += axis(data, ticks: ticks, position: "bottom")
         out += "</div>\n"
         out += hourlyTable(data)
@@ -314,7 +319,7 @@ package struct TrendReport: Sendable {
 
     func axis(_ data: TrendData, ticks: [(time: Double, label: String, date: String?)], position: String) -> String {
         let height = 26.0
-        let top = position == "top"
+        let top = position != "bottom"
         var s = "<section class=\"axis\" data-axis=\"\(position)\">"
         s += svgOpen(key: "axis-\(position)", height: height, data: data, plotY: top ? height : 0, plotH: 0)
         for tick in ticks {
@@ -395,7 +400,7 @@ package struct TrendReport: Sendable {
         return s + "</svg></section>\n"
     }
 
-    func render(_ track: Track, _ data: TrendData, marks: Marks) -> String {
+    func render(_ track: Track, _ data: TrendData, marks: Marks, first: Bool) -> String {
         let present = track.series.compactMap { data.series[$0.key] }.filter { !$0.points.isEmpty }
         let (px, pw) = (TrendReport.plotX, TrendReport.plotW)
         let py = TrendReport.pad
@@ -432,7 +437,7 @@ package struct TrendReport: Sendable {
             if bottom - top >= 9 { s += "<text class=\"band-label\" x=\"\(f(px + pw - 3))\" y=\"\(f(bottom - 2))\" text-anchor=\"end\">\(escape(band.label))</text>" }
             s += "\n"
         }
-        s += marks.svg(self, top: py, height: ph, labels: track.key == tracks.first?.key)
+        s += marks.svg(self, top: py, height: ph, labels: first)
         s += yAxis(low: low, high: high, height: ph, y: y)
         if track.gasMarks {
             for time in data.gasTimes where time >= data.from && time <= data.to {
@@ -679,7 +684,7 @@ package struct TrendReport: Sendable {
     func duration(_ seconds: Double) -> String {
         if seconds < 1 { return "under 1 s" }
         if seconds < 120 { return "\(Int(saturating: seconds.rounded())) s" }
-        if seconds < 7200 { return "\(Int(saturating: (seconds / 60).rounded())) min" }
+        if seconds < 3600 - 30 { return "\(Int(saturating: (seconds / 60).rounded())) min" }
         let hours = seconds / 3600
         return abs(hours - hours.rounded()) < 0.05 ? "\(Int(saturating: hours.rounded())) h" : "\(number(hours, 1)) h"
     }

@@ -60,7 +60,7 @@ TRACKS = {
     "creatinine": {"series": ["creatinine"], "thresholds": [], "bands": [], "gas": False},
     "hemoptysis": {"series": ["hemoptysis/total", "hemoptysis"], "thresholds": ["limit"], "bands": [], "gas": False},
 }
-ORDER = ["axis-top", "alarms"] + list(TRACKS) + ["axis-bottom"]
+ORDER = ["axis-top", "alarms"] + [k for t in TRACKS for k in ([t, "axis-middle"] if t == "peep" else [t])] + ["axis-bottom"]
 CHROMIUM_OWN = ("update.googleapis.com", "accounts.google.com", "clients2.google.com", "clients1.google.com", "optimizationguide-pa.googleapis.com",
                 "content-autofill.googleapis.com", "safebrowsingohttpgateway.googleapis.com", "safebrowsing.googleapis.com",
                 "redirector.gvt1.com", "edgedl.me.gvt1.com", "dl.google.com", "www.googleapis.com:443", "android.clients.google.com")
@@ -439,7 +439,7 @@ def main():
         problems.append(f"the time grid differs between tracks: {({k: len(v) for k, v in tick_sets.items()})}")
     # Dates at the first tick and at each day change, in the report's zone, and only there.
     day_ticks = 0
-    for position in ("axis-top", "axis-bottom"):
+    for position in ("axis-top", "axis-middle", "axis-bottom"):
         previous = None
         labels = report.sections.get(position, {}).get("ticks", [])
         if not labels:
