@@ -30,12 +30,14 @@ package struct TrendReport: Sendable {
         case line, second, points, measured, step
     }
 
-    /// The 24 h haemoptysis total drawn against `dah.hemoptysis_volume`'s volume (the configured one
-    /// when the report is given the bed's configuration).
-    package var hemoptysisLimitMl: Double
-    package var hemoptysisWindowS: Double
-    /// Whether the limit is the bed's configured one (or the rule's default).
-    package var hemoptysisLimitConfigured: Bool
+    /// The rules' settings whose limits are drawn (the bed's when the report is given its
+    /// configuration, else the defaults): Vt target and high tier, Pplat, driving pressure, MAP, and
+    /// the haemoptysis volume and window the 24 h total is drawn against.
+    package var rules: RuleSettings
+    /// Whether `rules` are the bed's configured ones (or the defaults).
+    package var rulesConfigured: Bool
+    var hemoptysisLimitMl: Double { rules[HemoptysisVolume.self].hemoptysisVolume }
+    var hemoptysisWindowS: Double { rules[HemoptysisVolume.self].hemoptysisWindow }
 
     /// The key of the computed 24 h haemoptysis total.
     package static let hemoptysisTotalKey = "hemoptysis/total"
@@ -43,6 +45,8 @@ package struct TrendReport: Sendable {
     /// The tracks, in order (docs/trends.md "The report").
     package var tracks: [Track] {
         let window = duration(hemoptysisWindowS)
+        let vt = rules[TidalVolumeHigh.self], pplat = rules[PlateauHigh.self].pplatHigh
+        let drivingPressure = rules[DrivingPressureHigh.self].drivingPressureHigh, map = rules[Hypotension.self].threshold
         return [
             Track(key: "spo2", title: "SpO2", unit: "%", series: [("spo2", .line)], range: 80...100, thresholds: [],
                   bands: [(88, 95, "goal 88–95 %", "goal")], gasMarks: false, height: 50),
@@ -55,11 +59,12 @@ package struct TrendReport: Sendable {
                   bands: [(0, 148, "severe ≤ 148", "severe"), (148, 235, "moderate ≤ 235", "moderate"), (235, 315, "mild ≤ 315", "mild")],
                   gasMarks: false, height: 44),
             Track(key: "vt_per_kg", title: "Vt per kg PBW", unit: "ml/kg", series: [("vt_per_kg", .line)],
-                  range: 4...10, thresholds: [(6, "6 ml/kg"), (8, "8 ml/kg")], bands: [], gasMarks: false, height: 50),
+                  range: 4...10,
+                  thresholds: [(vt.vtTargetMlPerKg, "\(limit(vt.vtTargetMlPerKg)) ml/kg"), (vt.vtHighHighTierMlPerKg, "\(limit(vt.vtHighHighTierMlPerKg)) ml/kg")], bands: [], gasMarks: false, height: 50),
             Track(key: "pplat", title: "Pplat", unit: "cmH2O", series: [("pplat", .line)], range: 10...35,
-                  thresholds: [(30, "30 cmH2O")], bands: [], gasMarks: false, height: 50),
+                  thresholds: [(pplat, "\(limit(pplat)) cmH2O")], bands: [], gasMarks: false, height: 50),
             Track(key: "driving_pressure", title: "Driving pressure", unit: "cmH2O (Pplat − PEEP)", series: [("driving_pressure", .line)],
-                  range: 5...20, thresholds: [(15, "15 cmH2O")], bands: [], gasMarks: false, height: 50),
+                  range: 5...20, thresholds: [(drivingPressure, "\(limit(drivingPressure)) cmH2O")], bands: [], gasMarks: false, height: 50),
             Track(key: "peep", title: "PEEP", unit: "cmH2O", series: [("peep", .line)], range: 0...20, thresholds: [], bands: [], gasMarks: false, height: 44),
             Track(key: "ppeak", title: "Ppeak", unit: "cmH2O", series: [("ppeak", .line)], range: 10...40, thresholds: [], bands: [], gasMarks: false, height: 44),
             Track(key: "rr", title: "Respiratory rate", unit: "/min (ventilator)", series: [("rr", .line)], range: 10...35, thresholds: [], bands: [],
@@ -67,14 +72,14 @@ package struct TrendReport: Sendable {
             Track(key: "heart_rate", title: "Heart rate, pulse", unit: "/min: ECG blue, oximeter orange", series: [("heart_rate", .line), ("pulse_rate", .second)],
                   range: 60...120, thresholds: [], bands: [], gasMarks: false, height: 50),
             Track(key: "map", title: "MAP", unit: "mmHg: arterial, cuff ●", series: [("map", .line), ("nibp_map", .points)], range: 50...110,
-                  thresholds: [(65, "65 mmHg")], bands: [], gasMarks: false, height: 50),
+                  thresholds: [(map, "\(limit(map)) mmHg")], bands: [], gasMarks: false, height: 50),
             Track(key: "hb", title: "Haemoglobin", unit: "g/dL", series: [("hb", .points)], range: 6...12, thresholds: [], bands: [], gasMarks: false,
                   height: 36),
             Track(key: "creatinine", title: "Creatinine", unit: "mg/dL", series: [("creatinine", .points)], range: 0.5...2, thresholds: [], bands: [],
                   gasMarks: false, height: 36),
             Track(key: "hemoptysis", title: "Haemoptysis", unit: "ml: \(window) total, entries ●",
                   series: [(TrendReport.hemoptysisTotalKey, .step), ("hemoptysis", .points)], range: 0...max(hemoptysisLimitMl * 1.15, 50),
-                  thresholds: [(hemoptysisLimitMl, "limit \(number(hemoptysisLimitMl, 0)) ml in \(window)\(hemoptysisLimitConfigured ? "" : " (default)")")],
+                  thresholds: [(hemoptysisLimitMl, "limit \(limit(hemoptysisLimitMl)) ml in \(window)")],
                   bands: [], gasMarks: false, height: 50),
         ]
     }
@@ -83,13 +88,11 @@ package struct TrendReport: Sendable {
     /// Where the data came from (a file name), for the header.
     package var sourceName: String
 
-    package init(timeZone: TimeZone = .current, sourceName: String, hemoptysisLimitMl: Double? = nil, hemoptysisWindowS: Double? = nil) {
+    package init(timeZone: TimeZone = .current, sourceName: String, rules: RuleSettings? = nil) {
         self.timeZone = timeZone
         self.sourceName = sourceName
-        let defaults = HemoptysisVolume.Settings()
-        self.hemoptysisLimitMl = hemoptysisLimitMl ?? defaults.hemoptysisVolume
-        self.hemoptysisWindowS = hemoptysisWindowS ?? defaults.hemoptysisWindow
-        self.hemoptysisLimitConfigured = hemoptysisLimitMl != nil
+        self.rules = rules ?? RuleSettings()
+        self.rulesConfigured = rules != nil
     }
 
     // Geometry (SVG user units), the same for every track: the label column, then the plot.
@@ -217,7 +220,7 @@ package struct TrendReport: Sendable {
             </dl><dl class="counts"><dt>Alarms</dt><dd data-alarms="\(episodes.count)" data-events="\(data.alarms.count)">\(escape(alarms))</dd>
             <dt>Blood gases</dt><dd data-gases="\(data.gases.count)">\(data.gases.count) (PaO2 results; table below)</dd></dl><div class="legend"><span class="key prone"></span>prone <span class="key ecmo"></span>ECMO <span class="key plex"></span>plasma exchange prompted
             <span class="key gas"></span>blood gas drawn <span class="key measured"></span>P/F measured (arterial gas, value written) <span class="key line"></span>data (P/F: imputed from SpO2, lighter)
-            <span class="key second"></span>second source (pulse from the oximeter) <span class="key threshold"></span>threshold (labelled)
+            <span class="key second"></span>second source (pulse from the oximeter) <span class="key threshold"></span>threshold (labelled; \(rulesConfigured ? "the bed's configured limits" : "the rules' default limits: give the report --config for the bed's"))
             <span class="key high"></span>high <span class="key medium"></span>medium <span class="key low"></span>low priority alarm, black tick: acknowledged.
             Downsampled to the lowest and highest value per \(escape(duration((data.to - data.from) / Double(Downsampling.defaultBuckets)))) where a series has more points than the page can show.</div></header>
 
@@ -678,6 +681,9 @@ package struct TrendReport: Sendable {
         let text = String(format: "%.\(max(0, min(decimals, 6)))f", value)
         return text
     }
+
+    /// A configured limit: whole numbers without decimals, others with one.
+    func limit(_ value: Double) -> String { number(value, abs(value - value.rounded()) < 0.05 ? 0 : 1) }
 
     func pad2(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 

@@ -1,3 +1,4 @@
+import AlveoAgent
 import AlveoTrends
 import Foundation
 import Testing
@@ -37,10 +38,19 @@ import Testing
         // 100 ml from an hour before the window; +50, +80; the 100 leaves 23 h in, the others 25 and 26 h in.
         #expect(total.points == [TrendPoint(time: 0, value: 100), TrendPoint(time: hour, value: 150), TrendPoint(time: 2 * hour, value: 230),
                                  TrendPoint(time: 23 * hour, value: 130), TrendPoint(time: 25 * hour, value: 80), TrendPoint(time: 26 * hour, value: 0)])
-        // A configured 12 h window and 100 ml limit: drawn as the limit line, not the default.
-        let html = TrendReport(timeZone: Self.utc, sourceName: "t", hemoptysisLimitMl: 100, hemoptysisWindowS: 12 * hour).html(data)
+        // A bed configured with a 12 h window and a 100 ml limit: the limit line is its, and the total
+        // drops each entry 12 h later.
+        let config = try AgentConfig.parse(yaml: """
+            patient: {sex: female, height_cm: 160}
+            rules: {dah.hemoptysis_volume: {volume_ml: 100, window_s: 43200}}
+            """, file: "bed.yaml")
+        let configured = TrendReport(timeZone: Self.utc, sourceName: "t", rules: config.rules)
+        #expect(configured.hemoptysisTotal(data)?.points.last == TrendPoint(time: 14 * hour, value: 0))
+        let html = configured.html(data)
         #expect(html.contains("class=\"threshold\" data-value=\"100\"") && html.contains("limit 100 ml in 12 h</text>"), "the configured limit")
-        #expect(TrendReport(timeZone: Self.utc, sourceName: "t").html(data).contains("limit 200 ml in 24 h (default)</text>"))
+        #expect(html.contains("the bed's configured limits"))
+        let defaults = TrendReport(timeZone: Self.utc, sourceName: "t").html(data)
+        #expect(defaults.contains("limit 200 ml in 24 h</text>") && defaults.contains("the rules' default limits: give the report --config"))
     }
 
     @Test func ticksCarryTheDateAtEachDayChangeInTheReportsZone() {

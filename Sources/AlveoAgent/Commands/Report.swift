@@ -1,4 +1,3 @@
-import AlveoCore
 import AlveoIO
 import AlveoOutput
 import AlveoTrace
@@ -51,10 +50,10 @@ extension Commands {
                 if let fromTime, let toTime, toTime <= fromTime { throw CommandExit.usage("--to must be after --from") }
                 let data = try store.read(from: fromTime, to: toTime)
                 let zone = timeZone.flatMap(TimeZone.init(identifier:)) ?? .current
-                // The haemoptysis limit drawn: the bed's (--config), or the rule's default.
-                let hemoptysis = try config.isEmpty ? nil : Commands.loadConfig(config).rules[HemoptysisVolume.self]
+                // The limits drawn: the bed's (--config), or the rules' defaults.
+                let rules = try config.isEmpty ? nil : Commands.loadConfig(config).rules
                 let html = TrendReport(timeZone: zone, sourceName: (trends ?? source ?? "").split(separator: "/").last.map(String.init) ?? "",
-                                       hemoptysisLimitMl: hemoptysis?.hemoptysisVolume, hemoptysisWindowS: hemoptysis?.hemoptysisWindow).html(data)
+                                       rules: rules).html(data)
                 if let output {
                     do { try PrivateFiles.write(output, contents: Array(html.utf8)) } catch {
                         Console.error("error: \(error)")
