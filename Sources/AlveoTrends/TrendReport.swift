@@ -246,19 +246,32 @@ package struct TrendReport: Sendable {
     /// entry leaves the window, the value from that moment on (entries at or before it, less than a
     /// window old).
     package func hemoptysisTotal(_ data: TrendData) -> TrendSeries? {
-        let inside = data.series["hemoptysis"]?.points ?? []
-        let entries = data.hemoptysisBefore.filter { $0.time > data.from - hemoptysisWindowS } + inside
-        guard !inside.isEmpty || !entries.isEmpty else { return nil }
         let window = hemoptysisWindowS
-        var changes = Set<Double>([data.from])
+        let entries = data.hemoptysisBefore.filter { $0.time > data.from - window } + (data.series["hemoptysis"]?.points ?? [])
+        guard !entries.isEmpty else { return nil }
+        // One sweep over the entries and their leaving times (a store may hold thousands).
+        var steps: [(time: Double, delta: Double)] = []
+        steps.reserveCapacity(2 * entries.count)
         for entry in entries {
-            if entry.time >= data.from && entry.time <= data.to { changes.insert(entry.time) }
-            if entry.time + window > data.from && entry.time + window <= data.to { changes.insert(entry.time + window) }
+            steps.append((entry.time, entry.value))
+            steps.append((entry.time + window, -entry.value))
         }
-        var points: [TrendPoint] = []
-        for time in changes.sorted() {
-            let total = entries.reduce(0.0) { $0 + ($1.time <= time && $1.time + window > time ? $1.value : 0) }
-            if points.last?.value != total { points.append(TrendPoint(time: time, value: total)) }
+        steps.sort { $0.time < $1.time }
+        var total = 0.0, index = 0
+        // In ml to a millionth: what was added and taken away again is 0, not a rounding residue.
+        func shown() -> Double { (total * 1e6).rounded() / 1e6 }
+        while index < steps.count, steps[index].time <= data.from {
+            total += steps[index].delta
+            index += 1
+        }
+        var points = [TrendPoint(time: data.from, value: shown())]
+        while index < steps.count, steps[index].time <= data.to {
+            let time = steps[index].time
+            while index < steps.count, steps[index].time == time {
+                total += steps[index].delta
+                index += 1
+            }
+            if points.last?.value != shown() { points.append(TrendPoint(time: time, value: shown())) }
         }
         return TrendSeries(points: points, values: points.count, fromSummaries: data.series["hemoptysis"]?.fromSummaries ?? false)
     }
