@@ -162,9 +162,13 @@ package struct TrendData: Sendable {
     package var alarms: [TrendAlarmEvent]
     /// When blood gases were drawn (PaO2 results' sample times).
     package var gasTimes: [Double]
+    /// The blood gases of the window, one per PaO2 result (the report's blood gas table).
+    package var gases: [TrendGas]
+    /// Charted haemoptysis in the 7 days before the window (the 24 h total at its start counts them).
+    package var hemoptysisBefore: [TrendPoint]
 
     package init(context: TrendContext?, from: Double, to: Double, series: [String: TrendSeries], positions: [TrendPosition],
-                alarms: [TrendAlarmEvent], gasTimes: [Double])
+                alarms: [TrendAlarmEvent], gasTimes: [Double], gases: [TrendGas] = [], hemoptysisBefore: [TrendPoint] = [])
     {
         self.context = context
         self.from = from
@@ -173,5 +177,27 @@ package struct TrendData: Sendable {
         self.positions = positions
         self.alarms = alarms
         self.gasTimes = gasTimes
+        self.gases = gases
+        self.hemoptysisBefore = hemoptysisBefore
+    }
+}
+
+/// One blood gas: its sample time, PaO2 (mmHg), and what was recorded with it: the measured P/F
+/// (mmHg) with the FiO2 it used (%), PaCO2 (mmHg) and pH of the same sample time.
+package struct TrendGas: Sendable, Equatable {
+    package var time: Double
+    package var pao2: Double
+    package var fio2Percent: Double?
+    package var pf: Double?
+    package var paco2: Double?
+    package var ph: Double?
+
+    package init(time: Double, pao2: Double, fio2Percent: Double?, pf: Double?, paco2: Double?, ph: Double?) {
+        self.time = time
+        self.pao2 = pao2
+        self.fio2Percent = fio2Percent
+        self.pf = pf
+        self.paco2 = paco2
+        self.ph = ph
     }
 }

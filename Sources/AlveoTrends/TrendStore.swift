@@ -104,6 +104,13 @@ package final class TrendStore: Sendable {
 
     static func seriesKey(name: String, method: String) -> String { name == "pf" ? "pf/\(method)" : name }
 
+    /// The FiO2 (a fraction) in a measured P/F's inputs, or nil (inputs are read from any file).
+    static func fio2Input(_ inputs: String) -> Double? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(inputs.utf8)) as? [String: Any],
+              let fio2 = (object["fio2"] as? NSNumber)?.doubleValue, fio2.isFinite, fio2 > 0, fio2 <= 1 else { return nil }
+        return fio2
+    }
+
     /// A minute summary row (series, min, min_time, max, max_time) as its series, its lowest and
     /// highest points, and those in time order (one point when they are the same); nil for a row that
     /// is not one.
@@ -339,7 +346,37 @@ package final class TrendStore: Sendable {
                 let gasTimes = try Row.fetchAll(db, sql: """
                     SELECT DISTINCT time FROM observation WHERE parameter = 'pao2' AND time BETWEEN ? AND ? ORDER BY time LIMIT 10000
                     """, arguments: [lower, upper]).compactMap { $0.real(0) }
-                return TrendData(context: context, from: lower, to: upper, series: series, positions: positions, alarms: alarms, gasTimes: gasTimes)
+                // The blood gas table: each PaO2 with the measured P/F of its sample time (its inputs
+                // give the FiO2 used, a fraction), and PaCO2 and pH sampled at the same time.
+                var measured: [Double: (pf: Double, fio2: Double?)] = [:]
+                for row in try Row.fetchAll(db, sql: """
+                    SELECT time, value, inputs FROM derived WHERE name = 'pf' AND method = 'measured' AND time BETWEEN ? AND ? ORDER BY time LIMIT 10000
+                    """, arguments: [lower, upper]) {
+                    guard let time = row.real(0), let value = row.real(1) else { continue }
+                    measured[time] = (value, row.text(2).flatMap(TrendStore.fio2Input).map { $0 * 100 })
+                }
+                var labs: [String: [Double: Double]] = [:]
+                for row in try Row.fetchAll(db, sql: """
+                    SELECT parameter, time, value FROM observation WHERE parameter IN ('paco2', 'ph') AND time BETWEEN ? AND ? ORDER BY time LIMIT 20000
+                    """, arguments: [lower, upper]) {
+                    guard let parameter = row.text(0), let time = row.real(1), let value = row.real(2) else { continue }
+                    labs[parameter, default: [:]][time] = value
+                }
+                var gases: [TrendGas] = []
+                for row in try Row.fetchAll(db, sql: """
+                    SELECT time, value FROM observation WHERE parameter = 'pao2' AND time BETWEEN ? AND ? ORDER BY time, rowid LIMIT 10000
+                    """, arguments: [lower, upper]) {
+                    guard let time = row.real(0), let value = row.real(1) else { continue }
+                    gases.append(TrendGas(time: time, pao2: value, fio2Percent: measured[time]?.fio2, pf: measured[time]?.pf,
+                                          paco2: labs["paco2"]?[time], ph: labs["ph"]?[time]))
+                }
+                let hemoptysisBefore = try Row.fetchAll(db, sql: """
+                    SELECT time, value FROM observation WHERE parameter = 'hemoptysis' AND time >= ? AND time < ? ORDER BY time LIMIT 10000
+                    """, arguments: [lower - 7 * 86400, lower]).compactMap { row in
+                    row.real(0).flatMap { time in row.real(1).map { TrendPoint(time: time, value: $0) } }
+                }
+                return TrendData(context: context, from: lower, to: upper, series: series, positions: positions, alarms: alarms, gasTimes: gasTimes,
+                                 gases: gases, hemoptysisBefore: hemoptysisBefore)
             }
         } catch let error as TrendStoreError {
             throw error

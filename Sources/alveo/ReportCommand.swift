@@ -20,7 +20,7 @@ struct Report: ParsableCommand {
     @Argument(help: "Instead of --trends: a raw trace (.alvtrace) or a scenario CSV (with --config), replayed into a store in memory.")
     var source: String?
 
-    @Option(name: .long, help: "With a scenario CSV: its agent configuration (YAML).")
+    @Option(name: .long, help: "With a scenario CSV: its agent configuration (YAML). With --trends or a trace: the bed's configuration, for the limits drawn (Vt, Pplat, driving pressure, MAP, haemoptysis in 24 h); default: the rules' defaults.")
     var config: String = ""
 
     @Option(name: .long, help: "With a trace or a scenario: the wall-clock time (RFC 3339) of t = 0. Default: a trace's recording start; for a scenario, now.")

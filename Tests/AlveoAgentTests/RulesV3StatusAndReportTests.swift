@@ -58,6 +58,10 @@ import Testing
         #expect(html.contains("data-series=\"nibp_map\" data-points=\"5\""), "cuff values as points")
         #expect(html.contains("data-chart=\"heart_rate\"") && html.contains("data-series=\"heart_rate\" data-points=\"25\""))
         #expect(html.contains("class=\"ecmo\" data-mode=\"vv\""), "the ECMO period on the P/F chart")
+        // Across every track (the alarm lane and the tracks with no data too), labelled on the first.
+        let tracks = html.components(separatedBy: "<section class=\"track").count - 1
+        #expect(tracks == 16 && html.components(separatedBy: "<rect class=\"ecmo\" data-mode=\"vv\"").count - 1 == tracks, "ECMO on every track")
+        #expect(html.components(separatedBy: ">VV-ECMO</text>").count - 1 == 1)
         #expect(html.contains("<dt>ECMO</dt><dd>VV 2026-11-01 06:30"), "the header names the ECMO period")
         #expect(html.contains("circulation.hypotension"), "the hypotension alarm in the timeline")
     }

@@ -202,14 +202,31 @@ import Testing
         _ = try runChecked([Paths.alveo, "replay", "--config", Paths.repository.appendingPathComponent("config/dah-demo.yaml").path,
                             "--start", "2026-11-01T06:00:00Z", "--trends", store,
                             Paths.repository.appendingPathComponent("devices/scenarios/dah_escalation.csv").path])
-        _ = try runChecked([Paths.alveo, "report", "--trends", store, "-o", html])
+        let config = Paths.repository.appendingPathComponent("config/dah-demo.yaml").path
+        _ = try runChecked([Paths.alveo, "report", "--trends", store, "--config", config, "-o", html])
         let summary = try checkReport(html, store: store)
         let charts = try #require(summary["charts"] as? [String: [String: [String: Int]]])
         #expect(charts["pf"]?["pf/measured"]?["values"] == 3, "three blood gases: \(charts["pf"] ?? [:])")
         #expect((charts["pf"]?["pf/imputed"]?["values"] ?? 0) > 100)
         #expect(charts["hb"]?["hb"]?["values"] == 4 && charts["hemoptysis"]?["hemoptysis"]?["values"] == 4)
-        #expect((summary["alarms"] as? Int ?? 0) >= 10)
+        #expect(charts["rr"]?["rr"]?["values"] == 445 && charts["heart_rate"]?["pulse_rate"]?["values"] == 445, "RR and pulse: \(charts)")
+        #expect(charts["ppeak"] == [:] && charts["map"] == [:], "the course has no Ppeak and no MAP: empty tracks")
+        // One column on one axis (the checker measured the rendered page): the alarm lane among the
+        // tracks, right under the time axis; every time at the same pixel on every track.
+        let tracks = try #require(summary["tracks"] as? [String])
+        #expect(tracks.prefix(3) == ["axis-top", "alarms", "spo2"] && tracks.last == "axis-bottom", "\(tracks)")
+        let rendered = try #require(summary["rendered"] as? [String: Any])
+        #expect(rendered["tracks"] as? Int == tracks.count && (rendered["tick_spread_px"] as? Double ?? 9) <= 0.5, "\(rendered)")
+        // 06:00 on 1 November to 19:01 on the 2nd (UTC): two dates on the axis, 38 whole hours, 3 gases.
+        #expect(summary["day_ticks"] as? Int == 2 && summary["hourly_rows"] as? Int == 38 && summary["gas_rows"] as? Int == 3, "\(summary)")
+        // 60 + 90 + 80 ml and 20 ml prone: 250 ml within 24 h, against the configured 200 ml.
+        #expect(summary["hemoptysis_total_max"] as? Double == 250, "\(summary)")
+        #expect(summary["plasma_exchange_marks"] as? Int == 1)
+        let alarms = summary["alarms"] as? Int ?? 0, events = summary["alarm_events"] as? Int ?? 0
+        #expect(alarms >= 10 && events > alarms, "\(alarms) alarms, \(events) events")
         let text = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(text.contains("\(alarms) alarms (episodes, start to end") && text.contains("from \(events) alarm events (state changes"))
+        #expect(text.contains(">P/F ratio in an ARDS severity band<title>") && text.contains(">Plasma exchange to consider<title>"), "titles, not rule ids")
         #expect(text.contains("anca_vasculitis") && text.contains("52.4 kg"), "the header names the patient's conditions and PBW")
         #expect(text.contains("data-table=\"prompts\"") && text.contains("data-rule=\"escalation.plasma_exchange\""))
         #expect(text.contains("@page { size: A4 landscape"))

@@ -50,7 +50,10 @@ extension Commands {
                 if let fromTime, let toTime, toTime <= fromTime { throw CommandExit.usage("--to must be after --from") }
                 let data = try store.read(from: fromTime, to: toTime)
                 let zone = timeZone.flatMap(TimeZone.init(identifier:)) ?? .current
-                let html = TrendReport(timeZone: zone, sourceName: (trends ?? source ?? "").split(separator: "/").last.map(String.init) ?? "").html(data)
+                // The limits drawn: the bed's (--config), or the rules' defaults.
+                let rules = try config.isEmpty ? nil : Commands.loadConfig(config).rules
+                let html = TrendReport(timeZone: zone, sourceName: (trends ?? source ?? "").split(separator: "/").last.map(String.init) ?? "",
+                                       rules: rules).html(data)
                 if let output {
                     do { try PrivateFiles.write(output, contents: Array(html.utf8)) } catch {
                         Console.error("error: \(error)")
