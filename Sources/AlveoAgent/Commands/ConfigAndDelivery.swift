@@ -29,6 +29,10 @@ extension Commands {
                 : polls < device.pollInterval
                 ? ", polled every \(polls) s, not every \(device.pollInterval) s (poll_interval_s): the device drops a client silent for longer, so \(device.driver.name) polls at least every \(polls) s"
                 : ", polled every \(polls) s, not every \(device.pollInterval) s (poll_interval_s): \(device.driver.name) polls at most that often"
+            if device.lan != nil {
+                print("  device \(device.id): on the LAN, \(device.path) (UDP), \(device.driver.name): \(device.driver.title)\(polled)")
+                continue
+            }
             print("  device \(device.id): serial \(device.path) at \(line), \(device.driver.name): \(device.driver.title)\(polled)")
             if device.settings != SerialDeviceConfig.settings(device.driver.line) {
                 print("  note: device \(device.id): \(device.driver.name) devices usually run at \(device.driver.line); check the line settings against the device's menu")
@@ -44,7 +48,7 @@ extension Commands {
         }
         // A serial path that is not there now (cable unplugged, wrong udev name) is a warning: the
         // agent waits for it, reopening with backoff.
-        let serialPaths = config.serialDevices.map { ($0.id, $0.path) } + config.devices.compactMap { device in
+        let serialPaths = config.serialDevices.filter { $0.lan == nil }.map { ($0.id, $0.path) } + config.devices.compactMap { device in
             if case .rtu(let path, _, _, _, _) = device.endpoint { (device.id, path) } else { nil }
         }
         for (id, path) in serialPaths where !FileManager.default.fileExists(atPath: path) {
