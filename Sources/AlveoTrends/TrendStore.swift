@@ -106,8 +106,8 @@ package final class TrendStore: Sendable {
 
     /// The FiO2 (a fraction) in a measured P/F's inputs, or nil (inputs are read from any file).
     static func fio2Input(_ inputs: String) -> Double? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(inputs.utf8)) as? [String: Any],
-              let fio2 = (object["fio2"] as? NSNumber)?.doubleValue, fio2.isFinite, fio2 > 0, fio2 <= 1 else { return nil }
+        struct Inputs: Decodable { var fio2: Double? }
+        guard let fio2 = (try? JSONDecoder().decode(Inputs.self, from: Data(inputs.utf8)))?.fio2, fio2.isFinite, fio2 > 0, fio2 <= 1 else { return nil }
         return fio2
     }
 
