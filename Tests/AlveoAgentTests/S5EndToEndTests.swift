@@ -104,6 +104,23 @@ import Testing
         #expect(seen == expected, "exactly the peer's values, none of the bad-checksum record's (+7), no cuff mean: \(seen)\n\(export.stdout.prefix(1500))")
     }
 
+    /// `alveo serial-check --protocol ge_s5` sends the request for a commissioning engineer and prints
+    /// each record's values and each rejected frame, without the rules.
+    @Test func serialCheckSendsTheRequestAndPrintsTheRecords() throws {
+        let line = try ptyPair()
+        defer { line.socat.kill() }
+        try writeValues(#"{"spo2": 93, "pulse_rate": 101, "heart_rate": 99, "fio2": null}"#)
+        let peer = try startPeer(port: line.device, ["--period", "0.5", "--bad-checksum", "2"])
+        defer { peer.kill() }
+        let result = try ChildProcess.run([Paths.alveo, "serial-check", "--path", line.agent, "--baud", "19200", "--protocol", "ge_s5",
+                                           "--seconds", "4"], environment: ["LD_PRELOAD": try SerialPortTests.buildShim(in: directory)])
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)\n\(peer.stderr)")
+        #expect(result.stdout.contains("link: receiving displayed values every 10 s"), "\(result.stdout)")
+        #expect(result.stdout.contains("heart_rate=99 /min") && result.stdout.contains("spo2=93 %") && result.stdout.contains("pulse_rate=101 /min")
+                && result.stdout.contains("fio2=(no value) %"), "\(result.stdout)")
+        #expect(result.stdout.contains("bad checksum"), "the peer's bad record: \(result.stdout)")
+    }
+
     /// `alveo simulate --serial ge_s5=LINK` plays an S/5 that `alveo run` reads.
     @Test func simulateServesAnS5() throws {
         var scenario = "t,source,parameter,value\n"
