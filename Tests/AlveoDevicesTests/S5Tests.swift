@@ -164,6 +164,23 @@ import Testing
         #expect(session.counters.rejectedFrames == 1 && session.counters.skippedBytes == 3 + 100)
     }
 
+    @Test func eachRejectionHasItsOwnReason() {
+        var session = started()
+        let good = SerialDeviceEncoders.s5PhysiologicalRecord(values, sensor: .ok)
+        var sum = S5Frame.encode(good)
+        sum[sum.count - 2] &+= 1
+        var outside = good
+        outside[16] = 1
+        let before = session.rejections.total
+        let frames = decoded(sum + S5Frame.encode(outside) + [0x7E, 0x7D, 0x41, 0x7E] + S5Frame.encode(good), session: &session)
+        #expect(frames.count == 1)
+        let reasons = session.rejections.since(before) ?? []
+        #expect(reasons.count == 3 && session.counters.rejectedFrames == 3, "\(reasons)")
+        // The framing's reasons of a read first, then the layout's.
+        #expect(reasons.first?.contains("bad checksum") == true && reasons.dropFirst().first?.contains("escape 7D followed by 41") == true
+                && reasons.last?.contains("outside the record") == true, "\(reasons)")
+    }
+
     /// Every single-byte insertion, deletion and substitution of a valid frame either decodes to exactly
     /// the original values or is rejected: never a different value.
     @Test func singleByteMutationsNeverGiveADifferentValue() {

@@ -41,6 +41,8 @@ package enum S5Frame {
 package struct S5Deframer: Sendable {
     package private(set) var counters = StreamCounters()
     package private(set) var lastRejection: String?
+    /// Each rejected frame's reason.
+    package private(set) var rejections = RejectionLog()
     private var inFrame = false
     private var escaped = false
     /// A bad escape or an overlong frame: the rest up to the next flag is dropped.
@@ -60,6 +62,7 @@ package struct S5Deframer: Sendable {
         counters.rejectedFrames += 1
         counters.skippedBytes += bytes
         lastRejection = reason
+        rejections.append(reason)
     }
 
     /// The records of the frames `bytes` complete.

@@ -9,6 +9,9 @@ package struct S5Session: SerialSession {
     package let source: String
     package let interval: UInt16
     package private(set) var lastRejection: String?
+    /// Each rejected frame's reason: of each read, the deframer's (framing, length, checksum), then the
+    /// record reader's (layout).
+    package private(set) var rejections = RejectionLog()
     private var deframer = S5Deframer()
     private var ownCounters = StreamCounters()
     private var lastSent = -Double.infinity
@@ -67,12 +70,19 @@ package struct S5Session: SerialSession {
     private mutating func reject(_ reason: String) {
         ownCounters.rejectedFrames += 1
         lastRejection = reason
+        rejections.append(reason)
     }
 
     package mutating func receive(_ bytes: [UInt8], at t: Double) -> (frames: [[Observation]], reply: [UInt8]) {
-        let rejectedBefore = deframer.counters.rejectedFrames
+        let loggedBefore = deframer.rejections.total
         let records = deframer.feed(bytes)
-        if deframer.counters.rejectedFrames > rejectedBefore { lastRejection = deframer.lastRejection }
+        if let reasons = deframer.rejections.since(loggedBefore) {
+            for reason in reasons { rejections.append(reason) }
+        } else {
+            // More rejections in one read than the log keeps: the ones kept, in order.
+            for reason in deframer.rejections.reasons { rejections.append(reason) }
+        }
+        if deframer.rejections.total > loggedBefore { lastRejection = deframer.lastRejection }
         var frames: [[Observation]] = []
         for record in records {
             switch S5Record.parse(record) {
