@@ -146,6 +146,28 @@ enum GoldenTraces {
                 (270, "mon", .adapterBack),
             ])
 
+        // A GE S/5 monitor with an arterial line and an airway module: the request at open, a record every
+        // 10 s; noise, a damaged and a cut record, a pulled cable (25 s without a record: the request
+        // again), the SpO2 probe off, then a desaturation with a falling arterial mean.
+        try make("ge-s5-faults", device: "ge-s5", config: """
+            devices:
+              - {id: mon, transport: {kind: serial, protocol: ge_s5, path: /dev/ttyUSB3, baud: 19200, parity: even}}
+            rules:
+              technical.device_silent: {timeout_s: 25}
+            """, duration: 420, script: [
+                (0, "mon", .values([.spo2: 95, .pulseRate: 80, .heartRate: 82, .map: 76, .fio2: 60, .vt: 450, .pplat: 31, .peep: 10,
+                                    .ppeak: 34, .rr: 20])),
+                (60, "mon", .noise(noise + [0x7E, 0x7D, 0x41, 0x7E])),
+                (80, "mon", .corruptNext),
+                (100, "mon", .truncateNext),
+                (130, "mon", .unplug),
+                (180, "mon", .plug),
+                (200, "mon", .sensor(.off)),
+                (240, "mon", .sensor(.ok)),
+                (250, "mon", .values([.spo2: 84, .pulseRate: 104, .heartRate: 106, .map: 62, .fio2: 60, .vt: 400, .pplat: 26, .peep: 10,
+                                      .ppeak: 29, .rr: 22])),
+            ])
+
         // SERVO-i over the CIE, polled: the computed RADAB reply fixture first (RR 16, Vte 450, Ppeak 28,
         // Pplat 22, PEEP 5, O2 40), then a high plateau and driving pressure, noise, a damaged and a cut
         // reply, a pulled cable, 15 s of standby (ER17 instead of breath data) and a safer setting.

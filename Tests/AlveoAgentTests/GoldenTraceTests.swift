@@ -54,6 +54,9 @@ import Testing
         Case(device: "intellivue", name: "intellivue-faults", required: [
             "lpv.plateau_high/start", "oxygenation.spo2_low/start", "technical.device_silent/start/mon", "technical.device_silent/end/mon",
         ], garbled: true),
+        Case(device: "ge-s5", name: "ge-s5-faults", required: [
+            "lpv.plateau_high/start", "oxygenation.spo2_low/start", "technical.device_silent/start/mon", "technical.device_silent/end/mon",
+        ], garbled: true),
         Case(device: "servo", name: "servo-faults", required: [
             "lpv.plateau_high/start", "lpv.driving_pressure_high/start", "lpv.driving_pressure_high/end",
             "technical.device_silent/start/vent", "technical.device_silent/end/vent",

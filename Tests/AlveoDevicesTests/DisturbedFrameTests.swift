@@ -27,7 +27,8 @@ import Testing
 ///   that the next block is lost too (`mayLoseNext`), never a value.
 /// Everything else is detected: SERVO CIE (XOR of the whole reply, which starts after the command, and
 /// 4 digits per channel), SERVO RADC (XOR, one value per channel, end flag), MEDIBUS (byte sum, printable
-/// 6-character records), Nonin format 2 (byte sum per frame, packets of 25), IntelliVue (FCS-16, length).
+/// 6-character records), Nonin format 2 (byte sum per frame, packets of 25), IntelliVue (FCS-16, length),
+/// GE S/5 (byte sum, r_len, escapes 7D 5E/5D only, subrecord layout).
 /// Modbus: Alveo's decoder sees registers, never frames: libmodbus checks the RTU CRC-16 and the TCP
 /// MBAP header before any register reaches it, so the property is libmodbus's and is not tested here.
 @Suite struct DisturbedFrameTests {
@@ -321,6 +322,20 @@ import Testing
                 guard case .pollReply(_, _, let numerics) = IntelliVueMessage.parse(payload) else { return nil }
                 return session.observations(numerics)
             }
+        })
+    }
+
+    // MARK: - GE S/5
+
+    @Test func s5() throws {
+        let golden = SerialDeviceEncoders.s5Record(Self.ventilator.merging(Self.oximeter) { $1 }.merging([.map: 68.5, .heartRate: 97]) { $1 },
+                                                   sensor: .ok)
+        let neighbour = SerialDeviceEncoders.s5Record([.spo2: 95, .pulseRate: 80, .fio2: 40, .map: 81, .heartRate: 79, .pplat: 21], sensor: .ok)
+        var session = S5Session(source: "mon")
+        _ = session.start(at: 0)
+        Self.expectHolds(Self.check("S/5 physiological record", golden: golden, neighbour: neighbour, edits: Self.edits(of: golden),
+                                    initial: session) { session, bytes in
+            session.receive(bytes, at: 1).frames
         })
     }
 }

@@ -155,6 +155,7 @@ package enum SerialDrivers {
         ServoDriver(mode: .polled),
         ServoDriver(mode: .streaming),
         IntelliVueDriver(),
+        S5Driver(),
     ]
 
     package static func named(_ name: some StringProtocol) -> (any SerialDriver)? {
