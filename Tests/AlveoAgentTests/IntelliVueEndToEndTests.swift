@@ -145,6 +145,8 @@ import Testing
         let trace = try LiveVersusReplay.trace(in: traces)
         let first = try LiveVersusReplay.replayTwice(trace)
         #expect(first.stdout == LiveVersusReplay.withoutWallTime(agent.stdout), "replay equals live")
+        let info = try ChildProcess.run([Paths.alveo, "trace", "info", trace])
+        #expect(info.stdout.contains("mon: intellivue on the LAN, udp://127.0.0.1:\(udp)"), "\(info.stdout)")
         let export = try ChildProcess.run([Paths.alveo, "trace", "export", "--csv", trace])
         #expect(export.stdout.contains(",mon,pplat,33\n") && export.stdout.contains(",mon,map,71\n") && export.stdout.contains(",mon,heart_rate,93\n"),
                 "\(export.stdout.prefix(2000))")

@@ -21,7 +21,8 @@ extension Commands {
                 let config = try AgentConfig.parse(yaml: yaml, file: trace, profiles: profiles, readOutputs: false)
                 if !config.allDeviceIDs.isEmpty { out += "configured devices:\n" }
                 for device in config.serialDevices {
-                    out += "  \(device.id): \(device.driver.name) on \(device.path) at \(device.settings.baud) baud\n"
+                    out += device.lan == nil ? "  \(device.id): \(device.driver.name) on \(device.path) at \(device.settings.baud) baud\n"
+                        : "  \(device.id): \(device.driver.name) on the LAN, \(device.path)\n"
                 }
                 for device in config.devices {
                     out += "  \(device.id): Modbus unit \(device.unitID) at \(device.endpoint), profile \(device.profile.name)\n"

@@ -23,7 +23,7 @@ extension SerialDeviceEncoders {
             put32(&sub, offset, 3)  // exists, active
             put16(&sub, offset + 4, label)
             for (field, value, factor) in fields {
-                let raw: Int16 = value.map { Int16(clamping: Int(($0 * factor).rounded())) } ?? -32767
+                let raw: Int16 = value.map { Int16(clamping: Int(saturating: ($0 * factor).rounded())) } ?? -32767
                 put16(&sub, offset + 6 + 2 * field, UInt16(bitPattern: raw))
             }
         }
