@@ -453,7 +453,8 @@ package struct ClinicalCore {
         // A charted or laboratory value is of its sample time (never after the group's time; how old
         // it may be is checked where it enters, against `maxSampleAge`). Device values are of now, but
         // a cuff pressure given with its measurement time (a device gateway's OBX-14) is of that time.
-        let sampled = parameter.isStreamed && !parameter.isIntermittent ? t : min(observation.sampledAt ?? t, t)
+        let given = observation.sampledAt.flatMap { $0.isFinite ? $0 : nil }
+        let sampled = parameter.isStreamed && !parameter.isIntermittent ? t : min(given ?? t, t)
         if parameter.isStreamed, !parameter.isIntermittent, !sources[src].streams {
             sources[src].streams = true
             sources[src].lastValid = t

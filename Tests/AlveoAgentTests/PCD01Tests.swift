@@ -230,6 +230,12 @@ import Testing
         _ = core.process([Observation(source: "monitor", parameter: .nibpMap, value: .number(90), sampledAt: 700)], at: 1910)
         #expect(core.current(.nibpMap)?.value == 60, "an older measurement changes nothing")
         // Past its validity (nibp_valid_s 1200 by default), it is no MAP for the rules.
+        // A sample time that is no number is no sample time: the value is of now.
+        _ = core.process([Observation(source: "cuff2", parameter: .nibpMap, value: .number(70), sampledAt: .nan)], at: 1920)
+        #expect(core.current(.nibpMap)?.t == 1920 && core.current(.nibpMap)?.value == 70)
+        var fresh = ClinicalCore(patient: .unknown, settings: RuleSettings())
+        _ = fresh.process([Observation(source: "monitor", parameter: .nibpMap, value: .number(60), sampledAt: 880)], at: 1000)
+        core = fresh
         #expect(Hypotension.currentMAP(core, nibpValid: 1200, at: 2090) == nil, "measured 1210 s before")
         #expect(Hypotension.currentMAP(core, nibpValid: 1200, at: 2070) != nil)
     }
