@@ -281,7 +281,14 @@ import Testing
         let received = all.filter { $0.kind == .received }.flatMap(\.payload)
         let reply = try fixture("pb840_miscf_mdpnp_2011.bin")
         #expect(Array(received.prefix(reply.count)) == reply, "the device's bytes, exactly")
-        #expect(zip(all, all.dropFirst()).allSatisfy { $0.monotonic <= $1.monotonic })
+        // In time order per source; across sources (the device's thread and the agent's tick) a record
+        // may step back by the moment between stamping and taking the trace's lock (docs/trace-format.md):
+        // under load that is milliseconds, never a second.
+        for device in Set(all.map(\.device)) {
+            let own = all.filter { $0.device == device }
+            #expect(zip(own, own.dropFirst()).allSatisfy { $0.monotonic <= $1.monotonic }, "records of '\(device)' in time order")
+        }
+        #expect(zip(all, all.dropFirst()).allSatisfy { $0.monotonic <= $1.monotonic + 1 }, "no step back of a second")
 
         // Replaying the trace gives the live run's alarms, twice byte-identically, from the trace alone.
         let trace = try #require(try FileManager.default.contentsOfDirectory(atPath: traces).first { $0.hasSuffix(".alvtrace") })
