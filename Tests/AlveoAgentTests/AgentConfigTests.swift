@@ -99,6 +99,20 @@ import Testing
         // Rules v3 §3.4: massive haemoptysis from 100 to 5000 ml.
         ("patient: {sex: male, height_cm: 170}\nrules:\n  dah.hemoptysis_volume: {massive_ml: 50}",
          "bed.yaml:3: rules.dah.hemoptysis_volume.massive_ml: 50.0 is out of the allowed range"),
+        // Issue 28: devices behind the device gateway and on the LAN.
+        ("devices:\n  - {id: mon, transport: {kind: pcd01}}", "bed.yaml:2: devices[0].transport: missing 'equipment'"),
+        ("devices:\n  - {id: mon, poll_interval_s: 1, transport: {kind: pcd01, equipment: MON}}", "'poll_interval_s' does not apply to a pcd01 device"),
+        ("devices:\n  - {id: mon, transport: {kind: pcd01, equipment: 'A|B'}}", "no HL7 separators"),
+        ("devices:\n  - {id: a, transport: {kind: pcd01, equipment: MON}}\n  - {id: b, transport: {kind: pcd01, equipment: mon}}",
+         "'b' and 'a' both take equipment mon"),
+        ("devices:\n  - {id: mon, transport: {kind: pcd01, equipment: MON}}", "bed.yaml:2: devices: 'mon' is a pcd01 device: its values come through the device gateway"),
+        ("inputs:\n  hl7: {bind: 127.0.0.1, port: 2576, allowed_senders: [LIS], device_gateway: {location: ICU}}", "give senders: the gateway's MSH-3"),
+        ("inputs:\n  hl7: {bind: 127.0.0.1, port: 2576, allowed_senders: [LIS], device_gateway: {senders: [GW]}}",
+         "device_gateway: give its location (this bed's PV1-3 as the gateway writes it) or a bed_location"),
+        ("inputs:\n  hl7: {bind: 127.0.0.1, port: 2576, allowed_senders: [LIS], device_gateway: {senders: [GW], location: 'A|B'}}", "give this bed's PV1-3"),
+        ("devices:\n  - {id: mon, transport: {kind: lan, protocol: pb840, host: 10.0.0.1}}", "pb840 is a serial-only protocol: on the LAN Alveo speaks intellivue"),
+        ("devices:\n  - {id: mon, transport: {kind: lan, protocol: intellivue}}", "missing 'host'"),
+        ("devices:\n  - {id: mon, transport: {kind: lan, protocol: intellivue, host: 10.0.0.1, path: /dev/ttyS0}}", "path: unknown key"),
     ])
     func badConfigsSayWhatAndWhere(yaml: String, message: String) {
         #expect {
