@@ -12,30 +12,15 @@ package final class DatagramSocket: @unchecked Sendable {
     // @unchecked: the descriptor is used by one poller thread only.
     let fd: Int32
     package let peer: String
-    private var address = sockaddr_storage()
-    private let addressLength: socklen_t
-    private let family: Int32
+    private let address: SocketAddress
 
     /// Resolves `host` (an address or a name) and opens an unconnected socket on an ephemeral port.
     package init(host: String, port: Int) throws(SocketError) {
         peer = "\(host):\(port)"
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
-        var results: UnsafeMutablePointer<addrinfo>?
-        let lookup = getaddrinfo(host, String(port), &hints, &results)
-        guard lookup == 0, let first = results else {
-            throw SocketError(operation: "resolve", peer: peer, code: lookup == EAI_SYSTEM ? errno : EHOSTUNREACH)
-        }
-        defer { freeaddrinfo(results) }
-        let descriptor = socket(first.pointee.ai_family, first.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), first.pointee.ai_protocol)
+        address = try SocketAddress.resolve(host: host, port: port, type: Int32(SOCK_DGRAM.rawValue), peer: peer)
+        let descriptor = socket(address.family, address.type | Int32(SOCK_CLOEXEC.rawValue), address.proto)
         guard descriptor >= 0 else { throw SocketError(operation: "socket", peer: peer, code: errno) }
         fd = descriptor
-        family = first.pointee.ai_family
-        addressLength = first.pointee.ai_addrlen
-        withUnsafeMutableBytes(of: &address) { target in
-            target.copyMemory(from: UnsafeRawBufferPointer(start: first.pointee.ai_addr, count: Int(first.pointee.ai_addrlen)))
-        }
     }
 
     deinit { close(fd) }
@@ -43,9 +28,7 @@ package final class DatagramSocket: @unchecked Sendable {
     /// Sends one datagram to the device.
     package func send(_ bytes: [UInt8]) throws(SocketError) {
         let sent = bytes.withUnsafeBytes { buffer in
-            withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL), $0, addressLength) }
-            }
+            address.withSockaddr { sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL), $0, $1) }
         }
         guard sent == bytes.count else { throw SocketError(operation: "send", peer: peer, code: sent < 0 ? errno : EMSGSIZE) }
     }
@@ -88,7 +71,8 @@ package final class DatagramSocket: @unchecked Sendable {
     /// Same family and address as the device (any port).
     private func isFromDevice(_ from: sockaddr_storage) -> Bool {
         var from = from
-        var mine = address
+        var mine = address.storage
+        let family = address.family
         guard Int32(from.ss_family) == family else { return false }
         if family == AF_INET {
             let theirs = withUnsafeBytes(of: &from) { $0.load(as: sockaddr_in.self).sin_addr.s_addr }

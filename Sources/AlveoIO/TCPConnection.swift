@@ -61,21 +61,13 @@ package final class TCPConnection: ByteLink, @unchecked Sendable {
     /// Resolves `host`, connects within `timeout`.
     package init(host: String, port: Int, timeout: Duration) throws(SocketError) {
         peer = "\(host):\(port)"
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var results: UnsafeMutablePointer<addrinfo>?
-        let lookup = getaddrinfo(host, String(port), &hints, &results)
-        guard lookup == 0, let first = results else {
-            throw SocketError(operation: "resolve", peer: peer, code: lookup == EAI_SYSTEM ? errno : EHOSTUNREACH)
-        }
-        defer { freeaddrinfo(results) }
-        let descriptor = socket(first.pointee.ai_family, first.pointee.ai_socktype, first.pointee.ai_protocol)
+        let address = try SocketAddress.resolve(host: host, port: port, type: Int32(SOCK_STREAM.rawValue), peer: peer)
+        let descriptor = socket(address.family, address.type, address.proto)
         guard descriptor >= 0 else { throw SocketError(operation: "socket", peer: peer, code: errno) }
         // Connect without blocking, then wait for writability up to the timeout.
         let flags = fcntl(descriptor, F_GETFL, 0)
         _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK)
-        if connect(descriptor, first.pointee.ai_addr, first.pointee.ai_addrlen) != 0 {
+        if address.withSockaddr({ connect(descriptor, $0, $1) }) != 0 {
             guard errno == EINPROGRESS else {
                 let code = errno
                 Glibc.close(descriptor)
