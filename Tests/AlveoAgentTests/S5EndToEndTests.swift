@@ -15,12 +15,7 @@ import Testing
 
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
-    func ptyPair() throws -> (device: String, agent: String, socat: RunningProcess) {
-        let socat = try RunningProcess(["socat", "pty,raw,echo=0,link=\(path("ttyMON"))", "pty,raw,echo=0,link=\(path("ttyALVEO"))"],
-                                       directory: directory, name: "socat")
-        #expect(waitUntil(timeout: 15) { FileManager.default.fileExists(atPath: path("ttyMON")) && FileManager.default.fileExists(atPath: path("ttyALVEO")) })
-        return (path("ttyMON"), path("ttyALVEO"), socat)
-    }
+    func ptyPair() throws -> PtyPair { try PtyPair(in: directory) }
 
     func writeValues(_ json: String) throws {
         // Atomically: the peer re-reads the file before every record.
